@@ -1,0 +1,251 @@
+"""Ingest: every file of an extracted archive -> tidy measurements, claims and an inventory.
+
+`ingest_tree(root, …)` is pure with respect to the outside world: it reads files under `root` and
+returns plain data. Nothing is silently dropped: each file is parsed, listed as a duplicate, or
+listed as skipped with its reason; partial reads are listed as warnings.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from bot.ingest.readers import NotATable, read_csv, read_json, read_jsonl, read_markdown
+from bot.ingest.tables import TableBlock, TableRows, interpret
+from bot.models import (
+    CLAIM_COLUMNS,
+    MEASUREMENT_COLUMNS,
+    IngestResult,
+    Inventory,
+    Skipped,
+    empty_claims,
+    empty_measurements,
+)
+
+FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
+           ".md": "md", ".markdown": "md"}
+READERS = {"csv": read_csv, "json": read_json, "jsonl": read_jsonl, "md": read_markdown}
+
+Progress = Callable[[int, int], None]
+
+
+def list_files(root: Path) -> list[Path]:
+    """Regular files under root, sorted, never following links out of the tree."""
+    files = []
+    for path in sorted(root.rglob("*")):
+        if path.is_symlink() or not path.is_file():
+            continue
+        files.append(path)
+    return files
+
+
+def decode(data: bytes) -> tuple[str | None, str]:
+    """Text and '' or None and the reason. UTF-8 (with or without BOM) and BOM-marked UTF-16."""
+    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+        try:
+            return data.decode("utf-16"), ""
+        except UnicodeDecodeError:
+            return None, "undecodable bytes (UTF-16 byte-order mark but invalid UTF-16)"
+    try:
+        return data.decode("utf-8-sig"), ""
+    except UnicodeDecodeError as exc:
+        return None, f"undecodable bytes (not UTF-8: invalid byte 0x{data[exc.start]:02x} at offset {exc.start})"
+
+
+def ingest_tree(root: Path, *, max_file_bytes: int = 64 * 1024 * 1024,
+                pre_skipped: Iterable[Skipped] = (), progress: Progress | None = None) -> IngestResult:
+    root = Path(root)
+    inventory = Inventory()
+    inventory.skipped.extend(pre_skipped)
+    files = list_files(root)
+    inventory.files_total = len(files) + len(inventory.skipped)
+    seen_hashes: dict[str, str] = {}
+    per_file_rows: dict[str, TableRows] = {}
+    parsed_blocks: dict[str, list[TableBlock]] = {}
+
+    for index, path in enumerate(files):
+        rel = path.relative_to(root).as_posix()
+        fmt = FORMATS.get(path.suffix.lower())
+        inventory.by_format[fmt or "other"] = inventory.by_format.get(fmt or "other", 0) + 1
+        if progress is not None and (index % 200 == 0 or index == len(files) - 1):
+            progress(index + 1, len(files))
+        if fmt is None:
+            inventory.skipped.append(Skipped(rel, f"unsupported format ({path.suffix or 'no extension'})"))
+            continue
+        size = path.stat().st_size
+        if size == 0:
+            inventory.skipped.append(Skipped(rel, "empty (0 bytes)"))
+            continue
+        if size > max_file_bytes:
+            inventory.skipped.append(Skipped(rel, f"too large ({size} bytes > limit {max_file_bytes})"))
+            continue
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if digest in seen_hashes:
+            inventory.duplicates.append((seen_hashes[digest], rel))
+            continue
+        seen_hashes[digest] = rel
+        text, reason = decode(data)
+        if text is None:
+            inventory.skipped.append(Skipped(rel, reason))
+            continue
+        if "\x00" in text:
+            inventory.skipped.append(Skipped(rel, "undecodable bytes (NUL characters: mis-encoded text, "
+                                                  "e.g. UTF-16 saved as UTF-8)"))
+            continue
+        if not text.strip():
+            inventory.skipped.append(Skipped(rel, "empty (whitespace only)"))
+            continue
+        try:
+            blocks, warnings = READERS[fmt](text, rel)
+        except NotATable as exc:
+            inventory.skipped.append(Skipped(rel, f"not a table: {exc}{_first_line_hint(text)}"))
+            continue
+        except RecursionError:
+            inventory.skipped.append(Skipped(rel, "not a table: nesting too deep"))
+            continue
+        for warning in warnings:
+            inventory.warnings.append(Skipped(rel, warning))
+        parsed_blocks[rel] = blocks
+
+    _resolve_models(parsed_blocks, inventory)
+
+    measurement_rows: list[dict] = []
+    claim_rows: list[dict] = []
+    for rel, blocks in parsed_blocks.items():
+        rows = TableRows()
+        for block in blocks:
+            result = interpret(block)
+            rows.measurements.extend(result.measurements)
+            rows.claims.extend(result.claims)
+        if not rows.measurements and not rows.claims:
+            inventory.skipped.append(Skipped(rel, "not a table: no recognised metric columns"))
+            continue
+        per_file_rows[rel] = rows
+        inventory.parsed[rel] = "measurements" if rows.measurements else "claims"
+        if not rows.measurements:
+            inventory.claims_only.append(rel)
+
+    twins = _find_twins(per_file_rows)
+    for kept, twin in twins:
+        inventory.duplicates.append((kept, twin))
+        per_file_rows[twin].measurements.clear()
+        inventory.parsed[twin] = f"duplicate records of {kept}"
+
+    for rows in per_file_rows.values():
+        measurement_rows.extend(rows.measurements)
+        claim_rows.extend(rows.claims)
+
+    measurements = (pd.DataFrame(measurement_rows, columns=list(MEASUREMENT_COLUMNS))
+                    if measurement_rows else empty_measurements())
+    measurements = measurements.astype({"row": "int64", "value": "float64", "failed": "bool"})
+    claims = pd.DataFrame(claim_rows, columns=list(CLAIM_COLUMNS)) if claim_rows else empty_claims()
+    inventory.skipped.sort(key=lambda s: s.path)
+    return IngestResult(measurements=measurements, claims=claims, inventory=inventory)
+
+
+def _first_line_hint(text: str) -> str:
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    first = re.sub(r"\s+", " ", first)[:80]
+    return f" (starts with: {first!r})" if first else ""
+
+
+# ------------------------------------------------------------------------------- model names
+_RUN_SUFFIXES = re.compile(
+    r"(_(baseline|param_tuning|param_tuning_summary|benchmark|benchmark_runs|benchmark_summary|runs|"
+    r"summary|results|fixed|bench|quant_bench|test_results|inference))+$")
+
+
+def _stem_key(rel: str) -> str:
+    stem = Path(rel).stem.lower()
+    stem = re.sub(r"[_-]\d{8,}([_-]\d+)?$", "", stem)  # timestamps
+    return _RUN_SUFFIXES.sub("", stem)
+
+
+_MODEL_FROM_STEM = re.compile(r"^([a-z][a-z0-9.\-]*?\d)_(\d+(?:\.\d+)?[bm]\b.*|latest)$")
+
+
+def model_from_stem(key: str) -> str:
+    """'gemma3_270m' -> 'gemma3:270m', 'gemma3_1b-it-qat' -> 'gemma3:1b-it-qat'; else ''."""
+    match = _MODEL_FROM_STEM.match(key)
+    return f"{match.group(1)}:{match.group(2)}" if match else ""
+
+
+def _resolve_models(parsed: dict[str, list[TableBlock]], inventory: Inventory) -> None:
+    """Blocks without a model take it from a sibling file of the same run, else from the file name."""
+    by_dir_key: dict[tuple[str, str], set[str]] = {}
+    for rel, blocks in parsed.items():
+        models = {b.model for b in blocks if b.model}
+        if len(models) == 1:
+            key = (str(Path(rel).parent), _stem_key(rel))
+            by_dir_key.setdefault(key, set()).update(models)
+    for rel, blocks in parsed.items():
+        if all(b.model for b in blocks):
+            continue
+        key = (str(Path(rel).parent), _stem_key(rel))
+        sibling = by_dir_key.get(key, set())
+        if len(sibling) == 1:
+            model, origin = next(iter(sibling)), "sibling file"
+        else:
+            model, origin = model_from_stem(_stem_key(rel)), "file name"
+        if not model:
+            continue
+        for block in blocks:
+            if not block.model:
+                block.model = model
+        inventory.model_origin[rel] = f"{origin}: {model}"
+
+
+# ------------------------------------------------------------------------------------- twins
+def _find_twins(per_file: dict[str, TableRows]) -> list[tuple[str, str]]:
+    """Files holding the same request records (e.g. a CSV and its JSON export) -> (kept, twin)."""
+    signatures: dict[str, tuple[int, frozenset[str], dict[str, dict[str, float]]]] = {}
+    for rel, rows in per_file.items():
+        requests = [m for m in rows.measurements if m["kind"] == "request"]
+        # Failed rows hold placeholder zeros: two failed runs are not the same records.
+        if not any(not m["failed"] for m in requests):
+            continue
+        by_request: dict[str, dict[str, float]] = {}
+        models = set()
+        for m in requests:
+            by_request.setdefault(str(m["row"]) + "|" + m["request_id"].rsplit("#", 1)[-1], {})[m["metric"]] = m["value"]
+            models.add(m["model"])
+        signatures[rel] = (len(by_request), frozenset(models), by_request)
+    twins: list[tuple[str, str]] = []
+    taken: set[str] = set()
+    names = sorted(signatures)
+    for i, a in enumerate(names):
+        if a in taken:
+            continue
+        for b in names[i + 1:]:
+            if b in taken:
+                continue
+            na, ma, ra = signatures[a]
+            nb, mb, rb = signatures[b]
+            if na != nb or ma != mb:
+                continue
+            if _same_records(ra, rb):
+                twins.append((a, b))
+                taken.add(b)
+    return twins
+
+
+def _same_records(a: dict[str, dict[str, float]], b: dict[str, dict[str, float]]) -> bool:
+    rows_a = [a[k] for k in sorted(a)]
+    rows_b = [b[k] for k in sorted(b)]
+    for ra, rb in zip(rows_a, rows_b):
+        shared = set(ra) & set(rb)
+        if len(shared) < 2:
+            return False
+        for metric in shared:
+            x, y = ra[metric], rb[metric]
+            if x != x and y != y:  # both NaN
+                continue
+            if abs(x - y) > 1e-9 * max(1.0, abs(x), abs(y)):
+                return False
+    return True

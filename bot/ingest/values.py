@@ -1,0 +1,101 @@
+"""Parsing of single values and configuration keys, shared by every reader."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+_NUMBER_WITH_UNIT = re.compile(
+    r"^\s*\**\s*(?P<num>[-+]?(?:\d{1,3}(?:,\d{3})+|\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*"
+    r"(?P<unit>ms|s|sec|secs|seconds|us|µs|ns|tok/s|tokens/s|t/s|%)?\s*\**\s*$"
+)
+_TIME_UNITS = {"ms": 1.0, "s": 1000.0, "sec": 1000.0, "secs": 1000.0, "seconds": 1000.0,
+               "us": 0.001, "µs": 0.001, "ns": 1e-6}
+
+MISSING_TEXT = {"", "nan", "none", "null", "n/a", "na", "-", "--", "—"}
+
+
+def is_missing(raw: Any) -> bool:
+    if raw is None:
+        return True
+    if isinstance(raw, float) and math.isnan(raw):
+        return True
+    return isinstance(raw, str) and raw.strip().lower() in MISSING_TEXT
+
+
+def parse_number(raw: Any, *, factor: float = 1.0, is_time: bool = False) -> float | None:
+    """A number in the canonical unit, or None.
+
+    Accepts numbers, numeric strings ('5.7669', '3,503', ' 12 '), and strings carrying their own
+    time unit ('870 ms', '1.2s'), which then override the column's unit. Booleans are not numbers.
+    """
+    if raw is None or isinstance(raw, bool):
+        return None
+    if isinstance(raw, (int, float)):
+        value = float(raw)
+        return value * factor if math.isfinite(value) else None
+    if not isinstance(raw, str):
+        return None
+    match = _NUMBER_WITH_UNIT.match(raw)
+    if not match or match.group("num") in {"", "+", "-", "."}:
+        return None
+    try:
+        value = float(match.group("num").replace(",", ""))
+    except ValueError:
+        return None
+    if not math.isfinite(value):
+        return None
+    unit = match.group("unit")
+    if unit in _TIME_UNITS and is_time:
+        return value * _TIME_UNITS[unit]
+    return value * factor
+
+
+def parse_bool(raw: Any) -> bool | None:
+    if isinstance(raw, bool):
+        return raw
+    if isinstance(raw, (int, float)) and not (isinstance(raw, float) and math.isnan(raw)):
+        return bool(raw)
+    if isinstance(raw, str):
+        text = raw.strip().lower()
+        if text in {"true", "yes", "y", "ok", "1", "success", "succeeded", "pass", "passed"}:
+            return True
+        if text in {"false", "no", "n", "0", "fail", "failed", "error", "failure"}:
+            return False
+    return None
+
+
+def format_config_value(raw: Any) -> str:
+    """Canonical text of a configuration value: 999.00 -> '999', 0.40 -> '0.4'."""
+    number = parse_number(raw)
+    if number is not None:
+        if number == int(number) and abs(number) < 1e15:
+            return str(int(number))
+        return f"{number:g}"
+    return str(raw).strip()
+
+
+def config_key(items: dict[str, Any]) -> str:
+    """'num_ctx=1024,num_gpu=999,temperature=0.2' — sorted, canonical values, empty values dropped."""
+    parts = []
+    for name in sorted(items):
+        if is_missing(items[name]):
+            continue
+        parts.append(f"{name}={format_config_value(items[name])}")
+    return ",".join(parts)
+
+
+def shown_precision(raw: Any, *, factor: float = 1.0) -> float:
+    """Half a unit of the last digit the text shows, in canonical units ('0.097 s' -> 0.5 ms)."""
+    if isinstance(raw, bool) or raw is None:
+        return 0.0
+    text = raw if isinstance(raw, str) else repr(raw)
+    match = _NUMBER_WITH_UNIT.match(text)
+    if not match:
+        return 0.0
+    number = match.group("num")
+    decimals = len(number.split(".", 1)[1]) if "." in number and "e" not in number.lower() else 0
+    unit = match.group("unit")
+    scale = _TIME_UNITS.get(unit, factor) if unit in _TIME_UNITS else factor
+    return 0.5 * 10 ** (-decimals) * abs(scale)

@@ -1,0 +1,1 @@
+"""Slack listeners. `register(app, services)` in handlers.registry wires every one of them."""
