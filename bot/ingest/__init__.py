@@ -57,23 +57,24 @@ def decode(data: bytes) -> tuple[str | None, str]:
         return None, f"undecodable bytes (not UTF-8: invalid byte 0x{data[exc.start]:02x} at offset {exc.start})"
 
 
-def ingest_tree(root: Path, *, max_file_bytes: int = 64 * 1024 * 1024,
+def ingest_tree(root: Path, *, files: Iterable[str] | None = None, max_file_bytes: int = 64 * 1024 * 1024,
                 pre_skipped: Iterable[Skipped] = (), progress: Progress | None = None) -> IngestResult:
+    """Read every file under ``root`` (or just ``files``, root-relative, as `open_archive` lists them)."""
     root = Path(root)
     inventory = Inventory()
     inventory.skipped.extend(pre_skipped)
-    files = list_files(root)
-    inventory.files_total = len(files) + len(inventory.skipped)
+    paths = list_files(root) if files is None else [root / rel for rel in sorted(files)]
+    inventory.files_total = len(paths) + len(inventory.skipped)
     seen_hashes: dict[str, str] = {}
     per_file_rows: dict[str, TableRows] = {}
     parsed_blocks: dict[str, list[TableBlock]] = {}
 
-    for index, path in enumerate(files):
+    for index, path in enumerate(paths):
         rel = path.relative_to(root).as_posix()
         fmt = FORMATS.get(path.suffix.lower())
         inventory.by_format[fmt or "other"] = inventory.by_format.get(fmt or "other", 0) + 1
-        if progress is not None and (index % 200 == 0 or index == len(files) - 1):
-            progress(index + 1, len(files))
+        if progress is not None and (index % 200 == 0 or index == len(paths) - 1):
+            progress(index + 1, len(paths))
         if fmt is None:
             inventory.skipped.append(Skipped(rel, f"unsupported format ({path.suffix or 'no extension'})"))
             continue

@@ -217,7 +217,7 @@ def _vllm_blocks(node: dict[str, Any], *, source: str, model: str) -> list[Table
                                  config=config, markdown=True))  # read as claims
     else:
         blocks.append(TableBlock(frame=frame, source=source, label="vLLM aggregates", model=model,
-                                 config=config, row_offset=0))
+                                 config=config, aggregate=True))
     return blocks
 
 

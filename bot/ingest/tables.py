@@ -48,6 +48,7 @@ class TableBlock:
     model: str = ""  # model named around the table (parent JSON key, sibling file, file name)
     config: dict[str, Any] = field(default_factory=dict)
     markdown: bool = False
+    aggregate: bool = False  # a tool's own aggregates (e.g. vLLM without per-request data)
     row_offset: int = 0  # first record's index inside the file
 
 
@@ -99,6 +100,8 @@ def interpret(block: TableBlock) -> TableRows:
 
     if block.markdown:
         return TableRows(claims=_claims(block, cols, meanings, default_stat="value"), kind="claims")
+    if block.aggregate:
+        return _aggregates(block, cols, meanings)
     if is_llama_bench:
         return _llama_bench(block, cols, meanings)
     if is_request:
@@ -260,6 +263,24 @@ def _llama_bench(block: TableBlock, cols: dict[str, str], meanings: dict[str, Co
                     block, row, model, config, "throughput_tok_s", value, failed=bool(error) or value == 0,
                     error=error or ("zero throughput" if value == 0 else ""), kind="aggregate",
                     definition="llama-bench avg_ts (mean over its repetitions)"))
+    return out
+
+
+def _aggregates(block: TableBlock, cols: dict[str, str], meanings: dict[str, ColumnMeaning]) -> TableRows:
+    """Each value a tool reported about a whole run, labelled with its statistic."""
+    out = TableRows(kind="aggregate")
+    for position, (_, record) in enumerate(block.frame.iterrows()):
+        row = block.row_offset + position
+        model = _row_model(block, cols, record)
+        config = _row_config(block, cols, record, has_model_col=True)
+        for col, meaning in meanings.items():
+            value = parse_number(record[col], factor=meaning.factor, is_time=meaning.metric in TIME_METRICS)
+            if value is None:
+                continue
+            definition = f"{meaning.statistic or 'overall'} as reported by the tool ({col})"
+            out.measurements.append(_measurement(block, row, model, config, meaning.metric, value,
+                                                 failed=False, error="", kind="aggregate",
+                                                 definition=definition))
     return out
 
 

@@ -1,0 +1,27 @@
+"""Shared fixtures. Stand-ins for outside services live in tests/standins/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REAL_ARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "data" / "chimera-reports"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests never read a developer's .env or talk to a real Ollama/Slack by accident."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "OLLAMA_HOST",
+                 "STORAGE_ROOTS", "DATABASE_URL", "SLACK_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OLLAMA_HOST", "http://127.0.0.1:9")  # discard port: refused at once
+
+
+@pytest.fixture
+def real_archive() -> Path:
+    """The real 101-file archive from ../shared; the test is skipped cleanly when it is absent."""
+    if not REAL_ARCHIVE.is_dir():
+        pytest.skip(f"real archive not present at {REAL_ARCHIVE}")
+    return REAL_ARCHIVE

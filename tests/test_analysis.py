@@ -1,0 +1,99 @@
+"""Analysis on small hand-made archives: every expected value is computed independently here."""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+import numpy as np
+
+from bot.analysis import analyze
+from tests.ingest_support import ingest_files
+
+HEADER = "model,num_ctx,ttft_s,tokens_s,load_s,eval_s,eval_count,error\n"
+
+
+def _rows(model: str, ctx: int, tps: list[float], ttft: list[float], load: list[float],
+          errors: list[str] | None = None) -> str:
+    errors = errors or [""] * len(tps)
+    return "".join(f"{model},{ctx},{t},{p},{ld},1.0,{0 if e else 100},{e}\n"
+                   for p, t, ld, e in zip(tps, ttft, load, errors))
+
+
+def _archive(tmp_path: Path) -> dict[str, str]:
+    a = _rows("m:1b", 1024, [100.0, 101.0, 99.0, 100.5, 0.0], [3.0, 0.10, 0.11, 0.09, 0.0],
+              [2.9, 0.05, 0.05, 0.04, 0.0], ["", "", "", "", "connection refused"])
+    b = _rows("m:1b", 4096, [80.0, 81.0, 79.5, 80.5], [0.12, 0.13, 0.12, 0.14], [0.05, 0.05, 0.06, 0.05])
+    c = _rows("q:7b", 1024, [40.0, 42.0, 41.0], [0.2, 0.21, 0.22], [0.1, 0.1, 0.1])
+    # The summary claims the mean for m:1b@1024 — computed with the failed zero averaged in.
+    wrong_mean = statistics.mean([100.0, 101.0, 99.0, 100.5, 0.0])
+    summary = f"model,num_ctx,mean_tokens_s,median_tokens_s\nm:1b,1024,{wrong_mean:.2f},100.25\nm:1b,4096,80.25,80.25\n"
+    return {"runs/results.csv": HEADER + a + b + c, "runs/results_summary.csv": summary}
+
+
+def test_failed_requests_are_counted_and_never_averaged(tmp_path: Path) -> None:
+    analysis = analyze(ingest_files(tmp_path, _archive(tmp_path)))
+    m1 = next(m for m in analysis.models if m.model == "m:1b")
+    assert (m1.requests, m1.n, m1.failed) == (9, 8, 1)
+    ok = [100.0, 101.0, 99.0, 100.5, 80.0, 81.0, 79.5, 80.5]
+    assert m1.throughput_tok_s["median"] == statistics.median(ok)
+    assert m1.throughput_tok_s["mean"] == statistics.mean(ok)
+    assert m1.throughput_tok_s["p95"] == float(np.percentile(ok, 95))
+    assert m1.failure_reasons == {"connection refused": 1}
+    assert (analysis.total, analysis.failed) == (12, 1)
+
+
+def test_cold_start_is_separated_from_warm_ttft(tmp_path: Path) -> None:
+    analysis = analyze(ingest_files(tmp_path, _archive(tmp_path)))
+    m1 = next(m for m in analysis.models if m.model == "m:1b")
+    assert m1.cold_starts == 1
+    warm = [100.0, 110.0, 90.0, 120.0, 130.0, 120.0, 140.0]  # ms, the 3 s cold start left out
+    assert abs(m1.ttft_warm_ms["median"] - statistics.median(warm)) < 1e-9
+    assert m1.ttft_ms["max"] == 3000.0  # still visible in the all-requests view
+
+
+def test_best_and_worst_configuration_with_noise_test(tmp_path: Path) -> None:
+    analysis = analyze(ingest_files(tmp_path, _archive(tmp_path)))
+    cmp = next(c for c in analysis.comparisons if c.model == "m:1b" and c.parameter == "")
+    assert (cmp.best, cmp.worst) == ("num_ctx=1024", "num_ctx=4096")
+    assert cmp.best_median == statistics.median([100.0, 101.0, 99.0, 100.5])
+    assert cmp.significant and cmp.p_value is not None and cmp.p_value < 0.001
+    # q:7b has one configuration only: nothing to compare
+    assert not [c for c in analysis.comparisons if c.model == "q:7b"]
+
+
+def test_overlapping_configurations_are_within_noise(tmp_path: Path) -> None:
+    rows = _rows("m:1b", 1024, [100.0, 90.0, 110.0], [0.1] * 3, [0.05] * 3) + \
+        _rows("m:1b", 2048, [101.0, 89.0, 111.0], [0.1] * 3, [0.05] * 3)
+    analysis = analyze(ingest_files(tmp_path, {"r.csv": HEADER + rows}))
+    cmp = analysis.comparisons[0]
+    assert not cmp.significant and cmp.p_value > 0.5
+
+
+def test_summary_claim_that_averaged_failures_is_reported(tmp_path: Path) -> None:
+    analysis = analyze(ingest_files(tmp_path, _archive(tmp_path)))
+    mismatches = [c for c in analysis.claim_checks if c.status == "mismatch"]
+    assert len(mismatches) == 1
+    bad = mismatches[0]
+    assert (bad.model, bad.config, bad.statistic) == ("m:1b", "num_ctx=1024", "mean")
+    assert bad.actual == statistics.mean([100.0, 101.0, 99.0, 100.5])
+    assert "failed requests" in bad.explanation
+    assert len([c for c in analysis.claim_checks if c.status == "match"]) == 3
+
+
+def test_facts_are_numbered_traceable_and_stable(tmp_path: Path) -> None:
+    files = _archive(tmp_path)
+    first = analyze(ingest_files(tmp_path / "a", files)).facts
+    second = analyze(ingest_files(tmp_path / "b", files)).facts
+    assert [f.id for f in first] == [f"F{i}" for i in range(1, len(first) + 1)]
+    assert [(f.id, f.statement, f.value) for f in first] == [(f.id, f.statement, f.value) for f in second]
+    best = next(f for f in first if f.statement.startswith("Highest median throughput"))
+    assert best.model == "m:1b" and best.sources == ("runs/results.csv",)
+    assert best.value == statistics.median([100.0, 101.0, 99.0, 100.5, 80.0, 81.0, 79.5, 80.5])
+    assert all(f.sources for f in first)
+
+
+def test_empty_archive_gives_no_models_and_no_crash(tmp_path: Path) -> None:
+    analysis = analyze(ingest_files(tmp_path, {"notes.md": "# nothing\n"}))
+    assert analysis.models == [] and analysis.total == 0
+    assert any(f.metric == "skipped_files" for f in analysis.facts)
