@@ -1,0 +1,305 @@
+"""Number check: every number the model writes must match a fact (pure; no I/O).
+
+A *claim* is a number in free text together with the unit written after it ("0.87 s", "870ms",
+"1,234.5 tok/s", "12%"). It is grounded when some reference quantity — a fact's value, its row
+count, a number in its statement or configuration — equals it after unit conversion, within the
+precision the text shows (``118`` matches 118.43, ``118.4`` does not match 118.49). Signs are
+ignored ("a drop of 12%" states the size of a -12 % change).
+
+Numbers that are parts of identifiers are not claims: fact ids (``[F3]``), model names
+(``gemma3:270m``, ``llama3.1:8b-instruct-q8_0``, ``q8_0``), config keys (``num_ctx=4096``),
+percentile names (``p95``), dates and list enumerators.
+
+Also home of `format_value`, the one way a fact value is written (prompt, report, Slack).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.models import Fact
+
+# unit written in text -> (dimension, factor to the dimension's base unit)
+_UNIT_DIMENSIONS: dict[str, tuple[str, float]] = {
+    "ns": ("time", 1e-6),
+    "us": ("time", 1e-3),
+    "µs": ("time", 1e-3),
+    "ms": ("time", 1.0),
+    "s": ("time", 1000.0),
+    "min": ("time", 60_000.0),
+    "h": ("time", 3_600_000.0),
+    "%": ("percent", 1.0),
+    "ratio": ("percent", 100.0),
+    "fraction": ("percent", 100.0),
+    "tok/s": ("rate", 1.0),
+    "x": ("multiple", 1.0),
+    "tokens": ("tokens", 1.0),
+    "kb": ("bytes", 1e3),
+    "mb": ("bytes", 1e6),
+    "gb": ("bytes", 1e9),
+    "kib": ("bytes", 1024.0),
+    "mib": ("bytes", 1024.0**2),
+    "gib": ("bytes", 1024.0**3),
+}
+
+# How units are spelled in prose (lower-case), longest first so "tokens/s" wins over "tokens".
+_UNIT_SPELLINGS: list[tuple[str, str]] = sorted(
+    [
+        ("tokens per second", "tok/s"),
+        ("tokens/second", "tok/s"),
+        ("tokens/sec", "tok/s"),
+        ("tokens/s", "tok/s"),
+        ("token/s", "tok/s"),
+        ("tok/sec", "tok/s"),
+        ("tok/s", "tok/s"),
+        ("t/s", "tok/s"),
+        ("tps", "tok/s"),
+        ("milliseconds", "ms"),
+        ("millisecond", "ms"),
+        ("msec", "ms"),
+        ("ms", "ms"),
+        ("microseconds", "us"),
+        ("µs", "µs"),
+        ("us", "us"),
+        ("nanoseconds", "ns"),
+        ("ns", "ns"),
+        ("seconds", "s"),
+        ("second", "s"),
+        ("secs", "s"),
+        ("sec", "s"),
+        ("s", "s"),
+        ("minutes", "min"),
+        ("minute", "min"),
+        ("mins", "min"),
+        ("min", "min"),
+        ("hours", "h"),
+        ("hour", "h"),
+        ("percent", "%"),
+        ("per cent", "%"),
+        ("%", "%"),
+        ("times", "x"),
+        ("x", "x"),
+        ("×", "x"),
+        ("tokens", "tokens"),
+        ("gib", "gib"),
+        ("mib", "mib"),
+        ("kib", "kib"),
+        ("gb", "gb"),
+        ("mb", "mb"),
+        ("kb", "kb"),
+    ],
+    key=lambda pair: -len(pair[0]),
+)
+
+# Canonical fact units that are plain counts (no conversion, matched like a unitless number).
+_COUNT_UNITS = {"", "count", "requests", "request", "failures", "files", "runs", "rows", "n"}
+
+_NUMBER = re.compile(
+    r"(?<![\w.:=/\-−+])"  # not inside an identifier (gemma3, q8_0, :270m, =4096, v1.2)
+    r"(?P<sign>[-−+])?"
+    r"(?P<int>\d{1,3}(?:,\d{3})+|\d+)"
+    r"(?P<frac>\.\d+)?"
+    r"(?P<k>k(?![A-Za-z]))?"
+)
+_CITATION = re.compile(r"\[\s*(F\d+(?:\s*[,;]\s*F\d+)*)\s*\]")
+_MASKS = [
+    re.compile(r"\b[A-Za-z_][\w.\-]*=[^\s,;)\]]+"),  # config keys: num_ctx=4096, temperature=0.2
+    re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?"),  # dates, timestamps
+    re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b"),  # clock times
+    re.compile(r"(?m)^\s*(?:\d+[.)]|[-*]\s*\d+[.)])\s"),  # list enumerators "1. " / "2) "
+]
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A number written in text; ``start``/``end`` cover the number and its unit."""
+
+    start: int
+    end: int
+    text: str
+    value: float
+    tolerance: float  # half a unit of the last digit shown, in the claim's unit
+    unit: str  # canonical spelling ('' when none was written)
+    grounded: bool = False
+    fact_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Reference:
+    value: float
+    unit: str
+    fact_id: str
+
+
+def citations(text: str) -> list[tuple[int, int, list[str]]]:
+    """(start, end, fact ids) of every ``[F3]`` / ``[F1, F4]`` citation in ``text``."""
+    found = []
+    for match in _CITATION.finditer(text):
+        ids = [part.strip() for part in re.split(r"[,;]", match.group(1))]
+        found.append((match.start(), match.end(), ids))
+    return found
+
+
+def extract_claims(text: str, *, identifiers: Iterable[str] = ()) -> list[Claim]:
+    """Every number in ``text`` that states a quantity (identifiers masked out first)."""
+    masked = _mask(text, identifiers)
+    claims = []
+    for match in _NUMBER.finditer(masked):
+        end = match.end()
+        rest = masked[end:]
+        if re.match(r"-[A-Za-z]|[:_]\w|\.\d", rest):  # "8-bit", "3:8b", "1.2.3"
+            continue
+        unit, unit_len = _unit_at(rest)
+        if not unit and not match.group("k") and re.match(r"[A-Za-z_]", rest):
+            continue  # glued letters that are not a unit ("270m", "8b", "4bit"): part of a name
+        digits = match.group("int").replace(",", "")
+        frac = match.group("frac") or ""
+        value = float(digits + frac)
+        decimals = len(frac) - 1 if frac else 0
+        tolerance = 0.5 * 10.0 ** (-decimals)
+        if match.group("k"):
+            value *= 1000.0
+            tolerance *= 1000.0
+        claims.append(
+            Claim(
+                start=match.start(),
+                end=end + unit_len,
+                text=text[match.start() : end + unit_len],
+                value=value,
+                tolerance=tolerance,
+                unit=unit,
+            )
+        )
+    return claims
+
+
+def _mask(text: str, identifiers: Iterable[str]) -> str:
+    """Blank out (keeping offsets) everything whose digits are names, not quantities."""
+    chars = list(text)
+
+    def blank(start: int, end: int) -> None:
+        for i in range(start, end):
+            if not chars[i].isspace():
+                chars[i] = "#"
+
+    for start, end, _ids in citations(text):
+        blank(start, end)
+    for ident in sorted({i for i in identifiers if i and any(c.isdigit() for c in i)}, key=len, reverse=True):
+        for match in re.finditer(re.escape(ident), text, flags=re.IGNORECASE):
+            blank(match.start(), match.end())
+    for pattern in _MASKS:
+        for match in pattern.finditer(text):
+            blank(match.start(), match.end())
+    return "".join(chars)
+
+
+def _unit_at(rest: str) -> tuple[str, int]:
+    """The unit at the start of ``rest`` (glued or after one space) and its length."""
+    offset = 1 if rest[:1] == " " else 0
+    lowered = rest[offset:].lower()
+    for spelling, unit in _UNIT_SPELLINGS:
+        if lowered.startswith(spelling):
+            after = lowered[len(spelling) : len(spelling) + 1]
+            if spelling[-1].isalpha() and (after.isalnum() or after == "_"):
+                continue  # "s" of "seconds"-less words like "400 steps"
+            return unit, offset + len(spelling)
+    return "", 0
+
+
+def references(facts: Sequence[Fact]) -> list[Reference]:
+    """Every quantity the facts state: values, row counts, numbers in statements and configs."""
+    refs: list[Reference] = []
+    for fact in facts:
+        if math.isfinite(fact.value):
+            refs.append(Reference(fact.value, _canonical_unit(fact.unit), fact.id))
+        if fact.rows is not None:
+            refs.append(Reference(float(fact.rows), "", fact.id))
+        for claim in extract_claims(fact.statement, identifiers=identifiers_of([fact])):
+            refs.append(Reference(claim.value, claim.unit, fact.id))
+        for _key, _sep, raw in (part.partition("=") for part in fact.config.split(",")):
+            try:
+                refs.append(Reference(float(raw), "", fact.id))
+            except ValueError:
+                pass
+    return refs
+
+
+def identifiers_of(facts: Sequence[Fact]) -> set[str]:
+    """Strings whose digits are names: model names, config strings and their keys, fact ids."""
+    names: set[str] = set()
+    for fact in facts:
+        names.add(fact.id)
+        if fact.model:
+            names.add(fact.model)
+            names.update(part for part in re.split(r"[:/]", fact.model) if part)
+        if fact.config:
+            names.add(fact.config)
+            names.update(fact.config.split(","))
+    return names
+
+
+def ground(text: str, facts: Sequence[Fact]) -> list[Claim]:
+    """All claims in ``text``, each marked grounded (with the matching fact id) or not."""
+    refs = references(facts)
+    claims = extract_claims(text, identifiers=identifiers_of(facts))
+    return [_match(claim, refs) for claim in claims]
+
+
+def _match(claim: Claim, refs: Sequence[Reference]) -> Claim:
+    for ref in refs:
+        if _equal(claim, ref):
+            return Claim(**{**claim.__dict__, "grounded": True, "fact_id": ref.fact_id})
+    return claim
+
+
+def _equal(claim: Claim, ref: Reference) -> bool:
+    value = abs(claim.value)
+    target = abs(ref.value)
+    if claim.unit == "":
+        return _within(value, target, claim.tolerance)  # a bare number compares as written
+    if ref.unit not in _UNIT_DIMENSIONS or claim.unit not in _UNIT_DIMENSIONS:
+        # counts and units we cannot convert match only the very same unit
+        return claim.unit == ref.unit and _within(value, target, claim.tolerance)
+    claim_dim, claim_factor = _UNIT_DIMENSIONS[claim.unit]
+    ref_dim, ref_factor = _UNIT_DIMENSIONS[ref.unit]
+    if claim_dim != ref_dim:
+        return False
+    return _within(value * claim_factor, target * ref_factor, claim.tolerance * claim_factor)
+
+
+def _within(value: float, target: float, tolerance: float) -> bool:
+    return abs(value - target) <= tolerance + 1e-9 * max(abs(value), abs(target), 1.0)
+
+
+def _canonical_unit(unit: str) -> str:
+    lowered = unit.strip().lower()
+    for spelling, canonical in _UNIT_SPELLINGS:
+        if lowered == spelling:
+            return canonical
+    return lowered
+
+
+def format_value(value: float, unit: str) -> str:
+    """A fact value as the report writes it: ``290.1 tok/s``, ``1,234 ms``, ``12.5%``, ``3``."""
+    if not math.isfinite(value):
+        return f"{value} {unit}".strip()
+    magnitude = abs(value)
+    if float(value).is_integer() and magnitude < 1e15:
+        number = f"{int(value):,}"
+    elif magnitude >= 1000:
+        number = f"{value:,.0f}"
+    elif magnitude >= 10:
+        number = f"{value:.1f}"
+    elif magnitude >= 1:
+        number = f"{value:.2f}".rstrip("0").rstrip(".")
+    else:
+        number = f"{value:.3g}"
+    clean = unit.strip()
+    if clean.lower() in _COUNT_UNITS:
+        return number
+    if clean in {"%", "x", "×"}:
+        return f"{number}{clean}"
+    return f"{number} {clean}"

@@ -1,0 +1,175 @@
+"""The Ollama adapter through the real `ollama.Client` against the local stand-in."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bot.llm import LLMCallFailed, stream_chat
+from bot.settings import Settings
+from tests.standins.ollama_server import OllamaStandIn, Reply, closed_port_url
+
+MESSAGES = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "Facts: [F1] x = 1"}]
+
+
+def settings_for(host: str, **overrides: object) -> Settings:
+    base: dict[str, object] = {"ollama_host": host, "ollama_timeout_s": 5.0}
+    base.update(overrides)
+    return Settings(_env_file=None, **base)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def server():
+    with OllamaStandIn() as srv:
+        yield srv
+
+
+def test_options_model_keep_alive_and_format_arrive_in_the_request(server: OllamaStandIn) -> None:
+    server.script(Reply(content='{"a": 1}'))
+    settings = settings_for(
+        server.host,
+        ollama_num_gpu=999,
+        ollama_num_ctx=4096,
+        ollama_temperature=0.2,
+        ollama_top_p=0.8,
+        ollama_top_k=20,
+        ollama_repeat_penalty=1.15,
+        ollama_keep_alive="30m",
+    )
+    schema = {"type": "object", "properties": {"a": {"type": "integer"}}}
+    result = stream_chat(MESSAGES, settings=settings, format=schema, num_predict=256)
+
+    assert result.content == '{"a": 1}'
+    (request,) = server.requests_to("/api/chat")
+    body = request.body
+    assert body["model"] == "gemma3:latest"
+    assert body["stream"] is True
+    assert body["keep_alive"] == "30m"
+    assert body["format"] == schema
+    assert body["messages"] == MESSAGES
+    assert body["options"] == {
+        "num_gpu": 999,
+        "num_ctx": 4096,
+        "temperature": 0.2,
+        "top_p": 0.8,
+        "top_k": 20,
+        "repeat_penalty": 1.15,
+        "num_predict": 256,
+    }
+
+
+def test_num_gpu_is_omitted_when_unset(server: OllamaStandIn) -> None:
+    stream_chat(MESSAGES, settings=settings_for(server.host))
+    options = server.requests_to("/api/chat")[0].body["options"]
+    assert "num_gpu" not in options
+    assert options["num_ctx"] == 8192
+
+
+def test_ttft_and_throughput_come_from_wall_clock_and_the_final_record(server: OllamaStandIn) -> None:
+    server.script(
+        Reply(
+            content="Throughput is fine.",
+            first_token_delay_s=0.3,
+            eval_count=84,
+            eval_duration=2_000_000_000,
+            prompt_eval_count=412,
+            prompt_eval_duration=150_000_000,
+            load_duration=120_000_000,
+            total_duration=2_400_000_000,
+        )
+    )
+    result = stream_chat(MESSAGES, settings=settings_for(server.host))
+    m = result.metrics
+    assert m.ok and m.attempts == 1
+    assert m.throughput_tok_s == pytest.approx(42.0)
+    assert 300 <= m.ttft_ms < 900  # the stand-in waits 0.3 s before the first content chunk
+    assert m.eval_ms == pytest.approx(2000.0)
+    assert m.prompt_eval_ms == pytest.approx(150.0)
+    assert m.load_ms == pytest.approx(120.0)
+    assert m.total_ms == pytest.approx(2400.0)
+    assert (m.prompt_eval_count, m.eval_count) == (412, 84)
+    assert m.done_reason == "stop"
+    assert m.wall_ms >= m.ttft_ms
+
+
+def test_measured_timings_without_overrides_give_a_plausible_rate(server: OllamaStandIn) -> None:
+    # 20 chunks 10 ms apart: ~100 tok/s measured by the stand-in itself
+    server.script(Reply(chunks=["tok "] * 20, token_delay_s=0.01))
+    m = stream_chat(MESSAGES, settings=settings_for(server.host)).metrics
+    assert m.eval_count == 20
+    assert 30 < m.throughput_tok_s < 110
+
+
+def test_refused_connection_is_unreachable_with_a_fix() -> None:
+    host = closed_port_url()
+    with pytest.raises(LLMCallFailed) as info:
+        stream_chat(MESSAGES, settings=settings_for(host))
+    assert info.value.kind == "unreachable"
+    assert str(info.value) == (
+        f"Ollama at {host} unreachable: connection refused — start it with `ollama serve` "
+        "or pass --no-llm"
+    )
+    assert info.value.metrics is not None and info.value.metrics.attempts == 1
+
+
+def test_model_not_pulled_is_a_404_with_the_pull_command(server: OllamaStandIn) -> None:
+    with pytest.raises(LLMCallFailed) as info:
+        stream_chat(MESSAGES, settings=settings_for(server.host, ollama_model="gemma3:27b"))
+    assert info.value.kind == "not_found"
+    assert "`ollama pull gemma3:27b`" in str(info.value)
+    assert 'model "gemma3:27b" not found, try pulling it first' in str(info.value)
+    assert len(server.requests_to("/api/chat")) == 1  # a 404 is not retried
+
+
+def test_a_5xx_is_retried_and_then_succeeds(server: OllamaStandIn) -> None:
+    server.script(Reply(fault="500"), Reply(content="recovered"))
+    result = stream_chat(MESSAGES, settings=settings_for(server.host))
+    assert result.content == "recovered"
+    assert result.metrics.attempts == 2
+
+
+def test_persistent_5xx_gives_up_after_bounded_retries(server: OllamaStandIn) -> None:
+    server.script(Reply(fault="500"))
+    with pytest.raises(LLMCallFailed) as info:
+        stream_chat(MESSAGES, settings=settings_for(server.host))
+    assert info.value.kind == "server_error"
+    assert "HTTP 500" in str(info.value) and "llama runner process has terminated" in str(info.value)
+    assert len(server.requests_to("/api/chat")) == 3
+
+
+def test_slow_server_times_out_within_the_total_budget(server: OllamaStandIn) -> None:
+    server.script(Reply(fault="slow", slow_s=5.0))
+    started = time.perf_counter()
+    with pytest.raises(LLMCallFailed) as info:
+        stream_chat(MESSAGES, settings=settings_for(server.host, ollama_timeout_s=1.0))
+    elapsed = time.perf_counter() - started
+    assert info.value.kind == "timeout"
+    assert "did not answer within 1 s" in str(info.value)
+    assert elapsed < 1.6
+
+
+def test_a_trickling_stream_cannot_outlive_the_budget(server: OllamaStandIn) -> None:
+    # every chunk arrives well within the read timeout, but the whole answer would take ~4 s
+    server.script(Reply(chunks=["x"] * 40, token_delay_s=0.1))
+    started = time.perf_counter()
+    with pytest.raises(LLMCallFailed) as info:
+        stream_chat(MESSAGES, settings=settings_for(server.host, ollama_timeout_s=1.0))
+    assert info.value.kind == "timeout"
+    assert time.perf_counter() - started < 1.6
+
+
+def test_broken_stream_is_reported_not_returned_partially(server: OllamaStandIn) -> None:
+    server.script(Reply(chunks=["a", "b", "c", "d"], fault="broken"))
+    with pytest.raises(LLMCallFailed) as info:
+        stream_chat(MESSAGES, settings=settings_for(server.host))
+    assert info.value.kind == "broken_stream"
+    assert "broke off" in str(info.value)
+    assert len(server.requests_to("/api/chat")) == 1
+
+
+def test_error_record_mid_stream_is_a_failure(server: OllamaStandIn) -> None:
+    server.script(Reply(chunks=["a", "b", "c", "d"], fault="error_record"))
+    with pytest.raises(LLMCallFailed) as info:
+        stream_chat(MESSAGES, settings=settings_for(server.host))
+    assert "an error was encountered while running the model" in str(info.value)

@@ -1,0 +1,209 @@
+"""narrate(): facts -> one structured call -> grounded Narrative, and every failure as data."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.models import Fact
+from bot.narrate import UNVERIFIED, Narrative, narrate
+from bot.prompting import ANSWER_SCHEMA, ANSWER_TOKENS
+from bot.settings import Settings
+from tests.standins.ollama_server import (
+    OllamaStandIn,
+    Reply,
+    answer_json,
+    closed_port_url,
+    realistic_facts,
+)
+
+FACTS = realistic_facts()
+
+
+def settings_for(host: str, **overrides: object) -> Settings:
+    base: dict[str, object] = {"ollama_host": host, "ollama_timeout_s": 5.0}
+    base.update(overrides)
+    return Settings(_env_file=None, **base)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def server():
+    with OllamaStandIn() as srv:
+        yield srv
+
+
+def test_citations_are_rendered_with_the_exact_values(server: OllamaStandIn) -> None:
+    server.script(Reply(content=answer_json(words=250), eval_count=500, eval_duration=10**10))
+    progress: list[str] = []
+    narrative = narrate(FACTS, settings=settings_for(server.host), on_progress=progress.append)
+
+    assert narrative.status == "ok", narrative.reason
+    assert narrative.reason == ""
+    assert "at **290.1 tok/s** [F1], far ahead" in narrative.summary_md
+    assert "at **46.6 tok/s** [F2]" in narrative.summary_md
+    assert "p50 for gemma3:270m is **870.4 ms** [F3] with a p95 of **1,234 ms** [F4]" in narrative.summary_md
+    assert "a gap of **11.2%** [F9]" in narrative.summary_md
+    assert narrative.ungrounded == []
+    assert len(narrative.recommendations) == 3
+    assert "**301.2 tok/s** [F7]" in narrative.recommendations[0]
+    assert len(narrative.risks) == 2
+    assert narrative.risks[0][0] == "Cold starts inflate TTFT **2** [F6]"
+    assert progress and progress[0].startswith("writing summary with gemma3:latest (10 facts)")
+
+    # one structured call with the schema; the prompt carries the facts
+    (request,) = server.requests_to("/api/chat")
+    assert request.body["format"] == ANSWER_SCHEMA
+    assert request.body["options"]["num_predict"] == ANSWER_TOKENS
+    assert "[F1] Median throughput of gemma3:270m" in request.body["messages"][1]["content"]
+
+    md = narrative.render_markdown(FACTS)
+    assert md.startswith("## Executive summary\n")
+    assert "### Recommendations\n\n1. Use num_ctx=1024" in md
+    assert "| Risk | Mitigation |" in md and "| Cold starts inflate TTFT **2** [F6] |" in md
+    assert UNVERIFIED not in md
+
+    assert len(narrative.short_summary) <= 700
+    assert "*290.1 tok/s*" in narrative.short_summary
+    assert "**" not in narrative.short_summary
+
+    data = narrative.to_json()
+    assert data["status"] == "ok" and data["model"] == "gemma3:latest"
+    assert data["ungrounded_count"] == 0 and data["omitted_fact_ids"] == []
+    assert data["prompt_tokens"] == narrative.calls[0].prompt_eval_count > 0
+    (call,) = data["calls"]
+    assert call["throughput_tok_s"] == pytest.approx(50.0)
+    assert call["eval_count"] == 500
+    json.dumps(data)  # serialisable
+
+    metrics = narrative.metrics_markdown({"ingest": 0.12, "analysis": 0.34, "report": 0.05})
+    assert "Workflow: ingest 0.12 s | analysis 0.34 s | report 0.05 s" in metrics
+    assert "| narrative | gemma3:latest |" in metrics and "50.0 tok/s" in metrics
+    assert "TTFT: wall clock from sending the request to the first streamed token" in metrics
+
+
+def test_an_invented_number_is_flagged_and_kept_out_of_slack(server: OllamaStandIn) -> None:
+    summary = (
+        "gemma3:270m leads at [F1]. The llama model manages only 57 tok/s in practice. "
+        "TTFT p50 is [F3]."
+    )
+    server.script(Reply(content=answer_json(summary)))
+    narrative = narrate(FACTS, settings=settings_for(server.host))
+    assert narrative.status == "ok"
+    assert narrative.ungrounded == ["57 tok/s"]
+    assert f"only 57 tok/s {UNVERIFIED} in practice" in narrative.summary_md
+    assert "57" not in narrative.short_summary
+    assert narrative.short_summary == "gemma3:270m leads at *290.1 tok/s* [F1]. TTFT p50 is *870.4 ms* [F3]."
+    assert narrative.to_json()["ungrounded_count"] == 1
+    md = narrative.render_markdown(FACTS)
+    assert f"> {UNVERIFIED}: 1 number(s) written by the model match no fact" in md
+
+
+def test_a_model_written_number_matching_a_fact_is_accepted(server: OllamaStandIn) -> None:
+    server.script(Reply(content=answer_json("TTFT p50 of gemma3:270m is 0.87 s, see [F3].")))
+    narrative = narrate(FACTS, settings=settings_for(server.host))
+    assert narrative.ungrounded == []
+    assert "0.87 s" in narrative.short_summary
+
+
+def test_citing_an_unknown_fact_is_flagged(server: OllamaStandIn) -> None:
+    server.script(Reply(content=answer_json("Throughput is [F99] on average. Fine overall.")))
+    narrative = narrate(FACTS, settings=settings_for(server.host))
+    assert narrative.ungrounded == ["[F99]"]
+    assert f"[F99] {UNVERIFIED}" in narrative.summary_md
+    assert narrative.short_summary == "Fine overall."
+
+
+def test_an_overflowing_prompt_is_trimmed_before_sending(server: OllamaStandIn) -> None:
+    filler = [
+        Fact(f"F{i}", f"Median latency of benchmark case number {i} in the generic suite", 100.0 + i,
+             "ms", (f"reports/case_{i}.csv",), importance=10)
+        for i in range(11, 400)
+    ]
+    facts = FACTS + filler
+    server.script(Reply(content=answer_json()))
+    narrative = narrate(facts, settings=settings_for(server.host, ollama_num_ctx=2048))
+    assert narrative.status == "ok", narrative.reason
+    assert narrative.omitted_fact_ids and set(narrative.omitted_fact_ids) <= {f.id for f in filler}
+    sent = server.requests_to("/api/chat")[0].body
+    content = sent["messages"][1]["content"]
+    for fid in narrative.omitted_fact_ids:
+        assert f"[{fid}] " not in content
+    for fact in FACTS:
+        assert f"[{fact.id}] " in content  # the important facts survive
+    # what Ollama counted for the prompt plus the answer reserve fits the window
+    assert narrative.calls[0].prompt_eval_count + sent["options"]["num_predict"] <= 2048
+    md = narrative.render_markdown(facts)
+    assert "> Left out of the model's prompt to fit num_ctx=2048" in md
+    assert "F399 (Median latency of benchmark case number 399" in md
+    assert narrative.to_json()["omitted_fact_ids"] == narrative.omitted_fact_ids
+
+
+def test_a_context_window_too_small_fails_without_a_call(server: OllamaStandIn) -> None:
+    narrative = narrate(FACTS, settings=settings_for(server.host, ollama_num_ctx=512))
+    assert narrative.status == "failed"
+    assert "num_ctx=512 is too small" in narrative.reason
+    assert server.requests_to("/api/chat") == []
+
+
+@pytest.mark.parametrize(
+    "reply, expected",
+    [
+        (Reply(fault="404"), "not found on Ollama"),
+        (Reply(fault="500"), "failed with HTTP 500"),
+        (Reply(fault="slow", slow_s=5.0), "did not answer within 1 s"),
+        (Reply(content=answer_json(), fault="broken"), "broke off before the answer was complete"),
+        (Reply(content=""), "the model returned an empty answer"),
+        (Reply(content="Sure! Here is your summary: throughput is great."), "not the JSON we asked for"),
+        (Reply(content=json.dumps({"summary": "ok [F1]", "recommendations": ["one"], "risks": []})),
+         "the model gave 1 recommendation(s), three were asked for"),
+        (Reply(content=json.dumps({"summary": "ok", "recommendations": ["a", "b", "c"],
+                                    "risks": [{"risk": "r", "mitigation": "m"}]})),
+         "fewer than two risks"),
+        (Reply(content='["not", "an", "object"]'), "not a JSON object"),
+    ],
+    ids=["404", "500", "timeout", "broken", "empty", "prose", "one-rec", "one-risk", "array"],
+)
+def test_every_failure_yields_a_data_only_narrative(server: OllamaStandIn, reply: Reply, expected: str) -> None:
+    server.script(reply)
+    narrative = narrate(FACTS, settings=settings_for(server.host, ollama_timeout_s=1.0))
+    assert narrative.status == "failed"
+    assert expected in narrative.reason
+    assert "\n" not in narrative.reason
+    assert narrative.summary_md == narrative.short_summary == ""
+    md = narrative.render_markdown(FACTS)
+    assert md == f"_Narrative not available: {narrative.reason}. The figures below come from the data alone._\n"
+    data = narrative.to_json()
+    assert data["status"] == "failed" and data["reason"] == narrative.reason
+    json.dumps(data)
+
+
+def test_unreachable_ollama_yields_the_one_line_reason() -> None:
+    host = closed_port_url()
+    narrative = narrate(FACTS, settings=settings_for(host))
+    assert narrative.status == "failed"
+    assert narrative.reason == (
+        f"Ollama at {host} unreachable: connection refused — start it with `ollama serve` or pass --no-llm"
+    )
+    assert narrative.calls and narrative.calls[0].ok is False
+    assert "(failed)" in narrative.metrics_markdown()
+
+
+def test_a_progress_callback_that_raises_does_not_break_the_narrative(server: OllamaStandIn) -> None:
+    def boom(_message: str) -> None:
+        raise RuntimeError("slack is down")
+
+    server.script(Reply(content=answer_json()))
+    assert narrate(FACTS, settings=settings_for(server.host), on_progress=boom).status == "ok"
+
+
+def test_skipped_and_no_facts() -> None:
+    skipped = Narrative.skipped("--no-llm given")
+    assert skipped.status == "skipped"
+    assert skipped.render_markdown([]) == (
+        "_Narrative skipped: --no-llm given. The figures below come from the data alone._\n"
+    )
+    assert skipped.to_json()["calls"] == [] and skipped.to_json()["ungrounded_count"] == 0
+    assert "no call made (skipped: --no-llm given)" in skipped.metrics_markdown()
+    empty = narrate([], settings=settings_for(closed_port_url()))
+    assert empty.status == "skipped" and empty.reason == "no facts to narrate"
