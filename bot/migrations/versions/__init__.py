@@ -1,0 +1,1 @@
+"""Alembic revisions, one module each (Alembic ignores this ``__init__``)."""

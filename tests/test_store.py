@@ -1,0 +1,531 @@
+"""The store against a real SQLite file (no mocks): migrations, round trips, restarts, and the
+exactly-once guarantees between threads, Store instances and real OS processes."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+
+from bot.models import MEASUREMENT_COLUMNS, empty_measurements
+from bot.store import (
+    Store,
+    StoreError,
+    UnknownRecord,
+    digest_run_key,
+    open_store,
+)
+from bot.store.engine import alembic_config, make_engine
+from bot.store.schema import Base
+
+OUR_TABLES = {"runs", "measurements", "answered_events", "subscriptions", "digests"}
+
+
+# The backend-neutral tests also run against PostgreSQL when this names an empty scratch database
+# (its public schema is wiped before each test), e.g. postgresql+psycopg://u@127.0.0.1:5432/scratch
+POSTGRES_URL = os.environ.get("CHIMERA_TEST_POSTGRES_URL", "")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'chimera.sqlite3'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"])
+def db_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
+    if request.param == "sqlite":
+        return sqlite_url
+    engine = make_engine(POSTGRES_URL)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public")
+    finally:
+        engine.dispose()
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    with open_store(db_url) as opened:
+        yield opened
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def measurements(n: int, *, seed: int = 7) -> pd.DataFrame:
+    """A tidy frame shaped exactly like `empty_measurements()`, with awkward values mixed in."""
+    rng = np.random.default_rng(seed)
+    failed = rng.random(n) < 0.1
+    values = rng.lognormal(3.0, 1.0, n)
+    values[failed] = np.nan  # a failed request has no value, never a zero
+    frame = pd.DataFrame(
+        {
+            "request_id": [f"runs/r{i % 7}.jsonl#{i}" for i in range(n)],
+            "source": [f"runs/r{i % 7}.jsonl" for i in range(n)],
+            "row": np.arange(n, dtype="int64") * 3 - 5,
+            "model": [("gemma3:1b", "gemma3:4b", "")[i % 3] for i in range(n)],
+            "config": [f"num_ctx={1024 << (i % 3)},temperature=0.2" for i in range(n)],
+            "metric": [("ttft_ms", "throughput_tok_s", "latency_ms")[i % 3] for i in range(n)],
+            "value": values,
+            "unit": [("ms", "tok/s", "ms")[i % 3] for i in range(n)],
+            "failed": failed,
+            "error": ["HTTP 500: ünïcode ✗" if f else "" for f in failed],
+            "kind": ["request"] * n,
+            "definition": ["first streamed token" if i % 3 == 0 else "" for i in range(n)],
+        }
+    )
+    return frame.astype({c: empty_measurements()[c].dtype for c in MEASUREMENT_COLUMNS})
+
+
+def run_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run `work(i)` in `count` threads released together by a barrier."""
+    barrier = threading.Barrier(count)
+
+    def task(i: int) -> Any:
+        barrier.wait(timeout=10)
+        return work(i)
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(task, range(count)))
+
+
+# --- migrations ----------------------------------------------------------------------------------
+def test_fresh_database_is_migrated_and_reopening_is_idempotent(db_url: str) -> None:
+    for _ in range(2):  # the second open finds the schema current and changes nothing
+        open_store(db_url).close()
+
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").all() == [
+                (head_revision(),)
+            ]
+            assert set(inspect(conn).get_table_names()) >= OUR_TABLES
+            # The ORM models and the migrations describe the same schema.
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            assert compare_metadata(context, Base.metadata) == []
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_connections_are_set_up_for_sharing(sqlite_url: str) -> None:
+    open_store(sqlite_url).close()
+    engine = make_engine(sqlite_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def test_initial_revision_downgrades_and_upgrades(db_url: str, store: Store) -> None:
+    store.create_run(archive="before.tar.gz", trigger="cli")
+    engine = make_engine(db_url)
+    try:
+        config = alembic_config()
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.downgrade(config, "base")
+        with engine.connect() as conn:
+            assert not OUR_TABLES & set(inspect(conn).get_table_names())
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+        with engine.connect() as conn:
+            assert set(inspect(conn).get_table_names()) >= OUR_TABLES
+    finally:
+        engine.dispose()
+    # The schema came back empty and usable.
+    with open_store(db_url) as reopened:
+        assert reopened.get_run(1) is None
+        assert reopened.create_run(archive="after.tar.gz", trigger="cli").id == 1
+
+
+def test_older_database_without_our_tables_is_brought_to_head(tmp_path: Path) -> None:
+    # E.g. a file that so far held only another component's table.
+    path = tmp_path / "old.sqlite3"
+    with sqlite3.connect(path) as raw:
+        raw.execute("CREATE TABLE apscheduler_jobs (id TEXT PRIMARY KEY)")
+    with open_store(f"sqlite:///{path}") as opened:
+        assert opened.create_run(archive="a.tar.gz", trigger="cli").status == "queued"
+    with sqlite3.connect(path) as raw:
+        names = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert OUR_TABLES | {"apscheduler_jobs", "alembic_version"} <= names
+
+
+def test_unreachable_database_is_a_store_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError):
+        open_store(f"sqlite:///{tmp_path / 'no-such-dir' / 'x.sqlite3'}")
+
+
+# --- runs and measurements -----------------------------------------------------------------------
+def test_run_with_measurements_round_trips_exactly(store: Store) -> None:
+    run = store.create_run(
+        archive="nightly/2025-11-14.tar.gz", trigger="slash", channel="C1", user="U1"
+    )
+    assert (run.status, run.run_key, run.finished_at) == ("queued", None, None)
+    assert run.created_at.tzinfo is UTC
+    assert store.start_run(run.id).status == "running"
+
+    frame = measurements(500)
+    facts = [{"id": "F1", "statement": "p50 TTFT", "value": 41.5, "unit": "ms", "rows": 3}]
+    summary = {"facts": facts, "nested": {"list": [1, 2.5, "x", None, True]}}
+    done = store.finish_run(
+        run.id,
+        status="done",
+        facts=facts,
+        timings={"ingest_s": 0.25, "narrate_s": np.float64(1.5), "files": np.int64(3)},
+        summary=summary,
+        report_md="# Report\n\nTTFT — 41.5 ms",
+        measurements=frame,
+    )
+    assert done.status == "done" and done.finished_at is not None
+    assert done.finished_at.tzinfo is UTC and done.finished_at >= done.created_at
+
+    loaded = store.load_measurements(run.id)
+    pd.testing.assert_frame_equal(loaded, frame, check_exact=True)
+    assert list(loaded.columns) == list(MEASUREMENT_COLUMNS)
+    assert loaded["value"].isna().sum() == frame["failed"].sum() > 0
+
+    again = store.get_run(run.id)
+    assert again == done
+    assert again is not None
+    assert again.facts == facts and again.summary == summary
+    assert again.timings == {"ingest_s": 0.25, "narrate_s": 1.5, "files": 3}
+    assert again.report_md == "# Report\n\nTTFT — 41.5 ms"
+
+
+def test_measurements_of_other_runs_and_empty_runs_stay_apart(store: Store) -> None:
+    first = store.create_run(archive="a.tar.gz", trigger="cli")
+    second = store.create_run(archive="b.tar.gz", trigger="cli")
+    store.finish_run(first.id, status="done", measurements=measurements(30, seed=1))
+    store.finish_run(second.id, status="failed", error="archive missing")
+
+    pd.testing.assert_frame_equal(store.load_measurements(second.id), empty_measurements())
+    pd.testing.assert_frame_equal(store.load_measurements(first.id), measurements(30, seed=1))
+    # Finishing again replaces the measurements rather than appending to them.
+    store.finish_run(first.id, status="done", measurements=measurements(4, seed=2))
+    pd.testing.assert_frame_equal(store.load_measurements(first.id), measurements(4, seed=2))
+
+
+def test_non_finite_json_numbers_are_stored_as_null(store: Store) -> None:
+    run = store.create_run(archive="a.tar.gz", trigger="cli")
+    done = store.finish_run(
+        run.id, status="done", facts=[{"value": math.nan}, {"value": math.inf}, {"value": 1.0}]
+    )
+    assert done.facts == [{"value": None}, {"value": None}, {"value": 1.0}]
+
+
+def test_ten_thousand_measurements_insert_in_well_under_a_second(store: Store) -> None:
+    run = store.create_run(archive="big.tar.gz", trigger="cli")
+    frame = measurements(10_000)
+    started = time.perf_counter()
+    store.finish_run(run.id, status="done", measurements=frame)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 1.0, f"10k rows took {elapsed:.2f}s"
+    assert len(store.load_measurements(run.id)) == 10_000
+
+
+def test_bad_input_is_refused_before_anything_is_written(store: Store) -> None:
+    run = store.create_run(archive="a.tar.gz", trigger="cli")
+    with pytest.raises(ValueError, match="trigger"):
+        store.create_run(archive="a.tar.gz", trigger="cron")
+    with pytest.raises(ValueError, match="status"):
+        store.finish_run(run.id, status="running")
+    with pytest.raises(ValueError, match="lack columns: definition"):
+        store.finish_run(
+            run.id, status="done", measurements=measurements(3).drop(columns="definition")
+        )
+    bad_failed = measurements(3).astype({"failed": "object"})
+    bad_failed.loc[1, "failed"] = None
+    with pytest.raises(ValueError, match="failed"):
+        store.finish_run(run.id, status="done", measurements=bad_failed)
+    with pytest.raises(ValueError, match="JSON"):
+        store.finish_run(run.id, status="done", facts={"when": datetime.now(UTC)})
+    with pytest.raises(ValueError, match="timezone-aware"):
+        store.prune_events(before=datetime.now())  # noqa: DTZ005 - the naive value is the point
+    unchanged = store.get_run(run.id)
+    assert unchanged is not None and unchanged.status == "queued"
+    with pytest.raises(UnknownRecord):
+        store.finish_run(9999, status="done")
+
+
+def test_run_for_thread_finds_the_newest_run_of_that_thread(store: Store) -> None:
+    old = store.create_run(archive="a.tar.gz", trigger="slash", channel="C1")
+    new = store.create_run(archive="b.tar.gz", trigger="mention", channel="C1")
+    other = store.create_run(archive="c.tar.gz", trigger="slash", channel="C2")
+    store.set_run_thread(old.id, channel="C1", parent_ts="1700000000.000100")
+    store.set_run_thread(new.id, channel="C1", parent_ts="1700000000.000100")
+    store.set_run_thread(other.id, channel="C2", parent_ts="1700000000.000200")
+
+    found = store.run_for_thread(channel="C1", thread_ts="1700000000.000100")
+    assert found is not None and found.id == new.id and found.parent_ts == "1700000000.000100"
+    assert store.run_for_thread(channel="C2", thread_ts="1700000000.000100") is None
+    assert store.run_for_thread(channel="C1", thread_ts="1700000000.000200") is None
+
+
+def test_claim_run_key_is_exclusive(store: Store, db_url: str) -> None:
+    with open_store(db_url) as second:
+        results = run_threads(
+            6,
+            lambda i: (store if i % 2 else second).claim_run_key(
+                "digest-fire:1:2025-11-14T09:00", archive="nightly/", trigger="schedule"
+            ),
+        )
+    winners = [r for r in results if r is not None]
+    assert len(winners) == 1 and winners[0].run_key == "digest-fire:1:2025-11-14T09:00"
+
+
+def test_data_survives_closing_and_reopening_the_store(db_url: str) -> None:
+    with open_store(db_url) as first:
+        run = first.create_run(archive="a.tar.gz", trigger="slash", channel="C1")
+        first.finish_run(run.id, status="done", facts=[{"id": "F1"}], measurements=measurements(50))
+        first.set_run_thread(run.id, channel="C1", parent_ts="111.222")
+        assert first.mark_event_seen("Ev1", run_id=run.id)
+        sub = first.add_subscription(
+            channel="C1",
+            schedule="weekdays 09:00",
+            trigger={"day_of_week": "mon-fri", "hour": 9},
+            timezone="Europe/Berlin",
+            prefix="nightly/",
+            created_by="U1",
+        )
+        digest = first.claim_digest(sub.id, "nightly/a.tar.gz")
+        assert digest is not None
+
+    with open_store(db_url) as restarted:
+        found = restarted.run_for_thread(channel="C1", thread_ts="111.222")
+        assert found is not None and found.id == run.id and found.facts == [{"id": "F1"}]
+        pd.testing.assert_frame_equal(restarted.load_measurements(run.id), measurements(50))
+        assert restarted.mark_event_seen("Ev1") is False
+        assert restarted.list_subscriptions("C1") == [sub]
+        assert restarted.digested_archives(sub.id) == {"nightly/a.tar.gz"}
+        assert restarted.claim_digest(sub.id, "nightly/a.tar.gz") is None
+
+
+# --- exactly once ---------------------------------------------------------------------------------
+def test_mark_event_seen_is_true_once_across_stores_and_threads(store: Store, db_url: str) -> None:
+    with open_store(db_url) as second:
+        results = run_threads(8, lambda i: (store if i % 2 else second).mark_event_seen("Ev42"))
+        assert sorted(results) == [False] * 7 + [True]
+        assert second.mark_event_seen("Ev43") is True
+        assert store.mark_event_seen("Ev43") is False
+
+
+def test_prune_events_forgets_only_old_events(store: Store) -> None:
+    assert store.mark_event_seen("old")
+    cutoff = datetime.now(UTC) + timedelta(seconds=1)
+    assert store.prune_events(before=cutoff) == 1
+    assert store.mark_event_seen("old") is True  # forgotten, so new again
+    assert store.prune_events(before=cutoff - timedelta(hours=1)) == 0
+
+
+def test_a_writer_waits_for_another_connections_lock(sqlite_url: str, tmp_path: Path) -> None:
+    with (
+        open_store(sqlite_url) as patient,
+        open_store(sqlite_url, busy_timeout_s=0.05) as impatient,
+    ):
+        raw = sqlite3.connect(tmp_path / "chimera.sqlite3", isolation_level=None)
+        try:
+            raw.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+            started = time.perf_counter()
+            with pytest.raises(StoreError, match="busy"):
+                impatient.mark_event_seen("E-impatient")
+            # Gave up after its own busy_timeout, not the driver's 5 s default.
+            assert time.perf_counter() - started < 2.0
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                waiting = pool.submit(patient.mark_event_seen, "E-patient")
+                time.sleep(0.2)
+                assert not waiting.done()
+                raw.execute("COMMIT")
+                assert waiting.result(timeout=10) is True
+        finally:
+            raw.close()
+
+
+def _subscription(store: Store, channel: str = "C1", prefix: str = "nightly/") -> int:
+    return store.add_subscription(
+        channel=channel,
+        schedule="daily 09:00",
+        trigger={"hour": 9, "minute": 0},
+        timezone="UTC",
+        prefix=prefix,
+    ).id
+
+
+def test_claim_digest_from_two_stores_has_exactly_one_winner(store: Store, db_url: str) -> None:
+    sub_id = _subscription(store)
+    with open_store(db_url) as second:
+        results = run_threads(
+            6, lambda i: (store if i % 2 else second).claim_digest(sub_id, "nightly/b.tar.gz")
+        )
+    winners = [r for r in results if r is not None]
+    assert len(winners) == 1
+    digest = winners[0]
+    assert (digest.status, digest.run_key) == (
+        "claimed",
+        digest_run_key(sub_id, "nightly/b.tar.gz"),
+    )
+    assert digest.run_id is not None
+    run = store.get_run(digest.run_id)
+    assert run is not None
+    assert (run.trigger, run.channel, run.run_key) == ("schedule", "C1", digest.run_key)
+    assert store.digested_archives(sub_id) == {"nightly/b.tar.gz"}
+
+
+CLAIM_IN_A_PROCESS = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    from bot.store import open_store
+    url, go, sub_id = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+    store = open_store(url)
+    print("ready", flush=True)
+    deadline = time.monotonic() + 30
+    while not go.exists() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    digest = store.claim_digest(sub_id, "nightly/c.tar.gz")
+    print(json.dumps(None if digest is None else digest.id), flush=True)
+    """
+)
+
+
+def test_claim_digest_from_two_os_processes_has_exactly_one_winner(
+    store: Store, db_url: str, tmp_path: Path
+) -> None:
+    sub_id = _subscription(store)
+    go = tmp_path / "go"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CLAIM_IN_A_PROCESS, db_url, str(go), str(sub_id)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        for proc in procs:
+            assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+        go.touch()  # both processes claim at (nearly) the same moment
+        outputs = [proc.communicate(timeout=30)[0] for proc in procs]
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+    assert all(proc.returncode == 0 for proc in procs)
+    claimed = [json.loads(out.strip().splitlines()[-1]) for out in outputs]
+    assert claimed.count(None) == 1  # one process won, the other was told it lost
+    assert store.digested_archives(sub_id) == {"nightly/c.tar.gz"}
+
+
+def test_claim_digest_needs_a_real_subscription(store: Store) -> None:
+    with pytest.raises(UnknownRecord):
+        store.claim_digest(12345, "nightly/a.tar.gz")
+    assert store.digested_archives(12345) == set()
+
+
+def test_digest_lifecycle_and_history(store: Store) -> None:
+    sub_id = _subscription(store)
+    other_sub = _subscription(store, prefix="weekly/")
+    history: list[int] = []
+    for name in ("d1", "d2", "d3"):
+        digest = store.claim_digest(sub_id, f"nightly/{name}.tar.gz")
+        assert digest is not None and digest.run_id is not None
+        store.finish_run(digest.run_id, status="done", summary={"archive": name})
+        posted = store.finish_digest(digest.id, status="posted", posted_ts=f"{name}.ts")
+        assert (posted.status, posted.posted_ts) == ("posted", f"{name}.ts")
+        assert posted.finished_at is not None
+        history.append(digest.run_id)
+    crashed = store.claim_digest(sub_id, "nightly/d4.tar.gz")
+    assert crashed is not None and crashed.run_id is not None
+    store.finish_run(crashed.run_id, status="failed", error="boom")
+    failed = store.finish_digest(crashed.id, status="failed", error="boom")
+    assert (failed.status, failed.error) == ("failed", "boom")
+    in_progress = store.claim_digest(sub_id, "nightly/d5.tar.gz")
+    assert in_progress is not None
+    elsewhere = store.claim_digest(other_sub, "nightly/d1.tar.gz")  # same archive, other sub
+    assert elsewhere is not None
+
+    previous = store.previous_digest_runs(sub_id, limit=2)
+    assert [run.id for run in previous] == history[::-1][:2]
+    assert [run.summary for run in previous] == [{"archive": "d3"}, {"archive": "d2"}]
+    assert len(store.previous_digest_runs(sub_id, limit=10)) == 3
+    assert store.digested_archives(sub_id) == {f"nightly/d{i}.tar.gz" for i in range(1, 6)}
+    assert store.digest_for_run(history[0]) is not None
+    with pytest.raises(ValueError):
+        store.finish_digest(in_progress.id, status="claimed")
+
+
+def test_fail_stale_runs_reports_interrupted_work(store: Store) -> None:
+    sub_id = _subscription(store)
+    digest = store.claim_digest(sub_id, "nightly/x.tar.gz")
+    assert digest is not None and digest.run_id is not None
+    store.start_run(digest.run_id)
+    finished = store.create_run(archive="ok.tar.gz", trigger="cli")
+    store.finish_run(finished.id, status="done")
+
+    assert store.fail_stale_runs(before=datetime.now(UTC) - timedelta(hours=1), error="x") == []
+    stale = store.fail_stale_runs(before=datetime.now(UTC) + timedelta(seconds=1), error="restart")
+    assert [(r.id, r.status, r.error) for r in stale] == [(digest.run_id, "failed", "restart")]
+    after = store.digest_for_run(digest.run_id)
+    assert after is not None and (after.status, after.error) == ("failed", "restart")
+
+
+# --- subscriptions --------------------------------------------------------------------------------
+def test_subscriptions_are_per_channel_and_removal_is_scoped(store: Store) -> None:
+    first = store.add_subscription(
+        channel="C1",
+        schedule="0 9 * * 1-5",
+        trigger={"minute": "0", "hour": "9"},
+        timezone="America/New_York",
+        prefix="nightly/",
+        quiet_when_nothing_new=True,
+        created_by="U1",
+    )
+    second = store.add_subscription(
+        channel="C1", schedule="daily 18:00", trigger={"hour": 18}, timezone="UTC", prefix="w/"
+    )
+    third = store.add_subscription(
+        channel="C2", schedule="daily 07:00", trigger={"hour": 7}, timezone="UTC", prefix="x/"
+    )
+    assert first.quiet_when_nothing_new and not second.quiet_when_nothing_new
+    assert first.trigger == {"minute": "0", "hour": "9"} and first.active
+    assert store.list_subscriptions("C1") == [first, second]
+    assert store.list_subscriptions() == [first, second, third]
+
+    assert store.remove_subscription(first.id, channel="C2") is False  # not that channel's
+    assert store.remove_subscription(first.id, channel="C1") is True
+    assert store.remove_subscription(first.id, channel="C1") is False  # already removed
+    assert store.list_subscriptions("C1") == [second]
+    removed = store.get_subscription(first.id)
+    assert removed is not None and removed.active is False
+    assert store.get_subscription(999) is None
+    with pytest.raises(ValueError):
+        store.add_subscription(channel="", schedule="x", trigger={}, timezone="UTC", prefix="p/")
