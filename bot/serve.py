@@ -1,0 +1,122 @@
+"""`chimera serve`: run the bot in Socket Mode (default) or HTTP mode until SIGTERM/SIGINT.
+
+HTTP mode serves Bolt through waitress (a production WSGI server): ``POST /slack/events`` for
+commands and events (signature-checked by Bolt) and ``GET /health`` for probes. Socket Mode opens
+no port. On shutdown, intake stops first, then running jobs get a grace period; queued and
+unfinished jobs are failed and their users told (see `bot.jobs.JobPool.shutdown`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import waitress  # type: ignore[import-untyped]
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from waitress import wasyncore  # type: ignore[import-untyped]
+
+import bot
+from bot.services import Services, build_services
+from bot.settings import Settings
+from bot.slack_app import SlackConfigError, build_app
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+SHUTDOWN_GRACE_S = 25.0  # under Docker's default 30 s stop timeout
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def make_wsgi_app(app: App, services: Services) -> WsgiApp:
+    """Bolt on ``/slack/events`` plus a ``GET /health`` that reports the job pool (no secrets)."""
+    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+
+    def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == "/health" and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
+            pool = services.jobs.status()
+            body = json.dumps({"status": "ok", "version": bot.__version__, "running": pool.running,
+                               "queued": pool.queued}).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+            return [body]
+        return slack(environ, start_response)
+
+    return wsgi
+
+
+class HttpServer:
+    """waitress in a background thread; ``port`` is the bound port (useful with port 0).
+
+    We drive waitress's event loop ourselves, one poll at a time, so `stop` can end it from
+    another thread without closing sockets under a running ``select`` (waitress's own ``run``
+    only ends on a signal).
+    """
+
+    def __init__(self, wsgi: WsgiApp, *, host: str, port: int, threads: int = 8) -> None:
+        self._server: Any = waitress.create_server(wsgi, host=host, port=port, threads=threads,
+                                                   ident="chimera-insight")
+        self.port: int = int(self._server.effective_port)
+        self.host = host
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="http-server", daemon=True)
+
+    def _run(self) -> None:
+        server = self._server
+        try:
+            while not self._stopping.is_set():
+                wasyncore.loop(timeout=1.0, map=server._map, use_poll=server.adj.asyncore_use_poll, count=1)
+        finally:
+            for channel in list(server._map.values()):  # listener, trigger, open connections
+                try:
+                    channel.close()
+                except OSError:
+                    pass
+            server.task_dispatcher.shutdown()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stopping.set()
+        self._server.trigger.pull_trigger()  # wakes the poll at once
+        self._thread.join(timeout=timeout_s)
+
+
+def serve(settings: Settings, *, services: Services | None = None,
+          stop: threading.Event | None = None, grace_s: float = SHUTDOWN_GRACE_S) -> None:
+    """Run until SIGTERM/SIGINT (or ``stop`` is set, for embedding and tests); then give running
+    jobs ``grace_s`` seconds to finish."""
+    services = services or build_services(settings)
+    app = build_app(settings, services)
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+
+    if settings.slack_mode == "http":
+        server = HttpServer(make_wsgi_app(app, services), host=settings.http_host, port=settings.http_port)
+        server.start()
+        log.info("HTTP mode: listening on %s:%d (%s, /health)", settings.http_host, server.port, EVENTS_PATH)
+        close: Callable[[], None] = server.stop
+    else:
+        if settings.slack_app_token is None:
+            raise SlackConfigError("SLACK_APP_TOKEN (xapp-…, scope connections:write) is required for "
+                                   "Socket Mode; or set SLACK_MODE=http with SLACK_SIGNING_SECRET.")
+        handler = SocketModeHandler(app, app_token=settings.slack_app_token.get_secret_value())
+        handler.connect()
+        log.info("Socket Mode: connected")
+        close = handler.close
+
+    stop.wait()
+    log.info("shutting down: no new jobs; waiting up to %.0f s for running ones", grace_s)
+    # Keep the connection open while jobs finish so their Slack calls still work; intake is
+    # refused by the closed pool (users get "the bot is restarting").
+    services.jobs.shutdown(timeout_s=grace_s)
+    close()
+    log.info("stopped")

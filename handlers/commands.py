@@ -1,0 +1,245 @@
+"""`/chimera` slash command and the analysis delivery it (and a mention) starts.
+
+The listener only parses, queues and acks (well inside Slack's 3 s); the job then posts ONE parent
+message, edits it with progress (throttled), replaces it with the summary blocks and uploads the
+report and chart into its thread. Errors reach the user as a short ephemeral via ``notify``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import Ack, Respond
+from slack_sdk import WebClient
+
+import bot
+from bot.blocks import fallback_text, summary_blocks
+from bot.charts import throughput_ttft_png
+from bot.errors import ChimeraError
+from bot.services import Services
+from bot.slack_ops import (
+    SlackCallFailed,
+    SlackOps,
+    Throttle,
+    Upload,
+    escape_mrkdwn,
+    escape_plain,
+    truncate,
+)
+
+log = logging.getLogger(__name__)
+
+USAGE = (
+    "*Chimera Insight* analyzes LLM benchmark archives.\n"
+    "• `/chimera analyze <archive name> [--no-llm]` — fetch the archive from the configured storage, "
+    "post a summary here and the full report in its thread (`--no-llm`: data-only summary)\n"
+    "• `/chimera status` — queue, Ollama health and version\n"
+    "• `/chimera help` — this message"
+)
+MAX_TARGET_CHARS = 300
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+class UsageError(ChimeraError):
+    """The command text could not be understood."""
+
+
+@dataclass(frozen=True)
+class Command:
+    action: str  # "analyze" | "help" | "status"
+    target: str = ""
+    use_llm: bool = True
+
+
+def parse_command(text: str) -> Command:
+    """Parse ``/chimera`` text (pure). Raises `UsageError` with the usage in its message."""
+    try:
+        words = shlex.split(text or "")
+    except ValueError as err:  # unbalanced quotes
+        raise UsageError(f"I couldn't read that command ({err}).\n\n{USAGE}") from err
+    if not words or words[0].lower() in {"help", "-h", "--help"}:
+        return Command("help")
+    action, rest = words[0].lower(), words[1:]
+    if action == "status" and not rest:
+        return Command("status")
+    if action == "analyze":
+        flags = [w for w in rest if w.startswith("--")]
+        names = [w for w in rest if not w.startswith("--")]
+        unknown = [f for f in flags if f != "--no-llm"]
+        if unknown or len(names) != 1:
+            problem = f"unknown option `{escape_mrkdwn(unknown[0])}`" if unknown else "give exactly one archive name"
+            raise UsageError(f"Usage problem: {problem}.\n\n{USAGE}")
+        target = names[0]
+        if len(target) > MAX_TARGET_CHARS or any(ord(c) < 32 for c in target):
+            raise UsageError("That archive name is too long or contains control characters.")
+        return Command("analyze", target=target, use_llm="--no-llm" not in flags)
+    raise UsageError(f"I don't know `{escape_mrkdwn(truncate(words[0], 40))}`.\n\n{USAGE}")
+
+
+# --- the analysis job ---------------------------------------------------------------------------
+
+
+@dataclass
+class AnalysisJob:
+    """One analysis from request to thread. ``notify`` sends the requester an ephemeral message."""
+
+    services: Services
+    ops: SlackOps
+    target: str
+    use_llm: bool
+    channel: str
+    user: str
+    notify: Callable[[str], None]
+    parent_ts: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"`{escape_mrkdwn(self.target)}`"
+
+    def _status(self, text: str) -> None:
+        """Edit the parent message; a failed edit is logged, never fatal (the next one may work)."""
+        if self.parent_ts is None:
+            return
+        try:
+            self.ops.update(channel=self.channel, ts=self.parent_ts, text=text)
+        except SlackCallFailed as err:
+            log.warning("could not update the parent message: %s", err.code)
+
+    def _tell(self, text: str) -> None:
+        try:
+            self.notify(text)
+        except Exception:  # the user is unreachable; the log is all we have
+            log.exception("could not notify user %s", self.user)
+
+    def run(self) -> None:
+        who = f"<@{self.user}> asked for" if _USER_ID.match(self.user) else "Requested:"
+        try:
+            self.parent_ts = self.ops.post(
+                channel=self.channel, text=f":hourglass_flowing_sand: {who} an analysis of {self.label} — starting…"
+            )
+        except SlackCallFailed as err:
+            self._tell(str(err))
+            return
+        throttle = Throttle(interval_s=self.services.progress_interval_s, clock=self.services.clock)
+
+        def progress(step: str) -> None:
+            if throttle.ready():
+                self._status(f":hourglass_flowing_sand: Analyzing {self.label} — {escape_mrkdwn(truncate(step, 200))}")
+
+        try:
+            result = self.services.run_analysis(
+                self.target, settings=self.services.settings, use_llm=self.use_llm,
+                allow_local_paths=False,  # names from Slack are untrusted: storage roots only
+                progress=progress,
+            )
+        except ChimeraError as err:
+            log.info("analysis of %r failed: %s", self.target, err)
+            self._status(f":x: Analysis of {self.label} failed: {escape_mrkdwn(str(err))}")
+            self._tell(f"{err} Check the name (it is looked up inside the configured storage) and try again.")
+            return
+        except Exception:
+            log.exception("analysis of %r crashed", self.target)
+            self._status(f":x: Analysis of {self.label} failed because of an internal error.")
+            self._tell("Something went wrong while analyzing that archive (details are in the bot's log). "
+                       "Please try again; if it happens again, tell whoever runs the bot.")
+            return
+        self._deliver(result)
+
+    def _deliver(self, result: Any) -> None:
+        data = result.data
+        headline = data.get("headline") or {}
+        narrative = getattr(result, "narrative", None)
+        summary = getattr(narrative, "short_summary", "") or ""
+        status, reason = getattr(narrative, "status", ""), getattr(narrative, "reason", "")
+        note = f"Narrative {status}: {reason}" if reason and status != "ok" else ""
+        files_total = (data.get("inventory") or {}).get("files_total")
+        footer = f"Chimera Insight {bot.__version__}" + (f" · {files_total} files read" if files_total is not None else "") \
+            + " · full report and chart in the thread"
+        archive = str(getattr(result, "archive_name", "") or self.target)
+        assert self.parent_ts is not None
+        try:
+            self.ops.update(channel=self.channel, ts=self.parent_ts,
+                            text=fallback_text(archive_name=archive, headline=headline),
+                            blocks=summary_blocks(archive_name=archive, headline=headline,
+                                                  narrative=summary, note=note, footer=footer))
+        except SlackCallFailed as err:
+            self._tell(f"The analysis finished but I couldn't post the summary: {err}")
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "-", archive).strip("-.")[:80] or "archive"
+        uploads = [Upload(f"{stem}-report.md", result.report_md.encode("utf-8"), escape_plain(f"Report: {archive}"))]
+        try:
+            png = throughput_ttft_png(data.get("models") or [], title=archive)
+        except Exception:  # a chart is a nice-to-have; the report must still go out
+            log.exception("chart rendering failed for %r", archive)
+            png = None
+        if png:
+            uploads.append(Upload(f"{stem}-chart.png", png, escape_plain(f"Throughput and TTFT per model: {archive}")))
+        try:
+            self.ops.upload(channel=self.channel, thread_ts=self.parent_ts, files=uploads)
+        except SlackCallFailed as err:
+            self._tell(f"The summary is posted, but I couldn't attach the report file: {err} "
+                       "Run the command again to retry.")
+
+    def cancel(self, message: str) -> None:
+        """Called by the pool at shutdown: mark the parent (if any) and tell the requester."""
+        self._status(f":warning: Analysis of {self.label} stopped: the bot is restarting.")
+        self._tell(message)
+
+
+def start_analysis(services: Services, client: WebClient, *, target: str, use_llm: bool, channel: str,
+                   user: str, notify: Callable[[str], None]) -> str:
+    """Queue an analysis; returns the confirmation to show the requester (raises QueueFull/PoolClosed)."""
+    job = AnalysisJob(services=services, ops=SlackOps(client), target=target, use_llm=use_llm,
+                      channel=channel, user=user, notify=notify)
+    position = services.jobs.submit(f"{target} ({user})", job.run, on_cancel=job.cancel)
+    mode = " (data only, no LLM)" if not use_llm else ""
+    if position == 0:
+        return f":hourglass_flowing_sand: Analyzing {job.label}{mode} — I'll post the summary in this channel."
+    return (f":inbox_tray: Queued {job.label}{mode}: position {position} in line. "
+            "I'll post in this channel when it starts.")
+
+
+# --- listeners ----------------------------------------------------------------------------------
+
+
+def status_text(services: Services) -> str:
+    pool = services.jobs.status()
+    return "\n".join([
+        f"*Chimera Insight* {bot.__version__}",
+        f"• Jobs: {pool.running}/{pool.workers} running, {pool.queued} queued (max {pool.max_queue})",
+        f"• {services.health()}",
+    ])
+
+
+def make_chimera_command(services: Services) -> Callable[..., None]:
+    def chimera_command(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        try:
+            parsed = parse_command(command.get("text", ""))
+        except UsageError as err:
+            ack(text=str(err))
+            return
+        if parsed.action == "help":
+            ack(text=USAGE)
+            return
+        if parsed.action == "status":
+            ack(text="Checking…")
+            respond(text=status_text(services), response_type="ephemeral", replace_original=True)
+            return
+
+        def notify(text: str) -> None:
+            respond(text=text, response_type="ephemeral", replace_original=False)
+
+        try:
+            confirmation = start_analysis(services, client, target=parsed.target, use_llm=parsed.use_llm,
+                                          channel=command["channel_id"], user=command.get("user_id", ""),
+                                          notify=notify)
+        except ChimeraError as err:  # QueueFull / PoolClosed
+            ack(text=f":warning: {err}")
+            return
+        ack(text=confirmation)
+
+    return chimera_command

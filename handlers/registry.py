@@ -1,0 +1,37 @@
+"""Every Slack listener, wired in one place."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+
+from bot.services import Services
+from handlers.commands import make_chimera_command
+from handlers.events import make_app_mention, make_message
+
+log = logging.getLogger(__name__)
+
+
+def make_event_dedupe(services: Services) -> Callable[..., Any]:
+    """Global middleware: an Events API delivery whose event_id we already handled is acked and
+    dropped. Covers HTTP retries (X-Slack-Retry-Num) and Socket Mode redeliveries alike, and a
+    retry of an event we never saw (say, after a restart) is still handled once."""
+
+    def dedupe_events(body: dict[str, Any], next: Callable[[], Any]) -> Any:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not services.seen_events.first_time(str(event_id)):
+            log.info("dropping repeated delivery of event %s", event_id)
+            return BoltResponse(status=200, body="")
+        return next()
+
+    return dedupe_events
+
+
+def register(app: App, services: Services) -> None:
+    app.middleware(make_event_dedupe(services))
+    app.command("/chimera")(make_chimera_command(services))
+    app.event("app_mention")(make_app_mention(services))
+    app.event("message")(make_message(services))

@@ -1,0 +1,263 @@
+"""Stand-ins for Slack: the Web API over HTTP and the Socket Mode WebSocket, on 127.0.0.1.
+
+`SlackApiStandin` is a stdlib ThreadingHTTPServer that answers the Web API methods the bot uses,
+the upload URLs that files.getUploadURLExternal hands out, and slash-command ``response_url``s;
+it records every call in arrival order and can be scripted to fail (Slack error codes, 429 with
+Retry-After, a failing upload URL). `SocketModeStandin` is a websockets server that plays Slack's
+side of Socket Mode (hello, envelopes, acks). Also: `sign()` for request signing as Slack does it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.server import ServerConnection
+from websockets.sync.server import serve as ws_serve
+
+BOT_USER_ID = "UBOT0001"
+BOT_ID = "BBOT0001"
+
+
+def sign(secret: str, body: bytes | str, *, timestamp: int | None = None) -> dict[str, str]:
+    """The headers Slack sends: X-Slack-Request-Timestamp and the v0 HMAC-SHA256 signature."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    raw = body.encode() if isinstance(body, str) else body
+    digest = hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + raw, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+@dataclass
+class Call:
+    method: str  # Web API method ("chat.postMessage"), "upload" or "respond"
+    params: dict[str, Any]
+    headers: dict[str, str]
+    at: float
+    body: bytes = b""
+
+
+@dataclass
+class _Fault:
+    method: str
+    times: int
+    status: int = 200
+    error: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class SlackApiStandin:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self._faults: list[_Fault] = []
+        self._cond = threading.Condition()
+        self._ts = itertools.count(100)
+        self._files = itertools.count(1)
+        self.ws_url = "ws://127.0.0.1:9/unused"
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # keep test output clean
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                path = urlsplit(self.path).path
+                status, headers, payload = standin._handle(path, dict(self.headers), body)
+                data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+                self.send_response(status)
+                ctype = "text/plain" if isinstance(payload, bytes) else "application/json; charset=utf-8"
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(data)))
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.api_url = f"{self.url}/api/"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # --- scripting ---------------------------------------------------------------------------
+
+    def fail(self, method: str, error: str, *, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` answer ``{"ok": false, "error": error}``."""
+        self._faults.append(_Fault(method, times, error=error))
+
+    def rate_limit(self, method: str, *, retry_after: int = 0, times: int = 1) -> None:
+        self._faults.append(_Fault(method, times, status=429, error="ratelimited",
+                                   headers={"Retry-After": str(retry_after)}))
+
+    def fail_upload(self, *, status: int = 500, times: int = 1) -> None:
+        """The next ``times`` POSTs to an upload URL answer ``status``."""
+        self._faults.append(_Fault("upload", times, status=status))
+
+    def response_url(self, name: str = "cmd") -> str:
+        return f"{self.url}/respond/{name}"
+
+    # --- inspection --------------------------------------------------------------------------
+
+    def methods(self) -> list[str]:
+        with self._cond:
+            return [c.method for c in self.calls]
+
+    def of(self, method: str) -> list[Call]:
+        with self._cond:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(self, predicate: Callable[[list[Call]], bool], timeout: float = 10.0) -> list[Call]:
+        """Block until ``predicate(calls)`` holds; returns the calls (AssertionError on timeout)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate(self.calls):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"timed out; calls so far: {[c.method for c in self.calls]}")
+                self._cond.wait(left)
+            return list(self.calls)
+
+    # --- the protocol ------------------------------------------------------------------------
+
+    def _take_fault(self, method: str) -> _Fault | None:
+        with self._cond:
+            for fault in self._faults:
+                if fault.method == method and fault.times > 0:
+                    fault.times -= 1
+                    return fault
+        return None
+
+    def _handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], Any]:
+        if path.startswith("/api/"):
+            method = path[len("/api/"):]
+            ctype = headers.get("Content-Type", "")
+            if "json" in ctype:
+                params = json.loads(body or b"{}")
+            else:
+                params = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        elif path.startswith("/upload/"):
+            method, params = "upload", {"file_id": path.rsplit("/", 1)[1], "bytes": len(body)}
+        elif path.startswith("/respond/"):
+            method, params = "respond", json.loads(body or b"{}")
+        else:
+            return 404, {}, b"not found"
+        with self._cond:
+            self.calls.append(Call(method, params, headers, time.monotonic(), body))
+            self._cond.notify_all()
+        fault = self._take_fault(method)
+        if fault is not None:
+            if method == "upload":
+                return fault.status, {}, b"upload failed"
+            return fault.status, fault.headers, {"ok": False, "error": fault.error}
+        if method in {"upload", "respond"}:
+            return 200, {}, b"OK"
+        return 200, {}, self._answer(method, params)
+
+    def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        channel = params.get("channel") or params.get("channel_id") or "C0"
+        if method == "auth.test":
+            return {"ok": True, "url": "https://example.slack.com/", "team": "T", "team_id": "T0001",
+                    "user": "chimera", "user_id": BOT_USER_ID, "bot_id": BOT_ID}
+        if method == "chat.postMessage":
+            return {"ok": True, "channel": channel, "ts": f"1700000000.{next(self._ts):06d}",
+                    "message": {"text": params.get("text", ""), "user": BOT_USER_ID, "bot_id": BOT_ID}}
+        if method == "chat.update":
+            return {"ok": True, "channel": channel, "ts": params.get("ts"), "text": params.get("text", "")}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._files):05d}"
+            return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = json.loads(params.get("files") or "[]")
+            return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
+        if method == "conversations.replies":
+            return {"ok": True, "messages": [], "has_more": False}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.ws_url}
+        return {"ok": False, "error": "unknown_method"}
+
+
+class SocketModeStandin:
+    """Slack's side of Socket Mode: greets each connection with ``hello``, sends envelopes queued
+    with `deliver`, and records every frame the app sends back (acks)."""
+
+    def __init__(self) -> None:
+        self.received: list[dict[str, Any]] = []
+        self._outbox: list[dict[str, Any]] = []
+        self._cond = threading.Condition()
+        self._server = ws_serve(self._session, "127.0.0.1", 0, compression=None)
+        port = self._server.socket.getsockname()[1]
+        self.url = f"ws://127.0.0.1:{port}/link/?ticket=test"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.connections = 0
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+
+    def deliver(self, envelope: dict[str, Any]) -> None:
+        with self._cond:
+            self._outbox.append(envelope)
+            self._cond.notify_all()
+
+    def wait_for_ack(self, envelope_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for frame in self.received:
+                    if frame.get("envelope_id") == envelope_id:
+                        return frame
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AssertionError(f"no ack for {envelope_id}; got {self.received}")
+                self._cond.wait(left)
+
+    def _session(self, conn: ServerConnection) -> None:
+        with self._cond:
+            self.connections += 1
+        conn.send(json.dumps({"type": "hello", "num_connections": 1,
+                              "debug_info": {"host": "standin"}, "connection_info": {"app_id": "A1"}}))
+        while True:
+            with self._cond:
+                pending, self._outbox = self._outbox, []
+            for envelope in pending:
+                conn.send(json.dumps(envelope))
+            try:
+                frame = conn.recv(timeout=0.05)
+            except TimeoutError:
+                continue
+            except ConnectionClosed:  # closed by the client
+                return
+            if isinstance(frame, bytes):
+                frame = frame.decode()
+            with self._cond:
+                self.received.append(json.loads(frame))
+                self._cond.notify_all()
