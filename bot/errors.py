@@ -25,3 +25,15 @@ class LLMError(ChimeraError):
 
 class SlackDeliveryError(ChimeraError):
     """Slack refused or failed a call we needed."""
+
+
+class StoreError(ChimeraError):
+    """The bot's database failed or refused an operation (details are in the log)."""
+
+
+class RecordConflict(StoreError):
+    """A unique key (run key, event id, digest key) is already taken by another writer."""
+
+
+class UnknownRecord(StoreError, LookupError):
+    """The run, subscription or digest named by id does not exist."""

@@ -52,17 +52,17 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
     unverifiable = 0
     known = sorted(m for m in requests["model"].dropna().unique() if m) if not requests.empty else []
     ok = requests.loc[~requests["failed"].astype(bool)] if not requests.empty else requests
-    cache: dict = {}
-    by_model = {model: rows for model, rows in ok.groupby("model", sort=False)} if not ok.empty else {}
+    index = _Index(ok)
+    generic_index = _GenericIndex(generic)
     for claim in claims.itertuples(index=False):
         stat = claim.statistic
         if stat not in CHECKABLE:
             unverifiable += 1
             continue
         if claim.metric == "time_ms":
-            check = _check_generic(claim, generic)
+            check = _check_generic(claim, generic_index)
         else:
-            check = _check_llm(claim, requests, ok, known, by_model, cache)
+            check = _check_llm(claim, requests, ok, known, index)
         if check is None:
             unverifiable += 1
         else:
@@ -77,7 +77,7 @@ def _tolerance(claim, actual: float) -> float:
 
 
 def _check_llm(claim, requests: pd.DataFrame, ok: pd.DataFrame, known: list[str],
-               by_model: dict[str, pd.DataFrame], cache: dict) -> ClaimCheck | None:
+               index: "_Index") -> ClaimCheck | None:
     if claim.metric not in ok.columns:
         return None
     model, config = resolve_claim_model(claim.model or "", claim.context or "", claim.config or "", known)
@@ -85,7 +85,7 @@ def _check_llm(claim, requests: pd.DataFrame, ok: pd.DataFrame, known: list[str]
         # A claim without a model can still be checked when its configuration pins one source run.
         if not config:
             return None
-    groups = _groups(cache, by_model, ok, model, config)
+    groups = index.groups(model, config)
     best: tuple[float, str, int] | None = None
     for source, columns in groups:
         values = columns.get(claim.metric)
@@ -108,40 +108,53 @@ def _check_llm(claim, requests: pd.DataFrame, ok: pd.DataFrame, known: list[str]
 
 
 _Groups = list[tuple[str, dict[str, np.ndarray]]]
+_METRIC_COLUMNS = ("throughput_tok_s", "ttft_ms", "latency_ms", "load_ms", "prompt_eval_ms", "eval_ms",
+                   "prompt_tokens", "output_tokens", "tpot_ms", "itl_ms")
 
 
-def _groups(cache: dict[tuple[str, str], _Groups], by_model: dict[str, pd.DataFrame], ok: pd.DataFrame,
-            model: str, config: str) -> _Groups:
-    """Successful rows in scope, per source file (then all together), as plain arrays per metric.
+class _Index:
+    """Successful requests as plain records per model: claims filter them hundreds of times, and
+    a Python loop over a few hundred tuples beats hundreds of small pandas selections."""
 
-    Cached per (model, config): hundreds of claims share a few scopes.
-    """
-    key = (model, config)
-    if key not in cache:
-        scope = by_model.get(model, ok.iloc[0:0]) if model else ok
+    def __init__(self, ok: pd.DataFrame) -> None:
+        metrics = [c for c in _METRIC_COLUMNS if c in ok.columns]
+        self.metrics = metrics
+        self.by_model: dict[str, list[tuple[frozenset[str], str, tuple[float, ...]]]] = {}
+        self.all: list[tuple[frozenset[str], str, tuple[float, ...]]] = []
+        self.cache: dict[tuple[str, str], _Groups] = {}
+        if ok.empty:
+            return
+        values = ok[metrics].to_numpy(dtype="float64", na_value=np.nan)
+        for model, config, source, row in zip(ok["model"], ok["config"], ok["source"], values):
+            record = (_config_set(config), str(source), tuple(row))
+            self.by_model.setdefault(model, []).append(record)
+            self.all.append(record)
+
+    def groups(self, model: str, config: str) -> _Groups:
+        """Rows in scope per source file (then all together), as arrays per metric. Cached."""
+        key = (model, config)
+        if key in self.cache:
+            return self.cache[key]
+        records = self.by_model.get(model, []) if model else self.all
         if config:
-            wanted = set(config.split(","))
-            scope = scope.loc[[wanted <= _config_set(c) for c in scope["config"]]]
-        metrics = [c for c in scope.columns if c in _METRIC_COLUMNS]
-        groups: _Groups = []
-        for source, rows in scope.groupby("source", sort=True):
-            groups.append((str(source), _arrays(rows, metrics)))
+            wanted = _config_set(config)
+            records = [r for r in records if wanted <= r[0]]
+        per_source: dict[str, list[tuple[float, ...]]] = {}
+        for _, source, row in records:
+            per_source.setdefault(source, []).append(row)
+        groups: _Groups = [(source, self._arrays(rows)) for source, rows in sorted(per_source.items())]
         if len(groups) > 1:
-            groups.append(("(all files)", _arrays(scope, metrics)))
-        cache[key] = groups
-    return cache[key]
+            groups.append(("(all files)", self._arrays([r[2] for r in records])))
+        self.cache[key] = groups
+        return groups
 
-
-_METRIC_COLUMNS = {"throughput_tok_s", "ttft_ms", "latency_ms", "load_ms", "prompt_eval_ms", "eval_ms",
-                   "prompt_tokens", "output_tokens", "tpot_ms", "itl_ms"}
-
-
-def _arrays(rows: pd.DataFrame, metrics: list[str]) -> dict[str, np.ndarray]:
-    out = {}
-    for metric in metrics:
-        values = rows[metric].to_numpy(dtype="float64")
-        out[metric] = values[np.isfinite(values)]
-    return out
+    def _arrays(self, rows: list[tuple[float, ...]]) -> dict[str, np.ndarray]:
+        matrix = np.array(rows, dtype="float64").reshape(len(rows), len(self.metrics))
+        out = {}
+        for i, metric in enumerate(self.metrics):
+            column = matrix[:, i]
+            out[metric] = column[np.isfinite(column)]
+        return out
 
 
 def _np_statistic(values: np.ndarray, name: str) -> float | None:
@@ -202,21 +215,31 @@ def _explain(claim, requests: pd.DataFrame, model: str, config: str, source: str
     return ""
 
 
-def _check_generic(claim, generic: pd.DataFrame) -> ClaimCheck | None:
-    if generic.empty or not claim.config:
+class _GenericIndex:
+    """Non-LLM time measurements by (file path without extension, configuration)."""
+
+    def __init__(self, generic: pd.DataFrame) -> None:
+        self.rows: dict[tuple[str, str], list[tuple[str, float, str]]] = {}
+        if generic.empty:
+            return
+        times = generic.loc[generic["metric"] == "time_ms"]
+        for source, config, definition, value in zip(times["source"], times["config"], times["definition"],
+                                                     times["value"]):
+            stem = str(PurePosixPath(source).with_suffix(""))
+            self.rows.setdefault((stem, config), []).append((str(definition), float(value), str(source)))
+
+
+def _check_generic(claim, index: _GenericIndex) -> ClaimCheck | None:
+    """A Markdown table of a compile benchmark against the JSON written next to it."""
+    if not claim.config:
         return None
     stem = str(PurePosixPath(claim.source).with_suffix(""))
-    scope = generic.loc[(generic["metric"] == "time_ms") & (generic["config"] == claim.config)]
-    scope = scope.loc[scope["source"].map(lambda s: str(PurePosixPath(s).with_suffix("")) == stem)]
-    defn = claim.statistic + " "
-    quantity = (claim.context.split(" | ")[-1] if " | " in (claim.context or "") else "").strip()
-    scope = scope.loc[scope["definition"].map(
-        lambda d: d.startswith(defn) or (claim.statistic == "value" and quantity and quantity.replace("_", " ") in d))]
-    if scope.empty:
+    prefix = claim.statistic + " "
+    candidates = [(value, source) for definition, value, source in index.rows.get((stem, claim.config), [])
+                  if definition.startswith(prefix)]
+    if not candidates:
         return None
-    diffs = (scope["value"] - claim.value).abs()
-    idx = diffs.idxmin()
-    actual = float(scope.loc[idx, "value"])
+    actual, source = min(candidates, key=lambda item: abs(item[0] - claim.value))
     status = "match" if abs(actual - claim.value) <= _tolerance(claim, actual) else "mismatch"
     return ClaimCheck(claim.source, "", claim.config, "time_ms", claim.statistic, claim.value, actual,
-                      "ms", status, (str(scope.loc[idx, "source"]),), 1)
+                      "ms", status, (source,), 1)

@@ -54,14 +54,14 @@ def mark_cold_starts(wide: pd.DataFrame) -> pd.Series:
 
 def describe(values: pd.Series) -> dict[str, float | int | None]:
     """n, mean, median, p95 (linear interpolation), min, max, sample std of the finite values."""
-    v = pd.to_numeric(values, errors="coerce").dropna()
+    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     v = v[np.isfinite(v)]
-    if v.empty:
+    if v.size == 0:
         return {name: (0 if name == "n" else None) for name in STAT_NAMES}
     return {
         "n": int(v.size),
         "mean": float(v.mean()),
-        "median": float(v.median()),
+        "median": float(np.median(v)),
         "p95": float(np.percentile(v, 95)),
         "min": float(v.min()),
         "max": float(v.max()),

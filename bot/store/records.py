@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.errors import ChimeraError
+from bot.errors import RecordConflict, StoreError, UnknownRecord  # noqa: F401  (re-exported)
 
 TRIGGERS: tuple[str, ...] = ("cli", "slash", "schedule", "mention")
 RUN_STATUSES: tuple[str, ...] = ("queued", "running", "done", "failed")
@@ -19,18 +19,6 @@ FINISHED_RUN_STATUSES: tuple[str, ...] = ("done", "failed")
 # failed = it crashed or could not be posted (and the failure was reported, never retried silently).
 DIGEST_STATUSES: tuple[str, ...] = ("claimed", "posted", "failed")
 FINISHED_DIGEST_STATUSES: tuple[str, ...] = ("posted", "failed")
-
-
-class StoreError(ChimeraError):
-    """The bot's database failed or refused an operation (details are in the log)."""
-
-
-class RecordConflict(StoreError):
-    """A unique key (run key, event id, digest key) is already taken by another writer."""
-
-
-class UnknownRecord(StoreError, LookupError):
-    """The run, subscription or digest named by id does not exist."""
 
 
 @dataclass(frozen=True)
