@@ -23,6 +23,8 @@ METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
         Metric("throughput_tok_s", "tok/s", True, "Throughput"),
+        # llama-bench's pp tests: prompt processing speed, never pooled with generation speed
+        Metric("prompt_throughput_tok_s", "tok/s", True, "Prompt processing"),
         Metric("ttft_ms", "ms", False, "TTFT"),
         Metric("latency_ms", "ms", False, "Latency"),
         Metric("load_ms", "ms", False, "Model load"),

@@ -85,7 +85,10 @@ def analyze(ingest: IngestResult) -> Analysis:
     comparisons = _comparisons(requests)
     generic = measurements.loc[measurements["kind"] == "generic"].reset_index(drop=True)
     aggregates = measurements.loc[measurements["kind"] == "aggregate"].reset_index(drop=True)
-    checks, unverifiable = check_claims(ingest.claims, requests, generic)
+    aliases: dict[str, list[str]] = {}
+    for kept, duplicate in ingest.inventory.duplicates:
+        aliases.setdefault(kept, []).append(duplicate)
+    checks, unverifiable = check_claims(ingest.claims, requests, generic, aliases)
     analysis = Analysis(requests=requests, models=models, configs=configs, comparisons=comparisons,
                         generic=generic, aggregates=aggregates, claim_checks=checks,
                         claims_unverifiable=unverifiable)
@@ -124,7 +127,7 @@ def _reason(error: str) -> str:
 
 def _config_table(requests: pd.DataFrame) -> pd.DataFrame:
     columns = ["model", "config", "n", "failed", "throughput_median", "throughput_mean", "throughput_std",
-               "ttft_warm_median_ms", "sources"]
+               "prompt_throughput_median", "ttft_warm_median_ms", "sources"]
     if requests.empty:
         return pd.DataFrame(columns=columns)
     rows = []
@@ -132,11 +135,13 @@ def _config_table(requests: pd.DataFrame) -> pd.DataFrame:
         failed = group["failed"].astype(bool)
         ok = group.loc[~failed]
         tput = describe(ok["throughput_tok_s"])
+        prompt = describe(ok["prompt_throughput_tok_s"]) if "prompt_throughput_tok_s" in ok else {"median": None}
         ttft = describe(ok.loc[~ok["cold_start"], "ttft_ms"])
         rows.append({
-            "model": model, "config": config, "n": tput["n"], "failed": int(failed.sum()),
+            "model": model, "config": config, "n": int(len(ok)), "failed": int(failed.sum()),
             "throughput_median": tput["median"], "throughput_mean": tput["mean"],
-            "throughput_std": tput["std"], "ttft_warm_median_ms": ttft["median"],
+            "throughput_std": tput["std"], "prompt_throughput_median": prompt["median"],
+            "ttft_warm_median_ms": ttft["median"],
             "sources": ", ".join(sorted(group["source"].unique())),
         })
     return pd.DataFrame(rows, columns=columns)

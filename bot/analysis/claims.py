@@ -46,13 +46,20 @@ def resolve_claim_model(claim_model: str, context: str, config: str, known: list
     return "", config
 
 
-def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataFrame) -> tuple[list[ClaimCheck], int]:
-    """Checks of every claim that can be pinned to raw rows, and the count of those that cannot."""
+def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataFrame,
+                 aliases: dict[str, list[str]] | None = None) -> tuple[list[ClaimCheck], int]:
+    """Checks of every claim that can be pinned to raw rows, and the count of those that cannot.
+
+    A claim is checked against the raw files *nearest* to it (same folder first, then the closest
+    ancestor folder that holds any): a summary describes its own run, and a wrong number must not
+    pass because another run happens to have that mean. ``aliases`` maps a kept file to the paths
+    of its duplicates, which count as its locations too.
+    """
     checks: list[ClaimCheck] = []
     unverifiable = 0
     known = sorted(m for m in requests["model"].dropna().unique() if m) if not requests.empty else []
     ok = requests.loc[~requests["failed"].astype(bool)] if not requests.empty else requests
-    index = _Index(ok)
+    index = _Index(ok, aliases or {})
     generic_index = _GenericIndex(generic)
     for claim in claims.itertuples(index=False):
         stat = claim.statistic
@@ -85,29 +92,27 @@ def _check_llm(claim, requests: pd.DataFrame, ok: pd.DataFrame, known: list[str]
         # A claim without a model can still be checked when its configuration pins one source run.
         if not config:
             return None
-    groups = index.groups(model, config)
-    best: tuple[float, str, int] | None = None
-    for source, columns in groups:
+    groups = index.nearest(model, config, claim.source)
+    best: tuple[float, tuple[str, ...], int] | None = None
+    for sources, columns in groups:
         values = columns.get(claim.metric)
         if values is None or values.size == 0:
             continue
-        actual = _np_statistic(values, claim.statistic)
-        if actual is None:
-            continue
-        if abs(actual - claim.value) <= _tolerance(claim, actual):
-            return ClaimCheck(claim.source, model, config, claim.metric, claim.statistic, claim.value,
-                              actual, claim.unit, "match", (source,), int(values.size))
-        if best is None or abs(actual - claim.value) < abs(best[0] - claim.value):
-            best = (actual, source, int(values.size))
+        for actual in _np_statistics(values, claim.statistic):
+            if abs(actual - claim.value) <= _tolerance(claim, actual):
+                return ClaimCheck(claim.source, model, config, claim.metric, claim.statistic, claim.value,
+                                  actual, claim.unit, "match", sources, int(values.size))
+            if best is None or abs(actual - claim.value) < abs(best[0] - claim.value):
+                best = (actual, sources, int(values.size))
     if best is None:
         return None
-    actual, source, n = best
-    explanation = _explain(claim, requests, model, config, source)
+    actual, sources, n = best
+    explanation = _explain(claim, requests, model, config, sources)
     return ClaimCheck(claim.source, model, config, claim.metric, claim.statistic, claim.value, actual,
-                      claim.unit, "mismatch", (source,), n, explanation)
+                      claim.unit, "mismatch", sources, n, explanation)
 
 
-_Groups = list[tuple[str, dict[str, np.ndarray]]]
+_Groups = list[tuple[tuple[str, ...], dict[str, np.ndarray]]]
 _METRIC_COLUMNS = ("throughput_tok_s", "ttft_ms", "latency_ms", "load_ms", "prompt_eval_ms", "eval_ms",
                    "prompt_tokens", "output_tokens", "tpot_ms", "itl_ms")
 
@@ -116,12 +121,13 @@ class _Index:
     """Successful requests as plain records per model: claims filter them hundreds of times, and
     a Python loop over a few hundred tuples beats hundreds of small pandas selections."""
 
-    def __init__(self, ok: pd.DataFrame) -> None:
+    def __init__(self, ok: pd.DataFrame, aliases: dict[str, list[str]]) -> None:
         metrics = [c for c in _METRIC_COLUMNS if c in ok.columns]
         self.metrics = metrics
+        self.aliases = aliases
         self.by_model: dict[str, list[tuple[frozenset[str], str, tuple[float, ...]]]] = {}
         self.all: list[tuple[frozenset[str], str, tuple[float, ...]]] = []
-        self.cache: dict[tuple[str, str], _Groups] = {}
+        self.cache: dict[tuple[str, str], tuple[dict[str, list], dict[str, set[str]]]] = {}
         if ok.empty:
             return
         values = ok[metrics].to_numpy(dtype="float64", na_value=np.nan)
@@ -130,22 +136,37 @@ class _Index:
             self.by_model.setdefault(model, []).append(record)
             self.all.append(record)
 
-    def groups(self, model: str, config: str) -> _Groups:
-        """Rows in scope per source file (then all together), as arrays per metric. Cached."""
+    def _scope(self, model: str, config: str) -> tuple[dict[str, list], dict[str, set[str]]]:
+        """Rows per source for (model, config), and for every folder the sources at or below it."""
         key = (model, config)
-        if key in self.cache:
-            return self.cache[key]
-        records = self.by_model.get(model, []) if model else self.all
-        if config:
-            wanted = _config_set(config)
-            records = [r for r in records if wanted <= r[0]]
-        per_source: dict[str, list[tuple[float, ...]]] = {}
-        for _, source, row in records:
-            per_source.setdefault(source, []).append(row)
-        groups: _Groups = [(source, self._arrays(rows)) for source, rows in sorted(per_source.items())]
+        if key not in self.cache:
+            records = self.by_model.get(model, []) if model else self.all
+            if config:
+                wanted = _config_set(config)
+                records = [r for r in records if wanted <= r[0]]
+            per_source: dict[str, list] = {}
+            for _, source, row in records:
+                per_source.setdefault(source, []).append(row)
+            below: dict[str, set[str]] = {}
+            for source in per_source:
+                for location in (source, *self.aliases.get(source, ())):
+                    for folder in _ancestors(str(PurePosixPath(location).parent)):
+                        below.setdefault(folder, set()).add(source)
+            self.cache[key] = (per_source, below)
+        return self.cache[key]
+
+    def nearest(self, model: str, config: str, claim_source: str) -> _Groups:
+        """The raw files nearest the claim, each alone and (when several) together."""
+        per_source, below = self._scope(model, config)
+        chosen: set[str] = set()
+        for folder in _ancestors(str(PurePosixPath(claim_source).parent)):
+            if folder in below:
+                chosen = below[folder]
+                break
+        groups: _Groups = [((source,), self._arrays(per_source[source])) for source in sorted(chosen)]
         if len(groups) > 1:
-            groups.append(("(all files)", self._arrays([r[2] for r in records])))
-        self.cache[key] = groups
+            groups.append((tuple(sorted(chosen)),
+                           self._arrays([row for s in sorted(chosen) for row in per_source[s]])))
         return groups
 
     def _arrays(self, rows: list[tuple[float, ...]]) -> dict[str, np.ndarray]:
@@ -155,6 +176,21 @@ class _Index:
             column = matrix[:, i]
             out[metric] = column[np.isfinite(column)]
         return out
+
+
+def _ancestors(folder: str) -> list[str]:
+    """'a/b/c' -> ['a/b/c', 'a/b', 'a', '']; '.' (the archive root) -> ['']."""
+    parts = [] if folder in {"", "."} else folder.split("/")
+    return ["/".join(parts[:i]) for i in range(len(parts), -1, -1)]
+
+
+def _np_statistics(values: np.ndarray, name: str) -> list[float]:
+    """The statistic as tools compute it; std both as sample (ddof=1) and population (ddof=0,
+    numpy's default, which vLLM uses)."""
+    if name == "std":
+        return [float(values.std(ddof=d)) for d in (1, 0) if values.size > d]
+    value = _np_statistic(values, name)
+    return [] if value is None else [value]
 
 
 def _np_statistic(values: np.ndarray, name: str) -> float | None:
@@ -188,15 +224,14 @@ def _config_covers(row_config: str, claim_config: str) -> bool:
     return set(claim_config.split(",")) <= have
 
 
-def _explain(claim, requests: pd.DataFrame, model: str, config: str, source: str) -> str:
+def _explain(claim, requests: pd.DataFrame, model: str, config: str, sources: tuple[str, ...]) -> str:
     """Look for the usual mistake behind a wrong summary number."""
     scope = requests
     if model:
         scope = scope.loc[scope["model"] == model]
     if config:
         scope = scope.loc[scope["config"].map(lambda c: _config_covers(c, config))]
-    if source != "(all files)":
-        scope = scope.loc[scope["source"] == source]
+    scope = scope.loc[scope["source"].isin(sources)]
     values = scope[claim.metric]
     failed = scope["failed"].astype(bool)
     if failed.any():

@@ -22,7 +22,7 @@ import pandas as pd
 from bot.ingest.values import config_key, is_missing, parse_bool, parse_number, shown_precision
 from bot.metrics import METRICS, ColumnMeaning, classify_column, normalize_name
 
-LLM_METRICS = {"throughput_tok_s", "ttft_ms", "latency_ms", "load_ms", "prompt_eval_ms", "eval_ms",
+LLM_METRICS = {"throughput_tok_s", "prompt_throughput_tok_s", "ttft_ms", "latency_ms", "load_ms", "prompt_eval_ms", "eval_ms",
                "prompt_tokens", "output_tokens", "tpot_ms", "itl_ms"}
 TIME_METRICS = {name for name, m in METRICS.items() if m.unit == "ms"}
 
@@ -230,28 +230,46 @@ def _requests(block: TableBlock, cols: dict[str, str], meanings: dict[str, Colum
     return out
 
 
+def _llama_bench_test(cols: dict[str, str], record: pd.Series) -> tuple[str, str]:
+    """(metric, label) of a llama-bench test: tg = generation, pp = prompt processing, pg = both."""
+    n_prompt = parse_number(record[cols["n_prompt"]]) if "n_prompt" in cols else None
+    n_gen = parse_number(record[cols["n_gen"]]) if "n_gen" in cols else None
+    if n_gen and not n_prompt:
+        return "throughput_tok_s", f"tg{int(n_gen)}"
+    if n_prompt and not n_gen:
+        return "prompt_throughput_tok_s", f"pp{int(n_prompt)}"
+    if n_prompt and n_gen:
+        return "", f"pp{int(n_prompt)}+tg{int(n_gen)}"
+    return "throughput_tok_s", "unknown test"
+
+
 def _llama_bench(block: TableBlock, cols: dict[str, str], meanings: dict[str, ColumnMeaning]) -> TableRows:
-    """llama.cpp llama-bench: one row per test (pp512, tg128 …); samples_ts are the real samples."""
+    """llama.cpp llama-bench: one row per test; samples_ts are the real samples.
+
+    tg tests measure generation speed (our throughput), pp tests prompt processing speed; a
+    combined pp+tg test mixes both, so it is kept as the tool's aggregate only.
+    """
     out = TableRows(kind="aggregate")
     for position, (_, record) in enumerate(block.frame.iterrows()):
         row = block.row_offset + position
         model = _row_model(block, cols, record)
         config = _row_config(block, cols, record, has_model_col=True)
         error = _row_failure(cols, record, {})
+        metric, test = _llama_bench_test(cols, record)
         samples = record[cols["samples_ts"]] if "samples_ts" in cols else None
         if isinstance(samples, str) and samples.strip().startswith("["):
             try:
                 samples = json.loads(samples)
             except ValueError:
                 samples = None
-        if isinstance(samples, (list, tuple)) and samples:
+        if metric and isinstance(samples, (list, tuple)) and samples:
             for index, sample in enumerate(samples):
                 value = parse_number(sample)
                 if value is None:
                     continue
-                m = _measurement(block, row, model, config, "throughput_tok_s", value,
+                m = _measurement(block, row, model, config, metric, value,
                                  failed=bool(error) or value == 0, error=error or ("zero throughput" if value == 0 else ""),
-                                 kind="request", definition="llama-bench sample")
+                                 kind="request", definition=f"llama-bench {test} sample")
                 m["request_id"] = f"{block.source}#{row}.{index}"
                 out.measurements.append(m)
             out.kind = "request"
@@ -260,9 +278,9 @@ def _llama_bench(block: TableBlock, cols: dict[str, str], meanings: dict[str, Co
             value = parse_number(record[cols["avg_ts"]])
             if value is not None:
                 out.measurements.append(_measurement(
-                    block, row, model, config, "throughput_tok_s", value, failed=bool(error) or value == 0,
-                    error=error or ("zero throughput" if value == 0 else ""), kind="aggregate",
-                    definition="llama-bench avg_ts (mean over its repetitions)"))
+                    block, row, model, config, metric or "throughput_tok_s", value,
+                    failed=bool(error) or value == 0, error=error or ("zero throughput" if value == 0 else ""),
+                    kind="aggregate", definition=f"llama-bench {test} avg_ts (mean over its repetitions)"))
     return out
 
 
