@@ -203,42 +203,52 @@ def _resolve_models(parsed: dict[str, list[TableBlock]], inventory: Inventory) -
 
 
 # ------------------------------------------------------------------------------------- twins
+_TWIN_KEY_METRICS = ("throughput_tok_s", "ttft_ms", "latency_ms", "output_tokens")
+
+
 def _find_twins(per_file: dict[str, TableRows]) -> list[tuple[str, str]]:
-    """Files holding the same request records (e.g. a CSV and its JSON export) -> (kept, twin)."""
-    signatures: dict[str, tuple[int, frozenset[str], dict[str, dict[str, float]]]] = {}
-    for rel, rows in per_file.items():
-        requests = [m for m in rows.measurements if m["kind"] == "request"]
+    """Files holding the same request records (e.g. a CSV and its JSON export) -> (kept, twin).
+
+    Files are bucketed by a signature (row count, models, one key metric rounded per row), so only
+    files that can be twins are compared value by value: linear in the number of files.
+    """
+    buckets: dict[tuple, list[tuple[str, dict[str, dict[str, float]]]]] = {}
+    for rel in sorted(per_file):
+        requests = [m for m in per_file[rel].measurements if m["kind"] == "request"]
         # Failed rows hold placeholder zeros: two failed runs are not the same records.
         if not any(not m["failed"] for m in requests):
             continue
         by_request: dict[str, dict[str, float]] = {}
         models = set()
         for m in requests:
-            by_request.setdefault(str(m["row"]) + "|" + m["request_id"].rsplit("#", 1)[-1], {})[m["metric"]] = m["value"]
+            by_request.setdefault(m["request_id"].rsplit("#", 1)[-1], {})[m["metric"]] = m["value"]
             models.add(m["model"])
-        signatures[rel] = (len(by_request), frozenset(models), by_request)
+        rows = [by_request[k] for k in sorted(by_request, key=_row_order)]
+        metric = next((k for k in _TWIN_KEY_METRICS if all(k in r for r in rows)), "")
+        key = (len(rows), frozenset(models), metric,
+               tuple(float(f"{r[metric]:.9g}") for r in rows) if metric else ())
+        buckets.setdefault(key, []).append((rel, by_request))
     twins: list[tuple[str, str]] = []
-    taken: set[str] = set()
-    names = sorted(signatures)
-    for i, a in enumerate(names):
-        if a in taken:
-            continue
-        for b in names[i + 1:]:
-            if b in taken:
+    for files in buckets.values():
+        taken: set[str] = set()
+        for i, (a, ra) in enumerate(files):
+            if a in taken:
                 continue
-            na, ma, ra = signatures[a]
-            nb, mb, rb = signatures[b]
-            if na != nb or ma != mb:
-                continue
-            if _same_records(ra, rb):
-                twins.append((a, b))
-                taken.add(b)
+            for b, rb in files[i + 1:]:
+                if b not in taken and _same_records(ra, rb):
+                    twins.append((a, b))
+                    taken.add(b)
     return twins
 
 
+def _row_order(key: str) -> tuple[int, ...]:
+    """'12' < '12.3' < '100': record indices, with llama-bench sample suffixes, in numeric order."""
+    return tuple(int(part) if part.isdigit() else 0 for part in key.split("."))
+
+
 def _same_records(a: dict[str, dict[str, float]], b: dict[str, dict[str, float]]) -> bool:
-    rows_a = [a[k] for k in sorted(a)]
-    rows_b = [b[k] for k in sorted(b)]
+    rows_a = [a[k] for k in sorted(a, key=_row_order)]
+    rows_b = [b[k] for k in sorted(b, key=_row_order)]
     for ra, rb in zip(rows_a, rows_b):
         shared = set(ra) & set(rb)
         if len(shared) < 2:

@@ -29,12 +29,13 @@ MAX_BLOCKS_PER_FILE = 2000
 # --------------------------------------------------------------------------------------- CSV
 def read_csv(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
     warnings: list[str] = []
-    sample = text[:4096]
+    first_line = text.split("\n", 1)[0]
     delimiter = ","
-    try:
-        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        pass
+    if "," not in first_line:  # sniffing costs more than reading a small file: only when needed
+        try:
+            delimiter = csv.Sniffer().sniff(text[:4096], delimiters=";\t|").delimiter
+        except csv.Error:
+            pass
     bad_lines: list[int] = []
 
     def on_bad_line(fields: list[str]) -> None:
