@@ -8,10 +8,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.jobs import JobPool
 from bot.settings import Settings
+from bot.store import Store, open_store
+
+if TYPE_CHECKING:
+    from bot.scheduler import DigestScheduler
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +72,8 @@ class Services:
     clock: Callable[[], float] = time.monotonic
     seen_events: SeenEvents = field(default_factory=SeenEvents)
     progress_interval_s: float = 1.0  # at most one progress edit per this many seconds
+    store: Store | None = None
+    scheduler: DigestScheduler | None = None  # set by `bot.scheduler.start_scheduler`
 
 
 def ollama_health(settings: Settings) -> str:
@@ -106,4 +112,5 @@ def build_services(
         run_analysis=run_analysis,
         health=health or (lambda: ollama_health(settings)),
         clock=clock,
+        store=open_store(settings.database_url),
     )

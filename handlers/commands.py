@@ -31,6 +31,7 @@ from bot.slack_ops import (
     escape_plain,
     truncate,
 )
+from handlers.digest import digest_command, is_digest_command
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ USAGE = (
     "*Chimera Insight* analyzes LLM benchmark archives.\n"
     "• `/chimera analyze <archive name> [--no-llm]` — fetch the archive from the configured storage, "
     "post a summary here and the full report in its thread (`--no-llm`: data-only summary)\n"
+    "• `/chimera digest add | list | remove` — scheduled digests of new archives in this channel "
+    "(`/chimera digest help`)\n"
     "• `/chimera status` — queue, Ollama health and version\n"
     "• `/chimera help` — this message"
 )
@@ -96,10 +99,35 @@ class AnalysisJob:
     user: str
     notify: Callable[[str], None]
     parent_ts: str | None = None
+    trigger: str = "slash"  # or "mention": how the run is recorded in the store
+    run_id: int | None = None  # the stored run (None when the database was unavailable)
 
     @property
     def label(self) -> str:
         return f"`{escape_mrkdwn(self.target)}`"
+
+    def _record(self, what: str, call: Callable[[Any], Any]) -> Any:
+        """One write to the run store. A database problem is logged, never fatal: the report still
+        goes out, only follow-up questions on it will not work."""
+        store = self.services.store
+        if store is None:
+            return None
+        try:
+            return call(store)
+        except (ChimeraError, ValueError):
+            log.warning("could not record %s of the analysis of %r", what, self.target, exc_info=True)
+            return None
+
+    def _finish(self, status: str, *, error: str | None = None, result: Any = None) -> None:
+        if self.run_id is None:
+            return
+        run_id, ingest = self.run_id, getattr(result, "ingest", None)
+        facts = [f.to_json() if hasattr(f, "to_json") else f for f in getattr(result, "facts", None) or []]
+        self._record(f"the end ({status})", lambda s: s.finish_run(
+            run_id, status=status, error=error, facts=facts if result is not None else None,
+            timings=getattr(result, "timings_s", None), summary=getattr(result, "data", None),
+            report_md=getattr(result, "report_md", None),
+            measurements=getattr(ingest, "measurements", None)))
 
     def _status(self, text: str) -> None:
         """Edit the parent message; a failed edit is logged, never fatal (the next one may work)."""
@@ -118,13 +146,22 @@ class AnalysisJob:
 
     def run(self) -> None:
         who = f"<@{self.user}> asked for" if _USER_ID.match(self.user) else "Requested:"
+        stored = self._record("the start", lambda s: s.create_run(
+            archive=self.target, trigger=self.trigger, channel=self.channel, user=self.user or None))
+        if stored is not None:
+            self.run_id = stored.id
+            self._record("the start", lambda s: s.start_run(stored.id))
         try:
             self.parent_ts = self.ops.post(
                 channel=self.channel, text=f":hourglass_flowing_sand: {who} an analysis of {self.label} — starting…"
             )
         except SlackCallFailed as err:
+            self._finish("failed", error=f"could not post in Slack: {err.code}")
             self._tell(str(err))
             return
+        if self.run_id is not None:
+            run_id, parent_ts = self.run_id, self.parent_ts
+            self._record("the thread", lambda s: s.set_run_thread(run_id, channel=self.channel, parent_ts=parent_ts))
         throttle = Throttle(interval_s=self.services.progress_interval_s, clock=self.services.clock)
 
         def progress(step: str) -> None:
@@ -139,11 +176,13 @@ class AnalysisJob:
             )
         except ChimeraError as err:
             log.info("analysis of %r failed: %s", self.target, err)
+            self._finish("failed", error=str(err))
             self._status(f":x: Analysis of {self.label} failed: {escape_mrkdwn(str(err))}")
             self._tell(f"{err} Check the name (it is looked up inside the configured storage) and try again.")
             return
         except Exception:
             log.exception("analysis of %r crashed", self.target)
+            self._finish("failed", error="internal error (see the bot's log)")
             self._status(f":x: Analysis of {self.label} failed because of an internal error.")
             self._tell("Something went wrong while analyzing that archive (details are in the bot's log). "
                        "Please try again; if it happens again, tell whoever runs the bot.")
@@ -151,6 +190,7 @@ class AnalysisJob:
         self._deliver(result)
 
     def _deliver(self, result: Any) -> None:
+        self._finish("done", result=result)  # before the summary: its thread is answerable at once
         data = result.data
         headline = data.get("headline") or {}
         narrative = getattr(result, "narrative", None)
@@ -186,15 +226,16 @@ class AnalysisJob:
 
     def cancel(self, message: str) -> None:
         """Called by the pool at shutdown: mark the parent (if any) and tell the requester."""
+        self._finish("failed", error="stopped: the bot restarted")
         self._status(f":warning: Analysis of {self.label} stopped: the bot is restarting.")
         self._tell(message)
 
 
 def start_analysis(services: Services, client: WebClient, *, target: str, use_llm: bool, channel: str,
-                   user: str, notify: Callable[[str], None]) -> str:
+                   user: str, notify: Callable[[str], None], trigger: str = "slash") -> str:
     """Queue an analysis; returns the confirmation to show the requester (raises QueueFull/PoolClosed)."""
     job = AnalysisJob(services=services, ops=SlackOps(client), target=target, use_llm=use_llm,
-                      channel=channel, user=user, notify=notify)
+                      channel=channel, user=user, notify=notify, trigger=trigger)
     position = services.jobs.submit(f"{target} ({user})", job.run, on_cancel=job.cancel)
     mode = " (data only, no LLM)" if not use_llm else ""
     if position == 0:
@@ -217,6 +258,10 @@ def status_text(services: Services) -> str:
 
 def make_chimera_command(services: Services) -> Callable[..., None]:
     def chimera_command(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        if is_digest_command(command.get("text", "")):  # quick database work: answered in the ack
+            ack(text=digest_command(services, text=command.get("text", ""),
+                                    channel=command.get("channel_id", ""), user=command.get("user_id", "")))
+            return
         try:
             parsed = parse_command(command.get("text", ""))
         except UsageError as err:

@@ -18,7 +18,11 @@ log = logging.getLogger(__name__)
 def make_event_dedupe(services: Services) -> Callable[..., Any]:
     """Global middleware: an Events API delivery whose event_id we already handled is acked and
     dropped. Covers HTTP retries (X-Slack-Retry-Num) and Socket Mode redeliveries alike, and a
-    retry of an event we never saw (say, after a restart) is still handled once."""
+    retry of an event we never saw (say, after a restart) is still handled once.
+
+    This check is in memory (cheap, every event). Listeners that post (thread answers, analyses
+    by mention) also claim their message in the database (`Store.mark_event_seen`), which holds
+    across restarts and replicas; see `handlers.events`."""
 
     def dedupe_events(body: dict[str, Any], next: Callable[[], Any]) -> Any:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
