@@ -22,6 +22,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore  # type: ignore[import-untyped]
 
 import bot
+from bot.scheduler import start_scheduler, stop_scheduler
 from bot.services import Services, build_services
 from bot.settings import Settings
 from bot.slack_app import SlackConfigError, build_app
@@ -113,8 +114,12 @@ def serve(settings: Settings, *, services: Services | None = None,
         log.info("Socket Mode: connected")
         close = handler.close
 
+    if services.store is not None and services.scheduler is None:
+        start_scheduler(services)  # digests fire from now on (jobs live in the bot's database)
     stop.wait()
     log.info("shutting down: no new jobs; waiting up to %.0f s for running ones", grace_s)
+    # No new digest fires; a digest already running finishes in its own thread.
+    stop_scheduler(services, wait=False)
     # Keep the connection open while jobs finish so their Slack calls still work; intake is
     # refused by the closed pool (users get "the bot is restarting").
     services.jobs.shutdown(timeout_s=grace_s)

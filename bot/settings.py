@@ -54,6 +54,8 @@ class Settings(BaseSettings):
 
     # --- persistence / scheduling -------------------------------------------------------------
     database_url: str = "sqlite:///./chimera.sqlite3"
+    digest_use_llm: bool = Field(True, description="Scheduled digests ask Ollama for a narrative "
+                                 "(a failed narrative never blocks the digest).")
 
     log_level: str = "INFO"
 

@@ -1,0 +1,133 @@
+"""``/chimera digest add | list | remove``: a channel's digest subscriptions.
+
+Every answer is ephemeral (the slash command's ack text) and names the next three fire times in
+the subscription's own timezone, so "09:00" is visibly 09:00 where the team is, DST included.
+The listener itself lives in `handlers.commands`; this module turns the text into an answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
+from bot.errors import ChimeraError
+from bot.schedules import DigestSpec, next_fire_times, parse_digest_command, parse_schedule
+from bot.services import Services
+from bot.slack_ops import escape_mrkdwn
+from bot.storage import validate_name
+from bot.store import Subscription
+
+log = logging.getLogger(__name__)
+
+DIGEST_USAGE = (
+    "*Digests* post a summary of what is new under a storage prefix, on a schedule, in this channel:\n"
+    "• `/chimera digest add <schedule> <prefix> [timezone] [--quiet]` — schedule is `daily 09:00`, "
+    '`weekdays 09:00`, `weekly mon 09:00` or a cron like "0 9 * * 1-5"; timezone is an IANA name '
+    "(default UTC); `--quiet`: say nothing when nothing is new\n"
+    "• `/chimera digest list` — this channel's digests\n"
+    "• `/chimera digest remove <id>`"
+)
+MAX_PER_CHANNEL = 20
+SHOWN_FIRES = 3
+_QUIET = re.compile(r"(?<!\S)--quiet(?!\S)", re.IGNORECASE)
+
+
+def is_digest_command(text: str) -> bool:
+    words = (text or "").split(maxsplit=1)
+    return bool(words) and words[0].lower() == "digest"
+
+
+def digest_command(services: Services, *, text: str, channel: str, user: str,
+                   now: datetime | None = None) -> str:
+    """The ephemeral answer to ``/chimera digest …`` (never raises for user or database errors)."""
+    words = (text or "").split(maxsplit=2)
+    action = words[1].lower() if len(words) > 1 else "help"
+    rest = words[2] if len(words) > 2 else ""
+    if action in {"help", "-h", "--help"}:
+        return DIGEST_USAGE
+    if services.store is None:
+        return ":warning: Digests need the bot's database, which is not configured."
+    now = now or datetime.now(timezone.utc)
+    try:
+        if action == "add":
+            return _add(services, rest, channel=channel, user=user, now=now)
+        if action == "list" and not rest.strip():
+            return _list(services, channel=channel, now=now)
+        if action == "remove":
+            return _remove(services, rest, channel=channel)
+    except ChimeraError as err:  # ScheduleError, ArchiveError, StoreError: short user messages
+        return f":warning: {escape_mrkdwn(str(err))}"
+    return f"I don't know that digest command.\n\n{DIGEST_USAGE}"
+
+
+def _add(services: Services, rest: str, *, channel: str, user: str, now: datetime) -> str:
+    assert services.store is not None
+    quiet = bool(_QUIET.search(rest))
+    spec = parse_digest_command(_QUIET.sub(" ", rest))
+    # The same rules as an archive name: relative, no '..', no URLs; stored normalised.
+    prefix = validate_name(spec.prefix, allow_empty=False)
+    if len(services.store.list_subscriptions(channel)) >= MAX_PER_CHANNEL:
+        return (f":warning: This channel already has {MAX_PER_CHANNEL} digests; remove one with "
+                "`/chimera digest remove <id>` first.")
+    subscription = services.store.add_subscription(
+        channel=channel, schedule=spec.schedule, trigger=spec.trigger_fields(),
+        timezone=spec.timezone, prefix=prefix, quiet_when_nothing_new=quiet, created_by=user or None,
+    )
+    if services.scheduler is not None:
+        try:
+            services.scheduler.add(subscription)
+        except Exception:
+            log.exception("scheduling subscription %d failed", subscription.id)
+            services.store.remove_subscription(subscription.id, channel=channel)
+            return ":warning: I couldn't schedule that digest (details are in the bot's log). Please try again."
+    quiet_note = " Nothing new → no message (`--quiet`)." if quiet else " Nothing new → one short line."
+    return (f":white_check_mark: Digest *#{subscription.id}* set up: {_describe(subscription)}."
+            f"{quiet_note}\nNext: {_next_times(spec, now)}")
+
+
+def _list(services: Services, *, channel: str, now: datetime) -> str:
+    assert services.store is not None
+    subscriptions = services.store.list_subscriptions(channel)
+    if not subscriptions:
+        return ("No digests in this channel yet. Add one with e.g. "
+                "`/chimera digest add weekdays 09:00 nightly Europe/Berlin`.")
+    lines = ["*Digests in this channel*"]
+    for sub in subscriptions:
+        try:
+            spec = parse_schedule(sub.schedule, prefix=sub.prefix, timezone=sub.timezone)
+            upcoming = _next_times(spec, now)
+        except ChimeraError:
+            upcoming = "schedule unreadable; remove it and add it again"
+        quiet = " · quiet" if sub.quiet_when_nothing_new else ""
+        lines.append(f"• *#{sub.id}* {_describe(sub)}{quiet} — next: {upcoming}")
+    return "\n".join(lines)
+
+
+def _remove(services: Services, rest: str, *, channel: str) -> str:
+    assert services.store is not None
+    arg = rest.strip().lstrip("#")
+    if not arg.isdigit() or len(arg) > 12:
+        return "Give the digest's number, e.g. `/chimera digest remove 3` (see `/chimera digest list`)."
+    subscription_id = int(arg)
+    if not services.store.remove_subscription(subscription_id, channel=channel):
+        return f"There is no digest #{subscription_id} in this channel (see `/chimera digest list`)."
+    if services.scheduler is not None:
+        services.scheduler.remove(subscription_id)
+    return f":wastebasket: Digest #{subscription_id} removed; it will not post again."
+
+
+def _describe(sub: Subscription) -> str:
+    return f"`{escape_mrkdwn(sub.schedule)}` ({escape_mrkdwn(sub.timezone)}) for `{escape_mrkdwn(sub.prefix)}`"
+
+
+def _next_times(spec: DigestSpec, now: datetime) -> str:
+    return ", ".join(describe_time(t, spec.timezone) for t in next_fire_times(spec, now, SHOWN_FIRES))
+
+
+def describe_time(when: datetime, tz_name: str) -> str:
+    """A fire time as people read it: ``Mon 31 Mar 2025 09:00 CEST (UTC+02:00)``."""
+    local = when.astimezone(ZoneInfo(tz_name))
+    offset = local.strftime("%z")
+    return f"{local:%a %d %b %Y %H:%M} {local.tzname()} (UTC{offset[:3]}:{offset[3:]})"
