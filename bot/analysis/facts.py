@@ -72,16 +72,17 @@ def build_facts(analysis: "Analysis", inventory: Inventory) -> list[Fact]:
                     key=lambda m: -m.throughput_tok_s["median"])
     if ranked:
         top = ranked[0]
+        n_top = top.throughput_tok_s["n"]
         facts.add(f"Highest median throughput: {top.model} at {fmt(top.throughput_tok_s['median'], 'tok/s')} "
-                  f"(n={top.n}).", top.throughput_tok_s["median"], "tok/s", top.sources, importance=94,
-                  model=top.model, metric="throughput_tok_s", rows=top.n)
+                  f"(n={n_top}).", top.throughput_tok_s["median"], "tok/s", top.sources, importance=94,
+                  model=top.model, metric="throughput_tok_s", rows=n_top)
     for m in analysis.models:
         t = m.throughput_tok_s
         if t["median"] is not None:
-            facts.add(f"{m.model}: median throughput {fmt(t['median'], 'tok/s')} over {m.n} successful "
+            facts.add(f"{m.model}: median throughput {fmt(t['median'], 'tok/s')} over {t['n']} successful "
                       f"requests (p95 {fmt(t['p95'], 'tok/s')}, min {fmt(t['min'], 'tok/s')}, "
                       f"max {fmt(t['max'], 'tok/s')}).", t["median"], "tok/s", m.sources, importance=90,
-                      model=m.model, metric="throughput_tok_s", rows=m.n)
+                      model=m.model, metric="throughput_tok_s", rows=t["n"])
         w = m.ttft_warm_ms
         if w["median"] is not None:
             facts.add(f"{m.model}: warm TTFT p50 {fmt(w['median'], 'ms')} (n={w['n']}, cold starts excluded; "
