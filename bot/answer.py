@@ -375,17 +375,22 @@ class ThreadAnswer:
             return compose(narrative=None, facts=facts, computed=computed, unavailable_reason=str(err)).text
         throttle = Throttle(interval_s=self.services.progress_interval_s, clock=self.services.clock)
 
-        def on_token(count: int) -> None:
+        cited_so_far = [f for f in facts if f.id in set(prompt.fact_ids)]
+
+        def on_text(partial: str) -> None:
+            # The partial answer is grounded like the final one: cited ids become exact values and
+            # any other number is marked, so an invented number is never shown unmarked, even briefly.
             if throttle.ready():
-                self._edit(ops, f":writing_hand: Writing the answer… ({count} tokens so far)")
+                shown = compose(narrative=partial, facts=cited_so_far, computed=computed).text
+                self._edit(ops, ":writing_hand: " + shown)
 
         try:
             result = stream_chat(prompt.messages, settings=settings, num_predict=ANSWER_TOKENS,
-                                 purpose="followup", on_token=on_token)
+                                 purpose="followup", on_text=on_text)
         except LLMCallFailed as err:
             log.info("follow-up answer without the model: %s", err)
             return compose(narrative=None, facts=facts, computed=computed, unavailable_reason=str(err)).text
-        cited = [f for f in facts if f.id in set(prompt.fact_ids)]
+        cited = cited_so_far
         if not result.content.strip():
             return compose(narrative=None, facts=facts, computed=computed,
                            unavailable_reason="the model returned an empty answer").text

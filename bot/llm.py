@@ -128,11 +128,13 @@ def stream_chat(
     num_predict: int | None = None,
     purpose: str = "narrative",
     on_token: Callable[[int], None] | None = None,
+    on_text: Callable[[str], None] | None = None,
     clock: Callable[[], float] = time.perf_counter,
 ) -> ChatResult:
     """Stream one chat completion, retrying 5xx/timeout within ``settings.ollama_timeout_s`` in total.
 
-    ``on_token`` is called with the number of content chunks received so far (for progress).
+    ``on_token`` is called with the number of content chunks received so far (for progress),
+    ``on_text`` with the text so far (to show a streaming answer; a retry starts it again).
     Raises `LLMCallFailed` for every failure; never returns partial content.
     """
     model = settings.ollama_model
@@ -157,6 +159,7 @@ def stream_chat(
                 timeout_s=remaining,
                 deadline=deadline,
                 on_token=on_token,
+                on_text=on_text,
                 clock=clock,
             )
         except _CAUGHT as exc:
@@ -198,6 +201,7 @@ def _run_attempt(
     timeout_s: float,
     deadline: float,
     on_token: Callable[[int], None] | None,
+    on_text: Callable[[str], None] | None,
     clock: Callable[[], float],
 ) -> None:
     with make_client(settings, timeout_s=timeout_s) as client:
@@ -219,6 +223,8 @@ def _run_attempt(
                     attempt.chunks.append(content)
                     if on_token is not None:
                         on_token(len(attempt.chunks))
+                    if on_text is not None:
+                        on_text("".join(attempt.chunks))
                 if part.done:
                     attempt.final = part
                     break

@@ -359,3 +359,28 @@ def test_stored_run_has_the_facts_timings_and_report(standin, ollama, tmp_path):
     timings = json.loads(row["timings"]) if isinstance(row["timings"], str) else row["timings"]
     assert {"fetch", "ingest", "analysis", "report"} <= set(timings)
     assert row["report_md"].startswith("#")
+
+
+def test_the_answer_streams_into_one_message_and_is_grounded_while_it_streams(standin, ollama, tmp_path):
+    with running_bot(standin, tmp_path, ollama_host=ollama.host) as bot_:
+        parent = analyze(bot_, standin)
+        run = bot_.services.store.run_for_thread(channel=CHANNEL, thread_ts=parent)
+        fastest = next(f for f in run.facts if f["statement"].startswith("Highest median throughput"))
+        bot_.services.progress_interval_s = 0.05  # let several partial edits through
+        standin.thread = [{"ts": "1700000070.000001", "user": "U0002", "text": "which model is fastest?"}]
+        ollama.script(Reply(content=f"gemma3:1b leads at [{fastest['id']}], roughly 999 tok/s in bursts, "
+                                    "and the rest trail behind it by a wide margin in every run.",
+                            chunk_chars=8, token_delay_s=0.03))
+        ask(bot_, "which model is fastest?", thread_ts=parent, ts="1700000070.000001", event_id="EvS1")
+        (answer,) = wait_answers(standin, parent)
+
+    (_placeholder,) = thread_posts(standin, parent)  # one message, edited in place
+    edits = [c for c in standin.of("chat.update") if c.params["ts"] == answer.params["ts"]]
+    partial = [c.params["text"] for c in edits[:-1] if "gemma3:1b leads" in c.params["text"]]
+    assert len(partial) >= 2, "the answer text should appear while the model is still writing"
+    value = f"*{format_value(fastest['value'], 'tok/s')}* [{fastest['id']}]"
+    assert any(value in text for text in partial)
+    for text in [*partial, answer.params["text"]]:
+        if "999" in text:  # an invented number is never shown unmarked, not even mid-stream
+            assert UNVERIFIED in text and "*999" not in text
+    assert "999" in answer.params["text"]
