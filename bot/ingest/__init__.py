@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from bot.ingest.readers import NotATable, read_csv, read_json, read_jsonl, read_markdown
-from bot.ingest.tables import TableBlock, TableRows, interpret
+from bot.ingest.tables import TableRows, interpret
 from bot.models import (
     CLAIM_COLUMNS,
     MEASUREMENT_COLUMNS,
@@ -67,7 +67,6 @@ def ingest_tree(root: Path, *, files: Iterable[str] | None = None, max_file_byte
     inventory.files_total = len(paths) + len(inventory.skipped)
     seen_hashes: dict[str, str] = {}
     per_file_rows: dict[str, TableRows] = {}
-    parsed_blocks: dict[str, list[TableBlock]] = {}
 
     for index, path in enumerate(paths):
         rel = path.relative_to(root).as_posix()
@@ -112,18 +111,14 @@ def ingest_tree(root: Path, *, files: Iterable[str] | None = None, max_file_byte
             continue
         for warning in warnings:
             inventory.warnings.append(Skipped(rel, warning))
-        parsed_blocks[rel] = blocks
-
-    _resolve_models(parsed_blocks, inventory)
-
-    measurement_rows: list[dict] = []
-    claim_rows: list[dict] = []
-    for rel, blocks in parsed_blocks.items():
+        # Interpret now and keep only the rows: holding every file's tables until the end would
+        # make memory grow with the raw text of the whole archive.
         rows = TableRows()
         for block in blocks:
             result = interpret(block)
             rows.measurements.extend(result.measurements)
             rows.claims.extend(result.claims)
+        del blocks
         if not rows.measurements and not rows.claims:
             inventory.skipped.append(Skipped(rel, "not a table: no recognised metric columns"))
             continue
@@ -132,22 +127,30 @@ def ingest_tree(root: Path, *, files: Iterable[str] | None = None, max_file_byte
         if not rows.measurements:
             inventory.claims_only.append(rel)
 
+    _resolve_models(per_file_rows, inventory)
+
     twins = _find_twins(per_file_rows)
     for kept, twin in twins:
         inventory.duplicates.append((kept, twin))
         per_file_rows[twin].measurements.clear()
         inventory.parsed[twin] = f"duplicate records of {kept}"
 
-    for rows in per_file_rows.values():
-        measurement_rows.extend(rows.measurements)
-        claim_rows.extend(rows.claims)
-
-    measurements = (pd.DataFrame(measurement_rows, columns=list(MEASUREMENT_COLUMNS))
-                    if measurement_rows else empty_measurements())
-    measurements = measurements.astype({"row": "int64", "value": "float64", "failed": "bool"})
-    claims = pd.DataFrame(claim_rows, columns=list(CLAIM_COLUMNS)) if claim_rows else empty_claims()
+    measurements = _frame((rows.measurements for rows in per_file_rows.values()), MEASUREMENT_COLUMNS)
+    measurements = (measurements.astype({"row": "int64", "value": "float64", "failed": "bool"})
+                    if len(measurements) else empty_measurements())
+    claims = _frame((rows.claims for rows in per_file_rows.values()), CLAIM_COLUMNS)
+    claims = claims if len(claims) else empty_claims()
     inventory.skipped.sort(key=lambda s: s.path)
     return IngestResult(measurements=measurements, claims=claims, inventory=inventory)
+
+
+def _frame(chunks: Iterable[list[dict]], columns: tuple[str, ...]) -> pd.DataFrame:
+    """Row dicts -> one frame, built column by column (no second list of all rows in memory)."""
+    data: dict[str, list] = {col: [] for col in columns}
+    for rows in chunks:
+        for col in columns:
+            data[col].extend(row[col] for row in rows)
+    return pd.DataFrame(data, columns=list(columns))
 
 
 def _first_line_hint(text: str) -> str:
@@ -177,17 +180,19 @@ def model_from_stem(key: str) -> str:
     return f"{match.group(1)}:{match.group(2)}" if match else ""
 
 
-def _resolve_models(parsed: dict[str, list[TableBlock]], inventory: Inventory) -> None:
-    """Blocks without a model take it from a sibling file of the same run, else from the file name."""
+def _resolve_models(per_file: dict[str, TableRows], inventory: Inventory) -> None:
+    """Rows without a model take it from a sibling file of the same run, else from the file name."""
     by_dir_key: dict[tuple[str, str], set[str]] = {}
-    for rel, blocks in parsed.items():
-        models = {b.model for b in blocks if b.model}
+    unnamed: list[str] = []
+    for rel, rows in per_file.items():
+        all_rows = [*rows.measurements, *rows.claims]
+        models = {r["model"] for r in all_rows if r["model"]}
         if len(models) == 1:
             key = (str(Path(rel).parent), _stem_key(rel))
             by_dir_key.setdefault(key, set()).update(models)
-    for rel, blocks in parsed.items():
-        if all(b.model for b in blocks):
-            continue
+        if any(not r["model"] for r in all_rows):
+            unnamed.append(rel)
+    for rel in unnamed:
         key = (str(Path(rel).parent), _stem_key(rel))
         sibling = by_dir_key.get(key, set())
         if len(sibling) == 1:
@@ -196,9 +201,10 @@ def _resolve_models(parsed: dict[str, list[TableBlock]], inventory: Inventory) -
             model, origin = model_from_stem(_stem_key(rel)), "file name"
         if not model:
             continue
-        for block in blocks:
-            if not block.model:
-                block.model = model
+        rows = per_file[rel]
+        for row in (*rows.measurements, *rows.claims):
+            if not row["model"]:
+                row["model"] = model
         inventory.model_origin[rel] = f"{origin}: {model}"
 
 
