@@ -38,7 +38,9 @@ from bot.regression import (
     REGRESSION,
     Change,
     compare,
+    format_number,
     history_from_archives,
+    plural,
 )
 from bot.settings import Settings
 from bot.slack_ops import (
@@ -278,7 +280,7 @@ class DigestView:
             return (f":white_check_mark: *No significant change* since {base} "
                     f"({len(compared)} comparisons within noise{unclear_note}).")
         icon = ":warning:" if regressions else ":chart_with_upwards_trend:"
-        return (f"{icon} *{_plural(regressions, 'regression')}*, {_plural(improvements, 'improvement')} "
+        return (f"{icon} *{plural(regressions, 'regression')}*, {plural(improvements, 'improvement')} "
                 f"since {base} ({len(compared)} comparisons{unclear_note}).")
 
     def fallback_text(self) -> str:
@@ -287,10 +289,10 @@ class DigestView:
             text += "first digest, nothing to compare with"
         elif self.regressions:
             worst = self.regressions[0]
-            text += (f"{_plural(len(self.regressions), 'regression')}, worst: {worst.severity} "
+            text += (f"{plural(len(self.regressions), 'regression')}, worst: {worst.severity} "
                      f"{worst.model} {METRIC_RULES[worst.metric].label} {_pct(worst.rel_change)}")
         elif self.improvements:
-            text += f"{_plural(len(self.improvements), 'improvement')}, no regressions"
+            text += f"{plural(len(self.improvements), 'improvement')}, no regressions"
         else:
             text += "no significant change"
         return escape_mrkdwn(text)
@@ -343,7 +345,8 @@ def change_line(change: Change) -> str:
     p = f"p={change.p_value:.1g}" if change.p_value is not None else "p=n/a"
     z = f", z={change.z_score:+.1f}" if change.z_score is not None else ""
     return (f"{icon} *{change.severity.upper()} {change.direction}* · {where} · {rule.label} "
-            f"{_pct(change.rel_change)} ({_num(change.baseline_median)} → {_num(change.current_median)} "
+            f"{_pct(change.rel_change)} ({format_number(change.baseline_median)} → "
+            f"{format_number(change.current_median)} "
             f"{rule.unit} median; {p}{z}, n={change.n_baseline}/{change.n_current})")
 
 
@@ -353,13 +356,3 @@ def _section(text: str) -> dict[str, Any]:
 
 def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:+.1%}".replace("-", "−")
-
-
-def _num(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"

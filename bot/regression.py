@@ -176,7 +176,7 @@ def summarize(changes: Sequence[Change], *, max_items: int = 10) -> str:
     regressions = sum(c.direction == REGRESSION for c in alerts)
     improvements = len(alerts) - regressions
     lines = [
-        f"{_plural(regressions, 'regression')}, {_plural(improvements, 'improvement')} "
+        f"{plural(regressions, 'regression')}, {plural(improvements, 'improvement')} "
         f"({len(compared)} comparisons{skipped_note})."
     ]
     lines += [f"• {_describe(c)}" for c in alerts[:max_items]]
@@ -315,16 +315,17 @@ def _describe(change: Change) -> str:
     p = f"p={change.p_value:.1g}" if change.p_value is not None else "p=n/a"
     return (
         f"{change.severity.upper()} {change.direction}: {where} {rule.label} "
-        f"{change.rel_change:+.1%} ({_num(change.baseline_median)} → {_num(change.current_median)} "
+        f"{change.rel_change:+.1%} ({format_number(change.baseline_median)} → "
+        f"{format_number(change.current_median)} "
         f"{rule.unit} median; {p}, n={change.n_baseline}/{change.n_current})"
     )
 
 
-def _num(value: float | None) -> str:
+def format_number(value: float | None) -> str:
     if value is None:
         return "n/a"
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
-def _plural(n: int, word: str) -> str:
+def plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"

@@ -9,7 +9,7 @@ from pathlib import PurePosixPath
 import numpy as np
 import pandas as pd
 
-from bot.analysis.requests import statistic
+from bot.analysis.requests import array_statistic, statistic
 
 CHECKABLE = {"mean", "median", "p90", "p95", "p99", "min", "max", "std"}
 
@@ -189,26 +189,8 @@ def _np_statistics(values: np.ndarray, name: str) -> list[float]:
     numpy's default, which vLLM uses)."""
     if name == "std":
         return [float(values.std(ddof=d)) for d in (1, 0) if values.size > d]
-    value = _np_statistic(values, name)
+    value = array_statistic(values, name)
     return [] if value is None else [value]
-
-
-def _np_statistic(values: np.ndarray, name: str) -> float | None:
-    if values.size == 0:
-        return None
-    if name == "mean":
-        return float(values.mean())
-    if name == "median":
-        return float(np.median(values))
-    if name in {"p90", "p95", "p99"}:
-        return float(np.percentile(values, int(name[1:])))
-    if name == "min":
-        return float(values.min())
-    if name == "max":
-        return float(values.max())
-    if name == "std":
-        return float(values.std(ddof=1)) if values.size > 1 else None
-    return None
 
 
 @lru_cache(maxsize=4096)
