@@ -8,6 +8,7 @@ listed as skipped with its reason; partial reads are listed as warnings.
 from __future__ import annotations
 
 import codecs
+from dataclasses import dataclass
 import hashlib
 import re
 from collections.abc import Callable, Iterable
@@ -66,7 +67,7 @@ def ingest_tree(root: Path, *, files: Iterable[str] | None = None, max_file_byte
     paths = list_files(root) if files is None else [root / rel for rel in sorted(files)]
     inventory.files_total = len(paths) + len(inventory.skipped)
     seen_hashes: dict[str, str] = {}
-    per_file_rows: dict[str, TableRows] = {}
+    per_file_rows: dict[str, _FileRows] = {}
 
     for index, path in enumerate(paths):
         rel = path.relative_to(root).as_posix()
@@ -122,17 +123,17 @@ def ingest_tree(root: Path, *, files: Iterable[str] | None = None, max_file_byte
         if not rows.measurements and not rows.claims:
             inventory.skipped.append(Skipped(rel, "not a table: no recognised metric columns"))
             continue
-        per_file_rows[rel] = rows
         inventory.parsed[rel] = "measurements" if rows.measurements else "claims"
         if not rows.measurements:
             inventory.claims_only.append(rel)
+        per_file_rows[rel] = _FileRows.of(rows)
 
     _resolve_models(per_file_rows, inventory)
 
     twins = _find_twins(per_file_rows)
     for kept, twin in twins:
         inventory.duplicates.append((kept, twin))
-        per_file_rows[twin].measurements.clear()
+        per_file_rows[twin].measurements = _columns([], MEASUREMENT_COLUMNS)
         inventory.parsed[twin] = f"duplicate records of {kept}"
 
     measurements = _frame((rows.measurements for rows in per_file_rows.values()), MEASUREMENT_COLUMNS)
@@ -144,12 +145,31 @@ def ingest_tree(root: Path, *, files: Iterable[str] | None = None, max_file_byte
     return IngestResult(measurements=measurements, claims=claims, inventory=inventory)
 
 
-def _frame(chunks: Iterable[list[dict]], columns: tuple[str, ...]) -> pd.DataFrame:
-    """Row dicts -> one frame, built column by column (no second list of all rows in memory)."""
+Columns = dict[str, list]
+
+
+def _columns(rows: list[dict], columns: tuple[str, ...]) -> Columns:
+    return {col: [row[col] for row in rows] for col in columns}
+
+
+@dataclass
+class _FileRows:
+    """One file's rows, column-wise: a dict per value costs ~5x the memory at 500k rows."""
+
+    measurements: Columns
+    claims: Columns
+
+    @classmethod
+    def of(cls, rows: TableRows) -> "_FileRows":
+        return cls(_columns(rows.measurements, MEASUREMENT_COLUMNS), _columns(rows.claims, CLAIM_COLUMNS))
+
+
+def _frame(chunks: Iterable[Columns], columns: tuple[str, ...]) -> pd.DataFrame:
+    """Per-file columns -> one frame."""
     data: dict[str, list] = {col: [] for col in columns}
-    for rows in chunks:
+    for chunk in chunks:
         for col in columns:
-            data[col].extend(row[col] for row in rows)
+            data[col].extend(chunk[col])
     return pd.DataFrame(data, columns=list(columns))
 
 
@@ -180,17 +200,17 @@ def model_from_stem(key: str) -> str:
     return f"{match.group(1)}:{match.group(2)}" if match else ""
 
 
-def _resolve_models(per_file: dict[str, TableRows], inventory: Inventory) -> None:
+def _resolve_models(per_file: dict[str, _FileRows], inventory: Inventory) -> None:
     """Rows without a model take it from a sibling file of the same run, else from the file name."""
     by_dir_key: dict[tuple[str, str], set[str]] = {}
     unnamed: list[str] = []
     for rel, rows in per_file.items():
-        all_rows = [*rows.measurements, *rows.claims]
-        models = {r["model"] for r in all_rows if r["model"]}
+        names = [*rows.measurements["model"], *rows.claims["model"]]
+        models = set(names) - {""}
         if len(models) == 1:
             key = (str(Path(rel).parent), _stem_key(rel))
             by_dir_key.setdefault(key, set()).update(models)
-        if any(not r["model"] for r in all_rows):
+        if "" in names:
             unnamed.append(rel)
     for rel in unnamed:
         key = (str(Path(rel).parent), _stem_key(rel))
@@ -202,38 +222,36 @@ def _resolve_models(per_file: dict[str, TableRows], inventory: Inventory) -> Non
         if not model:
             continue
         rows = per_file[rel]
-        for row in (*rows.measurements, *rows.claims):
-            if not row["model"]:
-                row["model"] = model
+        for columns in (rows.measurements, rows.claims):
+            columns["model"] = [name or model for name in columns["model"]]
         inventory.model_origin[rel] = f"{origin}: {model}"
 
 
 # ------------------------------------------------------------------------------------- twins
-_TWIN_KEY_METRICS = ("throughput_tok_s", "ttft_ms", "latency_ms", "output_tokens")
+_TWIN_KEY_METRICS = ("throughput_tok_s", "prompt_throughput_tok_s", "ttft_ms", "latency_ms", "output_tokens")
 
 
-def _find_twins(per_file: dict[str, TableRows]) -> list[tuple[str, str]]:
+def _find_twins(per_file: dict[str, _FileRows]) -> list[tuple[str, str]]:
     """Files holding the same request records (e.g. a CSV and its JSON export) -> (kept, twin).
 
-    Files are bucketed by a signature (row count, models, one key metric rounded per row), so only
-    files that can be twins are compared value by value: linear in the number of files.
+    Files are bucketed by a signature (row count, models, each row's first key metric, rounded), so
+    only files that can be twins are compared value by value: linear in the number of files.
     """
-    buckets: dict[tuple, list[tuple[str, dict[str, dict[str, float]]]]] = {}
+    buckets: dict[tuple, list[tuple[str, list[dict[str, float]]]]] = {}
     for rel in sorted(per_file):
-        requests = [m for m in per_file[rel].measurements if m["kind"] == "request"]
+        cols = per_file[rel].measurements
+        requests = [i for i, kind in enumerate(cols["kind"]) if kind == "request"]
         # Failed rows hold placeholder zeros: two failed runs are not the same records.
-        if not any(not m["failed"] for m in requests):
+        if all(cols["failed"][i] for i in requests):
             continue
         by_request: dict[str, dict[str, float]] = {}
         models = set()
-        for m in requests:
-            by_request.setdefault(m["request_id"].rsplit("#", 1)[-1], {})[m["metric"]] = m["value"]
-            models.add(m["model"])
+        for i in requests:
+            by_request.setdefault(cols["request_id"][i].rsplit("#", 1)[-1], {})[cols["metric"][i]] = cols["value"][i]
+            models.add(cols["model"][i])
         rows = [by_request[k] for k in sorted(by_request, key=_row_order)]
-        metric = next((k for k in _TWIN_KEY_METRICS if all(k in r for r in rows)), "")
-        key = (len(rows), frozenset(models), metric,
-               tuple(float(f"{r[metric]:.9g}") for r in rows) if metric else ())
-        buckets.setdefault(key, []).append((rel, by_request))
+        key = (len(rows), frozenset(models), tuple(_row_signature(r) for r in rows))
+        buckets.setdefault(key, []).append((rel, rows))
     twins: list[tuple[str, str]] = []
     for files in buckets.values():
         taken: set[str] = set()
@@ -247,14 +265,21 @@ def _find_twins(per_file: dict[str, TableRows]) -> list[tuple[str, str]]:
     return twins
 
 
+def _row_signature(row: dict[str, float]) -> tuple[str, float | None]:
+    for metric in _TWIN_KEY_METRICS:
+        value = row.get(metric)
+        if value is not None and value == value:  # not NaN
+            return metric, float(f"{value:.9g}")
+    return "", None
+
+
 def _row_order(key: str) -> tuple[int, ...]:
     """'12' < '12.3' < '100': record indices, with llama-bench sample suffixes, in numeric order."""
     return tuple(int(part) if part.isdigit() else 0 for part in key.split("."))
 
 
-def _same_records(a: dict[str, dict[str, float]], b: dict[str, dict[str, float]]) -> bool:
-    rows_a = [a[k] for k in sorted(a, key=_row_order)]
-    rows_b = [b[k] for k in sorted(b, key=_row_order)]
+def _same_records(rows_a: list[dict[str, float]], rows_b: list[dict[str, float]]) -> bool:
+    """Row by row (both in record order), every metric both files hold is equal."""
     for ra, rb in zip(rows_a, rows_b):
         shared = set(ra) & set(rb)
         if len(shared) < 2:

@@ -187,9 +187,10 @@ def _row_failure(cols: dict[str, str], record: Record, values: dict[str, float])
 
 
 def _measurement(block: TableBlock, row: int, model: str, config: str, metric: str, value: float,
-                 *, failed: bool, error: str, kind: str, definition: str) -> dict[str, Any]:
+                 *, failed: bool, error: str, kind: str, definition: str,
+                 request_id: str | None = None) -> dict[str, Any]:
     return {
-        "request_id": f"{block.source}#{row}",
+        "request_id": request_id or f"{block.source}#{row}",
         "source": block.source,
         "row": row,
         "model": model,
@@ -231,10 +232,11 @@ def _requests(block: TableBlock, cols: dict[str, str], meanings: dict[str, Colum
         config = _row_config(block, cols, record, has_model_col)
         if not values:
             values = {"throughput_tok_s": math.nan}
+        request_id = f"{block.source}#{row}"
         for metric, value in values.items():
             out.measurements.append(_measurement(
                 block, row, model, config, metric, value, failed=bool(error), error=error,
-                kind="request", definition=definitions.get(metric, "")))
+                kind="request", definition=definitions.get(metric, ""), request_id=request_id))
     return out
 
 
