@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.standins.ollama_server import OllamaStandIn
 
 REAL_ARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "data" / "chimera-reports"
 
@@ -25,3 +28,10 @@ def real_archive() -> Path:
     if not REAL_ARCHIVE.is_dir():
         pytest.skip(f"real archive not present at {REAL_ARCHIVE}")
     return REAL_ARCHIVE
+
+
+@pytest.fixture
+def ollama() -> Iterator[OllamaStandIn]:
+    """A fresh Ollama stand-in on 127.0.0.1 (real HTTP/NDJSON protocol)."""
+    with OllamaStandIn() as server:
+        yield server

@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 from bot.doctor import Check, model_context_length, run_doctor
-from bot.settings import Settings
-from tests.standins.ollama_server import ModelEntry, OllamaStandIn, closed_port_url
-
-
-def settings_for(host: str, **overrides: object) -> Settings:
-    return Settings(_env_file=None, ollama_host=host, **overrides)  # type: ignore[arg-type]
+from tests.standins.ollama_server import ModelEntry, OllamaStandIn, closed_port_url, settings_for
 
 
 def by_name(checks: list[Check]) -> dict[str, Check]:

@@ -7,28 +7,17 @@ import time
 import pytest
 
 from bot.llm import LLMCallFailed, stream_chat
-from bot.settings import Settings
-from tests.standins.ollama_server import OllamaStandIn, Reply, closed_port_url
+from tests.standins.ollama_server import OllamaStandIn, Reply, closed_port_url, settings_for
 
 MESSAGES = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "Facts: [F1] x = 1"}]
 
 
-def settings_for(host: str, **overrides: object) -> Settings:
-    base: dict[str, object] = {"ollama_host": host, "ollama_timeout_s": 5.0}
-    base.update(overrides)
-    return Settings(_env_file=None, **base)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def server():
-    with OllamaStandIn() as srv:
-        yield srv
-
-
-def test_options_model_keep_alive_and_format_arrive_in_the_request(server: OllamaStandIn) -> None:
-    server.script(Reply(content='{"a": 1}'))
+def test_options_model_keep_alive_and_format_arrive_in_the_request(ollama: OllamaStandIn) -> None:
+    ollama.script(Reply(content='{"a": 1}'))
     settings = settings_for(
-        server.host,
+        ollama.host,
         ollama_num_gpu=999,
         ollama_num_ctx=4096,
         ollama_temperature=0.2,
@@ -41,7 +30,7 @@ def test_options_model_keep_alive_and_format_arrive_in_the_request(server: Ollam
     result = stream_chat(MESSAGES, settings=settings, format=schema, num_predict=256)
 
     assert result.content == '{"a": 1}'
-    (request,) = server.requests_to("/api/chat")
+    (request,) = ollama.requests_to("/api/chat")
     body = request.body
     assert body["model"] == "gemma3:latest"
     assert body["stream"] is True
@@ -59,15 +48,15 @@ def test_options_model_keep_alive_and_format_arrive_in_the_request(server: Ollam
     }
 
 
-def test_num_gpu_is_omitted_when_unset(server: OllamaStandIn) -> None:
-    stream_chat(MESSAGES, settings=settings_for(server.host))
-    options = server.requests_to("/api/chat")[0].body["options"]
+def test_num_gpu_is_omitted_when_unset(ollama: OllamaStandIn) -> None:
+    stream_chat(MESSAGES, settings=settings_for(ollama.host))
+    options = ollama.requests_to("/api/chat")[0].body["options"]
     assert "num_gpu" not in options
     assert options["num_ctx"] == 8192
 
 
-def test_ttft_and_throughput_come_from_wall_clock_and_the_final_record(server: OllamaStandIn) -> None:
-    server.script(
+def test_ttft_and_throughput_come_from_wall_clock_and_the_final_record(ollama: OllamaStandIn) -> None:
+    ollama.script(
         Reply(
             content="Throughput is fine.",
             first_token_delay_s=0.3,
@@ -79,7 +68,7 @@ def test_ttft_and_throughput_come_from_wall_clock_and_the_final_record(server: O
             total_duration=2_400_000_000,
         )
     )
-    result = stream_chat(MESSAGES, settings=settings_for(server.host))
+    result = stream_chat(MESSAGES, settings=settings_for(ollama.host))
     m = result.metrics
     assert m.ok and m.attempts == 1
     assert m.throughput_tok_s == pytest.approx(42.0)
@@ -93,10 +82,10 @@ def test_ttft_and_throughput_come_from_wall_clock_and_the_final_record(server: O
     assert m.wall_ms >= m.ttft_ms
 
 
-def test_measured_timings_without_overrides_give_a_plausible_rate(server: OllamaStandIn) -> None:
+def test_measured_timings_without_overrides_give_a_plausible_rate(ollama: OllamaStandIn) -> None:
     # 20 chunks 10 ms apart: ~100 tok/s measured by the stand-in itself
-    server.script(Reply(chunks=["tok "] * 20, token_delay_s=0.01))
-    m = stream_chat(MESSAGES, settings=settings_for(server.host)).metrics
+    ollama.script(Reply(chunks=["tok "] * 20, token_delay_s=0.01))
+    m = stream_chat(MESSAGES, settings=settings_for(ollama.host)).metrics
     assert m.eval_count == 20
     assert 30 < m.throughput_tok_s < 110
 
@@ -113,63 +102,63 @@ def test_refused_connection_is_unreachable_with_a_fix() -> None:
     assert info.value.metrics is not None and info.value.metrics.attempts == 1
 
 
-def test_model_not_pulled_is_a_404_with_the_pull_command(server: OllamaStandIn) -> None:
+def test_model_not_pulled_is_a_404_with_the_pull_command(ollama: OllamaStandIn) -> None:
     with pytest.raises(LLMCallFailed) as info:
-        stream_chat(MESSAGES, settings=settings_for(server.host, ollama_model="gemma3:27b"))
+        stream_chat(MESSAGES, settings=settings_for(ollama.host, ollama_model="gemma3:27b"))
     assert info.value.kind == "not_found"
     assert "`ollama pull gemma3:27b`" in str(info.value)
     assert 'model "gemma3:27b" not found, try pulling it first' in str(info.value)
-    assert len(server.requests_to("/api/chat")) == 1  # a 404 is not retried
+    assert len(ollama.requests_to("/api/chat")) == 1  # a 404 is not retried
 
 
-def test_a_5xx_is_retried_and_then_succeeds(server: OllamaStandIn) -> None:
-    server.script(Reply(fault="500"), Reply(content="recovered"))
-    result = stream_chat(MESSAGES, settings=settings_for(server.host))
+def test_a_5xx_is_retried_and_then_succeeds(ollama: OllamaStandIn) -> None:
+    ollama.script(Reply(fault="500"), Reply(content="recovered"))
+    result = stream_chat(MESSAGES, settings=settings_for(ollama.host))
     assert result.content == "recovered"
     assert result.metrics.attempts == 2
 
 
-def test_persistent_5xx_gives_up_after_bounded_retries(server: OllamaStandIn) -> None:
-    server.script(Reply(fault="500"))
+def test_persistent_5xx_gives_up_after_bounded_retries(ollama: OllamaStandIn) -> None:
+    ollama.script(Reply(fault="500"))
     with pytest.raises(LLMCallFailed) as info:
-        stream_chat(MESSAGES, settings=settings_for(server.host))
+        stream_chat(MESSAGES, settings=settings_for(ollama.host))
     assert info.value.kind == "server_error"
     assert "HTTP 500" in str(info.value) and "llama runner process has terminated" in str(info.value)
-    assert len(server.requests_to("/api/chat")) == 3
+    assert len(ollama.requests_to("/api/chat")) == 3
 
 
-def test_slow_server_times_out_within_the_total_budget(server: OllamaStandIn) -> None:
-    server.script(Reply(fault="slow", slow_s=5.0))
+def test_slow_server_times_out_within_the_total_budget(ollama: OllamaStandIn) -> None:
+    ollama.script(Reply(fault="slow", slow_s=5.0))
     started = time.perf_counter()
     with pytest.raises(LLMCallFailed) as info:
-        stream_chat(MESSAGES, settings=settings_for(server.host, ollama_timeout_s=1.0))
+        stream_chat(MESSAGES, settings=settings_for(ollama.host, ollama_timeout_s=1.0))
     elapsed = time.perf_counter() - started
     assert info.value.kind == "timeout"
     assert "did not answer within 1 s" in str(info.value)
     assert elapsed < 1.6
 
 
-def test_a_trickling_stream_cannot_outlive_the_budget(server: OllamaStandIn) -> None:
+def test_a_trickling_stream_cannot_outlive_the_budget(ollama: OllamaStandIn) -> None:
     # every chunk arrives well within the read timeout, but the whole answer would take ~4 s
-    server.script(Reply(chunks=["x"] * 40, token_delay_s=0.1))
+    ollama.script(Reply(chunks=["x"] * 40, token_delay_s=0.1))
     started = time.perf_counter()
     with pytest.raises(LLMCallFailed) as info:
-        stream_chat(MESSAGES, settings=settings_for(server.host, ollama_timeout_s=1.0))
+        stream_chat(MESSAGES, settings=settings_for(ollama.host, ollama_timeout_s=1.0))
     assert info.value.kind == "timeout"
     assert time.perf_counter() - started < 1.6
 
 
-def test_broken_stream_is_reported_not_returned_partially(server: OllamaStandIn) -> None:
-    server.script(Reply(chunks=["a", "b", "c", "d"], fault="broken"))
+def test_broken_stream_is_reported_not_returned_partially(ollama: OllamaStandIn) -> None:
+    ollama.script(Reply(chunks=["a", "b", "c", "d"], fault="broken"))
     with pytest.raises(LLMCallFailed) as info:
-        stream_chat(MESSAGES, settings=settings_for(server.host))
+        stream_chat(MESSAGES, settings=settings_for(ollama.host))
     assert info.value.kind == "broken_stream"
     assert "broke off" in str(info.value)
-    assert len(server.requests_to("/api/chat")) == 1
+    assert len(ollama.requests_to("/api/chat")) == 1
 
 
-def test_error_record_mid_stream_is_a_failure(server: OllamaStandIn) -> None:
-    server.script(Reply(chunks=["a", "b", "c", "d"], fault="error_record"))
+def test_error_record_mid_stream_is_a_failure(ollama: OllamaStandIn) -> None:
+    ollama.script(Reply(chunks=["a", "b", "c", "d"], fault="error_record"))
     with pytest.raises(LLMCallFailed) as info:
-        stream_chat(MESSAGES, settings=settings_for(server.host))
+        stream_chat(MESSAGES, settings=settings_for(ollama.host))
     assert "an error was encountered while running the model" in str(info.value)

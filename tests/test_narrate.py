@@ -9,34 +9,24 @@ import pytest
 from bot.models import Fact
 from bot.narrate import UNVERIFIED, Narrative, narrate
 from bot.prompting import ANSWER_SCHEMA, ANSWER_TOKENS
-from bot.settings import Settings
 from tests.standins.ollama_server import (
     OllamaStandIn,
     Reply,
     answer_json,
     closed_port_url,
     realistic_facts,
+    settings_for,
 )
 
 FACTS = realistic_facts()
 
 
-def settings_for(host: str, **overrides: object) -> Settings:
-    base: dict[str, object] = {"ollama_host": host, "ollama_timeout_s": 5.0}
-    base.update(overrides)
-    return Settings(_env_file=None, **base)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def server():
-    with OllamaStandIn() as srv:
-        yield srv
-
-
-def test_citations_are_rendered_with_the_exact_values(server: OllamaStandIn) -> None:
-    server.script(Reply(content=answer_json(words=250), eval_count=500, eval_duration=10**10))
+def test_citations_are_rendered_with_the_exact_values(ollama: OllamaStandIn) -> None:
+    ollama.script(Reply(content=answer_json(words=250), eval_count=500, eval_duration=10**10))
     progress: list[str] = []
-    narrative = narrate(FACTS, settings=settings_for(server.host), on_progress=progress.append)
+    narrative = narrate(FACTS, settings=settings_for(ollama.host), on_progress=progress.append)
 
     assert narrative.status == "ok", narrative.reason
     assert narrative.reason == ""
@@ -52,7 +42,7 @@ def test_citations_are_rendered_with_the_exact_values(server: OllamaStandIn) -> 
     assert progress and progress[0].startswith("writing summary with gemma3:latest (10 facts)")
 
     # one structured call with the schema; the prompt carries the facts
-    (request,) = server.requests_to("/api/chat")
+    (request,) = ollama.requests_to("/api/chat")
     assert request.body["format"] == ANSWER_SCHEMA
     assert request.body["options"]["num_predict"] == ANSWER_TOKENS
     assert "[F1] Median throughput of gemma3:270m" in request.body["messages"][1]["content"]
@@ -82,13 +72,13 @@ def test_citations_are_rendered_with_the_exact_values(server: OllamaStandIn) -> 
     assert "TTFT: wall clock from sending the request to the first streamed token" in metrics
 
 
-def test_an_invented_number_is_flagged_and_kept_out_of_slack(server: OllamaStandIn) -> None:
+def test_an_invented_number_is_flagged_and_kept_out_of_slack(ollama: OllamaStandIn) -> None:
     summary = (
         "gemma3:270m leads at [F1]. The llama model manages only 57 tok/s in practice. "
         "TTFT p50 is [F3]."
     )
-    server.script(Reply(content=answer_json(summary)))
-    narrative = narrate(FACTS, settings=settings_for(server.host))
+    ollama.script(Reply(content=answer_json(summary)))
+    narrative = narrate(FACTS, settings=settings_for(ollama.host))
     assert narrative.status == "ok"
     assert narrative.ungrounded == ["57 tok/s"]
     assert f"only 57 tok/s {UNVERIFIED} in practice" in narrative.summary_md
@@ -99,33 +89,33 @@ def test_an_invented_number_is_flagged_and_kept_out_of_slack(server: OllamaStand
     assert f"> {UNVERIFIED}: 1 number(s) written by the model match no fact" in md
 
 
-def test_a_model_written_number_matching_a_fact_is_accepted(server: OllamaStandIn) -> None:
-    server.script(Reply(content=answer_json("TTFT p50 of gemma3:270m is 0.87 s, see [F3].")))
-    narrative = narrate(FACTS, settings=settings_for(server.host))
+def test_a_model_written_number_matching_a_fact_is_accepted(ollama: OllamaStandIn) -> None:
+    ollama.script(Reply(content=answer_json("TTFT p50 of gemma3:270m is 0.87 s, see [F3].")))
+    narrative = narrate(FACTS, settings=settings_for(ollama.host))
     assert narrative.ungrounded == []
     assert "0.87 s" in narrative.short_summary
 
 
-def test_citing_an_unknown_fact_is_flagged(server: OllamaStandIn) -> None:
-    server.script(Reply(content=answer_json("Throughput is [F99] on average. Fine overall.")))
-    narrative = narrate(FACTS, settings=settings_for(server.host))
+def test_citing_an_unknown_fact_is_flagged(ollama: OllamaStandIn) -> None:
+    ollama.script(Reply(content=answer_json("Throughput is [F99] on average. Fine overall.")))
+    narrative = narrate(FACTS, settings=settings_for(ollama.host))
     assert narrative.ungrounded == ["[F99]"]
     assert f"[F99] {UNVERIFIED}" in narrative.summary_md
     assert narrative.short_summary == "Fine overall."
 
 
-def test_an_overflowing_prompt_is_trimmed_before_sending(server: OllamaStandIn) -> None:
+def test_an_overflowing_prompt_is_trimmed_before_sending(ollama: OllamaStandIn) -> None:
     filler = [
         Fact(f"F{i}", f"Median latency of benchmark case number {i} in the generic suite", 100.0 + i,
              "ms", (f"reports/case_{i}.csv",), importance=10)
         for i in range(11, 400)
     ]
     facts = FACTS + filler
-    server.script(Reply(content=answer_json()))
-    narrative = narrate(facts, settings=settings_for(server.host, ollama_num_ctx=2048))
+    ollama.script(Reply(content=answer_json()))
+    narrative = narrate(facts, settings=settings_for(ollama.host, ollama_num_ctx=2048))
     assert narrative.status == "ok", narrative.reason
     assert narrative.omitted_fact_ids and set(narrative.omitted_fact_ids) <= {f.id for f in filler}
-    sent = server.requests_to("/api/chat")[0].body
+    sent = ollama.requests_to("/api/chat")[0].body
     content = sent["messages"][1]["content"]
     for fid in narrative.omitted_fact_ids:
         assert f"[{fid}] " not in content
@@ -139,11 +129,11 @@ def test_an_overflowing_prompt_is_trimmed_before_sending(server: OllamaStandIn) 
     assert narrative.to_json()["omitted_fact_ids"] == narrative.omitted_fact_ids
 
 
-def test_a_context_window_too_small_fails_without_a_call(server: OllamaStandIn) -> None:
-    narrative = narrate(FACTS, settings=settings_for(server.host, ollama_num_ctx=512))
+def test_a_context_window_too_small_fails_without_a_call(ollama: OllamaStandIn) -> None:
+    narrative = narrate(FACTS, settings=settings_for(ollama.host, ollama_num_ctx=512))
     assert narrative.status == "failed"
     assert "num_ctx=512 is too small" in narrative.reason
-    assert server.requests_to("/api/chat") == []
+    assert ollama.requests_to("/api/chat") == []
 
 
 @pytest.mark.parametrize(
@@ -164,9 +154,9 @@ def test_a_context_window_too_small_fails_without_a_call(server: OllamaStandIn) 
     ],
     ids=["404", "500", "timeout", "broken", "empty", "prose", "one-rec", "one-risk", "array"],
 )
-def test_every_failure_yields_a_data_only_narrative(server: OllamaStandIn, reply: Reply, expected: str) -> None:
-    server.script(reply)
-    narrative = narrate(FACTS, settings=settings_for(server.host, ollama_timeout_s=1.0))
+def test_every_failure_yields_a_data_only_narrative(ollama: OllamaStandIn, reply: Reply, expected: str) -> None:
+    ollama.script(reply)
+    narrative = narrate(FACTS, settings=settings_for(ollama.host, ollama_timeout_s=1.0))
     assert narrative.status == "failed"
     assert expected in narrative.reason
     assert "\n" not in narrative.reason
@@ -189,12 +179,12 @@ def test_unreachable_ollama_yields_the_one_line_reason() -> None:
     assert "(failed)" in narrative.metrics_markdown()
 
 
-def test_a_progress_callback_that_raises_does_not_break_the_narrative(server: OllamaStandIn) -> None:
+def test_a_progress_callback_that_raises_does_not_break_the_narrative(ollama: OllamaStandIn) -> None:
     def boom(_message: str) -> None:
         raise RuntimeError("slack is down")
 
-    server.script(Reply(content=answer_json()))
-    assert narrate(FACTS, settings=settings_for(server.host), on_progress=boom).status == "ok"
+    ollama.script(Reply(content=answer_json()))
+    assert narrate(FACTS, settings=settings_for(ollama.host), on_progress=boom).status == "ok"
 
 
 def test_skipped_and_no_facts() -> None:

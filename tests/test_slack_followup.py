@@ -85,11 +85,6 @@ def standin() -> Iterator[ThreadApi]:
         yield api
 
 
-@pytest.fixture
-def ollama() -> Iterator[OllamaStandIn]:
-    with OllamaStandIn() as server:
-        yield server
-
 
 @contextmanager
 def running_bot(standin: SlackApiStandin, tmp_path: Path, *, ollama_host: str,

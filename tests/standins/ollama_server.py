@@ -29,7 +29,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 
 @dataclass
@@ -149,6 +152,15 @@ class OllamaStandIn:
 
     def requests_to(self, path: str) -> list[Recorded]:
         return [r for r in self.requests if r.path == path]
+
+
+def settings_for(host: str, **overrides: object) -> "Settings":
+    """Settings pointing at a stand-in (no .env), with a short request budget for tests."""
+    from bot.settings import Settings
+
+    base: dict[str, object] = {"ollama_host": host, "ollama_timeout_s": 5.0}
+    base.update(overrides)
+    return Settings(_env_file=None, **base)  # type: ignore[arg-type]
 
 
 def closed_port_url() -> str:
