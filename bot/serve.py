@@ -25,7 +25,7 @@ import bot
 from bot.scheduler import start_scheduler, stop_scheduler
 from bot.services import Services, build_services
 from bot.settings import Settings
-from bot.slack_app import SlackConfigError, build_app
+from bot.slack_app import build_app, check_slack_settings
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,7 @@ def serve(settings: Settings, *, services: Services | None = None,
           stop: threading.Event | None = None, grace_s: float = SHUTDOWN_GRACE_S) -> None:
     """Run until SIGTERM/SIGINT (or ``stop`` is set, for embedding and tests); then give running
     jobs ``grace_s`` seconds to finish."""
+    check_slack_settings(settings)  # fail before opening the database or starting workers
     services = services or build_services(settings)
     app = build_app(settings, services)
     stop = stop or threading.Event()
@@ -106,9 +107,7 @@ def serve(settings: Settings, *, services: Services | None = None,
         log.info("HTTP mode: listening on %s:%d (%s, /health)", settings.http_host, server.port, EVENTS_PATH)
         close: Callable[[], None] = server.stop
     else:
-        if settings.slack_app_token is None:
-            raise SlackConfigError("SLACK_APP_TOKEN (xapp-…, scope connections:write) is required for "
-                                   "Socket Mode; or set SLACK_MODE=http with SLACK_SIGNING_SECRET.")
+        assert settings.slack_app_token is not None  # check_slack_settings
         handler = SocketModeHandler(app, app_token=settings.slack_app_token.get_secret_value())
         handler.connect()
         log.info("Socket Mode: connected")

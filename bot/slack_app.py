@@ -18,6 +18,17 @@ class SlackConfigError(ChimeraError):
     """The Slack settings are incomplete for the chosen mode."""
 
 
+def check_slack_settings(settings: Settings) -> None:
+    """Raise `SlackConfigError` naming what is missing for the chosen mode (before anything starts)."""
+    if settings.slack_bot_token is None:
+        raise SlackConfigError("SLACK_BOT_TOKEN is not set (the xoxb- token from the app's OAuth page).")
+    if settings.slack_mode == "http" and not settings.slack_signing_secret:
+        raise SlackConfigError("SLACK_SIGNING_SECRET is required when SLACK_MODE=http.")
+    if settings.slack_mode == "socket" and settings.slack_app_token is None:
+        raise SlackConfigError("SLACK_APP_TOKEN (xapp-…, scope connections:write) is required for "
+                               "Socket Mode; or set SLACK_MODE=http with SLACK_SIGNING_SECRET.")
+
+
 def build_app(settings: Settings, services: Services) -> App:
     """A Bolt App whose client talks to ``settings.slack_api_url``, with every listener registered.
 

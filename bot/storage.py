@@ -308,7 +308,7 @@ def _local_location(requested: str, path: Path) -> Location:
     except OSError as exc:
         raise ArchiveError(
             f"Cannot read '{printable(requested)}': {exc.strerror or exc}"
-        )
+        ) from exc
     return Location(requested, LocalFileSystem(), str(path), path, is_dir, size)
 
 
