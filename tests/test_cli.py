@@ -66,3 +66,19 @@ def test_invalid_setting_is_reported(monkeypatch: pytest.MonkeyPatch, capsys: py
     monkeypatch.setenv("SLACK_MODE", "carrier-pigeon")
     assert main(["analyze", "x"]) == 2
     assert "invalid settings" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("env, message", [
+    ({}, "SLACK_BOT_TOKEN is not set"),
+    ({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_MODE": "http"}, "SLACK_SIGNING_SECRET is required"),
+    ({"SLACK_BOT_TOKEN": "xoxb-test"}, "SLACK_APP_TOKEN"),
+])
+def test_serve_says_what_is_missing_before_starting_anything(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        env: dict[str, str], message: str) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    assert main(["serve"]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "bot.sqlite3").exists()  # no database opened, no worker started
