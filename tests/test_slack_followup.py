@@ -60,10 +60,7 @@ def write_archive(root: Path) -> None:
 
 
 class ThreadApi(SlackApiStandin):
-    """The Web API stand-in, answering conversations.replies with the thread the test sets.
-
-    (The stand-in records GET query parameters as empty, so the thread is not looked up by ts.)
-    """
+    """The Web API stand-in, answering conversations.replies with the thread the test sets."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -184,7 +181,8 @@ def test_question_in_a_report_thread_gets_one_answer_with_the_stored_runs_number
     assert UNVERIFIED not in text
     edits = [c for c in standin.of("chat.update") if c.params["ts"] == answer.params["ts"]]
     assert edits[-1] is answer and all(_progress(c.params["text"]) for c in edits[:-1])
-    assert "conversations.replies" in standin.methods()
+    (replies,) = standin.of("conversations.replies")
+    assert (replies.params["channel"], replies.params["ts"]) == (CHANNEL, parent)  # this thread
     (chat,) = ollama.requests_to("/api/chat")
     prompt = chat.body["messages"][1]["content"]
     assert f"[{fastest['id']}] Highest median throughput" in prompt

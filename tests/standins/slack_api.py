@@ -74,8 +74,8 @@ class SlackApiStandin:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                path = urlsplit(self.path).path
-                status, headers, payload = standin._handle(path, dict(self.headers), body)
+                url = urlsplit(self.path)
+                status, headers, payload = standin._handle(url.path, dict(self.headers), body, url.query)
                 data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
                 self.send_response(status)
                 ctype = "text/plain" if isinstance(payload, bytes) else "application/json; charset=utf-8"
@@ -151,7 +151,8 @@ class SlackApiStandin:
                     return fault
         return None
 
-    def _handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], Any]:
+    def _handle(self, path: str, headers: dict[str, str], body: bytes,
+                query: str = "") -> tuple[int, dict[str, str], Any]:
         if path.startswith("/api/"):
             method = path[len("/api/"):]
             ctype = headers.get("Content-Type", "")
@@ -159,6 +160,8 @@ class SlackApiStandin:
                 params = json.loads(body or b"{}")
             else:
                 params = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+            # GET methods (conversations.replies) carry their arguments in the query string
+            params.update({k: v[0] for k, v in parse_qs(query).items()})
         elif path.startswith("/upload/"):
             method, params = "upload", {"file_id": path.rsplit("/", 1)[1], "bytes": len(body)}
         elif path.startswith("/respond/"):
