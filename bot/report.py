@@ -185,7 +185,7 @@ def _configs_section(analysis: Analysis) -> list[str]:
         ranked = rows.sort_values("throughput_median", ascending=False, na_position="last")
         for row in ranked.head(MAX_CONFIG_ROWS).itertuples(index=False):
             out.append(f"| {cell(model)} | {cell(row.config)} | {row.n} | {row.failed} | "
-                       f"{fmt(row.throughput_median, 'tok/s') if row.throughput_median == row.throughput_median else '–'} | "
+                       f"{_throughput_cell(row.throughput_median, row.prompt_throughput_median)} | "
                        f"{fmt(row.throughput_mean, 'tok/s') if row.throughput_mean == row.throughput_mean else '–'} | "
                        f"{fmt(row.throughput_std, 'tok/s') if row.throughput_std == row.throughput_std and row.throughput_std is not None else '–'} | "
                        f"{fmt(row.ttft_warm_median_ms, 'ms') if row.ttft_warm_median_ms == row.ttft_warm_median_ms and row.ttft_warm_median_ms is not None else '–'} |")
@@ -193,6 +193,15 @@ def _configs_section(analysis: Analysis) -> list[str]:
             out.append(f"| {cell(model)} | … {len(ranked) - MAX_CONFIG_ROWS} more in the JSON output | | | | | | |")
     out.append("")
     return out
+
+
+def _throughput_cell(generation: float | None, prompt: float | None) -> str:
+    """Generation throughput; for a llama-bench pp test (no generation) its prompt-processing speed."""
+    if generation is not None and generation == generation:
+        return fmt(generation, "tok/s")
+    if prompt is not None and prompt == prompt:
+        return f"{fmt(prompt, 'tok/s')} (prompt processing)"
+    return "–"
 
 
 def _comparisons_section(analysis: Analysis, facts: list[Fact]) -> list[str]:
@@ -255,7 +264,8 @@ def _claims_section(analysis: Analysis) -> list[str]:
     mismatches = [c for c in checks if c.status == "mismatch"]
     out = ["## The archive's own claims", "",
            f"{len(checks)} numbers in summary files and Markdown reports could be tied to raw rows and were "
-           f"recomputed: {len(checks) - len(mismatches)} match, {len(mismatches)} do not. "
+           f"recomputed: {len(checks) - len(mismatches)} match, {len(mismatches)} "
+           f"{'does' if len(mismatches) == 1 else 'do'} not. "
            f"{analysis.claims_unverifiable} more could not be tied to raw rows (no matching model, "
            f"configuration or statistic) and are not used.", ""]
     if mismatches:

@@ -140,7 +140,8 @@ def build_facts(analysis: "Analysis", inventory: Inventory) -> list[Fact]:
     if analysis.claim_checks:
         matched = len(analysis.claim_checks) - len(mismatches)
         facts.add(f"{len(analysis.claim_checks)} numbers stated in the archive's own summaries were checked "
-                  f"against raw rows: {matched} match, {len(mismatches)} do not.", len(mismatches), "count",
+                  f"against raw rows: {matched} match, {len(mismatches)} "
+                  f"{'does' if len(mismatches) == 1 else 'do'} not.", len(mismatches), "count",
                   sorted({c.source for c in analysis.claim_checks}), importance=74, metric="claim_mismatches")
 
     if not analysis.aggregates.empty:
