@@ -93,7 +93,7 @@ def _analyze(args: argparse.Namespace, settings) -> int:
         else:
             sys.stdout.write(result.report_md)
         if args.json_out:
-            args.json_out.write_text(json.dumps(result.data, indent=2, default=_json_default) + "\n",
+            args.json_out.write_text(json.dumps(result.data, indent=2, allow_nan=False) + "\n",
                                      encoding="utf-8")
     except OSError as exc:
         print(f"chimera: cannot write output: {exc.strerror or exc}", file=sys.stderr)
@@ -114,14 +114,6 @@ def _doctor(settings) -> int:
         if not check.ok and check.fix:
             print(f"       fix: {check.fix}")
     return 0 if all(c.ok for c in checks) else 1
-
-
-def _json_default(value: object) -> object:
-    if hasattr(value, "item"):
-        return value.item()  # numpy scalars
-    if isinstance(value, (set, tuple)):
-        return list(value)
-    return str(value)
 
 
 def _first_line(exc: Exception) -> str:

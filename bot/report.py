@@ -5,6 +5,7 @@ Pure: no I/O. The JSON shape is documented in README ("JSON output"); only add k
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -60,8 +61,27 @@ def headline(analysis: Analysis, inventory: Inventory, narrative: "Narrative | N
     return out
 
 
+def _strict(value: Any) -> Any:
+    """The document as strict JSON: NaN/inf become null (no JSON parser of users' tooling reads NaN)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy scalars
+        return _strict(value.item())
+    return value
+
+
 def build_json(*, archive: str, analysis: Analysis, inventory: Inventory, narrative: "Narrative | None",
                timings_s: Mapping[str, float]) -> dict[str, Any]:
+    return _strict(_document(archive=archive, analysis=analysis, inventory=inventory, narrative=narrative,
+                             timings_s=timings_s))
+
+
+def _document(*, archive: str, analysis: Analysis, inventory: Inventory, narrative: "Narrative | None",
+              timings_s: Mapping[str, float]) -> dict[str, Any]:
     models = []
     for m in analysis.models:
         models.append({
@@ -94,7 +114,7 @@ def build_json(*, archive: str, analysis: Analysis, inventory: Inventory, narrat
         "requests": {"total": analysis.total, "succeeded": analysis.total - analysis.failed,
                      "failed": analysis.failed},
         "models": models,
-        "configs": analysis.configs.where(analysis.configs.notna(), None).to_dict(orient="records"),
+        "configs": analysis.configs.to_dict(orient="records"),
         "comparisons": [c.__dict__ | {"sources": list(c.sources)} for c in analysis.comparisons],
         "claims": {
             "checked": len(analysis.claim_checks),

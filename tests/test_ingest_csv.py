@@ -136,3 +136,10 @@ def test_generic_non_llm_timings(tmp_path: Path) -> None:
     assert means == {"backend=eager": 0.49, "backend=jit": 0.63}
     compile_eager = m.loc[(m["definition"] == "compile time") & (m["config"] == "backend=eager")]
     assert compile_eager["failed"].item()  # 0 s: no compilation happened (stored as zero)
+
+
+def test_values_beyond_float_range_are_not_numbers(tmp_path: Path) -> None:
+    text = f"model,ttft_s,tokens_s\nm:1b,1e308,{10**400}\nm:1b,0.1,50\n"
+    result = ingest_files(tmp_path, {"huge.csv": text})
+    assert values(result, "ttft_ms") == [100.0]  # 1e308 s is inf ms: dropped, not averaged
+    assert values(result, "throughput_tok_s") == [50.0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass
 import hashlib
+import logging
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -33,6 +34,7 @@ FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "jsonl", ".n
 READERS = {"csv": read_csv, "json": read_json, "jsonl": read_jsonl, "md": read_markdown}
 
 Progress = Callable[[int, int], None]
+log = logging.getLogger(__name__)
 
 
 def list_files(root: Path) -> list[Path]:
@@ -103,23 +105,20 @@ def ingest_tree(root: Path, *, files: Iterable[str] | None = None, max_file_byte
             inventory.skipped.append(Skipped(rel, "empty (whitespace only)"))
             continue
         try:
-            blocks, warnings = READERS[fmt](text, rel)
+            rows, warnings = _read(fmt, text, rel)
         except NotATable as exc:
             inventory.skipped.append(Skipped(rel, f"not a table: {exc}{_first_line_hint(text)}"))
             continue
         except RecursionError:
             inventory.skipped.append(Skipped(rel, "not a table: nesting too deep"))
             continue
+        except Exception as exc:  # one odd file must never sink the whole archive
+            log.exception("reading %s failed", rel)
+            inventory.skipped.append(Skipped(rel, f"could not be read (internal error: {type(exc).__name__}; "
+                                                  "details in the log)"))
+            continue
         for warning in warnings:
             inventory.warnings.append(Skipped(rel, warning))
-        # Interpret now and keep only the rows: holding every file's tables until the end would
-        # make memory grow with the raw text of the whole archive.
-        rows = TableRows()
-        for block in blocks:
-            result = interpret(block)
-            rows.measurements.extend(result.measurements)
-            rows.claims.extend(result.claims)
-        del blocks
         if not rows.measurements and not rows.claims:
             inventory.skipped.append(Skipped(rel, "not a table: no recognised metric columns"))
             continue
@@ -162,6 +161,18 @@ class _FileRows:
     @classmethod
     def of(cls, rows: TableRows) -> "_FileRows":
         return cls(_columns(rows.measurements, MEASUREMENT_COLUMNS), _columns(rows.claims, CLAIM_COLUMNS))
+
+
+def _read(fmt: str, text: str, rel: str) -> tuple[TableRows, list[str]]:
+    """One file's text -> its rows. Interpreted at once, keeping only the rows: holding every
+    file's tables until the end would make memory grow with the raw text of the whole archive."""
+    blocks, warnings = READERS[fmt](text, rel)
+    rows = TableRows()
+    for block in blocks:
+        result = interpret(block)
+        rows.measurements.extend(result.measurements)
+        rows.claims.extend(result.claims)
+    return rows, warnings
 
 
 def _frame(chunks: Iterable[Columns], columns: tuple[str, ...]) -> pd.DataFrame:

@@ -33,8 +33,11 @@ def parse_number(raw: Any, *, factor: float = 1.0, is_time: bool = False) -> flo
     if raw is None or isinstance(raw, bool):
         return None
     if isinstance(raw, (int, float)):
-        value = float(raw)
-        return value * factor if math.isfinite(value) else None
+        try:
+            value = float(raw) * factor
+        except OverflowError:  # an int beyond float range
+            return None
+        return value if math.isfinite(value) else None
     if not isinstance(raw, str):
         return None
     match = _NUMBER_WITH_UNIT.match(raw)
@@ -47,9 +50,8 @@ def parse_number(raw: Any, *, factor: float = 1.0, is_time: bool = False) -> flo
     if not math.isfinite(value):
         return None
     unit = match.group("unit")
-    if unit in _TIME_UNITS and is_time:
-        return value * _TIME_UNITS[unit]
-    return value * factor
+    scaled = value * (_TIME_UNITS[unit] if unit in _TIME_UNITS and is_time else factor)
+    return scaled if math.isfinite(scaled) else None
 
 
 def parse_bool(raw: Any) -> bool | None:
