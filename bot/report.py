@@ -95,6 +95,7 @@ def _document(*, archive: str, analysis: Analysis, inventory: Inventory, narrati
             "ttft_warm_ms": dict(m.ttft_warm_ms),
             "latency_ms": dict(m.latency_ms),
             "latency_definition": m.latency_definition,
+            "ttft_definitions": list(m.ttft_definitions),
             "failure_reasons": dict(m.failure_reasons),
             "sources": list(m.sources),
         })
@@ -177,8 +178,8 @@ def _models_section(analysis: Analysis) -> list[str]:
     if not analysis.models:
         return ["## Models", "", "No per-request LLM results were found in this archive.", ""]
     out = ["## Models", "",
-           "Statistics over successful requests only. TTFT as recorded by each file; *warm* excludes "
-           "cold starts (requests whose model load dominated TTFT).", "",
+           "Statistics over successful requests only. *Warm* TTFT excludes cold starts (requests whose "
+           "model load dominated TTFT); what TTFT means in each file is listed below the table.", "",
            "| Model | Requests | OK | Failed | Cold starts | Throughput median | mean | p95 | "
            "TTFT warm p50 | warm p95 | TTFT all p50 | Latency p50 | Latency p95 |",
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -188,6 +189,8 @@ def _models_section(analysis: Analysis) -> list[str]:
                    f"{_stat(t, 'median', 'tok/s')} | {_stat(t, 'mean', 'tok/s')} | {_stat(t, 'p95', 'tok/s')} | "
                    f"{_stat(w, 'median', 'ms')} | {_stat(w, 'p95', 'ms')} | {_stat(a, 'median', 'ms')} | "
                    f"{_stat(lat, 'median', 'ms')} | {_stat(lat, 'p95', 'ms')} |")
+    out += ["", "What TTFT means in these files:"]
+    out += [f"- {cell(m.model)}: {'; '.join(m.ttft_definitions)}" for m in analysis.models if m.ttft_definitions]
     derived = sorted({m.latency_definition for m in analysis.models if m.latency_definition})
     if derived:
         out += ["", f"Latency where no file records it: {'; '.join(derived)}."]

@@ -97,3 +97,18 @@ def test_empty_archive_gives_no_models_and_no_crash(tmp_path: Path) -> None:
     analysis = analyze(ingest_files(tmp_path, {"notes.md": "# nothing\n"}))
     assert analysis.models == [] and analysis.total == 0
     assert any(f.metric == "skipped_files" for f in analysis.facts)
+
+
+def test_ttft_definition_is_stated_and_mixed_definitions_are_flagged(tmp_path: Path) -> None:
+    # Ollama-style rows: ttft = load + prompt_eval (server-side durations)
+    ollama = ("model,ttft_s,tokens_s,load_s,prompt_eval_s,eval_count,error\n"
+              "m:1b,0.15,50,0.05,0.10,10,\nm:1b,0.16,51,0.05,0.11,10,\n")
+    # a tool whose TTFT is not load + prompt eval (e.g. measured by the client)
+    other = "model,ttft_ms,tokens_s\nm:1b,210,49\nq:7b,300,20\n"
+    analysis = analyze(ingest_files(tmp_path, {"a/ollama_runs.csv": ollama, "b/client_runs.csv": other}))
+    by_model = {m.model: m for m in analysis.models}
+    assert len(by_model["m:1b"].ttft_definitions) == 2
+    assert any(d.startswith("load + prompt eval") for d in by_model["m:1b"].ttft_definitions)
+    assert by_model["q:7b"].ttft_definitions == ("as recorded by the benchmark file (definition not stated)",)
+    m1b = next(f for f in analysis.facts if f.model == "m:1b" and f.metric == "ttft_ms")
+    assert "define TTFT differently" in m1b.statement

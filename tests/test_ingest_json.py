@@ -128,3 +128,12 @@ def test_jsonl_with_bad_lines(tmp_path: Path) -> None:
     result = ingest_files(tmp_path, {"r.jsonl": text})
     assert values(result, "throughput_tok_s") == [10.0, 12.0]
     assert "1 unreadable JSON line" in result.inventory.warnings[0].reason
+
+
+def test_vllm_ttft_is_labelled_client_side(tmp_path: Path) -> None:
+    doc = {"backend": "vllm", "model_id": "m", "completed": 2, "request_throughput": 1.0,
+           "ttfts": [0.1, 0.2], "output_lens": [10, 12], "errors": ["", ""]}
+    result = ingest_files(tmp_path, {"v.json": json.dumps(doc)})
+    m = result.measurements
+    assert set(m.loc[m["metric"] == "ttft_ms", "definition"]) == {
+        "client-side, request sent to first token, measured by vLLM benchmark_serving"}

@@ -32,6 +32,7 @@ class ModelStats:
     ttft_warm_ms: dict[str, Any]
     latency_ms: dict[str, Any]
     latency_definition: str
+    ttft_definitions: tuple[str, ...]  # what TTFT means in the files it came from (several = not comparable)
     failure_reasons: dict[str, int]
     sources: tuple[str, ...]
 
@@ -80,7 +81,9 @@ def analyze(ingest: IngestResult) -> Analysis:
     requests = request_frame(measurements)
     if not requests.empty:
         requests = requests.assign(model=requests["model"].replace("", UNNAMED_MODEL))
-    models = [_model_stats(model, rows) for model, rows in requests.groupby("model", sort=True)]
+    ttft_defs = _ttft_definitions(measurements)
+    models = [_model_stats(model, rows, ttft_defs.get(model, ()))
+              for model, rows in requests.groupby("model", sort=True)]
     configs = _config_table(requests)
     comparisons = _comparisons(requests)
     generic = measurements.loc[measurements["kind"] == "generic"].reset_index(drop=True)
@@ -98,7 +101,16 @@ def analyze(ingest: IngestResult) -> Analysis:
     return analysis
 
 
-def _model_stats(model: str, rows: pd.DataFrame) -> ModelStats:
+def _ttft_definitions(measurements: pd.DataFrame) -> dict[str, tuple[str, ...]]:
+    ttft = measurements.loc[(measurements["metric"] == "ttft_ms") & (measurements["kind"] == "request")
+                            & ~measurements["failed"].astype(bool)]
+    out: dict[str, tuple[str, ...]] = {}
+    for model, defs in ttft.groupby("model", sort=True)["definition"]:
+        out[model or UNNAMED_MODEL] = tuple(sorted(set(defs) - {""}))
+    return out
+
+
+def _model_stats(model: str, rows: pd.DataFrame, ttft_definitions: tuple[str, ...] = ()) -> ModelStats:
     failed = rows["failed"].astype(bool)
     ok = rows.loc[~failed]
     warm = ok.loc[~ok["cold_start"]]
@@ -115,6 +127,7 @@ def _model_stats(model: str, rows: pd.DataFrame) -> ModelStats:
         ttft_warm_ms=describe(warm["ttft_ms"]),
         latency_ms=describe(ok["latency_ms"]),
         latency_definition="; ".join(latency_defs),
+        ttft_definitions=ttft_definitions,
         failure_reasons=dict(reasons.most_common()),
         sources=tuple(sorted(rows["source"].unique())),
     )

@@ -85,8 +85,13 @@ def build_facts(analysis: "Analysis", inventory: Inventory) -> list[Fact]:
                       model=m.model, metric="throughput_tok_s", rows=t["n"])
         w = m.ttft_warm_ms
         if w["median"] is not None:
+            if len(m.ttft_definitions) == 1:
+                meaning = f"TTFT = {m.ttft_definitions[0]}"
+            else:
+                meaning = ("files define TTFT differently (" + "; ".join(m.ttft_definitions)
+                           + "): compare with care")
             facts.add(f"{m.model}: warm TTFT p50 {fmt(w['median'], 'ms')} (n={w['n']}, cold starts excluded; "
-                      f"TTFT as recorded by the benchmark files).", w["median"], "ms", m.sources,
+                      f"{meaning}).", w["median"], "ms", m.sources,
                       importance=85, model=m.model, metric="ttft_ms", rows=w["n"])
             facts.add(f"{m.model}: warm TTFT p95 {fmt(w['p95'], 'ms')} (n={w['n']}).", w["p95"], "ms",
                       m.sources, importance=80, model=m.model, metric="ttft_p95_ms", rows=w["n"])

@@ -180,6 +180,9 @@ def _label(path: list[str]) -> str:
     return "/".join(parts)
 
 
+TTFT_VLLM = "client-side, request sent to first token, measured by vLLM benchmark_serving"
+
+
 def _is_vllm(node: dict[str, Any]) -> bool:
     keys = set(node)
     return ("ttfts" in keys or "mean_ttft_ms" in keys) and (
@@ -207,7 +210,7 @@ def _vllm_blocks(node: dict[str, Any], *, source: str, model: str) -> list[Table
             out = pd.to_numeric(frame["output_tokens"], errors="coerce")
             frame["tokens_s"] = (out - 1).where(gen_s > 0) / gen_s.where(gen_s > 0)
         blocks.append(TableBlock(frame=frame, source=source, label="vLLM per-request", model=model,
-                                 config=config))
+                                 config=config, ttft_definition=TTFT_VLLM))
         aggregates_as_claims = True
     else:
         aggregates_as_claims = False

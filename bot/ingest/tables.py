@@ -49,6 +49,7 @@ class TableBlock:
     config: dict[str, Any] = field(default_factory=dict)
     markdown: bool = False
     aggregate: bool = False  # a tool's own aggregates (e.g. vLLM without per-request data)
+    ttft_definition: str = ""  # what TTFT means in this table, when the tool is known
     row_offset: int = 0  # first record's index inside the file
 
 
@@ -230,6 +231,8 @@ def _requests(block: TableBlock, cols: dict[str, str], meanings: dict[str, Colum
         error = _row_failure(cols, record, values)
         model = _row_model(block, cols, record)
         config = _row_config(block, cols, record, has_model_col)
+        if "ttft_ms" in values:
+            definitions["ttft_ms"] = block.ttft_definition or _ttft_definition(values)
         if not values:
             values = {"throughput_tok_s": math.nan}
         request_id = f"{block.source}#{row}"
@@ -238,6 +241,20 @@ def _requests(block: TableBlock, cols: dict[str, str], meanings: dict[str, Colum
                 block, row, model, config, metric, value, failed=bool(error), error=error,
                 kind="request", definition=definitions.get(metric, ""), request_id=request_id))
     return out
+
+
+TTFT_OLLAMA = "load + prompt eval as reported by Ollama (server-side; excludes network and queueing)"
+TTFT_FILE = "as recorded by the benchmark file (definition not stated)"
+
+
+def _ttft_definition(values: dict[str, float]) -> str:
+    """Ollama-style files write ttft_s = load_s + prompt_eval_s: server durations, not the wall
+    clock a user sees. Say so when the numbers show it; otherwise the file's TTFT is unexplained."""
+    ttft, load, prompt = values.get("ttft_ms"), values.get("load_ms"), values.get("prompt_eval_ms")
+    if ttft is not None and load is not None and prompt is not None and ttft > 0:
+        if abs(ttft - (load + prompt)) <= max(0.01 * ttft, 0.01):
+            return TTFT_OLLAMA
+    return TTFT_FILE
 
 
 def _llama_bench_test(cols: dict[str, str], record: Record) -> tuple[str, str]:
