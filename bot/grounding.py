@@ -3,8 +3,11 @@
 A *claim* is a number in free text together with the unit written after it ("0.87 s", "870ms",
 "1,234.5 tok/s", "12%"). It is grounded when some reference quantity — a fact's value, its row
 count, a number in its statement or configuration — equals it after unit conversion, within the
-precision the text shows (``118`` matches 118.43, ``118.4`` does not match 118.49). Signs are
-ignored ("a drop of 12%" states the size of a -12 % change).
+precision the text shows (``118`` matches 118.43, ``118.4`` does not match 118.49). An unsigned
+number states a size ("a drop of 12%" is the size of a -12 % change); an explicit sign ("+12%",
+"-12%") must agree with the fact's. A number followed by a count noun ("290 failed requests")
+matches only counts. Scientific notation ("4.66e5"), ``k``/``K``, range ends ("45-47") and number
+words before a unit ("forty-six tok/s", "three times") are claims too.
 
 Numbers that are parts of identifiers are not claims: fact ids (``[F3]``), model names
 (``gemma3:270m``, ``llama3.1:8b-instruct-q8_0``, ``q8_0``), config keys (``num_ctx=4096``),
@@ -49,6 +52,7 @@ _UNIT_DIMENSIONS: dict[str, tuple[str, float]] = {
 _UNIT_SPELLINGS: list[tuple[str, str]] = sorted(
     [
         ("tokens per second", "tok/s"),
+        ("tokens per sec", "tok/s"),
         ("tokens/second", "tok/s"),
         ("tokens/sec", "tok/s"),
         ("tokens/s", "tok/s"),
@@ -77,6 +81,8 @@ _UNIT_SPELLINGS: list[tuple[str, str]] = sorted(
         ("min", "min"),
         ("hours", "h"),
         ("hour", "h"),
+        ("hrs", "h"),
+        ("hr", "h"),
         ("percent", "%"),
         ("per cent", "%"),
         ("%", "%"),
@@ -98,11 +104,34 @@ _UNIT_SPELLINGS: list[tuple[str, str]] = sorted(
 _COUNT_UNITS = {"", "count", "requests", "request", "failures", "files", "runs", "rows", "n"}
 
 _NUMBER = re.compile(
-    r"(?<![\w.:=/\-−+])"  # not inside an identifier (gemma3, q8_0, :270m, =4096, v1.2)
-    r"(?P<sign>[-−+])?"
+    # not inside an identifier (gemma3, q8_0, :270m, =4096, v1.2), except the end of a range
+    # "45-47"; a leading "_" is Markdown italics ("_8.7 s_"), not part of a name
+    r"(?<![^\W_])(?<![^\W_]_)(?:(?<=\d-)|(?<![.:=/\-−+]))"
+    r"(?P<sign>(?<!\d-)[-−+])?"
     r"(?P<int>\d{1,3}(?:,\d{3})+|\d+)"
     r"(?P<frac>\.\d+)?"
-    r"(?P<k>k(?![A-Za-z]))?"
+    r"(?P<exp>[eE][-+]?\d+(?![A-Za-z]))?"
+    r"(?P<k>[kK](?![A-Za-z]))?"
+)
+# "290 failed requests": a number of things, never a throughput or a latency
+_COUNT_NOUN = re.compile(
+    r"\s?(?:failed\s+|successful\s+|warm\s+)?(?:requests?|failures?|errors?|runs?|rows|files?|samples?"
+    r"|cold[\s-]starts?|retries|attempts?)\b",
+    re.IGNORECASE,
+)
+_ONES = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19,
+}
+_TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+    "eighty": 80, "ninety": 90,
+}
+_SCALES = {"hundred": 100, "thousand": 1000, "million": 1_000_000}
+_NUMBER_WORD = "|".join(sorted([*_ONES, *_TENS, *_SCALES], key=len, reverse=True))
+_WORD_NUMBER = re.compile(
+    rf"\b(?:{_NUMBER_WORD})(?:(?:[\s-]+|\s+and\s+)(?:{_NUMBER_WORD}))*\b", re.IGNORECASE
 )
 _CITATION = re.compile(r"\[\s*(F\d+(?:\s*[,;]\s*F\d+)*)\s*\]")
 _MASKS = [
@@ -122,7 +151,8 @@ class Claim:
     text: str
     value: float
     tolerance: float  # half a unit of the last digit shown, in the claim's unit
-    unit: str  # canonical spelling ('' when none was written)
+    unit: str  # canonical spelling ('' when none was written; 'count' before a count noun)
+    sign: int = 0  # +1 / -1 when a sign was written, else 0 (a size)
     grounded: bool = False
     fact_id: str | None = None
 
@@ -132,6 +162,8 @@ class Reference:
     value: float
     unit: str
     fact_id: str
+    sign: int = 0  # the sign a signed claim must have; 0 when any sign will do
+    model: str = ""  # the fact's model, if it is about one
 
 
 def citations(text: str) -> list[tuple[int, int, list[str]]]:
@@ -153,16 +185,23 @@ def extract_claims(text: str, *, identifiers: Iterable[str] = ()) -> list[Claim]
         if re.match(r"-[A-Za-z]|[:_]\w|\.\d", rest):  # "8-bit", "3:8b", "1.2.3"
             continue
         unit, unit_len = _unit_at(rest)
-        if not unit and not match.group("k") and re.match(r"[A-Za-z_]", rest):
+        if not unit and not match.group("k") and re.match(r"[A-Za-z]|_\w", rest):
             continue  # glued letters that are not a unit ("270m", "8b", "4bit"): part of a name
+        if not unit and _COUNT_NOUN.match(rest):
+            unit = "count"  # the noun stays outside the claim's text
         digits = match.group("int").replace(",", "")
         frac = match.group("frac") or ""
         value = float(digits + frac)
         decimals = len(frac) - 1 if frac else 0
         tolerance = 0.5 * 10.0 ** (-decimals)
+        if match.group("exp"):
+            scale = 10.0 ** int(match.group("exp")[1:])
+            value *= scale
+            tolerance *= scale
         if match.group("k"):
             value *= 1000.0
             tolerance *= 1000.0
+        sign = {"+": 1, "-": -1, "−": -1}.get(match.group("sign") or "", 0)
         claims.append(
             Claim(
                 start=match.start(),
@@ -171,9 +210,48 @@ def extract_claims(text: str, *, identifiers: Iterable[str] = ()) -> list[Claim]
                 value=value,
                 tolerance=tolerance,
                 unit=unit,
+                sign=sign,
             )
         )
+    claims.extend(_word_claims(text, masked))
+    return sorted(claims, key=lambda c: c.start)
+
+
+def _word_claims(text: str, masked: str) -> list[Claim]:
+    """Numbers written as words, when a unit follows ("forty-six tok/s", "three times").
+
+    Without a unit a number word is ordinary prose ("one of the models", "two risks").
+    """
+    claims = []
+    for match in _WORD_NUMBER.finditer(masked):
+        unit, unit_len = _unit_at(masked[match.end() :])
+        if not unit:
+            continue
+        value = _word_value(match.group(0))
+        if value is None:
+            continue
+        end = match.end() + unit_len
+        claims.append(Claim(match.start(), end, text[match.start() : end], value, 0.5, unit))
     return claims
+
+
+def _word_value(words: str) -> float | None:
+    total = current = 0
+    for word in re.split(r"[\s-]+", words.lower()):
+        if word == "and":
+            continue
+        if word in _ONES:
+            current += _ONES[word]
+        elif word in _TENS:
+            current += _TENS[word]
+        elif word == "hundred":
+            current = max(current, 1) * 100
+        elif word in _SCALES:
+            total += max(current, 1) * _SCALES[word]
+            current = 0
+        else:
+            return None
+    return float(total + current)
 
 
 def _mask(text: str, identifiers: Iterable[str]) -> str:
@@ -187,13 +265,26 @@ def _mask(text: str, identifiers: Iterable[str]) -> str:
 
     for start, end, _ids in citations(text):
         blank(start, end)
-    for ident in sorted({i for i in identifiers if i and any(c.isdigit() for c in i)}, key=len, reverse=True):
-        for match in re.finditer(re.escape(ident), text, flags=re.IGNORECASE):
+    # A name part that is itself a number ("70" of "mixtral:70") is no name in prose: masking it
+    # would blind the check to every "70" (and "170", "270.9") the model writes. Names are masked
+    # only as whole words for the same reason.
+    names = {i for i in identifiers if i and any(c.isdigit() for c in i) and not _is_number(i)}
+    for ident in sorted(names, key=len, reverse=True):
+        whole = rf"(?<![^\W_]){re.escape(ident)}(?![^\W_])"
+        for match in re.finditer(whole, text, flags=re.IGNORECASE):
             blank(match.start(), match.end())
     for pattern in _MASKS:
         for match in pattern.finditer(text):
             blank(match.start(), match.end())
     return "".join(chars)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _unit_at(rest: str) -> tuple[str, int]:
@@ -202,9 +293,10 @@ def _unit_at(rest: str) -> tuple[str, int]:
     lowered = rest[offset:].lower()
     for spelling, unit in _UNIT_SPELLINGS:
         if lowered.startswith(spelling):
-            after = lowered[len(spelling) : len(spelling) + 1]
-            if spelling[-1].isalpha() and (after.isalnum() or after == "_"):
-                continue  # "s" of "seconds"-less words like "400 steps"
+            after = lowered[len(spelling) : len(spelling) + 2]
+            glued = after[:1].isalnum() or (after[:1] == "_" and after[1:2].isalnum())
+            if spelling[-1].isalpha() and glued:
+                continue  # "s" of "seconds"-less words like "400 steps"; "_" closing italics is fine
             return unit, offset + len(spelling)
     return "", 0
 
@@ -213,15 +305,18 @@ def references(facts: Sequence[Fact]) -> list[Reference]:
     """Every quantity the facts state: values, row counts, numbers in statements and configs."""
     refs: list[Reference] = []
     for fact in facts:
+        # an unsigned number in a statement describes the fact's value, so it carries its sign
+        value_sign = _sign(fact.value) if math.isfinite(fact.value) else 0
+        model = fact.model
         if math.isfinite(fact.value):
-            refs.append(Reference(fact.value, _canonical_unit(fact.unit), fact.id))
+            refs.append(Reference(fact.value, _canonical_unit(fact.unit), fact.id, value_sign, model))
         if fact.rows is not None:
-            refs.append(Reference(float(fact.rows), "", fact.id))
+            refs.append(Reference(float(fact.rows), "", fact.id, model=model))
         for claim in extract_claims(fact.statement, identifiers=identifiers_of([fact])):
-            refs.append(Reference(claim.value, claim.unit, fact.id))
+            refs.append(Reference(claim.value, claim.unit, fact.id, claim.sign or value_sign, model))
         for _key, _sep, raw in (part.partition("=") for part in fact.config.split(",")):
             try:
-                refs.append(Reference(float(raw), "", fact.id))
+                refs.append(Reference(float(raw), "", fact.id, model=model))
             except ValueError:
                 pass
     return refs
@@ -242,24 +337,60 @@ def identifiers_of(facts: Sequence[Fact]) -> set[str]:
 
 
 def ground(text: str, facts: Sequence[Fact]) -> list[Claim]:
-    """All claims in ``text``, each marked grounded (with the matching fact id) or not."""
+    """All claims in ``text``, each marked grounded (with the matching fact id) or not.
+
+    When the clause around a number names models by their full names, the number must match a
+    fact about one of them (or about no model): "llama3.1:8b reaches 290.1 tok/s" is not grounded
+    by gemma3:270m's 290.1 tok/s.
+    """
     refs = references(facts)
     claims = extract_claims(text, identifiers=identifiers_of(facts))
-    return [_match(claim, refs) for claim in claims]
+    models = sorted({f.model for f in facts if f.model}, key=len, reverse=True)
+    return [_match(claim, refs, named=_models_named(text, claim, models)) for claim in claims]
 
 
-def _match(claim: Claim, refs: Sequence[Reference]) -> Claim:
+# Clause boundaries for the model check; a comma counts ("gemma3:270m leads at 290.1 tok/s, llama
+# at 46.6 tok/s") so that naming one model in full does not bind the numbers of the next clause.
+_CLAUSE_END = re.compile(r"[;!?\n]|[.,](?=\s|$)")
+
+
+def _models_named(text: str, claim: Claim, models: Sequence[str]) -> set[str]:
+    """The models named (in full) in the clause that holds ``claim``."""
+    if not models:
+        return set()
+    start = 0
+    for match in _CLAUSE_END.finditer(text, 0, claim.start):
+        start = match.end()
+    after = _CLAUSE_END.search(text, claim.end)
+    clause = text[start : after.start() if after else len(text)]
+    return {
+        m for m in models
+        if re.search(rf"(?<![\w.:/\-]){re.escape(m)}(?![\w:/\-])", clause, flags=re.IGNORECASE)
+    }
+
+
+def _match(claim: Claim, refs: Sequence[Reference], *, named: set[str] = frozenset()) -> Claim:  # type: ignore[assignment]
     for ref in refs:
+        if named and ref.model and ref.model not in named:
+            continue  # a number about another model than the clause names
         if _equal(claim, ref):
             return Claim(**{**claim.__dict__, "grounded": True, "fact_id": ref.fact_id})
     return claim
 
 
+def _sign(value: float) -> int:
+    return (value > 0) - (value < 0)
+
+
 def _equal(claim: Claim, ref: Reference) -> bool:
+    if claim.sign and ref.sign and claim.sign != ref.sign:
+        return False  # "+12%" for a -12% change
     value = abs(claim.value)
     target = abs(ref.value)
     if claim.unit == "":
         return _within(value, target, claim.tolerance)  # a bare number compares as written
+    if claim.unit == "count":
+        return ref.unit in _COUNT_UNITS and _within(value, target, claim.tolerance)
     if ref.unit not in _UNIT_DIMENSIONS or claim.unit not in _UNIT_DIMENSIONS:
         # counts and units we cannot convert match only the very same unit
         return claim.unit == ref.unit and _within(value, target, claim.tolerance)

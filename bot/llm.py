@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -114,10 +114,63 @@ def chat_options(settings: Settings, *, num_predict: int | None = None) -> dict[
     return options
 
 
-def make_client(settings: Settings, *, timeout_s: float) -> ollama.Client:
-    """The official client for one attempt; the read timeout is whatever is left of the budget."""
+def make_client(
+    settings: Settings,
+    *,
+    timeout_s: float,
+    deadline: float | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> ollama.Client:
+    """The official client for one attempt; the read timeout is whatever is left of the budget.
+
+    With a ``deadline`` (on ``clock``) every chunk of a response body is checked against it: a
+    server trickling bytes inside a record that never ends resets httpx's per-read timeout with
+    each byte and never completes a record for `_run_attempt` to check, so only the transport
+    can stop it.
+    """
     timeout = httpx.Timeout(timeout_s, connect=min(CONNECT_TIMEOUT_S, timeout_s))
-    return ollama.Client(host=settings.ollama_host, timeout=timeout)
+    if deadline is None:
+        return ollama.Client(host=settings.ollama_host, timeout=timeout)
+    transport = _DeadlineTransport(httpx.HTTPTransport(), deadline=deadline, clock=clock)
+    return ollama.Client(host=settings.ollama_host, timeout=timeout, transport=transport)
+
+
+class _DeadlineStream(httpx.SyncByteStream):
+    """A response body that raises `httpx.ReadTimeout` once the deadline has passed."""
+
+    def __init__(self, inner: httpx.SyncByteStream, *, deadline: float, clock: Callable[[], float]) -> None:
+        self._inner = inner
+        self._deadline = deadline
+        self._clock = clock
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._inner:
+            if self._clock() > self._deadline:
+                raise httpx.ReadTimeout("total time budget exceeded while reading the response")
+            yield chunk
+
+    def close(self) -> None:
+        self._inner.close()
+
+
+class _DeadlineTransport(httpx.BaseTransport):
+    def __init__(self, inner: httpx.BaseTransport, *, deadline: float, clock: Callable[[], float]) -> None:
+        self._inner = inner
+        self._deadline = deadline
+        self._clock = clock
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self._inner.handle_request(request)
+        assert isinstance(response.stream, httpx.SyncByteStream)
+        return httpx.Response(
+            status_code=response.status_code,
+            headers=response.headers,
+            stream=_DeadlineStream(response.stream, deadline=self._deadline, clock=self._clock),
+            extensions=response.extensions,
+        )
+
+    def close(self) -> None:
+        self._inner.close()
 
 
 def stream_chat(
@@ -204,7 +257,7 @@ def _run_attempt(
     on_text: Callable[[str], None] | None,
     clock: Callable[[], float],
 ) -> None:
-    with make_client(settings, timeout_s=timeout_s) as client:
+    with make_client(settings, timeout_s=timeout_s, deadline=deadline, clock=clock) as client:
         attempt.started = clock()  # the request is sent on the first next() of the stream
         stream = client.chat(
             model=settings.ollama_model,

@@ -81,7 +81,7 @@ class Narrative:
         if self.omitted_fact_ids:
             by_id = {f.id: f for f in facts}
             listed = ", ".join(
-                f"{fid} ({by_id[fid].statement})" if fid in by_id else fid
+                f"{fid} ({_markdown_safe(by_id[fid].statement, inline=True)})" if fid in by_id else fid
                 for fid in self.omitted_fact_ids
             )
             parts.append(
@@ -255,14 +255,14 @@ def _render(answer: Answer, *, facts: Sequence[Fact], cited_ok: set[str], base: 
     by_id = {f.id: f for f in facts if f.id in cited_ok}
     ungrounded: list[str] = []
 
-    def md(text: str) -> str:
+    def md(text: str, *, inline: bool = True) -> str:
         rendered, bad = render_text(text, facts=facts, citable=by_id, style="markdown")
         ungrounded.extend(bad)
-        return rendered
+        return _markdown_safe(rendered, inline=inline)
 
     base.status = "ok"
     base.reason = ""
-    base.summary_md = md(answer.summary)
+    base.summary_md = md(answer.summary, inline=False)
     base.recommendations = [md(r) for r in answer.recommendations]
     base.risks = [(md(r), md(m)) for r, m in answer.risks]
     base.ungrounded = ungrounded
@@ -323,6 +323,20 @@ def short_summary(summary: str, *, facts: Sequence[Fact], citable: Mapping[str, 
         kept.append(rendered)
         length += extra
     return " ".join(kept)
+
+
+def _markdown_safe(text: str, *, inline: bool) -> str:
+    """The model's Markdown, unable to break the report around it.
+
+    Raw HTML is made literal (an unclosed ``<!--`` would hide the data tables below it); list
+    items and table cells stay on one line; in the summary, headings and setext underlines are
+    escaped so the report's outline stays ours.
+    """
+    text = text.replace("<", "&lt;")
+    if inline:
+        return " ".join(text.split())
+    text = re.sub(r"(?m)^([ \t]{0,3})(#{1,6})(?=[ \t]|$)", r"\1\\\2", text)
+    return re.sub(r"(?m)^([ \t]{0,3})(=+|-{3,})[ \t]*$", r"\1\\\2", text)
 
 
 def _sentences(text: str) -> list[str]:

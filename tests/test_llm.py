@@ -162,3 +162,14 @@ def test_error_record_mid_stream_is_a_failure(ollama: OllamaStandIn) -> None:
     with pytest.raises(LLMCallFailed) as info:
         stream_chat(MESSAGES, settings=settings_for(ollama.host))
     assert "an error was encountered while running the model" in str(info.value)
+
+
+def test_a_record_trickling_byte_by_byte_cannot_outlive_the_budget(ollama: OllamaStandIn) -> None:
+    # one byte every 0.1 s inside a record that never ends: no read ever waits long enough to
+    # trip httpx's read timeout, and no complete record reaches the per-record budget check
+    ollama.script(Reply(chunks=["a", "b"], fault="trickle", token_delay_s=0.1))
+    started = time.perf_counter()
+    with pytest.raises(LLMCallFailed) as info:
+        stream_chat(MESSAGES, settings=settings_for(ollama.host, ollama_timeout_s=1.0))
+    assert info.value.kind == "timeout"
+    assert time.perf_counter() - started < 1.6

@@ -197,3 +197,25 @@ def test_skipped_and_no_facts() -> None:
     assert "no call made (skipped: --no-llm given)" in skipped.metrics_markdown()
     empty = narrate([], settings=settings_for(closed_port_url()))
     assert empty.status == "skipped" and empty.reason == "no facts to narrate"
+
+
+def test_model_markdown_cannot_break_the_report_structure(ollama: OllamaStandIn) -> None:
+    # an unclosed HTML comment would hide the rest of the rendered report (the data tables); a
+    # heading or a newline in a list item would break the outline and the numbered list
+    summary = "gemma3:270m leads at [F1].\n\n## Recommendations\n\nNothing to see <!-- hidden"
+    recs = [
+        "Keep gemma3:270m warm [F6].\n\n## Injected heading\n| a | b |",
+        "Use <details><summary>x</summary> the best configuration [F7].",
+        "Investigate the llama failures [F5].",
+    ]
+    risks = [("Cold starts <!--", "Warm the model.\n# Big"), ("Quality", "Track it.")]
+    ollama.script(Reply(content=answer_json(summary, recommendations=recs, risks=risks)))
+    narrative = narrate(FACTS, settings=settings_for(ollama.host))
+    assert narrative.status == "ok", narrative.reason
+    md = narrative.render_markdown(FACTS)
+    assert "<!--" not in md and "<details>" not in md
+    headings = [line for line in md.splitlines() if line.lstrip().startswith("#")]
+    assert headings == ["## Executive summary", "### Recommendations", "### Risks and mitigations"]
+    rec_lines = [line for line in md.splitlines() if line[:3] in ("1. ", "2. ", "3. ")]
+    assert len(rec_lines) == 3 and "**2** [F6]" in rec_lines[0] and "Injected heading" in rec_lines[0]
+    assert narrative.short_summary.startswith("gemma3:270m leads at *290.1 tok/s* [F1].")

@@ -14,7 +14,9 @@ record carries real timing fields in ns, measured unless a reply overrides them.
 
 Fault modes (``Reply.fault``): ``"slow"`` (no byte until ``slow_s`` passes), ``"500"``, ``"404"``,
 ``"broken"`` (closes the connection in the middle of the NDJSON stream), ``"error_record"`` (an
-``{"error": ...}`` line mid-stream, as Ollama sends when the runner dies). An empty or off-format
+``{"error": ...}`` line mid-stream, as Ollama sends when the runner dies), ``"trickle"`` (after the
+content, a record that never ends: one byte every ``token_delay_s``, so no single read ever times
+out). An empty or off-format
 answer is just ``Reply(content="")`` / ``Reply(content="not json")``. For "connection refused",
 point the client at `closed_port_url()`.
 """
@@ -44,7 +46,7 @@ class Reply:
     chunk_chars: int = 4  # ~ one token per chunk, so eval_count looks like a real token count
     first_token_delay_s: float = 0.0
     token_delay_s: float = 0.0
-    fault: str | None = None  # slow | 500 | 404 | broken | error_record
+    fault: str | None = None  # slow | 500 | 404 | broken | error_record | trickle
     slow_s: float = 5.0
     done_reason: str = "stop"
     # Final-record overrides (ns / counts); measured or estimated when None.
@@ -294,6 +296,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
             self._chunk(line)
+        if reply.fault == "trickle":
+            while self._sleep(reply.token_delay_s or 0.05):
+                self._chunk(b" ")  # whitespace inside a record that never gets its newline
+            return
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
@@ -326,6 +332,9 @@ class _Handler(BaseHTTPRequestHandler):
             yield line
         if reply.fault == "broken":  # no content to break in the middle of: break at the end
             yield None
+            return
+        if reply.fault == "trickle":
+            yield b'{"model": "' + model.encode() + b'", '  # an open record; the bytes follow
             return
         final = self._final(reply, model, pieces, started, prompt_text, first_token)
         final.update(_content("", chat=chat))
