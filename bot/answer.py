@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -324,11 +325,21 @@ class ThreadAnswer:
     question_ts: str
     bot_user_id: str | None = None
     answer_ts: str | None = None
+    # Set by the final edit, or by `cancel` (the answer pool at shutdown, from another thread):
+    # from then on nobody edits the message again, so a worker still streaming after a cancel can
+    # never overwrite the notice, and a cancel can never overwrite a finished answer.
+    _closed: bool = field(default=False, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def run_answer(self) -> None:
+        """Post the placeholder and replace it with the answer. Never raises for Slack, Ollama or
+        data problems: each ends up in the message or the log."""
         ops = SlackOps(self.client)
         try:
-            self.answer_ts = ops.post(channel=self.channel, text=PLACEHOLDER, thread_ts=self.thread_ts)
+            with self._lock:
+                if self._closed:
+                    return
+                self.answer_ts = ops.post(channel=self.channel, text=PLACEHOLDER, thread_ts=self.thread_ts)
         except SlackCallFailed as err:
             log.warning("could not answer in %s/%s: %s", self.channel, self.thread_ts, err.code)
             return
@@ -345,10 +356,32 @@ class ThreadAnswer:
 
     def _edit(self, ops: SlackOps, text: str, *, final: bool = False) -> None:
         assert self.answer_ts is not None
-        try:
-            ops.update(channel=self.channel, ts=self.answer_ts, text=truncate(text, MESSAGE_TEXT_LIMIT))
-        except SlackCallFailed as err:
-            log.warning("could not %s the answer: %s", "finish" if final else "update", err.code)
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = final
+            try:
+                ops.update(channel=self.channel, ts=self.answer_ts, text=truncate(text, MESSAGE_TEXT_LIMIT))
+            except SlackCallFailed as err:
+                log.warning("could not %s the answer: %s", "finish" if final else "update", err.code)
+
+    def cancel(self, message: str) -> None:
+        """The bot is shutting down before this answer was finished: say so in the thread (in the
+        placeholder when there is one), and make the worker's later edits no-ops."""
+        ops = SlackOps(self.client)
+        text = ":warning: I was restarted before I could answer this. Please ask again in a minute."
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            try:
+                if self.answer_ts is None:
+                    ops.post(channel=self.channel, text=text, thread_ts=self.thread_ts)
+                else:
+                    ops.update(channel=self.channel, ts=self.answer_ts, text=text)
+            except SlackCallFailed as err:
+                log.warning("could not say the answer in %s/%s was cut off: %s (%s)", self.channel,
+                            self.thread_ts, err.code, message)
 
     def _answer_text(self, ops: SlackOps) -> str:
         run = self.run
@@ -414,12 +447,4 @@ class ThreadAnswer:
         except (SlackApiError, SlackClientError, OSError) as err:
             log.warning("could not read thread %s/%s: %s", self.channel, self.thread_ts, type(err).__name__)
         return history_from_replies(messages, bot_user_id=self.bot_user_id, skip_ts=skip_ts)
-
-
-def answer_in_thread(services: Services, client: WebClient, *, run: Any, channel: str, thread_ts: str,
-                     question: str, question_ts: str, bot_user_id: str | None) -> None:
-    """Answer ``question`` in the report thread of ``run`` (one message; never raises for Slack,
-    Ollama or data problems — each ends up in the message or the log)."""
-    ThreadAnswer(services=services, client=client, run=run, channel=channel, thread_ts=thread_ts,
-                 question=question, question_ts=question_ts, bot_user_id=bot_user_id).run_answer()
 

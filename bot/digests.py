@@ -5,6 +5,7 @@
 1. List the archives under the prefix (`bot.storage.list_archives`). Archives are ordered by
    *name*: nightly archives carry their date in the name (``nightly/2025-11-14.tar.gz``) and
    ISO dates sort correctly, while modification times change when a folder is copied or touched.
+   Numbers inside names compare by value (`archive_order`), so ``run-10`` comes after ``run-9``.
    "New" = named after the newest archive this subscription ever claimed. The newest new one is
    digested; older new ones are named in the message (one digest per fire, never a burst).
 2. Claim it with `Store.claim_digest` (a unique run key: exactly once across processes).
@@ -88,14 +89,29 @@ class DigestOutcome:
     run_id: int | None = None  # the run that holds the digested archive's analysis
 
 
+_DIGITS = re.compile(r"([0-9]+)")
+
+
+def archive_order(name: str) -> tuple[list[str | int], str]:
+    """Sort key for archive names: runs of digits compare as numbers (``run-9`` < ``run-10``,
+    ``2025-11-9`` < ``2025-11-10``), the rest as text; the name itself breaks ties (``run-09``).
+
+    Plain string order would put ``run-10`` before ``run-9``, and a subscription whose newest
+    digested archive is ``run-9`` would never see anything new again.
+    """
+    parts = _DIGITS.split(name)  # text, digits, text, …: the same kind at the same position
+    return [int(p) if i % 2 else p for i, p in enumerate(parts)], name
+
+
 def pick_archive(names: Iterable[str], digested: Iterable[str]) -> tuple[str | None, list[str]]:
-    """(the archive to digest, the other new archives it supersedes), by name order.
+    """(the archive to digest, the other new archives it supersedes), by `archive_order`.
 
     Only names after the newest one ever claimed count as new, so an old archive that was never
     digested (skipped, or there before the subscription) is not dug out later.
     """
-    last = max(digested, default=None)
-    fresh = sorted(n for n in set(names) if last is None or n > last)
+    last = max(digested, key=archive_order, default=None)
+    fresh = sorted((n for n in set(names) if last is None or archive_order(n) > archive_order(last)),
+                   key=archive_order)
     if not fresh:
         return None, []
     return fresh[-1], fresh[:-1]
@@ -168,7 +184,7 @@ def report_failure(ops: SlackOps, subscription: Subscription, reason: str, *, ar
 
 
 def nothing_new_text(subscription: Subscription, digested: Iterable[str]) -> str:
-    last = max(digested, default=None)
+    last = max(digested, key=archive_order, default=None)
     prefix = escape_mrkdwn(subscription.prefix)
     if last is None:
         return f":zzz: No archives under `{prefix}` yet (digest #{subscription.id})."

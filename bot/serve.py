@@ -12,6 +12,7 @@ import json
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -121,6 +122,9 @@ def serve(settings: Settings, *, services: Services | None = None,
     stop_scheduler(services, wait=False)
     # Keep the connection open while jobs finish so their Slack calls still work; intake is
     # refused by the closed pool (users get "the bot is restarting").
+    deadline = time.monotonic() + grace_s
     services.jobs.shutdown(timeout_s=grace_s)
+    if services.answers is not None:  # thread answers: whatever is left of the grace (at least 1 s)
+        services.answers.shutdown(timeout_s=max(1.0, deadline - time.monotonic()))
     close()
     log.info("stopped")

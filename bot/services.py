@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Follow-up answers waiting for a worker; beyond this the asker is told to try again shortly.
+ANSWER_MAX_QUEUE = 20
+
 
 class RunAnalysis(Protocol):
     """`bot.pipeline.run_analysis` (see its docstring for the contract)."""
@@ -74,6 +77,9 @@ class Services:
     progress_interval_s: float = 1.0  # at most one progress edit per this many seconds
     store: Store | None = None
     scheduler: DigestScheduler | None = None  # set by `bot.scheduler.start_scheduler`
+    # Thread answers wait on the model for up to OLLAMA_TIMEOUT_S: they run here, never on Bolt's
+    # few listener threads, which must stay free to ack commands within Slack's 3 s.
+    answers: JobPool | None = None
 
 
 def ollama_health(settings: Settings) -> str:
@@ -113,4 +119,5 @@ def build_services(
         health=health or (lambda: ollama_health(settings)),
         clock=clock,
         store=open_store(settings.database_url),
+        answers=JobPool(workers=settings.workers, max_queue=ANSWER_MAX_QUEUE, name="chimera-answer"),
     )

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import re
 import shlex
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt import Ack, Respond
@@ -101,6 +102,11 @@ class AnalysisJob:
     parent_ts: str | None = None
     trigger: str = "slash"  # or "mention": how the run is recorded in the store
     run_id: int | None = None  # the stored run (None when the database was unavailable)
+    # "running" -> "delivering" (the summary goes out) or "cancelled" (the pool cut it off at
+    # shutdown). The worker keeps running after a cancel, so every edit of the parent checks the
+    # state under this lock: a late progress edit can never overwrite the "stopped" notice.
+    _state: str = field(default="running", init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def label(self) -> str:
@@ -130,13 +136,24 @@ class AnalysisJob:
             measurements=getattr(ingest, "measurements", None)))
 
     def _status(self, text: str) -> None:
-        """Edit the parent message; a failed edit is logged, never fatal (the next one may work)."""
+        """Edit the parent message while the job is running; a failed edit is logged, never fatal
+        (the next one may work)."""
+        with self._lock:
+            if self._state == "running":
+                self._edit_parent(text)
+
+    def _edit_parent(self, text: str) -> None:
         if self.parent_ts is None:
             return
         try:
             self.ops.update(channel=self.channel, ts=self.parent_ts, text=text)
         except SlackCallFailed as err:
             log.warning("could not update the parent message: %s", err.code)
+
+    @property
+    def cancelled(self) -> bool:
+        with self._lock:
+            return self._state == "cancelled"
 
     def _tell(self, text: str) -> None:
         try:
@@ -152,12 +169,18 @@ class AnalysisJob:
             self.run_id = stored.id
             self._record("the start", lambda s: s.start_run(stored.id))
         try:
-            self.parent_ts = self.ops.post(
-                channel=self.channel, text=f":hourglass_flowing_sand: {who} an analysis of {self.label} — starting…"
-            )
+            with self._lock:  # a cancel arriving now waits for the parent, then marks it stopped
+                cancelled_early = self._state != "running"
+                if not cancelled_early:
+                    self.parent_ts = self.ops.post(
+                        channel=self.channel, text=f":hourglass_flowing_sand: {who} an analysis of {self.label} — starting…"
+                    )
         except SlackCallFailed as err:
             self._finish("failed", error=f"could not post in Slack: {err.code}")
             self._tell(str(err))
+            return
+        if cancelled_early:  # the pool stopped it before it began (the user has been told)
+            self._finish("failed", error="stopped: the bot restarted")
             return
         if self.run_id is not None:
             run_id, parent_ts = self.run_id, self.parent_ts
@@ -176,12 +199,18 @@ class AnalysisJob:
             )
         except ChimeraError as err:
             log.info("analysis of %r failed: %s", self.target, err)
+            if self.cancelled:  # the user has been told already
+                return
             self._finish("failed", error=str(err))
             self._status(f":x: Analysis of {self.label} failed: {escape_mrkdwn(str(err))}")
-            self._tell(f"{err} Check the name (it is looked up inside the configured storage) and try again.")
+            # The message may quote the archive's contents (member names): escaped like any file text.
+            self._tell(f"{escape_mrkdwn(str(err))} Check the name (it is looked up inside the configured "
+                       "storage) and try again.")
             return
         except Exception:
             log.exception("analysis of %r crashed", self.target)
+            if self.cancelled:
+                return
             self._finish("failed", error="internal error (see the bot's log)")
             self._status(f":x: Analysis of {self.label} failed because of an internal error.")
             self._tell("Something went wrong while analyzing that archive (details are in the bot's log). "
@@ -190,6 +219,11 @@ class AnalysisJob:
         self._deliver(result)
 
     def _deliver(self, result: Any) -> None:
+        with self._lock:
+            if self._state != "running":  # cut off at shutdown: the parent says "stopped"
+                log.info("analysis of %r finished after it was cancelled; not delivered", self.target)
+                return
+            self._state = "delivering"
         self._finish("done", result=result)  # before the summary: its thread is answerable at once
         data = result.data
         headline = data.get("headline") or {}
@@ -225,9 +259,14 @@ class AnalysisJob:
                        "Run the command again to retry.")
 
     def cancel(self, message: str) -> None:
-        """Called by the pool at shutdown: mark the parent (if any) and tell the requester."""
+        """Called by the pool at shutdown (from another thread than the job's): mark the parent (if
+        any) and tell the requester. A job already delivering its summary is left to finish."""
+        with self._lock:
+            if self._state != "running":
+                return
+            self._state = "cancelled"
+            self._edit_parent(f":warning: Analysis of {self.label} stopped: the bot is restarting.")
         self._finish("failed", error="stopped: the bot restarted")
-        self._status(f":warning: Analysis of {self.label} stopped: the bot is restarting.")
         self._tell(message)
 
 
@@ -256,8 +295,27 @@ def status_text(services: Services) -> str:
     ])
 
 
+INTERNAL_ERROR_REPLY = ("Something went wrong with that command (details are in the bot's log). "
+                        "Please try again; if it happens again, tell whoever runs the bot.")
+
+
 def make_chimera_command(services: Services) -> Callable[..., None]:
     def chimera_command(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
+        # A bug below must still answer the command: Slack shows the user an opaque failure when
+        # no ack arrives, and Bolt would only log the traceback.
+        try:
+            _chimera_command(ack, command, respond, client)
+        except Exception:
+            log.exception("/chimera %r failed", truncate(command.get("text", ""), 100))
+            if ack.response is None:
+                ack(text=INTERNAL_ERROR_REPLY)
+            else:
+                try:
+                    respond(text=INTERNAL_ERROR_REPLY, response_type="ephemeral", replace_original=False)
+                except Exception:
+                    log.exception("could not tell the user that /chimera failed")
+
+    def _chimera_command(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         if is_digest_command(command.get("text", "")):  # quick database work: answered in the ack
             ack(text=digest_command(services, text=command.get("text", ""),
                                     channel=command.get("channel_id", ""), user=command.get("user_id", "")))

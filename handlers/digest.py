@@ -108,7 +108,8 @@ def _list(services: Services, *, channel: str, now: datetime) -> str:
 def _remove(services: Services, rest: str, *, channel: str) -> str:
     assert services.store is not None
     arg = rest.strip().lstrip("#")
-    if not arg.isdigit() or len(arg) > 12:
+    # ASCII only: str.isdigit() also accepts "²", which int() then refuses.
+    if not (arg.isascii() and arg.isdigit()) or len(arg) > 12:
         return "Give the digest's number, e.g. `/chimera digest remove 3` (see `/chimera digest list`)."
     subscription_id = int(arg)
     if not services.store.remove_subscription(subscription_id, channel=channel):

@@ -24,8 +24,9 @@ from typing import Any
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
-from bot.answer import answer_in_thread
+from bot.answer import ThreadAnswer
 from bot.errors import ChimeraError
+from bot.jobs import QueueFull
 from bot.services import Services
 from bot.slack_ops import SlackCallFailed, SlackOps
 from handlers.commands import (
@@ -134,8 +135,18 @@ def _answer_if_report_thread(services: Services, client: WebClient, event: dict[
     if not _first_time(services, f"answer:{channel}:{event.get('ts', '')}"):
         log.info("already answered %s/%s", channel, event.get("ts"))
         return True
-    answer_in_thread(services, client, run=run, channel=channel, thread_ts=thread_ts, question=text,
-                     question_ts=str(event.get("ts", "")), bot_user_id=bot_user_id)
+    answer = ThreadAnswer(services=services, client=client, run=run, channel=channel, thread_ts=thread_ts,
+                          question=text, question_ts=str(event.get("ts", "")), bot_user_id=bot_user_id)
+    if services.answers is None:
+        answer.run_answer()
+        return True
+    try:
+        services.answers.submit(f"answer in {channel}/{thread_ts}", answer.run_answer, on_cancel=answer.cancel)
+    except QueueFull:
+        _reply(services, client, event, ":warning: I'm answering a lot of questions right now. "
+                                        "Please ask again in a minute.")
+    except ChimeraError as err:  # PoolClosed: the bot is restarting
+        _reply(services, client, event, f":warning: {err}")
     return True
 
 
@@ -163,8 +174,9 @@ def make_message(services: Services) -> Callable[..., None]:
                 return  # the app_mention event for this same message answers it
             _answer_if_report_thread(services, client, event, _MENTION.sub("", text).strip(), bot_user_id)
             return
-        # Top-level messages: only DMs to the bot are commands.
+        # Top-level messages: only DMs to the bot are commands. Slack sends no app_mention in a
+        # DM, so "@Chimera analyze x" typed there arrives here, mention and all.
         if event.get("channel_type") == "im":
-            _handle_text(services, client, event, text.strip())
+            _handle_text(services, client, event, _MENTION.sub("", text).strip())
 
     return message

@@ -169,4 +169,6 @@ def http_bot(standin: SlackApiStandin, run: Any, *, clock: Callable[[], float] |
         if isinstance(run, ScriptedRun):
             run.release.set()
         services.jobs.shutdown(timeout_s=5)
+        if services.answers is not None:
+            services.answers.shutdown(timeout_s=5)
         server.stop()

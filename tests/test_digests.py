@@ -34,6 +34,26 @@ def test_pick_archive_takes_the_newest_new_name_and_never_digs_out_old_ones():
     assert pick_archive(names, {"n/2025-11-01", "n/2025-11-04"}) == (None, [])
 
 
+def test_pick_archive_orders_numbers_inside_names_by_value():
+    # Plain string order puts "run-10" before "run-9": after run-9 the subscription went silent.
+    assert pick_archive(["b/run-9", "b/run-10", "b/run-11"], {"b/run-9"}) == ("b/run-11", ["b/run-10"])
+    assert pick_archive(["n/2025-11-9", "n/2025-11-10"], {"n/2025-11-9"}) == ("n/2025-11-10", [])
+    assert pick_archive(["b/run-2", "b/run-10"], set()) == ("b/run-10", ["b/run-2"])
+    assert pick_archive(["b/run-9", "b/run-10"], {"b/run-10"}) == (None, [])
+
+
+def test_a_build_numbered_archive_after_run_9_is_digested(tmp_path):
+    with digest_env(tmp_path) as env:
+        sub = env.subscribe(prefix="builds")
+        write_synth(env.root, "builds/run-9", archive=0)
+        assert _digest(env, sub).archive == "builds/run-9"
+        write_synth(env.root, "builds/run-10", archive=1)
+        outcome = _digest(env, sub)
+        assert (outcome.status, outcome.archive) == (POSTED, "builds/run-10")
+        assert _digest(env, sub).status == NOTHING_NEW
+        assert "since `builds/run-10`" in env.top_posts()[-1].params["text"]
+
+
 def test_injected_regression_is_found_with_its_severity_and_posted_once_with_the_report(tmp_path):
     with digest_env(tmp_path) as env:
         sub = env.subscribe()

@@ -377,3 +377,35 @@ def test_the_answer_streams_into_one_message_and_is_grounded_while_it_streams(st
         if "999" in text:  # an invented number is never shown unmarked, not even mid-stream
             assert UNVERIFIED in text and "*999" not in text
     assert "999" in answer.params["text"]
+
+
+def test_slow_answers_never_stop_slash_commands_from_being_acked(standin, ollama, tmp_path):
+    # Bolt runs listeners on 5 threads; answers that wait on a slow model must not hold them, or
+    # every /chimera command meanwhile misses Slack's 3 s ack deadline.
+    ollama.script(*[Reply(content="slow", fault="slow", slow_s=3.5) for _ in range(5)])
+    with running_bot(standin, tmp_path, ollama_host=ollama.host) as bot_:
+        parent = analyze(bot_, standin)
+        for i in range(5):
+            ask(bot_, f"which model is fastest at num_ctx 1024, take {i}?", thread_ts=parent,
+                ts=f"1700000300.00000{i}", event_id=f"EvSlow{i}")
+        standin.wait_for(lambda calls: len(thread_posts(standin, parent)) >= 2)  # answers are underway
+        status, body, took = bot_.command("help")
+        assert status == 200 and "/chimera analyze" in body and took < 3.0
+
+
+def test_an_answer_cut_off_at_shutdown_says_so_and_is_never_overwritten(standin, ollama, tmp_path):
+    ollama.script(Reply(content="The fastest is [F1].", fault="slow", slow_s=1.0))
+    with running_bot(standin, tmp_path, ollama_host=ollama.host) as bot_:
+        parent = analyze(bot_, standin)
+        ask(bot_, "which model is fastest?", thread_ts=parent, ts="1700000400.000001", event_id="EvCut")
+        standin.wait_for(lambda calls: len(thread_posts(standin, parent)) == 1)
+        pool = bot_.services.answers
+        pool.shutdown(timeout_s=0.1)  # the model is still thinking: the answer is cut off
+        for worker in pool._threads:
+            worker.join(5)  # the worker finishes its stream after the cancel
+        assert not any(worker.is_alive() for worker in pool._threads)
+        assert len(thread_posts(standin, parent)) == 1
+    (answer_ts,) = [ts for ts, thread in standin.posted_in.items() if thread == parent]
+    edits = [c for c in standin.of("chat.update") if c.params["ts"] == answer_ts]
+    assert "restarted before I could answer" in edits[-1].params["text"]
+    assert len(ollama.requests_to("/api/chat")) == 1  # it did get the model's reply, and dropped it
