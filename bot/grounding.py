@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.models import Fact
+from bot.models import Fact, without_quoted
 
 # unit written in text -> (dimension, factor to the dimension's base unit)
 _UNIT_DIMENSIONS: dict[str, tuple[str, float]] = {
@@ -312,7 +312,8 @@ def references(facts: Sequence[Fact]) -> list[Reference]:
             refs.append(Reference(fact.value, _canonical_unit(fact.unit), fact.id, value_sign, model))
         if fact.rows is not None:
             refs.append(Reference(float(fact.rows), "", fact.id, model=model))
-        for claim in extract_claims(fact.statement, identifiers=identifiers_of([fact])):
+        # numbers in quoted archive text (failure reasons, file paths) are not findings
+        for claim in extract_claims(without_quoted(fact.statement), identifiers=identifiers_of([fact])):
             refs.append(Reference(claim.value, claim.unit, fact.id, claim.sign or value_sign, model))
         for _key, _sep, raw in (part.partition("=") for part in fact.config.split(",")):
             try:

@@ -21,6 +21,7 @@ The tidy measurement frame (one row per value) has these columns, in this order:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,27 @@ def empty_claims() -> pd.DataFrame:
 
 def _dtype(col: str) -> str:
     return {"row": "int64", "value": "float64", "failed": "bool"}.get(col, "object")
+
+
+QUOTE_OPEN, QUOTE_CLOSE = "«", "»"
+_QUOTED = re.compile(f"{QUOTE_OPEN}[^{QUOTE_CLOSE}]*{QUOTE_CLOSE}")
+
+
+def quoted(text: str, *, limit: int = 120) -> str:
+    """Archive text (an error message, a file path) inside a fact statement, marked as quoted.
+
+    Numbers inside the marks are the archive's words, not our findings: grounding ignores them,
+    so a failure reason reading '… 999 tok/s' cannot make 999 tok/s look like a fact.
+    """
+    clean = " ".join(str(text).replace(QUOTE_OPEN, "'").replace(QUOTE_CLOSE, "'").split())
+    if len(clean) > limit:
+        clean = clean[: limit - 1] + "…"
+    return f"{QUOTE_OPEN}{clean}{QUOTE_CLOSE}"
+
+
+def without_quoted(text: str) -> str:
+    """The statement with every quoted archive text blanked out."""
+    return _QUOTED.sub(" ", text)
 
 
 @dataclass(frozen=True)

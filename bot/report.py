@@ -24,8 +24,14 @@ MAX_LIST_ROWS = 200
 
 
 def cell(text: object) -> str:
-    """Text safe inside a Markdown table cell (file contents are untrusted)."""
-    return " ".join(str(text).replace("|", "\\|").split())[:300]
+    """Text safe inside a Markdown table cell (file contents are untrusted): one line, pipes
+    escaped, and '<' escaped so an archive's '<!--' cannot hide the rest of the report."""
+    return line(text).replace("|", "\\|")[:300]
+
+
+def line(text: object) -> str:
+    """Untrusted text as one line of Markdown with HTML/comment openers escaped."""
+    return " ".join(str(text).replace("<", "&lt;").split())
 
 
 def _stat(stats: Mapping[str, Any], key: str, unit: str) -> str:
@@ -147,7 +153,7 @@ def render_markdown(*, archive: str, analysis: Analysis, inventory: Inventory,
         if narrative is not None:
             out += [narrative.render_markdown(facts).strip(), ""]
     for fact in [f for f in facts if f.importance >= 70][:12]:
-        out.append(f"- {fact.statement} [{fact.id}]")
+        out.append(f"- {line(fact.statement)} [{fact.id}]")
     out.append("")
 
     out += _models_section(analysis)
@@ -234,7 +240,7 @@ def _comparisons_section(analysis: Analysis, facts: list[Fact]) -> list[str]:
     out = ["## Configuration effects", "",
            "Best vs worst by median throughput; a gap only counts when a Welch t-test separates it from the "
            "noise (p < 0.05) with at least 2 samples per side.", ""]
-    out += [f"- {f.statement} [{f.id}]" for f in rows]
+    out += [f"- {line(f.statement)} [{f.id}]" for f in rows]
     out.append("")
     return out
 

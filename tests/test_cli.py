@@ -82,3 +82,12 @@ def test_serve_says_what_is_missing_before_starting_anything(
     assert main(["serve"]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "bot.sqlite3").exists()  # no database opened, no worker started
+
+
+def test_archive_text_cannot_hide_the_rest_of_the_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    csv = ("model,ttft_s,tokens_s,error\n<!-- m:1b,0.1,50,\n<!-- m:1b,0,0,boom <!-- |x| \n")
+    archive = _tarball(tmp_path / "a.tar.gz", {"r.csv": csv})
+    assert main(["analyze", str(archive), "--no-llm", "--quiet"]) == 0
+    report = capsys.readouterr().out
+    assert "<!--" not in report and "&lt;!-- m:1b" in report
+    assert "## Files" in report  # everything after the tables still renders

@@ -197,3 +197,20 @@ def test_a_number_attributed_to_the_wrong_named_model_is_not_grounded() -> None:
     assert all(c.grounded for c in both)
     unnamed = ground("The llama model reaches 46.6 tok/s.", FACTS)  # no full name: nothing to check
     assert all(c.grounded for c in unnamed)
+
+
+def test_numbers_quoted_from_the_archive_do_not_ground_a_claim() -> None:
+    from bot.models import Fact, quoted
+
+    reason = "upstream said 999 tok/s is too slow"
+
+    def fact(text: str) -> Fact:
+        return Fact(id="F1", statement=f"m:1b: 2 of 9 requests failed; most common reason (2x): {text}",
+                    value=2.0, unit="requests", sources=("runs.csv",), model="m:1b", rows=9)
+
+    def grounded(facts: list[Fact]) -> bool:
+        (claim,) = [c for c in ground("The model hit 999 tok/s.", facts) if c.text == "999 tok/s"]
+        return claim.grounded
+
+    assert grounded([fact(reason)])  # unmarked archive text would vouch for the number…
+    assert not grounded([fact(quoted(reason))])  # …quoted, it does not

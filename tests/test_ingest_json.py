@@ -137,3 +137,11 @@ def test_vllm_ttft_is_labelled_client_side(tmp_path: Path) -> None:
     m = result.measurements
     assert set(m.loc[m["metric"] == "ttft_ms", "definition"]) == {
         "client-side, request sent to first token, measured by vLLM benchmark_serving"}
+
+
+def test_escaped_nul_characters_are_dropped(tmp_path: Path) -> None:
+    doc = '{"model": "m\\u0000:1b", "results": [{"tokens_s": 10, "ttft_s": 0.1, "error": "x\\u0000"}]}'
+    result = ingest_files(tmp_path, {"nul.json": doc})
+    m = result.measurements
+    assert set(m["model"]) == {"m:1b"} and set(m["error"]) == {"x"}
+    assert not m["model"].str.contains("\x00").any()

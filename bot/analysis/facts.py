@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.models import Fact, Inventory
+from bot.models import Fact, Inventory, quoted
 
 if TYPE_CHECKING:
     from bot.analysis import Analysis
@@ -104,7 +104,8 @@ def build_facts(analysis: "Analysis", inventory: Inventory) -> list[Fact]:
         if m.failed:
             reason, count = next(iter(m.failure_reasons.items()))
             facts.add(f"{m.model}: {m.failed} of {m.requests} requests failed; most common reason "
-                      f"({count}x): {reason[:100]}", m.failed, "requests", m.sources, importance=75,
+                      f"({count}x): {quoted(reason, limit=100)}", m.failed, "requests", m.sources,
+                      importance=75,
                       model=m.model, metric="failed_requests", rows=m.requests)
         lat = m.latency_ms
         if lat["median"] is not None:
@@ -137,9 +138,10 @@ def build_facts(analysis: "Analysis", inventory: Inventory) -> list[Fact]:
         what = f"{check.statistic} {check.metric}" + (f" for {check.model}" if check.model else "") + (
             f" [{check.config}]" if check.config else "")
         why = f" — {check.explanation}" if check.explanation else ""
-        facts.add(f"Claim in {check.source} does not match the raw data: {what} stated as "
+        facts.add(f"Claim in {quoted(check.source)} does not match the raw data: {what} stated as "
                   f"{fmt(check.claimed, check.unit)}, raw rows give {fmt(check.actual, check.unit)} "
-                  f"(n={check.n}, {', '.join(check.raw_sources)}){why}.", check.actual, check.unit,
+                  f"(n={check.n}, {quoted(', '.join(check.raw_sources), limit=200)}){why}.",
+                  check.actual, check.unit,
                   (check.source, *check.raw_sources), importance=65, model=check.model,
                   config=check.config, metric=check.metric, rows=check.n)
     if analysis.claim_checks:
@@ -165,7 +167,7 @@ def build_facts(analysis: "Analysis", inventory: Inventory) -> list[Fact]:
             if rows["config"].nunique() < 2:
                 continue
             fastest = rows.loc[rows["value"].idxmin()]
-            facts.add(f"{source}: fastest case {fastest['config']} at {fmt(fastest['value'], 'ms')} mean "
+            facts.add(f"{quoted(source)}: fastest case {fastest['config']} at {fmt(fastest['value'], 'ms')} mean "
                       f"({fastest['definition']}).", float(fastest["value"]), "ms", [source], importance=30,
                       config=str(fastest["config"]), metric="time_ms", rows=len(rows))
 

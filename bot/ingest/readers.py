@@ -60,6 +60,7 @@ def read_csv(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
 
 # -------------------------------------------------------------------------------------- JSON
 def read_json(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
+    text = _without_escaped_nul(text)
     try:
         data = json.loads(text)
     except ValueError as exc:
@@ -76,6 +77,7 @@ def read_json(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
 
 
 def read_jsonl(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
+    text = _without_escaped_nul(text)
     records: list[dict[str, Any]] = []
     bad = 0
     for line in text.splitlines():
@@ -97,6 +99,11 @@ def read_jsonl(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
     blocks: list[TableBlock] = []
     _walk(records, source=source, path=[], model="", config={}, blocks=blocks, depth=0)
     return blocks, warnings
+
+
+def _without_escaped_nul(text: str) -> str:
+    """JSON may spell NUL as \\u0000; no value of ours needs it and PostgreSQL text refuses it."""
+    return text.replace("\\u0000", "") if "\\u0000" in text else text
 
 
 _CONTAINER_KEYS = {"results", "runs", "data", "records", "benchmark", "benchmarks", "tests", "items",
