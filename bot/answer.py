@@ -30,7 +30,7 @@ from bot.grounding import format_value, ground
 from bot.llm import LLMCallFailed, stream_chat
 from bot.models import Fact
 from bot.narrate import UNVERIFIED
-from bot.prompting import MESSAGE_OVERHEAD_TOKENS, TokenEstimator, fact_line
+from bot.prompting import MESSAGE_OVERHEAD_TOKENS, TokenEstimator, fact_line, weighted_chars
 from bot.services import Services
 from bot.slack_ops import (
     MESSAGE_TEXT_LIMIT,
@@ -154,31 +154,33 @@ def build_answer_prompt(question: str, facts: Sequence[Fact], history: Sequence[
     question = truncate(" ".join(slack_to_plain(question).split()), QUESTION_CHARS)
     ordered = sorted(facts, key=lambda f: (f.id[:1] != "Q", -f.importance))
     lines = [fact_line(f) for f in ordered]
-    fixed = len(SYSTEM_PROMPT) + len(_user_message([], [], notes, question, 10**6, 10**6))
+    fixed = weighted_chars(SYSTEM_PROMPT) + weighted_chars(
+        _user_message([], [], notes, question, 10**6, 10**6))
     left = budget - estimator.estimate_chars(fixed)
-    if left <= 0 or (lines and estimator.estimate_chars(len(lines[0]) + 1) > left):
+    if left <= 0 or (lines and estimator.estimate_chars(weighted_chars(lines[0]) + 1) > left):
         raise AnswerDoesNotFit(
             f"num_ctx={num_ctx} is too small to answer (the question and one fact need about "
-            f"{estimator.estimate_chars(fixed + (len(lines[0]) if lines else 0)) + answer_tokens} tokens) "
+            f"{estimator.estimate_chars(fixed + (weighted_chars(lines[0]) if lines else 0)) + answer_tokens}"
+            " tokens) "
             "— raise OLLAMA_NUM_CTX")
-    history_chars = sum(len(_quote(m)) + 1 for m in history)
+    history_chars = sum(weighted_chars(_quote(m)) + 1 for m in history)
     reserve = min(int(left * HISTORY_SHARE), estimator.estimate_chars(history_chars))
     used_chars = 0
     kept: list[str] = []
     omitted: list[str] = []
     for fact, line in zip(ordered, lines, strict=True):
-        if not omitted and estimator.estimate_chars(used_chars + len(line) + 1) <= left - reserve:
+        if not omitted and estimator.estimate_chars(used_chars + weighted_chars(line) + 1) <= left - reserve:
             kept.append(line)
-            used_chars += len(line) + 1
+            used_chars += weighted_chars(line) + 1
         else:
             omitted.append(fact.id)
     quoted: list[str] = []
     for message in reversed(history):  # newest first
         line = _quote(message)
-        if estimator.estimate_chars(used_chars + len(line) + 1) > left:
+        if estimator.estimate_chars(used_chars + weighted_chars(line) + 1) > left:
             break
         quoted.insert(0, line)
-        used_chars += len(line) + 1
+        used_chars += weighted_chars(line) + 1
     user = _user_message(kept, quoted, notes, question, len(omitted), len(history) - len(quoted))
     return AnswerPrompt(
         messages=[{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}],
@@ -187,7 +189,7 @@ def build_answer_prompt(question: str, facts: Sequence[Fact], history: Sequence[
         history_used=len(quoted),
         history_dropped=len(history) - len(quoted),
         estimated_tokens=estimator.estimate(SYSTEM_PROMPT + user) + 2 * MESSAGE_OVERHEAD_TOKENS,
-        chars=len(SYSTEM_PROMPT) + len(user),
+        chars=weighted_chars(SYSTEM_PROMPT) + weighted_chars(user),
     )
 
 

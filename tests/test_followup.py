@@ -245,6 +245,15 @@ def test_prompt_keeps_computed_facts_first_and_trims_history_oldest_first() -> N
     assert user.rstrip().endswith("Question: what's p95 latency for q8_0?\nAnswer now, citing fact ids.")
 
 
+def test_non_ascii_history_is_budgeted_by_its_real_cost() -> None:
+    # CJK text costs about a token per character: counted as plain chars it would overflow num_ctx
+    history = [ThreadMessage("person", f"{i} " + "性能测试结果" * 60) for i in range(30)]
+    prompt = build_answer_prompt("why?", FACTS, history, num_ctx=2048, estimator=TokenEstimator())
+    cjk = sum(1 for c in prompt.messages[1]["content"] if ord(c) > 127)
+    assert cjk <= 2048 - 512  # at most one token per CJK character fits beside the answer
+    assert 0 < prompt.history_used < 30
+
+
 def test_prompt_that_cannot_fit_says_so() -> None:
     with pytest.raises(AnswerDoesNotFit, match="OLLAMA_NUM_CTX"):
         build_answer_prompt("why?", FACTS, [], num_ctx=600)
