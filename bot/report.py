@@ -5,7 +5,6 @@ Pure: no I/O. The JSON shape is documented in README ("JSON output"); only add k
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from bot import __version__
 from bot.analysis import Analysis
 from bot.analysis.facts import fmt
+from bot.jsonsafe import strict_json
 from bot.models import Fact, Inventory
 
 if TYPE_CHECKING:
@@ -67,22 +67,9 @@ def headline(analysis: Analysis, inventory: Inventory, narrative: "Narrative | N
     return out
 
 
-def _strict(value: Any) -> Any:
-    """The document as strict JSON: NaN/inf become null (no JSON parser of users' tooling reads NaN)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _strict(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_strict(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):  # numpy scalars
-        return _strict(value.item())
-    return value
-
-
 def build_json(*, archive: str, analysis: Analysis, inventory: Inventory, narrative: "Narrative | None",
                timings_s: Mapping[str, float]) -> dict[str, Any]:
-    return _strict(_document(archive=archive, analysis=analysis, inventory=inventory, narrative=narrative,
+    return strict_json(_document(archive=archive, analysis=analysis, inventory=inventory, narrative=narrative,
                              timings_s=timings_s))
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.standins.ollama_server import OllamaStandIn
+from tests.standins.slack_api import SlackApiStandin
 
 REAL_ARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "data" / "chimera-reports"
 
@@ -35,3 +36,10 @@ def ollama() -> Iterator[OllamaStandIn]:
     """A fresh Ollama stand-in on 127.0.0.1 (real HTTP/NDJSON protocol)."""
     with OllamaStandIn() as server:
         yield server
+
+
+@pytest.fixture
+def standin() -> Iterator[SlackApiStandin]:
+    """A fresh Slack Web API stand-in on 127.0.0.1 recording every call."""
+    with SlackApiStandin() as api:
+        yield api

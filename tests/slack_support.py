@@ -172,3 +172,8 @@ def http_bot(standin: SlackApiStandin, run: Any, *, clock: Callable[[], float] |
         if services.answers is not None:
             services.answers.shutdown(timeout_s=5)
         server.stop()
+
+
+def upload_done(calls: list) -> bool:
+    """The report upload finished (files.completeUploadExternal was called)."""
+    return any(c.method == "files.completeUploadExternal" for c in calls)

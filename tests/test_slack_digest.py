@@ -14,13 +14,7 @@ from bot.scheduler import start_scheduler, stop_scheduler
 from handlers.digest import digest_command
 from tests.digest_support import message_text, write_synth
 from tests.slack_support import http_bot
-from tests.standins.slack_api import SlackApiStandin
 
-
-@pytest.fixture
-def standin():
-    with SlackApiStandin() as api:
-        yield api
 
 
 def _bot(standin, tmp_path, **overrides):

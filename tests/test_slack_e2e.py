@@ -11,18 +11,10 @@ import pytest
 
 import bot
 from bot.errors import ArchiveNotFound
-from tests.slack_support import ScriptedRun, StepClock, http_bot
-from tests.standins.slack_api import BOT_ID, BOT_USER_ID, SlackApiStandin
+from tests.slack_support import ScriptedRun, StepClock, http_bot, upload_done
+from tests.standins.slack_api import BOT_ID, BOT_USER_ID
 
 
-@pytest.fixture
-def standin():
-    with SlackApiStandin() as api:
-        yield api
-
-
-def _done(calls):
-    return any(c.method == "files.completeUploadExternal" for c in calls)
 
 
 def test_analyze_acks_fast_then_posts_progress_summary_and_thread_files_in_order(standin):
@@ -33,9 +25,9 @@ def test_analyze_acks_fast_then_posts_progress_summary_and_thread_files_in_order
         assert status == 200 and took < 3.0
         assert "Analyzing `nightly/2025-11-14.tar.gz`" in body
         assert run.started.wait(5)
-        assert "chat.update" not in standin.methods()[-1:] or not _done(standin.calls)
+        assert "chat.update" not in standin.methods()[-1:] or not upload_done(standin.calls)
         run.release.set()
-        calls = standin.wait_for(_done)
+        calls = standin.wait_for(upload_done)
 
     methods = [c.method for c in calls if c.method != "auth.test"]
     assert methods[0] == "chat.postMessage"
@@ -71,7 +63,7 @@ def test_progress_edits_are_throttled_to_one_per_interval(standin):
     run = ScriptedRun()
     with http_bot(standin, run, clock=StepClock(0.3)) as bot_:  # 4 steps within 1.2 "seconds"
         bot_.command("analyze a.tar.gz --no-llm")
-        standin.wait_for(_done)
+        standin.wait_for(upload_done)
     updates = standin.of("chat.update")
     assert len(updates) - 1 <= 2  # at most one edit per second of clock, plus the summary
     assert run.calls[0]["use_llm"] is False
@@ -128,7 +120,7 @@ def test_rate_limited_post_is_retried_after_retry_after(standin):
     standin.rate_limit("chat.postMessage", retry_after=0)
     with http_bot(standin, ScriptedRun()) as bot_:
         bot_.command("analyze a.tar.gz")
-        standin.wait_for(_done, timeout=15)
+        standin.wait_for(upload_done, timeout=15)
     posts = standin.of("chat.postMessage")
     assert len(posts) == 2  # the 429, then the retry that succeeded
     assert standin.of("respond") == []
@@ -138,7 +130,7 @@ def test_failed_upload_is_retried(standin):
     standin.fail_upload(times=1)
     with http_bot(standin, ScriptedRun()) as bot_:
         bot_.command("analyze a.tar.gz")
-        standin.wait_for(_done)
+        standin.wait_for(upload_done)
     assert len(standin.of("files.completeUploadExternal")) == 1
     assert standin.of("respond") == []
 
@@ -197,7 +189,7 @@ def test_file_and_model_text_cannot_mention_or_smuggle_links(standin):
     run = ScriptedRun(narrative="<!channel> look <@U999> <!subteam^S1> <https://evil.example|docs> @here")
     with http_bot(standin, run) as bot_:
         bot_.command("analyze <!here>.tar.gz")
-        standin.wait_for(_done)
+        standin.wait_for(upload_done)
     everything = json.dumps([c.params for c in standin.calls if c.method.startswith("chat.")])
     for bad in ("<!channel>", "<@U999>", "<!subteam", "<https://evil", "<!here>", "@here"):
         assert bad not in everything, bad

@@ -8,18 +8,10 @@ import json
 import pytest
 
 from bot.errors import UnsafeArchive
-from tests.slack_support import ScriptedRun, http_bot, sample_result
-from tests.standins.slack_api import BOT_USER_ID, SlackApiStandin
+from tests.slack_support import ScriptedRun, http_bot, sample_result, upload_done
+from tests.standins.slack_api import BOT_USER_ID
 
 
-@pytest.fixture
-def standin():
-    with SlackApiStandin() as api:
-        yield api
-
-
-def _done(calls):
-    return any(c.method == "files.completeUploadExternal" for c in calls)
 
 
 @pytest.mark.parametrize("number", ["²", "٣", "１"])
@@ -87,6 +79,6 @@ def test_a_dm_that_mentions_the_bot_is_still_a_command(standin):
     run = ScriptedRun()
     with http_bot(standin, run) as bot_:
         assert bot_.event(dm, event_id="EvDM1")[0] == 200
-        standin.wait_for(_done)
+        standin.wait_for(upload_done)
     assert run.calls == [{"target": "a.tar.gz", "use_llm": False, "allow_local_paths": False}]
     assert "don't know" not in json.dumps([c.params for c in standin.calls])

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bot.jsonsafe import strict_json
 from bot.models import MEASUREMENT_COLUMNS, empty_measurements
 
 TEXT_COLUMNS: tuple[str, ...] = tuple(
@@ -93,21 +94,9 @@ def json_document(value: Any) -> Any:
     if value is None:
         return None
     try:
-        return json.loads(json.dumps(_finite(value), allow_nan=False))
+        return json.loads(json.dumps(strict_json(value), allow_nan=False))
     except (TypeError, ValueError) as err:
         raise ValueError(f"cannot store as JSON: {err}") from err
 
 
-def _finite(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if hasattr(value, "item") and callable(value.item) and not isinstance(value, (str, bytes)):
-        try:
-            return _finite(value.item())  # numpy scalar
-        except (TypeError, ValueError):
-            return value
     return value
