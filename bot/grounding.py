@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.models import Fact, without_quoted
@@ -133,7 +133,8 @@ _NUMBER_WORD = "|".join(sorted([*_ONES, *_TENS, *_SCALES], key=len, reverse=True
 _WORD_NUMBER = re.compile(
     rf"\b(?:{_NUMBER_WORD})(?:(?:[\s-]+|\s+and\s+)(?:{_NUMBER_WORD}))*\b", re.IGNORECASE
 )
-_CITATION = re.compile(r"\[\s*(F\d+(?:\s*[,;]\s*F\d+)*)\s*\]")
+# F: the report's facts; Q: facts a follow-up question computed
+_CITATION = re.compile(r"\[\s*([FQ]\d+(?:\s*[,;]\s*[FQ]\d+)*)\s*\]")
 _MASKS = [
     re.compile(r"\b[A-Za-z_][\w.\-]*=[^\s,;)\]]+"),  # config keys: num_ctx=4096, temperature=0.2
     re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?"),  # dates, timestamps
@@ -173,6 +174,37 @@ def citations(text: str) -> list[tuple[int, int, list[str]]]:
         ids = [part.strip() for part in re.split(r"[,;]", match.group(1))]
         found.append((match.start(), match.end(), ids))
     return found
+
+
+UNVERIFIED = "⚠️unverified"
+Edit = tuple[int, int, str]  # replace text[start:end] with the string
+
+
+def render_edits(text: str, *, facts: Sequence[Fact], citable: Mapping[str, Fact],
+                 cite: Callable[[Fact], str]) -> tuple[list[Edit], list[str]]:
+    """What rendering the model's ``text`` changes: each citation becomes ``cite(fact)`` (the
+    exact value, styled by the caller) and each ungrounded number gets `UNVERIFIED` after it.
+
+    Returns the edits (unsorted) and the ungrounded numbers as written, plus unknown citations.
+    """
+    edits: list[Edit] = []
+    bad: list[str] = []
+    for start, end, ids in citations(text):
+        pieces = []
+        for fid in ids:
+            fact = citable.get(fid)
+            if fact is None:
+                pieces.append(f"[{fid}] {UNVERIFIED}")
+                bad.append(f"[{fid}]")
+            else:
+                pieces.append(f"{cite(fact)} [{fid}]")
+        edits.append((start, end, ", ".join(pieces)))
+    for claim in ground(text, facts):
+        inside = any(s <= claim.start < e for s, e, _ in edits if e > s)
+        if not claim.grounded and not inside:
+            edits.append((claim.end, claim.end, f" {UNVERIFIED}"))
+            bad.append(claim.text)
+    return edits, bad
 
 
 def extract_claims(text: str, *, identifiers: Iterable[str] = ()) -> list[Claim]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot import grounding
-from bot.grounding import format_value
+from bot.grounding import UNVERIFIED, format_value
 from bot.llm import LLMCallFailed, LLMCallMetrics, stream_chat
 from bot.models import Fact
 from bot.prompting import ANSWER_SCHEMA, PromptDoesNotFit, TokenEstimator, build_prompt
@@ -28,7 +28,6 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-UNVERIFIED = "⚠️unverified"
 SHORT_SUMMARY_CHARS = 700
 PROGRESS_INTERVAL_S = 1.0  # Slack edits at most ~1/s
 
@@ -282,22 +281,9 @@ def render_text(
     Returns the rendered text and the ungrounded numbers (as written, plus unknown citations).
     """
     bold = "**" if style == "markdown" else "*"
-    edits: list[tuple[int, int, str]] = []
-    bad: list[str] = []
-    for start, end, ids in grounding.citations(text):
-        pieces = []
-        for fid in ids:
-            fact = citable.get(fid)
-            if fact is None:
-                pieces.append(f"[{fid}] {UNVERIFIED}")
-                bad.append(f"[{fid}]")
-            else:
-                pieces.append(f"{bold}{format_value(fact.value, fact.unit)}{bold} [{fid}]")
-        edits.append((start, end, ", ".join(pieces)))
-    for claim in grounding.ground(text, facts):
-        if not claim.grounded:
-            edits.append((claim.end, claim.end, f" {UNVERIFIED}"))
-            bad.append(claim.text)
+    edits, bad = grounding.render_edits(
+        text, facts=facts, citable=citable,
+        cite=lambda fact: f"{bold}{format_value(fact.value, fact.unit)}{bold}")
     out = text
     for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
         out = out[:start] + replacement + out[end:]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import fsspec
 import pytest
 
 from tests.standins.ollama_server import OllamaStandIn
@@ -43,3 +45,13 @@ def standin() -> Iterator[SlackApiStandin]:
     """A fresh Slack Web API stand-in on 127.0.0.1 recording every call."""
     with SlackApiStandin() as api:
         yield api
+
+
+@pytest.fixture
+def memory_root() -> Iterator[str]:
+    """A private prefix in fsspec's process-wide in-memory filesystem, removed afterwards."""
+    url = f"memory://chimera-test-{uuid.uuid4().hex}"
+    yield url
+    fs, path = fsspec.core.url_to_fs(url)
+    if fs.exists(path):
+        fs.rm(path, recursive=True)

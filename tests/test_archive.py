@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import stat
 import tarfile
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import fsspec
@@ -190,13 +188,6 @@ def test_missing_archive_raises_not_found(tmp_path: Path, storage: Path) -> None
 # --- remote (fsspec) archives ---------------------------------------------------------------
 
 
-@pytest.fixture
-def memory_root() -> Iterator[str]:
-    url = f"memory://chimera-test-{uuid.uuid4().hex}"
-    yield url
-    fs, path = fsspec.core.url_to_fs(url)
-    if fs.exists(path):
-        fs.rm(path, recursive=True)
 
 
 def test_remote_archive_and_remote_folder_are_fetched_into_scratch(

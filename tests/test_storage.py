@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import fsspec
@@ -25,14 +23,6 @@ def storage(tmp_path: Path) -> Path:
     return root
 
 
-@pytest.fixture
-def memory_root() -> Iterator[str]:
-    """A private prefix in fsspec's process-wide in-memory filesystem, removed afterwards."""
-    url = f"memory://chimera-test-{uuid.uuid4().hex}"
-    yield url
-    fs, path = fsspec.core.url_to_fs(url)
-    if fs.exists(path):
-        fs.rm(path, recursive=True)
 
 
 @pytest.mark.parametrize(
