@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/bench_ingest.py [--runs 5] [--sizes 100,1000,10000] [--budget-s 150]
 
-Archives come from `bot.examplegen.generate_archive` (seed 7) and are cached under
+Archives come from `scripts.examplegen.generate_archive` (seed 7) and are cached under
 ``$TMPDIR/chimera-bench-archives`` (reused when complete; ``--fresh`` regenerates). Each size is
 measured in a fresh subprocess so memory peaks do not mix:
 
@@ -44,9 +44,9 @@ def _rss_mb() -> float:
 def _worker(mode: str, path: Path, runs: int, budget_s: float, trace_max_s: float) -> dict:
     import scipy.special  # type: ignore[import-untyped]  # noqa: F401  (lazy in analysis: keep it out of run 1)
 
-    from bot.analysis import analyze
-    from bot.ingest import ingest_tree
-    from bot.pipeline import run_analysis
+    from bot.core.analysis import analyze
+    from bot.core.ingest import ingest_tree
+    from bot.flows.pipeline import run_analysis
     from bot.settings import load_settings
 
     baseline = _rss_mb()
@@ -92,7 +92,7 @@ def _worker(mode: str, path: Path, runs: int, budget_s: float, trace_max_s: floa
 
 # ----------------------------------------------------------------------------------- driver
 def _archive(cache: Path, target_files: int, fresh: bool) -> tuple[Path, float | None]:
-    from bot.examplegen import FILES_PER_ROUND, FIXED_FILES, generate_archive
+    from scripts.examplegen import FILES_PER_ROUND, FIXED_FILES, generate_archive
 
     scale = max(1, round((target_files - FIXED_FILES) / FILES_PER_ROUND))
     path = cache / f"seed{SEED}-scale{scale}"

@@ -5,7 +5,7 @@ The model is the Ollama stand-in streaming at the original agent's measured spee
 original agent's two sequential calls taking 56 s in total.
 
 Facts come from the real archive (../shared/data/chimera-reports, analysed with use_llm=False) when
-`bot.pipeline.run_analysis` and the archive are available; otherwise from a realistic synthetic
+`bot.flows.pipeline.run_analysis` and the archive are available; otherwise from a realistic synthetic
 list, and the output says so.
 
     python bench/bench_narrative.py [--runs 3]
@@ -23,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from bot.models import Fact
-from bot.narrate import narrate
-from bot.prompting import TokenEstimator, build_prompt
+from bot.core.types import Fact
+from bot.flows.narrate import narrate
+from bot.core.prompting import TokenEstimator, build_prompt
 from bot.settings import Settings
 from tests.standins.ollama_server import OllamaStandIn, Reply, realistic_facts
 
@@ -41,9 +41,9 @@ def load_facts() -> tuple[list[Fact], str]:
     if not ARCHIVE.is_dir():
         return realistic_facts(), f"SYNTHETIC facts ({ARCHIVE} not found)"
     try:
-        from bot.pipeline import run_analysis  # type: ignore[attr-defined]
+        from bot.flows.pipeline import run_analysis  # type: ignore[attr-defined]
     except ImportError:
-        return realistic_facts(), "SYNTHETIC facts (bot.pipeline.run_analysis not available yet)"
+        return realistic_facts(), "SYNTHETIC facts (bot.flows.pipeline.run_analysis not available yet)"
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     result = run_analysis(str(ARCHIVE), settings=settings, use_llm=False, allow_local_paths=True)
     facts = list(getattr(result, "facts", None) or [])

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _analyze(args: argparse.Namespace, settings) -> int:
-    from bot.pipeline import run_analysis
+    from bot.flows.pipeline import run_analysis
 
     last = [0.0]
 
@@ -105,7 +105,7 @@ def _analyze(args: argparse.Namespace, settings) -> int:
 
 
 def _doctor(settings) -> int:
-    from bot.doctor import run_doctor
+    from bot.adapters.doctor import run_doctor
 
     checks = run_doctor(settings)
     for check in checks:

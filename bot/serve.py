@@ -3,7 +3,7 @@
 HTTP mode serves Bolt through waitress (a production WSGI server): ``POST /slack/events`` for
 commands and events (signature-checked by Bolt) and ``GET /health`` for probes. Socket Mode opens
 no port. On shutdown, intake stops first, then running jobs get a grace period; queued and
-unfinished jobs are failed and their users told (see `bot.jobs.JobPool.shutdown`).
+unfinished jobs are failed and their users told (see `bot.flows.jobs.JobPool.shutdown`).
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore  # type: ignore[import-untyped]
 
 import bot
-from bot.scheduler import start_scheduler, stop_scheduler
-from bot.services import Services, build_services
+from bot.adapters.scheduler import start_scheduler, stop_scheduler
+from bot.flows.services import Services, build_services
 from bot.settings import Settings
-from bot.slack_app import build_app, check_slack_settings
+from bot.app import build_app, check_slack_settings
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,11 @@ from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
 import bot
-from bot.blocks import fallback_text, summary_blocks
-from bot.charts import throughput_ttft_png
+from bot.render.blocks import fallback_text, summary_blocks
+from bot.render.charts import throughput_ttft_png
 from bot.errors import ChimeraError
-from bot.services import Services
-from bot.slack_ops import (
+from bot.flows.services import Services
+from bot.adapters.slack import (
     SlackCallFailed,
     SlackOps,
     Throttle,

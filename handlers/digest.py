@@ -13,11 +13,11 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from bot.errors import ChimeraError
-from bot.schedules import DigestSpec, next_fire_times, parse_digest_command, parse_schedule
-from bot.services import Services
-from bot.slack_ops import escape_mrkdwn
-from bot.storage import validate_name
-from bot.store import Subscription
+from bot.core.schedules import DigestSpec, next_fire_times, parse_digest_command, parse_schedule
+from bot.flows.services import Services
+from bot.adapters.slack import escape_mrkdwn
+from bot.adapters.storage import validate_name
+from bot.adapters.db import Subscription
 
 log = logging.getLogger(__name__)
 

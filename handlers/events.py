@@ -2,7 +2,7 @@
 
 - A reply in a report thread (a thread whose parent is a stored run's message, in that channel),
   or an @mention inside one, is a question about that run: exactly one answer in the thread
-  (`bot.answer`). "analyze …", "help" and "status" in such a thread still work as commands.
+  (`bot.flows.thread_answer`). "analyze …", "help" and "status" in such a thread still work as commands.
 - `@Chimera analyze <name>` elsewhere (or `analyze <name>` in a DM with the bot) starts the same
   analysis as the slash command; any other mention gets the short usage in a thread reply.
 - Threads that are not the bot's, the bot's own messages (any bot's), edits, deletions and other
@@ -24,11 +24,11 @@ from typing import Any
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
-from bot.answer import ThreadAnswer
+from bot.flows.thread_answer import ThreadAnswer
 from bot.errors import ChimeraError
-from bot.jobs import QueueFull
-from bot.services import Services
-from bot.slack_ops import SlackCallFailed, SlackOps
+from bot.flows.jobs import QueueFull
+from bot.flows.services import Services
+from bot.adapters.slack import SlackCallFailed, SlackOps
 from handlers.commands import (
     USAGE,
     UsageError,

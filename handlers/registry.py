@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt import App, BoltResponse
 
-from bot.services import Services
+from bot.flows.services import Services
 from handlers.commands import make_chimera_command
 from handlers.events import make_app_mention, make_message
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write the bundled example archive, `examples/example-archive.tar.gz`, from `bot.examplegen`.
+"""Write the bundled example archive, `examples/example-archive.tar.gz`, from `scripts.examplegen`.
 
 Deterministic: the same bytes on every run (sorted members, fixed mtime/uid/gid, gzip mtime 0), so
 `tests/test_examplegen.py` can check the bundled file has not drifted from the generator.
@@ -14,9 +14,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bot.examplegen import generate_archive, pack_tar_gz
-
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a file: make `scripts.examplegen` importable
+
+from scripts.examplegen import generate_archive, pack_tar_gz  # noqa: E402
 DEFAULT_OUT = ROOT / "examples" / "example-archive.tar.gz"
 ARC_PREFIX = "example-archive/"
 SEED = 7

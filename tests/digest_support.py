@@ -11,11 +11,11 @@ from typing import Any
 
 import pandas as pd
 
-from bot.pipeline import run_analysis
-from bot.scheduler import DigestScheduler
+from bot.flows.pipeline import run_analysis
+from bot.adapters.scheduler import DigestScheduler
 from bot.settings import Settings
-from bot.slack_ops import SlackOps, build_web_client
-from bot.store import Store, open_store
+from bot.adapters.slack import SlackOps, build_web_client
+from bot.adapters.db import Store, open_store
 from tests.standins.slack_api import SlackApiStandin
 from tests.synth import synth_archive
 
@@ -63,7 +63,7 @@ class DigestEnv:
 
     def subscribe(self, *, prefix: str = "nightly", quiet: bool = False, schedule: str = "daily 09:00",
                   tz: str = "UTC", channel: str = "C0DIGEST") -> Any:
-        from bot.schedules import parse_schedule
+        from bot.core.schedules import parse_schedule
 
         spec = parse_schedule(schedule, prefix=prefix, timezone=tz)
         return self.store.add_subscription(channel=channel, schedule=spec.schedule,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bot.ingest import ingest_tree
-from bot.models import IngestResult
+from bot.core.ingest import ingest_tree
+from bot.core.types import IngestResult
 
 
 def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:

@@ -19,9 +19,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 from bot.serve import HttpServer, make_wsgi_app
-from bot.services import Services, build_services
+from bot.flows.services import Services, build_services
 from bot.settings import Settings
-from bot.slack_app import build_app
+from bot.app import build_app
 from tests.standins.slack_api import SlackApiStandin, sign
 
 SECRET = "test-signing-secret"

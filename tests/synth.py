@@ -1,6 +1,6 @@
 """Seeded generator of realistic synthetic per-request LLM benchmark measurements.
 
-`synth_archive` returns a tidy frame with exactly the columns of `bot.models.MEASUREMENT_COLUMNS`,
+`synth_archive` returns a tidy frame with exactly the columns of `bot.core.types.MEASUREMENT_COLUMNS`,
 as ingest would produce for one benchmark archive: per model and configuration, ``n_requests``
 requests, each giving one ``throughput_tok_s`` row and one ``ttft_ms`` row.
 
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from bot.models import MEASUREMENT_COLUMNS
+from bot.core.types import MEASUREMENT_COLUMNS
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.analysis import analyze
+from bot.core.analysis import analyze
 from tests.ingest_support import ingest_files
 
 HEADER = "model,num_ctx,ttft_s,tokens_s,load_s,eval_s,eval_count,error\n"

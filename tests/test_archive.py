@@ -10,7 +10,7 @@ from pathlib import Path
 import fsspec
 import pytest
 
-from bot.archive import ArchiveTree, open_archive
+from bot.adapters.extract import ArchiveTree, open_archive
 from bot.errors import ArchiveError, ArchiveNotFound, UnsafeArchive
 from tests.archive_factory import (
     SAMPLE_FILES,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import tarfile
 
-from bot.digests import (
+from bot.flows.digest import (
     FAILED,
     NOTHING_NEW,
     POSTED,
@@ -14,8 +14,8 @@ from bot.digests import (
     pick_archive,
     run_digest,
 )
-from bot.pipeline import run_analysis
-from bot.regression import IMPROVEMENT, METHOD_MW_Z, REGRESSION, Change
+from bot.flows.pipeline import run_analysis
+from bot.core.regression import IMPROVEMENT, METHOD_MW_Z, REGRESSION, Change
 from tests.digest_support import DigestEnv, digest_env, message_text, write_synth
 
 
@@ -212,7 +212,7 @@ def test_the_narrative_failing_never_blocks_the_digest(tmp_path):
 def test_the_message_escapes_archive_model_and_config_text():
     from datetime import datetime, timezone
 
-    from bot.store import Subscription
+    from bot.adapters.db import Subscription
 
     sub = Subscription(1, "C1", "daily 09:00", {}, "UTC", "night<ly>", False, None,
                        datetime.now(timezone.utc), True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.doctor import Check, model_context_length, run_doctor
+from bot.adapters.doctor import Check, model_context_length, run_doctor
 from tests.standins.ollama_server import ModelEntry, OllamaStandIn, closed_port_url, settings_for
 
 

@@ -1,6 +1,6 @@
 """The generated example archives against the REAL pipeline.
 
-`bot.examplegen` writes an archive and computes, independently of ingest/analysis, what a careful
+`scripts.examplegen` writes an archive and computes, independently of ingest/analysis, what a careful
 analyst must find in it (the `Manifest`). These tests run `run_analysis` on it — and on the bundled
 `examples/example-archive.tar.gz` — and hold the JSON document to that truth.
 """
@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.examplegen import Manifest, files_for_scale, generate_archive, pack_tar_gz
-from bot.pipeline import RunResult, run_analysis
+from scripts.examplegen import Manifest, files_for_scale, generate_archive, pack_tar_gz
+from bot.flows.pipeline import RunResult, run_analysis
 from bot.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bot.answer import (
+from bot.flows.thread_answer import (
     AnswerDoesNotFit,
     ThreadMessage,
     build_answer_prompt,
@@ -18,11 +18,11 @@ from bot.answer import (
     history_from_replies,
     render_answer,
 )
-from bot.followup import compute, parse_question
-from bot.grounding import format_value
-from bot.models import Fact
-from bot.narrate import UNVERIFIED
-from bot.prompting import TokenEstimator
+from bot.core.followup import compute, parse_question
+from bot.core.grounding import format_value
+from bot.core.types import Fact
+from bot.flows.narrate import UNVERIFIED
+from bot.core.prompting import TokenEstimator
 from tests.ingest_support import ingest_files
 
 MODELS = ["gemma3:1b", "gemma3:270m", "llama3.1:8b-instruct-q8_0", "llama3.2:1b"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.grounding import extract_claims, format_value, ground
+from bot.core.grounding import extract_claims, format_value, ground
 from tests.standins.ollama_server import realistic_facts
 
 FACTS = realistic_facts()
@@ -158,7 +158,7 @@ def test_adversarial_spellings_of_true_numbers_stay_grounded(text: str) -> None:
 
 
 def test_an_explicit_sign_must_agree_with_the_fact() -> None:
-    from bot.models import Fact
+    from bot.core.types import Fact
 
     change = Fact("F20", "Throughput change of gemma3:270m vs the previous run", -12.0, "%", ("a.csv",),
                   model="gemma3:270m")
@@ -176,7 +176,7 @@ def test_an_explicit_sign_must_agree_with_the_fact() -> None:
 
 
 def test_a_numeric_model_tag_does_not_blind_the_check() -> None:
-    from bot.models import Fact
+    from bot.core.types import Fact
 
     # archive-controlled model names become identifiers; a tag that is just a number must not
     # mask that number everywhere in the text
@@ -200,7 +200,7 @@ def test_a_number_attributed_to_the_wrong_named_model_is_not_grounded() -> None:
 
 
 def test_numbers_quoted_from_the_archive_do_not_ground_a_claim() -> None:
-    from bot.models import Fact, quoted
+    from bot.core.types import Fact, quoted
 
     reason = "upstream said 999 tok/s is too slow"
 

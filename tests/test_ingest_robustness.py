@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.analysis import analyze
-from bot.report import build_json, render_markdown
+from bot.core.analysis import analyze
+from bot.render.report import build_json, render_markdown
 from tests.ingest_support import ingest_files
 
 KEYS = ["model", "ttft_s", "tokens_s", "load_s", "eval_count", "error", "success", "num_ctx", "options",

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from bot.models import Fact
-from bot.narrate import UNVERIFIED, Narrative, narrate
-from bot.prompting import ANSWER_SCHEMA, ANSWER_TOKENS
+from bot.core.types import Fact
+from bot.flows.narrate import UNVERIFIED, Narrative, narrate
+from bot.core.prompting import ANSWER_SCHEMA, ANSWER_TOKENS
 from tests.standins.ollama_server import (
     OllamaStandIn,
     Reply,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.models import Fact
-from bot.prompting import (
+from bot.core.types import Fact
+from bot.core.prompting import (
     ANSWER_TOKENS,
     SYSTEM_PROMPT,
     PromptDoesNotFit,

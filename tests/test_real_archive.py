@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.pipeline import RunResult, run_analysis
+from bot.flows.pipeline import RunResult, run_analysis
 from bot.settings import Settings
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bot.models import MEASUREMENT_COLUMNS
-from bot.regression import (
+from bot.core.types import MEASUREMENT_COLUMNS
+from bot.core.regression import (
     ALPHA,
     IMPROVEMENT,
     METHOD_DEFINITIONS,

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from freezegun import freeze_time
 
-from bot.digests import FAILED, POSTED
-from bot.scheduler import DigestScheduler, fire_digest, fire_key
+from bot.flows.digest import FAILED, POSTED
+from bot.adapters.scheduler import DigestScheduler, fire_digest, fire_key
 from tests.digest_support import DigestEnv, digest_env, message_text, write_synth
 
 UTC = timezone.utc

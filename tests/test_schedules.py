@@ -14,7 +14,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from freezegun import freeze_time
 
 from bot.errors import ChimeraError
-from bot.schedules import (
+from bot.core.schedules import (
     DigestSpec,
     ScheduleError,
     build_trigger,

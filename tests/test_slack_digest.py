@@ -9,8 +9,8 @@ from datetime import datetime, timezone
 import pytest
 from freezegun import freeze_time
 
-from bot.pipeline import run_analysis
-from bot.scheduler import start_scheduler, stop_scheduler
+from bot.flows.pipeline import run_analysis
+from bot.adapters.scheduler import start_scheduler, stop_scheduler
 from handlers.digest import digest_command
 from tests.digest_support import message_text, write_synth
 from tests.slack_support import http_bot

@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from bot.grounding import format_value
-from bot.narrate import UNVERIFIED
+from bot.core.grounding import format_value
+from bot.flows.narrate import UNVERIFIED
 from tests.slack_support import RunningBot, StepClock, http_bot
 from tests.standins.ollama_server import Reply, closed_port_url
 from tests.standins.slack_api import BOT_ID, BOT_USER_ID, Call, SlackApiStandin

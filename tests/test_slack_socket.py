@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from bot.serve import serve
-from bot.services import build_services
+from bot.flows.services import build_services
 from tests.slack_support import ScriptedRun, StepClock, http_bot, make_settings
 from tests.standins.slack_api import SlackApiStandin, SocketModeStandin
 
@@ -70,7 +70,7 @@ def _make_archive(root):
 
 
 def test_real_pipeline_end_to_end(tmp_path):
-    pipeline = pytest.importorskip("bot.pipeline")
+    pipeline = pytest.importorskip("bot.flows.pipeline")
     _make_archive(tmp_path / "storage")
     with SlackApiStandin() as api, http_bot(api, pipeline.run_analysis, storage_roots=[str(tmp_path / "storage")],
                                             work_dir=tmp_path / "work", ollama_host="http://127.0.0.1:9") as bot_:

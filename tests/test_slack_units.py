@@ -6,11 +6,11 @@ import threading
 
 import pytest
 
-from bot.blocks import MAX_BLOCKS, summary_blocks
-from bot.charts import throughput_ttft_png
-from bot.jobs import JobPool, PoolClosed, QueueFull
-from bot.services import SeenEvents
-from bot.slack_ops import (
+from bot.render.blocks import MAX_BLOCKS, summary_blocks
+from bot.render.charts import throughput_ttft_png
+from bot.flows.jobs import JobPool, PoolClosed, QueueFull
+from bot.flows.services import SeenEvents
+from bot.adapters.slack import (
     SECTION_TEXT_LIMIT,
     Throttle,
     escape_mrkdwn,

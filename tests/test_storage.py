@@ -10,7 +10,7 @@ import fsspec
 import pytest
 
 from bot.errors import ArchiveError, ArchiveNotFound
-from bot.storage import fetch_file, list_archives, resolve, validate_name
+from bot.adapters.storage import fetch_file, list_archives, resolve, validate_name
 from tests.archive_factory import make_settings, make_tar, make_zip, write_tree
 
 
@@ -120,7 +120,7 @@ def test_a_root_whose_backend_is_missing_is_skipped_not_fatal(
     settings = make_settings(
         tmp_path, roots=["nosuchproto://key:hunter2@bucket/x", str(storage)]
     )
-    with caplog.at_level(logging.WARNING, logger="bot.storage"):
+    with caplog.at_level(logging.WARNING, logger="bot.adapters.storage"):
         location = resolve("nightly/2025-11-14.tar.gz", settings=settings)
     assert location.is_local
     assert "nosuchproto" in caplog.text and "hunter2" not in caplog.text

@@ -27,16 +27,16 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from bot.models import MEASUREMENT_COLUMNS, empty_measurements
-from bot.store import (
+from bot.core.types import MEASUREMENT_COLUMNS, empty_measurements
+from bot.adapters.db import (
     Store,
     StoreError,
     UnknownRecord,
     digest_run_key,
     open_store,
 )
-from bot.store.engine import alembic_config, make_engine
-from bot.store.schema import Base
+from bot.adapters.db.engine import alembic_config, make_engine
+from bot.adapters.db.schema import Base
 
 OUR_TABLES = {"runs", "measurements", "answered_events", "subscriptions", "digests"}
 
@@ -404,7 +404,7 @@ CLAIM_IN_A_PROCESS = textwrap.dedent(
     """
     import json, sys, time
     from pathlib import Path
-    from bot.store import open_store
+    from bot.adapters.db import open_store
     url, go, sub_id = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
     store = open_store(url)
     print("ready", flush=True)

@@ -433,7 +433,7 @@ def _show(entry: ModelEntry) -> dict[str, Any]:
 
 def realistic_facts() -> list:
     """Facts shaped like the analysis step's output for a two-model Ollama benchmark."""
-    from bot.models import Fact
+    from bot.core.types import Fact
 
     src = ("reports/gemma3/gemma3_270m_results.csv", "csv_data/llama3_8b_q8_results.json")
     return [
@@ -470,7 +470,7 @@ def answer_json(
     risks: list[tuple[str, str]] | None = None,
     words: int = 0,
 ) -> str:
-    """A structured answer in the shape `bot.prompting.ANSWER_SCHEMA` asks for.
+    """A structured answer in the shape `bot.core.prompting.ANSWER_SCHEMA` asks for.
 
     ``words`` pads the summary with plain prose (no numbers) to emulate a 300-400 word answer.
     """

@@ -1,0 +1,96 @@
+"""ORM rows <-> frozen records, and the checks made before a row is written.
+
+ORM rows never leave the store: these copies are what callers get.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.adapters.db.records import TRIGGERS, Digest, Run, Subscription, UnknownRecord
+from bot.adapters.db.schema import DigestRow, RunRow, SubscriptionRow
+
+
+def get_or_raise(session: Session, model: Any, record_id: int) -> Any:
+    row = session.get(model, record_id)
+    if row is None:
+        raise UnknownRecord(f"No {model.__tablename__[:-1].replace('_', ' ')} with id {record_id}.")
+    return row
+
+
+def new_run_row(
+    archive: str,
+    trigger: str,
+    channel: str | None,
+    thread_ts: str | None,
+    parent_ts: str | None,
+    user: str | None,
+    run_key: str | None,
+) -> RunRow:
+    if trigger not in TRIGGERS:
+        raise ValueError(f"trigger must be one of {TRIGGERS}, not {trigger!r}")
+    if not archive:
+        raise ValueError("archive must not be empty")
+    return RunRow(
+        run_key=run_key,
+        archive=archive,
+        trigger=trigger,
+        channel=channel,
+        thread_ts=thread_ts,
+        parent_ts=parent_ts,
+        user=user,
+        status="queued",
+    )
+
+
+def run_record(row: RunRow) -> Run:
+    return Run(
+        id=row.id,
+        run_key=row.run_key,
+        archive=row.archive,
+        trigger=row.trigger,
+        channel=row.channel,
+        thread_ts=row.thread_ts,
+        parent_ts=row.parent_ts,
+        user=row.user,
+        status=row.status,
+        error=row.error,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+        facts=row.facts,
+        timings=row.timings,
+        summary=row.summary,
+        report_md=row.report_md,
+    )
+
+
+def subscription_record(row: SubscriptionRow) -> Subscription:
+    return Subscription(
+        id=row.id,
+        channel=row.channel,
+        schedule=row.schedule,
+        trigger=dict(row.trigger),
+        timezone=row.timezone,
+        prefix=row.prefix,
+        quiet_when_nothing_new=row.quiet_when_nothing_new,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        active=row.active,
+    )
+
+
+def digest_record(row: DigestRow) -> Digest:
+    return Digest(
+        id=row.id,
+        subscription_id=row.subscription_id,
+        archive=row.archive,
+        run_id=row.run_id,
+        run_key=row.run_key,
+        status=row.status,
+        posted_ts=row.posted_ts,
+        created_at=row.created_at,
+        finished_at=row.finished_at,
+        error=row.error,
+    )

@@ -1,0 +1,116 @@
+"""Engine construction and schema migration (Alembic, run in-process, no alembic.ini needed).
+
+SQLite notes (the default backend, shared by every bot process on the host):
+- WAL journal mode lets readers work while one process writes; ``busy_timeout`` makes a writer
+  wait for the lock instead of failing at once with "database is locked".
+- pysqlite's own transaction handling is switched off and we emit ``BEGIN`` ourselves (the recipe
+  from SQLAlchemy's SQLite dialect docs), so DDL is transactional and a write transaction can ask
+  for ``BEGIN IMMEDIATE``: it takes the write lock up front, so two processes racing for the same
+  unique key queue behind each other instead of one failing on a stale read snapshot.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import StaticPool
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# Connection execution option: begin the SQLite transaction with BEGIN IMMEDIATE.
+IMMEDIATE = "chimera_sqlite_immediate"
+
+# Any constant works; it names the advisory lock that serialises migrations on PostgreSQL.
+_PG_MIGRATION_LOCK = 0x43484D52  # "CHMR"
+
+
+def is_memory_sqlite(database_url: str) -> bool:
+    url = make_url(database_url)
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def make_engine(database_url: str, *, busy_timeout_s: float = 10.0) -> Engine:
+    """Create the engine for `database_url`, with the SQLite connection set-up described above.
+
+    An in-memory SQLite URL gets one shared connection (StaticPool): otherwise every pooled
+    connection would see its own empty database. It is meant for quick experiments only.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+
+    kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+    memory = is_memory_sqlite(database_url)
+    if memory:
+        kwargs["poolclass"] = StaticPool
+    engine = create_engine(url, **kwargs)
+    timeout_ms = max(0, int(busy_timeout_s * 1000))
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Autocommit at the driver level: SQLAlchemy's "begin" event below opens transactions.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            # busy_timeout first: switching to WAL itself may have to wait for another process.
+            cursor.execute(f"PRAGMA busy_timeout = {timeout_ms}")
+            if not memory:
+                cursor.execute("PRAGMA journal_mode = WAL")
+                # NORMAL is durable across application crashes in WAL mode (only an OS crash can
+                # lose the last commits) and much faster than FULL.
+                cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get(IMMEDIATE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def alembic_config(database_url: str | None = None) -> Config:
+    """An Alembic `Config` built in code, pointing at the migrations shipped in the package.
+
+    Developers can create a revision with it, e.g.::
+
+        from alembic import command
+        from bot.adapters.db.engine import alembic_config
+        command.revision(alembic_config("sqlite:///dev.sqlite3"), "add x", autogenerate=True)
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    if database_url is not None:
+        # ConfigParser interpolates '%': escape it (URL-encoded passwords contain it).
+        config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade_to_head(engine: Engine) -> None:
+    """Bring the database to the newest schema revision; a no-op when it is already there.
+
+    Runs inside one transaction that first takes a lock (BEGIN IMMEDIATE on SQLite, an advisory
+    lock on PostgreSQL), so two bot processes starting together migrate once, one after the other.
+    """
+    config = alembic_config()
+    with (
+        engine.connect().execution_options(**{IMMEDIATE: True}) as connection,
+        connection.begin(),
+    ):
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK}
+            )
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

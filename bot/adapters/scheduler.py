@@ -1,0 +1,278 @@
+"""Digest scheduling: APScheduler 3 with its jobs in the bot's own database.
+
+One job per subscription (id ``digest-<subscription id>``) in a `SQLAlchemyJobStore` on
+``settings.database_url``, so schedules survive restarts. Job defaults come from
+`bot.core.schedules.scheduler_job_defaults` (coalesce, 15-minute misfire grace): a restart never posts a
+burst of stale digests.
+
+Job stores pickle the job's function *by reference*, so the job function is the module-level
+`fire_digest(subscription_id)`, and what it needs at run time (the store, Slack, the pipeline, the
+scheduled fire time) reaches it through `DigestExecutor`, which runs each job with that context.
+That keeps two schedulers in one process (tests) or two processes apart, each with its own
+resources, while they share one job table.
+
+Exactly once: every process sharing the database runs the same jobs, so each fire first claims the
+run key ``digest-fire:<subscription>:<scheduled UTC time>`` (`Store.claim_run_key`); only the
+winner goes on, and `Store.claim_digest` guards each archive as well.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.executors.base import run_job
+from apscheduler.executors.pool import BasePoolExecutor
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from bot.flows.digest import FAILED, DigestOutcome, RunAnalysis, report_failure, run_digest, user_reason
+from bot.errors import ChimeraError
+from bot.core.schedules import ScheduleError, build_trigger, parse_schedule, scheduler_job_defaults
+from bot.settings import Settings
+from bot.adapters.slack import SlackOps, build_web_client
+from bot.adapters.db import Store, Subscription
+from bot.adapters.db.engine import IMMEDIATE, make_engine
+
+if TYPE_CHECKING:
+    from bot.flows.services import Services
+
+log = logging.getLogger(__name__)
+
+JOB_PREFIX = "digest-"
+POLL_JOB_ID = "digest-poll"
+# Another process may add jobs to the shared table; waking up this often picks them up even when
+# this process has no fire of its own due sooner.
+POLL_INTERVAL_S = 60
+# A run still 'queued'/'running' after this long belongs to a process that died (a digest takes
+# minutes); at start-up it is marked failed and, for a digest, reported in its channel.
+STALE_AFTER = timedelta(hours=2)
+DIGEST_WORKERS = 2
+
+_context = threading.local()
+
+
+def job_id(subscription_id: int) -> str:
+    return f"{JOB_PREFIX}{subscription_id}"
+
+
+def fire_key(subscription_id: int, fire_time: datetime) -> str:
+    """The run key of one scheduled fire; the same in every process for the same fire."""
+    return f"digest-fire:{subscription_id}:{fire_time.astimezone(timezone.utc).isoformat()}"
+
+
+def fire_digest(subscription_id: int) -> str:
+    """The job function (stored by reference as ``bot.adapters.scheduler:fire_digest``)."""
+    owner: DigestScheduler | None = getattr(_context, "owner", None)
+    fire_time: datetime | None = getattr(_context, "fire_time", None)
+    if owner is None or fire_time is None:
+        raise RuntimeError("fire_digest runs only on a DigestExecutor")
+    outcome = owner.fire(subscription_id, fire_time)
+    return outcome.status if outcome else "skipped"
+
+
+def _poll_job_store() -> None:
+    """No-op interval job: its only purpose is to wake the scheduler (see POLL_INTERVAL_S)."""
+
+
+class DigestExecutor(BasePoolExecutor):
+    """A thread-pool executor that runs each job with its scheduler and scheduled time in context.
+
+    `_do_submit_job` is APScheduler 3's extension point for executors; like the stock pool
+    executors we hand `run_job` to a pool, one scheduled time at a time (with coalescing there
+    is only ever one), so `fire_digest` knows which fire it is.
+    """
+
+    def __init__(self, owner: DigestScheduler, *, max_workers: int = DIGEST_WORKERS) -> None:
+        super().__init__(concurrent.futures.ThreadPoolExecutor(
+            max_workers, thread_name_prefix="chimera-digest"))
+        self._owner = owner
+
+    def _do_submit_job(self, job: Any, run_times: list[datetime]) -> None:
+        def done(future: concurrent.futures.Future[list[Any]]) -> None:
+            exc = future.exception()
+            if exc is not None:
+                self._run_job_error(job.id, exc, exc.__traceback__)
+            else:
+                self._run_job_success(job.id, future.result())
+
+        future = self._pool.submit(_run_in_context, self._owner, job, job._jobstore_alias, run_times,
+                                   self._logger.name)
+        future.add_done_callback(done)
+
+
+def _run_in_context(owner: DigestScheduler, job: Any, alias: str, run_times: list[datetime],
+                    logger_name: str) -> list[Any]:
+    events: list[Any] = []
+    _context.owner = owner
+    try:
+        for run_time in run_times:
+            _context.fire_time = run_time
+            events.extend(run_job(job, alias, [run_time], logger_name))
+    finally:
+        _context.owner = _context.fire_time = None
+    return events
+
+
+class DigestScheduler:
+    """The digest jobs of one bot process. `start` reconciles jobs with active subscriptions."""
+
+    def __init__(self, *, settings: Settings, store: Store, run_analysis: RunAnalysis,
+                 ops: SlackOps | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.run_analysis = run_analysis
+        self.ops = ops or SlackOps(build_web_client(settings))
+        self._engine = make_engine(settings.database_url)
+        jobstore = SQLAlchemyJobStore(engine=self._engine)
+        self._jobs_table = jobstore.jobs_t
+        self._scheduler = BackgroundScheduler(
+            jobstores={"default": jobstore, "memory": MemoryJobStore()},
+            executors={"default": DigestExecutor(self)},
+            job_defaults=scheduler_job_defaults(),
+            timezone=timezone.utc,
+        )
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> None:
+        """Create the job table if needed, report digests a dead process left behind, bring the
+        jobs in line with the active subscriptions, then start firing."""
+        # Two processes starting together must not race to CREATE the table: take the write lock.
+        with self._engine.connect().execution_options(**{IMMEDIATE: True}) as conn, conn.begin():
+            self._jobs_table.create(conn, checkfirst=True)
+        self._scheduler.start(paused=True)
+        self.recover_interrupted()
+        self.reconcile()
+        self._scheduler.add_job(_poll_job_store, "interval", seconds=POLL_INTERVAL_S, id=POLL_JOB_ID,
+                                jobstore="memory", replace_existing=True)
+        self._scheduler.resume()
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        """Stop firing; with ``wait``, let running digests finish first."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=wait)
+        self._engine.dispose()
+
+    def wakeup(self) -> None:
+        """Look at the job table now (e.g. after the clock moved in a test)."""
+        self._scheduler.wakeup()
+
+    # --- jobs ---------------------------------------------------------------------------------
+    def add(self, subscription: Subscription) -> datetime | None:
+        """Schedule (or re-schedule) the subscription's job; returns its next fire time."""
+        spec = parse_schedule(subscription.schedule, prefix=subscription.prefix,
+                              timezone=subscription.timezone)
+        job = self._scheduler.add_job(
+            fire_digest, trigger=build_trigger(spec), args=[subscription.id],
+            id=job_id(subscription.id), name=f"digest #{subscription.id}", replace_existing=True,
+        )
+        return job.next_run_time
+
+    def remove(self, subscription_id: int) -> bool:
+        try:
+            self._scheduler.remove_job(job_id(subscription_id), jobstore="default")
+            return True
+        except JobLookupError:  # never scheduled here, or another process removed it first
+            return False
+
+    def next_run_time(self, subscription_id: int) -> datetime | None:
+        job = self._scheduler.get_job(job_id(subscription_id), jobstore="default")
+        return job.next_run_time if job else None
+
+    def job_ids(self) -> list[str]:
+        return sorted(j.id for j in self._scheduler.get_jobs(jobstore="default"))
+
+    def reconcile(self) -> None:
+        """One job per active subscription, none for others. Existing jobs keep their next fire
+        time, so a fire that fell due while the bot was down still runs (within the grace)."""
+        active = {job_id(s.id): s for s in self.store.list_subscriptions()}
+        existing = {j.id for j in self._scheduler.get_jobs(jobstore="default")}
+        for jid, subscription in active.items():
+            if jid not in existing:
+                try:
+                    self.add(subscription)
+                except ScheduleError:
+                    log.error("subscription %d has an unusable stored schedule %r; not scheduled",
+                              subscription.id, subscription.schedule)
+        for jid in existing - set(active):
+            if jid.startswith(JOB_PREFIX):
+                log.info("removing job %s: its subscription is gone", jid)
+                try:
+                    self._scheduler.remove_job(jid, jobstore="default")
+                except JobLookupError:
+                    pass
+
+    def recover_interrupted(self) -> None:
+        """Digests left 'claimed' by a process that died are marked failed and reported."""
+        before = datetime.now(timezone.utc) - STALE_AFTER
+        reason = "the bot stopped while this digest was running"
+        try:
+            runs = self.store.fail_stale_runs(before=before, error=reason)
+        except ChimeraError:
+            log.exception("could not check for interrupted runs")
+            return
+        for run in runs:
+            if run.trigger != "schedule" or not run.channel:
+                continue
+            digest = self.store.digest_for_run(run.id)
+            subscription = self.store.get_subscription(digest.subscription_id) if digest else None
+            if digest is not None and subscription is not None:
+                report_failure(self.ops, subscription, reason + ".", archive=digest.archive)
+
+    # --- one fire -----------------------------------------------------------------------------
+    def fire(self, subscription_id: int, fire_time: datetime) -> DigestOutcome | None:
+        """Run the digest of one scheduled fire, unless another process already took this fire.
+
+        Returns None when there was nothing to do here (removed subscription, fire taken).
+        """
+        subscription = self.store.get_subscription(subscription_id)
+        if subscription is None or not subscription.active:
+            log.info("subscription %d is gone; dropping its job", subscription_id)
+            self.remove(subscription_id)
+            return None
+        run = self.store.claim_run_key(fire_key(subscription_id, fire_time), archive=subscription.prefix,
+                                       trigger="schedule", channel=subscription.channel)
+        if run is None:
+            log.info("fire of digest %d at %s taken by another process", subscription_id, fire_time)
+            return None
+        self.store.start_run(run.id)
+        try:
+            outcome = run_digest(subscription, store=self.store, settings=self.settings, ops=self.ops,
+                                 run_analysis=self.run_analysis)
+        except Exception as err:  # before any archive was claimed: record the fire, tell the channel
+            reason = user_reason(err)
+            log.exception("digest %d failed", subscription_id)
+            outcome = DigestOutcome(FAILED, error=reason)
+            report_failure(self.ops, subscription, reason, archive=None)
+        try:
+            self.store.finish_run(
+                run.id, status="failed" if outcome.status == FAILED else "done", error=outcome.error,
+                summary={"outcome": outcome.status, "archive": outcome.archive,
+                         "digest_id": outcome.digest_id, "posted_ts": outcome.posted_ts},
+            )
+        except ChimeraError:
+            log.exception("could not record the fire of digest %d", subscription_id)
+        return outcome
+
+
+def start_scheduler(services: Services) -> DigestScheduler:
+    """Build and start the digest scheduler for ``services`` and remember it there."""
+    if services.store is None:
+        raise ChimeraError("Digests need the bot's database (DATABASE_URL).")
+    scheduler = DigestScheduler(settings=services.settings, store=services.store,
+                                run_analysis=services.run_analysis)
+    scheduler.start()
+    services.scheduler = scheduler
+    log.info("digest scheduler started with %d job(s)", len(scheduler.job_ids()))
+    return scheduler
+
+
+def stop_scheduler(services: Services, *, wait: bool = True) -> None:
+    if services.scheduler is not None:
+        services.scheduler.shutdown(wait=wait)
+

@@ -1,0 +1,218 @@
+"""Analysis: tidy measurements -> statistics, comparisons, claim checks and numbered facts.
+
+Pure pandas; never mutates the caller's frames. Failed requests are counted and reported and never
+enter a statistic; cold starts are separated from warm requests for TTFT.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from bot.core.analysis.claims import ClaimCheck, check_claims
+from bot.core.analysis.requests import describe, request_frame, welch
+from bot.core.types import Fact, IngestResult
+
+UNNAMED_MODEL = "(model not stated)"
+SIGNIFICANCE = 0.05
+
+
+@dataclass
+class ModelStats:
+    model: str
+    requests: int
+    n: int  # successful requests: the ones statistics are computed from
+    failed: int
+    cold_starts: int
+    throughput_tok_s: dict[str, Any]
+    ttft_ms: dict[str, Any]
+    ttft_warm_ms: dict[str, Any]
+    latency_ms: dict[str, Any]
+    latency_definition: str
+    ttft_definitions: tuple[str, ...]  # what TTFT means in the files it came from (several = not comparable)
+    failure_reasons: dict[str, int]
+    sources: tuple[str, ...]
+
+
+@dataclass
+class ConfigComparison:
+    """Best vs worst configuration of one model (or one parameter's levels) by median throughput."""
+
+    model: str
+    parameter: str  # '' for whole configurations
+    best: str
+    worst: str
+    best_median: float
+    worst_median: float
+    n_best: int
+    n_worst: int
+    p_value: float | None
+    method: str
+    significant: bool
+    sources: tuple[str, ...]
+
+
+@dataclass
+class Analysis:
+    requests: pd.DataFrame  # one row per request (see requests.request_frame)
+    models: list[ModelStats]
+    configs: pd.DataFrame  # model, config, n, median/mean/std throughput, ttft p50
+    comparisons: list[ConfigComparison]
+    generic: pd.DataFrame  # non-LLM measurements
+    aggregates: pd.DataFrame  # tool-reported aggregates (llama-bench avg_ts, vLLM without per-request data)
+    claim_checks: list[ClaimCheck]
+    claims_unverifiable: int
+    facts: list[Fact] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return int(len(self.requests))
+
+    @property
+    def failed(self) -> int:
+        return int(self.requests["failed"].astype(bool).sum()) if not self.requests.empty else 0
+
+
+def analyze(ingest: IngestResult) -> Analysis:
+    measurements = ingest.measurements
+    requests = request_frame(measurements)
+    if not requests.empty:
+        requests = requests.assign(model=requests["model"].replace("", UNNAMED_MODEL))
+    ttft_defs = _ttft_definitions(measurements)
+    models = [_model_stats(model, rows, ttft_defs.get(model, ()))
+              for model, rows in requests.groupby("model", sort=True)]
+    configs = _config_table(requests)
+    comparisons = _comparisons(requests)
+    generic = measurements.loc[measurements["kind"] == "generic"].reset_index(drop=True)
+    aggregates = measurements.loc[measurements["kind"] == "aggregate"].reset_index(drop=True)
+    aliases: dict[str, list[str]] = {}
+    for kept, duplicate in ingest.inventory.duplicates:
+        aliases.setdefault(kept, []).append(duplicate)
+    checks, unverifiable = check_claims(ingest.claims, requests, generic, aliases)
+    analysis = Analysis(requests=requests, models=models, configs=configs, comparisons=comparisons,
+                        generic=generic, aggregates=aggregates, claim_checks=checks,
+                        claims_unverifiable=unverifiable)
+    from bot.core.analysis.facts import build_facts  # facts read the finished analysis
+
+    analysis.facts = build_facts(analysis, ingest.inventory)
+    return analysis
+
+
+def _ttft_definitions(measurements: pd.DataFrame) -> dict[str, tuple[str, ...]]:
+    ttft = measurements.loc[(measurements["metric"] == "ttft_ms") & (measurements["kind"] == "request")
+                            & ~measurements["failed"].astype(bool)]
+    out: dict[str, tuple[str, ...]] = {}
+    for model, defs in ttft.groupby("model", sort=True)["definition"]:
+        out[model or UNNAMED_MODEL] = tuple(sorted(set(defs) - {""}))
+    return out
+
+
+def _model_stats(model: str, rows: pd.DataFrame, ttft_definitions: tuple[str, ...] = ()) -> ModelStats:
+    failed = rows["failed"].astype(bool)
+    ok = rows.loc[~failed]
+    warm = ok.loc[~ok["cold_start"]]
+    reasons = Counter(_reason(e) for e in rows.loc[failed, "error"])
+    latency_defs = sorted(set(ok.loc[ok["latency_ms"].notna(), "latency_definition"]) - {""})
+    return ModelStats(
+        model=model,
+        requests=int(len(rows)),
+        n=int(len(ok)),
+        failed=int(failed.sum()),
+        cold_starts=int(ok["cold_start"].sum()),
+        throughput_tok_s=describe(ok["throughput_tok_s"]),
+        ttft_ms=describe(ok["ttft_ms"]),
+        ttft_warm_ms=describe(warm["ttft_ms"]),
+        latency_ms=describe(ok["latency_ms"]),
+        latency_definition="; ".join(latency_defs),
+        ttft_definitions=ttft_definitions,
+        failure_reasons=dict(reasons.most_common()),
+        sources=tuple(sorted(rows["source"].unique())),
+    )
+
+
+def _reason(error: str) -> str:
+    text = " ".join(str(error).split())
+    return text[:160] or "unknown"
+
+
+def _config_table(requests: pd.DataFrame) -> pd.DataFrame:
+    columns = ["model", "config", "n", "failed", "throughput_median", "throughput_mean", "throughput_std",
+               "prompt_throughput_median", "ttft_warm_median_ms", "sources"]
+    if requests.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for (model, config), group in requests.loc[requests["config"] != ""].groupby(["model", "config"], sort=True):
+        failed = group["failed"].astype(bool)
+        ok = group.loc[~failed]
+        tput = describe(ok["throughput_tok_s"])
+        prompt = describe(ok["prompt_throughput_tok_s"]) if "prompt_throughput_tok_s" in ok else {"median": None}
+        ttft = describe(ok.loc[~ok["cold_start"], "ttft_ms"])
+        rows.append({
+            "model": model, "config": config, "n": int(len(ok)), "failed": int(failed.sum()),
+            "throughput_median": tput["median"], "throughput_mean": tput["mean"],
+            "throughput_std": tput["std"], "prompt_throughput_median": prompt["median"],
+            "ttft_warm_median_ms": ttft["median"],
+            "sources": ", ".join(sorted(group["source"].unique())),
+        })
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _comparisons(requests: pd.DataFrame) -> list[ConfigComparison]:
+    out: list[ConfigComparison] = []
+    if requests.empty:
+        return out
+    ok = requests.loc[~requests["failed"].astype(bool) & requests["throughput_tok_s"].notna()]
+    for model, rows in ok.groupby("model", sort=True):
+        configured = rows.loc[rows["config"] != ""]
+        whole = _compare(model, "", configured, configured["config"])
+        if whole:
+            out.append(whole)
+        # One parameter at a time, pooling over the others: with one run per full configuration
+        # this is the only comparison the data can support.
+        params = _parameters(configured["config"])
+        for param in sorted(params):
+            levels = configured["config"].map(lambda c, p=param: _param_value(c, p))
+            has = levels != ""
+            if levels[has].nunique() < 2:
+                continue
+            cmp = _compare(model, param, configured.loc[has], levels[has])
+            if cmp:
+                out.append(cmp)
+    return out
+
+
+def _parameters(configs: pd.Series) -> set[str]:
+    names: set[str] = set()
+    for config in configs.unique():
+        for part in config.split(","):
+            if "=" in part:
+                names.add(part.split("=", 1)[0])
+    return names
+
+
+def _param_value(config: str, param: str) -> str:
+    for part in config.split(","):
+        name, _, value = part.partition("=")
+        if name == param:
+            return value
+    return ""
+
+
+def _compare(model: str, parameter: str, rows: pd.DataFrame, keys: pd.Series) -> ConfigComparison | None:
+    if keys.nunique() < 2:
+        return None
+    medians = rows["throughput_tok_s"].groupby(keys).median().sort_values(ascending=False)
+    best, worst = str(medians.index[0]), str(medians.index[-1])
+    a = rows.loc[keys == best, "throughput_tok_s"]
+    b = rows.loc[keys == worst, "throughput_tok_s"]
+    p, method = welch(a, b)
+    return ConfigComparison(
+        model=model, parameter=parameter, best=best, worst=worst,
+        best_median=float(medians.iloc[0]), worst_median=float(medians.iloc[-1]),
+        n_best=int(a.size), n_worst=int(b.size), p_value=p, method=method,
+        significant=p is not None and p < SIGNIFICANCE and a.size >= 2 and b.size >= 2,
+        sources=tuple(sorted(rows["source"].unique())),
+    )

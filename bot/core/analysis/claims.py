@@ -1,0 +1,262 @@
+"""Check the archive's own claims (summary files, Markdown) against its raw rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import PurePosixPath
+
+import numpy as np
+import pandas as pd
+
+from bot.core.analysis.requests import array_statistic, statistic
+
+CHECKABLE = {"mean", "median", "p90", "p95", "p99", "min", "max", "std"}
+
+
+@dataclass(frozen=True)
+class ClaimCheck:
+    source: str
+    model: str
+    config: str
+    metric: str
+    statistic: str
+    claimed: float
+    actual: float
+    unit: str
+    status: str  # 'match' | 'mismatch'
+    raw_sources: tuple[str, ...]
+    n: int
+    explanation: str = ""
+
+
+def resolve_claim_model(claim_model: str, context: str, config: str, known: list[str]) -> tuple[str, str]:
+    """(model, config) of a claim; '' model when it cannot be pinned to one of the known models."""
+    if claim_model in known:
+        return claim_model, config
+    if config.startswith("tag=") and "," not in config:
+        tag = config[4:]
+        matches = [m for m in known if m.endswith((":" + tag, "-" + tag, "_" + tag))]
+        if len(matches) == 1:
+            return matches[0], ""
+    lowered = (claim_model + " " + context).lower()
+    hits = [m for m in sorted(known, key=len, reverse=True) if m and m.lower() in lowered]
+    if hits:
+        return hits[0], config
+    return "", config
+
+
+def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataFrame,
+                 aliases: dict[str, list[str]] | None = None) -> tuple[list[ClaimCheck], int]:
+    """Checks of every claim that can be pinned to raw rows, and the count of those that cannot.
+
+    A claim is checked against the raw files *nearest* to it (same folder first, then the closest
+    ancestor folder that holds any): a summary describes its own run, and a wrong number must not
+    pass because another run happens to have that mean. ``aliases`` maps a kept file to the paths
+    of its duplicates, which count as its locations too.
+    """
+    checks: list[ClaimCheck] = []
+    unverifiable = 0
+    known = sorted(m for m in requests["model"].dropna().unique() if m) if not requests.empty else []
+    ok = requests.loc[~requests["failed"].astype(bool)] if not requests.empty else requests
+    index = _Index(ok, aliases or {})
+    generic_index = _GenericIndex(generic)
+    for claim in claims.itertuples(index=False):
+        stat = claim.statistic
+        if stat not in CHECKABLE:
+            unverifiable += 1
+            continue
+        if claim.metric == "time_ms":
+            check = _check_generic(claim, generic_index)
+        else:
+            check = _check_llm(claim, requests, ok, known, index)
+        if check is None:
+            unverifiable += 1
+        else:
+            checks.append(check)
+    return checks, unverifiable
+
+
+def _tolerance(claim, actual: float) -> float:
+    """Rounding the claim shows, or 0.1% — raw files themselves are often rounded (77.73 tok/s), so a
+    summary computed from unrounded values may differ from ours in the last digits."""
+    return max(float(claim.precision or 0.0) * 1.0001, 1e-3 * abs(actual), 1e-9)
+
+
+def _check_llm(claim, requests: pd.DataFrame, ok: pd.DataFrame, known: list[str],
+               index: "_Index") -> ClaimCheck | None:
+    if claim.metric not in ok.columns:
+        return None
+    model, config = resolve_claim_model(claim.model or "", claim.context or "", claim.config or "", known)
+    if not model:
+        # A claim without a model can still be checked when its configuration pins one source run.
+        if not config:
+            return None
+    groups = index.nearest(model, config, claim.source)
+    best: tuple[float, tuple[str, ...], int] | None = None
+    for sources, columns in groups:
+        values = columns.get(claim.metric)
+        if values is None or values.size == 0:
+            continue
+        for actual in _np_statistics(values, claim.statistic):
+            if abs(actual - claim.value) <= _tolerance(claim, actual):
+                return ClaimCheck(claim.source, model, config, claim.metric, claim.statistic, claim.value,
+                                  actual, claim.unit, "match", sources, int(values.size))
+            if best is None or abs(actual - claim.value) < abs(best[0] - claim.value):
+                best = (actual, sources, int(values.size))
+    if best is None:
+        return None
+    actual, sources, n = best
+    explanation = _explain(claim, requests, model, config, sources)
+    return ClaimCheck(claim.source, model, config, claim.metric, claim.statistic, claim.value, actual,
+                      claim.unit, "mismatch", sources, n, explanation)
+
+
+_Groups = list[tuple[tuple[str, ...], dict[str, np.ndarray]]]
+_METRIC_COLUMNS = ("throughput_tok_s", "ttft_ms", "latency_ms", "load_ms", "prompt_eval_ms", "eval_ms",
+                   "prompt_tokens", "output_tokens", "tpot_ms", "itl_ms")
+
+
+class _Index:
+    """Successful requests as plain records per model: claims filter them hundreds of times, and
+    a Python loop over a few hundred tuples beats hundreds of small pandas selections."""
+
+    def __init__(self, ok: pd.DataFrame, aliases: dict[str, list[str]]) -> None:
+        metrics = [c for c in _METRIC_COLUMNS if c in ok.columns]
+        self.metrics = metrics
+        self.aliases = aliases
+        self.by_model: dict[str, list[tuple[frozenset[str], str, tuple[float, ...]]]] = {}
+        self.all: list[tuple[frozenset[str], str, tuple[float, ...]]] = []
+        self.cache: dict[tuple[str, str], tuple[dict[str, list], dict[str, set[str]]]] = {}
+        if ok.empty:
+            return
+        values = ok[metrics].to_numpy(dtype="float64", na_value=np.nan)
+        for model, config, source, row in zip(ok["model"], ok["config"], ok["source"], values):
+            record = (_config_set(config), str(source), tuple(row))
+            self.by_model.setdefault(model, []).append(record)
+            self.all.append(record)
+
+    def _scope(self, model: str, config: str) -> tuple[dict[str, list], dict[str, set[str]]]:
+        """Rows per source for (model, config), and for every folder the sources at or below it."""
+        key = (model, config)
+        if key not in self.cache:
+            records = self.by_model.get(model, []) if model else self.all
+            if config:
+                wanted = _config_set(config)
+                records = [r for r in records if wanted <= r[0]]
+            per_source: dict[str, list] = {}
+            for _, source, row in records:
+                per_source.setdefault(source, []).append(row)
+            below: dict[str, set[str]] = {}
+            for source in per_source:
+                for location in (source, *self.aliases.get(source, ())):
+                    for folder in _ancestors(str(PurePosixPath(location).parent)):
+                        below.setdefault(folder, set()).add(source)
+            self.cache[key] = (per_source, below)
+        return self.cache[key]
+
+    def nearest(self, model: str, config: str, claim_source: str) -> _Groups:
+        """The raw files nearest the claim, each alone and (when several) together."""
+        per_source, below = self._scope(model, config)
+        chosen: set[str] = set()
+        for folder in _ancestors(str(PurePosixPath(claim_source).parent)):
+            if folder in below:
+                chosen = below[folder]
+                break
+        groups: _Groups = [((source,), self._arrays(per_source[source])) for source in sorted(chosen)]
+        if len(groups) > 1:
+            groups.append((tuple(sorted(chosen)),
+                           self._arrays([row for s in sorted(chosen) for row in per_source[s]])))
+        return groups
+
+    def _arrays(self, rows: list[tuple[float, ...]]) -> dict[str, np.ndarray]:
+        matrix = np.array(rows, dtype="float64").reshape(len(rows), len(self.metrics))
+        out = {}
+        for i, metric in enumerate(self.metrics):
+            column = matrix[:, i]
+            out[metric] = column[np.isfinite(column)]
+        return out
+
+
+def _ancestors(folder: str) -> list[str]:
+    """'a/b/c' -> ['a/b/c', 'a/b', 'a', '']; '.' (the archive root) -> ['']."""
+    parts = [] if folder in {"", "."} else folder.split("/")
+    return ["/".join(parts[:i]) for i in range(len(parts), -1, -1)]
+
+
+def _np_statistics(values: np.ndarray, name: str) -> list[float]:
+    """The statistic as tools compute it; std both as sample (ddof=1) and population (ddof=0,
+    numpy's default, which vLLM uses)."""
+    if name == "std":
+        return [float(values.std(ddof=d)) for d in (1, 0) if values.size > d]
+    value = array_statistic(values, name)
+    return [] if value is None else [value]
+
+
+@lru_cache(maxsize=4096)
+def _config_set(config: str) -> frozenset[str]:
+    return frozenset(config.split(",")) if config else frozenset()
+
+
+def _config_covers(row_config: str, claim_config: str) -> bool:
+    """The row's configuration includes every key=value the claim names."""
+    if not claim_config:
+        return True
+    have = set(row_config.split(",")) if row_config else set()
+    return set(claim_config.split(",")) <= have
+
+
+def _explain(claim, requests: pd.DataFrame, model: str, config: str, sources: tuple[str, ...]) -> str:
+    """Look for the usual mistake behind a wrong summary number."""
+    scope = requests
+    if model:
+        scope = scope.loc[scope["model"] == model]
+    if config:
+        scope = scope.loc[scope["config"].map(lambda c: _config_covers(c, config))]
+    scope = scope.loc[scope["source"].isin(sources)]
+    values = scope[claim.metric]
+    failed = scope["failed"].astype(bool)
+    if failed.any():
+        with_zeros = statistic(values.where(~failed, 0.0), claim.statistic)
+        if with_zeros is not None and abs(with_zeros - claim.value) <= _tolerance(claim, with_zeros) * 10:
+            return "matches only if failed requests (stored as zeros) are averaged in"
+    if "cold_start" in scope and scope["cold_start"].any():
+        warm = statistic(values.loc[~scope["cold_start"] & ~failed], claim.statistic)
+        if warm is not None and abs(warm - claim.value) <= _tolerance(claim, warm) * 10:
+            return "matches the warm requests only (cold starts left out without saying so)"
+    other = {"mean": "median", "median": "mean"}.get(claim.statistic)
+    if other:
+        alt = statistic(values.loc[~failed], other)
+        if alt is not None and abs(alt - claim.value) <= _tolerance(claim, alt) * 10:
+            return f"the value is the {other}, not the {claim.statistic}"
+    return ""
+
+
+class _GenericIndex:
+    """Non-LLM time measurements by (file path without extension, configuration)."""
+
+    def __init__(self, generic: pd.DataFrame) -> None:
+        self.rows: dict[tuple[str, str], list[tuple[str, float, str]]] = {}
+        if generic.empty:
+            return
+        times = generic.loc[generic["metric"] == "time_ms"]
+        for source, config, definition, value in zip(times["source"], times["config"], times["definition"],
+                                                     times["value"]):
+            stem = str(PurePosixPath(source).with_suffix(""))
+            self.rows.setdefault((stem, config), []).append((str(definition), float(value), str(source)))
+
+
+def _check_generic(claim, index: _GenericIndex) -> ClaimCheck | None:
+    """A Markdown table of a compile benchmark against the JSON written next to it."""
+    if not claim.config:
+        return None
+    stem = str(PurePosixPath(claim.source).with_suffix(""))
+    prefix = claim.statistic + " "
+    candidates = [(value, source) for definition, value, source in index.rows.get((stem, claim.config), [])
+                  if definition.startswith(prefix)]
+    if not candidates:
+        return None
+    actual, source = min(candidates, key=lambda item: abs(item[0] - claim.value))
+    status = "match" if abs(actual - claim.value) <= _tolerance(claim, actual) else "mismatch"
+    return ClaimCheck(claim.source, "", claim.config, "time_ms", claim.statistic, claim.value, actual,
+                      "ms", status, (source,), 1)

@@ -1,0 +1,304 @@
+"""Ingest: every file of an extracted archive -> tidy measurements, claims and an inventory.
+
+`ingest_tree(root, …)` is pure with respect to the outside world: it reads files under `root` and
+returns plain data. Nothing is silently dropped: each file is parsed, listed as a duplicate, or
+listed as skipped with its reason; partial reads are listed as warnings.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass
+import hashlib
+import logging
+import re
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pandas as pd
+
+from bot.core.ingest.readers import NotATable, read_csv, read_json, read_jsonl, read_markdown
+from bot.core.ingest.tables import TableRows, interpret
+from bot.core.types import (
+    CLAIM_COLUMNS,
+    MEASUREMENT_COLUMNS,
+    IngestResult,
+    Inventory,
+    Skipped,
+    empty_claims,
+    empty_measurements,
+)
+
+FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
+           ".md": "md", ".markdown": "md"}
+READERS = {"csv": read_csv, "json": read_json, "jsonl": read_jsonl, "md": read_markdown}
+
+Progress = Callable[[int, int], None]
+log = logging.getLogger(__name__)
+
+
+def list_files(root: Path) -> list[Path]:
+    """Regular files under root, sorted, never following links out of the tree."""
+    files = []
+    for path in sorted(root.rglob("*")):
+        if path.is_symlink() or not path.is_file():
+            continue
+        files.append(path)
+    return files
+
+
+def decode(data: bytes) -> tuple[str | None, str]:
+    """Text and '' or None and the reason. UTF-8 (with or without BOM) and BOM-marked UTF-16."""
+    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+        try:
+            return data.decode("utf-16"), ""
+        except UnicodeDecodeError:
+            return None, "undecodable bytes (UTF-16 byte-order mark but invalid UTF-16)"
+    try:
+        return data.decode("utf-8-sig"), ""
+    except UnicodeDecodeError as exc:
+        return None, f"undecodable bytes (not UTF-8: invalid byte 0x{data[exc.start]:02x} at offset {exc.start})"
+
+
+def ingest_tree(root: Path, *, files: Iterable[str] | None = None, max_file_bytes: int = 64 * 1024 * 1024,
+                pre_skipped: Iterable[Skipped] = (), progress: Progress | None = None) -> IngestResult:
+    """Read every file under ``root`` (or just ``files``, root-relative, as `open_archive` lists them)."""
+    root = Path(root)
+    inventory = Inventory()
+    inventory.skipped.extend(pre_skipped)
+    paths = list_files(root) if files is None else [root / rel for rel in sorted(files)]
+    inventory.files_total = len(paths) + len(inventory.skipped)
+    seen_hashes: dict[str, str] = {}
+    per_file_rows: dict[str, _FileRows] = {}
+
+    for index, path in enumerate(paths):
+        rel = path.relative_to(root).as_posix()
+        fmt = FORMATS.get(path.suffix.lower())
+        inventory.by_format[fmt or "other"] = inventory.by_format.get(fmt or "other", 0) + 1
+        if progress is not None and (index % 200 == 0 or index == len(paths) - 1):
+            progress(index + 1, len(paths))
+        if fmt is None:
+            inventory.skipped.append(Skipped(rel, f"unsupported format ({path.suffix or 'no extension'})"))
+            continue
+        size = path.stat().st_size
+        if size == 0:
+            inventory.skipped.append(Skipped(rel, "empty (0 bytes)"))
+            continue
+        if size > max_file_bytes:
+            inventory.skipped.append(Skipped(rel, f"too large ({size} bytes > limit {max_file_bytes})"))
+            continue
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if digest in seen_hashes:
+            inventory.duplicates.append((seen_hashes[digest], rel))
+            continue
+        seen_hashes[digest] = rel
+        text, reason = decode(data)
+        if text is None:
+            inventory.skipped.append(Skipped(rel, reason))
+            continue
+        if "\x00" in text:
+            inventory.skipped.append(Skipped(rel, "undecodable bytes (NUL characters: mis-encoded text, "
+                                                  "e.g. UTF-16 saved as UTF-8)"))
+            continue
+        if not text.strip():
+            inventory.skipped.append(Skipped(rel, "empty (whitespace only)"))
+            continue
+        try:
+            rows, warnings = _read(fmt, text, rel)
+        except NotATable as exc:
+            inventory.skipped.append(Skipped(rel, f"not a table: {exc}{_first_line_hint(text)}"))
+            continue
+        except RecursionError:
+            inventory.skipped.append(Skipped(rel, "not a table: nesting too deep"))
+            continue
+        except Exception as exc:  # one odd file must never sink the whole archive
+            log.exception("reading %s failed", rel)
+            inventory.skipped.append(Skipped(rel, f"could not be read (internal error: {type(exc).__name__}; "
+                                                  "details in the log)"))
+            continue
+        for warning in warnings:
+            inventory.warnings.append(Skipped(rel, warning))
+        if not rows.measurements and not rows.claims:
+            inventory.skipped.append(Skipped(rel, "not a table: no recognised metric columns"))
+            continue
+        inventory.parsed[rel] = "measurements" if rows.measurements else "claims"
+        if not rows.measurements:
+            inventory.claims_only.append(rel)
+        per_file_rows[rel] = _FileRows.of(rows)
+
+    _resolve_models(per_file_rows, inventory)
+
+    twins = _find_twins(per_file_rows)
+    for kept, twin in twins:
+        inventory.duplicates.append((kept, twin))
+        per_file_rows[twin].measurements = _columns([], MEASUREMENT_COLUMNS)
+        inventory.parsed[twin] = f"duplicate records of {kept}"
+
+    measurements = _frame((rows.measurements for rows in per_file_rows.values()), MEASUREMENT_COLUMNS)
+    measurements = (measurements.astype({"row": "int64", "value": "float64", "failed": "bool"})
+                    if len(measurements) else empty_measurements())
+    claims = _frame((rows.claims for rows in per_file_rows.values()), CLAIM_COLUMNS)
+    claims = claims if len(claims) else empty_claims()
+    inventory.skipped.sort(key=lambda s: s.path)
+    return IngestResult(measurements=measurements, claims=claims, inventory=inventory)
+
+
+Columns = dict[str, list]
+
+
+def _columns(rows: list[dict], columns: tuple[str, ...]) -> Columns:
+    return {col: [row[col] for row in rows] for col in columns}
+
+
+@dataclass
+class _FileRows:
+    """One file's rows, column-wise: a dict per value costs ~5x the memory at 500k rows."""
+
+    measurements: Columns
+    claims: Columns
+
+    @classmethod
+    def of(cls, rows: TableRows) -> "_FileRows":
+        return cls(_columns(rows.measurements, MEASUREMENT_COLUMNS), _columns(rows.claims, CLAIM_COLUMNS))
+
+
+def _read(fmt: str, text: str, rel: str) -> tuple[TableRows, list[str]]:
+    """One file's text -> its rows. Interpreted at once, keeping only the rows: holding every
+    file's tables until the end would make memory grow with the raw text of the whole archive."""
+    blocks, warnings = READERS[fmt](text, rel)
+    rows = TableRows()
+    for block in blocks:
+        result = interpret(block)
+        rows.measurements.extend(result.measurements)
+        rows.claims.extend(result.claims)
+    return rows, warnings
+
+
+def _frame(chunks: Iterable[Columns], columns: tuple[str, ...]) -> pd.DataFrame:
+    """Per-file columns -> one frame."""
+    data: dict[str, list] = {col: [] for col in columns}
+    for chunk in chunks:
+        for col in columns:
+            data[col].extend(chunk[col])
+    return pd.DataFrame(data, columns=list(columns))
+
+
+def _first_line_hint(text: str) -> str:
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    first = re.sub(r"\s+", " ", first)[:80]
+    return f" (starts with: {first!r})" if first else ""
+
+
+# ------------------------------------------------------------------------------- model names
+_RUN_SUFFIXES = re.compile(
+    r"(_(baseline|param_tuning|param_tuning_summary|benchmark|benchmark_runs|benchmark_summary|runs|"
+    r"summary|results|fixed|bench|quant_bench|test_results|inference))+$")
+
+
+def _stem_key(rel: str) -> str:
+    stem = Path(rel).stem.lower()
+    stem = re.sub(r"[_-]\d{8,}([_-]\d+)?$", "", stem)  # timestamps
+    return _RUN_SUFFIXES.sub("", stem)
+
+
+_MODEL_FROM_STEM = re.compile(r"^([a-z][a-z0-9.\-]*?\d)_(\d+(?:\.\d+)?[bm]\b.*|latest)$")
+
+
+def model_from_stem(key: str) -> str:
+    """'gemma3_270m' -> 'gemma3:270m', 'gemma3_1b-it-qat' -> 'gemma3:1b-it-qat'; else ''."""
+    match = _MODEL_FROM_STEM.match(key)
+    return f"{match.group(1)}:{match.group(2)}" if match else ""
+
+
+def _resolve_models(per_file: dict[str, _FileRows], inventory: Inventory) -> None:
+    """Rows without a model take it from a sibling file of the same run, else from the file name."""
+    by_dir_key: dict[tuple[str, str], set[str]] = {}
+    unnamed: list[str] = []
+    for rel, rows in per_file.items():
+        names = [*rows.measurements["model"], *rows.claims["model"]]
+        models = set(names) - {""}
+        if len(models) == 1:
+            key = (str(Path(rel).parent), _stem_key(rel))
+            by_dir_key.setdefault(key, set()).update(models)
+        if "" in names:
+            unnamed.append(rel)
+    for rel in unnamed:
+        key = (str(Path(rel).parent), _stem_key(rel))
+        sibling = by_dir_key.get(key, set())
+        if len(sibling) == 1:
+            model, origin = next(iter(sibling)), "sibling file"
+        else:
+            model, origin = model_from_stem(_stem_key(rel)), "file name"
+        if not model:
+            continue
+        rows = per_file[rel]
+        for columns in (rows.measurements, rows.claims):
+            columns["model"] = [name or model for name in columns["model"]]
+        inventory.model_origin[rel] = f"{origin}: {model}"
+
+
+# ------------------------------------------------------------------------------------- twins
+_TWIN_KEY_METRICS = ("throughput_tok_s", "prompt_throughput_tok_s", "ttft_ms", "latency_ms", "output_tokens")
+
+
+def _find_twins(per_file: dict[str, _FileRows]) -> list[tuple[str, str]]:
+    """Files holding the same request records (e.g. a CSV and its JSON export) -> (kept, twin).
+
+    Files are bucketed by a signature (row count, models, each row's first key metric, rounded), so
+    only files that can be twins are compared value by value: linear in the number of files.
+    """
+    buckets: dict[tuple, list[tuple[str, list[dict[str, float]]]]] = {}
+    for rel in sorted(per_file):
+        cols = per_file[rel].measurements
+        requests = [i for i, kind in enumerate(cols["kind"]) if kind == "request"]
+        # Failed rows hold placeholder zeros: two failed runs are not the same records.
+        if all(cols["failed"][i] for i in requests):
+            continue
+        by_request: dict[str, dict[str, float]] = {}
+        models = set()
+        for i in requests:
+            by_request.setdefault(cols["request_id"][i].rsplit("#", 1)[-1], {})[cols["metric"][i]] = cols["value"][i]
+            models.add(cols["model"][i])
+        rows = [by_request[k] for k in sorted(by_request, key=_row_order)]
+        key = (len(rows), frozenset(models), tuple(_row_signature(r) for r in rows))
+        buckets.setdefault(key, []).append((rel, rows))
+    twins: list[tuple[str, str]] = []
+    for files in buckets.values():
+        taken: set[str] = set()
+        for i, (a, ra) in enumerate(files):
+            if a in taken:
+                continue
+            for b, rb in files[i + 1:]:
+                if b not in taken and _same_records(ra, rb):
+                    twins.append((a, b))
+                    taken.add(b)
+    return twins
+
+
+def _row_signature(row: dict[str, float]) -> tuple[str, float | None]:
+    for metric in _TWIN_KEY_METRICS:
+        value = row.get(metric)
+        if value is not None and value == value:  # not NaN
+            return metric, float(f"{value:.9g}")
+    return "", None
+
+
+def _row_order(key: str) -> tuple[int, ...]:
+    """'12' < '12.3' < '100': record indices, with llama-bench sample suffixes, in numeric order."""
+    return tuple(int(part) if part.isdigit() else 0 for part in key.split("."))
+
+
+def _same_records(rows_a: list[dict[str, float]], rows_b: list[dict[str, float]]) -> bool:
+    """Row by row (both in record order), every metric both files hold is equal."""
+    for ra, rb in zip(rows_a, rows_b):
+        shared = set(ra) & set(rb)
+        if len(shared) < 2:
+            return False
+        for metric in shared:
+            x, y = ra[metric], rb[metric]
+            if x != x and y != y:  # both NaN
+                continue
+            if abs(x - y) > 1e-9 * max(1.0, abs(x), abs(y)):
+                return False
+    return True

@@ -1,0 +1,334 @@
+"""Readers: file text -> TableBlocks. CSV and JSONL through pandas, JSON by walking, Markdown by lines.
+
+Every reader takes untrusted text and either returns blocks or raises `NotATable` with a short
+reason; partial problems (ragged lines) are returned as warnings.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from typing import Any
+
+import pandas as pd
+
+from bot.core.ingest.tables import MODEL_COLUMNS, TableBlock
+from bot.core.metrics import classify_column, normalize_name
+
+
+class NotATable(ValueError):
+    """The file holds nothing we can read as measurements (the message says why)."""
+
+
+MAX_JSON_DEPTH = 40
+MAX_BLOCKS_PER_FILE = 2000
+
+
+# --------------------------------------------------------------------------------------- CSV
+def read_csv(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
+    warnings: list[str] = []
+    first_line = text.split("\n", 1)[0]
+    delimiter = ","
+    if "," not in first_line:  # sniffing costs more than reading a small file: only when needed
+        try:
+            delimiter = csv.Sniffer().sniff(text[:4096], delimiters=";\t|").delimiter
+        except csv.Error:
+            pass
+    bad_lines: list[int] = []
+
+    def on_bad_line(fields: list[str]) -> None:
+        bad_lines.append(len(fields))
+        return None
+
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, engine="python",
+            on_bad_lines=on_bad_line, skipinitialspace=True,
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, ValueError) as exc:
+        raise NotATable(f"not a readable CSV table ({_short(exc)})") from exc
+    if frame.empty and len(frame.columns) <= 1:
+        raise NotATable("no rows")
+    if bad_lines:
+        warnings.append(f"{len(bad_lines)} ragged line(s) with the wrong number of fields skipped")
+    # Tools like Nsight Compute put a units row right under the header: drop fully blank rows.
+    frame = frame.loc[~(frame == "").all(axis=1)].reset_index(drop=True)
+    return [TableBlock(frame=frame, source=source)], warnings
+
+
+# -------------------------------------------------------------------------------------- JSON
+def read_json(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
+    text = _without_escaped_nul(text)
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        # JSON Lines written with a .json extension.
+        if "\n" in text.strip():
+            try:
+                return read_jsonl(text, source)
+            except NotATable:
+                pass
+        raise NotATable(f"invalid JSON ({_short(exc)})") from exc
+    blocks: list[TableBlock] = []
+    _walk(data, source=source, path=[], model="", config={}, blocks=blocks, depth=0)
+    return blocks, []
+
+
+def read_jsonl(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
+    text = _without_escaped_nul(text)
+    records: list[dict[str, Any]] = []
+    bad = 0
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError:
+            bad += 1
+            continue
+        if isinstance(item, dict):
+            records.append(item)
+        else:
+            bad += 1
+    if not records:
+        raise NotATable("no JSON records")
+    warnings = [f"{bad} unreadable JSON line(s) skipped"] if bad else []
+    blocks: list[TableBlock] = []
+    _walk(records, source=source, path=[], model="", config={}, blocks=blocks, depth=0)
+    return blocks, warnings
+
+
+def _without_escaped_nul(text: str) -> str:
+    """JSON may spell NUL as \\u0000; no value of ours needs it and PostgreSQL text refuses it."""
+    return text.replace("\\u0000", "") if "\\u0000" in text else text
+
+
+_CONTAINER_KEYS = {"results", "runs", "data", "records", "benchmark", "benchmarks", "tests", "items",
+                   "backends", "timing", "timing_stats", "run_results", "metrics", "samples"}
+
+
+def _walk(node: Any, *, source: str, path: list[str], model: str, config: dict[str, Any],
+          blocks: list[TableBlock], depth: int) -> None:
+    if depth > MAX_JSON_DEPTH or len(blocks) >= MAX_BLOCKS_PER_FILE:
+        return
+    if isinstance(node, dict):
+        model = _model_of(node) or model
+        scalars = {k: v for k, v in node.items() if not isinstance(v, (dict, list))}
+        list_values = {k: v for k, v in node.items() if isinstance(v, list)}
+        if _is_vllm(node):
+            blocks.extend(_vllm_blocks(node, source=source, model=model))
+            return
+        if any(classify_column(k) is not None for k in scalars):
+            record = dict(scalars)
+            # llama-bench JSON keeps samples in a list beside the scalars
+            for key in ("samples_ts", "samples_ns"):
+                if key in list_values:
+                    record[key] = list_values[key]
+            blocks.append(TableBlock(frame=pd.DataFrame([record]), source=source,
+                                     label=_label(path), model=model, config=dict(config)))
+        for key, child in node.items():
+            if isinstance(child, (dict, list)) and key not in {"samples_ts", "samples_ns"}:
+                _walk(child, source=source, path=path + [str(key)], model=model, config=config,
+                      blocks=blocks, depth=depth + 1)
+        return
+    if isinstance(node, list):
+        dicts = [item for item in node if isinstance(item, dict)]
+        if dicts and len(dicts) == len(node):
+            flat = [_flatten(item) for item in dicts]
+            frame = pd.DataFrame(flat)
+            if any(classify_column(c) is not None for c in frame.columns):
+                blocks.append(TableBlock(frame=frame, source=source, label=_label(path), model=model,
+                                         config=dict(config)))
+                # nested lists of records inside records are walked too (e.g. per-run samples)
+                for index, item in enumerate(dicts):
+                    for key, child in item.items():
+                        if isinstance(child, list) and child and isinstance(child[0], dict):
+                            _walk(child, source=source, path=path + [str(index), key],
+                                  model=_model_of(item) or model, config=config, blocks=blocks,
+                                  depth=depth + 1)
+                return
+            for index, item in enumerate(dicts):
+                _walk(item, source=source, path=path + [str(index)], model=model, config=config,
+                      blocks=blocks, depth=depth + 1)
+
+
+def _flatten(item: dict[str, Any]) -> dict[str, Any]:
+    """One level of nesting becomes 'parent.child' columns; lists of scalars stay as lists."""
+    flat: dict[str, Any] = {}
+    for key, value in item.items():
+        if isinstance(value, dict):
+            if normalize_name(key) == "options":
+                flat[key] = value
+                continue
+            for sub, subvalue in value.items():
+                if not isinstance(subvalue, (dict, list)):
+                    flat.setdefault(str(sub) if classify_column(str(sub)) else f"{key}.{sub}", subvalue)
+        elif isinstance(value, list):
+            if all(not isinstance(x, (dict, list)) for x in value):
+                flat[key] = value
+        else:
+            flat[key] = value
+    return flat
+
+
+def _model_of(node: dict[str, Any]) -> str:
+    for key in MODEL_COLUMNS:
+        value = node.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def _label(path: list[str]) -> str:
+    parts = [p for p in path if not p.isdigit() and normalize_name(p) not in _CONTAINER_KEYS]
+    return "/".join(parts)
+
+
+TTFT_VLLM = "client-side, request sent to first token, measured by vLLM benchmark_serving"
+
+
+def _is_vllm(node: dict[str, Any]) -> bool:
+    keys = set(node)
+    return ("ttfts" in keys or "mean_ttft_ms" in keys) and (
+        "request_throughput" in keys or "output_throughput" in keys or "completed" in keys)
+
+
+def _vllm_blocks(node: dict[str, Any], *, source: str, model: str) -> list[TableBlock]:
+    """vLLM benchmark_serving: per-request arrays (saved with --save-detailed) and its own aggregates."""
+    model = str(node.get("model_id") or node.get("model") or model or "")
+    config = {k: node[k] for k in ("max_concurrency", "request_rate", "num_prompts", "backend")
+              if isinstance(node.get(k), (int, float, str)) and not isinstance(node.get(k), bool)}
+    blocks: list[TableBlock] = []
+    ttfts = node.get("ttfts")
+    if isinstance(ttfts, list) and ttfts:
+        n = len(ttfts)
+        columns: dict[str, list[Any]] = {"ttft_s": ttfts}
+        for key, column in (("output_lens", "output_tokens"), ("input_lens", "prompt_tokens"),
+                            ("e2els", "latency_s"), ("errors", "error")):
+            value = node.get(key)
+            if isinstance(value, list) and len(value) == n:
+                columns[column] = value
+        frame = pd.DataFrame(columns)
+        if "latency_s" in frame and "output_tokens" in frame:
+            gen_s = pd.to_numeric(frame["latency_s"], errors="coerce") - pd.to_numeric(frame["ttft_s"], errors="coerce")
+            out = pd.to_numeric(frame["output_tokens"], errors="coerce")
+            frame["tokens_s"] = (out - 1).where(gen_s > 0) / gen_s.where(gen_s > 0)
+        blocks.append(TableBlock(frame=frame, source=source, label="vLLM per-request", model=model,
+                                 config=config, ttft_definition=TTFT_VLLM))
+        aggregates_as_claims = True
+    else:
+        aggregates_as_claims = False
+    aggregates = {k: v for k, v in node.items() if not isinstance(v, (dict, list))}
+    frame = pd.DataFrame([aggregates])
+    if aggregates_as_claims:
+        blocks.append(TableBlock(frame=frame, source=source, label="vLLM aggregates", model=model,
+                                 config=config, markdown=True))  # read as claims
+    else:
+        blocks.append(TableBlock(frame=frame, source=source, label="vLLM aggregates", model=model,
+                                 config=config, aggregate=True))
+    return blocks
+
+
+# ---------------------------------------------------------------------------------- Markdown
+_SEPARATOR = re.compile(r"\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)+\|?")
+_HEADING = re.compile(r"(?:^|\s)(#{1,6})\s+([^#|]+?)(?=\s+#{1,6}\s|\s*$)")
+_KEY_VALUE = re.compile(r"^\s*[-*]?\s*\**([A-Za-z][A-Za-z0-9 /()%_.\-]{1,60}?)\**\s*:\s*\**([^|]{1,80}?)\**\s*$")
+
+
+def _cells(line: str) -> list[str]:
+    text = line.strip()
+    if text.startswith("|"):
+        text = text[1:]
+    if text.endswith("|"):
+        text = text[:-1]
+    return [cell.strip() for cell in text.split("|")]
+
+
+def read_markdown(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
+    """Pipe tables (also glued to the line before or after), headings and `key: value` lines.
+
+    Everything from Markdown is a *claim*: the archive's own prose about its numbers.
+    """
+    lines = text.splitlines()
+    blocks: list[TableBlock] = []
+    heading = ""
+    heading_model = ""
+    kv_rows: list[dict[str, Any]] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        for match in _HEADING.finditer(line):
+            heading = match.group(2).strip()
+            heading_model = _model_in_text(heading) or heading_model
+        sep = _SEPARATOR.search(line)
+        if sep and i > 0 and "|" in lines[i - 1]:
+            width = len(_cells(sep.group(0)))
+            header = _cells(lines[i - 1])[-width:]  # text glued before the table is dropped
+            rows: list[list[str]] = []
+            j = i + 1
+            while j < len(lines) and lines[j].lstrip().startswith("|"):
+                cells = _cells(lines[j])
+                rows.append((cells + [""] * width)[:width])  # text glued after the row is dropped
+                j += 1
+            if rows and len(set(header)) == len(header):
+                frame = pd.DataFrame(rows, columns=header)
+                frame = _transpose_metric_value(frame)
+                blocks.append(TableBlock(frame=frame, source=source, label=heading,
+                                         model=heading_model, markdown=True))
+            i = j
+            continue
+        match = _KEY_VALUE.match(line.split(" ## ")[0]) if "|" not in line else None
+        if match:
+            key, value = match.group(1).strip(), match.group(2).strip()
+            if classify_column(key) is not None or classify_column(f"{key} {_unit_of(value)}") is not None:
+                column = key if classify_column(key) else f"{key} ({_unit_of(value)})"
+                kv_rows.append({"model": heading_model, "label": heading, column: value})
+        i += 1
+    for row in kv_rows:
+        label = row.pop("label")
+        model = row.pop("model")
+        blocks.append(TableBlock(frame=pd.DataFrame([row]), source=source, label=label, model=model,
+                                 markdown=True))
+    if not blocks:
+        raise NotATable("Markdown without tables or metric lines")
+    return blocks, []
+
+
+def _unit_of(value: str) -> str:
+    match = re.search(r"\d\s*(ms|s|tokens/s|tok/s)\b", value)
+    return match.group(1) if match else ""
+
+
+def _transpose_metric_value(frame: pd.DataFrame) -> pd.DataFrame:
+    """A two-column 'Metric | Value' table becomes one row whose columns are the metrics."""
+    cols = [normalize_name(c) for c in frame.columns]
+    if len(cols) == 2 and cols[0] in {"metric", "name", "key"} and cols[1] in {"value", "result"}:
+        record: dict[str, Any] = {}
+        for name, value in zip(frame.iloc[:, 0], frame.iloc[:, 1]):
+            name = str(name).replace("*", "").strip()
+            value = str(value).strip()
+            if name.lower() == "model":
+                record["model"] = value
+                continue
+            if classify_column(name) is None and _unit_of(value):
+                name = f"{name} ({_unit_of(value)})"
+            # keep only the leading number ("0.165 s (warm)")
+            number = re.match(r"^\s*([-+]?[\d,]*\.?\d+)", value)
+            record[name] = number.group(1) if number else value
+        return pd.DataFrame([record])
+    return frame
+
+
+_MODEL_IN_TEXT = re.compile(r"\b([a-z][a-z0-9.\-]*\d[a-z0-9.\-]*:[a-z0-9][a-z0-9._\-]*)", re.IGNORECASE)
+
+
+def _model_in_text(text: str) -> str:
+    match = _MODEL_IN_TEXT.search(text)
+    return match.group(1) if match else ""
+
+
+def _short(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__

@@ -1,0 +1,390 @@
+"""Interpretation of one table (from CSV, JSON records or Markdown) into measurements or claims.
+
+A table is read in one of four ways, decided from its columns:
+- per-request LLM results (a raw throughput or TTFT column, or latency with token counts)
+  -> measurement rows of kind 'request', with failures marked;
+- tool aggregates (llama-bench avg_ts/stddev_ts) -> samples when the file has them, else 'aggregate';
+- summaries (LLM metrics that carry a statistic: mean_tokens_s, median_ttft_ms, …) and anything
+  from Markdown -> *claims*, never mixed into the raw rows;
+- anything else with recognised time columns -> 'generic' measurements (non-LLM benchmarks).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+import pandas as pd
+
+from bot.core.ingest.values import config_key, is_missing, parse_bool, parse_number, shown_precision
+from bot.core.metrics import METRICS, ColumnMeaning, classify_column, normalize_name
+
+LLM_METRICS = {"throughput_tok_s", "prompt_throughput_tok_s", "ttft_ms", "latency_ms", "load_ms", "prompt_eval_ms", "eval_ms",
+               "prompt_tokens", "output_tokens", "tpot_ms", "itl_ms"}
+TIME_METRICS = {name for name, m in METRICS.items() if m.unit == "ms"}
+
+CONFIG_COLUMNS = {
+    "num_gpu", "num_ctx", "temperature", "top_p", "top_k", "repeat_penalty", "num_thread",
+    "num_batch", "num_predict", "seed", "mirostat", "n_gpu_layers", "n_batch", "n_ubatch",
+    "n_threads", "type_k", "type_v", "flash_attn", "batch_size", "concurrency", "max_concurrency",
+    "request_rate", "quant", "quantization", "backend", "n_prompt", "n_gen", "min_p", "num_keep",
+}
+CONFIG_ALIASES = {"temp": "temperature", "ctx": "num_ctx", "gpu_layers": "num_gpu"}
+MODEL_COLUMNS = ("model", "model_name", "model_id", "model_filename", "llm", "model_tag")
+ERROR_COLUMNS = ("error", "errors", "error_message", "err", "failure_reason", "exception")
+SUCCESS_COLUMNS = ("success", "succeeded", "ok", "passed")
+
+
+@dataclass
+class TableBlock:
+    """A table found in a file, with what the file says around it."""
+
+    frame: pd.DataFrame
+    source: str
+    label: str = ""  # where in the file: JSON path or Markdown heading
+    model: str = ""  # model named around the table (parent JSON key, sibling file, file name)
+    config: dict[str, Any] = field(default_factory=dict)
+    markdown: bool = False
+    aggregate: bool = False  # a tool's own aggregates (e.g. vLLM without per-request data)
+    ttft_definition: str = ""  # what TTFT means in this table, when the tool is known
+    row_offset: int = 0  # first record's index inside the file
+
+
+@dataclass
+class TableRows:
+    measurements: list[dict[str, Any]] = field(default_factory=list)
+    claims: list[dict[str, Any]] = field(default_factory=list)
+    kind: str = ""  # 'request' | 'aggregate' | 'generic' | 'claims' | ''
+
+
+def model_from_filename(value: str) -> str:
+    """'model_filename' of llama-bench is a path: keep the file's stem."""
+    name = PurePosixPath(str(value).replace("\\", "/")).name
+    for suffix in (".gguf", ".bin", ".safetensors"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    return name
+
+
+Record = dict[str, Any]
+
+
+def _records(block: TableBlock) -> list[Record]:
+    """Rows as plain dicts: per-row access on a pandas Series costs ~20x more at 100k rows."""
+    return block.frame.to_dict(orient="records")
+
+
+def _columns(frame: pd.DataFrame) -> dict[str, str]:
+    """normalized name -> original name (first one wins)."""
+    out: dict[str, str] = {}
+    for col in frame.columns:
+        out.setdefault(normalize_name(col), col)
+    return out
+
+
+def interpret(block: TableBlock) -> TableRows:
+    frame = block.frame
+    if frame.empty or len(frame.columns) == 0:
+        return TableRows()
+    cols = _columns(frame)
+    meanings: dict[str, ColumnMeaning] = {}
+    for norm, original in cols.items():
+        if norm in CONFIG_COLUMNS or norm in CONFIG_ALIASES or norm in MODEL_COLUMNS:
+            continue
+        meaning = classify_column(original)
+        if meaning is not None:
+            meanings[original] = meaning
+    if not meanings:
+        return TableRows()
+
+    raw_llm = {m.metric for m in meanings.values() if m.statistic == "" and m.metric in LLM_METRICS}
+    stat_llm = {m.metric for m in meanings.values() if m.statistic and m.metric in LLM_METRICS}
+    is_llama_bench = "avg_ts" in cols or "samples_ts" in cols
+    is_request = bool({"throughput_tok_s", "ttft_ms"} & raw_llm) or (
+        "latency_ms" in raw_llm and "output_tokens" in raw_llm
+    )
+
+    if block.markdown:
+        return TableRows(claims=_claims(block, cols, meanings, default_stat="value"), kind="claims")
+    if block.aggregate:
+        return _aggregates(block, cols, meanings)
+    if is_llama_bench:
+        return _llama_bench(block, cols, meanings)
+    if is_request:
+        return _requests(block, cols, meanings)
+    if stat_llm:
+        return TableRows(claims=_claims(block, cols, meanings, default_stat="value"), kind="claims")
+    return _generic(block, cols, meanings)
+
+
+def _row_model(block: TableBlock, cols: dict[str, str], record: Record) -> str:
+    for name in MODEL_COLUMNS:
+        if name in cols and not is_missing(record[cols[name]]):
+            value = str(record[cols[name]]).strip()
+            return model_from_filename(value) if name == "model_filename" else value
+    return block.model
+
+
+def _row_config(block: TableBlock, cols: dict[str, str], record: Record, has_model_col: bool) -> str:
+    items: dict[str, Any] = dict(block.config)
+    for norm, original in cols.items():
+        name = CONFIG_ALIASES.get(norm, norm)
+        if name in CONFIG_COLUMNS and not is_missing(record[original]):
+            items[name] = record[original]
+    if "tag" in cols and not has_model_col and not is_missing(record[cols["tag"]]):
+        items["tag"] = record[cols["tag"]]
+    if "options" in cols:
+        items.update(_options(record[cols["options"]]))
+    if not items and "config_name" in cols and not is_missing(record[cols["config_name"]]):
+        items["config"] = record[cols["config_name"]]
+    if not items and "config" in cols and not is_missing(record[cols["config"]]):
+        items["config"] = record[cols["config"]]
+    return config_key(items)
+
+
+def _options(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, dict):
+        data = raw
+    elif isinstance(raw, str) and raw.strip().startswith("{"):
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return {}
+    else:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {CONFIG_ALIASES.get(k, k): v for k, v in data.items()
+            if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
+
+
+def _row_failure(cols: dict[str, str], record: Record, values: dict[str, float]) -> str:
+    for name in ERROR_COLUMNS:
+        if name in cols:
+            raw = record[cols[name]]
+            if isinstance(raw, (list, tuple)):
+                raw = "; ".join(str(x) for x in raw if not is_missing(x))
+            if not is_missing(raw) and str(raw).strip().lower() not in {"false", "0", "[]"}:
+                return str(raw).strip()[:300]
+    for name in SUCCESS_COLUMNS:
+        if name in cols:
+            ok = parse_bool(record[cols[name]])
+            if ok is False:
+                return "success=false"
+    if "status" in cols:
+        status = str(record[cols["status"]]).strip().lower()
+        if status in {"error", "failed", "failure", "timeout"}:
+            return f"status={status}"
+    if values.get("output_tokens") == 0:
+        return "zero output tokens"
+    if values.get("throughput_tok_s") == 0:
+        return "zero throughput"
+    if values and all(v == 0 for v in values.values()):
+        return "all values zero"
+    return ""
+
+
+def _measurement(block: TableBlock, row: int, model: str, config: str, metric: str, value: float,
+                 *, failed: bool, error: str, kind: str, definition: str,
+                 request_id: str | None = None) -> dict[str, Any]:
+    return {
+        "request_id": request_id or f"{block.source}#{row}",
+        "source": block.source,
+        "row": row,
+        "model": model,
+        "config": config,
+        "metric": metric,
+        "value": value,
+        "unit": METRICS[metric].unit,
+        "failed": failed,
+        "error": error,
+        "kind": kind,
+        "definition": definition,
+    }
+
+
+def _requests(block: TableBlock, cols: dict[str, str], meanings: dict[str, ColumnMeaning]) -> TableRows:
+    out = TableRows(kind="request")
+    has_model_col = any(name in cols for name in MODEL_COLUMNS)
+    # Per-request statistics (e.g. a 'mean_' column in a raw table) are ignored: only raw values.
+    raw = {col: m for col, m in meanings.items() if m.statistic == ""}
+    for position, record in enumerate(_records(block)):
+        row = block.row_offset + position
+        values: dict[str, float] = {}
+        definitions: dict[str, str] = {}
+        for col, meaning in raw.items():
+            if meaning.metric in values:
+                continue  # first column of a metric wins (e.g. two latency spellings)
+            value = parse_number(record[col], factor=meaning.factor,
+                                 is_time=meaning.metric in TIME_METRICS)
+            if value is None:
+                continue
+            values[meaning.metric] = value
+            definitions[meaning.metric] = meaning.definition
+        if not values:
+            error = _row_failure(cols, record, values)
+            if not error:
+                continue
+        error = _row_failure(cols, record, values)
+        model = _row_model(block, cols, record)
+        config = _row_config(block, cols, record, has_model_col)
+        if "ttft_ms" in values:
+            definitions["ttft_ms"] = block.ttft_definition or _ttft_definition(values)
+        if not values:
+            values = {"throughput_tok_s": math.nan}
+        request_id = f"{block.source}#{row}"
+        for metric, value in values.items():
+            out.measurements.append(_measurement(
+                block, row, model, config, metric, value, failed=bool(error), error=error,
+                kind="request", definition=definitions.get(metric, ""), request_id=request_id))
+    return out
+
+
+TTFT_OLLAMA = "load + prompt eval as reported by Ollama (server-side; excludes network and queueing)"
+TTFT_FILE = "as recorded by the benchmark file (definition not stated)"
+
+
+def _ttft_definition(values: dict[str, float]) -> str:
+    """Ollama-style files write ttft_s = load_s + prompt_eval_s: server durations, not the wall
+    clock a user sees. Say so when the numbers show it; otherwise the file's TTFT is unexplained."""
+    ttft, load, prompt = values.get("ttft_ms"), values.get("load_ms"), values.get("prompt_eval_ms")
+    if ttft is not None and load is not None and prompt is not None and ttft > 0:
+        if abs(ttft - (load + prompt)) <= max(0.01 * ttft, 0.01):
+            return TTFT_OLLAMA
+    return TTFT_FILE
+
+
+def _llama_bench_test(cols: dict[str, str], record: Record) -> tuple[str, str]:
+    """(metric, label) of a llama-bench test: tg = generation, pp = prompt processing, pg = both."""
+    n_prompt = parse_number(record[cols["n_prompt"]]) if "n_prompt" in cols else None
+    n_gen = parse_number(record[cols["n_gen"]]) if "n_gen" in cols else None
+    if n_gen and not n_prompt:
+        return "throughput_tok_s", f"tg{int(n_gen)}"
+    if n_prompt and not n_gen:
+        return "prompt_throughput_tok_s", f"pp{int(n_prompt)}"
+    if n_prompt and n_gen:
+        return "", f"pp{int(n_prompt)}+tg{int(n_gen)}"
+    return "throughput_tok_s", "unknown test"
+
+
+def _llama_bench(block: TableBlock, cols: dict[str, str], meanings: dict[str, ColumnMeaning]) -> TableRows:
+    """llama.cpp llama-bench: one row per test; samples_ts are the real samples.
+
+    tg tests measure generation speed (our throughput), pp tests prompt processing speed; a
+    combined pp+tg test mixes both, so it is kept as the tool's aggregate only.
+    """
+    out = TableRows(kind="aggregate")
+    for position, record in enumerate(_records(block)):
+        row = block.row_offset + position
+        model = _row_model(block, cols, record)
+        config = _row_config(block, cols, record, has_model_col=True)
+        error = _row_failure(cols, record, {})
+        metric, test = _llama_bench_test(cols, record)
+        samples = record[cols["samples_ts"]] if "samples_ts" in cols else None
+        if isinstance(samples, str) and samples.strip().startswith("["):
+            try:
+                samples = json.loads(samples)
+            except ValueError:
+                samples = None
+        if metric and isinstance(samples, (list, tuple)) and samples:
+            for index, sample in enumerate(samples):
+                value = parse_number(sample)
+                if value is None:
+                    continue
+                m = _measurement(block, row, model, config, metric, value,
+                                 failed=bool(error) or value == 0, error=error or ("zero throughput" if value == 0 else ""),
+                                 kind="request", definition=f"llama-bench {test} sample")
+                m["request_id"] = f"{block.source}#{row}.{index}"
+                out.measurements.append(m)
+            out.kind = "request"
+            continue
+        if "avg_ts" in cols:
+            value = parse_number(record[cols["avg_ts"]])
+            if value is not None:
+                out.measurements.append(_measurement(
+                    block, row, model, config, metric or "throughput_tok_s", value,
+                    failed=bool(error) or value == 0, error=error or ("zero throughput" if value == 0 else ""),
+                    kind="aggregate", definition=f"llama-bench {test} avg_ts (mean over its repetitions)"))
+    return out
+
+
+def _aggregates(block: TableBlock, cols: dict[str, str], meanings: dict[str, ColumnMeaning]) -> TableRows:
+    """Each value a tool reported about a whole run, labelled with its statistic."""
+    out = TableRows(kind="aggregate")
+    for position, record in enumerate(_records(block)):
+        row = block.row_offset + position
+        model = _row_model(block, cols, record)
+        config = _row_config(block, cols, record, has_model_col=True)
+        for col, meaning in meanings.items():
+            value = parse_number(record[col], factor=meaning.factor, is_time=meaning.metric in TIME_METRICS)
+            if value is None:
+                continue
+            definition = f"{meaning.statistic or 'overall'} as reported by the tool ({col})"
+            out.measurements.append(_measurement(block, row, model, config, meaning.metric, value,
+                                                 failed=False, error="", kind="aggregate",
+                                                 definition=definition))
+    return out
+
+
+def _claims(block: TableBlock, cols: dict[str, str], meanings: dict[str, ColumnMeaning],
+            *, default_stat: str) -> list[dict[str, Any]]:
+    claims: list[dict[str, Any]] = []
+    has_model_col = any(name in cols for name in MODEL_COLUMNS)
+    for record in _records(block):
+        model = _row_model(block, cols, record)
+        config = _row_config(block, cols, record, has_model_col)
+        for col, meaning in meanings.items():
+            value = parse_number(record[col], factor=meaning.factor, is_time=meaning.metric in TIME_METRICS)
+            if value is None:
+                continue
+            claims.append({
+                "source": block.source,
+                "model": model,
+                "config": config,
+                "metric": meaning.metric,
+                "statistic": meaning.statistic or default_stat,
+                "value": value,
+                "unit": METRICS[meaning.metric].unit,
+                "context": (block.label + " | " + meaning.definition).strip(" |")
+                if meaning.metric == "time_ms" else block.label,
+                "precision": shown_precision(record[col], factor=meaning.factor)
+                if isinstance(record[col], str) else 0.0,
+            })
+    return claims
+
+
+def _generic(block: TableBlock, cols: dict[str, str], meanings: dict[str, ColumnMeaning]) -> TableRows:
+    out = TableRows(kind="generic")
+    has_model_col = any(name in cols for name in MODEL_COLUMNS)
+    label_cols = [c for n, c in cols.items() if n in {"name", "test_name", "backend", "benchmark", "case", "test"}]
+    for position, record in enumerate(_records(block)):
+        row = block.row_offset + position
+        model = _row_model(block, cols, record)
+        items = {}
+        config = _row_config(block, cols, record, has_model_col)
+        label = block.label
+        for col in label_cols:
+            if normalize_name(col) in config:
+                continue  # already part of the configuration key
+            if not is_missing(record[col]):
+                items[normalize_name(col)] = record[col]
+        if items:
+            config = ",".join(x for x in (config, config_key(items)) if x)
+        elif label and not config:
+            config = f"case={label}"
+        error = _row_failure(cols, record, {})
+        for col, meaning in meanings.items():
+            value = parse_number(record[col], factor=meaning.factor, is_time=meaning.metric in TIME_METRICS)
+            if value is None:
+                continue
+            definition = " ".join(x for x in (meaning.statistic, meaning.definition.replace("_", " ")) if x)
+            # A timing of exactly zero is a run that did not happen (tools store failures as 0).
+            zero = value == 0 and meaning.metric in TIME_METRICS and meaning.statistic != "std"
+            row_error = error or ("zero time (failed run)" if zero else "")
+            out.measurements.append(_measurement(
+                block, row, model, config, meaning.metric, value, failed=bool(row_error), error=row_error,
+                kind="generic", definition=definition or "value"))
+    return out

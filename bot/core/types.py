@@ -1,0 +1,150 @@
+"""Plain data passed between the pipeline steps (archive -> ingest -> analyze -> narrate -> render).
+
+The tidy measurement frame (one row per value) has these columns, in this order:
+
+- ``request_id``   str   stable id of the request/sample the value belongs to (``path#row``)
+- ``source``       str   archive-relative path of the file it came from
+- ``row``          int   0-based record index inside that file
+- ``model``        str   model name as the benchmark tool wrote it ('' for non-LLM benchmarks)
+- ``config``       str   canonical configuration key, e.g. ``num_ctx=1024,num_gpu=999,temperature=0.2``
+                         ('' when the file names none)
+- ``metric``       str   canonical metric name (see `bot.core.metrics`)
+- ``value``        float the value in the metric's canonical unit
+- ``unit``         str   canonical unit
+- ``failed``       bool  the request failed (error, zero tokens, success=false); such values never
+                         enter a statistic
+- ``error``        str   the failure reason ('' when it did not fail)
+- ``kind``         str   'request' (one LLM request), 'aggregate' (a tool's own per-test aggregate,
+                         e.g. llama-bench avg_ts) or 'generic' (non-LLM timing)
+- ``definition``   str   how the file defines the metric when it is ambiguous (e.g. TTFT), else ''
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+MEASUREMENT_COLUMNS: tuple[str, ...] = (
+    "request_id",
+    "source",
+    "row",
+    "model",
+    "config",
+    "metric",
+    "value",
+    "unit",
+    "failed",
+    "error",
+    "kind",
+    "definition",
+)
+
+CLAIM_COLUMNS: tuple[str, ...] = (
+    "source",
+    "model",
+    "config",
+    "metric",
+    "statistic",
+    "value",
+    "unit",
+    "context",
+    "precision",
+)
+
+
+def empty_measurements() -> pd.DataFrame:
+    return pd.DataFrame({col: pd.Series(dtype=_dtype(col)) for col in MEASUREMENT_COLUMNS})
+
+
+def empty_claims() -> pd.DataFrame:
+    return pd.DataFrame(
+        {col: pd.Series(dtype="float64" if col in {"value", "precision"} else "object")
+         for col in CLAIM_COLUMNS}
+    )
+
+
+def _dtype(col: str) -> str:
+    return {"row": "int64", "value": "float64", "failed": "bool"}.get(col, "object")
+
+
+QUOTE_OPEN, QUOTE_CLOSE = "«", "»"
+_QUOTED = re.compile(f"{QUOTE_OPEN}[^{QUOTE_CLOSE}]*{QUOTE_CLOSE}")
+
+
+def quoted(text: str, *, limit: int = 120) -> str:
+    """Archive text (an error message, a file path) inside a fact statement, marked as quoted.
+
+    Numbers inside the marks are the archive's words, not our findings: grounding ignores them,
+    so a failure reason reading '… 999 tok/s' cannot make 999 tok/s look like a fact.
+    """
+    clean = " ".join(str(text).replace(QUOTE_OPEN, "'").replace(QUOTE_CLOSE, "'").split())
+    if len(clean) > limit:
+        clean = clean[: limit - 1] + "…"
+    return f"{QUOTE_OPEN}{clean}{QUOTE_CLOSE}"
+
+
+def without_quoted(text: str) -> str:
+    """The statement with every quoted archive text blanked out."""
+    return _QUOTED.sub(" ", text)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass
+class Inventory:
+    """What the archive held and what became of each file."""
+
+    files_total: int = 0
+    by_format: dict[str, int] = field(default_factory=dict)
+    skipped: list[Skipped] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (kept, duplicate)
+    parsed: dict[str, str] = field(default_factory=dict)  # path -> parser name
+    claims_only: list[str] = field(default_factory=list)  # files read as summaries/claims only
+    warnings: list[Skipped] = field(default_factory=list)  # files read in part: what was left out
+    model_origin: dict[str, str] = field(default_factory=dict)  # path -> how its model was found
+
+
+@dataclass
+class IngestResult:
+    measurements: pd.DataFrame
+    claims: pd.DataFrame
+    inventory: Inventory
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One checked statement about the data. Everything we post is built from facts.
+
+    ``importance`` orders facts when a context budget forces some out (lower = dropped first).
+    """
+
+    id: str
+    statement: str
+    value: float
+    unit: str
+    sources: tuple[str, ...]
+    importance: int = 50
+    model: str = ""
+    config: str = ""
+    metric: str = ""
+    rows: int | None = None  # how many measurement rows back the value
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "statement": self.statement,
+            "value": self.value,
+            "unit": self.unit,
+            "sources": list(self.sources),
+            "model": self.model,
+            "config": self.config,
+            "metric": self.metric,
+            "rows": self.rows,
+        }

@@ -1,0 +1,98 @@
+"""The whole job as one call: archive -> ingest -> analyze -> narrate -> render.
+
+Every trigger (CLI, slash command, schedule, thread question) goes through `run_analysis`.
+CONTRACT (stable; the Slack layer depends on it):
+
+    run_analysis(target, *, settings, use_llm=True, allow_local_paths=False,
+                 progress=None) -> RunResult
+
+- ``target``: an archive name resolved inside ``settings.storage_roots``; with
+  ``allow_local_paths`` (CLI only) also any local path.
+- ``progress``: called with short human strings ("fetched", "42 files ingested", "analyzed",
+  "writing summary") as the run advances; must be cheap, may be called from the worker thread.
+- Raises `bot.errors.ArchiveError` (a user-facing message) for a missing/unsafe/broken archive.
+  Ollama problems never raise: the report says why the narrative is missing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.core.analysis import Analysis, analyze
+from bot.adapters.extract import open_archive
+from bot.core.ingest import ingest_tree
+from bot.core.types import Fact, IngestResult
+from bot.flows.narrate import Narrative, narrate
+from bot.render.report import build_json, render_footer, render_markdown
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class RunResult:
+    archive_name: str
+    ingest: IngestResult
+    analysis: Analysis
+    narrative: Narrative
+    report_md: str
+    data: dict[str, Any]  # the JSON document (see README "JSON output")
+    timings_s: dict[str, float]
+
+    @property
+    def facts(self) -> list[Fact]:
+        return self.analysis.facts
+
+
+def run_analysis(target: str, *, settings: Settings, use_llm: bool = True, allow_local_paths: bool = False,
+                 progress: Progress | None = None) -> RunResult:
+    say = progress or (lambda _text: None)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    with open_archive(target, settings=settings, allow_local_paths=allow_local_paths) as tree:
+        timings["fetch"] = time.perf_counter() - started
+        say("fetched")
+        t0 = time.perf_counter()
+
+        def ingest_progress(done: int, total: int) -> None:
+            say(f"{done} of {total} files ingested")
+
+        ingest = ingest_tree(tree.root, files=tree.files, max_file_bytes=settings.max_file_bytes,
+                             pre_skipped=tree.skipped, progress=ingest_progress)
+        timings["ingest"] = time.perf_counter() - t0
+    say(f"{ingest.inventory.files_total} files ingested")
+    t0 = time.perf_counter()
+    analysis = analyze(ingest)
+    timings["analysis"] = time.perf_counter() - t0
+    say("analyzed")
+    return finish_run(tree.name, ingest, analysis, settings=settings, use_llm=use_llm, progress=say,
+                      timings=timings)
+
+
+def finish_run(archive_name: str, ingest: IngestResult, analysis: Analysis, *, settings: Settings,
+               use_llm: bool, progress: Progress, timings: dict[str, float]) -> RunResult:
+    """Narrate (or skip it) and render; shared by every trigger once the data is analyzed."""
+    if use_llm:
+        progress("writing summary")
+        t0 = time.perf_counter()
+        narrative = narrate(analysis.facts, settings=settings, on_progress=progress)
+        timings["narrative"] = time.perf_counter() - t0
+        if narrative.status != "ok":
+            log.warning("narrative %s: %s", narrative.status, narrative.reason)
+    else:
+        narrative = Narrative.skipped("skipped on request (--no-llm)")
+    t0 = time.perf_counter()
+    body = render_markdown(archive=archive_name, analysis=analysis, inventory=ingest.inventory,
+                           narrative=narrative)
+    timings["report"] = time.perf_counter() - t0
+    report_md = body + "\n" + render_footer(narrative, timings)
+    data = build_json(archive=archive_name, analysis=analysis, inventory=ingest.inventory,
+                      narrative=narrative, timings_s=timings)
+    return RunResult(archive_name=archive_name, ingest=ingest, analysis=analysis, narrative=narrative,
+                     report_md=report_md, data=data, timings_s=timings)

@@ -1,5 +1,0 @@
-"""Alembic environment and revisions for the bot's database (shipped inside the package).
-
-Applied by `bot.store.engine.upgrade_to_head`; see `bot.store.engine.alembic_config` for how to
-create a new revision.
-"""

@@ -1,0 +1,122 @@
+"""Block Kit for the executive summary (pure: dicts in, dicts out).
+
+Every figure comes from the run's ``headline`` (built from facts); every string that came from a
+file or the model is escaped with `escape_mrkdwn`. Limits: <= 50 blocks, <= 3,000 chars per
+section text, <= 10 fields of <= 2,000 chars, header <= 150 chars.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from bot.adapters.slack import (
+    HEADER_TEXT_LIMIT,
+    SECTION_TEXT_LIMIT,
+    escape_mrkdwn,
+    escape_plain,
+    split_escaped,
+    truncate,
+)
+
+MAX_BLOCKS = 50
+FIELD_TEXT_LIMIT = 2000
+
+
+def fmt_number(value: float) -> str:
+    """Short, stable rendering that still matches the fact it shows (one decimal from 10 to 1,000)."""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    magnitude = abs(value)
+    if magnitude >= 1000:
+        return f"{value:,.0f}"
+    if magnitude >= 10:
+        return f"{value:,.1f}"
+    return f"{value:,.2f}"
+
+
+def _field(label: str, figure: str, detail: str = "") -> dict[str, Any]:
+    text = f"*{label}*\n*{figure}*" + (f"\n{detail}" if detail else "")
+    return {"type": "mrkdwn", "text": truncate(text, FIELD_TEXT_LIMIT)}
+
+
+def headline_fields(headline: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The metric callouts: best throughput, TTFT p50/p95, failures, skipped files, ungrounded."""
+    fields: list[dict[str, Any]] = []
+    best = headline.get("best_throughput")
+    if best:
+        where = escape_mrkdwn(str(best.get("model") or "?"))
+        if best.get("config"):
+            where += f" · `{escape_mrkdwn(str(best['config']))}`"
+        ref = f" [{escape_mrkdwn(str(best['fact_id']))}]" if best.get("fact_id") else ""
+        unit = escape_mrkdwn(str(best.get("unit") or "tok/s"))
+        fields.append(_field("Best throughput", f"{fmt_number(best['value'])} {unit}", where + ref))
+    else:
+        fields.append(_field("Best throughput", "n/a", "no successful requests with throughput"))
+    ttft = headline.get("ttft_ms")
+    if ttft:
+        refs = ", ".join(escape_mrkdwn(str(f)) for f in ttft.get("fact_ids") or [])
+        fields.append(_field("TTFT p50 / p95",
+                             f"{fmt_number(ttft['p50'])} / {fmt_number(ttft['p95'])} ms",
+                             f"[{refs}]" if refs else ""))
+    else:
+        fields.append(_field("TTFT p50 / p95", "n/a", "no TTFT in this archive"))
+    failed = int(headline.get("failed_requests") or 0)
+    fields.append(_field("Failed requests", str(failed), "excluded from every average" if failed else ""))
+    skipped = int(headline.get("skipped_files") or 0)
+    fields.append(_field("Skipped files", str(skipped), "listed in the report" if skipped else ""))
+    ungrounded = int(headline.get("ungrounded_numbers") or 0)
+    fields.append(_field("Ungrounded numbers", str(ungrounded),
+                         ":warning: flagged in the report" if ungrounded else "every number checked"))
+    return fields
+
+
+def summary_blocks(
+    *,
+    archive_name: str,
+    headline: Mapping[str, Any],
+    narrative: str,
+    note: str = "",
+    footer: str = "",
+) -> list[dict[str, Any]]:
+    """The message that replaces the progress message once the analysis is done.
+
+    ``narrative`` is the model's (or data-only) short summary, untrusted; ``note`` says why the
+    narrative is missing/limited (also untrusted: it may quote an Ollama error); ``footer`` is ours.
+    """
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "emoji": True, "text": truncate(
+            escape_plain(f"Benchmark summary: {archive_name}"), HEADER_TEXT_LIMIT)}},
+        {"type": "section", "fields": headline_fields(headline)},
+    ]
+    tail: list[dict[str, Any]] = []
+    if note:
+        tail.append({"type": "context", "elements": [
+            {"type": "mrkdwn", "text": truncate(":information_source: " + escape_mrkdwn(note), 3000)}]})
+    if footer:
+        tail.append({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(footer, 3000)}]})
+    room = MAX_BLOCKS - len(blocks) - len(tail) - 1  # -1 keeps space for the "continued" marker
+    if narrative.strip():
+        sections = split_escaped(narrative.strip(), SECTION_TEXT_LIMIT)
+        blocks.append({"type": "divider"})
+        room -= 1
+        for i, text in enumerate(sections):
+            if i >= room:
+                blocks.append({"type": "context", "elements": [{"type": "mrkdwn",
+                               "text": "_Summary shortened to fit Slack; the full text is in the report._"}]})
+                break
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": text}})
+    blocks.extend(tail)
+    return blocks
+
+
+def fallback_text(*, archive_name: str, headline: Mapping[str, Any]) -> str:
+    """Notification / screen-reader text for the summary message (short, escaped)."""
+    best = headline.get("best_throughput")
+    parts = [f"Benchmark summary for {escape_mrkdwn(archive_name)}"]
+    if best:
+        parts.append(f"best throughput {fmt_number(best['value'])} {escape_mrkdwn(str(best.get('unit') or ''))}"
+                     f" ({escape_mrkdwn(str(best.get('model') or '?'))})")
+    parts.append(f"{int(headline.get('failed_requests') or 0)} failed requests")
+    return ", ".join(parts)
