@@ -6,16 +6,12 @@ import logging
 
 from slack_bolt import App
 
-from bot.errors import ChimeraError
+from bot.errors import SlackConfigError
 from bot.flows.services import Services
 from bot.settings import Settings
 from bot.adapters.slack import build_web_client
 
 log = logging.getLogger(__name__)
-
-
-class SlackConfigError(ChimeraError):
-    """The Slack settings are incomplete for the chosen mode."""
 
 
 def check_slack_settings(settings: Settings) -> None:

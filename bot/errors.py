@@ -1,10 +1,22 @@
-"""The project's exceptions. Outside errors are converted to these once, at the edge."""
+"""Every exception the project raises on purpose, in one place.
+
+Outside errors (httpx, slack_sdk, SQLAlchemy, tarfile, …) are converted to these once, at the edge
+(`bot.adapters`). `str(err)` is always a short message fit to show a user: no secret, no traceback.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.core.types import LLMCallMetrics
 
 
 class ChimeraError(Exception):
     """Base class. `str(err)` is a short message fit to show a user (no secrets, no traceback)."""
+
+
+# --- archives -----------------------------------------------------------------------------------
 
 
 class ArchiveError(ChimeraError):
@@ -19,12 +31,88 @@ class UnsafeArchive(ArchiveError):
     """The archive holds a member we refuse to extract (traversal, link out, device, too large)."""
 
 
+# --- the language model -------------------------------------------------------------------------
+
+
 class LLMError(ChimeraError):
     """The language model could not produce a usable answer."""
 
 
+class LLMCallFailed(LLMError):
+    """A model call failed; ``str(err)`` is the one-line reason, ``metrics`` what was measured."""
+
+    def __init__(self, reason: str, *, kind: str, metrics: LLMCallMetrics | None = None) -> None:
+        super().__init__(reason)
+        self.kind = kind  # unreachable | not_found | timeout | server_error | broken_stream | http
+        self.metrics = metrics
+
+
+class AnswerDoesNotFit(LLMError):
+    """Not even the question and the computed facts fit ``num_ctx`` with the answer reserve."""
+
+
+# --- Slack --------------------------------------------------------------------------------------
+
+
 class SlackDeliveryError(ChimeraError):
     """Slack refused or failed a call we needed."""
+
+
+_SLACK_HINTS: dict[str, str] = {
+    "not_in_channel": "I'm not a member of this channel. Invite me with `/invite @Chimera Insight`, "
+    "then run the command again.",
+    "channel_not_found": "I can't post in this conversation (a private channel or a DM I'm not part "
+    "of). Invite me to the channel, or run the command in a channel I'm in or in a DM with me.",
+    "is_archived": "This channel is archived, so I can't post in it. Run the command in another channel.",
+    "ratelimited": "Slack is rate-limiting me right now. Please try again in a minute.",
+    "msg_too_long": "The message was too long for Slack. The full report is in the thread file.",
+    "restricted_action": "A workspace setting stops me from posting here. Ask an admin, or use "
+    "another channel.",
+}
+
+
+class SlackCallFailed(SlackDeliveryError):
+    """A Slack Web API call failed. ``code`` is Slack's error code (or the client failure kind)."""
+
+    def __init__(self, method: str, code: str) -> None:
+        self.method = method
+        self.code = code
+        hint = _SLACK_HINTS.get(
+            code,
+            f"Slack refused my `{method}` call ({code}). Please try again; if it keeps failing, "
+            "ask whoever runs the bot to check its log.",
+        )
+        super().__init__(hint)
+
+
+class SlackConfigError(ChimeraError):
+    """The Slack settings are incomplete for the chosen mode."""
+
+
+# --- commands and jobs --------------------------------------------------------------------------
+
+
+class UsageError(ChimeraError):
+    """The command text could not be understood."""
+
+
+class ScheduleError(ChimeraError):
+    """The digest schedule, prefix or timezone the user gave is not usable."""
+
+    def __init__(self, problem: str, *, usage: str = "") -> None:
+        super().__init__(f"{problem} {usage}".strip())
+        self.problem = problem
+
+
+class QueueFull(ChimeraError):
+    """Too many jobs waiting."""
+
+
+class PoolClosed(ChimeraError):
+    """The bot is shutting down."""
+
+
+# --- the bot's database -------------------------------------------------------------------------
 
 
 class StoreError(ChimeraError):

@@ -21,17 +21,12 @@ from slack_sdk import WebClient
 import bot
 from bot.render.blocks import fallback_text, summary_blocks
 from bot.render.charts import throughput_ttft_png
-from bot.errors import ChimeraError
+from bot.errors import ChimeraError, UsageError
 from bot.flows.services import Services
-from bot.adapters.slack import (
-    SlackCallFailed,
-    SlackOps,
-    Throttle,
-    Upload,
-    escape_mrkdwn,
-    escape_plain,
-    truncate,
-)
+from bot.errors import SlackCallFailed
+from bot.adapters.slack import SlackOps, Upload
+from bot.flows.progress import Throttle
+from bot.render.slack_text import escape_mrkdwn, escape_plain, truncate
 from handlers.digest import digest_command, is_digest_command
 
 log = logging.getLogger(__name__)
@@ -47,10 +42,6 @@ USAGE = (
 )
 MAX_TARGET_CHARS = 300
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-
-
-class UsageError(ChimeraError):
-    """The command text could not be understood."""
 
 
 @dataclass(frozen=True)

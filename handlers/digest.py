@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 from bot.errors import ChimeraError
 from bot.core.schedules import DigestSpec, next_fire_times, parse_digest_command, parse_schedule
 from bot.flows.services import Services
-from bot.adapters.slack import escape_mrkdwn
+from bot.render.slack_text import escape_mrkdwn
 from bot.adapters.storage import validate_name
-from bot.adapters.db import Subscription
+from bot.core.records import Subscription
 
 log = logging.getLogger(__name__)
 

@@ -26,16 +26,12 @@ from slack_sdk import WebClient
 
 from bot.flows.thread_answer import ThreadAnswer
 from bot.errors import ChimeraError
-from bot.flows.jobs import QueueFull
+from bot.errors import QueueFull
 from bot.flows.services import Services
-from bot.adapters.slack import SlackCallFailed, SlackOps
-from handlers.commands import (
-    USAGE,
-    UsageError,
-    parse_command,
-    start_analysis,
-    status_text,
-)
+from bot.errors import SlackCallFailed
+from bot.adapters.slack import SlackOps
+from handlers.commands import USAGE, parse_command, start_analysis, status_text
+from bot.errors import UsageError
 
 log = logging.getLogger(__name__)
 

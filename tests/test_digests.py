@@ -212,7 +212,7 @@ def test_the_narrative_failing_never_blocks_the_digest(tmp_path):
 def test_the_message_escapes_archive_model_and_config_text():
     from datetime import datetime, timezone
 
-    from bot.adapters.db import Subscription
+    from bot.core.records import Subscription
 
     sub = Subscription(1, "C1", "daily 09:00", {}, "UTC", "night<ly>", False, None,
                        datetime.now(timezone.utc), True)

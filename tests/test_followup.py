@@ -9,15 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bot.flows.thread_answer import (
-    AnswerDoesNotFit,
-    ThreadMessage,
-    build_answer_prompt,
-    compose,
-    facts_from_json,
-    history_from_replies,
-    render_answer,
-)
+from bot.flows.thread_answer import AnswerDoesNotFit, ThreadMessage, build_answer_prompt, compose, facts_from_json, history_from_replies, render_answer
 from bot.core.followup import compute, parse_question
 from bot.core.grounding import format_value
 from bot.core.types import Fact

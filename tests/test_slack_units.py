@@ -8,16 +8,13 @@ import pytest
 
 from bot.render.blocks import MAX_BLOCKS, summary_blocks
 from bot.render.charts import throughput_ttft_png
-from bot.flows.jobs import JobPool, PoolClosed, QueueFull
+from bot.flows.jobs import JobPool
+from bot.errors import PoolClosed, QueueFull
 from bot.flows.services import SeenEvents
-from bot.adapters.slack import (
-    SECTION_TEXT_LIMIT,
-    Throttle,
-    escape_mrkdwn,
-    split_escaped,
-    split_text,
-)
-from handlers.commands import Command, UsageError, parse_command
+from bot.render.slack_text import SECTION_TEXT_LIMIT, escape_mrkdwn, split_escaped, split_text
+from bot.flows.progress import Throttle
+from handlers.commands import Command, parse_command
+from bot.errors import UsageError
 from tests.slack_support import StepClock, sample_result
 
 

@@ -28,13 +28,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from bot.core.types import MEASUREMENT_COLUMNS, empty_measurements
-from bot.adapters.db import (
-    Store,
-    StoreError,
-    UnknownRecord,
-    digest_run_key,
-    open_store,
-)
+from bot.adapters.db import Store, digest_run_key, open_store
+from bot.errors import StoreError, UnknownRecord
 from bot.adapters.db.engine import alembic_config, make_engine
 from bot.adapters.db.schema import Base
 

@@ -40,7 +40,7 @@ from typing import IO, Any, Literal, Self
 
 from bot.adapters import storage
 from bot.errors import ArchiveError, UnsafeArchive
-from bot.core.types import Skipped
+from bot.core.types import ArchiveTree, Skipped
 from bot.settings import Settings
 from bot.adapters.storage import clean_text, printable, short_reason
 
@@ -62,15 +62,6 @@ _FORMAT_ERRORS: tuple[type[BaseException], ...] = (
     lzma.LZMAError,
     UnicodeDecodeError,  # zipfile: a name flagged UTF-8 that is not
 )
-
-
-@dataclass
-class ArchiveTree:
-    name: str  # the name as requested (for display)
-    root: Path  # local directory holding the files (extracted or the original dir)
-    skipped: list[Skipped]  # members not extracted/read and why
-    # archive-relative '/'-separated paths of the regular files safe to read (no links, no specials)
-    files: list[str] = field(default_factory=list)
 
 
 @contextmanager

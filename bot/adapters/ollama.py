@@ -26,7 +26,8 @@ from typing import Any
 import httpx
 import ollama
 
-from bot.errors import LLMError
+from bot.core.types import ChatResult, LLMCallMetrics
+from bot.errors import LLMCallFailed
 from bot.settings import Settings
 
 # Retries only where they can help: a 5xx (runner restarting, overloaded) and one timeout (a model
@@ -38,36 +39,6 @@ MIN_ATTEMPT_BUDGET_S = 0.5  # no point starting an attempt with less time than t
 CONNECT_TIMEOUT_S = 5.0
 
 
-@dataclass(frozen=True)
-class LLMCallMetrics:
-    """Timings and token counts of one model call (see the module docstring for definitions)."""
-
-    purpose: str
-    model: str
-    ok: bool
-    attempts: int
-    wall_ms: float
-    ttft_ms: float | None = None
-    throughput_tok_s: float | None = None
-    prompt_eval_count: int | None = None
-    prompt_eval_ms: float | None = None
-    eval_count: int | None = None
-    eval_ms: float | None = None
-    load_ms: float | None = None
-    total_ms: float | None = None
-    done_reason: str | None = None
-    error: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class ChatResult:
-    content: str
-    metrics: LLMCallMetrics
-
-
 # What the ollama client lets escape for an outside problem (pydantic's ValidationError and
 # json's JSONDecodeError are ValueErrors: a malformed record).
 OUTSIDE_ERRORS: tuple[type[BaseException], ...] = (
@@ -77,15 +48,6 @@ OUTSIDE_ERRORS: tuple[type[BaseException], ...] = (
     ollama.ResponseError,
     ValueError,
 )
-
-
-class LLMCallFailed(LLMError):
-    """The call failed; ``str(err)`` is the one-line reason, ``metrics`` what we measured."""
-
-    def __init__(self, reason: str, *, kind: str, metrics: LLMCallMetrics | None = None) -> None:
-        super().__init__(reason)
-        self.kind = kind  # unreachable | not_found | timeout | server_error | broken_stream | http
-        self.metrics = metrics
 
 
 @dataclass

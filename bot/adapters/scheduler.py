@@ -33,10 +33,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.flows.digest import FAILED, DigestOutcome, RunAnalysis, report_failure, run_digest, user_reason
 from bot.errors import ChimeraError
-from bot.core.schedules import ScheduleError, build_trigger, parse_schedule, scheduler_job_defaults
+from bot.errors import ScheduleError
+from bot.core.schedules import build_trigger, parse_schedule, scheduler_job_defaults
 from bot.settings import Settings
 from bot.adapters.slack import SlackOps, build_web_client
-from bot.adapters.db import Store, Subscription
+from bot.adapters.db import Store
+from bot.core.records import Subscription
 from bot.adapters.db.engine import IMMEDIATE, make_engine
 
 if TYPE_CHECKING:

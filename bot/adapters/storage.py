@@ -23,6 +23,7 @@ from fsspec import AbstractFileSystem
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
+from bot.core.types import ArchiveRef
 from bot.errors import ArchiveError, ArchiveNotFound
 from bot.settings import Settings
 
@@ -34,18 +35,6 @@ _CHUNK = 1024 * 1024
 # A Windows drive ("C:") or an fsspec chain/URL ("zip::", "s3://") must never be read as a location.
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-@dataclass(frozen=True)
-class ArchiveRef:
-    """An archive found by `list_archives`. ``name`` can be passed back to `resolve`."""
-
-    name: str
-    root: str
-    # bytes; None for directories (not summed) or when the backend does not say
-    size: int | None
-    mtime: datetime | None  # UTC; None when the backend does not say
-    is_dir: bool = False
 
 
 @dataclass(frozen=True)

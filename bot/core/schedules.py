@@ -25,7 +25,7 @@ from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.errors import ChimeraError
+from bot.errors import ScheduleError
 
 MAX_COMMAND_CHARS = 300
 MAX_PREFIX_CHARS = 256
@@ -41,12 +41,8 @@ USAGE = (
 )
 
 
-class ScheduleError(ChimeraError):
-    """The digest schedule, prefix or timezone the user gave is not usable."""
-
-    def __init__(self, problem: str) -> None:
-        super().__init__(f"{problem} {USAGE}")
-        self.problem = problem
+def _schedule_error(problem: str) -> ScheduleError:
+    return ScheduleError(problem, usage=USAGE)
 
 
 @dataclass(frozen=True)
@@ -90,32 +86,32 @@ def parse_digest_command(text: str) -> DigestSpec:
     Raises `ScheduleError` with a short user-facing message on anything else.
     """
     if not isinstance(text, str):
-        raise ScheduleError("The digest command is empty.")
+        raise _schedule_error("The digest command is empty.")
     if len(text) > MAX_COMMAND_CHARS:
-        raise ScheduleError(f"The digest command is too long (over {MAX_COMMAND_CHARS} characters).")
+        raise _schedule_error(f"The digest command is too long (over {MAX_COMMAND_CHARS} characters).")
     if _CONTROL.search(text.replace("\n", " ").replace("\t", " ")):
-        raise ScheduleError("The digest command contains control characters.")
+        raise _schedule_error("The digest command contains control characters.")
     normalized = text.translate(_QUOTES).strip()
     try:
         tokens = shlex.split(normalized)
     except ValueError:
-        raise ScheduleError("The digest command has an unclosed quote or a stray backslash.") from None
+        raise _schedule_error("The digest command has an unclosed quote or a stray backslash.") from None
     # Tolerate the sub-command words in front, so callers may pass the whole slash-command text.
     for word in ("digest", "add"):
         if tokens and tokens[0].lower() == word:
             tokens = tokens[1:]
     if not tokens:
-        raise ScheduleError("No schedule given.")
+        raise _schedule_error("No schedule given.")
 
     schedule_tokens, rest = _split_schedule(tokens)
     if not rest:
-        raise ScheduleError("No storage prefix given.")
+        raise _schedule_error("No storage prefix given.")
     if len(rest) > 2:
-        raise ScheduleError(f"Unexpected extra words after the timezone: `{_echo(' '.join(rest[2:]))}`.")
+        raise _schedule_error(f"Unexpected extra words after the timezone: `{_echo(' '.join(rest[2:]))}`.")
     prefix = rest[0]
     tz_name = rest[1] if len(rest) == 2 else DEFAULT_TIMEZONE
     if len(rest) == 1 and "/" in prefix and _canonical_timezone(prefix) is not None:
-        raise ScheduleError(
+        raise _schedule_error(
             f"`{_echo(prefix)}` is a timezone, but the storage prefix must come before it."
         )
     return parse_schedule(" ".join(schedule_tokens), prefix=prefix, timezone=tz_name)
@@ -124,9 +120,9 @@ def parse_digest_command(text: str) -> DigestSpec:
 def parse_schedule(schedule: str, *, prefix: str, timezone: str = DEFAULT_TIMEZONE) -> DigestSpec:
     """Validate one schedule (without prefix/timezone words) plus its prefix and timezone."""
     if not isinstance(schedule, str) or not schedule.strip():
-        raise ScheduleError("No schedule given.")
+        raise _schedule_error("No schedule given.")
     if len(schedule) > MAX_COMMAND_CHARS:
-        raise ScheduleError("The schedule is too long.")
+        raise _schedule_error("The schedule is too long.")
     words = schedule.translate(_QUOTES).replace('"', " ").replace("'", " ").split()
     head = words[0].lower()
     if head in _HUMAN_FORMS:
@@ -134,7 +130,7 @@ def parse_schedule(schedule: str, *, prefix: str, timezone: str = DEFAULT_TIMEZO
     elif len(words) == 5:
         canonical, fields = _parse_cron(words)
     else:
-        raise ScheduleError(f"`{_echo(schedule)}` is not a schedule I understand.")
+        raise _schedule_error(f"`{_echo(schedule)}` is not a schedule I understand.")
     _check_density(fields)
     _check_reachable(fields)
     return DigestSpec(
@@ -242,14 +238,14 @@ def _split_schedule(tokens: list[str]) -> tuple[list[str], list[str]]:
     else:
         size = 5
     if len(tokens) < size:
-        raise ScheduleError(f"`{_echo(' '.join(tokens))}` is not a complete schedule.")
+        raise _schedule_error(f"`{_echo(' '.join(tokens))}` is not a complete schedule.")
     return tokens[:size], tokens[size:]
 
 
 def _parse_time(word: str) -> tuple[int, int]:
     match = _TIME.match(word)
     if not match:
-        raise ScheduleError(f"`{_echo(word)}` is not a 24-hour time like 09:00.")
+        raise _schedule_error(f"`{_echo(word)}` is not a 24-hour time like 09:00.")
     return int(match.group(1)), int(match.group(2))
 
 
@@ -257,17 +253,17 @@ def _parse_human(words: list[str]) -> tuple[str, dict[str, str]]:
     head = words[0].lower()
     if head in ("daily", "weekdays"):
         if len(words) != 2:
-            raise ScheduleError(f"Write `{head} HH:MM`, e.g. `{head} 09:00`.")
+            raise _schedule_error(f"Write `{head} HH:MM`, e.g. `{head} 09:00`.")
         hour, minute = _parse_time(words[1])
         dow = "*" if head == "daily" else "mon,tue,wed,thu,fri"
         canonical = f"{head} {hour:02d}:{minute:02d}"
     else:
         if len(words) != 3:
-            raise ScheduleError("Write `weekly <day> HH:MM`, e.g. `weekly mon 09:00`.")
+            raise _schedule_error("Write `weekly <day> HH:MM`, e.g. `weekly mon 09:00`.")
         day_word = words[1].lower()
         day = _DOW_FULL.get(day_word, _DOW_NAMES.index(day_word) if day_word in _DOW_NAMES else None)
         if day is None:
-            raise ScheduleError(f"`{_echo(words[1])}` is not a day of the week (mon ... sun).")
+            raise _schedule_error(f"`{_echo(words[1])}` is not a day of the week (mon ... sun).")
         hour, minute = _parse_time(words[2])
         dow = _DOW_NAMES[day]
         canonical = f"weekly {dow} {hour:02d}:{minute:02d}"
@@ -280,7 +276,7 @@ def _parse_cron(words: list[str]) -> tuple[str, dict[str, str]]:
     day_text, dow_text = words[2], words[4]
     if day_text != "*" and dow_text != "*":
         # crontab fires when EITHER matches, APScheduler when BOTH do; refuse the ambiguity.
-        raise ScheduleError("Give a day of the month or a day of the week in the cron, not both.")
+        raise _schedule_error("Give a day of the month or a day of the week in the cron, not both.")
     fields: dict[str, str] = {}
     for word, (name, low, high, names) in zip(words, _CRON_FIELDS):
         values = _expand_cron_field(word, name, low, high, names)
@@ -296,12 +292,12 @@ def _expand_cron_field(word: str, name: str, low: int, high: int, names: tuple[s
     label = name.replace("_", " ")
     items = word.split(",")
     if len(items) > 60 or not word:
-        raise ScheduleError(f"The cron {label} field `{_echo(word)}` is not valid.")
+        raise _schedule_error(f"The cron {label} field `{_echo(word)}` is not valid.")
     values: set[int] = set()
     for item in items:
         match = _CRON_ITEM.match(item)
         if not match:
-            raise ScheduleError(f"The cron {label} field `{_echo(word)}` is not valid.")
+            raise _schedule_error(f"The cron {label} field `{_echo(word)}` is not valid.")
         span, step_text = match.group(1), match.group(2)
         if span == "*":
             # For weekdays "*" means Sunday..Saturday; 7 only exists as an alias.
@@ -316,7 +312,7 @@ def _expand_cron_field(word: str, name: str, low: int, high: int, names: tuple[s
                 end = 6 if name == "day_of_week" else high
         step = int(step_text) if step_text is not None else 1
         if start > end or step < 1:
-            raise ScheduleError(f"The cron {label} field `{_echo(word)}` has an empty range.")
+            raise _schedule_error(f"The cron {label} field `{_echo(word)}` has an empty range.")
         values.update(range(start, end + 1, step))
     return values
 
@@ -327,9 +323,9 @@ def _cron_value(text: str, label: str, word: str, low: int, high: int, names: tu
     elif text in names:
         value = names.index(text) + (1 if label == "month" else 0)
     else:
-        raise ScheduleError(f"The cron {label} field `{_echo(word)}` is not valid.")
+        raise _schedule_error(f"The cron {label} field `{_echo(word)}` is not valid.")
     if not low <= value <= high:
-        raise ScheduleError(f"The cron {label} value {value} is outside {low}-{high}.")
+        raise _schedule_error(f"The cron {label} value {value} is outside {low}-{high}.")
     return value
 
 
@@ -340,7 +336,7 @@ def _field_values(expr: str, low: int, high: int) -> set[int]:
 def _check_density(fields: dict[str, str]) -> None:
     # One minute value means at most one fire per hour (24 a day); anything denser is refused.
     if len(_field_values(fields["minute"], 0, 59)) > 1:
-        raise ScheduleError("That schedule fires more than once an hour; digests are at most hourly.")
+        raise _schedule_error("That schedule fires more than once an hour; digests are at most hourly.")
 
 
 def _check_reachable(fields: dict[str, str]) -> None:
@@ -348,19 +344,19 @@ def _check_reachable(fields: dict[str, str]) -> None:
     days = _field_values(fields["day"], 1, 31)
     months = _field_values(fields["month"], 1, 12)
     if not any(min(days) <= _DAYS_IN_MONTH[m - 1] for m in months):
-        raise ScheduleError("That day of the month never occurs in the chosen months.")
+        raise _schedule_error("That day of the month never occurs in the chosen months.")
 
 
 def _validate_prefix(prefix: str) -> str:
     if not isinstance(prefix, str) or not prefix.strip():
-        raise ScheduleError("No storage prefix given.")
+        raise _schedule_error("No storage prefix given.")
     prefix = prefix.strip()
     if len(prefix) > MAX_PREFIX_CHARS:
-        raise ScheduleError(f"The storage prefix is too long (over {MAX_PREFIX_CHARS} characters).")
+        raise _schedule_error(f"The storage prefix is too long (over {MAX_PREFIX_CHARS} characters).")
     if _CONTROL.search(prefix) or any(ch.isspace() for ch in prefix):
-        raise ScheduleError("The storage prefix contains spaces or control characters.")
+        raise _schedule_error("The storage prefix contains spaces or control characters.")
     if ".." in prefix.replace("\\", "/").split("/"):
-        raise ScheduleError("The storage prefix may not contain `..`.")
+        raise _schedule_error("The storage prefix may not contain `..`.")
     return prefix
 
 
@@ -370,7 +366,7 @@ _TZ_SHAPE = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+){0,2}$")
 def _validate_timezone(name: str) -> str:
     canonical = _canonical_timezone(name) if isinstance(name, str) else None
     if canonical is None:
-        raise ScheduleError(f"`{_echo(str(name))}` is not an IANA timezone name like Europe/Berlin.")
+        raise _schedule_error(f"`{_echo(str(name))}` is not an IANA timezone name like Europe/Berlin.")
     return canonical
 
 

@@ -22,7 +22,9 @@ The tidy measurement frame (one row per value) has these columns, in this order:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -148,3 +150,60 @@ class Fact:
             "metric": self.metric,
             "rows": self.rows,
         }
+
+
+# --- archives ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArchiveRef:
+    """An archive found by `list_archives`. ``name`` can be passed back to `resolve`."""
+
+    name: str
+    root: str
+    # bytes; None for directories (not summed) or when the backend does not say
+    size: int | None
+    mtime: datetime | None  # UTC; None when the backend does not say
+    is_dir: bool = False
+
+
+@dataclass
+class ArchiveTree:
+    name: str  # the name as requested (for display)
+    root: Path  # local directory holding the files (extracted or the original dir)
+    skipped: list[Skipped]  # members not extracted/read and why
+    # archive-relative '/'-separated paths of the regular files safe to read (no links, no specials)
+    files: list[str] = field(default_factory=list)
+
+
+# --- language-model calls -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LLMCallMetrics:
+    """Timings and token counts of one model call (see the module docstring for definitions)."""
+
+    purpose: str
+    model: str
+    ok: bool
+    attempts: int
+    wall_ms: float
+    ttft_ms: float | None = None
+    throughput_tok_s: float | None = None
+    prompt_eval_count: int | None = None
+    prompt_eval_ms: float | None = None
+    eval_count: int | None = None
+    eval_ms: float | None = None
+    load_ms: float | None = None
+    total_ms: float | None = None
+    done_reason: str | None = None
+    error: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    content: str
+    metrics: LLMCallMetrics

@@ -44,19 +44,12 @@ from bot.core.regression import (
     plural,
 )
 from bot.settings import Settings
-from bot.adapters.slack import (
-    HEADER_TEXT_LIMIT,
-    SECTION_TEXT_LIMIT,
-    SlackCallFailed,
-    SlackOps,
-    Upload,
-    escape_mrkdwn,
-    escape_plain,
-    split_text,
-    truncate,
-)
+from bot.render.slack_text import HEADER_TEXT_LIMIT, SECTION_TEXT_LIMIT, escape_mrkdwn, escape_plain, split_text, truncate
+from bot.errors import SlackCallFailed
+from bot.adapters.slack import SlackOps, Upload
 from bot.adapters.storage import list_archives
-from bot.adapters.db import Digest, Store, Subscription
+from bot.adapters.db import Store
+from bot.core.records import Digest, Subscription
 
 log = logging.getLogger(__name__)
 

@@ -16,17 +16,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.errors import ChimeraError
+from bot.errors import PoolClosed, QueueFull
 
 log = logging.getLogger(__name__)
-
-
-class QueueFull(ChimeraError):
-    """Too many analyses waiting."""
-
-
-class PoolClosed(ChimeraError):
-    """The bot is shutting down."""
 
 
 @dataclass

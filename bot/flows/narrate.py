@@ -21,7 +21,9 @@ from typing import Any, Literal
 
 from bot.core import grounding
 from bot.core.grounding import UNVERIFIED, format_value
-from bot.adapters.ollama import LLMCallFailed, LLMCallMetrics, stream_chat
+from bot.adapters.ollama import stream_chat
+from bot.core.types import LLMCallMetrics
+from bot.errors import LLMCallFailed
 from bot.core.types import Fact
 from bot.core.prompting import ANSWER_SCHEMA, PromptDoesNotFit, TokenEstimator, build_prompt
 from bot.settings import Settings

@@ -11,14 +11,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from bot.adapters.slack import (
-    HEADER_TEXT_LIMIT,
-    SECTION_TEXT_LIMIT,
-    escape_mrkdwn,
-    escape_plain,
-    split_escaped,
-    truncate,
-)
+from bot.render.slack_text import HEADER_TEXT_LIMIT, SECTION_TEXT_LIMIT, escape_mrkdwn, escape_plain, split_escaped, truncate
 
 MAX_BLOCKS = 50
 FIELD_TEXT_LIMIT = 2000

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.adapters.db.records import TRIGGERS, Digest, Run, Subscription, UnknownRecord
+from bot.core.records import TRIGGERS, Digest, Run, Subscription
+from bot.errors import UnknownRecord
 from bot.adapters.db.schema import DigestRow, RunRow, SubscriptionRow
 
 

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from bot.adapters.db.records import DIGEST_STATUSES, RUN_STATUSES, TRIGGERS
+from bot.core.records import DIGEST_STATUSES, RUN_STATUSES, TRIGGERS
 
 # Deterministic constraint names, so later migrations (and SQLite batch mode) can address them.
 NAMING_CONVENTION = {

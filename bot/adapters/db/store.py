@@ -1,7 +1,7 @@
 """The `Store`: every read and write the bot makes to its database, one short transaction each.
 
 Thread-safe: each call opens its own session from a sessionmaker and returns frozen records
-(`bot.adapters.db.records`), never live ORM rows. Safe across processes sharing one database: every
+(`bot.core.records`), never live ORM rows. Safe across processes sharing one database: every
 "only once" guarantee (run keys, event ids, digest claims) is a unique key enforced by the
 database, never a read-then-write check in Python.
 
@@ -33,15 +33,14 @@ from bot.adapters.db.convert import (
 )
 from bot.adapters.db.engine import IMMEDIATE, is_memory_sqlite, make_engine, upgrade_to_head
 from bot.adapters.db.frames import json_document, measurement_frame, measurement_rows
-from bot.adapters.db.records import (
+from bot.core.records import (
     FINISHED_DIGEST_STATUSES,
     FINISHED_RUN_STATUSES,
     Digest,
-    RecordConflict,
     Run,
-    StoreError,
     Subscription,
 )
+from bot.errors import RecordConflict, StoreError
 from bot.adapters.db.schema import (
     AnsweredEventRow,
     DigestRow,

@@ -1,7 +1,7 @@
-"""What the store hands back: plain frozen dataclasses, safe to use after the session is gone.
+"""What the bot's database hands back: plain frozen records, safe to use after the session is gone.
 
-The ORM rows (`bot.adapters.db.schema`) never leave the store; callers get these copies instead, so a
-record can cross threads and outlive the database connection it was read with.
+The ORM rows (`bot.adapters.db.schema`) never leave the database adapter; callers get these copies
+instead, so a record can cross threads and outlive the connection it was read with.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.errors import RecordConflict, StoreError, UnknownRecord  # noqa: F401  (re-exported)
 
 TRIGGERS: tuple[str, ...] = ("cli", "slash", "schedule", "mention")
 RUN_STATUSES: tuple[str, ...] = ("queued", "running", "done", "failed")
