@@ -1,17 +1,83 @@
-"""The Bolt App factory. Nothing here runs at import; `build_app` is called by `bot.serve`."""
+"""The composition root: every adapter is built here, once, and plugged into the flows.
+
+`bot.cli` and `bot.serve` call these builders; nothing here runs at import. Tests call the same
+builders with settings that point at local stand-ins (``SLACK_API_URL``, ``OLLAMA_HOST``).
+"""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
 from slack_bolt import App
 
+from bot.adapters.archives import StorageArchives
+from bot.adapters.db import Store, open_store
+from bot.adapters.doctor import run_doctor
+from bot.adapters.ollama import OllamaChat
+from bot.adapters.scheduler import DigestScheduler
+from bot.adapters.slack import SlackOps, build_web_client
 from bot.errors import SlackConfigError
+from bot.flows.digest import DigestPorts
+from bot.flows.jobs import JobPool
+from bot.flows.pipeline import Pipeline, RunsAnalyses
 from bot.flows.services import Services
+from bot.render.slack_text import escape_mrkdwn
 from bot.settings import Settings
-from bot.adapters.slack import build_web_client
+from handlers.registry import register
 
 log = logging.getLogger(__name__)
+
+# Follow-up answers waiting for a worker; beyond this the asker is told to try again shortly.
+ANSWER_MAX_QUEUE = 20
+
+
+def build_pipeline(settings: Settings) -> Pipeline:
+    """The analysis with its real ports: the storage roots and Ollama."""
+    return Pipeline(settings=settings, archives=StorageArchives(settings), chat=OllamaChat(settings))
+
+
+def build_scheduler(settings: Settings, *, store: Store, pipeline: RunsAnalyses | None = None) -> DigestScheduler:
+    """The digest scheduler (not started) with its ports: this store, the storage roots, Slack."""
+    return DigestScheduler(settings=settings, ports=DigestPorts(
+        store=store, archives=StorageArchives(settings), poster=SlackOps(build_web_client(settings)),
+        pipeline=pipeline or build_pipeline(settings), use_llm=settings.digest_use_llm))
+
+
+def ollama_health(settings: Settings) -> str:
+    """`bot.adapters.doctor.run_doctor` (reachable? model pulled? context fits?) as status lines."""
+    lines = []
+    for check in run_doctor(settings):
+        line = f"{':white_check_mark:' if check.ok else ':x:'} {escape_mrkdwn(check.detail)}"
+        if check.fix and not check.ok:
+            line += f" — {escape_mrkdwn(check.fix)}"
+        lines.append(line)
+    return "\n• ".join(lines)
+
+
+def build_services(
+    settings: Settings,
+    *,
+    pipeline: RunsAnalyses | None = None,
+    health: Callable[[], str] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> Services:
+    """Everything the listeners need: the pipeline, the job pools, the database, the digest
+    scheduler (built, not started: `bot.serve` starts it), the Ollama check."""
+    pipeline = pipeline or build_pipeline(settings)
+    store = open_store(settings.database_url)
+    return Services(
+        settings=settings,
+        jobs=JobPool(workers=settings.workers, max_queue=settings.max_queue),
+        pipeline=pipeline,
+        chat=OllamaChat(settings),
+        health=health or (lambda: ollama_health(settings)),
+        clock=clock,
+        store=store,
+        scheduler=build_scheduler(settings, store=store, pipeline=pipeline),
+        answers=JobPool(workers=settings.workers, max_queue=ANSWER_MAX_QUEUE, name="chimera-answer"),
+    )
 
 
 def check_slack_settings(settings: Settings) -> None:
@@ -32,16 +98,9 @@ def build_app(settings: Settings, services: Services) -> App:
     RequestVerification: v0 HMAC-SHA256, 5-minute timestamp window). Socket Mode requests arrive
     over the app-token WebSocket, so no signing secret is needed there.
     """
-    if settings.slack_bot_token is None:
-        raise SlackConfigError("SLACK_BOT_TOKEN is not set (the xoxb- token from the app's OAuth page).")
+    check_slack_settings(settings)
     http_mode = settings.slack_mode == "http"
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
-    if http_mode and not secret:
-        raise SlackConfigError("SLACK_SIGNING_SECRET is required when SLACK_MODE=http.")
-    from handlers.registry import (
-        register,  # late: handlers import bot, not the other way round
-    )
-
     app = App(
         client=build_web_client(settings),
         signing_secret=secret,  # explicit (even ""), so Bolt never falls back to the environment

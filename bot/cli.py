@@ -9,8 +9,13 @@ import sys
 import time
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from bot import __version__
 from bot.errors import ChimeraError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -59,8 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
-def _analyze(args: argparse.Namespace, settings) -> int:
-    from bot.flows.pipeline import run_analysis
+def _analyze(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import build_pipeline  # late: `chimera --help` and `doctor` stay light
 
     last = [0.0]
 
@@ -75,8 +80,8 @@ def _analyze(args: argparse.Namespace, settings) -> int:
         print(f"chimera: narrative by {settings.ollama_model} at {settings.ollama_host} "
               f"(if unreachable, the report says so; --no-llm skips it)", file=sys.stderr)
     try:
-        result = run_analysis(args.target, settings=settings, use_llm=not args.no_llm,
-                              allow_local_paths=True, progress=progress)
+        result = build_pipeline(settings).run(args.target, use_llm=not args.no_llm,
+                                              allow_local_paths=True, progress=progress)
     except ChimeraError as exc:
         print(f"chimera: {exc}", file=sys.stderr)
         return 1
@@ -104,7 +109,7 @@ def _analyze(args: argparse.Namespace, settings) -> int:
     return 0
 
 
-def _doctor(settings) -> int:
+def _doctor(settings: Settings) -> int:
     from bot.adapters.doctor import run_doctor
 
     checks = run_doctor(settings)

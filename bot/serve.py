@@ -23,10 +23,9 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore  # type: ignore[import-untyped]
 
 import bot
-from bot.adapters.scheduler import start_scheduler, stop_scheduler
-from bot.flows.services import Services, build_services
+from bot.app import build_app, build_services, check_slack_settings
+from bot.flows.services import Services
 from bot.settings import Settings
-from bot.app import build_app, check_slack_settings
 
 log = logging.getLogger(__name__)
 
@@ -114,12 +113,14 @@ def serve(settings: Settings, *, services: Services | None = None,
         log.info("Socket Mode: connected")
         close = handler.close
 
-    if services.store is not None and services.scheduler is None:
-        start_scheduler(services)  # digests fire from now on (jobs live in the bot's database)
+    if services.scheduler is not None:
+        services.scheduler.start()  # digests fire from now on (jobs live in the bot's database)
+        log.info("digest scheduler started")
     stop.wait()
     log.info("shutting down: no new jobs; waiting up to %.0f s for running ones", grace_s)
     # No new digest fires; a digest already running finishes in its own thread.
-    stop_scheduler(services, wait=False)
+    if services.scheduler is not None:
+        services.scheduler.shutdown(wait=False)
     # Keep the connection open while jobs finish so their Slack calls still work; intake is
     # refused by the closed pool (users get "the bot is restarting").
     deadline = time.monotonic() + grace_s

@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from bot.errors import ChimeraError
-from bot.core.schedules import DigestSpec, next_fire_times, parse_digest_command, parse_schedule
+from bot.core.schedules import DigestSpec, parse_digest_command, parse_schedule
+from bot.adapters.cron import next_fire_times
 from bot.flows.services import Services
 from bot.render.slack_text import escape_mrkdwn
 from bot.adapters.storage import validate_name
@@ -68,10 +69,10 @@ def _add(services: Services, rest: str, *, channel: str, user: str, now: datetim
     spec = parse_digest_command(_QUIET.sub(" ", rest))
     # The same rules as an archive name: relative, no '..', no URLs; stored normalised.
     prefix = validate_name(spec.prefix, allow_empty=False)
-    if len(services.store.list_subscriptions(channel)) >= MAX_PER_CHANNEL:
+    if len(services.store.subscriptions.list_subscriptions(channel)) >= MAX_PER_CHANNEL:
         return (f":warning: This channel already has {MAX_PER_CHANNEL} digests; remove one with "
                 "`/chimera digest remove <id>` first.")
-    subscription = services.store.add_subscription(
+    subscription = services.store.subscriptions.add_subscription(
         channel=channel, schedule=spec.schedule, trigger=spec.trigger_fields(),
         timezone=spec.timezone, prefix=prefix, quiet_when_nothing_new=quiet, created_by=user or None,
     )
@@ -80,7 +81,7 @@ def _add(services: Services, rest: str, *, channel: str, user: str, now: datetim
             services.scheduler.add(subscription)
         except Exception:
             log.exception("scheduling subscription %d failed", subscription.id)
-            services.store.remove_subscription(subscription.id, channel=channel)
+            services.store.subscriptions.remove_subscription(subscription.id, channel=channel)
             return ":warning: I couldn't schedule that digest (details are in the bot's log). Please try again."
     quiet_note = " Nothing new → no message (`--quiet`)." if quiet else " Nothing new → one short line."
     return (f":white_check_mark: Digest *#{subscription.id}* set up: {_describe(subscription)}."
@@ -89,7 +90,7 @@ def _add(services: Services, rest: str, *, channel: str, user: str, now: datetim
 
 def _list(services: Services, *, channel: str, now: datetime) -> str:
     assert services.store is not None
-    subscriptions = services.store.list_subscriptions(channel)
+    subscriptions = services.store.subscriptions.list_subscriptions(channel)
     if not subscriptions:
         return ("No digests in this channel yet. Add one with e.g. "
                 "`/chimera digest add weekdays 09:00 nightly Europe/Berlin`.")
@@ -112,7 +113,7 @@ def _remove(services: Services, rest: str, *, channel: str) -> str:
     if not (arg.isascii() and arg.isdigit()) or len(arg) > 12:
         return "Give the digest's number, e.g. `/chimera digest remove 3` (see `/chimera digest list`)."
     subscription_id = int(arg)
-    if not services.store.remove_subscription(subscription_id, channel=channel):
+    if not services.store.subscriptions.remove_subscription(subscription_id, channel=channel):
         return f"There is no digest #{subscription_id} in this channel (see `/chimera digest list`)."
     if services.scheduler is not None:
         services.scheduler.remove(subscription_id)

@@ -10,7 +10,7 @@
   ``message``); only the mention handles it.
 
 Exactly once: retried deliveries are dropped by event_id in `handlers.registry` (in memory), and
-every action that posts claims its message in the database first (``Store.mark_event_seen`` with a
+every action that posts claims its message in the database first (``store.events.mark_event_seen`` with a
 key per message), so a retry after a restart, or on another replica, never posts twice.
 """
 
@@ -24,13 +24,14 @@ from typing import Any
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
+from bot.flows.analysis_job import start_analysis
 from bot.flows.thread_answer import ThreadAnswer
 from bot.errors import ChimeraError
 from bot.errors import QueueFull
 from bot.flows.services import Services
 from bot.errors import SlackCallFailed
 from bot.adapters.slack import SlackOps
-from handlers.commands import USAGE, parse_command, start_analysis, status_text
+from handlers.commands import USAGE, parse_command, status_text
 from bot.errors import UsageError
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def _first_time(services: Services, key: str) -> bool:
     if store is None:
         return True
     try:
-        return store.mark_event_seen(key)
+        return store.events.mark_event_seen(key)
     except ChimeraError as err:  # database trouble: answering twice beats never answering
         log.warning("could not record event %s: %s", key, err)
         return True
@@ -98,7 +99,7 @@ def _handle_text(services: Services, client: WebClient, event: dict[str, Any], t
     if not _first_time(services, f"command:{channel}:{event.get('ts', '')}"):
         return
     try:
-        confirmation = start_analysis(services, client, target=parsed.target, use_llm=parsed.use_llm,
+        confirmation = start_analysis(services, ops, target=parsed.target, use_llm=parsed.use_llm,
                                       channel=channel, user=user, notify=notify,
                                       trigger="mention")
     except ChimeraError as err:
@@ -120,7 +121,7 @@ def _answer_if_report_thread(services: Services, client: WebClient, event: dict[
     if not thread_ts or not channel or store is None or thread_ts == event.get("ts"):
         return False
     try:
-        run = store.run_for_thread(channel=channel, thread_ts=thread_ts)
+        run = store.runs.run_for_thread(channel=channel, thread_ts=thread_ts)
     except ChimeraError as err:
         log.warning("could not look up the thread %s/%s: %s", channel, thread_ts, err)
         return False
@@ -131,7 +132,7 @@ def _answer_if_report_thread(services: Services, client: WebClient, event: dict[
     if not _first_time(services, f"answer:{channel}:{event.get('ts', '')}"):
         log.info("already answered %s/%s", channel, event.get("ts"))
         return True
-    answer = ThreadAnswer(services=services, client=client, run=run, channel=channel, thread_ts=thread_ts,
+    answer = ThreadAnswer(services=services, poster=SlackOps(client), run=run, channel=channel, thread_ts=thread_ts,
                           question=text, question_ts=str(event.get("ts", "")), bot_user_id=bot_user_id)
     if services.answers is None:
         answer.run_answer()

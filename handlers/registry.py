@@ -21,7 +21,7 @@ def make_event_dedupe(services: Services) -> Callable[..., Any]:
     retry of an event we never saw (say, after a restart) is still handled once.
 
     This check is in memory (cheap, every event). Listeners that post (thread answers, analyses
-    by mention) also claim their message in the database (`Store.mark_event_seen`), which holds
+    by mention) also claim their message in the database (`store.events.mark_event_seen`), which holds
     across restarts and replicas; see `handlers.events`."""
 
     def dedupe_events(body: dict[str, Any], next: Callable[[], Any]) -> Any:

@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 from bot.settings import Settings
+from tests.factories import make_settings
 
 SAMPLE_FILES: dict[str, bytes] = {
     "results.csv": b"model,tokens_s\ngemma3:270m,290.1\n",
@@ -23,7 +24,7 @@ SAMPLE_FILES: dict[str, bytes] = {
 }
 
 
-def make_settings(
+def archive_settings(
     tmp_path: Path, roots: list[str] | None = None, **overrides: object
 ) -> Settings:
     """Settings for a test: explicit roots and a work dir inside ``tmp_path``, small sane limits."""
@@ -36,7 +37,7 @@ def make_settings(
         "max_file_bytes": 16 * 1024 * 1024,
     }
     values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+    return make_settings(**values)
 
 
 def write_tree(root: Path, files: dict[str, bytes]) -> Path:

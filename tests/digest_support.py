@@ -11,8 +11,11 @@ from typing import Any
 
 import pandas as pd
 
-from bot.flows.pipeline import run_analysis
+from bot.adapters.archives import StorageArchives
 from bot.adapters.scheduler import DigestScheduler
+from bot.app import build_pipeline, build_scheduler
+from bot.flows.digest import DigestPorts
+from tests.factories import make_settings
 from bot.settings import Settings
 from bot.adapters.slack import SlackOps, build_web_client
 from bot.adapters.db import Store, open_store
@@ -40,12 +43,12 @@ def write_synth(root: Path, name: str, *, seed: int = 11, archive: int = 0, **kw
 
 def digest_settings(tmp_path: Path, standin: SlackApiStandin, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "_env_file": None, "slack_bot_token": "xoxb-test", "slack_api_url": standin.api_url,
+        "slack_bot_token": "xoxb-test", "slack_api_url": standin.api_url,
         "storage_roots": [str(tmp_path / "storage")], "database_url": f"sqlite:///{tmp_path / 'bot.db'}",
         "digest_use_llm": False, "work_dir": tmp_path / "work",
     }
     values.update(overrides)
-    return Settings(**values)
+    return make_settings(**values)
 
 
 @dataclass
@@ -56,17 +59,22 @@ class DigestEnv:
     standin: SlackApiStandin
     root: Path
 
+    @property
+    def ports(self) -> DigestPorts:
+        """What a digest needs, real: this store, the storage roots, the stand-in, the pipeline."""
+        return DigestPorts(store=self.store, archives=StorageArchives(self.settings), poster=self.ops,
+                           pipeline=build_pipeline(self.settings), use_llm=self.settings.digest_use_llm)
+
     def scheduler(self) -> DigestScheduler:
         """A scheduler with its own store connection, like a second bot process would have."""
-        return DigestScheduler(settings=self.settings, store=open_store(self.settings.database_url),
-                               run_analysis=run_analysis)
+        return build_scheduler(self.settings, store=open_store(self.settings.database_url))
 
     def subscribe(self, *, prefix: str = "nightly", quiet: bool = False, schedule: str = "daily 09:00",
                   tz: str = "UTC", channel: str = "C0DIGEST") -> Any:
         from bot.core.schedules import parse_schedule
 
         spec = parse_schedule(schedule, prefix=prefix, timezone=tz)
-        return self.store.add_subscription(channel=channel, schedule=spec.schedule,
+        return self.store.subscriptions.add_subscription(channel=channel, schedule=spec.schedule,
                                            trigger=spec.trigger_fields(), timezone=spec.timezone,
                                            prefix=prefix, quiet_when_nothing_new=quiet)
 

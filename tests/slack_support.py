@@ -1,6 +1,6 @@
 """Test support for the Slack tests: a running HTTP-mode bot, signed requests, a scripted pipeline.
 
-The scripted `ScriptedRun` stands in only for the analysis (the `Services.run_analysis` seam) so a
+The scripted `ScriptedRun` stands in only for the analysis (the `Services.pipeline` port) so a
 test can hold a job open or make it fail on cue; the Slack side is all real (Bolt, slack_sdk,
 waitress) talking to the stand-ins over loopback HTTP.
 """
@@ -18,59 +18,23 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from bot.app import build_app, build_services
+from bot.flows.pipeline import RunResult, RunsAnalyses
+from bot.flows.services import Services
 from bot.serve import HttpServer, make_wsgi_app
-from bot.flows.services import Services, build_services
 from bot.settings import Settings
-from bot.app import build_app
+from tests.factories import make_settings, run_result
 from tests.standins.slack_api import SlackApiStandin, sign
 
 SECRET = "test-signing-secret"
 
 
-@dataclass
-class Narrative:
-    short_summary: str
-    status: str = "ok"
-    reason: str = ""
-
-
-@dataclass
-class FakeRunResult:
-    report_md: str
-    data: dict[str, Any]
-    narrative: Narrative
-    archive_name: str
-    facts: list[Any] = field(default_factory=list)
-
-
-def sample_result(target: str, narrative: str = "gemma3:270m is fastest [F1].") -> FakeRunResult:
-    data = {
-        "inventory": {"files_total": 3, "by_format": {"csv": 3}, "skipped": [], "duplicates": []},
-        "requests": {"total": 10, "succeeded": 9, "failed": 1},
-        "models": [
-            {"model": "gemma3:270m", "n": 5, "failed": 0, "cold_starts": 1,
-             "throughput_tok_s": {"mean": 288.0, "median": 290.1, "p95": 301.0},
-             "ttft_ms": {"mean": 120.0, "median": 110.0, "p95": 180.0}},
-            {"model": "llama3.1:8b", "n": 5, "failed": 1, "cold_starts": 0,
-             "throughput_tok_s": {"mean": 46.0, "median": 46.6, "p95": 48.0},
-             "ttft_ms": {"mean": 300.0, "median": 290.0, "p95": 410.0}},
-        ],
-        "headline": {
-            "best_throughput": {"model": "gemma3:270m", "config": "num_ctx=2048", "value": 290.1,
-                                "unit": "tok/s", "fact_id": "F1"},
-            "ttft_ms": {"p50": 150.0, "p95": 400.0, "fact_ids": ["F2", "F3"]},
-            "failed_requests": 1, "skipped_files": 0, "ungrounded_numbers": 0,
-        },
-    }
-    return FakeRunResult(report_md=f"# Report for {target}\n\nAll good.\n", data=data,
-                         narrative=Narrative(narrative), archive_name=target)
-
-
 class ScriptedRun:
-    """The analysis seam: reports the four progress steps, optionally waits for `release`, then
-    returns `sample_result` (or raises ``error``). Records each call's arguments."""
+    """The analysis seam (the `Services.pipeline` port): reports the four progress steps, optionally
+    waits for `release`, then returns a real `RunResult` (`tests.factories.run_result`) or raises
+    ``error``. Records each call's arguments."""
 
-    def __init__(self, *, narrative: str = "gemma3:270m is fastest [F1].") -> None:
+    def __init__(self, *, narrative: str = "gemma3:270m is fastest [F3].") -> None:
         self.release = threading.Event()
         self.release.set()
         self.started = threading.Event()
@@ -78,8 +42,8 @@ class ScriptedRun:
         self.narrative = narrative
         self.calls: list[dict[str, Any]] = []
 
-    def __call__(self, target: str, *, settings: Settings, use_llm: bool = True,
-                 allow_local_paths: bool = False, progress: Callable[[str], None] | None = None) -> Any:
+    def run(self, target: str, *, use_llm: bool = True, allow_local_paths: bool = False,
+            progress: Callable[[str], None] | None = None) -> RunResult:
         self.calls.append({"target": target, "use_llm": use_llm, "allow_local_paths": allow_local_paths})
         self.started.set()
         for step in ("fetched", "3 files ingested", "analyzed", "writing summary"):
@@ -88,7 +52,7 @@ class ScriptedRun:
         self.release.wait(10)
         if self.error is not None:
             raise self.error
-        return sample_result(target, self.narrative)
+        return run_result(target, self.narrative)
 
 
 class StepClock:
@@ -144,21 +108,22 @@ class RunningBot:
         return self.post(body, headers)
 
 
-def make_settings(standin: SlackApiStandin, **overrides: Any) -> Settings:
+def bot_settings(standin: SlackApiStandin, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "_env_file": None, "slack_bot_token": "xoxb-test", "slack_signing_secret": SECRET,
+        "slack_bot_token": "xoxb-test", "slack_signing_secret": SECRET,
         "slack_app_token": "xapp-test", "slack_api_url": standin.api_url, "slack_mode": "http",
         "http_host": "127.0.0.1", "http_port": 0, "workers": 2, "max_queue": 3,
     }
     values.update(overrides)
-    return Settings(**values)
+    return make_settings(**values)
 
 
 @contextmanager
-def http_bot(standin: SlackApiStandin, run: Any, *, clock: Callable[[], float] | None = None,
+def http_bot(standin: SlackApiStandin, run: RunsAnalyses | None, *, clock: Callable[[], float] | None = None,
              **overrides: Any) -> Iterator[RunningBot]:
-    settings = make_settings(standin, **overrides)
-    services = build_services(settings, run_analysis=run, health=lambda: "Ollama: stand-in healthy",
+    """A running HTTP-mode bot; ``run`` scripts the pipeline (None: the real one)."""
+    settings = bot_settings(standin, **overrides)
+    services = build_services(settings, pipeline=run, health=lambda: "Ollama: stand-in healthy",
                               clock=clock or StepClock(1.0))
     app = build_app(settings, services)
     server = HttpServer(make_wsgi_app(app, services), host="127.0.0.1", port=0)

@@ -17,7 +17,7 @@ from tests.archive_factory import (
     add_tar_member,
     hostile_tar,
     incompressible,
-    make_settings,
+    archive_settings,
     make_tar,
     make_zip,
     patch_zip_sizes,
@@ -68,7 +68,7 @@ def test_tar_archives_extract_and_scratch_is_removed(
     tmp_path: Path, storage: Path, name: str, mode: str
 ) -> None:
     make_tar(storage / "nightly" / name, SAMPLE_FILES, mode=mode)
-    settings = make_settings(tmp_path)
+    settings = archive_settings(tmp_path)
     with open_archive(f"nightly/{name}", settings=settings) as tree:
         assert tree.name == f"nightly/{name}"
         assert tree.root.is_relative_to(tmp_path / "work")
@@ -87,7 +87,7 @@ def test_zip_extracts_with_folders_and_windows_separators(
     files["empty-dir/"] = b""
     files["win\\style\\data.csv"] = b"a\n1\n"
     make_zip(storage / "run.zip", files)
-    with open_archive("run.zip", settings=make_settings(tmp_path)) as tree:
+    with open_archive("run.zip", settings=archive_settings(tmp_path)) as tree:
         expected = dict(SAMPLE_FILES)
         expected["win/style/data.csv"] = b"a\n1\n"
         assert read_tree(tree) == expected
@@ -101,7 +101,7 @@ def test_format_is_sniffed_when_the_name_has_no_known_suffix(
     make_zip(storage / "zipped.bin", SAMPLE_FILES)
     make_tar(storage / "tarred.bin", SAMPLE_FILES)
     (storage / "notes.txt").write_text("just text")
-    settings = make_settings(tmp_path)
+    settings = archive_settings(tmp_path)
     for name in ("zipped.bin", "tarred.bin"):
         with open_archive(name, settings=settings) as tree:
             assert read_tree(tree) == SAMPLE_FILES
@@ -124,7 +124,7 @@ def test_directory_is_used_in_place_without_following_links(
     os.symlink(folder / "results.csv", folder / "alias.csv")
     os.mkfifo(folder / "pipe")
     (folder / "huge.csv").write_bytes(b"x" * 2048)
-    settings = make_settings(tmp_path, max_file_bytes=1024)
+    settings = archive_settings(tmp_path, max_file_bytes=1024)
 
     with open_archive("nightly/run", settings=settings) as tree:
         assert tree.root == folder.resolve()
@@ -150,13 +150,13 @@ def test_directory_over_member_or_total_limits_is_refused(
     write_tree(storage / "run", {f"f{i}.csv": b"x" * 100 for i in range(10)})
     with (
         pytest.raises(UnsafeArchive, match="limit of 5 members"),
-        open_archive("run", settings=make_settings(tmp_path, max_members=5)),
+        open_archive("run", settings=archive_settings(tmp_path, max_members=5)),
     ):
         pass
     with (
         pytest.raises(UnsafeArchive, match="more than 500 bytes"),
         open_archive(
-            "run", settings=make_settings(tmp_path, max_uncompressed_bytes=500)
+            "run", settings=archive_settings(tmp_path, max_uncompressed_bytes=500)
         ),
     ):
         pass
@@ -166,7 +166,7 @@ def test_local_path_mode_opens_an_archive_outside_the_roots(
     tmp_path: Path, storage: Path
 ) -> None:
     outside = make_tar(tmp_path / "downloads" / "mine.tgz", SAMPLE_FILES)
-    settings = make_settings(tmp_path)
+    settings = archive_settings(tmp_path)
     with (
         pytest.raises(ArchiveError, match="absolute"),
         open_archive(str(outside), settings=settings),
@@ -180,7 +180,7 @@ def test_local_path_mode_opens_an_archive_outside_the_roots(
 def test_missing_archive_raises_not_found(tmp_path: Path, storage: Path) -> None:
     with (
         pytest.raises(ArchiveNotFound, match="nightly/none.tgz"),
-        open_archive("nightly/none.tgz", settings=make_settings(tmp_path)),
+        open_archive("nightly/none.tgz", settings=archive_settings(tmp_path)),
     ):
         pass
 
@@ -201,7 +201,7 @@ def test_remote_archive_and_remote_folder_are_fetched_into_scratch(
     for rel, data in SAMPLE_FILES.items():
         fs.pipe(f"{base}/nightly/folder/{rel}", data)
     fs.pipe(f"{base}/nightly/folder/big.bin", b"x" * 4096)
-    settings = make_settings(tmp_path, roots=[memory_root], max_file_bytes=1024)
+    settings = archive_settings(tmp_path, roots=[memory_root], max_file_bytes=1024)
 
     with open_archive("nightly/run.tgz", settings=settings) as tree:
         assert read_tree(tree) == SAMPLE_FILES
@@ -221,7 +221,7 @@ def test_remote_archive_over_the_archive_limit_is_refused(
         tmp_path / "src.tgz", {"a.bin": incompressible(8192)}
     ).read_bytes()
     fs.pipe(f"{base}/run.tgz", payload)
-    settings = make_settings(tmp_path, roots=[memory_root], max_archive_bytes=4096)
+    settings = archive_settings(tmp_path, roots=[memory_root], max_archive_bytes=4096)
     with (
         pytest.raises(ArchiveError, match="archive limit"),
         open_archive("run.tgz", settings=settings),
@@ -255,7 +255,7 @@ def test_hostile_tar_members_refuse_the_whole_archive(
     hostile_tar(storage / "evil.tar.gz", member, kind=kind, linkname=linkname)
     with (
         pytest.raises(UnsafeArchive) as caught,
-        open_archive("evil.tar.gz", settings=make_settings(tmp_path)),
+        open_archive("evil.tar.gz", settings=archive_settings(tmp_path)),
     ):
         pytest.fail("a hostile archive must not be opened")
     text = str(caught.value)
@@ -275,7 +275,7 @@ def test_links_that_stay_inside_are_skipped_with_a_reason(
             tar, "up.csv", kind=tarfile.SYMTYPE, linkname="runs/../runs/a.csv"
         )
         add_tar_member(tar, "hard.csv", kind=tarfile.LNKTYPE, linkname="runs/a.csv")
-    with open_archive("links.tgz", settings=make_settings(tmp_path)) as tree:
+    with open_archive("links.tgz", settings=archive_settings(tmp_path)) as tree:
         assert tree.files == ["runs/a.csv"]
         why = reasons(tree)
         assert set(why) == {"runs/same.csv", "up.csv", "hard.csv"}
@@ -298,7 +298,7 @@ def test_hostile_zip_paths_are_refused(
     make_zip(storage / "evil.zip", {"ok.csv": b"1\n", member: b"owned\n"})
     with (
         pytest.raises(UnsafeArchive, match=message),
-        open_archive("evil.zip", settings=make_settings(tmp_path)),
+        open_archive("evil.zip", settings=archive_settings(tmp_path)),
     ):
         pass
     assert work_entries(tmp_path) == []
@@ -313,7 +313,7 @@ def test_zip_symlinks_out_are_refused_and_inside_are_skipped(
     )
     zip_with_mode(storage / "in.zip", "alias.csv", b"ok.csv", stat.S_IFLNK | 0o777)
     zip_with_mode(storage / "dev.zip", "null", b"", stat.S_IFCHR | 0o666)
-    settings = make_settings(tmp_path)
+    settings = archive_settings(tmp_path)
     with (
         pytest.raises(UnsafeArchive, match="'leak' is a link pointing outside"),
         open_archive("out.zip", settings=settings),
@@ -333,7 +333,7 @@ def test_member_count_limit(tmp_path: Path, storage: Path) -> None:
     many = {f"f{i}.csv": b"1\n" for i in range(30)}
     make_tar(storage / "many.tgz", many)
     make_zip(storage / "many.zip", many)
-    settings = make_settings(tmp_path, max_members=20)
+    settings = archive_settings(tmp_path, max_members=20)
     for name in ("many.tgz", "many.zip"):
         with (
             pytest.raises(
@@ -343,7 +343,7 @@ def test_member_count_limit(tmp_path: Path, storage: Path) -> None:
         ):
             pass
     with open_archive(
-        "many.zip", settings=make_settings(tmp_path, max_members=30)
+        "many.zip", settings=archive_settings(tmp_path, max_members=30)
     ) as tree:
         assert len(tree.files) == 30
 
@@ -354,14 +354,14 @@ def test_one_oversize_member_is_skipped_not_fatal(
     zip_of_zeros(storage / "bomb.zip", {"zeros.bin": 50 * MB})
     make_zip(storage / "mixed.zip", {"small.csv": b"1\n", "big.csv": b"x" * 5000})
     assert (storage / "bomb.zip").stat().st_size < 200 * 1024  # 50 MB that packs tiny
-    settings = make_settings(tmp_path, max_file_bytes=1 * MB)
+    settings = archive_settings(tmp_path, max_file_bytes=1 * MB)
     with open_archive("bomb.zip", settings=settings) as tree:
         assert tree.files == []
         assert reasons(tree) == {
             "zeros.bin": "too large (52,428,800 bytes > limit 1,048,576)"
         }
     with open_archive(
-        "mixed.zip", settings=make_settings(tmp_path, max_file_bytes=4096)
+        "mixed.zip", settings=archive_settings(tmp_path, max_file_bytes=4096)
     ) as tree:
         assert read_tree(tree) == {"small.csv": b"1\n"}
         assert reasons(tree)["big.csv"] == "too large (5,000 bytes > limit 4,096)"
@@ -372,7 +372,7 @@ def test_total_size_bomb_is_refused_by_bytes_actually_written(
 ) -> None:
     zip_of_zeros(storage / "bomb.zip", {f"part{i}.bin": 4 * MB for i in range(6)})
     make_tar(storage / "bomb.tgz", {f"part{i}.bin": bytes(4 * MB) for i in range(6)})
-    settings = make_settings(
+    settings = archive_settings(
         tmp_path, max_file_bytes=8 * MB, max_uncompressed_bytes=10 * MB
     )
     for name in ("bomb.zip", "bomb.tgz"):
@@ -392,7 +392,7 @@ def test_zip_with_lying_size_headers_is_not_trusted(
     """Headers claim 1 KB per member; what the members inflate to is what counts."""
     zip_of_zeros(storage / "liar.zip", {"zeros.bin": 50 * MB})
     patch_zip_sizes(storage / "liar.zip", 1024)
-    settings = make_settings(tmp_path, max_file_bytes=2048, max_uncompressed_bytes=4096)
+    settings = archive_settings(tmp_path, max_file_bytes=2048, max_uncompressed_bytes=4096)
     with (
         pytest.raises(ArchiveError, match="zeros.bin"),
         open_archive("liar.zip", settings=settings),
@@ -407,7 +407,7 @@ def test_truncated_tar_gz_is_an_archive_error(tmp_path: Path, storage: Path) -> 
     truncated_copy(good, storage / "cut.tar.gz", keep=0.5)
     with (
         pytest.raises(ArchiveError) as caught,
-        open_archive("cut.tar.gz", settings=make_settings(tmp_path)),
+        open_archive("cut.tar.gz", settings=archive_settings(tmp_path)),
     ):
         pass
     assert not isinstance(caught.value, UnsafeArchive)
@@ -428,7 +428,7 @@ def test_tar_cut_at_a_header_boundary_is_not_taken_as_complete(
     for name in ("cut.tar", "cut2.tar"):
         with (
             pytest.raises(ArchiveError, match="not a readable .tar.gz/.zip archive"),
-            open_archive(name, settings=make_settings(tmp_path)),
+            open_archive(name, settings=archive_settings(tmp_path)),
         ):
             pass
 
@@ -445,7 +445,7 @@ def test_garbage_is_an_archive_error(tmp_path: Path, storage: Path, name: str) -
         pytest.raises(
             ArchiveError, match=rf"^'{name}' is not a readable .tar.gz/.zip archive: \S"
         ),
-        open_archive(name, settings=make_settings(tmp_path)),
+        open_archive(name, settings=archive_settings(tmp_path)),
     ):
         pass
     assert work_entries(tmp_path) == []
@@ -457,7 +457,7 @@ def test_scratch_is_removed_when_the_caller_raises(
     make_zip(storage / "run.zip", SAMPLE_FILES)
     with (
         pytest.raises(RuntimeError, match="boom"),
-        open_archive("run.zip", settings=make_settings(tmp_path)) as tree,
+        open_archive("run.zip", settings=archive_settings(tmp_path)) as tree,
     ):
         assert tree.root.exists()
         raise RuntimeError("boom")
@@ -477,7 +477,7 @@ def test_odd_member_name_encodings_do_not_crash(tmp_path: Path, storage: Path) -
     set_zip_utf8_flag_with_bad_name(
         storage / "badutf8.zip", b"cafe.csv", b"caf\xff.csv"
     )
-    settings = make_settings(tmp_path)
+    settings = archive_settings(tmp_path)
 
     with open_archive("latin1.tar", settings=settings) as tree:
         assert tree.files == [
@@ -501,7 +501,7 @@ def test_duplicate_and_clashing_member_names_are_skipped(
         add_tar_member(tar, "a.csv", data=b"first\n")
         add_tar_member(tar, "a.csv", data=b"second\n")
         add_tar_member(tar, "a.csv/inner.csv", data=b"x\n")
-    with open_archive("dups.tar", settings=make_settings(tmp_path)) as tree:
+    with open_archive("dups.tar", settings=archive_settings(tmp_path)) as tree:
         assert read_tree(tree) == {"a.csv": b"first\n"}
         why = reasons(tree)
         assert "duplicate" in why["a.csv"] and "clash" in why["a.csv/inner.csv"]

@@ -5,23 +5,16 @@ from __future__ import annotations
 
 import tarfile
 
-from bot.flows.digest import (
-    FAILED,
-    NOTHING_NEW,
-    POSTED,
-    QUIET,
-    DigestView,
-    pick_archive,
-    run_digest,
-)
-from bot.flows.pipeline import run_analysis
+from bot.core.archives import pick_archive
+from bot.flows.digest import FAILED, NOTHING_NEW, POSTED, QUIET, run_digest
+from bot.render.digest import DigestView
 from bot.core.regression import IMPROVEMENT, METHOD_MW_Z, REGRESSION, Change
 from tests.digest_support import DigestEnv, digest_env, message_text, write_synth
 
 
 def _digest(env: DigestEnv, sub):
-    sub = env.store.get_subscription(sub.id)
-    return run_digest(sub, store=env.store, settings=env.settings, ops=env.ops, run_analysis=run_analysis)
+    sub = env.store.subscriptions.get_subscription(sub.id)
+    return run_digest(sub, ports=env.ports)
 
 
 def test_pick_archive_takes_the_newest_new_name_and_never_digs_out_old_ones():
@@ -88,7 +81,7 @@ def test_injected_regression_is_found_with_its_severity_and_posted_once_with_the
         assert complete["thread_ts"] == ts and complete["channel_id"] == "C0DIGEST"
         assert env.standin.of("upload")[-1].body.startswith(b"# ")
 
-        digest = env.store.digest_for_run(env.store.previous_digest_runs(sub.id)[0].id)
+        digest = env.store.digests.digest_for_run(env.store.digests.previous_digest_runs(sub.id)[0].id)
         assert digest.status == "posted" and digest.posted_ts == ts
 
 
@@ -155,9 +148,9 @@ def test_newer_archives_supersede_older_new_ones_and_a_claimed_archive_is_never_
         assert "Also new, not digested separately: `nightly/2025-11-01`, `nightly/2025-11-02`" in \
             message_text(env.top_posts()[0])
         # another process that raced for the same archive gets nothing
-        assert env.store.claim_digest(sub.id, "nightly/2025-11-03") is None
+        assert env.store.digests.claim_digest(sub.id, "nightly/2025-11-03") is None
         write_synth(env.root, "nightly/2025-11-04", archive=4)
-        env.store.claim_digest(sub.id, "nightly/2025-11-04")  # "the other process" claims it first
+        env.store.digests.claim_digest(sub.id, "nightly/2025-11-04")  # "the other process" claims it first
         assert _digest(env, sub).status == NOTHING_NEW  # it is theirs: no second digest of it
         assert [message_text(p).startswith("Digest of") for p in env.top_posts()] == [True, False]
 
@@ -173,11 +166,11 @@ def test_a_broken_archive_is_recorded_failed_and_reported_then_not_retried(tmp_p
         assert text.startswith(":x: The scheduled digest of `nightly/2025-11-01.tar.gz` (digest #1) failed: ")
         assert "not retried automatically" in text and str(tmp_path) not in text  # no server paths
 
-        assert env.store.previous_digest_runs(sub.id) == []  # a failed digest is never a baseline
+        assert env.store.digests.previous_digest_runs(sub.id) == []  # a failed digest is never a baseline
         run_id = outcome.run_id
-        run = env.store.get_run(run_id)
+        run = env.store.runs.get_run(run_id)
         assert run.status == "failed" and run.error == outcome.error
-        assert env.store.digest_for_run(run_id).status == "failed"
+        assert env.store.digests.digest_for_run(run_id).status == "failed"
         assert _digest(env, sub).status == NOTHING_NEW  # reported once, not retried every fire
 
 
@@ -192,9 +185,9 @@ def test_a_crash_half_way_posting_is_recorded_and_reported_in_the_channel(tmp_pa
         assert len(posts) == 2  # the failed summary attempt, then the failure report
         assert posts[1].params["text"].startswith(":x: The scheduled digest of `nightly/2025-11-01`")
         assert "too long for Slack" in posts[1].params["text"]
-        run = env.store.get_run(outcome.run_id)
+        run = env.store.runs.get_run(outcome.run_id)
         assert run.status == "failed"
-        assert env.store.digest_for_run(run.id).status == "failed"
+        assert env.store.digests.digest_for_run(run.id).status == "failed"
 
 
 def test_the_narrative_failing_never_blocks_the_digest(tmp_path):

@@ -17,8 +17,10 @@ import numpy as np
 import pytest
 
 from scripts.examplegen import Manifest, files_for_scale, generate_archive, pack_tar_gz
-from bot.flows.pipeline import RunResult, run_analysis
-from bot.settings import Settings, load_settings
+from bot.app import build_pipeline
+from bot.flows.pipeline import RunResult
+from bot.settings import Settings
+from tests.factories import make_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "examples" / "example-archive.tar.gz"
@@ -26,7 +28,7 @@ SCRIPT = ROOT / "scripts" / "make_example_archive.py"
 
 
 def _settings(tmp: Path) -> Settings:
-    return load_settings(work_dir=tmp / "work", storage_roots=[str(tmp / "roots")])
+    return make_settings(work_dir=tmp / "work", storage_roots=[str(tmp / "roots")])
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Manifest, RunRe
     """A scale-2 archive (two rounds: per-model numbers pool several files) and its analysis."""
     tmp = tmp_path_factory.mktemp("examplegen")
     manifest = generate_archive(tmp / "archive", seed=11, scale=2)
-    result = run_analysis(str(tmp / "archive"), settings=_settings(tmp), use_llm=False, allow_local_paths=True)
+    result = build_pipeline(_settings(tmp)).run(str(tmp / "archive"), use_llm=False, allow_local_paths=True)
     return manifest, result
 
 
@@ -43,7 +45,7 @@ def bundled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Manifest, RunResu
     tmp = tmp_path_factory.mktemp("bundled")
     # The bundled tarball holds generate_archive(seed=7, scale=1) under 'example-archive/'.
     manifest = generate_archive(tmp / "truth", seed=7, scale=1).prefixed("example-archive/")
-    result = run_analysis(str(BUNDLED), settings=_settings(tmp), use_llm=False, allow_local_paths=True)
+    result = build_pipeline(_settings(tmp)).run(str(BUNDLED), use_llm=False, allow_local_paths=True)
     return manifest, result
 
 

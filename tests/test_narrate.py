@@ -7,8 +7,12 @@ import json
 import pytest
 
 from bot.core.types import Fact
-from bot.flows.narrate import UNVERIFIED, Narrative, narrate
-from bot.core.prompting import ANSWER_SCHEMA, ANSWER_TOKENS
+from bot.adapters.ollama import OllamaChat
+from bot.core.grounding import UNVERIFIED
+from bot.core.narrative import Narrative
+from bot.flows.narrate import narrate
+from bot.render.narrative import metrics_markdown, narrative_markdown
+from bot.core.prompts.narrative import ANSWER_SCHEMA, ANSWER_TOKENS
 from tests.standins.ollama_server import (
     OllamaStandIn,
     Reply,
@@ -26,7 +30,7 @@ FACTS = realistic_facts()
 def test_citations_are_rendered_with_the_exact_values(ollama: OllamaStandIn) -> None:
     ollama.script(Reply(content=answer_json(words=250), eval_count=500, eval_duration=10**10))
     progress: list[str] = []
-    narrative = narrate(FACTS, settings=settings_for(ollama.host), on_progress=progress.append)
+    narrative = narrate(FACTS, chat=OllamaChat(settings_for(ollama.host)), on_progress=progress.append)
 
     assert narrative.status == "ok", narrative.reason
     assert narrative.reason == ""
@@ -47,7 +51,7 @@ def test_citations_are_rendered_with_the_exact_values(ollama: OllamaStandIn) -> 
     assert request.body["options"]["num_predict"] == ANSWER_TOKENS
     assert "[F1] Median throughput of gemma3:270m" in request.body["messages"][1]["content"]
 
-    md = narrative.render_markdown(FACTS)
+    md = narrative_markdown(narrative, FACTS)
     assert md.startswith("## Executive summary\n")
     assert "### Recommendations\n\n1. Use num_ctx=1024" in md
     assert "| Risk | Mitigation |" in md and "| Cold starts inflate TTFT **2** [F6] |" in md
@@ -66,7 +70,7 @@ def test_citations_are_rendered_with_the_exact_values(ollama: OllamaStandIn) -> 
     assert call["eval_count"] == 500
     json.dumps(data)  # serialisable
 
-    metrics = narrative.metrics_markdown({"ingest": 0.12, "analysis": 0.34, "report": 0.05})
+    metrics = metrics_markdown(narrative, {"ingest": 0.12, "analysis": 0.34, "report": 0.05})
     assert "Workflow: ingest 0.12 s | analysis 0.34 s | report 0.05 s" in metrics
     assert "| narrative | gemma3:latest |" in metrics and "50.0 tok/s" in metrics
     assert "TTFT: wall clock from sending the request to the first streamed token" in metrics
@@ -78,27 +82,27 @@ def test_an_invented_number_is_flagged_and_kept_out_of_slack(ollama: OllamaStand
         "TTFT p50 is [F3]."
     )
     ollama.script(Reply(content=answer_json(summary)))
-    narrative = narrate(FACTS, settings=settings_for(ollama.host))
+    narrative = narrate(FACTS, chat=OllamaChat(settings_for(ollama.host)))
     assert narrative.status == "ok"
     assert narrative.ungrounded == ["57 tok/s"]
     assert f"only 57 tok/s {UNVERIFIED} in practice" in narrative.summary_md
     assert "57" not in narrative.short_summary
     assert narrative.short_summary == "gemma3:270m leads at *290.1 tok/s* [F1]. TTFT p50 is *870.4 ms* [F3]."
     assert narrative.to_json()["ungrounded_count"] == 1
-    md = narrative.render_markdown(FACTS)
+    md = narrative_markdown(narrative, FACTS)
     assert f"> {UNVERIFIED}: 1 number(s) written by the model match no fact" in md
 
 
 def test_a_model_written_number_matching_a_fact_is_accepted(ollama: OllamaStandIn) -> None:
     ollama.script(Reply(content=answer_json("TTFT p50 of gemma3:270m is 0.87 s, see [F3].")))
-    narrative = narrate(FACTS, settings=settings_for(ollama.host))
+    narrative = narrate(FACTS, chat=OllamaChat(settings_for(ollama.host)))
     assert narrative.ungrounded == []
     assert "0.87 s" in narrative.short_summary
 
 
 def test_citing_an_unknown_fact_is_flagged(ollama: OllamaStandIn) -> None:
     ollama.script(Reply(content=answer_json("Throughput is [F99] on average. Fine overall.")))
-    narrative = narrate(FACTS, settings=settings_for(ollama.host))
+    narrative = narrate(FACTS, chat=OllamaChat(settings_for(ollama.host)))
     assert narrative.ungrounded == ["[F99]"]
     assert f"[F99] {UNVERIFIED}" in narrative.summary_md
     assert narrative.short_summary == "Fine overall."
@@ -112,7 +116,7 @@ def test_an_overflowing_prompt_is_trimmed_before_sending(ollama: OllamaStandIn) 
     ]
     facts = FACTS + filler
     ollama.script(Reply(content=answer_json()))
-    narrative = narrate(facts, settings=settings_for(ollama.host, ollama_num_ctx=2048))
+    narrative = narrate(facts, chat=OllamaChat(settings_for(ollama.host, ollama_num_ctx=2048)))
     assert narrative.status == "ok", narrative.reason
     assert narrative.omitted_fact_ids and set(narrative.omitted_fact_ids) <= {f.id for f in filler}
     sent = ollama.requests_to("/api/chat")[0].body
@@ -123,14 +127,14 @@ def test_an_overflowing_prompt_is_trimmed_before_sending(ollama: OllamaStandIn) 
         assert f"[{fact.id}] " in content  # the important facts survive
     # what Ollama counted for the prompt plus the answer reserve fits the window
     assert narrative.calls[0].prompt_eval_count + sent["options"]["num_predict"] <= 2048
-    md = narrative.render_markdown(facts)
+    md = narrative_markdown(narrative, facts)
     assert "> Left out of the model's prompt to fit num_ctx=2048" in md
     assert "F399 (Median latency of benchmark case number 399" in md
     assert narrative.to_json()["omitted_fact_ids"] == narrative.omitted_fact_ids
 
 
 def test_a_context_window_too_small_fails_without_a_call(ollama: OllamaStandIn) -> None:
-    narrative = narrate(FACTS, settings=settings_for(ollama.host, ollama_num_ctx=512))
+    narrative = narrate(FACTS, chat=OllamaChat(settings_for(ollama.host, ollama_num_ctx=512)))
     assert narrative.status == "failed"
     assert "num_ctx=512 is too small" in narrative.reason
     assert ollama.requests_to("/api/chat") == []
@@ -156,12 +160,12 @@ def test_a_context_window_too_small_fails_without_a_call(ollama: OllamaStandIn) 
 )
 def test_every_failure_yields_a_data_only_narrative(ollama: OllamaStandIn, reply: Reply, expected: str) -> None:
     ollama.script(reply)
-    narrative = narrate(FACTS, settings=settings_for(ollama.host, ollama_timeout_s=1.0))
+    narrative = narrate(FACTS, chat=OllamaChat(settings_for(ollama.host, ollama_timeout_s=1.0)))
     assert narrative.status == "failed"
     assert expected in narrative.reason
     assert "\n" not in narrative.reason
     assert narrative.summary_md == narrative.short_summary == ""
-    md = narrative.render_markdown(FACTS)
+    md = narrative_markdown(narrative, FACTS)
     assert md == f"_Narrative not available: {narrative.reason}. The figures below come from the data alone._\n"
     data = narrative.to_json()
     assert data["status"] == "failed" and data["reason"] == narrative.reason
@@ -170,13 +174,13 @@ def test_every_failure_yields_a_data_only_narrative(ollama: OllamaStandIn, reply
 
 def test_unreachable_ollama_yields_the_one_line_reason() -> None:
     host = closed_port_url()
-    narrative = narrate(FACTS, settings=settings_for(host))
+    narrative = narrate(FACTS, chat=OllamaChat(settings_for(host)))
     assert narrative.status == "failed"
     assert narrative.reason == (
         f"Ollama at {host} unreachable: connection refused — start it with `ollama serve` or pass --no-llm"
     )
     assert narrative.calls and narrative.calls[0].ok is False
-    assert "(failed)" in narrative.metrics_markdown()
+    assert "(failed)" in metrics_markdown(narrative)
 
 
 def test_a_progress_callback_that_raises_does_not_break_the_narrative(ollama: OllamaStandIn) -> None:
@@ -184,18 +188,18 @@ def test_a_progress_callback_that_raises_does_not_break_the_narrative(ollama: Ol
         raise RuntimeError("slack is down")
 
     ollama.script(Reply(content=answer_json()))
-    assert narrate(FACTS, settings=settings_for(ollama.host), on_progress=boom).status == "ok"
+    assert narrate(FACTS, chat=OllamaChat(settings_for(ollama.host)), on_progress=boom).status == "ok"
 
 
 def test_skipped_and_no_facts() -> None:
     skipped = Narrative.skipped("--no-llm given")
     assert skipped.status == "skipped"
-    assert skipped.render_markdown([]) == (
+    assert narrative_markdown(skipped, []) == (
         "_Narrative skipped: --no-llm given. The figures below come from the data alone._\n"
     )
     assert skipped.to_json()["calls"] == [] and skipped.to_json()["ungrounded_count"] == 0
-    assert "no call made (skipped: --no-llm given)" in skipped.metrics_markdown()
-    empty = narrate([], settings=settings_for(closed_port_url()))
+    assert "no call made (skipped: --no-llm given)" in metrics_markdown(skipped)
+    empty = narrate([], chat=OllamaChat(settings_for(closed_port_url())))
     assert empty.status == "skipped" and empty.reason == "no facts to narrate"
 
 
@@ -210,9 +214,9 @@ def test_model_markdown_cannot_break_the_report_structure(ollama: OllamaStandIn)
     ]
     risks = [("Cold starts <!--", "Warm the model.\n# Big"), ("Quality", "Track it.")]
     ollama.script(Reply(content=answer_json(summary, recommendations=recs, risks=risks)))
-    narrative = narrate(FACTS, settings=settings_for(ollama.host))
+    narrative = narrate(FACTS, chat=OllamaChat(settings_for(ollama.host)))
     assert narrative.status == "ok", narrative.reason
-    md = narrative.render_markdown(FACTS)
+    md = narrative_markdown(narrative, FACTS)
     assert "<!--" not in md and "<details>" not in md
     headings = [line for line in md.splitlines() if line.lstrip().startswith("#")]
     assert headings == ["## Executive summary", "### Recommendations", "### Risks and mitigations"]

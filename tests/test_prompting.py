@@ -5,14 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.core.types import Fact
-from bot.core.prompting import (
-    ANSWER_TOKENS,
-    SYSTEM_PROMPT,
-    PromptDoesNotFit,
-    TokenEstimator,
-    build_prompt,
-    fact_line,
-)
+from bot.core.prompts.narrative import ANSWER_TOKENS, SYSTEM_PROMPT, PromptDoesNotFit, build_prompt
+from bot.core.prompts.budget import TokenEstimator, fact_line
 from tests.standins.ollama_server import realistic_facts
 
 

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.flows.pipeline import RunResult, run_analysis
-from bot.settings import Settings
+from bot.app import build_pipeline
+from bot.flows.pipeline import RunResult
+from tests.factories import make_settings
 
 
 @pytest.fixture(scope="module")
@@ -24,8 +25,8 @@ def result(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
     if not REAL_ARCHIVE.is_dir():
         pytest.skip(f"real archive not present at {REAL_ARCHIVE}")
     work = tmp_path_factory.mktemp("work")
-    settings = Settings(_env_file=None, storage_roots=[str(work / "none")], work_dir=work)
-    return run_analysis(str(REAL_ARCHIVE), settings=settings, use_llm=False, allow_local_paths=True)
+    settings = make_settings(storage_roots=[str(work / "none")], work_dir=work)
+    return build_pipeline(settings).run(str(REAL_ARCHIVE), use_llm=False, allow_local_paths=True)
 
 
 def _model(result: RunResult, name: str) -> dict:

@@ -73,7 +73,7 @@ def test_a_fire_at_the_scheduled_time_posts_exactly_one_digest(tmp_path):
         posts = env.top_posts()
         assert len(posts) == 1 and message_text(posts[0]).startswith("Digest of nightly/2025-11-14")
         # the fire is recorded under its run key: a second claim of the same fire is refused
-        assert env.store.claim_run_key(fire_key(sub.id, NINE), archive="nightly", trigger="schedule") is None
+        assert env.store.runs.claim_run_key(fire_key(sub.id, NINE), archive="nightly", trigger="schedule") is None
 
 
 def test_jobs_survive_a_restart_and_keep_their_next_fire_time(tmp_path):
@@ -88,7 +88,7 @@ def test_jobs_survive_a_restart_and_keep_their_next_fire_time(tmp_path):
         assert second.job_ids() == ["digest-1"]
         assert second.next_run_time(sub.id) == before
         # a subscription removed while the bot was down loses its job at the next start
-        env.store.remove_subscription(sub.id, channel="C0DIGEST")
+        env.store.subscriptions.remove_subscription(sub.id, channel="C0DIGEST")
         s.stop(second)
         assert s.new().job_ids() == []
 
@@ -128,7 +128,7 @@ def test_two_schedulers_on_one_database_post_a_fire_once(tmp_path):
         s.stop(one)
         s.stop(two)
         assert len(env.top_posts()) == 1
-        assert len(env.store.digested_archives(sub.id)) == 1
+        assert len(env.store.digests.digested_archives(sub.id)) == 1
 
 
 def test_two_processes_firing_the_same_fire_at_the_same_instant_post_once(tmp_path):
@@ -157,7 +157,7 @@ def test_a_fire_for_a_removed_subscription_drops_its_job_and_posts_nothing(tmp_p
             freeze_time("2025-11-14 08:00:00", tick=True):
         sub = env.subscribe()
         scheduler = s.new()
-        env.store.remove_subscription(sub.id, channel="C0DIGEST")
+        env.store.subscriptions.remove_subscription(sub.id, channel="C0DIGEST")
         assert scheduler.fire(sub.id, NINE) is None
         assert scheduler.job_ids() == []
         assert env.top_posts() == []
@@ -166,7 +166,7 @@ def test_a_fire_for_a_removed_subscription_drops_its_job_and_posts_nothing(tmp_p
 def test_a_failure_before_any_archive_is_claimed_is_reported_in_the_channel(tmp_path):
     with digest_env(tmp_path) as env, Schedulers(env) as s:
         # stored by an older version or by hand: a prefix the storage refuses
-        sub = env.store.add_subscription(channel="C0DIGEST", schedule="daily 09:00", trigger={},
+        sub = env.store.subscriptions.add_subscription(channel="C0DIGEST", schedule="daily 09:00", trigger={},
                                          timezone="UTC", prefix="../outside")
         outcome = s.new(start=False).fire(sub.id, NINE)
         assert outcome is not None and outcome.status == FAILED
@@ -179,15 +179,15 @@ def test_a_digest_left_running_by_a_dead_process_is_reported_at_the_next_start(t
     with digest_env(tmp_path) as env, Schedulers(env) as s, \
             freeze_time("2025-11-14 09:00:00", tick=True) as clock:
         sub = env.subscribe()
-        claim = env.store.claim_digest(sub.id, "nightly/2025-11-14")  # then the process died
-        env.store.start_run(claim.run_id)
+        claim = env.store.digests.claim_digest(sub.id, "nightly/2025-11-14")  # then the process died
+        env.store.runs.start_run(claim.run_id)
         clock.move_to("2025-11-14 12:00:00")
         s.new()
         text = env.top_posts()[0].params["text"]
         assert text.startswith(":x: The scheduled digest of `nightly/2025-11-14` (digest #1) failed: "
                                "the bot stopped while this digest was running.")
-        assert env.store.digest_for_run(claim.run_id).status == "failed"
-        assert env.store.get_run(claim.run_id).status == "failed"
+        assert env.store.digests.digest_for_run(claim.run_id).status == "failed"
+        assert env.store.runs.get_run(claim.run_id).status == "failed"
 
 
 def test_the_job_function_refuses_to_run_outside_its_executor():

@@ -14,7 +14,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from freezegun import freeze_time
 
 from bot.errors import ChimeraError
-from bot.core.schedules import DigestSpec, build_trigger, next_fire_times, parse_digest_command, parse_schedule, scheduler_job_defaults
+from bot.core.schedules import DigestSpec, parse_digest_command, parse_schedule
+from bot.adapters.cron import build_trigger, next_fire_times, scheduler_job_defaults
 from bot.errors import ScheduleError
 
 UTC = timezone.utc

@@ -9,8 +9,6 @@ from datetime import datetime, timezone
 import pytest
 from freezegun import freeze_time
 
-from bot.flows.pipeline import run_analysis
-from bot.adapters.scheduler import start_scheduler, stop_scheduler
 from handlers.digest import digest_command
 from tests.digest_support import message_text, write_synth
 from tests.slack_support import http_bot
@@ -19,7 +17,7 @@ from tests.slack_support import http_bot
 
 def _bot(standin, tmp_path, **overrides):
     (tmp_path / "storage").mkdir(exist_ok=True)
-    return http_bot(standin, run_analysis, database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+    return http_bot(standin, None, database_url=f"sqlite:///{tmp_path / 'bot.db'}",
                     storage_roots=[str(tmp_path / "storage")], digest_use_llm=False, **overrides)
 
 
@@ -82,7 +80,7 @@ def test_list_and_remove_are_per_channel(standin, tmp_path):
         assert "Digest #1 removed" in body
         _, body, _ = bot_.command("digest list", channel="C0001")
         assert body.startswith("No digests in this channel yet.")
-        assert [s.id for s in bot_.services.store.list_subscriptions()] == [2]
+        assert [s.id for s in bot_.services.store.subscriptions.list_subscriptions()] == [2]
 
 
 @pytest.mark.parametrize(("text", "says"), [
@@ -100,7 +98,7 @@ def test_bad_digest_commands_get_a_short_answer_and_store_nothing(standin, tmp_p
         status, body, _ = bot_.command(text)
         assert status == 200 and says in body
         assert "<!channel>" not in body
-        assert bot_.services.store.list_subscriptions() == []
+        assert bot_.services.store.subscriptions.list_subscriptions() == []
 
 
 def test_help_lists_the_digest_commands(standin, tmp_path):
@@ -112,13 +110,13 @@ def test_help_lists_the_digest_commands(standin, tmp_path):
 def test_a_subscription_added_in_slack_fires_once_and_survives_a_restart(standin, tmp_path):
     with freeze_time("2025-11-14 08:59:00", tick=True) as clock:
         with _bot(standin, tmp_path) as bot_:
-            start_scheduler(bot_.services)
+            bot_.services.scheduler.start()
             try:
                 _, body, _ = bot_.command("digest add daily 09:00 nightly", channel="C0009")
                 assert "Digest *#1* set up" in body
                 assert bot_.services.scheduler.job_ids() == ["digest-1"]
             finally:
-                stop_scheduler(bot_.services)
+                bot_.services.scheduler.shutdown()
                 bot_.services.store.close()
 
         # the bot restarts: new services, new scheduler, same database file
@@ -126,7 +124,8 @@ def test_a_subscription_added_in_slack_fires_once_and_survives_a_restart(standin
         with _bot(standin, tmp_path) as bot_:
             _, body, _ = bot_.command("digest list", channel="C0009")
             assert "*#1* `daily 09:00` (UTC) for `nightly` — next: Fri 14 Nov 2025 09:00 UTC" in body
-            scheduler = start_scheduler(bot_.services)
+            scheduler = bot_.services.scheduler
+            scheduler.start()
             try:
                 assert scheduler.job_ids() == ["digest-1"]
                 assert scheduler.next_run_time(1) == datetime(2025, 11, 14, 9, 0, tzinfo=timezone.utc)
@@ -134,7 +133,7 @@ def test_a_subscription_added_in_slack_fires_once_and_survives_a_restart(standin
                 scheduler.wakeup()
                 standin.wait_for(lambda calls: any(c.method == "files.completeUploadExternal" for c in calls))
             finally:
-                stop_scheduler(bot_.services)
+                bot_.services.scheduler.shutdown()
                 bot_.services.store.close()
         posts = [c for c in standin.of("chat.postMessage") if c.params.get("channel") == "C0009"]
         assert len(posts) == 1

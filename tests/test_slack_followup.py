@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from bot.core.grounding import format_value
-from bot.flows.narrate import UNVERIFIED
+from bot.core.grounding import UNVERIFIED
 from tests.slack_support import RunningBot, StepClock, http_bot
 from tests.standins.ollama_server import Reply, closed_port_url
 from tests.standins.slack_api import BOT_ID, BOT_USER_ID, Call, SlackApiStandin
@@ -154,9 +154,9 @@ def test_question_in_a_report_thread_gets_one_answer_with_the_stored_runs_number
     with running_bot(standin, tmp_path, ollama_host=ollama.host) as bot_:
         parent = analyze(bot_, standin)
         store = bot_.services.store
-        run = store.run_for_thread(channel=CHANNEL, thread_ts=parent)
+        run = store.runs.run_for_thread(channel=CHANNEL, thread_ts=parent)
         assert run is not None and (run.status, run.trigger, run.user, run.archive) == ("done", "slash", "U0001", ARCHIVE)
-        stored = store.load_measurements(run.id)
+        stored = store.runs.load_measurements(run.id)
         assert set(stored["model"]) == {Q8, "gemma3:1b"} and len(stored) > 0
         fastest = next(f for f in run.facts if f["statement"].startswith("Highest median throughput"))
         raw = pandas_rows()
@@ -307,7 +307,7 @@ def test_unknown_model_is_answered_with_the_models_of_the_run(standin, ollama, t
 def test_mentions_outside_report_threads_analyze_or_get_help_and_runs_are_recorded(standin, ollama, tmp_path):
     with running_bot(standin, tmp_path, ollama_host=ollama.host) as bot_:
         parent = analyze(bot_, standin, how="mention")
-        run = bot_.services.store.run_for_thread(channel=CHANNEL, thread_ts=parent)
+        run = bot_.services.store.runs.run_for_thread(channel=CHANNEL, thread_ts=parent)
         assert run is not None and (run.trigger, run.status) == ("mention", "done")
         # a mention in some other thread is not a question about a report: short help
         ask(bot_, "how fast is q8_0?", thread_ts="1699999999.000001", ts="1700000130.000001",
@@ -357,7 +357,7 @@ def test_stored_run_has_the_facts_timings_and_report(standin, ollama, tmp_path):
 def test_the_answer_streams_into_one_message_and_is_grounded_while_it_streams(standin, ollama, tmp_path):
     with running_bot(standin, tmp_path, ollama_host=ollama.host) as bot_:
         parent = analyze(bot_, standin)
-        run = bot_.services.store.run_for_thread(channel=CHANNEL, thread_ts=parent)
+        run = bot_.services.store.runs.run_for_thread(channel=CHANNEL, thread_ts=parent)
         fastest = next(f for f in run.facts if f["statement"].startswith("Highest median throughput"))
         bot_.services.progress_interval_s = 0.05  # let several partial edits through
         standin.thread = [{"ts": "1700000070.000001", "user": "U0002", "text": "which model is fastest?"}]

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from bot.errors import UnsafeArchive
-from tests.slack_support import ScriptedRun, http_bot, sample_result, upload_done
+from tests.factories import run_result
+from tests.slack_support import ScriptedRun, http_bot, upload_done
 from tests.standins.slack_api import BOT_USER_ID
 
 
@@ -24,7 +25,7 @@ def test_digest_remove_with_a_unicode_digit_is_answered_not_crashed(standin, tmp
         status, body, _ = bot_.command(f"digest remove {number}")
         assert status == 200
         assert "Give the digest's number" in body
-        assert len(bot_.services.store.list_subscriptions()) == 1
+        assert len(bot_.services.store.subscriptions.list_subscriptions()) == 1
 
 
 def test_archive_error_quoting_file_contents_reaches_the_user_escaped(standin):
@@ -44,13 +45,13 @@ class LateProgressRun(ScriptedRun):
     """Reports progress only after ``release``: like a narrative still streaming tokens when the
     bot shuts down."""
 
-    def __call__(self, target, *, settings, use_llm=True, allow_local_paths=False, progress=None):
+    def run(self, target, *, use_llm=True, allow_local_paths=False, progress=None):
         self.calls.append({"target": target})
         self.started.set()
         self.release.wait(10)
         if progress:
             progress("writing summary (40 tokens)")
-        return sample_result(target)
+        return run_result(target)
 
 
 def test_a_job_cut_off_at_shutdown_never_edits_or_delivers_afterwards(standin, tmp_path):
@@ -65,7 +66,7 @@ def test_a_job_cut_off_at_shutdown_never_edits_or_delivers_afterwards(standin, t
         run.release.set()  # the worker thread lives on for a moment and finishes its work
         bot_.services.jobs._threads[0].join(5)
         assert not bot_.services.jobs._threads[0].is_alive()
-        (stored,) = [bot_.services.store.get_run(1)]
+        (stored,) = [bot_.services.store.runs.get_run(1)]
     after = standin.calls[len(stopped):]
     assert [c.method for c in after if c.method.startswith(("chat.", "files."))] == []
     assert "stopped" in standin.of("chat.update")[-1].params["text"]  # the parent says what happened

@@ -11,16 +11,16 @@ import threading
 import pytest
 
 from bot.serve import serve
-from bot.flows.services import build_services
-from tests.slack_support import ScriptedRun, StepClock, http_bot, make_settings
+from bot.app import build_services
+from tests.slack_support import ScriptedRun, StepClock, bot_settings, http_bot
 from tests.standins.slack_api import SlackApiStandin, SocketModeStandin
 
 
 def test_socket_mode_slash_command_is_acked_and_posted():
     with SlackApiStandin() as api, SocketModeStandin() as ws:
         api.ws_url = ws.url
-        settings = make_settings(api, slack_mode="socket", slack_signing_secret=None)
-        services = build_services(settings, run_analysis=ScriptedRun(), health=lambda: "ok", clock=StepClock(1.0))
+        settings = bot_settings(api, slack_mode="socket", slack_signing_secret=None)
+        services = build_services(settings, pipeline=ScriptedRun(), health=lambda: "ok", clock=StepClock(1.0))
         stop = threading.Event()
         runner = threading.Thread(target=serve, kwargs={"settings": settings, "services": services,
                                                         "stop": stop, "grace_s": 2}, daemon=True)
@@ -70,9 +70,8 @@ def _make_archive(root):
 
 
 def test_real_pipeline_end_to_end(tmp_path):
-    pipeline = pytest.importorskip("bot.flows.pipeline")
     _make_archive(tmp_path / "storage")
-    with SlackApiStandin() as api, http_bot(api, pipeline.run_analysis, storage_roots=[str(tmp_path / "storage")],
+    with SlackApiStandin() as api, http_bot(api, None, storage_roots=[str(tmp_path / "storage")],
                                             work_dir=tmp_path / "work", ollama_host="http://127.0.0.1:9") as bot_:
         status, _body, took = bot_.command("analyze nightly-2025-11-14.tar.gz --no-llm")
         assert status == 200 and took < 3.0

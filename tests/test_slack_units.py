@@ -15,7 +15,9 @@ from bot.render.slack_text import SECTION_TEXT_LIMIT, escape_mrkdwn, split_escap
 from bot.flows.progress import Throttle
 from handlers.commands import Command, parse_command
 from bot.errors import UsageError
-from tests.slack_support import StepClock, sample_result
+from bot.render.headline import Headline
+from tests.factories import run_result
+from tests.slack_support import StepClock
 
 
 def test_escape_neutralises_mentions_links_and_broadcasts():
@@ -42,9 +44,9 @@ def test_split_escaped_never_exceeds_limit_or_cuts_entities():
 
 
 def test_summary_blocks_stay_within_slack_limits_for_huge_narratives():
-    result = sample_result("a.tar.gz")
+    result = run_result("a.tar.gz")
     narrative = ("A long paragraph about throughput. " * 100 + "\n\n") * 60  # ~210k chars
-    blocks = summary_blocks(archive_name="x" * 400, headline=result.data["headline"], narrative=narrative,
+    blocks = summary_blocks(archive_name="x" * 400, headline=result.headline, narrative=narrative,
                             note="<!here> ollama down", footer="footer")
     assert len(blocks) <= MAX_BLOCKS
     assert len(blocks[0]["text"]["text"]) <= 150
@@ -58,8 +60,7 @@ def test_summary_blocks_stay_within_slack_limits_for_huge_narratives():
 
 
 def test_summary_blocks_without_data_say_na():
-    headline = {"best_throughput": None, "ttft_ms": None, "failed_requests": 0, "skipped_files": 2,
-                "ungrounded_numbers": 3}
+    headline = Headline(skipped_files=2, ungrounded_numbers=3)
     fields = " ".join(f["text"] for f in summary_blocks(archive_name="a", headline=headline, narrative="")[1]["fields"])
     assert fields.count("*n/a*") == 2 and "*3*" in fields and ":warning:" in fields
 
@@ -130,6 +131,6 @@ def test_throttle_and_seen_events():
 
 
 def test_chart_png():
-    png = throughput_ttft_png(sample_result("a").data["models"], title="a")
+    png = throughput_ttft_png(run_result("a").data["models"], title="a")
     assert png is not None and png.startswith(b"\x89PNG")
     assert throughput_ttft_png([{"model": "x", "throughput_tok_s": {"median": None}}]) is None

@@ -11,7 +11,7 @@ import pytest
 
 from bot.errors import ArchiveError, ArchiveNotFound
 from bot.adapters.storage import fetch_file, list_archives, resolve, validate_name
-from tests.archive_factory import make_settings, make_tar, make_zip, write_tree
+from tests.archive_factory import archive_settings, make_tar, make_zip, write_tree
 
 
 @pytest.fixture
@@ -36,14 +36,14 @@ def storage(tmp_path: Path) -> Path:
 def test_names_inside_the_root_resolve(
     tmp_path: Path, storage: Path, name: str
 ) -> None:
-    location = resolve(name, settings=make_settings(tmp_path))
+    location = resolve(name, settings=archive_settings(tmp_path))
     assert location.local_path == (storage / "nightly" / "2025-11-14.tar.gz").resolve()
     assert not location.is_dir
     assert location.name == name
 
 
 def test_a_directory_resolves_as_a_directory(tmp_path: Path, storage: Path) -> None:
-    location = resolve("nightly/folder-run", settings=make_settings(tmp_path))
+    location = resolve("nightly/folder-run", settings=archive_settings(tmp_path))
     assert (
         location.is_dir
         and location.local_path == (storage / "nightly" / "folder-run").resolve()
@@ -75,7 +75,7 @@ def test_names_that_could_leave_the_root_are_refused(
     tmp_path: Path, storage: Path, name: str, why: str
 ) -> None:
     with pytest.raises(ArchiveError) as caught:
-        resolve(name, settings=make_settings(tmp_path))
+        resolve(name, settings=archive_settings(tmp_path))
     assert not isinstance(caught.value, ArchiveNotFound)
     message = str(caught.value)
     assert why in message and "relative" in message
@@ -87,13 +87,13 @@ def test_a_symlink_inside_the_root_pointing_out_is_refused(
 ) -> None:
     os.symlink(tmp_path / "secret.txt", storage / "escape.tar.gz")
     with pytest.raises(ArchiveError, match="outside the archive storage"):
-        resolve("escape.tar.gz", settings=make_settings(tmp_path))
+        resolve("escape.tar.gz", settings=archive_settings(tmp_path))
 
 
 def test_not_found_names_the_name_and_not_the_server_paths(
     tmp_path: Path, storage: Path
 ) -> None:
-    settings = make_settings(tmp_path, roots=[str(storage), str(tmp_path / "other")])
+    settings = archive_settings(tmp_path, roots=[str(storage), str(tmp_path / "other")])
     with pytest.raises(ArchiveNotFound) as caught:
         resolve("nightly/2099-01-01.tar.gz", settings=settings)
     message = str(caught.value)
@@ -107,7 +107,7 @@ def test_roots_are_tried_in_order(tmp_path: Path) -> None:
     make_zip(second / "only-second.zip", {"a.csv": b"1\n"})
     make_zip(first / "both.zip", {"a.csv": b"1\n"})
     make_zip(second / "both.zip", {"a.csv": b"2\n"})
-    settings = make_settings(tmp_path, roots=[str(first), str(second)])
+    settings = archive_settings(tmp_path, roots=[str(first), str(second)])
     assert resolve("only-second.zip", settings=settings).local_path == (
         second / "only-second.zip"
     )
@@ -117,7 +117,7 @@ def test_roots_are_tried_in_order(tmp_path: Path) -> None:
 def test_a_root_whose_backend_is_missing_is_skipped_not_fatal(
     tmp_path: Path, storage: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    settings = make_settings(
+    settings = archive_settings(
         tmp_path, roots=["nosuchproto://key:hunter2@bucket/x", str(storage)]
     )
     with caplog.at_level(logging.WARNING, logger="bot.adapters.storage"):
@@ -129,7 +129,7 @@ def test_a_root_whose_backend_is_missing_is_skipped_not_fatal(
 def test_only_unreachable_roots_is_a_storage_error_not_a_missing_archive(
     tmp_path: Path,
 ) -> None:
-    settings = make_settings(
+    settings = archive_settings(
         tmp_path, roots=["nosuchproto://bucket/x", str(tmp_path / "absent")]
     )
     with pytest.raises(ArchiveError, match="cannot be reached") as caught:
@@ -143,7 +143,7 @@ def test_memory_fsspec_root_resolves_and_fetches(
     fs, base = fsspec.core.url_to_fs(memory_root)
     payload = make_zip(tmp_path / "src.zip", {"a.csv": b"1\n"}).read_bytes()
     fs.pipe(f"{base}/nightly/run.zip", payload)
-    settings = make_settings(tmp_path, roots=[memory_root])
+    settings = archive_settings(tmp_path, roots=[memory_root])
 
     location = resolve("nightly/run.zip", settings=settings)
     assert not location.is_local and location.size == len(payload)
@@ -163,7 +163,7 @@ def test_remote_archive_over_the_size_limit_is_not_fetched(
 ) -> None:
     fs, base = fsspec.core.url_to_fs(memory_root)
     fs.pipe(f"{base}/big.zip", b"\0" * 5000)
-    settings = make_settings(tmp_path, roots=[memory_root], max_archive_bytes=4096)
+    settings = archive_settings(tmp_path, roots=[memory_root], max_archive_bytes=4096)
     location = resolve("big.zip", settings=settings)
     dest = tmp_path / "dl"
     dest.mkdir()
@@ -176,7 +176,7 @@ def test_local_path_mode_accepts_existing_paths_only_when_allowed(
     tmp_path: Path, storage: Path
 ) -> None:
     elsewhere = make_zip(tmp_path / "elsewhere" / "local.zip", {"a.csv": b"1\n"})
-    settings = make_settings(tmp_path)
+    settings = archive_settings(tmp_path)
 
     with pytest.raises(ArchiveError, match="absolute"):
         resolve(str(elsewhere), settings=settings)
@@ -208,7 +208,7 @@ def test_list_archives_finds_folders_and_archives_once_sorted(tmp_path: Path) ->
     make_zip(second / "nightly" / "a.zip", {"a.csv": b"2\n"})
     make_tar(second / "nightly" / "d.tgz", {"a.csv": b"1\n"})
     make_tar(second / "weekly" / "w.tgz", {"a.csv": b"1\n"})
-    settings = make_settings(tmp_path, roots=[str(first), str(second)])
+    settings = archive_settings(tmp_path, roots=[str(first), str(second)])
 
     refs = list_archives("nightly", settings=settings)
 
@@ -246,7 +246,7 @@ def test_list_archives_on_a_memory_root(tmp_path: Path, memory_root: str) -> Non
     fs.pipe(f"{base}/nightly/a.zip", b"yy")
     fs.pipe(f"{base}/nightly/readme.md", b"z")
     refs = list_archives(
-        "nightly", settings=make_settings(tmp_path, roots=[memory_root])
+        "nightly", settings=archive_settings(tmp_path, roots=[memory_root])
     )
     assert [(ref.name, ref.size, ref.root) for ref in refs] == [
         ("nightly/a.zip", 2, memory_root),

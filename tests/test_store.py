@@ -141,7 +141,7 @@ def test_sqlite_connections_are_set_up_for_sharing(sqlite_url: str) -> None:
 
 
 def test_initial_revision_downgrades_and_upgrades(db_url: str, store: Store) -> None:
-    store.create_run(archive="before.tar.gz", trigger="cli")
+    store.runs.create_run(archive="before.tar.gz", trigger="cli")
     engine = make_engine(db_url)
     try:
         config = alembic_config()
@@ -159,8 +159,8 @@ def test_initial_revision_downgrades_and_upgrades(db_url: str, store: Store) -> 
         engine.dispose()
     # The schema came back empty and usable.
     with open_store(db_url) as reopened:
-        assert reopened.get_run(1) is None
-        assert reopened.create_run(archive="after.tar.gz", trigger="cli").id == 1
+        assert reopened.runs.get_run(1) is None
+        assert reopened.runs.create_run(archive="after.tar.gz", trigger="cli").id == 1
 
 
 def test_older_database_without_our_tables_is_brought_to_head(tmp_path: Path) -> None:
@@ -169,7 +169,7 @@ def test_older_database_without_our_tables_is_brought_to_head(tmp_path: Path) ->
     with sqlite3.connect(path) as raw:
         raw.execute("CREATE TABLE apscheduler_jobs (id TEXT PRIMARY KEY)")
     with open_store(f"sqlite:///{path}") as opened:
-        assert opened.create_run(archive="a.tar.gz", trigger="cli").status == "queued"
+        assert opened.runs.create_run(archive="a.tar.gz", trigger="cli").status == "queued"
     with sqlite3.connect(path) as raw:
         names = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert OUR_TABLES | {"apscheduler_jobs", "alembic_version"} <= names
@@ -182,17 +182,17 @@ def test_unreachable_database_is_a_store_error(tmp_path: Path) -> None:
 
 # --- runs and measurements -----------------------------------------------------------------------
 def test_run_with_measurements_round_trips_exactly(store: Store) -> None:
-    run = store.create_run(
+    run = store.runs.create_run(
         archive="nightly/2025-11-14.tar.gz", trigger="slash", channel="C1", user="U1"
     )
     assert (run.status, run.run_key, run.finished_at) == ("queued", None, None)
     assert run.created_at.tzinfo is UTC
-    assert store.start_run(run.id).status == "running"
+    assert store.runs.start_run(run.id).status == "running"
 
     frame = measurements(500)
     facts = [{"id": "F1", "statement": "p50 TTFT", "value": 41.5, "unit": "ms", "rows": 3}]
     summary = {"facts": facts, "nested": {"list": [1, 2.5, "x", None, True]}}
-    done = store.finish_run(
+    done = store.runs.finish_run(
         run.id,
         status="done",
         facts=facts,
@@ -204,12 +204,12 @@ def test_run_with_measurements_round_trips_exactly(store: Store) -> None:
     assert done.status == "done" and done.finished_at is not None
     assert done.finished_at.tzinfo is UTC and done.finished_at >= done.created_at
 
-    loaded = store.load_measurements(run.id)
+    loaded = store.runs.load_measurements(run.id)
     pd.testing.assert_frame_equal(loaded, frame, check_exact=True)
     assert list(loaded.columns) == list(MEASUREMENT_COLUMNS)
     assert loaded["value"].isna().sum() == frame["failed"].sum() > 0
 
-    again = store.get_run(run.id)
+    again = store.runs.get_run(run.id)
     assert again == done
     assert again is not None
     assert again.facts == facts and again.summary == summary
@@ -218,79 +218,79 @@ def test_run_with_measurements_round_trips_exactly(store: Store) -> None:
 
 
 def test_measurements_of_other_runs_and_empty_runs_stay_apart(store: Store) -> None:
-    first = store.create_run(archive="a.tar.gz", trigger="cli")
-    second = store.create_run(archive="b.tar.gz", trigger="cli")
-    store.finish_run(first.id, status="done", measurements=measurements(30, seed=1))
-    store.finish_run(second.id, status="failed", error="archive missing")
+    first = store.runs.create_run(archive="a.tar.gz", trigger="cli")
+    second = store.runs.create_run(archive="b.tar.gz", trigger="cli")
+    store.runs.finish_run(first.id, status="done", measurements=measurements(30, seed=1))
+    store.runs.finish_run(second.id, status="failed", error="archive missing")
 
-    pd.testing.assert_frame_equal(store.load_measurements(second.id), empty_measurements())
-    pd.testing.assert_frame_equal(store.load_measurements(first.id), measurements(30, seed=1))
+    pd.testing.assert_frame_equal(store.runs.load_measurements(second.id), empty_measurements())
+    pd.testing.assert_frame_equal(store.runs.load_measurements(first.id), measurements(30, seed=1))
     # Finishing again replaces the measurements rather than appending to them.
-    store.finish_run(first.id, status="done", measurements=measurements(4, seed=2))
-    pd.testing.assert_frame_equal(store.load_measurements(first.id), measurements(4, seed=2))
+    store.runs.finish_run(first.id, status="done", measurements=measurements(4, seed=2))
+    pd.testing.assert_frame_equal(store.runs.load_measurements(first.id), measurements(4, seed=2))
 
 
 def test_non_finite_json_numbers_are_stored_as_null(store: Store) -> None:
-    run = store.create_run(archive="a.tar.gz", trigger="cli")
-    done = store.finish_run(
+    run = store.runs.create_run(archive="a.tar.gz", trigger="cli")
+    done = store.runs.finish_run(
         run.id, status="done", facts=[{"value": math.nan}, {"value": math.inf}, {"value": 1.0}]
     )
     assert done.facts == [{"value": None}, {"value": None}, {"value": 1.0}]
 
 
 def test_ten_thousand_measurements_insert_in_well_under_a_second(store: Store) -> None:
-    run = store.create_run(archive="big.tar.gz", trigger="cli")
+    run = store.runs.create_run(archive="big.tar.gz", trigger="cli")
     frame = measurements(10_000)
     started = time.perf_counter()
-    store.finish_run(run.id, status="done", measurements=frame)
+    store.runs.finish_run(run.id, status="done", measurements=frame)
     elapsed = time.perf_counter() - started
     assert elapsed < 1.0, f"10k rows took {elapsed:.2f}s"
-    assert len(store.load_measurements(run.id)) == 10_000
+    assert len(store.runs.load_measurements(run.id)) == 10_000
 
 
 def test_bad_input_is_refused_before_anything_is_written(store: Store) -> None:
-    run = store.create_run(archive="a.tar.gz", trigger="cli")
+    run = store.runs.create_run(archive="a.tar.gz", trigger="cli")
     with pytest.raises(ValueError, match="trigger"):
-        store.create_run(archive="a.tar.gz", trigger="cron")
+        store.runs.create_run(archive="a.tar.gz", trigger="cron")
     with pytest.raises(ValueError, match="status"):
-        store.finish_run(run.id, status="running")
+        store.runs.finish_run(run.id, status="running")
     with pytest.raises(ValueError, match="lack columns: definition"):
-        store.finish_run(
+        store.runs.finish_run(
             run.id, status="done", measurements=measurements(3).drop(columns="definition")
         )
     bad_failed = measurements(3).astype({"failed": "object"})
     bad_failed.loc[1, "failed"] = None
     with pytest.raises(ValueError, match="failed"):
-        store.finish_run(run.id, status="done", measurements=bad_failed)
+        store.runs.finish_run(run.id, status="done", measurements=bad_failed)
     with pytest.raises(ValueError, match="JSON"):
-        store.finish_run(run.id, status="done", facts={"when": datetime.now(UTC)})
+        store.runs.finish_run(run.id, status="done", facts={"when": datetime.now(UTC)})
     with pytest.raises(ValueError, match="timezone-aware"):
-        store.prune_events(before=datetime.now())  # noqa: DTZ005 - the naive value is the point
-    unchanged = store.get_run(run.id)
+        store.events.prune_events(before=datetime.now())  # noqa: DTZ005 - the naive value is the point
+    unchanged = store.runs.get_run(run.id)
     assert unchanged is not None and unchanged.status == "queued"
     with pytest.raises(UnknownRecord):
-        store.finish_run(9999, status="done")
+        store.runs.finish_run(9999, status="done")
 
 
 def test_run_for_thread_finds_the_newest_run_of_that_thread(store: Store) -> None:
-    old = store.create_run(archive="a.tar.gz", trigger="slash", channel="C1")
-    new = store.create_run(archive="b.tar.gz", trigger="mention", channel="C1")
-    other = store.create_run(archive="c.tar.gz", trigger="slash", channel="C2")
-    store.set_run_thread(old.id, channel="C1", parent_ts="1700000000.000100")
-    store.set_run_thread(new.id, channel="C1", parent_ts="1700000000.000100")
-    store.set_run_thread(other.id, channel="C2", parent_ts="1700000000.000200")
+    old = store.runs.create_run(archive="a.tar.gz", trigger="slash", channel="C1")
+    new = store.runs.create_run(archive="b.tar.gz", trigger="mention", channel="C1")
+    other = store.runs.create_run(archive="c.tar.gz", trigger="slash", channel="C2")
+    store.runs.set_run_thread(old.id, channel="C1", parent_ts="1700000000.000100")
+    store.runs.set_run_thread(new.id, channel="C1", parent_ts="1700000000.000100")
+    store.runs.set_run_thread(other.id, channel="C2", parent_ts="1700000000.000200")
 
-    found = store.run_for_thread(channel="C1", thread_ts="1700000000.000100")
+    found = store.runs.run_for_thread(channel="C1", thread_ts="1700000000.000100")
     assert found is not None and found.id == new.id and found.parent_ts == "1700000000.000100"
-    assert store.run_for_thread(channel="C2", thread_ts="1700000000.000100") is None
-    assert store.run_for_thread(channel="C1", thread_ts="1700000000.000200") is None
+    assert store.runs.run_for_thread(channel="C2", thread_ts="1700000000.000100") is None
+    assert store.runs.run_for_thread(channel="C1", thread_ts="1700000000.000200") is None
 
 
 def test_claim_run_key_is_exclusive(store: Store, db_url: str) -> None:
     with open_store(db_url) as second:
         results = run_threads(
             6,
-            lambda i: (store if i % 2 else second).claim_run_key(
+            lambda i: (store if i % 2 else second).runs.claim_run_key(
                 "digest-fire:1:2025-11-14T09:00", archive="nightly/", trigger="schedule"
             ),
         )
@@ -300,11 +300,11 @@ def test_claim_run_key_is_exclusive(store: Store, db_url: str) -> None:
 
 def test_data_survives_closing_and_reopening_the_store(db_url: str) -> None:
     with open_store(db_url) as first:
-        run = first.create_run(archive="a.tar.gz", trigger="slash", channel="C1")
-        first.finish_run(run.id, status="done", facts=[{"id": "F1"}], measurements=measurements(50))
-        first.set_run_thread(run.id, channel="C1", parent_ts="111.222")
-        assert first.mark_event_seen("Ev1", run_id=run.id)
-        sub = first.add_subscription(
+        run = first.runs.create_run(archive="a.tar.gz", trigger="slash", channel="C1")
+        first.runs.finish_run(run.id, status="done", facts=[{"id": "F1"}], measurements=measurements(50))
+        first.runs.set_run_thread(run.id, channel="C1", parent_ts="111.222")
+        assert first.events.mark_event_seen("Ev1", run_id=run.id)
+        sub = first.subscriptions.add_subscription(
             channel="C1",
             schedule="weekdays 09:00",
             trigger={"day_of_week": "mon-fri", "hour": 9},
@@ -312,34 +312,34 @@ def test_data_survives_closing_and_reopening_the_store(db_url: str) -> None:
             prefix="nightly/",
             created_by="U1",
         )
-        digest = first.claim_digest(sub.id, "nightly/a.tar.gz")
+        digest = first.digests.claim_digest(sub.id, "nightly/a.tar.gz")
         assert digest is not None
 
     with open_store(db_url) as restarted:
-        found = restarted.run_for_thread(channel="C1", thread_ts="111.222")
+        found = restarted.runs.run_for_thread(channel="C1", thread_ts="111.222")
         assert found is not None and found.id == run.id and found.facts == [{"id": "F1"}]
-        pd.testing.assert_frame_equal(restarted.load_measurements(run.id), measurements(50))
-        assert restarted.mark_event_seen("Ev1") is False
-        assert restarted.list_subscriptions("C1") == [sub]
-        assert restarted.digested_archives(sub.id) == {"nightly/a.tar.gz"}
-        assert restarted.claim_digest(sub.id, "nightly/a.tar.gz") is None
+        pd.testing.assert_frame_equal(restarted.runs.load_measurements(run.id), measurements(50))
+        assert restarted.events.mark_event_seen("Ev1") is False
+        assert restarted.subscriptions.list_subscriptions("C1") == [sub]
+        assert restarted.digests.digested_archives(sub.id) == {"nightly/a.tar.gz"}
+        assert restarted.digests.claim_digest(sub.id, "nightly/a.tar.gz") is None
 
 
 # --- exactly once ---------------------------------------------------------------------------------
 def test_mark_event_seen_is_true_once_across_stores_and_threads(store: Store, db_url: str) -> None:
     with open_store(db_url) as second:
-        results = run_threads(8, lambda i: (store if i % 2 else second).mark_event_seen("Ev42"))
+        results = run_threads(8, lambda i: (store if i % 2 else second).events.mark_event_seen("Ev42"))
         assert sorted(results) == [False] * 7 + [True]
-        assert second.mark_event_seen("Ev43") is True
-        assert store.mark_event_seen("Ev43") is False
+        assert second.events.mark_event_seen("Ev43") is True
+        assert store.events.mark_event_seen("Ev43") is False
 
 
 def test_prune_events_forgets_only_old_events(store: Store) -> None:
-    assert store.mark_event_seen("old")
+    assert store.events.mark_event_seen("old")
     cutoff = datetime.now(UTC) + timedelta(seconds=1)
-    assert store.prune_events(before=cutoff) == 1
-    assert store.mark_event_seen("old") is True  # forgotten, so new again
-    assert store.prune_events(before=cutoff - timedelta(hours=1)) == 0
+    assert store.events.prune_events(before=cutoff) == 1
+    assert store.events.mark_event_seen("old") is True  # forgotten, so new again
+    assert store.events.prune_events(before=cutoff - timedelta(hours=1)) == 0
 
 
 def test_a_writer_waits_for_another_connections_lock(sqlite_url: str, tmp_path: Path) -> None:
@@ -352,11 +352,11 @@ def test_a_writer_waits_for_another_connections_lock(sqlite_url: str, tmp_path: 
             raw.execute("BEGIN IMMEDIATE")  # another process holds the write lock
             started = time.perf_counter()
             with pytest.raises(StoreError, match="busy"):
-                impatient.mark_event_seen("E-impatient")
+                impatient.events.mark_event_seen("E-impatient")
             # Gave up after its own busy_timeout, not the driver's 5 s default.
             assert time.perf_counter() - started < 2.0
             with ThreadPoolExecutor(max_workers=1) as pool:
-                waiting = pool.submit(patient.mark_event_seen, "E-patient")
+                waiting = pool.submit(patient.events.mark_event_seen, "E-patient")
                 time.sleep(0.2)
                 assert not waiting.done()
                 raw.execute("COMMIT")
@@ -366,7 +366,7 @@ def test_a_writer_waits_for_another_connections_lock(sqlite_url: str, tmp_path: 
 
 
 def _subscription(store: Store, channel: str = "C1", prefix: str = "nightly/") -> int:
-    return store.add_subscription(
+    return store.subscriptions.add_subscription(
         channel=channel,
         schedule="daily 09:00",
         trigger={"hour": 9, "minute": 0},
@@ -379,7 +379,7 @@ def test_claim_digest_from_two_stores_has_exactly_one_winner(store: Store, db_ur
     sub_id = _subscription(store)
     with open_store(db_url) as second:
         results = run_threads(
-            6, lambda i: (store if i % 2 else second).claim_digest(sub_id, "nightly/b.tar.gz")
+            6, lambda i: (store if i % 2 else second).digests.claim_digest(sub_id, "nightly/b.tar.gz")
         )
     winners = [r for r in results if r is not None]
     assert len(winners) == 1
@@ -389,10 +389,10 @@ def test_claim_digest_from_two_stores_has_exactly_one_winner(store: Store, db_ur
         digest_run_key(sub_id, "nightly/b.tar.gz"),
     )
     assert digest.run_id is not None
-    run = store.get_run(digest.run_id)
+    run = store.runs.get_run(digest.run_id)
     assert run is not None
     assert (run.trigger, run.channel, run.run_key) == ("schedule", "C1", digest.run_key)
-    assert store.digested_archives(sub_id) == {"nightly/b.tar.gz"}
+    assert store.digests.digested_archives(sub_id) == {"nightly/b.tar.gz"}
 
 
 CLAIM_IN_A_PROCESS = textwrap.dedent(
@@ -406,7 +406,7 @@ CLAIM_IN_A_PROCESS = textwrap.dedent(
     deadline = time.monotonic() + 30
     while not go.exists() and time.monotonic() < deadline:
         time.sleep(0.005)
-    digest = store.claim_digest(sub_id, "nightly/c.tar.gz")
+    digest = store.digests.claim_digest(sub_id, "nightly/c.tar.gz")
     print(json.dumps(None if digest is None else digest.id), flush=True)
     """
 )
@@ -437,13 +437,13 @@ def test_claim_digest_from_two_os_processes_has_exactly_one_winner(
     assert all(proc.returncode == 0 for proc in procs)
     claimed = [json.loads(out.strip().splitlines()[-1]) for out in outputs]
     assert claimed.count(None) == 1  # one process won, the other was told it lost
-    assert store.digested_archives(sub_id) == {"nightly/c.tar.gz"}
+    assert store.digests.digested_archives(sub_id) == {"nightly/c.tar.gz"}
 
 
 def test_claim_digest_needs_a_real_subscription(store: Store) -> None:
     with pytest.raises(UnknownRecord):
-        store.claim_digest(12345, "nightly/a.tar.gz")
-    assert store.digested_archives(12345) == set()
+        store.digests.claim_digest(12345, "nightly/a.tar.gz")
+    assert store.digests.digested_archives(12345) == set()
 
 
 def test_digest_lifecycle_and_history(store: Store) -> None:
@@ -451,51 +451,51 @@ def test_digest_lifecycle_and_history(store: Store) -> None:
     other_sub = _subscription(store, prefix="weekly/")
     history: list[int] = []
     for name in ("d1", "d2", "d3"):
-        digest = store.claim_digest(sub_id, f"nightly/{name}.tar.gz")
+        digest = store.digests.claim_digest(sub_id, f"nightly/{name}.tar.gz")
         assert digest is not None and digest.run_id is not None
-        store.finish_run(digest.run_id, status="done", summary={"archive": name})
-        posted = store.finish_digest(digest.id, status="posted", posted_ts=f"{name}.ts")
+        store.runs.finish_run(digest.run_id, status="done", summary={"archive": name})
+        posted = store.digests.finish_digest(digest.id, status="posted", posted_ts=f"{name}.ts")
         assert (posted.status, posted.posted_ts) == ("posted", f"{name}.ts")
         assert posted.finished_at is not None
         history.append(digest.run_id)
-    crashed = store.claim_digest(sub_id, "nightly/d4.tar.gz")
+    crashed = store.digests.claim_digest(sub_id, "nightly/d4.tar.gz")
     assert crashed is not None and crashed.run_id is not None
-    store.finish_run(crashed.run_id, status="failed", error="boom")
-    failed = store.finish_digest(crashed.id, status="failed", error="boom")
+    store.runs.finish_run(crashed.run_id, status="failed", error="boom")
+    failed = store.digests.finish_digest(crashed.id, status="failed", error="boom")
     assert (failed.status, failed.error) == ("failed", "boom")
-    in_progress = store.claim_digest(sub_id, "nightly/d5.tar.gz")
+    in_progress = store.digests.claim_digest(sub_id, "nightly/d5.tar.gz")
     assert in_progress is not None
-    elsewhere = store.claim_digest(other_sub, "nightly/d1.tar.gz")  # same archive, other sub
+    elsewhere = store.digests.claim_digest(other_sub, "nightly/d1.tar.gz")  # same archive, other sub
     assert elsewhere is not None
 
-    previous = store.previous_digest_runs(sub_id, limit=2)
+    previous = store.digests.previous_digest_runs(sub_id, limit=2)
     assert [run.id for run in previous] == history[::-1][:2]
     assert [run.summary for run in previous] == [{"archive": "d3"}, {"archive": "d2"}]
-    assert len(store.previous_digest_runs(sub_id, limit=10)) == 3
-    assert store.digested_archives(sub_id) == {f"nightly/d{i}.tar.gz" for i in range(1, 6)}
-    assert store.digest_for_run(history[0]) is not None
+    assert len(store.digests.previous_digest_runs(sub_id, limit=10)) == 3
+    assert store.digests.digested_archives(sub_id) == {f"nightly/d{i}.tar.gz" for i in range(1, 6)}
+    assert store.digests.digest_for_run(history[0]) is not None
     with pytest.raises(ValueError):
-        store.finish_digest(in_progress.id, status="claimed")
+        store.digests.finish_digest(in_progress.id, status="claimed")
 
 
 def test_fail_stale_runs_reports_interrupted_work(store: Store) -> None:
     sub_id = _subscription(store)
-    digest = store.claim_digest(sub_id, "nightly/x.tar.gz")
+    digest = store.digests.claim_digest(sub_id, "nightly/x.tar.gz")
     assert digest is not None and digest.run_id is not None
-    store.start_run(digest.run_id)
-    finished = store.create_run(archive="ok.tar.gz", trigger="cli")
-    store.finish_run(finished.id, status="done")
+    store.runs.start_run(digest.run_id)
+    finished = store.runs.create_run(archive="ok.tar.gz", trigger="cli")
+    store.runs.finish_run(finished.id, status="done")
 
-    assert store.fail_stale_runs(before=datetime.now(UTC) - timedelta(hours=1), error="x") == []
-    stale = store.fail_stale_runs(before=datetime.now(UTC) + timedelta(seconds=1), error="restart")
+    assert store.runs.fail_stale_runs(before=datetime.now(UTC) - timedelta(hours=1), error="x") == []
+    stale = store.runs.fail_stale_runs(before=datetime.now(UTC) + timedelta(seconds=1), error="restart")
     assert [(r.id, r.status, r.error) for r in stale] == [(digest.run_id, "failed", "restart")]
-    after = store.digest_for_run(digest.run_id)
+    after = store.digests.digest_for_run(digest.run_id)
     assert after is not None and (after.status, after.error) == ("failed", "restart")
 
 
 # --- subscriptions --------------------------------------------------------------------------------
 def test_subscriptions_are_per_channel_and_removal_is_scoped(store: Store) -> None:
-    first = store.add_subscription(
+    first = store.subscriptions.add_subscription(
         channel="C1",
         schedule="0 9 * * 1-5",
         trigger={"minute": "0", "hour": "9"},
@@ -504,23 +504,23 @@ def test_subscriptions_are_per_channel_and_removal_is_scoped(store: Store) -> No
         quiet_when_nothing_new=True,
         created_by="U1",
     )
-    second = store.add_subscription(
+    second = store.subscriptions.add_subscription(
         channel="C1", schedule="daily 18:00", trigger={"hour": 18}, timezone="UTC", prefix="w/"
     )
-    third = store.add_subscription(
+    third = store.subscriptions.add_subscription(
         channel="C2", schedule="daily 07:00", trigger={"hour": 7}, timezone="UTC", prefix="x/"
     )
     assert first.quiet_when_nothing_new and not second.quiet_when_nothing_new
     assert first.trigger == {"minute": "0", "hour": "9"} and first.active
-    assert store.list_subscriptions("C1") == [first, second]
-    assert store.list_subscriptions() == [first, second, third]
+    assert store.subscriptions.list_subscriptions("C1") == [first, second]
+    assert store.subscriptions.list_subscriptions() == [first, second, third]
 
-    assert store.remove_subscription(first.id, channel="C2") is False  # not that channel's
-    assert store.remove_subscription(first.id, channel="C1") is True
-    assert store.remove_subscription(first.id, channel="C1") is False  # already removed
-    assert store.list_subscriptions("C1") == [second]
-    removed = store.get_subscription(first.id)
+    assert store.subscriptions.remove_subscription(first.id, channel="C2") is False  # not that channel's
+    assert store.subscriptions.remove_subscription(first.id, channel="C1") is True
+    assert store.subscriptions.remove_subscription(first.id, channel="C1") is False  # already removed
+    assert store.subscriptions.list_subscriptions("C1") == [second]
+    removed = store.subscriptions.get_subscription(first.id)
     assert removed is not None and removed.active is False
-    assert store.get_subscription(999) is None
+    assert store.subscriptions.get_subscription(999) is None
     with pytest.raises(ValueError):
-        store.add_subscription(channel="", schedule="x", trigger={}, timezone="UTC", prefix="p/")
+        store.subscriptions.add_subscription(channel="", schedule="x", trigger={}, timezone="UTC", prefix="p/")

@@ -14,7 +14,7 @@ import httpx
 import ollama
 
 from bot.adapters.ollama import OUTSIDE_ERRORS, connect_detail, make_client
-from bot.core.prompting import ANSWER_TOKENS
+from bot.core.prompts.narrative import ANSWER_TOKENS
 from bot.settings import Settings
 
 DOCTOR_TIMEOUT_S = 5.0

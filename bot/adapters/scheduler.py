@@ -2,7 +2,7 @@
 
 One job per subscription (id ``digest-<subscription id>``) in a `SQLAlchemyJobStore` on
 ``settings.database_url``, so schedules survive restarts. Job defaults come from
-`bot.core.schedules.scheduler_job_defaults` (coalesce, 15-minute misfire grace): a restart never posts a
+`bot.adapters.cron.scheduler_job_defaults` (coalesce, 15-minute misfire grace): a restart never posts a
 burst of stale digests.
 
 Job stores pickle the job's function *by reference*, so the job function is the module-level
@@ -12,8 +12,8 @@ That keeps two schedulers in one process (tests) or two processes apart, each wi
 resources, while they share one job table.
 
 Exactly once: every process sharing the database runs the same jobs, so each fire first claims the
-run key ``digest-fire:<subscription>:<scheduled UTC time>`` (`Store.claim_run_key`); only the
-winner goes on, and `Store.claim_digest` guards each archive as well.
+run key ``digest-fire:<subscription>:<scheduled UTC time>`` (`store.runs.claim_run_key`); only the
+winner goes on, and `store.digests.claim_digest` guards each archive as well.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import concurrent.futures
 import logging
 import threading
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from apscheduler.executors.base import run_job
 from apscheduler.executors.pool import BasePoolExecutor
@@ -31,18 +31,14 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.flows.digest import FAILED, DigestOutcome, RunAnalysis, report_failure, run_digest, user_reason
+from bot.flows.digest import FAILED, DigestOutcome, DigestPorts, report_failure, run_digest, user_reason
 from bot.errors import ChimeraError
 from bot.errors import ScheduleError
-from bot.core.schedules import build_trigger, parse_schedule, scheduler_job_defaults
+from bot.adapters.cron import build_trigger, scheduler_job_defaults
+from bot.core.schedules import parse_schedule
 from bot.settings import Settings
-from bot.adapters.slack import SlackOps, build_web_client
-from bot.adapters.db import Store
-from bot.core.records import Subscription
 from bot.adapters.db.engine import IMMEDIATE, make_engine
-
-if TYPE_CHECKING:
-    from bot.flows.services import Services
+from bot.core.records import Subscription
 
 log = logging.getLogger(__name__)
 
@@ -124,12 +120,10 @@ def _run_in_context(owner: DigestScheduler, job: Any, alias: str, run_times: lis
 class DigestScheduler:
     """The digest jobs of one bot process. `start` reconciles jobs with active subscriptions."""
 
-    def __init__(self, *, settings: Settings, store: Store, run_analysis: RunAnalysis,
-                 ops: SlackOps | None = None) -> None:
+    def __init__(self, *, settings: Settings, ports: DigestPorts) -> None:
         self.settings = settings
-        self.store = store
-        self.run_analysis = run_analysis
-        self.ops = ops or SlackOps(build_web_client(settings))
+        self.ports = ports
+        self.store = ports.store
         self._engine = make_engine(settings.database_url)
         jobstore = SQLAlchemyJobStore(engine=self._engine)
         self._jobs_table = jobstore.jobs_t
@@ -166,7 +160,12 @@ class DigestScheduler:
 
     # --- jobs ---------------------------------------------------------------------------------
     def add(self, subscription: Subscription) -> datetime | None:
-        """Schedule (or re-schedule) the subscription's job; returns its next fire time."""
+        """Schedule (or re-schedule) the subscription's job; returns its next fire time.
+
+        Before `start` this does nothing: `start` schedules every active subscription (`reconcile`).
+        """
+        if not self._scheduler.running:
+            return None
         spec = parse_schedule(subscription.schedule, prefix=subscription.prefix,
                               timezone=subscription.timezone)
         job = self._scheduler.add_job(
@@ -176,6 +175,9 @@ class DigestScheduler:
         return job.next_run_time
 
     def remove(self, subscription_id: int) -> bool:
+        """Unschedule; before `start` nothing is scheduled (`reconcile` drops removed subscriptions)."""
+        if not self._scheduler.running:
+            return False
         try:
             self._scheduler.remove_job(job_id(subscription_id), jobstore="default")
             return True
@@ -192,7 +194,7 @@ class DigestScheduler:
     def reconcile(self) -> None:
         """One job per active subscription, none for others. Existing jobs keep their next fire
         time, so a fire that fell due while the bot was down still runs (within the grace)."""
-        active = {job_id(s.id): s for s in self.store.list_subscriptions()}
+        active = {job_id(s.id): s for s in self.store.subscriptions.list_subscriptions()}
         existing = {j.id for j in self._scheduler.get_jobs(jobstore="default")}
         for jid, subscription in active.items():
             if jid not in existing:
@@ -214,17 +216,17 @@ class DigestScheduler:
         before = datetime.now(timezone.utc) - STALE_AFTER
         reason = "the bot stopped while this digest was running"
         try:
-            runs = self.store.fail_stale_runs(before=before, error=reason)
+            runs = self.store.runs.fail_stale_runs(before=before, error=reason)
         except ChimeraError:
             log.exception("could not check for interrupted runs")
             return
         for run in runs:
             if run.trigger != "schedule" or not run.channel:
                 continue
-            digest = self.store.digest_for_run(run.id)
-            subscription = self.store.get_subscription(digest.subscription_id) if digest else None
+            digest = self.store.digests.digest_for_run(run.id)
+            subscription = self.store.subscriptions.get_subscription(digest.subscription_id) if digest else None
             if digest is not None and subscription is not None:
-                report_failure(self.ops, subscription, reason + ".", archive=digest.archive)
+                report_failure(self.ports.poster, subscription, reason + ".", archive=digest.archive)
 
     # --- one fire -----------------------------------------------------------------------------
     def fire(self, subscription_id: int, fire_time: datetime) -> DigestOutcome | None:
@@ -232,27 +234,26 @@ class DigestScheduler:
 
         Returns None when there was nothing to do here (removed subscription, fire taken).
         """
-        subscription = self.store.get_subscription(subscription_id)
+        subscription = self.store.subscriptions.get_subscription(subscription_id)
         if subscription is None or not subscription.active:
             log.info("subscription %d is gone; dropping its job", subscription_id)
             self.remove(subscription_id)
             return None
-        run = self.store.claim_run_key(fire_key(subscription_id, fire_time), archive=subscription.prefix,
+        run = self.store.runs.claim_run_key(fire_key(subscription_id, fire_time), archive=subscription.prefix,
                                        trigger="schedule", channel=subscription.channel)
         if run is None:
             log.info("fire of digest %d at %s taken by another process", subscription_id, fire_time)
             return None
-        self.store.start_run(run.id)
+        self.store.runs.start_run(run.id)
         try:
-            outcome = run_digest(subscription, store=self.store, settings=self.settings, ops=self.ops,
-                                 run_analysis=self.run_analysis)
+            outcome = run_digest(subscription, ports=self.ports)
         except Exception as err:  # before any archive was claimed: record the fire, tell the channel
             reason = user_reason(err)
             log.exception("digest %d failed", subscription_id)
             outcome = DigestOutcome(FAILED, error=reason)
-            report_failure(self.ops, subscription, reason, archive=None)
+            report_failure(self.ports.poster, subscription, reason, archive=None)
         try:
-            self.store.finish_run(
+            self.store.runs.finish_run(
                 run.id, status="failed" if outcome.status == FAILED else "done", error=outcome.error,
                 summary={"outcome": outcome.status, "archive": outcome.archive,
                          "digest_id": outcome.digest_id, "posted_ts": outcome.posted_ts},
@@ -260,21 +261,3 @@ class DigestScheduler:
         except ChimeraError:
             log.exception("could not record the fire of digest %d", subscription_id)
         return outcome
-
-
-def start_scheduler(services: Services) -> DigestScheduler:
-    """Build and start the digest scheduler for ``services`` and remember it there."""
-    if services.store is None:
-        raise ChimeraError("Digests need the bot's database (DATABASE_URL).")
-    scheduler = DigestScheduler(settings=services.settings, store=services.store,
-                                run_analysis=services.run_analysis)
-    scheduler.start()
-    services.scheduler = scheduler
-    log.info("digest scheduler started with %d job(s)", len(scheduler.job_ids()))
-    return scheduler
-
-
-def stop_scheduler(services: Services, *, wait: bool = True) -> None:
-    if services.scheduler is not None:
-        services.scheduler.shutdown(wait=wait)
-

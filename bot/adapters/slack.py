@@ -8,8 +8,7 @@ Everything that calls Slack on behalf of an analysis goes through `SlackOps`, wh
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from slack_sdk import WebClient
@@ -20,6 +19,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.errors import SlackCallFailed
+from bot.flows.ports import Upload
 from bot.render.slack_text import MESSAGE_TEXT_LIMIT, truncate
 from bot.settings import Settings
 
@@ -43,15 +43,12 @@ def build_web_client(settings: Settings) -> WebClient:
 # --- calls --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Upload:
-    filename: str
-    content: bytes
-    title: str
+THREAD_PAGES = 5  # conversations.replies pages read at most (200 messages each)
 
 
 class SlackOps:
-    """The few Web API calls an analysis makes, with errors converted to `SlackCallFailed`."""
+    """The `bot.flows.ports.SlackPoster` port on a `WebClient`: the few Web API calls the flows
+    make, with errors converted to `SlackCallFailed`."""
 
     def __init__(self, client: WebClient) -> None:
         self.client = client
@@ -106,3 +103,18 @@ class SlackOps:
                     break
         assert last is not None
         raise last
+
+    def thread_messages(self, *, channel: str, thread_ts: str) -> list[Mapping[str, Any]]:
+        """The thread via conversations.replies (oldest first); an unreadable thread is no messages."""
+        messages: list[Mapping[str, Any]] = []
+        cursor: str | None = None
+        try:
+            for _page in range(THREAD_PAGES):
+                resp = self.client.conversations_replies(channel=channel, ts=thread_ts, limit=200, cursor=cursor)
+                messages.extend(m for m in resp.get("messages") or [] if isinstance(m, Mapping))
+                cursor = (resp.get("response_metadata") or {}).get("next_cursor") or None
+                if not resp.get("has_more") or not cursor:
+                    break
+        except (SlackApiError, SlackClientError, OSError) as err:
+            log.warning("could not read thread %s/%s: %s", channel, thread_ts, type(err).__name__)
+        return messages

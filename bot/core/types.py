@@ -25,6 +25,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from datetime import datetime
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -207,3 +208,30 @@ class LLMCallMetrics:
 class ChatResult:
     content: str
     metrics: LLMCallMetrics
+
+
+def facts_from_json(documents: Any) -> list[Fact]:
+    """The run's stored facts (``Fact.to_json`` documents) back as `Fact`s; malformed ones skipped.
+
+    Stored order is importance order, so the position becomes the importance for trimming.
+    """
+    facts: list[Fact] = []
+    if not isinstance(documents, list):
+        return facts
+    for position, doc in enumerate(documents):
+        if not isinstance(doc, Mapping):
+            continue
+        try:
+            value = float(doc["value"])
+            fact_id = str(doc["id"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        rows = doc.get("rows")
+        facts.append(Fact(
+            id=fact_id, statement=str(doc.get("statement") or ""), value=value,
+            unit=str(doc.get("unit") or ""), sources=tuple(str(s) for s in doc.get("sources") or ()),
+            importance=max(1, 90 - position), model=str(doc.get("model") or ""),
+            config=str(doc.get("config") or ""), metric=str(doc.get("metric") or ""),
+            rows=int(rows) if isinstance(rows, (int, float)) else None,
+        ))
+    return facts

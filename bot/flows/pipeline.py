@@ -1,12 +1,12 @@
 """The whole job as one call: archive -> ingest -> analyze -> narrate -> render.
 
-Every trigger (CLI, slash command, schedule, thread question) goes through `run_analysis`.
+Every trigger (CLI, slash command, schedule, thread question) goes through `Pipeline.run`.
 CONTRACT (stable; the Slack layer depends on it):
 
-    run_analysis(target, *, settings, use_llm=True, allow_local_paths=False,
-                 progress=None) -> RunResult
+    Pipeline(settings=..., archives=..., chat=...).run(target, *, use_llm=True,
+                                                       allow_local_paths=False, progress=None) -> RunResult
 
-- ``target``: an archive name resolved inside ``settings.storage_roots``; with
+- ``target``: an archive name resolved inside the archive source's storage roots; with
   ``allow_local_paths`` (CLI only) also any local path.
 - ``progress``: called with short human strings ("fetched", "42 files ingested", "analyzed",
   "writing summary") as the run advances; must be cheap, may be called from the worker thread.
@@ -18,25 +18,26 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from bot.core.analysis import Analysis, analyze
-from bot.adapters.extract import open_archive
 from bot.core.ingest import ingest_tree
+from bot.core.narrative import Narrative
 from bot.core.types import Fact, IngestResult
-from bot.flows.narrate import Narrative, narrate
+from bot.flows.narrate import narrate
+from bot.flows.ports import ArchiveSource, ChatModel, Progress
 from bot.render.report import build_json, render_footer, render_markdown
+from bot.render.headline import Headline
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str], None]
 
-
-@dataclass
+@dataclass(frozen=True)
 class RunResult:
+    """Everything one analysis produced; what the flows deliver and store."""
+
     archive_name: str
     ingest: IngestResult
     analysis: Analysis
@@ -49,44 +50,71 @@ class RunResult:
     def facts(self) -> list[Fact]:
         return self.analysis.facts
 
+    @property
+    def headline(self) -> Headline:
+        return Headline.from_json(self.data.get("headline") or {})
 
-def run_analysis(target: str, *, settings: Settings, use_llm: bool = True, allow_local_paths: bool = False,
-                 progress: Progress | None = None) -> RunResult:
-    say = progress or (lambda _text: None)
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    with open_archive(target, settings=settings, allow_local_paths=allow_local_paths) as tree:
-        timings["fetch"] = time.perf_counter() - started
-        say("fetched")
+    @property
+    def files_total(self) -> int:
+        return self.ingest.inventory.files_total
+
+
+class RunsAnalyses(Protocol):
+    """What the flows need of the pipeline (tests may script it, returning real `RunResult`s)."""
+
+    def run(self, target: str, *, use_llm: bool = True, allow_local_paths: bool = False,
+            progress: Progress | None = None) -> RunResult: ...
+
+
+class Pipeline:
+    """The analysis, wired once with its ports (see the module docstring)."""
+
+    def __init__(self, *, settings: Settings, archives: ArchiveSource, chat: ChatModel) -> None:
+        self.settings = settings
+        self.archives = archives
+        self.chat = chat
+
+    def run(self, target: str, *, use_llm: bool = True, allow_local_paths: bool = False,
+            progress: Progress | None = None) -> RunResult:
+        say = progress or (lambda _text: None)
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        with self.archives.open(target, allow_local_paths=allow_local_paths) as tree:
+            timings["fetch"] = time.perf_counter() - started
+            say("fetched")
+            t0 = time.perf_counter()
+
+            def ingest_progress(done: int, total: int) -> None:
+                say(f"{done} of {total} files ingested")
+
+            ingest = ingest_tree(tree.root, files=tree.files, max_file_bytes=self.settings.max_file_bytes,
+                                 pre_skipped=tree.skipped, progress=ingest_progress)
+            timings["ingest"] = time.perf_counter() - t0
+        say(f"{ingest.inventory.files_total} files ingested")
         t0 = time.perf_counter()
+        analysis = analyze(ingest)
+        timings["analysis"] = time.perf_counter() - t0
+        say("analyzed")
+        return self.finish(tree.name, ingest, analysis, use_llm=use_llm, progress=say, timings=timings)
 
-        def ingest_progress(done: int, total: int) -> None:
-            say(f"{done} of {total} files ingested")
+    def finish(self, archive_name: str, ingest: IngestResult, analysis: Analysis, *, use_llm: bool,
+               progress: Progress, timings: dict[str, float]) -> RunResult:
+        """Narrate (or skip it) and render; shared by every trigger once the data is analyzed."""
+        if use_llm:
+            progress("writing summary")
+            t0 = time.perf_counter()
+            narrative = narrate(analysis.facts, chat=self.chat, on_progress=progress)
+            timings["narrative"] = time.perf_counter() - t0
+            if narrative.status != "ok":
+                log.warning("narrative %s: %s", narrative.status, narrative.reason)
+        else:
+            narrative = Narrative.skipped("skipped on request (--no-llm)")
+        return render_run(archive_name, ingest, analysis, narrative, timings=timings)
 
-        ingest = ingest_tree(tree.root, files=tree.files, max_file_bytes=settings.max_file_bytes,
-                             pre_skipped=tree.skipped, progress=ingest_progress)
-        timings["ingest"] = time.perf_counter() - t0
-    say(f"{ingest.inventory.files_total} files ingested")
-    t0 = time.perf_counter()
-    analysis = analyze(ingest)
-    timings["analysis"] = time.perf_counter() - t0
-    say("analyzed")
-    return finish_run(tree.name, ingest, analysis, settings=settings, use_llm=use_llm, progress=say,
-                      timings=timings)
 
-
-def finish_run(archive_name: str, ingest: IngestResult, analysis: Analysis, *, settings: Settings,
-               use_llm: bool, progress: Progress, timings: dict[str, float]) -> RunResult:
-    """Narrate (or skip it) and render; shared by every trigger once the data is analyzed."""
-    if use_llm:
-        progress("writing summary")
-        t0 = time.perf_counter()
-        narrative = narrate(analysis.facts, settings=settings, on_progress=progress)
-        timings["narrative"] = time.perf_counter() - t0
-        if narrative.status != "ok":
-            log.warning("narrative %s: %s", narrative.status, narrative.reason)
-    else:
-        narrative = Narrative.skipped("skipped on request (--no-llm)")
+def render_run(archive_name: str, ingest: IngestResult, analysis: Analysis, narrative: Narrative, *,
+               timings: dict[str, float]) -> RunResult:
+    """The report and JSON document of a finished analysis."""
     t0 = time.perf_counter()
     body = render_markdown(archive=archive_name, analysis=analysis, inventory=ingest.inventory,
                            narrative=narrative)

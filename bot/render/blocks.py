@@ -8,16 +8,16 @@ section text, <= 10 fields of <= 2,000 chars, header <= 150 chars.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from typing import Any
 
+from bot.render.headline import Headline
 from bot.render.slack_text import HEADER_TEXT_LIMIT, SECTION_TEXT_LIMIT, escape_mrkdwn, escape_plain, split_escaped, truncate
 
 MAX_BLOCKS = 50
 FIELD_TEXT_LIMIT = 2000
 
 
-def fmt_number(value: float) -> str:
+def fmt_number(value: float | None) -> str:
     """Short, stable rendering that still matches the fact it shows (one decimal from 10 to 1,000)."""
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
@@ -34,32 +34,32 @@ def _field(label: str, figure: str, detail: str = "") -> dict[str, Any]:
     return {"type": "mrkdwn", "text": truncate(text, FIELD_TEXT_LIMIT)}
 
 
-def headline_fields(headline: Mapping[str, Any]) -> list[dict[str, Any]]:
+def headline_fields(headline: Headline) -> list[dict[str, Any]]:
     """The metric callouts: best throughput, TTFT p50/p95, failures, skipped files, ungrounded."""
     fields: list[dict[str, Any]] = []
-    best = headline.get("best_throughput")
-    if best:
-        where = escape_mrkdwn(str(best.get("model") or "?"))
-        if best.get("config"):
-            where += f" · `{escape_mrkdwn(str(best['config']))}`"
-        ref = f" [{escape_mrkdwn(str(best['fact_id']))}]" if best.get("fact_id") else ""
-        unit = escape_mrkdwn(str(best.get("unit") or "tok/s"))
-        fields.append(_field("Best throughput", f"{fmt_number(best['value'])} {unit}", where + ref))
+    best = headline.best_throughput
+    if best is not None:
+        where = escape_mrkdwn(best.model or "?")
+        if best.config:
+            where += f" · `{escape_mrkdwn(best.config)}`"
+        ref = f" [{escape_mrkdwn(best.fact_id)}]" if best.fact_id else ""
+        unit = escape_mrkdwn(best.unit or "tok/s")
+        fields.append(_field("Best throughput", f"{fmt_number(best.value)} {unit}", where + ref))
     else:
         fields.append(_field("Best throughput", "n/a", "no successful requests with throughput"))
-    ttft = headline.get("ttft_ms")
-    if ttft:
-        refs = ", ".join(escape_mrkdwn(str(f)) for f in ttft.get("fact_ids") or [])
+    ttft = headline.ttft_ms
+    if ttft is not None:
+        refs = ", ".join(escape_mrkdwn(f) for f in ttft.fact_ids)
         fields.append(_field("TTFT p50 / p95",
-                             f"{fmt_number(ttft['p50'])} / {fmt_number(ttft['p95'])} ms",
+                             f"{fmt_number(ttft.p50)} / {fmt_number(ttft.p95)} ms",
                              f"[{refs}]" if refs else ""))
     else:
         fields.append(_field("TTFT p50 / p95", "n/a", "no TTFT in this archive"))
-    failed = int(headline.get("failed_requests") or 0)
+    failed = headline.failed_requests
     fields.append(_field("Failed requests", str(failed), "excluded from every average" if failed else ""))
-    skipped = int(headline.get("skipped_files") or 0)
+    skipped = headline.skipped_files
     fields.append(_field("Skipped files", str(skipped), "listed in the report" if skipped else ""))
-    ungrounded = int(headline.get("ungrounded_numbers") or 0)
+    ungrounded = headline.ungrounded_numbers
     fields.append(_field("Ungrounded numbers", str(ungrounded),
                          ":warning: flagged in the report" if ungrounded else "every number checked"))
     return fields
@@ -68,7 +68,7 @@ def headline_fields(headline: Mapping[str, Any]) -> list[dict[str, Any]]:
 def summary_blocks(
     *,
     archive_name: str,
-    headline: Mapping[str, Any],
+    headline: Headline,
     narrative: str,
     note: str = "",
     footer: str = "",
@@ -104,12 +104,12 @@ def summary_blocks(
     return blocks
 
 
-def fallback_text(*, archive_name: str, headline: Mapping[str, Any]) -> str:
+def fallback_text(*, archive_name: str, headline: Headline) -> str:
     """Notification / screen-reader text for the summary message (short, escaped)."""
-    best = headline.get("best_throughput")
+    best = headline.best_throughput
     parts = [f"Benchmark summary for {escape_mrkdwn(archive_name)}"]
-    if best:
-        parts.append(f"best throughput {fmt_number(best['value'])} {escape_mrkdwn(str(best.get('unit') or ''))}"
-                     f" ({escape_mrkdwn(str(best.get('model') or '?'))})")
-    parts.append(f"{int(headline.get('failed_requests') or 0)} failed requests")
+    if best is not None:
+        parts.append(f"best throughput {fmt_number(best.value)} {escape_mrkdwn(best.unit)}"
+                     f" ({escape_mrkdwn(best.model or '?')})")
+    parts.append(f"{headline.failed_requests} failed requests")
     return ", ".join(parts)

@@ -7,16 +7,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot import __version__
 from bot.core.analysis import Analysis
 from bot.core.analysis.facts import fmt
 from bot.core.jsonsafe import strict_json
+from bot.core.narrative import Narrative
 from bot.core.types import Fact, Inventory
+from bot.render.headline import BestThroughput, Headline, TtftCallout
+from bot.render.narrative import metrics_markdown, narrative_markdown
 
-if TYPE_CHECKING:
-    from bot.flows.narrate import Narrative
 
 MAX_CONFIG_ROWS = 40  # per model; the JSON and the store keep everything
 MAX_GENERIC_ROWS = 120
@@ -42,38 +43,36 @@ def _headline_fact(facts: list[Fact], metric: str, model: str) -> Fact | None:
     return next((f for f in facts if f.metric == metric and f.model == model), None)
 
 
-def headline(analysis: Analysis, inventory: Inventory, narrative: "Narrative | None") -> dict[str, Any]:
+def build_headline(analysis: Analysis, inventory: Inventory, narrative: Narrative | None) -> Headline:
     """The figures a Slack summary shows, each tied to the fact it comes from."""
     facts = analysis.facts
     best = next((f for f in facts if f.metric == "throughput_tok_s" and f.importance == 94), None)
-    out: dict[str, Any] = {
-        "best_throughput": None,
-        "ttft_ms": None,
-        "failed_requests": analysis.failed,
-        "total_requests": analysis.total,
-        "skipped_files": len(inventory.skipped),
-        "ungrounded_numbers": len(narrative.ungrounded) if narrative is not None else 0,
-        "claim_mismatches": sum(1 for c in analysis.claim_checks if c.status == "mismatch"),
-    }
+    ttft: TtftCallout | None = None
     if best is not None:
-        out["best_throughput"] = {"model": best.model, "config": best.config, "value": best.value,
-                                  "unit": best.unit, "fact_id": best.id}
         p50 = _headline_fact(facts, "ttft_ms", best.model)
         p95 = _headline_fact(facts, "ttft_p95_ms", best.model)
         if p50 is not None:
-            out["ttft_ms"] = {"model": best.model, "p50": p50.value,
-                              "p95": p95.value if p95 is not None else None,
-                              "fact_ids": [f.id for f in (p50, p95) if f is not None]}
-    return out
+            ttft = TtftCallout(model=best.model, p50=p50.value, p95=p95.value if p95 is not None else None,
+                               fact_ids=tuple(f.id for f in (p50, p95) if f is not None))
+    return Headline(
+        best_throughput=None if best is None else BestThroughput(
+            model=best.model, config=best.config, value=best.value, unit=best.unit, fact_id=best.id),
+        ttft_ms=ttft,
+        failed_requests=analysis.failed,
+        total_requests=analysis.total,
+        skipped_files=len(inventory.skipped),
+        ungrounded_numbers=len(narrative.ungrounded) if narrative is not None else 0,
+        claim_mismatches=sum(1 for c in analysis.claim_checks if c.status == "mismatch"),
+    )
 
 
-def build_json(*, archive: str, analysis: Analysis, inventory: Inventory, narrative: "Narrative | None",
+def build_json(*, archive: str, analysis: Analysis, inventory: Inventory, narrative: Narrative | None,
                timings_s: Mapping[str, float]) -> dict[str, Any]:
     return strict_json(_document(archive=archive, analysis=analysis, inventory=inventory, narrative=narrative,
                              timings_s=timings_s))
 
 
-def _document(*, archive: str, analysis: Analysis, inventory: Inventory, narrative: "Narrative | None",
+def _document(*, archive: str, analysis: Analysis, inventory: Inventory, narrative: Narrative | None,
               timings_s: Mapping[str, float]) -> dict[str, Any]:
     models = []
     for m in analysis.models:
@@ -117,14 +116,14 @@ def _document(*, archive: str, analysis: Analysis, inventory: Inventory, narrati
                            for c in analysis.claim_checks if c.status == "mismatch"],
         },
         "facts": [f.to_json() for f in analysis.facts],
-        "headline": headline(analysis, inventory, narrative),
+        "headline": build_headline(analysis, inventory, narrative).to_json(),
         "llm": narrative.to_json() if narrative is not None else {"status": "skipped", "reason": "not run"},
         "timings_s": {k: round(v, 4) for k, v in timings_s.items()},
     }
 
 
 def render_markdown(*, archive: str, analysis: Analysis, inventory: Inventory,
-                    narrative: "Narrative | None") -> str:
+                    narrative: Narrative | None) -> str:
     """The report body; append `render_footer` once every timing is known."""
     facts = analysis.facts
     out: list[str] = [f"# Benchmark report: {cell(archive)}", ""]
@@ -133,12 +132,12 @@ def render_markdown(*, archive: str, analysis: Analysis, inventory: Inventory,
                f"cites its fact id [F…]; failed requests are counted, never averaged in._")
     out.append("")
     if narrative is not None and narrative.status == "ok":
-        out.append(narrative.render_markdown(facts))
+        out.append(narrative_markdown(narrative, facts))
         out += ["## Key facts", ""]
     else:
         out += ["## Executive summary (from the data)", ""]
         if narrative is not None:
-            out += [narrative.render_markdown(facts).strip(), ""]
+            out += [narrative_markdown(narrative, facts).strip(), ""]
     for fact in [f for f in facts if f.importance >= 70][:12]:
         out.append(f"- {line(fact.statement)} [{fact.id}]")
     out.append("")
@@ -159,10 +158,10 @@ def render_markdown(*, archive: str, analysis: Analysis, inventory: Inventory,
     return "\n".join(out).rstrip() + "\n"
 
 
-def render_footer(narrative: "Narrative | None", timings_s: Mapping[str, float]) -> str:
+def render_footer(narrative: Narrative | None, timings_s: Mapping[str, float]) -> str:
     """The Metrics block: workflow timings (ingest | analysis | report) and the LLM calls."""
     if narrative is not None:
-        return narrative.metrics_markdown(timings_s)
+        return metrics_markdown(narrative, timings_s)
     flow = " | ".join(f"{name} {seconds:.2f} s" for name, seconds in timings_s.items())
     return f"## Metrics\n\nWorkflow: {flow}\n"
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from bot.core.text import truncate
+
 SECTION_TEXT_LIMIT = 3000  # Block Kit section text
 MESSAGE_TEXT_LIMIT = 4000  # practical limit for chat.postMessage / chat.update `text`
 HEADER_TEXT_LIMIT = 150  # Block Kit header (plain_text)
@@ -75,10 +77,6 @@ def split_escaped(text: str, limit: int, *, _raw_limit: int | None = None) -> li
         else:
             out.extend(split_escaped(raw, limit, _raw_limit=max(1, raw_limit // 2)))
     return out
-
-
-def truncate(text: str, limit: int, marker: str = "…") -> str:
-    return text if len(text) <= limit else text[: limit - len(marker)] + marker
 
 
 _SLACK_LINK = re.compile(r"<([^<>|]*)\|([^<>]*)>|<([^<>]*)>")

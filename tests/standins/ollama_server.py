@@ -158,11 +158,11 @@ class OllamaStandIn:
 
 def settings_for(host: str, **overrides: object) -> "Settings":
     """Settings pointing at a stand-in (no .env), with a short request budget for tests."""
-    from bot.settings import Settings
+    from tests.factories import make_settings
 
     base: dict[str, object] = {"ollama_host": host, "ollama_timeout_s": 5.0}
     base.update(overrides)
-    return Settings(_env_file=None, **base)  # type: ignore[arg-type]
+    return make_settings(**base)
 
 
 def closed_port_url() -> str:
@@ -470,7 +470,7 @@ def answer_json(
     risks: list[tuple[str, str]] | None = None,
     words: int = 0,
 ) -> str:
-    """A structured answer in the shape `bot.core.prompting.ANSWER_SCHEMA` asks for.
+    """A structured answer in the shape `bot.core.prompts.narrative.ANSWER_SCHEMA` asks for.
 
     ``words`` pads the summary with plain prose (no numbers) to emulate a 300-400 word answer.
     """

@@ -4,6 +4,7 @@
 the thread-safe `Store`. Everything it returns is a plain frozen record.
 """
 
-from bot.adapters.db.store import Store, digest_run_key, open_store
+from bot.adapters.db.digests import digest_run_key
+from bot.adapters.db.store import Store, open_store
 
 __all__ = ["Store", "digest_run_key", "open_store"]

@@ -8,22 +8,21 @@ recorded for the report.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.core.grounding import format_value, ground
+from bot.core.prompts.budget import (
+    MESSAGE_OVERHEAD_TOKENS,
+    TokenEstimator,
+    fact_line,
+    keep_fitting,
+    weighted_chars,
+)
 from bot.core.types import Fact
 
 # 300-400 words of prose is ~550 tokens; the JSON wrapping and [F3] citations add the rest.
 ANSWER_TOKENS = 1024
-# Chat-template tokens around each message (<start_of_turn>user ... <end_of_turn>) and slack for
-# the estimate being a little off before it is calibrated.
-MESSAGE_OVERHEAD_TOKENS = 16
-SAFETY = 1.10
-MAX_CHARS_PER_TOKEN = 4.5
-
 ANSWER_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -82,42 +81,6 @@ class PromptDoesNotFit(ValueError):
 
 
 @dataclass
-class TokenEstimator:
-    """chars/4 until a real ``prompt_eval_count`` tells us the tokenizer's ratio for our prompts.
-
-    Keep one per process (or per run) and call `calibrate` after each call.
-    """
-
-    chars_per_token: float = 4.0
-
-    def estimate(self, text: str) -> int:
-        return self.estimate_chars(weighted_chars(text))
-
-    def estimate_chars(self, chars: int) -> int:
-        return math.ceil(chars / self.chars_per_token * SAFETY)
-
-    def calibrate(self, prompt_chars: int, prompt_eval_count: int | None) -> None:
-        """Adopt the chars-per-token ratio Ollama observed for a prompt of ``prompt_chars``.
-
-        Bounded above: a prompt partly served from Ollama's cache reports fewer evaluated tokens,
-        which must not make the next estimate optimistic.
-        """
-        if not prompt_eval_count or prompt_eval_count <= 0 or prompt_chars <= 0:
-            return
-        self.chars_per_token = min(max(prompt_chars / prompt_eval_count, 1.5), MAX_CHARS_PER_TOKEN)
-
-
-def weighted_chars(text: str) -> int:
-    """``len(text)`` with every non-ASCII character counted as four.
-
-    The chars-per-token ratio holds for ASCII prose; CJK, emoji and most accented text cost about
-    a token per character, so counting them as ``chars_per_token``-ish characters keeps the
-    estimate from being a quarter of the truth (and Ollama from cutting the prompt silently).
-    """
-    return len(text) + 3 * sum(1 for c in text if ord(c) > 127)
-
-
-@dataclass
 class Prompt:
     messages: list[dict[str, str]]
     fact_ids: list[str]  # included, in order
@@ -126,24 +89,6 @@ class Prompt:
     answer_tokens: int  # reserved, sent as num_predict
     num_ctx: int
     chars: int = field(default=0)  # weighted (see `weighted_chars`), what `calibrate` expects
-
-
-def fact_line(fact: Fact) -> str:
-    """``[F3] <statement> = <value> (n=<rows>)``; parts the statement already says are not repeated."""
-    # one fact, one line: a newline inside archive text (a failure reason, a model name) must not
-    # start a line of its own that reads like another fact or like our instructions
-    statement = " ".join(fact.statement.split())
-    line = f"[{fact.id}] {statement}"
-    # ground() against this fact alone: does the statement already state its value?
-    if not any(claim.grounded for claim in ground(statement, [_value_only(fact)])):
-        line += f" = {format_value(fact.value, fact.unit)}"
-    if fact.rows is not None and f"n={fact.rows}" not in statement:
-        line += f" (n={fact.rows})"
-    return line
-
-
-def _value_only(fact: Fact) -> Fact:
-    return Fact(fact.id, "", fact.value, fact.unit, (), model=fact.model, config="")
 
 
 def _user_message(facts: Sequence[Fact], omitted: int) -> str:
@@ -172,21 +117,18 @@ def build_prompt(
         raise ValueError("no facts to build a prompt from")
     estimator = estimator or TokenEstimator()
     budget = num_ctx - answer_tokens - 2 * MESSAGE_OVERHEAD_TOKENS
-    # Drop order: lowest importance first; among equals, the later fact (higher id) first.
-    drop_order = sorted(range(len(facts)), key=lambda i: (facts[i].importance, -i))
+    # Keep order: most important first; among equals, the earlier fact (lower id) first.
+    priority = sorted(range(len(facts)), key=lambda i: (-facts[i].importance, i))
     line_chars = [weighted_chars(fact_line(f)) + 1 for f in facts]  # +1 for the newline
     # The frame counts the "left out" note whether or not it will be needed (conservative).
     frame_chars = weighted_chars(SYSTEM_PROMPT) + weighted_chars(_user_message([], 10**6))
-    total_chars = frame_chars + sum(line_chars)
-    dropped: list[int] = []
     # Estimate from character counts (the estimate is linear in chars), then build once.
-    while estimator.estimate_chars(total_chars) > budget:
-        if len(dropped) == len(facts) - 1:
-            needed = estimator.estimate_chars(total_chars) + answer_tokens
-            raise PromptDoesNotFit(num_ctx=num_ctx, needed=needed + 2 * MESSAGE_OVERHEAD_TOKENS)
-        victim = drop_order[len(dropped)]
-        dropped.append(victim)
-        total_chars -= line_chars[victim]
+    kept = keep_fitting([line_chars[i] for i in priority],
+                        lambda chars: estimator.estimate_chars(frame_chars + chars) <= budget)
+    if kept == 0:
+        needed = estimator.estimate_chars(frame_chars + line_chars[priority[0]]) + answer_tokens
+        raise PromptDoesNotFit(num_ctx=num_ctx, needed=needed + 2 * MESSAGE_OVERHEAD_TOKENS)
+    dropped = list(reversed(priority[kept:]))  # least important first
     gone = set(dropped)
     included = [f for i, f in enumerate(facts) if i not in gone]
     user = _user_message(included, len(dropped))

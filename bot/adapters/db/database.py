@@ -1,0 +1,61 @@
+"""The database connection the repositories share: one short transaction per call.
+
+Thread-safe: each transaction opens its own session; records handed out are frozen copies
+(`bot.core.records`), never live ORM rows. Every "only once" guarantee (run keys, event ids,
+digest claims) is a unique key enforced by the database, never a read-then-write in Python.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.adapters.db.engine import IMMEDIATE
+from bot.errors import RecordConflict, StoreError
+
+log = logging.getLogger(__name__)
+
+
+class Database:
+    def __init__(self, engine: Engine, *, serialize: bool = False) -> None:
+        self.engine = engine
+        self._read = sessionmaker(engine, expire_on_commit=False)
+        # Writes take SQLite's write lock when they begin (see bot.adapters.db.engine).
+        self._write = sessionmaker(
+            engine.execution_options(**{IMMEDIATE: True}), expire_on_commit=False
+        )
+        # An in-memory database is one shared connection: calls must not interleave on it.
+        self._lock: contextlib.AbstractContextManager[Any] = (
+            threading.Lock() if serialize else contextlib.nullcontext()
+        )
+
+    @contextlib.contextmanager
+    def tx(self, *, write: bool = False) -> Iterator[Session]:
+        """One transaction; database errors leave here as `StoreError` (details logged)."""
+        maker = self._write if write else self._read
+        try:
+            with self._lock, maker.begin() as session:
+                yield session
+        except IntegrityError as err:
+            raise RecordConflict("That record already exists.") from err
+        except SQLAlchemyError as err:
+            log.warning("database operation failed", exc_info=True)
+            raise StoreError(
+                "The bot's database is busy or unavailable; try again shortly."
+            ) from err
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def require_aware(moment: datetime) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("pass a timezone-aware datetime (UTC), not a naive one")

@@ -1,0 +1,1 @@
+"""Prompts for the model, fitted to its context window (pure)."""

@@ -1,0 +1,166 @@
+"""The narrative rendered: the report's summary section, its metrics footer, and the Slack text.
+
+Citations become exact values (bold); every other number the model wrote is checked against the
+facts (`bot.core.grounding`) and marked when none holds it. Model text never breaks the report
+around it (`markdown_safe`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from bot.core import grounding
+from bot.core.grounding import UNVERIFIED, format_value
+from bot.core.narrative import Narrative
+from bot.core.types import Fact
+
+SHORT_SUMMARY_CHARS = 700
+
+
+def narrative_markdown(narrative: Narrative, facts: Sequence[Fact]) -> str:
+    """The narrative section of the report, or the one line saying why it is missing."""
+    if narrative.status != "ok":
+        what = "skipped" if narrative.status == "skipped" else "not available"
+        return f"_Narrative {what}: {narrative.reason}. The figures below come from the data alone._\n"
+    parts = ["## Executive summary", "", narrative.summary_md.strip(), ""]
+    if narrative.recommendations:
+        parts += ["### Recommendations", ""]
+        parts += [f"{i}. {text}" for i, text in enumerate(narrative.recommendations, 1)]
+        parts.append("")
+    if narrative.risks:
+        parts += ["### Risks and mitigations", "", "| Risk | Mitigation |", "|---|---|"]
+        parts += [f"| {_cell(risk)} | {_cell(fix)} |" for risk, fix in narrative.risks]
+        parts.append("")
+    if narrative.ungrounded:
+        parts.append(
+            f"> {UNVERIFIED}: {len(narrative.ungrounded)} number(s) written by the model match no "
+            f"fact and are marked: {', '.join(narrative.ungrounded)}."
+        )
+        parts.append("")
+    if narrative.omitted_fact_ids:
+        by_id = {f.id: f for f in facts}
+        listed = ", ".join(
+            f"{fid} ({markdown_safe(by_id[fid].statement, inline=True)})" if fid in by_id else fid
+            for fid in narrative.omitted_fact_ids
+        )
+        parts.append(
+            f"> Left out of the model's prompt to fit num_ctx={narrative.num_ctx} "
+            f"(least important first; still in the tables below): {listed}."
+        )
+        parts.append("")
+    parts.append(f"_Written by {narrative.model} from the facts; values inserted from the data._")
+    return "\n".join(parts) + "\n"
+
+def metrics_markdown(narrative: Narrative, timings_s: Mapping[str, float] | None = None) -> str:
+    """The "Metrics" footer: per call TTFT, throughput, durations and token counts.
+
+    ``timings_s`` (e.g. ingest/analysis/report) is added as the workflow line when given.
+    """
+    lines = ["## Metrics", ""]
+    if timings_s:
+        flow = " | ".join(f"{name} {seconds:.2f} s" for name, seconds in timings_s.items())
+        lines += [f"Workflow: {flow}", ""]
+    if not narrative.calls:
+        lines.append(f"LLM: no call made ({narrative.status}{': ' + narrative.reason if narrative.reason else ''}).")
+        return "\n".join(lines) + "\n"
+    lines += [
+        ("| Call | Model | TTFT | Throughput | Prompt eval | Eval | Load | Total | "
+        "Prompt tokens | Output tokens | Attempts |"),
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for call in narrative.calls:
+        status = call.purpose if call.ok else f"{call.purpose} (failed)"
+        lines.append(
+            f"| {status} | {call.model} | {_ms(call.ttft_ms)} | {_rate(call.throughput_tok_s)} | "
+            f"{_ms(call.prompt_eval_ms)} | {_ms(call.eval_ms)} | {_ms(call.load_ms)} | "
+            f"{_ms(call.total_ms if call.total_ms is not None else call.wall_ms)} | "
+            f"{_count(call.prompt_eval_count)} | {_count(call.eval_count)} | {call.attempts} |"
+        )
+    lines += [
+        "",
+        ("TTFT: wall clock from sending the request to the first streamed token. "
+        "Throughput: eval_count / eval_duration. Durations and counts: Ollama's final record."),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def render_text(
+    text: str,
+    *,
+    facts: Sequence[Fact],
+    citable: Mapping[str, Fact],
+    style: Literal["markdown", "slack"] = "markdown",
+) -> tuple[str, list[str]]:
+    """Replace citations with exact values and mark ungrounded numbers.
+
+    Returns the rendered text and the ungrounded numbers (as written, plus unknown citations).
+    """
+    bold = "**" if style == "markdown" else "*"
+    edits, bad = grounding.render_edits(
+        text, facts=facts, citable=citable,
+        cite=lambda fact: f"{bold}{format_value(fact.value, fact.unit)}{bold}")
+    out = text
+    for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
+        out = out[:start] + replacement + out[end:]
+    return out, bad
+
+
+def short_summary(summary: str, *, facts: Sequence[Fact], citable: Mapping[str, Fact]) -> str:
+    """At most 700 chars for Slack: whole sentences whose every number is grounded.
+
+    Sentences with an unverified number (or an unknown citation) are left out entirely; values
+    come from the cited facts in Slack's ``*bold*``.
+    """
+    kept: list[str] = []
+    length = 0
+    for sentence in _sentences(summary):
+        rendered, bad = render_text(sentence, facts=facts, citable=citable, style="slack")
+        if bad:
+            continue
+        rendered = rendered.replace("**", "*")  # the model's Markdown bold -> Slack bold
+        extra = len(rendered) + (1 if kept else 0)
+        if length + extra > SHORT_SUMMARY_CHARS:
+            break
+        kept.append(rendered)
+        length += extra
+    return " ".join(kept)
+
+
+def markdown_safe(text: str, *, inline: bool) -> str:
+    """The model's Markdown, unable to break the report around it.
+
+    Raw HTML is made literal (an unclosed ``<!--`` would hide the data tables below it); list
+    items and table cells stay on one line; in the summary, headings and setext underlines are
+    escaped so the report's outline stays ours.
+    """
+    text = text.replace("<", "&lt;")
+    if inline:
+        return " ".join(text.split())
+    text = re.sub(r"(?m)^([ \t]{0,3})(#{1,6})(?=[ \t]|$)", r"\1\\\2", text)
+    return re.sub(r"(?m)^([ \t]{0,3})(=+|-{3,})[ \t]*$", r"\1\\\2", text)
+
+
+def _sentences(text: str) -> list[str]:
+    flat = " ".join(text.split())
+    # split after . ! ? followed by a space and a capital/quote/bracket; keeps "0.87 s" intact
+    return [s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z*\"'(\[_])", flat) if s]
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.replace("|", "\\|").split())
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value / 1000:.2f} s" if value >= 10_000 else f"{value:.0f} ms"
+
+
+def _rate(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f} tok/s"
+
+
+def _count(value: int | None) -> str:
+    return "–" if value is None else f"{value:,}"
