@@ -23,10 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from bot.core.types import Fact
-from bot.flows.narrate import narrate
 from bot.core.prompts.budget import TokenEstimator
 from bot.core.prompts.narrative import build_prompt
+from bot.core.types import Fact
+from bot.flows.narrate import narrate
 from bot.settings import Settings
 from tests.standins.ollama_server import OllamaStandIn, Reply, realistic_facts
 

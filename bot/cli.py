@@ -8,7 +8,6 @@ import logging
 import sys
 import time
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from bot import __version__

@@ -8,6 +8,7 @@ unfinished jobs are failed and their users told (see `bot.flows.jobs.JobPool.shu
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import signal
@@ -16,11 +17,11 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import waitress  # type: ignore[import-untyped]
+import waitress
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from waitress import wasyncore  # type: ignore[import-untyped]
+from waitress import wasyncore
 
 import bot
 from bot.app import build_app, build_services, check_slack_settings
@@ -74,10 +75,8 @@ class HttpServer:
                 wasyncore.loop(timeout=1.0, map=server._map, use_poll=server.adj.asyncore_use_poll, count=1)
         finally:
             for channel in list(server._map.values()):  # listener, trigger, open connections
-                try:
+                with contextlib.suppress(OSError):
                     channel.close()
-                except OSError:
-                    pass
             server.task_dispatcher.shutdown()
 
     def start(self) -> None:

@@ -17,10 +17,11 @@ from slack_sdk import WebClient
 
 import bot
 from bot.adapters.slack import SlackOps
+from bot.core.text import truncate
 from bot.errors import ChimeraError, UsageError
 from bot.flows.analysis_job import start_analysis
 from bot.flows.services import Services
-from bot.render.slack_text import escape_mrkdwn, truncate
+from bot.render.slack_text import escape_mrkdwn
 from handlers.digest import digest_command, is_digest_command
 
 log = logging.getLogger(__name__)

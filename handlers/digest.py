@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from bot.errors import ChimeraError
-from bot.core.schedules import DigestSpec, parse_digest_command, parse_schedule
 from bot.adapters.cron import next_fire_times
-from bot.flows.services import Services
-from bot.render.slack_text import escape_mrkdwn
 from bot.adapters.storage import validate_name
 from bot.core.records import Subscription
+from bot.core.schedules import DigestSpec, parse_digest_command, parse_schedule
+from bot.errors import ChimeraError
+from bot.flows.services import Services
+from bot.render.slack_text import escape_mrkdwn
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def digest_command(services: Services, *, text: str, channel: str, user: str,
         return DIGEST_USAGE
     if services.store is None:
         return ":warning: Digests need the bot's database, which is not configured."
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     try:
         if action == "add":
             return _add(services, rest, channel=channel, user=user, now=now)

@@ -24,15 +24,12 @@ from typing import Any
 from slack_bolt import BoltContext
 from slack_sdk import WebClient
 
-from bot.flows.analysis_job import start_analysis
-from bot.flows.thread_answer import ThreadAnswer
-from bot.errors import ChimeraError
-from bot.errors import QueueFull
-from bot.flows.services import Services
-from bot.errors import SlackCallFailed
 from bot.adapters.slack import SlackOps
+from bot.errors import ChimeraError, QueueFull, SlackCallFailed, UsageError
+from bot.flows.analysis_job import start_analysis
+from bot.flows.services import Services
+from bot.flows.thread_answer import ThreadAnswer
 from handlers.commands import USAGE, parse_command, status_text
-from bot.errors import UsageError
 
 log = logging.getLogger(__name__)
 

@@ -454,10 +454,10 @@ def _vllm(out: _Writer, manifest: Manifest, rng: np.random.Generator, run_dir: s
         errors.append("")
         tpots_ms.append(tpot)
         e2els_ms.append(ttft * 1000.0 + tpot * (out_len - 1))
-    ok_ttft_ms = np.asarray([t * 1000.0 for t, e in zip(ttfts, errors) if not e], dtype="float64")
+    ok_ttft_ms = np.asarray([t * 1000.0 for t, e in zip(ttfts, errors, strict=True) if not e], dtype="float64")
     completed = int(ok_ttft_ms.size)
     duration = float(sum(e2els_ms)) / 1000.0 / 8.0 * float(rng.uniform(1.05, 1.2))  # 8 in flight
-    total_in = sum(x for x, e in zip(input_lens, errors) if not e)
+    total_in = sum(x for x, e in zip(input_lens, errors, strict=True) if not e)
     total_out = sum(output_lens)
     tpot_a, e2el_a = np.asarray(tpots_ms), np.asarray(e2els_ms)
 
@@ -487,7 +487,7 @@ def _vllm(out: _Writer, manifest: Manifest, rng: np.random.Generator, run_dir: s
                                                   raw_source=f"{run_dir}/vllm_serving.json"))
     truth.requests += n
     truth.failed += len(failing)
-    truth.ttft_ms.extend(float(t) * 1000.0 for t, e in zip(ttfts, errors) if not e)
+    truth.ttft_ms.extend(float(t) * 1000.0 for t, e in zip(ttfts, errors, strict=True) if not e)
     out.text(f"{run_dir}/vllm_serving.json", json.dumps(doc, indent=2) + "\n")
 
 

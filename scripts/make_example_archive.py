@@ -17,7 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a file: make `scripts.examplegen` importable
 
-from scripts.examplegen import generate_archive, pack_tar_gz  # noqa: E402
+from scripts.examplegen import generate_archive, pack_tar_gz
+
 DEFAULT_OUT = ROOT / "examples" / "example-archive.tar.gz"
 ARC_PREFIX = "example-archive/"
 SEED = 7

@@ -12,13 +12,13 @@ from typing import Any
 import pandas as pd
 
 from bot.adapters.archives import StorageArchives
+from bot.adapters.db import Store, open_store
 from bot.adapters.scheduler import DigestScheduler
+from bot.adapters.slack import SlackOps, build_web_client
 from bot.app import build_pipeline, build_scheduler
 from bot.flows.digest import DigestPorts
-from tests.factories import make_settings
 from bot.settings import Settings
-from bot.adapters.slack import SlackOps, build_web_client
-from bot.adapters.db import Store, open_store
+from tests.factories import make_settings
 from tests.standins.slack_api import SlackApiStandin
 from tests.synth import synth_archive
 

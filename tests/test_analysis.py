@@ -17,7 +17,7 @@ def _rows(model: str, ctx: int, tps: list[float], ttft: list[float], load: list[
           errors: list[str] | None = None) -> str:
     errors = errors or [""] * len(tps)
     return "".join(f"{model},{ctx},{t},{p},{ld},1.0,{0 if e else 100},{e}\n"
-                   for p, t, ld, e in zip(tps, ttft, load, errors))
+                   for p, t, ld, e in zip(tps, ttft, load, errors, strict=True))
 
 
 def _archive(tmp_path: Path) -> dict[str, str]:

@@ -15,9 +15,9 @@ from bot.errors import ArchiveError, ArchiveNotFound, UnsafeArchive
 from tests.archive_factory import (
     SAMPLE_FILES,
     add_tar_member,
+    archive_settings,
     hostile_tar,
     incompressible,
-    archive_settings,
     make_tar,
     make_zip,
     patch_zip_sizes,
@@ -179,7 +179,7 @@ def test_local_path_mode_opens_an_archive_outside_the_roots(
 
 def test_missing_archive_raises_not_found(tmp_path: Path, storage: Path) -> None:
     with (
-        pytest.raises(ArchiveNotFound, match="nightly/none.tgz"),
+        pytest.raises(ArchiveNotFound, match=r"nightly/none\.tgz"),
         open_archive("nightly/none.tgz", settings=archive_settings(tmp_path)),
     ):
         pass
@@ -337,7 +337,7 @@ def test_member_count_limit(tmp_path: Path, storage: Path) -> None:
     for name in ("many.tgz", "many.zip"):
         with (
             pytest.raises(
-                UnsafeArchive, match="'f20.csv' is beyond the limit of 20 members"
+                UnsafeArchive, match=r"'f20\.csv' is beyond the limit of 20 members"
             ),
             open_archive(name, settings=settings),
         ):
@@ -378,7 +378,7 @@ def test_total_size_bomb_is_refused_by_bytes_actually_written(
     for name in ("bomb.zip", "bomb.tgz"):
         with (
             pytest.raises(
-                UnsafeArchive, match="'part2.bin' takes the archive past 10,485,760"
+                UnsafeArchive, match=r"'part2\.bin' takes the archive past 10,485,760"
             ),
             open_archive(name, settings=settings),
         ):
@@ -394,7 +394,7 @@ def test_zip_with_lying_size_headers_is_not_trusted(
     patch_zip_sizes(storage / "liar.zip", 1024)
     settings = archive_settings(tmp_path, max_file_bytes=2048, max_uncompressed_bytes=4096)
     with (
-        pytest.raises(ArchiveError, match="zeros.bin"),
+        pytest.raises(ArchiveError, match=r"zeros\.bin"),
         open_archive("liar.zip", settings=settings),
     ):
         pass
@@ -427,7 +427,7 @@ def test_tar_cut_at_a_header_boundary_is_not_taken_as_complete(
     (storage / "cut2.tar").write_bytes(raw[: 2 * 512])  # a.csv, then nothing at all
     for name in ("cut.tar", "cut2.tar"):
         with (
-            pytest.raises(ArchiveError, match="not a readable .tar.gz/.zip archive"),
+            pytest.raises(ArchiveError, match=r"not a readable \.tar\.gz/\.zip archive"),
             open_archive(name, settings=archive_settings(tmp_path)),
         ):
             pass

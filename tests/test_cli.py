@@ -12,7 +12,8 @@ import pytest
 from bot.cli import main
 from tests.ingest_support import write_tree
 
-CSV = "model,ttft_s,tokens_s,load_s,eval_count,error\nm:1b,0.1,50,0.05,100,\nm:1b,0.12,52,0.05,100,\nm:1b,0,0,0,0,boom\n"
+CSV = ("model,ttft_s,tokens_s,load_s,eval_count,error\nm:1b,0.1,50,0.05,100,\nm:1b,0.12,52,0.05,100,\n"
+       "m:1b,0,0,0,0,boom\n")
 
 
 def _tarball(path: Path, files: dict[str, str]) -> Path:

@@ -4,11 +4,12 @@ SQLite file, and every Slack call through the Web API stand-in over HTTP."""
 from __future__ import annotations
 
 import tarfile
+from datetime import UTC
 
 from bot.core.archives import pick_archive
+from bot.core.regression import IMPROVEMENT, METHOD_MW_Z, REGRESSION, Change
 from bot.flows.digest import FAILED, NOTHING_NEW, POSTED, QUIET, run_digest
 from bot.render.digest import DigestView
-from bot.core.regression import IMPROVEMENT, METHOD_MW_Z, REGRESSION, Change
 from tests.digest_support import DigestEnv, digest_env, message_text, write_synth
 
 
@@ -77,7 +78,7 @@ def test_injected_regression_is_found_with_its_severity_and_posted_once_with_the
 
         # the full report goes into that message's thread
         complete = env.standin.of("files.completeUploadExternal")[-1].params
-        ts = "1700000000.%06d" % (100 + 1)  # the stand-in's second ts: the second digest post
+        ts = f"1700000000.{100 + 1:06d}"  # the stand-in's second ts: the second digest post
         assert complete["thread_ts"] == ts and complete["channel_id"] == "C0DIGEST"
         assert env.standin.of("upload")[-1].body.startswith(b"# ")
 
@@ -203,12 +204,12 @@ def test_the_narrative_failing_never_blocks_the_digest(tmp_path):
 
 
 def test_the_message_escapes_archive_model_and_config_text():
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from bot.core.records import Subscription
 
     sub = Subscription(1, "C1", "daily 09:00", {}, "UTC", "night<ly>", False, None,
-                       datetime.now(timezone.utc), True)
+                       datetime.now(UTC), True)
     evil = Change("<!channel> m", "ctx=`1` <@U1>", "throughput_tok_s", 100.0, 70.0, -0.3, REGRESSION,
                   "critical", 1e-9, 30, 30, "mann-whitney")
     view = DigestView(subscription=sub, archive="nightly/<!here>", baseline="<http://x|y>",

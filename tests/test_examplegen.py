@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scripts.examplegen import Manifest, files_for_scale, generate_archive, pack_tar_gz
 from bot.app import build_pipeline
 from bot.flows.pipeline import RunResult
 from bot.settings import Settings
+from scripts.examplegen import Manifest, files_for_scale, generate_archive, pack_tar_gz
 from tests.factories import make_settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,16 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bot.core.followup import compute, parse_question
+from bot.core.grounding import UNVERIFIED, format_value
 from bot.core.prompts.answer import ThreadMessage, build_answer_prompt
-from bot.core.types import facts_from_json
+from bot.core.prompts.budget import TokenEstimator
+from bot.core.types import Fact, facts_from_json
 from bot.errors import AnswerDoesNotFit
 from bot.flows.thread_answer import history_from_replies
 from bot.render.answer import compose, render_answer
-from bot.core.followup import compute, parse_question
-from bot.core.grounding import format_value
-from bot.core.types import Fact
-from bot.core.grounding import UNVERIFIED
-from bot.core.prompts.budget import TokenEstimator
 from tests.ingest_support import ingest_files
 
 MODELS = ["gemma3:1b", "gemma3:270m", "llama3.1:8b-instruct-q8_0", "llama3.2:1b"]

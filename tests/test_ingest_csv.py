@@ -99,7 +99,8 @@ def test_non_utf8_and_empty_and_header_only_are_skipped_with_reasons(tmp_path: P
 def test_model_from_sibling_file_and_from_file_name(tmp_path: Path) -> None:
     rows = "num_gpu,num_ctx,temperature,ttft_s,tokens_s,load_s,eval_count,error\n999,1024,0.2,0.1,290,0.05,100,\n"
     result = ingest_files(tmp_path, {
-        "g/gemma3_270m_baseline.json": '{"model": "gemma3:270m", "results": [{"ttft_s": 0.2, "tokens_s": 280, "eval_count": 5}]}',
+        "g/gemma3_270m_baseline.json":
+            '{"model": "gemma3:270m", "results": [{"ttft_s": 0.2, "tokens_s": 280, "eval_count": 5}]}',
         "g/gemma3_270m_param_tuning.csv": rows,
         "h/qwen2_7b_param_tuning.csv": rows.replace("290", "95"),
     })

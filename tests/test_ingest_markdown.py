@@ -19,7 +19,7 @@ def test_glued_table_and_key_value_lines(tmp_path: Path) -> None:
     claims = result.claims
     assert result.measurements.empty
     table = claims.loc[claims["config"] == "tag=q8_0"]
-    assert sorted(zip(table["statistic"], table["metric"], table["value"])) == [
+    assert sorted(zip(table["statistic"], table["metric"], table["value"], strict=True)) == [
         ("mean", "throughput_tok_s", 46.57), ("mean", "ttft_ms", 2008.0), ("median", "throughput_tok_s", 46.64)]
     kv = claims.loc[claims["config"] == ""]
     assert kv["model"].tolist() == ["llama3.1:8b-instruct-q4_0"]  # from the heading

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from bot.errors import LLMCallFailed
 from bot.adapters.ollama import stream_chat
+from bot.errors import LLMCallFailed
 from tests.standins.ollama_server import OllamaStandIn, Reply, closed_port_url, settings_for
 
 MESSAGES = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "Facts: [F1] x = 1"}]

@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from bot.core.types import Fact
 from bot.adapters.ollama import OllamaChat
 from bot.core.grounding import UNVERIFIED
 from bot.core.narrative import Narrative
+from bot.core.prompts.narrative import ANSWER_SCHEMA, ANSWER_TOKENS
+from bot.core.types import Fact
 from bot.flows.narrate import narrate
 from bot.render.narrative import metrics_markdown, narrative_markdown
-from bot.core.prompts.narrative import ANSWER_SCHEMA, ANSWER_TOKENS
 from tests.standins.ollama_server import (
     OllamaStandIn,
     Reply,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.types import Fact
-from bot.core.prompts.narrative import ANSWER_TOKENS, SYSTEM_PROMPT, PromptDoesNotFit, build_prompt
 from bot.core.prompts.budget import TokenEstimator, fact_line
+from bot.core.prompts.narrative import ANSWER_TOKENS, SYSTEM_PROMPT, PromptDoesNotFit, build_prompt
+from bot.core.types import Fact
 from tests.standins.ollama_server import realistic_facts
 
 
@@ -132,7 +132,8 @@ def test_non_ascii_text_is_not_underestimated() -> None:
     estimator = TokenEstimator()
     assert estimator.estimate("吞吐量" * 1000) >= 3000
     assert estimator.estimate("y" * 4000) == 1100  # ASCII is estimated as before
-    facts = [Fact(f"F{i}", f"模型 {i} 的中位吞吐量（预热请求）" * 3, 10.0 + i, "tok/s", ("a.csv",)) for i in range(1, 200)]
+    facts = [Fact(f"F{i}", f"模型 {i} 的中位吞吐量（预热请求）" * 3, 10.0 + i, "tok/s", ("a.csv",))
+             for i in range(1, 200)]
     prompt = build_prompt(facts, num_ctx=2048, estimator=estimator)
     assert prompt.omitted_fact_ids
     user = prompt.messages[1]["content"]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
 from bot.app import build_pipeline
+from bot.cli import main
 from bot.flows.pipeline import RunResult
 from tests.factories import make_settings
 

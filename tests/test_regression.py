@@ -6,7 +6,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bot.core.types import MEASUREMENT_COLUMNS
 from bot.core.regression import (
     ALPHA,
     IMPROVEMENT,
@@ -24,6 +23,7 @@ from bot.core.regression import (
     severity_for,
     summarize,
 )
+from bot.core.types import MEASUREMENT_COLUMNS
 from tests.synth import DEFAULT_CONFIGS, DEFAULT_MODELS, synth_archive, synth_history
 
 LLAMA = "llama3.1:8b"
@@ -206,7 +206,7 @@ def test_inputs_are_never_mutated() -> None:
     copies = (current.copy(deep=True), baseline.copy(deep=True), history.copy(deep=True))
     compare(current, baseline, history=history)
     digest_medians(current)
-    for before, after in zip(copies, (current, baseline, history)):
+    for before, after in zip(copies, (current, baseline, history), strict=True):
         pd.testing.assert_frame_equal(before, after)
 
 

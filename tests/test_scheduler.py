@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from freezegun import freeze_time
 
-from bot.flows.digest import FAILED, POSTED
 from bot.adapters.scheduler import DigestScheduler, fire_digest, fire_key
+from bot.flows.digest import FAILED, POSTED
 from tests.digest_support import DigestEnv, digest_env, message_text, write_synth
 
-UTC = timezone.utc
+UTC = UTC
 NINE = datetime(2025, 11, 14, 9, 0, tzinfo=UTC)
 
 

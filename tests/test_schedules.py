@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pickle
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,12 +13,11 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from freezegun import freeze_time
 
-from bot.errors import ChimeraError
-from bot.core.schedules import DigestSpec, parse_digest_command, parse_schedule
 from bot.adapters.cron import build_trigger, next_fire_times, scheduler_job_defaults
-from bot.errors import ScheduleError
+from bot.core.schedules import DigestSpec, parse_digest_command, parse_schedule
+from bot.errors import ChimeraError, ScheduleError
 
-UTC = timezone.utc
+UTC = UTC
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
 

@@ -4,7 +4,7 @@ waitress), every Slack call recorded by the Web API stand-in, subscriptions in a
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from freezegun import freeze_time
@@ -12,7 +12,6 @@ from freezegun import freeze_time
 from handlers.digest import digest_command
 from tests.digest_support import message_text, write_synth
 from tests.slack_support import http_bot
-
 
 
 def _bot(standin, tmp_path, **overrides):
@@ -59,7 +58,7 @@ def test_the_autumn_repeated_hour_fires_once(standin, tmp_path):
     with _bot(standin, tmp_path) as bot_:
         body = digest_command(bot_.services, text="digest add daily 02:30 nightly Europe/Berlin",
                               channel="C0001", user="U0001",
-                              now=datetime(2025, 10, 25, 12, 0, tzinfo=timezone.utc))
+                              now=datetime(2025, 10, 25, 12, 0, tzinfo=UTC))
         assert _next_times(body) == [
             "Sun 26 Oct 2025 02:30 CEST (UTC+02:00)",  # 02:30 happens twice that night: once here
             "Mon 27 Oct 2025 02:30 CET (UTC+01:00)",
@@ -128,7 +127,7 @@ def test_a_subscription_added_in_slack_fires_once_and_survives_a_restart(standin
             scheduler.start()
             try:
                 assert scheduler.job_ids() == ["digest-1"]
-                assert scheduler.next_run_time(1) == datetime(2025, 11, 14, 9, 0, tzinfo=timezone.utc)
+                assert scheduler.next_run_time(1) == datetime(2025, 11, 14, 9, 0, tzinfo=UTC)
                 clock.move_to("2025-11-14 09:00:01")
                 scheduler.wakeup()
                 standin.wait_for(lambda calls: any(c.method == "files.completeUploadExternal" for c in calls))

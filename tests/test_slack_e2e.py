@@ -16,8 +16,6 @@ from tests.slack_support import ScriptedRun, StepClock, http_bot, upload_done
 from tests.standins.slack_api import BOT_ID, BOT_USER_ID
 
 
-
-
 def test_analyze_acks_fast_then_posts_progress_summary_and_thread_files_in_order(standin):
     run = ScriptedRun()
     run.release.clear()  # hold the job open: the ack must not wait for it
@@ -52,7 +50,8 @@ def test_analyze_acks_fast_then_posts_progress_summary_and_thread_files_in_order
     idx = {m: methods.index(m) for m in ("files.getUploadURLExternal", "upload")}
     assert methods.index("chat.postMessage") < idx["files.getUploadURLExternal"]
     last_update = max(i for i, m in enumerate(methods) if m == "chat.update")
-    assert last_update < idx["files.getUploadURLExternal"] < idx["upload"] < methods.index("files.completeUploadExternal")
+    complete_at = methods.index("files.completeUploadExternal")
+    assert last_update < idx["files.getUploadURLExternal"] < idx["upload"] < complete_at
     complete = standin.of("files.completeUploadExternal")[0].params
     assert complete["thread_ts"] == "1700000000.000100" and complete["channel_id"] == "C0001"
     titles = [f["title"] for f in json.loads(complete["files"])]

@@ -16,8 +16,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from bot.core.grounding import format_value
-from bot.core.grounding import UNVERIFIED
+from bot.core.grounding import UNVERIFIED, format_value
 from tests.slack_support import RunningBot, StepClock, http_bot
 from tests.standins.ollama_server import Reply, closed_port_url
 from tests.standins.slack_api import BOT_ID, BOT_USER_ID, Call, SlackApiStandin
@@ -155,7 +154,8 @@ def test_question_in_a_report_thread_gets_one_answer_with_the_stored_runs_number
         parent = analyze(bot_, standin)
         store = bot_.services.store
         run = store.runs.run_for_thread(channel=CHANNEL, thread_ts=parent)
-        assert run is not None and (run.status, run.trigger, run.user, run.archive) == ("done", "slash", "U0001", ARCHIVE)
+        assert run is not None
+        assert (run.status, run.trigger, run.user, run.archive) == ("done", "slash", "U0001", ARCHIVE)
         stored = store.runs.load_measurements(run.id)
         assert set(stored["model"]) == {Q8, "gemma3:1b"} and len(stored) > 0
         fastest = next(f for f in run.facts if f["statement"].startswith("Highest median throughput"))

@@ -13,8 +13,6 @@ from tests.slack_support import ScriptedRun, http_bot, upload_done
 from tests.standins.slack_api import BOT_USER_ID
 
 
-
-
 @pytest.mark.parametrize("number", ["²", "٣", "１"])
 def test_digest_remove_with_a_unicode_digit_is_answered_not_crashed(standin, tmp_path, number):
     # str.isdigit() is true for "²" but int("²") raises: the listener used to die before ack().

@@ -8,10 +8,8 @@ import json
 import tarfile
 import threading
 
-import pytest
-
-from bot.serve import serve
 from bot.app import build_services
+from bot.serve import serve
 from tests.slack_support import ScriptedRun, StepClock, bot_settings, http_bot
 from tests.standins.slack_api import SlackApiStandin, SocketModeStandin
 

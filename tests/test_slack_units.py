@@ -6,16 +6,15 @@ import threading
 
 import pytest
 
+from bot.errors import PoolClosed, QueueFull, UsageError
+from bot.flows.jobs import JobPool
+from bot.flows.progress import Throttle
+from bot.flows.services import SeenEvents
 from bot.render.blocks import MAX_BLOCKS, summary_blocks
 from bot.render.charts import throughput_ttft_png
-from bot.flows.jobs import JobPool
-from bot.errors import PoolClosed, QueueFull
-from bot.flows.services import SeenEvents
-from bot.render.slack_text import SECTION_TEXT_LIMIT, escape_mrkdwn, split_escaped, split_text
-from bot.flows.progress import Throttle
-from handlers.commands import Command, parse_command
-from bot.errors import UsageError
 from bot.render.headline import Headline
+from bot.render.slack_text import SECTION_TEXT_LIMIT, escape_mrkdwn, split_escaped, split_text
+from handlers.commands import Command, parse_command
 from tests.factories import run_result
 from tests.slack_support import StepClock
 

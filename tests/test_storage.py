@@ -9,8 +9,8 @@ from pathlib import Path
 import fsspec
 import pytest
 
-from bot.errors import ArchiveError, ArchiveNotFound
 from bot.adapters.storage import fetch_file, list_archives, resolve, validate_name
+from bot.errors import ArchiveError, ArchiveNotFound
 from tests.archive_factory import archive_settings, make_tar, make_zip, write_tree
 
 
@@ -154,7 +154,7 @@ def test_memory_fsspec_root_resolves_and_fetches(
 
     with pytest.raises(ArchiveNotFound):
         resolve("nightly/missing.zip", settings=settings)
-    with pytest.raises(ArchiveError, match="'..'"):
+    with pytest.raises(ArchiveError, match=r"'\.\.'"):
         resolve("nightly/../../elsewhere/run.zip", settings=settings)
 
 

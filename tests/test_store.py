@@ -27,11 +27,11 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from bot.core.types import MEASUREMENT_COLUMNS, empty_measurements
 from bot.adapters.db import Store, digest_run_key, open_store
-from bot.errors import StoreError, UnknownRecord
 from bot.adapters.db.engine import alembic_config, make_engine
 from bot.adapters.db.schema import Base
+from bot.core.types import MEASUREMENT_COLUMNS, empty_measurements
+from bot.errors import StoreError, UnknownRecord
 
 OUR_TABLES = {"runs", "measurements", "answered_events", "subscriptions", "digests"}
 
@@ -265,7 +265,7 @@ def test_bad_input_is_refused_before_anything_is_written(store: Store) -> None:
     with pytest.raises(ValueError, match="JSON"):
         store.runs.finish_run(run.id, status="done", facts={"when": datetime.now(UTC)})
     with pytest.raises(ValueError, match="timezone-aware"):
-        store.events.prune_events(before=datetime.now())  # noqa: DTZ005 - the naive value is the point
+        store.events.prune_events(before=datetime.now())
     unchanged = store.runs.get_run(run.id)
     assert unchanged is not None and unchanged.status == "queued"
     with pytest.raises(UnknownRecord):

@@ -7,7 +7,7 @@ into the trigger the scheduler runs and lists upcoming fire times for people to 
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.triggers.cron import CronTrigger
@@ -51,13 +51,13 @@ def next_fire_times(spec: DigestSpec, after: datetime, n: int) -> list[datetime]
     trigger = build_trigger(spec)
     times: list[datetime] = []
     # Step in UTC: adding to a local wall-clock time across a DST change would skip or repeat.
-    cursor = after.astimezone(timezone.utc)
+    cursor = after.astimezone(UTC)
     for _ in range(n):
         fire = trigger.get_next_fire_time(None, cursor + timedelta(microseconds=1))
         if fire is None:  # cannot happen for validated specs (no end date), but never loop on it
             break
         times.append(fire)
-        cursor = fire.astimezone(timezone.utc)
+        cursor = fire.astimezone(UTC)
     return times
 
 

@@ -33,16 +33,15 @@ import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import IO, Any, Literal, Self
 
 from bot.adapters import storage
-from bot.errors import ArchiveError, UnsafeArchive
-from bot.core.types import ArchiveTree, Skipped
-from bot.settings import Settings
 from bot.adapters.storage import clean_text, printable, short_reason
+from bot.core.types import ArchiveTree, Skipped
+from bot.errors import ArchiveError, UnsafeArchive
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 

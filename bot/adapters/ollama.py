@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -225,7 +225,7 @@ def _run_attempt(
             model=settings.ollama_model,
             messages=[dict(m) for m in messages],
             stream=True,
-            format=format,  # type: ignore[arg-type]
+            format=format,
             options=options,
             keep_alive=settings.ollama_keep_alive,
         )
@@ -248,7 +248,7 @@ def _run_attempt(
                 if clock() > deadline:
                     raise httpx.ReadTimeout("total time budget exceeded while streaming")
         finally:
-            stream.close()  # type: ignore[attr-defined]  # closes the HTTP response early
+            stream.close()  # closes the HTTP response early
     if attempt.final is None:
         raise _StreamEnded("the stream ended without a final record")
 

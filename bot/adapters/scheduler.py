@@ -19,9 +19,10 @@ winner goes on, and `store.digests.claim_digest` guards each archive as well.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import logging
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.executors.base import run_job
@@ -31,14 +32,13 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.flows.digest import FAILED, DigestOutcome, DigestPorts, report_failure, run_digest, user_reason
-from bot.errors import ChimeraError
-from bot.errors import ScheduleError
 from bot.adapters.cron import build_trigger, scheduler_job_defaults
-from bot.core.schedules import parse_schedule
-from bot.settings import Settings
 from bot.adapters.db.engine import IMMEDIATE, make_engine
 from bot.core.records import Subscription
+from bot.core.schedules import parse_schedule
+from bot.errors import ChimeraError, ScheduleError
+from bot.flows.digest import FAILED, DigestOutcome, DigestPorts, report_failure, run_digest, user_reason
+from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def job_id(subscription_id: int) -> str:
 
 def fire_key(subscription_id: int, fire_time: datetime) -> str:
     """The run key of one scheduled fire; the same in every process for the same fire."""
-    return f"digest-fire:{subscription_id}:{fire_time.astimezone(timezone.utc).isoformat()}"
+    return f"digest-fire:{subscription_id}:{fire_time.astimezone(UTC).isoformat()}"
 
 
 def fire_digest(subscription_id: int) -> str:
@@ -131,7 +131,7 @@ class DigestScheduler:
             jobstores={"default": jobstore, "memory": MemoryJobStore()},
             executors={"default": DigestExecutor(self)},
             job_defaults=scheduler_job_defaults(),
-            timezone=timezone.utc,
+            timezone=UTC,
         )
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -206,14 +206,12 @@ class DigestScheduler:
         for jid in existing - set(active):
             if jid.startswith(JOB_PREFIX):
                 log.info("removing job %s: its subscription is gone", jid)
-                try:
+                with contextlib.suppress(JobLookupError):
                     self._scheduler.remove_job(jid, jobstore="default")
-                except JobLookupError:
-                    pass
 
     def recover_interrupted(self) -> None:
         """Digests left 'claimed' by a process that died are marked failed and reported."""
-        before = datetime.now(timezone.utc) - STALE_AFTER
+        before = datetime.now(UTC) - STALE_AFTER
         reason = "the bot stopped while this digest was running"
         try:
             runs = self.store.runs.fail_stale_runs(before=before, error=reason)

@@ -18,9 +18,10 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
 )
 
+from bot.core.text import truncate
 from bot.errors import SlackCallFailed
 from bot.flows.ports import Upload
-from bot.render.slack_text import MESSAGE_TEXT_LIMIT, truncate
+from bot.render.slack_text import MESSAGE_TEXT_LIMIT
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -161,7 +161,7 @@ def list_archives(prefix: str, *, settings: Settings) -> list[ArchiveRef]:
             continue
         except (FileNotFoundError, NotADirectoryError):
             continue
-        except Exception as exc:  # noqa: BLE001 - any backend's failure; this is the storage edge
+        except Exception as exc:
             log.warning("listing storage root %s failed: %s", _redact(root), exc)
             continue
         for entry in entries:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import bot
+from bot.core.text import truncate
 from bot.errors import ChimeraError, SlackCallFailed
 from bot.flows.deliver import Delivery, deliver, report_uploads
 from bot.flows.pipeline import RunResult
@@ -23,7 +24,8 @@ from bot.flows.ports import RunStore, SlackPoster
 from bot.flows.progress import Throttle
 from bot.flows.services import Services
 from bot.render.blocks import fallback_text, summary_blocks
-from bot.render.slack_text import escape_mrkdwn, truncate
+from bot.render.narrative import narrative_note
+from bot.render.slack_text import escape_mrkdwn
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +118,8 @@ class AnalysisJob:
                 cancelled_early = self._state != "running"
                 if not cancelled_early:
                     self.parent_ts = self.poster.post(
-                        channel=self.channel, text=f":hourglass_flowing_sand: {who} an analysis of {self.label} — starting…"
-                    )
+                        channel=self.channel,
+                        text=f":hourglass_flowing_sand: {who} an analysis of {self.label} — starting…")
         except SlackCallFailed as err:
             self._finish("failed", error=f"could not post in Slack: {err.code}")
             self._tell(str(err))
@@ -125,9 +127,10 @@ class AnalysisJob:
         if cancelled_early:  # the pool stopped it before it began (the user has been told)
             self._finish("failed", error="stopped: the bot restarted")
             return
-        if self.run_id is not None:
+        if self.run_id is not None and self.parent_ts is not None:
             run_id, parent_ts = self.run_id, self.parent_ts
-            self._record("the thread", lambda s: s.runs.set_run_thread(run_id, channel=self.channel, parent_ts=parent_ts))
+            self._record("the thread",
+                         lambda s: s.runs.set_run_thread(run_id, channel=self.channel, parent_ts=parent_ts))
         throttle = Throttle(interval_s=self.services.progress_interval_s, clock=self.services.clock)
 
         def progress(step: str) -> None:
@@ -169,7 +172,7 @@ class AnalysisJob:
             self._state = "delivering"
         self._finish("done", result=result)  # before the summary: its thread is answerable at once
         narrative = result.narrative
-        note = f"Narrative {narrative.status}: {narrative.reason}" if narrative.reason and narrative.status != "ok" else ""
+        note = narrative_note(narrative)
         footer = (f"Chimera Insight {bot.__version__} · {result.files_total} files read"
                   " · full report and chart in the thread")
         archive = result.archive_name or self.target

@@ -35,6 +35,7 @@ from bot.flows.deliver import Delivery, deliver, report_uploads
 from bot.flows.pipeline import RunResult, RunsAnalyses
 from bot.flows.ports import ArchiveSource, RunStore, SlackPoster
 from bot.render.digest import DigestView, failure_text, nothing_new_text
+from bot.render.narrative import narrative_note
 from bot.render.slack_text import escape_mrkdwn
 
 log = logging.getLogger(__name__)
@@ -152,7 +153,7 @@ def _digest_archive(subscription: Subscription, claim: Digest, superseded: Seque
     view = DigestView(
         subscription=subscription, archive=archive, baseline=baseline_name, changes=changes,
         history_size=history_size, superseded=list(superseded), headline=result.headline,
-        note=f"Narrative {narrative.status}: {narrative.reason}" if narrative.reason and narrative.status != "ok" else "",
+        note=narrative_note(narrative),
     )
 
     def explain_upload(err: SlackCallFailed, *, thread_ts: str) -> None:

@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable, Sequence
 
 from bot.core.narrative import Answer, Narrative, OffFormat, parse_answer
-from bot.core.prompts.narrative import ANSWER_SCHEMA, PromptDoesNotFit, build_prompt
 from bot.core.prompts.budget import TokenEstimator
+from bot.core.prompts.narrative import ANSWER_SCHEMA, PromptDoesNotFit, build_prompt
 from bot.core.types import Fact
 from bot.errors import LLMCallFailed
 from bot.flows.ports import ChatModel

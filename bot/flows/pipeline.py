@@ -27,8 +27,8 @@ from bot.core.narrative import Narrative
 from bot.core.types import Fact, IngestResult
 from bot.flows.narrate import narrate
 from bot.flows.ports import ArchiveSource, ChatModel, Progress
-from bot.render.report import build_json, render_footer, render_markdown
 from bot.render.headline import Headline
+from bot.render.report import build_json, render_footer, render_markdown
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)

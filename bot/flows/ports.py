@@ -85,9 +85,11 @@ class ArchiveSource(Protocol):
 
 class Runs(Protocol):
     def create_run(self, *, archive: str, trigger: str, channel: str | None = None,
-                   thread_ts: str | None = None, user: str | None = None, run_key: str | None = None) -> Run: ...
+                   thread_ts: str | None = None, parent_ts: str | None = None,
+                   user: str | None = None) -> Run: ...
 
-    def claim_run_key(self, run_key: str, *, archive: str, trigger: str, channel: str | None = None,
+    def claim_run_key(self, key: str, *, archive: str, trigger: str, channel: str | None = None,
+                      thread_ts: str | None = None, parent_ts: str | None = None,
                       user: str | None = None) -> Run | None: ...
 
     def start_run(self, run_id: int) -> Run: ...
@@ -114,7 +116,7 @@ class Events(Protocol):
 
 
 class Subscriptions(Protocol):
-    def add_subscription(self, *, channel: str, schedule: str, trigger: Mapping[str, Any], timezone: str,
+    def add_subscription(self, *, channel: str, schedule: str, trigger: dict[str, Any], timezone: str,
                          prefix: str, quiet_when_nothing_new: bool = False,
                          created_by: str | None = None) -> Subscription: ...
 

@@ -51,7 +51,8 @@ def fact_bullets(facts: Sequence[Fact], *, with_sources: bool = True) -> list[st
     for fact in facts:
         line = f"• {escape_mrkdwn(fact.statement)} — *{escape_mrkdwn(format_value(fact.value, fact.unit))}* [{fact.id}]"
         if with_sources and fact.sources:
-            files = ", ".join(fact.sources[:3]) + (f" and {len(fact.sources) - 3} more" if len(fact.sources) > 3 else "")
+            more = len(fact.sources) - 3
+            files = ", ".join(fact.sources[:3]) + (f" and {more} more" if more > 0 else "")
             line += f" _({escape_mrkdwn(files)})_"
         lines.append(line)
     return lines

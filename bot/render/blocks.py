@@ -10,8 +10,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from bot.core.text import truncate
 from bot.render.headline import Headline
-from bot.render.slack_text import HEADER_TEXT_LIMIT, SECTION_TEXT_LIMIT, escape_mrkdwn, escape_plain, split_escaped, truncate
+from bot.render.slack_text import HEADER_TEXT_LIMIT, SECTION_TEXT_LIMIT, escape_mrkdwn, escape_plain, split_escaped
 
 MAX_BLOCKS = 50
 FIELD_TEXT_LIMIT = 2000

@@ -49,7 +49,7 @@ def throughput_ttft_png(models: Sequence[Mapping[str, Any]], *, title: str = "")
     right.set_title("Median TTFT (ms, lower is better)")
     left.set_yticks(positions, labels=names)
     for axis, index in ((left, 1), (right, 2)):
-        for pos, row in zip(positions, rows):
+        for pos, row in zip(positions, rows, strict=True):
             if row[index] is None:
                 axis.text(0, pos, " n/a", va="center", fontsize=8, color="#666666")
         axis.grid(axis="x", alpha=0.3)

@@ -22,9 +22,10 @@ from bot.core.regression import (
     format_number,
     plural,
 )
+from bot.core.text import truncate
 from bot.render.blocks import MAX_BLOCKS, headline_fields
 from bot.render.headline import Headline
-from bot.render.slack_text import HEADER_TEXT_LIMIT, SECTION_TEXT_LIMIT, escape_mrkdwn, escape_plain, split_text, truncate
+from bot.render.slack_text import HEADER_TEXT_LIMIT, SECTION_TEXT_LIMIT, escape_mrkdwn, escape_plain, split_text
 
 MAX_REGRESSIONS_SHOWN = 8
 MAX_IMPROVEMENTS_SHOWN = 5

@@ -82,4 +82,4 @@ def _is_number(value: object) -> bool:
 
 
 def _count(value: object) -> int:
-    return int(value) if _is_number(value) else 0
+    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0

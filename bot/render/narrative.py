@@ -128,6 +128,13 @@ def short_summary(summary: str, *, facts: Sequence[Fact], citable: Mapping[str, 
     return " ".join(kept)
 
 
+def narrative_note(narrative: Narrative) -> str:
+    """One line for Slack when the narrative is missing or limited (its reason may quote Ollama)."""
+    if narrative.reason and narrative.status != "ok":
+        return f"Narrative {narrative.status}: {narrative.reason}"
+    return ""
+
+
 def markdown_safe(text: str, *, inline: bool) -> str:
     """The model's Markdown, unable to break the report around it.
 

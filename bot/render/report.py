@@ -6,7 +6,7 @@ Pure: no I/O. The JSON shape is documented in README ("JSON output"); only add k
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from bot import __version__
@@ -17,7 +17,6 @@ from bot.core.narrative import Narrative
 from bot.core.types import Fact, Inventory
 from bot.render.headline import BestThroughput, Headline, TtftCallout
 from bot.render.narrative import metrics_markdown, narrative_markdown
-
 
 MAX_CONFIG_ROWS = 40  # per model; the JSON and the store keep everything
 MAX_GENERIC_ROWS = 120
@@ -94,7 +93,7 @@ def _document(*, archive: str, analysis: Analysis, inventory: Inventory, narrati
     return {
         "version": __version__,
         "archive": archive,
-        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "inventory": {
             "files_total": inventory.files_total,
             "by_format": {k: inventory.by_format.get(k, 0) for k in ("csv", "json", "md")}
@@ -127,7 +126,7 @@ def render_markdown(*, archive: str, analysis: Analysis, inventory: Inventory,
     """The report body; append `render_footer` once every timing is known."""
     facts = analysis.facts
     out: list[str] = [f"# Benchmark report: {cell(archive)}", ""]
-    out.append(f"_Chimera Insight {__version__}, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. "
+    out.append(f"_Chimera Insight {__version__}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. "
                f"{inventory.files_total} files; every figure is computed from the archive's raw rows and "
                f"cites its fact id [F…]; failed requests are counted, never averaged in._")
     out.append("")
@@ -202,12 +201,16 @@ def _configs_section(analysis: Analysis) -> list[str]:
             out.append(f"| {cell(model)} | {cell(row.config)} | {row.n} | {row.failed} | "
                        f"{_throughput_cell(row.throughput_median, row.prompt_throughput_median)} | "
                        f"{fmt(row.throughput_mean, 'tok/s') if row.throughput_mean == row.throughput_mean else '–'} | "
-                       f"{fmt(row.throughput_std, 'tok/s') if row.throughput_std == row.throughput_std and row.throughput_std is not None else '–'} | "
-                       f"{fmt(row.ttft_warm_median_ms, 'ms') if row.ttft_warm_median_ms == row.ttft_warm_median_ms and row.ttft_warm_median_ms is not None else '–'} |")
+                       f"{_present(row.throughput_std, 'tok/s')} | {_present(row.ttft_warm_median_ms, 'ms')} |")
         if len(ranked) > MAX_CONFIG_ROWS:
             out.append(f"| {cell(model)} | … {len(ranked) - MAX_CONFIG_ROWS} more in the JSON output | | | | | | |")
     out.append("")
     return out
+
+
+def _present(value: float | None, unit: str) -> str:
+    """A table value, or a dash when it is missing (None or NaN)."""
+    return fmt(value, unit) if value is not None and value == value else "–"
 
 
 def _throughput_cell(generation: float | None, prompt: float | None) -> str:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 
-from bot.core.text import truncate
-
 SECTION_TEXT_LIMIT = 3000  # Block Kit section text
 MESSAGE_TEXT_LIMIT = 4000  # practical limit for chat.postMessage / chat.update `text`
 HEADER_TEXT_LIMIT = 150  # Block Kit header (plain_text)

@@ -23,6 +23,7 @@ point the client at `closed_port_url()`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -156,7 +157,7 @@ class OllamaStandIn:
         return [r for r in self.requests if r.path == path]
 
 
-def settings_for(host: str, **overrides: object) -> "Settings":
+def settings_for(host: str, **overrides: object) -> Settings:
     """Settings pointing at a stand-in (no .env), with a short request budget for tests."""
     from tests.factories import make_settings
 
@@ -185,10 +186,8 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def handle(self) -> None:
-        try:
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError):  # a client closed its keep-alive socket
             super().handle()
-        except (ConnectionResetError, BrokenPipeError):  # a client closed its keep-alive socket
-            pass
 
     # --- plumbing -----------------------------------------------------------------------------
     def _body(self) -> dict[str, Any]:

@@ -9,9 +9,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.adapters.db.schema import DigestRow, RunRow, SubscriptionRow
 from bot.core.records import TRIGGERS, Digest, Run, Subscription
 from bot.errors import UnknownRecord
-from bot.adapters.db.schema import DigestRow, RunRow, SubscriptionRow
 
 
 def get_or_raise(session: Session, model: Any, record_id: int) -> Any:

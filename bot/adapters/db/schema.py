@@ -8,7 +8,7 @@ compares this metadata with a migrated database, so the two cannot drift apart u
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -82,7 +82,7 @@ def _one_of(column: str, values: tuple[str, ...]) -> str:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     # none_as_null: a missing document is SQL NULL, not the JSON text "null".
-    type_annotation_map = {
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: UTCDateTime(),
         dict[str, Any]: JSON(none_as_null=True),
         Any: JSON(none_as_null=True),
