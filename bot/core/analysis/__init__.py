@@ -14,6 +14,7 @@ import pandas as pd
 
 from bot.core.analysis.claims import ClaimCheck, check_claims
 from bot.core.analysis.requests import describe, request_frame, welch
+from bot.core.config import Config
 from bot.core.types import Fact, IngestResult
 
 UNNAMED_MODEL = "(model not stated)"
@@ -174,7 +175,7 @@ def _comparisons(requests: pd.DataFrame) -> list[ConfigComparison]:
         # this is the only comparison the data can support.
         params = _parameters(configured["config"])
         for param in sorted(params):
-            levels = configured["config"].map(lambda c, p=param: _param_value(c, p))
+            levels = configured["config"].map(lambda c, p=param: Config.parse(c).get(p))
             has = levels != ""
             if levels[has].nunique() < 2:
                 continue
@@ -185,20 +186,7 @@ def _comparisons(requests: pd.DataFrame) -> list[ConfigComparison]:
 
 
 def _parameters(configs: pd.Series) -> set[str]:
-    names: set[str] = set()
-    for config in configs.unique():
-        for part in config.split(","):
-            if "=" in part:
-                names.add(part.split("=", 1)[0])
-    return names
-
-
-def _param_value(config: str, param: str) -> str:
-    for part in config.split(","):
-        name, _, value = part.partition("=")
-        if name == param:
-            return value
-    return ""
+    return {key for config in configs.unique() for key in Config.parse(config).keys()}
 
 
 def _compare(model: str, parameter: str, rows: pd.DataFrame, keys: pd.Series) -> ConfigComparison | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.core.config import Config
 from bot.core.types import Fact, Inventory, quoted
 
 if TYPE_CHECKING:
@@ -124,13 +125,13 @@ def build_facts(analysis: "Analysis", inventory: Inventory) -> list[Fact]:
         else:
             verdict = f"within the noise ({c.method}, p={c.p_value:.2g})"
         what = f"{c.parameter} levels" if c.parameter else "configurations"
-        best = f"{c.parameter}={c.best}" if c.parameter else c.best
-        worst = f"{c.parameter}={c.worst}" if c.parameter else c.worst
+        best = Config.from_pairs([(c.parameter, c.best)]).key if c.parameter else c.best
+        worst = Config.from_pairs([(c.parameter, c.worst)]).key if c.parameter else c.worst
         facts.add(f"{c.model}: across {what}, best {best} ({fmt(c.best_median, 'tok/s')}, n={c.n_best}) vs "
                   f"worst {worst} ({fmt(c.worst_median, 'tok/s')}, n={c.n_worst}): {fmt(gap, 'tok/s')} "
                   f"({pct:.1f}%), {verdict}.", gap, "tok/s", c.sources,
                   importance=72 if not c.parameter else (60 if c.significant else 45), model=c.model,
-                  config=c.best if not c.parameter else f"{c.parameter}={c.best}", metric="throughput_gap",
+                  config=best, metric="throughput_gap",
                   rows=c.n_best + c.n_worst)
 
     mismatches = [c for c in analysis.claim_checks if c.status == "mismatch"]
