@@ -6,13 +6,9 @@ order (most important first), so the same archive always yields the same ids.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from bot.core.analysis.results import Analysis
 from bot.core.config import Config
 from bot.core.types import Fact, Inventory, quoted
-
-if TYPE_CHECKING:
-    from bot.core.analysis import Analysis
 
 
 def fmt(value: float | int | None, unit: str = "") -> str:
@@ -57,7 +53,7 @@ class _Facts:
         return [Fact(**{**f.__dict__, "id": f"F{i}"}) for i, (_, _, f) in enumerate(ordered, start=1)]
 
 
-def build_facts(analysis: "Analysis", inventory: Inventory) -> list[Fact]:
+def build_facts(analysis: Analysis, inventory: Inventory) -> list[Fact]:
     facts = _Facts()
     req = analysis.requests
     all_sources = sorted(req["source"].unique()) if not req.empty else []
