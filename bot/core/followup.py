@@ -27,6 +27,7 @@ import pandas as pd
 from bot.core.analysis import UNNAMED_MODEL
 from bot.core.analysis.facts import fmt
 from bot.core.analysis.requests import request_frame, statistic
+from bot.core.config import Config
 from bot.core.metrics import METRICS
 from bot.core.types import Fact
 
@@ -177,10 +178,9 @@ def config_levels(configs: Sequence[str]) -> dict[str, list[str]]:
     """``num_ctx=1024,temperature=0.2`` strings -> {key: [values as written, sorted]}."""
     levels: dict[str, set[str]] = {}
     for config in configs:
-        for part in str(config).split(","):
-            key, sep, value = part.partition("=")
-            if sep and key.strip():
-                levels.setdefault(key.strip(), set()).add(value.strip())
+        for key, value in Config.parse(str(config)).trimmed().items:
+            if value is not None and key:
+                levels.setdefault(key, set()).add(value)
     return {k: sorted(v, key=_sort_key) for k, v in sorted(levels.items())}
 
 
@@ -320,12 +320,12 @@ class _Group:
 
     @property
     def label(self) -> str:
-        where = ",".join(f"{k}={v}" for k, v in self.config)
+        where = self.config_text
         return f"{self.model} ({where})" if where else self.model
 
     @property
     def config_text(self) -> str:
-        return ",".join(f"{k}={v}" for k, v in self.config)
+        return Config.from_pairs(self.config).key
 
 
 def compute(question: str, measurements: pd.DataFrame, *, first_id: int = 1) -> Computation:
@@ -410,16 +410,12 @@ def _groups(requests: pd.DataFrame, query: Query) -> list[_Group]:
 
 
 def _param(config: str, key: str) -> str:
-    for part in str(config).split(","):
-        name, _, value = part.partition("=")
-        if name.strip() == key:
-            return value.strip()
-    return ""
+    return Config.parse(str(config)).trimmed().get(key)
 
 
 def _describe_filters(query: Query) -> str:
     parts = [", ".join(query.models)] if query.models else []
-    parts += [f"{k}={v}" for k, v in query.config]
+    parts += [Config.from_pairs([pair]).key for pair in query.config]
     return " with ".join(parts) or "the question"
 
 

@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.core.config import Config
 from bot.core.types import Fact, without_quoted
 
 # unit written in text -> (dimension, factor to the dimension's base unit)
@@ -347,7 +348,9 @@ def references(facts: Sequence[Fact]) -> list[Reference]:
         # numbers in quoted archive text (failure reasons, file paths) are not findings
         for claim in extract_claims(without_quoted(fact.statement), identifiers=identifiers_of([fact])):
             refs.append(Reference(claim.value, claim.unit, fact.id, claim.sign or value_sign, model))
-        for _key, _sep, raw in (part.partition("=") for part in fact.config.split(",")):
+        for _key, raw in Config.parse(fact.config).items:
+            if raw is None:
+                continue
             try:
                 refs.append(Reference(float(raw), "", fact.id, model=model))
             except ValueError:
@@ -365,7 +368,7 @@ def identifiers_of(facts: Sequence[Fact]) -> set[str]:
             names.update(part for part in re.split(r"[:/]", fact.model) if part)
         if fact.config:
             names.add(fact.config)
-            names.update(fact.config.split(","))
+            names.update(Config.parse(fact.config).parts)
     return names
 
 

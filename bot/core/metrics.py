@@ -96,62 +96,84 @@ def classify_column(name: str) -> ColumnMeaning | None:
     norm = normalize_name(name)
     if not norm:
         return None
-    tokens = norm.split("_")
-    stat, rest = _split_stat(tokens)
-    if stat == "" and len(tokens) > 1 and tokens[-1] in _STAT_WORDS:
-        stat, rest = _STAT_WORDS[tokens[-1]], tokens[:-1]
-    # "eval_s_mean" -> stat suffix after unit
-    if stat == "" and len(rest) > 2 and rest[-1] in _STAT_WORDS:
-        stat, rest = _STAT_WORDS[rest[-1]], rest[:-1]
+    # "mean_ttft_ms", "eval_s_mean": one statistic word, as prefix or suffix
+    stat, rest = _split_stat(norm.split("_"))
     body = "_".join(rest)
-
-    # --- throughput (tokens per second) ----------------------------------------------------
-    if body in {"tokens_s", "tokens_per_second", "tok_s", "tokens_sec", "tps", "ts",
-                "output_throughput", "output_tokens_s", "eval_rate", "tokens_per_sec",
-                "throughput_tok_s", "throughput_tokens_s", "generation_tokens_s",
-                "tokens_per_second_tok_s", "throughput"}:
-        if body == "ts" and stat == "":
-            return None  # llama-bench's avg_ts / stddev_ts always carry a statistic
-        if body == "throughput":
-            return None  # unit unknown
-        return ColumnMeaning("throughput_tok_s", 1.0, stat)
-    if body in {"request_throughput", "requests_s", "request_throughput_req_s"}:
+    if body in _THROUGHPUT_BODIES:
+        return _throughput_meaning(body, stat)
+    if body in _REQUEST_THROUGHPUT_BODIES:
         return ColumnMeaning("request_throughput_req_s", 1.0, stat)
-
-    # "overall_mean_ms": 'overall' qualifies another statistic
-    if stat == "overall" and rest and rest[0] in _STAT_WORDS:
-        stat, rest = _STAT_WORDS[rest[0]], rest[1:]
-    # "p50_ms", "Mean (ms)": a statistic of an unnamed time
-    if stat and len(rest) == 1 and rest[0] in _UNIT_FACTORS_TIME:
-        return ColumnMeaning("time_ms", _UNIT_FACTORS_TIME[rest[0]], stat, "")
-
-    # --- times: <quantity>_<unit> ----------------------------------------------------------
-    unit = rest[-1] if rest else ""
-    if unit in _UNIT_FACTORS_TIME and len(rest) >= 2:
-        factor = _UNIT_FACTORS_TIME[unit]
-        quantity = "_".join(rest[:-1])
-        if stat == "" and len(rest) > 2 and rest[-2] in _STAT_WORDS:
-            stat, quantity = _STAT_WORDS[rest[-2]], "_".join(rest[:-2])
-        if quantity.startswith(("mean_", "median_", "avg_", "std_", "min_", "max_")):
-            head, _, quantity = quantity.partition("_")
-            stat = stat or _STAT_WORDS[head]
-        mapped = _TIME_QUANTITIES.get(quantity)
-        if mapped is not None:
-            metric, definition = mapped
-            return ColumnMeaning(metric, factor, stat, definition)
-        if quantity and not quantity.isdigit():
-            return ColumnMeaning("time_ms", factor, stat, quantity)
-        return None
-    if norm == "ns" or body == "ns":  # llama-bench avg_ns
+    stat, rest = _without_overall(stat, rest)
+    if rest and rest[-1] in _UNIT_FACTORS_TIME and (stat or len(rest) >= 2):
+        return _time_meaning(stat, rest)
+    if body == "ns":  # llama-bench avg_ns
         return ColumnMeaning("latency_ms", 1e-6, stat, "llama-bench test duration") if stat else None
+    return _token_count_meaning(body, stat)
 
-    # --- token counts ---------------------------------------------------------------------
+
+_THROUGHPUT_BODIES = frozenset({
+    "tokens_s", "tokens_per_second", "tok_s", "tokens_sec", "tps", "ts", "output_throughput",
+    "output_tokens_s", "eval_rate", "tokens_per_sec", "throughput_tok_s", "throughput_tokens_s",
+    "generation_tokens_s", "tokens_per_second_tok_s", "throughput",
+})
+_REQUEST_THROUGHPUT_BODIES = frozenset({"request_throughput", "requests_s", "request_throughput_req_s"})
+_PROMPT_TOKEN_BODIES = frozenset({"prompt_eval_count", "prompt_tokens", "n_prompt", "input_tokens",
+                                  "total_input_tokens"})
+_OUTPUT_TOKEN_BODIES = frozenset({"eval_count", "output_tokens", "completion_tokens", "n_gen", "tokens",
+                                  "eval_count_tokens", "total_output_tokens", "generated_tokens",
+                                  "output_len", "output_lens"})
+
+
+def _throughput_meaning(body: str, stat: str) -> ColumnMeaning | None:
+    """Tokens per second, unless the name leaves it open."""
+    if body == "ts" and stat == "":
+        return None  # llama-bench's avg_ts / stddev_ts always carry a statistic
+    if body == "throughput":
+        return None  # unit unknown
+    return ColumnMeaning("throughput_tok_s", 1.0, stat)
+
+
+def _without_overall(stat: str, rest: list[str]) -> tuple[str, list[str]]:
+    """'overall_mean_ms': 'overall' qualifies another statistic, which is the one that counts."""
+    if stat == "overall" and rest and rest[0] in _STAT_WORDS:
+        return _STAT_WORDS[rest[0]], rest[1:]
+    return stat, rest
+
+
+def _time_meaning(stat: str, rest: list[str]) -> ColumnMeaning | None:
+    """A time: ``<quantity>_<unit>``, or "p50_ms" / "Mean (ms)", a statistic of an unnamed time."""
+    factor = _UNIT_FACTORS_TIME[rest[-1]]
+    if len(rest) == 1:
+        return ColumnMeaning("time_ms", factor, stat, "")
+    stat, quantity = _time_quantity(stat, rest[:-1])
+    mapped = _TIME_QUANTITIES.get(quantity)
+    if mapped is not None:
+        metric, definition = mapped
+        return ColumnMeaning(metric, factor, stat, definition)
+    if quantity and not quantity.isdigit():
+        return ColumnMeaning("time_ms", factor, stat, quantity)
+    return None
+
+
+def _time_quantity(stat: str, words: list[str]) -> tuple[str, str]:
+    """(statistic, quantity) from the words before a time unit. A statistic word at their end counts
+    when the name gave none ('ttft_mean_ms'); one at their start ('p95_mean_ttft_ms') is dropped from
+    the quantity and counts only when the name gave none."""
+    quantity = "_".join(words)
+    if stat == "" and len(words) > 1 and words[-1] in _STAT_WORDS:
+        return _STAT_WORDS[words[-1]], "_".join(words[:-1])
+    if quantity.startswith(("mean_", "median_", "avg_", "std_", "min_", "max_")):
+        head, _, quantity = quantity.partition("_")
+        return stat or _STAT_WORDS[head], quantity
+    return stat, quantity
+
+
+def _token_count_meaning(body: str, stat: str) -> ColumnMeaning | None:
     if stat == "total":
         return None  # a sum over requests (or prompt + output) is not a per-request value
-    if body in {"prompt_eval_count", "prompt_tokens", "n_prompt", "input_tokens", "total_input_tokens"}:
+    if body in _PROMPT_TOKEN_BODIES:
         return ColumnMeaning("prompt_tokens", 1.0, stat)
-    if body in {"eval_count", "output_tokens", "completion_tokens", "n_gen", "tokens", "eval_count_tokens",
-                "total_output_tokens", "generated_tokens", "output_len", "output_lens"}:
+    if body in _OUTPUT_TOKEN_BODIES:
         return ColumnMeaning("output_tokens", 1.0, stat)
     return None
 

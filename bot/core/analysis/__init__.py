@@ -7,73 +7,21 @@ enter a statistic; cold starts are separated from warm requests for TTFT.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any
 
 import pandas as pd
 
 from bot.core.analysis.claims import ClaimCheck, check_claims
+from bot.core.analysis.facts import build_facts
 from bot.core.analysis.requests import describe, request_frame, welch
-from bot.core.types import Fact, IngestResult
+from bot.core.analysis.results import Analysis, ConfigComparison, ModelStats
+from bot.core.config import Config
+from bot.core.types import IngestResult
+
+__all__ = ["UNNAMED_MODEL", "SIGNIFICANCE", "Analysis", "ClaimCheck", "ConfigComparison", "ModelStats",
+           "analyze"]
 
 UNNAMED_MODEL = "(model not stated)"
 SIGNIFICANCE = 0.05
-
-
-@dataclass
-class ModelStats:
-    model: str
-    requests: int
-    n: int  # successful requests: the ones statistics are computed from
-    failed: int
-    cold_starts: int
-    throughput_tok_s: dict[str, Any]
-    ttft_ms: dict[str, Any]
-    ttft_warm_ms: dict[str, Any]
-    latency_ms: dict[str, Any]
-    latency_definition: str
-    ttft_definitions: tuple[str, ...]  # what TTFT means in the files it came from (several = not comparable)
-    failure_reasons: dict[str, int]
-    sources: tuple[str, ...]
-
-
-@dataclass
-class ConfigComparison:
-    """Best vs worst configuration of one model (or one parameter's levels) by median throughput."""
-
-    model: str
-    parameter: str  # '' for whole configurations
-    best: str
-    worst: str
-    best_median: float
-    worst_median: float
-    n_best: int
-    n_worst: int
-    p_value: float | None
-    method: str
-    significant: bool
-    sources: tuple[str, ...]
-
-
-@dataclass
-class Analysis:
-    requests: pd.DataFrame  # one row per request (see requests.request_frame)
-    models: list[ModelStats]
-    configs: pd.DataFrame  # model, config, n, median/mean/std throughput, ttft p50
-    comparisons: list[ConfigComparison]
-    generic: pd.DataFrame  # non-LLM measurements
-    aggregates: pd.DataFrame  # tool-reported aggregates (llama-bench avg_ts, vLLM without per-request data)
-    claim_checks: list[ClaimCheck]
-    claims_unverifiable: int
-    facts: list[Fact] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        return int(len(self.requests))
-
-    @property
-    def failed(self) -> int:
-        return int(self.requests["failed"].astype(bool).sum()) if not self.requests.empty else 0
 
 
 def analyze(ingest: IngestResult) -> Analysis:
@@ -95,9 +43,7 @@ def analyze(ingest: IngestResult) -> Analysis:
     analysis = Analysis(requests=requests, models=models, configs=configs, comparisons=comparisons,
                         generic=generic, aggregates=aggregates, claim_checks=checks,
                         claims_unverifiable=unverifiable)
-    from bot.core.analysis.facts import build_facts  # facts read the finished analysis
-
-    analysis.facts = build_facts(analysis, ingest.inventory)
+    analysis.facts = build_facts(analysis, ingest.inventory)  # facts read the finished analysis
     return analysis
 
 
@@ -174,7 +120,7 @@ def _comparisons(requests: pd.DataFrame) -> list[ConfigComparison]:
         # this is the only comparison the data can support.
         params = _parameters(configured["config"])
         for param in sorted(params):
-            levels = configured["config"].map(lambda c, p=param: _param_value(c, p))
+            levels = configured["config"].map(lambda c, p=param: Config.parse(c).get(p))
             has = levels != ""
             if levels[has].nunique() < 2:
                 continue
@@ -185,20 +131,7 @@ def _comparisons(requests: pd.DataFrame) -> list[ConfigComparison]:
 
 
 def _parameters(configs: pd.Series) -> set[str]:
-    names: set[str] = set()
-    for config in configs.unique():
-        for part in config.split(","):
-            if "=" in part:
-                names.add(part.split("=", 1)[0])
-    return names
-
-
-def _param_value(config: str, param: str) -> str:
-    for part in config.split(","):
-        name, _, value = part.partition("=")
-        if name == param:
-            return value
-    return ""
+    return {key for config in configs.unique() for key in Config.parse(config).keys()}
 
 
 def _compare(model: str, parameter: str, rows: pd.DataFrame, keys: pd.Series) -> ConfigComparison | None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import PurePosixPath
 
 import numpy as np
 import pandas as pd
 
 from bot.core.analysis.requests import array_statistic, statistic
+from bot.core.config import Config
 
 CHECKABLE = {"mean", "median", "p90", "p95", "p99", "min", "max", "std"}
 
@@ -34,8 +34,9 @@ def resolve_claim_model(claim_model: str, context: str, config: str, known: list
     """(model, config) of a claim; '' model when it cannot be pinned to one of the known models."""
     if claim_model in known:
         return claim_model, config
-    if config.startswith("tag=") and "," not in config:
-        tag = config[4:]
+    parsed = Config.parse(config)
+    if len(parsed.items) == 1 and parsed.keys() == ("tag",):
+        tag = parsed.get("tag")
         matches = [m for m in known if m.endswith((":" + tag, "-" + tag, "_" + tag))]
         if len(matches) == 1:
             return matches[0], ""
@@ -125,14 +126,14 @@ class _Index:
         metrics = [c for c in _METRIC_COLUMNS if c in ok.columns]
         self.metrics = metrics
         self.aliases = aliases
-        self.by_model: dict[str, list[tuple[frozenset[str], str, tuple[float, ...]]]] = {}
-        self.all: list[tuple[frozenset[str], str, tuple[float, ...]]] = []
+        self.by_model: dict[str, list[tuple[Config, str, tuple[float, ...]]]] = {}
+        self.all: list[tuple[Config, str, tuple[float, ...]]] = []
         self.cache: dict[tuple[str, str], tuple[dict[str, list], dict[str, set[str]]]] = {}
         if ok.empty:
             return
         values = ok[metrics].to_numpy(dtype="float64", na_value=np.nan)
         for model, config, source, row in zip(ok["model"], ok["config"], ok["source"], values):
-            record = (_config_set(config), str(source), tuple(row))
+            record = (Config.parse(config), str(source), tuple(row))
             self.by_model.setdefault(model, []).append(record)
             self.all.append(record)
 
@@ -142,8 +143,8 @@ class _Index:
         if key not in self.cache:
             records = self.by_model.get(model, []) if model else self.all
             if config:
-                wanted = _config_set(config)
-                records = [r for r in records if wanted <= r[0]]
+                wanted = Config.parse(config)
+                records = [r for r in records if r[0].covers(wanted)]
             per_source: dict[str, list] = {}
             for _, source, row in records:
                 per_source.setdefault(source, []).append(row)
@@ -193,26 +194,14 @@ def _np_statistics(values: np.ndarray, name: str) -> list[float]:
     return [] if value is None else [value]
 
 
-@lru_cache(maxsize=4096)
-def _config_set(config: str) -> frozenset[str]:
-    return frozenset(config.split(",")) if config else frozenset()
-
-
-def _config_covers(row_config: str, claim_config: str) -> bool:
-    """The row's configuration includes every key=value the claim names."""
-    if not claim_config:
-        return True
-    have = set(row_config.split(",")) if row_config else set()
-    return set(claim_config.split(",")) <= have
-
-
 def _explain(claim, requests: pd.DataFrame, model: str, config: str, sources: tuple[str, ...]) -> str:
     """Look for the usual mistake behind a wrong summary number."""
     scope = requests
     if model:
         scope = scope.loc[scope["model"] == model]
     if config:
-        scope = scope.loc[scope["config"].map(lambda c: _config_covers(c, config))]
+        wanted = Config.parse(config)
+        scope = scope.loc[scope["config"].map(lambda c: Config.parse(c).covers(wanted))]
     scope = scope.loc[scope["source"].isin(sources)]
     values = scope[claim.metric]
     failed = scope["failed"].astype(bool)

@@ -77,64 +77,108 @@ def ingest_tree(root: Path, *, files: Iterable[str] | None = None, max_file_byte
         inventory.by_format[fmt or "other"] = inventory.by_format.get(fmt or "other", 0) + 1
         if progress is not None and (index % 200 == 0 or index == len(paths) - 1):
             progress(index + 1, len(paths))
-        if fmt is None:
-            inventory.skipped.append(Skipped(rel, f"unsupported format ({path.suffix or 'no extension'})"))
-            continue
-        size = path.stat().st_size
-        if size == 0:
-            inventory.skipped.append(Skipped(rel, "empty (0 bytes)"))
-            continue
-        if size > max_file_bytes:
-            inventory.skipped.append(Skipped(rel, f"too large ({size} bytes > limit {max_file_bytes})"))
-            continue
-        data = path.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
-        if digest in seen_hashes:
-            inventory.duplicates.append((seen_hashes[digest], rel))
-            continue
-        seen_hashes[digest] = rel
-        text, reason = decode(data)
-        if text is None:
-            inventory.skipped.append(Skipped(rel, reason))
-            continue
-        if "\x00" in text:
-            inventory.skipped.append(Skipped(rel, "undecodable bytes (NUL characters: mis-encoded text, "
-                                                  "e.g. UTF-16 saved as UTF-8)"))
-            continue
-        if not text.strip():
-            inventory.skipped.append(Skipped(rel, "empty (whitespace only)"))
-            continue
-        try:
-            rows, warnings = _read(fmt, text, rel)
-        except NotATable as exc:
-            inventory.skipped.append(Skipped(rel, f"not a table: {exc}{_first_line_hint(text)}"))
-            continue
-        except RecursionError:
-            inventory.skipped.append(Skipped(rel, "not a table: nesting too deep"))
-            continue
-        except Exception as exc:  # one odd file must never sink the whole archive
-            log.exception("reading %s failed", rel)
-            inventory.skipped.append(Skipped(rel, f"could not be read (internal error: {type(exc).__name__}; "
-                                                  "details in the log)"))
-            continue
-        for warning in warnings:
-            inventory.warnings.append(Skipped(rel, warning))
-        if not rows.measurements and not rows.claims:
-            inventory.skipped.append(Skipped(rel, "not a table: no recognised metric columns"))
-            continue
-        inventory.parsed[rel] = "measurements" if rows.measurements else "claims"
-        if not rows.measurements:
-            inventory.claims_only.append(rel)
-        per_file_rows[rel] = _FileRows.of(rows)
+        rows = _ingest_file(path, rel, fmt, max_file_bytes, seen_hashes, inventory)
+        if rows is not None:
+            per_file_rows[rel] = rows
 
     _resolve_models(per_file_rows, inventory)
+    _drop_twins(per_file_rows, inventory)
+    return _result(per_file_rows, inventory)
 
-    twins = _find_twins(per_file_rows)
-    for kept, twin in twins:
+
+def _ingest_file(path: Path, rel: str, fmt: str | None, max_file_bytes: int, seen_hashes: dict[str, str],
+                 inventory: Inventory) -> _FileRows | None:
+    """One file's rows, or None when it is skipped or a duplicate: either way the inventory says so."""
+    text = _file_text(path, rel, fmt, max_file_bytes, seen_hashes, inventory)
+    if fmt is None or text is None:
+        return None
+    return _file_rows(fmt, text, rel, inventory)
+
+
+def _file_text(path: Path, rel: str, fmt: str | None, max_file_bytes: int, seen_hashes: dict[str, str],
+               inventory: Inventory) -> str | None:
+    """The file's text, or None when it is skipped or duplicates an earlier file (listed as such)."""
+    reason = _skip_before_reading(path, fmt, max_file_bytes)
+    if reason:
+        inventory.skipped.append(Skipped(rel, reason))
+        return None
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest in seen_hashes:
+        inventory.duplicates.append((seen_hashes[digest], rel))
+        return None
+    seen_hashes[digest] = rel
+    text, reason = decode(data)
+    if text is not None:
+        reason = _skip_text(text)
+    if reason:
+        inventory.skipped.append(Skipped(rel, reason))
+        return None
+    return text
+
+
+def _skip_before_reading(path: Path, fmt: str | None, max_file_bytes: int) -> str:
+    """Why the file is skipped without reading it ('' when it is read)."""
+    if fmt is None:
+        return f"unsupported format ({path.suffix or 'no extension'})"
+    size = path.stat().st_size
+    if size == 0:
+        return "empty (0 bytes)"
+    if size > max_file_bytes:
+        return f"too large ({size} bytes > limit {max_file_bytes})"
+    return ""
+
+
+def _skip_text(text: str) -> str:
+    """Why a decoded text is skipped ('' when it is parsed)."""
+    if "\x00" in text:
+        return "undecodable bytes (NUL characters: mis-encoded text, e.g. UTF-16 saved as UTF-8)"
+    if not text.strip():
+        return "empty (whitespace only)"
+    return ""
+
+
+def _file_rows(fmt: str, text: str, rel: str, inventory: Inventory) -> _FileRows | None:
+    """The rows of one file's text, or None when it holds none (listed as skipped)."""
+    read = _read_or_skip(fmt, text, rel, inventory)
+    if read is None:
+        return None
+    rows, warnings = read
+    for warning in warnings:
+        inventory.warnings.append(Skipped(rel, warning))
+    if not rows.measurements and not rows.claims:
+        inventory.skipped.append(Skipped(rel, "not a table: no recognised metric columns"))
+        return None
+    inventory.parsed[rel] = "measurements" if rows.measurements else "claims"
+    if not rows.measurements:
+        inventory.claims_only.append(rel)
+    return _FileRows.of(rows)
+
+
+def _read_or_skip(fmt: str, text: str, rel: str, inventory: Inventory) -> tuple[TableRows, list[str]] | None:
+    """`_read`, or None with the reason listed as skipped: one odd file never sinks the archive."""
+    try:
+        return _read(fmt, text, rel)
+    except NotATable as exc:
+        reason = f"not a table: {exc}{_first_line_hint(text)}"
+    except RecursionError:
+        reason = "not a table: nesting too deep"
+    except Exception as exc:
+        log.exception("reading %s failed", rel)
+        reason = f"could not be read (internal error: {type(exc).__name__}; details in the log)"
+    inventory.skipped.append(Skipped(rel, reason))
+    return None
+
+
+def _drop_twins(per_file_rows: dict[str, _FileRows], inventory: Inventory) -> None:
+    """Keep one of each set of files holding the same records; list the others as duplicates."""
+    for kept, twin in _find_twins(per_file_rows):
         inventory.duplicates.append((kept, twin))
         per_file_rows[twin].measurements = _columns([], MEASUREMENT_COLUMNS)
         inventory.parsed[twin] = f"duplicate records of {kept}"
 
+
+def _result(per_file_rows: dict[str, _FileRows], inventory: Inventory) -> IngestResult:
     measurements = _frame((rows.measurements for rows in per_file_rows.values()), MEASUREMENT_COLUMNS)
     measurements = (measurements.astype({"row": "int64", "value": "float64", "failed": "bool"})
                     if len(measurements) else empty_measurements())

@@ -112,47 +112,75 @@ _CONTAINER_KEYS = {"results", "runs", "data", "records", "benchmark", "benchmark
 
 def _walk(node: Any, *, source: str, path: list[str], model: str, config: dict[str, Any],
           blocks: list[TableBlock], depth: int) -> None:
+    """Collect into ``blocks`` every table found in ``node`` and below it."""
     if depth > MAX_JSON_DEPTH or len(blocks) >= MAX_BLOCKS_PER_FILE:
         return
     if isinstance(node, dict):
-        model = _model_of(node) or model
-        scalars = {k: v for k, v in node.items() if not isinstance(v, (dict, list))}
-        list_values = {k: v for k, v in node.items() if isinstance(v, list)}
-        if _is_vllm(node):
-            blocks.extend(_vllm_blocks(node, source=source, model=model))
-            return
-        if any(classify_column(k) is not None for k in scalars):
-            record = dict(scalars)
-            # llama-bench JSON keeps samples in a list beside the scalars
-            for key in ("samples_ts", "samples_ns"):
-                if key in list_values:
-                    record[key] = list_values[key]
-            blocks.append(TableBlock(frame=pd.DataFrame([record]), source=source,
-                                     label=_label(path), model=model, config=dict(config)))
-        for key, child in node.items():
-            if isinstance(child, (dict, list)) and key not in {"samples_ts", "samples_ns"}:
-                _walk(child, source=source, path=path + [str(key)], model=model, config=config,
-                      blocks=blocks, depth=depth + 1)
+        _walk_object(node, source=source, path=path, model=model, config=config, blocks=blocks, depth=depth)
+    elif isinstance(node, list):
+        _walk_array(node, source=source, path=path, model=model, config=config, blocks=blocks, depth=depth)
+
+
+_SAMPLE_KEYS = ("samples_ts", "samples_ns")
+
+
+def _walk_object(node: dict[str, Any], *, source: str, path: list[str], model: str, config: dict[str, Any],
+                 blocks: list[TableBlock], depth: int) -> None:
+    """A JSON object: a vLLM result, or one record of its own scalars; then its nested values."""
+    model = _model_of(node) or model
+    if _is_vllm(node):
+        blocks.extend(_vllm_blocks(node, source=source, model=model))
         return
-    if isinstance(node, list):
-        dicts = [item for item in node if isinstance(item, dict)]
-        if dicts and len(dicts) == len(node):
-            flat = [_flatten(item) for item in dicts]
-            frame = pd.DataFrame(flat)
-            if any(classify_column(c) is not None for c in frame.columns):
-                blocks.append(TableBlock(frame=frame, source=source, label=_label(path), model=model,
-                                         config=dict(config)))
-                # nested lists of records inside records are walked too (e.g. per-run samples)
-                for index, item in enumerate(dicts):
-                    for key, child in item.items():
-                        if isinstance(child, list) and child and isinstance(child[0], dict):
-                            _walk(child, source=source, path=path + [str(index), key],
-                                  model=_model_of(item) or model, config=config, blocks=blocks,
-                                  depth=depth + 1)
-                return
-            for index, item in enumerate(dicts):
-                _walk(item, source=source, path=path + [str(index)], model=model, config=config,
-                      blocks=blocks, depth=depth + 1)
+    record = _scalar_record(node)
+    if record is not None:
+        blocks.append(TableBlock(frame=pd.DataFrame([record]), source=source,
+                                 label=_label(path), model=model, config=dict(config)))
+    for key, child in node.items():
+        if isinstance(child, (dict, list)) and key not in _SAMPLE_KEYS:
+            _walk(child, source=source, path=path + [str(key)], model=model, config=config,
+                  blocks=blocks, depth=depth + 1)
+
+
+def _scalar_record(node: dict[str, Any]) -> dict[str, Any] | None:
+    """The object's scalars as one record, when any of them names a metric."""
+    scalars = {k: v for k, v in node.items() if not isinstance(v, (dict, list))}
+    if not any(classify_column(k) is not None for k in scalars):
+        return None
+    record = dict(scalars)
+    # llama-bench JSON keeps samples in a list beside the scalars
+    for key in _SAMPLE_KEYS:
+        if isinstance(node.get(key), list):
+            record[key] = node[key]
+    return record
+
+
+def _walk_array(node: list[Any], *, source: str, path: list[str], model: str, config: dict[str, Any],
+                blocks: list[TableBlock], depth: int) -> None:
+    """A JSON array of objects: one table when their columns name a metric, else each object alone."""
+    dicts = [item for item in node if isinstance(item, dict)]
+    if not dicts or len(dicts) != len(node):
+        return
+    frame = pd.DataFrame([_flatten(item) for item in dicts])
+    if not any(classify_column(c) is not None for c in frame.columns):
+        for index, item in enumerate(dicts):
+            _walk(item, source=source, path=path + [str(index)], model=model, config=config,
+                  blocks=blocks, depth=depth + 1)
+        return
+    blocks.append(TableBlock(frame=frame, source=source, label=_label(path), model=model,
+                             config=dict(config)))
+    _walk_nested_records(dicts, source=source, path=path, model=model, config=config, blocks=blocks,
+                         depth=depth)
+
+
+def _walk_nested_records(records: list[dict[str, Any]], *, source: str, path: list[str], model: str,
+                         config: dict[str, Any], blocks: list[TableBlock], depth: int) -> None:
+    """Lists of records inside the records of a table (e.g. per-run samples) are tables too."""
+    for index, item in enumerate(records):
+        for key, child in item.items():
+            if isinstance(child, list) and child and isinstance(child[0], dict):
+                _walk(child, source=source, path=path + [str(index), key],
+                      model=_model_of(item) or model, config=config, blocks=blocks,
+                      depth=depth + 1)
 
 
 def _flatten(item: dict[str, Any]) -> dict[str, Any]:

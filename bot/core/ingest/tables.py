@@ -19,8 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from bot.core.ingest.values import config_key, is_missing, parse_bool, parse_number, shown_precision
+from bot.core.config import Config
 from bot.core.metrics import METRICS, ColumnMeaning, classify_column, normalize_name
+from bot.core.values import is_missing, parse_bool, parse_number, shown_precision
 
 LLM_METRICS = {"throughput_tok_s", "prompt_throughput_tok_s", "ttft_ms", "latency_ms", "load_ms", "prompt_eval_ms", "eval_ms",
                "prompt_tokens", "output_tokens", "tpot_ms", "itl_ms"}
@@ -128,7 +129,7 @@ def _row_model(block: TableBlock, cols: dict[str, str], record: Record) -> str:
     return block.model
 
 
-def _row_config(block: TableBlock, cols: dict[str, str], record: Record, has_model_col: bool) -> str:
+def _row_config(block: TableBlock, cols: dict[str, str], record: Record, has_model_col: bool) -> Config:
     items: dict[str, Any] = dict(block.config)
     for norm, original in cols.items():
         name = CONFIG_ALIASES.get(norm, norm)
@@ -142,7 +143,7 @@ def _row_config(block: TableBlock, cols: dict[str, str], record: Record, has_mod
         items["config"] = record[cols["config_name"]]
     if not items and "config" in cols and not is_missing(record[cols["config"]]):
         items["config"] = record[cols["config"]]
-    return config_key(items)
+    return Config.from_items(items)
 
 
 def _options(raw: Any) -> dict[str, Any]:
@@ -187,7 +188,7 @@ def _row_failure(cols: dict[str, str], record: Record, values: dict[str, float])
     return ""
 
 
-def _measurement(block: TableBlock, row: int, model: str, config: str, metric: str, value: float,
+def _measurement(block: TableBlock, row: int, model: str, config: Config, metric: str, value: float,
                  *, failed: bool, error: str, kind: str, definition: str,
                  request_id: str | None = None) -> dict[str, Any]:
     return {
@@ -195,7 +196,7 @@ def _measurement(block: TableBlock, row: int, model: str, config: str, metric: s
         "source": block.source,
         "row": row,
         "model": model,
-        "config": config,
+        "config": config.key,
         "metric": metric,
         "value": value,
         "unit": METRICS[metric].unit,
@@ -343,7 +344,7 @@ def _claims(block: TableBlock, cols: dict[str, str], meanings: dict[str, ColumnM
             claims.append({
                 "source": block.source,
                 "model": model,
-                "config": config,
+                "config": config.key,
                 "metric": meaning.metric,
                 "statistic": meaning.statistic or default_stat,
                 "value": value,
@@ -367,14 +368,16 @@ def _generic(block: TableBlock, cols: dict[str, str], meanings: dict[str, Column
         config = _row_config(block, cols, record, has_model_col)
         label = block.label
         for col in label_cols:
-            if normalize_name(col) in config:
-                continue  # already part of the configuration key
+            # already part of the configuration (a substring test on its text, as it always was:
+            # it also skips a column whose name only appears inside another key or a value)
+            if normalize_name(col) in config.key:
+                continue
             if not is_missing(record[col]):
                 items[normalize_name(col)] = record[col]
         if items:
-            config = ",".join(x for x in (config, config_key(items)) if x)
+            config = config + Config.from_items(items)
         elif label and not config:
-            config = f"case={label}"
+            config = Config.from_pairs([("case", label)])
         error = _row_failure(cols, record, {})
         for col, meaning in meanings.items():
             value = parse_number(record[col], factor=meaning.factor, is_time=meaning.metric in TIME_METRICS)

@@ -1,4 +1,7 @@
-"""Parsing of single values and configuration keys, shared by every reader."""
+"""Parsing of single values (numbers with units, booleans, missing markers), shared by every reader.
+
+Configurations (``k=v,k=v``) are made and read in `bot.core.config`.
+"""
 
 from __future__ import annotations
 
@@ -66,26 +69,6 @@ def parse_bool(raw: Any) -> bool | None:
         if text in {"false", "no", "n", "0", "fail", "failed", "error", "failure"}:
             return False
     return None
-
-
-def format_config_value(raw: Any) -> str:
-    """Canonical text of a configuration value: 999.00 -> '999', 0.40 -> '0.4'."""
-    number = parse_number(raw)
-    if number is not None:
-        if number == int(number) and abs(number) < 1e15:
-            return str(int(number))
-        return f"{number:g}"
-    return str(raw).strip()
-
-
-def config_key(items: dict[str, Any]) -> str:
-    """'num_ctx=1024,num_gpu=999,temperature=0.2' — sorted, canonical values, empty values dropped."""
-    parts = []
-    for name in sorted(items):
-        if is_missing(items[name]):
-            continue
-        parts.append(f"{name}={format_config_value(items[name])}")
-    return ",".join(parts)
 
 
 def shown_precision(raw: Any, *, factor: float = 1.0) -> float:

@@ -1,0 +1,131 @@
+"""One benchmark configuration: the ``k=v,k=v`` text that tables, facts, claims and questions share.
+
+A configuration is made once, from a file's settings, by `Config.from_items`: keys sorted, values in
+canonical form (``999.00`` -> ``999``, ``0.40`` -> ``0.4``), empty values dropped, giving
+``num_ctx=1024,num_gpu=999,temperature=0.2``. That text is what the measurement frame, the facts
+and the JSON carry, and `Config.parse` is the one place that reads it back.
+
+A `Config` *is* its text: two configs are equal when their texts are, and ``str(config)`` (or
+``config.key``) gives the text back byte for byte, whatever it holds. Reading splits the text at
+every ``,`` and each part at its first ``=``. A value that itself holds ``,`` (a file's own
+configuration name, ``config=a,b``) therefore reads as two parts, the second one without ``=``;
+such a *bare* part is kept, with value ``None``, so that nothing of the text is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from bot.core.values import is_missing, parse_number
+
+Item = tuple[str, "str | None"]
+
+
+def format_config_value(raw: Any) -> str:
+    """Canonical text of a configuration value: 999.00 -> '999', 0.40 -> '0.4'."""
+    number = parse_number(raw)
+    if number is not None:
+        if number == int(number) and abs(number) < 1e15:
+            return str(int(number))
+        return f"{number:g}"
+    return str(raw).strip()
+
+
+@dataclass(frozen=True)
+class Config:
+    """A configuration as its canonical text; ``items`` are that text read as (key, value) parts."""
+
+    text: str = ""
+    items: tuple[Item, ...] = field(init=False, repr=False, compare=False)
+    _parts: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "items", _read(self.text))
+        object.__setattr__(self, "_parts", frozenset(self.parts))
+
+    # --- making ------------------------------------------------------------------------------
+
+    @staticmethod
+    def parse(text: str) -> Config:
+        """The configuration written as ``text`` (cached: the same few texts recur on every row)."""
+        return _parse(text)
+
+    @staticmethod
+    def from_items(items: Mapping[str, Any]) -> Config:
+        """The canonical configuration of a file's settings: sorted keys, canonical values, no
+        empty values."""
+        return Config.from_pairs((name, format_config_value(items[name]))
+                                 for name in sorted(items) if not is_missing(items[name]))
+
+    @staticmethod
+    def from_pairs(pairs: Iterable[tuple[str, str]]) -> Config:
+        """(key, value) pairs already in text form, kept in the order given."""
+        return _parse(",".join(f"{key}={value}" for key, value in pairs))
+
+    def __add__(self, other: Config) -> Config:
+        """This configuration followed by ``other``'s parts (no re-sorting)."""
+        return _parse(",".join(text for text in (self.text, other.text) if text))
+
+    # --- reading -----------------------------------------------------------------------------
+
+    @property
+    def key(self) -> str:
+        """The canonical text, as stored in the measurement frame's ``config`` column."""
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __bool__(self) -> bool:
+        return bool(self.text)
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """Each ``k=v`` (or bare) part as written."""
+        return tuple(key if value is None else f"{key}={value}" for key, value in self.items)
+
+    def keys(self) -> tuple[str, ...]:
+        """Keys of the parts that have a value (``=``), in order, each once."""
+        return tuple(dict.fromkeys(key for key, value in self.items if value is not None))
+
+    def get(self, key: str) -> str:
+        """Value of the first part named ``key``; '' when there is none (or it is bare)."""
+        for name, value in self.items:
+            if name == key:
+                return value or ""
+        return ""
+
+    def covers(self, other: Config) -> bool:
+        """Every part of ``other`` is one of this configuration's parts (the empty one is covered
+        by any)."""
+        return other._parts <= self._parts
+
+    def trimmed(self) -> Config:
+        """The same parts with spaces around keys and values removed (how questions read them)."""
+        return _trimmed(self.text)
+
+
+def _read(text: str) -> tuple[Item, ...]:
+    """The one reading of a configuration text (see the module docstring)."""
+    if not text:
+        return ()
+    items: list[Item] = []
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        items.append((key, value if sep else None))
+    return tuple(items)
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> Config:
+    return Config(text)
+
+
+@lru_cache(maxsize=4096)
+def _trimmed(text: str) -> Config:
+    items = _parse(text).items
+    return _parse(",".join(key.strip() if value is None else f"{key.strip()}={value.strip()}"
+                           for key, value in items))
