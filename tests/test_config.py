@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import pytest
@@ -183,20 +184,16 @@ def test_grounding_reads_numbers_and_names_as_before(text: str) -> None:
     def old_numbers(config: str) -> list[float]:
         out = []
         for _key, _sep, raw in (part.partition("=") for part in config.split(",")):
-            try:
+            with contextlib.suppress(ValueError):
                 out.append(float(raw))
-            except ValueError:
-                pass
         return out
 
     new: list[float] = []
     for _key, raw in Config.parse(text).items:
         if raw is None:
             continue
-        try:
+        with contextlib.suppress(ValueError):
             new.append(float(raw))
-        except ValueError:
-            pass
     assert [x if not math.isnan(x) else "nan" for x in new] == [
         x if not math.isnan(x) else "nan" for x in old_numbers(text)]
     if text:

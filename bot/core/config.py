@@ -14,7 +14,7 @@ such a *bare* part is kept, with value ``None``, so that nothing of the text is 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -90,6 +90,10 @@ class Config:
     def keys(self) -> tuple[str, ...]:
         """Keys of the parts that have a value (``=``), in order, each once."""
         return tuple(dict.fromkeys(key for key, value in self.items if value is not None))
+
+    def __iter__(self) -> Iterator[str]:
+        """Iterating a configuration gives its keys (like a mapping)."""
+        return iter(self.keys())
 
     def get(self, key: str) -> str:
         """Value of the first part named ``key``; '' when there is none (or it is bare)."""

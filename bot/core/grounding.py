@@ -18,6 +18,7 @@ Also home of `format_value`, the one way a fact value is written (prompt, report
 
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -351,10 +352,8 @@ def references(facts: Sequence[Fact]) -> list[Reference]:
         for _key, raw in Config.parse(fact.config).items:
             if raw is None:
                 continue
-            try:
+            with contextlib.suppress(ValueError):
                 refs.append(Reference(float(raw), "", fact.id, model=model))
-            except ValueError:
-                pass
     return refs
 
 

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-
 TRIGGERS: tuple[str, ...] = ("cli", "slash", "schedule", "mention")
 RUN_STATUSES: tuple[str, ...] = ("queued", "running", "done", "failed")
 FINISHED_RUN_STATUSES: tuple[str, ...] = ("done", "failed")

@@ -17,9 +17,7 @@ import re
 import shlex
 import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Any
 
 from bot.errors import ScheduleError
 
@@ -214,7 +212,7 @@ def _parse_cron(words: list[str]) -> tuple[str, dict[str, str]]:
         # crontab fires when EITHER matches, APScheduler when BOTH do; refuse the ambiguity.
         raise _schedule_error("Give a day of the month or a day of the week in the cron, not both.")
     fields: dict[str, str] = {}
-    for word, (name, low, high, names) in zip(words, _CRON_FIELDS):
+    for word, (name, low, high, names) in zip(words, _CRON_FIELDS, strict=False):
         values = _expand_cron_field(word, name, low, high, names)
         if name == "day_of_week":
             values = {v % 7 for v in values}  # 7 is Sunday too

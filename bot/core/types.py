@@ -22,10 +22,10 @@ The tidy measurement frame (one row per value) has these columns, in this order:
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from datetime import datetime
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd

@@ -17,8 +17,15 @@ from bot.core.analysis.results import Analysis, ConfigComparison, ModelStats
 from bot.core.config import Config
 from bot.core.types import IngestResult
 
-__all__ = ["UNNAMED_MODEL", "SIGNIFICANCE", "Analysis", "ClaimCheck", "ConfigComparison", "ModelStats",
-           "analyze"]
+__all__ = [
+    "SIGNIFICANCE",
+    "UNNAMED_MODEL",
+    "Analysis",
+    "ClaimCheck",
+    "ConfigComparison",
+    "ModelStats",
+    "analyze",
+]
 
 UNNAMED_MODEL = "(model not stated)"
 SIGNIFICANCE = 0.05
@@ -64,8 +71,8 @@ def _model_stats(model: str, rows: pd.DataFrame, ttft_definitions: tuple[str, ..
     latency_defs = sorted(set(ok.loc[ok["latency_ms"].notna(), "latency_definition"]) - {""})
     return ModelStats(
         model=model,
-        requests=int(len(rows)),
-        n=int(len(ok)),
+        requests=len(rows),
+        n=len(ok),
         failed=int(failed.sum()),
         cold_starts=int(ok["cold_start"].sum()),
         throughput_tok_s=describe(ok["throughput_tok_s"]),
@@ -97,7 +104,7 @@ def _config_table(requests: pd.DataFrame) -> pd.DataFrame:
         prompt = describe(ok["prompt_throughput_tok_s"]) if "prompt_throughput_tok_s" in ok else {"median": None}
         ttft = describe(ok.loc[~ok["cold_start"], "ttft_ms"])
         rows.append({
-            "model": model, "config": config, "n": int(len(ok)), "failed": int(failed.sum()),
+            "model": model, "config": config, "n": len(ok), "failed": int(failed.sum()),
             "throughput_median": tput["median"], "throughput_mean": tput["mean"],
             "throughput_std": tput["std"], "prompt_throughput_median": prompt["median"],
             "ttft_warm_median_ms": ttft["median"],
@@ -131,7 +138,7 @@ def _comparisons(requests: pd.DataFrame) -> list[ConfigComparison]:
 
 
 def _parameters(configs: pd.Series) -> set[str]:
-    return {key for config in configs.unique() for key in Config.parse(config).keys()}
+    return {key for config in configs.unique() for key in Config.parse(config)}
 
 
 def _compare(model: str, parameter: str, rows: pd.DataFrame, keys: pd.Series) -> ConfigComparison | None:

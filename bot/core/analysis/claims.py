@@ -85,14 +85,13 @@ def _tolerance(claim, actual: float) -> float:
 
 
 def _check_llm(claim, requests: pd.DataFrame, ok: pd.DataFrame, known: list[str],
-               index: "_Index") -> ClaimCheck | None:
+               index: _Index) -> ClaimCheck | None:
     if claim.metric not in ok.columns:
         return None
     model, config = resolve_claim_model(claim.model or "", claim.context or "", claim.config or "", known)
-    if not model:
+    if not model and not config:
         # A claim without a model can still be checked when its configuration pins one source run.
-        if not config:
-            return None
+        return None
     groups = index.nearest(model, config, claim.source)
     best: tuple[float, tuple[str, ...], int] | None = None
     for sources, columns in groups:
@@ -132,7 +131,7 @@ class _Index:
         if ok.empty:
             return
         values = ok[metrics].to_numpy(dtype="float64", na_value=np.nan)
-        for model, config, source, row in zip(ok["model"], ok["config"], ok["source"], values):
+        for model, config, source, row in zip(ok["model"], ok["config"], ok["source"], values, strict=False):
             record = (Config.parse(config), str(source), tuple(row))
             self.by_model.setdefault(model, []).append(record)
             self.all.append(record)
@@ -230,7 +229,7 @@ class _GenericIndex:
             return
         times = generic.loc[generic["metric"] == "time_ms"]
         for source, config, definition, value in zip(times["source"], times["config"], times["definition"],
-                                                     times["value"]):
+                                                     times["value"], strict=False):
             stem = str(PurePosixPath(source).with_suffix(""))
             self.rows.setdefault((stem, config), []).append((str(definition), float(value), str(source)))
 

@@ -64,7 +64,7 @@ class Analysis:
 
     @property
     def total(self) -> int:
-        return int(len(self.requests))
+        return len(self.requests)
 
     @property
     def failed(self) -> int:

@@ -8,11 +8,11 @@ listed as skipped with its reason; partial reads are listed as warnings.
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass
 import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -203,7 +203,7 @@ class _FileRows:
     claims: Columns
 
     @classmethod
-    def of(cls, rows: TableRows) -> "_FileRows":
+    def of(cls, rows: TableRows) -> _FileRows:
         return cls(_columns(rows.measurements, MEASUREMENT_COLUMNS), _columns(rows.claims, CLAIM_COLUMNS))
 
 
@@ -335,7 +335,7 @@ def _row_order(key: str) -> tuple[int, ...]:
 
 def _same_records(rows_a: list[dict[str, float]], rows_b: list[dict[str, float]]) -> bool:
     """Row by row (both in record order), every metric both files hold is equal."""
-    for ra, rb in zip(rows_a, rows_b):
+    for ra, rb in zip(rows_a, rows_b, strict=False):
         shared = set(ra) & set(rb)
         if len(shared) < 2:
             return False

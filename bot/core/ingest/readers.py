@@ -6,6 +6,7 @@ reason; partial problems (ragged lines) are returned as warnings.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -32,10 +33,8 @@ def read_csv(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
     first_line = text.split("\n", 1)[0]
     delimiter = ","
     if "," not in first_line:  # sniffing costs more than reading a small file: only when needed
-        try:
+        with contextlib.suppress(csv.Error):
             delimiter = csv.Sniffer().sniff(text[:4096], delimiters=";\t|").delimiter
-        except csv.Error:
-            pass
     bad_lines: list[int] = []
 
     def on_bad_line(fields: list[str]) -> None:
@@ -137,7 +136,7 @@ def _walk_object(node: dict[str, Any], *, source: str, path: list[str], model: s
                                  label=_label(path), model=model, config=dict(config)))
     for key, child in node.items():
         if isinstance(child, (dict, list)) and key not in _SAMPLE_KEYS:
-            _walk(child, source=source, path=path + [str(key)], model=model, config=config,
+            _walk(child, source=source, path=[*path, str(key)], model=model, config=config,
                   blocks=blocks, depth=depth + 1)
 
 
@@ -163,7 +162,7 @@ def _walk_array(node: list[Any], *, source: str, path: list[str], model: str, co
     frame = pd.DataFrame([_flatten(item) for item in dicts])
     if not any(classify_column(c) is not None for c in frame.columns):
         for index, item in enumerate(dicts):
-            _walk(item, source=source, path=path + [str(index)], model=model, config=config,
+            _walk(item, source=source, path=[*path, str(index)], model=model, config=config,
                   blocks=blocks, depth=depth + 1)
         return
     blocks.append(TableBlock(frame=frame, source=source, label=_label(path), model=model,
@@ -178,7 +177,7 @@ def _walk_nested_records(records: list[dict[str, Any]], *, source: str, path: li
     for index, item in enumerate(records):
         for key, child in item.items():
             if isinstance(child, list) and child and isinstance(child[0], dict):
-                _walk(child, source=source, path=path + [str(index), key],
+                _walk(child, source=source, path=[*path, str(index), key],
                       model=_model_of(item) or model, config=config, blocks=blocks,
                       depth=depth + 1)
 
@@ -308,9 +307,9 @@ def read_markdown(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
                                          model=heading_model, markdown=True))
             i = j
             continue
-        match = _KEY_VALUE.match(line.split(" ## ")[0]) if "|" not in line else None
-        if match:
-            key, value = match.group(1).strip(), match.group(2).strip()
+        key_value = _KEY_VALUE.match(line.split(" ## ")[0]) if "|" not in line else None
+        if key_value:
+            key, value = key_value.group(1).strip(), key_value.group(2).strip()
             if classify_column(key) is not None or classify_column(f"{key} {_unit_of(value)}") is not None:
                 column = key if classify_column(key) else f"{key} ({_unit_of(value)})"
                 kv_rows.append({"model": heading_model, "label": heading, column: value})
@@ -335,7 +334,7 @@ def _transpose_metric_value(frame: pd.DataFrame) -> pd.DataFrame:
     cols = [normalize_name(c) for c in frame.columns]
     if len(cols) == 2 and cols[0] in {"metric", "name", "key"} and cols[1] in {"value", "result"}:
         record: dict[str, Any] = {}
-        for name, value in zip(frame.iloc[:, 0], frame.iloc[:, 1]):
+        for name, value in zip(frame.iloc[:, 0], frame.iloc[:, 1], strict=False):
             name = str(name).replace("*", "").strip()
             value = str(value).strip()
             if name.lower() == "model":

@@ -23,8 +23,8 @@ from bot.core.config import Config
 from bot.core.metrics import METRICS, ColumnMeaning, classify_column, normalize_name
 from bot.core.values import is_missing, parse_bool, parse_number, shown_precision
 
-LLM_METRICS = {"throughput_tok_s", "prompt_throughput_tok_s", "ttft_ms", "latency_ms", "load_ms", "prompt_eval_ms", "eval_ms",
-               "prompt_tokens", "output_tokens", "tpot_ms", "itl_ms"}
+LLM_METRICS = {"throughput_tok_s", "prompt_throughput_tok_s", "ttft_ms", "latency_ms", "load_ms", "prompt_eval_ms",
+               "eval_ms", "prompt_tokens", "output_tokens", "tpot_ms", "itl_ms"}
 TIME_METRICS = {name for name, m in METRICS.items() if m.unit == "ms"}
 
 CONFIG_COLUMNS = {
@@ -158,7 +158,7 @@ def _options(raw: Any) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         return {}
-    return {CONFIG_ALIASES.get(k, k): v for k, v in data.items()
+    return {CONFIG_ALIASES.get(str(k), str(k)): v for k, v in data.items()
             if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
 
 
@@ -252,9 +252,9 @@ def _ttft_definition(values: dict[str, float]) -> str:
     """Ollama-style files write ttft_s = load_s + prompt_eval_s: server durations, not the wall
     clock a user sees. Say so when the numbers show it; otherwise the file's TTFT is unexplained."""
     ttft, load, prompt = values.get("ttft_ms"), values.get("load_ms"), values.get("prompt_eval_ms")
-    if ttft is not None and load is not None and prompt is not None and ttft > 0:
-        if abs(ttft - (load + prompt)) <= max(0.01 * ttft, 0.01):
-            return TTFT_OLLAMA
+    if (ttft is not None and load is not None and prompt is not None and ttft > 0
+            and abs(ttft - (load + prompt)) <= max(0.01 * ttft, 0.01)):
+        return TTFT_OLLAMA
     return TTFT_FILE
 
 
@@ -295,8 +295,8 @@ def _llama_bench(block: TableBlock, cols: dict[str, str], meanings: dict[str, Co
                 value = parse_number(sample)
                 if value is None:
                     continue
-                m = _measurement(block, row, model, config, metric, value,
-                                 failed=bool(error) or value == 0, error=error or ("zero throughput" if value == 0 else ""),
+                reason = error or ("zero throughput" if value == 0 else "")
+                m = _measurement(block, row, model, config, metric, value, failed=bool(reason), error=reason,
                                  kind="request", definition=f"llama-bench {test} sample")
                 m["request_id"] = f"{block.source}#{row}.{index}"
                 out.measurements.append(m)
