@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from bot.core.followup import compute, parse_question
-from bot.core.grounding import UNVERIFIED, format_value
+from bot.core.grounding import UNVERIFIED
+from bot.core.numbers import format_number
 from bot.core.prompts.answer import ThreadMessage, build_answer_prompt
 from bot.core.prompts.budget import TokenEstimator
 from bot.core.types import Fact, facts_from_json
@@ -216,7 +217,7 @@ def test_compose_without_the_model_lists_computed_facts_and_the_unavailable_line
     answer = compose(narrative=None, facts=computed.facts, computed=computed,
                      unavailable_reason="Ollama at http://x unreachable: connection refused")
     first = computed.facts[0]
-    assert f"*{format_value(first.value, 'ms')}* [Q1] _(runs/results.csv)_" in answer.text
+    assert f"*{format_number(first.value, 'ms', style='value')}* [Q1] _(runs/results.csv)_" in answer.text
     assert answer.text.endswith("_The narrative part is unavailable: Ollama at http://x unreachable: "
                                 "connection refused._")
     assert not answer.llm_used

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.grounding import extract_claims, format_value, ground
+from bot.core.grounding import extract_claims, ground
+from bot.core.numbers import format_number
 from tests.standins.ollama_server import realistic_facts
 
 FACTS = realistic_facts()
@@ -109,12 +110,12 @@ def test_time_rounding_tolerance_scales_with_the_written_precision() -> None:
     ],
 )
 def test_format_value(value: float, unit: str, expected: str) -> None:
-    assert format_value(value, unit) == expected
+    assert format_number(value, unit, style="value") == expected
 
 
 def test_formatted_values_ground_against_their_own_fact() -> None:
     for fact in FACTS:
-        shown = format_value(fact.value, fact.unit)
+        shown = format_number(fact.value, fact.unit, style="value")
         assert ungrounded(f"value {shown} here") == [], shown
 
 

@@ -16,7 +16,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from bot.core.grounding import UNVERIFIED, format_value
+from bot.core.grounding import UNVERIFIED
+from bot.core.numbers import format_number
 from tests.slack_support import RunningBot, StepClock, http_bot
 from tests.standins.ollama_server import Reply, closed_port_url
 from tests.standins.slack_api import BOT_ID, BOT_USER_ID, Call, SlackApiStandin
@@ -177,7 +178,8 @@ def test_question_in_a_report_thread_gets_one_answer_with_the_stored_runs_number
     (placeholder,) = thread_posts(standin, parent)  # exactly one message in the thread
     assert placeholder.params["channel"] == CHANNEL and _progress(placeholder.params["text"])
     text = answer.params["text"]
-    assert f"The fastest model is gemma3:1b at *{format_value(fastest['value'], 'tok/s')}* [{fastest['id']}]." in text
+    value = format_number(fastest["value"], "tok/s", style="value")
+    assert f"The fastest model is gemma3:1b at *{value}* [{fastest['id']}]." in text
     assert UNVERIFIED not in text
     edits = [c for c in standin.of("chat.update") if c.params["ts"] == answer.params["ts"]]
     assert edits[-1] is answer and all(_progress(c.params["text"]) for c in edits[:-1])
@@ -205,7 +207,7 @@ def test_a_question_needing_a_new_aggregate_is_computed_from_the_stored_measurem
     raw = pandas_rows()
     rows = raw[(raw["model"] == Q8) & (raw["error"] == "") & (raw["load_s"] < 1.0)]  # warm, successful
     expected = ((rows["ttft_s"] + rows["eval_s"]) * 1000.0).quantile(0.95)
-    value = format_value(expected, "ms")
+    value = format_number(expected, "ms", style="value")
     text = answer.params["text"]
     assert f"p95 latency for q8_0 is *{value}* [Q1]" in text
     assert f"12 ms {UNVERIFIED}" in text and "*12" not in text  # ungrounded: marked, never bold
@@ -229,7 +231,7 @@ def test_after_a_restart_the_thread_is_answerable_and_a_retry_never_answers_twic
         (answer,) = wait_answers(standin, parent)
         raw = pandas_rows()
         ok = raw[(raw["model"] == "gemma3:1b") & (raw["error"] == "")]
-        assert f"*{format_value(ok['ttft_s'].median() * 1000, 'ms')}* [Q1]" in answer.params["text"]
+        assert f"*{format_number(ok['ttft_s'].median() * 1000, 'ms', style='value')}* [Q1]" in answer.params["text"]
         # Slack retries the same delivery: dropped
         status, _, _ = ask(second, "median ttft for gemma3:1b?", thread_ts=parent, ts="1700000080.000001",
                            event_id="EvQ3", retry_num=1)
@@ -286,7 +288,7 @@ def test_ollama_down_still_answers_what_can_be_computed(standin, tmp_path):
     rows = raw[(raw["model"] == Q8) & (raw["error"] == "") & (raw["load_s"] < 1.0)]
     expected = ((rows["ttft_s"] + rows["eval_s"]) * 1000.0).quantile(0.95)
     text = answer.params["text"]
-    assert f"*{format_value(expected, 'ms')}* [Q1] _(runs/results.csv)_" in text
+    assert f"*{format_number(expected, 'ms', style='value')}* [Q1] _(runs/results.csv)_" in text
     last = text.splitlines()[-1]
     assert last.startswith("_The narrative part is unavailable: Ollama at http://127.0.0.1:")
     assert "unreachable: connection refused" in last
@@ -371,7 +373,7 @@ def test_the_answer_streams_into_one_message_and_is_grounded_while_it_streams(st
     edits = [c for c in standin.of("chat.update") if c.params["ts"] == answer.params["ts"]]
     partial = [c.params["text"] for c in edits[:-1] if "gemma3:1b leads" in c.params["text"]]
     assert len(partial) >= 2, "the answer text should appear while the model is still writing"
-    value = f"*{format_value(fastest['value'], 'tok/s')}* [{fastest['id']}]"
+    value = f"*{format_number(fastest['value'], 'tok/s', style='value')}* [{fastest['id']}]"
     assert any(value in text for text in partial)
     for text in [*partial, answer.params["text"]]:
         if "999" in text:  # an invented number is never shown unmarked, not even mid-stream

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from bot.core.analysis import UNNAMED_MODEL
-from bot.core.analysis.facts import fmt
+from bot.core.analysis.facts import stated
 from bot.core.analysis.requests import request_frame, statistic
 from bot.core.config import Config
 from bot.core.metrics import METRICS
@@ -492,7 +492,7 @@ class _FactBuilder:
             change = 100.0 * (fa.value - fb.value) / abs(fb.value)
             word = "higher" if change >= 0 else "lower"
             self._add(f"{_STAT_LABELS.get(stat, stat)} {_label(metric)} of {ga.label} is {abs(change):.1f}% {word} "
-                      f"than {gb.label} ({fmt(fa.value, fa.unit)} vs {fmt(fb.value, fb.unit)}).",
+                      f"than {gb.label} ({stated(fa.value, fa.unit)} vs {stated(fb.value, fb.unit)}).",
                       change, "%", (*fa.sources, *fb.sources),
                       model=ga.model if ga.model == gb.model else "", metric=metric)
 

@@ -13,7 +13,7 @@ Numbers that are parts of identifiers are not claims: fact ids (``[F3]``), model
 (``gemma3:270m``, ``llama3.1:8b-instruct-q8_0``, ``q8_0``), config keys (``num_ctx=4096``),
 percentile names (``p95``), dates and list enumerators.
 
-Also home of `format_value`, the one way a fact value is written (prompt, report, Slack).
+How values are written is `bot.core.numbers` (all four precisions are matched).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.core.config import Config
+from bot.core.numbers import COUNT_UNITS
 from bot.core.types import Fact, without_quoted
 
 # unit written in text -> (dimension, factor to the dimension's base unit)
@@ -103,7 +104,6 @@ _UNIT_SPELLINGS: list[tuple[str, str]] = sorted(
 )
 
 # Canonical fact units that are plain counts (no conversion, matched like a unitless number).
-_COUNT_UNITS = {"", "count", "requests", "request", "failures", "files", "runs", "rows", "n"}
 
 _NUMBER = re.compile(
     # not inside an identifier (gemma3, q8_0, :270m, =4096, v1.2), except the end of a range
@@ -425,7 +425,7 @@ def _equal(claim: Claim, ref: Reference) -> bool:
     if claim.unit == "":
         return _within(value, target, claim.tolerance)  # a bare number compares as written
     if claim.unit == "count":
-        return ref.unit in _COUNT_UNITS and _within(value, target, claim.tolerance)
+        return ref.unit in COUNT_UNITS and _within(value, target, claim.tolerance)
     if ref.unit not in _UNIT_DIMENSIONS or claim.unit not in _UNIT_DIMENSIONS:
         # counts and units we cannot convert match only the very same unit
         return claim.unit == ref.unit and _within(value, target, claim.tolerance)
@@ -447,25 +447,3 @@ def _canonical_unit(unit: str) -> str:
             return canonical
     return lowered
 
-
-def format_value(value: float, unit: str) -> str:
-    """A fact value as the report writes it: ``290.1 tok/s``, ``1,234 ms``, ``12.5%``, ``3``."""
-    if not math.isfinite(value):
-        return f"{value} {unit}".strip()
-    magnitude = abs(value)
-    if float(value).is_integer() and magnitude < 1e15:
-        number = f"{int(value):,}"
-    elif magnitude >= 1000:
-        number = f"{value:,.0f}"
-    elif magnitude >= 10:
-        number = f"{value:.1f}"
-    elif magnitude >= 1:
-        number = f"{value:.2f}".rstrip("0").rstrip(".")
-    else:
-        number = f"{value:.3g}"
-    clean = unit.strip()
-    if clean.lower() in _COUNT_UNITS:
-        return number
-    if clean in {"%", "x", "×"}:
-        return f"{number}{clean}"
-    return f"{number} {clean}"

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import mannwhitneyu
 
+from bot.core.numbers import format_number
 from bot.core.types import MEASUREMENT_COLUMNS
 
 
@@ -315,16 +316,12 @@ def _describe(change: Change) -> str:
     p = f"p={change.p_value:.1g}" if change.p_value is not None else "p=n/a"
     return (
         f"{change.severity.upper()} {change.direction}: {where} {rule.label} "
-        f"{change.rel_change:+.1%} ({format_number(change.baseline_median)} → "
-        f"{format_number(change.current_median)} "
+        f"{change.rel_change:+.1%} ({format_number(change.baseline_median, style='change')} → "
+        f"{format_number(change.current_median, style='change')} "
         f"{rule.unit} median; {p}, n={change.n_baseline}/{change.n_current})"
     )
 
 
-def format_number(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 def plural(n: int, word: str) -> str:

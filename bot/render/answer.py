@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.core import followup
-from bot.core.grounding import UNVERIFIED, format_value, render_edits
+from bot.core.grounding import UNVERIFIED, render_edits
+from bot.core.numbers import format_number
 from bot.core.types import Fact
 from bot.render.slack_text import MESSAGE_TEXT_LIMIT, escape_mrkdwn
 
@@ -26,7 +27,7 @@ def render_answer(text: str, facts: Sequence[Fact]) -> tuple[str, list[str]]:
     """
     edits, bad = render_edits(
         text, facts=facts, citable={f.id: f for f in facts},
-        cite=lambda fact: f"*{escape_mrkdwn(format_value(fact.value, fact.unit))}*")
+        cite=lambda fact: f"*{escape_mrkdwn(format_number(fact.value, fact.unit, style='value'))}*")
     out: list[str] = []
     at = 0
     for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1])):
@@ -49,7 +50,8 @@ def fact_bullets(facts: Sequence[Fact], *, with_sources: bool = True) -> list[st
     """``• <statement> — *<value>* [Q1] (<files>)`` lines (escaped) for the facts themselves."""
     lines = []
     for fact in facts:
-        line = f"• {escape_mrkdwn(fact.statement)} — *{escape_mrkdwn(format_value(fact.value, fact.unit))}* [{fact.id}]"
+        value = format_number(fact.value, fact.unit, style="value")
+        line = f"• {escape_mrkdwn(fact.statement)} — *{escape_mrkdwn(value)}* [{fact.id}]"
         if with_sources and fact.sources:
             more = len(fact.sources) - 3
             files = ", ".join(fact.sources[:3]) + (f" and {more} more" if more > 0 else "")

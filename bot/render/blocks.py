@@ -7,9 +7,9 @@ section text, <= 10 fields of <= 2,000 chars, header <= 150 chars.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
+from bot.core.numbers import format_number
 from bot.core.text import truncate
 from bot.render.headline import Headline
 from bot.render.slack_text import HEADER_TEXT_LIMIT, SECTION_TEXT_LIMIT, escape_mrkdwn, escape_plain, split_escaped
@@ -18,16 +18,6 @@ MAX_BLOCKS = 50
 FIELD_TEXT_LIMIT = 2000
 
 
-def fmt_number(value: float | None) -> str:
-    """Short, stable rendering that still matches the fact it shows (one decimal from 10 to 1,000)."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    magnitude = abs(value)
-    if magnitude >= 1000:
-        return f"{value:,.0f}"
-    if magnitude >= 10:
-        return f"{value:,.1f}"
-    return f"{value:,.2f}"
 
 
 def _field(label: str, figure: str, detail: str = "") -> dict[str, Any]:
@@ -45,15 +35,14 @@ def headline_fields(headline: Headline) -> list[dict[str, Any]]:
             where += f" · `{escape_mrkdwn(best.config)}`"
         ref = f" [{escape_mrkdwn(best.fact_id)}]" if best.fact_id else ""
         unit = escape_mrkdwn(best.unit or "tok/s")
-        fields.append(_field("Best throughput", f"{fmt_number(best.value)} {unit}", where + ref))
+        fields.append(_field("Best throughput", f"{format_number(best.value, style='figure')} {unit}", where + ref))
     else:
         fields.append(_field("Best throughput", "n/a", "no successful requests with throughput"))
     ttft = headline.ttft_ms
     if ttft is not None:
         refs = ", ".join(escape_mrkdwn(f) for f in ttft.fact_ids)
-        fields.append(_field("TTFT p50 / p95",
-                             f"{fmt_number(ttft.p50)} / {fmt_number(ttft.p95)} ms",
-                             f"[{refs}]" if refs else ""))
+        p50, p95 = format_number(ttft.p50, style="figure"), format_number(ttft.p95, style="figure")
+        fields.append(_field("TTFT p50 / p95", f"{p50} / {p95} ms", f"[{refs}]" if refs else ""))
     else:
         fields.append(_field("TTFT p50 / p95", "n/a", "no TTFT in this archive"))
     failed = headline.failed_requests
@@ -110,7 +99,7 @@ def fallback_text(*, archive_name: str, headline: Headline) -> str:
     best = headline.best_throughput
     parts = [f"Benchmark summary for {escape_mrkdwn(archive_name)}"]
     if best is not None:
-        parts.append(f"best throughput {fmt_number(best.value)} {escape_mrkdwn(best.unit)}"
+        parts.append(f"best throughput {format_number(best.value, style='figure')} {escape_mrkdwn(best.unit)}"
                      f" ({escape_mrkdwn(best.model or '?')})")
     parts.append(f"{headline.failed_requests} failed requests")
     return ", ".join(parts)

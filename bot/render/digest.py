@@ -11,6 +11,7 @@ from typing import Any
 
 import bot
 from bot.core.archives import archive_order
+from bot.core.numbers import format_number
 from bot.core.records import Subscription
 from bot.core.regression import (
     IMPROVEMENT,
@@ -19,7 +20,6 @@ from bot.core.regression import (
     METRIC_RULES,
     REGRESSION,
     Change,
-    format_number,
     plural,
 )
 from bot.core.text import truncate
@@ -158,8 +158,8 @@ def change_line(change: Change) -> str:
     p = f"p={change.p_value:.1g}" if change.p_value is not None else "p=n/a"
     z = f", z={change.z_score:+.1f}" if change.z_score is not None else ""
     return (f"{icon} *{change.severity.upper()} {change.direction}* · {where} · {rule.label} "
-            f"{_pct(change.rel_change)} ({format_number(change.baseline_median)} → "
-            f"{format_number(change.current_median)} "
+            f"{_pct(change.rel_change)} ({format_number(change.baseline_median, style='change')} → "
+            f"{format_number(change.current_median, style='change')} "
             f"{rule.unit} median; {p}{z}, n={change.n_baseline}/{change.n_current})")
 
 

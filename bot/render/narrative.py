@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from bot.core import grounding
-from bot.core.grounding import UNVERIFIED, format_value
+from bot.core.grounding import UNVERIFIED
 from bot.core.narrative import Narrative
+from bot.core.numbers import format_number
 from bot.core.types import Fact
 
 SHORT_SUMMARY_CHARS = 700
@@ -100,7 +101,7 @@ def render_text(
     bold = "**" if style == "markdown" else "*"
     edits, bad = grounding.render_edits(
         text, facts=facts, citable=citable,
-        cite=lambda fact: f"{bold}{format_value(fact.value, fact.unit)}{bold}")
+        cite=lambda fact: f"{bold}{format_number(fact.value, fact.unit, style='value')}{bold}")
     out = text
     for start, end, replacement in sorted(edits, key=lambda e: (e[0], e[1]), reverse=True):
         out = out[:start] + replacement + out[end:]

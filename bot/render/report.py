@@ -11,7 +11,7 @@ from typing import Any
 
 from bot import __version__
 from bot.core.analysis import Analysis
-from bot.core.analysis.facts import fmt
+from bot.core.analysis.facts import stated
 from bot.core.jsonsafe import strict_json
 from bot.core.narrative import Narrative
 from bot.core.types import Fact, Inventory
@@ -35,7 +35,7 @@ def line(text: object) -> str:
 
 
 def _stat(stats: Mapping[str, Any], key: str, unit: str) -> str:
-    return fmt(stats.get(key), unit) if stats.get(key) is not None else "–"
+    return stated(stats.get(key), unit) if stats.get(key) is not None else "–"
 
 
 def _headline_fact(facts: list[Fact], metric: str, model: str) -> Fact | None:
@@ -152,7 +152,7 @@ def render_markdown(*, archive: str, analysis: Analysis, inventory: Inventory,
     out += ["## All facts", "", "| Id | Statement | Value | Sources |", "|---|---|---|---|"]
     for fact in facts:
         sources = ", ".join(fact.sources[:4]) + (f" (+{len(fact.sources) - 4} more)" if len(fact.sources) > 4 else "")
-        out.append(f"| {fact.id} | {cell(fact.statement)} | {cell(fmt(fact.value, fact.unit))} | {cell(sources)} |")
+        out.append(f"| {fact.id} | {cell(fact.statement)} | {cell(stated(fact.value, fact.unit))} | {cell(sources)} |")
     out.append("")
     return "\n".join(out).rstrip() + "\n"
 
@@ -198,9 +198,9 @@ def _configs_section(analysis: Analysis) -> list[str]:
     for model, rows in configs.groupby("model", sort=True):
         ranked = rows.sort_values("throughput_median", ascending=False, na_position="last")
         for row in ranked.head(MAX_CONFIG_ROWS).itertuples(index=False):
+            mean = stated(row.throughput_mean, "tok/s") if row.throughput_mean == row.throughput_mean else "–"
             out.append(f"| {cell(model)} | {cell(row.config)} | {row.n} | {row.failed} | "
-                       f"{_throughput_cell(row.throughput_median, row.prompt_throughput_median)} | "
-                       f"{fmt(row.throughput_mean, 'tok/s') if row.throughput_mean == row.throughput_mean else '–'} | "
+                       f"{_throughput_cell(row.throughput_median, row.prompt_throughput_median)} | {mean} | "
                        f"{_present(row.throughput_std, 'tok/s')} | {_present(row.ttft_warm_median_ms, 'ms')} |")
         if len(ranked) > MAX_CONFIG_ROWS:
             out.append(f"| {cell(model)} | … {len(ranked) - MAX_CONFIG_ROWS} more in the JSON output | | | | | | |")
@@ -210,15 +210,15 @@ def _configs_section(analysis: Analysis) -> list[str]:
 
 def _present(value: float | None, unit: str) -> str:
     """A table value, or a dash when it is missing (None or NaN)."""
-    return fmt(value, unit) if value is not None and value == value else "–"
+    return stated(value, unit) if value is not None and value == value else "–"
 
 
 def _throughput_cell(generation: float | None, prompt: float | None) -> str:
     """Generation throughput; for a llama-bench pp test (no generation) its prompt-processing speed."""
     if generation is not None and generation == generation:
-        return fmt(generation, "tok/s")
+        return stated(generation, "tok/s")
     if prompt is not None and prompt == prompt:
-        return f"{fmt(prompt, 'tok/s')} (prompt processing)"
+        return f"{stated(prompt, 'tok/s')} (prompt processing)"
     return "–"
 
 
@@ -255,7 +255,7 @@ def _aggregates_section(analysis: Analysis) -> list[str]:
            "samples in the file).", "", "| Model | Configuration | Metric | Value | Definition | Source |",
            "|---|---|---|---:|---|---|"]
     for row in agg.head(MAX_LIST_ROWS).itertuples(index=False):
-        out.append(f"| {cell(row.model)} | {cell(row.config)} | {row.metric} | {fmt(row.value, row.unit)} | "
+        out.append(f"| {cell(row.model)} | {cell(row.config)} | {row.metric} | {stated(row.value, row.unit)} | "
                    f"{cell(row.definition)} | {cell(row.source)} |")
     out.append("")
     return out
@@ -270,7 +270,7 @@ def _generic_section(analysis: Analysis) -> list[str]:
     for row in generic.head(MAX_GENERIC_ROWS).itertuples(index=False):
         status = cell(row.error) if row.failed else "ok"
         out.append(f"| {cell(row.source)} | {cell(row.config or row.model or '–')} | {cell(row.definition)} | "
-                   f"{fmt(row.value, row.unit)} | {status} |")
+                   f"{stated(row.value, row.unit)} | {status} |")
     if len(generic) > MAX_GENERIC_ROWS:
         out.append(f"| … {len(generic) - MAX_GENERIC_ROWS} more rows in the JSON output | | | | |")
     out.append("")
@@ -291,7 +291,7 @@ def _claims_section(analysis: Analysis) -> list[str]:
                 "|---|---|---|---|---:|---:|---:|---|---|"]
         for c in mismatches[:MAX_LIST_ROWS]:
             out.append(f"| {cell(c.source)} | {cell(c.model or '–')} | {cell(c.config or '–')} | "
-                       f"{c.statistic} {c.metric} | {fmt(c.claimed, c.unit)} | {fmt(c.actual, c.unit)} | {c.n} | "
+                       f"{c.statistic} {c.metric} | {stated(c.claimed, c.unit)} | {stated(c.actual, c.unit)} | {c.n} | "
                        f"{cell(', '.join(c.raw_sources))} | {cell(c.explanation or '–')} |")
         out.append("")
     return out

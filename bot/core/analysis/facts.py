@@ -6,38 +6,18 @@ order (most important first), so the same archive always yields the same ids.
 
 from __future__ import annotations
 
+from functools import partial
+
 import pandas as pd
 
 from bot.core.analysis.claims import ClaimCheck
 from bot.core.analysis.results import Analysis, ConfigComparison, ModelStats
 from bot.core.config import Config
+from bot.core.numbers import format_number
 from bot.core.types import Fact, Inventory, quoted
 
-
-def fmt(value: float | int | None, unit: str = "") -> str:
-    """Human formatting used everywhere a fact's value is written."""
-    if value is None:
-        return "n/a"
-    if unit in {"requests", "files", "tokens", "count", ""} and float(value).is_integer():
-        text = f"{int(value):,}"
-    elif unit == "%":
-        text = f"{value:.1f}"
-    elif unit == "tok/s":
-        text = f"{value:,.1f}" if abs(value) >= 10 else f"{value:.2f}"
-    elif unit == "ms":
-        if abs(value) >= 100:
-            text = f"{value:,.0f}"
-        elif abs(value) >= 10:
-            text = f"{value:.1f}"
-        elif abs(value) >= 1:
-            text = f"{value:.2f}"
-        else:
-            text = f"{value:.3g}"
-    elif unit == "p":
-        text = f"{value:.3g}"
-    else:
-        text = f"{value:,.3g}"
-    return f"{text} {unit}".strip() if unit not in {"", "p"} else text
+# A fact statement's number (and the report's tables): `bot.core.numbers`, "statement" precision.
+stated = partial(format_number, style="statement")
 
 
 class _Facts:
@@ -94,7 +74,7 @@ def _top_throughput_fact(facts: _Facts, models: list[ModelStats]) -> None:
         return
     top = ranked[0]
     n_top = top.throughput_tok_s["n"]
-    facts.add(f"Highest median throughput: {top.model} at {fmt(top.throughput_tok_s['median'], 'tok/s')} "
+    facts.add(f"Highest median throughput: {top.model} at {stated(top.throughput_tok_s['median'], 'tok/s')} "
               f"(n={n_top}).", top.throughput_tok_s["median"], "tok/s", top.sources, importance=94,
               model=top.model, metric="throughput_tok_s", rows=n_top)
 
@@ -111,9 +91,9 @@ def _throughput_fact(facts: _Facts, m: ModelStats) -> None:
     t = m.throughput_tok_s
     if t["median"] is None:
         return
-    facts.add(f"{m.model}: median throughput {fmt(t['median'], 'tok/s')} over {t['n']} successful "
-              f"requests (p95 {fmt(t['p95'], 'tok/s')}, min {fmt(t['min'], 'tok/s')}, "
-              f"max {fmt(t['max'], 'tok/s')}).", t["median"], "tok/s", m.sources, importance=90,
+    facts.add(f"{m.model}: median throughput {stated(t['median'], 'tok/s')} over {t['n']} successful "
+              f"requests (p95 {stated(t['p95'], 'tok/s')}, min {stated(t['min'], 'tok/s')}, "
+              f"max {stated(t['max'], 'tok/s')}).", t["median"], "tok/s", m.sources, importance=90,
               model=m.model, metric="throughput_tok_s", rows=t["n"])
 
 
@@ -126,10 +106,10 @@ def _ttft_facts(facts: _Facts, m: ModelStats) -> None:
     else:
         meaning = ("files define TTFT differently (" + "; ".join(m.ttft_definitions)
                    + "): compare with care")
-    facts.add(f"{m.model}: warm TTFT p50 {fmt(w['median'], 'ms')} (n={w['n']}, cold starts excluded; "
+    facts.add(f"{m.model}: warm TTFT p50 {stated(w['median'], 'ms')} (n={w['n']}, cold starts excluded; "
               f"{meaning}).", w["median"], "ms", m.sources,
               importance=85, model=m.model, metric="ttft_ms", rows=w["n"])
-    facts.add(f"{m.model}: warm TTFT p95 {fmt(w['p95'], 'ms')} (n={w['n']}).", w["p95"], "ms",
+    facts.add(f"{m.model}: warm TTFT p95 {stated(w['p95'], 'ms')} (n={w['n']}).", w["p95"], "ms",
               m.sources, importance=80, model=m.model, metric="ttft_p95_ms", rows=w["n"])
 
 
@@ -138,7 +118,7 @@ def _cold_start_fact(facts: _Facts, m: ModelStats, req: pd.DataFrame) -> None:
         return
     cold = req.loc[(req["model"] == m.model) & req["cold_start"], "ttft_ms"]
     facts.add(f"{m.model}: {m.cold_starts} cold start(s) (model load dominating TTFT); their median "
-              f"TTFT is {fmt(float(cold.median()), 'ms')}.", m.cold_starts, "requests", m.sources,
+              f"TTFT is {stated(float(cold.median()), 'ms')}.", m.cold_starts, "requests", m.sources,
               importance=70, model=m.model, metric="cold_starts", rows=m.n)
 
 
@@ -157,7 +137,7 @@ def _latency_fact(facts: _Facts, m: ModelStats) -> None:
     if lat["median"] is None:
         return
     definition = f" ({m.latency_definition})" if m.latency_definition else ""
-    facts.add(f"{m.model}: latency p50 {fmt(lat['median'], 'ms')}, p95 {fmt(lat['p95'], 'ms')}"
+    facts.add(f"{m.model}: latency p50 {stated(lat['median'], 'ms')}, p95 {stated(lat['p95'], 'ms')}"
               f"{definition}.", lat["median"], "ms", m.sources, importance=55, model=m.model,
               metric="latency_ms", rows=lat["n"])
 
@@ -169,8 +149,8 @@ def _comparison_fact(facts: _Facts, c: ConfigComparison) -> None:
     what = f"{c.parameter} levels" if c.parameter else "configurations"
     best = Config.from_pairs([(c.parameter, c.best)]).key if c.parameter else c.best
     worst = Config.from_pairs([(c.parameter, c.worst)]).key if c.parameter else c.worst
-    facts.add(f"{c.model}: across {what}, best {best} ({fmt(c.best_median, 'tok/s')}, n={c.n_best}) vs "
-              f"worst {worst} ({fmt(c.worst_median, 'tok/s')}, n={c.n_worst}): {fmt(gap, 'tok/s')} "
+    facts.add(f"{c.model}: across {what}, best {best} ({stated(c.best_median, 'tok/s')}, n={c.n_best}) vs "
+              f"worst {worst} ({stated(c.worst_median, 'tok/s')}, n={c.n_worst}): {stated(gap, 'tok/s')} "
               f"({pct:.1f}%), {_noise_verdict(c)}.", gap, "tok/s", c.sources,
               importance=72 if not c.parameter else (60 if c.significant else 45), model=c.model,
               config=best, metric="throughput_gap",
@@ -203,7 +183,7 @@ def _mismatch_fact(facts: _Facts, check: ClaimCheck) -> None:
         f" [{check.config}]" if check.config else "")
     why = f" — {check.explanation}" if check.explanation else ""
     facts.add(f"Claim in {quoted(check.source)} does not match the raw data: {what} stated as "
-              f"{fmt(check.claimed, check.unit)}, raw rows give {fmt(check.actual, check.unit)} "
+              f"{stated(check.claimed, check.unit)}, raw rows give {stated(check.actual, check.unit)} "
               f"(n={check.n}, {quoted(', '.join(check.raw_sources), limit=200)}){why}.",
               check.actual, check.unit,
               (check.source, *check.raw_sources), importance=65, model=check.model,
@@ -217,7 +197,7 @@ def _aggregate_facts(facts: _Facts, aggregates: pd.DataFrame) -> None:
     for (model, config), rows in aggregates.groupby(["model", "config"], sort=True):
         value = float(rows["value"].median())
         facts.add(f"{model or 'unnamed'} [{config}]: tool-reported {rows['definition'].iloc[0]} "
-                  f"{fmt(value, rows['unit'].iloc[0])}.", value, rows["unit"].iloc[0],
+                  f"{stated(value, rows['unit'].iloc[0])}.", value, rows["unit"].iloc[0],
                   rows["source"].unique(), importance=58, model=model, config=config,
                   metric=str(rows["metric"].iloc[0]), rows=len(rows))
 
@@ -231,7 +211,7 @@ def _generic_facts(facts: _Facts, generic: pd.DataFrame) -> None:
         if rows["config"].nunique() < 2:
             continue
         fastest = rows.loc[rows["value"].idxmin()]
-        facts.add(f"{quoted(source)}: fastest case {fastest['config']} at {fmt(fastest['value'], 'ms')} mean "
+        facts.add(f"{quoted(source)}: fastest case {fastest['config']} at {stated(fastest['value'], 'ms')} mean "
                   f"({fastest['definition']}).", float(fastest["value"]), "ms", [source], importance=30,
                   config=str(fastest["config"]), metric="time_ms", rows=len(rows))
 

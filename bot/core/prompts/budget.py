@@ -11,7 +11,8 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.core.grounding import format_value, ground
+from bot.core.grounding import ground
+from bot.core.numbers import format_number
 from bot.core.types import Fact
 
 # Chat-template tokens around each message (<start_of_turn>user ... <end_of_turn>) and slack for
@@ -65,7 +66,7 @@ def fact_line(fact: Fact) -> str:
     line = f"[{fact.id}] {statement}"
     # ground() against this fact alone: does the statement already state its value?
     if not any(claim.grounded for claim in ground(statement, [_value_only(fact)])):
-        line += f" = {format_value(fact.value, fact.unit)}"
+        line += f" = {format_number(fact.value, fact.unit, style='value')}"
     if fact.rows is not None and f"n={fact.rows}" not in statement:
         line += f" (n={fact.rows})"
     return line
