@@ -8,15 +8,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, get_args
 
-TRIGGERS: tuple[str, ...] = ("cli", "slash", "schedule", "mention")
-RUN_STATUSES: tuple[str, ...] = ("queued", "running", "done", "failed")
-FINISHED_RUN_STATUSES: tuple[str, ...] = ("done", "failed")
+Trigger = Literal["cli", "slash", "schedule", "mention"]
+RunStatus = Literal["queued", "running", "done", "failed"]
+FinishedRunStatus = Literal["done", "failed"]
 # claimed = a process owns it and is working on it; posted = the digest reached Slack;
 # failed = it crashed or could not be posted (and the failure was reported, never retried silently).
-DIGEST_STATUSES: tuple[str, ...] = ("claimed", "posted", "failed")
-FINISHED_DIGEST_STATUSES: tuple[str, ...] = ("posted", "failed")
+DigestRecordStatus = Literal["claimed", "posted", "failed"]
+FinishedDigestStatus = Literal["posted", "failed"]
+
+TRIGGERS: tuple[Trigger, ...] = get_args(Trigger)
+RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
+FINISHED_RUN_STATUSES: tuple[FinishedRunStatus, ...] = get_args(FinishedRunStatus)
+DIGEST_STATUSES: tuple[DigestRecordStatus, ...] = get_args(DigestRecordStatus)
+FINISHED_DIGEST_STATUSES: tuple[FinishedDigestStatus, ...] = get_args(FinishedDigestStatus)
 
 
 @dataclass(frozen=True)
@@ -26,12 +32,12 @@ class Run:
     id: int
     run_key: str | None
     archive: str
-    trigger: str
+    trigger: Trigger
     channel: str | None
     thread_ts: str | None
     parent_ts: str | None
     user: str | None
-    status: str
+    status: RunStatus
     error: str | None
     created_at: datetime
     finished_at: datetime | None
@@ -66,7 +72,7 @@ class Digest:
     archive: str
     run_id: int | None
     run_key: str
-    status: str
+    status: DigestRecordStatus
     posted_ts: str | None
     created_at: datetime
     finished_at: datetime | None

@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -121,6 +121,10 @@ class IngestResult:
     inventory: Inventory
 
 
+# "best_throughput": the headline's best-throughput callout is this fact.
+FactRole = Literal["", "best_throughput"]
+
+
 @dataclass(frozen=True)
 class Fact:
     """One checked statement about the data. Everything we post is built from facts.
@@ -138,6 +142,7 @@ class Fact:
     config: str = ""
     metric: str = ""
     rows: int | None = None  # how many measurement rows back the value
+    role: FactRole = ""  # what the fact is for beyond its statement (the headline picks by role)
 
     def to_json(self) -> dict[str, Any]:
         return {

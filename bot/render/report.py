@@ -45,7 +45,7 @@ def _headline_fact(facts: list[Fact], metric: str, model: str) -> Fact | None:
 def build_headline(analysis: Analysis, inventory: Inventory, narrative: Narrative | None) -> Headline:
     """The figures a Slack summary shows, each tied to the fact it comes from."""
     facts = analysis.facts
-    best = next((f for f in facts if f.metric == "throughput_tok_s" and f.importance == 94), None)
+    best = next((f for f in facts if f.role == "best_throughput"), None)
     ttft: TtftCallout | None = None
     if best is not None:
         p50 = _headline_fact(facts, "ttft_ms", best.model)

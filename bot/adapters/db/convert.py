@@ -1,16 +1,17 @@
 """ORM rows <-> frozen records, and the checks made before a row is written.
 
-ORM rows never leave the store: these copies are what callers get.
+ORM rows never leave the store: these copies are what callers get. Status and trigger columns are
+cast to their Literal types: the database's CHECK constraints (`schema.py`) hold them to those values.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
 from bot.adapters.db.schema import DigestRow, RunRow, SubscriptionRow
-from bot.core.records import TRIGGERS, Digest, Run, Subscription
+from bot.core.records import TRIGGERS, Digest, DigestRecordStatus, Run, RunStatus, Subscription, Trigger
 from bot.errors import UnknownRecord
 
 
@@ -51,12 +52,12 @@ def run_record(row: RunRow) -> Run:
         id=row.id,
         run_key=row.run_key,
         archive=row.archive,
-        trigger=row.trigger,
+        trigger=cast(Trigger, row.trigger),
         channel=row.channel,
         thread_ts=row.thread_ts,
         parent_ts=row.parent_ts,
         user=row.user,
-        status=row.status,
+        status=cast(RunStatus, row.status),
         error=row.error,
         created_at=row.created_at,
         finished_at=row.finished_at,
@@ -89,7 +90,7 @@ def digest_record(row: DigestRow) -> Digest:
         archive=row.archive,
         run_id=row.run_id,
         run_key=row.run_key,
-        status=row.status,
+        status=cast(DigestRecordStatus, row.status),
         posted_ts=row.posted_ts,
         created_at=row.created_at,
         finished_at=row.finished_at,

@@ -6,6 +6,7 @@ order (most important first), so the same archive always yields the same ids.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import partial
 
 import pandas as pd
@@ -14,7 +15,7 @@ from bot.core.analysis.claims import ClaimCheck
 from bot.core.analysis.results import Analysis, ConfigComparison, ModelStats
 from bot.core.config import Config
 from bot.core.numbers import format_number
-from bot.core.types import Fact, Inventory, quoted
+from bot.core.types import Fact, FactRole, Inventory, quoted
 
 # A fact statement's number (and the report's tables): `bot.core.numbers`, "statement" precision.
 stated = partial(format_number, style="statement")
@@ -24,11 +25,12 @@ class _Facts:
     def __init__(self) -> None:
         self.items: list[tuple[int, int, Fact]] = []
 
-    def add(self, statement: str, value: float, unit: str, sources, *, importance: int, model: str = "",
-            config: str = "", metric: str = "", rows: int | None = None) -> None:
+    def add(self, statement: str, value: float, unit: str, sources: Iterable[str], *, importance: int,
+            model: str = "", config: str = "", metric: str = "", rows: int | None = None,
+            role: FactRole = "") -> None:
         fact = Fact(id="", statement=statement, value=float(value), unit=unit,
                     sources=tuple(sorted(set(sources))), importance=importance, model=model,
-                    config=config, metric=metric, rows=rows)
+                    config=config, metric=metric, rows=rows, role=role)
         self.items.append((importance, len(self.items), fact))
 
     def numbered(self) -> list[Fact]:
@@ -76,7 +78,7 @@ def _top_throughput_fact(facts: _Facts, models: list[ModelStats]) -> None:
     n_top = top.throughput_tok_s["n"]
     facts.add(f"Highest median throughput: {top.model} at {stated(top.throughput_tok_s['median'], 'tok/s')} "
               f"(n={n_top}).", top.throughput_tok_s["median"], "tok/s", top.sources, importance=94,
-              model=top.model, metric="throughput_tok_s", rows=n_top)
+              model=top.model, metric="throughput_tok_s", rows=n_top, role="best_throughput")
 
 
 def _model_facts(facts: _Facts, m: ModelStats, req: pd.DataFrame) -> None:
