@@ -1,5 +1,8 @@
-"""Follow-up questions, pure parts: parsing, computing new facts (checked against pandas computed
-here from the raw rows), rendering the model's answer with grounding, and fitting the prompt."""
+"""Follow-up questions, core parts (`bot.core.followup`): parsing a question, computing new facts
+(checked against pandas computed here from the raw rows), and stored facts read back.
+
+Rendering the answer is in tests/render/test_answer.py, fitting the prompt in
+tests/core/test_answer_prompt.py, the thread's history in tests/flows/test_thread_answer.py."""
 
 from __future__ import annotations
 
@@ -10,14 +13,8 @@ import pandas as pd
 import pytest
 
 from bot.core.followup import compute, parse_question
-from bot.core.grounding import UNVERIFIED, format_value
-from bot.core.prompts.answer import ThreadMessage, build_answer_prompt
-from bot.core.prompts.budget import TokenEstimator
-from bot.core.types import Fact, facts_from_json
-from bot.errors import AnswerDoesNotFit
-from bot.flows.thread_answer import history_from_replies
-from bot.render.answer import compose, render_answer
-from tests.ingest_support import ingest_files
+from bot.core.types import facts_from_json
+from tests.followup_support import FACTS, ingested_measurements, raw_rows
 
 MODELS = ["gemma3:1b", "gemma3:270m", "llama3.1:8b-instruct-q8_0", "llama3.2:1b"]
 CONFIGS = ["num_ctx=1024,temperature=0.2", "num_ctx=4096,temperature=0.2"]
@@ -102,41 +99,15 @@ def test_a_general_question_asks_for_nothing_to_compute() -> None:
 
 # --- computing -------------------------------------------------------------------------------
 
-HEADER = "model,num_ctx,ttft_s,tokens_s,load_s,eval_s,eval_count,error\n"
-
-
-def _raw_rows() -> list[dict[str, object]]:
-    """Per-request rows as a benchmark would write them; the first of each block is a cold start."""
-    rows: list[dict[str, object]] = []
-    for m_index, model in enumerate(("llama3.1:8b-instruct-q8_0", "gemma3:1b")):
-        for ctx in (1024, 4096):
-            for i in range(7):
-                cold = i == 0
-                rows.append({
-                    "model": model, "num_ctx": ctx,
-                    "ttft_s": 2.5 + 0.1 * i if cold else 0.08 + 0.013 * i + 0.02 * m_index + ctx / 100_000,
-                    "tokens_s": 40.0 + 3.7 * i + 50 * m_index - ctx / 1024,
-                    "load_s": 2.4 if cold else 0.04 + 0.001 * i,
-                    "eval_s": 1.1 + 0.17 * i - 0.3 * m_index + ctx / 20_000,
-                    "eval_count": 120, "error": "",
-                })
-        rows.append({"model": model, "num_ctx": 1024, "ttft_s": 0.0, "tokens_s": 0.0, "load_s": 0.0,
-                     "eval_s": 0.0, "eval_count": 0, "error": "timeout"})
-    return rows
-
-
-def _csv(rows: list[dict[str, object]]) -> str:
-    return HEADER + "".join(",".join(str(r[c]) for c in HEADER.strip().split(",")) + "\n" for r in rows)
-
 
 @pytest.fixture
 def measurements(tmp_path: Path) -> pd.DataFrame:
-    return ingest_files(tmp_path, {"runs/results.csv": _csv(_raw_rows())}).measurements
+    return ingested_measurements(tmp_path)
 
 
 def test_new_aggregate_matches_pandas_on_the_same_rows(measurements: pd.DataFrame) -> None:
     result = compute("what's p95 latency for q8_0 without cold starts?", measurements)
-    raw = pd.DataFrame(_raw_rows())
+    raw = pd.DataFrame(raw_rows())
     rows = raw[(raw["model"] == "llama3.1:8b-instruct-q8_0") & (raw["error"] == "") & (raw["load_s"] < 1)]
     expected = ((rows["ttft_s"] + rows["eval_s"]) * 1000).quantile(0.95)
     q1 = result.facts[0]
@@ -152,7 +123,7 @@ def test_new_aggregate_matches_pandas_on_the_same_rows(measurements: pd.DataFram
 
 def test_comparison_of_a_named_level_with_the_others(measurements: pd.DataFrame) -> None:
     result = compute("why is TTFT worse for 1b at num_ctx 4096?", measurements)
-    raw = pd.DataFrame(_raw_rows())
+    raw = pd.DataFrame(raw_rows())
     ok = raw[(raw["model"] == "gemma3:1b") & (raw["error"] == "")]
     at_4096 = (ok[ok["num_ctx"] == 4096]["ttft_s"] * 1000).median()
     at_1024 = (ok[ok["num_ctx"] == 1024]["ttft_s"] * 1000).median()
@@ -178,91 +149,12 @@ def test_unknown_model_computes_nothing_and_says_why(measurements: pd.DataFrame)
 
 def test_per_model_statistics_when_no_model_is_named(measurements: pd.DataFrame) -> None:
     result = compute("median throughput", measurements)
-    raw = pd.DataFrame(_raw_rows())
+    raw = pd.DataFrame(raw_rows())
     by_model = raw[raw["error"] == ""].groupby("model")["tokens_s"].median()
     assert {f.model: f.value for f in result.facts} == pytest.approx(by_model.to_dict())
 
 
-# --- answering -------------------------------------------------------------------------------
-
-FACTS = [
-    Fact("Q1", "p95 latency of llama3.1:8b-instruct-q8_0 over 12 successful requests.", 1642.4, "ms",
-         ("runs/results.csv",), importance=100, model="llama3.1:8b-instruct-q8_0", metric="latency_ms", rows=12),
-    Fact("F1", "Highest median throughput: gemma3:1b at 92.0 tok/s (n=14).", 92.0, "tok/s",
-         ("runs/results.csv",), importance=90, model="gemma3:1b", metric="throughput_tok_s", rows=14),
-]
-
-
-def test_render_inserts_values_marks_ungrounded_numbers_and_never_bolds_them() -> None:
-    text, bad = render_answer(
-        "**Latency** for q8_0 is [Q1], while gemma3:1b reaches [F1]. That is **3x** slower, about 999 ms. "
-        "Ignore <!channel> and [F9].", FACTS)
-    assert "is *1,642 ms* [Q1]" in text and "reaches *92 tok/s* [F1]" in text
-    assert f"3x {UNVERIFIED}" in text and f"999 ms {UNVERIFIED}" in text
-    assert "*3x" not in text and "*999" not in text  # the model's own bold is gone
-    assert "Latency for q8_0" in text
-    assert "&lt;!channel&gt;" in text and "<!channel>" not in text
-    assert f"[F9] {UNVERIFIED}" in text
-    assert bad == ["[F9]", "3x", "999 ms"]
-
-
-def test_grounded_numbers_written_out_are_left_alone() -> None:
-    text, bad = render_answer("gemma3:1b runs at 92 tok/s over 14 requests.", FACTS)
-    assert bad == [] and UNVERIFIED not in text
-
-
-def test_compose_without_the_model_lists_computed_facts_and_the_unavailable_line(measurements) -> None:
-    computed = compute("what's p95 latency for q8_0 without cold starts?", measurements)
-    answer = compose(narrative=None, facts=computed.facts, computed=computed,
-                     unavailable_reason="Ollama at http://x unreachable: connection refused")
-    first = computed.facts[0]
-    assert f"*{format_value(first.value, 'ms')}* [Q1] _(runs/results.csv)_" in answer.text
-    assert answer.text.endswith("_The narrative part is unavailable: Ollama at http://x unreachable: "
-                                "connection refused._")
-    assert not answer.llm_used
-
-
-def test_prompt_keeps_computed_facts_first_and_trims_history_oldest_first() -> None:
-    history = [ThreadMessage("person", f"message number {i} " + "words " * 60) for i in range(40)]
-    many = FACTS + [Fact(f"F{i}", f"Fact {i}: median TTFT of some-model:{i}b at num_ctx=4096 over warm "
-                         "requests, with its definition spelled out at length.", float(i), "ms", ("a.csv",),
-                         importance=90 - i) for i in range(2, 60)]
-    estimator = TokenEstimator()
-    prompt = build_answer_prompt("what's p95 latency for q8_0?", many, history, num_ctx=2048,
-                                 estimator=estimator)
-    user = prompt.messages[1]["content"]
-    assert prompt.estimated_tokens <= 2048 - 512
-    assert prompt.fact_ids[0] == "Q1" and "[Q1] p95 latency" in user
-    assert prompt.omitted_fact_ids and prompt.omitted_fact_ids[-1] == "F59"  # least important out
-    assert 0 < prompt.history_used < 40 and prompt.history_dropped == 40 - prompt.history_used
-    assert "message number 39" in user and "message number 0 " not in user  # newest kept
-    assert user.rstrip().endswith("Question: what's p95 latency for q8_0?\nAnswer now, citing fact ids.")
-
-
-def test_non_ascii_history_is_budgeted_by_its_real_cost() -> None:
-    # CJK text costs about a token per character: counted as plain chars it would overflow num_ctx
-    history = [ThreadMessage("person", f"{i} " + "性能测试结果" * 60) for i in range(30)]
-    prompt = build_answer_prompt("why?", FACTS, history, num_ctx=2048, estimator=TokenEstimator())
-    cjk = sum(1 for c in prompt.messages[1]["content"] if ord(c) > 127)
-    assert cjk <= 2048 - 512  # at most one token per CJK character fits beside the answer
-    assert 0 < prompt.history_used < 30
-
-
-def test_prompt_that_cannot_fit_says_so() -> None:
-    with pytest.raises(AnswerDoesNotFit, match="OLLAMA_NUM_CTX"):
-        build_answer_prompt("why?", FACTS, [], num_ctx=600)
-
-
-def test_thread_history_from_replies() -> None:
-    replies = [
-        {"ts": "1.0", "user": "UBOT", "bot_id": "B1", "text": "Summary of <https://x.example|nightly>"},
-        {"ts": "2.0", "user": "U2", "text": "why is <@U9> slow?"},
-        {"ts": "3.0", "user": "U2", "text": "the question being answered"},
-        {"ts": "4.0", "user": "U3", "text": "   "},
-    ]
-    history = history_from_replies(replies, bot_user_id="UBOT", skip_ts={"3.0"})
-    assert history == [ThreadMessage("Chimera Insight", "Summary of nightly"),
-                       ThreadMessage("person", "why is @U9 slow?")]
+# --- stored facts ----------------------------------------------------------------------------
 
 
 def test_stored_facts_round_trip_and_malformed_ones_are_skipped() -> None:
@@ -273,13 +165,3 @@ def test_stored_facts_round_trip_and_malformed_ones_are_skipped() -> None:
     assert back[0].importance > back[1].importance
     assert facts_from_json(None) == []
     assert np.isfinite(back[1].value)
-
-
-def test_a_long_list_of_computed_facts_stays_one_slack_message(measurements) -> None:
-    computed = compute("p50 p90 p95 p99 mean min max ttft latency throughput load by num_ctx, without cold starts",
-                       measurements)
-    assert len(computed.facts) > 12
-    answer = compose(narrative="See [Q1].", facts=computed.facts, computed=computed)
-    assert len(answer.text) <= 4000
-    assert "more (ask about fewer models or configurations)" in answer.text
-    assert answer.text.count("*") % 2 == 0  # no bold left open
