@@ -24,19 +24,23 @@ def test_pool_positions_capacity_and_shutdown():
             ran.append(name)
         return run
 
-    assert pool.submit("a", job("a"), on_cancel=cancelled.append) == 0
+    def cancel(message: str) -> None:
+        cancelled.append(message)
+        if len(cancelled) == 2:  # shutdown has failed the queue: only now may the running job end
+            gate.set()
+
+    assert pool.submit("a", job("a"), on_cancel=cancel) == 0
     assert started.wait(5)
-    assert pool.submit("b", job("b"), on_cancel=cancelled.append) == 1
-    assert pool.submit("c", job("c"), on_cancel=cancelled.append) == 2
+    assert pool.submit("b", job("b"), on_cancel=cancel) == 1
+    assert pool.submit("c", job("c"), on_cancel=cancel) == 2
     with pytest.raises(QueueFull):
-        pool.submit("d", job("d"), on_cancel=cancelled.append)
+        pool.submit("d", job("d"), on_cancel=cancel)
     status = pool.status()
     assert (status.running, status.queued) == (1, 2)
-    threading.Timer(0.1, gate.set).start()
-    pool.shutdown(timeout_s=5)
+    pool.shutdown(timeout_s=5)  # "a" is still running here: it is released from inside the shutdown
     assert ran == ["a"] and len(cancelled) == 2  # b and c cancelled; a finished in the grace period
     with pytest.raises(PoolClosed):
-        pool.submit("e", job("e"), on_cancel=cancelled.append)
+        pool.submit("e", job("e"), on_cancel=cancel)
 
 
 def test_pool_survives_a_crashing_job():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.flows.progress import Throttle
 from bot.flows.services import SeenEvents
-from tests.slack_support import StepClock
+from tests.clocks import StepClock
 
 
 def test_throttle_and_seen_events():
