@@ -24,9 +24,9 @@ from tests.standins.slack_api import SlackApiStandin
 
 
 class SlowRun(ScriptedRun):
-    def __call__(self, target, **kwargs):  # type: ignore[no-untyped-def, override]
+    def run(self, target, **kwargs):  # type: ignore[no-untyped-def, override]
         time.sleep(0.05)
-        return super().__call__(target, **kwargs)
+        return super().run(target, **kwargs)
 
 
 def pct(values: list[float], q: float) -> float:

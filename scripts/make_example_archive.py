@@ -2,7 +2,7 @@
 """Write the bundled example archive, `examples/example-archive.tar.gz`, from `scripts.examplegen`.
 
 Deterministic: the same bytes on every run (sorted members, fixed mtime/uid/gid, gzip mtime 0), so
-`tests/test_examplegen.py` can check the bundled file has not drifted from the generator.
+`tests/e2e/test_examplegen.py` can check the bundled file has not drifted from the generator.
 
     .venv/bin/python scripts/make_example_archive.py [--out PATH] [--seed N] [--scale N]
 """

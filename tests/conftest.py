@@ -9,10 +9,9 @@ from pathlib import Path
 import fsspec
 import pytest
 
+from tests.paths import REAL_ARCHIVE
 from tests.standins.ollama_server import OllamaStandIn
 from tests.standins.slack_api import SlackApiStandin
-
-REAL_ARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "data" / "chimera-reports"
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,14 @@
 The scripted `ScriptedRun` stands in only for the analysis (the `Services.pipeline` port) so a
 test can hold a job open or make it fail on cue; the Slack side is all real (Bolt, slack_sdk,
 waitress) talking to the stand-ins over loopback HTTP.
+
+No test here reads the wall clock:
+- "Acked within Slack's 3 s" is a status 200 carrying the ack's text: Bolt waits at most its
+  3-s ``ack_timeout`` for a listener's ack and answers 404 ("unhandled request") without it.
+- "The ack did not wait for the work" is an ack that arrives while the work is held (a
+  `ScriptedRun` before ``release``, or a stand-in model reply before its ``hold`` is set).
+- "Nothing (more) happened" is checked after `RunningBot.settle`, which waits until everything
+  the bot accepted has finished, instead of sleeping and hoping.
 """
 
 from __future__ import annotations
@@ -13,16 +21,21 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from slack_bolt import App
+
 from bot.app import build_app, build_services
+from bot.flows.jobs import JobPool
 from bot.flows.pipeline import RunResult, RunsAnalyses
 from bot.flows.services import Services
 from bot.serve import HttpServer, make_wsgi_app
 from bot.settings import Settings
+from tests.clocks import StepClock
 from tests.factories import make_settings, run_result
 from tests.standins.slack_api import SlackApiStandin, sign
 
@@ -55,17 +68,58 @@ class ScriptedRun:
         return run_result(target, self.narrative)
 
 
-class StepClock:
-    """A clock that advances ``step`` seconds per reading (so throttling is deterministic)."""
+class CountingExecutor(Executor):
+    """Wraps Bolt's listener executor (same threads, same concurrency) and counts the listener runs
+    still in flight, so a test can wait until every request Bolt has accepted was handled."""
 
-    def __init__(self, step: float) -> None:
-        self.now, self.step = 0.0, step
-        self._lock = threading.Lock()
+    def __init__(self, inner: Executor) -> None:
+        self._inner = inner
+        self._in_flight = 0
+        self._cond = threading.Condition()
 
-    def __call__(self) -> float:
-        with self._lock:
-            self.now += self.step
-            return self.now
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        def counted() -> Any:
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with self._cond:
+                    self._in_flight -= 1
+                    self._cond.notify_all()
+
+        with self._cond:
+            self._in_flight += 1
+        try:
+            return self._inner.submit(counted)
+        except BaseException:
+            with self._cond:
+                self._in_flight -= 1
+            raise
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._inner.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+    def idle(self) -> bool:
+        with self._cond:
+            return self._in_flight == 0
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._cond:
+            return self._cond.wait_for(lambda: self._in_flight == 0, timeout)
+
+
+def count_listeners(app: App) -> CountingExecutor:
+    """Route ``app``'s listener runs through a `CountingExecutor` (the bot has no lazy listeners)."""
+    runner = app.listener_runner
+    counting = CountingExecutor(runner.listener_executor)
+    runner.listener_executor = counting
+    return counting
+
+
+def _pool_idle(pool: JobPool | None) -> bool:
+    if pool is None:
+        return True
+    status = pool.status()
+    return status.running == 0 and status.queued == 0
 
 
 @dataclass
@@ -73,9 +127,27 @@ class RunningBot:
     url: str
     services: Services
     standin: SlackApiStandin
+    listeners: CountingExecutor
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until the bot has finished everything it accepted so far: every Bolt listener run
+        has returned and the analysis and answer pools are idle. A request's listener is submitted
+        before its HTTP response is sent, and a listener queues its job before it returns, so after
+        this every effect of every request already answered has reached the stand-ins: a test can
+        then assert that something did NOT happen without sleeping."""
+        if not self.listeners.wait_idle(timeout):
+            raise AssertionError(f"Bolt listeners still running after {timeout} s")
+        # The pools have no "wait until idle": poll their state, which only changes when work ends
+        # (counting rounds, not reading a clock: some callers run under freezegun).
+        for _ in range(int(timeout / 0.01)):
+            if _pool_idle(self.services.jobs) and _pool_idle(self.services.answers):
+                return
+            time.sleep(0.01)
+        raise AssertionError(f"the bot did not settle within {timeout} s: jobs {self.services.jobs.status()}")
 
     def post(self, body: bytes, headers: dict[str, str]) -> tuple[int, str, float]:
-        """POST to /slack/events; returns (status, body, seconds taken)."""
+        """POST to /slack/events; returns (status, body, seconds taken). Tests assert nothing about
+        the seconds (see the module docstring); bench/bench_slack.py reports them as ack latency."""
         req = urllib.request.Request(f"{self.url}/slack/events", data=body, headers=headers, method="POST")
         started = time.perf_counter()
         try:
@@ -126,10 +198,11 @@ def http_bot(standin: SlackApiStandin, run: RunsAnalyses | None, *, clock: Calla
     services = build_services(settings, pipeline=run, health=lambda: "Ollama: stand-in healthy",
                               clock=clock or StepClock(1.0))
     app = build_app(settings, services)
+    listeners = count_listeners(app)
     server = HttpServer(make_wsgi_app(app, services), host="127.0.0.1", port=0)
     server.start()
     try:
-        yield RunningBot(f"http://127.0.0.1:{server.port}", services, standin)
+        yield RunningBot(f"http://127.0.0.1:{server.port}", services, standin, listeners)
     finally:
         if isinstance(run, ScriptedRun):
             run.release.set()

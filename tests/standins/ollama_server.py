@@ -16,9 +16,14 @@ Fault modes (``Reply.fault``): ``"slow"`` (no byte until ``slow_s`` passes), ``"
 ``"broken"`` (closes the connection in the middle of the NDJSON stream), ``"error_record"`` (an
 ``{"error": ...}`` line mid-stream, as Ollama sends when the runner dies), ``"trickle"`` (after the
 content, a record that never ends: one byte every ``token_delay_s``, so no single read ever times
-out). An empty or off-format
+out; after ``slow_s`` the connection is dropped, so a client that never gives up fails the test
+instead of hanging it). An empty or off-format
 answer is just ``Reply(content="")`` / ``Reply(content="not json")``. For "connection refused",
 point the client at `closed_port_url()`.
+
+``Reply.hold``: an event the reply waits for before its first byte (the server stopping releases
+it too). A test holds the model "thinking" for exactly as long as it needs, with no timing: e.g.
+"the command was acked while the answers were still waiting on the model".
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ class Reply:
     token_delay_s: float = 0.0
     fault: str | None = None  # slow | 500 | 404 | broken | error_record | trickle
     slow_s: float = 5.0
+    hold: threading.Event | None = None  # no byte until this is set
     done_reason: str = "stop"
     # Final-record overrides (ns / counts); measured or estimated when None.
     load_duration: int | None = None
@@ -91,6 +97,10 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)
     version: str = "0.12.6"
+    arrived: threading.Condition = field(init=False, repr=False)  # notified with every request
+
+    def __post_init__(self) -> None:
+        self.arrived = threading.Condition(self.lock)
 
 
 class OllamaStandIn:
@@ -156,6 +166,16 @@ class OllamaStandIn:
     def requests_to(self, path: str) -> list[Recorded]:
         return [r for r in self.requests if r.path == path]
 
+    def wait_for_requests(self, path: str, count: int, timeout: float = 10.0) -> list[Recorded]:
+        """Block until ``count`` requests to ``path`` have arrived (AssertionError on timeout)."""
+        state = self._state
+        with state.arrived:
+            if not state.arrived.wait_for(
+                lambda: sum(r.path == path for r in state.requests) >= count, timeout
+            ):
+                raise AssertionError(f"{count} request(s) to {path} expected; got {state.requests}")
+            return [r for r in state.requests if r.path == path]
+
 
 def settings_for(host: str, **overrides: object) -> Settings:
     """Settings pointing at a stand-in (no .env), with a short request budget for tests."""
@@ -200,8 +220,9 @@ class _Handler(BaseHTTPRequestHandler):
         return body if isinstance(body, dict) else {"_raw": body}
 
     def _record(self, body: dict[str, Any]) -> None:
-        with self.state.lock:
+        with self.state.arrived:
             self.state.requests.append(Recorded(self.command, self.path, body))
+            self.state.arrived.notify_all()
 
     def _json(self, status: int, payload: Any) -> None:
         data = json.dumps(payload).encode()
@@ -221,6 +242,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _sleep(self, seconds: float) -> bool:
         """Sleep unless the server is stopping; False when it is."""
         return not self.state.stopping.wait(seconds) if seconds > 0 else True
+
+    def _held(self, hold: threading.Event) -> bool:
+        """Wait for ``hold`` unless the server is stopping; False when it is."""
+        while not hold.wait(0.05):  # two events to wait on: look at the other one now and then
+            if self.state.stopping.is_set():
+                return False
+        return True
 
     def _next_reply(self) -> Reply:
         with self.state.lock:
@@ -267,6 +295,8 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.perf_counter_ns()
         reply = self._next_reply()
         model = str(body.get("model") or "")
+        if reply.hold is not None and not self._held(reply.hold):
+            return
         if reply.fault == "slow" and not self._sleep(reply.slow_s):
             return
         if reply.fault == "500":
@@ -296,7 +326,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self._chunk(line)
         if reply.fault == "trickle":
+            gives_up = time.monotonic() + reply.slow_s
             while self._sleep(reply.token_delay_s or 0.05):
+                if time.monotonic() > gives_up:  # the client should have hung up long ago
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
                 self._chunk(b" ")  # whitespace inside a record that never gets its newline
             return
         self.wfile.write(b"0\r\n\r\n")

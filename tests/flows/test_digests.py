@@ -1,39 +1,21 @@
-"""A digest run on real archive folders (written from seeded synthetic data): real pipeline, real
-SQLite file, and every Slack call through the Web API stand-in over HTTP."""
+"""A digest run (`bot.flows.digest.run_digest`) on real archive folders (written from seeded synthetic
+data): real pipeline, real SQLite file, and every Slack call through the Web API stand-in over HTTP.
+
+Which archive is next is in tests/core/test_archives.py, the message's escaping in
+tests/render/test_digest.py."""
 
 from __future__ import annotations
 
 import tarfile
-from datetime import UTC
 
-from bot.core.archives import pick_archive
-from bot.core.regression import IMPROVEMENT, METHOD_MW_Z, REGRESSION, Change
+from bot.core.regression import IMPROVEMENT, METHOD_MW_Z, REGRESSION
 from bot.flows.digest import FAILED, NOTHING_NEW, POSTED, QUIET, run_digest
-from bot.render.digest import DigestView
 from tests.digest_support import DigestEnv, digest_env, message_text, write_synth
 
 
 def _digest(env: DigestEnv, sub):
     sub = env.store.subscriptions.get_subscription(sub.id)
     return run_digest(sub, ports=env.ports)
-
-
-def test_pick_archive_takes_the_newest_new_name_and_never_digs_out_old_ones():
-    assert pick_archive([], set()) == (None, [])
-    assert pick_archive(["n/2025-11-02", "n/2025-11-01"], set()) == ("n/2025-11-02", ["n/2025-11-01"])
-    names = ["n/2025-11-01", "n/2025-11-02", "n/2025-11-03", "n/2025-11-04"]
-    assert pick_archive(names, {"n/2025-11-02"}) == ("n/2025-11-04", ["n/2025-11-03"])
-    assert pick_archive(names, {"n/2025-11-04"}) == (None, [])
-    # a never-digested archive older than the last digest is not "new"
-    assert pick_archive(names, {"n/2025-11-01", "n/2025-11-04"}) == (None, [])
-
-
-def test_pick_archive_orders_numbers_inside_names_by_value():
-    # Plain string order puts "run-10" before "run-9": after run-9 the subscription went silent.
-    assert pick_archive(["b/run-9", "b/run-10", "b/run-11"], {"b/run-9"}) == ("b/run-11", ["b/run-10"])
-    assert pick_archive(["n/2025-11-9", "n/2025-11-10"], {"n/2025-11-9"}) == ("n/2025-11-10", [])
-    assert pick_archive(["b/run-2", "b/run-10"], set()) == ("b/run-10", ["b/run-2"])
-    assert pick_archive(["b/run-9", "b/run-10"], {"b/run-10"}) == (None, [])
 
 
 def test_a_build_numbered_archive_after_run_9_is_digested(tmp_path):
@@ -201,32 +183,6 @@ def test_the_narrative_failing_never_blocks_the_digest(tmp_path):
         assert outcome.status == POSTED
         text = message_text(env.top_posts()[0])
         assert "Narrative failed" in text
-
-
-def test_the_message_escapes_archive_model_and_config_text():
-    from datetime import datetime
-
-    from bot.core.records import Subscription
-
-    sub = Subscription(1, "C1", "daily 09:00", {}, "UTC", "night<ly>", False, None,
-                       datetime.now(UTC), True)
-    evil = Change("<!channel> m", "ctx=`1` <@U1>", "throughput_tok_s", 100.0, 70.0, -0.3, REGRESSION,
-                  "critical", 1e-9, 30, 30, "mann-whitney")
-    view = DigestView(subscription=sub, archive="nightly/<!here>", baseline="<http://x|y>",
-                      changes=[evil])
-    text = "\n".join(message_text_of(view))
-    assert "<!channel>" not in text and "<!here>" not in text and "<@U1>" not in text
-    assert "<http" not in text and "&lt;!channel&gt;" in text
-    assert "`1`" not in text  # a backtick in a config cannot end the code span early
-
-
-def message_text_of(view: DigestView) -> list[str]:
-    out = [view.fallback_text()]
-    for block in view.blocks():
-        if "text" in block:
-            out.append(block["text"]["text"])
-        out += [e["text"] for e in block.get("elements", []) + block.get("fields", [])]
-    return out
 
 
 def test_tarball_archives_are_listed_and_digested_too(tmp_path):

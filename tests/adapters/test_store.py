@@ -11,9 +11,9 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import Engine, event, inspect
 
 from bot.adapters.db import Store, digest_run_key, open_store
 from bot.adapters.db.engine import alembic_config, make_engine
@@ -238,13 +238,12 @@ def test_non_finite_json_numbers_are_stored_as_null(store: Store) -> None:
     assert done.facts == [{"value": None}, {"value": None}, {"value": 1.0}]
 
 
-def test_ten_thousand_measurements_insert_in_well_under_a_second(store: Store) -> None:
+def test_ten_thousand_measurements_are_stored_in_one_go(store: Store) -> None:
+    # How fast (it was "well under a second") is a benchmark's claim, not a test's: timing it here
+    # failed on busy machines and proved nothing on fast ones.
     run = store.runs.create_run(archive="big.tar.gz", trigger="cli")
     frame = measurements(10_000)
-    started = time.perf_counter()
     store.runs.finish_run(run.id, status="done", measurements=frame)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 1.0, f"10k rows took {elapsed:.2f}s"
     assert len(store.runs.load_measurements(run.id)) == 10_000
 
 
@@ -342,25 +341,60 @@ def test_prune_events_forgets_only_old_events(store: Store) -> None:
     assert store.events.prune_events(before=cutoff - timedelta(hours=1)) == 0
 
 
+class WriteLog:
+    """Every write transaction any engine begins while this is listening, as (thread name, that
+    connection's PRAGMA busy_timeout in ms), recorded as its BEGIN IMMEDIATE goes to SQLite."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, int]] = []
+        self._cond = threading.Condition()
+
+    def before_cursor_execute(self, conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if statement == "BEGIN IMMEDIATE":
+            timeout_ms = cursor.connection.execute("PRAGMA busy_timeout").fetchone()[0]
+            with self._cond:
+                self.seen.append((threading.current_thread().name, timeout_ms))
+                self._cond.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[tuple[str, int]]:
+        with self._cond:
+            assert self._cond.wait_for(lambda: len(self.seen) >= count, timeout), self.seen
+            return list(self.seen)
+
+
+@contextmanager
+def sqlite_writes() -> Iterator[WriteLog]:
+    log = WriteLog()
+    event.listen(Engine, "before_cursor_execute", log.before_cursor_execute)
+    try:
+        yield log
+    finally:
+        event.remove(Engine, "before_cursor_execute", log.before_cursor_execute)
+
+
 def test_a_writer_waits_for_another_connections_lock(sqlite_url: str, tmp_path: Path) -> None:
     with (
         open_store(sqlite_url) as patient,
         open_store(sqlite_url, busy_timeout_s=0.05) as impatient,
+        sqlite_writes() as writes,
     ):
         raw = sqlite3.connect(tmp_path / "chimera.sqlite3", isolation_level=None)
         try:
             raw.execute("BEGIN IMMEDIATE")  # another process holds the write lock
-            started = time.perf_counter()
             with pytest.raises(StoreError, match="busy"):
                 impatient.events.mark_event_seen("E-impatient")
-            # Gave up after its own busy_timeout, not the driver's 5 s default.
-            assert time.perf_counter() - started < 2.0
-            with ThreadPoolExecutor(max_workers=1) as pool:
+            # Gave up after its own busy_timeout (50 ms), not the driver's 5 s default: that is
+            # what SQLite was told on the very connection that gave up.
+            assert writes.seen == [(threading.current_thread().name, 50)]
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="patient") as pool:
                 waiting = pool.submit(patient.events.mark_event_seen, "E-patient")
-                time.sleep(0.2)
+                # The patient's write began while the lock is held, on a connection told to wait up
+                # to 10 s for it: it is waiting (it cannot finish before the lock is released).
+                (thread, timeout_ms) = writes.wait_for(2)[1]
+                assert thread.startswith("patient") and timeout_ms == 10_000
                 assert not waiting.done()
                 raw.execute("COMMIT")
-                assert waiting.result(timeout=10) is True
+                assert waiting.result(timeout=10) is True  # it waited, then wrote
         finally:
             raw.close()
 
@@ -397,29 +431,24 @@ def test_claim_digest_from_two_stores_has_exactly_one_winner(store: Store, db_ur
 
 CLAIM_IN_A_PROCESS = textwrap.dedent(
     """
-    import json, sys, time
-    from pathlib import Path
+    import json, sys
     from bot.adapters.db import open_store
-    url, go, sub_id = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+    url, sub_id = sys.argv[1], int(sys.argv[2])
     store = open_store(url)
     print("ready", flush=True)
-    deadline = time.monotonic() + 30
-    while not go.exists() and time.monotonic() < deadline:
-        time.sleep(0.005)
+    sys.stdin.readline()  # "go": blocks until the test says so
     digest = store.digests.claim_digest(sub_id, "nightly/c.tar.gz")
     print(json.dumps(None if digest is None else digest.id), flush=True)
     """
 )
 
 
-def test_claim_digest_from_two_os_processes_has_exactly_one_winner(
-    store: Store, db_url: str, tmp_path: Path
-) -> None:
+def test_claim_digest_from_two_os_processes_has_exactly_one_winner(store: Store, db_url: str) -> None:
     sub_id = _subscription(store)
-    go = tmp_path / "go"
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", CLAIM_IN_A_PROCESS, db_url, str(go), str(sub_id)],
+            [sys.executable, "-c", CLAIM_IN_A_PROCESS, db_url, str(sub_id)],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -428,7 +457,10 @@ def test_claim_digest_from_two_os_processes_has_exactly_one_winner(
     try:
         for proc in procs:
             assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
-        go.touch()  # both processes claim at (nearly) the same moment
+        for proc in procs:  # both processes claim at (nearly) the same moment
+            assert proc.stdin is not None
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
         outputs = [proc.communicate(timeout=30)[0] for proc in procs]
     finally:
         for proc in procs:

@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.paths import REPO_ROOT
+
+ROOT = REPO_ROOT
 VENDOR = ("slack_sdk", "slack_bolt", "ollama", "sqlalchemy", "alembic", "apscheduler", "fsspec", "httpx",
           "waitress", "pydantic", "pydantic_settings", "psycopg", "websockets")
 APP_LEVEL = ("bot.app", "bot.cli", "bot.serve")

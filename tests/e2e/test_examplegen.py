@@ -21,8 +21,9 @@ from bot.flows.pipeline import RunResult
 from bot.settings import Settings
 from scripts.examplegen import Manifest, files_for_scale, generate_archive, pack_tar_gz
 from tests.factories import make_settings
+from tests.paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO_ROOT
 BUNDLED = ROOT / "examples" / "example-archive.tar.gz"
 SCRIPT = ROOT / "scripts" / "make_example_archive.py"
 

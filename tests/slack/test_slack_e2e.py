@@ -4,6 +4,7 @@ recorded by the Web API stand-in."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.request
 
@@ -11,8 +12,9 @@ import pytest
 
 import bot
 from bot.errors import ArchiveNotFound
+from tests.clocks import StepClock
 from tests.factories import run_result
-from tests.slack_support import ScriptedRun, StepClock, http_bot, upload_done
+from tests.slack_support import ScriptedRun, http_bot, upload_done
 from tests.standins.slack_api import BOT_ID, BOT_USER_ID
 
 
@@ -20,11 +22,13 @@ def test_analyze_acks_fast_then_posts_progress_summary_and_thread_files_in_order
     run = ScriptedRun()
     run.release.clear()  # hold the job open: the ack must not wait for it
     with http_bot(standin, run) as bot_:
-        status, body, took = bot_.command("analyze nightly/2025-11-14.tar.gz")
-        assert status == 200 and took < 3.0
+        status, body, _ = bot_.command("analyze nightly/2025-11-14.tar.gz")
+        # A 200 with the ack's text is an ack within Bolt's (and Slack's) 3 s; and it came back
+        # while the job is held, so it did not wait for the analysis.
+        assert status == 200
         assert "Analyzing `nightly/2025-11-14.tar.gz`" in body
         assert run.started.wait(5)
-        assert "chat.update" not in standin.methods()[-1:] or not upload_done(standin.calls)
+        assert not upload_done(standin.calls) and bot_.services.jobs.status().running == 1  # still held
         run.release.set()
         calls = standin.wait_for(upload_done)
 
@@ -57,11 +61,19 @@ def test_analyze_acks_fast_then_posts_progress_summary_and_thread_files_in_order
     titles = [f["title"] for f in json.loads(complete["files"])]
     assert len(titles) == 2 and titles[0].startswith("Report") and titles[1].startswith("Throughput")
     uploads = standin.of("upload")
-    # the report itself (its footer holds the render time, which differs between the two renders)
-    assert uploads[0].body.split(b"## Metrics")[0] == expected.report_md.split("## Metrics")[0].encode()
+    # the report itself, but for the render times (the header's minute and the metrics footer):
+    # the bot's render and this one may fall in different minutes
+    assert _undated(uploads[0].body.decode()) == _undated(expected.report_md)
     assert uploads[1].body.startswith(b"\x89PNG")
     assert parent_ts.params["channel"] == "C0001"
     assert run.calls == [{"target": "nightly/2025-11-14.tar.gz", "use_llm": True, "allow_local_paths": False}]
+
+
+def _undated(report_md: str) -> str:
+    """The report above its metrics footer, with the header's render time (to the minute) masked."""
+    body, stamps = re.subn(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "<rendered> UTC", report_md.split("## Metrics")[0])
+    assert stamps == 1, report_md[:300]
+    return body
 
 
 def test_progress_edits_are_throttled_to_one_per_interval(standin):
@@ -83,7 +95,7 @@ def test_unverified_requests_get_401_and_start_no_work(standin, kind):
         else:
             status, _, _ = bot_.command("analyze a.tar.gz", timestamp=int(time.time()) - 600)
         assert status == 401
-        time.sleep(0.2)
+        bot_.settle()  # anything the request had started would have finished by now
     assert run.calls == []
     assert "chat.postMessage" not in standin.methods()
 
@@ -98,7 +110,7 @@ def test_retried_event_delivery_posts_once(standin):
         other = dict(mention, ts="1700000002.000001")
         bot_.event(other, event_id="Ev002")
         standin.wait_for(lambda calls: sum(c.method == "chat.postMessage" for c in calls) >= 2)
-        time.sleep(0.3)
+        bot_.settle()  # a (wrong) duplicate answer would have been posted by now
     posts = standin.of("chat.postMessage")
     assert [p.params["thread_ts"] for p in posts].count("1700000001.000001") == 1
     assert len(posts) == 2
@@ -113,7 +125,7 @@ def test_own_edited_and_deleted_messages_are_ignored(standin):
                    event_id="Ev011")
         bot_.event(dict(base, subtype="message_deleted", previous_message={"text": "help"}), event_id="Ev012")
         bot_.event(dict(base, subtype="bot_message", bot_id="B999", text="help"), event_id="Ev013")
-        time.sleep(0.3)
+        bot_.settle()  # the four listeners ran to the end
         assert "chat.postMessage" not in standin.methods()
         # the same path is live for a human's DM
         bot_.event(dict(base, user="U0001", text="help"), event_id="Ev014")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import tarfile
-import time
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +18,8 @@ import pytest
 
 from bot.core.grounding import UNVERIFIED
 from bot.core.numbers import format_number
-from tests.slack_support import RunningBot, StepClock, http_bot
+from tests.clocks import StepClock
+from tests.slack_support import RunningBot, http_bot
 from tests.standins.ollama_server import Reply, closed_port_url
 from tests.standins.slack_api import BOT_ID, BOT_USER_ID, Call, SlackApiStandin
 
@@ -105,9 +106,9 @@ def analyze(bot_: RunningBot, standin: SlackApiStandin, *, how: str = "slash") -
     """Run an analysis the way a user does; returns the report thread's ts (the parent message)."""
     before = len(standin.of("files.completeUploadExternal"))
     if how == "slash":
-        status, _body, _took = bot_.command(f"analyze {ARCHIVE} --no-llm")
+        status, _body, _ = bot_.command(f"analyze {ARCHIVE} --no-llm")
     else:
-        status, _body, _took = bot_.event(
+        status, _body, _ = bot_.event(
             {"type": "app_mention", "channel": CHANNEL, "user": "U0001", "ts": "1700000001.000001",
              "text": f"<@{BOT_USER_ID}> analyze {ARCHIVE} --no-llm", "event_ts": "1700000001.000001"},
             event_id="EvAnalyze")
@@ -169,10 +170,14 @@ def test_question_in_a_report_thread_gets_one_answer_with_the_stored_runs_number
             {"ts": "1700000050.000001", "user": "U0003", "text": "earlier: is gemma3 stable across runs?"},
             {"ts": "1700000060.000001", "user": "U0002", "text": "which model is fastest overall?"},
         ]
-        ollama.script(Reply(content=f"The fastest model is gemma3:1b at [{fastest['id']}].", chunk_chars=6))
-        status, _body, took = ask(bot_, "which model is fastest overall?", thread_ts=parent,
-                                  ts="1700000060.000001", event_id="EvQ1")
-        assert status == 200 and took < 3.0
+        thinking = threading.Event()  # the model's reply is held until this is set
+        ollama.script(Reply(content=f"The fastest model is gemma3:1b at [{fastest['id']}].", chunk_chars=6,
+                            hold=thinking))
+        status, _body, _ = ask(bot_, "which model is fastest overall?", thread_ts=parent,
+                               ts="1700000060.000001", event_id="EvQ1")
+        # the event was acked while the model was still held: the ack did not wait for the answer
+        assert status == 200 and answers(standin, parent) == []
+        thinking.set()
         (answer,) = wait_answers(standin, parent)
 
     (placeholder,) = thread_posts(standin, parent)  # exactly one message in the thread
@@ -246,7 +251,7 @@ def test_after_a_restart_the_thread_is_answerable_and_a_retry_never_answers_twic
         ask(third, f"<@{BOT_USER_ID}> p95 ttft for q8_0?", thread_ts=parent, ts="1700000090.000001",
             event_id="EvM2")
         wait_answers(standin, parent, count=2)
-        time.sleep(0.3)  # let any (wrong) duplicate show up
+        third.settle()  # a (wrong) duplicate answer would have been posted by now
 
     assert len(thread_posts(standin, parent)) == 2
     assert len(answers(standin, parent)) == 2
@@ -268,12 +273,12 @@ def test_other_threads_the_bots_own_messages_and_edits_are_ignored(standin, olla
         ask(bot_, "thanks!", thread_ts=parent, ts="1700000104.000001", event_id="EvX5")
         bot_.event({"type": "message", "channel": CHANNEL, "channel_type": "channel", "user": "U0002",
                     "text": "p95 ttft for q8_0?", "ts": "1700000105.000001"}, event_id="EvX6")
-        time.sleep(0.3)
+        bot_.settle()  # the six listeners ran to the end
         assert standin.calls[before:] == []
         # the one real question is answered (the listeners above did run)
         ask(bot_, "p95 ttft for q8_0?", thread_ts=parent, ts="1700000106.000001", event_id="EvX7")
         wait_answers(standin, parent)
-        time.sleep(0.2)
+        bot_.settle()  # a second answer would have been posted by now
     assert len(thread_posts(standin, parent)) == 1
     assert len(ollama.requests_to("/api/chat")) == 1
 
@@ -384,25 +389,35 @@ def test_the_answer_streams_into_one_message_and_is_grounded_while_it_streams(st
 def test_slow_answers_never_stop_slash_commands_from_being_acked(standin, ollama, tmp_path):
     # Bolt runs listeners on 5 threads; answers that wait on a slow model must not hold them, or
     # every /chimera command meanwhile misses Slack's 3 s ack deadline.
-    ollama.script(*[Reply(content="slow", fault="slow", slow_s=3.5) for _ in range(5)])
+    thinking = threading.Event()  # the model holds every reply until this is set
+    ollama.script(*[Reply(content="slow", hold=thinking) for _ in range(5)])
     with running_bot(standin, tmp_path, ollama_host=ollama.host) as bot_:
-        parent = analyze(bot_, standin)
-        for i in range(5):
-            ask(bot_, f"which model is fastest at num_ctx 1024, take {i}?", thread_ts=parent,
-                ts=f"1700000300.00000{i}", event_id=f"EvSlow{i}")
-        standin.wait_for(lambda calls: len(thread_posts(standin, parent)) >= 2)  # answers are underway
-        status, body, took = bot_.command("help")
-        assert status == 200 and "/chimera analyze" in body and took < 3.0
+        try:
+            parent = analyze(bot_, standin)
+            for i in range(5):
+                ask(bot_, f"which model is fastest at num_ctx 1024, take {i}?", thread_ts=parent,
+                    ts=f"1700000300.00000{i}", event_id=f"EvSlow{i}")
+            standin.wait_for(lambda calls: len(thread_posts(standin, parent)) >= 2)  # answers are underway
+            ollama.wait_for_requests("/api/chat", 2)  # ... and waiting on the model
+            status, body, _ = bot_.command("help")
+            # Acked (Bolt answers 404 without an ack within 3 s) while every answer was still held:
+            # had the answers taken Bolt's listener threads, no thread would have been free for it.
+            assert status == 200 and "/chimera analyze" in body
+            assert answers(standin, parent) == []
+        finally:
+            thinking.set()
 
 
 def test_an_answer_cut_off_at_shutdown_says_so_and_is_never_overwritten(standin, ollama, tmp_path):
-    ollama.script(Reply(content="The fastest is [F1].", fault="slow", slow_s=1.0))
+    thinking = threading.Event()  # the model's reply is held until this is set
+    ollama.script(Reply(content="The fastest is [F1].", hold=thinking))
     with running_bot(standin, tmp_path, ollama_host=ollama.host) as bot_:
         parent = analyze(bot_, standin)
         ask(bot_, "which model is fastest?", thread_ts=parent, ts="1700000400.000001", event_id="EvCut")
         standin.wait_for(lambda calls: len(thread_posts(standin, parent)) == 1)
         pool = bot_.services.answers
-        pool.shutdown(timeout_s=0.1)  # the model is still thinking: the answer is cut off
+        pool.shutdown(timeout_s=0.1)  # the model is still thinking (held): the answer is cut off
+        thinking.set()  # now the model replies, after the cut
         for worker in pool._threads:
             worker.join(5)  # the worker finishes its stream after the cancel
         assert not any(worker.is_alive() for worker in pool._threads)

@@ -16,12 +16,11 @@ from bot.app import build_pipeline
 from bot.cli import main
 from bot.flows.pipeline import RunResult
 from tests.factories import make_settings
+from tests.paths import REAL_ARCHIVE
 
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
-    from tests.conftest import REAL_ARCHIVE
-
     if not REAL_ARCHIVE.is_dir():
         pytest.skip(f"real archive not present at {REAL_ARCHIVE}")
     work = tmp_path_factory.mktemp("work")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import time
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from bot.adapters.ollama import stream_chat
 from bot.errors import LLMCallFailed
+from tests.clocks import ManualClock, StepClock
 from tests.standins.ollama_server import OllamaStandIn, Reply, closed_port_url, settings_for
 
 MESSAGES = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "Facts: [F1] x = 1"}]
@@ -57,10 +59,13 @@ def test_num_gpu_is_omitted_when_unset(ollama: OllamaStandIn) -> None:
 
 
 def test_ttft_and_throughput_come_from_wall_clock_and_the_final_record(ollama: OllamaStandIn) -> None:
+    # The wall clock is injected (the default is time.perf_counter): it stands still until the
+    # request has reached the stand-in, then moves 0.3 s while the model "thinks" (its reply held).
+    clock, thinking = ManualClock(), threading.Event()
     ollama.script(
         Reply(
             content="Throughput is fine.",
-            first_token_delay_s=0.3,
+            hold=thinking,
             eval_count=84,
             eval_duration=2_000_000_000,
             prompt_eval_count=412,
@@ -69,11 +74,16 @@ def test_ttft_and_throughput_come_from_wall_clock_and_the_final_record(ollama: O
             total_duration=2_400_000_000,
         )
     )
-    result = stream_chat(MESSAGES, settings=settings_for(ollama.host))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        call = pool.submit(stream_chat, MESSAGES, settings=settings_for(ollama.host), clock=clock)
+        ollama.wait_for_requests("/api/chat", 1)
+        clock.advance(0.3)
+        thinking.set()
+        result = call.result(timeout=10)
     m = result.metrics
     assert m.ok and m.attempts == 1
     assert m.throughput_tok_s == pytest.approx(42.0)
-    assert 300 <= m.ttft_ms < 900  # the stand-in waits 0.3 s before the first content chunk
+    assert m.ttft_ms == pytest.approx(300.0)  # from sending the request to the first content chunk
     assert m.eval_ms == pytest.approx(2000.0)
     assert m.prompt_eval_ms == pytest.approx(150.0)
     assert m.load_ms == pytest.approx(120.0)
@@ -84,11 +94,14 @@ def test_ttft_and_throughput_come_from_wall_clock_and_the_final_record(ollama: O
 
 
 def test_measured_timings_without_overrides_give_a_plausible_rate(ollama: OllamaStandIn) -> None:
-    # 20 chunks 10 ms apart: ~100 tok/s measured by the stand-in itself
+    # 20 chunks at least 10 ms apart: at most ~105 tok/s, measured by the stand-in itself. The
+    # stand-in's eval phase lies inside our call, whatever the machine's load, hence the bounds.
     ollama.script(Reply(chunks=["tok "] * 20, token_delay_s=0.01))
     m = stream_chat(MESSAGES, settings=settings_for(ollama.host)).metrics
     assert m.eval_count == 20
-    assert 30 < m.throughput_tok_s < 110
+    assert m.eval_ms is not None and 150 <= m.eval_ms <= m.wall_ms  # ns read as ms, not as s or µs
+    assert m.throughput_tok_s == pytest.approx(20 / (m.eval_ms / 1000))  # from the final record
+    assert m.throughput_tok_s < 110
 
 
 def test_refused_connection_is_unreachable_with_a_fix() -> None:
@@ -129,24 +142,28 @@ def test_persistent_5xx_gives_up_after_bounded_retries(ollama: OllamaStandIn) ->
 
 
 def test_slow_server_times_out_within_the_total_budget(ollama: OllamaStandIn) -> None:
-    ollama.script(Reply(fault="slow", slow_s=5.0))
-    started = time.perf_counter()
+    # This timeout is httpx's socket read timeout, on the real clock, so no clock is injected. The
+    # bound needs no stopwatch either: the stand-in answers (successfully) after 10x the budget, so
+    # a timeout error proves the client gave up long before that, and one attempt proves the budget
+    # was spent on it (a per-attempt timeout that ignored the total would have retried).
+    ollama.script(Reply(fault="slow", slow_s=10.0))
     with pytest.raises(LLMCallFailed) as info:
         stream_chat(MESSAGES, settings=settings_for(ollama.host, ollama_timeout_s=1.0))
-    elapsed = time.perf_counter() - started
     assert info.value.kind == "timeout"
     assert "did not answer within 1 s" in str(info.value)
-    assert elapsed < 1.6
+    assert info.value.metrics.attempts == 1
+    assert len(ollama.requests_to("/api/chat")) == 1
 
 
 def test_a_trickling_stream_cannot_outlive_the_budget(ollama: OllamaStandIn) -> None:
-    # every chunk arrives well within the read timeout, but the whole answer would take ~4 s
-    ollama.script(Reply(chunks=["x"] * 40, token_delay_s=0.1))
-    started = time.perf_counter()
+    # On the injected clock each reading is 0.05 s later: every chunk arrives well within the read
+    # timeout, but the 40 chunks would take over 2 s of the 1 s budget. Exact on any machine.
+    ollama.script(Reply(chunks=["x"] * 40))
     with pytest.raises(LLMCallFailed) as info:
-        stream_chat(MESSAGES, settings=settings_for(ollama.host, ollama_timeout_s=1.0))
+        stream_chat(MESSAGES, settings=settings_for(ollama.host, ollama_timeout_s=1.0), clock=StepClock(0.05))
     assert info.value.kind == "timeout"
-    assert time.perf_counter() - started < 1.6
+    assert info.value.metrics.ttft_ms is not None  # cut off mid-stream, after content had arrived
+    assert info.value.metrics.attempts == 1 and len(ollama.requests_to("/api/chat")) == 1
 
 
 def test_broken_stream_is_reported_not_returned_partially(ollama: OllamaStandIn) -> None:
@@ -166,11 +183,13 @@ def test_error_record_mid_stream_is_a_failure(ollama: OllamaStandIn) -> None:
 
 
 def test_a_record_trickling_byte_by_byte_cannot_outlive_the_budget(ollama: OllamaStandIn) -> None:
-    # one byte every 0.1 s inside a record that never ends: no read ever waits long enough to
-    # trip httpx's read timeout, and no complete record reaches the per-record budget check
-    ollama.script(Reply(chunks=["a", "b"], fault="trickle", token_delay_s=0.1))
-    started = time.perf_counter()
+    # one byte every 10 ms inside a record that never ends: no read ever waits long enough to
+    # trip httpx's read timeout, and no complete record reaches the per-record budget check. On
+    # the injected clock (0.05 s per reading) the budget runs out after a few bytes; a client that
+    # never gave up would see the stand-in drop the stream after 10 s: a broken stream, not a timeout.
+    ollama.script(Reply(chunks=["a", "b"], fault="trickle", token_delay_s=0.01, slow_s=10.0))
     with pytest.raises(LLMCallFailed) as info:
-        stream_chat(MESSAGES, settings=settings_for(ollama.host, ollama_timeout_s=1.0))
+        stream_chat(MESSAGES, settings=settings_for(ollama.host, ollama_timeout_s=1.0), clock=StepClock(0.05))
     assert info.value.kind == "timeout"
-    assert time.perf_counter() - started < 1.6
+    assert info.value.metrics.ttft_ms is not None  # the content came; the open record never ended
+    assert info.value.metrics.attempts == 1 and len(ollama.requests_to("/api/chat")) == 1

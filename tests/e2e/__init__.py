@@ -1,0 +1,1 @@
+"""The whole pipeline on whole archives: the generated example archive and the real one in ../shared."""
