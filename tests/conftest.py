@@ -12,7 +12,20 @@ import pytest
 from tests.standins.ollama_server import OllamaStandIn
 from tests.standins.slack_api import SlackApiStandin
 
-REAL_ARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "data" / "chimera-reports"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+REAL_ARCHIVE = SHARED_DATA / "chimera-reports"
+# Archives other teams published (provenance in ../shared/data/realworld/<name>.SOURCE.md)
+REALWORLD = SHARED_DATA / "realworld"
+REALWORLD_ARCHIVES = ("llamabench_jsonl_wmma", "llamabench_raw_runs_multibackend", "vllm_nightly",
+                      "llmperf_leaderboard_70b", "ollama_verbose_md")
+
+
+def realworld_path(name: str) -> Path:
+    """A real-world archive's folder; the test is skipped cleanly when ../shared is absent."""
+    path = REALWORLD / name
+    if not path.is_dir():
+        pytest.skip(f"real-world archive not present at {path}")
+    return path
 
 
 @pytest.fixture(autouse=True)
@@ -31,6 +44,36 @@ def real_archive() -> Path:
     if not REAL_ARCHIVE.is_dir():
         pytest.skip(f"real archive not present at {REAL_ARCHIVE}")
     return REAL_ARCHIVE
+
+
+@pytest.fixture
+def wmma_archive() -> Path:
+    """llama.cpp llama-bench JSONL, 3 models x build variants x context depths (lhl/strix-halo-testing)."""
+    return realworld_path("llamabench_jsonl_wmma")
+
+
+@pytest.fixture
+def multibackend_archive() -> Path:
+    """364 llama-bench records on ROCm and Vulkan builds, and their re-export with more context."""
+    return realworld_path("llamabench_raw_runs_multibackend")
+
+
+@pytest.fixture
+def vllm_archive() -> Path:
+    """The vLLM-Ascend nightly suite: serving aggregates per request rate, latency, throughput; two runs."""
+    return realworld_path("vllm_nightly")
+
+
+@pytest.fixture
+def llmperf_archive() -> Path:
+    """The LLMPerf leaderboard, 70B, eight providers: per-request rows and summaries."""
+    return realworld_path("llmperf_leaderboard_70b")
+
+
+@pytest.fixture
+def ollama_md_archive() -> Path:
+    """`ollama run --verbose` output saved as Markdown, one request per file, on six kinds of hardware."""
+    return realworld_path("ollama_verbose_md")
 
 
 @pytest.fixture

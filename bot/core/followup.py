@@ -62,7 +62,10 @@ _METRIC_WORDS: dict[str, str] = {
     "loading": "load_ms",
     "load": "load_ms",
     "prompt eval": "prompt_eval_ms",
-    "prompt processing": "prompt_eval_ms",
+    "prompt eval time": "prompt_eval_ms",
+    "prompt processing": "prompt_throughput_tok_s",  # llama-bench's pp tests: tokens/s
+    "prompt throughput": "prompt_throughput_tok_s",
+    "prefill": "prompt_throughput_tok_s",
     "eval time": "eval_ms",
     "generation time": "eval_ms",
     "output tokens": "output_tokens",
@@ -235,6 +238,7 @@ def _find_config(text: str, levels: dict[str, list[str]]
         matches = [(m.start(), m.end(), m.group(1)) for m in after.finditer(text)]
         if before is not None:
             matches += [(m.start(), m.end(), m.group(1)) for m in before.finditer(text)]
+        matches += _word_levels(text, key_re, values)
         for start, end, raw in matches:
             spans.append((start, end))
             value = _match_level(raw, values)
@@ -252,10 +256,23 @@ def _find_config(text: str, levels: dict[str, list[str]]
     return filters, split_by, spans, problems
 
 
+def _word_levels(text: str, key_re: str, values: Sequence[str]) -> list[tuple[int, int, str]]:
+    """``backends ROCm`` / ``build=llama.cpp-hip``: a setting whose values are words, not numbers."""
+    words = sorted((v for v in values if v and _number(v) is None), key=len, reverse=True)
+    if not words:
+        return []
+    pattern = re.compile(key_re + r"\s*(?:=|:|of|at|is)?\s*(" + "|".join(re.escape(w) for w in words)
+                         + r")(?![\w.\-])", re.IGNORECASE)
+    return [(m.start(), m.end(), m.group(1)) for m in pattern.finditer(text)]
+
+
 def _match_level(raw: str, values: Sequence[str]) -> str | None:
     wanted = _number(raw)
     for value in values:
         if value == raw or (wanted is not None and _number(value) == wanted):
+            return value
+    for value in values:
+        if value.lower() == raw.lower():
             return value
     return None
 
@@ -485,6 +502,8 @@ class _FactBuilder:
         who = {"include": "successful requests, cold starts included",
                "exclude": "successful requests, cold starts excluded",
                "only": "successful cold-start requests only"}[cold]
+        if "kind" in used and len(used) and (used["kind"] == "sample").all():
+            who = "benchmark samples (repetitions of the tool's test)"
         statement = (f"{_STAT_LABELS.get(stat, stat)} {label} of {group.label} over {len(used)} {who}"
                      f"{pooled_words(used)}")
         notes = self._definitions(metric, used)

@@ -269,27 +269,30 @@ def _configs_section(analysis: Analysis) -> list[str]:
     out = ["## Configurations", "",
            "A configuration is the set of dimensions that vary among a model's rows for a metric; its figures "
            "never pool rows of another configuration.", ""]
-    for (model, metric), rows in groups.groupby(["model", "metric"], sort=True):
-        if metric not in _CONFIG_TABLE_METRICS or rows["config"].nunique() < 2:
-            continue
-        out += _config_table_lines(analysis, str(model), str(metric), rows)
+    by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    scope = groups.loc[groups["metric"].isin(_CONFIG_TABLE_METRICS)]
+    for row in scope.to_dict(orient="records"):
+        by_key.setdefault((str(row["model"]), str(row["metric"])), []).append(row)
+    for (model, metric), rows in sorted(by_key.items()):
+        if len({r["config"] for r in rows}) >= 2:
+            out += _config_table_lines(analysis, model, metric, rows)
     return out if len(out) > 4 else []
 
 
-def _config_table_lines(analysis: Analysis, model: str, metric: str, rows: Any) -> list[str]:
+def _config_table_lines(analysis: Analysis, model: str, metric: str, rows: list[dict[str, Any]]) -> list[str]:
     dims = analysis.dimensions.get((model, metric))
     key = list(dims.key) if dims is not None else []
     unit = METRICS[metric].unit
-    higher = METRICS[metric].higher_is_better
-    label = METRICS[metric].label
+    sign = -1.0 if METRICS[metric].higher_is_better else 1.0
     varying = f" (differ in {', '.join(dims.varying)})" if dims is not None else ""
-    out = [f"### {cell(model)} — {label}: {rows['config'].nunique()} configurations{cell(varying)}", ""]
+    count = len({r["config"] for r in rows})
+    out = [f"### {cell(model)} — {METRICS[metric].label}: {count} configurations{cell(varying)}", ""]
     warm = metric == "ttft_ms"
     header = [*key, "n", "failed", "median", "mean", "p95", "std"] + (["warm p50"] if warm else [])
     out += ["| " + " | ".join(cell(h) for h in header) + " |",
             "|" + "---|" * len(key) + "---:|" * (len(header) - len(key))]
-    ranked = rows.sort_values(["median", "config"], ascending=[not higher, True], na_position="last")
-    for row in ranked.head(MAX_CONFIG_ROWS).to_dict(orient="records"):
+    ranked = sorted(rows, key=lambda r: (r["median"] != r["median"], sign * (r["median"] or 0.0), r["config"]))
+    for row in ranked[:MAX_CONFIG_ROWS]:
         values = [cell(row["values"].get(k, "–")) for k in key]
         figures = [str(row["n"]), str(row["failed"]), _present(row["median"], unit), _present(row["mean"], unit),
                    _present(row["p95"], unit), _present(row["std"], unit)]

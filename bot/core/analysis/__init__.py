@@ -13,11 +13,19 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 
 from bot.core.analysis.claims import ClaimCheck, check_claims
 from bot.core.analysis.facts import build_facts
-from bot.core.analysis.groups import aggregate_rows, config_groups, group_values, with_group_model
+from bot.core.analysis.groups import (
+    ValueIndex,
+    aggregate_rows,
+    config_groups,
+    group_values,
+    value_index,
+    with_group_model,
+)
 from bot.core.analysis.rankings import check_rankings
 from bot.core.analysis.requests import describe, request_frame, welch
 from bot.core.analysis.results import Analysis, ConfigComparison, ModelStats, RollUp
@@ -49,7 +57,8 @@ def analyze(ingest: IngestResult) -> Analysis:
     models = [_model_stats(model, rows, ttft_defs.get(model, ()), dimensions, counts)
               for model, rows in requests.groupby("model", sort=True)]
     configs = _config_table(requests, dimensions)
-    comparisons = _comparisons(groups, measurements)
+    index = value_index(measurements)
+    comparisons = _comparisons(groups, index)
     generic = measurements.loc[measurements["kind"] == "generic"].reset_index(drop=True)
     aggregates = aggregate_rows(measurements)
     aliases: dict[str, list[str]] = {}
@@ -59,7 +68,7 @@ def analyze(ingest: IngestResult) -> Analysis:
     analysis = Analysis(requests=requests, models=models, configs=configs, comparisons=comparisons,
                         generic=generic, aggregates=aggregates, claim_checks=checks,
                         claims_unverifiable=unverifiable, groups=groups, dimensions=dimensions,
-                        measurements=measurements)
+                        measurements=measurements, values=index)
     analysis.rankings = check_rankings(ingest.rankings, analysis)
     analysis.facts = build_facts(analysis, ingest.inventory)  # facts read the finished analysis
     return analysis
@@ -132,27 +141,33 @@ def _config_table(requests: pd.DataFrame, dimensions: DimensionTable) -> pd.Data
                "prompt_throughput_median", "ttft_warm_median_ms", "sources", "values"]
     if requests.empty:
         return pd.DataFrame(columns=columns)
-    rows = []
-    for (model, config), group in requests.groupby(["model", "config"], sort=True):
-        if not config and requests.loc[requests["model"] == model, "config"].nunique() < 2:
-            continue
-        failed = group["failed"].astype(bool)
-        ok = group.loc[~failed]
-        tput = describe(ok["throughput_tok_s"])
-        prompt = describe(ok["prompt_throughput_tok_s"]) if "prompt_throughput_tok_s" in ok else {"median": None}
-        ttft = describe(ok.loc[~ok["cold_start"], "ttft_ms"])
-        rows.append({
-            "model": model, "config": config, "n": len(ok), "failed": int(failed.sum()),
-            "throughput_median": tput["median"], "throughput_mean": tput["mean"],
-            "throughput_std": tput["std"], "prompt_throughput_median": prompt["median"],
-            "ttft_warm_median_ms": ttft["median"],
-            "sources": ", ".join(sorted(group["source"].unique())),
-            "values": config_values(config),
-        })
-    return pd.DataFrame(rows, columns=columns)
+    several = requests.groupby("model")["config"].transform("nunique") > 1
+    scope = requests.loc[several | (requests["config"] != "")]
+    if scope.empty:
+        return pd.DataFrame(columns=columns)
+    keys = ["model", "config"]
+    failed = scope["failed"].astype(bool)
+    ok = scope.loc[~failed]
+    out = scope.groupby(keys, sort=True).agg(sources=("source", lambda s: ", ".join(sorted(set(s)))))
+    out["n"] = ok.groupby(keys).size().reindex(out.index).fillna(0).astype(int)
+    out["failed"] = scope.loc[failed].groupby(keys).size().reindex(out.index).fillna(0).astype(int)
+    tput = ok.groupby(keys)["throughput_tok_s"]
+    out["throughput_median"] = tput.median()
+    out["throughput_mean"] = tput.mean()
+    out["throughput_std"] = tput.std()
+    prompt = ok["prompt_throughput_tok_s"] if "prompt_throughput_tok_s" in ok else pd.Series(np.nan, index=ok.index)
+    out["prompt_throughput_median"] = prompt.groupby([ok["model"], ok["config"]]).median()
+    warm = ok.loc[~ok["cold_start"].astype(bool)]
+    out["ttft_warm_median_ms"] = warm.groupby(keys)["ttft_ms"].median()
+    out = out.reset_index()
+    out = out.astype({c: "object" for c in ("throughput_median", "throughput_mean", "throughput_std",
+                                            "prompt_throughput_median", "ttft_warm_median_ms")})
+    out = out.where(out.notna(), None)
+    out["values"] = [config_values(c) for c in out["config"]]
+    return out[columns]
 
 
-def _comparisons(groups: pd.DataFrame, measurements: pd.DataFrame) -> list[ConfigComparison]:
+def _comparisons(groups: pd.DataFrame, index: ValueIndex) -> list[ConfigComparison]:
     """Per model and throughput metric: its best configuration against its worst, with a noise test.
     Whole configurations only: a parameter's levels are never pooled over the other dimensions
     (a follow-up question can ask for that, and the answer says it pools)."""
@@ -164,19 +179,19 @@ def _comparisons(groups: pd.DataFrame, measurements: pd.DataFrame) -> list[Confi
     for (model, metric), rows in ranked.groupby(["model", "metric"], sort=True):
         if rows["config"].nunique() < 2:
             continue
-        cmp = _compare(str(model), str(metric), rows, measurements)
+        cmp = _compare(str(model), str(metric), rows, index)
         if cmp is not None:
             out.append(cmp)
     return out
 
 
-def _compare(model: str, metric: str, rows: pd.DataFrame, measurements: pd.DataFrame) -> ConfigComparison | None:
+def _compare(model: str, metric: str, rows: pd.DataFrame, index: ValueIndex) -> ConfigComparison | None:
     ordered = rows.sort_values(["median", "config"], ascending=[False, True])
     best, worst = ordered.iloc[0], ordered.iloc[-1]
     if best["config"] == worst["config"]:
         return None
-    a = group_values(measurements, model=model, metric=metric, config=str(best["config"]))
-    b = group_values(measurements, model=model, metric=metric, config=str(worst["config"]))
+    a = group_values(index, model=model, metric=metric, config=str(best["config"]))
+    b = group_values(index, model=model, metric=metric, config=str(worst["config"]))
     p, method = welch(pd.Series(a), pd.Series(b))
     return ConfigComparison(
         model=model, parameter="", best=str(best["config"]), worst=str(worst["config"]),

@@ -12,6 +12,7 @@ import pandas as pd
 from bot.core.analysis.requests import array_statistic, statistic
 from bot.core.config import Config
 from bot.core.context import decode
+from bot.core.dimensions import group_model
 
 CHECKABLE = {"mean", "median", "min", "max", "std"}  # and every pNN
 
@@ -69,6 +70,9 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
     index = _Index(ok, aliases or {})
     generic_index = _GenericIndex(generic)
     for claim in claims.itertuples(index=False):
+        if not claim.model and group_model("", claim.source) in known:
+            # a claim about the rows of its own file, which names no model (grouped per source)
+            claim = claim._replace(model=group_model("", claim.source))
         stat = claim.statistic
         if not checkable(stat):
             unverifiable += 1

@@ -122,9 +122,9 @@ def best_configuration(analysis: Analysis) -> BestConfiguration | None:
     if len(ranked) < 2:
         return BestConfiguration(top, None, False, "the only configuration")
     second = ranked.iloc[1]
-    a = group_values(analysis.measurements, model=str(top["model"]), metric="throughput_tok_s",
+    a = group_values(analysis.values, model=str(top["model"]), metric="throughput_tok_s",
                      config=str(top["config"]))
-    b = group_values(analysis.measurements, model=str(second["model"]), metric="throughput_tok_s",
+    b = group_values(analysis.values, model=str(second["model"]), metric="throughput_tok_s",
                      config=str(second["config"]))
     p, method = welch(pd.Series(a), pd.Series(b))
     separable = p is not None and p < SIGNIFICANCE and a.size >= 2 and b.size >= 2
@@ -292,26 +292,28 @@ def _configuration_facts(facts: _Facts, groups: pd.DataFrame) -> None:
     if groups.empty:
         return
     scope = groups.loc[groups["metric"].isin(list(_CONFIG_METRICS)) & (groups["n"] > 0)]
-    for (model, metric), rows in scope.groupby(["model", "metric"], sort=True):
-        if rows["config"].nunique() < 2:
+    by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in scope.to_dict(orient="records"):
+        by_key.setdefault((str(row["model"]), str(row["metric"])), []).append(row)
+    for (model, metric), rows in sorted(by_key.items()):
+        if len({r["config"] for r in rows}) < 2:
             continue
-        higher = METRICS[str(metric)].higher_is_better
-        ranked = rows.sort_values(["median", "config"], ascending=[not higher, True]).head(MAX_CONFIG_FACTS)
-        for row in ranked.itertuples(index=False):
-            _configuration_fact(facts, row, str(model), str(metric), len(rows))
+        sign = -1.0 if METRICS[metric].higher_is_better else 1.0
+        ranked = sorted(rows, key=lambda r: (sign * r["median"], r["config"]))[:MAX_CONFIG_FACTS]
+        for row in ranked:
+            _configuration_fact(facts, row, model, metric, len(rows))
 
 
-def _configuration_fact(facts: _Facts, row: Any, model: str, metric: str, count: int) -> None:
+def _configuration_fact(facts: _Facts, row: dict[str, Any], model: str, metric: str, count: int) -> None:
     unit = METRICS[metric].unit
     label = METRICS[metric].label.lower() if metric != "ttft_ms" else "TTFT"
-    what = "samples" if row.kind == "sample" else "requests"
-    median = float(row.median)
-    spread = (f", min {stated(row.min, unit)}, max {stated(row.max, unit)}"
-              if row.n > 1 else "")
-    facts.add(f"{model} [{row.config}] (one of {count} configurations): median {label} "
-              f"{stated(median, unit)} over {row.n} successful {what}{spread}.", median, unit,
-              str(row.sources).split("; "), importance=_CONFIG_METRICS[metric], model=model,
-              config=str(row.config), metric=metric, rows=int(row.n))
+    what = "samples" if row["kind"] == "sample" else "requests"
+    median = float(row["median"])
+    spread = f", min {stated(row['min'], unit)}, max {stated(row['max'], unit)}" if row["n"] > 1 else ""
+    facts.add(f"{model} [{row['config']}] (one of {count} configurations): median {label} "
+              f"{stated(median, unit)} over {row['n']} successful {what}{spread}.", median, unit,
+              str(row["sources"]).split("; "), importance=_CONFIG_METRICS[metric], model=model,
+              config=str(row["config"]), metric=metric, rows=int(row["n"]))
 
 
 def _noise_verdict(c: ConfigComparison) -> str:

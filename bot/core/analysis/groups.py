@@ -67,13 +67,27 @@ def _joined(rows: pd.DataFrame, column: str) -> pd.Series:
     return distinct.groupby(GROUP_KEYS, sort=True)[column].agg(lambda values: "; ".join(sorted(map(str, values))))
 
 
-def group_values(measurements: pd.DataFrame, *, model: str, metric: str, config: str) -> np.ndarray:
-    """The successful values of one configuration (for a noise test)."""
+ValueIndex = dict[tuple[str, str, str], np.ndarray]
+
+
+def value_index(measurements: pd.DataFrame) -> ValueIndex:
+    """(model, metric, config) -> the successful, finite values of that configuration (made once, for
+    the noise tests: selecting them from the whole frame each time costs a full scan)."""
     m = measurements
-    mask = ((m["model"] == model) & (m["metric"] == metric) & (m["config"] == config)
-            & m["kind"].isin(ROW_KINDS) & ~m["failed"].astype(bool))
-    values = m.loc[mask, "value"].to_numpy(dtype="float64")
-    return values[np.isfinite(values)]
+    if m.empty:
+        return {}
+    ok = m.loc[m["kind"].isin(ROW_KINDS) & ~m["failed"].astype(bool) & m["value"].notna()]
+    values = ok["value"].to_numpy(dtype="float64")
+    out: ValueIndex = {}
+    for key, positions in ok.groupby(["model", "metric", "config"], sort=False).indices.items():
+        part = values[positions]
+        out[(str(key[0]), str(key[1]), str(key[2]))] = part[np.isfinite(part)]
+    return out
+
+
+def group_values(index: ValueIndex, *, model: str, metric: str, config: str) -> np.ndarray:
+    """The successful values of one configuration (for a noise test)."""
+    return index.get((model, metric, config), np.empty(0))
 
 
 def aggregate_rows(measurements: pd.DataFrame) -> pd.DataFrame:

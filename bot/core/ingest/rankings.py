@@ -35,29 +35,31 @@ def _number(text: str) -> float | None:
         return None
 
 
+_CUES = re.compile(r"best\s|%|fastest", re.IGNORECASE)
+
+
 def find_rankings(text: str, source: str) -> list[RankingClaim]:
+    if not _CUES.search(text):
+        return []
     lines = text.splitlines()
     out: list[RankingClaim] = []
     heading = ""
+    model = ""  # the nearest model name (name:tag) at or before the line
     for index, line in enumerate(lines):
         match = _HEADING.match(line)
         if match:
             heading = match.group(1)
+        if ":" in line:
+            found = _MODEL.findall(line)
+            model = str(found[-1]) if found else model
+        if not _CUES.search(line):
+            continue
         if _BEST.search(line):
-            claim = _best_config(lines, index, source, _document_model(lines, index))
+            claim = _best_config(lines, index, source, model)
             if claim is not None:
                 out.append(claim)
-        out.extend(_faster(line, heading, source, _document_model(lines, index)))
+        out.extend(_faster(line, heading, source, model))
     return _distinct(out)
-
-
-def _document_model(lines: list[str], index: int) -> str:
-    """The nearest model name (name:tag) at or before the line."""
-    for line in reversed(lines[: index + 1]):
-        found = _MODEL.findall(line)
-        if found:
-            return str(found[-1])
-    return ""
 
 
 def _best_config(lines: list[str], index: int, source: str, model: str) -> RankingClaim | None:

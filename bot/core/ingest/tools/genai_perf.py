@@ -149,10 +149,18 @@ def _read_profile(file: SourceFile, doc: dict[str, Any]) -> ToolRead:
             value = number(entry.get(key))
             if value is not None:
                 _add(writer, model, metric, value * factor, _statistic(key), n, ctx, f"{tag} {key}")
-    _counts(writer, model, ctx, count, number((doc.get("error_request_count") or {}).get("avg"))
-            if isinstance(doc.get("error_request_count"), dict) else number(doc.get("error_request_count")))
+    if not _has_request_rows(file):
+        errors = doc.get("error_request_count")
+        _counts(writer, model, ctx, count, number(errors.get("avg")) if isinstance(errors, dict) else number(errors))
     out.measurements = writer.rows
     return out
+
+
+def _has_request_rows(file: SourceFile) -> bool:
+    """AIPerf saved its per-request records beside the summary: they count the requests, not it."""
+    folder = PurePosixPath(file.rel).parent
+    jsonl = str(folder / "profile_export.jsonl") if str(folder) != "." else "profile_export.jsonl"
+    return jsonl in file.paths
 
 
 def _add(writer: RowWriter, model: str, metric: str, value: float, statistic: str, n: float, ctx: tuple[str, str],
@@ -202,7 +210,8 @@ def _read_csv(file: SourceFile) -> ToolRead:
         name = label.group("name").strip().lower()
         unit = (label.group("unit") or "").strip()
         _csv_row(writer, out, ctx, header, cells, name, unit, counts, model)
-    _counts(writer, model, ctx, counts.get("request count"), counts.get("error request count"))
+    if not _has_request_rows(file):
+        _counts(writer, model, ctx, counts.get("request count"), counts.get("error request count"))
     out.measurements = writer.rows
     if not writer.rows:
         out.skip = "GenAI-Perf/AIPerf CSV without readable metrics"

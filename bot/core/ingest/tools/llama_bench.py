@@ -120,9 +120,18 @@ def _read_records(file: SourceFile, pairs: list[tuple[dict[str, Any], dict[str, 
     for row, (record, _wrapper) in enumerate(pairs):
         d = {**wrapper_dims[row], **dims[row]}
         i = {**wrapper_ids[row], **idents[row]}
-        _emit(writer, row, record, writer.context(d, i), fingerprint(record))
+        _emit(writer, row, record, writer.context(d, i), _identity(record))
     out.measurements = writer.rows
     return out
+
+
+def _identity(record: dict[str, Any]) -> str:
+    """One test run, however it was exported (JSON, JSONL, CSV, nested in a wrapper): its build,
+    model, test and start time. Every row of the record carries it."""
+    keys = ("build_commit", "model_filename", "model_type", "n_prompt", "n_gen", "n_depth", "test_time")
+    if not record.get("test_time"):
+        return ""  # without its start time a re-export cannot be told from a repeated run
+    return fingerprint([str(canonical_value(record.get(k))) for k in keys])
 
 
 def _flags_as_numbers(record: dict[str, Any]) -> dict[str, Any]:
@@ -148,7 +157,7 @@ def _emit(writer: RowWriter, row: int, record: Mapping[str, Any], ctx: tuple[str
                        failed=value == 0, error="zero throughput" if value == 0 else "",
                        definition=f"llama-bench {test}: tokens/s of one repetition ({len(samples)} repetitions)",
                        request_id=f"{writer.source}#{row}.{index}", extra_ids={"repetition": str(index)},
-                       print_=f"{print_}.{index}")
+                       print_=print_)
         return
     for field_name, statistic in (("avg_ts", "mean"), ("stddev_ts", "std")):
         value = number(record.get(field_name))
@@ -159,7 +168,7 @@ def _emit(writer: RowWriter, row: int, record: Mapping[str, Any], ctx: tuple[str
                    statistic=statistic, failed=zero, error="zero throughput" if zero else "",
                    definition=f"llama-bench {test} {field_name}: {statistic} over its repetitions "
                               "(their number is not recorded)",
-                   print_=f"{print_}.{statistic}")
+                   print_=print_)
 
 
 # --- `-o md` tables --------------------------------------------------------------------------

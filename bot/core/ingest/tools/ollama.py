@@ -39,6 +39,7 @@ _GO_UNIT_MS = {"h": 3_600_000.0, "m": 60_000.0, "s": 1000.0, "ms": 1.0, "µs": 1
 _PS_LINE = re.compile(r"^(?P<name>\S+)\s+(?P<id>[0-9a-f]{12})\s+(?P<size>\d+(?:\.\d+)?\s?[KMGT]?B)\s+"
                       r"(?P<processor>.+?)\s{2,}(?P<until>.+?)\s*$")
 _PROMPT = re.compile(r"^#+\s*prompt\s*$\s*```[^\n]*\n(.*?)\n```", re.IGNORECASE | re.MULTILINE | re.DOTALL)
+_INTERACTIVE = re.compile(r"^>>>\s+(.+?)\s*$", re.MULTILINE)  # `ollama run` prompt line
 _API_KEYS = {"eval_count", "eval_duration"}
 _NS = 1e-6
 
@@ -147,7 +148,7 @@ def _read_verbose(file: SourceFile) -> ToolRead:
     out.model_origin = "" if ps.get("name") or not file_model else f"file name: {file_model}"
     dims = {k: v for k, v in (("hardware", hardware), ("processor", ps.get("processor", "")),
                                ("size", ps.get("size", ""))) if v}
-    prompt = _PROMPT.search(file.text)
+    prompt = _PROMPT.search(file.text) or _INTERACTIVE.search(file.text)
     idents = {"prompt": prompt.group(1).strip()[:120]} if prompt else {}
     writer = RowWriter(file.rel, tool=NAME)
     ctx = writer.context(dims, idents)
