@@ -236,8 +236,8 @@ def _models_section(analysis: Analysis) -> list[str]:
            "(requests whose model load dominated TTFT). A model with several configurations gets **roll-up** "
            "figures here (marked ⊕): they pool configurations that differ, so they are no configuration's figure; "
            "each configuration's own figures are under *Configurations*.", "",
-           "| Model | Configurations | Requests | OK | Failed | Cold starts | Throughput median | mean | p95 | "
-           "TTFT warm p50 | warm p95 | TTFT all p50 | Latency p50 | Latency p95 |",
+           "| Model | Configurations | Requests (or samples) | OK | Failed | Cold starts | Throughput median | mean | "
+           "p95 | TTFT warm p50 | warm p95 | TTFT all p50 | Latency p50 | Latency p95 |",
            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for m in analysis.models:
         t, w, a, lat = m.throughput_tok_s, m.ttft_warm_ms, m.ttft_ms, m.latency_ms
@@ -284,9 +284,9 @@ def _config_table_lines(analysis: Analysis, model: str, metric: str, rows: list[
     key = list(dims.key) if dims is not None else []
     unit = METRICS[metric].unit
     sign = -1.0 if METRICS[metric].higher_is_better else 1.0
-    varying = f" (differ in {', '.join(dims.varying)})" if dims is not None else ""
+    varying = f"(differ in {', '.join(dims.varying)})" if dims is not None else ""
     count = len({r["config"] for r in rows})
-    out = [f"### {cell(model)} — {METRICS[metric].label}: {count} configurations{cell(varying)}", ""]
+    out = [f"### {cell(model)} — {METRICS[metric].label}: {count} configurations {cell(varying)}", ""]
     warm = metric == "ttft_ms"
     header = [*key, "n", "failed", "median", "mean", "p95", "std"] + (["warm p50"] if warm else [])
     out += ["| " + " | ".join(cell(h) for h in header) + " |",
@@ -408,7 +408,8 @@ def _rankings_lines(analysis: Analysis) -> list[str]:
     if not analysis.rankings:
         return []
     out = ["### Rankings the archive states", "", "| Claim in | Claim | Verdict | Check |", "|---|---|---|---|"]
-    for r in analysis.rankings[:MAX_LIST_ROWS]:
+    ordered = sorted(analysis.rankings, key=lambda r: r.status == "unverifiable")
+    for r in ordered[:MAX_LIST_ROWS]:
         out.append(f"| {cell(r.source)} | {cell(r.text)} | {r.status} | {cell(r.verdict)} |")
     out.append("")
     return out

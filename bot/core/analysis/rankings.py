@@ -83,11 +83,14 @@ def resolve(name: str, known: Sequence[str]) -> tuple[str, list[str]]:
     """(the model a written name means, every model it could mean)."""
     if not name:
         return "", []
-    low = name.lower().strip("*` ")
+    low = name.lower().strip("*` .,;:!?")
     exact = [m for m in known if m.lower() == low]
     if exact:
         return exact[0], exact
-    prefix = [m for m in known if m.lower().startswith(low) and m[len(low):len(low) + 1] in (":", "-", "_", "/", "")]
+    head, *tags = low.split()
+    prefix = [m for m in known if m.lower().startswith(head) and m[len(head):len(head) + 1] in (":", "-", "_", "/", "")]
+    if tags:  # 'Llama3.1 q4_0': the family, narrowed by the tags written after it
+        prefix = [m for m in prefix if all(tag in m.lower() for tag in tags)]
     return (prefix[0], prefix) if len(prefix) == 1 else ("", prefix)
 
 

@@ -19,12 +19,14 @@ _RATE = re.compile(r"([-+]?\d[\d,]*(?:\.\d+)?)\s*(?:tokens/s(?:ec)?|tok/s|t/s|to
 _PERCENT = re.compile(r"([-+]?\d+(?:\.\d+)?)\s*%\s*(faster|slower)\b", re.IGNORECASE)
 _PAIR = re.compile(r"\(\s*([\d,]+(?:\.\d+)?)\s*(?:vs\.?|versus)\s*([\d,]+(?:\.\d+)?)\s*(?:tokens/s|tok/s|t/s)",
                    re.IGNORECASE)
-_THAN = re.compile(r"\bthan\s+\**([A-Za-z][\w.:\-]*\d[\w.:\-]*|[A-Za-z][\w.:\-]*)", re.IGNORECASE)
+_THAN = re.compile(r"\bthan\s+\**((?:[A-Za-z][\w.:\-]*\d[\w.:\-]*|[A-Za-z][\w.:\-]*)"
+                   r"(?:\s+(?:q\d[\w]*|\d+(?:\.\d+)?[bm]\b|fp16|f16|bf16|int[48]))*)", re.IGNORECASE)
 _VS_HEADING = re.compile(r"\bvs\.?\s+\**([A-Za-z][\w.:\-]*)", re.IGNORECASE)
 _SUBJECT = re.compile(r"^\W*\**([A-Za-z][\w.:\-]*\d[\w.:\-]*)\**\s+is\s+[-+]?\d", re.IGNORECASE)
 _FASTEST = re.compile(r"\bfastest(?:\s+model)?\s*(?:is|:)\s*\**`?([A-Za-z][\w.:\-]*\d[\w.:\-]*)"
                       r"|\**`?([A-Za-z][\w.:\-]*\d[\w.:\-]*)`?\**\s+is\s+the\s+fastest", re.IGNORECASE)
-_MODEL = re.compile(r"\b([a-z][a-z0-9.\-]*\d[a-z0-9.\-]*:[a-z0-9][a-z0-9._\-]*)", re.IGNORECASE)
+_MODEL = re.compile(r"\b([a-z][a-z0-9.\-]*\d[a-z0-9.\-]*:[a-z0-9][a-z0-9._\-]*"
+                    r"|[a-z][a-z0-9.\-]*:(?:\d+(?:\.\d+)?[bm]|latest)[a-z0-9._\-]*)", re.IGNORECASE)
 _WINDOW = 15  # lines after a "best configuration" mention that may hold its settings and figure
 
 
@@ -94,14 +96,19 @@ def _faster(line: str, heading: str, source: str, model: str) -> list[RankingCla
         pair = _PAIR.search(line)
         out.append(RankingClaim(
             source=source, kind="faster_by", text=" ".join(line.split())[:300], model=model,
-            subject=subject.group(1) if subject else model, other=other.group(1) if other else "",
+            subject=_name(subject.group(1)) if subject else model, other=_name(other.group(1)) if other else "",
             percent=abs(pct) * sign, value=_number(pair.group(1)) if pair else None,
             other_value=_number(pair.group(2)) if pair else None, metric=_metric_of(line)))
     fastest = _FASTEST.search(line)
     if fastest:
         out.append(RankingClaim(source=source, kind="fastest_model", text=" ".join(line.split())[:300], model=model,
-                                subject=fastest.group(1) or fastest.group(2)))
+                                subject=_name(fastest.group(1) or fastest.group(2))))
     return out
+
+
+def _name(text: str) -> str:
+    """A name as written, without the sentence's punctuation after it."""
+    return text.strip().rstrip(".,;:!?*`")
 
 
 def _metric_of(line: str) -> str:
