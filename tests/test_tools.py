@@ -252,6 +252,21 @@ def test_llmperf_error_rows_with_values_are_failures_and_a_missing_summary_is_sa
     assert "no LLMPerf summary" in {w.path: w.reason for w in result.inventory.warnings}["raw/individual/p.json"]
 
 
+def test_llmperf_malformed_variants(tmp_path: Path) -> None:
+    rows_text = next((FIXTURES / "llmperf").glob("*individual*")).read_text()
+    summary = json.loads(next((FIXTURES / "llmperf").glob("*summary*")).read_text())
+    # LLMPerf writes some summary figures as strings ("550") and leaves keys out between versions
+    summary = {k: (str(v) if k.endswith("_min") else v) for k, v in summary.items() if k != "framework"}
+    result = ingest_files(tmp_path, {
+        "a/x_individual_responses.json": rows_text, "a/x_summary.json": json.dumps(summary),
+        "b/y_individual_responses.json": rows_text[: len(rows_text) // 2],  # truncated
+    })
+    checks = analyze(result).claim_checks
+    assert checks and {c.status for c in checks} == {"match"}
+    assert any(c.statistic == "min" and c.metric == "ttft_ms" for c in checks)  # read from "0.19"
+    assert skipped(result)["b/y_individual_responses.json"].startswith("not a table: invalid JSON")
+
+
 # --- GenAI-Perf / AIPerf ---------------------------------------------------------------------------
 def test_genai_perf_profile_export(tmp_path: Path) -> None:
     result = fixture(tmp_path, "genai-perf")
