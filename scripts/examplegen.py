@@ -157,12 +157,17 @@ class Manifest:
 
     @property
     def requests_total(self) -> int:
-        """Request records of every model (llama-bench: each sample is one record)."""
-        return sum(m.requests for m in self.models.values())
+        """LLM request records of every model (llama-bench samples are repetitions of a test, not requests)."""
+        return sum(m.requests for m in self.models.values() if m.source_kind != "llama-bench")
+
+    @property
+    def samples_total(self) -> int:
+        """llama-bench samples: one per repetition of each test."""
+        return sum(m.requests for m in self.models.values() if m.source_kind == "llama-bench")
 
     @property
     def failed_total(self) -> int:
-        return sum(m.failed for m in self.models.values())
+        return sum(m.failed for m in self.models.values() if m.source_kind != "llama-bench")
 
     def prefixed(self, prefix: str) -> Manifest:
         """The same truth with every path under ``prefix`` (e.g. 'example-archive/' in the tarball)."""

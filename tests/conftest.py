@@ -9,7 +9,7 @@ from pathlib import Path
 import fsspec
 import pytest
 
-from tests.paths import REAL_ARCHIVE
+from tests.paths import REAL_ARCHIVE, realworld_path
 from tests.standins.ollama_server import OllamaStandIn
 from tests.standins.slack_api import SlackApiStandin
 
@@ -30,6 +30,36 @@ def real_archive() -> Path:
     if not REAL_ARCHIVE.is_dir():
         pytest.skip(f"real archive not present at {REAL_ARCHIVE}")
     return REAL_ARCHIVE
+
+
+@pytest.fixture
+def wmma_archive() -> Path:
+    """llama.cpp llama-bench JSONL, 3 models x build variants x context depths (lhl/strix-halo-testing)."""
+    return realworld_path("llamabench_jsonl_wmma")
+
+
+@pytest.fixture
+def multibackend_archive() -> Path:
+    """364 llama-bench records on ROCm and Vulkan builds, and their re-export with more context."""
+    return realworld_path("llamabench_raw_runs_multibackend")
+
+
+@pytest.fixture
+def vllm_archive() -> Path:
+    """The vLLM-Ascend nightly suite: serving aggregates per request rate, latency, throughput; two runs."""
+    return realworld_path("vllm_nightly")
+
+
+@pytest.fixture
+def llmperf_archive() -> Path:
+    """The LLMPerf leaderboard, 70B, eight providers: per-request rows and summaries."""
+    return realworld_path("llmperf_leaderboard_70b")
+
+
+@pytest.fixture
+def ollama_md_archive() -> Path:
+    """`ollama run --verbose` output saved as Markdown, one request per file, on six kinds of hardware."""
+    return realworld_path("ollama_verbose_md")
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""One benchmark configuration: the ``k=v,k=v`` text that tables, facts, claims and questions share.
+r"""One benchmark configuration: the ``k=v,k=v`` text that tables, facts, claims and questions share.
 
 A configuration is made once, from a file's settings, by `Config.from_items`: keys sorted, values in
 canonical form (``999.00`` -> ``999``, ``0.40`` -> ``0.4``), empty values dropped, giving
@@ -7,13 +7,20 @@ and the JSON carry, and `Config.parse` is the one place that reads it back.
 
 A `Config` *is* its text: two configs are equal when their texts are, and ``str(config)`` (or
 ``config.key``) gives the text back byte for byte, whatever it holds. Reading splits the text at
-every ``,`` and each part at its first ``=``. A value that itself holds ``,`` (a file's own
-configuration name, ``config=a,b``) therefore reads as two parts, the second one without ``=``;
-such a *bare* part is kept, with value ``None``, so that nothing of the text is lost.
+every ``,`` and each part at its first ``=``.
+
+Escaping: the makers (`from_items`, `from_pairs`, `from_context`) write a ``\`` before every ``,``
+and ``\`` inside keys and values and before every ``=`` inside keys (a value's ``=`` needs none:
+a part splits at its first ``=``), so ``gpu=Radeon 8060S, gfx1151`` is written
+``gpu=Radeon 8060S\, gfx1151`` and reads back as one part. Texts written before escaping existed
+hold no backslashes and read exactly as they always did: a value that holds a bare ``,`` (a file's
+own configuration name, ``config=a,b``) reads as two parts, the second one without ``=``; such a
+*bare* part is kept, with value ``None``, so that nothing of the text is lost.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -62,8 +69,22 @@ class Config:
 
     @staticmethod
     def from_pairs(pairs: Iterable[tuple[str, str]]) -> Config:
-        """(key, value) pairs already in text form, kept in the order given."""
-        return _parse(",".join(f"{key}={value}" for key, value in pairs))
+        """(key, value) pairs already in text form, kept in the order given (escaped)."""
+        return _parse(",".join(f"{escape_key(key)}={escape_value(value)}" for key, value in pairs))
+
+    @staticmethod
+    def from_context(dimensions: Mapping[str, str]) -> Config:
+        """The configuration of a measurement's dimensions (already canonical text, see
+        `bot.core.context`): sorted keys, every value kept as given, even an empty one."""
+        return Config.from_pairs((name, str(dimensions[name])) for name in sorted(dimensions))
+
+    def as_dict(self) -> dict[str, str]:
+        """The parts with a value as {key: value}; the first part of a key wins."""
+        out: dict[str, str] = {}
+        for key, value in self.items:
+            if value is not None:
+                out.setdefault(key, value)
+        return out
 
     def __add__(self, other: Config) -> Config:
         """This configuration followed by ``other``'s parts (no re-sorting)."""
@@ -84,8 +105,8 @@ class Config:
 
     @property
     def parts(self) -> tuple[str, ...]:
-        """Each ``k=v`` (or bare) part as written."""
-        return tuple(key if value is None else f"{key}={value}" for key, value in self.items)
+        """Each ``k=v`` (or bare) part as written (escapes included)."""
+        return _split_parts(self.text) if self.text else ()
 
     def keys(self) -> tuple[str, ...]:
         """Keys of the parts that have a value (``=``), in order, each once."""
@@ -112,15 +133,62 @@ class Config:
         return _trimmed(self.text)
 
 
+def escape_key(key: str) -> str:
+    return str(key).replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=")
+
+
+def escape_value(value: str) -> str:
+    return str(value).replace("\\", "\\\\").replace(",", "\\,")
+
+
+_UNESCAPE = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _unescape(text: str) -> str:
+    return _UNESCAPE.sub(r"\1", text) if "\\" in text else text
+
+
+def _split_parts(text: str) -> tuple[str, ...]:
+    """The text split at every ``,`` that no backslash escapes (as written, escapes kept)."""
+    if "\\" not in text:
+        return tuple(text.split(","))
+    parts: list[str] = []
+    current: list[str] = []
+    chars = iter(text)
+    for char in chars:
+        if char == "\\":
+            current.append(char)
+            current.append(next(chars, ""))
+        elif char == ",":
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return tuple(parts)
+
+
+def _partition(part: str) -> Item:
+    """A part at its first unescaped ``=``: (key, value) or (key, None) for a bare part."""
+    if "\\" not in part:
+        key, sep, value = part.partition("=")
+        return key, value if sep else None
+    index = 0
+    while index < len(part):
+        if part[index] == "\\":
+            index += 2
+            continue
+        if part[index] == "=":
+            return _unescape(part[:index]), _unescape(part[index + 1:])
+        index += 1
+    return _unescape(part), None
+
+
 def _read(text: str) -> tuple[Item, ...]:
     """The one reading of a configuration text (see the module docstring)."""
     if not text:
         return ()
-    items: list[Item] = []
-    for part in text.split(","):
-        key, sep, value = part.partition("=")
-        items.append((key, value if sep else None))
-    return tuple(items)
+    return tuple(_partition(part) for part in _split_parts(text))
 
 
 @lru_cache(maxsize=4096)
@@ -131,5 +199,6 @@ def _parse(text: str) -> Config:
 @lru_cache(maxsize=4096)
 def _trimmed(text: str) -> Config:
     items = _parse(text).items
-    return _parse(",".join(key.strip() if value is None else f"{key.strip()}={value.strip()}"
+    return _parse(",".join(escape_key(key.strip()) if value is None
+                           else f"{escape_key(key.strip())}={escape_value(value.strip())}"
                            for key, value in items))

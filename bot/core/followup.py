@@ -14,6 +14,10 @@ keys so "q8_0", "1b", "gemma3" or "num_ctx 4096" resolve to what the data holds:
 `compute` turns that into facts computed from `bot.core.analysis.requests.request_frame` over the same
 rules as the report: failed requests never enter a statistic, cold starts are marked the same way.
 Every fact names its files as sources and its row count, so the answer is grounded like the report.
+
+Settings are read from each request's whole context (a setting that is the same everywhere can still
+be asked about). A question about a model as a whole pools its configurations because the user asked
+for it; the answer then says so and names the dimensions it pooled over.
 """
 
 from __future__ import annotations
@@ -24,10 +28,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from bot.core.analysis import UNNAMED_MODEL
 from bot.core.analysis.facts import stated
 from bot.core.analysis.requests import request_frame, statistic
 from bot.core.config import Config
+from bot.core.context import PATH_DIMENSIONS, decode
 from bot.core.metrics import METRICS
 from bot.core.types import Fact
 
@@ -58,7 +62,10 @@ _METRIC_WORDS: dict[str, str] = {
     "loading": "load_ms",
     "load": "load_ms",
     "prompt eval": "prompt_eval_ms",
-    "prompt processing": "prompt_eval_ms",
+    "prompt eval time": "prompt_eval_ms",
+    "prompt processing": "prompt_throughput_tok_s",  # llama-bench's pp tests: tokens/s
+    "prompt throughput": "prompt_throughput_tok_s",
+    "prefill": "prompt_throughput_tok_s",
     "eval time": "eval_ms",
     "generation time": "eval_ms",
     "output tokens": "output_tokens",
@@ -231,6 +238,7 @@ def _find_config(text: str, levels: dict[str, list[str]]
         matches = [(m.start(), m.end(), m.group(1)) for m in after.finditer(text)]
         if before is not None:
             matches += [(m.start(), m.end(), m.group(1)) for m in before.finditer(text)]
+        matches += _word_levels(text, key_re, values)
         for start, end, raw in matches:
             spans.append((start, end))
             value = _match_level(raw, values)
@@ -248,10 +256,23 @@ def _find_config(text: str, levels: dict[str, list[str]]
     return filters, split_by, spans, problems
 
 
+def _word_levels(text: str, key_re: str, values: Sequence[str]) -> list[tuple[int, int, str]]:
+    """``backends ROCm`` / ``build=llama.cpp-hip``: a setting whose values are words, not numbers."""
+    words = sorted((v for v in values if v and _number(v) is None), key=len, reverse=True)
+    if not words:
+        return []
+    pattern = re.compile(key_re + r"\s*(?:=|:|of|at|is)?\s*(" + "|".join(re.escape(w) for w in words)
+                         + r")(?![\w.\-])", re.IGNORECASE)
+    return [(m.start(), m.end(), m.group(1)) for m in pattern.finditer(text)]
+
+
 def _match_level(raw: str, values: Sequence[str]) -> str | None:
     wanted = _number(raw)
     for value in values:
         if value == raw or (wanted is not None and _number(value) == wanted):
+            return value
+    for value in values:
+        if value.lower() == raw.lower():
             return value
     return None
 
@@ -334,10 +355,8 @@ def compute(question: str, measurements: pd.DataFrame, *, first_id: int = 1) -> 
     Never raises for an odd question: what cannot be computed becomes a note.
     """
     requests = request_frame(measurements)
-    if not requests.empty:
-        requests = requests.assign(model=requests["model"].replace("", UNNAMED_MODEL))
     models = sorted(requests["model"].unique()) if not requests.empty else []
-    configs = sorted(set(requests["config"])) if not requests.empty else []
+    configs = _settings(requests)
     query = parse_question(question, models=models, configs=configs)
     result = Computation(query=query, notes=list(query.problems))
     if query.problems or not query.wants_numbers:
@@ -383,14 +402,14 @@ def _groups(requests: pd.DataFrame, query: Query) -> list[_Group]:
     if query.models:
         rows = rows.loc[rows["model"].isin(query.models)]
     for key, value in query.config:
-        rows = rows.loc[rows["config"].map(lambda c, k=key: _param(c, k)) == value]
+        rows = rows.loc[rows["context"].map(lambda c, k=key: _param(c, k)) == value]
     split = list(query.split_by)
     # "why is TTFT worse for 1b at num_ctx 4096?": compare the named level with the others
     focus_keys = [key for key, _ in query.config] if query.compare and not split else []
     if focus_keys:
         rows = requests.loc[requests["model"].isin(query.models)] if query.models else requests
         for key, value in query.config[1:]:
-            rows = rows.loc[rows["config"].map(lambda c, k=key: _param(c, k)) == value]
+            rows = rows.loc[rows["context"].map(lambda c, k=key: _param(c, k)) == value]
         split = [focus_keys[0]]
     fixed = tuple((k, v) for k, v in query.config if k not in split)
     out: list[_Group] = []
@@ -398,7 +417,7 @@ def _groups(requests: pd.DataFrame, query: Query) -> list[_Group]:
         if not split:
             out.append(_Group(str(model), fixed, by_model))
             continue
-        keys = by_model["config"].map(lambda c: tuple(_param(c, k) for k in split))
+        keys = by_model["context"].map(lambda c: tuple(_param(c, k) for k in split))
         for level, part in by_model.groupby(keys, sort=False):
             if any(v == "" for v in level):
                 continue
@@ -409,8 +428,31 @@ def _groups(requests: pd.DataFrame, query: Query) -> list[_Group]:
     return sorted(out, key=lambda g: (g.model, not g.focus, [_sort_key(v) for _, v in g.config]))
 
 
-def _param(config: str, key: str) -> str:
-    return Config.parse(str(config)).trimmed().get(key)
+def _param(context: str, key: str) -> str:
+    """A setting of a request, from its whole context ('' when it does not record it)."""
+    return decode(str(context)).get(key, "")
+
+
+def _settings(requests: pd.DataFrame) -> list[str]:
+    """Every distinct context as a configuration text (path parts left out: not settings to ask about)."""
+    if requests.empty:
+        return []
+    texts = set()
+    for context in set(requests["context"]):
+        dims = {k: v for k, v in decode(str(context)).items() if k not in PATH_DIMENSIONS}
+        texts.add(Config.from_context(dims).text)
+    return sorted(texts)
+
+
+def pooled_words(rows: pd.DataFrame) -> str:
+    """', pooled over 6 configurations that differ in n_depth, file' when the rows span several."""
+    if "config" not in rows or rows["config"].nunique() < 2:
+        return ""
+    contexts = [decode(str(c)) for c in set(rows["context"])]
+    names = sorted({k for c in contexts for k in c})
+    differing = [k for k in names if len({c.get(k) for c in contexts}) > 1]
+    return (f", pooled over {rows['config'].nunique()} configurations that differ in "
+            f"{', '.join(differing) or 'configuration'} (as asked)")
 
 
 def _describe_filters(query: Query) -> str:
@@ -460,7 +502,10 @@ class _FactBuilder:
         who = {"include": "successful requests, cold starts included",
                "exclude": "successful requests, cold starts excluded",
                "only": "successful cold-start requests only"}[cold]
-        statement = f"{_STAT_LABELS.get(stat, stat)} {label} of {group.label} over {len(used)} {who}"
+        if "kind" in used and len(used) and (used["kind"] == "sample").all():
+            who = "benchmark samples (repetitions of the tool's test)"
+        statement = (f"{_STAT_LABELS.get(stat, stat)} {label} of {group.label} over {len(used)} {who}"
+                     f"{pooled_words(used)}")
         notes = self._definitions(metric, used)
         if notes:
             statement += f" ({notes})"

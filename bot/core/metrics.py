@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,17 @@ METRICS: dict[str, Metric] = {
         Metric("tpot_ms", "ms", False, "Time per output token"),
         Metric("itl_ms", "ms", False, "Inter-token latency"),
         Metric("request_throughput_req_s", "req/s", True, "Request throughput"),
+        # llama-bench pg tests (ppN+tgN): prompt and generated tokens over the whole test
+        Metric("combined_throughput_tok_s", "tok/s", True, "Prompt+generation throughput"),
+        # a server's output tokens over the run's wall time (vLLM output_throughput, GenAI-Perf
+        # output_token_throughput): a system rate, not one request's generation speed
+        Metric("output_throughput_tok_s", "tok/s", True, "Output throughput (system)"),
+        # prompt + output tokens per second (vLLM total_token_throughput and benchmark_throughput's
+        # tokens_per_second): never generation throughput
+        Metric("total_throughput_tok_s", "tok/s", True, "Total token throughput (prompt + output)"),
+        # request counts a tool reports for a run it gives no per-request rows for
+        Metric("requests_completed", "requests", True, "Completed requests"),
+        Metric("requests_failed", "requests", False, "Failed requests"),
         Metric("time_ms", "ms", False, "Time"),
     )
 }
@@ -70,6 +82,7 @@ class ColumnMeaning:
     definition: str = ""  # e.g. what the file's TTFT means, or the generic quantity's name
 
 
+@lru_cache(maxsize=8192)
 def normalize_name(name: str) -> str:
     """'Generation Time (ms)' -> 'generation_time_ms'; 'Tokens/s' -> 'tokens_s'."""
     text = str(name).strip().lower().replace("**", "")
@@ -87,6 +100,7 @@ def _split_stat(tokens: list[str]) -> tuple[str, list[str]]:
     return "", tokens
 
 
+@lru_cache(maxsize=8192)
 def classify_column(name: str) -> ColumnMeaning | None:
     """What a column means, or None when it carries no metric we know.
 
@@ -104,6 +118,9 @@ def classify_column(name: str) -> ColumnMeaning | None:
     if body in _REQUEST_THROUGHPUT_BODIES:
         return ColumnMeaning("request_throughput_req_s", 1.0, stat)
     stat, rest = _without_overall(stat, rest)
+    rate = _rate_meaning(rest, stat)
+    if rate is not None or _is_rate(rest):
+        return rate  # '..._per_s' is a rate: never a time in seconds
     if rest and rest[-1] in _UNIT_FACTORS_TIME and (stat or len(rest) >= 2):
         return _time_meaning(stat, rest)
     if body == "ns":  # llama-bench avg_ns
@@ -111,10 +128,30 @@ def classify_column(name: str) -> ColumnMeaning | None:
     return _token_count_meaning(body, stat)
 
 
+_PER_SECOND = ("s", "sec", "second", "seconds")
+
+
+def _is_rate(rest: list[str]) -> bool:
+    """'<something>_per_s(ec|econd)': a count per second, whatever it counts."""
+    return len(rest) >= 3 and rest[-2] == "per" and rest[-1] in _PER_SECOND
+
+
+def _rate_meaning(rest: list[str], stat: str) -> ColumnMeaning | None:
+    """Tokens or requests per second; None for a rate of something else (its unit is unknown)."""
+    if not _is_rate(rest):
+        return None
+    counted = rest[:-2]
+    if counted and counted[-1] in {"token", "tokens", "tok"}:
+        return ColumnMeaning("throughput_tok_s", 1.0, stat)
+    if counted and counted[-1] in {"request", "requests", "req"}:
+        return ColumnMeaning("request_throughput_req_s", 1.0, stat)
+    return None
+
+
 _THROUGHPUT_BODIES = frozenset({
     "tokens_s", "tokens_per_second", "tok_s", "tokens_sec", "tps", "ts", "output_throughput",
     "output_tokens_s", "eval_rate", "tokens_per_sec", "throughput_tok_s", "throughput_tokens_s",
-    "generation_tokens_s", "tokens_per_second_tok_s", "throughput",
+    "generation_tokens_s", "tokens_per_second_tok_s", "throughput", "t_s", "tok_sec", "tokens_per_s",
 })
 _REQUEST_THROUGHPUT_BODIES = frozenset({"request_throughput", "requests_s", "request_throughput_req_s"})
 _PROMPT_TOKEN_BODIES = frozenset({"prompt_eval_count", "prompt_tokens", "n_prompt", "input_tokens",
@@ -201,3 +238,29 @@ _TIME_QUANTITIES: dict[str, tuple[str, str]] = {
     "tpot": ("tpot_ms", "time per output token"),
     "itl": ("itl_ms", "inter-token latency"),
 }
+
+
+# Words that say a column holds a timed quantity or a rate: with no unit we know, it is not read
+# (and the inventory says why) rather than guessed.
+_QUANTITY_WORDS = frozenset({"latency", "ttft", "tpot", "itl", "e2el", "duration", "throughput", "elapsed"})
+_KNOWN_UNIT_WORDS = frozenset({*_UNIT_FACTORS_TIME, *_PER_SECOND, "per", "tok", "tokens", "token", "req",
+                               "requests", "ts", "tps", "pct", "percent", "count"})
+
+
+def unknown_unit(name: str) -> str | None:
+    """Why a column that names a timed quantity or rate is not read: '' when it is read or is no such
+    column; else the reason ('no unit stated', "unknown unit 'fortnights'")."""
+    if classify_column(name) is not None:
+        return None
+    norm = normalize_name(name)
+    words = norm.split("_")
+    if _is_rate(words):
+        return f"a rate of {' '.join(words[:-2]) or 'something'} per second, not tokens or requests"
+    if not _QUANTITY_WORDS & set(words):
+        return None
+    tail = words[-1]
+    if tail in _QUANTITY_WORDS or tail in _STAT_WORDS or tail == "time":
+        return "no unit stated"
+    if tail in _KNOWN_UNIT_WORDS:
+        return None
+    return f"unknown unit '{tail}'"

@@ -6,17 +6,34 @@ The tidy measurement frame (one row per value) has these columns, in this order:
 - ``source``       str   archive-relative path of the file it came from
 - ``row``          int   0-based record index inside that file
 - ``model``        str   model name as the benchmark tool wrote it ('' for non-LLM benchmarks)
-- ``config``       str   canonical configuration key, e.g. ``num_ctx=1024,num_gpu=999,temperature=0.2``
-                         ('' when the file names none)
+- ``config``       str   the key of the row's configuration: the dimensions that vary among the model's
+                         rows for this metric, as ``k=v,…`` (`bot.core.config.Config`), e.g.
+                         ``n_depth=0,file=llama32-1b.default-hip``; '' when nothing varies
 - ``metric``       str   canonical metric name (see `bot.core.metrics`)
 - ``value``        float the value in the metric's canonical unit
 - ``unit``         str   canonical unit
 - ``failed``       bool  the request failed (error, zero tokens, success=false); such values never
                          enter a statistic
 - ``error``        str   the failure reason ('' when it did not fail)
-- ``kind``         str   'request' (one LLM request), 'aggregate' (a tool's own per-test aggregate,
-                         e.g. llama-bench avg_ts) or 'generic' (non-LLM timing)
+- ``kind``         str   'request' (one LLM request), 'sample' (one repetition of a benchmark tool's test,
+                         e.g. a llama-bench ``samples_ts`` value or one vLLM latency iteration),
+                         'aggregate' (a tool's own statistic over a run, e.g. vLLM ``median_ttft_ms``)
+                         or 'generic' (non-LLM timing)
 - ``definition``   str   how the file defines the metric when it is ambiguous (e.g. TTFT), else ''
+- ``context``      str   every dimension the value came with, as canonical JSON ``{name: value}`` (sorted
+                         keys, values as text): the record's non-metric fields, the file's metadata, the
+                         path parts ``folder`` and ``file``. See `bot.core.context` for how a field is
+                         judged a dimension. Equal contexts are equal texts. '{}' when nothing is known.
+- ``identifiers``  str   ids, timestamps, prompt text and repetition markers of the value, canonical JSON:
+                         kept for provenance, never grouped on
+- ``statistic``    str   for an aggregate, the tool's statistic (mean, median, std, min, max, pNN, rate,
+                         total, count, overall); '' for requests and samples
+- ``n``            float for an aggregate, how many values the tool computed it from (NaN when the file
+                         does not say); NaN for requests and samples
+
+``config`` is derived, once, at the end of ingest (`bot.core.dimensions.assign_configs`): among one
+model's rows for one metric, the dimensions whose values vary; rows with the same ``config`` are one
+configuration, and no statistic ever pools two configurations.
 """
 
 from __future__ import annotations
@@ -43,7 +60,13 @@ MEASUREMENT_COLUMNS: tuple[str, ...] = (
     "error",
     "kind",
     "definition",
+    "context",
+    "identifiers",
+    "statistic",
+    "n",
 )
+
+MEASUREMENT_KINDS = ("request", "sample", "aggregate", "generic")
 
 CLAIM_COLUMNS: tuple[str, ...] = (
     "source",
@@ -70,7 +93,7 @@ def empty_claims() -> pd.DataFrame:
 
 
 def _dtype(col: str) -> str:
-    return {"row": "int64", "value": "float64", "failed": "bool"}.get(col, "object")
+    return {"row": "int64", "value": "float64", "failed": "bool", "n": "float64"}.get(col, "object")
 
 
 QUOTE_OPEN, QUOTE_CLOSE = "«", "»"
@@ -112,6 +135,31 @@ class Inventory:
     claims_only: list[str] = field(default_factory=list)  # files read as summaries/claims only
     warnings: list[Skipped] = field(default_factory=list)  # files read in part: what was left out
     model_origin: dict[str, str] = field(default_factory=dict)  # path -> how its model was found
+    duplicate_reasons: dict[str, str] = field(default_factory=dict)  # duplicate path -> why, which copy was kept
+    tools: dict[str, str] = field(default_factory=dict)  # path -> the benchmark tool adapter that read it
+
+
+@dataclass(frozen=True)
+class RankingClaim:
+    """A ranking an archive's own prose states ("best configuration", "fastest model", "X is N% faster
+    than Y"), read from Markdown to be checked against the computed ranking and its noise.
+
+    ``kind`` is 'best_config' (``config`` holds the named settings, ``value`` the figure it states),
+    'fastest_model' (``subject``) or 'faster_by' (``subject`` is ``percent`` faster than ``other``;
+    ``value``/``other_value`` the two figures when the text gives them). Names are as written.
+    """
+
+    source: str
+    kind: Literal["best_config", "fastest_model", "faster_by"]
+    text: str
+    model: str = ""  # the model the document is about (nearest name:tag before the claim)
+    subject: str = ""
+    other: str = ""
+    config: tuple[tuple[str, str], ...] = ()
+    value: float | None = None
+    other_value: float | None = None
+    percent: float | None = None
+    metric: str = "throughput_tok_s"
 
 
 @dataclass
@@ -119,6 +167,10 @@ class IngestResult:
     measurements: pd.DataFrame
     claims: pd.DataFrame
     inventory: Inventory
+    # (model as grouped, metric) -> `bot.core.dimensions.Dimensions`; recomputed from the
+    # measurements when empty (a stored run)
+    dimensions: dict[tuple[str, str], Any] = field(default_factory=dict)
+    rankings: list[RankingClaim] = field(default_factory=list)
 
 
 # "best_throughput": the headline's best-throughput callout is this fact.

@@ -11,6 +11,7 @@ from typing import Any
 
 _NUMBER_WITH_UNIT = re.compile(
     r"^\s*\**\s*(?P<num>[-+]?(?:\d{1,3}(?:,\d{3})+|\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*"
+    r"(?:(?:±|\+/-)\s*[\d.,]+(?:[eE][-+]?\d+)?\s*)?"  # '404.67 ± 3.65': the value, its spread left aside
     r"(?P<unit>ms|s|sec|secs|seconds|us|µs|ns|tok/s|tokens/s|t/s|%)?\s*\**\s*$"
 )
 _TIME_UNITS = {"ms": 1.0, "s": 1000.0, "sec": 1000.0, "secs": 1000.0, "seconds": 1000.0,

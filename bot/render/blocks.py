@@ -35,7 +35,11 @@ def headline_fields(headline: Headline) -> list[dict[str, Any]]:
             where += f" · `{escape_mrkdwn(best.config)}`"
         ref = f" [{escape_mrkdwn(best.fact_id)}]" if best.fact_id else ""
         unit = escape_mrkdwn(best.unit or "tok/s")
-        fields.append(_field("Best throughput", f"{format_number(best.value, style='figure')} {unit}", where + ref))
+        noise = ""
+        if best.noise and not best.separable:
+            noise = f"\n_{escape_mrkdwn(truncate(best.noise, 200))}_"
+        fields.append(_field("Best throughput", f"{format_number(best.value, style='figure')} {unit}",
+                             where + ref + noise))
     else:
         fields.append(_field("Best throughput", "n/a", "no successful requests with throughput"))
     ttft = headline.ttft_ms

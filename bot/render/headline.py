@@ -7,17 +7,24 @@ read back from it (a stored run's summary), so Slack callouts always equal the r
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
 @dataclass(frozen=True)
 class BestThroughput:
+    """One configuration's median throughput (never a model-level roll-up), with its noise verdict
+    against the runner-up configuration."""
+
     model: str
     config: str
     value: float
     unit: str
     fact_id: str
+    n: int | None = None
+    values: dict[str, str] = field(default_factory=dict)  # the configuration as {dimension: value}
+    separable: bool = False  # whether it stands out from the runner-up beyond the noise
+    noise: str = ""  # the noise verdict in words
 
 
 @dataclass(frozen=True)
@@ -43,7 +50,8 @@ class Headline:
         return {
             "best_throughput": None if best is None else {
                 "model": best.model, "config": best.config, "value": best.value, "unit": best.unit,
-                "fact_id": best.fact_id},
+                "fact_id": best.fact_id, "n": best.n, "values": dict(best.values), "separable": best.separable,
+                "noise": best.noise},
             "ttft_ms": None if ttft is None else {
                 "model": ttft.model, "p50": ttft.p50, "p95": ttft.p95, "fact_ids": list(ttft.fact_ids)},
             "failed_requests": self.failed_requests,
@@ -63,6 +71,10 @@ class Headline:
                 model=str(best.get("model") or ""), config=str(best.get("config") or ""),
                 value=float(best["value"]), unit=str(best.get("unit") or "tok/s"),
                 fact_id=str(best.get("fact_id") or ""),
+                n=int(best["n"]) if _is_number(best.get("n")) else None,
+                values={str(k): str(v) for k, v in (best.get("values") or {}).items()}
+                if isinstance(best.get("values"), Mapping) else {},
+                separable=bool(best.get("separable")), noise=str(best.get("noise") or ""),
             ) if isinstance(best, Mapping) and _is_number(best.get("value")) else None,
             ttft_ms=TtftCallout(
                 model=str(ttft.get("model") or ""), p50=float(ttft["p50"]),

@@ -11,8 +11,10 @@ from typing import Any
 
 from bot import __version__
 from bot.core.analysis import Analysis
-from bot.core.analysis.facts import stated
+from bot.core.analysis.facts import best_configuration, stated
+from bot.core.dimensions import config_values
 from bot.core.jsonsafe import strict_json
+from bot.core.metrics import METRICS
 from bot.core.narrative import Narrative
 from bot.core.types import Fact, Inventory
 from bot.render.headline import BestThroughput, Headline, TtftCallout
@@ -42,20 +44,38 @@ def _headline_fact(facts: list[Fact], metric: str, model: str) -> Fact | None:
     return next((f for f in facts if f.metric == metric and f.model == model), None)
 
 
+def _ttft_callout(analysis: Analysis, best: Fact | None) -> TtftCallout | None:
+    """TTFT of the headline's model, only when it is not pooled over configurations that differ in
+    TTFT: the model's own figure when it has one TTFT configuration, else none."""
+    if best is None:
+        return None
+    facts = analysis.facts
+    p50 = next((f for f in facts if f.metric == "ttft_ms" and f.model == best.model and f.config == best.config
+                and "warm TTFT" in f.statement), None)
+    p95 = next((f for f in facts if f.metric == "ttft_p95_ms" and f.model == best.model and f.config == best.config),
+               None)
+    stats = next((m for m in analysis.models if m.model == best.model), None)
+    if p50 is None and (stats is None or not stats.rollup("ttft_ms").pooled):
+        p50 = _headline_fact(facts, "ttft_ms", best.model)  # the model has one TTFT configuration
+        p95 = _headline_fact(facts, "ttft_p95_ms", best.model)
+    if p50 is None:
+        return None
+    return TtftCallout(model=best.model, p50=p50.value, p95=p95.value if p95 is not None else None,
+                       fact_ids=tuple(f.id for f in (p50, p95) if f is not None))
+
+
 def build_headline(analysis: Analysis, inventory: Inventory, narrative: Narrative | None) -> Headline:
     """The figures a Slack summary shows, each tied to the fact it comes from."""
     facts = analysis.facts
     best = next((f for f in facts if f.role == "best_throughput"), None)
-    ttft: TtftCallout | None = None
-    if best is not None:
-        p50 = _headline_fact(facts, "ttft_ms", best.model)
-        p95 = _headline_fact(facts, "ttft_p95_ms", best.model)
-        if p50 is not None:
-            ttft = TtftCallout(model=best.model, p50=p50.value, p95=p95.value if p95 is not None else None,
-                               fact_ids=tuple(f.id for f in (p50, p95) if f is not None))
+    ttft = _ttft_callout(analysis, best)
+    pick = best_configuration(analysis) if best is not None else None
     return Headline(
         best_throughput=None if best is None else BestThroughput(
-            model=best.model, config=best.config, value=best.value, unit=best.unit, fact_id=best.id),
+            model=best.model, config=best.config, value=best.value, unit=best.unit, fact_id=best.id,
+            n=best.rows, values=config_values(best.config),
+            separable=pick.separable if pick is not None else False,
+            noise=pick.verdict if pick is not None else ""),
         ttft_ms=ttft,
         failed_requests=analysis.failed,
         total_requests=analysis.total,
@@ -89,6 +109,10 @@ def _document(*, archive: str, analysis: Analysis, inventory: Inventory, narrati
             "ttft_definitions": list(m.ttft_definitions),
             "failure_reasons": dict(m.failure_reasons),
             "sources": list(m.sources),
+            "samples": m.samples,
+            # what the model-level figures above pool, per metric: they are roll-ups when pooled
+            "rollup": {metric: r.to_json() for metric, r in m.rollups.items()},
+            "configurations": _model_configurations(analysis, m.model),
         })
     return {
         "version": __version__,
@@ -102,23 +126,62 @@ def _document(*, archive: str, analysis: Analysis, inventory: Inventory, narrati
             "duplicates": [[kept, dup] for kept, dup in inventory.duplicates],
             "warnings": [{"path": w.path, "reason": w.reason} for w in inventory.warnings],
             "model_origin": dict(inventory.model_origin),
+            "duplicate_reasons": dict(inventory.duplicate_reasons),
+            "tools": dict(inventory.tools),
         },
         "requests": {"total": analysis.total, "succeeded": analysis.total - analysis.failed,
-                     "failed": analysis.failed},
+                     "failed": analysis.failed, "samples": analysis.samples,
+                     "tool_reported": {"completed": analysis.tool_completed, "failed": analysis.tool_failed}},
         "models": models,
         "configs": analysis.configs.to_dict(orient="records"),
+        "dimensions": [d.to_json() for _, d in sorted(analysis.dimensions.items())],
+        "groups": analysis.groups.to_dict(orient="records") if not analysis.groups.empty else [],
+        "aggregates": _aggregate_records(analysis),
         "comparisons": [c.__dict__ | {"sources": list(c.sources)} for c in analysis.comparisons],
         "claims": {
             "checked": len(analysis.claim_checks),
             "unverifiable": analysis.claims_unverifiable,
             "mismatches": [c.__dict__ | {"raw_sources": list(c.raw_sources)}
                            for c in analysis.claim_checks if c.status == "mismatch"],
+            "rankings": [r.to_json() for r in analysis.rankings],
         },
         "facts": [f.to_json() for f in analysis.facts],
         "headline": build_headline(analysis, inventory, narrative).to_json(),
         "llm": narrative.to_json() if narrative is not None else {"status": "skipped", "reason": "not run"},
         "timings_s": {k: round(v, 4) for k, v in timings_s.items()},
     }
+
+
+_AGGREGATE_FIELDS = ("model", "config", "values", "metric", "statistic", "value", "unit", "n", "definition", "source",
+                     "failed", "error")
+
+
+def _aggregate_records(analysis: Analysis) -> list[dict[str, Any]]:
+    """The tools' own figures, one per (model, configuration, metric, statistic) row as the file gave it."""
+    agg = analysis.aggregates
+    if agg.empty:
+        return []
+    return [{k: row[k] for k in _AGGREGATE_FIELDS} for row in agg.to_dict(orient="records")]
+
+
+def _model_configurations(analysis: Analysis, model: str) -> list[dict[str, Any]]:
+    """A model's configurations per metric: the dimensions that vary, and each configuration's values."""
+    out = []
+    for (name, metric), dims in sorted(analysis.dimensions.items()):
+        if name != model or metric not in _CONFIG_TABLE_METRICS:
+            continue
+        groups = analysis.groups
+        rows = groups.loc[(groups["model"] == model) & (groups["metric"] == metric)] if not groups.empty else groups
+        out.append({"metric": metric, "varying": list(dims.varying), "key": list(dims.key),
+                    "constant": dict(dims.constant), "count": dims.configurations,
+                    "configurations": [{"config": r["config"], "values": r["values"], "kind": r["kind"], "n": r["n"],
+                                        "failed": r["failed"], "median": r["median"]}
+                                       for r in rows.to_dict(orient="records")]})
+    return out
+
+
+_CONFIG_TABLE_METRICS = ("throughput_tok_s", "prompt_throughput_tok_s", "combined_throughput_tok_s", "ttft_ms",
+                         "latency_ms")
 
 
 def render_markdown(*, archive: str, analysis: Analysis, inventory: Inventory,
@@ -167,19 +230,28 @@ def render_footer(narrative: Narrative | None, timings_s: Mapping[str, float]) -
 
 def _models_section(analysis: Analysis) -> list[str]:
     if not analysis.models:
-        return ["## Models", "", "No per-request LLM results were found in this archive.", ""]
+        return ["## Models", "", "No per-request LLM results or benchmark samples were found in this archive.", ""]
     out = ["## Models", "",
-           "Statistics over successful requests only. *Warm* TTFT excludes cold starts (requests whose "
-           "model load dominated TTFT); what TTFT means in each file is listed below the table.", "",
-           "| Model | Requests | OK | Failed | Cold starts | Throughput median | mean | p95 | "
-           "TTFT warm p50 | warm p95 | TTFT all p50 | Latency p50 | Latency p95 |",
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+           "Statistics over successful requests (or benchmark samples) only. *Warm* TTFT excludes cold starts "
+           "(requests whose model load dominated TTFT). A model with several configurations gets **roll-up** "
+           "figures here (marked ⊕): they pool configurations that differ, so they are no configuration's figure; "
+           "each configuration's own figures are under *Configurations*.", "",
+           "| Model | Configurations | Requests (or samples) | OK | Failed | Cold starts | Throughput median | mean | "
+           "p95 | TTFT warm p50 | warm p95 | TTFT all p50 | Latency p50 | Latency p95 |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for m in analysis.models:
         t, w, a, lat = m.throughput_tok_s, m.ttft_warm_ms, m.ttft_ms, m.latency_ms
-        out.append(f"| {cell(m.model)} | {m.requests} | {m.n} | {m.failed} | {m.cold_starts} | "
-                   f"{_stat(t, 'median', 'tok/s')} | {_stat(t, 'mean', 'tok/s')} | {_stat(t, 'p95', 'tok/s')} | "
+        count = max((r.configurations for r in m.rollups.values()), default=1)
+        mark = " ⊕" if count > 1 else ""
+        out.append(f"| {cell(m.model)} | {count} | {m.requests} | {m.n} | {m.failed} | {m.cold_starts} | "
+                   f"{_stat(t, 'median', 'tok/s')}{mark} | {_stat(t, 'mean', 'tok/s')} | {_stat(t, 'p95', 'tok/s')} | "
                    f"{_stat(w, 'median', 'ms')} | {_stat(w, 'p95', 'ms')} | {_stat(a, 'median', 'ms')} | "
                    f"{_stat(lat, 'median', 'ms')} | {_stat(lat, 'p95', 'ms')} |")
+    pooled = [(m, r) for m in analysis.models for metric, r in m.rollups.items()
+              if metric == "throughput_tok_s" and r.pooled]
+    if pooled:
+        out += ["", "Roll-ups (⊕), and what they pool:"]
+        out += [f"- {cell(m.model)}: throughput {cell(r.words())}" for m, r in pooled]
     out += ["", "What TTFT means in these files:"]
     out += [f"- {cell(m.model)}: {'; '.join(m.ttft_definitions)}" for m in analysis.models if m.ttft_definitions]
     derived = sorted({m.latency_definition for m in analysis.models if m.latency_definition})
@@ -190,20 +262,45 @@ def _models_section(analysis: Analysis) -> list[str]:
 
 
 def _configs_section(analysis: Analysis) -> list[str]:
-    configs = analysis.configs
-    if configs.empty:
+    """Per model and metric, one row per configuration, one column per dimension that tells them apart."""
+    groups = analysis.groups
+    if groups.empty:
         return []
-    out = ["## Configurations", "", "| Model | Configuration | n | Failed | Throughput median | mean | std | "
-           "TTFT warm p50 |", "|---|---|---:|---:|---:|---:|---:|---:|"]
-    for model, rows in configs.groupby("model", sort=True):
-        ranked = rows.sort_values("throughput_median", ascending=False, na_position="last")
-        for row in ranked.head(MAX_CONFIG_ROWS).itertuples(index=False):
-            mean = stated(row.throughput_mean, "tok/s") if row.throughput_mean == row.throughput_mean else "–"
-            out.append(f"| {cell(model)} | {cell(row.config)} | {row.n} | {row.failed} | "
-                       f"{_throughput_cell(row.throughput_median, row.prompt_throughput_median)} | {mean} | "
-                       f"{_present(row.throughput_std, 'tok/s')} | {_present(row.ttft_warm_median_ms, 'ms')} |")
-        if len(ranked) > MAX_CONFIG_ROWS:
-            out.append(f"| {cell(model)} | … {len(ranked) - MAX_CONFIG_ROWS} more in the JSON output | | | | | | |")
+    out = ["## Configurations", "",
+           "A configuration is the set of dimensions that vary among a model's rows for a metric; its figures "
+           "never pool rows of another configuration.", ""]
+    by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    scope = groups.loc[groups["metric"].isin(_CONFIG_TABLE_METRICS)]
+    for row in scope.to_dict(orient="records"):
+        by_key.setdefault((str(row["model"]), str(row["metric"])), []).append(row)
+    for (model, metric), rows in sorted(by_key.items()):
+        if len({r["config"] for r in rows}) >= 2:
+            out += _config_table_lines(analysis, model, metric, rows)
+    return out if len(out) > 4 else []
+
+
+def _config_table_lines(analysis: Analysis, model: str, metric: str, rows: list[dict[str, Any]]) -> list[str]:
+    dims = analysis.dimensions.get((model, metric))
+    key = list(dims.key) if dims is not None else []
+    unit = METRICS[metric].unit
+    sign = -1.0 if METRICS[metric].higher_is_better else 1.0
+    varying = f"(differ in {', '.join(dims.varying)})" if dims is not None else ""
+    count = len({r["config"] for r in rows})
+    out = [f"### {cell(model)} — {METRICS[metric].label}: {count} configurations {cell(varying)}", ""]
+    warm = metric == "ttft_ms"
+    header = [*key, "n", "failed", "median", "mean", "p95", "std"] + (["warm p50"] if warm else [])
+    out += ["| " + " | ".join(cell(h) for h in header) + " |",
+            "|" + "---|" * len(key) + "---:|" * (len(header) - len(key))]
+    ranked = sorted(rows, key=lambda r: (r["median"] != r["median"], sign * (r["median"] or 0.0), r["config"]))
+    for row in ranked[:MAX_CONFIG_ROWS]:
+        values = [cell(row["values"].get(k, "–")) for k in key]
+        figures = [str(row["n"]), str(row["failed"]), _present(row["median"], unit), _present(row["mean"], unit),
+                   _present(row["p95"], unit), _present(row["std"], unit)]
+        if warm:
+            figures.append(_present(row["warm_median"], unit))
+        out.append("| " + " | ".join(values + figures) + " |")
+    if len(ranked) > MAX_CONFIG_ROWS:
+        out.append(f"| … {len(ranked) - MAX_CONFIG_ROWS} more in the JSON output |" + " |" * (len(header) - 1))
     out.append("")
     return out
 
@@ -251,12 +348,20 @@ def _aggregates_section(analysis: Analysis) -> list[str]:
     agg = analysis.aggregates
     if agg.empty:
         return []
-    out = ["## Tool-reported aggregates", "", "Values a tool reported as its own aggregate (no per-request "
-           "samples in the file).", "", "| Model | Configuration | Metric | Value | Definition | Source |",
-           "|---|---|---|---:|---|---|"]
+    out = ["## Tool-reported aggregates", "", "Figures a tool computed itself (no per-request samples in the file), "
+           "one per model, configuration, metric and statistic, with the tool's n; never re-aggregated. A figure "
+           "of a run in which no request completed is not a value.", "",
+           "| Model | Configuration | Metric | Statistic | Value | n | Definition | Source |",
+           "|---|---|---|---|---:|---:|---|---|"]
     for row in agg.head(MAX_LIST_ROWS).itertuples(index=False):
-        out.append(f"| {cell(row.model)} | {cell(row.config)} | {row.metric} | {stated(row.value, row.unit)} | "
-                   f"{cell(row.definition)} | {cell(row.source)} |")
+        if row.value != row.value:
+            continue
+        value = stated(row.value, row.unit) + (" (not a value: all requests failed)" if row.failed else "")
+        n = str(int(row.n)) if row.n == row.n else "–"
+        out.append(f"| {cell(row.model)} | {cell(row.config or '–')} | {row.metric} | {cell(row.statistic)} | "
+                   f"{value} | {n} | {cell(row.definition)} | {cell(row.source)} |")
+    if len(agg) > MAX_LIST_ROWS:
+        out.append(f"| … {len(agg) - MAX_LIST_ROWS} more in the JSON output | | | | | | | |")
     out.append("")
     return out
 
@@ -294,6 +399,19 @@ def _claims_section(analysis: Analysis) -> list[str]:
                        f"{c.statistic} {c.metric} | {stated(c.claimed, c.unit)} | {stated(c.actual, c.unit)} | {c.n} | "
                        f"{cell(', '.join(c.raw_sources))} | {cell(c.explanation or '–')} |")
         out.append("")
+    out += _rankings_lines(analysis)
+    return out
+
+
+def _rankings_lines(analysis: Analysis) -> list[str]:
+    """Rankings the archive states, against the computed ranking and its noise."""
+    if not analysis.rankings:
+        return []
+    out = ["### Rankings the archive states", "", "| Claim in | Claim | Verdict | Check |", "|---|---|---|---|"]
+    ordered = sorted(analysis.rankings, key=lambda r: r.status == "unverifiable")
+    for r in ordered[:MAX_LIST_ROWS]:
+        out.append(f"| {cell(r.source)} | {cell(r.text)} | {r.status} | {cell(r.verdict)} |")
+    out.append("")
     return out
 
 
@@ -308,8 +426,9 @@ def _files_section(inventory: Inventory) -> list[str]:
             out.append(f"| … {len(inventory.skipped) - MAX_LIST_ROWS} more in the JSON output | |")
         out.append("")
     if inventory.duplicates:
-        out += ["### Duplicates (counted once)", "", "| Kept | Duplicate |", "|---|---|"]
-        out += [f"| {cell(a)} | {cell(b)} |" for a, b in inventory.duplicates[:MAX_LIST_ROWS]]
+        out += ["### Duplicates (counted once)", "", "| Kept | Duplicate | Why |", "|---|---|---|"]
+        out += [f"| {cell(a)} | {cell(b)} | {cell(inventory.duplicate_reasons.get(b, 'byte-identical'))} |"
+                for a, b in inventory.duplicates[:MAX_LIST_ROWS]]
         out.append("")
     if inventory.warnings:
         out += ["### Read in part", "", "| File | What was left out |", "|---|---|"]

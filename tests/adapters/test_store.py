@@ -92,6 +92,11 @@ def measurements(n: int, *, seed: int = 7) -> pd.DataFrame:
             "error": ["HTTP 500: ünïcode ✗" if f else "" for f in failed],
             "kind": ["request"] * n,
             "definition": ["first streamed token" if i % 3 == 0 else "" for i in range(n)],
+            "context": [json.dumps({"file": f"r{i % 7}", "gpu": "Radeon, gfx1151 ✓", "n_depth": str(i % 5)},
+                                   sort_keys=True, ensure_ascii=False, separators=(",", ":")) for i in range(n)],
+            "identifiers": ['{"prompt":"line\\nbreak"}' if i % 2 else "{}" for i in range(n)],
+            "statistic": ["median" if i % 4 == 0 else "" for i in range(n)],
+            "n": [float(i % 9) if i % 4 == 0 else math.nan for i in range(n)],
         }
     )
     return frame.astype({c: empty_measurements()[c].dtype for c in MEASUREMENT_COLUMNS})
@@ -173,6 +178,34 @@ def test_older_database_without_our_tables_is_brought_to_head(tmp_path: Path) ->
     with sqlite3.connect(path) as raw:
         names = {r[0] for r in raw.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert OUR_TABLES | {"apscheduler_jobs", "alembic_version"} <= names
+
+
+def test_runs_stored_before_revision_0002_stay_readable(sqlite_url: str) -> None:
+    """A database at revision 0001 with measurements is upgraded in place (batch mode on SQLite):
+    the old rows read back with an empty context, no statistic and no tool n."""
+    engine = make_engine(sqlite_url)
+    try:
+        config = alembic_config()
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0001_initial")
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO runs (id, archive, \"trigger\", status, created_at) "
+                "VALUES (1, 'old.tar.gz', 'cli', 'done', '2025-11-25 10:00:00')")
+            conn.exec_driver_sql(
+                "INSERT INTO measurements (run_id, request_id, source, \"row\", model, config, metric, value, unit, "
+                "failed, error, kind, definition) VALUES (1, 'a.csv#0', 'a.csv', 0, 'm:1b', 'num_ctx=1024', "
+                "'throughput_tok_s', 42.5, 'tok/s', 0, '', 'request', '')")
+    finally:
+        engine.dispose()
+    with open_store(sqlite_url) as opened:
+        loaded = opened.runs.load_measurements(1)
+    assert list(loaded.columns) == list(MEASUREMENT_COLUMNS)
+    row = loaded.iloc[0]
+    assert (row["model"], row["config"], row["value"]) == ("m:1b", "num_ctx=1024", 42.5)
+    assert (row["context"], row["identifiers"], row["statistic"]) == ("{}", "{}", "")
+    assert math.isnan(row["n"])
 
 
 def test_unreachable_database_is_a_store_error(tmp_path: Path) -> None:

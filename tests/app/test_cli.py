@@ -31,7 +31,9 @@ def test_analyze_tarball_writes_report_and_json(tmp_path: Path, capsys: pytest.C
     code = main(["analyze", str(archive), "--out", str(tmp_path / "r.md"), "--json", str(tmp_path / "r.json")])
     assert code == 0
     data = json.loads((tmp_path / "r.json").read_text())
-    assert data["requests"] == {"total": 3, "succeeded": 2, "failed": 1}
+    # the JSON contract only ever adds keys
+    assert {k: data["requests"][k] for k in ("total", "succeeded", "failed")} == {"total": 3, "succeeded": 2,
+                                                                                  "failed": 1}
     assert data["models"][0]["throughput_tok_s"]["median"] == 51.0
     report = (tmp_path / "r.md").read_text()
     # Ollama is unreachable in tests (conftest): the report says why the narrative is missing

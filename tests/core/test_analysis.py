@@ -89,7 +89,13 @@ def test_facts_are_numbered_traceable_and_stable(tmp_path: Path) -> None:
     assert [(f.id, f.statement, f.value) for f in first] == [(f.id, f.statement, f.value) for f in second]
     best = next(f for f in first if f.statement.startswith("Highest median throughput"))
     assert best.model == "m:1b" and best.sources == ("runs/results.csv",)
-    assert best.value == statistics.median([100.0, 101.0, 99.0, 100.5, 80.0, 81.0, 79.5, 80.5])
+    # The headline is one configuration's figure (num_ctx 1024), never m:1b's median over both
+    # num_ctx values (90.0, which no configuration has): that expectation encoded the pooling bug.
+    assert best.config == "num_ctx=1024"
+    assert best.value == statistics.median([100.0, 101.0, 99.0, 100.5])
+    pooled = next(f for f in first if f.model == "m:1b" and f.metric == "throughput_tok_s" and "roll-up" in f.statement)
+    assert pooled.value == statistics.median([100.0, 101.0, 99.0, 100.5, 80.0, 81.0, 79.5, 80.5])
+    assert "over 2 configurations that differ in num_ctx" in pooled.statement
     assert all(f.sources for f in first)
 
 
@@ -110,5 +116,6 @@ def test_ttft_definition_is_stated_and_mixed_definitions_are_flagged(tmp_path: P
     assert len(by_model["m:1b"].ttft_definitions) == 2
     assert any(d.startswith("load + prompt eval") for d in by_model["m:1b"].ttft_definitions)
     assert by_model["q:7b"].ttft_definitions == ("as recorded by the benchmark file (definition not stated)",)
-    m1b = next(f for f in analysis.facts if f.model == "m:1b" and f.metric == "ttft_ms")
-    assert "define TTFT differently" in m1b.statement
+    # the model-level (roll-up) TTFT fact; the fastest configuration has a TTFT fact of its own
+    m1b = next(f for f in analysis.facts if f.model == "m:1b" and f.metric == "ttft_ms" and not f.config)
+    assert "define TTFT differently" in m1b.statement and "roll-up over 2 configurations" in m1b.statement

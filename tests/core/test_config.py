@@ -98,16 +98,35 @@ def test_value_canonical_form(raw: object, text: str) -> None:
 
 
 @pytest.mark.parametrize("items", [
-    {}, {"num_ctx": 2048}, {"b": 1, "a": "x,y", "c": None}, {"options": "k=v"}, {"n": 1e15, "m": 10 ** 20},
+    {}, {"num_ctx": 2048}, {"b": 1, "c": None}, {"options": "k=v"}, {"n": 1e15, "m": 10 ** 20},
 ])
 def test_from_items_gives_the_text_config_key_gave(items: dict) -> None:
     assert Config.from_items(items).key == old_config_key(items)
 
 
+def test_a_comma_inside_a_value_is_escaped_and_reads_back_as_one_part() -> None:
+    # Before escaping, {"a": "x,y"} was written 'a=x,y' and read back as a=x plus a bare 'y'.
+    config = Config.from_items({"b": 1, "a": "x,y"})
+    assert config.key == "a=x\\,y,b=1"
+    assert Config.parse(config.key).items == (("a", "x,y"), ("b", "1"))
+    assert Config.parse(config.key).as_dict() == {"a": "x,y", "b": "1"}
+
+
+@pytest.mark.parametrize("dims", [
+    {"gpu_info": "Radeon 8060S Graphics, gfx1151"}, {"k=v": "a=b"}, {"path": "C:\\models\\x,y"},
+    {"fa": ""}, {"a": "1", "b": "\\,"}, {"note": "ünïcode, ✓"},
+])
+def test_from_context_round_trips_any_value(dims: dict[str, str]) -> None:
+    config = Config.from_context(dims)
+    assert Config.parse(config.text).as_dict() == dims
+    assert Config.parse(config.text).keys() == tuple(sorted(dims))
+    assert ",".join(Config.parse(config.text).parts) == config.text
+
+
 def test_from_pairs_keeps_order_and_text() -> None:
     assert Config.from_pairs([("num_ctx", "4096"), ("backend", "cpu")]).key == "num_ctx=4096,backend=cpu"
     assert Config.from_pairs([]).key == ""
-    assert Config.from_pairs([("case", "a,b")]).key == "case=a,b"
+    assert Config.from_pairs([("case", "a,b")]).key == "case=a\\,b"  # escaped: one part, not two
 
 
 def test_joining_appends_without_resorting() -> None:

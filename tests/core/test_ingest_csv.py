@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tests.ingest_support import ingest_files, skipped, values
@@ -26,7 +27,13 @@ def test_ollama_rows_become_canonical_measurements(tmp_path: Path) -> None:
     assert values(result, "output_tokens") == [100.0, 100.0]
     m = result.measurements
     assert set(m["model"]) == {"llama3.1:8b-instruct-q4_0"}
-    assert set(m["config"]) == {"num_ctx=1024,num_gpu=999,temperature=0.2"}
+    # every setting is in each row's context; none varies, so the configuration key is empty
+    assert set(m["config"]) == {""}
+    contexts = {c for c in m["context"]}
+    assert len(contexts) == 1
+    assert json.loads(contexts.pop()) == {"file": "tuning", "folder": "runs", "num_ctx": "1024", "num_gpu": "999",
+                                          "temperature": "0.2"}
+    assert {json.loads(i)["timestamp"] for i in m["identifiers"]} == {"2025-09-30T20:11:33"}
     assert set(m["unit"][m["metric"] == "ttft_ms"]) == {"ms"}
     assert not m["failed"].any()
     # total_tokens (prompt + output) is not a per-request output count
@@ -125,7 +132,8 @@ def test_options_json_column_becomes_configuration(tmp_path: Path) -> None:
     text = ('timestamp,model,ttft_s,tokens_s,eval_count,error,options\n'
             '2025,m:1b,0.1,50,10,,"{""temperature"":0.3,""top_p"":0.9}"\n')
     result = ingest_files(tmp_path, {"runs.csv": text})
-    assert set(result.measurements["config"]) == {"temperature=0.3,top_p=0.9"}
+    context = json.loads(result.measurements["context"].iloc[0])
+    assert (context["temperature"], context["top_p"]) == ("0.3", "0.9")
 
 
 def test_generic_non_llm_timings(tmp_path: Path) -> None:

@@ -45,9 +45,13 @@ def test_llama_bench_json_uses_samples(tmp_path: Path) -> None:
     result = ingest_files(tmp_path, {"llama-bench.json": json.dumps(LLAMA_BENCH)})
     m = result.measurements
     assert set(m["model"]) == {"llama-2-7b.Q4_0"}
-    tg = m.loc[m["config"].str.contains("n_gen=128")]
+    # tg (generation) and pp (prompt processing) are different metrics, never pooled; n_gen/n_prompt
+    # are in every row's context (the configuration key names only what varies within a metric)
+    tg = m.loc[m["metric"] == "throughput_tok_s"]
     assert sorted(tg["value"]) == [106.3, 106.6, 106.9]
-    assert tg["request_id"].nunique() == 3
+    assert set(tg["kind"]) == {"sample"} and tg["request_id"].nunique() == 3
+    assert all(json.loads(c)["n_gen"] == "128" for c in tg["context"])
+    assert sorted(m.loc[m["metric"] == "prompt_throughput_tok_s", "value"]) == [1440.0, 1441.5, 1445.1]
 
 
 def test_llama_bench_jsonl_and_csv(tmp_path: Path) -> None:
@@ -58,8 +62,9 @@ def test_llama_bench_jsonl_and_csv(tmp_path: Path) -> None:
     result = ingest_files(tmp_path, {"lb.jsonl": jsonl, "lb.csv": csv_text})
     m = result.measurements
     from_csv = m.loc[m["source"] == "lb.csv"]
-    assert set(from_csv["kind"]) == {"aggregate"}  # no samples: the tool's own mean, kept apart
-    assert sorted(from_csv["value"]) == [142.25, 1700.5]
+    assert set(from_csv["kind"]) == {"aggregate"}  # no samples: the tool's own mean and std, kept apart
+    assert sorted(from_csv.loc[from_csv["statistic"] == "mean", "value"]) == [142.25, 1700.5]
+    assert sorted(from_csv.loc[from_csv["statistic"] == "std", "value"]) == [0.4, 3.2]
     assert set(from_csv["model"]) == {"qwen2.5-7b-q8_0"}
     assert len(m.loc[m["source"] == "lb.jsonl"]) == 6
 
@@ -86,9 +91,14 @@ def test_vllm_without_per_request_arrays_keeps_aggregates_apart(tmp_path: Path) 
     result = ingest_files(tmp_path, {"v.json": json.dumps(doc)})
     m = result.measurements
     assert set(m["kind"]) == {"aggregate"}
-    median = m.loc[(m["metric"] == "ttft_ms") & m["definition"].str.startswith("median")]
+    median = m.loc[(m["metric"] == "ttft_ms") & (m["statistic"] == "median")]
     assert median["value"].tolist() == [120.0]
-    assert set(m.loc[m["metric"] == "throughput_tok_s", "value"]) == {410.0}
+    assert set(median["n"]) == {100.0}  # the tool's n: completed requests
+    # output_throughput is the server's output tokens over the run, not one request's generation
+    # speed: it used to be read as throughput_tok_s, which pooled it with per-request rates
+    assert m.loc[m["metric"] == "throughput_tok_s"].empty
+    assert set(m.loc[m["metric"] == "output_throughput_tok_s", "value"]) == {410.0}
+    assert set(m.loc[m["metric"] == "request_throughput_req_s", "statistic"]) == {"rate"}
 
 
 def test_prompt_suite_summary_is_claims(tmp_path: Path) -> None:
@@ -106,7 +116,8 @@ def test_nested_generic_timings(tmp_path: Path) -> None:
     result = ingest_files(tmp_path, {"kernels.json": json.dumps(doc)})
     m = result.measurements
     means = m.loc[m["definition"] == "mean time"].set_index("config")["value"].to_dict()
-    assert means == {"case=attention/torch": 24.6, "case=fusion/fused_linear_gelu": 0.049}
+    # the JSON path of each record is its `section` dimension (it was a `case` config key)
+    assert means == {"section=attention/torch": 24.6, "section=fusion/fused_linear_gelu": 0.049}
 
 
 def test_truncated_and_invalid_json_are_skipped_with_reason(tmp_path: Path) -> None:
@@ -136,7 +147,7 @@ def test_vllm_ttft_is_labelled_client_side(tmp_path: Path) -> None:
     result = ingest_files(tmp_path, {"v.json": json.dumps(doc)})
     m = result.measurements
     assert set(m.loc[m["metric"] == "ttft_ms", "definition"]) == {
-        "client-side, request sent to first token, measured by vLLM benchmark_serving"}
+        "client-side: request sent to first streamed token (vLLM benchmark_serving)"}
 
 
 def test_escaped_nul_characters_are_dropped(tmp_path: Path) -> None:

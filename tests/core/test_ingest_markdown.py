@@ -50,3 +50,19 @@ def test_compile_table_claims_have_backend_config(tmp_path: Path) -> None:
     claims = result.claims
     assert set(claims["config"]) == {"backend=eager", "backend=onnx"}
     assert claims.loc[(claims["config"] == "backend=onnx") & (claims["statistic"] == "mean"), "value"].item() == 0.051
+
+
+def test_table_without_closing_pipes_under_a_heading_with_plus_minus_cells(tmp_path: Path) -> None:
+    # llama-bench `-o md` style cells ('404.67 ± 3.65': mean ± std), rows without a closing pipe,
+    # a header with empty cells, and the model named by the heading above the table
+    text = ("## Results for gemma3:1b\n\n"
+            "| | tokens/s | ttft (ms)\n"
+            "|---|---|---\n"
+            "| run a | 404.67 ± 3.65 | 120\n"
+            "| run b | 398.10 +/- 2.0 | 125\n")
+    result = ingest_files(tmp_path, {"notes.md": text})
+    claims = result.claims
+    tput = claims.loc[claims["metric"] == "throughput_tok_s"]
+    assert sorted(tput["value"]) == [398.1, 404.67]
+    assert set(tput["model"]) == {"gemma3:1b"} and set(tput["context"]) == {"Results for gemma3:1b"}
+    assert sorted(claims.loc[claims["metric"] == "ttft_ms", "value"]) == [120.0, 125.0]

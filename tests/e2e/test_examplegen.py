@@ -83,7 +83,9 @@ def test_generator_rejects_a_bad_scale(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------ pipeline vs. manifest (shared)
 def _check_requests_and_models(manifest: Manifest, data: dict) -> None:
+    # llama-bench samples are repetitions of a tool's test, counted apart from LLM requests
     assert data["requests"]["total"] == manifest.requests_total
+    assert data["requests"]["samples"] == manifest.samples_total
     assert data["requests"]["failed"] == manifest.failed_total
     models = _models(data)
     assert set(models) == set(manifest.models)
@@ -159,21 +161,19 @@ def test_generated_archive_wrong_summary_value_is_checked_against_its_own_run(
 
 
 def test_generated_archive_llama_bench_per_test_medians(generated: tuple[Manifest, RunResult]) -> None:
-    """pp512 and tg128 of each llama.cpp model file are separate configurations with their own medians."""
+    """pp512 and tg128 of each llama.cpp model file are separate groups with their own medians: tg tests
+    measure generation speed, pp tests prompt processing (two metrics, never pooled)."""
     manifest, result = generated
-    configs = result.data["configs"]
+    groups = result.data["groups"]
     for name, truth in manifest.models.items():
         if truth.source_kind != "llama-bench":
             continue
         for (n_prompt, n_gen), samples in truth.by_test.items():
-            rows = [c for c in configs if c["model"] == name
-                    and _config_dict(c["config"]).get("n_prompt") == str(n_prompt)
-                    and _config_dict(c["config"]).get("n_gen") == str(n_gen)]
-            assert len(rows) == 1, (name, n_prompt, n_gen, [c["config"] for c in configs if c["model"] == name])
-            assert rows[0]["n"] == len(samples)
-            # tg tests measure generation speed, pp tests prompt processing: never pooled
-            column = "throughput_median" if n_gen else "prompt_throughput_median"
-            assert rows[0][column] == pytest.approx(float(np.median(samples)), rel=1e-12, abs=0)
+            metric = "throughput_tok_s" if n_gen else "prompt_throughput_tok_s"
+            rows = [g for g in groups if g["model"] == name and g["metric"] == metric]
+            assert len(rows) == 1, (name, n_prompt, n_gen, rows)
+            assert rows[0]["kind"] == "sample" and rows[0]["n"] == len(samples)
+            assert rows[0]["median"] == pytest.approx(float(np.median(samples)), rel=1e-12, abs=0)
 
 
 def test_generated_archive_compile_benchmark_claims_check_out(generated: tuple[Manifest, RunResult]) -> None:
@@ -182,7 +182,7 @@ def test_generated_archive_compile_benchmark_claims_check_out(generated: tuple[M
     generic = result.analysis.generic
     means = generic.loc[generic["definition"].str.startswith("mean")]
     for backend, mean_ms in manifest.compile_means_ms.items():
-        rows = means.loc[means["config"] == f"backend={backend}", "value"]
+        rows = means.loc[means["config"].map(lambda c: _config_dict(c).get("backend")) == backend, "value"]
         assert list(rows) == [pytest.approx(mean_ms, rel=1e-12)], backend
     checks = [c for c in result.analysis.claim_checks if c.source.startswith("compile/")]
     assert len(checks) == 4 * len(manifest.compile_means_ms)  # mean/std/min/max per backend

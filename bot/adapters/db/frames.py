@@ -20,8 +20,11 @@ from bot.core.jsonsafe import strict_json
 from bot.core.types import MEASUREMENT_COLUMNS, empty_measurements
 
 TEXT_COLUMNS: tuple[str, ...] = tuple(
-    c for c in MEASUREMENT_COLUMNS if c not in ("row", "value", "failed")
+    c for c in MEASUREMENT_COLUMNS if c not in ("row", "value", "failed", "n")
 )
+# Columns added after the first schema: a run stored before them has NULL there and reads back with
+# these values (an unknown context is an empty one; a statistic is only set on aggregates).
+LATER_DEFAULTS: dict[str, str] = {"context": "{}", "identifiers": "{}", "statistic": ""}
 
 
 def measurement_rows(frame: pd.DataFrame, *, run_id: int) -> list[dict[str, Any]]:
@@ -53,6 +56,11 @@ def measurement_rows(frame: pd.DataFrame, *, run_id: int) -> list[dict[str, Any]
         raise ValueError("measurements column 'value' must hold numbers") from err
     # SQLite would store NaN as NULL anyway; say so explicitly and do the same on every backend.
     columns["value"] = [None if math.isnan(v) else v for v in values]
+    try:
+        counts = frame["n"].astype("float64").tolist()
+    except (TypeError, ValueError) as err:
+        raise ValueError("measurements column 'n' must hold numbers") from err
+    columns["n"] = [None if math.isnan(v) else v for v in counts]
     return [
         {"run_id": run_id, **{col: columns[col][i] for col in MEASUREMENT_COLUMNS}}
         for i in range(n)
@@ -68,13 +76,19 @@ def measurement_frame(records: Iterable[Sequence[Any]]) -> pd.DataFrame:
     by_column = list(zip(*data, strict=True))
     return pd.DataFrame(
         {
-            col: pd.Series(
-                [math.nan if v is None else v for v in values] if col == "value" else list(values),
-                dtype=template[col].dtype,
-            )
+            col: pd.Series(_column_values(col, values), dtype=template[col].dtype)
             for col, values in zip(MEASUREMENT_COLUMNS, by_column, strict=True)
         }
     )
+
+
+def _column_values(col: str, values: Sequence[Any]) -> list[Any]:
+    if col in ("value", "n"):
+        return [math.nan if v is None else v for v in values]
+    if col in LATER_DEFAULTS:
+        default = LATER_DEFAULTS[col]
+        return [default if v is None else v for v in values]
+    return list(values)
 
 
 def _text(value: Any) -> str | None:

@@ -135,6 +135,11 @@ class MeasurementRow(Base):
     error: Mapped[str | None] = mapped_column(Text)
     kind: Mapped[str | None] = mapped_column(Text)
     definition: Mapped[str | None] = mapped_column(Text)
+    # added in revision 0002: runs stored before it read back as '{}', '{}', '' and NaN
+    context: Mapped[str | None] = mapped_column(Text)
+    identifiers: Mapped[str | None] = mapped_column(Text)
+    statistic: Mapped[str | None] = mapped_column(Text)
+    n: Mapped[float | None] = mapped_column(Double)
 
 
 class AnsweredEventRow(Base):

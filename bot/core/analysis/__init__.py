@@ -2,19 +2,34 @@
 
 Pure pandas; never mutates the caller's frames. Failed requests are counted and reported and never
 enter a statistic; cold starts are separated from warm requests for TTFT.
+
+Statistics are per configuration (`groups.config_groups`: one row per model, metric, configuration
+and kind); a model-level figure (`ModelStats`) is an explicit roll-up over the model's
+configurations and says which dimensions it spans. Comparisons set whole configurations against
+each other; nothing is pooled across a dimension that varies.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
 import pandas as pd
 
 from bot.core.analysis.claims import ClaimCheck, check_claims
 from bot.core.analysis.facts import build_facts
+from bot.core.analysis.groups import (
+    ValueIndex,
+    aggregate_rows,
+    config_groups,
+    group_values,
+    value_index,
+    with_group_model,
+)
+from bot.core.analysis.rankings import check_rankings
 from bot.core.analysis.requests import describe, request_frame, welch
-from bot.core.analysis.results import Analysis, ConfigComparison, ModelStats
-from bot.core.config import Config
+from bot.core.analysis.results import Analysis, ConfigComparison, ModelStats, RollUp
+from bot.core.dimensions import UNNAMED_MODEL, DimensionTable, config_values, dimensions_of
 from bot.core.types import IngestResult
 
 __all__ = [
@@ -27,29 +42,34 @@ __all__ = [
     "analyze",
 ]
 
-UNNAMED_MODEL = "(model not stated)"
 SIGNIFICANCE = 0.05
+ROLLUP_METRICS = ("throughput_tok_s", "prompt_throughput_tok_s", "ttft_ms", "latency_ms")
 
 
 def analyze(ingest: IngestResult) -> Analysis:
-    measurements = ingest.measurements
-    requests = request_frame(measurements)
-    if not requests.empty:
-        requests = requests.assign(model=requests["model"].replace("", UNNAMED_MODEL))
+    measurements = with_group_model(ingest.measurements)
+    dimensions = ingest.dimensions or dimensions_of(ingest.measurements)
+    requests = request_frame(ingest.measurements)
+    cold = requests.set_index("request_id")["cold_start"] if not requests.empty else None
+    groups = config_groups(measurements, cold)
     ttft_defs = _ttft_definitions(measurements)
-    models = [_model_stats(model, rows, ttft_defs.get(model, ()))
+    counts = _configurations_with_values(groups)
+    models = [_model_stats(model, rows, ttft_defs.get(model, ()), dimensions, counts)
               for model, rows in requests.groupby("model", sort=True)]
-    configs = _config_table(requests)
-    comparisons = _comparisons(requests)
+    configs = _config_table(requests, dimensions)
+    index = value_index(measurements)
+    comparisons = _comparisons(groups, index)
     generic = measurements.loc[measurements["kind"] == "generic"].reset_index(drop=True)
-    aggregates = measurements.loc[measurements["kind"] == "aggregate"].reset_index(drop=True)
+    aggregates = aggregate_rows(measurements)
     aliases: dict[str, list[str]] = {}
     for kept, duplicate in ingest.inventory.duplicates:
         aliases.setdefault(kept, []).append(duplicate)
     checks, unverifiable = check_claims(ingest.claims, requests, generic, aliases)
     analysis = Analysis(requests=requests, models=models, configs=configs, comparisons=comparisons,
                         generic=generic, aggregates=aggregates, claim_checks=checks,
-                        claims_unverifiable=unverifiable)
+                        claims_unverifiable=unverifiable, groups=groups, dimensions=dimensions,
+                        measurements=measurements, values=index)
+    analysis.rankings = check_rankings(ingest.rankings, analysis)
     analysis.facts = build_facts(analysis, ingest.inventory)  # facts read the finished analysis
     return analysis
 
@@ -59,11 +79,31 @@ def _ttft_definitions(measurements: pd.DataFrame) -> dict[str, tuple[str, ...]]:
                             & ~measurements["failed"].astype(bool)]
     out: dict[str, tuple[str, ...]] = {}
     for model, defs in ttft.groupby("model", sort=True)["definition"]:
-        out[model or UNNAMED_MODEL] = tuple(sorted(set(defs) - {""}))
+        out[model] = tuple(sorted(set(defs) - {""}))
     return out
 
 
-def _model_stats(model: str, rows: pd.DataFrame, ttft_definitions: tuple[str, ...] = ()) -> ModelStats:
+def _configurations_with_values(groups: pd.DataFrame) -> dict[tuple[str, str], int]:
+    """(model, metric) -> how many configurations hold at least one successful value."""
+    if groups.empty:
+        return {}
+    with_values = groups.loc[groups["n"] > 0]
+    counts = with_values.groupby(["model", "metric"])["config"].nunique()
+    return {(str(m), str(k)): int(n) for (m, k), n in counts.items()}
+
+
+def _rollups(model: str, dimensions: DimensionTable, counts: dict[tuple[str, str], int]) -> dict[str, RollUp]:
+    """What a model-level figure spans, per metric: how many configurations (with values), differing in what."""
+    out: dict[str, RollUp] = {}
+    for metric in ROLLUP_METRICS:
+        dims = dimensions.get((model, metric))
+        if dims is not None and (model, metric) in counts:
+            out[metric] = RollUp(configurations=counts[(model, metric)], varying=dims.varying, key=dims.key)
+    return out
+
+
+def _model_stats(model: str, rows: pd.DataFrame, ttft_definitions: tuple[str, ...],
+                 dimensions: DimensionTable, counts: dict[tuple[str, str], int]) -> ModelStats:
     failed = rows["failed"].astype(bool)
     ok = rows.loc[~failed]
     warm = ok.loc[~ok["cold_start"]]
@@ -83,6 +123,8 @@ def _model_stats(model: str, rows: pd.DataFrame, ttft_definitions: tuple[str, ..
         ttft_definitions=ttft_definitions,
         failure_reasons=dict(reasons.most_common()),
         sources=tuple(sorted(rows["source"].unique())),
+        samples=int((rows["kind"] == "sample").sum()),
+        rollups=_rollups(model, dimensions, counts),
     )
 
 
@@ -91,68 +133,71 @@ def _reason(error: str) -> str:
     return text[:160] or "unknown"
 
 
-def _config_table(requests: pd.DataFrame) -> pd.DataFrame:
+def _config_table(requests: pd.DataFrame, dimensions: DimensionTable) -> pd.DataFrame:
+    """One row per (model, configuration) of requests and samples: throughput, prompt processing and
+    warm TTFT of exactly that configuration. Models with a single configuration are left out (their
+    model-level figures are that configuration's)."""
     columns = ["model", "config", "n", "failed", "throughput_median", "throughput_mean", "throughput_std",
-               "prompt_throughput_median", "ttft_warm_median_ms", "sources"]
+               "prompt_throughput_median", "ttft_warm_median_ms", "sources", "values"]
     if requests.empty:
         return pd.DataFrame(columns=columns)
-    rows = []
-    for (model, config), group in requests.loc[requests["config"] != ""].groupby(["model", "config"], sort=True):
-        failed = group["failed"].astype(bool)
-        ok = group.loc[~failed]
-        tput = describe(ok["throughput_tok_s"])
-        prompt = describe(ok["prompt_throughput_tok_s"]) if "prompt_throughput_tok_s" in ok else {"median": None}
-        ttft = describe(ok.loc[~ok["cold_start"], "ttft_ms"])
-        rows.append({
-            "model": model, "config": config, "n": len(ok), "failed": int(failed.sum()),
-            "throughput_median": tput["median"], "throughput_mean": tput["mean"],
-            "throughput_std": tput["std"], "prompt_throughput_median": prompt["median"],
-            "ttft_warm_median_ms": ttft["median"],
-            "sources": ", ".join(sorted(group["source"].unique())),
-        })
-    return pd.DataFrame(rows, columns=columns)
+    several = requests.groupby("model")["config"].transform("nunique") > 1
+    scope = requests.loc[several | (requests["config"] != "")]
+    if scope.empty:
+        return pd.DataFrame(columns=columns)
+    keys = ["model", "config"]
+    failed = scope["failed"].astype(bool)
+    ok = scope.loc[~failed]
+    out = scope.groupby(keys, sort=True).agg(sources=("source", lambda s: ", ".join(sorted(set(s)))))
+    out["n"] = ok.groupby(keys).size().reindex(out.index).fillna(0).astype(int)
+    out["failed"] = scope.loc[failed].groupby(keys).size().reindex(out.index).fillna(0).astype(int)
+    tput = ok.groupby(keys)["throughput_tok_s"]
+    out["throughput_median"] = tput.median()
+    out["throughput_mean"] = tput.mean()
+    out["throughput_std"] = tput.std()
+    prompt = ok["prompt_throughput_tok_s"] if "prompt_throughput_tok_s" in ok else pd.Series(np.nan, index=ok.index)
+    out["prompt_throughput_median"] = prompt.groupby([ok["model"], ok["config"]]).median()
+    warm = ok.loc[~ok["cold_start"].astype(bool)]
+    out["ttft_warm_median_ms"] = warm.groupby(keys)["ttft_ms"].median()
+    out = out.reset_index()
+    out = out.astype({c: "object" for c in ("throughput_median", "throughput_mean", "throughput_std",
+                                            "prompt_throughput_median", "ttft_warm_median_ms")})
+    out = out.where(out.notna(), None)
+    out["values"] = [config_values(c) for c in out["config"]]
+    return out[columns]
 
 
-def _comparisons(requests: pd.DataFrame) -> list[ConfigComparison]:
+def _comparisons(groups: pd.DataFrame, index: ValueIndex) -> list[ConfigComparison]:
+    """Per model and throughput metric: its best configuration against its worst, with a noise test.
+    Whole configurations only: a parameter's levels are never pooled over the other dimensions
+    (a follow-up question can ask for that, and the answer says it pools)."""
     out: list[ConfigComparison] = []
-    if requests.empty:
+    if groups.empty:
         return out
-    ok = requests.loc[~requests["failed"].astype(bool) & requests["throughput_tok_s"].notna()]
-    for model, rows in ok.groupby("model", sort=True):
-        configured = rows.loc[rows["config"] != ""]
-        whole = _compare(model, "", configured, configured["config"])
-        if whole:
-            out.append(whole)
-        # One parameter at a time, pooling over the others: with one run per full configuration
-        # this is the only comparison the data can support.
-        params = _parameters(configured["config"])
-        for param in sorted(params):
-            levels = configured["config"].map(lambda c, p=param: Config.parse(c).get(p))
-            has = levels != ""
-            if levels[has].nunique() < 2:
-                continue
-            cmp = _compare(model, param, configured.loc[has], levels[has])
-            if cmp:
-                out.append(cmp)
+    ranked = groups.loc[groups["metric"].isin(("throughput_tok_s", "prompt_throughput_tok_s"))
+                        & (groups["n"] > 0)]
+    for (model, metric), rows in ranked.groupby(["model", "metric"], sort=True):
+        if rows["config"].nunique() < 2:
+            continue
+        cmp = _compare(str(model), str(metric), rows, index)
+        if cmp is not None:
+            out.append(cmp)
     return out
 
 
-def _parameters(configs: pd.Series) -> set[str]:
-    return {key for config in configs.unique() for key in Config.parse(config)}
-
-
-def _compare(model: str, parameter: str, rows: pd.DataFrame, keys: pd.Series) -> ConfigComparison | None:
-    if keys.nunique() < 2:
+def _compare(model: str, metric: str, rows: pd.DataFrame, index: ValueIndex) -> ConfigComparison | None:
+    ordered = rows.sort_values(["median", "config"], ascending=[False, True])
+    best, worst = ordered.iloc[0], ordered.iloc[-1]
+    if best["config"] == worst["config"]:
         return None
-    medians = rows["throughput_tok_s"].groupby(keys).median().sort_values(ascending=False)
-    best, worst = str(medians.index[0]), str(medians.index[-1])
-    a = rows.loc[keys == best, "throughput_tok_s"]
-    b = rows.loc[keys == worst, "throughput_tok_s"]
-    p, method = welch(a, b)
+    a = group_values(index, model=model, metric=metric, config=str(best["config"]))
+    b = group_values(index, model=model, metric=metric, config=str(worst["config"]))
+    p, method = welch(pd.Series(a), pd.Series(b))
     return ConfigComparison(
-        model=model, parameter=parameter, best=best, worst=worst,
-        best_median=float(medians.iloc[0]), worst_median=float(medians.iloc[-1]),
+        model=model, parameter="", best=str(best["config"]), worst=str(worst["config"]),
+        best_median=float(best["median"]), worst_median=float(worst["median"]),
         n_best=int(a.size), n_worst=int(b.size), p_value=p, method=method,
         significant=p is not None and p < SIGNIFICANCE and a.size >= 2 and b.size >= 2,
-        sources=tuple(sorted(rows["source"].unique())),
+        sources=tuple(sorted(set(str(best["sources"]).split("; ")) | set(str(worst["sources"]).split("; ")))),
+        metric=metric, configurations=int(rows["config"].nunique()),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
@@ -10,8 +11,14 @@ import pandas as pd
 
 from bot.core.analysis.requests import array_statistic, statistic
 from bot.core.config import Config
+from bot.core.context import decode
+from bot.core.dimensions import group_model
 
-CHECKABLE = {"mean", "median", "p90", "p95", "p99", "min", "max", "std"}
+CHECKABLE = {"mean", "median", "min", "max", "std"}  # and every pNN
+
+
+def checkable(statistic: str) -> bool:
+    return statistic in CHECKABLE or bool(re.fullmatch(r"p\d+(?:\.\d+)?", statistic))
 
 
 @dataclass(frozen=True)
@@ -63,8 +70,11 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
     index = _Index(ok, aliases or {})
     generic_index = _GenericIndex(generic)
     for claim in claims.itertuples(index=False):
+        if not claim.model and group_model("", claim.source) in known:
+            # a claim about the rows of its own file, which names no model (grouped per source)
+            claim = claim._replace(model=group_model("", claim.source))
         stat = claim.statistic
-        if stat not in CHECKABLE:
+        if not checkable(stat):
             unverifiable += 1
             continue
         if claim.metric == "time_ms":
@@ -131,8 +141,9 @@ class _Index:
         if ok.empty:
             return
         values = ok[metrics].to_numpy(dtype="float64", na_value=np.nan)
-        for model, config, source, row in zip(ok["model"], ok["config"], ok["source"], values, strict=False):
-            record = (Config.parse(config), str(source), tuple(row))
+        settings = _settings_of(ok)
+        for model, config, source, row in zip(ok["model"], settings, ok["source"], values, strict=False):
+            record = (config, str(source), tuple(row))
             self.by_model.setdefault(model, []).append(record)
             self.all.append(record)
 
@@ -178,6 +189,20 @@ class _Index:
         return out
 
 
+def _settings_of(requests: pd.DataFrame) -> list[Config]:
+    """Each request's whole context as a configuration (a claim names settings that may be the same in
+    every row, so are in the context but not in the configuration key)."""
+    if "context" not in requests:
+        return [Config.parse(c) for c in requests["config"]]
+    cache: dict[str, Config] = {}
+    out = []
+    for text in requests["context"]:
+        if text not in cache:
+            cache[text] = Config.from_context(decode(str(text)))
+        out.append(cache[text])
+    return out
+
+
 def _ancestors(folder: str) -> list[str]:
     """'a/b/c' -> ['a/b/c', 'a/b', 'a', '']; '.' (the archive root) -> ['']."""
     parts = [] if folder in {"", "."} else folder.split("/")
@@ -200,7 +225,8 @@ def _explain(claim, requests: pd.DataFrame, model: str, config: str, sources: tu
         scope = scope.loc[scope["model"] == model]
     if config:
         wanted = Config.parse(config)
-        scope = scope.loc[scope["config"].map(lambda c: Config.parse(c).covers(wanted))]
+        settings = pd.Series(_settings_of(scope), index=scope.index, dtype="object")
+        scope = scope.loc[settings.map(lambda c: c.covers(wanted)).astype(bool)]
     scope = scope.loc[scope["source"].isin(sources)]
     values = scope[claim.metric]
     failed = scope["failed"].astype(bool)
@@ -221,17 +247,18 @@ def _explain(claim, requests: pd.DataFrame, model: str, config: str, sources: tu
 
 
 class _GenericIndex:
-    """Non-LLM time measurements by (file path without extension, configuration)."""
+    """Non-LLM time measurements by file path without extension, each with its whole context."""
 
     def __init__(self, generic: pd.DataFrame) -> None:
-        self.rows: dict[tuple[str, str], list[tuple[str, float, str]]] = {}
+        self.rows: dict[str, list[tuple[Config, str, float, str]]] = {}
         if generic.empty:
             return
         times = generic.loc[generic["metric"] == "time_ms"]
-        for source, config, definition, value in zip(times["source"], times["config"], times["definition"],
-                                                     times["value"], strict=False):
+        settings = _settings_of(times)
+        for source, setting, definition, value in zip(times["source"], settings, times["definition"],
+                                                      times["value"], strict=False):
             stem = str(PurePosixPath(source).with_suffix(""))
-            self.rows.setdefault((stem, config), []).append((str(definition), float(value), str(source)))
+            self.rows.setdefault(stem, []).append((setting, str(definition), float(value), str(source)))
 
 
 def _check_generic(claim, index: _GenericIndex) -> ClaimCheck | None:
@@ -240,8 +267,9 @@ def _check_generic(claim, index: _GenericIndex) -> ClaimCheck | None:
         return None
     stem = str(PurePosixPath(claim.source).with_suffix(""))
     prefix = claim.statistic + " "
-    candidates = [(value, source) for definition, value, source in index.rows.get((stem, claim.config), [])
-                  if definition.startswith(prefix)]
+    wanted = Config.parse(claim.config)
+    candidates = [(value, source) for setting, definition, value, source in index.rows.get(stem, [])
+                  if definition.startswith(prefix) and setting.covers(wanted)]
     if not candidates:
         return None
     actual, source = min(candidates, key=lambda item: abs(item[0] - claim.value))

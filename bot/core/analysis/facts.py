@@ -7,15 +7,25 @@ order (most important first), so the same archive always yields the same ids.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bot.core.analysis.claims import ClaimCheck
+from bot.core.analysis.groups import group_values
+from bot.core.analysis.rankings import RankingCheck
+from bot.core.analysis.requests import welch
 from bot.core.analysis.results import Analysis, ConfigComparison, ModelStats
-from bot.core.config import Config
+from bot.core.metrics import METRICS
 from bot.core.numbers import format_number
 from bot.core.types import Fact, FactRole, Inventory, quoted
+
+SIGNIFICANCE = 0.05
+MAX_CONFIG_FACTS = 12  # per model and metric: the fastest ones (every configuration is in the JSON)
+MAX_AGGREGATE_FACTS = 40  # per model and metric
 
 # A fact statement's number (and the report's tables): `bot.core.numbers`, "statement" precision.
 stated = partial(format_number, style="statement")
@@ -42,12 +52,15 @@ def build_facts(analysis: Analysis, inventory: Inventory) -> list[Fact]:
     """Every fact of the analysis, numbered F1… by importance (ties keep the order added here)."""
     facts = _Facts()
     _request_facts(facts, analysis)
-    _top_throughput_fact(facts, analysis.models)
+    _best_configuration_fact(facts, analysis)
     for m in analysis.models:
         _model_facts(facts, m, analysis.requests)
+    _configuration_facts(facts, analysis.groups)
     for c in analysis.comparisons:
         _comparison_fact(facts, c)
     _claim_facts(facts, analysis.claim_checks)
+    _ranking_facts(facts, analysis.rankings)
+    _tool_failure_facts(facts, analysis.aggregates)
     _aggregate_facts(facts, analysis.aggregates)
     _generic_facts(facts, analysis.generic)
     _inventory_facts(facts, inventory)
@@ -57,28 +70,128 @@ def build_facts(analysis: Analysis, inventory: Inventory) -> list[Fact]:
 # --- requests and failures over the whole archive ---------------------------------------------
 def _request_facts(facts: _Facts, analysis: Analysis) -> None:
     req = analysis.requests
-    total, failed = analysis.total, analysis.failed
+    total, failed, samples = analysis.total, analysis.failed, analysis.samples
+    all_sources = sorted(req["source"].unique()) if not req.empty else []
+    if samples:
+        facts.add(f"{samples:,} benchmark samples (repetitions of a tool's tests, not requests) were recorded.",
+                  samples, "samples", sorted(req.loc[req["kind"] == "sample", "source"].unique()), importance=96,
+                  metric="samples", rows=samples)
     if not total:
         return
-    all_sources = sorted(req["source"].unique()) if not req.empty else []
-    facts.add(f"{total:,} LLM requests were recorded; {failed:,} failed and are excluded from every "
-              f"statistic.", total, "requests", all_sources, importance=96, metric="requests", rows=total)
+    tool = analysis.tool_completed + analysis.tool_failed
+    counted = (f" ({tool:,} of them counted by the benchmark tool, without per-request rows)" if tool else "")
+    sources = sorted({*all_sources, *_count_sources(analysis)})
+    facts.add(f"{total:,} LLM requests were recorded{counted}; {failed:,} failed and are excluded from every "
+              f"statistic.", total, "requests", sources, importance=96, metric="requests", rows=total)
+    failed_sources = sorted({*req.loc[req["failed"].astype(bool) & (req["kind"] == "request"), "source"],
+                             *_count_sources(analysis, failed_only=True)})
     facts.add(f"{failed:,} of {total:,} requests failed ({100 * failed / total:.1f}%).", failed,
-              "requests", sorted(req.loc[req["failed"].astype(bool), "source"].unique()) or all_sources,
-              importance=95, metric="failed_requests", rows=total)
+              "requests", failed_sources or sources, importance=95, metric="failed_requests", rows=total)
+
+
+def _count_sources(analysis: Analysis, *, failed_only: bool = False) -> list[str]:
+    agg = analysis.aggregates
+    if agg.empty:
+        return []
+    metrics = ("requests_failed",) if failed_only else ("requests_completed", "requests_failed")
+    rows = agg.loc[agg["metric"].isin(metrics) & (agg["value"].fillna(0) > 0)]
+    return sorted(rows["source"].unique())
 
 
 # --- per model: throughput, TTFT, cold starts, failures, latency ------------------------------
-def _top_throughput_fact(facts: _Facts, models: list[ModelStats]) -> None:
-    ranked = sorted((m for m in models if m.throughput_tok_s["median"] is not None),
-                    key=lambda m: -m.throughput_tok_s["median"])
-    if not ranked:
+@dataclass(frozen=True)
+class BestConfiguration:
+    """The configuration with the highest median generation throughput, against the runner-up."""
+
+    top: pd.Series
+    runner_up: pd.Series | None
+    separable: bool
+    verdict: str  # 'not separable from noise (…)', 'the gap exceeds the noise (…)', …
+
+
+def best_configuration(analysis: Analysis) -> BestConfiguration | None:
+    """The headline's pick: one configuration's figure, never a model-level roll-up."""
+    groups = analysis.groups
+    if groups.empty:
+        return None
+    ranked = groups.loc[(groups["metric"] == "throughput_tok_s") & (groups["n"] > 0)].sort_values(
+        ["median", "model", "config"], ascending=[False, True, True])
+    if ranked.empty:
+        return None
+    top = ranked.iloc[0]
+    if len(ranked) < 2:
+        return BestConfiguration(top, None, False, "the only configuration")
+    second = ranked.iloc[1]
+    a = group_values(analysis.values, model=str(top["model"]), metric="throughput_tok_s",
+                     config=str(top["config"]))
+    b = group_values(analysis.values, model=str(second["model"]), metric="throughput_tok_s",
+                     config=str(second["config"]))
+    p, method = welch(pd.Series(a), pd.Series(b))
+    separable = p is not None and p < SIGNIFICANCE and a.size >= 2 and b.size >= 2
+    if p is None:
+        verdict = f"not separable from noise ({method})"
+    elif separable:
+        verdict = f"the gap exceeds the noise ({method}, p={p:.2g})"
+    else:
+        verdict = f"the gap is within the noise ({method}, p={p:.2g})"
+    return BestConfiguration(top, second, separable, verdict)
+
+
+def _best_configuration_fact(facts: _Facts, analysis: Analysis) -> None:
+    """The headline: the single configuration with the highest median generation throughput, never a
+    model-level roll-up, set against the runner-up configuration with a noise test."""
+    best = best_configuration(analysis)
+    if best is None:
         return
-    top = ranked[0]
-    n_top = top.throughput_tok_s["n"]
-    facts.add(f"Highest median throughput: {top.model} at {stated(top.throughput_tok_s['median'], 'tok/s')} "
-              f"(n={n_top}).", top.throughput_tok_s["median"], "tok/s", top.sources, importance=94,
-              model=top.model, metric="throughput_tok_s", rows=n_top, role="best_throughput")
+    top = best.top
+    text = (f"Highest median throughput of a single configuration: {where(str(top['model']), str(top['config']))} "
+            f"at {stated(top['median'], 'tok/s')} (n={int(top['n'])})")
+    if best.runner_up is not None:
+        second = best.runner_up
+        text += (f"; runner-up {where(str(second['model']), str(second['config']))} at "
+                 f"{stated(second['median'], 'tok/s')} (n={int(second['n'])}): {best.verdict}")
+    caveat = _caveat(str(top["definition"]))
+    facts.add(text + caveat + ".", float(top["median"]), "tok/s", str(top["sources"]).split("; "), importance=94,
+              model=str(top["model"]), config=str(top["config"]), metric="throughput_tok_s", rows=int(top["n"]),
+              role="best_throughput")
+    _best_configuration_ttft(facts, analysis, str(top["model"]), str(top["config"]))
+
+
+def _caveat(definition: str) -> str:
+    """The definition, when the throughput is not plain output tokens per second of one request."""
+    if "chunk" in definition or "not comparable" in definition:
+        return f" (throughput as defined there: {definition})"
+    return ""
+
+
+def _best_configuration_ttft(facts: _Facts, analysis: Analysis, model: str, config: str) -> None:
+    """The headline configuration's own TTFT (warm p50 and p95), for the headline's TTFT callout."""
+    groups = analysis.groups
+    rows = groups.loc[(groups["model"] == model) & (groups["metric"] == "ttft_ms") & (groups["config"] == config)
+                      & (groups["n"] > 0)]
+    if rows.empty or rows.iloc[0]["warm_n"] != rows.iloc[0]["warm_n"] or not rows.iloc[0]["warm_n"]:
+        return
+    row = rows.iloc[0]
+    here = where(model, config)
+    facts.add(f"{here} (the fastest configuration): warm TTFT p50 {stated(row['warm_median'], 'ms')} "
+              f"(n={int(row['warm_n'])}, cold starts excluded; {row['definition']}).", float(row["warm_median"]), "ms",
+              str(row["sources"]).split("; "), importance=84, model=model, config=config, metric="ttft_ms",
+              rows=int(row["warm_n"]))
+    cold = analysis.requests.loc[analysis.requests["cold_start"].astype(bool), "request_id"] \
+        if "cold_start" in analysis.requests else pd.Series(dtype=object)
+    m = analysis.measurements
+    warm = m.loc[(m["model"] == model) & (m["metric"] == "ttft_ms") & (m["config"] == config)
+                 & ~m["failed"].astype(bool) & ~m["request_id"].isin(set(cold)), "value"]
+    if not warm.empty:
+        p95 = float(np.percentile(warm.to_numpy(dtype="float64"), 95))
+        facts.add(f"{here} (the fastest configuration): warm TTFT p95 {stated(p95, 'ms')} (n={warm.size}).", p95, "ms",
+                  str(row["sources"]).split("; "), importance=79, model=model, config=config, metric="ttft_p95_ms",
+                  rows=int(warm.size))
+
+
+def where(model: str, config: str) -> str:
+    """'model [config]', or the model alone when it has one configuration."""
+    return f"{model} [{config}]" if config else model
 
 
 def _model_facts(facts: _Facts, m: ModelStats, req: pd.DataFrame) -> None:
@@ -93,10 +206,16 @@ def _throughput_fact(facts: _Facts, m: ModelStats) -> None:
     t = m.throughput_tok_s
     if t["median"] is None:
         return
-    facts.add(f"{m.model}: median throughput {stated(t['median'], 'tok/s')} over {t['n']} successful "
-              f"requests (p95 {stated(t['p95'], 'tok/s')}, min {stated(t['min'], 'tok/s')}, "
-              f"max {stated(t['max'], 'tok/s')}).", t["median"], "tok/s", m.sources, importance=90,
-              model=m.model, metric="throughput_tok_s", rows=t["n"])
+    rollup = m.rollup("throughput_tok_s")
+    what = "samples" if m.samples and m.samples == m.requests else "requests"
+    if rollup.pooled:
+        text = (f"{m.model}: roll-up {rollup.words()} (not one configuration's figure): median throughput "
+                f"{stated(t['median'], 'tok/s')} over {t['n']} successful {what}")
+    else:
+        text = f"{m.model}: median throughput {stated(t['median'], 'tok/s')} over {t['n']} successful {what}"
+    facts.add(f"{text} (p95 {stated(t['p95'], 'tok/s')}, min {stated(t['min'], 'tok/s')}, "
+              f"max {stated(t['max'], 'tok/s')}).", t["median"], "tok/s", m.sources,
+              importance=70 if rollup.pooled else 90, model=m.model, metric="throughput_tok_s", rows=t["n"])
 
 
 def _ttft_facts(facts: _Facts, m: ModelStats) -> None:
@@ -108,11 +227,13 @@ def _ttft_facts(facts: _Facts, m: ModelStats) -> None:
     else:
         meaning = ("files define TTFT differently (" + "; ".join(m.ttft_definitions)
                    + "): compare with care")
-    facts.add(f"{m.model}: warm TTFT p50 {stated(w['median'], 'ms')} (n={w['n']}, cold starts excluded; "
+    rollup = m.rollup("ttft_ms")
+    prefix = f"{m.model}: roll-up {rollup.words()}:" if rollup.pooled else f"{m.model}:"
+    facts.add(f"{prefix} warm TTFT p50 {stated(w['median'], 'ms')} (n={w['n']}, cold starts excluded; "
               f"{meaning}).", w["median"], "ms", m.sources,
-              importance=85, model=m.model, metric="ttft_ms", rows=w["n"])
-    facts.add(f"{m.model}: warm TTFT p95 {stated(w['p95'], 'ms')} (n={w['n']}).", w["p95"], "ms",
-              m.sources, importance=80, model=m.model, metric="ttft_p95_ms", rows=w["n"])
+              importance=76 if rollup.pooled else 85, model=m.model, metric="ttft_ms", rows=w["n"])
+    facts.add(f"{prefix} warm TTFT p95 {stated(w['p95'], 'ms')} (n={w['n']}).", w["p95"], "ms",
+              m.sources, importance=71 if rollup.pooled else 80, model=m.model, metric="ttft_p95_ms", rows=w["n"])
 
 
 def _cold_start_fact(facts: _Facts, m: ModelStats, req: pd.DataFrame) -> None:
@@ -139,7 +260,9 @@ def _latency_fact(facts: _Facts, m: ModelStats) -> None:
     if lat["median"] is None:
         return
     definition = f" ({m.latency_definition})" if m.latency_definition else ""
-    facts.add(f"{m.model}: latency p50 {stated(lat['median'], 'ms')}, p95 {stated(lat['p95'], 'ms')}"
+    rollup = m.rollup("latency_ms")
+    prefix = f"{m.model}: roll-up {rollup.words()}:" if rollup.pooled else f"{m.model}:"
+    facts.add(f"{prefix} latency p50 {stated(lat['median'], 'ms')}, p95 {stated(lat['p95'], 'ms')}"
               f"{definition}.", lat["median"], "ms", m.sources, importance=55, model=m.model,
               metric="latency_ms", rows=lat["n"])
 
@@ -148,15 +271,49 @@ def _latency_fact(facts: _Facts, m: ModelStats) -> None:
 def _comparison_fact(facts: _Facts, c: ConfigComparison) -> None:
     gap = c.best_median - c.worst_median
     pct = 100 * gap / c.worst_median if c.worst_median else 0.0
-    what = f"{c.parameter} levels" if c.parameter else "configurations"
-    best = Config.from_pairs([(c.parameter, c.best)]).key if c.parameter else c.best
-    worst = Config.from_pairs([(c.parameter, c.worst)]).key if c.parameter else c.worst
-    facts.add(f"{c.model}: across {what}, best {best} ({stated(c.best_median, 'tok/s')}, n={c.n_best}) vs "
-              f"worst {worst} ({stated(c.worst_median, 'tok/s')}, n={c.n_worst}): {stated(gap, 'tok/s')} "
+    label = METRICS[c.metric].label.lower() if c.metric in METRICS else c.metric
+    facts.add(f"{c.model}: {label} across its {c.configurations} configurations, best [{c.best}] "
+              f"({stated(c.best_median, 'tok/s')}, n={c.n_best}) vs worst [{c.worst}] "
+              f"({stated(c.worst_median, 'tok/s')}, n={c.n_worst}): {stated(gap, 'tok/s')} "
               f"({pct:.1f}%), {_noise_verdict(c)}.", gap, "tok/s", c.sources,
-              importance=72 if not c.parameter else (60 if c.significant else 45), model=c.model,
-              config=best, metric="throughput_gap",
+              importance=72 if c.metric == "throughput_tok_s" else 62, model=c.model,
+              config=c.best, metric="throughput_gap" if c.metric == "throughput_tok_s" else f"{c.metric}_gap",
               rows=c.n_best + c.n_worst)
+
+
+# --- one fact per configuration ---------------------------------------------------------------
+_CONFIG_METRICS = {"throughput_tok_s": 60, "prompt_throughput_tok_s": 56, "combined_throughput_tok_s": 54,
+                   "ttft_ms": 52, "latency_ms": 50}
+
+
+def _configuration_facts(facts: _Facts, groups: pd.DataFrame) -> None:
+    """Each configuration's own median (the fastest few per model and metric; all are in the JSON).
+    Only for models with more than one configuration: otherwise the model's figure is it."""
+    if groups.empty:
+        return
+    scope = groups.loc[groups["metric"].isin(list(_CONFIG_METRICS)) & (groups["n"] > 0)]
+    by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in scope.to_dict(orient="records"):
+        by_key.setdefault((str(row["model"]), str(row["metric"])), []).append(row)
+    for (model, metric), rows in sorted(by_key.items()):
+        if len({r["config"] for r in rows}) < 2:
+            continue
+        sign = -1.0 if METRICS[metric].higher_is_better else 1.0
+        ranked = sorted(rows, key=lambda r: (sign * r["median"], r["config"]))[:MAX_CONFIG_FACTS]
+        for row in ranked:
+            _configuration_fact(facts, row, model, metric, len(rows))
+
+
+def _configuration_fact(facts: _Facts, row: dict[str, Any], model: str, metric: str, count: int) -> None:
+    unit = METRICS[metric].unit
+    label = METRICS[metric].label.lower() if metric != "ttft_ms" else "TTFT"
+    what = "samples" if row["kind"] == "sample" else "requests"
+    median = float(row["median"])
+    spread = f", min {stated(row['min'], unit)}, max {stated(row['max'], unit)}" if row["n"] > 1 else ""
+    facts.add(f"{model} [{row['config']}] (one of {count} configurations): median {label} "
+              f"{stated(median, unit)} over {row['n']} successful {what}{spread}.", median, unit,
+              str(row["sources"]).split("; "), importance=_CONFIG_METRICS[metric], model=model,
+              config=str(row["config"]), metric=metric, rows=int(row["n"]))
 
 
 def _noise_verdict(c: ConfigComparison) -> str:
@@ -192,16 +349,68 @@ def _mismatch_fact(facts: _Facts, check: ClaimCheck) -> None:
               config=check.config, metric=check.metric, rows=check.n)
 
 
-# --- tool-reported aggregates and non-LLM timings ---------------------------------------------
-def _aggregate_facts(facts: _Facts, aggregates: pd.DataFrame) -> None:
+def _ranking_facts(facts: _Facts, checks: list[RankingCheck]) -> None:
+    """Each ranking the archive states ("best configuration", "fastest model", "N% faster"), checked."""
+    for check in checks:
+        if check.status == "unverifiable" or check.actual_value is None:
+            continue
+        facts.add(f"Ranking claim {quoted(check.text, limit=160)}: {check.verdict}", check.actual_value, check.unit,
+                  check.sources, importance=73 if check.status != "consistent" else 50, model=check.model,
+                  metric="ranking_claim", rows=check.n_claimed + check.n_best)
+
+
+def _tool_failure_facts(facts: _Facts, aggregates: pd.DataFrame) -> None:
+    """Runs a tool reports failures for without per-request rows (vLLM ``failed``, a sweep's failed run)."""
     if aggregates.empty:
         return
-    for (model, config), rows in aggregates.groupby(["model", "config"], sort=True):
-        value = float(rows["value"].median())
-        facts.add(f"{model or 'unnamed'} [{config}]: tool-reported {rows['definition'].iloc[0]} "
-                  f"{stated(value, rows['unit'].iloc[0])}.", value, rows["unit"].iloc[0],
-                  rows["source"].unique(), importance=58, model=model, config=config,
-                  metric=str(rows["metric"].iloc[0]), rows=len(rows))
+    failed = aggregates.loc[aggregates["metric"] == "requests_failed"]
+    for row in failed.itertuples(index=False):
+        place = where(str(row.model), str(row.config))
+        if row.value == row.value and row.value > 0:
+            total = row.n if row.n == row.n else None
+            of = f" of {int(total)}" if total else ""
+            facts.add(f"{place}: {quoted(row.source)} reports {int(row.value)}{of} requests failed (the tool saved no "
+                      f"per-request rows); its statistics leave them out.", float(row.value), "requests",
+                      [str(row.source)], importance=75, model=str(row.model), config=str(row.config),
+                      metric="failed_requests", rows=int(total) if total else None)
+        elif row.failed:
+            facts.add(f"{place}: a benchmark run did not complete ({quoted(row.error, limit=100)}), "
+                      f"{quoted(row.source)}.", 1.0, "runs", [str(row.source)], importance=75,
+                      model=str(row.model), config=str(row.config), metric="failed_runs")
+
+
+# --- tool-reported aggregates and non-LLM timings ---------------------------------------------
+_AGGREGATE_IMPORTANCE = {"throughput_tok_s": 58, "ttft_ms": 57, "latency_ms": 56, "total_throughput_tok_s": 56,
+                         "output_throughput_tok_s": 56, "request_throughput_req_s": 55}
+
+
+def _aggregate_facts(facts: _Facts, aggregates: pd.DataFrame) -> None:
+    """One fact per tool-reported figure: (model, configuration, metric, statistic), with the tool's n.
+    Never a median across figures, and never counted as requests."""
+    if aggregates.empty:
+        return
+    counts = {"requests_completed", "requests_failed"}
+    for (model, metric), rows in aggregates.loc[~aggregates["metric"].isin(counts)].groupby(["model", "metric"],
+                                                                                              sort=True):
+        for row in rows.head(MAX_AGGREGATE_FACTS).itertuples(index=False):
+            _aggregate_fact(facts, row, str(model), str(metric))
+
+
+def _aggregate_fact(facts: _Facts, row: Any, model: str, metric: str) -> None:
+    value = float(row.value)
+    if value != value:  # NaN: a run that did not complete (its failure is its own fact)
+        return
+    config = str(row.config)
+    n = row.n
+    n_text = f", n={int(n)}" if n == n else ", n not recorded"
+    unit = str(row.unit)
+    failed = bool(row.failed)
+    status = f" — not a value: {row.error}" if failed else ""
+    facts.add(f"{where(model, config)}: tool-reported {row.statistic or 'value'} of "
+              f"{METRICS[metric].label.lower() if metric in METRICS else metric} {stated(value, unit)} "
+              f"({row.definition}{n_text}){status}.", value, unit, [str(row.source)],
+              importance=_AGGREGATE_IMPORTANCE.get(metric, 48) - (20 if failed else 0), model=model, config=config,
+              metric=metric, rows=int(n) if n == n else None)
 
 
 def _generic_facts(facts: _Facts, generic: pd.DataFrame) -> None:

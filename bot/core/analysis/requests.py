@@ -7,25 +7,38 @@ import math
 import numpy as np
 import pandas as pd
 
+from bot.core.config import Config
+from bot.core.dimensions import group_model
+
 STAT_NAMES = ("n", "mean", "median", "p95", "min", "max", "std")
 
 COLD_LOAD_FACTOR = 5.0  # a load this many times the model's typical load means the model was loaded
 COLD_LOAD_MIN_MS = 500.0  # …and at least this long (keeps 40 ms vs 8 ms jitter out)
 
 
-def request_frame(measurements: pd.DataFrame) -> pd.DataFrame:
-    """One row per request: request_id, source, model, config, failed, error + one column per metric.
+ROW_KINDS = ("request", "sample")
 
-    Adds ``latency_ms`` derived as ``ttft_ms + eval_ms`` where a file records those but no latency
-    (Ollama-style results), and notes it in ``latency_definition``.
+
+def request_frame(measurements: pd.DataFrame) -> pd.DataFrame:
+    """One row per request or benchmark sample: request_id, source, model, config, context, kind,
+    failed, error + one column per metric.
+
+    ``model`` is the name rows are grouped under (`bot.core.dimensions.group_model`: unnamed rows
+    stay apart per source). ``config`` is the union of the request's per-metric configuration keys
+    (they are restrictions of one context, so they never disagree). Adds ``latency_ms`` derived as
+    ``ttft_ms + eval_ms`` where a file records those but no latency (Ollama-style results), and notes
+    it in ``latency_definition``.
     """
-    req = measurements.loc[measurements["kind"] == "request"]
+    req = measurements.loc[measurements["kind"].isin(ROW_KINDS)]
     if req.empty:
-        return pd.DataFrame(columns=["request_id", "source", "model", "config", "failed", "error",
-                                     "throughput_tok_s", "ttft_ms", "latency_ms", "cold_start"])
+        return pd.DataFrame(columns=["request_id", "source", "model", "config", "context", "kind", "failed",
+                                     "error", "throughput_tok_s", "ttft_ms", "latency_ms", "cold_start"])
+    req = req.assign(model=[group_model(m, s) for m, s in zip(req["model"], req["source"], strict=True)])
     meta = (req.groupby("request_id", sort=False)
             .agg(source=("source", "first"), row=("row", "first"), model=("model", "first"),
-                 config=("config", "first"), failed=("failed", "max"), error=("error", "first")))
+                 config=("config", "first"), context=("context", "first"), kind=("kind", "first"),
+                 failed=("failed", "max"), error=("error", "first")))
+    meta["config"] = _request_configs(req, meta["config"])
     values = req.pivot_table(index="request_id", columns="metric", values="value", aggfunc="first",
                              dropna=False)
     wide = meta.join(values).reset_index()
@@ -37,6 +50,22 @@ def request_frame(measurements: pd.DataFrame) -> pd.DataFrame:
     wide.loc[derived, "latency_ms"] = wide.loc[derived, "ttft_ms"] + wide.loc[derived, "eval_ms"]
     wide["cold_start"] = mark_cold_starts(wide)
     return wide
+
+
+def _request_configs(req: pd.DataFrame, first: pd.Series) -> pd.Series:
+    """Each request's configuration: the union of its rows' keys (only where they differ)."""
+    counts = req.groupby("request_id", sort=False)["config"].nunique()
+    mixed = counts.index[counts > 1]
+    if len(mixed) == 0:
+        return first
+    out = first.copy()
+    rows = req.loc[req["request_id"].isin(set(mixed)), ["request_id", "config"]].drop_duplicates()
+    for request_id, configs in rows.groupby("request_id", sort=False)["config"]:
+        merged: dict[str, str] = {}
+        for text in configs:
+            merged.update(Config.parse(text).as_dict())
+        out.loc[request_id] = Config.from_context(merged).text
+    return out
 
 
 def mark_cold_starts(wide: pd.DataFrame) -> pd.Series:
@@ -70,7 +99,7 @@ def describe(values: pd.Series) -> dict[str, float | int | None]:
 
 
 def statistic(values: pd.Series, name: str) -> float | None:
-    """One named statistic (mean, median, p90/p95/p99, min, max, std) of the finite values."""
+    """One named statistic (mean, median, pNN, min, max, std) of the finite values."""
     v = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     return array_statistic(v[np.isfinite(v)], name)
 
@@ -83,8 +112,9 @@ def array_statistic(values: np.ndarray, name: str) -> float | None:
         return float(values.mean())
     if name == "median":
         return float(np.median(values))
-    if name in {"p90", "p95", "p99"}:
-        return float(np.percentile(values, int(name[1:])))
+    percentile = _percentile(name)
+    if percentile is not None:
+        return float(np.percentile(values, percentile))
     if name == "min":
         return float(values.min())
     if name == "max":
@@ -92,6 +122,17 @@ def array_statistic(values: np.ndarray, name: str) -> float | None:
     if name == "std":
         return float(values.std(ddof=1)) if values.size > 1 else None
     return None
+
+
+def _percentile(name: str) -> float | None:
+    """'p95' -> 95.0, 'p99.9' -> 99.9; None for anything else."""
+    if len(name) < 2 or name[0] != "p":
+        return None
+    try:
+        value = float(name[1:])
+    except ValueError:
+        return None
+    return value if 0 <= value <= 100 else None
 
 
 def welch(a: pd.Series, b: pd.Series) -> tuple[float | None, str]:

@@ -12,11 +12,38 @@ from typing import Any
 import pandas as pd
 
 from bot.core.analysis.claims import ClaimCheck
+from bot.core.analysis.rankings import RankingCheck
 from bot.core.types import Fact
+
+
+@dataclass(frozen=True)
+class RollUp:
+    """What a model-level figure pools: its configurations and the dimensions they differ in."""
+
+    configurations: int
+    varying: tuple[str, ...]
+    key: tuple[str, ...]
+
+    @property
+    def pooled(self) -> bool:
+        return self.configurations > 1
+
+    def words(self) -> str:
+        """'over 6 configurations that differ in file, n_depth' ('' when there is one)."""
+        if not self.pooled:
+            return ""
+        return f"over {self.configurations} configurations that differ in {', '.join(self.key or self.varying)}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"configurations": self.configurations, "varying": list(self.varying), "key": list(self.key),
+                "pooled": self.pooled}
 
 
 @dataclass
 class ModelStats:
+    """A model's figures over all its requests and samples: a roll-up over its configurations
+    (``rollups`` says, per metric, how many and what tells them apart)."""
+
     model: str
     requests: int
     n: int  # successful requests: the ones statistics are computed from
@@ -30,11 +57,16 @@ class ModelStats:
     ttft_definitions: tuple[str, ...]  # what TTFT means in the files it came from (several = not comparable)
     failure_reasons: dict[str, int]
     sources: tuple[str, ...]
+    samples: int = 0  # how many of ``requests`` are benchmark samples (repetitions), not requests
+    rollups: dict[str, RollUp] = field(default_factory=dict)  # metric -> what its model-level figure spans
+
+    def rollup(self, metric: str) -> RollUp:
+        return self.rollups.get(metric, RollUp(1, (), ()))
 
 
 @dataclass
 class ConfigComparison:
-    """Best vs worst configuration of one model (or one parameter's levels) by median throughput."""
+    """Best vs worst configuration of one model by median throughput (``metric``)."""
 
     model: str
     parameter: str  # '' for whole configurations
@@ -48,6 +80,8 @@ class ConfigComparison:
     method: str
     significant: bool
     sources: tuple[str, ...]
+    metric: str = "throughput_tok_s"
+    configurations: int = 2
 
 
 @dataclass
@@ -60,12 +94,50 @@ class Analysis:
     aggregates: pd.DataFrame  # tool-reported aggregates (llama-bench avg_ts, vLLM without per-request data)
     claim_checks: list[ClaimCheck]
     claims_unverifiable: int
+    # per (model, metric, config, kind) statistics of requests and samples (groups.config_groups)
+    groups: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # (model, metric) -> bot.core.dimensions.Dimensions
+    dimensions: dict[tuple[str, str], Any] = field(default_factory=dict)
+    measurements: pd.DataFrame = field(default_factory=pd.DataFrame)  # long frame, models as grouped
+    # (model, metric, config) -> successful values (groups.value_index), for noise tests
+    values: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    rankings: list[RankingCheck] = field(default_factory=list)
     facts: list[Fact] = field(default_factory=list)
+
+    def _rows(self, kind: str) -> pd.DataFrame:
+        if self.requests.empty or "kind" not in self.requests:
+            return self.requests
+        return self.requests.loc[self.requests["kind"] == kind]
+
+    def _tool_count(self, metric: str) -> int:
+        m = self.aggregates
+        if m.empty:
+            return 0
+        values = m.loc[(m["metric"] == metric) & (m["statistic"] == "count"), "value"]
+        return int(values.fillna(0).sum())
+
+    @property
+    def tool_completed(self) -> int:
+        """Requests a tool counted as completed in runs it saved no per-request rows for."""
+        return self._tool_count("requests_completed")
+
+    @property
+    def tool_failed(self) -> int:
+        """Requests a tool counted as failed in runs it saved no per-request rows for."""
+        return self._tool_count("requests_failed")
 
     @property
     def total(self) -> int:
-        return len(self.requests)
+        """LLM requests: per-request rows plus the requests tools counted without saving rows."""
+        return len(self._rows("request")) + self.tool_completed + self.tool_failed
 
     @property
     def failed(self) -> int:
-        return int(self.requests["failed"].astype(bool).sum()) if not self.requests.empty else 0
+        rows = self._rows("request")
+        own = int(rows["failed"].astype(bool).sum()) if not rows.empty else 0
+        return own + self.tool_failed
+
+    @property
+    def samples(self) -> int:
+        """Benchmark samples (repetitions of a tool's test, e.g. llama-bench), not requests."""
+        return len(self._rows("sample"))

@@ -3,6 +3,13 @@
 `ingest_tree(root, …)` is pure with respect to the outside world: it reads files under `root` and
 returns plain data. Nothing is silently dropped: each file is parsed, listed as a duplicate, or
 listed as skipped with its reason; partial reads are listed as warnings.
+
+Each file goes to the adapter of the benchmark tool that wrote it (`bot.core.ingest.tools`), which
+may read sibling files (a summary beside per-request rows). After every file is read: rows without a
+model take it from a sibling file or the file name; a record exported twice (a nested re-export, a
+CSV and its JSON twin, a sweep's per-run files and its summary) is counted once, keeping the copy
+that records more context; then each row's configuration key is derived from the contexts of the
+whole archive (`bot.core.dimensions.assign_configs`).
 """
 
 from __future__ import annotations
@@ -11,27 +18,32 @@ import codecs
 import hashlib
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from bot.core.ingest.readers import NotATable, read_csv, read_json, read_jsonl, read_markdown
-from bot.core.ingest.tables import TableRows, interpret
+from bot.core.context import PATH_DIMENSIONS
+from bot.core.context import decode as decode_context
+from bot.core.dimensions import assign_configs
+from bot.core.ingest.rankings import find_rankings
+from bot.core.ingest.readers import NotATable
+from bot.core.ingest.tools import SourceFile, ToolRead, choose
 from bot.core.types import (
     CLAIM_COLUMNS,
     MEASUREMENT_COLUMNS,
     IngestResult,
     Inventory,
+    RankingClaim,
     Skipped,
     empty_claims,
     empty_measurements,
 )
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
-           ".md": "md", ".markdown": "md"}
-READERS = {"csv": read_csv, "json": read_json, "jsonl": read_jsonl, "md": read_markdown}
+           ".md": "md", ".markdown": "md", ".log": "text", ".txt": "text", ".out": "text"}
 
 Progress = Callable[[int, int], None]
 log = logging.getLogger(__name__)
@@ -70,6 +82,8 @@ def ingest_tree(root: Path, *, files: Iterable[str] | None = None, max_file_byte
     inventory.files_total = len(paths) + len(inventory.skipped)
     seen_hashes: dict[str, str] = {}
     per_file_rows: dict[str, _FileRows] = {}
+    rankings: list[RankingClaim] = []
+    archive = _Archive(root, [p.relative_to(root).as_posix() for p in paths], max_file_bytes)
 
     for index, path in enumerate(paths):
         rel = path.relative_to(root).as_posix()
@@ -77,22 +91,66 @@ def ingest_tree(root: Path, *, files: Iterable[str] | None = None, max_file_byte
         inventory.by_format[fmt or "other"] = inventory.by_format.get(fmt or "other", 0) + 1
         if progress is not None and (index % 200 == 0 or index == len(paths) - 1):
             progress(index + 1, len(paths))
-        rows = _ingest_file(path, rel, fmt, max_file_bytes, seen_hashes, inventory)
+        rows = _ingest_file(path, rel, fmt, max_file_bytes, seen_hashes, inventory, archive, rankings)
         if rows is not None:
             per_file_rows[rel] = rows
 
     _resolve_models(per_file_rows, inventory)
+    _drop_reexports(per_file_rows, inventory)
     _drop_twins(per_file_rows, inventory)
-    return _result(per_file_rows, inventory)
+    _copies_of_skipped_files(inventory)
+    result = _result(per_file_rows, inventory)
+    result.rankings = rankings
+    return result
+
+
+def _copies_of_skipped_files(inventory: Inventory) -> None:
+    """A byte-identical copy of a file that was skipped is skipped too, for the same reason."""
+    reasons = {s.path: s.reason for s in inventory.skipped}
+    for kept, copy in list(inventory.duplicates):
+        if kept in reasons:
+            inventory.duplicates.remove((kept, copy))
+            inventory.skipped.append(Skipped(copy, f"identical to {kept}, skipped: {reasons[kept]}"))
+
+
+class _Archive:
+    """Read access to the archive's files for adapters that need a sibling (decoded text, cached)."""
+
+    def __init__(self, root: Path, paths: list[str], max_file_bytes: int) -> None:
+        self.root = root
+        self.paths = paths
+        self._known = set(paths)
+        self._max = max_file_bytes
+        self._texts: dict[str, str | None] = {}
+
+    def text(self, rel: str) -> str | None:
+        if rel not in self._known:
+            return None
+        if rel not in self._texts:
+            self._texts[rel] = self._read(rel)
+        return self._texts[rel]
+
+    def _read(self, rel: str) -> str | None:
+        path = self.root / rel
+        try:
+            if path.is_symlink() or not path.is_file() or path.stat().st_size > self._max:
+                return None
+            text, _reason = decode(path.read_bytes())
+        except OSError:
+            return None
+        return text
 
 
 def _ingest_file(path: Path, rel: str, fmt: str | None, max_file_bytes: int, seen_hashes: dict[str, str],
-                 inventory: Inventory) -> _FileRows | None:
+                 inventory: Inventory, archive: _Archive, rankings: list[RankingClaim]) -> _FileRows | None:
     """One file's rows, or None when it is skipped or a duplicate: either way the inventory says so."""
     text = _file_text(path, rel, fmt, max_file_bytes, seen_hashes, inventory)
     if fmt is None or text is None:
         return None
-    return _file_rows(fmt, text, rel, inventory)
+    if fmt in ("md", "text"):
+        rankings.extend(find_rankings(text, rel))
+    file = SourceFile(rel=rel, fmt=fmt, text=text, paths=archive.paths, sibling=archive.text)
+    return _file_rows(file, inventory)
 
 
 def _file_text(path: Path, rel: str, fmt: str | None, max_file_bytes: int, seen_hashes: dict[str, str],
@@ -138,27 +196,42 @@ def _skip_text(text: str) -> str:
     return ""
 
 
-def _file_rows(fmt: str, text: str, rel: str, inventory: Inventory) -> _FileRows | None:
-    """The rows of one file's text, or None when it holds none (listed as skipped)."""
-    read = _read_or_skip(fmt, text, rel, inventory)
+def _file_rows(file: SourceFile, inventory: Inventory) -> _FileRows | None:
+    """The rows of one file, or None when it holds none (listed as skipped)."""
+    rel = file.rel
+    read = _read_or_skip(file, inventory)
     if read is None:
         return None
-    rows, warnings = read
-    for warning in warnings:
+    for warning in read.warnings:
         inventory.warnings.append(Skipped(rel, warning))
-    if not rows.measurements and not rows.claims:
+    if read.skip and not read.measurements and not read.claims:
+        inventory.skipped.append(Skipped(rel, read.skip))
+        return None
+    if not read.measurements and not read.claims:
         inventory.skipped.append(Skipped(rel, "not a table: no recognised metric columns"))
         return None
-    inventory.parsed[rel] = "measurements" if rows.measurements else "claims"
-    if not rows.measurements:
+    if read.model_origin:
+        inventory.model_origin[rel] = read.model_origin
+    inventory.parsed[rel] = "measurements" if read.measurements else "claims"
+    if not read.measurements:
         inventory.claims_only.append(rel)
-    return _FileRows.of(rows)
+    return _FileRows.of(read)
 
 
-def _read_or_skip(fmt: str, text: str, rel: str, inventory: Inventory) -> tuple[TableRows, list[str]] | None:
-    """`_read`, or None with the reason listed as skipped: one odd file never sinks the archive."""
+def _read_or_skip(file: SourceFile, inventory: Inventory) -> ToolRead | None:
+    """The file read by its tool's adapter, or None with the reason listed as skipped: one odd file
+    never sinks the archive."""
+    text, rel = file.text, file.rel
     try:
-        return _read(fmt, text, rel)
+        adapter, note = choose(file)
+        if adapter is None:
+            inventory.skipped.append(Skipped(rel, f"text file: not the output of a known benchmark tool"
+                                                  f"{_first_line_hint(text)}"))
+            return None
+        if note:
+            inventory.warnings.append(Skipped(rel, note))
+        inventory.tools[rel] = adapter.name
+        return adapter.read(file)
     except NotATable as exc:
         reason = f"not a table: {exc}{_first_line_hint(text)}"
     except RecursionError:
@@ -174,18 +247,20 @@ def _drop_twins(per_file_rows: dict[str, _FileRows], inventory: Inventory) -> No
     """Keep one of each set of files holding the same records; list the others as duplicates."""
     for kept, twin in _find_twins(per_file_rows):
         inventory.duplicates.append((kept, twin))
-        per_file_rows[twin].measurements = _columns([], MEASUREMENT_COLUMNS)
+        per_file_rows[twin].keep([])
         inventory.parsed[twin] = f"duplicate records of {kept}"
+        inventory.duplicate_reasons[twin] = f"the same request records as {kept} (another export of them)"
 
 
 def _result(per_file_rows: dict[str, _FileRows], inventory: Inventory) -> IngestResult:
     measurements = _frame((rows.measurements for rows in per_file_rows.values()), MEASUREMENT_COLUMNS)
-    measurements = (measurements.astype({"row": "int64", "value": "float64", "failed": "bool"})
+    measurements = (measurements.astype({"row": "int64", "value": "float64", "failed": "bool", "n": "float64"})
                     if len(measurements) else empty_measurements())
+    measurements, dimensions = assign_configs(measurements)
     claims = _frame((rows.claims for rows in per_file_rows.values()), CLAIM_COLUMNS)
     claims = claims if len(claims) else empty_claims()
     inventory.skipped.sort(key=lambda s: s.path)
-    return IngestResult(measurements=measurements, claims=claims, inventory=inventory)
+    return IngestResult(measurements=measurements, claims=claims, inventory=inventory, dimensions=dimensions)
 
 
 Columns = dict[str, list]
@@ -197,26 +272,23 @@ def _columns(rows: list[dict], columns: tuple[str, ...]) -> Columns:
 
 @dataclass
 class _FileRows:
-    """One file's rows, column-wise: a dict per value costs ~5x the memory at 500k rows."""
+    """One file's rows, column-wise: a dict per value costs ~5x the memory at 500k rows.
+
+    ``fingerprints`` (one per measurement, '' when the tool gives none) identify a record's content,
+    to find the same record exported in two files."""
 
     measurements: Columns
     claims: Columns
+    fingerprints: list[str] = field(default_factory=list)
 
     @classmethod
-    def of(cls, rows: TableRows) -> _FileRows:
-        return cls(_columns(rows.measurements, MEASUREMENT_COLUMNS), _columns(rows.claims, CLAIM_COLUMNS))
+    def of(cls, rows: ToolRead) -> _FileRows:
+        return cls(_columns(rows.measurements, MEASUREMENT_COLUMNS), _columns(rows.claims, CLAIM_COLUMNS),
+                   [str(m.get("fingerprint") or "") for m in rows.measurements])
 
-
-def _read(fmt: str, text: str, rel: str) -> tuple[TableRows, list[str]]:
-    """One file's text -> its rows. Interpreted at once, keeping only the rows: holding every
-    file's tables until the end would make memory grow with the raw text of the whole archive."""
-    blocks, warnings = READERS[fmt](text, rel)
-    rows = TableRows()
-    for block in blocks:
-        result = interpret(block)
-        rows.measurements.extend(result.measurements)
-        rows.claims.extend(result.claims)
-    return rows, warnings
+    def keep(self, indices: list[int]) -> None:
+        self.measurements = {col: [values[i] for i in indices] for col, values in self.measurements.items()}
+        self.fingerprints = [self.fingerprints[i] for i in indices]
 
 
 def _frame(chunks: Iterable[Columns], columns: tuple[str, ...]) -> pd.DataFrame:
@@ -280,6 +352,60 @@ def _resolve_models(per_file: dict[str, _FileRows], inventory: Inventory) -> Non
         for columns in (rows.measurements, rows.claims):
             columns["model"] = [name or model for name in columns["model"]]
         inventory.model_origin[rel] = f"{origin}: {model}"
+
+
+# ------------------------------------------------------------------------------- re-exports
+def _drop_reexports(per_file: dict[str, _FileRows], inventory: Inventory) -> None:
+    """The same tool records in several files (a nested re-export, a sweep's per-run files and its
+    summary, a profile's JSON and CSV) are counted once. Files holding more records go first, then
+    those recording more context, so the copy kept is the most complete; a file all of whose records
+    were read elsewhere is listed as a duplicate, one that shares only some of them keeps the rest."""
+    holders = [rel for rel, rows in per_file.items() if any(rows.fingerprints)]
+    if len(holders) < 2:
+        return
+    keys = {rel: _context_keys(per_file[rel]) for rel in holders}
+    order = sorted(holders, key=lambda rel: (-len(set(per_file[rel].fingerprints) - {""}), -len(keys[rel]),
+                                             _FORMAT_RANK.get(Path(rel).suffix.lower(), 9), rel))
+    covered: dict[str, str] = {}
+    for rel in order:
+        rows = per_file[rel]
+        owners = Counter(covered[p] for p in rows.fingerprints if p and p in covered)
+        if owners:
+            _drop_covered(rel, rows, covered, owners, keys, inventory)
+        for print_ in rows.fingerprints:
+            if print_:
+                covered.setdefault(print_, rel)
+
+
+# Between copies equal in records and context: JSON keeps full precision, CSV and text are rounded.
+_FORMAT_RANK = {".json": 0, ".jsonl": 1, ".ndjson": 1, ".csv": 2, ".tsv": 2, ".md": 3}
+
+
+def _drop_covered(rel: str, rows: _FileRows, covered: dict[str, str], owners: Counter[str],
+                  keys: dict[str, set[str]], inventory: Inventory) -> None:
+    kept = owners.most_common(1)[0][0]
+    remaining = [i for i, p in enumerate(rows.fingerprints) if p and p not in covered]
+    unprinted = [i for i, p in enumerate(rows.fingerprints) if not p]
+    if not remaining and not unprinted:
+        rows.keep([])
+        inventory.duplicates.append((kept, rel))
+        inventory.parsed[rel] = f"duplicate records of {kept}"
+        extra = sorted(keys[kept] - keys[rel])
+        more = (f"; {kept} is kept because it records more context ({', '.join(extra)})" if extra
+                else f"; {kept} is kept (it holds at least as many records and as much context)")
+        inventory.duplicate_reasons[rel] = f"the same records as {kept}{more}"
+        return
+    rows.keep(sorted(remaining + unprinted))
+    inventory.warnings.append(Skipped(rel, f"records also read from {', '.join(sorted(owners))} are counted "
+                                           "once, there"))
+
+
+def _context_keys(rows: _FileRows) -> set[str]:
+    """The dimensions a file's rows record (path parts aside)."""
+    names: set[str] = set()
+    for text in set(rows.measurements["context"]):
+        names.update(decode_context(text))
+    return names - set(PATH_DIMENSIONS)
 
 
 # ------------------------------------------------------------------------------------- twins

@@ -125,18 +125,19 @@ _SAMPLE_KEYS = ("samples_ts", "samples_ns")
 
 def _walk_object(node: dict[str, Any], *, source: str, path: list[str], model: str, config: dict[str, Any],
                  blocks: list[TableBlock], depth: int) -> None:
-    """A JSON object: a vLLM result, or one record of its own scalars; then its nested values."""
+    """A JSON object: one record of its own scalars; then its nested values, which inherit its
+    non-metric scalars as context (a file's top-level ``hardware``, ``backend``, ``date``, …)."""
     model = _model_of(node) or model
-    if _is_vllm(node):
-        blocks.extend(_vllm_blocks(node, source=source, model=model))
-        return
     record = _scalar_record(node)
     if record is not None:
         blocks.append(TableBlock(frame=pd.DataFrame([record]), source=source,
                                  label=_label(path), model=model, config=dict(config)))
+    inherited = dict(config)
+    inherited.update({k: v for k, v in node.items()
+                      if not isinstance(v, (dict, list)) and classify_column(str(k)) is None})
     for key, child in node.items():
         if isinstance(child, (dict, list)) and key not in _SAMPLE_KEYS:
-            _walk(child, source=source, path=[*path, str(key)], model=model, config=config,
+            _walk(child, source=source, path=[*path, str(key)], model=model, config=inherited,
                   blocks=blocks, depth=depth + 1)
 
 
@@ -214,51 +215,6 @@ def _label(path: list[str]) -> str:
     return "/".join(parts)
 
 
-TTFT_VLLM = "client-side, request sent to first token, measured by vLLM benchmark_serving"
-
-
-def _is_vllm(node: dict[str, Any]) -> bool:
-    keys = set(node)
-    return ("ttfts" in keys or "mean_ttft_ms" in keys) and (
-        "request_throughput" in keys or "output_throughput" in keys or "completed" in keys)
-
-
-def _vllm_blocks(node: dict[str, Any], *, source: str, model: str) -> list[TableBlock]:
-    """vLLM benchmark_serving: per-request arrays (saved with --save-detailed) and its own aggregates."""
-    model = str(node.get("model_id") or node.get("model") or model or "")
-    config = {k: node[k] for k in ("max_concurrency", "request_rate", "num_prompts", "backend")
-              if isinstance(node.get(k), (int, float, str)) and not isinstance(node.get(k), bool)}
-    blocks: list[TableBlock] = []
-    ttfts = node.get("ttfts")
-    if isinstance(ttfts, list) and ttfts:
-        n = len(ttfts)
-        columns: dict[str, list[Any]] = {"ttft_s": ttfts}
-        for key, column in (("output_lens", "output_tokens"), ("input_lens", "prompt_tokens"),
-                            ("e2els", "latency_s"), ("errors", "error")):
-            value = node.get(key)
-            if isinstance(value, list) and len(value) == n:
-                columns[column] = value
-        frame = pd.DataFrame(columns)
-        if "latency_s" in frame and "output_tokens" in frame:
-            gen_s = pd.to_numeric(frame["latency_s"], errors="coerce") - pd.to_numeric(frame["ttft_s"], errors="coerce")
-            out = pd.to_numeric(frame["output_tokens"], errors="coerce")
-            frame["tokens_s"] = (out - 1).where(gen_s > 0) / gen_s.where(gen_s > 0)
-        blocks.append(TableBlock(frame=frame, source=source, label="vLLM per-request", model=model,
-                                 config=config, ttft_definition=TTFT_VLLM))
-        aggregates_as_claims = True
-    else:
-        aggregates_as_claims = False
-    aggregates = {k: v for k, v in node.items() if not isinstance(v, (dict, list))}
-    frame = pd.DataFrame([aggregates])
-    if aggregates_as_claims:
-        blocks.append(TableBlock(frame=frame, source=source, label="vLLM aggregates", model=model,
-                                 config=config, markdown=True))  # read as claims
-    else:
-        blocks.append(TableBlock(frame=frame, source=source, label="vLLM aggregates", model=model,
-                                 config=config, aggregate=True))
-    return blocks
-
-
 # ---------------------------------------------------------------------------------- Markdown
 _SEPARATOR = re.compile(r"\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)+\|?")
 _HEADING = re.compile(r"(?:^|\s)(#{1,6})\s+([^#|]+?)(?=\s+#{1,6}\s|\s*$)")
@@ -300,8 +256,8 @@ def read_markdown(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
                 cells = _cells(lines[j])
                 rows.append((cells + [""] * width)[:width])  # text glued after the row is dropped
                 j += 1
-            if rows and len(set(header)) == len(header):
-                frame = pd.DataFrame(rows, columns=header)
+            if rows:
+                frame = pd.DataFrame(rows, columns=_unique(header))
                 frame = _transpose_metric_value(frame)
                 blocks.append(TableBlock(frame=frame, source=source, label=heading,
                                          model=heading_model, markdown=True))
@@ -322,6 +278,17 @@ def read_markdown(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
     if not blocks:
         raise NotATable("Markdown without tables or metric lines")
     return blocks, []
+
+
+def _unique(header: list[str]) -> list[str]:
+    """Header cells as column names: empty or repeated ones numbered ('' '' -> 'column 1', 'column 2')."""
+    out: list[str] = []
+    for index, name in enumerate(header, start=1):
+        name = name or f"column {index}"
+        while name in out:
+            name = f"{name} ({index})"
+        out.append(name)
+    return out
 
 
 def _unit_of(value: str) -> str:

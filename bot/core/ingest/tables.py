@@ -1,12 +1,17 @@
 """Interpretation of one table (from CSV, JSON records or Markdown) into measurements or claims.
 
-A table is read in one of four ways, decided from its columns:
+This is the generic adapter's reading (benchmark tools with their own semantics have their own
+adapters in `bot.core.ingest.tools`). A table is read in one of three ways, decided from its columns:
 - per-request LLM results (a raw throughput or TTFT column, or latency with token counts)
   -> measurement rows of kind 'request', with failures marked;
-- tool aggregates (llama-bench avg_ts/stddev_ts) -> samples when the file has them, else 'aggregate';
 - summaries (LLM metrics that carry a statistic: mean_tokens_s, median_ttft_ms, …) and anything
   from Markdown -> *claims*, never mixed into the raw rows;
 - anything else with recognised time columns -> 'generic' measurements (non-LLM benchmarks).
+
+Every row keeps its context (`bot.core.context`): the non-metric columns of its record judged by the
+general rule, an ``options`` JSON column read as its settings, what the file says around the table
+(``TableBlock.config``: the scalars of enclosing JSON objects), the table's place in the file
+(``section``: a JSON path or Markdown heading) and the path parts.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from bot.core.config import Config
+from bot.core.context import canonical_value, classify_field, encode, split_fields, with_path
 from bot.core.metrics import METRICS, ColumnMeaning, classify_column, normalize_name
 from bot.core.values import is_missing, parse_bool, parse_number, shown_precision
 
@@ -47,11 +53,12 @@ class TableBlock:
     source: str
     label: str = ""  # where in the file: JSON path or Markdown heading
     model: str = ""  # model named around the table (parent JSON key, sibling file, file name)
+    # what the file says around the table: scalars of the enclosing JSON objects (file-level metadata)
     config: dict[str, Any] = field(default_factory=dict)
     markdown: bool = False
-    aggregate: bool = False  # a tool's own aggregates (e.g. vLLM without per-request data)
     ttft_definition: str = ""  # what TTFT means in this table, when the tool is known
     row_offset: int = 0  # first record's index inside the file
+    _records: list[dict[str, Any]] | None = field(default=None, init=False, repr=False, compare=False)
 
 
 @dataclass
@@ -74,8 +81,11 @@ Record = dict[str, Any]
 
 
 def _records(block: TableBlock) -> list[Record]:
-    """Rows as plain dicts: per-row access on a pandas Series costs ~20x more at 100k rows."""
-    return block.frame.to_dict(orient="records")
+    """Rows as plain dicts: per-row access on a pandas Series costs ~20x more at 100k rows.
+    Made once per block (the readings of a block share them; callers must not mutate them)."""
+    if block._records is None:
+        block._records = block.frame.to_dict(orient="records")
+    return block._records
 
 
 def _columns(frame: pd.DataFrame) -> dict[str, str]:
@@ -103,22 +113,58 @@ def interpret(block: TableBlock) -> TableRows:
 
     raw_llm = {m.metric for m in meanings.values() if m.statistic == "" and m.metric in LLM_METRICS}
     stat_llm = {m.metric for m in meanings.values() if m.statistic and m.metric in LLM_METRICS}
-    is_llama_bench = "avg_ts" in cols or "samples_ts" in cols
     is_request = bool({"throughput_tok_s", "ttft_ms"} & raw_llm) or (
         "latency_ms" in raw_llm and "output_tokens" in raw_llm
     )
 
     if block.markdown:
         return TableRows(claims=_claims(block, cols, meanings, default_stat="value"), kind="claims")
-    if block.aggregate:
-        return _aggregates(block, cols, meanings)
-    if is_llama_bench:
-        return _llama_bench(block, cols, meanings)
     if is_request:
-        return _requests(block, cols, meanings)
+        return _requests(block, cols, meanings, _contexts(block, cols, meanings))
     if stat_llm:
         return TableRows(claims=_claims(block, cols, meanings, default_stat="value"), kind="claims")
-    return _generic(block, cols, meanings)
+    return _generic(block, cols, meanings, _contexts(block, cols, meanings))
+
+
+Context = tuple[str, str]  # (context JSON, identifiers JSON) of one record
+_NOT_CONTEXT = {*MODEL_COLUMNS, *ERROR_COLUMNS, *SUCCESS_COLUMNS, "status", "options", "samples_ts", "samples_ns"}
+
+
+def _contexts(block: TableBlock, cols: dict[str, str], meanings: dict[str, ColumnMeaning]) -> list[Context]:
+    """Each record's context: its own non-metric columns, its options, the block's surroundings, the path."""
+    records = _records(block)
+    skip = set(meanings) | {original for norm, original in cols.items() if norm in _NOT_CONTEXT}
+    dims, idents = split_fields(records, skip=skip)
+    around_dims, around_ids = _surroundings(block)
+    options_col = cols.get("options")
+    out: list[Context] = []
+    cache: dict[tuple[str, str], Context] = {}
+    for index, record in enumerate(records):
+        d = {**around_dims, **dims[index]}
+        if options_col is not None:
+            d.update({k: v for k, v in ((k, canonical_value(v)) for k, v in _options(record[options_col]).items())
+                      if v is not None})
+        d, i = with_path(block.source, d, {**around_ids, **idents[index]})
+        key = (encode(d), encode(i))
+        out.append(cache.setdefault(key, key))
+    return out
+
+
+def _surroundings(block: TableBlock) -> tuple[dict[str, str], dict[str, str]]:
+    """The block's file-level context: enclosing JSON scalars (judged one by one) and its section."""
+    dims: dict[str, str] = {}
+    idents: dict[str, str] = {}
+    for name, raw in block.config.items():
+        if normalize_name(name) in _NOT_CONTEXT or classify_column(name) is not None:
+            continue
+        kind = classify_field(name, [raw])
+        value = canonical_value(raw)
+        if value is None or kind not in ("dimension", "identifier"):
+            continue
+        (dims if kind == "dimension" else idents)[name] = value
+    if block.label:
+        dims["section"] = block.label
+    return dims, idents
 
 
 def _row_model(block: TableBlock, cols: dict[str, str], record: Record) -> str:
@@ -130,7 +176,10 @@ def _row_model(block: TableBlock, cols: dict[str, str], record: Record) -> str:
 
 
 def _row_config(block: TableBlock, cols: dict[str, str], record: Record, has_model_col: bool) -> Config:
-    items: dict[str, Any] = dict(block.config)
+    """The configuration a *claim* names (summary tables and Markdown): the settings columns it has.
+
+    Measurements carry their whole context instead; a claim's configuration is matched against it."""
+    items: dict[str, Any] = {}
     for norm, original in cols.items():
         name = CONFIG_ALIASES.get(norm, norm)
         if name in CONFIG_COLUMNS and not is_missing(record[original]):
@@ -188,15 +237,15 @@ def _row_failure(cols: dict[str, str], record: Record, values: dict[str, float])
     return ""
 
 
-def _measurement(block: TableBlock, row: int, model: str, config: Config, metric: str, value: float,
+def _measurement(block: TableBlock, row: int, model: str, ctx: Context, metric: str, value: float,
                  *, failed: bool, error: str, kind: str, definition: str,
-                 request_id: str | None = None) -> dict[str, Any]:
+                 request_id: str | None = None, statistic: str = "") -> dict[str, Any]:
     return {
         "request_id": request_id or f"{block.source}#{row}",
         "source": block.source,
         "row": row,
         "model": model,
-        "config": config.key,
+        "config": "",
         "metric": metric,
         "value": value,
         "unit": METRICS[metric].unit,
@@ -204,12 +253,17 @@ def _measurement(block: TableBlock, row: int, model: str, config: Config, metric
         "error": error,
         "kind": kind,
         "definition": definition,
+        "context": ctx[0],
+        "identifiers": ctx[1],
+        "statistic": statistic,
+        "n": math.nan,
+        "fingerprint": "",
     }
 
 
-def _requests(block: TableBlock, cols: dict[str, str], meanings: dict[str, ColumnMeaning]) -> TableRows:
+def _requests(block: TableBlock, cols: dict[str, str], meanings: dict[str, ColumnMeaning],
+              contexts: list[Context]) -> TableRows:
     out = TableRows(kind="request")
-    has_model_col = any(name in cols for name in MODEL_COLUMNS)
     # Per-request statistics (e.g. a 'mean_' column in a raw table) are ignored: only raw values.
     raw = {col: m for col, m in meanings.items() if m.statistic == ""}
     for position, record in enumerate(_records(block)):
@@ -231,7 +285,6 @@ def _requests(block: TableBlock, cols: dict[str, str], meanings: dict[str, Colum
                 continue
         error = _row_failure(cols, record, values)
         model = _row_model(block, cols, record)
-        config = _row_config(block, cols, record, has_model_col)
         if "ttft_ms" in values:
             definitions["ttft_ms"] = block.ttft_definition or _ttft_definition(values)
         if not values:
@@ -239,7 +292,7 @@ def _requests(block: TableBlock, cols: dict[str, str], meanings: dict[str, Colum
         request_id = f"{block.source}#{row}"
         for metric, value in values.items():
             out.measurements.append(_measurement(
-                block, row, model, config, metric, value, failed=bool(error), error=error,
+                block, row, model, contexts[position], metric, value, failed=bool(error), error=error,
                 kind="request", definition=definitions.get(metric, ""), request_id=request_id))
     return out
 
@@ -256,78 +309,6 @@ def _ttft_definition(values: dict[str, float]) -> str:
             and abs(ttft - (load + prompt)) <= max(0.01 * ttft, 0.01)):
         return TTFT_OLLAMA
     return TTFT_FILE
-
-
-def _llama_bench_test(cols: dict[str, str], record: Record) -> tuple[str, str]:
-    """(metric, label) of a llama-bench test: tg = generation, pp = prompt processing, pg = both."""
-    n_prompt = parse_number(record[cols["n_prompt"]]) if "n_prompt" in cols else None
-    n_gen = parse_number(record[cols["n_gen"]]) if "n_gen" in cols else None
-    if n_gen and not n_prompt:
-        return "throughput_tok_s", f"tg{int(n_gen)}"
-    if n_prompt and not n_gen:
-        return "prompt_throughput_tok_s", f"pp{int(n_prompt)}"
-    if n_prompt and n_gen:
-        return "", f"pp{int(n_prompt)}+tg{int(n_gen)}"
-    return "throughput_tok_s", "unknown test"
-
-
-def _llama_bench(block: TableBlock, cols: dict[str, str], meanings: dict[str, ColumnMeaning]) -> TableRows:
-    """llama.cpp llama-bench: one row per test; samples_ts are the real samples.
-
-    tg tests measure generation speed (our throughput), pp tests prompt processing speed; a
-    combined pp+tg test mixes both, so it is kept as the tool's aggregate only.
-    """
-    out = TableRows(kind="aggregate")
-    for position, record in enumerate(_records(block)):
-        row = block.row_offset + position
-        model = _row_model(block, cols, record)
-        config = _row_config(block, cols, record, has_model_col=True)
-        error = _row_failure(cols, record, {})
-        metric, test = _llama_bench_test(cols, record)
-        samples = record[cols["samples_ts"]] if "samples_ts" in cols else None
-        if isinstance(samples, str) and samples.strip().startswith("["):
-            try:
-                samples = json.loads(samples)
-            except ValueError:
-                samples = None
-        if metric and isinstance(samples, (list, tuple)) and samples:
-            for index, sample in enumerate(samples):
-                value = parse_number(sample)
-                if value is None:
-                    continue
-                reason = error or ("zero throughput" if value == 0 else "")
-                m = _measurement(block, row, model, config, metric, value, failed=bool(reason), error=reason,
-                                 kind="request", definition=f"llama-bench {test} sample")
-                m["request_id"] = f"{block.source}#{row}.{index}"
-                out.measurements.append(m)
-            out.kind = "request"
-            continue
-        if "avg_ts" in cols:
-            value = parse_number(record[cols["avg_ts"]])
-            if value is not None:
-                out.measurements.append(_measurement(
-                    block, row, model, config, metric or "throughput_tok_s", value,
-                    failed=bool(error) or value == 0, error=error or ("zero throughput" if value == 0 else ""),
-                    kind="aggregate", definition=f"llama-bench {test} avg_ts (mean over its repetitions)"))
-    return out
-
-
-def _aggregates(block: TableBlock, cols: dict[str, str], meanings: dict[str, ColumnMeaning]) -> TableRows:
-    """Each value a tool reported about a whole run, labelled with its statistic."""
-    out = TableRows(kind="aggregate")
-    for position, record in enumerate(_records(block)):
-        row = block.row_offset + position
-        model = _row_model(block, cols, record)
-        config = _row_config(block, cols, record, has_model_col=True)
-        for col, meaning in meanings.items():
-            value = parse_number(record[col], factor=meaning.factor, is_time=meaning.metric in TIME_METRICS)
-            if value is None:
-                continue
-            definition = f"{meaning.statistic or 'overall'} as reported by the tool ({col})"
-            out.measurements.append(_measurement(block, row, model, config, meaning.metric, value,
-                                                 failed=False, error="", kind="aggregate",
-                                                 definition=definition))
-    return out
 
 
 def _claims(block: TableBlock, cols: dict[str, str], meanings: dict[str, ColumnMeaning],
@@ -357,27 +338,12 @@ def _claims(block: TableBlock, cols: dict[str, str], meanings: dict[str, ColumnM
     return claims
 
 
-def _generic(block: TableBlock, cols: dict[str, str], meanings: dict[str, ColumnMeaning]) -> TableRows:
+def _generic(block: TableBlock, cols: dict[str, str], meanings: dict[str, ColumnMeaning],
+             contexts: list[Context]) -> TableRows:
     out = TableRows(kind="generic")
-    has_model_col = any(name in cols for name in MODEL_COLUMNS)
-    label_cols = [c for n, c in cols.items() if n in {"name", "test_name", "backend", "benchmark", "case", "test"}]
     for position, record in enumerate(_records(block)):
         row = block.row_offset + position
         model = _row_model(block, cols, record)
-        items = {}
-        config = _row_config(block, cols, record, has_model_col)
-        label = block.label
-        for col in label_cols:
-            # already part of the configuration (a substring test on its text, as it always was:
-            # it also skips a column whose name only appears inside another key or a value)
-            if normalize_name(col) in config.key:
-                continue
-            if not is_missing(record[col]):
-                items[normalize_name(col)] = record[col]
-        if items:
-            config = config + Config.from_items(items)
-        elif label and not config:
-            config = Config.from_pairs([("case", label)])
         error = _row_failure(cols, record, {})
         for col, meaning in meanings.items():
             value = parse_number(record[col], factor=meaning.factor, is_time=meaning.metric in TIME_METRICS)
@@ -388,6 +354,6 @@ def _generic(block: TableBlock, cols: dict[str, str], meanings: dict[str, Column
             zero = value == 0 and meaning.metric in TIME_METRICS and meaning.statistic != "std"
             row_error = error or ("zero time (failed run)" if zero else "")
             out.measurements.append(_measurement(
-                block, row, model, config, meaning.metric, value, failed=bool(row_error), error=row_error,
-                kind="generic", definition=definition or "value"))
+                block, row, model, contexts[position], meaning.metric, value, failed=bool(row_error),
+                error=row_error, kind="generic", definition=definition or "value", statistic=meaning.statistic))
     return out

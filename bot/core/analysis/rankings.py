@@ -1,0 +1,274 @@
+"""Ranking claims checked against the computed ranking and its noise.
+
+- "best configuration": the named settings are found among the model's configurations that record
+  them (the sweep they were chosen from); the claim is set against the fastest of those, with the
+  figure the raw rows give the named one, its rank, and a Welch test. With fewer than two values on
+  either side nothing is demonstrably best, and the check says exactly that.
+- "fastest model": each model's best configuration, compared the same way.
+- "X is N% faster than Y": the two models' medians over all their successful rows (roll-ups, said
+  so), the percentage they give, and whether the difference exceeds the noise.
+
+A claim whose names match no model, or several, is reported as not checked and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from bot.core.analysis.requests import ROW_KINDS, welch
+from bot.core.config import Config, format_config_value
+from bot.core.context import decode
+from bot.core.metrics import METRICS
+from bot.core.numbers import format_number
+from bot.core.types import RankingClaim
+
+if TYPE_CHECKING:
+    from bot.core.analysis.results import Analysis
+
+SIGNIFICANCE = 0.05
+_ALIASES = {"temp": "temperature", "ctx": "num_ctx", "gpu_layers": "num_gpu"}
+
+
+@dataclass(frozen=True)
+class RankingCheck:
+    source: str
+    kind: str  # best_config | fastest_model | faster_by
+    text: str  # the claim as written
+    model: str  # the model it was resolved to ('' when it could not be)
+    status: str  # consistent | contradicted | not demonstrable | unverifiable
+    verdict: str  # one sentence for the report, the facts and the JSON
+    claimed_value: float | None = None
+    actual_value: float | None = None  # what the raw rows give the thing the claim names
+    best: str = ""  # the computed best (configuration or model)
+    best_value: float | None = None
+    rank: int | None = None
+    of: int | None = None
+    n_claimed: int = 0
+    n_best: int = 0
+    p_value: float | None = None
+    unit: str = "tok/s"
+    sources: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+
+def check_rankings(claims: Sequence[RankingClaim], analysis: Analysis) -> list[RankingCheck]:
+    rows = _successful(analysis.measurements)
+    known = sorted(set(rows["model"])) if not rows.empty else []
+    out = []
+    for claim in claims:
+        if claim.kind == "best_config":
+            out.append(_best_config(claim, rows, known))
+        elif claim.kind == "fastest_model":
+            out.append(_fastest_model(claim, rows, known))
+        else:
+            out.append(_faster_by(claim, rows, known))
+    return out
+
+
+def _successful(measurements: pd.DataFrame) -> pd.DataFrame:
+    if measurements.empty:
+        return measurements
+    m = measurements
+    return m.loc[m["kind"].isin(ROW_KINDS) & ~m["failed"].astype(bool) & m["value"].notna()]
+
+
+def resolve(name: str, known: Sequence[str]) -> tuple[str, list[str]]:
+    """(the model a written name means, every model it could mean)."""
+    if not name:
+        return "", []
+    low = name.lower().strip("*` .,;:!?")
+    exact = [m for m in known if m.lower() == low]
+    if exact:
+        return exact[0], exact
+    head, *tags = low.split()
+    prefix = [m for m in known if m.lower().startswith(head) and m[len(head):len(head) + 1] in (":", "-", "_", "/", "")]
+    if tags:  # 'Llama3.1 q4_0': the family, narrowed by the tags written after it
+        prefix = [m for m in prefix if all(tag in m.lower() for tag in tags)]
+    return (prefix[0], prefix) if len(prefix) == 1 else ("", prefix)
+
+
+def _stated(value: float | None, unit: str) -> str:
+    return format_number(value, unit, style="statement") if value is not None else "–"
+
+
+def _unverifiable(claim: RankingClaim, why: str, model: str = "") -> RankingCheck:
+    return RankingCheck(source=claim.source, kind=claim.kind, text=claim.text, model=model, status="unverifiable",
+                        verdict=f"not checked: {why}", claimed_value=claim.value, sources=(claim.source,))
+
+
+# --- best configuration -------------------------------------------------------------------------
+def _settings(claim: RankingClaim) -> dict[str, str]:
+    return {_ALIASES.get(k, k): format_config_value(v) for k, v in claim.config}
+
+
+def _candidates(rows: pd.DataFrame, settings: dict[str, str]) -> pd.DataFrame:
+    """Per configuration that records every named setting: its values of them, median, n, values."""
+    records = []
+    for (config, context), part in rows.groupby(["config", "context"], sort=False):
+        dims = decode(str(context))
+        if not all(key in dims for key in settings):
+            continue
+        records.append({"config": config, "named": tuple((k, dims[k]) for k in sorted(settings)),
+                        "values": part["value"].to_numpy(dtype="float64"), "sources": tuple(part["source"].unique())})
+    if not records:
+        return pd.DataFrame()
+    frame = pd.DataFrame(records)
+    merged = frame.groupby("config", sort=False).agg(
+        named=("named", "first"), values=("values", lambda v: np.concatenate(list(v))),
+        sources=("sources", lambda v: tuple(sorted({s for t in v for s in t}))))
+    merged["median"] = [float(np.median(v)) for v in merged["values"]]
+    merged["n"] = [int(v.size) for v in merged["values"]]
+    return merged.sort_values(["median"], ascending=False).reset_index()
+
+
+def _best_config(claim: RankingClaim, rows: pd.DataFrame, known: list[str]) -> RankingCheck:
+    model, options = resolve(claim.model, known)
+    if not model:
+        return _unverifiable(claim, _name_problem(claim.model, options))
+    settings = _settings(claim)
+    scope = rows.loc[(rows["model"] == model) & (rows["metric"] == claim.metric)]
+    ranked = _candidates(scope, settings)
+    if ranked.empty:
+        return _unverifiable(claim, f"no configuration of {model} records {', '.join(sorted(settings))}", model)
+    wanted = tuple(sorted(settings.items()))
+    hits = ranked.index[[named == wanted for named in ranked["named"]]]
+    if len(hits) != 1:
+        return _unverifiable(claim, f"{Config.from_context(settings).text} is not one configuration of {model}'s "
+                                    "raw rows", model)
+    return _rank_verdict(claim, model, ranked, int(hits[0]), settings)
+
+
+def _named(named: tuple[tuple[str, str], ...]) -> str:
+    return Config.from_pairs(named).text
+
+
+def _rank_verdict(claim: RankingClaim, model: str, ranked: pd.DataFrame, hit: int,
+                  settings: dict[str, str]) -> RankingCheck:
+    unit = METRICS[claim.metric].unit
+    mine, best = ranked.iloc[hit], ranked.iloc[0]
+    other = ranked.iloc[1] if hit == 0 and len(ranked) > 1 else best
+    p, method = welch(pd.Series(mine["values"]), pd.Series(other["values"]))
+    separable = p is not None and p < SIGNIFICANCE and mine["n"] >= 2 and other["n"] >= 2
+    parts = [f"{claim.source} names {_named(mine['named'])} the best configuration of {model}"
+             + (f" at {_stated(claim.value, unit)}" if claim.value is not None else "")]
+    parts.append(f"the raw rows give it {_stated(mine['median'], unit)} (n={mine['n']}, rank {hit + 1} of "
+                 f"{len(ranked)} configurations recording {', '.join(sorted(settings))})")
+    if hit != 0:
+        parts.append(f"the fastest is {_named(best['named'])} at {_stated(best['median'], unit)} (n={best['n']})")
+    status, noise = _noise(hit == 0, separable, p, method, int(min(mine["n"], other["n"])), len(ranked))
+    parts.append(noise)
+    return RankingCheck(source=claim.source, kind=claim.kind, text=claim.text, model=model, status=status,
+                        verdict="; ".join(parts) + ".", claimed_value=claim.value,
+                        actual_value=float(mine["median"]), best=_named(best["named"]),
+                        best_value=float(best["median"]), rank=hit + 1, of=len(ranked), n_claimed=int(mine["n"]),
+                        n_best=int(best["n"]), p_value=p, unit=unit,
+                        sources=tuple(sorted({claim.source, *mine["sources"], *best["sources"]})))
+
+
+def _noise(is_best: bool, separable: bool, p: float | None, method: str, n_min: int, count: int) -> tuple[str, str]:
+    if n_min < 2:
+        each = "one request per configuration" if n_min == 1 else "too few values"
+        return "not demonstrable", (f"with {each} no configuration of the {count} is demonstrably best"
+                                    if count > 1 else f"with {each} nothing can be separated from noise")
+    test = f"{method}, p={p:.2g}" if p is not None else method
+    if is_best:
+        if separable:
+            return "consistent", f"it is the fastest and the gap to the runner-up exceeds the noise ({test})"
+        return "not demonstrable", f"it is the fastest but within the noise of the runner-up ({test})"
+    if separable:
+        return "contradicted", f"the gap to the fastest exceeds the noise ({method}, p={p:.2g})"
+    return "not demonstrable", "the gap to the fastest is within the noise" + (f" ({method}, p={p:.2g})" if p else "")
+
+
+# --- models -------------------------------------------------------------------------------------
+def _name_problem(name: str, options: list[str]) -> str:
+    if not name:
+        return "it names no model"
+    if options:
+        return f"'{name}' matches {len(options)} models ({', '.join(options[:4])})"
+    return f"'{name}' matches no model of the raw rows"
+
+
+def _best_per_model(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
+    scope = rows.loc[rows["metric"] == metric]
+    if scope.empty:
+        return pd.DataFrame()
+    medians = scope.groupby(["model", "config"])["value"].agg(["median", "count"]).reset_index()
+    higher = METRICS[metric].higher_is_better
+    medians = medians.sort_values("median", ascending=not higher)
+    return medians.drop_duplicates("model").reset_index(drop=True)
+
+
+def _values(rows: pd.DataFrame, model: str, metric: str, config: str | None = None) -> pd.Series:
+    mask = (rows["model"] == model) & (rows["metric"] == metric)
+    if config is not None:
+        mask &= rows["config"] == config
+    return rows.loc[mask, "value"]
+
+
+def _fastest_model(claim: RankingClaim, rows: pd.DataFrame, known: list[str]) -> RankingCheck:
+    model, options = resolve(claim.subject, known)
+    if not model:
+        return _unverifiable(claim, _name_problem(claim.subject, options))
+    best = _best_per_model(rows, claim.metric)
+    if len(best) < 2 or model not in set(best["model"]):
+        return _unverifiable(claim, "fewer than two models have values to rank", model)
+    unit = METRICS[claim.metric].unit
+    rank = int(best.index[best["model"] == model][0])
+    top = best.iloc[0]
+    mine = best.iloc[rank]
+    other = best.iloc[1] if rank == 0 else top
+    a = _values(rows, model, claim.metric, str(mine["config"]))
+    b = _values(rows, str(other["model"]), claim.metric, str(other["config"]))
+    p, method = welch(a, b)
+    separable = p is not None and p < SIGNIFICANCE and a.size >= 2 and b.size >= 2
+    status, noise = _noise(rank == 0, separable, p, method, int(min(a.size, b.size)), len(best))
+    noise = noise.replace("configuration", "model")
+    verdict = (f"{claim.source} calls {model} the fastest model; by each model's best configuration it ranks "
+               f"{rank + 1} of {len(best)} at {_stated(float(mine['median']), unit)} (n={int(mine['count'])})"
+               + ("" if rank == 0 else f"; the fastest is {top['model']} at {_stated(float(top['median']), unit)}")
+               + f"; {noise}.")
+    return RankingCheck(source=claim.source, kind=claim.kind, text=claim.text, model=model, status=status,
+                        verdict=verdict, actual_value=float(mine["median"]), best=str(top["model"]),
+                        best_value=float(top["median"]), rank=rank + 1, of=len(best), n_claimed=int(a.size),
+                        n_best=int(b.size), p_value=p, unit=unit, sources=(claim.source,))
+
+
+def _faster_by(claim: RankingClaim, rows: pd.DataFrame, known: list[str]) -> RankingCheck:
+    subject, s_options = resolve(claim.subject, known)
+    other, o_options = resolve(claim.other, known)
+    if not subject:
+        return _unverifiable(claim, _name_problem(claim.subject, s_options))
+    if not other:
+        return _unverifiable(claim, _name_problem(claim.other, o_options), subject)
+    a, b = _values(rows, subject, claim.metric), _values(rows, other, claim.metric)
+    if a.empty or b.empty:
+        return _unverifiable(claim, f"no {claim.metric} values for both {subject} and {other}", subject)
+    unit = METRICS[claim.metric].unit
+    ma, mb = float(a.median()), float(b.median())
+    ratio = (ma / mb - 1.0) * 100.0 if mb else 0.0
+    advantage = ratio if METRICS[claim.metric].higher_is_better else -ratio
+    p, method = welch(a, b)
+    separable = p is not None and p < SIGNIFICANCE and a.size >= 2 and b.size >= 2
+    claimed = claim.percent or 0.0
+    agrees = (advantage > 0) == (claimed > 0) and abs(advantage - claimed) <= max(2.0, 0.1 * abs(claimed))
+    status = "consistent" if agrees and separable else ("contradicted" if not agrees else "not demonstrable")
+    word = "faster" if advantage >= 0 else "slower"
+    verdict = (f"{claim.source} says {subject} is {abs(claimed):g}% {'faster' if claimed >= 0 else 'slower'} than "
+               f"{other}; their medians over all successful rows (roll-ups across configurations) are "
+               f"{_stated(ma, unit)} (n={a.size}) and {_stated(mb, unit)} (n={b.size}): {abs(advantage):.1f}% {word}, "
+               + (f"beyond the noise ({method}, p={p:.2g})" if separable else f"not separable from noise ({method})"))
+    if claim.value is not None and claim.other_value:
+        verdict += f"; the figures it states ({claim.value:g} vs {claim.other_value:g}) give " \
+                   f"{(claim.value / claim.other_value - 1) * 100:.1f}%"
+    return RankingCheck(source=claim.source, kind=claim.kind, text=claim.text, model=subject, status=status,
+                        verdict=verdict + ".", claimed_value=claim.percent, actual_value=advantage, best=other,
+                        best_value=mb, n_claimed=int(a.size), n_best=int(b.size), p_value=p, unit="%",
+                        sources=(claim.source,))

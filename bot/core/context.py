@@ -1,0 +1,267 @@
+"""A measurement's context: every dimension it came with, as one canonical JSON text.
+
+Every measurement row carries two JSON objects (see `bot.core.types`):
+
+- ``context``      {dimension: value as text} — the non-metric fields of its record, the file's own
+                   metadata that fits the record, and the parts of its path (``folder``, ``file``);
+- ``identifiers``  {name: value as text} — ids, timestamps, prompt text and repetition markers: kept
+                   for provenance, never grouped on.
+
+Both are written by `encode` (keys sorted, compact, UTF-8 kept), so equal contexts are equal texts.
+
+How a field is judged (`classify_field`, the general rule; a tool adapter may know better and say so):
+
+1. status      a name with ``error`` in it, or ``success``/``status``/``was_cancelled``: decides ok/failed;
+2. identifier  every value a timestamp (ISO-8601, ``YYYYMMDD-hhmmss``), or a time-like name
+               (``time``/``date``/``stamp``/``_at``/``_ns``) whose values are timestamps or epochs;
+               UUIDs or 32-hex ids; free text (a name like ``prompt``/``text``/``message``/``response``,
+               or a value with a line break); a repetition marker (``rep``, ``run``, ``iteration``,
+               ``trial``, ``seed``, ``index``, ``prompt_index``, …) that takes several values
+               (a constant ``seed`` is context);
+3. dimension   a requested input even when numeric (``n_*``/``num_*``, ``max_concurrency``,
+               ``request_rate``, ``qps``, ``concurrency``, ``burstiness``, ``batch``);
+4. metric      a number whose name carries a unit or statistic (``_ms``, ``_s``, ``_mib``, ``_w``,
+               ``latency``, ``throughput``, ``duration``, ``mean_``, ``p99``, …) or an outcome count
+               (``completed``, ``failed``, ``_count``, ``total_``, ``number_``, ``_chars``, ``_lens``):
+               read by the adapter when it knows the metric, otherwise left out (never a dimension);
+5. dimension   everything else (strings, booleans, unit-less numbers). Whether it *varies* is decided
+               later, over the whole archive (`bot.core.dimensions`).
+
+Path parts: ``folder`` (the file's folder) and ``file`` (its name without extension) are dimensions
+of every row, with timestamps, run numbers and ids in them masked as ``*`` (kept as identifiers), so
+repeated runs in ``run_20251002-151204/`` and ``run_20251002-151824/`` are one configuration while
+``default-hip.jsonl`` and ``lhl-tune.jsonl`` are two.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from pathlib import PurePosixPath
+from typing import Any, Literal
+
+from bot.core.config import format_config_value
+
+FieldClass = Literal["status", "identifier", "dimension", "metric"]
+
+PATH_DIMENSIONS = ("folder", "file")
+# Where a record sat (its path, its place in the file) rather than how it was run: named in a
+# configuration key only when the record's own fields cannot tell the configurations apart.
+LOCATION_DIMENSIONS = (*PATH_DIMENSIONS, "section")
+MASK = "*"
+EMPTY = "{}"
+
+_STATUS = re.compile(r"error|(^|_)(success|succeeded|status|was_cancelled|ok|passed)$", re.IGNORECASE)
+_TEXT_NAME = re.compile(r"prompt|text|message|(^|_)msg|response|banter|variations|completion_text",
+                        re.IGNORECASE)
+_TIME_NAME = re.compile(r"time|date|stamp|_at$|_ns$", re.IGNORECASE)
+_REPETITION = re.compile(r"^(rep|reps|repetition|run|run_id|run_number|run_index|iteration|iter|trial|seed|"
+                         r"index|idx|prompt_index|prompt_idx|request_index|session_num|turn_index|line|"
+                         r"request_id|x_request_id|x_correlation_id|conversation_id|id|uuid)$", re.IGNORECASE)
+_INPUT = re.compile(r"^(n|num)_|^max_(concurrency|tokens|num_seqs|model_len)$|request_rate|qps|concurrency|"
+                    r"burstiness|batch", re.IGNORECASE)
+_OUTCOME = re.compile(r"completed|started|failed|(^|_)count$|number_|total_|chars$|_lens?$|_tokens$",
+                      re.IGNORECASE)
+_UNIT = re.compile(
+    r"(^|_)(ns|us|ms|s|sec|secs|seconds|ts|tps|mib|mb|gb|kb|w|c|pct|percent)$|latenc|throughput|duration|"
+    r"(^|_)rate$|ttft|tpot|itl|e2el|tokens?_s$|tokens?_per|per_s$|per_sec|per_second|elapsed|^samples_|"
+    r"percentiles|^(mean|median|avg|average|std|stddev|min|max|p\d+)_|_(mean|median|avg|std|stddev|p\d+)$",
+    re.IGNORECASE)
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}|^\d{8}[-_]\d{4,6}$")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|^[0-9a-f]{32}$",
+                   re.IGNORECASE)
+
+# Path tokens that mark a repetition or a moment, not a configuration.
+_PATH_ID = re.compile(
+    r"\d{8}[-_T]?\d{4,6}(?:\.\d+)?"  # 20251002-151204, 20251002T151204
+    r"|\d{4}-\d{2}-\d{2}(?:[T_ ]\d{2}[:\-]?\d{2}(?:[:\-]?\d{2})?)?"  # 2025-10-02, 2025-10-02T15:12:04
+    r"|(?<![A-Za-z])1[5-9]\d{8}(?:\d{3})?(?!\d)"  # epoch seconds / ms (2017-2033)
+    r"|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"|(?<![A-Za-z])(?:run|rep|iter|iteration|trial|attempt)[-_=]?\d+(?![A-Za-z])",
+    re.IGNORECASE)
+
+
+# --- values -------------------------------------------------------------------------------------
+def canonical_value(raw: Any) -> str | None:
+    """A value as context text, or None when it is missing (a missing value is *unrecorded*).
+
+    Numbers in canonical form (``999.0`` -> ``999``, ``"0.40"`` -> ``0.4``), booleans ``true``/``false``,
+    strings stripped, lists and objects as compact JSON.
+    """
+    if raw is None:
+        return None
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, float) and math.isnan(raw):
+        return None
+    if isinstance(raw, (list, tuple, dict)):
+        return json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    if isinstance(raw, str):
+        text = raw.strip()
+        return format_config_value(text) if text else ""
+    return format_config_value(raw)
+
+
+def encode(values: Mapping[str, Any]) -> str:
+    """The canonical JSON text of a context or identifiers mapping (missing values left out)."""
+    clean = {str(k): v for k, v in values.items() if v is not None}
+    if not clean:
+        return EMPTY
+    return json.dumps(clean, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+@lru_cache(maxsize=65536)
+def decode(text: str) -> dict[str, str]:
+    """A context text back as {dimension: value} (cached: the same few texts recur on every row).
+
+    Callers must not mutate the result. A malformed or empty text is an empty context.
+    """
+    if not text or text == EMPTY:
+        return {}
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): str(v) for k, v in data.items()}
+
+
+# --- fields -------------------------------------------------------------------------------------
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _coerce(value: Any) -> Any:
+    """Numeric strings ('550', ' 0.2 ') as numbers; everything else as it is."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text and text.lower() not in {"inf", "-inf", "nan", "infinity"}:
+            try:
+                return float(text)
+            except ValueError:
+                return value
+    return value
+
+
+def _is_timestamp(value: Any) -> bool:
+    return isinstance(value, str) and bool(_ISO.match(value.strip()))
+
+
+def _is_epoch(value: Any) -> bool:
+    return _is_number(value) and (1e9 <= value < 2.2e9 or 1e12 <= value < 2.2e12 or 1e18 <= value < 2.2e18)
+
+
+def classify_field(name: str, values: Sequence[Any]) -> FieldClass:
+    """The general rule (module docstring) for one field over the values it takes in its table."""
+    leaf = str(name).rsplit(".", 1)[-1]
+    present = [_coerce(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if _STATUS.search(leaf):
+        return "status"
+    if _is_identifier(leaf, present):
+        return "identifier"
+    numeric = bool(present) and all(_is_number(v) or v == "inf"
+                                    or (isinstance(v, list) and all(_is_number(x) for x in v)) for v in present)
+    if numeric and _INPUT.search(leaf) and not _OUTCOME.search(leaf):
+        return "dimension"
+    if numeric and (_UNIT.search(leaf) or _OUTCOME.search(leaf)):
+        return "metric"
+    if isinstance(present[0] if present else None, list):
+        return "metric" if _UNIT.search(leaf) else "dimension"
+    return "dimension"
+
+
+def _is_identifier(leaf: str, present: list[Any]) -> bool:
+    if not present:
+        return False
+    if all(_is_timestamp(v) for v in present):
+        return True
+    if _TIME_NAME.search(leaf) and all(_is_timestamp(v) or _is_epoch(v) for v in present):
+        return True
+    strings = [v for v in present if isinstance(v, str)]
+    if strings and len(strings) == len(present) and all(_UUID.match(v.strip()) for v in strings):
+        return True
+    if strings and (_TEXT_NAME.search(leaf) or any("\n" in v for v in strings)):
+        return True
+    if _TEXT_NAME.search(leaf) and any(isinstance(v, list) and any(isinstance(x, str) for x in v) for v in present):
+        return True  # a list of texts (prompt variations)
+    if _REPETITION.match(leaf):
+        distinct = {repr(v) for v in present}
+        return leaf.lower() != "seed" or len(distinct) > 1
+    return False
+
+
+def split_fields(records: Sequence[Mapping[str, Any]], *, skip: Iterable[str] = ()
+                 ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    """Each record's (dimensions, identifiers) by the general rule, judged per field over all records.
+
+    Fields named in ``skip`` (what the caller reads itself: metrics, model, status) are left out;
+    so are fields judged to be a status or an unrecognised metric.
+    """
+    skipped = set(skip)
+    names: dict[str, None] = {}
+    for record in records:
+        for key in record:
+            if key not in skipped:
+                names.setdefault(key, None)
+    classes = {name: classify_field(name, [r.get(name) for r in records]) for name in names}
+    dims: list[dict[str, str]] = []
+    idents: list[dict[str, str]] = []
+    for record in records:
+        d: dict[str, str] = {}
+        i: dict[str, str] = {}
+        for name, cls in classes.items():
+            if cls not in ("dimension", "identifier") or name not in record:
+                continue
+            value = canonical_value(record[name])
+            if value is None:
+                continue
+            (d if cls == "dimension" else i)[str(name)] = value if cls == "dimension" else short(value)
+        dims.append(d)
+        idents.append(i)
+    return dims, idents
+
+
+def short(text: str, limit: int = 120) -> str:
+    """An identifier value kept for provenance, not for reading back in full (prompt texts)."""
+    clean = " ".join(str(text).split())
+    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+
+
+# --- paths --------------------------------------------------------------------------------------
+@lru_cache(maxsize=16384)
+def path_context(rel: str) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """(dimensions, identifiers) of an archive-relative path: ``folder`` and ``file`` (the name without
+    its extension), timestamps, run numbers and ids masked as ``*`` and kept as identifiers."""
+    path = PurePosixPath(rel)
+    folder = "" if str(path.parent) == "." else str(path.parent)
+    stem = path.name[: -len(path.suffix)] if path.suffix and path.suffix != path.name else path.name
+    dims: list[tuple[str, str]] = []
+    idents: list[tuple[str, str]] = []
+    for name, text in (("folder", folder), ("file", stem)):
+        masked, found = _mask(text)
+        dims.append((name, masked))
+        if found:
+            idents.append((f"{name}_id", ",".join(found)))
+    return tuple(dims), tuple(idents)
+
+
+def _mask(text: str) -> tuple[str, list[str]]:
+    found = [m.group(0) for m in _PATH_ID.finditer(text)]
+    return (_PATH_ID.sub(MASK, text) if found else text), found
+
+
+def with_path(rel: str, dims: Mapping[str, str], idents: Mapping[str, str]
+              ) -> tuple[dict[str, str], dict[str, str]]:
+    """The record's dimensions and identifiers with the file's path parts added. A record field that
+    happens to be called ``folder`` or ``file`` is kept as ``field:folder`` / ``field:file``."""
+    path_dims, path_ids = path_context(rel)
+    out_dims = dict(path_dims)
+    for name, value in dims.items():
+        out_dims[f"field:{name}" if name in PATH_DIMENSIONS else name] = value
+    out_ids = dict(path_ids)
+    out_ids.update(idents)
+    return out_dims, out_ids

@@ -1,0 +1,155 @@
+"""Configurations: which dimensions vary, per model and metric, and the ``config`` key of every row.
+
+A configuration is the set of dimensions whose values *vary* among one model's rows for one metric
+(a dimension that one row records and another does not varies too: "unrecorded" is a value). Rows
+whose varying dimensions are all equal form one configuration; a statistic is never computed over
+rows of two configurations. `assign_configs` writes the key of each row's configuration into the
+``config`` column, once, after the whole archive is read.
+
+The key names the *smallest* set of varying dimensions that already tells every configuration apart
+(taken greedily: dimensions every row records first, fewer values first, path parts and the
+record's place in its file last), so a redundant dimension —
+``config_name`` beside ``num_gpu``/``num_ctx``/``temperature``, ``build_number`` beside
+``build_commit`` — stays in the row's context but not in its key. Rows that do not record a key
+dimension leave it out of their key text. The partition into configurations is the same whatever the
+key's choice: only its spelling is shortened.
+
+Models that are not named never share a configuration across files: their rows are grouped per
+source file (`group_model`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from bot.core.config import Config
+from bot.core.context import LOCATION_DIMENSIONS, decode
+
+UNNAMED_MODEL = "(model not stated)"
+
+
+def group_model(model: str, source: str) -> str:
+    """The name a model's rows are grouped under: its own, or for unnamed rows one per source file."""
+    return model if model else f"{UNNAMED_MODEL} {source}"
+
+
+@dataclass(frozen=True)
+class Dimensions:
+    """What tells one model's configurations apart for one metric."""
+
+    model: str  # as grouped (`group_model`)
+    metric: str
+    varying: tuple[str, ...]  # every dimension whose value differs between rows
+    key: tuple[str, ...]  # the dimensions the configuration key names (a subset of ``varying``)
+    constant: dict[str, str] = field(default_factory=dict)  # one value in every row
+    configurations: int = 1
+
+    def to_json(self) -> dict[str, object]:
+        return {"model": self.model, "metric": self.metric, "varying": list(self.varying),
+                "key": list(self.key), "constant": dict(self.constant),
+                "configurations": self.configurations}
+
+
+DimensionTable = dict[tuple[str, str], Dimensions]
+
+
+def assign_configs(frame: pd.DataFrame) -> tuple[pd.DataFrame, DimensionTable]:
+    """A copy of the measurement frame with ``config`` set from ``context``, and the dimensions found.
+
+    Pure; linear in the rows (the work is done once per distinct (model, metric, context)).
+    """
+    if frame.empty:
+        return frame.copy(), {}
+    models = [group_model(m, s) for m, s in zip(frame["model"], frame["source"], strict=True)]
+    keys = list(zip(models, frame["metric"], frame["context"], strict=True))
+    distinct: dict[tuple[str, str], dict[str, int]] = {}
+    for model, metric, context in keys:
+        contexts = distinct.setdefault((model, metric), {})
+        contexts[context] = contexts.get(context, 0) + 1
+    table: DimensionTable = {}
+    configs: dict[tuple[str, str, str], str] = {}
+    for (model, metric), contexts in distinct.items():
+        dims, texts = _configurations(model, metric, list(contexts))
+        table[(model, metric)] = dims
+        for context, text in texts.items():
+            configs[(model, metric, context)] = text
+    out = frame.copy()
+    out["config"] = [configs[key] for key in keys]
+    return out, table
+
+
+def dimensions_of(frame: pd.DataFrame) -> DimensionTable:
+    """The dimensions of an already assigned frame (what `assign_configs` found)."""
+    return assign_configs(frame)[1] if not frame.empty else {}
+
+
+def _configurations(model: str, metric: str, contexts: list[str]) -> tuple[Dimensions, dict[str, str]]:
+    """The dimensions of one (model, metric) and the config key of each of its distinct contexts."""
+    decoded = [decode(c) for c in contexts]
+    names = sorted({name for d in decoded for name in d})
+    values = {name: [d.get(name) for d in decoded] for name in names}
+    varying = [name for name in names if len(set(values[name])) > 1]
+    constant = {name: str(values[name][0]) for name in names if name not in varying}
+    key = _key_dimensions(varying, values)
+    texts = {context: Config.from_context({k: d[k] for k in key if k in d}).text
+             for context, d in zip(contexts, decoded, strict=True)}
+    dims = Dimensions(model=model, metric=metric, varying=tuple(varying), key=tuple(key), constant=constant,
+                      configurations=len(set(texts.values())))
+    return dims, texts
+
+
+def _key_dimensions(varying: list[str], values: Mapping[str, list[str | None]]) -> list[str]:
+    """Greedy: keep a dimension when it splits the configurations found so far, until every
+    configuration stands apart. Dimensions every row records come first (so no configuration is left
+    without a value to be named by), then record fields before path parts, fewest values first."""
+    if not varying:
+        return []
+    size = len(next(iter(values.values())))
+    full = len({tuple(values[name][i] for name in varying) for i in range(size)})
+    order = sorted(varying, key=lambda name: (None in values[name], name in LOCATION_DIMENSIONS, "" in values[name],
+                                              len(set(values[name])), name))
+    def cells(names: list[str]) -> set[tuple[str | None, ...]]:
+        return {tuple(values[n][i] for n in names) for i in range(size)}
+
+    key: list[str] = []
+    count = 1
+    for name in order:
+        found = len(cells([*key, name]))
+        if found > count:
+            key.append(name)
+            count = found
+        if count == full:
+            break
+    # Then drop what the others already tell apart (an early pick can become redundant), as long
+    # as every configuration keeps a value to be named by and the record's own fields still tell
+    # apart as much as before (a path part never stands in for a setting).
+    def own(names: list[str]) -> int:
+        return len(cells([n for n in names if n not in LOCATION_DIMENSIONS]))
+
+    for name in reversed(list(key)):
+        rest = [n for n in key if n != name]
+        if rest and len(cells(rest)) == count and _all_named(cells(rest)) and own(rest) >= own(key):
+            key = rest
+    return sorted(key)
+
+
+def _all_named(cells: set[tuple[str | None, ...]]) -> bool:
+    return all(any(v is not None for v in cell) for cell in cells)
+
+
+def config_values(config: str) -> dict[str, str]:
+    """A config key back as {dimension: value} (the structured form the JSON carries)."""
+    return Config.parse(config).as_dict() if config else {}
+
+
+def varying_names(table: DimensionTable, model: str, metrics: Iterable[str]) -> tuple[str, ...]:
+    """The dimensions that vary for a model over any of ``metrics``, sorted."""
+    names: set[str] = set()
+    for metric in metrics:
+        dims = table.get((model, metric))
+        if dims is not None:
+            names.update(dims.varying)
+    return tuple(sorted(names))

@@ -1,0 +1,131 @@
+"""Ranking claims in an archive's prose: "best configuration", "fastest model", "X is N% faster than Y".
+
+Read from Markdown and text files as `RankingClaim`s (names and numbers as written); they are
+checked against the computed ranking, with its noise, in `bot.core.analysis.rankings`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.core.types import RankingClaim
+
+_BEST = re.compile(r"\bbest\s+(?:overall\s+)?config(?:uration)?s?\b", re.IGNORECASE)
+_HEADING = re.compile(r"^\s*#{1,6}\s+(.*)$")
+_SETTING = re.compile(r"`?\b([A-Za-z][A-Za-z0-9_]*_[A-Za-z0-9_]+|temperature|temp|ctx|batch|concurrency)`?"
+                      r"\s*[:=]\s*`?([-+]?\d+(?:\.\d+)?|[A-Za-z][A-Za-z0-9_.\-]*)`?", re.IGNORECASE)
+_RATE = re.compile(r"([-+]?\d[\d,]*(?:\.\d+)?)\s*(?:tokens/s(?:ec)?|tok/s|t/s|tokens per second|tps)\b",
+                   re.IGNORECASE)
+_PERCENT = re.compile(r"([-+]?\d+(?:\.\d+)?)\s*%\s*(faster|slower)\b", re.IGNORECASE)
+_PAIR = re.compile(r"\(\s*([\d,]+(?:\.\d+)?)\s*(?:vs\.?|versus)\s*([\d,]+(?:\.\d+)?)\s*(?:tokens/s|tok/s|t/s)",
+                   re.IGNORECASE)
+_THAN = re.compile(r"\bthan\s+\**((?:[A-Za-z][\w.:\-]*\d[\w.:\-]*|[A-Za-z][\w.:\-]*)"
+                   r"(?:\s+(?:q\d[\w]*|\d+(?:\.\d+)?[bm]\b|fp16|f16|bf16|int[48]))*)", re.IGNORECASE)
+_VS_HEADING = re.compile(r"\bvs\.?\s+\**([A-Za-z][\w.:\-]*)", re.IGNORECASE)
+_SUBJECT = re.compile(r"^\W*\**([A-Za-z][\w.:\-]*\d[\w.:\-]*)\**\s+is\s+[-+]?\d", re.IGNORECASE)
+_FASTEST = re.compile(r"\bfastest(?:\s+model)?\s*(?:is|:)\s*\**`?([A-Za-z][\w.:\-]*\d[\w.:\-]*)"
+                      r"|\**`?([A-Za-z][\w.:\-]*\d[\w.:\-]*)`?\**\s+is\s+the\s+fastest", re.IGNORECASE)
+_MODEL = re.compile(r"\b([a-z][a-z0-9.\-]*\d[a-z0-9.\-]*:[a-z0-9][a-z0-9._\-]*"
+                    r"|[a-z][a-z0-9.\-]*:(?:\d+(?:\.\d+)?[bm]|latest)[a-z0-9._\-]*)", re.IGNORECASE)
+_WINDOW = 15  # lines after a "best configuration" mention that may hold its settings and figure
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text.replace(",", ""))
+    except ValueError:
+        return None
+
+
+_CUES = re.compile(r"best\s|%|fastest", re.IGNORECASE)
+
+
+def find_rankings(text: str, source: str) -> list[RankingClaim]:
+    if not _CUES.search(text):
+        return []
+    lines = text.splitlines()
+    out: list[RankingClaim] = []
+    heading = ""
+    model = ""  # the nearest model name (name:tag) at or before the line
+    for index, line in enumerate(lines):
+        match = _HEADING.match(line)
+        if match:
+            heading = match.group(1)
+        if ":" in line:
+            found = _MODEL.findall(line)
+            model = str(found[-1]) if found else model
+        if not _CUES.search(line):
+            continue
+        if _BEST.search(line):
+            claim = _best_config(lines, index, source, model)
+            if claim is not None:
+                out.append(claim)
+        out.extend(_faster(line, heading, source, model))
+    return _distinct(out)
+
+
+def _best_config(lines: list[str], index: int, source: str, model: str) -> RankingClaim | None:
+    settings: dict[str, str] = {}
+    value: float | None = None
+    window = [lines[index]]
+    for line in lines[index + 1: index + 1 + _WINDOW]:
+        if _HEADING.match(line) or _BEST.search(line):
+            break
+        window.append(line)
+    for line in window:
+        for key, raw in _SETTING.findall(line):
+            settings.setdefault(key, raw)
+        rate = _RATE.search(line)
+        if rate and value is None:
+            value = _number(rate.group(1))
+    if not settings:
+        return None
+    text = " ".join(" ".join(w.split()) for w in window if w.strip())[:300]
+    return RankingClaim(source=source, kind="best_config", text=text, model=model,
+                        config=tuple(sorted(settings.items())), value=value)
+
+
+def _faster(line: str, heading: str, source: str, model: str) -> list[RankingClaim]:
+    out: list[RankingClaim] = []
+    percent = _PERCENT.search(line)
+    if percent:
+        pct = _number(percent.group(1)) or 0.0
+        sign = -1.0 if percent.group(2).lower() == "slower" else 1.0
+        other = _THAN.search(line) or _VS_HEADING.search(heading)
+        subject = _SUBJECT.search(line)
+        pair = _PAIR.search(line)
+        out.append(RankingClaim(
+            source=source, kind="faster_by", text=" ".join(line.split())[:300], model=model,
+            subject=_name(subject.group(1)) if subject else model, other=_name(other.group(1)) if other else "",
+            percent=abs(pct) * sign, value=_number(pair.group(1)) if pair else None,
+            other_value=_number(pair.group(2)) if pair else None, metric=_metric_of(line)))
+    fastest = _FASTEST.search(line)
+    if fastest:
+        out.append(RankingClaim(source=source, kind="fastest_model", text=" ".join(line.split())[:300], model=model,
+                                subject=_name(fastest.group(1) or fastest.group(2))))
+    return out
+
+
+def _name(text: str) -> str:
+    """A name as written, without the sentence's punctuation after it."""
+    return text.strip().rstrip(".,;:!?*`")
+
+
+def _metric_of(line: str) -> str:
+    lowered = line.lower()
+    if "first token" in lowered or "ttft" in lowered:
+        return "ttft_ms"
+    if "latency" in lowered:
+        return "latency_ms"
+    return "throughput_tok_s"
+
+
+def _distinct(claims: list[RankingClaim]) -> list[RankingClaim]:
+    seen: set[tuple[object, ...]] = set()
+    out = []
+    for claim in claims:
+        key = (claim.kind, claim.config, claim.subject, claim.other, claim.value, claim.percent)
+        if key not in seen:
+            seen.add(key)
+            out.append(claim)
+    return out

@@ -1,0 +1,185 @@
+"""The adapter contract: one adapter per benchmark tool, chosen per file by how sure it is.
+
+An adapter has a ``name``, ``detect(file) -> float`` (0 = not this tool's output, 1 = certainly it)
+and ``read(file) -> ToolRead``. It maps its tool's semantics to the canonical metrics: what a failure
+is, what unit a field has, whether a value is a sample or the tool's own aggregate. It never drops a
+non-metric field: every one goes to the row's context (a dimension) or its identifiers.
+
+`RowWriter` is the one place rows are made, so every row has every column of the measurement frame.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Protocol
+
+from bot.core.context import encode, path_context, with_path
+from bot.core.metrics import METRICS
+from bot.core.types import CLAIM_COLUMNS
+
+_INVALID = object()
+
+
+@dataclass
+class SourceFile:
+    """One file of the archive as an adapter sees it; ``sibling`` reads another file of the archive
+    (archive-relative path -> decoded text, or None when there is no such readable file)."""
+
+    rel: str
+    fmt: str  # csv | json | jsonl | md | text
+    text: str
+    paths: Sequence[str] = ()
+    sibling: Callable[[str], str | None] = lambda _rel: None
+
+    @cached_property
+    def parsed(self) -> Any:
+        """The file as one JSON document, or `INVALID`."""
+        if self.fmt not in ("json", "jsonl"):
+            return _INVALID
+        try:
+            return json.loads(self.text)
+        except (ValueError, RecursionError):
+            return _INVALID
+
+    @cached_property
+    def lines(self) -> tuple[list[Any], list[str]]:
+        """The file as JSON Lines: the parsed values and the non-empty lines that are not JSON."""
+        values: list[Any] = []
+        stray: list[str] = []
+        for line in self.text.splitlines():
+            text = line.strip()
+            if not text:
+                continue
+            if text[0] not in "[{":
+                stray.append(text)
+                continue
+            try:
+                values.append(json.loads(text))
+            except (ValueError, RecursionError):
+                stray.append(text)
+        return values, stray
+
+    def objects(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """JSON objects of the file: the document's (an object or a list of them), else its lines'."""
+        doc = self.parsed
+        if isinstance(doc, dict):
+            return [doc], []
+        if isinstance(doc, list):
+            return [x for x in doc if isinstance(x, dict)], []
+        if self.fmt in ("json", "jsonl", "text"):
+            values, stray = self.lines
+            objs = [v for v in values if isinstance(v, dict)]
+            objs += [x for v in values if isinstance(v, list) for x in v if isinstance(x, dict)]
+            return objs, stray
+        return [], []
+
+    @property
+    def head(self) -> str:
+        return self.text[:4096]
+
+
+INVALID = _INVALID
+
+
+@dataclass
+class ToolRead:
+    """What an adapter found in one file."""
+
+    measurements: list[dict[str, Any]] = field(default_factory=list)
+    claims: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    model_origin: str = ""  # how the model was found when the file does not name it
+    skip: str = ""  # the file is this tool's but holds nothing to read: why
+
+
+class Adapter(Protocol):
+    name: str
+
+    def detect(self, file: SourceFile) -> float: ...
+
+    def read(self, file: SourceFile) -> ToolRead: ...
+
+
+def fingerprint(record: Any) -> str:
+    """A stable id of a record's content, to find the same record exported twice."""
+    text = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:20]
+
+
+Context = tuple[str, str]  # (context JSON, identifiers JSON)
+
+
+class RowWriter:
+    """Rows of one file, every one with every column of the measurement frame."""
+
+    def __init__(self, source: str, *, tool: str) -> None:
+        self.source = source
+        self.tool = tool
+        self.rows: list[dict[str, Any]] = []
+
+    def context(self, dims: Mapping[str, str] | None = None, idents: Mapping[str, str] | None = None) -> Context:
+        """The encoded context of a record: its dimensions and identifiers plus the path parts."""
+        d, i = with_path(self.source, dims or {}, idents or {})
+        return encode(d), encode(i)
+
+    def path_only(self) -> Context:
+        dims, idents = path_context(self.source)
+        return encode(dict(dims)), encode(dict(idents))
+
+    def add(self, *, row: int, model: str, metric: str, value: float, ctx: Context, kind: str,
+            failed: bool = False, error: str = "", definition: str = "", statistic: str = "",
+            n: float = math.nan, request_id: str | None = None, extra_ids: Mapping[str, str] | None = None,
+            print_: str = "") -> None:
+        idents = ctx[1]
+        if extra_ids:
+            merged = json.loads(idents)
+            merged.update(extra_ids)
+            idents = encode(merged)
+        self.rows.append({
+            "request_id": request_id or f"{self.source}#{row}",
+            "source": self.source,
+            "row": row,
+            "model": model,
+            "config": "",
+            "metric": metric,
+            "value": float(value),
+            "unit": METRICS[metric].unit,
+            "failed": bool(failed),
+            "error": error,
+            "kind": kind,
+            "definition": definition,
+            "context": ctx[0],
+            "identifiers": idents,
+            "statistic": statistic,
+            "n": float(n),
+            "fingerprint": print_,
+        })
+
+
+def claim(*, source: str, model: str, metric: str, statistic: str, value: float, label: str,
+          config: str = "", precision: float = 0.0) -> dict[str, Any]:
+    """One claim row (a number the archive states about its own data, to check against raw rows)."""
+    row = {"source": source, "model": model, "config": config, "metric": metric, "statistic": statistic,
+           "value": float(value), "unit": METRICS[metric].unit, "context": label, "precision": precision}
+    return {col: row[col] for col in CLAIM_COLUMNS}
+
+
+def number(raw: Any) -> float | None:
+    """A finite number from a JSON value or numeric text; None otherwise (booleans are not numbers)."""
+    if raw is None or isinstance(raw, bool):
+        return None
+    try:
+        if isinstance(raw, (int, float)):
+            value = float(raw)
+        elif isinstance(raw, str):
+            value = float(raw.strip().replace(",", ""))
+        else:
+            return None
+    except (ValueError, OverflowError):
+        return None
+    return value if math.isfinite(value) else None
