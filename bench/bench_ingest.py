@@ -14,7 +14,7 @@ measured in a fresh subprocess so memory peaks do not mix:
 
 A size stops early (fewer runs than asked, shown in the table) once its runs exceed ``--budget-s``.
 The real archive at ../shared/data/chimera-reports, when present, is measured end to end through
-``run_analysis(use_llm=False)``.
+``Pipeline.run(use_llm=False)``.
 """
 
 from __future__ import annotations
@@ -44,9 +44,9 @@ def _rss_mb() -> float:
 def _worker(mode: str, path: Path, runs: int, budget_s: float, trace_max_s: float) -> dict:
     import scipy.special  # type: ignore[import-untyped]  # noqa: F401  (lazy in analysis: keep it out of run 1)
 
+    from bot.app import build_pipeline
     from bot.core.analysis import analyze
     from bot.core.ingest import ingest_tree
-    from bot.flows.pipeline import run_analysis
     from bot.settings import load_settings
 
     baseline = _rss_mb()
@@ -61,7 +61,7 @@ def _worker(mode: str, path: Path, runs: int, budget_s: float, trace_max_s: floa
         def once() -> tuple[float, float, float, int, int]:
             t0 = time.perf_counter()
             if mode == "e2e":
-                result = run_analysis(str(path), settings=settings, use_llm=False, allow_local_paths=True)
+                result = build_pipeline(settings).run(str(path), use_llm=False, allow_local_paths=True)
                 t = result.timings_s
                 return (t["ingest"], t["analysis"], time.perf_counter() - t0,
                         result.ingest.inventory.files_total, len(result.ingest.measurements))
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.real.is_dir():
         r = _measure("e2e", args.real, args)
         print(_row("real chimera-reports*", r), flush=True)
-        print("* end to end: run_analysis(use_llm=False) = fetch + ingest + analysis + report")
+        print("* end to end: Pipeline.run(use_llm=False) = fetch + ingest + analysis + report")
     else:
         print(f"(real archive not found at {args.real}: skipped)")
     short = [label for label, r in results if r["runs"] < args.runs]

@@ -5,7 +5,7 @@ The model is the Ollama stand-in streaming at the original agent's measured spee
 original agent's two sequential calls taking 56 s in total.
 
 Facts come from the real archive (../shared/data/chimera-reports, analysed with use_llm=False) when
-`bot.flows.pipeline.run_analysis` and the archive are available; otherwise from a realistic synthetic
+the pipeline and the archive are available; otherwise from a realistic synthetic
 list, and the output says so.
 
     python bench/bench_narrative.py [--runs 3]
@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
+from bot.adapters.ollama import OllamaChat
 from bot.core.prompts.budget import TokenEstimator
 from bot.core.prompts.narrative import build_prompt
 from bot.core.types import Fact
@@ -42,14 +43,14 @@ def load_facts() -> tuple[list[Fact], str]:
     if not ARCHIVE.is_dir():
         return realistic_facts(), f"SYNTHETIC facts ({ARCHIVE} not found)"
     try:
-        from bot.flows.pipeline import run_analysis  # type: ignore[attr-defined]
+        from bot.app import build_pipeline
     except ImportError:
-        return realistic_facts(), "SYNTHETIC facts (bot.flows.pipeline.run_analysis not available yet)"
+        return realistic_facts(), "SYNTHETIC facts (the pipeline is not importable)"
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    result = run_analysis(str(ARCHIVE), settings=settings, use_llm=False, allow_local_paths=True)
+    result = build_pipeline(settings).run(str(ARCHIVE), use_llm=False, allow_local_paths=True)
     facts = list(getattr(result, "facts", None) or [])
     if not facts:
-        return realistic_facts(), "SYNTHETIC facts (run_analysis returned no facts)"
+        return realistic_facts(), "SYNTHETIC facts (the pipeline returned no facts)"
     return facts, f"real archive {ARCHIVE} ({len(facts)} facts)"
 
 
@@ -101,7 +102,7 @@ def main() -> None:
         narrative = None
         for _ in range(max(1, args.runs)):
             started = time.perf_counter()
-            narrative = narrate(facts, settings=settings)
+            narrative = narrate(facts, chat=OllamaChat(settings))
             times.append(time.perf_counter() - started)
             if narrative.status != "ok":
                 sys.exit(f"narrate failed: {narrative.reason}")
