@@ -16,6 +16,13 @@ class ChimeraError(Exception):
     """Base class. `str(err)` is a short message fit to show a user (no secrets, no traceback)."""
 
 
+# --- settings -----------------------------------------------------------------------------------
+
+
+class ConfigError(ChimeraError):
+    """A setting has a value the bot cannot use; the message is one line naming it."""
+
+
 # --- archives -----------------------------------------------------------------------------------
 
 

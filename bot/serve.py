@@ -25,6 +25,7 @@ from waitress import wasyncore
 
 import bot
 from bot.app import build_app, build_services, check_slack_settings
+from bot.errors import ConfigError
 from bot.flows.services import Services
 from bot.settings import Settings
 
@@ -101,7 +102,12 @@ def serve(settings: Settings, *, services: Services | None = None,
             signal.signal(sig, lambda *_: stop.set())
 
     if settings.slack_mode == "http":
-        server = HttpServer(make_wsgi_app(app, services), host=settings.http_host, port=settings.http_port)
+        try:
+            server = HttpServer(make_wsgi_app(app, services), host=settings.http_host, port=settings.http_port)
+        except (OSError, ValueError) as exc:  # address in use, unknown host, port out of range
+            services.jobs.shutdown(timeout_s=0)
+            raise ConfigError(f"cannot listen on HTTP_HOST={settings.http_host} HTTP_PORT={settings.http_port}: "
+                              f"{getattr(exc, 'strerror', None) or exc}") from None
         server.start()
         log.info("HTTP mode: listening on %s:%d (%s, /health)", settings.http_host, server.port, EVENTS_PATH)
         close: Callable[[], None] = server.stop

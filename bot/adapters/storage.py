@@ -23,6 +23,7 @@ from fsspec import AbstractFileSystem
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
+from bot.core.redact import redact_secrets
 from bot.core.types import ArchiveRef
 from bot.errors import ArchiveError, ArchiveNotFound
 from bot.settings import Settings
@@ -363,4 +364,4 @@ def short_reason(exc: BaseException) -> str:
 
 def _redact(root: str) -> str:
     """Roots may carry credentials in their URL (``s3://key:secret@bucket``); never log them."""
-    return re.sub(r"(://)[^/@]*@", r"\1***@", root)
+    return redact_secrets(root)
