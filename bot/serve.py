@@ -24,6 +24,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore
 
 import bot
+from bot.adapters.http_guard import guard_slack_events
 from bot.app import build_app, build_services, check_slack_settings
 from bot.errors import ConfigError
 from bot.flows.services import Services
@@ -32,14 +33,22 @@ from bot.settings import Settings
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024  # the MAX_REQUEST_BYTES default
 SHUTDOWN_GRACE_S = 25.0  # under Docker's default 30 s stop timeout
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def make_wsgi_app(app: App, services: Services) -> WsgiApp:
-    """Bolt on ``/slack/events`` plus a ``GET /health`` that reports the job pool (no secrets)."""
-    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+    """Bolt on ``/slack/events`` plus a ``GET /health`` that reports the job pool (no secrets).
+
+    Bolt sits behind `bot.adapters.http_guard`: bodies are capped at MAX_REQUEST_BYTES and only
+    signed requests are read at all.
+    """
+    settings = services.settings
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    slack = guard_slack_events(SlackRequestHandler(app, path=EVENTS_PATH), path=EVENTS_PATH,
+                               signing_secret=secret, max_bytes=settings.max_request_bytes)
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/health" and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
@@ -61,9 +70,13 @@ class HttpServer:
     only ends on a signal).
     """
 
-    def __init__(self, wsgi: WsgiApp, *, host: str, port: int, threads: int = 8) -> None:
+    def __init__(self, wsgi: WsgiApp, *, host: str, port: int, threads: int = 8,
+                 max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES) -> None:
+        # waitress buffers a whole body before the app runs: its cap (413 as soon as the headers
+        # declare more, or once a chunked body passes it) is what bounds memory per request.
         self._server: Any = waitress.create_server(wsgi, host=host, port=port, threads=threads,
-                                                   ident="chimera-insight")
+                                                   ident="chimera-insight",
+                                                   max_request_body_size=max_request_bytes)
         self.port: int = int(self._server.effective_port)
         self.host = host
         self._stopping = threading.Event()
@@ -103,7 +116,8 @@ def serve(settings: Settings, *, services: Services | None = None,
 
     if settings.slack_mode == "http":
         try:
-            server = HttpServer(make_wsgi_app(app, services), host=settings.http_host, port=settings.http_port)
+            server = HttpServer(make_wsgi_app(app, services), host=settings.http_host, port=settings.http_port,
+                                max_request_bytes=settings.max_request_bytes)
         except (OSError, ValueError) as exc:  # address in use, unknown host, port out of range
             services.jobs.shutdown(timeout_s=0)
             raise ConfigError(f"cannot listen on HTTP_HOST={settings.http_host} HTTP_PORT={settings.http_port}: "

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     slack_mode: str = Field("socket", description="'socket' (needs SLACK_APP_TOKEN) or 'http'.")
     http_host: str = "0.0.0.0"
     http_port: int = Field(3000, ge=0, le=65535)
+    # Slack sends at most a few hundred KB; a body above this is refused before it is read.
+    max_request_bytes: int = Field(1024 * 1024, ge=64 * 1024)
     workers: int = Field(2, ge=1)
     max_queue: int = Field(20, ge=0)
 

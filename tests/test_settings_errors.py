@@ -22,6 +22,7 @@ from bot.cli import main
     ("WORKERS", "0"),
     ("MAX_QUEUE", "-1"),
     ("MAX_FILE_BYTES", "-5"),
+    ("MAX_REQUEST_BYTES", "10"),
     ("OLLAMA_TIMEOUT_S", "0"),
     ("OLLAMA_NUM_CTX", "lots"),
     ("OLLAMA_TOP_P", "2"),
