@@ -54,12 +54,20 @@ def make_wsgi_app(app: App, services: Services) -> WsgiApp:
         if environ.get("PATH_INFO") == "/health" and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
             pool = services.jobs.status()
             body = json.dumps({"status": "ok", "version": bot.__version__, "running": pool.running,
-                               "queued": pool.queued}).encode()
+                               "queued": pool.queued, **readiness(services)}).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
         return slack(environ, start_response)
 
     return wsgi
+
+
+def readiness(services: Services) -> dict[str, Any]:
+    """``ready`` is false while a pool is saturated (every worker busy, its queue full; or every
+    listener thread busy): new work would be refused or would miss Slack's 3 s. ``saturated``
+    names those pools."""
+    full = services.saturated()
+    return {"ready": not full, "saturated": full}
 
 
 class HttpServer:
@@ -146,5 +154,7 @@ def serve(settings: Settings, *, services: Services | None = None,
     services.jobs.shutdown(timeout_s=grace_s)
     if services.answers is not None:  # thread answers: whatever is left of the grace (at least 1 s)
         services.answers.shutdown(timeout_s=max(1.0, deadline - time.monotonic()))
+    if services.side is not None:  # event handling and status replies: short work
+        services.side.shutdown(timeout_s=1.0)
     close()
     log.info("stopped")

@@ -139,6 +139,8 @@ def http_bot(standin: SlackApiStandin, run: RunsAnalyses | None, *, clock: Calla
         services.jobs.shutdown(timeout_s=5)
         if services.answers is not None:
             services.answers.shutdown(timeout_s=5)
+        if services.side is not None:
+            services.side.shutdown(timeout_s=5)
         server.stop()
 
 
