@@ -50,6 +50,12 @@ _Kind = Literal["zip", "r:gz", "r:", "r:*"]  # zip, or the tarfile read mode
 # Present in every Python 3 tarfile but missing from typeshed; the zero block ending an archive.
 _EOF_HEADER: type[Exception] = getattr(tarfile, "EOFHeaderError")  # noqa: B009
 _MAX_LINK_TARGET = 4096
+# GNU long names/links, pax headers and sparse maps are read whole by tarfile, outside every other
+# limit: each may be this large (a name is at most 4,096 bytes on Linux; pax headers also carry
+# extended attributes), at most MAX_HEADER_CHAIN of them may precede one member, and all pax
+# global headers of an archive share this size too.
+MAX_TAR_HEADER_BYTES = 256 * 1024
+MAX_HEADER_CHAIN = 6
 # Errors the archive readers raise for bad input (as opposed to our own disk failing).
 _FORMAT_ERRORS: tuple[type[BaseException], ...] = (
     tarfile.TarError,
@@ -311,7 +317,8 @@ def _too_large(size: int, limit: int) -> str:
 
 
 class _WatchedTar(tarfile.TarFile):
-    """`TarFile` that remembers why header reading stopped.
+    """`TarFile` that remembers why header reading stopped, and counts the extended headers in
+    front of each member (see `_WatchedInfo`).
 
     ``TarFile.next`` ends iteration silently at a truncated or invalid header after the first one,
     so a cut-off archive would look complete. Only the end-of-archive marker (a zero block) is a
@@ -319,9 +326,42 @@ class _WatchedTar(tarfile.TarFile):
     """
 
     stop: BaseException | None = None
+    chain: int = 0  # extended headers read so far in front of the member being read
+    global_bytes: int = 0  # pax global headers, which accumulate over the whole archive
+
+    def next(self) -> tarfile.TarInfo | None:
+        self.chain = 0
+        return super().next()
+
+
+class _HeaderRefused(Exception):
+    """An extended header (GNU long name/link, pax, sparse map) beyond `MAX_TAR_HEADER_BYTES`."""
+
+    def __init__(self, member: str, why: str) -> None:
+        super().__init__(why)
+        self.member = member
+        self.why = why
+
+
+_HEADER_KINDS = {
+    tarfile.GNUTYPE_LONGNAME: "GNU long-name header",
+    tarfile.GNUTYPE_LONGLINK: "GNU long-link header",
+    tarfile.XHDTYPE: "pax extended header",
+    tarfile.SOLARIS_XHDTYPE: "pax extended header",
+    tarfile.XGLTYPE: "pax global header",
+}
 
 
 class _WatchedInfo(tarfile.TarInfo):
+    """`TarInfo` that refuses oversized extended headers *before* tarfile reads them.
+
+    tarfile reads a GNU long name or a pax header whole, whatever size its header block declares
+    (a 612 KB .tar.gz declaring a 6 GB name cost 6.9 GB), and follows old-GNU sparse extension
+    blocks and sparse 1.0 maps for as long as they go. Here every such header is checked against
+    `MAX_TAR_HEADER_BYTES` from its declared size, at most `MAX_HEADER_CHAIN` may precede one
+    member, global headers share one budget, and sparse maps are read through a byte budget.
+    """
+
     @classmethod
     def fromtarfile(cls, tarfile_: tarfile.TarFile) -> Self:
         try:
@@ -331,8 +371,72 @@ class _WatchedInfo(tarfile.TarInfo):
                 tarfile_.stop = exc
             raise
 
+    def _proc_member(self, tarfile_: tarfile.TarFile) -> Any:
+        kind = _HEADER_KINDS.get(self.type)
+        if kind is not None and isinstance(tarfile_, _WatchedTar):
+            if self.size > MAX_TAR_HEADER_BYTES:
+                raise _HeaderRefused(self.name, f"has a {kind} of {self.size:,} bytes, beyond the "
+                                     f"{MAX_TAR_HEADER_BYTES:,}-byte limit for names and extended headers")
+            tarfile_.chain += 1
+            if tarfile_.chain > MAX_HEADER_CHAIN:
+                raise _HeaderRefused(self.name, f"is preceded by more than {MAX_HEADER_CHAIN} extended headers")
+            if self.type == tarfile.XGLTYPE:
+                tarfile_.global_bytes += self.size
+                if tarfile_.global_bytes > MAX_TAR_HEADER_BYTES:
+                    raise _HeaderRefused(self.name, f"brings the pax global headers past "
+                                         f"{MAX_TAR_HEADER_BYTES:,} bytes")
+        return super()._proc_member(tarfile_)  # type: ignore[misc]
+
+    def _proc_sparse(self, tarfile_: tarfile.TarFile) -> Any:
+        return super()._proc_sparse(_Budgeted(tarfile_, self.name))  # type: ignore[misc]
+
+    def _proc_gnusparse_10(self, next: tarfile.TarInfo, pax_headers: dict[str, str],
+                           tarfile_: tarfile.TarFile) -> Any:
+        return super()._proc_gnusparse_10(next, pax_headers, _Budgeted(tarfile_, next.name))  # type: ignore[misc]
+
+
+class _Budgeted:
+    """The `TarFile` as a sparse-map reader sees it: its ``fileobj`` reads at most
+    `MAX_TAR_HEADER_BYTES` in all; other attributes (``offset``, …) are the real tar's."""
+
+    def __init__(self, tar: tarfile.TarFile, member: str) -> None:
+        object.__setattr__(self, "_tar", tar)
+        object.__setattr__(self, "fileobj", _BudgetedReader(tar.fileobj, member))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tar, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._tar, name, value)
+
+
+class _BudgetedReader:
+    def __init__(self, inner: Any, member: str) -> None:
+        self._inner = inner
+        self._member = member
+        self._left = MAX_TAR_HEADER_BYTES
+
+    def read(self, size: int) -> bytes:
+        if size > self._left:
+            raise _HeaderRefused(self._member, f"has a sparse map beyond the {MAX_TAR_HEADER_BYTES:,}-byte "
+                                 "limit for names and extended headers")
+        self._left -= size
+        return bytes(self._inner.read(size))
+
+    def tell(self) -> int:
+        return int(self._inner.tell())
+
 
 def _extract_tar(
+    path: Path, mode: Literal["r:gz", "r:", "r:*"], out: _Extraction
+) -> None:
+    try:
+        _extract_tar_members(path, mode, out)
+    except _HeaderRefused as refused:
+        raise out.unsafe(refused.member, refused.why) from None
+
+
+def _extract_tar_members(
     path: Path, mode: Literal["r:gz", "r:", "r:*"], out: _Extraction
 ) -> None:
     with _WatchedTar.open(path, mode, tarinfo=_WatchedInfo) as tar:
