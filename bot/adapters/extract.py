@@ -20,6 +20,7 @@ success or error. Extraction is done member by member by this module (never ``ex
 
 from __future__ import annotations
 
+import bz2
 import errno
 import gzip
 import logging
@@ -120,6 +121,11 @@ def _materialise(
     except ArchiveError:
         raise
     except _FORMAT_ERRORS as exc:
+        if _is_checksum_error(exc):
+            raise ArchiveError(
+                f"'{printable(name)}' is damaged: a checksum does not match its contents "
+                f"({short_reason(exc)}); refusing to read it. Re-create or re-upload the archive."
+            ) from exc
         raise ArchiveError(
             f"'{printable(name)}' is not a readable .tar.gz/.zip archive: {short_reason(exc)}"
         ) from exc
@@ -132,6 +138,12 @@ def _materialise(
     return ArchiveTree(
         name=name, root=tree_dir, skipped=out.skipped, files=sorted(out.files)
     )
+
+
+def _is_checksum_error(exc: BaseException) -> bool:
+    """gzip's "CRC check failed", zipfile's "Bad CRC-32", bz2's "Invalid data stream"."""
+    text = str(exc).lower()
+    return "crc" in text or "checksum" in text or "incorrect length" in text
 
 
 def _archive_kind(name: str, path: Path) -> _Kind:
@@ -464,6 +476,23 @@ def _extract_tar_members(
             raise tarfile.ReadError(
                 f"truncated or damaged after {out.members} members ({detail})"
             )
+        _read_to_the_end(tar.fileobj, out)
+
+
+def _read_to_the_end(stream: Any, out: _Extraction) -> None:
+    """Decompress what follows the end-of-archive marker, so the compressed stream's own check runs.
+
+    tarfile stops at the end-of-archive blocks and never reaches the gzip trailer, so its CRC-32
+    (and bz2/xz's checks) went unverified: corrupted bytes were extracted and reported on. Reading
+    on to the end raises `gzip.BadGzipFile` / `OSError` / `lzma.LZMAError` for a bad checksum or a
+    cut-off stream; the padding read counts against the uncompressed limit.
+    """
+    if not isinstance(stream, (gzip.GzipFile, bz2.BZ2File, lzma.LZMAFile)):
+        return  # an uncompressed .tar carries no checksum beyond its header blocks
+    while chunk := stream.read(_CHUNK):
+        out.total += len(chunk)
+        if out.total > out.max_total:
+            raise out.unsafe("(end of archive)", f"is followed by padding past {out.max_total:,} uncompressed bytes")
 
 
 def _tar_reader(
