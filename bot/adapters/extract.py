@@ -4,9 +4,12 @@
         for rel in tree.files:          # regular files only, safe to read
             ...tree.root / rel...
 
-Directories are used in place (nothing copied); .tar.gz/.tgz/.tar and .zip are extracted into a
-fresh temporary directory under ``settings.work_dir`` that is removed when the context exits, on
-success or error. Extraction is done member by member by this module (never ``extractall``):
+A local folder is copied, .tar.gz/.tgz/.tar and .zip are extracted, into a fresh temporary
+directory under ``settings.work_dir`` that is removed when the context exits, on success or error,
+so what is read later can no longer be swapped or linked elsewhere. A folder is walked through
+opened directory handles (``openat`` with ``O_NOFOLLOW`` at every step, from the storage root
+down), never by path: a folder or file swapped for a symlink during the run is not followed.
+Extraction is done member by member by this module (never ``extractall``):
 
 - absolute member paths, ``..`` segments, links pointing out of the tree, device files and FIFOs,
   more than ``max_members`` members, or more than ``max_uncompressed_bytes`` actually written make
@@ -15,7 +18,10 @@ success or error. Extraction is done member by member by this module (never ``ex
   redirected through a link;
 - a member larger than ``max_file_bytes`` (by its header, or by the bytes it really inflates to) is
   not extracted and is listed in ``skipped``;
-- unreadable, truncated or unknown-format archives raise `ArchiveError`.
+- unreadable, truncated or unknown-format archives raise `ArchiveError`, and so do compressed
+  archives whose checksum does not match;
+- in a folder, links, special files, files with hard links to a place outside the folder, and
+  files or subfolders the OS refuses to open (vanished, unreadable) are skipped with the reason.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from functools import partial
 from pathlib import Path
-from typing import IO, Any, Literal, Self
+from typing import IO, Any, Literal, Protocol, Self
 
 from bot.adapters import storage
 from bot.adapters.storage import clean_text, printable, short_reason
@@ -81,9 +87,13 @@ def open_archive(
     location = storage.resolve(
         target, settings=settings, allow_local_paths=allow_local_paths
     )
-    if location.local_path is not None and location.is_dir:
-        yield _scan_dir(location.name, location.local_path, settings)
-        return
+    with open_location(location, settings=settings) as tree:
+        yield tree
+
+
+@contextmanager
+def open_location(location: storage.Location, *, settings: Settings) -> Iterator[ArchiveTree]:
+    """A resolved location as a local tree in fresh scratch (see `open_archive`)."""
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="archive-", dir=settings.work_dir))
     try:
@@ -104,7 +114,9 @@ def _materialise(
     name = location.name
     out = _Extraction(name, tree_dir, settings)
     try:
-        if location.is_dir:
+        if location.is_dir and location.local_path is not None:
+            _copy_local_dir(location, out)
+        elif location.is_dir:
             # a remote folder: copied down file by file, under the same limits
             _copy_remote_dir(location, out)
         else:
@@ -168,6 +180,12 @@ def _archive_kind(name: str, path: Path) -> _Kind:
     raise ArchiveError(
         f"'{printable(name)}' is not a readable .tar.gz/.zip archive: unknown format"
     )
+
+
+class _Source(Protocol):
+    """What a member is copied from: a binary stream (tar/zip member, remote or local file)."""
+
+    def read(self, size: int = ..., /) -> bytes: ...
 
 
 class _SkipMember(Exception):
@@ -243,7 +261,7 @@ class _Extraction:
         self,
         rel: str,
         declared: int | None,
-        opener: Callable[[], AbstractContextManager[IO[bytes]]],
+        opener: Callable[[], AbstractContextManager[_Source]],
     ) -> None:
         if not rel:
             return
@@ -566,65 +584,206 @@ def _copy_remote_dir(location: storage.Location, out: _Extraction) -> None:
             ) from exc
 
 
-def _scan_dir(name: str, root: Path, settings: Settings) -> ArchiveTree:
-    """A folder used in place: list its regular files, skipping links and special files.
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# O_NONBLOCK: an entry swapped for a FIFO after it was listed must not block the open.
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
+_MAX_DEPTH = 64
 
-    Links are never followed (one pointing out of the folder could expose anything on the server);
-    the same member-count, file-size and total-size limits as for archives apply.
+
+def _copy_local_dir(location: storage.Location, out: _Extraction) -> None:
+    """Copy a local folder into ``out.dest`` through opened directory handles.
+
+    The folder is opened from its storage root down, one component at a time with ``O_NOFOLLOW``
+    (a component swapped for a symlink since `storage.resolve` is refused); inside it every
+    subfolder and file is opened relative to its parent's handle, again without following links.
+    What ingest reads afterwards is this private copy, so nothing can be swapped under it.
+    A file whose hard-link count says it has names outside the folder is not read.
     """
-    out = _Extraction(name, root, settings)
-    root_real = root.resolve()
-    pending: list[tuple[Path, str]] = [(root, "")]
-    while pending:
-        folder, prefix = pending.pop()
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError as exc:
-            out.skip(prefix or ".", f"cannot read folder ({exc.strerror or exc})")
-            continue
-        for entry in entries:
+    assert location.local_path is not None
+    root_fd = _open_folder(location)
+    hard_links: dict[tuple[int, int], list[str]] = {}
+    link_counts: dict[tuple[int, int], int] = {}
+    try:
+        _walk(root_fd, location.local_path, out, hard_links, link_counts)
+        for key, names in sorted(hard_links.items(), key=lambda item: item[1][0]):
+            if len(names) < link_counts[key]:
+                for rel in names:
+                    out.skip(rel, f"hard link to a file outside the folder ({link_counts[key]} names, "
+                                  f"{len(names)} inside); not read")
+                continue
+            for rel in names:  # every name of the file is inside the folder: read it
+                _copy_again(root_fd, rel, key, out)
+    finally:
+        os.close(root_fd)
+
+
+def _open_folder(location: storage.Location) -> int:
+    assert location.local_path is not None
+    name = printable(location.name)
+    try:
+        if location.root is None:  # a local path given on the command line: the user's own
+            return os.open(location.local_path, _DIR_FLAGS)
+        fd = os.open(location.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        for part in location.local_path.relative_to(location.root).parts:
+            try:
+                child = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            finally:
+                os.close(fd)
+            fd = child
+        return fd
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise ArchiveError(f"'{name}' changed into a link or a file while being opened; refusing it.") from exc
+        if exc.errno == errno.ENOENT:
+            raise ArchiveError(f"'{name}' no longer exists in the archive storage.") from exc
+        raise ArchiveError(f"Cannot read '{name}': {exc.strerror or exc}") from exc
+
+
+def _walk(root_fd: int, folder: Path, out: _Extraction, hard_links: dict[tuple[int, int], list[str]],
+          link_counts: dict[tuple[int, int], int]) -> None:
+    """Depth-first over the folder, one open handle per level (closed on the way back up)."""
+    folder_real = Path(os.path.realpath(folder))
+    stack: list[tuple[int, str, Iterator[os.DirEntry[str]]]] = []
+    try:
+        stack.append((root_fd, "", _entries(root_fd, "", out)))
+        while stack:
+            fd, prefix, entries = stack[-1]
+            entry = next(entries, None)
+            if entry is None:
+                stack.pop()
+                if fd != root_fd:
+                    os.close(fd)
+                continue
             rel = f"{prefix}{entry.name}"
             shown = clean_text(rel)
             out.count(shown)
             try:
                 if entry.is_symlink():
-                    inside = Path(os.path.realpath(entry.path)).is_relative_to(
-                        root_real
-                    )
+                    # only to word the reason: the link itself is never followed to read anything
+                    inside = Path(os.path.realpath(folder / rel)).is_relative_to(folder_real)
                     where = "inside" if inside else "pointing outside"
-                    out.skip(
-                        shown,
-                        f"symbolic link {where} the folder (links are not followed)",
-                    )
+                    out.skip(shown, f"symbolic link {where} the folder (links are not followed)")
                 elif entry.is_dir(follow_symlinks=False):
-                    pending.append((Path(entry.path), rel + "/"))
+                    if len(stack) >= _MAX_DEPTH:
+                        out.skip(shown, f"folder nested more than {_MAX_DEPTH} levels deep")
+                        continue
+                    child = os.open(entry.name, _DIR_FLAGS, dir_fd=fd)
+                    stack.append((child, rel + "/", _entries(child, rel + "/", out)))
                 elif not entry.is_file(follow_symlinks=False):
                     out.skip(shown, "special file (device, FIFO or socket)")
                 elif shown != rel:
-                    out.skip(
-                        shown,
-                        "file name is not valid UTF-8 or holds control characters",
-                    )
+                    out.skip(shown, "file name is not valid UTF-8 or holds control characters")
                 else:
-                    _count_in_place(out, rel, entry.stat(follow_symlinks=False).st_size)
+                    _copy_entry(fd, entry.name, rel, out, hard_links, link_counts)
             except OSError as exc:
-                out.skip(shown, f"cannot read ({exc.strerror or exc})")
-    return ArchiveTree(
-        name=name, root=root, skipped=out.skipped, files=sorted(out.files)
-    )
+                out.skip(shown, _os_reason(exc))
+    finally:
+        for fd, _prefix, _entries_left in stack:
+            if fd != root_fd:
+                os.close(fd)
 
 
-def _count_in_place(out: _Extraction, rel: str, size: int) -> None:
-    if size > out.max_file:
-        out.skip(rel, _too_large(size, out.max_file))
-        return
-    if out.total + size > out.max_total:
+def _entries(fd: int, prefix: str, out: _Extraction) -> Iterator[os.DirEntry[str]]:
+    try:
+        with os.scandir(fd) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+    except OSError as exc:
+        out.skip(prefix.rstrip("/") or ".", f"cannot read folder ({exc.strerror or exc})")
+        return iter(())
+    return iter(entries)
+
+
+def _copy_entry(dir_fd: int, name: str, rel: str, out: _Extraction,
+                hard_links: dict[tuple[int, int], list[str]], link_counts: dict[tuple[int, int], int]) -> None:
+    fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+    with _OwnedFd(fd) as owned:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):  # swapped for a FIFO or device after it was listed
+            out.skip(rel, "special file (device, FIFO or socket)")
+            return
+        if info.st_nlink > 1:  # decided once the whole folder is known
+            key = (info.st_dev, info.st_ino)
+            hard_links.setdefault(key, []).append(rel)
+            link_counts[key] = info.st_nlink
+            return
+        _copy_open_file(owned, rel, info.st_size, out)
+
+
+def _copy_again(root_fd: int, rel: str, key: tuple[int, int], out: _Extraction) -> None:
+    """Re-open ``rel`` from the root without following links and copy it if it is still that file."""
+    parts = rel.split("/")
+    fds: list[int] = []
+    try:
+        fd = root_fd
+        for part in parts[:-1]:
+            fd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            fds.append(fd)
+        with _OwnedFd(os.open(parts[-1], _FILE_FLAGS, dir_fd=fd)) as owned:
+            info = os.fstat(owned.fd)
+            if (info.st_dev, info.st_ino) != key or not stat.S_ISREG(info.st_mode):
+                out.skip(rel, "changed while the folder was being read; not read")
+                return
+            _copy_open_file(owned, rel, info.st_size, out)
+    except OSError as exc:
+        out.skip(rel, _os_reason(exc))
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def _copy_open_file(owned: _OwnedFd, rel: str, size: int, out: _Extraction) -> None:
+    if size <= out.max_file and out.total + size > out.max_total:
         raise UnsafeArchive(
             f"Refusing '{printable(out.name)}': it holds more than "
             f"{out.max_total:,} bytes (stopped at '{printable(rel)}')."
         )
-    out.total += size
-    out.files.append(rel)
+    out.add_file(rel, size, owned.reader)
+
+
+class _OwnedFd:
+    """An open file descriptor closed on exit unless `reader` handed it to a file object."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._handed = False
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._handed:
+            os.close(self.fd)
+
+    def reader(self) -> AbstractContextManager[_Source]:
+        self._handed = True
+        return _SourceReader(os.fdopen(self.fd, "rb", buffering=0))
+
+
+class _SourceReader:
+    """A source file whose read errors (EIO, a vanished network file) skip it, with the reason."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._raw.close()
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._raw.read(size) or b""
+        except OSError as exc:
+            raise _SkipMember(_os_reason(exc)) from exc
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "changed into a symbolic link while the folder was being read (links are not followed)"
+    if exc.errno == errno.ENOENT:
+        return "vanished while the folder was being read"
+    return f"cannot read ({exc.strerror or exc})"
 
 
 def _remove_tree(path: Path) -> None:
