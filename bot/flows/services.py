@@ -52,6 +52,7 @@ class Services:
     chat: ChatModel  # thread answers
     health: Callable[[], str]  # one line on Ollama's state for `/chimera status`; must be quick
     clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep  # waits between retries of a final Slack edit
     seen_events: SeenEvents = field(default_factory=SeenEvents)
     progress_interval_s: float = 1.0  # at most one progress edit per this many seconds
     store: RunStore | None = None

@@ -53,6 +53,7 @@ class _Fault:
     status: int = 200
     error: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    when: Callable[[dict[str, Any]], bool] | None = None  # only calls whose params match
 
 
 class SlackApiStandin:
@@ -105,9 +106,11 @@ class SlackApiStandin:
 
     # --- scripting ---------------------------------------------------------------------------
 
-    def fail(self, method: str, error: str, *, times: int = 1) -> None:
-        """The next ``times`` calls of ``method`` answer ``{"ok": false, "error": error}``."""
-        self._faults.append(_Fault(method, times, error=error))
+    def fail(self, method: str, error: str, *, times: int = 1,
+             when: Callable[[dict[str, Any]], bool] | None = None) -> None:
+        """The next ``times`` calls of ``method`` (those whose params satisfy ``when``, if given)
+        answer ``{"ok": false, "error": error}``."""
+        self._faults.append(_Fault(method, times, error=error, when=when))
 
     def rate_limit(self, method: str, *, retry_after: int = 0, times: int = 1) -> None:
         self._faults.append(_Fault(method, times, status=429, error="ratelimited",
@@ -143,9 +146,11 @@ class SlackApiStandin:
 
     # --- the protocol ------------------------------------------------------------------------
 
-    def _take_fault(self, method: str) -> _Fault | None:
+    def _take_fault(self, method: str, params: dict[str, Any] | None = None) -> _Fault | None:
         with self._cond:
             for fault in self._faults:
+                if fault.when is not None and not fault.when(params or {}):
+                    continue
                 if fault.method == method and fault.times > 0:
                     fault.times -= 1
                     return fault
@@ -171,7 +176,7 @@ class SlackApiStandin:
         with self._cond:
             self.calls.append(Call(method, params, headers, time.monotonic(), body))
             self._cond.notify_all()
-        fault = self._take_fault(method)
+        fault = self._take_fault(method, params)
         if fault is not None:
             if method == "upload":
                 return fault.status, {}, b"upload failed"
