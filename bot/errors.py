@@ -103,6 +103,10 @@ class UsageError(ChimeraError):
     """The command text could not be understood."""
 
 
+class LimitReached(ChimeraError):
+    """A per-channel limit (digests) would be exceeded."""
+
+
 class ScheduleError(ChimeraError):
     """The digest schedule, prefix or timezone the user gave is not usable."""
 

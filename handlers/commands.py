@@ -129,8 +129,10 @@ def make_chimera_command(services: Services) -> Callable[..., None]:
 
     def _chimera_command(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         if is_digest_command(command.get("text", "")):  # quick database work: answered in the ack
+            # users.info (only for removing someone else's digest) is one try with a short timeout.
             ack(text=digest_command(services, text=command.get("text", ""),
-                                    channel=command.get("channel_id", ""), user=command.get("user_id", "")))
+                                    channel=command.get("channel_id", ""), user=command.get("user_id", ""),
+                                    is_admin=SlackOps(client).is_workspace_admin))
             return
         try:
             parsed = parse_command(command.get("text", ""))

@@ -59,6 +59,8 @@ class _Fault:
 class SlackApiStandin:
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        self.admins: set[str] = set()  # users.info says these are workspace admins
+        self.owners: set[str] = set()  # ... and these workspace owners
         self._faults: list[_Fault] = []
         self._cond = threading.Condition()
         self._ts = itertools.count(100)
@@ -203,6 +205,14 @@ class SlackApiStandin:
         if method == "files.completeUploadExternal":
             files = json.loads(params.get("files") or "[]")
             return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
+        if method == "users.info":
+            user = str(params.get("user") or "")
+            if not user.startswith(("U", "W")):
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": {"id": user, "name": user.lower(), "deleted": False,
+                                         "is_admin": user in self.admins or user in self.owners,
+                                         "is_owner": user in self.owners, "is_primary_owner": False,
+                                         "is_bot": False}}
         if method == "conversations.replies":
             return {"ok": True, "messages": [], "has_more": False}
         if method == "apps.connections.open":
