@@ -117,3 +117,19 @@ def sparse_archive(path: Path, *, extension_blocks: int) -> Path:
             out.write(block)
         out.write(b"\0" * BLOCK * 2)
     return path
+
+
+def largest_allowed_archive(path: Path, *, header_bytes: int, chain: int) -> Path:
+    """The most the limits let through in front of one member: ``chain - 1`` pax headers and a
+    GNU long name, each just under ``header_bytes``."""
+    with gzip.open(path, "wb") as out:
+        for i in range(chain - 1):
+            record = _pax_record(f"comment{i}", "a" * (header_bytes - 64))
+            out.write(_header("././@PaxHeader", size=len(record), type_=tarfile.XHDTYPE, fmt=tarfile.USTAR_FORMAT))
+            out.write(record + b"\0" * (-len(record) % BLOCK))
+        name = b"a" * (header_bytes - 1)
+        out.write(_header("././@LongLink", size=len(name), type_=tarfile.GNUTYPE_LONGNAME))
+        out.write(name + b"\0" * (-len(name) % BLOCK))
+        out.write(_regular("results.csv", b"model,tokens_s\nm:1b,50\n"))
+        out.write(b"\0" * BLOCK * 2)
+    return path
