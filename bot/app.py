@@ -20,7 +20,8 @@ from bot.adapters.scheduler import DigestScheduler
 from bot.adapters.slack import SlackOps, build_web_client
 from bot.errors import SlackConfigError
 from bot.flows.digest import DigestPorts
-from bot.flows.jobs import JobPool
+from bot.flows.health import HealthProbe
+from bot.flows.jobs import JobPool, TrackedExecutor
 from bot.flows.pipeline import Pipeline, RunsAnalyses
 from bot.flows.services import Services
 from bot.render.slack_text import escape_mrkdwn
@@ -31,6 +32,10 @@ log = logging.getLogger(__name__)
 
 # Follow-up answers waiting for a worker; beyond this the asker is told to try again shortly.
 ANSWER_MAX_QUEUE = 20
+# Listener work that calls outside (events, status replies): threads and how many may wait.
+SIDE_WORKERS, SIDE_MAX_QUEUE = 4, 100
+# Bolt's listener threads (its default is 5); listeners only parse, queue and ack.
+LISTENER_THREADS = 8
 
 
 def build_pipeline(settings: Settings) -> Pipeline:
@@ -67,16 +72,20 @@ def build_services(
     scheduler (built, not started: `bot.serve` starts it), the Ollama check."""
     pipeline = pipeline or build_pipeline(settings)
     store = open_store(settings.database_url)
+    check = health or (lambda: ollama_health(settings))
     return Services(
         settings=settings,
         jobs=JobPool(workers=settings.workers, max_queue=settings.max_queue),
         pipeline=pipeline,
         chat=OllamaChat(settings),
-        health=health or (lambda: ollama_health(settings)),
+        health=check,
         clock=clock,
         store=store,
         scheduler=build_scheduler(settings, store=store, pipeline=pipeline),
         answers=JobPool(workers=settings.workers, max_queue=ANSWER_MAX_QUEUE, name="chimera-answer"),
+        side=JobPool(workers=SIDE_WORKERS, max_queue=SIDE_MAX_QUEUE, name="chimera-side"),
+        probe=HealthProbe(check),
+        listeners=TrackedExecutor(workers=LISTENER_THREADS),
     )
 
 
@@ -108,6 +117,7 @@ def build_app(settings: Settings, services: Services) -> App:
         token_verification_enabled=True,  # auth.test at start-up: fail fast on a bad token
         name="chimera-insight",
         logger=logging.getLogger("slack_bolt"),
+        listener_executor=services.listeners,  # None: Bolt's own
     )
     register(app, services)
     return app

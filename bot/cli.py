@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
 import time
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from bot import __version__
 from bot.errors import ChimeraError
+from bot.logs import configure_logging
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -41,12 +41,10 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = load_settings()
-    except Exception as exc:  # pydantic ValidationError: a bad value in the environment or .env
-        print(f"chimera: invalid settings: {_first_line(exc)}", file=sys.stderr)
+    except ChimeraError as exc:  # ConfigError: one line naming the bad setting
+        print(f"chimera: invalid settings: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration step is noise
+    configure_logging(settings.log_level)
     if args.command == "analyze":
         return _analyze(args, settings)
     if args.command == "doctor":
@@ -76,7 +74,9 @@ def _analyze(args: argparse.Namespace, settings: Settings) -> int:
         print(f"chimera: {text}", file=sys.stderr)
 
     if not args.no_llm and not args.quiet:
-        print(f"chimera: narrative by {settings.ollama_model} at {settings.ollama_host} "
+        from bot.core.redact import redact_secrets
+
+        print(f"chimera: narrative by {settings.ollama_model} at {redact_secrets(settings.ollama_host)} "
               f"(if unreachable, the report says so; --no-llm skips it)", file=sys.stderr)
     try:
         result = build_pipeline(settings).run(args.target, use_llm=not args.no_llm,
@@ -119,10 +119,6 @@ def _doctor(settings: Settings) -> int:
             print(f"       fix: {check.fix}")
     return 0 if all(c.ok for c in checks) else 1
 
-
-def _first_line(exc: Exception) -> str:
-    lines = [line for line in str(exc).splitlines() if line.strip()]
-    return " ".join(lines[:3])[:300]
 
 
 if __name__ == "__main__":

@@ -16,6 +16,13 @@ class ChimeraError(Exception):
     """Base class. `str(err)` is a short message fit to show a user (no secrets, no traceback)."""
 
 
+# --- settings -----------------------------------------------------------------------------------
+
+
+class ConfigError(ChimeraError):
+    """A setting has a value the bot cannot use; the message is one line naming it."""
+
+
 # --- archives -----------------------------------------------------------------------------------
 
 
@@ -94,6 +101,10 @@ class SlackConfigError(ChimeraError):
 
 class UsageError(ChimeraError):
     """The command text could not be understood."""
+
+
+class LimitReached(ChimeraError):
+    """A per-channel limit (digests) would be exceeded."""
 
 
 class ScheduleError(ChimeraError):

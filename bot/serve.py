@@ -24,32 +24,50 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore
 
 import bot
+from bot.adapters.http_guard import guard_slack_events
 from bot.app import build_app, build_services, check_slack_settings
+from bot.errors import ConfigError
 from bot.flows.services import Services
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024  # the MAX_REQUEST_BYTES default
 SHUTDOWN_GRACE_S = 25.0  # under Docker's default 30 s stop timeout
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def make_wsgi_app(app: App, services: Services) -> WsgiApp:
-    """Bolt on ``/slack/events`` plus a ``GET /health`` that reports the job pool (no secrets)."""
-    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+    """Bolt on ``/slack/events`` plus a ``GET /health`` that reports the job pool (no secrets).
+
+    Bolt sits behind `bot.adapters.http_guard`: bodies are capped at MAX_REQUEST_BYTES and only
+    signed requests are read at all.
+    """
+    settings = services.settings
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    slack = guard_slack_events(SlackRequestHandler(app, path=EVENTS_PATH), path=EVENTS_PATH,
+                               signing_secret=secret, max_bytes=settings.max_request_bytes)
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/health" and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
             pool = services.jobs.status()
             body = json.dumps({"status": "ok", "version": bot.__version__, "running": pool.running,
-                               "queued": pool.queued}).encode()
+                               "queued": pool.queued, **readiness(services)}).encode()
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
         return slack(environ, start_response)
 
     return wsgi
+
+
+def readiness(services: Services) -> dict[str, Any]:
+    """``ready`` is false while a pool is saturated (every worker busy, its queue full; or every
+    listener thread busy): new work would be refused or would miss Slack's 3 s. ``saturated``
+    names those pools."""
+    full = services.saturated()
+    return {"ready": not full, "saturated": full}
 
 
 class HttpServer:
@@ -60,9 +78,13 @@ class HttpServer:
     only ends on a signal).
     """
 
-    def __init__(self, wsgi: WsgiApp, *, host: str, port: int, threads: int = 8) -> None:
+    def __init__(self, wsgi: WsgiApp, *, host: str, port: int, threads: int = 8,
+                 max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES) -> None:
+        # waitress buffers a whole body before the app runs: its cap (413 as soon as the headers
+        # declare more, or once a chunked body passes it) is what bounds memory per request.
         self._server: Any = waitress.create_server(wsgi, host=host, port=port, threads=threads,
-                                                   ident="chimera-insight")
+                                                   ident="chimera-insight",
+                                                   max_request_body_size=max_request_bytes)
         self.port: int = int(self._server.effective_port)
         self.host = host
         self._stopping = threading.Event()
@@ -101,7 +123,13 @@ def serve(settings: Settings, *, services: Services | None = None,
             signal.signal(sig, lambda *_: stop.set())
 
     if settings.slack_mode == "http":
-        server = HttpServer(make_wsgi_app(app, services), host=settings.http_host, port=settings.http_port)
+        try:
+            server = HttpServer(make_wsgi_app(app, services), host=settings.http_host, port=settings.http_port,
+                                max_request_bytes=settings.max_request_bytes)
+        except (OSError, ValueError) as exc:  # address in use, unknown host, port out of range
+            services.jobs.shutdown(timeout_s=0)
+            raise ConfigError(f"cannot listen on HTTP_HOST={settings.http_host} HTTP_PORT={settings.http_port}: "
+                              f"{getattr(exc, 'strerror', None) or exc}") from None
         server.start()
         log.info("HTTP mode: listening on %s:%d (%s, /health)", settings.http_host, server.port, EVENTS_PATH)
         close: Callable[[], None] = server.stop
@@ -126,5 +154,7 @@ def serve(settings: Settings, *, services: Services | None = None,
     services.jobs.shutdown(timeout_s=grace_s)
     if services.answers is not None:  # thread answers: whatever is left of the grace (at least 1 s)
         services.answers.shutdown(timeout_s=max(1.0, deadline - time.monotonic()))
+    if services.side is not None:  # event handling and status replies: short work
+        services.side.shutdown(timeout_s=1.0)
     close()
     log.info("stopped")

@@ -7,9 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+
+from bot.errors import ConfigError
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseSettings):
@@ -24,22 +29,22 @@ class Settings(BaseSettings):
         "inside which archive names are resolved.",
     )
     work_dir: Path = Field(Path("./.chimera-work"), description="Scratch space for extraction.")
-    max_archive_bytes: int = 512 * 1024 * 1024
-    max_uncompressed_bytes: int = 2 * 1024 * 1024 * 1024
-    max_members: int = 50_000
-    max_file_bytes: int = 64 * 1024 * 1024
+    max_archive_bytes: int = Field(512 * 1024 * 1024, gt=0)
+    max_uncompressed_bytes: int = Field(2 * 1024 * 1024 * 1024, gt=0)
+    max_members: int = Field(50_000, gt=0)
+    max_file_bytes: int = Field(64 * 1024 * 1024, gt=0)
 
     # --- Ollama -------------------------------------------------------------------------------
     ollama_host: str = "http://127.0.0.1:11434"
     ollama_model: str = "gemma3:latest"
-    ollama_num_gpu: int | None = None
-    ollama_num_ctx: int = 8192
-    ollama_temperature: float = 0.3
-    ollama_top_p: float = 0.9
-    ollama_top_k: int = 40
-    ollama_repeat_penalty: float = 1.1
+    ollama_num_gpu: int | None = Field(None, ge=0)
+    ollama_num_ctx: int = Field(8192, gt=0)
+    ollama_temperature: float = Field(0.3, ge=0)
+    ollama_top_p: float = Field(0.9, ge=0, le=1)
+    ollama_top_k: int = Field(40, ge=0)
+    ollama_repeat_penalty: float = Field(1.1, ge=0)
     ollama_keep_alive: str = "10m"
-    ollama_timeout_s: float = 120.0
+    ollama_timeout_s: float = Field(120.0, gt=0)
 
     # --- Slack --------------------------------------------------------------------------------
     slack_bot_token: SecretStr | None = None
@@ -48,9 +53,11 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     slack_mode: str = Field("socket", description="'socket' (needs SLACK_APP_TOKEN) or 'http'.")
     http_host: str = "0.0.0.0"
-    http_port: int = 3000
-    workers: int = 2
-    max_queue: int = 20
+    http_port: int = Field(3000, ge=0, le=65535)
+    # Slack sends at most a few hundred KB; a body above this is refused before it is read.
+    max_request_bytes: int = Field(1024 * 1024, ge=64 * 1024)
+    workers: int = Field(2, ge=1)
+    max_queue: int = Field(20, ge=0)
 
     # --- persistence / scheduling -------------------------------------------------------------
     database_url: str = "sqlite:///./chimera.sqlite3"
@@ -66,15 +73,61 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return value
+
+    @field_validator("ollama_host", "slack_api_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value or any(c.isspace() for c in value):
+            raise ValueError("must be a URL such as http://127.0.0.1:11434")
+        if "://" in value:
+            try:
+                parts = urlsplit(value)
+                parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+            except ValueError as err:
+                raise ValueError(f"is not a usable URL ({err})") from None
+            if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+                raise ValueError("must be an http:// or https:// URL with a host")
+        return value
+
     @field_validator("slack_mode")
     @classmethod
     def _check_mode(cls, value: str) -> str:
         value = value.strip().lower()
         if value not in {"socket", "http"}:
-            raise ValueError("SLACK_MODE must be 'socket' or 'http'")
+            raise ValueError("must be 'socket' or 'http'")
         return value
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Build the settings once (environment, then `.env`, then explicit overrides)."""
-    return Settings(**overrides)  # type: ignore[arg-type]
+    """Build the settings once (environment, then `.env`, then explicit overrides).
+
+    Raises `ConfigError` whose message is one line naming the bad setting(s), never a value (a
+    bad value may be a secret).
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as err:
+        raise ConfigError(describe_invalid(err)) from None
+    except SettingsError as err:  # a value the source could not even parse (e.g. a list as JSON)
+        raise ConfigError(" ".join(str(err).split())[:300]) from None
+
+
+def describe_invalid(err: ValidationError) -> str:
+    """One line: the first bad setting by its environment name and why, then how many more."""
+    problems = err.errors(include_url=False, include_input=False)
+    names = [str(p["loc"][0]).upper() if p.get("loc") else "?" for p in problems]
+    first = problems[0] if problems else {"msg": "invalid value"}
+    reason = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    line = f"{names[0] if names else '?'}: {' '.join(reason.split())}"
+    others = sorted(set(names[1:]) - {names[0]}) if names else []
+    if others:
+        line += f" (also invalid: {', '.join(others)})"
+    return line

@@ -73,13 +73,38 @@ def parse_command(text: str) -> Command:
 # --- listeners ----------------------------------------------------------------------------------
 
 
-def status_text(services: Services) -> str:
+def status_text(services: Services, *, deadline: float | None = None) -> str:
+    """Queue, Ollama and version. The Ollama line waits for `Services.probe` until ``deadline``
+    (`HealthProbe.deadline`); without a probe it calls the check directly (unit tests)."""
     pool = services.jobs.status()
+    probe = services.probe
+    health = probe.line(deadline=probe.deadline() if deadline is None else deadline) if probe else services.health()
     return "\n".join([
         f"*Chimera Insight* {bot.__version__}",
         f"• Jobs: {pool.running}/{pool.workers} running, {pool.queued} queued (max {pool.max_queue})",
-        f"• {services.health()}",
+        f"• {health}",
     ])
+
+
+def send_status(services: Services, reply: Callable[[str], None]) -> bool:
+    """Compose the status off the listener threads (`Services.side`) and ``reply`` with it; False
+    when that pool is full (or absent), so the caller answers without the Ollama check."""
+    if services.side is None:
+        return False
+    deadline = services.probe.deadline() if services.probe is not None else None
+    try:
+        services.side.submit("status", lambda: reply(status_text(services, deadline=deadline)),
+                             on_cancel=lambda _message: None)
+    except ChimeraError:  # QueueFull / PoolClosed
+        return False
+    return True
+
+
+def status_without_check(services: Services) -> str:
+    pool = services.jobs.status()
+    return (f"*Chimera Insight* {bot.__version__}\n• Jobs: {pool.running}/{pool.workers} running, "
+            f"{pool.queued} queued (max {pool.max_queue})\n• Ollama: not checked (too many requests "
+            "right now; ask again in a minute)")
 
 
 INTERNAL_ERROR_REPLY = ("Something went wrong with that command (details are in the bot's log). "
@@ -104,8 +129,10 @@ def make_chimera_command(services: Services) -> Callable[..., None]:
 
     def _chimera_command(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         if is_digest_command(command.get("text", "")):  # quick database work: answered in the ack
+            # users.info (only for removing someone else's digest) is one try with a short timeout.
             ack(text=digest_command(services, text=command.get("text", ""),
-                                    channel=command.get("channel_id", ""), user=command.get("user_id", "")))
+                                    channel=command.get("channel_id", ""), user=command.get("user_id", ""),
+                                    is_admin=SlackOps(client).is_workspace_admin))
             return
         try:
             parsed = parse_command(command.get("text", ""))
@@ -116,8 +143,16 @@ def make_chimera_command(services: Services) -> Callable[..., None]:
             ack(text=USAGE)
             return
         if parsed.action == "status":
-            ack(text="Checking…")
-            respond(text=status_text(services), response_type="ephemeral", replace_original=True)
+            # The Ollama check may stall: it never runs on this listener thread.
+            def reply(text: str) -> None:
+                respond(text=text, response_type="ephemeral", replace_original=True)
+
+            if services.side is None:
+                ack(text=status_text(services))
+            elif send_status(services, reply):
+                ack(text="Checking…")
+            else:
+                ack(text=status_without_check(services))
             return
 
         def notify(text: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -16,7 +17,7 @@ from bot.adapters.cron import next_fire_times
 from bot.adapters.storage import validate_name
 from bot.core.records import Subscription
 from bot.core.schedules import DigestSpec, parse_digest_command, parse_schedule
-from bot.errors import ChimeraError
+from bot.errors import ChimeraError, SlackCallFailed
 from bot.flows.services import Services
 from bot.render.slack_text import escape_mrkdwn
 
@@ -28,9 +29,12 @@ DIGEST_USAGE = (
     '`weekdays 09:00`, `weekly mon 09:00` or a cron like "0 9 * * 1-5"; timezone is an IANA name '
     "(default UTC); `--quiet`: say nothing when nothing is new\n"
     "• `/chimera digest list` — this channel's digests\n"
-    "• `/chimera digest remove <id>`"
+    "• `/chimera digest remove <id>` — only whoever added the digest, or a workspace admin or owner, "
+    "can remove it"
 )
 MAX_PER_CHANNEL = 20
+IsAdmin = Callable[[str], bool]
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 SHOWN_FIRES = 3
 _QUIET = re.compile(r"(?<!\S)--quiet(?!\S)", re.IGNORECASE)
 
@@ -41,8 +45,12 @@ def is_digest_command(text: str) -> bool:
 
 
 def digest_command(services: Services, *, text: str, channel: str, user: str,
-                   now: datetime | None = None) -> str:
-    """The ephemeral answer to ``/chimera digest …`` (never raises for user or database errors)."""
+                   now: datetime | None = None, is_admin: IsAdmin | None = None) -> str:
+    """The ephemeral answer to ``/chimera digest …`` (never raises for user or database errors).
+
+    ``is_admin(user)`` asks Slack whether the user is a workspace admin or owner (users.info; may
+    raise `SlackCallFailed`); it is only called when someone removes a digest they did not add.
+    Without it, only the creator may remove a digest."""
     words = (text or "").split(maxsplit=2)
     action = words[1].lower() if len(words) > 1 else "help"
     rest = words[2] if len(words) > 2 else ""
@@ -57,7 +65,7 @@ def digest_command(services: Services, *, text: str, channel: str, user: str,
         if action == "list" and not rest.strip():
             return _list(services, channel=channel, now=now)
         if action == "remove":
-            return _remove(services, rest, channel=channel)
+            return _remove(services, rest, channel=channel, user=user, is_admin=is_admin)
     except ChimeraError as err:  # ScheduleError, ArchiveError, StoreError: short user messages
         return f":warning: {escape_mrkdwn(str(err))}"
     return f"I don't know that digest command.\n\n{DIGEST_USAGE}"
@@ -69,12 +77,11 @@ def _add(services: Services, rest: str, *, channel: str, user: str, now: datetim
     spec = parse_digest_command(_QUIET.sub(" ", rest))
     # The same rules as an archive name: relative, no '..', no URLs; stored normalised.
     prefix = validate_name(spec.prefix, allow_empty=False)
-    if len(services.store.subscriptions.list_subscriptions(channel)) >= MAX_PER_CHANNEL:
-        return (f":warning: This channel already has {MAX_PER_CHANNEL} digests; remove one with "
-                "`/chimera digest remove <id>` first.")
+    # The limit is checked by the database in the same transaction as the insert (LimitReached).
     subscription = services.store.subscriptions.add_subscription(
         channel=channel, schedule=spec.schedule, trigger=spec.trigger_fields(),
         timezone=spec.timezone, prefix=prefix, quiet_when_nothing_new=quiet, created_by=user or None,
+        max_per_channel=MAX_PER_CHANNEL,
     )
     if services.scheduler is not None:
         try:
@@ -106,18 +113,43 @@ def _list(services: Services, *, channel: str, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def _remove(services: Services, rest: str, *, channel: str) -> str:
+def _remove(services: Services, rest: str, *, channel: str, user: str, is_admin: IsAdmin | None) -> str:
     assert services.store is not None
     arg = rest.strip().lstrip("#")
     # ASCII only: str.isdigit() also accepts "²", which int() then refuses.
     if not (arg.isascii() and arg.isdigit()) or len(arg) > 12:
         return "Give the digest's number, e.g. `/chimera digest remove 3` (see `/chimera digest list`)."
     subscription_id = int(arg)
+    subscription = services.store.subscriptions.get_subscription(subscription_id)
+    if subscription is None or subscription.channel != channel or not subscription.active:
+        return f"There is no digest #{subscription_id} in this channel (see `/chimera digest list`)."
+    refusal = _may_not_remove(subscription, user=user, is_admin=is_admin)
+    if refusal:
+        return refusal
     if not services.store.subscriptions.remove_subscription(subscription_id, channel=channel):
         return f"There is no digest #{subscription_id} in this channel (see `/chimera digest list`)."
     if services.scheduler is not None:
         services.scheduler.remove(subscription_id)
     return f":wastebasket: Digest #{subscription_id} removed; it will not post again."
+
+
+def _may_not_remove(subscription: Subscription, *, user: str, is_admin: IsAdmin | None) -> str:
+    """Why ``user`` may not remove ``subscription`` ('' when they may): only its creator or a
+    workspace admin/owner (asked of Slack only for someone else's digest)."""
+    if user and subscription.created_by == user:
+        return ""
+    creator = (f"<@{subscription.created_by}>" if subscription.created_by and _USER_ID.match(subscription.created_by)
+               else None)
+    who = f"{creator} (who added it)" if creator else "whoever added it"
+    if is_admin is not None and user:
+        try:
+            if is_admin(user):
+                return ""
+        except SlackCallFailed as err:
+            log.warning("users.info for %s failed: %s", user, err.code)
+            return (f":warning: I couldn't check with Slack whether you are a workspace admin ({err.code}). "
+                    f"Only {who} or a workspace admin can remove digest #{subscription.id}; please try again.")
+    return f":no_entry: Only {who} or a workspace admin can remove digest #{subscription.id}."
 
 
 def _describe(sub: Subscription) -> str:

@@ -192,10 +192,13 @@ def bot_settings(standin: SlackApiStandin, **overrides: Any) -> Settings:
 
 @contextmanager
 def http_bot(standin: SlackApiStandin, run: RunsAnalyses | None, *, clock: Callable[[], float] | None = None,
-             **overrides: Any) -> Iterator[RunningBot]:
-    """A running HTTP-mode bot; ``run`` scripts the pipeline (None: the real one)."""
+             real_health: bool = False, **overrides: Any) -> Iterator[RunningBot]:
+    """A running HTTP-mode bot; ``run`` scripts the pipeline (None: the real one). The Ollama
+    check of `/chimera status` is a canned line unless ``real_health`` (the doctor's checks
+    against ``ollama_host``)."""
     settings = bot_settings(standin, **overrides)
-    services = build_services(settings, pipeline=run, health=lambda: "Ollama: stand-in healthy",
+    services = build_services(settings, pipeline=run,
+                              health=None if real_health else (lambda: "Ollama: stand-in healthy"),
                               clock=clock or StepClock(1.0))
     app = build_app(settings, services)
     listeners = count_listeners(app)
@@ -209,6 +212,8 @@ def http_bot(standin: SlackApiStandin, run: RunsAnalyses | None, *, clock: Calla
         services.jobs.shutdown(timeout_s=5)
         if services.answers is not None:
             services.answers.shutdown(timeout_s=5)
+        if services.side is not None:
+            services.side.shutdown(timeout_s=5)
         server.stop()
 
 

@@ -13,8 +13,9 @@ from typing import Any
 import httpx
 import ollama
 
-from bot.adapters.ollama import OUTSIDE_ERRORS, connect_detail, make_client
+from bot.adapters.ollama import OUTSIDE_ERRORS, connect_detail, make_client, shown_host
 from bot.core.prompts.narrative import ANSWER_TOKENS
+from bot.core.redact import redact_secrets
 from bot.settings import Settings
 
 DOCTOR_TIMEOUT_S = 5.0
@@ -32,7 +33,7 @@ class Check:
 
 def run_doctor(settings: Settings) -> list[Check]:
     """Reachability, model presence and context size, in that order (later ones need earlier)."""
-    host = settings.ollama_host
+    host = shown_host(settings)
     model = settings.ollama_model
     timeout = min(DOCTOR_TIMEOUT_S, settings.ollama_timeout_s)
     checks: list[Check] = []
@@ -134,5 +135,5 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, httpx.TimeoutException):
         return f"no answer within {DOCTOR_TIMEOUT_S:g} s"
     if isinstance(exc, ollama.ResponseError):
-        return f"HTTP {exc.status_code}: {' '.join(str(exc.error).split())[:200]}"
-    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+        return f"HTTP {exc.status_code}: {' '.join(redact_secrets(str(exc.error)).split())[:200]}"
+    return f"{type(exc).__name__}: {' '.join(redact_secrets(str(exc)).split())[:200]}"

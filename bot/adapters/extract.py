@@ -4,9 +4,12 @@
         for rel in tree.files:          # regular files only, safe to read
             ...tree.root / rel...
 
-Directories are used in place (nothing copied); .tar.gz/.tgz/.tar and .zip are extracted into a
-fresh temporary directory under ``settings.work_dir`` that is removed when the context exits, on
-success or error. Extraction is done member by member by this module (never ``extractall``):
+A local folder is copied, .tar.gz/.tgz/.tar and .zip are extracted, into a fresh temporary
+directory under ``settings.work_dir`` that is removed when the context exits, on success or error,
+so what is read later can no longer be swapped or linked elsewhere. A folder is walked through
+opened directory handles (``openat`` with ``O_NOFOLLOW`` at every step, from the storage root
+down), never by path: a folder or file swapped for a symlink during the run is not followed.
+Extraction is done member by member by this module (never ``extractall``):
 
 - absolute member paths, ``..`` segments, links pointing out of the tree, device files and FIFOs,
   more than ``max_members`` members, or more than ``max_uncompressed_bytes`` actually written make
@@ -15,11 +18,15 @@ success or error. Extraction is done member by member by this module (never ``ex
   redirected through a link;
 - a member larger than ``max_file_bytes`` (by its header, or by the bytes it really inflates to) is
   not extracted and is listed in ``skipped``;
-- unreadable, truncated or unknown-format archives raise `ArchiveError`.
+- unreadable, truncated or unknown-format archives raise `ArchiveError`, and so do compressed
+  archives whose checksum does not match;
+- in a folder, links, special files, files with hard links to a place outside the folder, and
+  files or subfolders the OS refuses to open (vanished, unreadable) are skipped with the reason.
 """
 
 from __future__ import annotations
 
+import bz2
 import errno
 import gzip
 import logging
@@ -35,7 +42,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from functools import partial
 from pathlib import Path
-from typing import IO, Any, Literal, Self
+from typing import IO, Any, Literal, Protocol, Self
 
 from bot.adapters import storage
 from bot.adapters.storage import clean_text, printable, short_reason
@@ -50,6 +57,12 @@ _Kind = Literal["zip", "r:gz", "r:", "r:*"]  # zip, or the tarfile read mode
 # Present in every Python 3 tarfile but missing from typeshed; the zero block ending an archive.
 _EOF_HEADER: type[Exception] = getattr(tarfile, "EOFHeaderError")  # noqa: B009
 _MAX_LINK_TARGET = 4096
+# GNU long names/links, pax headers and sparse maps are read whole by tarfile, outside every other
+# limit: each may be this large (a name is at most 4,096 bytes on Linux; pax headers also carry
+# extended attributes), at most MAX_HEADER_CHAIN of them may precede one member, and all pax
+# global headers of an archive share this size too.
+MAX_TAR_HEADER_BYTES = 256 * 1024
+MAX_HEADER_CHAIN = 6
 # Errors the archive readers raise for bad input (as opposed to our own disk failing).
 _FORMAT_ERRORS: tuple[type[BaseException], ...] = (
     tarfile.TarError,
@@ -74,9 +87,13 @@ def open_archive(
     location = storage.resolve(
         target, settings=settings, allow_local_paths=allow_local_paths
     )
-    if location.local_path is not None and location.is_dir:
-        yield _scan_dir(location.name, location.local_path, settings)
-        return
+    with open_location(location, settings=settings) as tree:
+        yield tree
+
+
+@contextmanager
+def open_location(location: storage.Location, *, settings: Settings) -> Iterator[ArchiveTree]:
+    """A resolved location as a local tree in fresh scratch (see `open_archive`)."""
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="archive-", dir=settings.work_dir))
     try:
@@ -97,7 +114,9 @@ def _materialise(
     name = location.name
     out = _Extraction(name, tree_dir, settings)
     try:
-        if location.is_dir:
+        if location.is_dir and location.local_path is not None:
+            _copy_local_dir(location, out)
+        elif location.is_dir:
             # a remote folder: copied down file by file, under the same limits
             _copy_remote_dir(location, out)
         else:
@@ -114,6 +133,11 @@ def _materialise(
     except ArchiveError:
         raise
     except _FORMAT_ERRORS as exc:
+        if _is_checksum_error(exc):
+            raise ArchiveError(
+                f"'{printable(name)}' is damaged: a checksum does not match its contents "
+                f"({short_reason(exc)}); refusing to read it. Re-create or re-upload the archive."
+            ) from exc
         raise ArchiveError(
             f"'{printable(name)}' is not a readable .tar.gz/.zip archive: {short_reason(exc)}"
         ) from exc
@@ -126,6 +150,12 @@ def _materialise(
     return ArchiveTree(
         name=name, root=tree_dir, skipped=out.skipped, files=sorted(out.files)
     )
+
+
+def _is_checksum_error(exc: BaseException) -> bool:
+    """gzip's "CRC check failed", zipfile's "Bad CRC-32", bz2's "Invalid data stream"."""
+    text = str(exc).lower()
+    return "crc" in text or "checksum" in text or "incorrect length" in text
 
 
 def _archive_kind(name: str, path: Path) -> _Kind:
@@ -150,6 +180,12 @@ def _archive_kind(name: str, path: Path) -> _Kind:
     raise ArchiveError(
         f"'{printable(name)}' is not a readable .tar.gz/.zip archive: unknown format"
     )
+
+
+class _Source(Protocol):
+    """What a member is copied from: a binary stream (tar/zip member, remote or local file)."""
+
+    def read(self, size: int = ..., /) -> bytes: ...
 
 
 class _SkipMember(Exception):
@@ -225,7 +261,7 @@ class _Extraction:
         self,
         rel: str,
         declared: int | None,
-        opener: Callable[[], AbstractContextManager[IO[bytes]]],
+        opener: Callable[[], AbstractContextManager[_Source]],
     ) -> None:
         if not rel:
             return
@@ -311,7 +347,8 @@ def _too_large(size: int, limit: int) -> str:
 
 
 class _WatchedTar(tarfile.TarFile):
-    """`TarFile` that remembers why header reading stopped.
+    """`TarFile` that remembers why header reading stopped, and counts the extended headers in
+    front of each member (see `_WatchedInfo`).
 
     ``TarFile.next`` ends iteration silently at a truncated or invalid header after the first one,
     so a cut-off archive would look complete. Only the end-of-archive marker (a zero block) is a
@@ -319,9 +356,42 @@ class _WatchedTar(tarfile.TarFile):
     """
 
     stop: BaseException | None = None
+    chain: int = 0  # extended headers read so far in front of the member being read
+    global_bytes: int = 0  # pax global headers, which accumulate over the whole archive
+
+    def next(self) -> tarfile.TarInfo | None:
+        self.chain = 0
+        return super().next()
+
+
+class _HeaderRefused(Exception):
+    """An extended header (GNU long name/link, pax, sparse map) beyond `MAX_TAR_HEADER_BYTES`."""
+
+    def __init__(self, member: str, why: str) -> None:
+        super().__init__(why)
+        self.member = member
+        self.why = why
+
+
+_HEADER_KINDS = {
+    tarfile.GNUTYPE_LONGNAME: "GNU long-name header",
+    tarfile.GNUTYPE_LONGLINK: "GNU long-link header",
+    tarfile.XHDTYPE: "pax extended header",
+    tarfile.SOLARIS_XHDTYPE: "pax extended header",
+    tarfile.XGLTYPE: "pax global header",
+}
 
 
 class _WatchedInfo(tarfile.TarInfo):
+    """`TarInfo` that refuses oversized extended headers *before* tarfile reads them.
+
+    tarfile reads a GNU long name or a pax header whole, whatever size its header block declares
+    (a 612 KB .tar.gz declaring a 6 GB name cost 6.9 GB), and follows old-GNU sparse extension
+    blocks and sparse 1.0 maps for as long as they go. Here every such header is checked against
+    `MAX_TAR_HEADER_BYTES` from its declared size, at most `MAX_HEADER_CHAIN` may precede one
+    member, global headers share one budget, and sparse maps are read through a byte budget.
+    """
+
     @classmethod
     def fromtarfile(cls, tarfile_: tarfile.TarFile) -> Self:
         try:
@@ -331,8 +401,72 @@ class _WatchedInfo(tarfile.TarInfo):
                 tarfile_.stop = exc
             raise
 
+    def _proc_member(self, tarfile_: tarfile.TarFile) -> Any:
+        kind = _HEADER_KINDS.get(self.type)
+        if kind is not None and isinstance(tarfile_, _WatchedTar):
+            if self.size > MAX_TAR_HEADER_BYTES:
+                raise _HeaderRefused(self.name, f"has a {kind} of {self.size:,} bytes, beyond the "
+                                     f"{MAX_TAR_HEADER_BYTES:,}-byte limit for names and extended headers")
+            tarfile_.chain += 1
+            if tarfile_.chain > MAX_HEADER_CHAIN:
+                raise _HeaderRefused(self.name, f"is preceded by more than {MAX_HEADER_CHAIN} extended headers")
+            if self.type == tarfile.XGLTYPE:
+                tarfile_.global_bytes += self.size
+                if tarfile_.global_bytes > MAX_TAR_HEADER_BYTES:
+                    raise _HeaderRefused(self.name, f"brings the pax global headers past "
+                                         f"{MAX_TAR_HEADER_BYTES:,} bytes")
+        return super()._proc_member(tarfile_)  # type: ignore[misc]
+
+    def _proc_sparse(self, tarfile_: tarfile.TarFile) -> Any:
+        return super()._proc_sparse(_Budgeted(tarfile_, self.name))  # type: ignore[misc]
+
+    def _proc_gnusparse_10(self, next: tarfile.TarInfo, pax_headers: dict[str, str],
+                           tarfile_: tarfile.TarFile) -> Any:
+        return super()._proc_gnusparse_10(next, pax_headers, _Budgeted(tarfile_, next.name))  # type: ignore[misc]
+
+
+class _Budgeted:
+    """The `TarFile` as a sparse-map reader sees it: its ``fileobj`` reads at most
+    `MAX_TAR_HEADER_BYTES` in all; other attributes (``offset``, …) are the real tar's."""
+
+    def __init__(self, tar: tarfile.TarFile, member: str) -> None:
+        object.__setattr__(self, "_tar", tar)
+        object.__setattr__(self, "fileobj", _BudgetedReader(tar.fileobj, member))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tar, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        setattr(self._tar, name, value)
+
+
+class _BudgetedReader:
+    def __init__(self, inner: Any, member: str) -> None:
+        self._inner = inner
+        self._member = member
+        self._left = MAX_TAR_HEADER_BYTES
+
+    def read(self, size: int) -> bytes:
+        if size > self._left:
+            raise _HeaderRefused(self._member, f"has a sparse map beyond the {MAX_TAR_HEADER_BYTES:,}-byte "
+                                 "limit for names and extended headers")
+        self._left -= size
+        return bytes(self._inner.read(size))
+
+    def tell(self) -> int:
+        return int(self._inner.tell())
+
 
 def _extract_tar(
+    path: Path, mode: Literal["r:gz", "r:", "r:*"], out: _Extraction
+) -> None:
+    try:
+        _extract_tar_members(path, mode, out)
+    except _HeaderRefused as refused:
+        raise out.unsafe(refused.member, refused.why) from None
+
+
+def _extract_tar_members(
     path: Path, mode: Literal["r:gz", "r:", "r:*"], out: _Extraction
 ) -> None:
     with _WatchedTar.open(path, mode, tarinfo=_WatchedInfo) as tar:
@@ -360,6 +494,23 @@ def _extract_tar(
             raise tarfile.ReadError(
                 f"truncated or damaged after {out.members} members ({detail})"
             )
+        _read_to_the_end(tar.fileobj, out)
+
+
+def _read_to_the_end(stream: Any, out: _Extraction) -> None:
+    """Decompress what follows the end-of-archive marker, so the compressed stream's own check runs.
+
+    tarfile stops at the end-of-archive blocks and never reaches the gzip trailer, so its CRC-32
+    (and bz2/xz's checks) went unverified: corrupted bytes were extracted and reported on. Reading
+    on to the end raises `gzip.BadGzipFile` / `OSError` / `lzma.LZMAError` for a bad checksum or a
+    cut-off stream; the padding read counts against the uncompressed limit.
+    """
+    if not isinstance(stream, (gzip.GzipFile, bz2.BZ2File, lzma.LZMAFile)):
+        return  # an uncompressed .tar carries no checksum beyond its header blocks
+    while chunk := stream.read(_CHUNK):
+        out.total += len(chunk)
+        if out.total > out.max_total:
+            raise out.unsafe("(end of archive)", f"is followed by padding past {out.max_total:,} uncompressed bytes")
 
 
 def _tar_reader(
@@ -433,65 +584,206 @@ def _copy_remote_dir(location: storage.Location, out: _Extraction) -> None:
             ) from exc
 
 
-def _scan_dir(name: str, root: Path, settings: Settings) -> ArchiveTree:
-    """A folder used in place: list its regular files, skipping links and special files.
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# O_NONBLOCK: an entry swapped for a FIFO after it was listed must not block the open.
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
+_MAX_DEPTH = 64
 
-    Links are never followed (one pointing out of the folder could expose anything on the server);
-    the same member-count, file-size and total-size limits as for archives apply.
+
+def _copy_local_dir(location: storage.Location, out: _Extraction) -> None:
+    """Copy a local folder into ``out.dest`` through opened directory handles.
+
+    The folder is opened from its storage root down, one component at a time with ``O_NOFOLLOW``
+    (a component swapped for a symlink since `storage.resolve` is refused); inside it every
+    subfolder and file is opened relative to its parent's handle, again without following links.
+    What ingest reads afterwards is this private copy, so nothing can be swapped under it.
+    A file whose hard-link count says it has names outside the folder is not read.
     """
-    out = _Extraction(name, root, settings)
-    root_real = root.resolve()
-    pending: list[tuple[Path, str]] = [(root, "")]
-    while pending:
-        folder, prefix = pending.pop()
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError as exc:
-            out.skip(prefix or ".", f"cannot read folder ({exc.strerror or exc})")
-            continue
-        for entry in entries:
+    assert location.local_path is not None
+    root_fd = _open_folder(location)
+    hard_links: dict[tuple[int, int], list[str]] = {}
+    link_counts: dict[tuple[int, int], int] = {}
+    try:
+        _walk(root_fd, location.local_path, out, hard_links, link_counts)
+        for key, names in sorted(hard_links.items(), key=lambda item: item[1][0]):
+            if len(names) < link_counts[key]:
+                for rel in names:
+                    out.skip(rel, f"hard link to a file outside the folder ({link_counts[key]} names, "
+                                  f"{len(names)} inside); not read")
+                continue
+            for rel in names:  # every name of the file is inside the folder: read it
+                _copy_again(root_fd, rel, key, out)
+    finally:
+        os.close(root_fd)
+
+
+def _open_folder(location: storage.Location) -> int:
+    assert location.local_path is not None
+    name = printable(location.name)
+    try:
+        if location.root is None:  # a local path given on the command line: the user's own
+            return os.open(location.local_path, _DIR_FLAGS)
+        fd = os.open(location.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        for part in location.local_path.relative_to(location.root).parts:
+            try:
+                child = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            finally:
+                os.close(fd)
+            fd = child
+        return fd
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+            raise ArchiveError(f"'{name}' changed into a link or a file while being opened; refusing it.") from exc
+        if exc.errno == errno.ENOENT:
+            raise ArchiveError(f"'{name}' no longer exists in the archive storage.") from exc
+        raise ArchiveError(f"Cannot read '{name}': {exc.strerror or exc}") from exc
+
+
+def _walk(root_fd: int, folder: Path, out: _Extraction, hard_links: dict[tuple[int, int], list[str]],
+          link_counts: dict[tuple[int, int], int]) -> None:
+    """Depth-first over the folder, one open handle per level (closed on the way back up)."""
+    folder_real = Path(os.path.realpath(folder))
+    stack: list[tuple[int, str, Iterator[os.DirEntry[str]]]] = []
+    try:
+        stack.append((root_fd, "", _entries(root_fd, "", out)))
+        while stack:
+            fd, prefix, entries = stack[-1]
+            entry = next(entries, None)
+            if entry is None:
+                stack.pop()
+                if fd != root_fd:
+                    os.close(fd)
+                continue
             rel = f"{prefix}{entry.name}"
             shown = clean_text(rel)
             out.count(shown)
             try:
                 if entry.is_symlink():
-                    inside = Path(os.path.realpath(entry.path)).is_relative_to(
-                        root_real
-                    )
+                    # only to word the reason: the link itself is never followed to read anything
+                    inside = Path(os.path.realpath(folder / rel)).is_relative_to(folder_real)
                     where = "inside" if inside else "pointing outside"
-                    out.skip(
-                        shown,
-                        f"symbolic link {where} the folder (links are not followed)",
-                    )
+                    out.skip(shown, f"symbolic link {where} the folder (links are not followed)")
                 elif entry.is_dir(follow_symlinks=False):
-                    pending.append((Path(entry.path), rel + "/"))
+                    if len(stack) >= _MAX_DEPTH:
+                        out.skip(shown, f"folder nested more than {_MAX_DEPTH} levels deep")
+                        continue
+                    child = os.open(entry.name, _DIR_FLAGS, dir_fd=fd)
+                    stack.append((child, rel + "/", _entries(child, rel + "/", out)))
                 elif not entry.is_file(follow_symlinks=False):
                     out.skip(shown, "special file (device, FIFO or socket)")
                 elif shown != rel:
-                    out.skip(
-                        shown,
-                        "file name is not valid UTF-8 or holds control characters",
-                    )
+                    out.skip(shown, "file name is not valid UTF-8 or holds control characters")
                 else:
-                    _count_in_place(out, rel, entry.stat(follow_symlinks=False).st_size)
+                    _copy_entry(fd, entry.name, rel, out, hard_links, link_counts)
             except OSError as exc:
-                out.skip(shown, f"cannot read ({exc.strerror or exc})")
-    return ArchiveTree(
-        name=name, root=root, skipped=out.skipped, files=sorted(out.files)
-    )
+                out.skip(shown, _os_reason(exc))
+    finally:
+        for fd, _prefix, _entries_left in stack:
+            if fd != root_fd:
+                os.close(fd)
 
 
-def _count_in_place(out: _Extraction, rel: str, size: int) -> None:
-    if size > out.max_file:
-        out.skip(rel, _too_large(size, out.max_file))
-        return
-    if out.total + size > out.max_total:
+def _entries(fd: int, prefix: str, out: _Extraction) -> Iterator[os.DirEntry[str]]:
+    try:
+        with os.scandir(fd) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+    except OSError as exc:
+        out.skip(prefix.rstrip("/") or ".", f"cannot read folder ({exc.strerror or exc})")
+        return iter(())
+    return iter(entries)
+
+
+def _copy_entry(dir_fd: int, name: str, rel: str, out: _Extraction,
+                hard_links: dict[tuple[int, int], list[str]], link_counts: dict[tuple[int, int], int]) -> None:
+    fd = os.open(name, _FILE_FLAGS, dir_fd=dir_fd)
+    with _OwnedFd(fd) as owned:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):  # swapped for a FIFO or device after it was listed
+            out.skip(rel, "special file (device, FIFO or socket)")
+            return
+        if info.st_nlink > 1:  # decided once the whole folder is known
+            key = (info.st_dev, info.st_ino)
+            hard_links.setdefault(key, []).append(rel)
+            link_counts[key] = info.st_nlink
+            return
+        _copy_open_file(owned, rel, info.st_size, out)
+
+
+def _copy_again(root_fd: int, rel: str, key: tuple[int, int], out: _Extraction) -> None:
+    """Re-open ``rel`` from the root without following links and copy it if it is still that file."""
+    parts = rel.split("/")
+    fds: list[int] = []
+    try:
+        fd = root_fd
+        for part in parts[:-1]:
+            fd = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            fds.append(fd)
+        with _OwnedFd(os.open(parts[-1], _FILE_FLAGS, dir_fd=fd)) as owned:
+            info = os.fstat(owned.fd)
+            if (info.st_dev, info.st_ino) != key or not stat.S_ISREG(info.st_mode):
+                out.skip(rel, "changed while the folder was being read; not read")
+                return
+            _copy_open_file(owned, rel, info.st_size, out)
+    except OSError as exc:
+        out.skip(rel, _os_reason(exc))
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def _copy_open_file(owned: _OwnedFd, rel: str, size: int, out: _Extraction) -> None:
+    if size <= out.max_file and out.total + size > out.max_total:
         raise UnsafeArchive(
             f"Refusing '{printable(out.name)}': it holds more than "
             f"{out.max_total:,} bytes (stopped at '{printable(rel)}')."
         )
-    out.total += size
-    out.files.append(rel)
+    out.add_file(rel, size, owned.reader)
+
+
+class _OwnedFd:
+    """An open file descriptor closed on exit unless `reader` handed it to a file object."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self._handed = False
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._handed:
+            os.close(self.fd)
+
+    def reader(self) -> AbstractContextManager[_Source]:
+        self._handed = True
+        return _SourceReader(os.fdopen(self.fd, "rb", buffering=0))
+
+
+class _SourceReader:
+    """A source file whose read errors (EIO, a vanished network file) skip it, with the reason."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._raw.close()
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._raw.read(size) or b""
+        except OSError as exc:
+            raise _SkipMember(_os_reason(exc)) from exc
+
+
+def _os_reason(exc: OSError) -> str:
+    if exc.errno == errno.ELOOP:
+        return "changed into a symbolic link while the folder was being read (links are not followed)"
+    if exc.errno == errno.ENOENT:
+        return "vanished while the folder was being read"
+    return f"cannot read ({exc.strerror or exc})"
 
 
 def _remove_tree(path: Path) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import ollama
 
+from bot.core.redact import redact_secrets
 from bot.core.types import ChatResult, LLMCallMetrics
 from bot.errors import LLMCallFailed
 from bot.settings import Settings
@@ -262,7 +263,7 @@ _CAUGHT: tuple[type[BaseException], ...] = (*OUTSIDE_ERRORS, _StreamEnded)
 
 def _classify(exc: BaseException, *, settings: Settings, budget_s: float) -> tuple[str, str]:
     """(kind, one-line reason) for an outside error."""
-    host = settings.ollama_host
+    host = shown_host(settings)
     model = settings.ollama_model
     # The client converts httpx.ConnectError into the builtin ConnectionError for plain requests
     # but not for streamed ones, so both arrive here.
@@ -301,6 +302,11 @@ def _classify(exc: BaseException, *, settings: Settings, budget_s: float) -> tup
     return ("broken_stream", f"Ollama at {host} sent a malformed record ({type(exc).__name__})")
 
 
+def shown_host(settings: Settings) -> str:
+    """OLLAMA_HOST as every message shows it: credentials in the URL redacted."""
+    return redact_secrets(settings.ollama_host)
+
+
 def connect_detail(exc: BaseException) -> str:
     """Why a connection failed, in a few words ("connection refused", "name not known", ...)."""
     # ollama raises ConnectionError(<download hint>) `from None`; the httpx cause is its context.
@@ -314,7 +320,7 @@ def connect_detail(exc: BaseException) -> str:
 
 
 def _one_line(text: str, limit: int = 200) -> str:
-    line = " ".join(text.split())
+    line = " ".join(redact_secrets(text).split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 

@@ -45,6 +45,7 @@ def build_web_client(settings: Settings) -> WebClient:
 
 
 THREAD_PAGES = 5  # conversations.replies pages read at most (200 messages each)
+QUICK_TIMEOUT_S = 2  # s: a Web API call made while a listener waits (the socket timeout, one try)
 
 
 class SlackOps:
@@ -104,6 +105,15 @@ class SlackOps:
                     break
         assert last is not None
         raise last
+
+    def is_workspace_admin(self, user: str, *, timeout_s: int = QUICK_TIMEOUT_S) -> bool:
+        """users.info: is ``user`` a workspace admin or owner? Called from a listener, so one try
+        with a short timeout (no retries, no waiting out a rate limit); raises `SlackCallFailed`."""
+        quick = WebClient(token=self.client.token, base_url=self.client.base_url, timeout=timeout_s,
+                          retry_handlers=[])
+        resp = self._call("users.info", quick.users_info, user=user)
+        info = resp.get("user") or {}
+        return bool(info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner"))
 
     def thread_messages(self, *, channel: str, thread_ts: str) -> list[Mapping[str, Any]]:
         """The thread via conversations.replies (oldest first); an unreadable thread is no messages."""

@@ -23,6 +23,7 @@ from fsspec import AbstractFileSystem
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
 
+from bot.core.redact import redact_secrets
 from bot.core.types import ArchiveRef
 from bot.errors import ArchiveError, ArchiveNotFound
 from bot.settings import Settings
@@ -47,6 +48,9 @@ class Location:
     local_path: Path | None  # set when the archive is on the local disk
     is_dir: bool
     size: int | None
+    # the storage root it was found in (resolved), so a local folder can be opened from the root
+    # down without following links; None for CLI local paths and remote locations
+    root: Path | None = None
 
     @property
     def is_local(self) -> bool:
@@ -283,14 +287,14 @@ def _find_local(root: Path, clean: str, requested: str) -> Location | None:
         )
     if not real.exists():
         return None
-    return _local_location(requested, real)
+    return _local_location(requested, real, root=root_real)
 
 
 def _inside(path: Path, root: Path) -> bool:
     return path.resolve().is_relative_to(root.resolve())
 
 
-def _local_location(requested: str, path: Path) -> Location:
+def _local_location(requested: str, path: Path, *, root: Path | None = None) -> Location:
     try:
         is_dir = path.is_dir()
         size = None if is_dir else path.stat().st_size
@@ -298,7 +302,7 @@ def _local_location(requested: str, path: Path) -> Location:
         raise ArchiveError(
             f"Cannot read '{printable(requested)}': {exc.strerror or exc}"
         ) from exc
-    return Location(requested, LocalFileSystem(), str(path), path, is_dir, size)
+    return Location(requested, LocalFileSystem(), str(path), path, is_dir, size, root)
 
 
 def _join(root_path: str, clean: str) -> str:
@@ -363,4 +367,4 @@ def short_reason(exc: BaseException) -> str:
 
 def _redact(root: str) -> str:
     """Roots may carry credentials in their URL (``s3://key:secret@bucket``); never log them."""
-    return re.sub(r"(://)[^/@]*@", r"\1***@", root)
+    return redact_secrets(root)

@@ -184,9 +184,12 @@ class AnalysisJob:
                      text=fallback_text(archive_name=archive, headline=headline),
                      blocks=summary_blocks(archive_name=archive, headline=headline,
                                            narrative=narrative.short_summary, note=note, footer=footer),
-                     uploads=report_uploads(result)),
+                     uploads=report_uploads(result),
+                     final_text=(f":white_check_mark: Analysis of {self.label} finished, but Slack would not "
+                                 "show its summary here. The full report is in this message's thread.")),
             on_message_failure=lambda err: self._tell(
                 f"The analysis finished but I couldn't post the summary: {err}"),
+            sleep=self.services.sleep,
             on_upload_failure=lambda err, thread_ts: self._tell(
                 f"The summary is posted, but I couldn't attach the report file: {err} "
                 "Run the command again to retry."),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -27,6 +28,17 @@ Explain = Callable[[SlackCallFailed], None]
 ExplainUpload = Callable[..., None]  # called as (err, thread_ts=<the message's ts>)
 
 
+# Waits before the 2nd and 3rd try of a final edit that failed for a reason that may pass.
+RETRY_DELAYS_S = (2.0, 8.0)
+# Slack error codes after which the same edit can never work: no retry, no short text either.
+HOPELESS = frozenset({"not_in_channel", "channel_not_found", "is_archived", "message_not_found",
+                      "cant_update_message", "edit_window_closed", "invalid_auth", "not_authed",
+                      "account_inactive", "token_revoked", "missing_scope", "restricted_action"})
+# ... and after which retrying the same content is pointless (the short text may still fit).
+REFUSED_CONTENT = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long", "too_many_attachments",
+                             "no_text", "invalid_arguments"})
+
+
 @dataclass(frozen=True)
 class Delivery:
     channel: str
@@ -34,22 +46,28 @@ class Delivery:
     blocks: Sequence[dict[str, Any]] | None = None
     replace_ts: str | None = None  # the placeholder to replace; None posts a new message
     uploads: Sequence[Upload] = ()  # attached in the message's thread
+    # For a final edit (the summary replacing "Analyzing…"): a failed edit is retried after
+    # RETRY_DELAYS_S, then this short plain text replaces the placeholder instead, so the
+    # message never stays "starting…". None: one try (progress edits, streamed answers).
+    final_text: str | None = None
 
 
 def deliver(poster: SlackPoster, delivery: Delivery, *, on_message_failure: Explain | None = None,
-            on_upload_failure: ExplainUpload | None = None) -> str:
+            on_upload_failure: ExplainUpload | None = None,
+            sleep: Callable[[float], None] = time.sleep) -> str:
     """Deliver; returns the message's ts.
 
     A new message that cannot be posted raises `SlackCallFailed`: nothing is visible yet, so the
-    caller reports the failure its own way. A placeholder that cannot be replaced, or files that
-    cannot be attached, go to the handlers and the rest of the delivery goes on.
+    caller reports the failure its own way. A placeholder that cannot be replaced (after the
+    retries and the short text, for a final edit), or files that cannot be attached, go to the
+    handlers and the rest of the delivery goes on.
     """
     ts = delivery.replace_ts
     if ts is None:
         ts = poster.post(channel=delivery.channel, text=delivery.text, blocks=delivery.blocks)
     else:
         try:
-            poster.update(channel=delivery.channel, ts=ts, text=delivery.text, blocks=delivery.blocks)
+            _replace(poster, delivery, ts, sleep)
         except SlackCallFailed as err:
             _explain(on_message_failure, err)
     if delivery.uploads:
@@ -58,6 +76,35 @@ def deliver(poster: SlackPoster, delivery: Delivery, *, on_message_failure: Expl
         except SlackCallFailed as err:
             _explain(None if on_upload_failure is None else partial(on_upload_failure, thread_ts=ts), err)
     return ts
+
+
+def _replace(poster: SlackPoster, delivery: Delivery, ts: str, sleep: Callable[[float], None]) -> None:
+    """Edit the placeholder; for a final edit, retry what may pass, then fall back to the short text."""
+    tries: list[tuple[str, Sequence[dict[str, Any]] | None]] = [(delivery.text, delivery.blocks)]
+    if delivery.final_text is not None:
+        tries.append((delivery.final_text, None))
+    delays = RETRY_DELAYS_S if delivery.final_text is not None else ()
+    last: SlackCallFailed | None = None
+    for text, blocks in tries:
+        for attempt in range(len(delays) + 1):
+            if attempt:
+                sleep(delays[attempt - 1])
+            try:
+                poster.update(channel=delivery.channel, ts=ts, text=text, blocks=blocks)
+                if last is not None:
+                    log.info("final edit delivered after %s (%s)", last.code,
+                             "short text" if blocks is None and text == delivery.final_text else "retry")
+                return
+            except SlackCallFailed as err:
+                last = err
+                if delivery.final_text is not None:
+                    log.warning("final edit attempt failed: %s", err.code)
+                if err.code in HOPELESS:
+                    raise
+                if err.code in REFUSED_CONTENT:
+                    break  # this content will never pass; the short text may
+    assert last is not None
+    raise last
 
 
 def report_uploads(result: RunResult, *, chart: bool = True) -> list[Upload]:

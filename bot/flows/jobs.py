@@ -14,7 +14,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from bot.errors import PoolClosed, QueueFull
 
@@ -36,6 +38,11 @@ class PoolStatus:
     queued: int
     max_queue: int
     running_labels: tuple[str, ...]
+
+    @property
+    def saturated(self) -> bool:
+        """Every worker busy and the queue full: the next submit is refused."""
+        return self.running >= self.workers and self.queued >= self.max_queue
 
 
 class JobPool:
@@ -126,3 +133,35 @@ def _cancel(job: Job, message: str) -> None:
         job.on_cancel(message)
     except Exception:
         log.exception("could not tell the user that job %s (%s) was cancelled", job.id, job.label)
+
+
+class TrackedExecutor(ThreadPoolExecutor):
+    """A thread pool that knows how many of its threads are busy (Bolt's listener executor), so
+    readiness can say when every listener thread is taken."""
+
+    def __init__(self, *, workers: int, name: str = "chimera-listener") -> None:
+        super().__init__(max_workers=workers, thread_name_prefix=name)
+        self.workers = workers
+        self._busy = 0
+        self._busy_lock = threading.Lock()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        def tracked() -> Any:
+            with self._busy_lock:
+                self._busy += 1
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with self._busy_lock:
+                    self._busy -= 1
+
+        return super().submit(tracked)
+
+    @property
+    def busy(self) -> int:
+        with self._busy_lock:
+            return self._busy
+
+    @property
+    def saturated(self) -> bool:
+        return self.busy >= self.workers

@@ -118,7 +118,9 @@ class Events(Protocol):
 class Subscriptions(Protocol):
     def add_subscription(self, *, channel: str, schedule: str, trigger: dict[str, Any], timezone: str,
                          prefix: str, quiet_when_nothing_new: bool = False,
-                         created_by: str | None = None) -> Subscription: ...
+                         created_by: str | None = None, max_per_channel: int | None = None) -> Subscription:
+        """Raises `bot.errors.LimitReached` when ``max_per_channel`` would be exceeded (atomic)."""
+        ...
 
     def get_subscription(self, subscription_id: int) -> Subscription | None: ...
 

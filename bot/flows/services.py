@@ -8,7 +8,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.flows.jobs import JobPool
+from bot.flows.health import HealthProbe
+from bot.flows.jobs import JobPool, TrackedExecutor
 from bot.flows.pipeline import RunsAnalyses
 from bot.flows.ports import ChatModel, DigestScheduling, RunStore
 from bot.settings import Settings
@@ -51,6 +52,7 @@ class Services:
     chat: ChatModel  # thread answers
     health: Callable[[], str]  # one line on Ollama's state for `/chimera status`; must be quick
     clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep  # waits between retries of a final Slack edit
     seen_events: SeenEvents = field(default_factory=SeenEvents)
     progress_interval_s: float = 1.0  # at most one progress edit per this many seconds
     store: RunStore | None = None
@@ -58,3 +60,18 @@ class Services:
     # Thread answers wait on the model for up to OLLAMA_TIMEOUT_S: they run here, never on Bolt's
     # few listener threads, which must stay free to ack commands within Slack's 3 s.
     answers: JobPool | None = None
+    # Listener work that calls the outside world (event handling, the status reply with its Ollama
+    # check) runs here, off Bolt's listener threads; None runs it in the listener (unit tests).
+    side: JobPool | None = None
+    # `health` behind a deadline, one check in flight at a time (see bot.flows.health).
+    probe: HealthProbe | None = None
+    # Bolt's listener threads, counted so /health can say when all are busy.
+    listeners: TrackedExecutor | None = None
+
+    def saturated(self) -> list[str]:
+        """The pools that cannot take more work right now (readiness in /health)."""
+        full = [name for name, pool in (("jobs", self.jobs), ("answers", self.answers), ("side", self.side))
+                if pool is not None and pool.status().saturated]
+        if self.listeners is not None and self.listeners.saturated:
+            full.append("listeners")
+        return full

@@ -16,6 +16,8 @@ from bot.core.dimensions import config_values
 from bot.core.jsonsafe import strict_json
 from bot.core.metrics import METRICS
 from bot.core.narrative import Narrative
+from bot.core.redact import redact_secrets
+from bot.core.text import strip_bidi
 from bot.core.types import Fact, Inventory
 from bot.render.headline import BestThroughput, Headline, TtftCallout
 from bot.render.narrative import metrics_markdown, narrative_markdown
@@ -217,13 +219,19 @@ def render_markdown(*, archive: str, analysis: Analysis, inventory: Inventory,
         sources = ", ".join(fact.sources[:4]) + (f" (+{len(fact.sources) - 4} more)" if len(fact.sources) > 4 else "")
         out.append(f"| {fact.id} | {cell(fact.statement)} | {cell(stated(fact.value, fact.unit))} | {cell(sources)} |")
     out.append("")
-    return "\n".join(out).rstrip() + "\n"
+    return outgoing("\n".join(out).rstrip() + "\n")
+
+
+def outgoing(text: str) -> str:
+    """The last step of every report text: bidirectional controls stripped (archive contents are
+    untrusted) and URL credentials redacted (a narrative reason may quote OLLAMA_HOST)."""
+    return redact_secrets(strip_bidi(text))
 
 
 def render_footer(narrative: Narrative | None, timings_s: Mapping[str, float]) -> str:
     """The Metrics block: workflow timings (ingest | analysis | report) and the LLM calls."""
     if narrative is not None:
-        return metrics_markdown(narrative, timings_s)
+        return outgoing(metrics_markdown(narrative, timings_s))
     flow = " | ".join(f"{name} {seconds:.2f} s" for name, seconds in timings_s.items())
     return f"## Metrics\n\nWorkflow: {flow}\n"
 

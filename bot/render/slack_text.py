@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 
+from bot.core.redact import redact_secrets
+from bot.core.text import strip_bidi
+
 SECTION_TEXT_LIMIT = 3000  # Block Kit section text
 MESSAGE_TEXT_LIMIT = 4000  # practical limit for chat.postMessage / chat.update `text`
 HEADER_TEXT_LIMIT = 150  # Block Kit header (plain_text)
@@ -21,16 +24,23 @@ def escape_mrkdwn(text: str) -> str:
 
     Escaping ``& < >`` turns ``<!channel>``, ``<@U123>``, ``<!subteam^S1>`` and ``<http://x|label>``
     into visible literal text; a zero-width space after ``@`` keeps a bare ``@here`` from ever
-    being linked into a mention (e.g. if someone later enables ``link_names``).
+    being linked into a mention (e.g. if someone later enables ``link_names``). Bidirectional
+    controls are stripped and URL credentials redacted (`untrusted`).
     """
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = untrusted(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return _BROADCAST.sub("@\u200b", escaped)
 
 
 def escape_plain(text: str) -> str:
     """For plain_text fields (headers, file titles). Slack does not parse mentions there, but we
     never rely on that: angle brackets become look-alike quotes and broadcasts stay inert."""
-    return _BROADCAST.sub("@\u200b", text.replace("<", "\u2039").replace(">", "\u203a"))
+    return _BROADCAST.sub("@\u200b", untrusted(text).replace("<", "\u2039").replace(">", "\u203a"))
+
+
+def untrusted(text: str) -> str:
+    """What every untrusted text loses before Slack shows it: bidirectional control characters
+    (a right-to-left override can make a model name read backwards) and URL credentials."""
+    return redact_secrets(strip_bidi(text))
 
 
 def split_text(text: str, limit: int) -> list[str]:
@@ -68,7 +78,7 @@ def split_escaped(text: str, limit: int, *, _raw_limit: int | None = None) -> li
     """
     raw_limit = _raw_limit or limit
     out: list[str] = []
-    for raw in split_text(text, raw_limit):
+    for raw in split_text(untrusted(text), raw_limit):
         piece = escape_mrkdwn(raw)
         if len(piece) <= limit or raw_limit == 1:
             out.append(piece)

@@ -114,7 +114,7 @@ def test_format_is_sniffed_when_the_name_has_no_known_suffix(
         pass
 
 
-def test_directory_is_used_in_place_without_following_links(
+def test_directory_is_copied_to_scratch_without_following_links(
     tmp_path: Path, storage: Path
 ) -> None:
     folder = write_tree(storage / "nightly" / "run", SAMPLE_FILES)
@@ -127,7 +127,8 @@ def test_directory_is_used_in_place_without_following_links(
     settings = archive_settings(tmp_path, max_file_bytes=1024)
 
     with open_archive("nightly/run", settings=settings) as tree:
-        assert tree.root == folder.resolve()
+        # a private copy, read through directory handles: nothing can be swapped under ingest
+        assert tree.root.is_relative_to(tmp_path / "work")
         assert read_tree(tree) == SAMPLE_FILES
         why = reasons(tree)
         assert (
@@ -139,7 +140,7 @@ def test_directory_is_used_in_place_without_following_links(
         )
         assert "special file" in why["pipe"]
         assert why["huge.csv"] == "too large (2,048 bytes > limit 1,024)"
-    # nothing removed or copied
+    # the folder is left as it was, and the copy is removed
     assert folder.exists() and (folder / "results.csv").exists()
     assert work_entries(tmp_path) == []
 

@@ -259,4 +259,5 @@ def test_help_status_and_bad_command(standin):
 def test_health_endpoint(standin):
     with http_bot(standin, ScriptedRun()) as bot_, urllib.request.urlopen(f"{bot_.url}/health", timeout=5) as resp:
         payload = json.loads(resp.read())
-    assert payload == {"status": "ok", "version": bot.__version__, "running": 0, "queued": 0}
+    assert payload == {"status": "ok", "version": bot.__version__, "running": 0, "queued": 0,
+                       "ready": True, "saturated": []}

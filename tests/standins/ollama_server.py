@@ -12,6 +12,9 @@ encoding, or one JSON object when ``"stream": false``), ``GET /api/tags``, ``POS
 body. Replies are scripted (a queue; the last one repeats when the queue runs dry); the final
 record carries real timing fields in ns, measured unless a reply overrides them.
 
+`stall()` holds every request (any path, including ``/api/tags``) without an answer until
+`release()`: an Ollama that accepts connections and then hangs.
+
 Fault modes (``Reply.fault``): ``"slow"`` (no byte until ``slow_s`` passes), ``"500"``, ``"404"``,
 ``"broken"`` (closes the connection in the middle of the NDJSON stream), ``"error_record"`` (an
 ``{"error": ...}`` line mid-stream, as Ollama sends when the runner dies), ``"trickle"`` (after the
@@ -97,6 +100,7 @@ class _State:
     lock: threading.Lock = field(default_factory=threading.Lock)
     stopping: threading.Event = field(default_factory=threading.Event)
     version: str = "0.12.6"
+    open: threading.Event = field(default_factory=lambda: _set(threading.Event()))  # cleared: stalled
     arrived: threading.Condition = field(init=False, repr=False)  # notified with every request
 
     def __post_init__(self) -> None:
@@ -166,7 +170,15 @@ class OllamaStandIn:
     def requests_to(self, path: str) -> list[Recorded]:
         return [r for r in self.requests if r.path == path]
 
-    def wait_for_requests(self, path: str, count: int, timeout: float = 10.0) -> list[Recorded]:
+    def stall(self) -> None:
+        """Every request from now on is accepted, recorded, and then gets no byte back until
+        `release` (or `stop`): a server that hangs without refusing connections."""
+        self._state.open.clear()
+
+    def release(self) -> None:
+        self._state.open.set()
+
+    def wait_for_requests(self, path: str, count: int = 1, timeout: float = 10.0) -> list[Recorded]:
         """Block until ``count`` requests to ``path`` have arrived (AssertionError on timeout)."""
         state = self._state
         with state.arrived:
@@ -175,6 +187,11 @@ class OllamaStandIn:
             ):
                 raise AssertionError(f"{count} request(s) to {path} expected; got {state.requests}")
             return [r for r in state.requests if r.path == path]
+
+
+def _set(event: threading.Event) -> threading.Event:
+    event.set()
+    return event
 
 
 def settings_for(host: str, **overrides: object) -> Settings:
@@ -206,7 +223,7 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def handle(self) -> None:
-        with contextlib.suppress(ConnectionResetError, BrokenPipeError):  # a client closed its keep-alive socket
+        with contextlib.suppress(ConnectionResetError, BrokenPipeError, ConnectionAbortedError):  # client gone
             super().handle()
 
     # --- plumbing -----------------------------------------------------------------------------
@@ -223,6 +240,9 @@ class _Handler(BaseHTTPRequestHandler):
         with self.state.arrived:
             self.state.requests.append(Recorded(self.command, self.path, body))
             self.state.arrived.notify_all()
+        while not self.state.open.wait(0.05):  # stalled: hold the request until released
+            if self.state.stopping.is_set():
+                raise ConnectionAbortedError("stand-in stopped while stalled")
 
     def _json(self, status: int, payload: Any) -> None:
         data = json.dumps(payload).encode()

@@ -53,11 +53,14 @@ class _Fault:
     status: int = 200
     error: str = ""
     headers: dict[str, str] = field(default_factory=dict)
+    when: Callable[[dict[str, Any]], bool] | None = None  # only calls whose params match
 
 
 class SlackApiStandin:
     def __init__(self) -> None:
         self.calls: list[Call] = []
+        self.admins: set[str] = set()  # users.info says these are workspace admins
+        self.owners: set[str] = set()  # ... and these workspace owners
         self._faults: list[_Fault] = []
         self._cond = threading.Condition()
         self._ts = itertools.count(100)
@@ -107,9 +110,11 @@ class SlackApiStandin:
 
     # --- scripting ---------------------------------------------------------------------------
 
-    def fail(self, method: str, error: str, *, times: int = 1) -> None:
-        """The next ``times`` calls of ``method`` answer ``{"ok": false, "error": error}``."""
-        self._faults.append(_Fault(method, times, error=error))
+    def fail(self, method: str, error: str, *, times: int = 1,
+             when: Callable[[dict[str, Any]], bool] | None = None) -> None:
+        """The next ``times`` calls of ``method`` (those whose params satisfy ``when``, if given)
+        answer ``{"ok": false, "error": error}``."""
+        self._faults.append(_Fault(method, times, error=error, when=when))
 
     def rate_limit(self, method: str, *, retry_after: int = 0, times: int = 1) -> None:
         self._faults.append(_Fault(method, times, status=429, error="ratelimited",
@@ -145,9 +150,11 @@ class SlackApiStandin:
 
     # --- the protocol ------------------------------------------------------------------------
 
-    def _take_fault(self, method: str) -> _Fault | None:
+    def _take_fault(self, method: str, params: dict[str, Any] | None = None) -> _Fault | None:
         with self._cond:
             for fault in self._faults:
+                if fault.when is not None and not fault.when(params or {}):
+                    continue
                 if fault.method == method and fault.times > 0:
                     fault.times -= 1
                     return fault
@@ -173,7 +180,7 @@ class SlackApiStandin:
         with self._cond:
             self.calls.append(Call(method, params, headers, time.monotonic(), body))
             self._cond.notify_all()
-        fault = self._take_fault(method)
+        fault = self._take_fault(method, params)
         if fault is not None:
             if method == "upload":
                 return fault.status, {}, b"upload failed"
@@ -200,6 +207,14 @@ class SlackApiStandin:
         if method == "files.completeUploadExternal":
             files = json.loads(params.get("files") or "[]")
             return {"ok": True, "files": [{"id": f["id"], "title": f.get("title", "")} for f in files]}
+        if method == "users.info":
+            user = str(params.get("user") or "")
+            if not user.startswith(("U", "W")):
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": {"id": user, "name": user.lower(), "deleted": False,
+                                         "is_admin": user in self.admins or user in self.owners,
+                                         "is_owner": user in self.owners, "is_primary_owner": False,
+                                         "is_bot": False}}
         if method == "conversations.replies":
             return {"ok": True, "messages": [], "has_more": False}
         if method == "apps.connections.open":

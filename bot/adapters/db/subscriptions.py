@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, text, update
 
 from bot.adapters.db.convert import subscription_record
 from bot.adapters.db.database import Database
 from bot.adapters.db.frames import json_document
 from bot.adapters.db.schema import SubscriptionRow
 from bot.core.records import Subscription
+from bot.errors import LimitReached
 
 
 class SubscriptionRepository:
@@ -27,8 +29,14 @@ class SubscriptionRepository:
         prefix: str,
         quiet_when_nothing_new: bool = False,
         created_by: str | None = None,
+        max_per_channel: int | None = None,
     ) -> Subscription:
-        """Persist a subscription. `trigger` holds the parsed schedule (e.g. cron fields)."""
+        """Persist a subscription. `trigger` holds the parsed schedule (e.g. cron fields).
+
+        With ``max_per_channel``, raises `LimitReached` when the channel already has that many
+        active subscriptions. The count and the insert are one write transaction holding the
+        database's lock (SQLite's BEGIN IMMEDIATE; a per-channel advisory lock on PostgreSQL), so
+        parallel adds cannot pass the limit together."""
         for name, value in (("channel", channel), ("schedule", schedule), ("timezone", timezone)):
             if not value:
                 raise ValueError(f"subscription {name} must not be empty")
@@ -43,6 +51,15 @@ class SubscriptionRepository:
             active=True,
         )
         with self._db.tx(write=True) as session:
+            if max_per_channel is not None:
+                if session.get_bind().dialect.name == "postgresql":
+                    session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                    {"key": zlib.crc32(f"chimera-digests:{channel}".encode())})
+                active = session.scalar(select(func.count()).select_from(SubscriptionRow).where(
+                    SubscriptionRow.channel == channel, SubscriptionRow.active.is_(True)))
+                if (active or 0) >= max_per_channel:
+                    raise LimitReached(f"This channel already has {max_per_channel} digests; remove one with "
+                                       "`/chimera digest remove <id>` first.")
             session.add(row)
             session.flush()
             return subscription_record(row)

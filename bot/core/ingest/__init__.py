@@ -156,11 +156,14 @@ def _ingest_file(path: Path, rel: str, fmt: str | None, max_file_bytes: int, see
 def _file_text(path: Path, rel: str, fmt: str | None, max_file_bytes: int, seen_hashes: dict[str, str],
                inventory: Inventory) -> str | None:
     """The file's text, or None when it is skipped or duplicates an earlier file (listed as such)."""
-    reason = _skip_before_reading(path, fmt, max_file_bytes)
+    try:
+        reason = _skip_before_reading(path, fmt, max_file_bytes)
+        data = b"" if reason else path.read_bytes()
+    except OSError as exc:  # vanished, unreadable: a skip with its reason, not a crash
+        reason = f"cannot read ({exc.strerror or type(exc).__name__})"
     if reason:
         inventory.skipped.append(Skipped(rel, reason))
         return None
-    data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if digest in seen_hashes:
         inventory.duplicates.append((seen_hashes[digest], rel))
