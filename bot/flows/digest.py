@@ -29,7 +29,7 @@ from typing import Literal
 
 from bot.core.archives import pick_archive
 from bot.core.records import Digest, Subscription
-from bot.core.regression import Change, compare, history_from_archives
+from bot.core.regression_mw import Change, compare, history_from_archives
 from bot.errors import ArchiveError, ChimeraError, SlackCallFailed
 from bot.flows.deliver import Delivery, deliver, report_uploads
 from bot.flows.pipeline import RunResult, RunsAnalyses

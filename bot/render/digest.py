@@ -13,7 +13,7 @@ import bot
 from bot.core.archives import archive_order
 from bot.core.numbers import format_number
 from bot.core.records import Subscription
-from bot.core.regression import (
+from bot.core.regression_mw import (
     IMPROVEMENT,
     METHOD_MW,
     METHOD_MW_Z,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bot.core.regression import (
+from bot.core.regression_mw import (
     ALPHA,
     IMPROVEMENT,
     METHOD_DEFINITIONS,

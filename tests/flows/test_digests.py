@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tarfile
 
-from bot.core.regression import IMPROVEMENT, METHOD_MW_Z, REGRESSION
+from bot.core.regression_mw import IMPROVEMENT, METHOD_MW_Z, REGRESSION
 from bot.flows.digest import FAILED, NOTHING_NEW, POSTED, QUIET, run_digest
 from tests.digest_support import DigestEnv, digest_env, message_text, write_synth
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from bot.core.regression import REGRESSION, Change
+from bot.core.regression_mw import REGRESSION, Change
 from bot.render.digest import DigestView
 
 
