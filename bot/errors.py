@@ -96,6 +96,10 @@ class UsageError(ChimeraError):
     """The command text could not be understood."""
 
 
+class NothingToCompare(ChimeraError):
+    """A comparison's side holds no measurements (e.g. a configuration that selects no rows)."""
+
+
 class ScheduleError(ChimeraError):
     """The digest schedule, prefix or timezone the user gave is not usable."""
 

@@ -22,6 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+import pandas as pd
+
 from bot.core.config import Config
 
 # Keys (compared case-insensitively) that mark a repetition of a configuration, not a dimension.
@@ -43,6 +45,36 @@ def comparable_config(text: str) -> str:
     kept = [key if value is None else f"{key}={value}" for key, value in config.items
             if value is None or not is_repetition_marker(key)]
     return ",".join(kept)
+
+
+def parse_selector(text: str) -> Config:
+    """A configuration selector as a user writes it (``num_ctx=2048``, ``temperature=0.70,num_gpu=99``),
+    in canonical form (sorted keys, ``0.70`` -> ``0.7``). Raises ValueError for a part without ``=``."""
+    pairs: dict[str, str] = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            raise ValueError(f"{part.strip() or text!r} is not key=value")
+        pairs[key.strip()] = value.strip()
+    return Config.from_items(pairs)
+
+
+def select_config(frame: pd.DataFrame, selector: Config) -> pd.DataFrame:
+    """The rows whose configuration has every part of ``selector``, with those parts removed from
+    their ``config`` (a new frame): two selections of one archive then pair up on the dimensions
+    that remain, so ``num_ctx=2048`` vs ``num_ctx=4096`` compares each model's otherwise equal runs."""
+    wanted = set(selector.parts)
+
+    def rest(text: str) -> str | None:
+        parts = Config.parse(text).parts
+        if not wanted <= set(parts):
+            return None
+        return ",".join(p for p in parts if p not in wanted)
+
+    mapping = {text: rest(text) for text in frame["config"].fillna("").astype(str).unique()}
+    configs = frame["config"].fillna("").astype(str).map(mapping)
+    keep = configs.notna()
+    return frame[keep].assign(config=configs[keep].astype(str)).reset_index(drop=True)
 
 
 @dataclass(frozen=True)

@@ -37,17 +37,17 @@ TITLE: dict[NewsKind, str] = {
     "improvement": "Improvement", "model new": "New model", "configuration new": "New configuration",
 }
 PLURAL: dict[NewsKind, tuple[str, str]] = {
-    "every request failed": ("all requests failed", "all requests failed"),
+    "every request failed": ("configuration with every request failed", "configurations with every request failed"),
     "regression": ("regression", "regressions"), "failure rate up": ("failure rate up", "failure rates up"),
     "model gone": ("model gone", "models gone"), "slow creep": ("slow creep", "slow creeps"),
-    "configuration gone": ("configuration line gone", "configuration lines gone"),
+    "configuration gone": ("configuration gone", "configurations gone"),
     "configuration changed": ("configuration changed", "configurations changed"),
     "configuration key changed": ("configuration key changed", "configuration keys changed"),
     "unit changed": ("unit changed", "units changed"),
     "definition changed": ("definition changed", "definitions changed"),
     "too few requests": ("too few requests", "too few requests"),
     "improvement": ("improvement", "improvements"), "model new": ("new model", "new models"),
-    "configuration new": ("new configuration line", "new configuration lines"),
+    "configuration new": ("new configuration", "new configurations"),
 }
 MAX_CONFIGS_NAMED = 3
 MAX_ITEMS_SHOWN = 15  # lines in the Slack message; all of them are in the report in the thread
@@ -261,7 +261,13 @@ def short_title(item: NewsItem, style: Style = MRKDWN) -> str:
 
 
 def tally(news: News) -> str:
-    return ", ".join(f"{n} {PLURAL[k][0] if n == 1 else PLURAL[k][1]}" for k, n in news.tally())
+    """``2 regressions, 1 model gone``: configurations gone or new count one by one."""
+    counts: dict[NewsKind, int] = {}
+    for item in news.items:
+        weight = len(item.configs) if item.kind in ("configuration gone", "configuration new") else 1
+        counts[item.kind] = counts.get(item.kind, 0) + max(1, weight)
+    return ", ".join(f"{counts[k]} {PLURAL[k][0] if counts[k] == 1 else PLURAL[k][1]}"
+                     for k, _ in news.tally())
 
 
 def fallback(news: News) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from bot.core.comparable import ConfigDiff, comparable_config, match_configs
+from bot.core.comparable import ConfigDiff, comparable_config, match_configs, parse_selector, select_config
 from bot.core.news import LEVELS, Snapshot, build_news
 from bot.core.regression import IMPROVEMENT, NO_CHANGE, REGRESSION
 from bot.core.types import MEASUREMENT_COLUMNS
@@ -302,3 +302,22 @@ def test_the_frame_columns_it_reads_are_the_measurement_columns() -> None:
     news = build_news(Snapshot("b", frame[["model", "config", "metric", "value", "failed"]]),
                       [Snapshot("a", synth_archive(1, archive=1)[["model", "config", "metric", "value", "failed"]])])
     assert news.compared == 12  # unit, kind, definition, request_id and error are optional
+
+
+def test_select_config_keeps_the_rows_of_one_configuration_without_the_selector() -> None:
+    frame = synth_archive(1)
+    two_k = select_config(frame, parse_selector("num_ctx=2048"))
+    assert set(two_k["config"]) == {"num_gpu=999,temperature=0.2"}
+    assert len(two_k) == len(frame) / 2
+    assert set(select_config(frame, parse_selector("temperature=0.20,num_ctx=8192"))["config"]) == {"num_gpu=999"}
+    assert len(select_config(frame, parse_selector("num_ctx=999"))) == 0
+    assert tuple(frame.columns) == MEASUREMENT_COLUMNS and set(frame["config"]) == set(DEFAULT_CONFIGS)
+    with pytest.raises(ValueError, match="is not key=value"):
+        parse_selector("num_ctx")
+
+
+def test_two_configurations_of_one_archive_pair_up_model_by_model() -> None:
+    frame = synth_archive(1)
+    news = build_news(Snapshot("b", select_config(frame, parse_selector(CTX8K.split(",")[0]))),
+                      [Snapshot("a", select_config(frame, parse_selector(CTX2K.split(",")[0])))])
+    assert news.compared == 6 and not news.of_kind("model gone", "model new", "configuration gone")
