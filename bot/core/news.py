@@ -23,8 +23,8 @@ changed
 unit changed            warning/  units that cannot be converted (not compared) / info when converted
                         info
 definition changed      warning   the metric is defined differently (e.g. TTFT): not compared
-too few requests        warning   the newest run has 1–2 usable requests (judged, low confidence) or
-                                  none for a metric it had before
+too few requests        warning   the newest run has 1–2 usable requests where the baseline had more
+                                  (judged all the same, low confidence), or none for a metric it had
 improvement             info      the detector found the newest run better
 model new / config new  info      nothing earlier to compare with
 ======================  ========  ===========================================================
@@ -127,11 +127,19 @@ class SeriesResult:
     verdict: Verdict
     baseline_labels: tuple[str, ...]  # archives of the baseline runs (oldest first)
     history_runs: int  # earlier archives holding this series (after unit/definition checks)
+    baseline_n: int = 0  # values of this series in the baseline archive (0: not in it)
+    aggregate: bool = False  # the newest run's values are a tool's own aggregates, not requests
 
     @property
     def few_requests(self) -> bool:
+        """The newest run has 1–2 requests: judged, with a wide interval (low confidence)."""
         v = self.verdict
-        return v.n_current + v.n_dropped <= LOW_CONFIDENCE_REQUESTS
+        return not self.aggregate and v.n_current + v.n_dropped <= LOW_CONFIDENCE_REQUESTS
+
+    @property
+    def fewer_than_before(self) -> bool:
+        """… and the baseline had more: news, not the series' usual size."""
+        return self.few_requests and self.baseline_n > LOW_CONFIDENCE_REQUESTS
 
     @property
     def compared(self) -> bool:
@@ -211,6 +219,7 @@ class _RunData:
     values: tuple[float, ...]
     unit: str
     definitions: frozenset[str]
+    aggregate: bool = False  # a tool's aggregates stand in for requests
 
 
 @dataclass
@@ -274,7 +283,8 @@ def _run(group: pd.DataFrame) -> _RunData | None:
     """Per-request values if the run has any, else the tool's aggregates; in the most common unit
     (other convertible units converted, the rest dropped)."""
     rows = group[group["kind"] != "aggregate"]
-    if not len(rows):
+    aggregate = not len(rows)
+    if aggregate:
         rows = group
     unit = rows["unit"].value_counts().index[0]
     values: list[float] = []
@@ -287,7 +297,7 @@ def _run(group: pd.DataFrame) -> _RunData | None:
             values += [float(v) * factor for v in part["value"]]
     if not values:
         return None
-    return _RunData(tuple(values), unit, frozenset(d for d in rows["definition"] if d))
+    return _RunData(tuple(values), unit, frozenset(d for d in rows["definition"] if d), aggregate)
 
 
 # --------------------------------------------------------------------------- building
@@ -384,7 +394,7 @@ class _Builder:
             if v.trend is not None and v.trend.is_alert and v.status != REGRESSION:
                 self.add(NewsItem("slow creep", _level(severity_for(v.trend.total)), model, config, metric,
                                   series=result))
-            if result.compared and result.few_requests:
+            if result.compared and result.fewer_than_before:
                 few.setdefault((model, config), []).append(result)
         self._missing_metrics()
         for (model, config), results in few.items():
@@ -399,10 +409,13 @@ class _Builder:
         earlier = (model, self._earlier_name(model, config), metric)
         runs: list[Run] = []
         used: list[str] = []
+        baseline_n = 0
         for label, h in zip(self.labels, self.hist, strict=True):
             run = h.series.get(earlier)
             if run is None:
                 continue
+            if h is self.base:
+                baseline_n = len(run.values)
             if run.definitions != now.definitions:
                 if h is self.base:
                     self.add(NewsItem("definition changed", "warning", model, config, metric,
@@ -423,10 +436,8 @@ class _Builder:
         rule = METRICS[metric]
         verdict = detect(runs, higher_is_better=rule.higher_is_better,
                          config=METRIC_CONFIGS.get(metric, DEFAULT_CONFIG))
-        if verdict.status in (INSUFFICIENT, INCOMPARABLE):
-            return SeriesResult(model, config, metric, verdict, (), len(runs) - 1)
-        return SeriesResult(model, config, metric, verdict,
-                            tuple(used[i] for i in verdict.baseline_runs), len(runs) - 1)
+        labels = () if verdict.status in (INSUFFICIENT, INCOMPARABLE) else tuple(used[i] for i in verdict.baseline_runs)
+        return SeriesResult(model, config, metric, verdict, labels, len(runs) - 1, baseline_n, now.aggregate)
 
     def _missing_metrics(self) -> None:
         """A metric the baseline had for a model/configuration that is still there, alive, but

@@ -195,6 +195,7 @@ class Verdict:
     resets: tuple[int, ...] = ()  # indices of runs that started a new level (accepted steps)
     skipped_runs: tuple[int, ...] = ()  # one-off outlier runs left out of the baseline
     low_confidence: bool = False  # 1-2 requests, or 1 baseline run: rerun before acting on it
+    earlier_cold_starts: int = 0  # cold-start requests left out of the earlier runs (see `reason`)
     trend: Trend | None = None
     reason: str = ""
 
@@ -689,7 +690,7 @@ def _verdict(j: _Judged, new: _Stat, base: Sequence[_Stat], hist: Sequence[_Stat
         n_current=new.n, n_dropped=new.n_dropped,
         baseline_runs=tuple(b.index for b in base),
         resets=tuple(hist[i].index for i in resets), skipped_runs=tuple(hist[i].index for i in skipped),
-        low_confidence=low_conf, trend=trend, reason="; ".join(reasons),
+        low_confidence=low_conf, trend=trend, reason="; ".join(reasons), earlier_cold_starts=len(drops),
     )
 
 

@@ -153,7 +153,7 @@ def _parts(item: NewsItem, style: Style, baseline: str | None) -> list[str]:
     base = f" in {style.code(baseline)}" if baseline else ""
     if kind in ("regression", "improvement") and item.series is not None:
         return [_where(item, style), f"{_metric(item.metric)} {change(item.series.verdict)}",
-                _figures(item.series, style), _caveats(item.series.verdict)]
+                _figures(item.series, style), _caveats(item.series)]
     if kind == "slow creep" and item.series is not None and item.series.verdict.trend is not None:
         return [_where(item, style), f"{_metric(item.metric)} {creep(item.series.verdict.trend)}"]
     if kind == "every request failed" and item.requests is not None:
@@ -209,13 +209,20 @@ def _figures(s: SeriesResult, style: Style) -> str:
     figures = f"{format_number(v.baseline, style='change')} → {format_number(v.current, style='change')}"
     if v.unit:
         figures += f" {style.text(v.unit)}"
-    return f"{figures} · {plural(v.n_current, 'request')} vs {plural(len(s.baseline_labels), 'earlier run')}"
+    n = plural(v.n_current, "value" if s.aggregate else "request")
+    return f"{figures} · {n} vs {plural(len(s.baseline_labels), 'earlier run')}"
 
 
-def _caveats(v: Verdict) -> str:
+def _caveats(s: SeriesResult) -> str:
+    v = s.verdict
     out = []
     requests = v.n_current + v.n_dropped
-    if requests <= 2:
+    if s.aggregate:
+        out.append("from the tool's own aggregates")
+    elif s.few_requests and v.status == REGRESSION and v.earlier_cold_starts and not v.n_dropped:
+        out.append(f"low confidence: {plural(requests, 'request')}, and this series had cold starts before "
+                   "— one would look the same; rerun to confirm")
+    elif s.few_requests:
         out.append(f"low confidence: {plural(requests, 'request')}, rerun to confirm")
     if v.n_dropped:
         out.append(f"{plural(v.n_dropped, 'cold start')} left out")
@@ -295,7 +302,11 @@ def context_line(news: News) -> str:
     k = len(news.history)
     against = ("one earlier archive: run-to-run noise is assumed, not measured" if k == 1
                else f"up to {k} earlier archives")
-    return f"Judged against {against} · {METHOD}"
+    flagged = {(i.model, i.config) for i in news.of_kind("too few requests")}
+    thin = sum(s.few_requests and (s.model, s.config) not in flagged for s in news.series)
+    note = (f" · {plural(thin, 'series', 'series')} with only 1–2 requests per run, as before: "
+            "judged with wide intervals" if thin else "")
+    return f"Judged against {against}{note} · {METHOD}"
 
 
 # --------------------------------------------------------------------------- the message

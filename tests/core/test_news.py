@@ -8,6 +8,7 @@ be compared (``tok/min`` vs ``tok/s`` is converted, never "+5863 %").
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -321,3 +322,31 @@ def test_two_configurations_of_one_archive_pair_up_model_by_model() -> None:
     news = build_news(Snapshot("b", select_config(frame, parse_selector(CTX8K.split(",")[0]))),
                       [Snapshot("a", select_config(frame, parse_selector(CTX2K.split(",")[0])))])
     assert news.compared == 6 and not news.of_kind("model gone", "model new", "configuration gone")
+
+
+def test_a_series_that_always_has_one_or_two_requests_is_judged_without_a_line_each_time() -> None:
+    earlier = history(n_requests=2, failure_rate=0.0)
+    quiet = build_news(newest(n_requests=1, failure_rate=0.0), earlier)
+    assert not quiet.of_kind("too few requests")  # its usual size: not news
+    assert all(s.few_requests and not s.fewer_than_before for s in quiet.series)
+    halved = build_news(newest(n_requests=1, failure_rate=0.0, throughput_factor={QWEN: 0.5}), earlier)
+    assert {(i.kind, i.model) for i in halved.items if i.metric == "throughput_tok_s"} == {("regression", QWEN)}
+
+
+def test_a_tool_aggregate_per_archive_is_judged_as_one_value_per_run() -> None:
+    """llama-bench keeps its own mean per test: one value per archive, never 'too few requests'."""
+    def aggregates(seed: int, archive: int, factor: float = 1.0) -> Snapshot:
+        rng = np.random.default_rng([seed, archive])
+        rows = [{"request_id": f"bench.json#{i}", "source": "bench.json", "row": i, "model": "llama-7b.Q4_0",
+                 "config": f"n_gpu_layers=99,n_prompt={p}", "metric": "throughput_tok_s",
+                 "value": base * factor * float(np.exp(rng.normal(0, 0.01))), "unit": "tok/s", "failed": False,
+                 "error": "", "kind": "aggregate", "definition": ""} for i, (p, base) in enumerate([(512, 3500.0),
+                                                                                                 (0, 120.0)])]
+        return Snapshot(f"bench/{archive}", pd.DataFrame(rows, columns=list(MEASUREMENT_COLUMNS)))
+
+    earlier = [aggregates(1, i) for i in range(6)]
+    same = build_news(aggregates(1, 9), earlier)
+    assert same.items == () and same.compared == 2 and all(s.aggregate for s in same.series)
+    slower = build_news(aggregates(1, 9, factor=0.7), earlier)
+    assert [i.kind for i in slower.items] == ["regression"] * 2
+    assert all(i.level in ("major", "critical") and i.series.verdict.severity_max == "critical" for i in slower.items)

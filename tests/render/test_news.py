@@ -235,3 +235,26 @@ def test_the_json_document() -> None:
                            "low_confidence", "trend"}
     assert series["interval"][0] < series["rel_change"] < series["interval"][1]
     assert len(series["baseline_runs"]) == 6
+
+
+def test_series_that_are_always_small_are_counted_once_in_the_context() -> None:
+    from bot.render.news import context_line
+    from tests.news_support import history
+
+    news = build_news(newest(n_requests=2, failure_rate=0.0), history(n_requests=2, failure_rate=0.0))
+    assert news.items == ()
+    line = context_line(news)
+    assert line.startswith("Judged against up to 6 earlier archives · 12 series with only 1–2 requests per run, "
+                           "as before: judged with wide intervals · newest run vs the last runs")
+    assert headline(news).startswith(":white_check_mark: *No significant change*")
+
+
+def test_a_single_request_regression_where_cold_starts_happened_before_says_so() -> None:
+    """The stress case: one request that may be a cold start is judged, and the line says why to rerun."""
+    from tests.news_support import history
+
+    news = build_news(newest(n_requests=1, failure_rate=0.0), history(n_requests=2, failure_rate=0.0))
+    ttft = [i for i in news.of_kind("regression") if i.metric == "ttft_ms"]
+    assert ttft, "the synthetic first request is usually a cold start"
+    assert all("1 request, and this series had cold starts before — one would look the same; rerun to confirm"
+               in item_line(i) for i in ttft)
