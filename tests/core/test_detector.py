@@ -279,3 +279,20 @@ def test_the_interval_is_in_the_metric_s_own_direction_and_described() -> None:
     lo, hi = v.interval
     assert 0 < lo < v.rel_change < hi
     assert v.describe().startswith("regression +1") and "…+" in v.describe()
+
+
+def test_the_issue_s_five_request_example_is_a_critical_regression() -> None:
+    """Mann-Whitney gave p=0.15 for [12, 40.1, 39.8, 40.3, 39.9] vs a halved run: no alert."""
+    baseline = [12.0, 40.1, 39.8, 40.3, 39.9]  # one cold start among five requests
+    v = detect_values([baseline], [20.0, 20.1, 19.9, 20.2, 19.8], higher_is_better=True)
+    assert v.status == REGRESSION and v.severity == "critical" and -0.52 < v.rel_change < -0.48
+    assert v.low_confidence and "only one earlier run" in v.reason  # one run: its noise is assumed
+
+
+def test_a_5pct_step_on_a_quiet_series_is_caught_not_vetoed() -> None:
+    """The history z-score vetoed 34 of 90 catches at -5 %; on a quiet series the history now helps."""
+    caught = 0
+    for seed in range(50):
+        runs = noisy_runs(700 + seed, [40.0] * 8 + [40.0 * 0.95], n=30, sigma=0.02, tau=0.005)
+        caught += detect_values(runs[:-1], runs[-1], higher_is_better=True).status == REGRESSION
+    assert caught >= 40
