@@ -1,4 +1,4 @@
-"""`chimera` command line: analyze an archive, check Ollama, run the Slack bot."""
+"""`chimera` command line: analyze or compare archives, check Ollama, run the Slack bot."""
 
 from __future__ import annotations
 
@@ -30,6 +30,14 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--no-llm", action="store_true", help="skip the gemma3 narrative")
     analyze.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
+    compare = sub.add_parser("compare", help="what changed from archive A to archive B (the digest's detector)")
+    compare.add_argument("baseline", help="archive A (name inside STORAGE_ROOTS, or a local path)")
+    compare.add_argument("current", nargs="?", help="archive B (leave out with --configs)")
+    compare.add_argument("--configs", nargs=2, metavar=("K=V", "K=V"),
+                         help="compare two configurations of archive A instead (e.g. num_ctx=2048 num_ctx=4096)")
+    compare.add_argument("--out", type=Path, help="write the Markdown report here (default: stdout)")
+    compare.add_argument("--json", dest="json_out", type=Path, help="write the JSON document here")
+
     sub.add_parser("doctor", help="check Ollama: reachable, model pulled, context size")
     sub.add_parser("serve", help="run the Slack bot (Socket Mode or HTTP, see SLACK_MODE)")
     return parser
@@ -47,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
     if args.command == "analyze":
         return _analyze(args, settings)
+    if args.command == "compare":
+        return _compare(args, settings)
     if args.command == "doctor":
         return _doctor(settings)
     if args.command == "serve":
@@ -105,6 +115,44 @@ def _analyze(args: argparse.Namespace, settings: Settings) -> int:
     if not args.quiet:
         t = result.timings_s
         print("chimera: done in " + " | ".join(f"{k} {v:.2f} s" for k, v in t.items()), file=sys.stderr)
+    return 0
+
+
+def _compare(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import build_pipeline
+    from bot.core.comparable import parse_selector
+    from bot.flows.compare import Comparison, compare_news
+    from bot.render.news import MARKDOWN, headline, news_json, news_markdown
+
+    if bool(args.configs) == bool(args.current):
+        print("chimera: compare takes two archives, or one archive and --configs K=V K=V", file=sys.stderr)
+        return 2
+    current = args.current or args.baseline
+    try:
+        if args.configs:
+            for selector in args.configs:
+                parse_selector(selector)
+        comparison = Comparison(args.baseline, current, tuple(args.configs) if args.configs else None)
+        news = compare_news(comparison, build_pipeline(settings), allow_local_paths=True)
+    except ValueError as exc:
+        print(f"chimera: --configs: {exc}", file=sys.stderr)
+        return 2
+    except ChimeraError as exc:
+        print(f"chimera: {exc}", file=sys.stderr)
+        return 1
+    base, cur = comparison.labels
+    report = news_markdown(news, title_text=f"Comparison: {cur} vs {base}")
+    try:
+        if args.out:
+            args.out.write_text(report, encoding="utf-8")
+        else:
+            sys.stdout.write(report)
+        if args.json_out:
+            args.json_out.write_text(json.dumps(news_json(news), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    except OSError as exc:
+        print(f"chimera: cannot write output: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"chimera: {headline(news, MARKDOWN, since='compared with')}", file=sys.stderr)
     return 0
 
 

@@ -107,6 +107,10 @@ class LimitReached(ChimeraError):
     """A per-channel limit (digests) would be exceeded."""
 
 
+class NothingToCompare(ChimeraError):
+    """A comparison's side holds no measurements (e.g. a configuration that selects no rows)."""
+
+
 class ScheduleError(ChimeraError):
     """The digest schedule, prefix or timezone the user gave is not usable."""
 

@@ -1,7 +1,8 @@
 """`/chimera` slash command: parse, ack, hand to a flow.
 
 The listener only parses, queues and acks (well inside Slack's 3 s); the analysis job
-(`bot.flows.analysis_job`) does the rest. Errors reach the user as a short ephemeral message.
+(`bot.flows.analysis_job`) or the comparison (`bot.flows.compare`) does the rest. Errors reach the
+user as a short ephemeral message.
 """
 
 from __future__ import annotations
@@ -17,19 +18,26 @@ from slack_sdk import WebClient
 
 import bot
 from bot.adapters.slack import SlackOps
+from bot.core.comparable import parse_selector
 from bot.core.text import truncate
 from bot.errors import ChimeraError, UsageError
 from bot.flows.analysis_job import start_analysis
+from bot.flows.compare import Comparison, start_compare
 from bot.flows.services import Services
 from bot.render.slack_text import escape_mrkdwn
 from handlers.digest import digest_command, is_digest_command
 
 log = logging.getLogger(__name__)
 
+# Every subcommand; the usage below and manifest.yml's usage_hint name each (a test checks).
+SUBCOMMANDS = ("analyze", "compare", "digest", "status", "help")
 USAGE = (
     "*Chimera Insight* analyzes LLM benchmark archives.\n"
     "• `/chimera analyze <archive name> [--no-llm]` — fetch the archive from the configured storage, "
     "post a summary here and the full report in its thread (`--no-llm`: data-only summary)\n"
+    "• `/chimera compare <archive A> <archive B>` — what changed from A to B (regressions with their "
+    "uncertainty, failures, models and configurations gone or new), posted like a digest; "
+    "`/chimera compare <archive> <k=v> <k=v>` compares two configurations of one archive\n"
     "• `/chimera digest add | list | remove` — scheduled digests of new archives in this channel "
     "(`/chimera digest help`)\n"
     "• `/chimera status` — queue, Ollama health and version\n"
@@ -40,9 +48,10 @@ MAX_TARGET_CHARS = 300
 
 @dataclass(frozen=True)
 class Command:
-    action: str  # "analyze" | "help" | "status"
+    action: str  # "analyze" | "compare" | "help" | "status"
     target: str = ""
     use_llm: bool = True
+    comparison: Comparison | None = None  # compare
 
 
 def parse_command(text: str) -> Command:
@@ -63,11 +72,37 @@ def parse_command(text: str) -> Command:
         if unknown or len(names) != 1:
             problem = f"unknown option `{escape_mrkdwn(unknown[0])}`" if unknown else "give exactly one archive name"
             raise UsageError(f"Usage problem: {problem}.\n\n{USAGE}")
-        target = names[0]
-        if len(target) > MAX_TARGET_CHARS or any(ord(c) < 32 for c in target):
-            raise UsageError("That archive name is too long or contains control characters.")
-        return Command("analyze", target=target, use_llm="--no-llm" not in flags)
+        return Command("analyze", target=_checked_name(names[0]), use_llm="--no-llm" not in flags)
+    if action == "compare":
+        return Command("compare", comparison=_comparison(rest))
     raise UsageError(f"I don't know `{escape_mrkdwn(truncate(words[0], 40))}`.\n\n{USAGE}")
+
+
+def _checked_name(name: str) -> str:
+    if len(name) > MAX_TARGET_CHARS or any(ord(c) < 32 for c in name):
+        raise UsageError("That archive name is too long or contains control characters.")
+    return name
+
+
+def _comparison(words: list[str]) -> Comparison:
+    """``A B`` (two archives) or ``A k=v k=v`` (two configurations of one archive)."""
+    flags = [w for w in words if w.startswith("--")]
+    selectors = [w for w in words if "=" in w and not w.startswith("--")]
+    names = [w for w in words if "=" not in w and not w.startswith("--")]
+    if flags:
+        raise UsageError(f"Usage problem: unknown option `{escape_mrkdwn(flags[0])}`.\n\n{USAGE}")
+    if len(names) == 2 and not selectors:
+        return Comparison(_checked_name(names[0]), _checked_name(names[1]))
+    if len(names) == 1 and len(selectors) == 2:
+        for selector in selectors:
+            try:
+                parse_selector(selector)
+            except ValueError as err:
+                raise UsageError(f"Usage problem: {escape_mrkdwn(str(err))}.\n\n{USAGE}") from err
+        name = _checked_name(names[0])
+        return Comparison(name, name, (selectors[0], selectors[1]))
+    raise UsageError("Usage problem: give two archive names, or one archive and two configurations "
+                     f"(`num_ctx=2048 num_ctx=4096`).\n\n{USAGE}")
 
 
 # --- listeners ----------------------------------------------------------------------------------
@@ -159,6 +194,11 @@ def make_chimera_command(services: Services) -> Callable[..., None]:
             respond(text=text, response_type="ephemeral", replace_original=False)
 
         try:
+            if parsed.comparison is not None:
+                ack(text=start_compare(services, SlackOps(client), comparison=parsed.comparison,
+                                       channel=command["channel_id"], user=command.get("user_id", ""),
+                                       notify=notify))
+                return
             confirmation = start_analysis(services, SlackOps(client), target=parsed.target, use_llm=parsed.use_llm,
                                           channel=command["channel_id"], user=command.get("user_id", ""),
                                           notify=notify)

@@ -27,6 +27,7 @@ from slack_sdk import WebClient
 from bot.adapters.slack import SlackOps
 from bot.errors import ChimeraError, QueueFull, SlackCallFailed, UsageError
 from bot.flows.analysis_job import start_analysis
+from bot.flows.compare import start_compare
 from bot.flows.services import Services
 from bot.flows.thread_answer import ThreadAnswer
 from handlers.commands import USAGE, parse_command, status_text
@@ -34,7 +35,7 @@ from handlers.commands import USAGE, parse_command, status_text
 log = logging.getLogger(__name__)
 
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
-_COMMAND_WORDS = {"analyze", "help", "status", "-h", "--help"}
+_COMMAND_WORDS = {"analyze", "compare", "help", "status", "-h", "--help"}
 # Replies that are not questions: answering "thanks" would be noise.
 _NOT_A_QUESTION = re.compile(
     r"^(?:thanks?(?: you)?|thx|ty|ok(?:ay)?|cool|great|nice|got it|perfect|:[\w+\-]+:|\W)*$",
@@ -96,6 +97,10 @@ def _handle_text(services: Services, client: WebClient, event: dict[str, Any], t
     if not _first_time(services, f"command:{channel}:{event.get('ts', '')}"):
         return
     try:
+        if parsed.comparison is not None:
+            notify(start_compare(services, ops, comparison=parsed.comparison, channel=channel, user=user,
+                                 notify=notify))
+            return
         confirmation = start_analysis(services, ops, target=parsed.target, use_llm=parsed.use_llm,
                                       channel=channel, user=user, notify=notify,
                                       trigger="mention")

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from bot.core.news import News
 from bot.errors import SlackCallFailed
 from bot.flows.pipeline import RunResult
 from bot.flows.ports import SlackPoster, Upload
 from bot.render.charts import throughput_ttft_png
+from bot.render.news import news_markdown
 from bot.render.slack_text import escape_plain
 
 log = logging.getLogger(__name__)
@@ -110,7 +112,7 @@ def _replace(poster: SlackPoster, delivery: Delivery, ts: str, sleep: Callable[[
 def report_uploads(result: RunResult, *, chart: bool = True) -> list[Upload]:
     """The report (and, when it renders, the chart) for a result's thread."""
     archive = result.archive_name
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", archive).strip("-.")[:80] or "archive"
+    stem = _stem(archive)
     uploads = [Upload(f"{stem}-report.md", result.report_md.encode("utf-8"), escape_plain(f"Report: {archive}"))]
     if not chart:
         return uploads
@@ -122,6 +124,16 @@ def report_uploads(result: RunResult, *, chart: bool = True) -> list[Upload]:
     if png:
         uploads.append(Upload(f"{stem}-chart.png", png, escape_plain(f"Throughput and TTFT per model: {archive}")))
     return uploads
+
+
+def news_upload(news: News, *, title: str) -> Upload:
+    """The news report (every line and every series compared) for a digest's or comparison's thread."""
+    return Upload(f"{_stem(news.current)}-news.md", news_markdown(news, title_text=title).encode("utf-8"),
+                  escape_plain(title))
+
+
+def _stem(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:80] or "archive"
 
 
 def _explain(handler: Explain | None, err: SlackCallFailed) -> None:

@@ -11,9 +11,9 @@
 2. Claim it with `store.digests.claim_digest` (a unique run key: exactly once across processes).
 3. Analyze it (the pipeline, narrative per ``settings.digest_use_llm``; a crash with the narrative
    on is retried once data-only, so a broken model never blocks the digest).
-4. Compare its measurements with the previous *posted* digest of the same subscription
-   (`bot.core.regression.compare`), with earlier digests' medians as the noise history.
-5. Post ONE summary message, then the full report in its thread; mark the digest posted.
+4. Build its news against the earlier *posted* digests of the same subscription (`bot.core.news`:
+   every series judged against its last runs, failures, models and configurations gone or new, units).
+5. Post ONE summary message, then the full report and the news report in its thread; mark it posted.
 
 Nothing new -> one line, or nothing when the subscription is quiet. Any failure after the claim
 marks the run and digest failed and says so in the channel; failures before it propagate to the
@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.core.archives import pick_archive
+from bot.core.news import News, Snapshot, build_news
 from bot.core.records import Digest, Subscription
-from bot.core.regression import Change, compare, history_from_archives
 from bot.errors import ArchiveError, ChimeraError, SlackCallFailed
-from bot.flows.deliver import Delivery, deliver, report_uploads
+from bot.flows.deliver import Delivery, deliver, news_upload, report_uploads
 from bot.flows.pipeline import RunResult, RunsAnalyses
 from bot.flows.ports import ArchiveSource, RunStore, SlackPoster
 from bot.render.digest import DigestView, failure_text, nothing_new_text
@@ -40,7 +40,7 @@ from bot.render.slack_text import escape_mrkdwn
 
 log = logging.getLogger(__name__)
 
-MAX_HISTORY = 8  # earlier digests whose medians form the noise history
+MAX_HISTORY = 10  # earlier digests whose runs form each series' history (the detector's window)
 INTERNAL_ERROR = "an internal error (details are in the bot's log)"
 
 DigestStatus = Literal["posted", "nothing new", "quiet", "claimed elsewhere", "inactive", "failed"]
@@ -60,7 +60,7 @@ class DigestOutcome:
     archive: str | None = None
     digest_id: int | None = None
     posted_ts: str | None = None
-    changes: tuple[Change, ...] = ()
+    news: News | None = None  # what the digest said (None when nothing was digested)
     error: str | None = None
     run_id: int | None = None  # the run that holds the digested archive's analysis
 
@@ -138,23 +138,17 @@ def _digest_archive(subscription: Subscription, claim: Digest, superseded: Seque
     result = _analyze(archive, ports=ports)
     current = result.ingest.measurements
     previous = store.digests.previous_digest_runs(subscription.id, limit=MAX_HISTORY)
-    baseline_name: str | None = None
-    changes: list[Change] = []
-    history_size = 0
-    if previous:
-        baseline_name = previous[0].archive
-        earlier = [store.runs.load_measurements(run.id) for run in reversed(previous)]  # oldest first
-        history_size = len(earlier)
-        changes = compare(current, earlier[-1], history=history_from_archives(earlier))
+    earlier = [Snapshot(run.archive, store.runs.load_measurements(run.id)) for run in reversed(previous)]
+    news = build_news(Snapshot(archive, current), earlier)  # oldest first; none: the first digest
     store.runs.finish_run(claim.run_id, status="done", summary=result.data, report_md=result.report_md,
                           timings=result.timings_s, measurements=current)
 
     narrative = result.narrative
-    view = DigestView(
-        subscription=subscription, archive=archive, baseline=baseline_name, changes=changes,
-        history_size=history_size, superseded=list(superseded), headline=result.headline,
-        note=narrative_note(narrative),
-    )
+    view = DigestView(subscription=subscription, archive=archive, news=news, superseded=list(superseded),
+                      headline=result.headline, note=narrative_note(narrative))
+    uploads = report_uploads(result, chart=False)
+    if news.baseline is not None:
+        uploads.append(news_upload(news, title=f"Digest news: {archive} since {news.baseline}"))
 
     def explain_upload(err: SlackCallFailed, *, thread_ts: str) -> None:
         # the digest itself is out; say in its thread what is missing
@@ -164,10 +158,10 @@ def _digest_archive(subscription: Subscription, claim: Digest, superseded: Seque
                                f"`/chimera analyze {escape_mrkdwn(archive)}` posts it again.")
 
     ts = deliver(ports.poster, Delivery(channel=subscription.channel, text=view.fallback_text(), blocks=view.blocks(),
-                                        uploads=report_uploads(result, chart=False)),
+                                        uploads=uploads),
                  on_upload_failure=explain_upload)
     store.digests.finish_digest(claim.id, status="posted", posted_ts=ts)
-    return DigestOutcome(POSTED, archive, claim.id, ts, tuple(changes), run_id=claim.run_id)
+    return DigestOutcome(POSTED, archive, claim.id, ts, news, run_id=claim.run_id)
 
 
 def _analyze(archive: str, *, ports: DigestPorts) -> RunResult:

@@ -94,3 +94,32 @@ def test_archive_text_cannot_hide_the_rest_of_the_report(tmp_path: Path, capsys:
     report = capsys.readouterr().out
     assert "<!--" not in report and "&lt;!-- m:1b" in report
     assert "## Files" in report  # everything after the tables still renders
+
+
+def test_compare_two_archives_writes_the_news_report_and_json(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.digest_support import write_synth
+
+    write_synth(tmp_path, "a", archive=0)
+    write_synth(tmp_path, "b", archive=1, throughput_factor={"qwen2.5:14b": 0.5})
+    code = main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--json", str(tmp_path / "news.json")])
+    assert code == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f"# Comparison: {tmp_path / 'b'} vs {tmp_path / 'a'}")
+    assert "**CRITICAL regression** · qwen2.5:14b" in captured.out
+    assert "Critical regression: qwen2.5:14b Throughput −" in captured.err
+    doc = json.loads((tmp_path / "news.json").read_text())
+    assert doc["worst"] == "critical" and doc["compared"] == 12
+    assert {(i["kind"], i["model"]) for i in doc["items"]} == {("regression", "qwen2.5:14b")}
+
+
+def test_compare_two_configurations_and_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.digest_support import write_synth
+
+    write_synth(tmp_path, "a", archive=0)
+    assert main(["compare", str(tmp_path / "a"), "--configs", "num_ctx=2048", "num_ctx=8192"]) == 0
+    assert "[num_ctx=8192] vs " in capsys.readouterr().out
+    assert main(["compare", str(tmp_path / "a")]) == 2
+    assert main(["compare", str(tmp_path / "a"), "--configs", "num_ctx", "num_ctx=8192"]) == 2
+    assert "is not key=value" in capsys.readouterr().err
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "nope")]) == 1
