@@ -30,7 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--no-llm", action="store_true", help="skip the gemma3 narrative")
     analyze.add_argument("--quiet", action="store_true", help="no progress on stderr")
 
-    sub.add_parser("doctor", help="check Ollama: reachable, model pulled, context size")
+    doctor = sub.add_parser("doctor", help="check Ollama: reachable, model pulled, context size")
+    doctor.add_argument("--probe", action="store_true",
+                        help="also send a typical narrative prompt (one answer token) and check Ollama saw it whole")
     sub.add_parser("serve", help="run the Slack bot (Socket Mode or HTTP, see SLACK_MODE)")
     return parser
 
@@ -50,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "analyze":
         return _analyze(args, settings)
     if args.command == "doctor":
-        return _doctor(settings)
+        return _doctor(settings, probe=args.probe)
     if args.command == "serve":
         from bot.serve import serve
 
@@ -108,10 +110,10 @@ def _analyze(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _doctor(settings: Settings) -> int:
+def _doctor(settings: Settings, *, probe: bool = False) -> int:
     from bot.adapters.doctor import run_doctor
 
-    checks = run_doctor(settings)
+    checks = run_doctor(settings, probe=probe)
     for check in checks:
         mark = "ok  " if check.ok else "FAIL"
         print(f"[{mark}] {check.name}: {check.detail}")

@@ -9,6 +9,7 @@ import pytest
 from bot.adapters.ollama import OllamaChat
 from bot.core.grounding import UNVERIFIED
 from bot.core.narrative import Narrative
+from bot.core.prompts.budget import TokenEstimator
 from bot.core.prompts.narrative import ANSWER_SCHEMA, ANSWER_TOKENS
 from bot.core.types import Fact
 from bot.flows.narrate import narrate
@@ -116,7 +117,7 @@ def test_an_overflowing_prompt_is_trimmed_before_sending(ollama: OllamaStandIn) 
     ]
     facts = FACTS + filler
     ollama.script(Reply(content=answer_json()))
-    narrative = narrate(facts, chat=OllamaChat(settings_for(ollama.host, ollama_num_ctx=2048)))
+    narrative = narrate(facts, chat=OllamaChat(settings_for(ollama.host, ollama_num_ctx=4096)))
     assert narrative.status == "ok", narrative.reason
     assert narrative.omitted_fact_ids and set(narrative.omitted_fact_ids) <= {f.id for f in filler}
     sent = ollama.requests_to("/api/chat")[0].body
@@ -126,9 +127,10 @@ def test_an_overflowing_prompt_is_trimmed_before_sending(ollama: OllamaStandIn) 
     for fact in FACTS:
         assert f"[{fact.id}] " in content  # the important facts survive
     # what Ollama counted for the prompt plus the answer reserve fits the window
-    assert narrative.calls[0].prompt_eval_count + sent["options"]["num_predict"] <= 2048
+    assert narrative.calls[0].prompt_eval_count + sent["options"]["num_predict"] <= 4096
+    assert ollama.truncations == []
     md = narrative_markdown(narrative, facts)
-    assert "> Left out of the model's prompt to fit num_ctx=2048" in md
+    assert "> Left out of the model's prompt to fit num_ctx=4096" in md
     assert "F399 (Median latency of benchmark case number 399" in md
     assert narrative.to_json()["omitted_fact_ids"] == narrative.omitted_fact_ids
 
@@ -223,3 +225,70 @@ def test_model_markdown_cannot_break_the_report_structure(ollama: OllamaStandIn)
     rec_lines = [line for line in md.splitlines() if line[:3] in ("1. ", "2. ", "3. ")]
     assert len(rec_lines) == 3 and "**2** [F6]" in rec_lines[0] and "Injected heading" in rec_lines[0]
     assert narrative.short_summary.startswith("gemma3:270m leads at *290.1 tok/s* [F1].")
+
+
+# --- a prompt Ollama cuts anyway (issue 11) -------------------------------------------------------
+
+
+def _filler(count: int = 300) -> list[Fact]:
+    return [Fact(f"F{i}", f"Median latency of benchmark case number {i} in the generic suite", 100.0 + i,
+                 "ms", (f"reports/case_{i}.csv",), importance=10) for i in range(11, 11 + count)]
+
+
+@pytest.mark.parametrize("mode", ["num_ctx", "num_ctx-1", "half", "error"])
+def test_a_prompt_ollama_cuts_is_retried_once_with_fewer_facts(mode: str) -> None:
+    # The served tokenizer counts twice what the estimate expects (a model it does not know): the
+    # fitted prompt's true size exceeds num_ctx, and Ollama cuts it the way each version does —
+    # prompt_eval_count == num_ctx (<= 0.2x), num_ctx - 1 (0.30.0-0.30.10), about half the window
+    # (>= 0.30.11), or HTTP 400 naming the context length.
+    facts = FACTS + _filler()
+    with OllamaStandIn(truncation=mode, replies=[Reply(content=answer_json(), prompt_scale=2.0)]) as server:
+        narrative = narrate(facts, chat=OllamaChat(settings_for(server.host, ollama_num_ctx=4096)))
+        first, retry = server.requests_to("/api/chat")
+        cuts = server.truncations
+    assert len(cuts) == 1 and cuts[0].prompt_tokens > 4096  # only the first prompt was cut
+    assert narrative.status == "ok", narrative.reason
+    cut = narrative.prompt_cut
+    assert cut is not None and cut.retried and cut.retry_reason == ""
+    assert ("cut the prompt" in cut.reason) or ("refused the prompt as longer than num_ctx=4096" in cut.reason)
+    first_ids = {f.id for f in facts if f"[{f.id}] " in first.body["messages"][1]["content"]}
+    retry_ids = {f.id for f in facts if f"[{f.id}] " in retry.body["messages"][1]["content"]}
+    assert retry_ids < first_ids and set(cut.dropped_fact_ids) == first_ids - retry_ids
+    # least important first: every fact dropped for the retry matters no more than any kept one
+    by_id = {f.id: f for f in facts}
+    assert max(by_id[i].importance for i in cut.dropped_fact_ids) <= min(by_id[i].importance for i in retry_ids)
+    assert {f.id for f in FACTS} <= retry_ids
+    assert set(cut.dropped_fact_ids) <= set(narrative.omitted_fact_ids)
+    data = narrative.to_json()
+    assert data["truncation"]["retried"] is True and data["truncation"]["dropped_fact_ids"] == cut.dropped_fact_ids
+    md = narrative_markdown(narrative, facts)
+    assert "> Ollama cut the first prompt (" in md and "least important first" in md
+
+
+def test_a_prompt_cut_twice_falls_back_to_the_data_with_the_reason() -> None:
+    facts = FACTS + _filler()
+    with OllamaStandIn(replies=[Reply(content=answer_json(), prompt_scale=8.0)]) as server:
+        narrative = narrate(facts, chat=OllamaChat(settings_for(server.host, ollama_num_ctx=4096)))
+        assert len(server.requests_to("/api/chat")) == 2  # one retry, no more
+        assert len(server.truncations) == 2
+    assert narrative.status == "failed"
+    assert narrative.reason.startswith("Ollama cut the prompt again after the retry with ")
+    assert "raise OLLAMA_NUM_CTX" in narrative.reason and "the summary comes from the data alone" in narrative.reason
+    assert narrative.summary_md == narrative.short_summary == ""
+    assert narrative.prompt_cut is not None and narrative.prompt_cut.retry_reason
+    assert [c.prompt_eval_count for c in narrative.calls] == [4096, 4096]
+    md = narrative_markdown(narrative, facts)
+    assert md.startswith("_Narrative not available: Ollama cut the prompt again")
+
+
+def test_an_uncut_count_above_the_estimate_raises_the_estimate_for_the_next_run(ollama: OllamaStandIn) -> None:
+    # 1.3x the stand-in's count is above the estimate but fits num_ctx: not a cut, a lesson
+    ollama.script(Reply(content=answer_json(), prompt_scale=1.3))
+    estimator = TokenEstimator()
+    chat = OllamaChat(settings_for(ollama.host, ollama_num_ctx=8192))
+    first = narrate(FACTS, chat=chat, estimator=estimator)
+    assert first.status == "ok" and first.prompt_cut is None
+    assert first.calls[0].prompt_eval_count > first.prompt_tokens_estimated
+    assert estimator.factor > 1.0
+    second = narrate(FACTS, chat=chat, estimator=estimator)
+    assert second.prompt_tokens_estimated >= first.calls[0].prompt_eval_count

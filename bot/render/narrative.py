@@ -51,6 +51,12 @@ def narrative_markdown(narrative: Narrative, facts: Sequence[Fact]) -> str:
             f"(least important first; still in the tables below): {listed}."
         )
         parts.append("")
+    cut = narrative.prompt_cut
+    if cut is not None and cut.retried:
+        parts.append(f"> Ollama cut the first prompt ({cut.reason}); this summary was written from a shorter "
+                     f"prompt without {', '.join(cut.dropped_fact_ids) or 'any further fact'} "
+                     "(least important first).")
+        parts.append("")
     parts.append(f"_Written by {narrative.model} from the facts; values inserted from the data._")
     return "\n".join(parts) + "\n"
 
