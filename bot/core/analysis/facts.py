@@ -15,7 +15,7 @@ from bot.core.analysis.claims import ClaimCheck
 from bot.core.analysis.results import Analysis, ConfigComparison, ModelStats
 from bot.core.config import Config
 from bot.core.numbers import format_number
-from bot.core.types import Fact, FactRole, Inventory, quoted
+from bot.core.types import Fact, FactOrigin, FactRole, Inventory, quoted
 
 # A fact statement's number (and the report's tables): `bot.core.numbers`, "statement" precision.
 stated = partial(format_number, style="statement")
@@ -27,10 +27,10 @@ class _Facts:
 
     def add(self, statement: str, value: float, unit: str, sources: Iterable[str], *, importance: int,
             model: str = "", config: str = "", metric: str = "", rows: int | None = None,
-            role: FactRole = "") -> None:
+            role: FactRole = "", origin: FactOrigin = "data") -> None:
         fact = Fact(id="", statement=statement, value=float(value), unit=unit,
                     sources=tuple(sorted(set(sources))), importance=importance, model=model,
-                    config=config, metric=metric, rows=rows, role=role)
+                    config=config, metric=metric, rows=rows, role=role, origin=origin)
         self.items.append((importance, len(self.items), fact))
 
     def numbered(self) -> list[Fact]:
@@ -189,7 +189,7 @@ def _mismatch_fact(facts: _Facts, check: ClaimCheck) -> None:
               f"(n={check.n}, {quoted(', '.join(check.raw_sources), limit=200)}){why}.",
               check.actual, check.unit,
               (check.source, *check.raw_sources), importance=65, model=check.model,
-              config=check.config, metric=check.metric, rows=check.n)
+              config=check.config, metric=check.metric, rows=check.n, origin="claim")
 
 
 # --- tool-reported aggregates and non-LLM timings ---------------------------------------------
