@@ -13,7 +13,13 @@ from bot.core.prompts.budget import TokenEstimator
 from bot.core.prompts.narrative import ANSWER_SCHEMA, ANSWER_TOKENS
 from bot.core.types import Fact
 from bot.flows.narrate import narrate
-from bot.render.narrative import metrics_markdown, narrative_markdown
+from bot.render.narrative import (
+    metrics_markdown,
+    narrative_markdown,
+    narrative_note,
+    rejected_appendix,
+    slack_summary,
+)
 from tests.standins.ollama_server import (
     OllamaStandIn,
     Reply,
@@ -29,7 +35,7 @@ FACTS = realistic_facts()
 
 
 def test_citations_are_rendered_with_the_exact_values(ollama: OllamaStandIn) -> None:
-    ollama.script(Reply(content=answer_json(words=250), eval_count=500, eval_duration=10**10))
+    ollama.script(Reply(content=answer_json(words=100), eval_count=500, eval_duration=10**10))
     progress: list[str] = []
     narrative = narrate(FACTS, chat=OllamaChat(settings_for(ollama.host)), on_progress=progress.append)
 
@@ -77,21 +83,33 @@ def test_citations_are_rendered_with_the_exact_values(ollama: OllamaStandIn) -> 
     assert "TTFT: wall clock from sending the request to the first streamed token" in metrics
 
 
-def test_an_invented_number_is_flagged_and_kept_out_of_slack(ollama: OllamaStandIn) -> None:
+def test_an_invented_number_fails_the_gate_and_slack_gets_the_data(ollama: OllamaStandIn) -> None:
     summary = (
-        "gemma3:270m leads at [F1]. The llama model manages only 57 tok/s in practice. "
-        "TTFT p50 is [F3]."
+        "gemma3:270m leads at [F1]. The llama model manages only 57 tok/s in practice [F2]. "
+        "TTFT p50 of gemma3:270m is [F3]."
     )
     ollama.script(Reply(content=answer_json(summary)))
     narrative = narrate(FACTS, chat=OllamaChat(settings_for(ollama.host)))
-    assert narrative.status == "ok"
+    assert narrative.status == "failed"
+    assert narrative.reason == ("the quality gate rejected the model's text: a number matches no fact "
+                                "(summary: «57 tok/s»)")
     assert narrative.ungrounded == ["57 tok/s"]
-    assert f"only 57 tok/s {UNVERIFIED} in practice" in narrative.summary_md
-    assert "57" not in narrative.short_summary
-    assert narrative.short_summary == "gemma3:270m leads at *290.1 tok/s* [F1]. TTFT p50 is *870.4 ms* [F3]."
-    assert narrative.to_json()["ungrounded_count"] == 1
-    md = narrative_markdown(narrative, FACTS)
-    assert f"> {UNVERIFIED}: 1 number(s) written by the model match no fact" in md
+    assert narrative.summary_md == narrative.short_summary == "" and narrative.recommendations == []
+    assert f"only 57 tok/s {UNVERIFIED} in practice" in narrative.rejected_md
+    data = narrative.to_json()
+    assert data["gate"]["passed"] is False and data["gate"]["problems"] == [
+        {"rule": "ungrounded_number", "where": "summary", "text": "57 tok/s"}]
+    assert data["gate"]["checked"]["numbers"] == 1
+    note = narrative_note(narrative)
+    assert note.startswith("Summary from the data alone: the model's text failed the quality gate — ")
+    assert note == ("Summary from the data alone: the model's text failed the quality gate — a number matches no "
+                    "fact; it is in the report's appendix, marked not used.")  # no unverified number in Slack
+    appendix = rejected_appendix(narrative)
+    assert appendix.startswith("## Appendix: the model's text (NOT USED)")
+    assert f"57 tok/s {UNVERIFIED}" in appendix
+    slack = slack_summary(narrative, FACTS)
+    assert slack.startswith("*From the data:*\n• Median throughput of gemma3:270m over warm requests [F1]")
+    assert "57" not in slack
 
 
 def test_a_model_written_number_matching_a_fact_is_accepted(ollama: OllamaStandIn) -> None:
@@ -101,12 +119,14 @@ def test_a_model_written_number_matching_a_fact_is_accepted(ollama: OllamaStandI
     assert "0.87 s" in narrative.short_summary
 
 
-def test_citing_an_unknown_fact_is_flagged(ollama: OllamaStandIn) -> None:
-    ollama.script(Reply(content=answer_json("Throughput is [F99] on average. Fine overall.")))
+def test_citing_an_unknown_fact_fails_the_gate(ollama: OllamaStandIn) -> None:
+    ollama.script(Reply(content=answer_json("Throughput of gemma3:270m is [F99] on average. It leads at [F1].")))
     narrative = narrate(FACTS, chat=OllamaChat(settings_for(ollama.host)))
+    assert narrative.status == "failed"
+    assert narrative.reason.startswith("the quality gate rejected the model's text: it cites a fact id it was not "
+                                       "given (summary: «[F99]»)")
     assert narrative.ungrounded == ["[F99]"]
-    assert f"[F99] {UNVERIFIED}" in narrative.summary_md
-    assert narrative.short_summary == "Fine overall."
+    assert f"[F99] {UNVERIFIED}" in narrative.rejected_md
 
 
 def test_an_overflowing_prompt_is_trimmed_before_sending(ollama: OllamaStandIn) -> None:
@@ -206,25 +226,24 @@ def test_skipped_and_no_facts() -> None:
 
 
 def test_model_markdown_cannot_break_the_report_structure(ollama: OllamaStandIn) -> None:
-    # an unclosed HTML comment would hide the rest of the rendered report (the data tables); a
-    # heading or a newline in a list item would break the outline and the numbered list
-    summary = "gemma3:270m leads at [F1].\n\n## Recommendations\n\nNothing to see <!-- hidden"
+    # an unclosed HTML comment would hide the data tables after it; a heading or a newline in a list
+    # item would break the outline and the numbered list — also in the appendix of a rejected text
+    summary = "gemma3:270m leads at [F1].\n\n## Recommendations\n\nNothing to see <!-- hidden [F1]"
     recs = [
         "Keep gemma3:270m warm [F6].\n\n## Injected heading\n| a | b |",
         "Use <details><summary>x</summary> the best configuration [F7].",
         "Investigate the llama failures [F5].",
     ]
-    risks = [("Cold starts <!--", "Warm the model.\n# Big"), ("Quality", "Track it.")]
+    risks = [("Cold starts <!-- [F6]", "Warm the model.\n# Big"), ("Quality [F1]", "Track it.")]
     ollama.script(Reply(content=answer_json(summary, recommendations=recs, risks=risks)))
     narrative = narrate(FACTS, chat=OllamaChat(settings_for(ollama.host)))
-    assert narrative.status == "ok", narrative.reason
-    md = narrative_markdown(narrative, FACTS)
+    assert narrative.status == "failed", narrative.reason  # headings and fragments do not pass the gate
+    md = rejected_appendix(narrative)
     assert "<!--" not in md and "<details>" not in md
     headings = [line for line in md.splitlines() if line.lstrip().startswith("#")]
-    assert headings == ["## Executive summary", "### Recommendations", "### Risks and mitigations"]
+    assert headings == ["## Appendix: the model's text (NOT USED)"]
     rec_lines = [line for line in md.splitlines() if line[:3] in ("1. ", "2. ", "3. ")]
     assert len(rec_lines) == 3 and "**2** [F6]" in rec_lines[0] and "Injected heading" in rec_lines[0]
-    assert narrative.short_summary.startswith("gemma3:270m leads at *290.1 tok/s* [F1].")
 
 
 # --- a prompt Ollama cuts anyway (issue 11) -------------------------------------------------------

@@ -288,6 +288,11 @@ def citations(text: str) -> list[tuple[int, int, list[str]]]:
     return found
 
 
+def without_citations(text: str, replacement: str = " ") -> str:
+    """``text`` with every citation replaced."""
+    return _CITATION.sub(replacement, text)
+
+
 UNVERIFIED = "⚠️unverified"
 Edit = tuple[int, int, str]  # replace text[start:end] with the string
 
@@ -535,6 +540,12 @@ def _unit_at(rest: str) -> tuple[str, int]:
 
 def references(facts: Sequence[Fact]) -> list[Reference]:
     """Every quantity the facts state: values, row counts, numbers in statements and configs."""
+    return list(_references(tuple(facts)))
+
+
+@functools.lru_cache(maxsize=64)
+def _references(facts: tuple[Fact, ...]) -> tuple[Reference, ...]:
+    """`references`, kept for the few fact lists a run checks every sentence against."""
     refs: list[Reference] = []
     all_models = sorted({f.model for f in facts if f.model}, key=len, reverse=True)
     keys = config_keys(facts)
@@ -562,7 +573,7 @@ def references(facts: Sequence[Fact]) -> list[Reference]:
         for key, raw in settings:
             with contextlib.suppress(ValueError):
                 refs.append(replace(base, value=float(raw), key=key.lower()))
-    return refs
+    return tuple(refs)
 
 
 def identifiers_of(facts: Sequence[Fact]) -> set[str]:
@@ -584,6 +595,18 @@ def config_keys(facts: Sequence[Fact]) -> set[str]:
     keys = {k for f in facts for k in Config.parse(f.config).keys()}  # noqa: SIM118 (keys with values)
     keys |= {m.group(1) for f in facts for m in re.finditer(r"\b([A-Za-z_][\w.]*)=-?\d", f.statement)}
     return {k for k in keys if len(k) > 1}
+
+
+def models_named(text: str, facts: Sequence[Fact]) -> set[str]:
+    """The models of ``facts`` that ``text`` names, in full or by a distinctive part of the name."""
+    models = sorted({f.model for f in facts if f.model}, key=len, reverse=True)
+    return _models_named(text, models, _model_parts(models))
+
+
+def fact_models(fact: Fact, facts: Sequence[Fact]) -> set[str]:
+    """The models ``fact`` is about: its own, and those its statement names in full."""
+    models = sorted({f.model for f in facts if f.model}, key=len, reverse=True)
+    return ({fact.model} - {""}) | _full_names(without_quoted(fact.statement), models)[0]
 
 
 # --- grounding --------------------------------------------------------------------------------
@@ -608,7 +631,7 @@ class _Context:
 def ground(text: str, facts: Sequence[Fact]) -> list[Claim]:
     """All claims in ``text``, each marked grounded (with the matching fact id) or not (with the
     problem: see `PROBLEMS`)."""
-    refs = references(facts)
+    refs = _references(tuple(facts))
     models = sorted({f.model for f in facts if f.model}, key=len, reverse=True)
     parts = _model_parts(models)
     claims = extract_claims(text, identifiers=identifiers_of(facts), keys=config_keys(facts))
@@ -669,7 +692,7 @@ def _full_names(text: str, models: Sequence[str]) -> tuple[set[str], str]:
     for model in models:  # longest first, so a name inside a longer one is not found twice
         if model.lower() not in text.lower():
             continue
-        pattern = _name_pattern(model)
+        pattern = name_pattern(model)
         if pattern.search(text):
             found.add(model)
             text = pattern.sub(lambda m: " " * len(m.group(0)), text)
@@ -677,7 +700,7 @@ def _full_names(text: str, models: Sequence[str]) -> tuple[set[str], str]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _name_pattern(name: str) -> re.Pattern[str]:
+def name_pattern(name: str) -> re.Pattern[str]:
     """A model name as a whole word, whatever punctuation follows (``name:``, ``name,``, ``name's``)."""
     return re.compile(rf"(?<![\w.:/\-]){re.escape(name)}(?![\w/\-]|[:.]\w)", re.IGNORECASE)
 
@@ -709,7 +732,7 @@ def _models_named(span: str, models: Sequence[str], parts: Mapping[str, frozense
     named, rest = _full_names(span, models)
     lowered = rest.lower()
     for part, owners in parts.items():
-        if part in lowered and _name_pattern(part).search(lowered):
+        if part in lowered and name_pattern(part).search(lowered):
             named |= owners
     return named
 

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bot.core.types import LLMCallMetrics
+
+if TYPE_CHECKING:
+    from bot.core.gate import GateVerdict
 
 NarrativeStatus = Literal["ok", "skipped", "failed"]
 
@@ -44,6 +47,8 @@ class Narrative:
     prompt_tokens_estimated: int | None = None
     num_ctx: int | None = None
     prompt_cut: PromptCut | None = None
+    gate: GateVerdict | None = None  # the quality gate's verdict on the model's answer (None: no answer)
+    rejected_md: str = ""  # the model's text the gate rejected, for the report's appendix (never posted)
 
     @classmethod
     def skipped(cls, reason: str) -> Narrative:
@@ -68,6 +73,7 @@ class Narrative:
             "prompt_tokens_estimated": self.prompt_tokens_estimated,
             "num_ctx": self.num_ctx,
             "truncation": self.prompt_cut.to_json() if self.prompt_cut is not None else None,
+            "gate": self.gate.to_json() if self.gate is not None else None,
         }
 
 

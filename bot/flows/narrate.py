@@ -9,9 +9,13 @@ for a prompt Ollama cut anyway (`bot.core.prompts.budget.truncation`, or an HTTP
 context length). Then the call is made once more with fewer facts — the least important left out,
 named in the report — and if that prompt is cut too, the summary comes from the data alone.
 
-The model cites facts by id (``[F3]``); the renderer writes the exact values, bolded. Every other
-number the model writes is checked against the facts (`bot.core.grounding`); those matching none are
-marked ``⚠️unverified`` in the Markdown and kept out of the Slack ``short_summary``.
+The answer then goes through the quality gate (`bot.core.gate`): it is used only when every sentence
+cites the facts it rests on, every number and ratio word is grounded in a fact it can belong to,
+nothing is repeated or looping and the length is what was asked. A rejected answer becomes
+``Narrative(status="failed")`` with the gate's first reason; its text is kept (``rejected_md``) for
+the report's appendix, marked as not used, and Slack gets the data-only summary.
+
+The model cites facts by id (``[F3]``); the renderer writes the exact values, bolded.
 """
 
 from __future__ import annotations
@@ -21,14 +25,15 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from bot.core.narrative import Answer, Narrative, OffFormat, PromptCut, parse_answer
+from bot.core.gate import judge
+from bot.core.narrative import Answer, Narrative, PromptCut
 from bot.core.prompts.budget import TokenEstimator, truncation
-from bot.core.prompts.narrative import ANSWER_SCHEMA, Prompt, PromptDoesNotFit, build_prompt
+from bot.core.prompts.narrative import ANSWER_SCHEMA, WORDS_REQUESTED, Prompt, PromptDoesNotFit, build_prompt
 from bot.core.types import ChatResult, Fact, LLMCallMetrics
 from bot.errors import LLMCallFailed
 from bot.flows.ports import ChatModel
 from bot.flows.progress import Throttle
-from bot.render.narrative import markdown_safe, render_text, short_summary
+from bot.render.narrative import markdown_safe, raw_text_markdown, rejected_markdown, render_text, short_summary
 
 log = logging.getLogger(__name__)
 
@@ -134,12 +139,25 @@ def _narrate(
         log.warning("Ollama counted %s prompt tokens, above the estimate of %s: the estimate is raised "
                     "(factor %.2f) for this process", result.metrics.prompt_eval_count,
                     prompt.estimated_tokens, estimator.factor)
-    try:
-        answer = parse_answer(result.content, done_reason=result.metrics.done_reason)
-    except OffFormat as exc:
-        base.reason = str(exc)
+    answer, verdict = judge(result.content, facts=facts, citable=set(prompt.fact_ids),
+                            done_reason=result.metrics.done_reason, words=WORDS_REQUESTED)
+    base.gate = verdict
+    if answer is None:  # not the JSON asked for: the parser's reason says why
+        base.reason = next(p.text for p in verdict.problems if p.rule == "off_format")
+        base.rejected_md = raw_text_markdown(result.content)
         return base
-    return _render(answer, facts=facts, cited_ok=set(prompt.fact_ids), base=base)
+    rendered = _render(answer, facts=facts, cited_ok=set(prompt.fact_ids), base=base)
+    if verdict.passed:
+        return rendered
+    log.warning("narrative rejected by the quality gate: %s", "; ".join(verdict.reasons))
+    more = len(verdict.reasons) - 1
+    rendered.reason = (f"the quality gate rejected the model's text: {verdict.reasons[0]}"
+                       + (f" (and {more} more reason{'s' if more > 1 else ''})" if more else ""))
+    rendered.status = "failed"
+    rendered.rejected_md = rejected_markdown(rendered)
+    rendered.summary_md = rendered.short_summary = ""
+    rendered.recommendations, rendered.risks = [], []
+    return rendered
 
 
 def _metrics(outcome: _Outcome) -> list[LLMCallMetrics]:

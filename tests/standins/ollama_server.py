@@ -60,7 +60,7 @@ class Reply:
     first_token_delay_s: float = 0.0
     token_delay_s: float = 0.0
     fault: str | None = None  # slow | 500 | 404 | broken | error_record | trickle
-    loop: str | None = None  # repeated (one chunk each) until num_predict or the window is spent
+    loop: str | None = None  # after ``content``: repeated (in chunks) until num_predict or the window is spent
     prompt_scale: float = 1.0  # the served tokenizer counts this many times the stand-in's count
     slow_s: float = 5.0
     done_reason: str = "stop"
@@ -74,14 +74,15 @@ class Reply:
 
     def pieces(self, limit: int) -> tuple[list[str], bool]:
         """The chunks to stream, at most ``limit``, and whether the limit cut them."""
-        if self.loop is not None:
-            return [self.loop] * limit, True
+        size = max(1, self.chunk_chars)
         if self.chunks is not None:
             chunks = list(self.chunks)
         else:
-            size = max(1, self.chunk_chars)
             chunks = [self.content[i : i + size] for i in range(0, len(self.content), size)]
-        return chunks[:limit], len(chunks) > limit
+        if self.loop is not None:  # ~ one token per chunk, as a model that loops writes it
+            looped = [self.loop[i : i + size] for i in range(0, len(self.loop), size)] or [" "]
+            chunks += [looped[i % len(looped)] for i in range(max(0, limit - len(chunks)))]
+        return chunks[:limit], len(chunks) > limit or self.loop is not None
 
 
 @dataclass(frozen=True)
@@ -546,6 +547,10 @@ def realistic_facts() -> list:
     ]
 
 
+_FILLER_WORDS = ("steady", "stable", "consistent", "repeatable", "clear", "plain", "firm", "solid", "settled",
+                 "reliable", "sound", "robust", "even", "level", "regular", "uniform", "orderly", "constant")
+
+
 def answer_json(
     summary: str | None = None,
     *,
@@ -553,9 +558,10 @@ def answer_json(
     risks: list[tuple[str, str]] | None = None,
     words: int = 0,
 ) -> str:
-    """A structured answer in the shape `bot.core.prompts.narrative.ANSWER_SCHEMA` asks for.
+    """A structured answer in the shape `bot.core.prompts.narrative.ANSWER_SCHEMA` asks for, that
+    passes the quality gate for `realistic_facts` (every sentence cites the fact it rests on).
 
-    ``words`` pads the summary with plain prose (no numbers) to emulate a 300-400 word answer.
+    ``words`` pads the summary with distinct cited sentences to emulate a longer answer.
     """
     summary = summary or (
         "**Throughput** is led by gemma3:270m at [F1], far ahead of llama3.1:8b-instruct-q8_0 at "
@@ -564,8 +570,12 @@ def answer_json(
         "against [F8] for the worst, a gap of [F9] that exceeds the noise."
     )
     if words:
-        filler = ("Warm requests behave consistently and the ranking is stable across runs. " * 60).split()
-        summary = summary + " " + " ".join(filler[:words])
+        padding = []
+        for i in range(max(1, words // 10)):
+            first, second = _FILLER_WORDS[i % len(_FILLER_WORDS)], _FILLER_WORDS[(i * 7 + 3) % len(_FILLER_WORDS)]
+            padding.append(f"The ranking of warm requests looks {first} and {second} in pass {_ONES[i % len(_ONES)]} "
+                           "[F1].")
+        summary = summary + " " + " ".join(padding)
     recommendations = recommendations or [
         "Use num_ctx=1024 with full GPU offload for gemma3:270m, which gives [F7] without hurting quality.",
         "Keep models loaded with a longer keep_alive to avoid the [F6] cold starts seen in the run.",
@@ -573,7 +583,8 @@ def answer_json(
     ]
     risks = risks or [
         ("Cold starts inflate TTFT [F6]", "Warm the model at deploy time and keep it resident."),
-        ("The small model may lose answer quality", "Track a quality score next to throughput."),
+        ("The small model may trade answer quality for its throughput [F1]",
+         "Track a quality score next to throughput."),
     ]
     return json.dumps(
         {
@@ -582,3 +593,7 @@ def answer_json(
             "risks": [{"risk": r, "mitigation": m} for r, m in risks],
         }
     )
+
+
+_ONES = ("alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu",
+         "nu", "xi", "omicron", "pi", "rho", "sigma", "tau", "upsilon")
