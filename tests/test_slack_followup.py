@@ -467,3 +467,21 @@ def test_a_looping_follow_up_answer_is_bounded_and_not_posted(standin, ollama, t
     assert "*Computed from the stored measurements:*" in text
     assert text.endswith("_The narrative part is unavailable: the model's answer was not used: the answer was cut "
                          "off at the token limit (it looped or ran long)._")
+
+
+def test_which_configuration_is_fastest_gets_a_ranking_with_the_noise_verdict(standin, ollama, tmp_path):
+    with running_bot(standin, tmp_path, ollama_host=ollama.host) as bot_:
+        parent = analyze(bot_, standin)
+        ollama.script(Reply(content="For q8_0, num_ctx 1024 leads [Q1], but not beyond the noise."))
+        ask(bot_, "which configuration is fastest for q8_0?", thread_ts=parent, ts="1700000500.000001",
+            event_id="EvR1")
+        (answer,) = wait_answers(standin, parent)
+    raw = pandas_rows()
+    ok = raw[(raw["model"] == Q8) & (raw["error"] == "")]
+    best = ok[ok["num_ctx"] == 1024]["tokens_s"].median()
+    text = answer.params["text"]
+    assert f"num_ctx 1024 leads *{format_number(best, 'tok/s', style='value')}* [Q1]" in text
+    assert "• Best of 2 configurations of llama3.1:8b-instruct-q8_0 by median (p50) throughput" in text
+    assert "_No configuration of llama3.1:8b-instruct-q8_0 is demonstrably best" in text
+    (chat,) = ollama.requests_to("/api/chat")
+    assert "- No configuration of llama3.1:8b-instruct-q8_0 is demonstrably best" in chat.body["messages"][1]["content"]
