@@ -369,3 +369,16 @@ def test_compare_a_vs_b_carries_the_noise_test(measurements: pd.DataFrame) -> No
     result = compute("compare gemma3:1b vs q8_0 throughput", measurements)
     diff = next(f for f in result.facts if f.unit == "%")
     assert "; exceeds the noise (Welch t-test, p=" in diff.statement
+
+
+def test_earlier_questions_come_back_as_computed_facts_never_as_the_bots_text(measurements: pd.DataFrame) -> None:
+    from bot.flows.thread_answer import earlier_facts
+
+    current = compute("p95 ttft for q8_0?", measurements)
+    history = [ThreadMessage("person", "thanks!"), ThreadMessage("person", "median throughput of gemma3:1b?"),
+               ThreadMessage("person", "p95 ttft for q8_0?")]  # asked again: nothing new
+    earlier = earlier_facts(history, measurements, first_id=len(current.facts) + 1, known=current.facts)
+    assert [f.id for f in earlier] == [f"Q{len(current.facts) + i}" for i in range(1, len(earlier) + 1)]
+    assert earlier and all(f.model == "gemma3:1b" for f in earlier)
+    assert earlier[0].statement.startswith("median (p50) throughput of gemma3:1b")
+    assert max(f.importance for f in earlier) < min(f.importance for f in current.facts)

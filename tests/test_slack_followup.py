@@ -485,3 +485,16 @@ def test_which_configuration_is_fastest_gets_a_ranking_with_the_noise_verdict(st
     assert "_No configuration of llama3.1:8b-instruct-q8_0 is demonstrably best" in text
     (chat,) = ollama.requests_to("/api/chat")
     assert "- No configuration of llama3.1:8b-instruct-q8_0 is demonstrably best" in chat.body["messages"][1]["content"]
+
+
+def test_a_follow_up_prompt_ollama_cut_is_not_answered_from(standin, ollama, tmp_path):
+    with running_bot(standin, tmp_path, ollama_host=ollama.host) as bot_:
+        parent = analyze(bot_, standin)
+        ollama.script(Reply(content="The fastest is [F1].", prompt_scale=10.0))  # a tokenizer counting 10x
+        ask(bot_, "p95 ttft for q8_0?", thread_ts=parent, ts="1700000600.000001", event_id="EvC1")
+        (answer,) = wait_answers(standin, parent)
+    assert len(ollama.truncations) == 1
+    text = answer.params["text"]
+    assert "The fastest is" not in text and "*Computed from the stored measurements:*" in text
+    assert text.endswith("_The narrative part is unavailable: Ollama evaluated 8,192 prompt tokens, the whole "
+                         "num_ctx=8,192 window: it cut the prompt to fit — raise OLLAMA_NUM_CTX._")
