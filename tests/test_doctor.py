@@ -58,7 +58,7 @@ def test_num_ctx_beyond_the_models_context_length() -> None:
     assert ctx.fix == "set OLLAMA_NUM_CTX to 32768 or less"
 
 
-@pytest.mark.parametrize("num_ctx, reaching", [(512, "only 0 of 71"), (2048, "only 6 of 71"), (4096, "only 33 of 71")])
+@pytest.mark.parametrize("num_ctx, reaching", [(512, "only 0 of 71"), (2048, "only 8 of 71"), (4096, "only 35 of 71")])
 def test_a_window_that_does_not_hold_a_typical_report_fails(num_ctx: int, reaching: str) -> None:
     # issue 11: doctor passed 2048 and 4096, where the real archive's prompt (5,195 tokens) does not fit
     with OllamaStandIn() as server:
@@ -74,6 +74,7 @@ def test_the_probe_sends_the_typical_prompt_and_reads_ollamas_count() -> None:
         checks = by_name(run_doctor(settings_for(server.host, ollama_num_ctx=8192), probe=True))
         (call,) = server.requests_to("/api/chat")
     assert call.body["options"]["num_predict"] == 1 and call.body["options"]["num_ctx"] == 8192
+    assert call.body["format"]["properties"]["summary"]["maxLength"] == 1000  # the server must accept the schema
     probe = checks["typical prompt seen whole"]
     assert probe.ok, probe
     assert probe.detail.startswith("Ollama counted ") and "within the estimate of" in probe.detail

@@ -120,7 +120,7 @@ def test_format_value(value: float, unit: str, expected: str) -> None:
 def test_formatted_values_ground_against_their_own_fact() -> None:
     for fact in FACTS:
         shown = format_number(fact.value, fact.unit, style="value")
-        assert ungrounded(f"value {shown} here") == [], shown
+        assert ungrounded(f"value {shown} here [{fact.id}]") == [], shown
 
 
 # --- adversarial review: numbers the model can write that must not pass as grounded ---------------
@@ -343,3 +343,10 @@ def test_a_number_next_to_a_citation_must_be_that_facts() -> None:
 def test_enumerators_are_not_claims() -> None:
     text = "Risks: 1. The model may be slow. 2. The model may be slow. (3) Again."
     assert [c.text for c in ground(text, CHIMERA)] == []
+
+
+def test_a_bare_number_that_nothing_describes_is_not_grounded() -> None:
+    # the real 270M model's recommendations were "1.5", "2.0", "3.0": no unit, no model, no metric
+    assert problems("1.5") == [("1.5", "ungrounded")]
+    assert problems("Go with 2.0 instead.") == [("2.0", "ungrounded")]
+    assert problems("The TTFT p50 of gemma3:270m is 64.1.") == []  # said what it is: grounded

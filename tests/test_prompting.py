@@ -17,6 +17,7 @@ from bot.core.prompts.budget import (
 from bot.core.prompts.narrative import (
     ANSWER_SCHEMA,
     ANSWER_TOKENS,
+    MAX_SCHEMA_STRING,
     SYSTEM_PROMPT,
     PromptDoesNotFit,
     answer_token_budget,
@@ -164,11 +165,24 @@ def test_an_honest_count_is_not_a_cut(counted: int | None, estimated: int) -> No
     assert truncation(counted=counted, estimated=estimated, num_ctx=4096) == ""
 
 
+def _string_limits(schema: dict) -> list[int]:
+    if schema.get("type") == "string":
+        return [schema["maxLength"]]
+    if schema.get("type") == "array":
+        return _string_limits(schema["items"])
+    return [n for part in schema.get("properties", {}).values() for n in _string_limits(part)]
+
+
+def test_every_string_of_the_schema_is_bounded_within_what_llama_cpp_grammars_accept() -> None:
+    limits = _string_limits(ANSWER_SCHEMA)
+    assert len(limits) == 4 and max(limits) <= MAX_SCHEMA_STRING == 1000
+
+
 def test_num_predict_holds_the_longest_answer_the_schema_allows() -> None:
     assert ANSWER_SCHEMA["properties"]["recommendations"]["maxItems"] == 3
     assert ANSWER_SCHEMA["properties"]["risks"]["maxItems"] == 3
-    assert ANSWER_SCHEMA["properties"]["summary"]["maxLength"] == 1500
-    longest = json.dumps({"summary": "s" * 1500, "recommendations": ["r" * 300] * 3,
+    assert ANSWER_SCHEMA["properties"]["summary"]["maxLength"] == 1000
+    longest = json.dumps({"summary": "s" * 1000, "recommendations": ["r" * 300] * 3,
                           "risks": [{"risk": "k" * 200, "mitigation": "m" * 200}] * 3})
     assert ANSWER_TOKENS == answer_token_budget(ANSWER_SCHEMA) >= len(longest) / 3
 

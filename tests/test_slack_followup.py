@@ -433,7 +433,7 @@ def test_a_looping_narrative_ends_fails_the_gate_and_slack_gets_the_data(standin
     (chat,) = ollama.requests_to("/api/chat")
     num_predict = chat.body["options"]["num_predict"]
     assert chat.body["format"]["properties"]["risks"]["maxItems"] == 3  # the schema bounds the lists…
-    assert chat.body["format"]["properties"]["summary"]["maxLength"] == 1500  # …and the strings
+    assert chat.body["format"]["properties"]["summary"]["maxLength"] == 1000  # …and the strings
     llm = run.summary["llm"]
     assert llm["status"] == "failed" and llm["calls"][0]["done_reason"] == "length"
     assert llm["calls"][0]["eval_count"] == num_predict  # bounded by num_predict, sized to the schema

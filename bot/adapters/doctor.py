@@ -16,7 +16,7 @@ import ollama
 
 from bot.adapters.ollama import OUTSIDE_ERRORS, connect_detail, make_client, stream_chat
 from bot.core.prompts.budget import truncation
-from bot.core.prompts.narrative import ANSWER_TOKENS, Prompt, PromptDoesNotFit, build_prompt
+from bot.core.prompts.narrative import ANSWER_SCHEMA, ANSWER_TOKENS, Prompt, PromptDoesNotFit, build_prompt
 from bot.core.prompts.typical import typical_facts
 from bot.errors import LLMCallFailed
 from bot.settings import Settings
@@ -135,10 +135,12 @@ def _typical_prompt_check(settings: Settings, trained: int | None) -> Check:
 
 
 def _probe_check(settings: Settings) -> Check:
-    """Send the typical prompt with one answer token: does Ollama count it whole?"""
+    """Send the typical prompt with the answer's schema and one answer token: does Ollama accept the
+    schema and count the prompt whole?"""
     prompt: Prompt = build_prompt(typical_facts(), num_ctx=settings.ollama_num_ctx)
     try:
-        result = stream_chat(prompt.messages, settings=settings, num_predict=1, purpose="doctor")
+        result = stream_chat(prompt.messages, settings=settings, format=ANSWER_SCHEMA, num_predict=1,
+                             purpose="doctor")
     except LLMCallFailed as exc:
         if exc.kind == "context_overflow":
             return Check("typical prompt seen whole", False, str(exc), "raise OLLAMA_NUM_CTX")

@@ -203,6 +203,11 @@ _SENTENCE_END = re.compile(r"[!?\n]|\.(?=\s|$)")
 _LLM_WORDS = re.compile(
     r"\b(?:latency|latencies|ttft|time\s+to\s+first\s+token|first\s+token|throughput|tok/s|tokens?\s+per\s+second"
     r"|requests?|llms?)\b", re.IGNORECASE)
+# Words that say what a bare number measures; without one (or a model, or a citation) it states nothing.
+_WHAT_WORDS = re.compile(
+    r"\b(?:latenc(?:y|ies)|ttft|first\s+token|throughput|tok|tokens?|speed|fast\w*|slow\w*|median|mean|average"
+    r"|p\d{2}|percentile|requests?|fail\w*|errors?|cold|warm|load\w*|eval\w*|prompt|files?|time|duration|gap"
+    r"|configurations?|runs?|samples?|cases?|backend)\b", re.IGNORECASE)
 _CLAIM_WORDS = re.compile(
     r"\b(?:claim(?:s|ed)?|stated?|states|says?|said|misstates?|misreports?|reports|reported|according\s+to)\b",
     re.IGNORECASE)
@@ -543,7 +548,7 @@ def references(facts: Sequence[Fact]) -> list[Reference]:
     return list(_references(tuple(facts)))
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=512)  # a report's facts, and each fact alone (`fact_line`)
 def _references(facts: tuple[Fact, ...]) -> tuple[Reference, ...]:
     """`references`, kept for the few fact lists a run checks every sentence against."""
     refs: list[Reference] = []
@@ -622,6 +627,7 @@ class _Context:
     cited: frozenset[str]  # fact ids cited in its sentence
     adjacent: frozenset[str]  # fact ids cited right after it ("290.0 tok/s [F6]")
     llm: bool  # the clause speaks of an LLM metric (latency, TTFT, throughput, requests)
+    said: bool  # the clause says what its numbers measure (a metric, a count noun…)
     framed: bool  # the sentence presents numbers as the archive's claims ("stated", "claimed")
     clause: str
     sentence: str
@@ -672,6 +678,7 @@ def _context(text: str, claim: Claim, models: Sequence[str], parts: Mapping[str,
         sentence_named=frozenset(_models_named(sentence, models, parts)),
         cited=frozenset(cited), adjacent=frozenset(adjacent),
         llm=bool(_LLM_WORDS.search(_CITATION.sub(" ", clause))),
+        said=bool(_WHAT_WORDS.search(_CITATION.sub(" ", clause))),
         framed=bool(_CLAIM_WORDS.search(sentence)),
         clause=clause, sentence=sentence, sentence_start=s_start,
     )
@@ -740,6 +747,8 @@ def _models_named(span: str, models: Sequence[str], parts: Mapping[str, frozense
 def _match(claim: Claim, ctx: _Context, refs: Sequence[Reference]) -> Claim:
     if claim.word:
         return claim  # ratio and share words are checked against computed figures
+    if not claim.unit and not claim.key and not (ctx.named or ctx.inherited or ctx.cited or ctx.said):
+        return replace(claim, problem="ungrounded")  # "1.5": nothing says what it is, so no fact can hold it
     problems: list[str] = []
     for ref in refs:
         if not _equal(claim, ref):

@@ -20,7 +20,11 @@ from typing import Any
 from bot.core.prompts.budget import TokenEstimator, fact_line, keep_fitting, template_tokens
 from bot.core.types import Fact
 
-SUMMARY_CHARS = 1500  # ~250 words
+# llama.cpp (the grammar behind Ollama's `format`) refuses a string repetition much beyond ~1,000 characters
+# ("number of rules that are going to be repeated … exceeds sane defaults": 1,500 failed with gemma3 on
+# the real 270M model, 1,000 passed), so no string of the schema may be longer.
+MAX_SCHEMA_STRING = 1000
+SUMMARY_CHARS = MAX_SCHEMA_STRING  # ~160 words
 RECOMMENDATION_CHARS = 300
 RISK_CHARS = 200
 MAX_RISKS = 3
