@@ -445,6 +445,8 @@ def test_a_looping_narrative_ends_fails_the_gate_and_slack_gets_the_data(standin
     assert "*From the data:*" in texts and "Highest median throughput: gemma3:1b" in texts
     assert "failed the quality gate — the answer was cut off at the token limit" in texts
     assert "1000000" not in texts and "trained on the data" not in texts
+    fields = " ".join(f["text"] for f in summary.params["blocks"][1]["fields"])
+    assert "*Model's summary*\n*not used*" in fields and "Ungrounded numbers" not in fields
     report = standin.of("upload")[0].body.decode()
     assert "## Executive summary (from the data)" in report
     appendix = report.split("## Appendix: the model's text (NOT USED)")[1]

@@ -63,6 +63,7 @@ def build_headline(analysis: Analysis, inventory: Inventory, narrative: Narrativ
         skipped_files=len(inventory.skipped),
         ungrounded_numbers=len(narrative.ungrounded) if narrative is not None else 0,
         claim_mismatches=sum(1 for c in analysis.claim_checks if c.status == "mismatch"),
+        narrative_rejected=narrative is not None and narrative.gate is not None and not narrative.gate.passed,
     )
 
 
