@@ -38,7 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", type=Path, help="write the Markdown report here (default: stdout)")
     compare.add_argument("--json", dest="json_out", type=Path, help="write the JSON document here")
 
-    sub.add_parser("doctor", help="check Ollama: reachable, model pulled, context size")
+    doctor = sub.add_parser("doctor", help="check Ollama: reachable, model pulled, context size")
+    doctor.add_argument("--probe", action="store_true",
+                        help="also send a typical narrative prompt (one answer token) and check Ollama saw it whole")
     sub.add_parser("serve", help="run the Slack bot (Socket Mode or HTTP, see SLACK_MODE)")
     return parser
 
@@ -58,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "compare":
         return _compare(args, settings)
     if args.command == "doctor":
-        return _doctor(settings)
+        return _doctor(settings, probe=args.probe)
     if args.command == "serve":
         from bot.serve import serve
 
@@ -156,10 +158,10 @@ def _compare(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _doctor(settings: Settings) -> int:
+def _doctor(settings: Settings, *, probe: bool = False) -> int:
     from bot.adapters.doctor import run_doctor
 
-    checks = run_doctor(settings)
+    checks = run_doctor(settings, probe=probe)
     for check in checks:
         mark = "ok  " if check.ok else "FAIL"
         print(f"[{mark}] {check.name}: {check.detail}")

@@ -51,6 +51,7 @@ class LLMCallFailed(LLMError):
     def __init__(self, reason: str, *, kind: str, metrics: LLMCallMetrics | None = None) -> None:
         super().__init__(reason)
         self.kind = kind  # unreachable | not_found | timeout | server_error | broken_stream | http
+        # | context_overflow (HTTP 400: the prompt is longer than num_ctx)
         self.metrics = metrics
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from bot.core.analysis import analyze
 from bot.core.ingest import ingest_tree
 from bot.core.narrative import Narrative
+from bot.core.types import Fact
 from bot.flows.pipeline import RunResult, render_run
 from bot.settings import Settings
 
@@ -50,3 +51,24 @@ def run_result(target: str, narrative: str = "gemma3:270m is fastest [F3].", *,
     analysis = analyze(ingest)
     story = Narrative(status="ok", model="gemma3:test", summary_md=narrative, short_summary=narrative)
     return render_run(target, ingest, analysis, story, timings={"fetch": 0.0, "ingest": 0.0, "analysis": 0.0})
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def chimera_reports_facts() -> list[Fact]:
+    """The 73 facts of ../shared/data/chimera-reports, frozen (the bad-sentence corpus cites them)."""
+    import json
+
+    doc = json.loads((FIXTURES / "chimera_reports_facts.json").read_text("utf-8"))
+    return [Fact(id=d["id"], statement=d["statement"], value=d["value"], unit=d["unit"],
+                 sources=tuple(d["sources"]), importance=d["importance"], model=d["model"], config=d["config"],
+                 metric=d["metric"], rows=d["rows"], origin=d["origin"]) for d in doc["facts"]]
+
+
+def bad_sentences() -> list[dict[str, Any]]:
+    """The corpus of real and constructed sentences a gate must reject (``expect`` reject) or accept."""
+    import json
+
+    corpus: list[dict[str, Any]] = json.loads((FIXTURES / "bad_sentences.json").read_text("utf-8"))
+    return corpus

@@ -18,6 +18,7 @@ Metric definitions (the report footer and the JSON use exactly these):
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -291,6 +292,12 @@ def _classify(exc: BaseException, *, settings: Settings, budget_s: float) -> tup
             return ("server_error", f"Ollama at {host} failed with HTTP {exc.status_code}: {detail}")
         if exc.status_code == -1:  # an {"error": ...} record inside the stream
             return ("server_error", f"Ollama at {host} reported an error mid-stream: {detail}")
+        if exc.status_code == 400 and _CONTEXT_REFUSAL.search(detail):
+            # Ollama with truncation off, or llama-server keeping system + last message: the prompt
+            # is longer than num_ctx. Handled like a prompt Ollama cut (fewer facts, or data only).
+            return ("context_overflow",
+                    f"Ollama at {host} refused the prompt as longer than num_ctx={settings.ollama_num_ctx} "
+                    f"({detail})")
         return ("http", f"Ollama at {host} refused the request (HTTP {exc.status_code}): {detail}")
     if isinstance(exc, (httpx.TransportError, httpx.StreamError, json.JSONDecodeError, _StreamEnded)):
         return (
@@ -305,6 +312,9 @@ def _classify(exc: BaseException, *, settings: Settings, budget_s: float) -> tup
 def shown_host(settings: Settings) -> str:
     """OLLAMA_HOST as every message shows it: credentials in the URL redacted."""
     return redact_secrets(settings.ollama_host)
+
+
+_CONTEXT_REFUSAL = re.compile(r"context (?:length|size|window)|exceeds? .*context|context.*exceed", re.IGNORECASE)
 
 
 def connect_detail(exc: BaseException) -> str:

@@ -9,7 +9,12 @@ keys so "q8_0", "1b", "gemma3" or "num_ctx 4096" resolve to what the data holds:
   context"), or a bare key ("how does num_ctx affect …") to split by its levels;
 - metric words (throughput, tok/s, TTFT, latency, load, …) and statistics (p50/median, p90, p95,
   p99, mean, min, max, std), "without/excluding cold starts" or "cold starts only", failures, and
-  comparisons ("vs", "compare", "worse", "faster", …).
+  comparisons ("vs", "compare", "worse", "faster", …);
+- rankings: "which configuration is fastest for q8_0" (every configuration of the model), "best
+  num_ctx for gemma3:270m" (the levels of one key, pooled over the others), "which model is
+  fastest" — ranked by the metric asked (throughput when none is named), the leader tested against
+  the runner-up for noise (Welch t-test, as the analysis does), and the answer says when there is
+  only one configuration to rank, or one request per configuration (nothing is demonstrably best).
 
 `compute` turns that into facts computed from `bot.core.analysis.requests.request_frame` over the same
 rules as the report: failed requests never enter a statistic, cold starts are marked the same way.
@@ -24,12 +29,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
 from bot.core.analysis.facts import stated
-from bot.core.analysis.requests import request_frame, statistic
+from bot.core.analysis.requests import request_frame, statistic, welch
 from bot.core.config import Config
 from bot.core.context import PATH_DIMENSIONS, decode
 from bot.core.metrics import METRICS
@@ -109,6 +114,15 @@ _COMPARE = re.compile(
     re.IGNORECASE,
 )
 _FAILURES = re.compile(r"\b(?:fail(?:s|ed|ures?)?|errors?|errored)\b", re.IGNORECASE)
+# Ranking words: which end is asked for ("best": the better end for the metric, "high"/"low": of the values).
+_RANK = re.compile(
+    r"\b(?P<best>fastest|quickest|best|top|optimal|ideal|winner)\b|\b(?P<worst>slowest|worst)\b"
+    r"|\b(?P<high>highest|largest)\b|\b(?P<low>lowest|smallest)\b|\b(?P<any>rank(?:ing|ed|s)?|order)\b",
+    re.IGNORECASE)
+_CONFIG_WORDS = re.compile(r"\b(?:config(?:uration)?s?|settings?|setups?|options?|variants?)\b", re.IGNORECASE)
+_MODEL_WORD = re.compile(r"\bmodels?\b", re.IGNORECASE)
+SIGNIFICANCE = 0.05  # as the analysis: a Welch t-test below this, with n >= 2 a side
+RANKED_FACTS = 3  # the leaders whose statistic is listed beside the ranking
 _SLACK_MARKUP = re.compile(r"<[^>]*>")  # mentions, channels, links: never model names
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/\-]*[A-Za-z0-9]|[A-Za-z0-9]")
 _BOUNDARY = ":/-_."
@@ -138,12 +152,14 @@ class Query:
     compare: bool = False
     failures: bool = False
     problems: tuple[str, ...] = ()  # unknown model / value: said back to the user instead
+    rank: str = ""  # "configs", "models" or a configuration key whose levels are ranked; "" no ranking
+    rank_end: str = "best"  # best | worst | high | low: which end of the ranking is asked for
 
     @property
     def wants_numbers(self) -> bool:
         """Whether the question names anything to compute (else the report's facts answer it)."""
         return bool(self.models or self.config or self.split_by or self.metrics or self.statistics
-                    or self.cold != "include" or self.failures)
+                    or self.cold != "include" or self.failures or self.rank)
 
 
 @dataclass
@@ -174,11 +190,26 @@ def parse_question(question: str, *, models: Sequence[str], configs: Sequence[st
     for name in unknown:
         problems.append(f"I don't see a model named `{name}`; models in this run: "
                         f"{', '.join(models) if models else '(none)'}.")
+    rank, rank_end = _ranking(text, chosen, split_by)
     return Query(
         models=tuple(chosen), config=tuple(config), split_by=tuple(split_by), metrics=tuple(metrics),
-        statistics=tuple(stats), cold=cold, compare=bool(_COMPARE.search(text)),
-        failures=bool(_FAILURES.search(text)), problems=tuple(problems),
+        statistics=tuple(stats), cold=cold, compare=bool(_COMPARE.search(text)) and not rank,
+        failures=bool(_FAILURES.search(text)) and not rank, problems=tuple(problems), rank=rank,
+        rank_end=rank_end,
     )
+
+
+def _ranking(text: str, models: Sequence[str], split_by: Sequence[str]) -> tuple[str, str]:
+    """(what is ranked, which end is asked for) of a ranking question, or ("", "best")."""
+    match = _RANK.search(text)
+    if match is None:
+        return "", "best"
+    end = next((name for name in ("best", "worst", "high", "low") if match.group(name)), "best")
+    if split_by:
+        return split_by[0], end  # "best num_ctx for gemma3:270m": the levels of that key
+    if _CONFIG_WORDS.search(text) or (len(models) == 1 and not _MODEL_WORD.search(text)):
+        return "configs", end  # "which configuration is fastest for q8_0"
+    return "models", end
 
 
 def config_levels(configs: Sequence[str]) -> dict[str, list[str]]:
@@ -364,6 +395,8 @@ def compute(question: str, measurements: pd.DataFrame, *, first_id: int = 1) -> 
     if requests.empty:
         result.notes.append("This run has no per-request LLM measurements to compute from.")
         return result
+    if query.rank:
+        return _rank(requests, query, measurements, first_id, result)
     groups = _groups(requests, query)
     if not groups:
         result.notes.append(f"No requests in this run match {_describe_filters(query)}.")
@@ -386,7 +419,7 @@ def compute(question: str, measurements: pd.DataFrame, *, first_id: int = 1) -> 
                 else:
                     values.append((group, fact))
             if query.compare:
-                builder.differences(values, metric, stat)
+                builder.differences(values, metric, stat, cold=query.cold)
     if query.failures:
         for group in groups:
             builder.failures(group)
@@ -395,6 +428,40 @@ def compute(question: str, measurements: pd.DataFrame, *, first_id: int = 1) -> 
             builder.cold_starts(group)
     result.facts = builder.facts[:MAX_FACTS]
     return result
+
+
+def _rank(requests: pd.DataFrame, query: Query, measurements: pd.DataFrame, first_id: int,
+          result: Computation) -> Computation:
+    """A ranking question: rank the configurations, a key's levels or the models by one statistic."""
+    metric = query.metrics[0] if query.metrics else "throughput_tok_s"
+    stat = query.statistics[0] if query.statistics else "median"
+    groups = _ranked_groups(requests, query)
+    if not groups:
+        result.notes.append(f"No requests in this run match {_describe_filters(query)}.")
+        return result
+    builder = _FactBuilder(first_id, measurements)
+    scopes: dict[str, list[_Group]] = {}
+    for group in groups:
+        scopes.setdefault("" if query.rank == "models" else group.model, []).append(group)
+    for model, candidates in scopes.items():
+        builder.ranking(model, candidates, metric, stat, query, result.notes)
+    result.facts = builder.facts[:MAX_FACTS]
+    return result
+
+
+def _ranked_groups(requests: pd.DataFrame, query: Query) -> list[_Group]:
+    if query.rank == "models":
+        return _groups(requests, replace(query, split_by=()))
+    if query.rank != "configs":
+        return _groups(requests, replace(query, split_by=(query.rank,)))
+    rows = requests.loc[requests["model"].isin(query.models)] if query.models else requests
+    for key, value in query.config:
+        rows = rows.loc[rows["context"].map(lambda c, k=key: _param(c, k)) == value]
+    out = []
+    for (model, config), part in rows.groupby(["model", "config"], sort=True):
+        pairs = tuple((k, v) for k, v in Config.parse(str(config)).trimmed().items if v is not None)
+        out.append(_Group(str(model), pairs, part))
+    return out
 
 
 def _groups(requests: pd.DataFrame, query: Query) -> list[_Group]:
@@ -455,6 +522,31 @@ def pooled_words(rows: pd.DataFrame) -> str:
             f"{', '.join(differing) or 'configuration'} (as asked)")
 
 
+def _used(group: _Group, metric: str, cold: str) -> pd.DataFrame | None:
+    """The group's successful requests (cold starts as asked) that have ``metric``; None without it."""
+    ok = group.rows.loc[~group.rows["failed"].astype(bool)]
+    if cold == "exclude":
+        ok = ok.loc[~ok["cold_start"].astype(bool)]
+    elif cold == "only":
+        ok = ok.loc[ok["cold_start"].astype(bool)]
+    if metric not in ok.columns:
+        return None
+    return ok.loc[ok[metric].notna()]
+
+
+def _noise(a: pd.DataFrame | None, b: pd.DataFrame | None, metric: str) -> tuple[bool, str]:
+    """(significant, verdict in words) of a Welch t-test of ``metric`` between two groups' requests."""
+    if a is None or b is None:
+        return False, "not separable from noise (no values)"
+    p, method = welch(a[metric], b[metric])
+    if p is None:
+        return False, f"not separable from noise ({method})"
+    significant = p < SIGNIFICANCE and len(a) >= 2 and len(b) >= 2
+    return significant, f"{'exceeds' if significant else 'within'} the noise ({method}, p={p:.2g})"
+
+
+
+
 def _describe_filters(query: Query) -> str:
     parts = [", ".join(query.models)] if query.models else []
     parts += [Config.from_pairs([pair]).key for pair in query.config]
@@ -487,14 +579,9 @@ class _FactBuilder:
         return fact
 
     def statistic(self, group: _Group, metric: str, stat: str, *, cold: str) -> Fact | None:
-        ok = group.rows.loc[~group.rows["failed"].astype(bool)]
-        if cold == "exclude":
-            ok = ok.loc[~ok["cold_start"].astype(bool)]
-        elif cold == "only":
-            ok = ok.loc[ok["cold_start"].astype(bool)]
-        if metric not in ok.columns:
+        used = _used(group, metric, cold)
+        if used is None:
             return None
-        used = ok.loc[ok[metric].notna()]
         value = statistic(used[metric], stat)
         if value is None:
             return None
@@ -525,7 +612,7 @@ class _FactBuilder:
                          + "; ".join(d[:120] for d in stated[:2]))
         return "; ".join(parts)
 
-    def differences(self, values: list[tuple[_Group, Fact]], metric: str, stat: str) -> None:
+    def differences(self, values: list[tuple[_Group, Fact]], metric: str, stat: str, *, cold: str = "include") -> None:
         if len(values) < 2:
             return
         focus = [gv for gv in values if gv[0].focus]
@@ -537,9 +624,54 @@ class _FactBuilder:
             change = 100.0 * (fa.value - fb.value) / abs(fb.value)
             word = "higher" if change >= 0 else "lower"
             self._add(f"{_STAT_LABELS.get(stat, stat)} {_label(metric)} of {ga.label} is {abs(change):.1f}% {word} "
-                      f"than {gb.label} ({stated(fa.value, fa.unit)} vs {stated(fb.value, fb.unit)}).",
+                      f"than {gb.label} ({stated(fa.value, fa.unit)} vs {stated(fb.value, fb.unit)}); "
+                      f"{_noise(_used(ga, metric, cold), _used(gb, metric, cold), metric)[1]}.",
                       change, "%", (*fa.sources, *fb.sources),
                       model=ga.model if ga.model == gb.model else "", metric=metric)
+
+    def ranking(self, model: str, groups: list[_Group], metric: str, stat: str, query: Query,
+                notes: list[str]) -> None:
+        """Rank ``groups`` by ``stat`` of ``metric``: the leader against the runner-up, with the noise test."""
+        what = ("models" if query.rank == "models" else "configurations" if query.rank == "configs"
+                else f"{query.rank} levels")
+        scored = []
+        for group in groups:
+            used = _used(group, metric, query.cold)
+            value = statistic(used[metric], stat) if used is not None else None
+            if used is not None and value is not None:
+                scored.append((value, group, used))
+        where = f" of {model}" if model else ""
+        if len(scored) < 2:
+            only = scored[0][1].label if scored else "none with values"
+            notes.append(f"Only one {what[:-1]}{where} has {_label(metric)} values in this run ({only}): "
+                         "there is nothing to rank it against.")
+            for _value, group, _used_rows in scored:
+                self.statistic(group, metric, stat, cold=query.cold)
+            return
+        higher_better = METRICS[metric].higher_is_better if metric in METRICS else True
+        high_first = {"best": higher_better, "worst": not higher_better, "high": True, "low": False}[query.rank_end]
+        scored.sort(key=lambda item: item[0], reverse=high_first)
+        (v1, g1, u1), (v2, g2, u2) = scored[0], scored[1]
+        significant, verdict = _noise(u1, u2, metric)
+        end = {"best": "Best", "worst": "Worst", "high": "Highest", "low": "Lowest"}[query.rank_end]
+        unit = METRICS[metric].unit if metric in METRICS else ""
+        gap = abs(v1 - v2)
+        pct = f" ({100 * gap / abs(v2):.1f}%)" if v2 else ""
+        name = (lambda g: g.model) if query.rank == "models" else (lambda g: g.config_text or "(no configuration)")
+        fact = self._add(
+            f"{end} of {len(scored)} {what}{where} by {_STAT_LABELS.get(stat, stat)} {_label(metric)}: {name(g1)} at "
+            f"{stated(v1, unit)} (n={len(u1)}); runner-up {name(g2)} at {stated(v2, unit)} (n={len(u2)}); gap "
+            f"{stated(gap, unit)}{pct}, {verdict}.", v1, unit, (*u1["source"], *u2["source"]),
+            model=model or g1.model, config=g1.config_text, metric=metric, rows=len(u1) + len(u2))
+        for _value, group, _used_rows in scored[:RANKED_FACTS]:  # the leaders' own figures
+            self.statistic(group, metric, stat, cold=query.cold)
+        if all(len(used) == 1 for _v, _g, used in scored):
+            notes.append(f"Every one of the {len(scored)} {what}{where} has a single successful request, so none "
+                         f"is demonstrably {end.lower()}: one request per side cannot be told apart from noise "
+                         f"[{fact.id}].")
+        elif not significant:
+            notes.append(f"No {what[:-1]}{where} is demonstrably {end.lower()}: the leader's margin over the "
+                         f"runner-up is within the noise [{fact.id}].")
 
     def failures(self, group: _Group) -> None:
         failed = group.rows["failed"].astype(bool)

@@ -1,13 +1,36 @@
-"""Number check: every number the model writes must match a fact (pure; no I/O).
+"""Number check: every number the model writes must match a fact it can belong to (pure; no I/O).
 
 A *claim* is a number in free text together with the unit written after it ("0.87 s", "870ms",
 "1,234.5 tok/s", "12%"). It is grounded when some reference quantity — a fact's value, its row
-count, a number in its statement or configuration — equals it after unit conversion, within the
-precision the text shows (``118`` matches 118.43, ``118.4`` does not match 118.49). An unsigned
-number states a size ("a drop of 12%" is the size of a -12 % change); an explicit sign ("+12%",
-"-12%") must agree with the fact's. A number followed by a count noun ("290 failed requests")
-matches only counts. Scientific notation ("4.66e5"), ``k``/``K``, range ends ("45-47") and number
-words before a unit ("forty-six tok/s", "three times") are claims too.
+count, a number in its statement or a value of its configuration — equals it after unit
+conversion, within the precision the text shows (``118`` matches 118.43, ``118.4`` does not match
+118.49). An unsigned number states a size ("a drop of 12%" is the size of a -12 % change); an
+explicit sign ("+12%", "-12%") must agree with the fact's. Scientific notation ("4.66e5"),
+``k``/``K``, range ends ("45-47") and number words before a unit ("forty-six tok/s", "three
+times") are claims too.
+
+A number is only grounded by a fact it can belong to:
+
+- **attribution**: when the clause names models (by full name whatever the punctuation after it,
+  ``llama3.1:8b-instruct-q8_0: 290.0 tok/s``, or by a distinctive part, "the q8_0 model",
+  "llama3.1"), only facts about those models ground it — never a total over all models; a count
+  in a clause naming no model is a total, grounded by a fact about no model or a fact the sentence
+  cites, never by one model's count presented as the whole;
+- **kind**: a count is matched with counts of the same things ("76 files" is not 76 requests;
+  "290 failed requests" is no throughput); a number right after a configuration key ("num_ctx
+  4096") only by that key's values, and a configuration value never grounds any other number;
+- **LLM or not**: a figure of a non-LLM benchmark (compile times, kernels) never grounds a
+  number in a clause about latency, TTFT, throughput or requests;
+- **data, not the archive's word**: a number the archive states and the raw rows contradict
+  (``Fact.origin == "claim"``) never grounds; repeating it is flagged, unless the sentence cites
+  that fact and says it is the archive's claim ("165 ms claimed, 567 ms in the raw rows [F42]");
+- **next to a citation**: a number written right before ``[F6]`` must be F6's.
+
+Ratio and share words are claims too, checked against what the facts compute: multiples ("1.6
+times", "2.3x", "twice", "doubled", "half as", "10-fold") and percentage changes ("58% faster")
+against the ratio of two figures of the same metric in the sentence (written, cited, or the
+metric's facts for the models it names); shares ("half of all requests failed", "most requests")
+against the counts (81 of 294 failed is 27.6%: not half, not most).
 
 Numbers that are parts of identifiers are not claims: fact ids (``[F3]``), model names
 (``gemma3:270m``, ``llama3.1:8b-instruct-q8_0``, ``q8_0``), config keys (``num_ctx=4096``),
@@ -19,10 +42,11 @@ How values are written is `bot.core.numbers` (all four precisions are matched).
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.core.config import Config
 from bot.core.numbers import COUNT_UNITS
@@ -90,6 +114,7 @@ _UNIT_SPELLINGS: list[tuple[str, str]] = sorted(
         ("per cent", "%"),
         ("%", "%"),
         ("times", "x"),
+        ("fold", "x"),
         ("x", "x"),
         ("×", "x"),
         ("tokens", "tokens"),
@@ -103,8 +128,6 @@ _UNIT_SPELLINGS: list[tuple[str, str]] = sorted(
     key=lambda pair: -len(pair[0]),
 )
 
-# Canonical fact units that are plain counts (no conversion, matched like a unitless number).
-
 _NUMBER = re.compile(
     # not inside an identifier (gemma3, q8_0, :270m, =4096, v1.2), except the end of a range
     # "45-47"; a leading "_" is Markdown italics ("_8.7 s_"), not part of a name
@@ -117,10 +140,13 @@ _NUMBER = re.compile(
 )
 # "290 failed requests": a number of things, never a throughput or a latency
 _COUNT_NOUN = re.compile(
-    r"\s?(?:failed\s+|successful\s+|warm\s+)?(?:requests?|failures?|errors?|runs?|rows|files?|samples?"
-    r"|cold[\s-]starts?|retries|attempts?)\b",
+    r"\s?(?:(?P<adj>failed|successful|warm|total|llm)\s+)?"
+    r"(?P<noun>requests?|failures?|errors?|runs?|rows|files?|samples?|cold[\s-]starts?|retries|attempts?|calls?)\b"
+    r"|\s(?P<verb>failed)\b",
     re.IGNORECASE,
 )
+# A number of the same things as the one after "of" ("81 of 294 requests", "1024 (85%) of 101 files").
+_OF = re.compile(r"\s*(?:\([^()]{0,20}\)\s*)?of\s+(?:the\s+|all\s+)?", re.IGNORECASE)
 _ONES = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
@@ -135,6 +161,31 @@ _NUMBER_WORD = "|".join(sorted([*_ONES, *_TENS, *_SCALES], key=len, reverse=True
 _WORD_NUMBER = re.compile(
     rf"\b(?:{_NUMBER_WORD})(?:(?:[\s-]+|\s+and\s+)(?:{_NUMBER_WORD}))*\b", re.IGNORECASE
 )
+# Multiples written as words: (pattern, multiple). "half as fast" is 0.5x.
+_RATIO_WORDS: list[tuple[re.Pattern[str], float]] = [
+    (re.compile(r"\btwice\b", re.IGNORECASE), 2.0),
+    (re.compile(r"\bdoubl(?:e|ed|es|ing)\b", re.IGNORECASE), 2.0),
+    (re.compile(r"\btwofold\b", re.IGNORECASE), 2.0),
+    (re.compile(r"\btripl(?:e|ed|es|ing)\b|\bthreefold\b", re.IGNORECASE), 3.0),
+    (re.compile(r"\bquadrupl(?:e|ed|es|ing)\b|\bfourfold\b", re.IGNORECASE), 4.0),
+    (re.compile(r"\btenfold\b", re.IGNORECASE), 10.0),
+    (re.compile(r"\bhalf\s+as\b|\bhalv(?:e|ed|es|ing)\b", re.IGNORECASE), 0.5),
+]
+RATIO_WORD_TOLERANCE = 0.10  # "twice" is 1.8-2.2x
+# Shares of a set of things: (pattern, low %, high %).
+_SHARE_WORDS: list[tuple[str, float, float]] = [
+    (r"most|the\s+majority|a\s+majority|majority", 50.000001, 100.0),
+    (r"(?:nearly|almost|virtually)\s+all", 90.0, 100.0),
+    (r"half", 45.0, 55.0),
+    (r"(?:a|one)\s+third", 30.0, 37.0),
+    (r"(?:a|one)\s+quarter", 22.0, 28.0),
+    (r"a\s+minority", 0.000001, 49.999999),
+]
+_SHARE = re.compile(
+    r"\b(?P<word>" + "|".join(p for p, _, _ in _SHARE_WORDS) + r")\s+(?:of\s+)?(?:the\s+|all\s+|its\s+|their\s+"
+    r"|these\s+|this\s+model's\s+)?(?P<noun>requests?|runs?|calls?|files?|samples?|queries|prompts)\b",
+    re.IGNORECASE,
+)
 # F: the report's facts; Q: facts a follow-up question computed
 _CITATION = re.compile(r"\[\s*([FQ]\d+(?:\s*[,;]\s*[FQ]\d+)*)\s*\]")
 _MASKS = [
@@ -142,22 +193,80 @@ _MASKS = [
     re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?)?"),  # dates, timestamps
     re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b"),  # clock times
     re.compile(r"(?m)^\s*(?:\d+[.)]|[-*]\s*\d+[.)])\s"),  # list enumerators "1. " / "2) "
+    re.compile(r"(?m)(?:^|(?<=[\s>:]))\(\d{1,2}\)(?=\s)"),  # enumerators "(1) "
+    re.compile(r"(?<=[.:!?])\s+\d{1,2}[.)](?=\s)"),  # enumerators mid-text: "Risks: 1. … slow. 2. …"
 ]
+# Clause boundaries for the model check; a comma counts ("gemma3:270m leads at 290.1 tok/s, llama
+# at 46.6 tok/s") so that naming one model in full does not bind the numbers of the next clause.
+_CLAUSE_END = re.compile(r"[;!?\n]|[.,](?=\s|$)")
+_SENTENCE_END = re.compile(r"[!?\n]|\.(?=\s|$)")
+_LLM_WORDS = re.compile(
+    r"\b(?:latency|latencies|ttft|time\s+to\s+first\s+token|first\s+token|throughput|tok/s|tokens?\s+per\s+second"
+    r"|requests?|llms?)\b", re.IGNORECASE)
+# Words that say what a bare number measures; without one (or a model, or a citation) it states nothing.
+_WHAT_WORDS = re.compile(
+    r"\b(?:latenc(?:y|ies)|ttft|first\s+token|throughput|tok|tokens?|speed|fast\w*|slow\w*|median|mean|average"
+    r"|p\d{2}|percentile|requests?|fail\w*|errors?|cold|warm|load\w*|eval\w*|prompt|files?|time|duration|gap"
+    r"|configurations?|runs?|samples?|cases?|backend)\b", re.IGNORECASE)
+_CLAIM_WORDS = re.compile(
+    r"\b(?:claim(?:s|ed)?|stated?|states|says?|said|misstates?|misreports?|reports|reported|according\s+to)\b",
+    re.IGNORECASE)
+_COMPARATIVE = re.compile(
+    r"\b(?:faster|slower|quicker|higher|lower|more|less|better|worse|larger|smaller|greater|ahead|behind|above"
+    r"|below|improvement|improves?|improved|increase[sd]?|decrease[sd]?|drops?|dropped|gains?|speed-?up|slowdown"
+    r"|up|down)\b", re.IGNORECASE)
+_NEAR = re.compile(r"\b(?:about|around|roughly|approximately|approx\.?|nearly|almost|close\s+to|some)\s*$|~\s*$",
+                   re.IGNORECASE)
+# What a clause's metric words say: the metric a ratio of figures compares.
+_METRIC_HINTS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b(?:ttft|time\s+to\s+first\s+token|first\s+token)\b", re.IGNORECASE), "ttft_ms"),
+    (re.compile(r"\blatenc(?:y|ies)\b", re.IGNORECASE), "latency_ms"),
+    (re.compile(r"\b(?:throughput|tok/s|tokens?\s+per\s+second|fast(?:er|est)?|slow(?:er|est)?|quick(?:er|est)?"
+                r"|speed)\b", re.IGNORECASE), "throughput_tok_s"),
+]
+# What a share's clause says happened to the things: the facts it is checked against.
+_SHARE_SUBJECTS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b(?:succeed(?:ed|s)?|successful(?:ly)?|completed?|worked)\b", re.IGNORECASE), "success"),
+    (re.compile(r"\b(?:fail(?:ed|s|ing|ures?)?|errored|errors?)\b", re.IGNORECASE), "failed"),
+    (re.compile(r"\bcold\b", re.IGNORECASE), "cold"),
+    (re.compile(r"\bskip(?:ped|s)?\b", re.IGNORECASE), "skipped"),
+]
+_SHARE_METRICS = {"failed_requests": "failed", "cold_starts": "cold", "skipped_files": "skipped"}
+# Counts of what a fact counts, by its metric (a fact's value); other counts are of requests.
+_METRIC_NOUNS = {"failed_requests": "failed", "cold_starts": "cold", "requests": "requests",
+                 "skipped_files": "files", "duplicate_files": "files", "claim_mismatches": "claims"}
+NON_LLM_METRICS = frozenset({"time_ms"})  # generic (non-LLM) benchmark timings
+
+# Why a claim is not grounded (``Claim.problem``).
+PROBLEMS = {
+    "ungrounded": "matches no fact",
+    "misattributed": "belongs to another model, or is a total presented as one model's figure (or the reverse)",
+    "wrong_kind": "is a count of other things, or a setting, than the text says",
+    "non_llm": "is a non-LLM benchmark's figure presented as an LLM metric",
+    "wrong_claim": "repeats a number the archive states and its raw rows contradict",
+    "miscited": "is not the value of the fact cited next to it",
+    "ratio": "is a ratio or change the figures it compares do not give",
+    "share": "is a share the counts do not give",
+}
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A number written in text; ``start``/``end`` cover the number and its unit."""
+    """A number (or a ratio or share word) written in text; ``start``/``end`` cover it and its unit."""
 
     start: int
     end: int
     text: str
     value: float
     tolerance: float  # half a unit of the last digit shown, in the claim's unit
-    unit: str  # canonical spelling ('' when none was written; 'count' before a count noun)
+    unit: str  # canonical spelling ('' none; 'count' before a count noun; 'x' a multiple; 'share' a share word)
     sign: int = 0  # +1 / -1 when a sign was written, else 0 (a size)
     grounded: bool = False
     fact_id: str | None = None
+    noun: str = ""  # counts: what is counted (requests, failed, cold, files)
+    key: str = ""  # a configuration key written right before the number ("num_ctx 4096")
+    word: bool = False  # a ratio or share written in words ("twice", "most requests")
+    problem: str = ""  # why it is not grounded: a key of PROBLEMS
 
 
 @dataclass(frozen=True)
@@ -167,6 +276,12 @@ class Reference:
     fact_id: str
     sign: int = 0  # the sign a signed claim must have; 0 when any sign will do
     model: str = ""  # the fact's model, if it is about one
+    models: frozenset[str] = frozenset()  # every model the fact is about (its model, names in its statement)
+    noun: str = ""  # counts: what is counted
+    key: str = ""  # a configuration value: its key
+    metric: str = ""
+    claimed: bool = False  # the archive's word that the raw rows contradict: never grounds
+    llm: bool = True  # False for a non-LLM benchmark's figure
 
 
 def citations(text: str) -> list[tuple[int, int, list[str]]]:
@@ -176,6 +291,11 @@ def citations(text: str) -> list[tuple[int, int, list[str]]]:
         ids = [part.strip() for part in re.split(r"[,;]", match.group(1))]
         found.append((match.start(), match.end(), ids))
     return found
+
+
+def without_citations(text: str, replacement: str = " ") -> str:
+    """``text`` with every citation replaced."""
+    return _CITATION.sub(replacement, text)
 
 
 UNVERIFIED = "⚠️unverified"
@@ -209,20 +329,29 @@ def render_edits(text: str, *, facts: Sequence[Fact], citable: Mapping[str, Fact
     return edits, bad
 
 
-def extract_claims(text: str, *, identifiers: Iterable[str] = ()) -> list[Claim]:
-    """Every number in ``text`` that states a quantity (identifiers masked out first)."""
+# --- claims -----------------------------------------------------------------------------------
+
+
+def extract_claims(text: str, *, identifiers: Iterable[str] = (), keys: Iterable[str] = ()) -> list[Claim]:
+    """Every number in ``text`` that states a quantity (identifiers masked out first), and every
+    ratio or share word. ``keys`` are configuration keys: a number right after one is its value."""
     masked = _mask(text, identifiers)
+    key_before = _key_pattern(keys)
     claims = []
     for match in _NUMBER.finditer(masked):
         end = match.end()
         rest = masked[end:]
-        if re.match(r"-[A-Za-z]|[:_]\w|\.\d", rest):  # "8-bit", "3:8b", "1.2.3"
+        fold = re.match(r"-fold\b", rest, re.IGNORECASE)
+        if not fold and re.match(r"-[A-Za-z]|[:_]\w|\.\d", rest):  # "8-bit", "3:8b", "1.2.3"
             continue
-        unit, unit_len = _unit_at(rest)
+        unit, unit_len = ("x", fold.end()) if fold else _unit_at(rest)
         if not unit and not match.group("k") and re.match(r"[A-Za-z]|_\w", rest):
             continue  # glued letters that are not a unit ("270m", "8b", "4bit"): part of a name
-        if not unit and _COUNT_NOUN.match(rest):
-            unit = "count"  # the noun stays outside the claim's text
+        noun = ""
+        if not unit:
+            counted = _COUNT_NOUN.match(rest)
+            if counted:
+                unit, noun = "count", _noun_kind(counted)  # the noun stays outside the claim's text
         digits = match.group("int").replace(",", "")
         frac = match.group("frac") or ""
         value = float(digits + frac)
@@ -236,6 +365,10 @@ def extract_claims(text: str, *, identifiers: Iterable[str] = ()) -> list[Claim]
             value *= 1000.0
             tolerance *= 1000.0
         sign = {"+": 1, "-": -1, "−": -1}.get(match.group("sign") or "", 0)
+        key = ""
+        if not unit and key_before is not None:
+            found = key_before.search(masked[max(0, match.start() - 40):match.start()])
+            key = found.group("key").lower() if found else ""
         claims.append(
             Claim(
                 start=match.start(),
@@ -245,10 +378,61 @@ def extract_claims(text: str, *, identifiers: Iterable[str] = ()) -> list[Claim]
                 tolerance=tolerance,
                 unit=unit,
                 sign=sign,
+                noun=noun,
+                key=key,
             )
         )
     claims.extend(_word_claims(text, masked))
-    return sorted(claims, key=lambda c: c.start)
+    claims.extend(_ratio_word_claims(text, masked))
+    claims.extend(_share_claims(text, masked))
+    return _inherit_nouns(masked, sorted(claims, key=lambda c: c.start))
+
+
+def _noun_kind(match: re.Match[str]) -> str:
+    if match.group("verb"):
+        return "failed"
+    noun = match.group("noun").lower()
+    adj = (match.group("adj") or "").lower()
+    if adj == "failed" or noun.startswith(("failure", "error")):
+        return "failed"
+    if noun.startswith("cold"):
+        return "cold"
+    if noun.startswith("file"):
+        return "files"
+    return "requests"
+
+
+def _inherit_nouns(masked: str, claims: list[Claim]) -> list[Claim]:
+    """"81 of 294 requests": 81 counts requests too; "Cold starts are rare: only 2 happened": a bare
+    whole number in a clause that counts one kind of thing counts that."""
+    out = list(claims)
+    starts = {c.start: c for c in out}
+    for i, claim in enumerate(out):
+        if claim.unit or claim.key or claim.word or claim.tolerance != 0.5:
+            continue
+        of = _OF.match(masked, claim.end)
+        after = starts.get(of.end()) if of else None
+        if after is not None and after.unit == "count":
+            out[i] = replace(claim, unit="count", noun=after.noun)
+    for i, claim in enumerate(out):
+        if claim.unit or claim.key or claim.word or claim.tolerance != 0.5:
+            continue
+        start, end = _span(masked, claim.start, claim.end, _CLAUSE_END)
+        # "3 failed requests out of 63": the clause's other numbers count requests in general
+        kinds = {"files" if _noun_kind(m) == "files" else "requests"
+                 for m in _COUNT_NOUN.finditer(masked[start:end]) if m.group("noun")}
+        if len(kinds) == 1:
+            out[i] = replace(claim, unit="count", noun=kinds.pop())
+    return out
+
+
+def _key_pattern(keys: Iterable[str]) -> re.Pattern[str] | None:
+    names = sorted({k for k in keys if k}, key=len, reverse=True)
+    if not names:
+        return None
+    alternatives = "|".join(re.escape(k).replace(r"\_", "[_ ]?").replace("_", "[_ ]?") for k in names)
+    return re.compile(rf"(?<![\w.])(?P<key>{alternatives})\s*(?:=|:|of|to|at|is|from|set\s+to)?\s*$",
+                      re.IGNORECASE)
 
 
 def _word_claims(text: str, masked: str) -> list[Claim]:
@@ -266,6 +450,27 @@ def _word_claims(text: str, masked: str) -> list[Claim]:
             continue
         end = match.end() + unit_len
         claims.append(Claim(match.start(), end, text[match.start() : end], value, 0.5, unit))
+    return claims
+
+
+def _ratio_word_claims(text: str, masked: str) -> list[Claim]:
+    claims = []
+    for pattern, multiple in _RATIO_WORDS:
+        for match in pattern.finditer(masked):
+            claims.append(Claim(match.start(), match.end(), text[match.start():match.end()], multiple,
+                                multiple * RATIO_WORD_TOLERANCE, "x", word=True))
+    return claims
+
+
+def _share_claims(text: str, masked: str) -> list[Claim]:
+    claims = []
+    for match in _SHARE.finditer(masked):
+        word = re.sub(r"\s+", " ", match.group("word").lower())
+        if word == "most" and re.search(r"\bthe\s+$", masked[:match.start()], re.IGNORECASE):
+            continue  # "served the most requests" is a superlative, not a share
+        low, high = next((lo, hi) for p, lo, hi in _SHARE_WORDS if re.fullmatch(p, word))
+        claims.append(Claim(match.start(), match.end(), text[match.start():match.end()], (low + high) / 2,
+                            (high - low) / 2, "share", word=True))
     return claims
 
 
@@ -335,26 +540,45 @@ def _unit_at(rest: str) -> tuple[str, int]:
     return "", 0
 
 
+# --- references -------------------------------------------------------------------------------
+
+
 def references(facts: Sequence[Fact]) -> list[Reference]:
     """Every quantity the facts state: values, row counts, numbers in statements and configs."""
+    return list(_references(tuple(facts)))
+
+
+@functools.lru_cache(maxsize=512)  # a report's facts, and each fact alone (`fact_line`)
+def _references(facts: tuple[Fact, ...]) -> tuple[Reference, ...]:
+    """`references`, kept for the few fact lists a run checks every sentence against."""
     refs: list[Reference] = []
+    all_models = sorted({f.model for f in facts if f.model}, key=len, reverse=True)
+    keys = config_keys(facts)
     for fact in facts:
         # an unsigned number in a statement describes the fact's value, so it carries its sign
         value_sign = _sign(fact.value) if math.isfinite(fact.value) else 0
-        model = fact.model
+        statement = without_quoted(fact.statement)  # quoted archive text (reasons, paths) states nothing
+        models = frozenset({fact.model} - {""}) | frozenset(_full_names(statement, all_models)[0])
+        base = Reference(0.0, "", fact.id, model=fact.model, models=models, metric=fact.metric,
+                         llm=fact.metric not in NON_LLM_METRICS)
         if math.isfinite(fact.value):
-            refs.append(Reference(fact.value, _canonical_unit(fact.unit), fact.id, value_sign, model))
+            unit = _canonical_unit(fact.unit)
+            noun = _METRIC_NOUNS.get(fact.metric, "files" if unit == "files" else "") if unit in COUNT_UNITS else ""
+            refs.append(replace(base, value=fact.value, unit=unit, sign=value_sign, noun=noun))
         if fact.rows is not None:
-            refs.append(Reference(float(fact.rows), "", fact.id, model=model))
-        # numbers in quoted archive text (failure reasons, file paths) are not findings
-        for claim in extract_claims(without_quoted(fact.statement), identifiers=identifiers_of([fact])):
-            refs.append(Reference(claim.value, claim.unit, fact.id, claim.sign or value_sign, model))
-        for _key, raw in Config.parse(fact.config).items:
-            if raw is None:
-                continue
+            refs.append(replace(base, value=float(fact.rows), noun="requests"))
+        for claim in extract_claims(statement, identifiers=identifiers_of([fact]), keys=keys):
+            if claim.word or claim.unit == "x":
+                continue  # "(10x)" counts occurrences; ratios are checked against the figures
+            refs.append(replace(base, value=claim.value, unit=claim.unit, sign=claim.sign or value_sign,
+                                noun=claim.noun, claimed=fact.origin == "claim"))
+        settings = [(k, v) for k, v in Config.parse(fact.config).items if v is not None]
+        settings += [(m.group(1), m.group(2)) for m in re.finditer(r"\b([A-Za-z_][\w.]*)=(-?\d+(?:\.\d+)?)\b",
+                                                                    statement)]
+        for key, raw in settings:
             with contextlib.suppress(ValueError):
-                refs.append(Reference(float(raw), "", fact.id, model=model))
-    return refs
+                refs.append(replace(base, value=float(raw), key=key.lower()))
+    return tuple(refs)
 
 
 def identifiers_of(facts: Sequence[Fact]) -> set[str]:
@@ -371,46 +595,281 @@ def identifiers_of(facts: Sequence[Fact]) -> set[str]:
     return names
 
 
-def ground(text: str, facts: Sequence[Fact]) -> list[Claim]:
-    """All claims in ``text``, each marked grounded (with the matching fact id) or not.
+def config_keys(facts: Sequence[Fact]) -> set[str]:
+    """The configuration keys the facts name (``num_ctx``, ``temperature``…)."""
+    keys = {k for f in facts for k in Config.parse(f.config).keys()}  # noqa: SIM118 (keys with values)
+    keys |= {m.group(1) for f in facts for m in re.finditer(r"\b([A-Za-z_][\w.]*)=-?\d", f.statement)}
+    return {k for k in keys if len(k) > 1}
 
-    When the clause around a number names models by their full names, the number must match a
-    fact about one of them (or about no model): "llama3.1:8b reaches 290.1 tok/s" is not grounded
-    by gemma3:270m's 290.1 tok/s.
-    """
-    refs = references(facts)
-    claims = extract_claims(text, identifiers=identifiers_of(facts))
+
+def models_named(text: str, facts: Sequence[Fact]) -> set[str]:
+    """The models of ``facts`` that ``text`` names, in full or by a distinctive part of the name."""
     models = sorted({f.model for f in facts if f.model}, key=len, reverse=True)
-    return [_match(claim, refs, named=_models_named(text, claim, models)) for claim in claims]
+    return _models_named(text, models, _model_parts(models))
 
 
-# Clause boundaries for the model check; a comma counts ("gemma3:270m leads at 290.1 tok/s, llama
-# at 46.6 tok/s") so that naming one model in full does not bind the numbers of the next clause.
-_CLAUSE_END = re.compile(r"[;!?\n]|[.,](?=\s|$)")
+def fact_models(fact: Fact, facts: Sequence[Fact]) -> set[str]:
+    """The models ``fact`` is about: its own, and those its statement names in full."""
+    models = sorted({f.model for f in facts if f.model}, key=len, reverse=True)
+    return ({fact.model} - {""}) | _full_names(without_quoted(fact.statement), models)[0]
 
 
-def _models_named(text: str, claim: Claim, models: Sequence[str]) -> set[str]:
-    """The models named (in full) in the clause that holds ``claim``."""
+# --- grounding --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What the text around a claim says: who it is about and what it cites."""
+
+    named: frozenset[str]  # models named in the claim's clause
+    inherited: frozenset[str]  # none named there: those of the closest earlier clause of its sentence
+    sentence_named: frozenset[str]  # models named in its sentence
+    cited: frozenset[str]  # fact ids cited in its sentence
+    adjacent: frozenset[str]  # fact ids cited right after it ("290.0 tok/s [F6]")
+    llm: bool  # the clause speaks of an LLM metric (latency, TTFT, throughput, requests)
+    said: bool  # the clause says what its numbers measure (a metric, a count noun…)
+    framed: bool  # the sentence presents numbers as the archive's claims ("stated", "claimed")
+    clause: str
+    sentence: str
+    sentence_start: int
+
+
+def ground(text: str, facts: Sequence[Fact]) -> list[Claim]:
+    """All claims in ``text``, each marked grounded (with the matching fact id) or not (with the
+    problem: see `PROBLEMS`)."""
+    refs = _references(tuple(facts))
+    models = sorted({f.model for f in facts if f.model}, key=len, reverse=True)
+    parts = _model_parts(models)
+    claims = extract_claims(text, identifiers=identifiers_of(facts), keys=config_keys(facts))
+    contexts = [_context(text, claim, models, parts) for claim in claims]
+    first = [_match(claim, ctx, refs) for claim, ctx in zip(claims, contexts, strict=True)]
+    by_id = {f.id: f for f in facts}
+    out = []
+    for claim, ctx in zip(first, contexts, strict=True):
+        if not claim.grounded and claim.unit == "share":
+            claim = _check_share(claim, ctx, facts)
+        elif not claim.grounded and (claim.unit == "x" or (claim.unit == "%" and _comparative(text, claim))):
+            claim = _check_ratio(claim, ctx, first, by_id, facts)
+        out.append(claim)
+    return out
+
+
+def _context(text: str, claim: Claim, models: Sequence[str], parts: Mapping[str, frozenset[str]]) -> _Context:
+    c_start, c_end = _span(text, claim.start, claim.end, _CLAUSE_END)
+    s_start, s_end = _span(text, claim.start, claim.end, _SENTENCE_END)
+    clause, sentence = text[c_start:c_end], text[s_start:s_end]
+    cited: set[str] = set()
+    adjacent: set[str] = set()
+    for start, _end, ids in citations(text):
+        if s_start <= start < s_end:
+            cited.update(ids)
+        if 0 <= start - claim.end <= 3 and not claim.word:
+            adjacent.update(ids)
+    named = frozenset(_models_named(clause, models, parts))
+    inherited: frozenset[str] = frozenset()
+    if not named:
+        bounds = [s_start] + [m.end() for m in _CLAUSE_END.finditer(text, s_start, c_start)]
+        for begin, stop in reversed(list(zip(bounds, [*bounds[1:], c_start], strict=True))):
+            inherited = frozenset(_models_named(text[begin:stop], models, parts))
+            if inherited:
+                break
+    return _Context(
+        named=named, inherited=inherited,
+        sentence_named=frozenset(_models_named(sentence, models, parts)),
+        cited=frozenset(cited), adjacent=frozenset(adjacent),
+        llm=bool(_LLM_WORDS.search(_CITATION.sub(" ", clause))),
+        said=bool(_WHAT_WORDS.search(_CITATION.sub(" ", clause))),
+        framed=bool(_CLAIM_WORDS.search(sentence)),
+        clause=clause, sentence=sentence, sentence_start=s_start,
+    )
+
+
+def _span(text: str, start: int, end: int, boundary: re.Pattern[str]) -> tuple[int, int]:
+    """The clause or sentence (by ``boundary``) holding ``text[start:end]``."""
+    begin = 0
+    for match in boundary.finditer(text, 0, start):
+        begin = match.end()
+    after = boundary.search(text, end)
+    return begin, after.start() if after else len(text)
+
+
+def _full_names(text: str, models: Sequence[str]) -> tuple[set[str], str]:
+    """Models named in full in ``text`` (whatever punctuation follows), and ``text`` with them blanked."""
+    found: set[str] = set()
+    for model in models:  # longest first, so a name inside a longer one is not found twice
+        if model.lower() not in text.lower():
+            continue
+        pattern = name_pattern(model)
+        if pattern.search(text):
+            found.add(model)
+            text = pattern.sub(lambda m: " " * len(m.group(0)), text)
+    return found, text
+
+
+@functools.lru_cache(maxsize=4096)
+def name_pattern(name: str) -> re.Pattern[str]:
+    """A model name as a whole word, whatever punctuation follows (``name:``, ``name,``, ``name's``)."""
+    return re.compile(rf"(?<![\w.:/\-]){re.escape(name)}(?![\w/\-]|[:.]\w)", re.IGNORECASE)
+
+
+def _model_parts(models: Sequence[str]) -> dict[str, frozenset[str]]:
+    """Distinctive parts of model names ("q8_0", "270m", "llama3.1", "1b-it-qat", "llama") -> the
+    models they refer to. Parts without a digit are no reference, except a family name of 4+
+    letters before its version ("llama" of "llama3.1:8b")."""
+    owners: dict[str, set[str]] = {}
+    for model in models:
+        pieces = set()
+        for token in re.split(r"[:/]", model):
+            pieces.add(token)
+            pieces.update(token.split("-"))
+        family = re.match(r"([A-Za-z]{4,})\d", model)
+        if family:
+            pieces.add(family.group(1))
+        for piece in pieces:
+            named_part = any(c.isdigit() for c in piece) or (family is not None and piece == family.group(1))
+            if piece and not _is_number(piece) and named_part:
+                owners.setdefault(piece.lower(), set()).add(model)
+    return {part: frozenset(found) for part, found in owners.items()}
+
+
+def _models_named(span: str, models: Sequence[str], parts: Mapping[str, frozenset[str]]) -> set[str]:
+    """The models a clause or sentence names: in full, or by a distinctive part of their name."""
     if not models:
         return set()
-    start = 0
-    for match in _CLAUSE_END.finditer(text, 0, claim.start):
-        start = match.end()
-    after = _CLAUSE_END.search(text, claim.end)
-    clause = text[start : after.start() if after else len(text)]
-    return {
-        m for m in models
-        if re.search(rf"(?<![\w.:/\-]){re.escape(m)}(?![\w:/\-])", clause, flags=re.IGNORECASE)
-    }
+    named, rest = _full_names(span, models)
+    lowered = rest.lower()
+    for part, owners in parts.items():
+        if part in lowered and name_pattern(part).search(lowered):
+            named |= owners
+    return named
 
 
-def _match(claim: Claim, refs: Sequence[Reference], *, named: set[str] = frozenset()) -> Claim:  # type: ignore[assignment]
+def _match(claim: Claim, ctx: _Context, refs: Sequence[Reference]) -> Claim:
+    if claim.word:
+        return claim  # ratio and share words are checked against computed figures
+    if not claim.unit and not claim.key and not (ctx.named or ctx.inherited or ctx.cited or ctx.said):
+        return replace(claim, problem="ungrounded")  # "1.5": nothing says what it is, so no fact can hold it
+    problems: list[str] = []
     for ref in refs:
-        if named and ref.model and ref.model not in named:
-            continue  # a number about another model than the clause names
-        if _equal(claim, ref):
-            return Claim(**{**claim.__dict__, "grounded": True, "fact_id": ref.fact_id})
-    return claim
+        if not _equal(claim, ref):
+            continue
+        problem = _scope_problem(claim, ref, ctx)
+        if not problem:
+            return replace(claim, grounded=True, fact_id=ref.fact_id, problem="")
+        problems.append(problem)
+    for problem in ("wrong_claim", "misattributed", "miscited", "non_llm", "wrong_kind"):
+        if problem in problems:
+            return replace(claim, problem=problem)
+    return replace(claim, problem="ungrounded")
+
+
+def _scope_problem(claim: Claim, ref: Reference, ctx: _Context) -> str:
+    """Why ``ref`` (equal in value) cannot ground ``claim`` in its context; "" when it can."""
+    if ref.claimed and not (ref.fact_id in ctx.cited and ctx.framed):
+        return "wrong_claim"
+    if ref.key != claim.key:
+        return "wrong_kind"  # a setting is no measurement, and "num_ctx 4096" is no count
+    if claim.unit == "count" and claim.noun and ref.noun and claim.noun != ref.noun and not (
+            claim.noun == "requests" and ref.noun in {"failed", "cold"}):
+        return "wrong_kind"
+    if ctx.adjacent and ref.fact_id not in ctx.adjacent:
+        return "miscited"
+    if not ref.llm and ctx.llm:
+        return "non_llm"
+    if ctx.named:
+        if not (ref.models & ctx.named):
+            return "misattributed"
+    elif ctx.inherited:  # "gemma3:270m, the leader at 290 tok/s, …": not another model's figure
+        if ref.models and not (ref.models & ctx.inherited):
+            return "misattributed"
+    elif claim.unit == "count" and ref.models and ref.fact_id not in ctx.cited:
+        return "misattributed"  # one model's count presented as the whole
+    return ""
+
+
+# --- ratios and shares ------------------------------------------------------------------------
+
+
+def _comparative(text: str, claim: Claim) -> bool:
+    """A percentage that states a change between two figures ("58% faster", "a 35% improvement")."""
+    around = text[max(0, claim.start - 25):claim.start] + " " + text[claim.end:claim.end + 25]
+    return bool(_COMPARATIVE.search(around))
+
+
+def _figures(ctx: _Context, claims: Sequence[Claim], by_id: Mapping[str, Fact],
+             facts: Sequence[Fact]) -> list[tuple[str, float, str]]:
+    """(metric, value in the base unit, fact id) of every figure the claim's sentence compares: the
+    numbers it writes (grounded), the facts it cites, and for the models it names the facts of the
+    metric its words name."""
+    figures: list[tuple[str, float, str]] = []
+    end = ctx.sentence_start + len(ctx.sentence)
+    for other in claims:
+        fact = by_id.get(other.fact_id or "")
+        inside = other.grounded and fact is not None and ctx.sentence_start <= other.start < end
+        if inside and fact is not None and fact.metric and other.unit in _UNIT_DIMENSIONS and other.unit != "%":
+            figures.append((fact.metric, other.value * _UNIT_DIMENSIONS[other.unit][1], fact.id))
+    wanted = {metric for pattern, metric in _METRIC_HINTS if pattern.search(ctx.sentence)}
+    for fact in facts:
+        cited = fact.id in ctx.cited
+        about = fact.model in ctx.sentence_named and fact.metric in wanted
+        if (cited or about) and fact.metric and math.isfinite(fact.value):
+            unit = _canonical_unit(fact.unit)
+            factor = _UNIT_DIMENSIONS[unit][1] if unit in _UNIT_DIMENSIONS else 1.0
+            figures.append((fact.metric, fact.value * factor, fact.id))
+    return figures
+
+
+def _check_ratio(claim: Claim, ctx: _Context, claims: Sequence[Claim], by_id: Mapping[str, Fact],
+                 facts: Sequence[Fact]) -> Claim:
+    figures = _figures(ctx, claims, by_id, facts)
+    near = bool(_NEAR.search(ctx.sentence[:max(0, claim.start - ctx.sentence_start)]))
+    slack = claim.tolerance + (0.03 * abs(claim.value) if near else 0.0)
+    for i, (metric_a, a, id_a) in enumerate(figures):
+        for metric_b, b, id_b in figures[i + 1:]:
+            if metric_a != metric_b or id_a == id_b or a <= 0 or b <= 0 or a == b:
+                continue
+            ratio = max(a, b) / min(a, b)
+            # a multiple either way round, or a percentage change either way round
+            candidates = [ratio, 1 / ratio] if claim.unit == "x" else [100 * (ratio - 1), 100 * (1 - 1 / ratio)]
+            if any(abs(abs(claim.value) - c) <= slack + 1e-9 for c in candidates):
+                return replace(claim, grounded=True, fact_id=f"{id_a}/{id_b}", problem="")
+    return replace(claim, problem="ratio")
+
+
+def _shares(fact: Fact) -> list[tuple[str, float]]:
+    """The shares a count fact gives: (what happened, percent)."""
+    kind = _SHARE_METRICS.get(fact.metric)
+    if not kind or not math.isfinite(fact.value):
+        return []
+    if fact.rows:
+        share = 100.0 * fact.value / fact.rows
+    else:
+        found = re.search(r"(\d[\d,]*) of (\d[\d,]*)", without_quoted(fact.statement))
+        if not found or float(found.group(2).replace(",", "")) == 0:
+            return []
+        share = 100.0 * float(found.group(1).replace(",", "")) / float(found.group(2).replace(",", ""))
+    out = [(kind, share)]
+    if kind == "failed":
+        out.append(("success", 100.0 - share))
+    return out
+
+
+def _check_share(claim: Claim, ctx: _Context, facts: Sequence[Fact]) -> Claim:
+    subject = next((kind for pattern, kind in _SHARE_SUBJECTS if pattern.search(ctx.clause)), "")
+    if not subject:
+        return replace(claim, problem="share")  # nothing the facts count: cannot be checked
+    named = ctx.named or ctx.inherited
+    for fact in facts:
+        in_scope = (fact.model in named) if named else (not fact.model or fact.id in ctx.cited)
+        if not in_scope:
+            continue
+        for kind, share in _shares(fact):
+            if kind == subject and abs(share - claim.value) <= claim.tolerance + 1e-9:
+                return replace(claim, grounded=True, fact_id=fact.id, problem="")
+    return replace(claim, problem="share")
+
+
+# --- comparing values -------------------------------------------------------------------------
 
 
 def _sign(value: float) -> int:
@@ -446,4 +905,3 @@ def _canonical_unit(unit: str) -> str:
         if lowered == spelling:
             return canonical
     return lowered
-

@@ -8,11 +8,28 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bot.core.types import LLMCallMetrics
 
+if TYPE_CHECKING:
+    from bot.core.gate import GateVerdict
+
 NarrativeStatus = Literal["ok", "skipped", "failed"]
+
+
+@dataclass
+class PromptCut:
+    """Ollama cut (or refused) the narrative prompt: why we think so and what was done about it."""
+
+    reason: str
+    retried: bool = False
+    dropped_fact_ids: list[str] = field(default_factory=list)  # left out for the retry, least important first
+    retry_reason: str = ""  # the retry's prompt was cut as well
+
+    def to_json(self) -> dict[str, Any]:
+        return {"reason": self.reason, "retried": self.retried,
+                "dropped_fact_ids": list(self.dropped_fact_ids), "retry_reason": self.retry_reason}
 
 
 @dataclass
@@ -29,6 +46,9 @@ class Narrative:
     model: str = ""
     prompt_tokens_estimated: int | None = None
     num_ctx: int | None = None
+    prompt_cut: PromptCut | None = None
+    gate: GateVerdict | None = None  # the quality gate's verdict on the model's answer (None: no answer)
+    rejected_md: str = ""  # the model's text the gate rejected, for the report's appendix (never posted)
 
     @classmethod
     def skipped(cls, reason: str) -> Narrative:
@@ -36,9 +56,9 @@ class Narrative:
 
     @property
     def prompt_tokens(self) -> int | None:
-        """Ollama's count for the prompt when a call reported it, else our estimate."""
+        """Ollama's count for the prompt of the last call that reported one, else our estimate."""
         counted = [c.prompt_eval_count for c in self.calls if c.prompt_eval_count is not None]
-        return sum(counted) if counted else self.prompt_tokens_estimated
+        return counted[-1] if counted else self.prompt_tokens_estimated
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -52,6 +72,8 @@ class Narrative:
             "prompt_tokens": self.prompt_tokens,
             "prompt_tokens_estimated": self.prompt_tokens_estimated,
             "num_ctx": self.num_ctx,
+            "truncation": self.prompt_cut.to_json() if self.prompt_cut is not None else None,
+            "gate": self.gate.to_json() if self.gate is not None else None,
         }
 
 

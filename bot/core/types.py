@@ -175,6 +175,10 @@ class IngestResult:
 
 # "best_throughput": the headline's best-throughput callout is this fact.
 FactRole = Literal["", "best_throughput"]
+# "data": computed from the raw rows. "claim": about a number the archive itself states (a summary or a
+# report) that the raw rows contradict: its value is what the raw rows give, and every other number in
+# its statement is the archive's word — grounding never takes one for a finding.
+FactOrigin = Literal["data", "claim"]
 
 
 @dataclass(frozen=True)
@@ -195,6 +199,7 @@ class Fact:
     metric: str = ""
     rows: int | None = None  # how many measurement rows back the value
     role: FactRole = ""  # what the fact is for beyond its statement (the headline picks by role)
+    origin: FactOrigin = "data"  # see FactOrigin
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -207,6 +212,7 @@ class Fact:
             "config": self.config,
             "metric": self.metric,
             "rows": self.rows,
+            "origin": self.origin,
         }
 
 
@@ -290,5 +296,6 @@ def facts_from_json(documents: Any) -> list[Fact]:
             importance=max(1, 90 - position), model=str(doc.get("model") or ""),
             config=str(doc.get("config") or ""), metric=str(doc.get("metric") or ""),
             rows=int(rows) if isinstance(rows, (int, float)) else None,
+            origin="claim" if doc.get("origin") == "claim" else "data",
         ))
     return facts

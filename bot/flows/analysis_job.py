@@ -24,7 +24,7 @@ from bot.flows.ports import RunStore, SlackPoster
 from bot.flows.progress import Throttle
 from bot.flows.services import Services
 from bot.render.blocks import fallback_text, summary_blocks
-from bot.render.narrative import narrative_note
+from bot.render.narrative import narrative_note, slack_summary
 from bot.render.slack_text import escape_mrkdwn
 
 log = logging.getLogger(__name__)
@@ -183,7 +183,8 @@ class AnalysisJob:
             Delivery(channel=self.channel, replace_ts=self.parent_ts,
                      text=fallback_text(archive_name=archive, headline=headline),
                      blocks=summary_blocks(archive_name=archive, headline=headline,
-                                           narrative=narrative.short_summary, note=note, footer=footer),
+                                           narrative=slack_summary(narrative, result.facts), note=note,
+                                           footer=footer),
                      uploads=report_uploads(result),
                      final_text=(f":white_check_mark: Analysis of {self.label} finished, but Slack would not "
                                  "show its summary here. The full report is in this message's thread.")),

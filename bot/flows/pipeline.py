@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from bot.core.analysis import Analysis, analyze
 from bot.core.ingest import ingest_tree
 from bot.core.narrative import Narrative
+from bot.core.prompts.budget import TokenEstimator
 from bot.core.types import Fact, IngestResult
 from bot.flows.narrate import narrate
 from bot.flows.ports import ArchiveSource, ChatModel, Progress
@@ -73,6 +74,7 @@ class Pipeline:
         self.settings = settings
         self.archives = archives
         self.chat = chat
+        self.estimator = TokenEstimator()  # one per process: what a call teaches it holds for the next
 
     def run(self, target: str, *, use_llm: bool = True, allow_local_paths: bool = False,
             progress: Progress | None = None) -> RunResult:
@@ -103,7 +105,7 @@ class Pipeline:
         if use_llm:
             progress("writing summary")
             t0 = time.perf_counter()
-            narrative = narrate(analysis.facts, chat=self.chat, on_progress=progress)
+            narrative = narrate(analysis.facts, chat=self.chat, on_progress=progress, estimator=self.estimator)
             timings["narrative"] = time.perf_counter() - t0
             if narrative.status != "ok":
                 log.warning("narrative %s: %s", narrative.status, narrative.reason)

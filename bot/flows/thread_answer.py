@@ -5,11 +5,16 @@ while the model writes (at most once per ``Services.progress_interval_s``), then
 answer. The facts given to the model are the run's stored facts plus facts computed for this
 question from the run's stored measurements (`bot.core.followup`, ids ``Q1…``). The model cites
 facts by id and the values are inserted from the data; every other number it writes is checked
-against the facts (`bot.core.grounding`) and marked when it matches none (never in bold). The thread
-history is given as quoted context, trimmed with the facts to fit ``num_ctx``.
+against the facts (`bot.core.grounding`) and marked when it matches none (never in bold).
 
-When the model is unavailable the answer is what could be computed plus one line saying the
-narrative part is unavailable. Text from people, files and the model is escaped for Slack.
+The thread history the model sees holds the people's earlier questions (quoted, newest kept when
+space is short) and the facts computed for them — never the bot's own earlier answers, whose text
+was the model's and unverified. The answer passes the follow-up gate (`bot.core.gate.judge_answer`:
+grounded numbers, known citations, no loop or repetition, not cut off, within its length) or is not
+used; a prompt Ollama cut is not answered from either.
+
+When the model is unavailable (or its answer is not used) the answer is what could be computed
+plus one line saying why. Text from people, files and the model is escaped for Slack.
 """
 
 from __future__ import annotations
@@ -17,14 +22,22 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.core import followup
-from bot.core.prompts.answer import ANSWER_TOKENS, HISTORY_MESSAGE_CHARS, ThreadMessage, build_answer_prompt
+from bot.core.gate import judge_answer
+from bot.core.prompts.answer import (
+    ANSWER_TOKENS,
+    ANSWER_WORDS,
+    HISTORY_MESSAGE_CHARS,
+    ThreadMessage,
+    build_answer_prompt,
+)
+from bot.core.prompts.budget import truncation
 from bot.core.records import Run
 from bot.core.text import truncate
-from bot.core.types import facts_from_json
+from bot.core.types import Fact, facts_from_json
 from bot.errors import AnswerDoesNotFit, ChimeraError, LLMCallFailed, SlackCallFailed
 from bot.flows.deliver import Delivery, deliver
 from bot.flows.ports import SlackPoster
@@ -38,18 +51,42 @@ log = logging.getLogger(__name__)
 PLACEHOLDER = ":hourglass_flowing_sand: Looking at the stored data for this report…"
 
 
+EARLIER_QUESTIONS_COMPUTED = 3  # the newest earlier questions whose facts are computed again
+
+
 def history_from_replies(messages: Sequence[Mapping[str, Any]], *, bot_user_id: str | None,
                          skip_ts: set[str]) -> list[ThreadMessage]:
-    """conversations.replies messages (oldest first) -> the thread as quoted context."""
+    """conversations.replies messages (oldest first) -> the people's messages as quoted context.
+
+    Messages of bots (this one included: its answers were the model's text) are left out.
+    """
     out: list[ThreadMessage] = []
     for msg in messages:
         if str(msg.get("ts", "")) in skip_ts:
             continue
-        text = " ".join(slack_to_plain(str(msg.get("text") or "")).split())
-        if not text:
+        if msg.get("bot_id") or msg.get("subtype") == "bot_message" or (
+                bot_user_id is not None and msg.get("user") == bot_user_id):
             continue
-        ours = bool(msg.get("bot_id")) or (bot_user_id is not None and msg.get("user") == bot_user_id)
-        out.append(ThreadMessage("Chimera Insight" if ours else "person", truncate(text, HISTORY_MESSAGE_CHARS)))
+        text = " ".join(slack_to_plain(str(msg.get("text") or "")).split())
+        if text:
+            out.append(ThreadMessage("person", truncate(text, HISTORY_MESSAGE_CHARS)))
+    return out
+
+
+def earlier_facts(history: Sequence[ThreadMessage], measurements: Any, *, first_id: int,
+                  known: Sequence[Fact]) -> list[Fact]:
+    """Facts computed again for the thread's newest earlier questions (ids from ``first_id``), minus
+    any ``known`` already states; lower in importance than the question's own."""
+    out: list[Fact] = []
+    seen = {f.statement for f in known}
+    next_id = first_id
+    for message in list(history)[-EARLIER_QUESTIONS_COMPUTED:]:
+        for fact in followup.compute(message.text, measurements, first_id=next_id).facts:
+            if fact.statement in seen:
+                continue
+            seen.add(fact.statement)
+            out.append(replace(fact, id=f"Q{next_id}", importance=fact.importance - 10))
+            next_id += 1
     return out
 
 
@@ -145,6 +182,8 @@ class ThreadAnswer:
         history = history_from_replies(
             self.poster.thread_messages(channel=self.channel, thread_ts=self.thread_ts),
             bot_user_id=self.bot_user_id, skip_ts={self.question_ts, self.answer_ts or ""})
+        earlier = earlier_facts(history, measurements, first_id=len(computed.facts) + 1, known=computed.facts)
+        facts = [*computed.facts, *earlier, *report_facts]
         try:
             prompt = build_answer_prompt(slack_to_plain(self.question), facts, history, notes=computed.notes,
                                          num_ctx=chat.num_ctx)
@@ -170,7 +209,16 @@ class ThreadAnswer:
         if not result.content.strip():
             return compose(narrative=None, facts=facts, computed=computed,
                            unavailable_reason="the model returned an empty answer").text
-        answer = compose(narrative=result.content, facts=cited, computed=computed)
-        if answer.ungrounded:
-            log.info("follow-up answer has %d ungrounded number(s)", len(answer.ungrounded))
-        return answer.text
+        cut = truncation(counted=result.metrics.prompt_eval_count, estimated=prompt.baseline_tokens,
+                         num_ctx=chat.num_ctx)
+        if cut:
+            log.warning("follow-up prompt cut by Ollama: %s", cut)
+            return compose(narrative=None, facts=facts, computed=computed,
+                           unavailable_reason=f"{cut} — raise OLLAMA_NUM_CTX").text
+        verdict = judge_answer(result.content, facts=cited, citable=set(prompt.fact_ids),
+                               done_reason=result.metrics.done_reason, max_words=ANSWER_WORDS)
+        if not verdict.passed:
+            log.info("follow-up answer not used: %s", "; ".join(verdict.reasons))
+            return compose(narrative=None, facts=facts, computed=computed,
+                           unavailable_reason=f"the model's answer was not used: {verdict.rules_broken[0]}").text
+        return compose(narrative=result.content, facts=cited, computed=computed).text

@@ -53,9 +53,12 @@ def headline_fields(headline: Headline) -> list[dict[str, Any]]:
     fields.append(_field("Failed requests", str(failed), "excluded from every average" if failed else ""))
     skipped = headline.skipped_files
     fields.append(_field("Skipped files", str(skipped), "listed in the report" if skipped else ""))
-    ungrounded = headline.ungrounded_numbers
-    fields.append(_field("Ungrounded numbers", str(ungrounded),
-                         ":warning: flagged in the report" if ungrounded else "every number checked"))
+    if headline.narrative_rejected:  # nothing the model wrote is posted: say so, not its count
+        fields.append(_field("Model's summary", "not used", "failed the quality gate; in the report's appendix"))
+    else:
+        ungrounded = headline.ungrounded_numbers
+        fields.append(_field("Ungrounded numbers", str(ungrounded),
+                             ":warning: flagged in the report" if ungrounded else "every number checked"))
     return fields
 
 

@@ -44,6 +44,7 @@ class Headline:
     skipped_files: int = 0
     ungrounded_numbers: int = 0
     claim_mismatches: int = 0
+    narrative_rejected: bool = False  # the model's text failed the quality gate: nothing of it is posted
 
     def to_json(self) -> dict[str, Any]:
         best, ttft = self.best_throughput, self.ttft_ms
@@ -59,6 +60,7 @@ class Headline:
             "skipped_files": self.skipped_files,
             "ungrounded_numbers": self.ungrounded_numbers,
             "claim_mismatches": self.claim_mismatches,
+            "narrative_rejected": self.narrative_rejected,
         }
 
     @classmethod
@@ -86,6 +88,7 @@ class Headline:
             skipped_files=_count(data.get("skipped_files")),
             ungrounded_numbers=_count(data.get("ungrounded_numbers")),
             claim_mismatches=_count(data.get("claim_mismatches")),
+            narrative_rejected=data.get("narrative_rejected") is True,
         )
 
 

@@ -18,13 +18,17 @@ from bot.core.numbers import format_number
 from bot.core.types import Fact
 
 SHORT_SUMMARY_CHARS = 700
+KEY_FACTS_MIN_IMPORTANCE = 70
+SLACK_KEY_FACTS = 8
+RAW_TEXT_CHARS = 3000
 
 
 def narrative_markdown(narrative: Narrative, facts: Sequence[Fact]) -> str:
     """The narrative section of the report, or the one line saying why it is missing."""
     if narrative.status != "ok":
         what = "skipped" if narrative.status == "skipped" else "not available"
-        return f"_Narrative {what}: {narrative.reason}. The figures below come from the data alone._\n"
+        reason = markdown_safe(narrative.reason, inline=True)
+        return f"_Narrative {what}: {reason}. The figures below come from the data alone._\n"
     parts = ["## Executive summary", "", narrative.summary_md.strip(), ""]
     if narrative.recommendations:
         parts += ["### Recommendations", ""]
@@ -50,6 +54,12 @@ def narrative_markdown(narrative: Narrative, facts: Sequence[Fact]) -> str:
             f"> Left out of the model's prompt to fit num_ctx={narrative.num_ctx} "
             f"(least important first; still in the tables below): {listed}."
         )
+        parts.append("")
+    cut = narrative.prompt_cut
+    if cut is not None and cut.retried:
+        parts.append(f"> Ollama cut the first prompt ({cut.reason}); this summary was written from a shorter "
+                     f"prompt without {', '.join(cut.dropped_fact_ids) or 'any further fact'} "
+                     "(least important first).")
         parts.append("")
     parts.append(f"_Written by {narrative.model} from the facts; values inserted from the data._")
     return "\n".join(parts) + "\n"
@@ -131,9 +141,58 @@ def short_summary(summary: str, *, facts: Sequence[Fact], citable: Mapping[str, 
 
 def narrative_note(narrative: Narrative) -> str:
     """One line for Slack when the narrative is missing or limited (its reason may quote Ollama)."""
+    gate = narrative.gate
+    if narrative.status != "ok" and gate is not None and not gate.passed:
+        broken = gate.rules_broken
+        more = f" (and {len(broken) - 1} more)" if len(broken) > 1 else ""
+        return (f"Summary from the data alone: the model's text failed the quality gate — {broken[0]}{more}; "
+                "it is in the report's appendix, marked not used.")
     if narrative.reason and narrative.status != "ok":
         return f"Narrative {narrative.status}: {narrative.reason}"
     return ""
+
+
+def key_facts(facts: Sequence[Fact], limit: int) -> list[Fact]:
+    """The facts a summary from the data alone lists: the most important ones, in id order."""
+    return [f for f in facts if f.importance >= KEY_FACTS_MIN_IMPORTANCE][:limit]
+
+
+def slack_summary(narrative: Narrative, facts: Sequence[Fact]) -> str:
+    """The summary text Slack shows: the model's (when it passed the gate), else the data's own."""
+    if narrative.status == "ok" and narrative.short_summary.strip():
+        return narrative.short_summary
+    lines = [f"• {' '.join(f.statement.split())} [{f.id}]" for f in key_facts(facts, SLACK_KEY_FACTS)]
+    return "*From the data:*\n" + "\n".join(lines) if lines else ""
+
+
+def raw_text_markdown(content: str) -> str:
+    """The model's raw output, shown as a code block (shortened), never as Markdown of its own."""
+    text = content if len(content) <= RAW_TEXT_CHARS else content[:RAW_TEXT_CHARS] + "\n… (cut)"
+    fence = "~~~~" if "```" in text or "~~~" in text else "```"
+    return f"{fence}text\n{text.replace(fence, '')}\n{fence}"
+
+
+def rejected_markdown(narrative: Narrative) -> str:
+    """The rendered text of a narrative the gate rejected: summary, recommendations, risks."""
+    parts = [narrative.summary_md.strip(), ""]
+    if narrative.recommendations:
+        parts += ["Recommendations:", ""]
+        parts += [f"{i}. {text}" for i, text in enumerate(narrative.recommendations, 1)]
+        parts.append("")
+    if narrative.risks:
+        parts += ["Risks and mitigations:", ""]
+        parts += [f"- {risk} — {fix}" for risk, fix in narrative.risks]
+    return "\n".join(parts).strip()
+
+
+def rejected_appendix(narrative: Narrative | None) -> str:
+    """The report's appendix holding the model's text the quality gate rejected, marked as not used."""
+    if narrative is None or not narrative.rejected_md or narrative.gate is None or narrative.gate.passed:
+        return ""
+    reasons = "\n".join(f"> - {markdown_safe(reason, inline=True)}" for reason in narrative.gate.reasons)
+    return (f"## Appendix: the model's text (NOT USED)\n\n"
+            f"> **Not used.** {narrative.model or 'The model'} wrote the text below; it failed the quality gate, "
+            f"so the summary above comes from the data alone:\n{reasons}\n\n{narrative.rejected_md}\n")
 
 
 def markdown_safe(text: str, *, inline: bool) -> str:

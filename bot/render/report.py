@@ -20,11 +20,12 @@ from bot.core.redact import redact_secrets
 from bot.core.text import strip_bidi
 from bot.core.types import Fact, Inventory
 from bot.render.headline import BestThroughput, Headline, TtftCallout
-from bot.render.narrative import metrics_markdown, narrative_markdown
+from bot.render.narrative import key_facts, metrics_markdown, narrative_markdown, rejected_appendix
 
 MAX_CONFIG_ROWS = 40  # per model; the JSON and the store keep everything
 MAX_GENERIC_ROWS = 120
 MAX_LIST_ROWS = 200
+REPORT_KEY_FACTS = 12
 
 
 def cell(text: object) -> str:
@@ -84,6 +85,7 @@ def build_headline(analysis: Analysis, inventory: Inventory, narrative: Narrativ
         skipped_files=len(inventory.skipped),
         ungrounded_numbers=len(narrative.ungrounded) if narrative is not None else 0,
         claim_mismatches=sum(1 for c in analysis.claim_checks if c.status == "mismatch"),
+        narrative_rejected=narrative is not None and narrative.gate is not None and not narrative.gate.passed,
     )
 
 
@@ -202,7 +204,7 @@ def render_markdown(*, archive: str, analysis: Analysis, inventory: Inventory,
         out += ["## Executive summary (from the data)", ""]
         if narrative is not None:
             out += [narrative_markdown(narrative, facts).strip(), ""]
-    for fact in [f for f in facts if f.importance >= 70][:12]:
+    for fact in key_facts(facts, REPORT_KEY_FACTS):
         out.append(f"- {line(fact.statement)} [{fact.id}]")
     out.append("")
 
@@ -219,6 +221,9 @@ def render_markdown(*, archive: str, analysis: Analysis, inventory: Inventory,
         sources = ", ".join(fact.sources[:4]) + (f" (+{len(fact.sources) - 4} more)" if len(fact.sources) > 4 else "")
         out.append(f"| {fact.id} | {cell(fact.statement)} | {cell(stated(fact.value, fact.unit))} | {cell(sources)} |")
     out.append("")
+    appendix = rejected_appendix(narrative)
+    if appendix:
+        out += [appendix]
     return outgoing("\n".join(out).rstrip() + "\n")
 
 

@@ -13,8 +13,11 @@ import pandas as pd
 import pytest
 
 from bot.core.followup import compute, parse_question
+from bot.core.numbers import format_number
+from bot.core.prompts.answer import ThreadMessage
 from bot.core.types import facts_from_json
 from tests.followup_support import FACTS, ingested_measurements, raw_rows
+from tests.ingest_support import ingest_files
 
 MODELS = ["gemma3:1b", "gemma3:270m", "llama3.1:8b-instruct-q8_0", "llama3.2:1b"]
 CONFIGS = ["num_ctx=1024,temperature=0.2", "num_ctx=4096,temperature=0.2"]
@@ -165,3 +168,101 @@ def test_stored_facts_round_trip_and_malformed_ones_are_skipped() -> None:
     assert back[0].importance > back[1].importance
     assert facts_from_json(None) == []
     assert np.isfinite(back[1].value)
+
+
+# --- rankings (issue 11) -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("question", "rank", "end", "models"), [
+    ("which configuration is fastest for q8_0?", "configs", "best", ("llama3.1:8b-instruct-q8_0",)),
+    ("best num_ctx for gemma3:270m", "num_ctx", "best", ("gemma3:270m",)),
+    ("which model is fastest?", "models", "best", ()),
+    ("slowest setting of gemma3:1b", "configs", "worst", ("gemma3:1b",)),
+    ("lowest TTFT configuration for gemma3:1b", "configs", "low", ("gemma3:1b",)),
+    ("rank the models by p95 latency", "models", "best", ()),
+    ("compare gemma3:1b vs gemma3:270m", "", "best", ("gemma3:1b", "gemma3:270m")),
+])
+def test_ranking_questions_are_recognised(question: str, rank: str, end: str, models: tuple[str, ...]) -> None:
+    q = parse(question)
+    assert (q.rank, q.models) == (rank, models)
+    if rank:
+        assert q.rank_end == end and q.wants_numbers and not q.compare
+
+
+def _welch_p(a: pd.Series, b: pd.Series) -> float:
+    from scipy.stats import ttest_ind
+
+    return float(ttest_ind(a, b, equal_var=False).pvalue)
+
+
+def test_which_configuration_is_fastest_is_ranked_with_the_noise_test(measurements: pd.DataFrame) -> None:
+    result = compute("which configuration is fastest for q8_0?", measurements)
+    raw = pd.DataFrame(raw_rows())
+    ok = raw[(raw["model"] == "llama3.1:8b-instruct-q8_0") & (raw["error"] == "")]
+    at = {ctx: ok[ok["num_ctx"] == ctx]["tokens_s"] for ctx in (1024, 4096)}
+    q1, q2, q3 = result.facts
+    assert q1.value == pytest.approx(at[1024].median()) and q1.config == "num_ctx=1024"
+    p = _welch_p(at[1024], at[4096])
+    assert p > 0.05  # the two levels overlap: nothing is demonstrably fastest
+    assert q1.statement == (
+        "Best of 2 configurations of llama3.1:8b-instruct-q8_0 by median (p50) throughput: num_ctx=1024 at "
+        f"{format_number(at[1024].median(), 'tok/s', style='statement')} (n=7); runner-up num_ctx=4096 at "
+        f"{format_number(at[4096].median(), 'tok/s', style='statement')} (n=7); gap 3.00 tok/s (6.4%), "
+        f"within the noise (Welch t-test, p={p:.2g}).")
+    assert (q2.config, q3.config) == ("num_ctx=1024", "num_ctx=4096")
+    assert result.notes == ["No configuration of llama3.1:8b-instruct-q8_0 is demonstrably best: the leader's "
+                            "margin over the runner-up is within the noise [Q1]."]
+
+
+def test_which_model_is_fastest_says_when_the_lead_exceeds_the_noise(measurements: pd.DataFrame) -> None:
+    result = compute("which model is fastest?", measurements)
+    raw = pd.DataFrame(raw_rows())
+    ok = raw[raw["error"] == ""]
+    p = _welch_p(ok[ok["model"] == "gemma3:1b"]["tokens_s"], ok[ok["model"] != "gemma3:1b"]["tokens_s"])
+    assert result.facts[0].statement.startswith("Best of 2 models by median (p50) throughput: gemma3:1b at ")
+    assert result.facts[0].statement.endswith(f"exceeds the noise (Welch t-test, p={p:.2g}).")
+    assert result.notes == []
+
+
+def _rows_csv(rows: list[tuple[str, int, float]]) -> str:
+    return "model,num_ctx,tokens_s,ttft_s,error\n" + "".join(f"{m},{c},{t},0.1,\n" for m, c, t in rows)
+
+
+def test_one_configuration_only_is_said_not_ranked(tmp_path: Path) -> None:
+    rows = [("m:1b", 1024, 50.0 + i) for i in range(5)]
+    measurements = ingest_files(tmp_path, {"r.csv": _rows_csv(rows)}).measurements
+    result = compute("which configuration is fastest for m:1b?", measurements)
+    # num_ctx never varies for m:1b, so it is context, not configuration (issue 10)
+    assert result.notes == ["Only one configuration of m:1b has throughput values in this run (m:1b): "
+                            "there is nothing to rank it against."]
+    assert [f.config for f in result.facts] == [""]  # its figure, unranked
+
+
+def test_one_request_per_configuration_makes_nothing_demonstrably_best(tmp_path: Path) -> None:
+    rows = [("m:1b", ctx, 50.0 + ctx / 1024) for ctx in (1024, 2048, 4096)]
+    measurements = ingest_files(tmp_path, {"r.csv": _rows_csv(rows)}).measurements
+    result = compute("best num_ctx for m:1b", measurements)
+    q1 = result.facts[0]
+    assert q1.config == "num_ctx=4096" and q1.value == pytest.approx(54.0)
+    assert q1.statement.endswith("not separable from noise (n=1 vs n=1: too few samples to separate from noise).")
+    assert result.notes == ["Every one of the 3 num_ctx levels of m:1b has a single successful request, so none is "
+                            "demonstrably best: one request per side cannot be told apart from noise [Q1]."]
+
+
+def test_compare_a_vs_b_carries_the_noise_test(measurements: pd.DataFrame) -> None:
+    result = compute("compare gemma3:1b vs q8_0 throughput", measurements)
+    diff = next(f for f in result.facts if f.unit == "%")
+    assert "; exceeds the noise (Welch t-test, p=" in diff.statement
+
+
+def test_earlier_questions_come_back_as_computed_facts_never_as_the_bots_text(measurements: pd.DataFrame) -> None:
+    from bot.flows.thread_answer import earlier_facts
+
+    current = compute("p95 ttft for q8_0?", measurements)
+    history = [ThreadMessage("person", "thanks!"), ThreadMessage("person", "median throughput of gemma3:1b?"),
+               ThreadMessage("person", "p95 ttft for q8_0?")]  # asked again: nothing new
+    earlier = earlier_facts(history, measurements, first_id=len(current.facts) + 1, known=current.facts)
+    assert [f.id for f in earlier] == [f"Q{len(current.facts) + i}" for i in range(1, len(earlier) + 1)]
+    assert earlier and all(f.model == "gemma3:1b" for f in earlier)
+    assert earlier[0].statement.startswith("median (p50) throughput of gemma3:1b")
+    assert max(f.importance for f in earlier) < min(f.importance for f in current.facts)

@@ -6,6 +6,8 @@ import pytest
 
 from bot.core.grounding import extract_claims, ground
 from bot.core.numbers import format_number
+from bot.core.types import Fact
+from tests.factories import chimera_reports_facts
 from tests.standins.ollama_server import realistic_facts
 
 FACTS = realistic_facts()
@@ -59,8 +61,10 @@ def test_words_starting_like_units_are_not_units() -> None:
         "TTFT p50 is 870",
         "p95 of 1,234.5 ms or 1.23 s",
         "the gap is 11.2% and 11%",
-        "3 failed requests out of 63",  # value and row count
-        "2 cold starts, loading for 2.41 s or 2,410 ms",
+        "llama3.1:8b-instruct-q8_0 had 3 failed requests out of 63",  # value and row count
+        "the llama model had 3 failed requests [F5]",  # named by a part of its name, and cited
+        "3 failed requests out of 63 [F5]",  # no model named: the cited fact says whose
+        "gemma3:270m had 2 cold starts, loading for 2.41 s or 2,410 ms",
         "the best config uses num_ctx 1024",  # a number from the fact's configuration
         "a gap of +11.2%",
     ],
@@ -116,7 +120,7 @@ def test_format_value(value: float, unit: str, expected: str) -> None:
 def test_formatted_values_ground_against_their_own_fact() -> None:
     for fact in FACTS:
         shown = format_number(fact.value, fact.unit, style="value")
-        assert ungrounded(f"value {shown} here") == [], shown
+        assert ungrounded(f"value {shown} here [{fact.id}]") == [], shown
 
 
 # --- adversarial review: numbers the model can write that must not pass as grounded ---------------
@@ -215,3 +219,134 @@ def test_numbers_quoted_from_the_archive_do_not_ground_a_claim() -> None:
 
     assert grounded([fact(reason)])  # unmarked archive text would vouch for the number…
     assert not grounded([fact(quoted(reason))])  # …quoted, it does not
+
+
+# --- issue 11/12: attribution, kinds, ratios, shares, non-LLM figures, the archive's own claims ---------
+
+CHIMERA = chimera_reports_facts()  # the real archive's facts: F3/F6 gemma3:270m 290.0 tok/s, F5 gemma3:1b 183.9
+
+
+def problems(text: str, facts: list[Fact] = CHIMERA) -> list[tuple[str, str]]:
+    return [(c.text, c.problem) for c in ground(text, facts) if not c.grounded]
+
+
+@pytest.mark.parametrize("text", [
+    "llama3.1:8b-instruct-q8_0: median throughput 290.0 tok/s",
+    "llama3.1:8b-instruct-q8_0, the throughput leader at 290.0 tok/s, should be the default.",
+    "llama3.1:8b-instruct-q8_0's median is 290.0 tok/s",
+    "(llama3.1:8b-instruct-q8_0) 290.0 tok/s",
+    "The q8_0 model reaches 290.0 tok/s.",  # named by a distinctive part of its name
+    "llama3.1:8b-instruct-q8_0 reaches 290.0 tok/s [F6].",  # citing gemma3:270m's fact does not help
+])
+def test_another_models_number_is_misattributed_whatever_the_punctuation(text: str) -> None:
+    assert problems(text) == [("290.0 tok/s", "misattributed")]
+
+
+def test_the_right_models_number_passes_with_any_punctuation() -> None:
+    for text in ("gemma3:270m: median throughput 290.0 tok/s", "gemma3:270m, the leader at 290.0 tok/s, wins.",
+                 "gemma3:270m's median is 290.0 tok/s", "gemma3:270m is fastest, and its median is 290.0 tok/s"):
+        assert problems(text) == [], text
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("gemma3:270m served 294 requests.", [("294", "misattributed")]),  # a total as one model's count
+    ("Cold starts are rare: only 2 happened.", [("2", "misattributed")]),  # one model's count as the total
+    ("93.6% of 76 files were skipped.", [("93.6%", "ungrounded"), ("76", "wrong_kind")]),  # 76 is requests
+    ("gemma3:270m had 41 failed requests.", [("41", "wrong_kind")]),  # 41 is all its requests
+    ("The model runs best with 1024.", [("1024", "wrong_kind")]),  # a setting is no measurement
+])
+def test_counts_must_be_of_the_same_things_and_the_same_scope(text: str, expected: list) -> None:
+    assert problems(text) == expected
+
+
+def test_counts_in_their_scope_pass() -> None:
+    for text in ("294 LLM requests were recorded [F1].", "gemma3:270m: 2 of 41 requests failed.",
+                 "81 of 294 requests failed; llama3.1:8b-instruct-q5_K_M had 25 of 35 fail.",
+                 "gemma3:270m had 12 cold starts.", "27 of 101 files were skipped.",
+                 "Raising num_ctx to 4096 changed little for gemma3:270m."):
+        assert problems(text) == [], text
+
+
+@pytest.mark.parametrize("text", [
+    "The latency of the most recent model is 0.0512 ms.",
+    "Use eager for the lowest latency: it runs at 0.154 ms.",
+    "gemma3:270m answers in 0.154 ms.",
+])
+def test_a_non_llm_benchmark_figure_is_never_an_llm_metric(text: str) -> None:
+    assert [p for _, p in problems(text)] in (["non_llm"], ["misattributed"])
+
+
+def test_a_non_llm_figure_about_its_own_benchmark_passes() -> None:
+    assert problems("The onnx backend of the MLP benchmark runs at 0.0512 ms [F66].") == []
+
+
+@pytest.mark.parametrize("text, ok", [
+    ("gemma3:270m reached 290.0 tok/s [F6], about 1.6 times gemma3:1b-it-qat's 183.9 tok/s [F5].", True),
+    ("gemma3:270m doubled the throughput of gemma3:1b-it-qat.", False),  # 1.58x
+    ("gemma3:270m is twice as fast as gemma3:1b-it-qat [F3][F5].", False),
+    ("gemma3:270m is 1.58x faster than gemma3:1b-it-qat.", True),
+    ("gemma3:270m is 58% faster than gemma3:1b-it-qat.", True),
+    ("gemma3:270m is 90% faster than gemma3:1b-it-qat.", False),
+    ("gemma3:1b-it-qat is about 37% slower than gemma3:270m [F3].", True),  # 1 - 183.9/290.0
+    ("It has a 10-fold cross-entropy loss.", False),  # nothing to compare
+    ("gemma3:270m is three times faster than llama3.1:8b-instruct-q4_0 [F8].", False),  # 3.74x
+    ("gemma3:270m is 3.7 times faster than llama3.1:8b-instruct-q4_0 [F8].", True),
+])
+def test_ratio_words_are_checked_against_the_computed_ratio(text: str, ok: bool) -> None:
+    ratio = [p for _, p in problems(text)]
+    assert (ratio == []) is ok, ratio
+    if not ok:
+        assert ratio == ["ratio"]
+
+
+@pytest.mark.parametrize("text, ok", [
+    ("Half of all requests failed.", False),  # 81 of 294 = 27.6%
+    ("Most requests failed, mainly because Ollama could not be reached [F26].", False),
+    ("About a quarter of all requests failed [F2].", True),
+    ("Most requests succeeded [F2].", True),
+    ("Most of the requests of llama3.1:8b-instruct-q5_K_M failed [F27].", True),  # 25 of 35
+    ("Half of the requests of gemma3:270m failed.", False),  # 2 of 41
+    ("Most requests were fast.", False),  # nothing the facts count
+    ("gemma3:270m served the most requests.", True),  # a superlative, not a share
+])
+def test_share_words_are_checked_against_the_counts(text: str, ok: bool) -> None:
+    share = [p for _, p in problems(text)]
+    assert (share == []) is ok, share
+
+
+def test_a_claim_the_raw_rows_contradict_never_grounds_and_is_flagged_when_repeated() -> None:
+    # F42: SUMMARY.md states gemma3:latest's mean TTFT as 165 ms; the raw rows give 567 ms
+    assert problems("gemma3:latest has a mean TTFT of 165 ms.") == [("165 ms", "wrong_claim")]
+    assert problems("gemma3:latest has a mean TTFT of 567 ms [F42].") == []
+    # quoting the archive's claim as a claim, next to the fact that refutes it, is fine
+    assert problems("The summary misstates gemma3:latest's mean TTFT: 165 ms claimed, 567 ms in the raw rows "
+                    "[F42].") == []
+    assert problems("The summary says gemma3:latest's mean TTFT is 165 ms.") == [("165 ms", "wrong_claim")]
+
+
+def test_an_archive_claim_cannot_vouch_for_an_invented_number() -> None:
+    # issue 12: a number stated in the archive's summary — one the product reports as contradicted —
+    # grounded "9999 tok/s"
+    forged = Fact("F9", "Claim in «SUMMARY.md» does not match the raw data: mean throughput_tok_s for m:1b "
+                  "stated as 9,999 tok/s, raw rows give 46.6 tok/s (n=5, «runs.csv»).", 46.6, "tok/s", ("x",),
+                  model="m:1b", metric="throughput_tok_s", rows=5, origin="claim")
+    claims = ground("m:1b reaches 9,999 tok/s, or 46.6 tok/s on the raw rows.", [forged])
+    assert [(c.text, c.grounded, c.problem) for c in claims] == [
+        ("9,999 tok/s", False, "wrong_claim"), ("46.6 tok/s", True, "")]
+
+
+def test_a_number_next_to_a_citation_must_be_that_facts() -> None:
+    assert problems("gemma3:270m reaches 290.0 tok/s [F6].") == []
+    assert problems("gemma3:270m reaches 290.0 tok/s [F5].") == [("290.0 tok/s", "miscited")]
+
+
+def test_enumerators_are_not_claims() -> None:
+    text = "Risks: 1. The model may be slow. 2. The model may be slow. (3) Again."
+    assert [c.text for c in ground(text, CHIMERA)] == []
+
+
+def test_a_bare_number_that_nothing_describes_is_not_grounded() -> None:
+    # the real 270M model's recommendations were "1.5", "2.0", "3.0": no unit, no model, no metric
+    assert problems("1.5") == [("1.5", "ungrounded")]
+    assert problems("Go with 2.0 instead.") == [("2.0", "ungrounded")]
+    assert problems("The TTFT p50 of gemma3:270m is 64.1.") == []  # said what it is: grounded

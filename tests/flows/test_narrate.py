@@ -9,10 +9,17 @@ import pytest
 from bot.adapters.ollama import OllamaChat
 from bot.core.grounding import UNVERIFIED
 from bot.core.narrative import Narrative
+from bot.core.prompts.budget import TokenEstimator
 from bot.core.prompts.narrative import ANSWER_SCHEMA, ANSWER_TOKENS
 from bot.core.types import Fact
 from bot.flows.narrate import narrate
-from bot.render.narrative import metrics_markdown, narrative_markdown
+from bot.render.narrative import (
+    metrics_markdown,
+    narrative_markdown,
+    narrative_note,
+    rejected_appendix,
+    slack_summary,
+)
 from tests.standins.ollama_server import (
     OllamaStandIn,
     Reply,
@@ -28,7 +35,7 @@ FACTS = realistic_facts()
 
 
 def test_citations_are_rendered_with_the_exact_values(ollama: OllamaStandIn) -> None:
-    ollama.script(Reply(content=answer_json(words=250), eval_count=500, eval_duration=10**10))
+    ollama.script(Reply(content=answer_json(words=100), eval_count=500, eval_duration=10**10))
     progress: list[str] = []
     narrative = narrate(FACTS, chat=OllamaChat(settings_for(ollama.host)), on_progress=progress.append)
 
@@ -76,21 +83,33 @@ def test_citations_are_rendered_with_the_exact_values(ollama: OllamaStandIn) -> 
     assert "TTFT: wall clock from sending the request to the first streamed token" in metrics
 
 
-def test_an_invented_number_is_flagged_and_kept_out_of_slack(ollama: OllamaStandIn) -> None:
+def test_an_invented_number_fails_the_gate_and_slack_gets_the_data(ollama: OllamaStandIn) -> None:
     summary = (
-        "gemma3:270m leads at [F1]. The llama model manages only 57 tok/s in practice. "
-        "TTFT p50 is [F3]."
+        "gemma3:270m leads at [F1]. The llama model manages only 57 tok/s in practice [F2]. "
+        "TTFT p50 of gemma3:270m is [F3]."
     )
     ollama.script(Reply(content=answer_json(summary)))
     narrative = narrate(FACTS, chat=OllamaChat(settings_for(ollama.host)))
-    assert narrative.status == "ok"
+    assert narrative.status == "failed"
+    assert narrative.reason == ("the quality gate rejected the model's text: a number matches no fact "
+                                "(summary: «57 tok/s»)")
     assert narrative.ungrounded == ["57 tok/s"]
-    assert f"only 57 tok/s {UNVERIFIED} in practice" in narrative.summary_md
-    assert "57" not in narrative.short_summary
-    assert narrative.short_summary == "gemma3:270m leads at *290.1 tok/s* [F1]. TTFT p50 is *870.4 ms* [F3]."
-    assert narrative.to_json()["ungrounded_count"] == 1
-    md = narrative_markdown(narrative, FACTS)
-    assert f"> {UNVERIFIED}: 1 number(s) written by the model match no fact" in md
+    assert narrative.summary_md == narrative.short_summary == "" and narrative.recommendations == []
+    assert f"only 57 tok/s {UNVERIFIED} in practice" in narrative.rejected_md
+    data = narrative.to_json()
+    assert data["gate"]["passed"] is False and data["gate"]["problems"] == [
+        {"rule": "ungrounded_number", "where": "summary", "text": "57 tok/s"}]
+    assert data["gate"]["checked"]["numbers"] == 1
+    note = narrative_note(narrative)
+    assert note.startswith("Summary from the data alone: the model's text failed the quality gate — ")
+    assert note == ("Summary from the data alone: the model's text failed the quality gate — a number matches no "
+                    "fact; it is in the report's appendix, marked not used.")  # no unverified number in Slack
+    appendix = rejected_appendix(narrative)
+    assert appendix.startswith("## Appendix: the model's text (NOT USED)")
+    assert f"57 tok/s {UNVERIFIED}" in appendix
+    slack = slack_summary(narrative, FACTS)
+    assert slack.startswith("*From the data:*\n• Median throughput of gemma3:270m over warm requests [F1]")
+    assert "57" not in slack
 
 
 def test_a_model_written_number_matching_a_fact_is_accepted(ollama: OllamaStandIn) -> None:
@@ -100,12 +119,14 @@ def test_a_model_written_number_matching_a_fact_is_accepted(ollama: OllamaStandI
     assert "0.87 s" in narrative.short_summary
 
 
-def test_citing_an_unknown_fact_is_flagged(ollama: OllamaStandIn) -> None:
-    ollama.script(Reply(content=answer_json("Throughput is [F99] on average. Fine overall.")))
+def test_citing_an_unknown_fact_fails_the_gate(ollama: OllamaStandIn) -> None:
+    ollama.script(Reply(content=answer_json("Throughput of gemma3:270m is [F99] on average. It leads at [F1].")))
     narrative = narrate(FACTS, chat=OllamaChat(settings_for(ollama.host)))
+    assert narrative.status == "failed"
+    assert narrative.reason.startswith("the quality gate rejected the model's text: it cites a fact id it was not "
+                                       "given (summary: «[F99]»)")
     assert narrative.ungrounded == ["[F99]"]
-    assert f"[F99] {UNVERIFIED}" in narrative.summary_md
-    assert narrative.short_summary == "Fine overall."
+    assert f"[F99] {UNVERIFIED}" in narrative.rejected_md
 
 
 def test_an_overflowing_prompt_is_trimmed_before_sending(ollama: OllamaStandIn) -> None:
@@ -116,7 +137,7 @@ def test_an_overflowing_prompt_is_trimmed_before_sending(ollama: OllamaStandIn) 
     ]
     facts = FACTS + filler
     ollama.script(Reply(content=answer_json()))
-    narrative = narrate(facts, chat=OllamaChat(settings_for(ollama.host, ollama_num_ctx=2048)))
+    narrative = narrate(facts, chat=OllamaChat(settings_for(ollama.host, ollama_num_ctx=4096)))
     assert narrative.status == "ok", narrative.reason
     assert narrative.omitted_fact_ids and set(narrative.omitted_fact_ids) <= {f.id for f in filler}
     sent = ollama.requests_to("/api/chat")[0].body
@@ -126,9 +147,10 @@ def test_an_overflowing_prompt_is_trimmed_before_sending(ollama: OllamaStandIn) 
     for fact in FACTS:
         assert f"[{fact.id}] " in content  # the important facts survive
     # what Ollama counted for the prompt plus the answer reserve fits the window
-    assert narrative.calls[0].prompt_eval_count + sent["options"]["num_predict"] <= 2048
+    assert narrative.calls[0].prompt_eval_count + sent["options"]["num_predict"] <= 4096
+    assert ollama.truncations == []
     md = narrative_markdown(narrative, facts)
-    assert "> Left out of the model's prompt to fit num_ctx=2048" in md
+    assert "> Left out of the model's prompt to fit num_ctx=4096" in md
     assert "F399 (Median latency of benchmark case number 399" in md
     assert narrative.to_json()["omitted_fact_ids"] == narrative.omitted_fact_ids
 
@@ -204,22 +226,88 @@ def test_skipped_and_no_facts() -> None:
 
 
 def test_model_markdown_cannot_break_the_report_structure(ollama: OllamaStandIn) -> None:
-    # an unclosed HTML comment would hide the rest of the rendered report (the data tables); a
-    # heading or a newline in a list item would break the outline and the numbered list
-    summary = "gemma3:270m leads at [F1].\n\n## Recommendations\n\nNothing to see <!-- hidden"
+    # an unclosed HTML comment would hide the data tables after it; a heading or a newline in a list
+    # item would break the outline and the numbered list — also in the appendix of a rejected text
+    summary = "gemma3:270m leads at [F1].\n\n## Recommendations\n\nNothing to see <!-- hidden [F1]"
     recs = [
         "Keep gemma3:270m warm [F6].\n\n## Injected heading\n| a | b |",
         "Use <details><summary>x</summary> the best configuration [F7].",
         "Investigate the llama failures [F5].",
     ]
-    risks = [("Cold starts <!--", "Warm the model.\n# Big"), ("Quality", "Track it.")]
+    risks = [("Cold starts <!-- [F6]", "Warm the model.\n# Big"), ("Quality [F1]", "Track it.")]
     ollama.script(Reply(content=answer_json(summary, recommendations=recs, risks=risks)))
     narrative = narrate(FACTS, chat=OllamaChat(settings_for(ollama.host)))
-    assert narrative.status == "ok", narrative.reason
-    md = narrative_markdown(narrative, FACTS)
+    assert narrative.status == "failed", narrative.reason  # headings and fragments do not pass the gate
+    md = rejected_appendix(narrative)
     assert "<!--" not in md and "<details>" not in md
     headings = [line for line in md.splitlines() if line.lstrip().startswith("#")]
-    assert headings == ["## Executive summary", "### Recommendations", "### Risks and mitigations"]
+    assert headings == ["## Appendix: the model's text (NOT USED)"]
     rec_lines = [line for line in md.splitlines() if line[:3] in ("1. ", "2. ", "3. ")]
     assert len(rec_lines) == 3 and "**2** [F6]" in rec_lines[0] and "Injected heading" in rec_lines[0]
-    assert narrative.short_summary.startswith("gemma3:270m leads at *290.1 tok/s* [F1].")
+
+
+# --- a prompt Ollama cuts anyway (issue 11) -------------------------------------------------------
+
+
+def _filler(count: int = 300) -> list[Fact]:
+    return [Fact(f"F{i}", f"Median latency of benchmark case number {i} in the generic suite", 100.0 + i,
+                 "ms", (f"reports/case_{i}.csv",), importance=10) for i in range(11, 11 + count)]
+
+
+@pytest.mark.parametrize("mode", ["num_ctx", "num_ctx-1", "half", "error"])
+def test_a_prompt_ollama_cuts_is_retried_once_with_fewer_facts(mode: str) -> None:
+    # The served tokenizer counts twice what the estimate expects (a model it does not know): the
+    # fitted prompt's true size exceeds num_ctx, and Ollama cuts it the way each version does —
+    # prompt_eval_count == num_ctx (<= 0.2x), num_ctx - 1 (0.30.0-0.30.10), about half the window
+    # (>= 0.30.11), or HTTP 400 naming the context length.
+    facts = FACTS + _filler()
+    with OllamaStandIn(truncation=mode, replies=[Reply(content=answer_json(), prompt_scale=2.0)]) as server:
+        narrative = narrate(facts, chat=OllamaChat(settings_for(server.host, ollama_num_ctx=4096)))
+        first, retry = server.requests_to("/api/chat")
+        cuts = server.truncations
+    assert len(cuts) == 1 and cuts[0].prompt_tokens > 4096  # only the first prompt was cut
+    assert narrative.status == "ok", narrative.reason
+    cut = narrative.prompt_cut
+    assert cut is not None and cut.retried and cut.retry_reason == ""
+    assert ("cut the prompt" in cut.reason) or ("refused the prompt as longer than num_ctx=4096" in cut.reason)
+    first_ids = {f.id for f in facts if f"[{f.id}] " in first.body["messages"][1]["content"]}
+    retry_ids = {f.id for f in facts if f"[{f.id}] " in retry.body["messages"][1]["content"]}
+    assert retry_ids < first_ids and set(cut.dropped_fact_ids) == first_ids - retry_ids
+    # least important first: every fact dropped for the retry matters no more than any kept one
+    by_id = {f.id: f for f in facts}
+    assert max(by_id[i].importance for i in cut.dropped_fact_ids) <= min(by_id[i].importance for i in retry_ids)
+    assert {f.id for f in FACTS} <= retry_ids
+    assert set(cut.dropped_fact_ids) <= set(narrative.omitted_fact_ids)
+    data = narrative.to_json()
+    assert data["truncation"]["retried"] is True and data["truncation"]["dropped_fact_ids"] == cut.dropped_fact_ids
+    md = narrative_markdown(narrative, facts)
+    assert "> Ollama cut the first prompt (" in md and "least important first" in md
+
+
+def test_a_prompt_cut_twice_falls_back_to_the_data_with_the_reason() -> None:
+    facts = FACTS + _filler()
+    with OllamaStandIn(replies=[Reply(content=answer_json(), prompt_scale=8.0)]) as server:
+        narrative = narrate(facts, chat=OllamaChat(settings_for(server.host, ollama_num_ctx=4096)))
+        assert len(server.requests_to("/api/chat")) == 2  # one retry, no more
+        assert len(server.truncations) == 2
+    assert narrative.status == "failed"
+    assert narrative.reason.startswith("Ollama cut the prompt again after the retry with ")
+    assert "raise OLLAMA_NUM_CTX" in narrative.reason and "the summary comes from the data alone" in narrative.reason
+    assert narrative.summary_md == narrative.short_summary == ""
+    assert narrative.prompt_cut is not None and narrative.prompt_cut.retry_reason
+    assert [c.prompt_eval_count for c in narrative.calls] == [4096, 4096]
+    md = narrative_markdown(narrative, facts)
+    assert md.startswith("_Narrative not available: Ollama cut the prompt again")
+
+
+def test_an_uncut_count_above_the_estimate_raises_the_estimate_for_the_next_run(ollama: OllamaStandIn) -> None:
+    # 1.3x the stand-in's count is above the estimate but fits num_ctx: not a cut, a lesson
+    ollama.script(Reply(content=answer_json(), prompt_scale=1.3))
+    estimator = TokenEstimator()
+    chat = OllamaChat(settings_for(ollama.host, ollama_num_ctx=8192))
+    first = narrate(FACTS, chat=chat, estimator=estimator)
+    assert first.status == "ok" and first.prompt_cut is None
+    assert first.calls[0].prompt_eval_count > first.prompt_tokens_estimated
+    assert estimator.factor > 1.0
+    second = narrate(FACTS, chat=chat, estimator=estimator)
+    assert second.prompt_tokens_estimated >= first.calls[0].prompt_eval_count

@@ -14,6 +14,7 @@ def test_thread_history_from_replies() -> None:
         {"ts": "3.0", "user": "U2", "text": "the question being answered"},
         {"ts": "4.0", "user": "U3", "text": "   "},
     ]
+    replies.append({"ts": "5.0", "user": "UOTHER", "bot_id": "B2", "text": "another bot's words"})
     history = history_from_replies(replies, bot_user_id="UBOT", skip_ts={"3.0"})
-    assert history == [ThreadMessage("Chimera Insight", "Summary of nightly"),
-                       ThreadMessage("person", "why is @U9 slow?")]
+    # the bot's own (and any bot's) messages are never fed back: they were a model's unverified text
+    assert history == [ThreadMessage("person", "why is @U9 slow?")]

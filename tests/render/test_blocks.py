@@ -24,6 +24,13 @@ def test_summary_blocks_stay_within_slack_limits_for_huge_narratives():
     assert len(blocks[1]["fields"]) == 5
 
 
+def test_a_rejected_narrative_is_called_not_used_not_counted():
+    headline = Headline(ungrounded_numbers=9, narrative_rejected=True)
+    fields = [f["text"] for f in summary_blocks(archive_name="a", headline=headline, narrative="")[1]["fields"]]
+    assert fields[-1] == "*Model's summary*\n*not used*\nfailed the quality gate; in the report's appendix"
+    assert Headline.from_json(headline.to_json()) == headline
+
+
 def test_summary_blocks_without_data_say_na():
     headline = Headline(skipped_files=2, ungrounded_numbers=3)
     fields = " ".join(f["text"] for f in summary_blocks(archive_name="a", headline=headline, narrative="")[1]["fields"])

@@ -197,7 +197,7 @@ def test_question_in_a_report_thread_gets_one_answer_with_the_stored_runs_number
     prompt = chat.body["messages"][1]["content"]
     assert f"[{fastest['id']}] Highest median throughput" in prompt
     assert "> person: earlier: is gemma3 stable across runs?" in prompt
-    assert "> Chimera Insight: Benchmark summary: nightly" in prompt
+    assert "Benchmark summary: nightly" not in prompt and "Chimera Insight:" not in prompt  # never its own text
     assert prompt.count("which model is fastest overall?") == 1  # the question itself, not twice
     assert chat.body["options"]["num_predict"] == 512
 
@@ -217,8 +217,10 @@ def test_a_question_needing_a_new_aggregate_is_computed_from_the_stored_measurem
     expected = ((rows["ttft_s"] + rows["eval_s"]) * 1000.0).quantile(0.95)
     value = format_number(expected, "ms", style="value")
     text = answer.params["text"]
-    assert f"p95 latency for q8_0 is *{value}* [Q1]" in text
-    assert f"12 ms {UNVERIFIED}" in text and "*12" not in text  # ungrounded: marked, never bold
+    # "12 ms" is in no fact: the model's answer is not used; the computed figure is posted with the reason
+    assert "12 ms" not in text and "last week" not in text
+    assert text.endswith("_The narrative part is unavailable: the model's answer was not used: a number matches "
+                         "no fact._")
     assert "*Computed from the stored measurements:*" in text
     assert f"over {len(rows)} successful requests, cold starts excluded" in text
     assert f"— *{value}* [Q1] _(runs/results.csv)_" in text
@@ -383,10 +385,11 @@ def test_the_answer_streams_into_one_message_and_is_grounded_while_it_streams(st
     assert len(partial) >= 2, "the answer text should appear while the model is still writing"
     value = f"*{format_number(fastest['value'], 'tok/s', style='value')}* [{fastest['id']}]"
     assert any(value in text for text in partial)
-    for text in [*partial, answer.params["text"]]:
+    for text in partial:
         if "999" in text:  # an invented number is never shown unmarked, not even mid-stream
             assert UNVERIFIED in text and "*999" not in text
-    assert "999" in answer.params["text"]
+    final = answer.params["text"]  # and the finished answer with it is not used at all
+    assert "999" not in final and "the model's answer was not used: a number matches no fact" in final
 
 
 def test_slow_answers_never_stop_slash_commands_from_being_acked(standin, ollama, tmp_path):
@@ -429,3 +432,89 @@ def test_an_answer_cut_off_at_shutdown_says_so_and_is_never_overwritten(standin,
     edits = [c for c in standin.of("chat.update") if c.params["ts"] == answer_ts]
     assert "restarted before I could answer" in edits[-1].params["text"]
     assert len(ollama.requests_to("/api/chat")) == 1  # it did get the model's reply, and dropped it
+
+
+# --- bounded answers (issue 11) -------------------------------------------------------------------
+
+
+def test_a_looping_narrative_ends_fails_the_gate_and_slack_gets_the_data(standin, ollama, tmp_path):
+    # the real 270M model spent its whole budget on "1000000…" (one token per digit): the stand-in
+    # loops the same way until num_predict, the call still ends, the gate rejects the answer
+    ollama.script(Reply(content='{"summary": "The model is trained on the data from a benchmark archive, and it '
+                                'has been tested against the benchmarks for 1', loop="0"))
+    with running_bot(standin, tmp_path, ollama_host=ollama.host) as bot_:
+        status, _body, _took = bot_.command(f"analyze {ARCHIVE}")
+        assert status == 200
+        standin.wait_for(lambda calls: any(c.method == "files.completeUploadExternal" for c in calls))
+        run = bot_.services.store.runs.run_for_thread(
+            channel=CHANNEL, thread_ts=standin.of("files.completeUploadExternal")[-1].params["thread_ts"])
+    (chat,) = ollama.requests_to("/api/chat")
+    num_predict = chat.body["options"]["num_predict"]
+    assert chat.body["format"]["properties"]["risks"]["maxItems"] == 3  # the schema bounds the lists…
+    assert chat.body["format"]["properties"]["summary"]["maxLength"] == 1000  # …and the strings
+    llm = run.summary["llm"]
+    assert llm["status"] == "failed" and llm["calls"][0]["done_reason"] == "length"
+    assert llm["calls"][0]["eval_count"] == num_predict  # bounded by num_predict, sized to the schema
+    assert llm["gate"]["passed"] is False
+    assert {p["rule"] for p in llm["gate"]["problems"]} == {"cut_off", "off_format"}
+    summary = standin.of("chat.update")[-1]
+    texts = " ".join(b.get("text", {}).get("text", "") if b["type"] == "section" else
+                     " ".join(e.get("text", "") for e in b.get("elements", [])) for b in summary.params["blocks"][2:])
+    assert "*From the data:*" in texts and "Highest median throughput" in texts and "gemma3:1b" in texts
+    assert "failed the quality gate — the answer was cut off at the token limit" in texts
+    assert "1000000" not in texts and "trained on the data" not in texts
+    fields = " ".join(f["text"] for f in summary.params["blocks"][1]["fields"])
+    assert "*Model's summary*\n*not used*" in fields and "Ungrounded numbers" not in fields
+    report = standin.of("upload")[0].body.decode()
+    assert "## Executive summary (from the data)" in report
+    appendix = report.split("## Appendix: the model's text (NOT USED)")[1]
+    assert "**Not used.**" in appendix and "The model is trained on the data" in appendix
+
+
+def test_a_looping_follow_up_answer_is_bounded_and_not_posted(standin, ollama, tmp_path):
+    # the real model continued the fact list ("[F74] … [F75] …") until num_predict ran out
+    loop = "[F74] «reports/compilation/transformer_cuda_triton2508.json»: fastest case at 0.321 ms mean.\n"
+    with running_bot(standin, tmp_path, ollama_host=ollama.host) as bot_:
+        parent = analyze(bot_, standin)
+        ollama.script(Reply(loop=loop))
+        ask(bot_, "what's p95 latency for q8_0 without cold starts?", thread_ts=parent, ts="1700000400.000001",
+            event_id="EvL1")
+        (answer,) = wait_answers(standin, parent)
+    (chat,) = ollama.requests_to("/api/chat")
+    assert chat.body["options"]["num_predict"] == 512
+    text = answer.params["text"]
+    assert "[F74]" not in text and "0.321" not in text
+    assert "*Computed from the stored measurements:*" in text
+    assert text.endswith("_The narrative part is unavailable: the model's answer was not used: the answer was cut "
+                         "off at the token limit (it looped or ran long)._")
+
+
+def test_which_configuration_is_fastest_gets_a_ranking_with_the_noise_verdict(standin, ollama, tmp_path):
+    with running_bot(standin, tmp_path, ollama_host=ollama.host) as bot_:
+        parent = analyze(bot_, standin)
+        ollama.script(Reply(content="For q8_0, num_ctx 1024 leads [Q1], but not beyond the noise."))
+        ask(bot_, "which configuration is fastest for q8_0?", thread_ts=parent, ts="1700000500.000001",
+            event_id="EvR1")
+        (answer,) = wait_answers(standin, parent)
+    raw = pandas_rows()
+    ok = raw[(raw["model"] == Q8) & (raw["error"] == "")]
+    best = ok[ok["num_ctx"] == 1024]["tokens_s"].median()
+    text = answer.params["text"]
+    assert f"num_ctx 1024 leads *{format_number(best, 'tok/s', style='value')}* [Q1]" in text
+    assert "• Best of 2 configurations of llama3.1:8b-instruct-q8_0 by median (p50) throughput" in text
+    assert "_No configuration of llama3.1:8b-instruct-q8_0 is demonstrably best" in text
+    (chat,) = ollama.requests_to("/api/chat")
+    assert "- No configuration of llama3.1:8b-instruct-q8_0 is demonstrably best" in chat.body["messages"][1]["content"]
+
+
+def test_a_follow_up_prompt_ollama_cut_is_not_answered_from(standin, ollama, tmp_path):
+    with running_bot(standin, tmp_path, ollama_host=ollama.host) as bot_:
+        parent = analyze(bot_, standin)
+        ollama.script(Reply(content="The fastest is [F1].", prompt_scale=10.0))  # a tokenizer counting 10x
+        ask(bot_, "p95 ttft for q8_0?", thread_ts=parent, ts="1700000600.000001", event_id="EvC1")
+        (answer,) = wait_answers(standin, parent)
+    assert len(ollama.truncations) == 1
+    text = answer.params["text"]
+    assert "The fastest is" not in text and "*Computed from the stored measurements:*" in text
+    assert text.endswith("_The narrative part is unavailable: Ollama evaluated 8,192 prompt tokens, the whole "
+                         "num_ctx=8,192 window: it cut the prompt to fit — raise OLLAMA_NUM_CTX._")

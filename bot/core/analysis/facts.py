@@ -21,7 +21,7 @@ from bot.core.analysis.requests import welch
 from bot.core.analysis.results import Analysis, ConfigComparison, ModelStats
 from bot.core.metrics import METRICS
 from bot.core.numbers import format_number
-from bot.core.types import Fact, FactRole, Inventory, quoted
+from bot.core.types import Fact, FactOrigin, FactRole, Inventory, quoted
 
 SIGNIFICANCE = 0.05
 MAX_CONFIG_FACTS = 12  # per model and metric: the fastest ones (every configuration is in the JSON)
@@ -37,10 +37,10 @@ class _Facts:
 
     def add(self, statement: str, value: float, unit: str, sources: Iterable[str], *, importance: int,
             model: str = "", config: str = "", metric: str = "", rows: int | None = None,
-            role: FactRole = "") -> None:
+            role: FactRole = "", origin: FactOrigin = "data") -> None:
         fact = Fact(id="", statement=statement, value=float(value), unit=unit,
                     sources=tuple(sorted(set(sources))), importance=importance, model=model,
-                    config=config, metric=metric, rows=rows, role=role)
+                    config=config, metric=metric, rows=rows, role=role, origin=origin)
         self.items.append((importance, len(self.items), fact))
 
     def numbered(self) -> list[Fact]:
@@ -346,7 +346,7 @@ def _mismatch_fact(facts: _Facts, check: ClaimCheck) -> None:
               f"(n={check.n}, {quoted(', '.join(check.raw_sources), limit=200)}){why}.",
               check.actual, check.unit,
               (check.source, *check.raw_sources), importance=65, model=check.model,
-              config=check.config, metric=check.metric, rows=check.n)
+              config=check.config, metric=check.metric, rows=check.n, origin="claim")
 
 
 def _ranking_facts(facts: _Facts, checks: list[RankingCheck]) -> None:
