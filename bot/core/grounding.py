@@ -50,7 +50,7 @@ from dataclasses import dataclass, replace
 
 from bot.core.config import Config
 from bot.core.numbers import COUNT_UNITS
-from bot.core.types import Fact, without_quoted
+from bot.core.types import QUOTE_CLOSE, QUOTE_OPEN, Fact, without_quoted
 
 # unit written in text -> (dimension, factor to the dimension's base unit)
 _UNIT_DIMENSIONS: dict[str, tuple[str, float]] = {
@@ -332,10 +332,13 @@ def render_edits(text: str, *, facts: Sequence[Fact], citable: Mapping[str, Fact
 # --- claims -----------------------------------------------------------------------------------
 
 
-def extract_claims(text: str, *, identifiers: Iterable[str] = (), keys: Iterable[str] = ()) -> list[Claim]:
+def extract_claims(text: str, *, identifiers: Iterable[str] = (), keys: Iterable[str] = (),
+                   quotations: Iterable[str] = ()) -> list[Claim]:
     """Every number in ``text`` that states a quantity (identifiers masked out first), and every
-    ratio or share word. ``keys`` are configuration keys: a number right after one is its value."""
-    masked = _mask(text, identifiers)
+    ratio or share word. ``keys`` are configuration keys: a number right after one is its value.
+    ``quotations`` are the archive texts the facts quote: a «quote» of (a part of) one is the
+    archive's words, not a quantity ("«error_code 429»")."""
+    masked = _mask(text, identifiers, quotations)
     key_before = _key_pattern(keys)
     claims = []
     for match in _NUMBER.finditer(masked):
@@ -493,7 +496,7 @@ def _word_value(words: str) -> float | None:
     return float(total + current)
 
 
-def _mask(text: str, identifiers: Iterable[str]) -> str:
+def _mask(text: str, identifiers: Iterable[str], quotations: Iterable[str] = ()) -> str:
     """Blank out (keeping offsets) everything whose digits are names, not quantities."""
     chars = list(text)
 
@@ -504,11 +507,15 @@ def _mask(text: str, identifiers: Iterable[str]) -> str:
 
     for start, end, _ids in citations(text):
         blank(start, end)
-    # A name part that is itself a number ("70" of "mixtral:70") is no name in prose: masking it
-    # would blind the check to every "70" (and "170", "270.9") the model writes. Names are masked
-    # only as whole words for the same reason.
-    names = {i for i in identifiers if i and any(c.isdigit() for c in i) and not _is_number(i)}
-    for ident in sorted(names, key=len, reverse=True):
+    quoted = [q for q in quotations if q]
+    for match in _QUOTATION.finditer(text) if quoted else ():
+        inner = match.group(1).rstrip("…").strip()
+        if len(inner) >= 3 and any(inner in q for q in quoted):  # the archive's words, quoted by a fact
+            blank(match.start(), match.end())
+    lowered = text.lower()
+    for ident in _digit_names(frozenset(identifiers)):
+        if ident.isascii() and ident.lower() not in lowered:
+            continue  # not in the text (the whole-word search below would find nothing)
         whole = rf"(?<![^\W_]){re.escape(ident)}(?![^\W_])"
         for match in re.finditer(whole, text, flags=re.IGNORECASE):
             blank(match.start(), match.end())
@@ -516,6 +523,15 @@ def _mask(text: str, identifiers: Iterable[str]) -> str:
         for match in pattern.finditer(text):
             blank(match.start(), match.end())
     return "".join(chars)
+
+
+@functools.lru_cache(maxsize=256)
+def _digit_names(identifiers: frozenset[str]) -> tuple[str, ...]:
+    """The identifiers whose digits are part of a name, longest first. A name part that is itself a
+    number ("70" of "mixtral:70") is no name in prose: masking it would blind the check to every "70"
+    (and "170", "270.9") the model writes. Names are masked only as whole words for the same reason."""
+    names = {i for i in identifiers if i and any(c.isdigit() for c in i) and not _is_number(i)}
+    return tuple(sorted(names, key=lambda name: (-len(name), name)))
 
 
 def _is_number(text: str) -> bool:
@@ -581,8 +597,31 @@ def _references(facts: tuple[Fact, ...]) -> tuple[Reference, ...]:
     return tuple(refs)
 
 
+_QUOTATION = re.compile(f"{QUOTE_OPEN}([^{QUOTE_OPEN}{QUOTE_CLOSE}]*){QUOTE_CLOSE}")
+
+
+def quotations_of(facts: Sequence[Fact]) -> tuple[str, ...]:
+    """The archive texts the facts quote («…»: failure reasons, file names, claims), without a
+    closing ellipsis (a quote cut to length)."""
+    return _quotations(tuple(facts))
+
+
+@functools.lru_cache(maxsize=512)
+def _quotations(facts: tuple[Fact, ...]) -> tuple[str, ...]:
+    found: dict[str, None] = {}
+    for fact in facts:
+        for match in _QUOTATION.finditer(fact.statement):
+            found.setdefault(match.group(1).rstrip("…").strip(), None)
+    return tuple(found)
+
+
 def identifiers_of(facts: Sequence[Fact]) -> set[str]:
     """Strings whose digits are names: model names, config strings and their keys, fact ids."""
+    return set(_identifiers(tuple(facts)))
+
+
+@functools.lru_cache(maxsize=512)
+def _identifiers(facts: tuple[Fact, ...]) -> frozenset[str]:
     names: set[str] = set()
     for fact in facts:
         names.add(fact.id)
@@ -592,14 +631,19 @@ def identifiers_of(facts: Sequence[Fact]) -> set[str]:
         if fact.config:
             names.add(fact.config)
             names.update(Config.parse(fact.config).parts)
-    return names
+    return frozenset(names)
 
 
 def config_keys(facts: Sequence[Fact]) -> set[str]:
     """The configuration keys the facts name (``num_ctx``, ``temperature``…)."""
+    return set(_config_keys(tuple(facts)))
+
+
+@functools.lru_cache(maxsize=512)
+def _config_keys(facts: tuple[Fact, ...]) -> frozenset[str]:
     keys = {k for f in facts for k in Config.parse(f.config).keys()}  # noqa: SIM118 (keys with values)
     keys |= {m.group(1) for f in facts for m in re.finditer(r"\b([A-Za-z_][\w.]*)=-?\d", f.statement)}
-    return {k for k in keys if len(k) > 1}
+    return frozenset(k for k in keys if len(k) > 1)
 
 
 def models_named(text: str, facts: Sequence[Fact]) -> set[str]:
@@ -640,7 +684,8 @@ def ground(text: str, facts: Sequence[Fact]) -> list[Claim]:
     refs = _references(tuple(facts))
     models = sorted({f.model for f in facts if f.model}, key=len, reverse=True)
     parts = _model_parts(models)
-    claims = extract_claims(text, identifiers=identifiers_of(facts), keys=config_keys(facts))
+    claims = extract_claims(text, identifiers=identifiers_of(facts), keys=config_keys(facts),
+                            quotations=quotations_of(facts))
     contexts = [_context(text, claim, models, parts) for claim in claims]
     first = [_match(claim, ctx, refs) for claim, ctx in zip(claims, contexts, strict=True)]
     by_id = {f.id: f for f in facts}

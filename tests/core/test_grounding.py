@@ -221,6 +221,25 @@ def test_numbers_quoted_from_the_archive_do_not_ground_a_claim() -> None:
     assert not grounded([fact(quoted(reason))])  # …quoted, it does not
 
 
+def test_quoting_an_archive_text_a_fact_quotes_states_no_number() -> None:
+    """«error_code 429» repeats the archive's words a fact quotes (whole or cut short): no claim.
+    The same digits unquoted, or a quote no fact holds, are claims as before."""
+    from bot.core.types import Fact, quoted
+
+    facts = [Fact(id="F1", statement=f"m:1b: 130 of 150 requests failed; most common reason (130x): "
+                                     f"{quoted('error_code 429: Token rate limit exceeded, retry in 20 s')}",
+                  value=130.0, unit="requests", sources=("runs.csv",), model="m:1b", metric="failed_requests",
+                  rows=150)]
+    assert ungrounded_in("Most failures read «error_code 429: Token rate…» [F1].", facts) == []
+    assert ungrounded_in("130 of 150 requests failed with «error_code 429» [F1].", facts) == []
+    assert ungrounded_in("Requests failed with error_code 429 [F1].", facts) == ["429"]
+    assert ungrounded_in("Requests failed with «error_code 503» [F1].", facts) == ["503"]
+
+
+def ungrounded_in(text: str, facts: list) -> list[str]:
+    return [c.text for c in ground(text, facts) if not c.grounded]
+
+
 # --- issue 11/12: attribution, kinds, ratios, shares, non-LLM figures, the archive's own claims ---------
 
 CHIMERA = chimera_reports_facts()  # the real archive's facts: F3/F6 gemma3:270m 290.0 tok/s, F5 gemma3:1b 183.9
