@@ -25,7 +25,9 @@ The rules (``Problem.rule``; `RULES` says each in words):
 
 `judge` checks a narrative; `judge_answer` checks a follow-up answer in the thread (the same number,
 citation, repetition and length rules, without the citation-per-sentence and section rules: an
-answer may say which data is missing without citing anything).
+answer may say which data is missing without citing anything); `judge_summary` checks the summary
+written from the data alone by rules (the summary's rules and a word limit), so it is provably
+grounded too.
 """
 
 from __future__ import annotations
@@ -192,6 +194,28 @@ def judge_answer(text: str, *, facts: Sequence[Fact], citable: Collection[str], 
     return GateVerdict(not problems, problems, checked)
 
 
+def judge_summary(text: str, *, facts: Sequence[Fact], citable: Collection[str], max_words: int) -> GateVerdict:
+    """Text that stands as the executive summary without a model (`bot.render.summary`): the rules of
+    the model's summary — every sentence of four words or more cites a fact it may cite, every number,
+    ratio and share is grounded, the noise, direction and TTFT-definition rules, nothing repeated or
+    looping — and at most ``max_words`` words (citations not counted)."""
+    problems: list[Problem] = []
+    if not text.strip():
+        problems.append(Problem("too_short", "summary", ""))
+    checked = {"sentences": 0, "citations": 0, "numbers": 0}
+    problems += _loops("summary", text)
+    seen: dict[str, str] = {}
+    for sentence in _sentences(text):
+        checked["sentences"] += 1
+        problems += _sentence_problems(sentence, where="summary", role="summary", facts=facts, citable=citable,
+                                       checked=checked)
+        problems += _repeats(sentence, "summary", seen)
+    checked["words"] = _count_words(text)
+    if checked["words"] > max_words:
+        problems.append(Problem("length", "summary", f"{checked['words']} words; at most {max_words}"))
+    return GateVerdict(not problems, problems, checked)
+
+
 # --- per section and per sentence ---------------------------------------------------------------
 
 
@@ -300,6 +324,11 @@ def _repeats(sentence: str, where: str, seen: dict[str, str]) -> list[Problem]:
 
 
 # --- text helpers -------------------------------------------------------------------------------
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences the gate checks one by one (see `_sentences`)."""
+    return _sentences(text)
 
 
 def _sentences(text: str) -> list[str]:

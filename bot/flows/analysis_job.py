@@ -183,7 +183,7 @@ class AnalysisJob:
             Delivery(channel=self.channel, replace_ts=self.parent_ts,
                      text=fallback_text(archive_name=archive, headline=headline),
                      blocks=summary_blocks(archive_name=archive, headline=headline,
-                                           narrative=slack_summary(narrative, result.facts), note=note,
+                                           narrative=slack_summary(narrative, result.summary, result.facts), note=note,
                                            footer=footer),
                      uploads=report_uploads(result),
                      final_text=(f":white_check_mark: Analysis of {self.label} finished, but Slack would not "

@@ -30,6 +30,7 @@ from bot.flows.narrate import narrate
 from bot.flows.ports import ArchiveSource, ChatModel, Progress
 from bot.render.headline import Headline
 from bot.render.report import build_json, render_footer, render_markdown
+from bot.render.summary import DataSummary, data_summary
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,11 @@ class RunResult:
     @property
     def headline(self) -> Headline:
         return Headline.from_json(self.data.get("headline") or {})
+
+    @property
+    def summary(self) -> DataSummary:
+        """The summary written from the data by rules (what Slack shows without the model's text)."""
+        return DataSummary.from_json(self.data.get("data_summary"))
 
     @property
     def files_total(self) -> int:
@@ -118,11 +124,12 @@ def render_run(archive_name: str, ingest: IngestResult, analysis: Analysis, narr
                timings: dict[str, float]) -> RunResult:
     """The report and JSON document of a finished analysis."""
     t0 = time.perf_counter()
+    summary = data_summary(analysis)
     body = render_markdown(archive=archive_name, analysis=analysis, inventory=ingest.inventory,
-                           narrative=narrative)
+                           narrative=narrative, summary=summary)
     timings["report"] = time.perf_counter() - t0
     report_md = body + "\n" + render_footer(narrative, timings)
     data = build_json(archive=archive_name, analysis=analysis, inventory=ingest.inventory,
-                      narrative=narrative, timings_s=timings)
+                      narrative=narrative, timings_s=timings, summary=summary)
     return RunResult(archive_name=archive_name, ingest=ingest, analysis=analysis, narrative=narrative,
                      report_md=report_md, data=data, timings_s=timings)

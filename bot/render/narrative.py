@@ -16,6 +16,7 @@ from bot.core.grounding import UNVERIFIED
 from bot.core.narrative import Narrative
 from bot.core.numbers import format_number
 from bot.core.types import Fact
+from bot.render.summary import DataSummary
 
 SHORT_SUMMARY_CHARS = 700
 KEY_FACTS_MIN_IMPORTANCE = 70
@@ -157,10 +158,13 @@ def key_facts(facts: Sequence[Fact], limit: int) -> list[Fact]:
     return [f for f in facts if f.importance >= KEY_FACTS_MIN_IMPORTANCE][:limit]
 
 
-def slack_summary(narrative: Narrative, facts: Sequence[Fact]) -> str:
-    """The summary text Slack shows: the model's (when it passed the gate), else the data's own."""
+def slack_summary(narrative: Narrative, summary: DataSummary, facts: Sequence[Fact] = ()) -> str:
+    """The summary text Slack shows: the model's (when it passed the gate), else the summary written
+    from the data by rules (`bot.render.summary`), else (nothing could be written) the key facts."""
     if narrative.status == "ok" and narrative.short_summary.strip():
         return narrative.short_summary
+    if summary.sentences:
+        return "*From the data:* " + summary.slack_text()
     lines = [f"• {' '.join(f.statement.split())} [{f.id}]" for f in key_facts(facts, SLACK_KEY_FACTS)]
     return "*From the data:*\n" + "\n".join(lines) if lines else ""
 

@@ -16,11 +16,19 @@ from bot.core.dimensions import config_values
 from bot.core.jsonsafe import strict_json
 from bot.core.metrics import METRICS
 from bot.core.narrative import Narrative
+from bot.core.numbers import format_number
 from bot.core.redact import redact_secrets
 from bot.core.text import strip_bidi
 from bot.core.types import Fact, Inventory
 from bot.render.headline import BestThroughput, Headline, TtftCallout
-from bot.render.narrative import key_facts, metrics_markdown, narrative_markdown, rejected_appendix
+from bot.render.narrative import (
+    key_facts,
+    markdown_safe,
+    metrics_markdown,
+    narrative_markdown,
+    rejected_appendix,
+)
+from bot.render.summary import DataSummary, data_summary
 
 MAX_CONFIG_ROWS = 40  # per model; the JSON and the store keep everything
 MAX_GENERIC_ROWS = 120
@@ -90,13 +98,14 @@ def build_headline(analysis: Analysis, inventory: Inventory, narrative: Narrativ
 
 
 def build_json(*, archive: str, analysis: Analysis, inventory: Inventory, narrative: Narrative | None,
-               timings_s: Mapping[str, float]) -> dict[str, Any]:
+               timings_s: Mapping[str, float], summary: DataSummary | None = None) -> dict[str, Any]:
     return strict_json(_document(archive=archive, analysis=analysis, inventory=inventory, narrative=narrative,
-                             timings_s=timings_s))
+                                 timings_s=timings_s,
+                                 summary=summary if summary is not None else data_summary(analysis)))
 
 
 def _document(*, archive: str, analysis: Analysis, inventory: Inventory, narrative: Narrative | None,
-              timings_s: Mapping[str, float]) -> dict[str, Any]:
+              timings_s: Mapping[str, float], summary: DataSummary) -> dict[str, Any]:
     models = []
     for m in analysis.models:
         models.append({
@@ -151,6 +160,7 @@ def _document(*, archive: str, analysis: Analysis, inventory: Inventory, narrati
         },
         "facts": [f.to_json() for f in analysis.facts],
         "headline": build_headline(analysis, inventory, narrative).to_json(),
+        "data_summary": summary.to_json(),
         "llm": narrative.to_json() if narrative is not None else {"status": "skipped", "reason": "not run"},
         "timings_s": {k: round(v, 4) for k, v in timings_s.items()},
     }
@@ -189,9 +199,11 @@ _CONFIG_TABLE_METRICS = ("throughput_tok_s", "prompt_throughput_tok_s", "combine
 
 
 def render_markdown(*, archive: str, analysis: Analysis, inventory: Inventory,
-                    narrative: Narrative | None) -> str:
+                    narrative: Narrative | None, summary: DataSummary | None = None) -> str:
     """The report body; append `render_footer` once every timing is known."""
     facts = analysis.facts
+    summary = summary if summary is not None else data_summary(analysis)
+    callouts = _callouts(build_headline(analysis, inventory, narrative))
     out: list[str] = [f"# Benchmark report: {cell(archive)}", ""]
     out.append(f"_Chimera Insight {__version__}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC. "
                f"{inventory.files_total} files; every figure is computed from the archive's raw rows and "
@@ -199,11 +211,14 @@ def render_markdown(*, archive: str, analysis: Analysis, inventory: Inventory,
     out.append("")
     if narrative is not None and narrative.status == "ok":
         out.append(narrative_markdown(narrative, facts))
-        out += ["## Key facts", ""]
+        out += [*callouts, "## Key facts", ""]
     else:
         out += ["## Executive summary (from the data)", ""]
         if narrative is not None:
             out += [narrative_markdown(narrative, facts).strip(), ""]
+        if summary.sentences:
+            out += [markdown_safe(summary.markdown(), inline=False), ""]
+        out += [*callouts, "### Key facts", ""]
     for fact in key_facts(facts, REPORT_KEY_FACTS):
         out.append(f"- {line(fact.statement)} [{fact.id}]")
     out.append("")
@@ -225,6 +240,27 @@ def render_markdown(*, archive: str, analysis: Analysis, inventory: Inventory,
     if appendix:
         out += [appendix]
     return outgoing("\n".join(out).rstrip() + "\n")
+
+
+def _callouts(headline: Headline) -> list[str]:
+    """The metric callouts beside the summary (the figures Slack shows in its fields), each with its fact."""
+    best, ttft = headline.best_throughput, headline.ttft_ms
+    if best is not None:
+        where = cell(best.model) + (f" `{cell(best.config)}`" if best.config else "")
+        noise = "" if best.separable or not best.noise else f" — {cell(best.noise)}"
+        best_cell = (f"**{format_number(best.value, style='figure')} {cell(best.unit)}** {where} "
+                     f"[{cell(best.fact_id)}]{noise}")
+    else:
+        best_cell = "n/a (no successful requests with throughput)"
+    if ttft is not None:
+        ttft_cell = (f"**{format_number(ttft.p50, style='figure')} / {format_number(ttft.p95, style='figure')} ms** "
+                     f"{cell(ttft.model)} [{', '.join(cell(f) for f in ttft.fact_ids)}]")
+    else:
+        ttft_cell = "n/a (no TTFT for that configuration)"
+    failed = (f"**{headline.failed_requests:,}** of {headline.total_requests:,} (excluded from every statistic)"
+              if headline.total_requests else "no LLM requests")
+    return ["| Best throughput | TTFT p50 / p95 | Failed requests | Skipped files |", "|---|---|---|---|",
+            f"| {best_cell} | {ttft_cell} | {failed} | **{headline.skipped_files}** |", ""]
 
 
 def outgoing(text: str) -> str:

@@ -20,6 +20,7 @@ from bot.render.narrative import (
     rejected_appendix,
     slack_summary,
 )
+from bot.render.summary import DataSummary, SummarySentence
 from tests.standins.ollama_server import (
     OllamaStandIn,
     Reply,
@@ -107,9 +108,12 @@ def test_an_invented_number_fails_the_gate_and_slack_gets_the_data(ollama: Ollam
     appendix = rejected_appendix(narrative)
     assert appendix.startswith("## Appendix: the model's text (NOT USED)")
     assert f"57 tok/s {UNVERIFIED}" in appendix
-    slack = slack_summary(narrative, FACTS)
-    assert slack.startswith("*From the data:*\n• Median throughput of gemma3:270m over warm requests [F1]")
-    assert "57" not in slack
+    written = DataSummary((SummarySentence("fastest", "gemma3:270m leads at 290.1 tok/s [F1].", ("F1",)),))
+    slack = slack_summary(narrative, written, FACTS)
+    assert slack == "*From the data:* gemma3:270m leads at 290.1 tok/s [F1]."  # the summary written from the data
+    fallback = slack_summary(narrative, DataSummary(), FACTS)  # nothing could be written: the key facts
+    assert fallback.startswith("*From the data:*\n• Median throughput of gemma3:270m over warm requests [F1]")
+    assert "57" not in slack and "57" not in fallback
 
 
 def test_a_model_written_number_matching_a_fact_is_accepted(ollama: OllamaStandIn) -> None:
