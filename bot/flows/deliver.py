@@ -20,7 +20,7 @@ from bot.core.news import News
 from bot.errors import SlackCallFailed
 from bot.flows.pipeline import RunResult
 from bot.flows.ports import SlackPoster, Upload
-from bot.render.charts import throughput_ttft_png
+from bot.render.charts import chart_png
 from bot.render.news import news_markdown
 from bot.render.slack_text import escape_plain
 
@@ -117,12 +117,12 @@ def report_uploads(result: RunResult, *, chart: bool = True) -> list[Upload]:
     if not chart:
         return uploads
     try:
-        png = throughput_ttft_png(result.data.get("models") or [], title=archive)
+        drawn = chart_png(result.analysis, title=archive)
     except Exception:  # a chart is a nice-to-have; the report must still go out
         log.exception("chart rendering failed for %r", archive)
-        png = None
-    if png:
-        uploads.append(Upload(f"{stem}-chart.png", png, escape_plain(f"Throughput and TTFT per model: {archive}")))
+        drawn = None
+    if drawn is not None:
+        uploads.append(Upload(f"{stem}-chart.png", drawn.png, escape_plain(f"Charts: {archive}")))
     return uploads
 
 

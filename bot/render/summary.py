@@ -539,7 +539,9 @@ def _claims(analysis: Analysis) -> _Draft | None:
 _REPORTED_AS = re.compile(r"\s*\([^()]*\bas reported by\b[^()]*\)\s*$|;\s*population standard deviation", re.I)
 
 
-def _definition(text: str) -> str:
+def plain_definition(text: str) -> str:
+    """A metric's definition as a file gives it, without the statistic's own column name ("(median_ttft_ms
+    as reported by vLLM)") or the kind of standard deviation: what the metric means, once."""
     return _REPORTED_AS.sub("", text).strip().rstrip(".")
 
 
@@ -551,14 +553,14 @@ def _ttft(analysis: Analysis) -> _Draft | None:
         if fact is None:
             continue
         for d in m.ttft_definitions:
-            by_definition.setdefault(_definition(d), []).append(fact)
+            by_definition.setdefault(plain_definition(d), []).append(fact)
     agg = analysis.aggregates
     if not agg.empty:
         for row in agg.loc[agg["metric"] == "ttft_ms"].itertuples(index=False):
             fact = next((f for f in facts if f.metric == "ttft_ms" and f.model == row.model and f.config == row.config
                          and _near(f.value, float(row.value))), None) if row.value == row.value else None
             if fact is not None:
-                by_definition.setdefault(_definition(str(row.definition)), []).append(fact)
+                by_definition.setdefault(plain_definition(str(row.definition)), []).append(fact)
     by_definition.pop("", None)
     if not by_definition:
         return None

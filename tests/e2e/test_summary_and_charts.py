@@ -1,5 +1,8 @@
 """The data-only summary and the chart for the six shared archives (skipped cleanly without ../shared).
 
+Each chart renders, draws the panels expected for its archive (bars per configuration, sweeps along
+the setting the archive was run for), stays within Slack's limits, and labels TTFT with its meaning.
+
 Each summary is at most 120 words, three to six sentences, and passes the quality gate the model's
 text must pass (every sentence cites facts, every number is grounded in one). The key phrases were
 checked by hand against the raw files:
@@ -23,6 +26,7 @@ from bot.core.analysis import Analysis, analyze
 from bot.core.gate import judge_summary, split_sentences
 from bot.core.grounding import ground, without_citations
 from bot.core.ingest import ingest_tree
+from bot.render.charts import DPI, MAX_HEIGHT_PX, BarPanel, Chart, SweepPanel, chart_figure, chart_png
 from bot.render.summary import MAX_WORDS, DataSummary, count_words, data_summary
 from tests.paths import REAL_ARCHIVE, REALWORLD
 
@@ -103,3 +107,75 @@ def test_the_failure_cause_is_quoted_from_the_facts_it_cites(analyses: dict[str,
     failures = next(s for s in data_summary(analysis).sentences if s.kind == "failures")
     by_id = {f.id: f for f in analysis.facts}
     assert any("«error_code 429»" in by_id[fid].statement for fid in failures.fact_ids)
+
+
+# --- the chart ---------------------------------------------------------------------------------------
+
+# (kind, metric, bars or lines drawn, left out, sweep dimension) per panel, in drawing order
+EXPECTED_PANELS = {
+    "chimera-reports": [("bars", "throughput_tok_s", 10, 0, None), ("bars", "ttft_ms", 6, 0, None)]
+    + [("sweep", "throughput_tok_s", 6, 3, "num_gpu")] * 4,
+    "llamabench_jsonl_wmma": [("bars", "throughput_tok_s", 3, 0, None), ("bars", "prompt_throughput_tok_s", 3, 0, None),
+                              ("sweep", "throughput_tok_s", 3, 0, "n_depth"),
+                              ("sweep", "throughput_tok_s", 5, 0, "n_depth"),
+                              ("sweep", "throughput_tok_s", 3, 0, "n_depth"),
+                              ("sweep", "prompt_throughput_tok_s", 5, 0, "n_depth")],
+    "llamabench_raw_runs_multibackend": [("bars", "throughput_tok_s", 12, 170, None),
+                                         ("bars", "prompt_throughput_tok_s", 12, 170, None),
+                                         ("sweep", "throughput_tok_s", 6, 8, "n_gen"),
+                                         ("sweep", "prompt_throughput_tok_s", 6, 8, "n_prompt")],
+    "llmperf_leaderboard_70b": [("bars", "throughput_tok_s", 8, 0, None), ("bars", "ttft_ms", 8, 0, None)],
+    "ollama_verbose_md": [("bars", "throughput_tok_s", 12, 13, None), ("bars", "ttft_ms", 12, 13, None)],
+    "vllm_nightly": [("bars", "latency_ms", 2, 0, None), ("bars", "total_throughput_tok_s", 2, 0, None),
+                     ("sweep", "ttft_ms", 2, 0, "request_rate"), ("sweep", "tpot_ms", 2, 0, "request_rate"),
+                     ("sweep", "itl_ms", 2, 0, "request_rate")],
+}
+
+
+@pytest.fixture(scope="module")
+def charts(analyses: dict[str, Analysis]) -> dict[str, Chart]:
+    out = {}
+    for name, analysis in analyses.items():
+        chart = chart_png(analysis, title=name)
+        assert chart is not None, name
+        out[name] = chart
+    return out
+
+
+@pytest.mark.parametrize("name", list(ARCHIVES))
+def test_the_chart_draws_the_expected_panels(analyses: dict[str, Analysis], charts: dict[str, Chart],
+                                             name: str) -> None:
+    _analysis(analyses, name)
+    chart = charts[name]
+    assert chart.png.startswith(b"\x89PNG") and len(chart.png) < 1_000_000  # well within Slack's file limits
+    got = [(p["kind"], p["metric"], p.get("bars", p.get("lines")), p["left_out"], p.get("dimension"))
+           for p in chart.plan.describe()]
+    assert got == EXPECTED_PANELS[name]
+    figure = chart_figure(chart.plan)
+    assert len([a for a in figure.axes if a.get_title(loc="left")]) == len(got)
+    assert figure.get_size_inches()[1] * DPI <= MAX_HEIGHT_PX
+    for panel in chart.plan.panels:  # every bar says its value and n; TTFT says what it means
+        if isinstance(panel, BarPanel):
+            assert all(b.value == b.value and (b.n is None or b.n >= 1) for b in panel.bars)
+        if panel.metric == "ttft_ms":
+            assert "TTFT = " in panel.note
+
+
+def test_the_headline_bar_is_the_summary_s_fastest_configuration(analyses: dict[str, Analysis],
+                                                                 charts: dict[str, Chart]) -> None:
+    _analysis(analyses, "llamabench_raw_runs_multibackend")
+    bars = charts["llamabench_raw_runs_multibackend"].plan.panels[0]
+    assert isinstance(bars, BarPanel)
+    top = bars.bars[0]
+    assert top.headline and top.label == "flash_attn=0, n_gen=8" and round(top.value, 1) == 53.1 and top.n == 5
+    assert "all bars: build=llama.cpp-vulkan_radv, build_commit=7ad67ba9" in bars.note
+    (low, high) = (top.low, top.high)
+    assert low is not None and high is not None and 52.7 < low <= top.value <= high < 53.2  # samples_ts p5-p95
+
+
+def test_the_vllm_rate_sweep_is_the_tool_s_median_ttft(analyses: dict[str, Analysis], charts: dict[str, Chart]) -> None:
+    _analysis(analyses, "vllm_nightly")
+    sweep = charts["vllm_nightly"].plan.panels[2]
+    assert isinstance(sweep, SweepPanel) and sweep.settings == ("1", "4", "16", "inf") and sweep.log
+    results = next(line for line in sweep.lines if line.label == "folder=results")
+    assert [round(v) for v in results.values] == [162, 181, 280, 12176]  # serving_*_qps_{1,4,16,inf}.json

@@ -59,7 +59,7 @@ def test_analyze_acks_fast_then_posts_progress_summary_and_thread_files_in_order
     complete = standin.of("files.completeUploadExternal")[0].params
     assert complete["thread_ts"] == "1700000000.000100" and complete["channel_id"] == "C0001"
     titles = [f["title"] for f in json.loads(complete["files"])]
-    assert len(titles) == 2 and titles[0].startswith("Report") and titles[1].startswith("Throughput")
+    assert len(titles) == 2 and titles[0].startswith("Report") and titles[1].startswith("Charts")
     uploads = standin.of("upload")
     # the report itself, but for the render times (the header's minute and the metrics footer):
     # the bot's render and this one may fall in different minutes

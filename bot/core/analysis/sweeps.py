@@ -51,6 +51,7 @@ class SweepPoint:
 class SweepSeries:
     label: str  # the other settings of the line, 'k=v, k=v' ('' when nothing else varies)
     points: tuple[SweepPoint, ...]  # by setting, ascending
+    others: tuple[tuple[str, str], ...] = ()  # the other settings as (dimension, value), those all lines share left out
 
 
 @dataclass(frozen=True)
@@ -148,8 +149,9 @@ def _best_axis(model: str, metric: str, kind: str, statistic: str, rows: list[Ma
             continue
         higher = METRICS[metric].higher_is_better if metric in METRICS else True
         ordered = sorted(lines, key=lambda line: (-(max if higher else min)(p.value for p in line[1])
-                                                  * (1 if higher else -1), line[0]))
-        series = tuple(SweepSeries(label, tuple(points)) for label, points in ordered)
+                                                  * (1 if higher else -1), str(line[0])))
+        series = tuple(SweepSeries(", ".join(f"{k}={v}" for k, v in others), tuple(points), others)
+                       for others, points in ordered)
         unit = METRICS[metric].unit if metric in METRICS else ""
         sweep = Sweep(model=model, metric=metric, dimension=dim, statistic=statistic, source=source, kind=kind,
                       unit=unit, series=series)
@@ -159,7 +161,7 @@ def _best_axis(model: str, metric: str, kind: str, statistic: str, rows: list[Ma
     return best[1] if best is not None else None
 
 
-def _lines(rows: list[Mapping[str, Any]], dim: str) -> list[tuple[str, list[SweepPoint]]]:
+def _lines(rows: list[Mapping[str, Any]], dim: str) -> list[tuple[tuple[tuple[str, str], ...], list[SweepPoint]]]:
     """Lines along ``dim``: configurations equal in every other dimension, two points or more each."""
     grouped: dict[tuple[tuple[str, str], ...], list[SweepPoint]] = {}
     for r in rows:
@@ -175,5 +177,5 @@ def _lines(rows: list[Mapping[str, Any]], dim: str) -> list[tuple[str, list[Swee
     if len({p.x for points in kept.values() for p in points}) < MIN_POINTS:
         return []
     shared = set.intersection(*(set(rest) for rest in kept)) if kept else set()
-    return [(", ".join(f"{k}={v}" for k, v in rest if (k, v) not in shared and v != ""), points)
+    return [(tuple((k, v) for k, v in rest if (k, v) not in shared and v != ""), points)
             for rest, points in kept.items()]
