@@ -42,7 +42,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from bot.core.analysis import Analysis
 from bot.core.analysis.facts import best_configuration
-from bot.core.analysis.sweeps import METRIC_ORDER, Sweep, aggregate_sweeps, row_sweeps
+from bot.core.analysis.sweeps import AGGREGATE_STATISTICS, METRIC_ORDER, Sweep, aggregate_sweeps, row_sweeps
 from bot.core.config import Config
 from bot.core.metrics import METRICS
 from bot.core.numbers import format_number
@@ -312,9 +312,6 @@ def _warm_values(analysis: Analysis) -> dict[tuple[str, str], np.ndarray]:
             for k, part in ttft.groupby(["model", "config"], sort=False)}
 
 
-_TOOL_STATISTICS = ("median", "mean", "overall", "value", "")
-
-
 def _tool_bars(analysis: Analysis, metric: str, swept: set[tuple[str, str]]) -> BarPanel | None:
     """A tool's own figures (one statistic per configuration), when no sweep panel draws them already."""
     agg = analysis.aggregates
@@ -326,7 +323,9 @@ def _tool_bars(analysis: Analysis, metric: str, swept: set[tuple[str, str]]) -> 
     if rows.empty:
         return None
     stats = set(rows["statistic"].astype(str))
-    statistic = next((s for s in _TOOL_STATISTICS if s in stats), sorted(stats)[0])
+    statistic = next((s for s in AGGREGATE_STATISTICS if s in stats), None)
+    if statistic is None:  # only a max, pNN or std: not a figure to rank configurations by
+        return None
     rows = rows.loc[rows["statistic"].astype(str) == statistic]
     higher = METRICS[metric].higher_is_better
     ranked = rows.sort_values(["value", "model", "config"], ascending=[not higher, True, True])

@@ -37,7 +37,7 @@ from bot.core import gate, grounding
 from bot.core.analysis import Analysis
 from bot.core.analysis.facts import best_configuration, stated
 from bot.core.analysis.results import ConfigComparison
-from bot.core.analysis.sweeps import aggregate_sweeps
+from bot.core.analysis.sweeps import AGGREGATE_STATISTICS, aggregate_sweeps
 from bot.core.config import Config
 from bot.core.metrics import METRICS
 from bot.core.types import Fact, quoted
@@ -317,11 +317,31 @@ def _noise_words(separable: bool, verdict: str, n_a: int, n_b: int, what: str) -
 _TOOL_THROUGHPUT = ("output_throughput_tok_s", "total_throughput_tok_s", "request_throughput_req_s")
 
 
+def _tool_figures(analysis: Analysis, metric: str) -> list[tuple[Any, Fact]]:
+    """A tool's own figures of ``metric`` (the preferred statistic of each model: median, mean, a run's
+    overall rate…; never a max or a percentile), each with the fact that states it, highest first."""
+    agg = analysis.aggregates
+    if agg.empty:
+        return []
+    rows = agg.loc[(agg["metric"] == metric) & ~agg["failed"].astype(bool)]
+    out = []
+    for model, part in rows.groupby("model", sort=True):
+        stats = set(part["statistic"].astype(str))
+        statistic = next((s for s in AGGREGATE_STATISTICS if s in stats), None)
+        for row in part.loc[part["statistic"].astype(str) == statistic].itertuples(index=False):
+            if not (isinstance(row.value, (int, float)) and math.isfinite(row.value)):
+                continue
+            fact = next((f for f in analysis.facts if f.metric == metric and f.model == str(model)
+                         and f.config == str(row.config) and _near(f.value, float(row.value))), None)
+            if fact is not None:
+                out.append((row, fact))
+    return sorted(out, key=lambda rf: -rf[1].value)
+
+
 def _fastest_tool_figure(analysis: Analysis) -> _Draft | None:
     """No per-request throughput: the tool's own highest throughput figure, against the next one."""
     for metric in _TOOL_THROUGHPUT:
-        found = sorted((f for f in analysis.facts if f.metric == metric and math.isfinite(f.value)),
-                       key=lambda f: -f.value)
+        found = [fact for _, fact in _tool_figures(analysis, metric)]
         if not found:
             continue
         top = found[0]
@@ -392,28 +412,37 @@ def _kind(analysis: Analysis, c: ConfigComparison) -> str:
     return str(rows.iloc[0]) if not rows.empty else "request"
 
 
+SWEEP_CHANGE = 0.10  # a swept setting worth a sentence moves the tool's figure by at least this much
+
+
 def _sweep_effect(analysis: Analysis) -> _Draft | None:
-    """No comparisons of per-request data: what a swept numeric setting does to a tool's own median
-    (vLLM's TTFT per request rate), from the first and last setting's facts."""
+    """No comparisons of per-request data: what a swept numeric setting does to a tool's own central
+    figure (vLLM's median TTFT per request rate), the sweep that moves it most, from the facts of its
+    first and last setting."""
+    best: tuple[float, _Draft] | None = None
     for sweep in aggregate_sweeps(analysis):
         series = sweep.series[0]
         first, last = series.points[0], series.points[-1]
+        low = min(first.value, last.value)
+        change = abs(last.value - first.value) / low if low > 0 else 0.0
+        if change < SWEEP_CHANGE or (best is not None and change <= best[0]):
+            continue
         facts = [f for f in analysis.facts if f.metric == sweep.metric and f.model == sweep.model]
         f_first = next((f for f in facts if f.config == first.config and _near(f.value, first.value)), None)
         f_last = next((f for f in facts if f.config == last.config and _near(f.value, last.value)), None)
         if f_first is None or f_last is None:
             continue
-        label = METRICS[sweep.metric].label if sweep.metric in METRICS else sweep.metric
-        if sweep.metric == "ttft_ms":
-            label = "TTFT"
+        label = "TTFT" if sweep.metric == "ttft_ms" else (
+            METRICS[sweep.metric].label.lower() if sweep.metric in METRICS else sweep.metric)
         word = "rises" if last.value > first.value else "falls"
         where = f" ({series.label})" if series.label else ""
-        text = (f"The tool's {sweep.statistic} {label}{where} {word} from {stated(first.value, f_first.unit)} at "
+        statistic = f"{sweep.statistic} " if sweep.statistic in ("median", "mean") else ""
+        text = (f"The tool's {statistic}{label}{where} {word} from {stated(first.value, f_first.unit)} at "
                 f"{sweep.dimension}={first.label} to {stated(last.value, f_last.unit)} at "
                 f"{sweep.dimension}={last.label} [{f_first.id}, {f_last.id}]; tool aggregates cannot be tested "
                 f"against noise.")
-        return _Draft("effect", [(text, (f_first.id, f_last.id))])
-    return None
+        best = (change, _Draft("effect", [(text, (f_first.id, f_last.id))]))
+    return best[1] if best is not None else None
 
 
 # --- 3. failures ------------------------------------------------------------------------------
@@ -536,7 +565,8 @@ def _claims(analysis: Analysis) -> _Draft | None:
 
 # --- 5. what TTFT means here ------------------------------------------------------------------
 
-_REPORTED_AS = re.compile(r"\s*\([^()]*\bas reported by\b[^()]*\)\s*$|;\s*population standard deviation", re.I)
+_REPORTED_AS = re.compile(r"\s*\([^()]*\bas reported by\b[^()]*\)\s*$|;\s*population standard deviation"
+                          r"|\s+\b(?:avg|mean|median|min|max|std|p\d+(?:\.\d+)?)(?=\s+as reported by\b)", re.I)
 
 
 def plain_definition(text: str) -> str:
@@ -554,13 +584,10 @@ def _ttft(analysis: Analysis) -> _Draft | None:
             continue
         for d in m.ttft_definitions:
             by_definition.setdefault(plain_definition(d), []).append(fact)
-    agg = analysis.aggregates
-    if not agg.empty:
-        for row in agg.loc[agg["metric"] == "ttft_ms"].itertuples(index=False):
-            fact = next((f for f in facts if f.metric == "ttft_ms" and f.model == row.model and f.config == row.config
-                         and _near(f.value, float(row.value))), None) if row.value == row.value else None
-            if fact is not None:
-                by_definition.setdefault(plain_definition(str(row.definition)), []).append(fact)
+    with_rows = {m.model for m in analysis.models if m.ttft_definitions}
+    for row, fact in _tool_figures(analysis, "ttft_ms"):  # models with a tool's figures only; one statistic each
+        if str(row.model) not in with_rows:
+            by_definition.setdefault(plain_definition(str(row.definition)), []).append(fact)
     by_definition.pop("", None)
     if not by_definition:
         return None

@@ -8,6 +8,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from bot.core.analysis import Analysis, analyze
 from bot.core.gate import judge_summary, split_sentences
 from bot.core.ingest import ingest_tree
@@ -107,3 +109,20 @@ def test_the_report_shows_it_with_the_callouts_when_there_is_no_narrative() -> N
     assert "### Key facts" in section
     doc = build_json(archive="a", analysis=analysis, inventory=inventory, narrative=None, timings_s={})
     assert doc["data_summary"]["text"] in section.replace("**Recommended:**", "Recommended:").replace("\n\n", " ")
+
+
+TOOLS = Path(__file__).resolve().parents[1] / "fixtures" / "tools"
+
+
+@pytest.mark.parametrize("tool", sorted(p.name for p in TOOLS.iterdir() if p.is_dir()))
+def test_every_tool_s_sample_gets_a_grounded_summary_and_a_chart(tool: str) -> None:
+    """One archive per benchmark tool (tests/fixtures/tools): what is written passes the gate, the chart draws."""
+    from bot.render.charts import chart_png
+
+    analysis = analyze(ingest_tree(TOOLS / tool))
+    summary = data_summary(analysis)
+    assert summary.sentences and summary.words <= MAX_WORDS
+    passes_the_gate(summary, analysis)
+    assert not any("quality gate" in reason for reason in summary.left_out)
+    chart = chart_png(analysis, title=tool)
+    assert chart is not None and chart.png.startswith(b"\x89PNG")

@@ -34,8 +34,9 @@ _NOT_AN_AXIS = re.compile(r"commit|hash|version|date|time|(?:^|_)ids?$|uuid|seed
 METRIC_ORDER = ("throughput_tok_s", "ttft_ms", "prompt_throughput_tok_s", "output_throughput_tok_s",
                 "total_throughput_tok_s", "combined_throughput_tok_s", "request_throughput_req_s", "latency_ms",
                 "tpot_ms", "itl_ms")
-# The tool statistic a line of aggregates follows, in order of preference.
-AGGREGATE_STATISTICS = ("median", "mean", "overall", "value", "")
+# The tool statistics a line of aggregates may follow, in order of preference: central figures and a
+# run's overall rate (a tool's max, pNN or std is a different quantity: never a sweep's line).
+AGGREGATE_STATISTICS = ("median", "mean", "overall", "rate", "value", "")
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,7 @@ def aggregate_sweeps(analysis: Analysis) -> list[Sweep]:
         by_key.setdefault((str(r["model"]), str(r["metric"])), set()).add(r["statistic"])
     for r in records:
         stats = by_key[(str(r["model"]), str(r["metric"]))]
-        preferred = next((s for s in AGGREGATE_STATISTICS if s in stats), sorted(stats)[0])
+        preferred = next((s for s in AGGREGATE_STATISTICS if s in stats), None)
         if r["statistic"] == preferred:
             chosen.append(r)
     return _sweeps(chosen, source="tool")
