@@ -12,6 +12,10 @@ import pytest
 from tests.standins.ollama_server import OllamaStandIn
 from tests.standins.slack_api import SlackApiStandin
 
+# `database_url` / `database` (every store, scheduler, digest, dedupe and replica test runs on
+# SQLite and on a throwaway PostgreSQL), `postgres_server`, `postgres_url`.
+pytest_plugins = ["tests.pgserver"]
+
 REAL_ARCHIVE = Path(__file__).resolve().parents[2] / "shared" / "data" / "chimera-reports"
 
 
@@ -55,3 +59,15 @@ def memory_root() -> Iterator[str]:
     fs, path = fsspec.core.url_to_fs(url)
     if fs.exists(path):
         fs.rm(path, recursive=True)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say which PostgreSQL the PostgreSQL lane ran on (or that it did not run)."""
+    from tests import pgserver
+
+    for server in pgserver.STARTED:
+        terminalreporter.write_line(
+            f"PostgreSQL lane: throwaway PostgreSQL {server.binaries.version} ({server.binaries.source}), "
+            f"started in {server.timings.get('total_start', 0.0) * 1000:.0f} ms")
+    if not pgserver.STARTED and pgserver.FACTORIES:
+        terminalreporter.write_line("PostgreSQL lane: the server at CHIMERA_TEST_POSTGRES_URL")

@@ -86,7 +86,10 @@ class DigestEnv:
 
 
 @contextmanager
-def digest_env(tmp_path: Path, **overrides: Any) -> Iterator[DigestEnv]:
+def digest_env(tmp_path: Path, *, database_url: str | None = None, **overrides: Any) -> Iterator[DigestEnv]:
+    """``database_url``: the tests' `database_url` fixture (both backends); default a SQLite file."""
+    if database_url is not None:
+        overrides["database_url"] = database_url
     root = tmp_path / "storage"
     root.mkdir(exist_ok=True)
     with SlackApiStandin() as standin:

@@ -36,8 +36,8 @@ def test_pick_archive_orders_numbers_inside_names_by_value():
     assert pick_archive(["b/run-9", "b/run-10"], {"b/run-10"}) == (None, [])
 
 
-def test_a_build_numbered_archive_after_run_9_is_digested(tmp_path):
-    with digest_env(tmp_path) as env:
+def test_a_build_numbered_archive_after_run_9_is_digested(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env:
         sub = env.subscribe(prefix="builds")
         write_synth(env.root, "builds/run-9", archive=0)
         assert _digest(env, sub).archive == "builds/run-9"
@@ -48,8 +48,8 @@ def test_a_build_numbered_archive_after_run_9_is_digested(tmp_path):
         assert "since `builds/run-10`" in env.top_posts()[-1].params["text"]
 
 
-def test_injected_regression_is_found_with_its_severity_and_posted_once_with_the_report(tmp_path):
-    with digest_env(tmp_path) as env:
+def test_injected_regression_is_found_with_its_severity_and_posted_once_with_the_report(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env:
         sub = env.subscribe()
         write_synth(env.root, "nightly/2025-11-01", archive=0)
         first = _digest(env, sub)
@@ -86,8 +86,8 @@ def test_injected_regression_is_found_with_its_severity_and_posted_once_with_the
         assert digest.status == "posted" and digest.posted_ts == ts
 
 
-def test_no_change_with_realistic_noise_says_so_and_alerts_nothing(tmp_path):
-    with digest_env(tmp_path) as env:
+def test_no_change_with_realistic_noise_says_so_and_alerts_nothing(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env:
         sub = env.subscribe()
         write_synth(env.root, "nightly/2025-11-01", archive=0)
         _digest(env, sub)
@@ -101,8 +101,8 @@ def test_no_change_with_realistic_noise_says_so_and_alerts_nothing(tmp_path):
         assert env.top_posts()[-1].params["text"].endswith("no significant change")
 
 
-def test_with_history_a_critical_regression_is_judged_against_earlier_digests(tmp_path):
-    with digest_env(tmp_path) as env:
+def test_with_history_a_critical_regression_is_judged_against_earlier_digests(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env:
         sub = env.subscribe()
         for day in range(1, 5):  # four digests of the same build: the noise history
             write_synth(env.root, f"nightly/2025-11-0{day}", archive=100 + day)
@@ -122,8 +122,8 @@ def test_with_history_a_critical_regression_is_judged_against_earlier_digests(tm
         assert "last 4 digests' noise" in text
 
 
-def test_nothing_new_posts_one_line_or_stays_silent_per_subscription(tmp_path):
-    with digest_env(tmp_path) as env:
+def test_nothing_new_posts_one_line_or_stays_silent_per_subscription(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env:
         loud, quiet = env.subscribe(), env.subscribe(quiet=True, channel="C0QUIET")
         assert _digest(env, loud).status == NOTHING_NEW
         assert "No archives under `nightly` yet" in env.top_posts()[0].params["text"]
@@ -138,8 +138,8 @@ def test_nothing_new_posts_one_line_or_stays_silent_per_subscription(tmp_path):
         assert len(env.top_posts("C0QUIET")) == 1  # its one digest, no "nothing new" line
 
 
-def test_newer_archives_supersede_older_new_ones_and_a_claimed_archive_is_never_redone(tmp_path):
-    with digest_env(tmp_path) as env:
+def test_newer_archives_supersede_older_new_ones_and_a_claimed_archive_is_never_redone(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env:
         sub = env.subscribe()
         for day in (1, 2, 3):
             write_synth(env.root, f"nightly/2025-11-0{day}", archive=day)
@@ -156,8 +156,8 @@ def test_newer_archives_supersede_older_new_ones_and_a_claimed_archive_is_never_
         assert [message_text(p).startswith("Digest of") for p in env.top_posts()] == [True, False]
 
 
-def test_a_broken_archive_is_recorded_failed_and_reported_then_not_retried(tmp_path):
-    with digest_env(tmp_path) as env:
+def test_a_broken_archive_is_recorded_failed_and_reported_then_not_retried(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env:
         sub = env.subscribe()
         (env.root / "nightly").mkdir()
         (env.root / "nightly" / "2025-11-01.tar.gz").write_bytes(b"this is not a tarball")
@@ -175,8 +175,8 @@ def test_a_broken_archive_is_recorded_failed_and_reported_then_not_retried(tmp_p
         assert _digest(env, sub).status == NOTHING_NEW  # reported once, not retried every fire
 
 
-def test_a_crash_half_way_posting_is_recorded_and_reported_in_the_channel(tmp_path):
-    with digest_env(tmp_path) as env:
+def test_a_crash_half_way_posting_is_recorded_and_reported_in_the_channel(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env:
         sub = env.subscribe()
         write_synth(env.root, "nightly/2025-11-01")
         env.standin.fail("chat.postMessage", "msg_too_long")  # the summary post fails, after analysis
@@ -191,9 +191,9 @@ def test_a_crash_half_way_posting_is_recorded_and_reported_in_the_channel(tmp_pa
         assert env.store.digests.digest_for_run(run.id).status == "failed"
 
 
-def test_the_narrative_failing_never_blocks_the_digest(tmp_path):
+def test_the_narrative_failing_never_blocks_the_digest(tmp_path, database_url):
     # digest_use_llm on, Ollama refused (the autouse fixture points OLLAMA_HOST at a closed port)
-    with digest_env(tmp_path, digest_use_llm=True, ollama_host="http://127.0.0.1:9",
+    with digest_env(tmp_path, database_url=database_url, digest_use_llm=True, ollama_host="http://127.0.0.1:9",
                     ollama_timeout_s=2.0) as env:
         sub = env.subscribe()
         write_synth(env.root, "nightly/2025-11-01")
@@ -229,8 +229,8 @@ def message_text_of(view: DigestView) -> list[str]:
     return out
 
 
-def test_tarball_archives_are_listed_and_digested_too(tmp_path):
-    with digest_env(tmp_path) as env:
+def test_tarball_archives_are_listed_and_digested_too(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env:
         sub = env.subscribe()
         folder = write_synth(tmp_path / "src", "2025-11-01")
         (env.root / "nightly").mkdir()

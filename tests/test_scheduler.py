@@ -57,8 +57,8 @@ class Schedulers:
             self.stop(scheduler)
 
 
-def test_a_fire_at_the_scheduled_time_posts_exactly_one_digest(tmp_path):
-    with digest_env(tmp_path) as env, Schedulers(env) as s, \
+def test_a_fire_at_the_scheduled_time_posts_exactly_one_digest(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env, Schedulers(env) as s, \
             freeze_time("2025-11-14 08:59:30", tick=True) as clock:
         write_synth(env.root, "nightly/2025-11-14")
         sub = env.subscribe(schedule="daily 09:00")
@@ -76,8 +76,8 @@ def test_a_fire_at_the_scheduled_time_posts_exactly_one_digest(tmp_path):
         assert env.store.runs.claim_run_key(fire_key(sub.id, NINE), archive="nightly", trigger="schedule") is None
 
 
-def test_jobs_survive_a_restart_and_keep_their_next_fire_time(tmp_path):
-    with digest_env(tmp_path) as env, Schedulers(env) as s, \
+def test_jobs_survive_a_restart_and_keep_their_next_fire_time(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env, Schedulers(env) as s, \
             freeze_time("2025-11-14 15:00:00", tick=True):  # Friday 10:00 in New York
         sub = env.subscribe(schedule="weekdays 09:00", tz="America/New_York")
         first = s.new()
@@ -93,8 +93,8 @@ def test_jobs_survive_a_restart_and_keep_their_next_fire_time(tmp_path):
         assert s.new().job_ids() == []
 
 
-def test_a_restart_within_the_grace_still_fires_once_but_a_late_one_posts_nothing_stale(tmp_path):
-    with digest_env(tmp_path) as env, Schedulers(env) as s, \
+def test_a_restart_within_the_grace_still_fires_once_but_a_late_one_posts_nothing_stale(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env, Schedulers(env) as s, \
             freeze_time("2025-11-14 08:59:00", tick=True) as clock:
         write_synth(env.root, "nightly/2025-11-14")
         sub = env.subscribe(schedule="daily 09:00")
@@ -114,8 +114,8 @@ def test_a_restart_within_the_grace_still_fires_once_but_a_late_one_posts_nothin
         assert len(env.top_posts()) == 1  # no stale 09:00 digest at 09:20
 
 
-def test_two_schedulers_on_one_database_post_a_fire_once(tmp_path):
-    with digest_env(tmp_path) as env, Schedulers(env) as s, \
+def test_two_schedulers_on_one_database_post_a_fire_once(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env, Schedulers(env) as s, \
             freeze_time("2025-11-14 08:59:30", tick=True) as clock:
         write_synth(env.root, "nightly/2025-11-14")
         sub = env.subscribe(schedule="daily 09:00")
@@ -131,8 +131,8 @@ def test_two_schedulers_on_one_database_post_a_fire_once(tmp_path):
         assert len(env.store.digests.digested_archives(sub.id)) == 1
 
 
-def test_two_processes_firing_the_same_fire_at_the_same_instant_post_once(tmp_path):
-    with digest_env(tmp_path) as env, Schedulers(env) as s:
+def test_two_processes_firing_the_same_fire_at_the_same_instant_post_once(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env, Schedulers(env) as s:
         write_synth(env.root, "nightly/2025-11-14")
         sub = env.subscribe()
         schedulers = [s.new(start=False), s.new(start=False)]
@@ -152,8 +152,8 @@ def test_two_processes_firing_the_same_fire_at_the_same_instant_post_once(tmp_pa
         assert len(env.top_posts()) == 1
 
 
-def test_a_fire_for_a_removed_subscription_drops_its_job_and_posts_nothing(tmp_path):
-    with digest_env(tmp_path) as env, Schedulers(env) as s, \
+def test_a_fire_for_a_removed_subscription_drops_its_job_and_posts_nothing(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env, Schedulers(env) as s, \
             freeze_time("2025-11-14 08:00:00", tick=True):
         sub = env.subscribe()
         scheduler = s.new()
@@ -163,8 +163,8 @@ def test_a_fire_for_a_removed_subscription_drops_its_job_and_posts_nothing(tmp_p
         assert env.top_posts() == []
 
 
-def test_a_failure_before_any_archive_is_claimed_is_reported_in_the_channel(tmp_path):
-    with digest_env(tmp_path) as env, Schedulers(env) as s:
+def test_a_failure_before_any_archive_is_claimed_is_reported_in_the_channel(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env, Schedulers(env) as s:
         # stored by an older version or by hand: a prefix the storage refuses
         sub = env.store.subscriptions.add_subscription(channel="C0DIGEST", schedule="daily 09:00", trigger={},
                                          timezone="UTC", prefix="../outside")
@@ -175,8 +175,8 @@ def test_a_failure_before_any_archive_is_claimed_is_reported_in_the_channel(tmp_
         assert "'..'" in text
 
 
-def test_a_digest_left_running_by_a_dead_process_is_reported_at_the_next_start(tmp_path):
-    with digest_env(tmp_path) as env, Schedulers(env) as s, \
+def test_a_digest_left_running_by_a_dead_process_is_reported_at_the_next_start(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env, Schedulers(env) as s, \
             freeze_time("2025-11-14 09:00:00", tick=True) as clock:
         sub = env.subscribe()
         claim = env.store.digests.claim_digest(sub.id, "nightly/2025-11-14")  # then the process died

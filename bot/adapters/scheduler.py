@@ -21,19 +21,22 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import logging
+import pickle
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.executors.base import run_job
 from apscheduler.executors.pool import BasePoolExecutor
-from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.base import BaseJobStore, ConflictingIdError, JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.util import datetime_to_utc_timestamp
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.adapters.cron import build_trigger, scheduler_job_defaults
-from bot.adapters.db.engine import IMMEDIATE, make_engine
+from bot.adapters.db.engine import make_engine
 from bot.core.records import Subscription
 from bot.core.schedules import parse_schedule
 from bot.errors import ChimeraError, ScheduleError
@@ -76,6 +79,30 @@ def fire_digest(subscription_id: int) -> str:
 
 def _poll_job_store() -> None:
     """No-op interval job: its only purpose is to wake the scheduler (see POLL_INTERVAL_S)."""
+
+
+class MigratedJobStore(SQLAlchemyJobStore):
+    """APScheduler's SQLAlchemy job store on the table the migrations made (0002_apscheduler_jobs).
+
+    - ``start`` creates nothing (the stock store runs ``CREATE TABLE … IF NOT EXISTS`` logic there,
+      which is what raced when replicas started together);
+    - ``add_job`` inserts with ``ON CONFLICT DO NOTHING``: two replicas scheduling the same job is
+      an ordinary outcome (`ConflictingIdError`, which ``replace_existing`` turns into an update),
+      not an ERROR line in the PostgreSQL log.
+    """
+
+    def start(self, scheduler: Any, alias: str) -> None:
+        BaseJobStore.start(self, scheduler, alias)
+
+    def add_job(self, job: Any) -> None:
+        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        stmt = insert(self.jobs_t).values(
+            id=job.id, next_run_time=datetime_to_utc_timestamp(job.next_run_time),
+            job_state=pickle.dumps(job.__getstate__(), self.pickle_protocol),
+        ).on_conflict_do_nothing(index_elements=["id"]).returning(self.jobs_t.c.id)
+        with self.engine.begin() as connection:
+            if connection.execute(stmt).first() is None:
+                raise ConflictingIdError(job.id)
 
 
 class DigestExecutor(BasePoolExecutor):
@@ -125,8 +152,7 @@ class DigestScheduler:
         self.ports = ports
         self.store = ports.store
         self._engine = make_engine(settings.database_url)
-        jobstore = SQLAlchemyJobStore(engine=self._engine)
-        self._jobs_table = jobstore.jobs_t
+        jobstore = MigratedJobStore(engine=self._engine)
         self._scheduler = BackgroundScheduler(
             jobstores={"default": jobstore, "memory": MemoryJobStore()},
             executors={"default": DigestExecutor(self)},
@@ -136,11 +162,8 @@ class DigestScheduler:
 
     # --- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
-        """Create the job table if needed, report digests a dead process left behind, bring the
-        jobs in line with the active subscriptions, then start firing."""
-        # Two processes starting together must not race to CREATE the table: take the write lock.
-        with self._engine.connect().execution_options(**{IMMEDIATE: True}) as conn, conn.begin():
-            self._jobs_table.create(conn, checkfirst=True)
+        """Report digests a dead process left behind, bring the jobs in line with the active
+        subscriptions, then start firing. (The job table comes from the migrations.)"""
         self._scheduler.start(paused=True)
         self.recover_interrupted()
         self.reconcile()

@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
-from bot.adapters.db.schema import DigestRow, RunRow, SubscriptionRow
+from bot.adapters.db.schema import DigestRow, RunRow, SubscriptionRow, utcnow
 from bot.core.records import TRIGGERS, Digest, DigestRecordStatus, Run, RunStatus, Subscription, Trigger
 from bot.errors import UnknownRecord
 
@@ -22,6 +22,25 @@ def get_or_raise(session: Session, model: Any, record_id: int) -> Any:
     return row
 
 
+def new_run_values(
+    archive: str,
+    trigger: str,
+    channel: str | None,
+    thread_ts: str | None,
+    parent_ts: str | None,
+    user: str | None,
+    run_key: str | None,
+) -> dict[str, Any]:
+    """The columns of a new (queued) run, checked."""
+    if trigger not in TRIGGERS:
+        raise ValueError(f"trigger must be one of {TRIGGERS}, not {trigger!r}")
+    if not archive:
+        raise ValueError("archive must not be empty")
+    return {"run_key": run_key, "archive": archive, "trigger": trigger, "channel": channel,
+            "thread_ts": thread_ts, "parent_ts": parent_ts, "user": user, "status": "queued",
+            "created_at": utcnow()}
+
+
 def new_run_row(
     archive: str,
     trigger: str,
@@ -31,20 +50,7 @@ def new_run_row(
     user: str | None,
     run_key: str | None,
 ) -> RunRow:
-    if trigger not in TRIGGERS:
-        raise ValueError(f"trigger must be one of {TRIGGERS}, not {trigger!r}")
-    if not archive:
-        raise ValueError("archive must not be empty")
-    return RunRow(
-        run_key=run_key,
-        archive=archive,
-        trigger=trigger,
-        channel=channel,
-        thread_ts=thread_ts,
-        parent_ts=parent_ts,
-        user=user,
-        status="queued",
-    )
+    return RunRow(**new_run_values(archive, trigger, channel, thread_ts, parent_ts, user, run_key))
 
 
 def run_record(row: RunRow) -> Run:

@@ -14,9 +14,12 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.adapters.db.engine import IMMEDIATE
 from bot.errors import RecordConflict, StoreError
@@ -54,6 +57,20 @@ class Database:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def insert_if_absent(session: Session, table: Table, values: dict[str, Any], *, key: list[str],
+                     returning: ColumnElement[Any]) -> Row[Any] | None:
+    """``INSERT … ON CONFLICT (key) DO NOTHING RETURNING …``: the row when this call inserted it,
+    None when any writer (this process or another) already had that key.
+
+    Losing the race is an ordinary answer, not an error: nothing is raised and nothing lands in
+    the PostgreSQL log (a plain INSERT that hits the unique key would log an ERROR each time).
+    RETURNING, not rowcount: psycopg reports -1 for an INSERT's rowcount."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(table).values(**values).on_conflict_do_nothing(index_elements=key).returning(returning)
+    return session.execute(stmt).first()
 
 
 def require_aware(moment: datetime) -> None:

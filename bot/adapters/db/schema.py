@@ -43,6 +43,17 @@ NAMING_CONVENTION = {
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+# Tables the migrations create that are not in `Base.metadata` (APScheduler declares its own job
+# table): schema comparisons and ``alembic revision --autogenerate`` leave them alone instead of
+# proposing to drop them.
+FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
+
+
+def include_name(name: str | None, type_: str, _parents: Any) -> bool:
+    """Alembic's ``include_name`` hook: everything but `FOREIGN_TABLES`."""
+    return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
