@@ -1,9 +1,17 @@
 """`chimera serve`: run the bot in Socket Mode (default) or HTTP mode until SIGTERM/SIGINT.
 
 HTTP mode serves Bolt through waitress (a production WSGI server): ``POST /slack/events`` for
-commands and events (signature-checked by Bolt) and ``GET /health`` for probes. Socket Mode opens
-no port. On shutdown, intake stops first, then running jobs get a grace period; queued and
-unfinished jobs are failed and their users told (see `bot.flows.jobs.JobPool.shutdown`).
+commands and events (signature-checked by Bolt), ``GET /health`` (liveness: the process serves
+requests) and ``GET /health/ready`` (readiness: the database answers, the scheduler and the task
+runner run, neither the database pool nor the request threads are saturated). Socket Mode opens
+no port.
+
+Start-up: the HTTP server comes up first and answers the probes (live, not ready; Slack's requests
+get 503 and are redelivered) while the database is waited for with backoff
+(``DATABASE_STARTUP_WAIT_S``); then the schema is migrated under a lock, scratch left by a killed
+predecessor is removed, the task runner resumes the work dead replicas left, and the scheduler
+starts. Shutdown: intake stops, running tasks get a grace period, and what is unfinished goes back
+to the durable queue for another replica, or this one after its restart (`bot.flows.tasks`).
 """
 
 from __future__ import annotations
@@ -24,7 +32,9 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore
 
 import bot
-from bot.app import build_app, build_services, check_slack_settings
+from bot.adapters.extract import sweep_scratch
+from bot.adapters.replica import process_exists
+from bot.app import build_app, build_services, check_slack_settings, open_database, start_services, stop_services
 from bot.flows.services import Services
 from bot.settings import Settings
 
@@ -32,21 +42,91 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 SHUTDOWN_GRACE_S = 25.0  # under Docker's default 30 s stop timeout
+PING_TIMEOUT_S = 1.0  # readiness never waits longer than this on the database
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def make_wsgi_app(app: App, services: Services) -> WsgiApp:
-    """Bolt on ``/slack/events`` plus a ``GET /health`` that reports the job pool (no secrets)."""
-    slack = SlackRequestHandler(app, path=EVENTS_PATH)
+def _json(start_response: Callable[..., Any], status: str, payload: dict[str, Any]) -> list[bytes]:
+    body = json.dumps(payload).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+class Readiness:
+    """Answers ``/health/ready``: one database ping at a time, bounded by `PING_TIMEOUT_S` (a hung
+    database makes the probe say "not ready", never makes the probe itself hang)."""
+
+    def __init__(self, services: Services, *, listener_busy: Callable[[], bool] = lambda: False) -> None:
+        self._services = services
+        self._listener_busy = listener_busy
+        self._lock = threading.Lock()
+        self._last: dict[str, Any] = {"reachable": False, "error": "not checked yet"}
+
+    def _ping(self) -> dict[str, Any]:
+        if not self._lock.acquire(blocking=False):  # a ping is already waiting on the database
+            return {**self._last, "stale": True}
+        result: dict[str, Any] = {}
+
+        def ping() -> None:
+            try:
+                result.update(self._services.store.ping())
+            finally:
+                self._lock.release()
+
+        thread = threading.Thread(target=ping, name="readiness-ping", daemon=True)
+        thread.start()
+        thread.join(PING_TIMEOUT_S)
+        if thread.is_alive():
+            return {"reachable": False, "error": f"no answer within {PING_TIMEOUT_S:.0f} s"}
+        self._last = result
+        return result
+
+    def check(self) -> tuple[bool, dict[str, Any]]:
+        services = self._services
+        database = self._ping()
+        pool_full = bool(database.get("pool_capacity")) and \
+            database.get("pool_in_use", 0) >= database.get("pool_capacity", 0)
+        scheduler_running = services.scheduler is None or bool(getattr(services.scheduler, "running", True))
+        checks = {
+            "database": bool(database.get("reachable")),
+            "database_pool": not pool_full,
+            "scheduler": scheduler_running,
+            "task_runner": services.runner.running,
+            "listeners": not self._listener_busy(),
+        }
+        runner = services.runner.status()
+        detail = {"checks": checks, "database": database, "workers": dict(runner.workers), "busy": dict(runner.busy),
+                  "replica": services.runner.me.id}
+        return all(checks.values()), detail
+
+
+def make_wsgi_app(app: App | None, services: Services | None, *,
+                  listener_busy: Callable[[], bool] = lambda: False) -> WsgiApp:
+    """Bolt on ``/slack/events`` plus the probes (no secrets). Without an app yet (start-up is
+    waiting for the database): live, not ready, and Slack is asked to redeliver (503)."""
+    slack = SlackRequestHandler(app, path=EVENTS_PATH) if app is not None else None
+    readiness = Readiness(services, listener_busy=listener_busy) if services is not None else None
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/health" and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
-            pool = services.jobs.status()
-            body = json.dumps({"status": "ok", "version": bot.__version__, "running": pool.running,
-                               "queued": pool.queued}).encode()
-            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-            return [body]
+        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+        if path in {"/health", "/health/live"} and method in {"GET", "HEAD"}:
+            payload: dict[str, Any] = {"status": "ok", "version": bot.__version__}
+            if services is not None:
+                status = services.runner.status()
+                payload.update(running=sum(status.busy.values()), starting=False)
+            else:
+                payload.update(starting=True)
+            return _json(start_response, "200 OK", payload)
+        if path == "/health/ready" and method in {"GET", "HEAD"}:
+            if readiness is None:
+                return _json(start_response, "503 Service Unavailable",
+                             {"status": "starting", "version": bot.__version__})
+            ready, detail = readiness.check()
+            return _json(start_response, "200 OK" if ready else "503 Service Unavailable",
+                         {"status": "ready" if ready else "not ready", "version": bot.__version__, **detail})
+        if slack is None:
+            return _json(start_response, "503 Service Unavailable", {"error": "starting; please retry"})
         return slack(environ, start_response)
 
     return wsgi
@@ -57,16 +137,29 @@ class HttpServer:
 
     We drive waitress's event loop ourselves, one poll at a time, so `stop` can end it from
     another thread without closing sockets under a running ``select`` (waitress's own ``run``
-    only ends on a signal).
+    only ends on a signal). `swap` replaces the WSGI app (start-up: probes first, then Slack).
     """
 
     def __init__(self, wsgi: WsgiApp, *, host: str, port: int, threads: int = 8) -> None:
-        self._server: Any = waitress.create_server(wsgi, host=host, port=port, threads=threads,
+        self._wsgi = wsgi
+        self._server: Any = waitress.create_server(self._dispatch, host=host, port=port, threads=threads,
                                                    ident="chimera-insight")
         self.port: int = int(self._server.effective_port)
         self.host = host
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="http-server", daemon=True)
+
+    def _dispatch(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        return self._wsgi(environ, start_response)
+
+    def swap(self, wsgi: WsgiApp) -> None:
+        self._wsgi = wsgi
+
+    def busy(self) -> bool:
+        """Every request thread is busy and requests are waiting for one."""
+        dispatcher = self._server.task_dispatcher
+        return bool(getattr(dispatcher, "queue", None)) and \
+            getattr(dispatcher, "active_count", 0) >= len(getattr(dispatcher, "threads", ()) or ())
 
     def _run(self) -> None:
         server = self._server
@@ -91,19 +184,34 @@ class HttpServer:
 def serve(settings: Settings, *, services: Services | None = None,
           stop: threading.Event | None = None, grace_s: float = SHUTDOWN_GRACE_S) -> None:
     """Run until SIGTERM/SIGINT (or ``stop`` is set, for embedding and tests); then give running
-    jobs ``grace_s`` seconds to finish."""
+    work ``grace_s`` seconds to finish and hand the rest back to the queue."""
     check_slack_settings(settings)  # fail before opening the database or starting workers
-    services = services or build_services(settings)
-    app = build_app(settings, services)
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
 
-    if settings.slack_mode == "http":
-        server = HttpServer(make_wsgi_app(app, services), host=settings.http_host, port=settings.http_port)
+    server: HttpServer | None = None
+    if settings.slack_mode == "http":  # the probes answer while the database is waited for
+        server = HttpServer(make_wsgi_app(None, None), host=settings.http_host, port=settings.http_port)
         server.start()
-        log.info("HTTP mode: listening on %s:%d (%s, /health)", settings.http_host, server.port, EVENTS_PATH)
+        log.info("HTTP mode: listening on %s:%d (%s, /health, /health/ready)", settings.http_host, server.port,
+                 EVENTS_PATH)
+    try:
+        if services is None:
+            store = open_database(settings, wait_s=settings.database_startup_wait_s, stop=stop)
+            sweep_scratch(settings.work_dir, is_alive=process_exists, at_start=True)
+            services = build_services(settings, store=store)
+        app = build_app(settings, services)
+    except BaseException:
+        if server is not None:
+            server.stop()
+        raise
+    start_services(services)  # resumes the work a dead predecessor left, then digests fire
+    log.info("replica %s started", services.runner.me.id)
+
+    if server is not None:
+        server.swap(make_wsgi_app(app, services, listener_busy=server.busy))
         close: Callable[[], None] = server.stop
     else:
         assert settings.slack_app_token is not None  # check_slack_settings
@@ -112,19 +220,11 @@ def serve(settings: Settings, *, services: Services | None = None,
         log.info("Socket Mode: connected")
         close = handler.close
 
-    if services.scheduler is not None:
-        services.scheduler.start()  # digests fire from now on (jobs live in the bot's database)
-        log.info("digest scheduler started")
     stop.wait()
-    log.info("shutting down: no new jobs; waiting up to %.0f s for running ones", grace_s)
-    # No new digest fires; a digest already running finishes in its own thread.
-    if services.scheduler is not None:
-        services.scheduler.shutdown(wait=False)
-    # Keep the connection open while jobs finish so their Slack calls still work; intake is
-    # refused by the closed pool (users get "the bot is restarting").
-    deadline = time.monotonic() + grace_s
-    services.jobs.shutdown(timeout_s=grace_s)
-    if services.answers is not None:  # thread answers: whatever is left of the grace (at least 1 s)
-        services.answers.shutdown(timeout_s=max(1.0, deadline - time.monotonic()))
+    log.info("shutting down: no new work here; waiting up to %.0f s for running tasks", grace_s)
+    started = time.monotonic()
+    # Keep the connection open while tasks finish so their Slack calls still work; requests that
+    # still arrive are queued durably and run by another replica (or this one after its restart).
+    stop_services(services, grace_s=grace_s)
     close()
-    log.info("stopped")
+    log.info("stopped after %.1f s", time.monotonic() - started)

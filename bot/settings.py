@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -56,6 +56,24 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./chimera.sqlite3"
     digest_use_llm: bool = Field(True, description="Scheduled digests ask Ollama for a narrative "
                                  "(a failed narrative never blocks the digest).")
+    database_connect_timeout_s: float = Field(5.0, gt=0, description="Giving up on one connection attempt.")
+    database_startup_wait_s: float = Field(600.0, ge=0, description="At start-up, how long to wait (retrying "
+                                           "with backoff) for an unreachable database before exiting.")
+    intake_retry_s: float = Field(2.0, ge=0, description="A request arriving while the database is down is "
+                                  "retried this long before Slack is asked to redeliver it (or the user told).")
+
+    # --- replicas and the durable work queue --------------------------------------------------
+    lease_s: float = Field(30.0, gt=0, description="A replica's claim on a task; when it stops "
+                           "heartbeating (it died), another replica takes the task over after this.")
+    heartbeat_s: float = Field(10.0, gt=0, description="How often a replica renews its leases.")
+    task_poll_s: float = Field(1.0, gt=0, description="How often an idle replica looks for work "
+                               "(work queued on this replica starts at once).")
+    task_max_attempts: int = Field(2, ge=1, description="Claims of one task before it is given up "
+                                   "(its message then says it was interrupted and how to rerun it).")
+    events_keep_h: float = Field(24.0, gt=0, description="How long answered Slack event ids are kept.")
+    maintenance_interval_s: float = Field(3600.0, gt=0, description="How often old records are pruned.")
+    replica_host: str | None = Field(None, description="This replica's host name (default: the "
+                                     "machine's); must differ between replicas.")
 
     log_level: str = "INFO"
 
@@ -65,6 +83,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _check_lease(self) -> Settings:
+        if self.heartbeat_s * 2 > self.lease_s:
+            raise ValueError("HEARTBEAT_S must be at most half of LEASE_S (a lease must survive a missed beat)")
+        return self
 
     @field_validator("slack_mode")
     @classmethod

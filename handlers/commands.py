@@ -1,13 +1,17 @@
 """`/chimera` slash command: parse, ack, hand to a flow.
 
 The listener only parses, queues and acks (well inside Slack's 3 s); the analysis job
-(`bot.flows.analysis_job`) does the rest. Errors reach the user as a short ephemeral message.
+(`bot.flows.analysis_job`) does the rest, on whichever replica claims it. The analysis is in the
+database before the ack (`bot.flows.intake`); Slack never redelivers a slash command, so when the
+database stays unreachable through the retry budget the ack itself tells the user. Errors reach the
+user as a short ephemeral message.
 """
 
 from __future__ import annotations
 
 import logging
 import shlex
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,10 +20,9 @@ from slack_bolt import Ack, Respond
 from slack_sdk import WebClient
 
 import bot
-from bot.adapters.slack import SlackOps
 from bot.core.text import truncate
-from bot.errors import ChimeraError, UsageError
-from bot.flows.analysis_job import start_analysis
+from bot.errors import ChimeraError, StoreError, UsageError
+from bot.flows.intake import DATABASE_DOWN, fleet_workers, queue_analysis, with_retries
 from bot.flows.services import Services
 from bot.render.slack_text import escape_mrkdwn
 from handlers.digest import digest_command, is_digest_command
@@ -74,12 +77,20 @@ def parse_command(text: str) -> Command:
 
 
 def status_text(services: Services) -> str:
-    pool = services.jobs.status()
-    return "\n".join([
-        f"*Chimera Insight* {bot.__version__}",
-        f"• Jobs: {pool.running}/{pool.workers} running, {pool.queued} queued (max {pool.max_queue})",
-        f"• {services.health()}",
-    ])
+    """The queue (every replica's), this replica's workers, Ollama's health, the version."""
+    local = services.runner.status()
+    lines = [f"*Chimera Insight* {bot.__version__}"]
+    try:
+        counts = services.store.tasks.counts("analysis")
+        replicas = len(services.store.replicas.live(within_s=services.settings.lease_s)) or 1
+        lines.append(f"• Jobs: {counts['running']}/{fleet_workers(services)} running, {counts['queued']} queued "
+                     f"(max {services.settings.max_queue}) on {replicas} replica{'s' if replicas != 1 else ''}")
+    except StoreError:
+        lines.append(":warning: The database is unreachable: queued work waits until it is back.")
+    busy, workers = local.busy.get("analysis", 0), local.workers.get("analysis", 0)
+    lines.append(f"• This replica: {busy}/{workers} analyses running")
+    lines.append(f"• {services.health()}")
+    return "\n".join(lines)
 
 
 INTERNAL_ERROR_REPLY = ("Something went wrong with that command (details are in the bot's log). "
@@ -120,16 +131,20 @@ def make_chimera_command(services: Services) -> Callable[..., None]:
             respond(text=status_text(services), response_type="ephemeral", replace_original=True)
             return
 
-        def notify(text: str) -> None:
-            respond(text=text, response_type="ephemeral", replace_original=False)
-
+        # Slack never redelivers a slash command: each invocation is new work.
+        key = f"slash:{uuid.uuid4().hex}"
         try:
-            confirmation = start_analysis(services, SlackOps(client), target=parsed.target, use_llm=parsed.use_llm,
-                                          channel=command["channel_id"], user=command.get("user_id", ""),
-                                          notify=notify)
-        except ChimeraError as err:  # QueueFull / PoolClosed
+            confirmation = with_retries(lambda: queue_analysis(
+                services, target=parsed.target, use_llm=parsed.use_llm, channel=command["channel_id"],
+                user=command.get("user_id", ""), trigger="slash", key=key,
+                response_url=command.get("response_url")), budget_s=services.settings.intake_retry_s)
+        except StoreError:
+            log.warning("/chimera analyze not queued: the database is unreachable")
+            ack(text=DATABASE_DOWN)
+            return
+        except ChimeraError as err:  # QueueFull
             ack(text=f":warning: {err}")
             return
-        ack(text=confirmation)
+        ack(text=confirmation or "Already queued.")
 
     return chimera_command

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-from bot.app import build_app, build_services
+from bot.app import build_app, build_services, stop_services
 from bot.flows.pipeline import RunResult, RunsAnalyses
 from bot.flows.services import Services
 from bot.serve import HttpServer, make_wsgi_app
@@ -113,6 +113,8 @@ def bot_settings(standin: SlackApiStandin, **overrides: Any) -> Settings:
         "slack_bot_token": "xoxb-test", "slack_signing_secret": SECRET,
         "slack_app_token": "xapp-test", "slack_api_url": standin.api_url, "slack_mode": "http",
         "http_host": "127.0.0.1", "http_port": 0, "workers": 2, "max_queue": 3,
+        # the durable queue, quick: idle replicas look for work often, leases are short
+        "task_poll_s": 0.1, "heartbeat_s": 0.5, "lease_s": 5.0,
     }
     values.update(overrides)
     return make_settings(**values)
@@ -128,15 +130,15 @@ def http_bot(standin: SlackApiStandin, run: RunsAnalyses | None, *, clock: Calla
     app = build_app(settings, services)
     server = HttpServer(make_wsgi_app(app, services), host="127.0.0.1", port=0)
     server.start()
+    services.runner.start()
     try:
         yield RunningBot(f"http://127.0.0.1:{server.port}", services, standin)
     finally:
         if isinstance(run, ScriptedRun):
             run.release.set()
-        services.jobs.shutdown(timeout_s=5)
-        if services.answers is not None:
-            services.answers.shutdown(timeout_s=5)
+        stop_services(services, grace_s=5)
         server.stop()
+        services.store.close()
 
 
 def upload_done(calls: list) -> bool:

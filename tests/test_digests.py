@@ -7,8 +7,10 @@ import tarfile
 from datetime import UTC
 
 from bot.core.archives import pick_archive
+from bot.core.records import Task
 from bot.core.regression import IMPROVEMENT, METHOD_MW_Z, REGRESSION, Change
-from bot.flows.digest import FAILED, NOTHING_NEW, POSTED, QUIET, run_digest
+from bot.flows.digest import FAILED, NOTHING_NEW, POSTED, QUIET, DigestTasks, run_digest
+from bot.flows.tasks import Lease
 from bot.render.digest import DigestView
 from tests.digest_support import DigestEnv, digest_env, message_text, write_synth
 
@@ -238,3 +240,57 @@ def test_tarball_archives_are_listed_and_digested_too(tmp_path, database_url):
             tar.add(folder, arcname="2025-11-01")
         outcome = _digest(env, sub)
         assert outcome.status == POSTED and outcome.archive == "nightly/2025-11-01.tar.gz"
+
+
+# --- a fire taken over from a replica that died ------------------------------------------------------
+def _fire_left_by_a_dead_replica(env: DigestEnv, sub) -> Task:
+    queued = env.store.tasks.enqueue(kind="digest", key="digest-fire:1:test", payload={"subscription_id": sub.id})
+    assert queued is not None and env.store.tasks.claim(kinds=["digest"], owner="dead", lease_s=300) is not None
+    return queued
+
+
+def _take_over(env: DigestEnv) -> dict:
+    env.store.tasks.expire_owner("dead")  # its lease ran out
+    taken = env.store.tasks.claim(kinds=["digest"], owner="heir", lease_s=300)
+    assert taken is not None and taken.previous_owner == "dead"
+    return DigestTasks(env.ports).run(Lease(taken, tasks=env.store.tasks, owner="heir"))
+
+
+def test_a_fire_taken_over_mid_digest_resumes_its_archive_instead_of_saying_nothing_new(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env:
+        sub = env.subscribe()
+        write_synth(env.root, "nightly/2025-11-14")
+        fire = _fire_left_by_a_dead_replica(env, sub)
+        # the dead replica had claimed the archive and was analyzing it
+        claim = env.store.digests.claim_digest(sub.id, "nightly/2025-11-14", task_id=fire.id)
+        env.store.runs.start_run(claim.run_id)
+        outcome = _take_over(env)
+        assert (outcome["status"], outcome["archive"]) == (POSTED, "nightly/2025-11-14")
+        posts = env.top_posts()
+        assert len(posts) == 1 and message_text(posts[0]).startswith("Digest of nightly/2025-11-14")
+        assert env.store.digests.digest_for_task(fire.id).status == "posted"
+        assert env.store.runs.get_run(claim.run_id).status == "done"
+
+
+def test_a_fire_taken_over_after_its_digest_was_posted_never_posts_it_again(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env:
+        sub = env.subscribe()
+        write_synth(env.root, "nightly/2025-11-14")
+        fire = _fire_left_by_a_dead_replica(env, sub)
+        claim = env.store.digests.claim_digest(sub.id, "nightly/2025-11-14", task_id=fire.id)
+        env.store.digests.finish_digest(claim.id, status="posted", posted_ts="1700000000.000999")  # then it died
+        outcome = _take_over(env)
+        assert (outcome["status"], outcome["posted_ts"]) == (POSTED, "1700000000.000999")
+        assert env.top_posts() == []
+
+
+def test_a_fire_given_up_is_reported_in_the_channel_not_skipped_silently(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env:
+        sub = env.subscribe()
+        fire = _fire_left_by_a_dead_replica(env, sub)
+        claim = env.store.digests.claim_digest(sub.id, "nightly/2025-11-14", task_id=fire.id)
+        DigestTasks(env.ports).give_up(env.store.tasks.get(fire.id), "the bot stopped while working on it")
+        text = env.top_posts()[0].params["text"]
+        assert "nightly/2025-11-14" in text and "the bot stopped while working on it" in text
+        assert env.store.digests.digest_for_task(fire.id).status == "failed"
+        assert env.store.runs.get_run(claim.run_id).status == "failed"

@@ -32,21 +32,24 @@ def _eventually(predicate, timeout: float = 5.0) -> None:
 
 
 class Schedulers:
-    """Schedulers with their own store connections (like separate bot processes); all shut down
-    (waiting for running digests) and closed at the end."""
+    """Schedulers with their own store connections and task runners (like separate bot processes);
+    all shut down (waiting for running digests) and closed at the end."""
 
     def __init__(self, env: DigestEnv) -> None:
-        self.env, self.made = env, []
+        self.env, self.made, self.runners = env, [], {}
 
     def new(self, *, start: bool = True) -> DigestScheduler:
-        scheduler = self.env.scheduler()
+        scheduler, runner = self.env.scheduler()
         self.made.append(scheduler)
+        self.runners[id(scheduler)] = runner
+        runner.start()  # fires are queued; the runner (of any "process") runs them
         if start:
             scheduler.start()
         return scheduler
 
     def stop(self, scheduler: DigestScheduler) -> None:
-        scheduler.shutdown(wait=True)
+        scheduler.shutdown(wait=True)  # no new fires
+        self.runners[id(scheduler)].shutdown(grace_s=30)  # the digests already queued here finish
         scheduler.store.close()
 
     def __enter__(self) -> Schedulers:
@@ -72,8 +75,10 @@ def test_a_fire_at_the_scheduled_time_posts_exactly_one_digest(tmp_path, databas
         s.stop(scheduler)  # waits for the digest job to finish
         posts = env.top_posts()
         assert len(posts) == 1 and message_text(posts[0]).startswith("Digest of nightly/2025-11-14")
-        # the fire is recorded under its run key: a second claim of the same fire is refused
-        assert env.store.runs.claim_run_key(fire_key(sub.id, NINE), archive="nightly", trigger="schedule") is None
+        # the fire is recorded under its key: queueing the same fire again is refused
+        fire = env.store.tasks.by_key(fire_key(sub.id, NINE))
+        assert fire is not None and fire.state == "done" and fire.payload["outcome"]["status"] == POSTED
+        assert env.store.tasks.enqueue(kind="digest", key=fire_key(sub.id, NINE), payload={}) is None
 
 
 def test_jobs_survive_a_restart_and_keep_their_next_fire_time(tmp_path, database_url):
@@ -148,7 +153,10 @@ def test_two_processes_firing_the_same_fire_at_the_same_instant_post_once(tmp_pa
             thread.start()
         for thread in threads:
             thread.join(30)
-        assert sorted(str(getattr(o, "status", o)) for o in outcomes) == ["None", POSTED]
+        assert sorted(o is None for o in outcomes) == [False, True]  # one queued it, one found it queued
+        env.standin.wait_for(_uploaded)
+        for scheduler in schedulers:
+            s.stop(scheduler)
         assert len(env.top_posts()) == 1
 
 
@@ -168,8 +176,11 @@ def test_a_failure_before_any_archive_is_claimed_is_reported_in_the_channel(tmp_
         # stored by an older version or by hand: a prefix the storage refuses
         sub = env.store.subscriptions.add_subscription(channel="C0DIGEST", schedule="daily 09:00", trigger={},
                                          timezone="UTC", prefix="../outside")
-        outcome = s.new(start=False).fire(sub.id, NINE)
-        assert outcome is not None and outcome.status == FAILED
+        task = s.new(start=False).fire(sub.id, NINE)
+        assert task is not None
+        env.standin.wait_for(lambda calls: any(c.method == "chat.postMessage" for c in calls))
+        _eventually(lambda: env.store.tasks.get(task.id).state == "done")
+        assert env.store.tasks.get(task.id).payload["outcome"]["status"] == FAILED
         text = env.top_posts()[0].params["text"]
         assert text.startswith(":x: The scheduled digest for `../outside` (digest #1) failed: ")
         assert "'..'" in text

@@ -1,13 +1,10 @@
-"""Pure parts of the Slack layer: escaping, splitting, blocks, command parsing, pool, throttle, chart."""
+"""Pure parts of the Slack layer: escaping, splitting, blocks, command parsing, throttle, chart."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
-from bot.errors import PoolClosed, QueueFull, UsageError
-from bot.flows.jobs import JobPool
+from bot.errors import UsageError
 from bot.flows.progress import Throttle
 from bot.flows.services import SeenEvents
 from bot.render.blocks import MAX_BLOCKS, summary_blocks
@@ -82,44 +79,6 @@ def test_parse_command_rejects(text):
         parse_command(text)
 
 
-def test_pool_positions_capacity_and_shutdown():
-    gate = threading.Event()
-    ran: list[str] = []
-    cancelled: list[str] = []
-    pool = JobPool(workers=1, max_queue=2)
-    started = threading.Event()
-
-    def job(name):
-        def run():
-            started.set()
-            gate.wait(5)
-            ran.append(name)
-        return run
-
-    assert pool.submit("a", job("a"), on_cancel=cancelled.append) == 0
-    assert started.wait(5)
-    assert pool.submit("b", job("b"), on_cancel=cancelled.append) == 1
-    assert pool.submit("c", job("c"), on_cancel=cancelled.append) == 2
-    with pytest.raises(QueueFull):
-        pool.submit("d", job("d"), on_cancel=cancelled.append)
-    status = pool.status()
-    assert (status.running, status.queued) == (1, 2)
-    threading.Timer(0.1, gate.set).start()
-    pool.shutdown(timeout_s=5)
-    assert ran == ["a"] and len(cancelled) == 2  # b and c cancelled; a finished in the grace period
-    with pytest.raises(PoolClosed):
-        pool.submit("e", job("e"), on_cancel=cancelled.append)
-
-
-def test_pool_survives_a_crashing_job():
-    pool = JobPool(workers=1, max_queue=1)
-    done = threading.Event()
-    pool.submit("boom", lambda: 1 / 0, on_cancel=lambda _m: None)
-    pool.submit("ok", done.set, on_cancel=lambda _m: None)
-    assert done.wait(5)
-    pool.shutdown(timeout_s=1)
-
-
 def test_throttle_and_seen_events():
     throttle = Throttle(interval_s=1.0, clock=StepClock(0.5))
     assert [throttle.ready() for _ in range(6)] == [True, False, True, False, True, False]
@@ -127,6 +86,8 @@ def test_throttle_and_seen_events():
     assert seen.first_time("a") and not seen.first_time("a")
     assert seen.first_time("b") and seen.first_time("c")
     assert seen.first_time("a")  # forgotten: capacity 2
+    seen.forget("a")  # not handled after all (the database was down): a redelivery is new
+    assert seen.first_time("a")
 
 
 def test_chart_png():

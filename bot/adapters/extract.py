@@ -16,6 +16,10 @@ success or error. Extraction is done member by member by this module (never ``ex
 - a member larger than ``max_file_bytes`` (by its header, or by the bytes it really inflates to) is
   not extracted and is listed in ``skipped``;
 - unreadable, truncated or unknown-format archives raise `ArchiveError`.
+
+Scratch directories are named ``archive-<host>-<pid>-<random>``: a process killed mid-extraction
+(SIGKILL, out of memory) leaves one behind, and `sweep_scratch` removes those whose process is
+gone (at start-up and periodically), so a crash never fills the disk.
 """
 
 from __future__ import annotations
@@ -25,10 +29,13 @@ import gzip
 import logging
 import lzma
 import os
+import re
 import shutil
+import socket
 import stat
 import tarfile
 import tempfile
+import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -78,7 +85,7 @@ def open_archive(
         yield _scan_dir(location.name, location.local_path, settings)
         return
     settings.work_dir.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix="archive-", dir=settings.work_dir))
+    scratch = Path(tempfile.mkdtemp(prefix=_scratch_prefix(), dir=settings.work_dir))
     try:
         tree_dir = scratch / "tree"
         tree_dir.mkdir()
@@ -86,6 +93,52 @@ def open_archive(
         yield tree
     finally:
         _remove_tree(scratch)
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9.]+", "_", socket.gethostname() or "localhost")
+
+
+def _scratch_prefix() -> str:
+    return f"archive-{_host()}-{os.getpid()}-"
+
+
+_SCRATCH = re.compile(r"^archive-(?P<host>[A-Za-z0-9._]+)-(?P<pid>\d+)-[^-]+$")
+LEGACY_SCRATCH_AGE_S = 24 * 3600  # unnamed scratch (older versions) is removed after a day
+
+
+def sweep_scratch(work_dir: Path, *, is_alive: Callable[[int], bool], at_start: bool = False) -> list[Path]:
+    """Remove scratch directories under ``work_dir`` left by processes of this host that are gone
+    (``is_alive(pid)`` False), and unnamed ones older than a day. ``at_start``: this process has
+    made none yet, so one bearing its own PID is a previous incarnation's (a container restarted
+    as PID 1). Returns what was removed."""
+    removed: list[Path] = []
+    try:
+        entries = list(work_dir.iterdir())
+    except OSError:  # no work dir yet: nothing to sweep
+        return removed
+    now = time.time()
+    for path in entries:
+        match = _SCRATCH.match(path.name)
+        if match:
+            pid = int(match["pid"])
+            if match["host"] != _host() or (pid == os.getpid() and not at_start) or \
+                    (pid != os.getpid() and is_alive(pid)):
+                continue
+        elif not path.name.startswith("archive-"):
+            continue
+        else:
+            try:
+                if now - path.stat().st_mtime < LEGACY_SCRATCH_AGE_S:
+                    continue
+            except OSError:
+                continue
+        if path.is_dir() and not path.is_symlink():
+            _remove_tree(path)
+            removed.append(path)
+    if removed:
+        log.info("removed %d scratch folder(s) left by stopped processes", len(removed))
+    return removed
 
 
 # --- building the tree -----------------------------------------------------------------------

@@ -17,6 +17,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
+from slack_sdk.webhook import WebhookClient
 
 from bot.core.text import truncate
 from bot.errors import SlackCallFailed
@@ -84,6 +85,18 @@ class SlackOps:
     def ephemeral(self, *, channel: str, user: str, text: str) -> None:
         self._call("chat.postEphemeral", self.client.chat_postEphemeral, channel=channel, user=user,
                    text=truncate(text, MESSAGE_TEXT_LIMIT))
+
+    def respond(self, *, response_url: str, text: str) -> None:
+        """An ephemeral reply through a slash command's response_url (works 30 minutes, 5 times)."""
+        try:
+            resp = WebhookClient(response_url, timeout=10).send(
+                text=truncate(text, MESSAGE_TEXT_LIMIT), response_type="ephemeral", replace_original=False)
+        except (SlackClientError, OSError) as err:
+            log.warning("slack respond failed: %s", type(err).__name__)
+            raise SlackCallFailed("response_url", "connection_failed") from err
+        if resp.status_code != 200:
+            log.warning("slack respond failed: HTTP %s", resp.status_code)
+            raise SlackCallFailed("response_url", f"http_{resp.status_code}")
 
     def upload(self, *, channel: str, thread_ts: str, files: Sequence[Upload], attempts: int = 2) -> None:
         """files_upload_v2 into a thread. The whole upload is retried once: a failed POST to the

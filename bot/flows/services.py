@@ -8,9 +8,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.flows.jobs import JobPool
 from bot.flows.pipeline import RunsAnalyses
-from bot.flows.ports import ChatModel, DigestScheduling, RunStore
+from bot.flows.ports import ChatModel, DigestScheduling, RunStore, SlackPoster
+from bot.flows.tasks import TaskRunner
 from bot.settings import Settings
 
 
@@ -42,19 +42,24 @@ class SeenEvents:
             self._seen[event_id] = now
             return True
 
+    def forget(self, event_id: str) -> None:
+        """The event was not handled after all (the database was down): a redelivery is new."""
+        with self._lock:
+            self._seen.pop(event_id, None)
+
 
 @dataclass
 class Services:
     settings: Settings
-    jobs: JobPool
     pipeline: RunsAnalyses
     chat: ChatModel  # thread answers
     health: Callable[[], str]  # one line on Ollama's state for `/chimera status`; must be quick
+    store: RunStore
+    # The durable work queue's workers on this replica: analyses, thread answers (they wait on the
+    # model for up to OLLAMA_TIMEOUT_S, never on Bolt's few listener threads) and digests.
+    runner: TaskRunner
+    poster: SlackPoster  # Slack for the work the runner does (no request's client at hand there)
     clock: Callable[[], float] = time.monotonic
     seen_events: SeenEvents = field(default_factory=SeenEvents)
     progress_interval_s: float = 1.0  # at most one progress edit per this many seconds
-    store: RunStore | None = None
     scheduler: DigestScheduling | None = None
-    # Thread answers wait on the model for up to OLLAMA_TIMEOUT_S: they run here, never on Bolt's
-    # few listener threads, which must stay free to ack commands within Slack's 3 s.
-    answers: JobPool | None = None

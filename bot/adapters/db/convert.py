@@ -10,8 +10,20 @@ from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
-from bot.adapters.db.schema import DigestRow, RunRow, SubscriptionRow, utcnow
-from bot.core.records import TRIGGERS, Digest, DigestRecordStatus, Run, RunStatus, Subscription, Trigger
+from bot.adapters.db.schema import DigestRow, ReplicaRow, RunRow, SubscriptionRow, TaskRow, utcnow
+from bot.core.records import (
+    TRIGGERS,
+    Digest,
+    DigestRecordStatus,
+    Replica,
+    Run,
+    RunStatus,
+    Subscription,
+    Task,
+    TaskKind,
+    TaskState,
+    Trigger,
+)
 from bot.errors import UnknownRecord
 
 
@@ -101,4 +113,31 @@ def digest_record(row: DigestRow) -> Digest:
         created_at=row.created_at,
         finished_at=row.finished_at,
         error=row.error,
+        task_id=row.task_id,
     )
+
+
+def task_record(row: TaskRow, *, previous_owner: str | None = None) -> Task:
+    return Task(
+        id=row.id,
+        kind=cast(TaskKind, row.kind),
+        key=row.key,
+        payload=dict(row.payload or {}),
+        state=cast(TaskState, row.state),
+        run_id=row.run_id,
+        channel=row.channel,
+        message_ts=row.message_ts,
+        owner=row.owner,
+        lease_expires_at=row.lease_expires_at,
+        attempt=row.attempt,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        error=row.error,
+        previous_owner=previous_owner,
+    )
+
+
+def replica_record(row: ReplicaRow) -> Replica:
+    return Replica(id=row.id, host=row.host, pid=row.pid, workers=row.workers, started_at=row.started_at,
+                   heartbeat_at=row.heartbeat_at, stopped_at=row.stopped_at)

@@ -55,6 +55,22 @@ class Database:
                 "The bot's database is busy or unavailable; try again shortly."
             ) from err
 
+    def ping(self) -> dict[str, Any]:
+        """Is the database answering, and how busy is our connection pool? (for readiness)"""
+        pool = self.engine.pool
+        status: dict[str, Any] = {"reachable": False}
+        size = getattr(pool, "size", None)
+        if callable(size) and callable(getattr(pool, "checkedout", None)):
+            capacity = size() + max(0, int(getattr(pool, "_max_overflow", 0)))
+            status.update(pool_in_use=pool.checkedout(), pool_capacity=capacity)  # type: ignore[attr-defined]
+        try:
+            with self._lock, self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+            status["reachable"] = True
+        except SQLAlchemyError as err:
+            status["error"] = type(err.orig if hasattr(err, "orig") and err.orig else err).__name__
+        return status
+
     def close(self) -> None:
         self.engine.dispose()
 
@@ -71,6 +87,14 @@ def insert_if_absent(session: Session, table: Table, values: dict[str, Any], *, 
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = insert(table).values(**values).on_conflict_do_nothing(index_elements=key).returning(returning)
     return session.execute(stmt).first()
+
+
+def upsert(session: Session, table: Table, values: dict[str, Any], *, key: list[str],
+           update: dict[str, Any]) -> None:
+    """``INSERT … ON CONFLICT (key) DO UPDATE SET …`` on either backend."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(insert(table).values(**values).on_conflict_do_update(index_elements=key, set_=update))
 
 
 def require_aware(moment: datetime) -> None:

@@ -28,10 +28,10 @@ class DigestRepository:
                 )
             )
 
-    def claim_digest(self, subscription_id: int, archive: str) -> Digest | None:
+    def claim_digest(self, subscription_id: int, archive: str, *, task_id: int | None = None) -> Digest | None:
         """Claim `archive` for this subscription: creates its run (trigger 'schedule', key
-        ``digest:<subscription>:<archive>``) and the digest, atomically. None when any process
-        claimed it before. Raises `UnknownRecord` for an unknown subscription."""
+        ``digest:<subscription>:<archive>``) and the digest, atomically, for the fire ``task_id``.
+        None when any process claimed it before. Raises `UnknownRecord` for an unknown subscription."""
         if not archive:
             raise ValueError("archive must not be empty")
         key = digest_run_key(subscription_id, archive)
@@ -42,7 +42,7 @@ class DigestRepository:
             if run is None:
                 return None
             digest = DigestRow(subscription_id=subscription_id, archive=archive, run_id=run[0], run_key=key,
-                               status="claimed")
+                               status="claimed", task_id=task_id)
             session.add(digest)
             session.flush()
             return digest_record(digest)
@@ -63,6 +63,13 @@ class DigestRepository:
             row.status, row.posted_ts, row.error = status, posted_ts, error
             row.finished_at = utcnow()
             return digest_record(row)
+
+    def digest_for_task(self, task_id: int) -> Digest | None:
+        """The digest a fire (task) claimed, if it got that far: a take-over resumes it."""
+        with self._db.tx() as session:
+            row = session.scalars(select(DigestRow).where(DigestRow.task_id == task_id)
+                                  .order_by(DigestRow.id.desc())).first()
+            return None if row is None else digest_record(row)
 
     def digest_for_run(self, run_id: int) -> Digest | None:
         with self._db.tx() as session:

@@ -11,7 +11,7 @@ from sqlalchemy import delete, insert, select, update
 from bot.adapters.db.convert import get_or_raise, new_run_row, new_run_values, run_record
 from bot.adapters.db.database import Database, insert_if_absent, require_aware
 from bot.adapters.db.frames import json_document, measurement_frame, measurement_rows
-from bot.adapters.db.schema import DigestRow, MeasurementRow, RunRow, utcnow
+from bot.adapters.db.schema import DigestRow, MeasurementRow, RunRow, TaskRow, utcnow
 from bot.core.records import FINISHED_RUN_STATUSES, Run
 from bot.core.types import MEASUREMENT_COLUMNS
 
@@ -136,12 +136,20 @@ class RunRepository:
 
     def fail_stale_runs(self, *, before: datetime, error: str) -> list[Run]:
         """Mark runs still queued/running that began before `before` as failed (and their claimed
-        digests), e.g. at start-up after a crash. Returns them so the caller can report each."""
+        digests), e.g. at start-up after a crash. Returns them so the caller can report each.
+
+        A run whose task (or whose digest's fire) is still queued or running is not stale: the
+        queue resumes or gives it up (`bot.flows.tasks`). This sweeps what no task covers."""
         require_aware(before)
+        live = ("queued", "running")
+        covered_by_task = select(TaskRow.id).where(TaskRow.run_id == RunRow.id, TaskRow.state.in_(live))
+        covered_by_fire = (select(DigestRow.id).join(TaskRow, TaskRow.id == DigestRow.task_id)
+                           .where(DigestRow.run_id == RunRow.id, TaskRow.state.in_(live)))
         with self._db.tx(write=True) as session:
             rows = session.scalars(
                 select(RunRow)
-                .where(RunRow.status.in_(("queued", "running")), RunRow.created_at < before)
+                .where(RunRow.status.in_(live), RunRow.created_at < before,
+                       ~covered_by_task.exists(), ~covered_by_fire.exists())
                 .order_by(RunRow.id)
             ).all()
             now = utcnow()

@@ -1,0 +1,118 @@
+"""Intake: turning a Slack request into durable work, before Slack gets its acknowledgement.
+
+A request is accepted only once it is in the database (`bot.flows.ports.Tasks`): an analysis or a
+thread answer becomes a task any replica can run, and a reply (help, status, usage) claims its
+event. Each is keyed by the Slack message it answers, so a retried or duplicated delivery, on this
+replica or another, is queued or answered once.
+
+The database may be briefly unreachable (a restart, a failover). `with_retries` retries within a
+budget that keeps the acknowledgement inside Slack's 3 seconds; when the budget runs out the
+caller lets Slack deliver the request again later (events) or tells the user (slash commands,
+which Slack never redelivers). Nothing is acknowledged and then dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from bot.core.records import Run
+from bot.errors import QueueFull, RecordConflict, StoreError, UnknownRecord
+from bot.flows.services import Services
+from bot.render.slack_text import escape_mrkdwn
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Thread answers waiting for a worker (across replicas); beyond this the asker is told to retry.
+ANSWER_MAX_QUEUE = 20
+
+DATABASE_DOWN = (":warning: I can't reach my database right now, so I couldn't take that request. "
+                 "Please try again in a minute.")
+
+
+def with_retries(call: Callable[[], T], *, budget_s: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> T:
+    """``call()``, retried with backoff (0.1 s, doubling, at most 1 s) while the database is
+    unreachable and ``budget_s`` lasts; then the last `StoreError` is raised. Answers from a
+    working database (a conflict, an unknown record) are not retried."""
+    deadline = clock() + budget_s
+    delay = 0.1
+    while True:
+        try:
+            return call()
+        except (RecordConflict, UnknownRecord):
+            raise
+        except StoreError:
+            left = deadline - clock()
+            if left <= 0:
+                raise
+            log.info("database unavailable; retrying in %.1f s", min(delay, left))
+            sleep(min(delay, left))
+            delay = min(delay * 2, 1.0)
+
+
+def queue_analysis(services: Services, *, target: str, use_llm: bool, channel: str, user: str, trigger: str,
+                   key: str, response_url: str | None = None) -> str | None:
+    """Queue an analysis (durably); returns the confirmation for the requester, or None when this
+    request was queued before (a redelivery). Raises `QueueFull`, or `StoreError` when the database
+    is unreachable."""
+    store = services.store
+    tasks = store.tasks
+    counts = tasks.counts("analysis")
+    capacity = fleet_workers(services)
+    free = max(0, capacity - counts["running"])
+    if counts["queued"] >= free + services.settings.max_queue:
+        raise QueueFull(f"{counts['queued'] + counts['running']} analyses are already waiting or running. "
+                        "Please try again in a few minutes.")
+    payload = {"target": target, "use_llm": use_llm, "channel": channel, "user": user, "trigger": trigger,
+               "response_url": response_url}
+    task = tasks.enqueue(kind="analysis", key=key, payload=payload, channel=channel,
+                         run={"archive": target, "trigger": trigger, "channel": channel, "user": user or None})
+    if task is None:
+        return None
+    services.runner.wake()
+    ahead = tasks.queued_before(task.id, "analysis")
+    position = 0 if ahead < free else ahead - free + 1
+    label = f"`{escape_mrkdwn(target)}`"
+    mode = " (data only, no LLM)" if not use_llm else ""
+    if position == 0:
+        return f":hourglass_flowing_sand: Analyzing {label}{mode} — I'll post the summary in this channel."
+    return (f":inbox_tray: Queued {label}{mode}: position {position} in line. "
+            "I'll post in this channel when it starts.")
+
+
+def queue_answer(services: Services, *, run: Run, channel: str, thread_ts: str, question: str, question_ts: str,
+                 bot_user_id: str | None, key: str) -> bool:
+    """Queue the answer to a thread question; False when it was queued before. Raises `QueueFull`
+    when too many answers are waiting, `StoreError` when the database is unreachable."""
+    tasks = services.store.tasks
+    if tasks.counts("answer")["queued"] >= ANSWER_MAX_QUEUE:
+        raise QueueFull("I'm answering a lot of questions right now. Please ask again in a minute.")
+    payload = {"run_id": run.id, "channel": channel, "thread_ts": thread_ts, "question": question,
+               "question_ts": question_ts, "bot_user_id": bot_user_id}
+    task = tasks.enqueue(kind="answer", key=key, payload=payload, channel=channel)
+    if task is None:
+        return False
+    services.runner.wake()
+    return True
+
+
+def claim_reply(services: Services, key: str) -> bool:
+    """Claim the right to answer ``key`` (a Slack message): True for exactly one caller across
+    replicas and restarts. Raises `StoreError` when the database is unreachable."""
+    return services.store.events.mark_event_seen(key)
+
+
+def fleet_workers(services: Services) -> int:
+    """Analysis workers of every live replica (this one at least)."""
+    mine = services.runner.status().workers.get("analysis", 0)
+    try:
+        live = services.store.replicas.live(within_s=services.settings.lease_s)
+    except StoreError:
+        return mine
+    others = sum(r.workers for r in live if r.id != services.runner.me.id)
+    return mine + others
