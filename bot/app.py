@@ -55,7 +55,8 @@ def open_database(settings: Settings, *, wait_s: float = 0.0, stop: threading.Ev
     attempt = 1
     while True:
         try:
-            return open_store(settings.database_url, connect_timeout_s=settings.database_connect_timeout_s)
+            return open_store(settings.database_url, connect_timeout_s=settings.database_connect_timeout_s,
+                              busy_timeout_s=settings.database_busy_timeout_s)
         except StoreError as err:
             left = deadline - time.monotonic()
             if left <= 0 or parse_url(settings.database_url).get_backend_name() == "sqlite":

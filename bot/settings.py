@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     digest_use_llm: bool = Field(True, description="Scheduled digests ask Ollama for a narrative "
                                  "(a failed narrative never blocks the digest).")
     database_connect_timeout_s: float = Field(5.0, gt=0, description="Giving up on one connection attempt.")
+    database_busy_timeout_s: float = Field(10.0, ge=0, description="SQLite: how long a write waits for "
+                                           "another process's write lock before giving up.")
     database_startup_wait_s: float = Field(600.0, ge=0, description="At start-up, how long to wait (retrying "
                                            "with backoff) for an unreachable database before exiting.")
     intake_retry_s: float = Field(2.0, ge=0, description="A request arriving while the database is down is "

@@ -61,6 +61,15 @@ def memory_root() -> Iterator[str]:
         fs.rm(path, recursive=True)
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    """Keep each phase's report on the item (``item.rep_call``): fixtures read it to show the
+    logs of the processes a failed test started."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Say which PostgreSQL the PostgreSQL lane ran on (or that it did not run)."""
     from tests import pgserver

@@ -456,7 +456,8 @@ class ThrowawayPostgres:
 # Databases on a server (started here or given by URL)
 # --------------------------------------------------------------------------------------------
 class DatabaseFactory:
-    """Creates and drops uniquely named databases through one admin (autocommit) connection."""
+    """Creates and drops uniquely named databases, one short admin (autocommit) connection each:
+    a test that stops and restarts the server cuts every connection, so none is kept open."""
 
     def __init__(self, admin_url: str, server: ThrowawayPostgres | None = None) -> None:
         from sqlalchemy import create_engine
@@ -465,16 +466,19 @@ class DatabaseFactory:
         self.server = server  # None when the server was given by URL
         self.create_times: list[float] = []
         self.admin_url = to_psycopg_url(admin_url)
-        self._engine = create_engine(self.admin_url, poolclass=NullPool,
-                                     isolation_level="AUTOCOMMIT")
-        self._conn = self._engine.connect()
-        self.server_version = self._conn.dialect.server_version_info
+        self._engine = create_engine(self.admin_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        with self._engine.connect() as conn:
+            self.server_version = conn.dialect.server_version_info or (0,)
         self._lock = threading.Lock()
 
     def url_for(self, name: str) -> str:
         from sqlalchemy.engine import make_url
 
         return make_url(self.admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def _run(self, sql: str) -> None:
+        with self._lock, self._engine.connect() as conn:
+            conn.exec_driver_sql(sql)
 
     def create(self, prefix: str = "t", template: str = "template0",
                strategy: str | None = None) -> str:
@@ -484,8 +488,7 @@ class DatabaseFactory:
         if strategy and self.server_version >= (15,):
             sql += f" STRATEGY {strategy}"
         t0 = time.perf_counter()
-        with self._lock:
-            self._conn.exec_driver_sql(sql)
+        self._run(sql)
         self.create_times.append(time.perf_counter() - t0)
         return self.url_for(name)
 
@@ -494,11 +497,9 @@ class DatabaseFactory:
 
         name = make_url(url).database
         force = " WITH (FORCE)" if self.server_version >= (13,) else ""
-        with self._lock:
-            self._conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"{force}')
+        self._run(f'DROP DATABASE IF EXISTS "{name}"{force}')
 
     def close(self) -> None:
-        self._conn.close()
         self._engine.dispose()
 
 

@@ -92,3 +92,16 @@ def test_archive_text_cannot_hide_the_rest_of_the_report(tmp_path: Path, capsys:
     report = capsys.readouterr().out
     assert "<!--" not in report and "&lt;!-- m:1b" in report
     assert "## Files" in report  # everything after the tables still renders
+
+
+def test_serve_without_the_postgres_driver_stops_with_one_line_naming_the_extra(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "psycopg", None)  # the 'postgres' extra is not installed
+    for name, value in {"SLACK_MODE": "http", "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s",
+                        "HTTP_HOST": "127.0.0.1", "HTTP_PORT": "0",
+                        "DATABASE_URL": "postgres://chimera:secret@127.0.0.1:1/chimera"}.items():
+        monkeypatch.setenv(name, value)
+    assert main(["serve"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("chimera:")]
+    assert err == ["chimera: DATABASE_URL is a postgresql database but its driver is not installed: "
+                   "pip install 'chimera-insight[postgres]'"]

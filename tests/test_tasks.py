@@ -50,12 +50,13 @@ def test_a_request_is_queued_once_with_its_run(store: Store, database_url: str) 
 def test_claims_are_oldest_first_and_each_task_goes_to_one_replica(store: Store, database_url: str) -> None:
     ids = [_enqueue(store, f"k{i}").id for i in range(8)]
     _enqueue(store, "other-kind", kind="answer")
-    assert store.tasks.queued_before(ids[3], "analysis") == 3
+    assert store.tasks.place_in_line(ids[3], "analysis") == (0, 3)  # nothing running, three ahead
     with open_store(database_url) as other:
         claimed = list(ThreadPoolExecutor(4).map(
             lambda i: (store if i % 2 else other).tasks.claim(kinds=["analysis"], owner=f"r{i % 2}", lease_s=30),
             range(10)))
     got = sorted(t.id for t in claimed if t is not None)
+    assert store.tasks.place_in_line(ids[0], "analysis") is None  # taken: not in line any more
     assert got == ids  # all eight, none twice, and never the answer
     assert store.tasks.counts("analysis") == {"queued": 0, "running": 8}
     first = store.tasks.get(ids[0])

@@ -156,7 +156,8 @@ class DigestScheduler:
         self.ports = ports
         self.store = ports.store
         self._wake = wake  # the task runner: a fire queued here starts here at once
-        self._engine = make_engine(settings.database_url)
+        self._engine = make_engine(settings.database_url, busy_timeout_s=settings.database_busy_timeout_s,
+                                   connect_timeout_s=settings.database_connect_timeout_s)
         jobstore = MigratedJobStore(engine=self._engine)
         self._scheduler = BackgroundScheduler(
             jobstores={"default": jobstore, "memory": MemoryJobStore()},

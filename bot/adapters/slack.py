@@ -46,6 +46,9 @@ def build_web_client(settings: Settings) -> WebClient:
 
 
 THREAD_PAGES = 5  # conversations.replies pages read at most (200 messages each)
+# Message metadata tagging a message with the work it shows (see SlackOps.find_marked): a replica
+# taking over work whose message was posted but not yet recorded finds it instead of posting another.
+MARKER_EVENT = "chimera_work"
 
 
 class SlackOps:
@@ -67,14 +70,36 @@ class SlackOps:
             raise SlackCallFailed(method, "connection_failed") from err
 
     def post(self, *, channel: str, text: str, blocks: Sequence[dict] | None = None,
-             thread_ts: str | None = None) -> str:
-        """chat.postMessage; returns the message ts."""
+             thread_ts: str | None = None, marker: str | None = None) -> str:
+        """chat.postMessage; returns the message ts. ``marker`` goes in the message's metadata."""
         resp = self._call(
             "chat.postMessage", self.client.chat_postMessage, channel=channel,
             text=truncate(text, MESSAGE_TEXT_LIMIT), blocks=list(blocks) if blocks else None,
             thread_ts=thread_ts, unfurl_links=False, unfurl_media=False,
+            metadata={"event_type": MARKER_EVENT, "event_payload": {"marker": marker}} if marker else None,
         )
         return str(resp["ts"])
+
+    def find_marked(self, *, channel: str, marker: str, oldest: float, thread_ts: str | None = None) -> str | None:
+        """Our message tagged ``marker`` (conversations.history, or .replies for a thread, with
+        metadata) since ``oldest``; None when there is none or Slack cannot say."""
+        since = f"{max(0.0, oldest):.6f}"
+        try:
+            if thread_ts:
+                resp = self.client.conversations_replies(channel=channel, ts=thread_ts, oldest=since, limit=200,
+                                                         include_all_metadata=True)
+            else:
+                resp = self.client.conversations_history(channel=channel, oldest=since, limit=200,
+                                                         include_all_metadata=True)
+        except (SlackApiError, SlackClientError, OSError) as err:
+            log.warning("could not look for message %s in %s: %s", marker, channel, type(err).__name__)
+            return None
+        for message in resp.get("messages") or []:
+            metadata = message.get("metadata") or {} if isinstance(message, Mapping) else {}
+            if metadata.get("event_type") == MARKER_EVENT and (metadata.get("event_payload") or {}).get(
+                    "marker") == marker:
+                return str(message.get("ts"))
+        return None
 
     def update(self, *, channel: str, ts: str, text: str, blocks: Sequence[dict] | None = None) -> None:
         self._call(

@@ -29,7 +29,7 @@ from bot.flows.pipeline import RunResult
 from bot.flows.ports import RunStore, SlackPoster
 from bot.flows.progress import Throttle
 from bot.flows.services import Services
-from bot.flows.tasks import Lease
+from bot.flows.tasks import Lease, message_of
 from bot.render.blocks import fallback_text, summary_blocks
 from bot.render.narrative import narrative_note
 from bot.render.slack_text import escape_mrkdwn
@@ -87,6 +87,14 @@ class AnalysisJob:
                    use_llm=bool(p.get("use_llm", True)), channel=str(p["channel"]), user=str(p.get("user") or ""),
                    response_url=p.get("response_url"), run_id=lease.task.run_id, parent_ts=lease.task.message_ts)
 
+    def _recover_parent(self) -> None:
+        """A take-over whose predecessor died before recording its message: find it in Slack."""
+        if self.parent_ts is None and self.lease.resumed:
+            found = message_of(self.lease.task, self.poster, channel=self.channel)
+            if found is not None:
+                self.parent_ts = found
+                self._remember_parent()
+
     @property
     def label(self) -> str:
         return label(self.target)
@@ -132,6 +140,7 @@ class AnalysisJob:
         if self.run_id is not None:
             run_id = self.run_id
             self._record("the start", lambda s: s.runs.start_run(run_id))
+        self._recover_parent()
         try:
             if self.lease.resumed and self.parent_ts is not None:
                 # Another replica started it (and stopped): carry on in its message.
@@ -180,9 +189,15 @@ class AnalysisJob:
         return {"result": "delivered", "parent_ts": self.parent_ts}
 
     def _post_parent(self, who: str) -> None:
+        # Tagged with the task's key: should this replica die before recording it, the one taking
+        # over finds the message in Slack instead of leaving it at "starting…".
         self.parent_ts = self.poster.post(
-            channel=self.channel, text=f":hourglass_flowing_sand: {who} an analysis of {self.label} — starting…")
-        # Before anything else: a replica taking over must find this message, not post another.
+            channel=self.channel, text=f":hourglass_flowing_sand: {who} an analysis of {self.label} — starting…",
+            marker=self.lease.task.key)
+        self._remember_parent()
+
+    def _remember_parent(self) -> None:
+        assert self.parent_ts is not None
         self.lease.remember_message(channel=self.channel, ts=self.parent_ts)
         if self.run_id is not None:
             run_id, parent_ts = self.run_id, self.parent_ts
@@ -239,19 +254,23 @@ class AnalysisTasks:
                              "will continue in a moment, here.")
 
     def give_up(self, task: Task, reason: str) -> None:
+        """The records first (the run failed, its thread known), then the message, then the user."""
         p = task.payload
         target, channel = str(p.get("target", "?")), str(p.get("channel") or task.channel or "")
         text = interrupted_text(target, reason)
-        poster = self.services.poster
-        if task.message_ts and channel:
+        poster, store = self.services.poster, self.services.store
+        parent_ts = message_of(task, poster, channel=channel) if channel else None
+        if task.run_id is not None:
             try:
-                poster.update(channel=channel, ts=task.message_ts, text=text)
+                store.runs.finish_run(task.run_id, status="failed", error=f"interrupted: {reason}")
+                if parent_ts is not None and task.message_ts is None:  # its thread may be asked about
+                    store.runs.set_run_thread(task.run_id, channel=channel, parent_ts=parent_ts)
+            except ChimeraError:
+                log.warning("could not close the interrupted run %d", task.run_id, exc_info=True)
+        if parent_ts is not None:
+            try:
+                poster.update(channel=channel, ts=parent_ts, text=text)
             except SlackCallFailed as err:
                 log.warning("could not mark the interrupted analysis: %s", err.code)
         tell_requester(poster, channel=channel, user=str(p.get("user") or ""), response_url=p.get("response_url"),
                        text=text)
-        if task.run_id is not None:
-            try:
-                self.services.store.runs.finish_run(task.run_id, status="failed", error=f"interrupted: {reason}")
-            except ChimeraError:
-                log.warning("could not close the interrupted run %d", task.run_id, exc_info=True)

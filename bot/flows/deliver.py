@@ -34,6 +34,7 @@ class Delivery:
     blocks: Sequence[dict[str, Any]] | None = None
     replace_ts: str | None = None  # the placeholder to replace; None posts a new message
     uploads: Sequence[Upload] = ()  # attached in the message's thread
+    marker: str | None = None  # tags a new message so it can be found again (`SlackPoster.find_marked`)
 
 
 def deliver(poster: SlackPoster, delivery: Delivery, *, on_message_failure: Explain | None = None,
@@ -46,7 +47,7 @@ def deliver(poster: SlackPoster, delivery: Delivery, *, on_message_failure: Expl
     """
     ts = delivery.replace_ts
     if ts is None:
-        ts = poster.post(channel=delivery.channel, text=delivery.text, blocks=delivery.blocks)
+        ts = poster.post(channel=delivery.channel, text=delivery.text, blocks=delivery.blocks, marker=delivery.marker)
     else:
         try:
             poster.update(channel=delivery.channel, ts=ts, text=delivery.text, blocks=delivery.blocks)

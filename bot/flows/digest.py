@@ -114,9 +114,12 @@ def _resume(subscription: Subscription, claim: Digest, names: list[str], digeste
     if claim.status != "claimed":  # finished before the crash: only the fire's own record was left
         return DigestOutcome(POSTED if claim.status == "posted" else FAILED, claim.archive, claim.id,
                              claim.posted_ts, error=claim.error, run_id=claim.run_id)
-    if claim.posted_ts is not None:  # the message is out: never post it twice
-        ports.store.digests.finish_digest(claim.id, status="posted", posted_ts=claim.posted_ts)
-        return DigestOutcome(POSTED, claim.archive, claim.id, claim.posted_ts, run_id=claim.run_id)
+    # The message may be out already (its replica died right after posting it): never post it twice.
+    posted_ts = claim.posted_ts or ports.poster.find_marked(
+        channel=subscription.channel, marker=claim.run_key, oldest=claim.created_at.timestamp() - 5)
+    if posted_ts is not None:
+        ports.store.digests.finish_digest(claim.id, status="posted", posted_ts=posted_ts)
+        return DigestOutcome(POSTED, claim.archive, claim.id, posted_ts, run_id=claim.run_id)
     log.info("resuming the digest of %r for subscription %d", claim.archive, subscription.id)
     picked, superseded = pick_archive(names, digested - {claim.archive})
     return _digest_claimed(subscription, claim, superseded if picked == claim.archive else [], ports=ports,
@@ -202,7 +205,8 @@ def _digest_archive(subscription: Subscription, claim: Digest, superseded: Seque
 
     if fire is not None and not fire.begin_delivery():  # handed back or taken over: the holder posts
         return DigestOutcome(HANDED_BACK, archive, claim.id, run_id=claim.run_id)
-    ts = deliver(ports.poster, Delivery(channel=subscription.channel, text=view.fallback_text(), blocks=view.blocks()))
+    ts = deliver(ports.poster, Delivery(channel=subscription.channel, text=view.fallback_text(), blocks=view.blocks(),
+                                        marker=claim.run_key))
     # Recorded at once: a replica taking the fire over from here closes it instead of posting again.
     store.digests.finish_digest(claim.id, status="posted", posted_ts=ts)
     _attach(ports.poster, subscription.channel, ts, report_uploads(result, chart=False), explain_upload)
@@ -272,8 +276,12 @@ class DigestTasks:
         if subscription is None:
             return
         claim = store.digests.digest_for_task(task.id)
-        if claim is not None and claim.status == "claimed" and claim.posted_ts is not None:
-            store.digests.finish_digest(claim.id, status="posted", posted_ts=claim.posted_ts)
+        posted_ts = None
+        if claim is not None and claim.status == "claimed":
+            posted_ts = claim.posted_ts or poster.find_marked(channel=subscription.channel, marker=claim.run_key,
+                                                              oldest=claim.created_at.timestamp() - 5)
+        if claim is not None and posted_ts is not None:  # it went out before the crash: it is posted
+            store.digests.finish_digest(claim.id, status="posted", posted_ts=posted_ts)
             return
         if claim is not None and claim.status == "claimed":
             record_failure(store, claim, f"interrupted: {reason}")

@@ -75,8 +75,12 @@ def queue_analysis(services: Services, *, target: str, use_llm: bool, channel: s
     if task is None:
         return None
     services.runner.wake()
-    ahead = tasks.queued_before(task.id, "analysis")
-    position = 0 if ahead < free else ahead - free + 1
+    place = tasks.place_in_line(task.id, "analysis")
+    position = 0
+    if place is not None:  # still waiting: behind `ahead` others, once the `running` ones free a worker
+        running, ahead = place
+        free_now = max(0, capacity - running)
+        position = 0 if ahead < free_now else ahead - free_now + 1
     label = f"`{escape_mrkdwn(target)}`"
     mode = " (data only, no LLM)" if not use_llm else ""
     if position == 0:

@@ -36,7 +36,7 @@ from typing import Any, Protocol
 
 from bot.core.records import Task
 from bot.errors import ChimeraError
-from bot.flows.ports import Replicas, Tasks
+from bot.flows.ports import Replicas, SlackPoster, Tasks
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +144,18 @@ class Lease:
         except ChimeraError as err:
             log.warning("could not confirm the lease of task %d: %s", self.task.id, err)
             return True
+
+
+def message_of(task: Task, poster: SlackPoster, *, channel: str, thread_ts: str | None = None) -> str | None:
+    """The Slack message ``task`` shows itself in: the one recorded, or — when a replica died
+    between posting it and recording it — the one Slack holds tagged with the task's key. None
+    when there is none (the task never got that far)."""
+    if task.message_ts is not None:
+        return task.message_ts
+    if task.attempt <= 1 and task.previous_owner is None:
+        return None  # first attempt: nobody posted anything yet
+    return poster.find_marked(channel=channel, marker=task.key, oldest=task.created_at.timestamp() - 5,
+                              thread_ts=thread_ts)
 
 
 class TaskHandler(Protocol):

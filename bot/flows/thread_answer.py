@@ -33,7 +33,7 @@ from bot.flows.deliver import Delivery, deliver
 from bot.flows.ports import SlackPoster
 from bot.flows.progress import Throttle
 from bot.flows.services import Services
-from bot.flows.tasks import Lease
+from bot.flows.tasks import Lease, message_of
 from bot.render.answer import compose
 from bot.render.slack_text import MESSAGE_TEXT_LIMIT, escape_mrkdwn, slack_to_plain
 
@@ -77,6 +77,10 @@ class ThreadAnswer:
         """Post the placeholder (or take over the one a stopped replica left) and replace it with
         the answer. Never raises for Slack, Ollama or data problems: each ends up in the message
         or the log."""
+        if self.answer_ts is None and self.lease.resumed:  # its predecessor may have posted it unrecorded
+            self.answer_ts = message_of(self.lease.task, self.poster, channel=self.channel, thread_ts=self.thread_ts)
+            if self.answer_ts is not None:
+                self.lease.remember_message(channel=self.channel, ts=self.answer_ts)
         try:
             if self.answer_ts is None:
                 if not self.lease.while_working(self._post_placeholder):
@@ -101,7 +105,8 @@ class ThreadAnswer:
             log.info("answer in %s/%s handed back or taken over; not delivered here", self.channel, self.thread_ts)
 
     def _post_placeholder(self) -> None:
-        self.answer_ts = self.poster.post(channel=self.channel, text=PLACEHOLDER, thread_ts=self.thread_ts)
+        self.answer_ts = self.poster.post(channel=self.channel, text=PLACEHOLDER, thread_ts=self.thread_ts,
+                                          marker=self.lease.task.key)
         self.lease.remember_message(channel=self.channel, ts=self.answer_ts)
 
     def _edit(self, text: str) -> None:
@@ -208,9 +213,10 @@ class AnswerTasks:
         text = (f":warning: I was interrupted before I could answer this ({reason}). "
                 "Please ask again.")
         poster = self.services.poster
+        placeholder = message_of(task, poster, channel=str(p["channel"]), thread_ts=str(p["thread_ts"]))
         try:
-            if task.message_ts:
-                poster.update(channel=str(p["channel"]), ts=task.message_ts, text=text)
+            if placeholder:
+                poster.update(channel=str(p["channel"]), ts=placeholder, text=text)
             else:
                 poster.post(channel=str(p["channel"]), text=text, thread_ts=str(p["thread_ts"]))
         except SlackCallFailed as err:

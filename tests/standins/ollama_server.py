@@ -12,6 +12,7 @@ encoding, or one JSON object when ``"stream": false``), ``GET /api/tags``, ``POS
 body. Replies are scripted (a queue; the last one repeats when the queue runs dry); the final
 record carries real timing fields in ns, measured unless a reply overrides them.
 
+``Reply.hold``: no byte until the test sets that event (a request held "in flight" on cue).
 Fault modes (``Reply.fault``): ``"slow"`` (no byte until ``slow_s`` passes), ``"500"``, ``"404"``,
 ``"broken"`` (closes the connection in the middle of the NDJSON stream), ``"error_record"`` (an
 ``{"error": ...}`` line mid-stream, as Ollama sends when the runner dies), ``"trickle"`` (after the
@@ -49,6 +50,7 @@ class Reply:
     token_delay_s: float = 0.0
     fault: str | None = None  # slow | 500 | 404 | broken | error_record | trickle
     slow_s: float = 5.0
+    hold: threading.Event | None = None  # no byte until the test sets it (then as scripted)
     done_reason: str = "stop"
     # Final-record overrides (ns / counts); measured or estimated when None.
     load_duration: int | None = None
@@ -267,6 +269,9 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.perf_counter_ns()
         reply = self._next_reply()
         model = str(body.get("model") or "")
+        while reply.hold is not None and not reply.hold.wait(0.05):
+            if self.state.stopping.is_set():
+                return
         if reply.fault == "slow" and not self._sleep(reply.slow_s):
             return
         if reply.fault == "500":

@@ -41,6 +41,7 @@ IMMEDIATE = "chimera_sqlite_immediate"
 
 # Any constant works; it names the advisory lock that serialises migrations on PostgreSQL.
 _PG_MIGRATION_LOCK = 0x43484D52  # "CHMR"
+MIGRATION_WAIT_MS = 120_000  # SQLite: how long start-up waits for another process's migration
 
 
 POSTGRES_EXTRA = "pip install 'chimera-insight[postgres]'"
@@ -152,10 +153,30 @@ def migration_lock(engine: Engine) -> Iterator[Connection]:
     READ COMMITTED on PostgreSQL (its default; never REPEATABLE READ here): a process that waited
     for the lock must see the tables the winner just created when its own statements run.
     """
-    with engine.connect().execution_options(**{IMMEDIATE: True}) as connection, connection.begin():
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
-        yield connection
+    with engine.connect().execution_options(**{IMMEDIATE: True}) as connection:
+        sqlite_wait = None
+        if connection.dialect.name == "sqlite":
+            # Another process may be migrating: wait for it however short BUSY_TIMEOUT is. (On the
+            # driver's connection: it is in autocommit mode, so no transaction is opened here.)
+            sqlite_wait = _sqlite_pragma(connection, "busy_timeout")
+            _sqlite_pragma(connection, f"busy_timeout = {max(int(sqlite_wait or 0), MIGRATION_WAIT_MS)}")
+        try:
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+                yield connection
+        finally:
+            if sqlite_wait is not None:
+                _sqlite_pragma(connection, f"busy_timeout = {int(sqlite_wait)}")
+
+
+def _sqlite_pragma(connection: Connection, pragma: str) -> Any:
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        row = cursor.execute(f"PRAGMA {pragma}").fetchone()
+        return row[0] if row else None
+    finally:
+        cursor.close()
 
 
 def upgrade_to_head(engine: Engine) -> None:

@@ -175,11 +175,17 @@ class TaskRepository:
         counted.update({str(state): int(n) for state, n in rows})
         return counted
 
-    def queued_before(self, task_id: int, kind: str) -> int:
-        """Queued tasks of ``kind`` older than ``task_id`` (its place in line)."""
+    def place_in_line(self, task_id: int, kind: str) -> tuple[int, int] | None:
+        """None when ``task_id`` is no longer queued (a worker took it); else (other tasks of
+        ``kind`` running, queued tasks of ``kind`` older than it). One statement: one moment."""
+        running = select(func.count()).select_from(TaskRow).where(
+            TaskRow.kind == kind, TaskRow.state == "running", TaskRow.id != task_id).scalar_subquery()
+        ahead = select(func.count()).select_from(TaskRow).where(
+            TaskRow.kind == kind, TaskRow.state == "queued", TaskRow.id < task_id).scalar_subquery()
+        state = select(TaskRow.state).where(TaskRow.id == task_id).scalar_subquery()
         with self._db.tx() as session:
-            return int(session.scalar(select(func.count()).select_from(TaskRow).where(
-                TaskRow.kind == kind, TaskRow.state == "queued", TaskRow.id < task_id)) or 0)
+            row = session.execute(select(state, running, ahead)).one()
+            return (int(row[1] or 0), int(row[2] or 0)) if row[0] == "queued" else None
 
     def prune(self, *, before: datetime) -> int:
         """Forget finished tasks that finished before ``before``."""
