@@ -97,14 +97,15 @@ class Readiness:
         }
         runner = services.runner.status()
         detail = {"checks": checks, "database": database, "workers": dict(runner.workers), "busy": dict(runner.busy),
-                  "replica": services.runner.me.id}
+                  "fleet_workers": services.runner.fleet_workers(), "replica": services.runner.me.id}
         return all(checks.values()), detail
 
 
 def make_wsgi_app(app: App | None, services: Services | None, *,
                   listener_busy: Callable[[], bool] = lambda: False) -> WsgiApp:
-    """Bolt on ``/slack/events`` plus the probes (no secrets). Without an app yet (start-up is
-    waiting for the database): live, not ready, and Slack is asked to redeliver (503)."""
+    """Bolt on ``/slack/events`` plus the probes (no secrets). Without services yet (start-up is
+    waiting for the database): live, not ready, and Slack is asked to redeliver (503). Without an
+    app (Socket Mode's probe port): the probes only."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH) if app is not None else None
     readiness = Readiness(services, listener_busy=listener_busy) if services is not None else None
 
@@ -192,11 +193,16 @@ def serve(settings: Settings, *, services: Services | None = None,
             signal.signal(sig, lambda *_: stop.set())
 
     server: HttpServer | None = None
-    if settings.slack_mode == "http":  # the probes answer while the database is waited for
-        server = HttpServer(make_wsgi_app(None, None), host=settings.http_host, port=settings.http_port)
+    http_mode = settings.slack_mode == "http"
+    if http_mode or settings.health_port is not None:  # the probes answer while the database is waited for
+        port = settings.http_port if http_mode else int(settings.health_port or 0)
+        server = HttpServer(make_wsgi_app(None, None), host=settings.http_host, port=port)
         server.start()
-        log.info("HTTP mode: listening on %s:%d (%s, /health, /health/ready)", settings.http_host, server.port,
-                 EVENTS_PATH)
+        if http_mode:
+            log.info("HTTP mode: listening on %s:%d (%s, /health, /health/ready)", settings.http_host, server.port,
+                     EVENTS_PATH)
+        else:
+            log.info("health probes on %s:%d (/health, /health/ready)", settings.http_host, server.port)
     try:
         if services is None:
             store = open_database(settings, wait_s=settings.database_startup_wait_s, stop=stop)
@@ -210,15 +216,16 @@ def serve(settings: Settings, *, services: Services | None = None,
     start_services(services)  # resumes the work a dead predecessor left, then digests fire
     log.info("replica %s started", services.runner.me.id)
 
-    if server is not None:
-        server.swap(make_wsgi_app(app, services, listener_busy=server.busy))
-        close: Callable[[], None] = server.stop
-    else:
+    closers: list[Callable[[], None]] = []
+    if not http_mode:
         assert settings.slack_app_token is not None  # check_slack_settings
         handler = SocketModeHandler(app, app_token=settings.slack_app_token.get_secret_value())
         handler.connect()
         log.info("Socket Mode: connected")
-        close = handler.close
+        closers.append(handler.close)
+    if server is not None:
+        server.swap(make_wsgi_app(app if http_mode else None, services, listener_busy=server.busy))
+        closers.append(server.stop)
 
     stop.wait()
     log.info("shutting down: no new work here; waiting up to %.0f s for running tasks", grace_s)
@@ -226,5 +233,6 @@ def serve(settings: Settings, *, services: Services | None = None,
     # Keep the connection open while tasks finish so their Slack calls still work; requests that
     # still arrive are queued durably and run by another replica (or this one after its restart).
     stop_services(services, grace_s=grace_s)
-    close()
+    for close in closers:
+        close()
     log.info("stopped after %.1f s", time.monotonic() - started)

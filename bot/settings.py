@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     slack_mode: str = Field("socket", description="'socket' (needs SLACK_APP_TOKEN) or 'http'.")
     http_host: str = "0.0.0.0"
     http_port: int = 3000
+    health_port: int | None = Field(None, description="Socket Mode: serve /health and /health/ready on this "
+                                    "port (HTTP mode serves them on HTTP_PORT).")
     workers: int = 2
     max_queue: int = 20
 

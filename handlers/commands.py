@@ -22,7 +22,7 @@ from slack_sdk import WebClient
 import bot
 from bot.core.text import truncate
 from bot.errors import ChimeraError, StoreError, UsageError
-from bot.flows.intake import DATABASE_DOWN, fleet_workers, queue_analysis, with_retries
+from bot.flows.intake import DATABASE_DOWN, queue_analysis, with_retries
 from bot.flows.services import Services
 from bot.render.slack_text import escape_mrkdwn
 from handlers.digest import digest_command, is_digest_command
@@ -83,8 +83,9 @@ def status_text(services: Services) -> str:
     try:
         counts = services.store.tasks.counts("analysis")
         replicas = len(services.store.replicas.live(within_s=services.settings.lease_s)) or 1
-        lines.append(f"• Jobs: {counts['running']}/{fleet_workers(services)} running, {counts['queued']} queued "
-                     f"(max {services.settings.max_queue}) on {replicas} replica{'s' if replicas != 1 else ''}")
+        plural = "s" if replicas != 1 else ""
+        lines.append(f"• Jobs: {counts['running']}/{services.runner.fleet_workers()} running, "
+                     f"{counts['queued']} queued (max {services.settings.max_queue}) on {replicas} replica{plural}")
     except StoreError:
         lines.append(":warning: The database is unreachable: queued work waits until it is back.")
     busy, workers = local.busy.get("analysis", 0), local.workers.get("analysis", 0)

@@ -231,6 +231,8 @@ def test_a_replica_killed_with_two_running_and_two_queued_analyses_leaves_nobody
     held = threading.Event()  # the model answers nobody until the test says so: analyses stay running
     slow_ollama.script(*[Reply(content=answer_json(), hold=held)] * 4, Reply(content=answer_json()))
     a, b = replicas.start("a"), replicas.start("b")
+    for replica in (a, b):  # each has seen the other's heartbeat: the line is the fleet's four workers
+        eventually(lambda r=replica: r.ready()[1].get("fleet_workers") == 4, what="the fleet's capacity")
     with open_store(database.url) as store:
         # two analyses occupy two of the fleet's four workers; then four requests reach a: two more
         # run, two wait in line (no worker is free anywhere)

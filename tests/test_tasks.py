@@ -47,16 +47,32 @@ def test_a_request_is_queued_once_with_its_run(store: Store, database_url: str) 
     assert store.tasks.counts("analysis") == {"queued": 1, "running": 0}
 
 
+def test_queueing_says_where_the_task_stands_and_refuses_when_the_line_is_full(store: Store) -> None:
+    def admit(queued: int, running: int) -> bool:
+        return queued < 2
+
+    first = store.tasks.queue(kind="analysis", key="a", payload={}, admit=admit)
+    store.tasks.claim(kinds=["analysis"], owner="me", lease_s=30)
+    second = store.tasks.queue(kind="analysis", key="b", payload={}, admit=admit)
+    third = store.tasks.queue(kind="analysis", key="c", payload={}, admit=admit)
+    full = store.tasks.queue(kind="analysis", key="d", payload={}, admit=admit)
+    again = store.tasks.queue(kind="analysis", key="b", payload={})
+    assert first.task is not None and (first.running, first.ahead) == (0, 0)
+    assert second.task is not None and (second.running, second.ahead) == (1, 0)
+    assert third.task is not None and (third.running, third.ahead) == (1, 1)
+    assert full.task is None and full.refused and (full.running, full.ahead) == (1, 2)
+    assert again.task is None and again.duplicate
+    assert store.tasks.counts("analysis") == {"queued": 2, "running": 1}  # nothing written for d or b again
+
+
 def test_claims_are_oldest_first_and_each_task_goes_to_one_replica(store: Store, database_url: str) -> None:
     ids = [_enqueue(store, f"k{i}").id for i in range(8)]
     _enqueue(store, "other-kind", kind="answer")
-    assert store.tasks.place_in_line(ids[3], "analysis") == (0, 3)  # nothing running, three ahead
     with open_store(database_url) as other:
         claimed = list(ThreadPoolExecutor(4).map(
             lambda i: (store if i % 2 else other).tasks.claim(kinds=["analysis"], owner=f"r{i % 2}", lease_s=30),
             range(10)))
     got = sorted(t.id for t in claimed if t is not None)
-    assert store.tasks.place_in_line(ids[0], "analysis") is None  # taken: not in line any more
     assert got == ids  # all eight, none twice, and never the answer
     assert store.tasks.counts("analysis") == {"queued": 0, "running": 8}
     first = store.tasks.get(ids[0])

@@ -103,6 +103,19 @@ class Task:
 
 
 @dataclass(frozen=True)
+class Queued:
+    """What queueing a task did: ``task`` is None when it was a duplicate (its key was taken) or
+    refused (the line was full). ``running``/``ahead``: the other tasks of its kind running, and
+    those queued before it, at that moment (its place in line)."""
+
+    task: Task | None
+    duplicate: bool = False
+    refused: bool = False
+    running: int = 0
+    ahead: int = 0
+
+
+@dataclass(frozen=True)
 class Replica:
     """A running bot process, as its heartbeat shows it to the others."""
 

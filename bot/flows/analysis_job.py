@@ -88,12 +88,14 @@ class AnalysisJob:
                    response_url=p.get("response_url"), run_id=lease.task.run_id, parent_ts=lease.task.message_ts)
 
     def _recover_parent(self) -> None:
-        """A take-over whose predecessor died before recording its message: find it in Slack."""
-        if self.parent_ts is None and self.lease.resumed:
-            found = message_of(self.lease.task, self.poster, channel=self.channel)
-            if found is not None:
-                self.parent_ts = found
-                self._remember_parent()
+        """A take-over: find the message a predecessor posted (in Slack, when it died before
+        recording it) and make sure the run knows its thread (it may have died in between)."""
+        if not self.lease.resumed:
+            return
+        if self.parent_ts is None:
+            self.parent_ts = message_of(self.lease.task, self.poster, channel=self.channel)
+        if self.parent_ts is not None:
+            self._remember_parent()
 
     @property
     def label(self) -> str:
@@ -263,7 +265,8 @@ class AnalysisTasks:
         if task.run_id is not None:
             try:
                 store.runs.finish_run(task.run_id, status="failed", error=f"interrupted: {reason}")
-                if parent_ts is not None and task.message_ts is None:  # its thread may be asked about
+                if parent_ts is not None:  # its thread may be asked about (the predecessor may have
+                    # died before recording it)
                     store.runs.set_run_thread(task.run_id, channel=channel, parent_ts=parent_ts)
             except ChimeraError:
                 log.warning("could not close the interrupted run %d", task.run_id, exc_info=True)

@@ -57,30 +57,31 @@ def with_retries(call: Callable[[], T], *, budget_s: float, clock: Callable[[], 
 
 def queue_analysis(services: Services, *, target: str, use_llm: bool, channel: str, user: str, trigger: str,
                    key: str, response_url: str | None = None) -> str | None:
-    """Queue an analysis (durably); returns the confirmation for the requester, or None when this
-    request was queued before (a redelivery). Raises `QueueFull`, or `StoreError` when the database
-    is unreachable."""
-    store = services.store
-    tasks = store.tasks
-    counts = tasks.counts("analysis")
-    capacity = fleet_workers(services)
-    free = max(0, capacity - counts["running"])
-    if counts["queued"] >= free + services.settings.max_queue:
-        raise QueueFull(f"{counts['queued'] + counts['running']} analyses are already waiting or running. "
-                        "Please try again in a few minutes.")
+    """Queue an analysis (durably, one transaction); returns the confirmation for the requester,
+    or None when this request was queued before (a redelivery). Raises `QueueFull`, or
+    `StoreError` when the database is unreachable.
+
+    The line is the fleet's: ``capacity`` is every live replica's workers; a request is refused
+    when more are waiting than free workers plus ``MAX_QUEUE``."""
+    capacity = services.runner.fleet_workers()
+    max_queue = services.settings.max_queue
+
+    def admit(queued: int, running: int) -> bool:
+        return queued < max(0, capacity - running) + max_queue
+
     payload = {"target": target, "use_llm": use_llm, "channel": channel, "user": user, "trigger": trigger,
                "response_url": response_url}
-    task = tasks.enqueue(kind="analysis", key=key, payload=payload, channel=channel,
-                         run={"archive": target, "trigger": trigger, "channel": channel, "user": user or None})
-    if task is None:
+    queued = services.store.tasks.queue(
+        kind="analysis", key=key, payload=payload, channel=channel, admit=admit,
+        run={"archive": target, "trigger": trigger, "channel": channel, "user": user or None})
+    if queued.refused:
+        raise QueueFull(f"{queued.ahead + queued.running} analyses are already waiting or running. "
+                        "Please try again in a few minutes.")
+    if queued.task is None:
         return None
     services.runner.wake()
-    place = tasks.place_in_line(task.id, "analysis")
-    position = 0
-    if place is not None:  # still waiting: behind `ahead` others, once the `running` ones free a worker
-        running, ahead = place
-        free_now = max(0, capacity - running)
-        position = 0 if ahead < free_now else ahead - free_now + 1
+    free = max(0, capacity - queued.running)
+    position = 0 if queued.ahead < free else queued.ahead - free + 1
     label = f"`{escape_mrkdwn(target)}`"
     mode = " (data only, no LLM)" if not use_llm else ""
     if position == 0:
@@ -93,13 +94,13 @@ def queue_answer(services: Services, *, run: Run, channel: str, thread_ts: str, 
                  bot_user_id: str | None, key: str) -> bool:
     """Queue the answer to a thread question; False when it was queued before. Raises `QueueFull`
     when too many answers are waiting, `StoreError` when the database is unreachable."""
-    tasks = services.store.tasks
-    if tasks.counts("answer")["queued"] >= ANSWER_MAX_QUEUE:
-        raise QueueFull("I'm answering a lot of questions right now. Please ask again in a minute.")
     payload = {"run_id": run.id, "channel": channel, "thread_ts": thread_ts, "question": question,
                "question_ts": question_ts, "bot_user_id": bot_user_id}
-    task = tasks.enqueue(kind="answer", key=key, payload=payload, channel=channel)
-    if task is None:
+    queued = services.store.tasks.queue(kind="answer", key=key, payload=payload, channel=channel,
+                                        admit=lambda waiting, _running: waiting < ANSWER_MAX_QUEUE)
+    if queued.refused:
+        raise QueueFull("I'm answering a lot of questions right now. Please ask again in a minute.")
+    if queued.task is None:
         return False
     services.runner.wake()
     return True
@@ -109,14 +110,3 @@ def claim_reply(services: Services, key: str) -> bool:
     """Claim the right to answer ``key`` (a Slack message): True for exactly one caller across
     replicas and restarts. Raises `StoreError` when the database is unreachable."""
     return services.store.events.mark_event_seen(key)
-
-
-def fleet_workers(services: Services) -> int:
-    """Analysis workers of every live replica (this one at least)."""
-    mine = services.runner.status().workers.get("analysis", 0)
-    try:
-        live = services.store.replicas.live(within_s=services.settings.lease_s)
-    except StoreError:
-        return mine
-    others = sum(r.workers for r in live if r.id != services.runner.me.id)
-    return mine + others

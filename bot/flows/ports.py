@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     import pandas as pd
 
-    from bot.core.records import Digest, Replica, Run, Subscription, Task
+    from bot.core.records import Digest, Queued, Replica, Run, Subscription, Task
     from bot.core.types import ArchiveRef, ArchiveTree, ChatResult
 
 Progress = Callable[[str], None]
@@ -159,6 +159,9 @@ class Tasks(Protocol):
     def enqueue(self, *, kind: str, key: str, payload: dict[str, Any], channel: str | None = None,
                 run: dict[str, Any] | None = None) -> Task | None: ...
 
+    def queue(self, *, kind: str, key: str, payload: dict[str, Any], channel: str | None = None,
+              run: dict[str, Any] | None = None, admit: Callable[[int, int], bool] | None = None) -> Queued: ...
+
     def claim(self, *, kinds: Sequence[str], owner: str, lease_s: float) -> Task | None: ...
 
     def heartbeat(self, *, owner: str, lease_s: float) -> int: ...
@@ -181,8 +184,6 @@ class Tasks(Protocol):
     def by_key(self, key: str) -> Task | None: ...
 
     def counts(self, kind: str) -> dict[str, int]: ...
-
-    def place_in_line(self, task_id: int, kind: str) -> tuple[int, int] | None: ...
 
     def prune(self, *, before: datetime) -> int: ...
 

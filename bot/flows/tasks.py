@@ -211,6 +211,7 @@ class TaskRunner:
         self._started = False
         self._threads: list[threading.Thread] = []
         self._complained_at = 0.0
+        self._others_workers = 0  # analysis workers of the other live replicas, as of the last beat
 
     # --- wiring and lifecycle -----------------------------------------------------------------
     def handle(self, kind: str, handler: TaskHandler) -> None:
@@ -246,6 +247,11 @@ class TaskRunner:
             return RunnerStatus(workers={k: p.workers for k, p in self._pools.items()},
                                 busy={k: p.busy for k, p in self._pools.items()}, running_labels=labels,
                                 stopping=self._stopping.is_set())
+
+    def fleet_workers(self) -> int:
+        """Analysis workers of every live replica, this one included (as of the last heartbeat)."""
+        pool = self._pools.get("analysis")
+        return (pool.workers if pool else 0) + self._others_workers
 
     def saturated(self) -> bool:
         """Every worker of every kind is busy (readiness reports it)."""
@@ -385,6 +391,8 @@ class TaskRunner:
             workers = self._pools["analysis"].workers if "analysis" in self._pools else 0
             self._replicas.beat(self.me.id, host=self.me.host, pid=self.me.pid, workers=workers)
             self._tasks.heartbeat(owner=self.me.id, lease_s=self.settings.lease_s)
+            self._others_workers = sum(r.workers for r in self._replicas.live(within_s=self.settings.lease_s)
+                                       if r.id != self.me.id)
             expired = 0
             for owner in self._tasks.running_owners():
                 if owner != self.me.id and self.me.owner_is_gone(owner):

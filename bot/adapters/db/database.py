@@ -39,13 +39,20 @@ class Database:
         self._lock: contextlib.AbstractContextManager[Any] = (
             threading.Lock() if serialize else contextlib.nullcontext()
         )
+        # SQLite has one writer at a time. Threads of this process queue for it here, where a
+        # finished writer wakes the next at once, instead of in SQLite's busy handler, which polls
+        # with sleeps of up to 100 ms (20 acks in flight cost ~130 ms each that way, ~10 ms this way).
+        # Other processes still meet in SQLite's lock.
+        self._writers: contextlib.AbstractContextManager[Any] = (
+            threading.RLock() if engine.dialect.name == "sqlite" and not serialize else contextlib.nullcontext()
+        )
 
     @contextlib.contextmanager
     def tx(self, *, write: bool = False) -> Iterator[Session]:
         """One transaction; database errors leave here as `StoreError` (details logged)."""
         maker = self._write if write else self._read
         try:
-            with self._lock, maker.begin() as session:
+            with self._writers if write else contextlib.nullcontext(), self._lock, maker.begin() as session:
                 yield session
         except IntegrityError as err:
             raise RecordConflict("That record already exists.") from err

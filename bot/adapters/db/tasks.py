@@ -20,7 +20,7 @@ Times are the replicas' own UTC clocks: keep them synchronised (NTP), well withi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,7 +31,7 @@ from bot.adapters.db.database import Database, insert_if_absent, require_aware
 from bot.adapters.db.frames import json_document
 from bot.adapters.db.runs import RUNS
 from bot.adapters.db.schema import TaskRow, utcnow
-from bot.core.records import FINISHED_TASK_STATES, TASK_KINDS, Task
+from bot.core.records import FINISHED_TASK_STATES, TASK_KINDS, Queued, Task
 
 TASKS = TaskRow.metadata.tables[TaskRow.__tablename__]
 _LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)  # an expired lease, whatever the clocks say
@@ -49,10 +49,18 @@ class TaskRepository:
     # --- intake ------------------------------------------------------------------------------
     def enqueue(self, *, kind: str, key: str, payload: dict[str, Any], channel: str | None = None,
                 run: dict[str, Any] | None = None) -> Task | None:
-        """Queue a task; None when a task with ``key`` exists already (any replica, any state).
+        """Queue a task; None when a task with ``key`` exists already (any replica, any state)."""
+        return self.queue(kind=kind, key=key, payload=payload, channel=channel, run=run).task
 
-        ``run`` (archive, trigger, channel, user) also records the run the task will produce, in
-        the same transaction, so a thread question can find it from the moment the task exists.
+    def queue(self, *, kind: str, key: str, payload: dict[str, Any], channel: str | None = None,
+              run: dict[str, Any] | None = None, admit: Callable[[int, int], bool] | None = None) -> Queued:
+        """Queue a task, in one transaction, and say where it stands.
+
+        - ``key`` taken (any replica, any state): nothing is written, ``duplicate``;
+        - ``admit(queued, running)`` (the tasks of this kind waiting and running now) says no:
+          nothing is written, ``refused``;
+        - ``run`` (archive, trigger, channel, user) also records the run the task will produce, so
+          a thread question finds it from the moment the task exists.
         """
         if kind not in TASK_KINDS:
             raise ValueError(f"task kind must be one of {TASK_KINDS}, not {kind!r}")
@@ -61,20 +69,28 @@ class TaskRepository:
         document = json_document(dict(payload))
         run_values = None if run is None else new_run_values(
             run["archive"], run["trigger"], run.get("channel"), None, None, run.get("user"), None)
+        now = utcnow()
         with self._db.tx(write=True) as session:
-            inserted = insert_if_absent(
-                session, TASKS, {"kind": kind, "key": key, "payload": document, "state": "queued",
-                                 "channel": channel, "attempt": 0, "created_at": utcnow()},
-                key=["key"], returning=TASKS.c.id)
+            counted = {str(state): int(n) for state, n in session.execute(
+                select(TaskRow.state, func.count())
+                .where(TaskRow.kind == kind, TaskRow.state.in_(("queued", "running")))
+                .group_by(TaskRow.state))}
+            queued, running = int(counted.get("queued", 0)), int(counted.get("running", 0))
+            if admit is not None and not admit(queued, running):
+                return Queued(None, refused=True, running=running, ahead=queued)
+            values = {"kind": kind, "key": key, "payload": document, "state": "queued", "channel": channel,
+                      "attempt": 0, "created_at": now}
+            inserted = insert_if_absent(session, TASKS, values, key=["key"], returning=TASKS.c.id)
             if inserted is None:
-                return None
-            task_id = int(inserted[0])
+                return Queued(None, duplicate=True, running=running, ahead=queued)
+            task_id, run_id = int(inserted[0]), None
             if run_values is not None:
                 run_id = session.execute(insert(RUNS).values(**run_values).returning(RUNS.c.id)).scalar_one()
                 session.execute(update(TaskRow).where(TaskRow.id == task_id).values(run_id=run_id))
-            row = session.get(TaskRow, task_id)
-            assert row is not None
-            return task_record(row)
+        task = Task(id=task_id, kind=kind, key=key, payload=document, state="queued",
+                    run_id=run_id, channel=channel, message_ts=None, owner=None, lease_expires_at=None, attempt=0,
+                    created_at=now, started_at=None, finished_at=None, error=None)
+        return Queued(task, running=running, ahead=queued)
 
     # --- workers -----------------------------------------------------------------------------
     def claim(self, *, kinds: Sequence[str], owner: str, lease_s: float) -> Task | None:
@@ -174,18 +190,6 @@ class TaskRepository:
         counted = {"queued": 0, "running": 0}
         counted.update({str(state): int(n) for state, n in rows})
         return counted
-
-    def place_in_line(self, task_id: int, kind: str) -> tuple[int, int] | None:
-        """None when ``task_id`` is no longer queued (a worker took it); else (other tasks of
-        ``kind`` running, queued tasks of ``kind`` older than it). One statement: one moment."""
-        running = select(func.count()).select_from(TaskRow).where(
-            TaskRow.kind == kind, TaskRow.state == "running", TaskRow.id != task_id).scalar_subquery()
-        ahead = select(func.count()).select_from(TaskRow).where(
-            TaskRow.kind == kind, TaskRow.state == "queued", TaskRow.id < task_id).scalar_subquery()
-        state = select(TaskRow.state).where(TaskRow.id == task_id).scalar_subquery()
-        with self._db.tx() as session:
-            row = session.execute(select(state, running, ahead)).one()
-            return (int(row[1] or 0), int(row[2] or 0)) if row[0] == "queued" else None
 
     def prune(self, *, before: datetime) -> int:
         """Forget finished tasks that finished before ``before``."""
