@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 import urllib.error
@@ -67,6 +68,28 @@ def _serve(env: dict[str, str], cwd: str, log_path: str, go: Any) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+class _Interpreter:
+    """A replica started the ordinary way — a new interpreter running ``python -m bot.cli serve``
+    (what the ``chimera`` script does) — behind the few methods `Replica` uses of a Process."""
+
+    def __init__(self, env: dict[str, str], cwd: str, log_path: str) -> None:
+        with open(log_path, "ab") as log:
+            self._popen = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve"], env=env, cwd=cwd,
+                                           stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        self.pid = self._popen.pid
+
+    def is_alive(self) -> bool:
+        return self._popen.poll() is None
+
+    def join(self, timeout: float | None = None) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._popen.wait(timeout)
+
+    @property
+    def exitcode(self) -> int | None:
+        return self._popen.poll()
 
 
 _LISTENING = re.compile(r"HTTP mode: listening on [\d.]+:(\d+)")
@@ -167,14 +190,22 @@ class Fleet:
         env.update({k.upper(): str(v) for k, v in overrides.items()})
         return env
 
-    def start(self, name: str, *, go: Any = None, wait: bool = True, **overrides: Any) -> Replica:
-        """Start a replica (``go``: a multiprocessing Event it waits for before starting)."""
+    def start(self, name: str, *, go: Any = None, wait: bool = True, interpreter: bool = False,
+              **overrides: Any) -> Replica:
+        """Start a replica (``go``: a multiprocessing Event it waits for before starting;
+        ``interpreter``: a fresh ``python -m bot.cli serve``, imports and all, not a fork)."""
         home = self.root / name
         home.mkdir(parents=True, exist_ok=True)
         log_path = home / f"serve-{len([r for r in self.replicas if r.name == name])}.log"
-        process = _context().Process(target=_serve, args=(self.env(name, **overrides), str(home), str(log_path), go),
-                                     name=f"chimera-{name}", daemon=True)
-        process.start()
+        env = self.env(name, **overrides)
+        process: Any
+        if interpreter:
+            env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+            process = _Interpreter(env, str(home), str(log_path))
+        else:
+            process = _context().Process(target=_serve, args=(env, str(home), str(log_path), go),
+                                         name=f"chimera-{name}", daemon=True)
+            process.start()
         replica = Replica(name, process, log_path, self.standin)
         self.replicas.append(replica)
         if wait:

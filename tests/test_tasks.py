@@ -160,13 +160,14 @@ class Recorder:
 
 
 def _runner(store: Store, handler: Recorder, *, gone: set[str] | None = None, max_attempts: int = 2,
-            name: str | None = None) -> TaskRunner:
+            name: str | None = None, maintenance: Any = None) -> TaskRunner:
     me = ReplicaIdentity.for_this_process()
     dead = gone if gone is not None else set()
     runner = TaskRunner(tasks=store.tasks, replicas=store.replicas,
                         me=Me(id=name or me.id, host=me.host, pid=me.pid, owner_is_gone=lambda o: o in dead),
-                        settings=QueueSettings(lease_s=5, heartbeat_s=0.2, poll_s=0.05, max_attempts=max_attempts),
-                        workers={"analysis": 1})
+                        settings=QueueSettings(lease_s=5, heartbeat_s=0.2, poll_s=0.05, max_attempts=max_attempts,
+                                               maintenance_s=0.2),
+                        workers={"analysis": 1}, maintenance=maintenance)
     runner.handle("analysis", handler)
     return runner
 
@@ -249,3 +250,13 @@ def test_shutdown_hands_unfinished_work_back_and_its_late_result_is_dropped(stor
             again.shutdown(grace_s=1)
     assert successor.ran == [(task.id, 1, True)]  # resumed, attempt not counted against it
     assert other.tasks.get(task.id).payload["outcome"] == {"delivered": True}
+
+
+def test_the_runner_prunes_old_records_on_a_schedule(store: Store) -> None:
+    pruned = threading.Semaphore(0)
+    runner = _runner(store, Recorder(), maintenance=pruned.release)  # in the bot: prune_old_records + scratch
+    runner.start()
+    try:
+        assert pruned.acquire(timeout=10) and pruned.acquire(timeout=10)  # at start, then every MAINTENANCE_S
+    finally:
+        runner.shutdown(grace_s=1)

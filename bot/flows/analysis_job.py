@@ -139,6 +139,13 @@ class AnalysisJob:
 
     def run(self) -> dict[str, Any]:
         who = f"<@{self.user}> asked for" if _USER_ID.match(self.user) else "Requested:"
+        if self.run_id is None:  # the first attempt records the run (a take-over continues it)
+            created = self._record("the start", lambda s: s.runs.create_run(
+                archive=self.target, trigger=str(self.lease.task.payload.get("trigger") or "slash"),
+                channel=self.channel, user=self.user or None))
+            if created is not None:
+                self.run_id = created.id
+                self.lease.attach_run(created.id)
         if self.run_id is not None:
             run_id = self.run_id
             self._record("the start", lambda s: s.runs.start_run(run_id))

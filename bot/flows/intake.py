@@ -71,9 +71,8 @@ def queue_analysis(services: Services, *, target: str, use_llm: bool, channel: s
 
     payload = {"target": target, "use_llm": use_llm, "channel": channel, "user": user, "trigger": trigger,
                "response_url": response_url}
-    queued = services.store.tasks.queue(
-        kind="analysis", key=key, payload=payload, channel=channel, admit=admit,
-        run={"archive": target, "trigger": trigger, "channel": channel, "user": user or None})
+    # One short transaction: the run is recorded by the worker that starts it (the ack stays cheap).
+    queued = services.store.tasks.queue(kind="analysis", key=key, payload=payload, channel=channel, admit=admit)
     if queued.refused:
         raise QueueFull(f"{queued.ahead + queued.running} analyses are already waiting or running. "
                         "Please try again in a few minutes.")

@@ -133,6 +133,13 @@ class Lease:
         except ChimeraError as err:
             log.warning("could not record the message of task %d: %s", self.task.id, err)
 
+    def attach_run(self, run_id: int) -> None:
+        """Record the run this task produces (a take-over continues that run)."""
+        try:
+            self._tasks.set_run(self.task.id, owner=self._owner, attempt=self.task.attempt, run_id=run_id)
+        except ChimeraError as err:
+            log.warning("could not link run %d to task %d: %s", run_id, self.task.id, err)
+
     def holds(self) -> bool:
         """Is the task still ours? False once handed back or taken over. When the database cannot
         say, the answer is yes: nobody can have taken it over through a database that is
@@ -182,8 +189,6 @@ class RunnerStatus:
 
     workers: Mapping[str, int]
     busy: Mapping[str, int]
-    running_labels: tuple[str, ...] = ()
-    stopping: bool = False
 
 
 @dataclass
@@ -242,21 +247,13 @@ class TaskRunner:
 
     def status(self) -> RunnerStatus:
         with self._cond:
-            labels = tuple(f"{lease.task.kind} #{lease.task.id}" for pool in self._pools.values()
-                           for lease in pool.leases.values())
             return RunnerStatus(workers={k: p.workers for k, p in self._pools.items()},
-                                busy={k: p.busy for k, p in self._pools.items()}, running_labels=labels,
-                                stopping=self._stopping.is_set())
+                                busy={k: p.busy for k, p in self._pools.items()})
 
     def fleet_workers(self) -> int:
         """Analysis workers of every live replica, this one included (as of the last heartbeat)."""
         pool = self._pools.get("analysis")
         return (pool.workers if pool else 0) + self._others_workers
-
-    def saturated(self) -> bool:
-        """Every worker of every kind is busy (readiness reports it)."""
-        with self._cond:
-            return all(p.busy >= p.workers for p in self._pools.values())
 
     def shutdown(self, *, grace_s: float = 25.0) -> list[Task]:
         """Stop claiming; give running tasks ``grace_s`` to finish; hand the others back to the

@@ -130,6 +130,10 @@ class TaskRepository:
         """Remember the Slack message the task shows itself in (fenced); False if the lease is lost."""
         return self._fenced_update(task_id, owner, attempt, values={"channel": channel, "message_ts": ts})
 
+    def set_run(self, task_id: int, *, owner: str, attempt: int, run_id: int) -> bool:
+        """Link the run the task produces (fenced); False if the lease is lost."""
+        return self._fenced_update(task_id, owner, attempt, values={"run_id": run_id})
+
     def holds(self, task_id: int, *, owner: str, attempt: int) -> bool:
         """Does ``owner`` (at this attempt) still hold the task? Asked before delivering a result."""
         with self._db.tx() as session:
