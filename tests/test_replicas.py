@@ -137,8 +137,10 @@ def test_twenty_simultaneous_starts_on_an_empty_database_all_come_up(replicas: F
 
 
 # --- exactly once -----------------------------------------------------------------------------------
-def test_the_same_help_event_to_both_replicas_gets_one_reply(replicas: Fleet, standin: SlackApiStandin) -> None:
+def test_the_same_help_event_to_both_replicas_gets_one_reply(replicas: Fleet, database: TestDatabase,
+                                                             standin: SlackApiStandin) -> None:
     a, b = replicas.start("a"), replicas.start("b")
+    mark = database.log_mark()
     event = {"type": "app_mention", "channel": CHANNEL, "user": "U0001", "ts": "1700000001.000001",
              "text": f"<@{BOT_USER_ID}> help", "event_ts": "1700000001.000001"}
     barrier = threading.Barrier(2)
@@ -168,6 +170,7 @@ def test_the_same_help_event_to_both_replicas_gets_one_reply(replicas: Fleet, st
     assert len(replies) == 1 and len([c for c in standin.of("chat.postMessage")
                                       if "@Chimera analyze" in c.params.get("text", "")]) == 1
     assert len([c for c in standin.of("chat.postMessage") if "Jobs:" in c.params.get("text", "")]) == 1
+    assert database.errors_since(mark) == []  # the losing claims were quiet: ON CONFLICT DO NOTHING
 
 
 # --- a replica dies ---------------------------------------------------------------------------------
@@ -196,6 +199,7 @@ def test_a_replica_killed_mid_digest_hands_it_to_the_other_which_posts_it_once(
                    storage=storage, digest_use_llm="true") as replicas:
             replicas.start("a")
             replicas.start("b")
+            mark = database.log_mark()
             # both schedulers fire it; one queues it; some replica runs it (the narrative is slow)
             running = eventually(lambda: _running_task(store, "digest"), what="the digest running")
             eventually(lambda: slow_ollama.requests_to("/api/chat"), what="the narrative under way")
@@ -209,6 +213,7 @@ def test_a_replica_killed_mid_digest_hands_it_to_the_other_which_posts_it_once(
             assert message_text(posts[0]).startswith("Digest of nightly/2025-11-14")
             assert store.digests.digest_for_task(running.id).status == "posted"
             assert done.payload["outcome"]["status"] == "posted"
+            assert database.errors_since(mark) == []
 
 
 def _tasks(store: Store, state: str) -> list[Any]:
@@ -233,6 +238,7 @@ def test_a_replica_killed_with_two_running_and_two_queued_analyses_leaves_nobody
     a, b = replicas.start("a"), replicas.start("b")
     for replica in (a, b):  # each has seen the other's heartbeat: the line is the fleet's four workers
         eventually(lambda r=replica: r.ready()[1].get("fleet_workers") == 4, what="the fleet's capacity")
+    mark = database.log_mark()
     with open_store(database.url) as store:
         # two analyses occupy two of the fleet's four workers; then four requests reach a: two more
         # run, two wait in line (no worker is free anywhere)
@@ -256,6 +262,7 @@ def test_a_replica_killed_with_two_running_and_two_queued_analyses_leaves_nobody
     shown = last_text_of_each_message(standin, parents)
     assert not [text for text in shown.values() if _progress(text)], shown  # nothing stuck at "Analyzing…"
     assert sum(c.method == "files.completeUploadExternal" for c in standin.calls) == 6
+    assert database.errors_since(mark) == []
 
 
 def test_a_thread_question_during_a_database_restart_is_answered_once_after_recovery(
