@@ -61,11 +61,10 @@ class Readiness:
         self._services = services
         self._listener_busy = listener_busy
         self._lock = threading.Lock()
-        self._last: dict[str, Any] = {"reachable": False, "error": "not checked yet"}
 
     def _ping(self) -> dict[str, Any]:
-        if not self._lock.acquire(blocking=False):  # a ping is already waiting on the database
-            return {**self._last, "stale": True}
+        if not self._lock.acquire(timeout=PING_TIMEOUT_S):  # an earlier ping is still waiting on the database
+            return {"reachable": False, "error": "the previous ping has not been answered yet"}
         result: dict[str, Any] = {}
 
         def ping() -> None:
@@ -79,7 +78,6 @@ class Readiness:
         thread.join(PING_TIMEOUT_S)
         if thread.is_alive():
             return {"reachable": False, "error": f"no answer within {PING_TIMEOUT_S:.0f} s"}
-        self._last = result
         return result
 
     def check(self) -> tuple[bool, dict[str, Any]]:
