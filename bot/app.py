@@ -7,35 +7,46 @@ builders with settings that point at local stand-ins (``SLACK_API_URL``, ``OLLAM
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import timedelta
 
 from slack_bolt import App
 
 from bot.adapters.archives import StorageArchives
 from bot.adapters.db import Store, open_store
+from bot.adapters.db.engine import parse_url
 from bot.adapters.doctor import run_doctor
+from bot.adapters.extract import sweep_scratch
 from bot.adapters.ollama import OllamaChat
-from bot.adapters.scheduler import DigestScheduler
+from bot.adapters.replica import ReplicaIdentity, process_exists
+from bot.adapters.scheduler import DIGEST_WORKERS, DigestScheduler
 from bot.adapters.slack import SlackOps, build_web_client
-from bot.errors import SlackConfigError
-from bot.flows.digest import DigestPorts
+from bot.errors import SlackConfigError, StoreError
+from bot.flows.analysis_job import AnalysisTasks
+from bot.flows.compare import CompareTasks
+from bot.flows.digest import DigestPorts, DigestTasks
 from bot.flows.health import HealthProbe
 from bot.flows.jobs import JobPool, TrackedExecutor
 from bot.flows.pipeline import Pipeline, RunsAnalyses
 from bot.flows.services import Services
+from bot.flows.tasks import Me, QueueSettings, TaskRunner, prune_old_records
+from bot.flows.thread_answer import AnswerTasks
 from bot.render.slack_text import escape_mrkdwn
 from bot.settings import Settings
 from handlers.registry import register
 
 log = logging.getLogger(__name__)
 
-# Follow-up answers waiting for a worker; beyond this the asker is told to try again shortly.
-ANSWER_MAX_QUEUE = 20
-# Listener work that calls outside (events, status replies): threads and how many may wait.
+# Listener work that calls outside (events, status replies): threads and how many may wait. Quick
+# work that need not outlive this replica (a retried event is handled again), so it stays in memory;
+# analyses, comparisons, thread answers and digests are durable tasks (`bot.flows.tasks`).
 SIDE_WORKERS, SIDE_MAX_QUEUE = 4, 100
 # Bolt's listener threads (its default is 5); listeners only parse, queue and ack.
 LISTENER_THREADS = 8
+# Comparisons run on the analysis workers (the same memory bound per job, one line in `status`).
+TASK_LANES = {"compare": "analysis"}
 
 
 def build_pipeline(settings: Settings) -> Pipeline:
@@ -43,11 +54,68 @@ def build_pipeline(settings: Settings) -> Pipeline:
     return Pipeline(settings=settings, archives=StorageArchives(settings), chat=OllamaChat(settings))
 
 
-def build_scheduler(settings: Settings, *, store: Store, pipeline: RunsAnalyses | None = None) -> DigestScheduler:
-    """The digest scheduler (not started) with its ports: this store, the storage roots, Slack."""
-    return DigestScheduler(settings=settings, ports=DigestPorts(
-        store=store, archives=StorageArchives(settings), poster=SlackOps(build_web_client(settings)),
-        pipeline=pipeline or build_pipeline(settings), use_llm=settings.digest_use_llm))
+def open_database(settings: Settings, *, wait_s: float = 0.0, stop: threading.Event | None = None) -> Store:
+    """The bot's database, migrated (see `bot.adapters.db.open_store`).
+
+    A database server that is not reachable yet (the bot started first, or it is restarting) is
+    retried with backoff (0.5 s doubling to 15 s) for up to ``wait_s`` seconds, or until ``stop``
+    is set; then the last `StoreError` is raised. A URL that cannot work is not retried, and
+    neither is SQLite (a local file does not come up later).
+    """
+    deadline = time.monotonic() + wait_s
+    delay = 0.5
+    attempt = 1
+    while True:
+        try:
+            return open_store(settings.database_url, connect_timeout_s=settings.database_connect_timeout_s,
+                              busy_timeout_s=settings.database_busy_timeout_s)
+        except StoreError as err:
+            left = deadline - time.monotonic()
+            if left <= 0 or parse_url(settings.database_url).get_backend_name() == "sqlite":
+                raise
+            log.warning("the database is not reachable yet (attempt %d: %s); retrying in %.1f s",
+                        attempt, err.__cause__.__class__.__name__ if err.__cause__ else err, min(delay, left))
+            if stop is not None and stop.wait(min(delay, left)):
+                raise
+            if stop is None:
+                time.sleep(min(delay, left))
+            delay, attempt = min(delay * 2, 15.0), attempt + 1
+
+
+def queue_settings(settings: Settings) -> QueueSettings:
+    return QueueSettings(lease_s=settings.lease_s, heartbeat_s=settings.heartbeat_s, poll_s=settings.task_poll_s,
+                         max_attempts=settings.task_max_attempts, maintenance_s=settings.maintenance_interval_s,
+                         keep_events=timedelta(hours=settings.events_keep_h))
+
+
+def build_runner(settings: Settings, *, store: Store, workers: Mapping[str, int]) -> TaskRunner:
+    """This replica's task runner (not started, no handlers yet): ``workers`` per task kind."""
+    me = ReplicaIdentity.for_this_process(settings.replica_host)
+
+    def maintenance() -> None:
+        prune_old_records(tasks=store.tasks, replicas=store.replicas, events=store.events,
+                          settings=queue_settings(settings))
+        sweep_scratch(settings.work_dir, is_alive=process_exists)
+
+    return TaskRunner(tasks=store.tasks, replicas=store.replicas,
+                      me=Me(id=me.id, host=me.host, pid=me.pid, owner_is_gone=me.owner_is_gone),
+                      settings=queue_settings(settings), workers=workers, lanes=TASK_LANES,
+                      maintenance=maintenance)
+
+
+def digest_ports(settings: Settings, *, store: Store, pipeline: RunsAnalyses | None = None) -> DigestPorts:
+    return DigestPorts(store=store, archives=StorageArchives(settings), poster=SlackOps(build_web_client(settings)),
+                       pipeline=pipeline or build_pipeline(settings), use_llm=settings.digest_use_llm)
+
+
+def build_scheduler(settings: Settings, *, store: Store, pipeline: RunsAnalyses | None = None,
+                    runner: TaskRunner | None = None) -> DigestScheduler:
+    """The digest scheduler (not started): its fires queue tasks that ``runner`` (this replica's;
+    any replica's) runs with the digest ports: this store, the storage roots, Slack, the pipeline."""
+    ports = digest_ports(settings, store=store, pipeline=pipeline)
+    if runner is not None:
+        runner.handle("digest", DigestTasks(ports))
+    return DigestScheduler(settings=settings, ports=ports, wake=runner.wake if runner is not None else lambda: None)
 
 
 def ollama_health(settings: Settings) -> str:
@@ -67,26 +135,53 @@ def build_services(
     pipeline: RunsAnalyses | None = None,
     health: Callable[[], str] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    store: Store | None = None,
 ) -> Services:
-    """Everything the listeners need: the pipeline, the job pools, the database, the digest
-    scheduler (built, not started: `bot.serve` starts it), the Ollama check."""
+    """Everything the listeners need: the pipeline, the database, this replica's task runner
+    (analyses, comparisons, thread answers, digests), the side pool for quick listener work, the
+    digest scheduler, the Ollama check (behind `HealthProbe`). The runner and the scheduler are
+    built, not started: `bot.serve` starts them (`start_services`)."""
     pipeline = pipeline or build_pipeline(settings)
-    store = open_store(settings.database_url)
+    store = store or open_database(settings)
+    runner = build_runner(settings, store=store, workers={"analysis": settings.workers, "answer": settings.workers,
+                                                          "digest": DIGEST_WORKERS})
     check = health or (lambda: ollama_health(settings))
-    return Services(
+    services = Services(
         settings=settings,
-        jobs=JobPool(workers=settings.workers, max_queue=settings.max_queue),
         pipeline=pipeline,
         chat=OllamaChat(settings),
         health=check,
-        clock=clock,
         store=store,
-        scheduler=build_scheduler(settings, store=store, pipeline=pipeline),
-        answers=JobPool(workers=settings.workers, max_queue=ANSWER_MAX_QUEUE, name="chimera-answer"),
+        runner=runner,
+        poster=SlackOps(build_web_client(settings)),
+        clock=clock,
         side=JobPool(workers=SIDE_WORKERS, max_queue=SIDE_MAX_QUEUE, name="chimera-side"),
         probe=HealthProbe(check),
         listeners=TrackedExecutor(workers=LISTENER_THREADS),
     )
+    runner.handle("analysis", AnalysisTasks(services))
+    runner.handle("compare", CompareTasks(services))
+    runner.handle("answer", AnswerTasks(services))
+    services.scheduler = build_scheduler(settings, store=store, pipeline=pipeline, runner=runner)
+    return services
+
+
+def start_services(services: Services) -> None:
+    """Start working: the task runner (claims queued work, resumes what a dead replica left), then
+    the digest scheduler."""
+    services.runner.start()
+    if services.scheduler is not None:
+        services.scheduler.start()
+
+
+def stop_services(services: Services, *, grace_s: float) -> None:
+    """Stop firing digests; give running tasks ``grace_s`` to finish; hand the rest back to the
+    queue (another replica, or this one after its restart, resumes them)."""
+    if services.scheduler is not None:
+        services.scheduler.shutdown(wait=False)
+    services.runner.shutdown(grace_s=grace_s)
+    if services.side is not None:  # event handling and status replies: short work
+        services.side.shutdown(timeout_s=1.0)
 
 
 def check_slack_settings(settings: Settings) -> None:

@@ -135,6 +135,11 @@ class StoreError(ChimeraError):
     """The bot's database failed or refused an operation (details are in the log)."""
 
 
+class DatabaseConfigError(ChimeraError):
+    """``DATABASE_URL`` cannot work as given (not a URL, unknown kind, driver not installed):
+    waiting will not help, so start-up stops with this one line."""
+
+
 class RecordConflict(StoreError):
     """A unique key (run key, event id, digest key) is already taken by another writer."""
 

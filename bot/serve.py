@@ -1,9 +1,18 @@
 """`chimera serve`: run the bot in Socket Mode (default) or HTTP mode until SIGTERM/SIGINT.
 
 HTTP mode serves Bolt through waitress (a production WSGI server): ``POST /slack/events`` for
-commands and events (signature-checked by Bolt) and ``GET /health`` for probes. Socket Mode opens
-no port. On shutdown, intake stops first, then running jobs get a grace period; queued and
-unfinished jobs are failed and their users told (see `bot.flows.jobs.JobPool.shutdown`).
+commands and events (capped and signature-checked before Bolt reads them: `bot.adapters.http_guard`),
+``GET /health`` (liveness: the process serves requests; with ``ready``/``saturated``, the in-process
+part of readiness) and ``GET /health/ready`` (readiness: the database answers, the scheduler and the
+task runner run, neither the database pool nor any worker or request pool is saturated). Socket Mode
+opens no port unless HEALTH_PORT asks for the probes.
+
+Start-up: the HTTP server comes up first and answers the probes (live, not ready; Slack's requests
+get 503 and are redelivered) while the database is waited for with backoff
+(``DATABASE_STARTUP_WAIT_S``); then the schema is migrated under a lock, scratch left by a killed
+predecessor is removed, the task runner resumes the work dead replicas left, and the scheduler
+starts. Shutdown: intake stops, running tasks get a grace period, and what is unfinished goes back
+to the durable queue for another replica, or this one after its restart (`bot.flows.tasks`).
 """
 
 from __future__ import annotations
@@ -24,8 +33,10 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore
 
 import bot
+from bot.adapters.extract import sweep_scratch
 from bot.adapters.http_guard import guard_slack_events
-from bot.app import build_app, build_services, check_slack_settings
+from bot.adapters.replica import process_exists
+from bot.app import build_app, build_services, check_slack_settings, open_database, start_services, stop_services
 from bot.errors import ConfigError
 from bot.flows.services import Services
 from bot.settings import Settings
@@ -35,39 +46,123 @@ log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024  # the MAX_REQUEST_BYTES default
 SHUTDOWN_GRACE_S = 25.0  # under Docker's default 30 s stop timeout
+PING_TIMEOUT_S = 1.0  # readiness never waits longer than this on the database
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
-def make_wsgi_app(app: App, services: Services) -> WsgiApp:
-    """Bolt on ``/slack/events`` plus a ``GET /health`` that reports the job pool (no secrets).
+def _json(start_response: Callable[..., Any], status: str, payload: dict[str, Any]) -> list[bytes]:
+    body = json.dumps(payload).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def saturation(services: Services, *, listener_busy: Callable[[], bool] = lambda: False) -> dict[str, Any]:
+    """The in-process part of readiness, cheap enough for every ``/health`` (no database call):
+    ``saturated`` names the pools that cannot take more work right now (every worker busy and
+    its queue full, or every listener / request thread busy: new work would be refused or would
+    miss Slack's 3 s); ``ready`` is false while any is."""
+    full = services.saturated()
+    if listener_busy() and "listeners" not in full:
+        full.append("listeners")
+    return {"ready": not full, "saturated": full}
+
+
+class Readiness:
+    """Answers ``/health/ready``: one database ping at a time, bounded by `PING_TIMEOUT_S` (a hung
+    database makes the probe say "not ready", never makes the probe itself hang), plus the
+    in-process checks (`saturation`)."""
+
+    def __init__(self, services: Services, *, listener_busy: Callable[[], bool] = lambda: False) -> None:
+        self._services = services
+        self._listener_busy = listener_busy
+        self._lock = threading.Lock()
+
+    def _ping(self) -> dict[str, Any]:
+        if not self._lock.acquire(timeout=PING_TIMEOUT_S):  # an earlier ping is still waiting on the database
+            return {"reachable": False, "error": "the previous ping has not been answered yet"}
+        result: dict[str, Any] = {}
+
+        def ping() -> None:
+            try:
+                result.update(self._services.store.ping())
+            finally:
+                self._lock.release()
+
+        thread = threading.Thread(target=ping, name="readiness-ping", daemon=True)
+        thread.start()
+        thread.join(PING_TIMEOUT_S)
+        if thread.is_alive():
+            return {"reachable": False, "error": f"no answer within {PING_TIMEOUT_S:.0f} s"}
+        return result
+
+    def check(self) -> tuple[bool, dict[str, Any]]:
+        services = self._services
+        database = self._ping()
+        pool_full = bool(database.get("pool_capacity")) and \
+            database.get("pool_in_use", 0) >= database.get("pool_capacity", 0)
+        scheduler_running = services.scheduler is None or bool(getattr(services.scheduler, "running", True))
+        saturated = saturation(services, listener_busy=self._listener_busy)["saturated"]
+        checks = {
+            "database": bool(database.get("reachable")),
+            "database_pool": not pool_full,
+            "scheduler": scheduler_running,
+            "task_runner": services.runner.running,
+            "listeners": "listeners" not in saturated,
+            "pools": not [name for name in saturated if name != "listeners"],
+        }
+        runner = services.runner.status()
+        detail = {"checks": checks, "saturated": saturated, "database": database, "workers": dict(runner.workers),
+                  "busy": dict(runner.busy), "fleet_workers": services.runner.fleet_workers(),
+                  "replica": services.runner.me.id}
+        return all(checks.values()), detail
+
+
+def make_wsgi_app(app: App | None, services: Services | None, *,
+                  listener_busy: Callable[[], bool] = lambda: False) -> WsgiApp:
+    """Bolt on ``/slack/events`` plus the probes (no secrets).
+
+    - ``GET /health`` — liveness (the process serves requests; never waits on the database), with
+      the in-process part of readiness: ``ready`` and ``saturated`` (`saturation`);
+    - ``GET /health/ready`` — readiness: 200 only when the database answers, the scheduler and the
+      task runner run and nothing is saturated; else 503 with the failing checks.
 
     Bolt sits behind `bot.adapters.http_guard`: bodies are capped at MAX_REQUEST_BYTES and only
-    signed requests are read at all.
+    signed requests are read at all. Without services yet (start-up is waiting for the database):
+    live, not ready, and Slack is asked to redeliver (503). Without an app (Socket Mode's probe
+    port): the probes only.
     """
-    settings = services.settings
-    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
-    slack = guard_slack_events(SlackRequestHandler(app, path=EVENTS_PATH), path=EVENTS_PATH,
-                               signing_secret=secret, max_bytes=settings.max_request_bytes)
+    slack: WsgiApp | None = None
+    if app is not None and services is not None:
+        settings = services.settings
+        secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+        slack = guard_slack_events(SlackRequestHandler(app, path=EVENTS_PATH), path=EVENTS_PATH,
+                                   signing_secret=secret, max_bytes=settings.max_request_bytes)
+    readiness = Readiness(services, listener_busy=listener_busy) if services is not None else None
 
     def wsgi(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") == "/health" and environ.get("REQUEST_METHOD") in {"GET", "HEAD"}:
-            pool = services.jobs.status()
-            body = json.dumps({"status": "ok", "version": bot.__version__, "running": pool.running,
-                               "queued": pool.queued, **readiness(services)}).encode()
-            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-            return [body]
+        path, method = environ.get("PATH_INFO"), environ.get("REQUEST_METHOD")
+        if path in {"/health", "/health/live"} and method in {"GET", "HEAD"}:
+            payload: dict[str, Any] = {"status": "ok", "version": bot.__version__}
+            if services is not None:
+                status = services.runner.status()
+                payload.update(running=sum(status.busy.values()), queued=services.runner.queued(),
+                               starting=False, **saturation(services, listener_busy=listener_busy))
+            else:
+                payload.update(starting=True)
+            return _json(start_response, "200 OK", payload)
+        if path == "/health/ready" and method in {"GET", "HEAD"}:
+            if readiness is None:
+                return _json(start_response, "503 Service Unavailable",
+                             {"status": "starting", "version": bot.__version__})
+            ready, detail = readiness.check()
+            return _json(start_response, "200 OK" if ready else "503 Service Unavailable",
+                         {"status": "ready" if ready else "not ready", "version": bot.__version__, **detail})
+        if slack is None:
+            return _json(start_response, "503 Service Unavailable", {"error": "starting; please retry"})
         return slack(environ, start_response)
 
     return wsgi
-
-
-def readiness(services: Services) -> dict[str, Any]:
-    """``ready`` is false while a pool is saturated (every worker busy, its queue full; or every
-    listener thread busy): new work would be refused or would miss Slack's 3 s. ``saturated``
-    names those pools."""
-    full = services.saturated()
-    return {"ready": not full, "saturated": full}
 
 
 class HttpServer:
@@ -75,20 +170,33 @@ class HttpServer:
 
     We drive waitress's event loop ourselves, one poll at a time, so `stop` can end it from
     another thread without closing sockets under a running ``select`` (waitress's own ``run``
-    only ends on a signal).
+    only ends on a signal). `swap` replaces the WSGI app (start-up: probes first, then Slack).
     """
 
     def __init__(self, wsgi: WsgiApp, *, host: str, port: int, threads: int = 8,
                  max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES) -> None:
+        self._wsgi = wsgi
         # waitress buffers a whole body before the app runs: its cap (413 as soon as the headers
         # declare more, or once a chunked body passes it) is what bounds memory per request.
-        self._server: Any = waitress.create_server(wsgi, host=host, port=port, threads=threads,
+        self._server: Any = waitress.create_server(self._dispatch, host=host, port=port, threads=threads,
                                                    ident="chimera-insight",
                                                    max_request_body_size=max_request_bytes)
         self.port: int = int(self._server.effective_port)
         self.host = host
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="http-server", daemon=True)
+
+    def _dispatch(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        return self._wsgi(environ, start_response)
+
+    def swap(self, wsgi: WsgiApp) -> None:
+        self._wsgi = wsgi
+
+    def busy(self) -> bool:
+        """Every request thread is busy and requests are waiting for one."""
+        dispatcher = self._server.task_dispatcher
+        return bool(getattr(dispatcher, "queue", None)) and \
+            getattr(dispatcher, "active_count", 0) >= len(getattr(dispatcher, "threads", ()) or ())
 
     def _run(self) -> None:
         server = self._server
@@ -113,48 +221,60 @@ class HttpServer:
 def serve(settings: Settings, *, services: Services | None = None,
           stop: threading.Event | None = None, grace_s: float = SHUTDOWN_GRACE_S) -> None:
     """Run until SIGTERM/SIGINT (or ``stop`` is set, for embedding and tests); then give running
-    jobs ``grace_s`` seconds to finish."""
+    work ``grace_s`` seconds to finish and hand the rest back to the queue."""
     check_slack_settings(settings)  # fail before opening the database or starting workers
-    services = services or build_services(settings)
-    app = build_app(settings, services)
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
 
-    if settings.slack_mode == "http":
+    server: HttpServer | None = None
+    http_mode = settings.slack_mode == "http"
+    if http_mode or settings.health_port is not None:  # the probes answer while the database is waited for
+        port = settings.http_port if http_mode else int(settings.health_port or 0)
         try:
-            server = HttpServer(make_wsgi_app(app, services), host=settings.http_host, port=settings.http_port,
+            server = HttpServer(make_wsgi_app(None, None), host=settings.http_host, port=port,
                                 max_request_bytes=settings.max_request_bytes)
         except (OSError, ValueError) as exc:  # address in use, unknown host, port out of range
-            services.jobs.shutdown(timeout_s=0)
-            raise ConfigError(f"cannot listen on HTTP_HOST={settings.http_host} HTTP_PORT={settings.http_port}: "
+            name = "HTTP_PORT" if http_mode else "HEALTH_PORT"
+            raise ConfigError(f"cannot listen on HTTP_HOST={settings.http_host} {name}={port}: "
                               f"{getattr(exc, 'strerror', None) or exc}") from None
         server.start()
-        log.info("HTTP mode: listening on %s:%d (%s, /health)", settings.http_host, server.port, EVENTS_PATH)
-        close: Callable[[], None] = server.stop
-    else:
+        if http_mode:
+            log.info("HTTP mode: listening on %s:%d (%s, /health, /health/ready)", settings.http_host, server.port,
+                     EVENTS_PATH)
+        else:
+            log.info("health probes on %s:%d (/health, /health/ready)", settings.http_host, server.port)
+    try:
+        if services is None:
+            store = open_database(settings, wait_s=settings.database_startup_wait_s, stop=stop)
+            sweep_scratch(settings.work_dir, is_alive=process_exists, at_start=True)
+            services = build_services(settings, store=store)
+        app = build_app(settings, services)
+    except BaseException:
+        if server is not None:
+            server.stop()
+        raise
+    start_services(services)  # resumes the work a dead predecessor left, then digests fire
+    log.info("replica %s started", services.runner.me.id)
+
+    closers: list[Callable[[], None]] = []
+    if not http_mode:
         assert settings.slack_app_token is not None  # check_slack_settings
         handler = SocketModeHandler(app, app_token=settings.slack_app_token.get_secret_value())
         handler.connect()
         log.info("Socket Mode: connected")
-        close = handler.close
+        closers.append(handler.close)
+    if server is not None:
+        server.swap(make_wsgi_app(app if http_mode else None, services, listener_busy=server.busy))
+        closers.append(server.stop)
 
-    if services.scheduler is not None:
-        services.scheduler.start()  # digests fire from now on (jobs live in the bot's database)
-        log.info("digest scheduler started")
     stop.wait()
-    log.info("shutting down: no new jobs; waiting up to %.0f s for running ones", grace_s)
-    # No new digest fires; a digest already running finishes in its own thread.
-    if services.scheduler is not None:
-        services.scheduler.shutdown(wait=False)
-    # Keep the connection open while jobs finish so their Slack calls still work; intake is
-    # refused by the closed pool (users get "the bot is restarting").
-    deadline = time.monotonic() + grace_s
-    services.jobs.shutdown(timeout_s=grace_s)
-    if services.answers is not None:  # thread answers: whatever is left of the grace (at least 1 s)
-        services.answers.shutdown(timeout_s=max(1.0, deadline - time.monotonic()))
-    if services.side is not None:  # event handling and status replies: short work
-        services.side.shutdown(timeout_s=1.0)
-    close()
-    log.info("stopped")
+    log.info("shutting down: no new work here; waiting up to %.0f s for running tasks", grace_s)
+    started = time.monotonic()
+    # Keep the connection open while tasks finish so their Slack calls still work; requests that
+    # still arrive are queued durably and run by another replica (or this one after its restart).
+    stop_services(services, grace_s=grace_s)
+    for close in closers:
+        close()
+    log.info("stopped after %.1f s", time.monotonic() - started)

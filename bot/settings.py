@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from bot.errors import ConfigError
@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     slack_mode: str = Field("socket", description="'socket' (needs SLACK_APP_TOKEN) or 'http'.")
     http_host: str = "0.0.0.0"
     http_port: int = Field(3000, ge=0, le=65535)
+    health_port: int | None = Field(None, ge=0, le=65535, description="Socket Mode: serve /health and "
+                                    "/health/ready on this port (HTTP mode serves them on HTTP_PORT).")
     # Slack sends at most a few hundred KB; a body above this is refused before it is read.
     max_request_bytes: int = Field(1024 * 1024, ge=64 * 1024)
     workers: int = Field(2, ge=1)
@@ -63,6 +65,26 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./chimera.sqlite3"
     digest_use_llm: bool = Field(True, description="Scheduled digests ask Ollama for a narrative "
                                  "(a failed narrative never blocks the digest).")
+    database_connect_timeout_s: float = Field(5.0, gt=0, description="Giving up on one connection attempt.")
+    database_busy_timeout_s: float = Field(10.0, ge=0, description="SQLite: how long a write waits for "
+                                           "another process's write lock before giving up.")
+    database_startup_wait_s: float = Field(600.0, ge=0, description="At start-up, how long to wait (retrying "
+                                           "with backoff) for an unreachable database before exiting.")
+    intake_retry_s: float = Field(2.0, ge=0, description="A request arriving while the database is down is "
+                                  "retried this long before Slack is asked to redeliver it (or the user told).")
+
+    # --- replicas and the durable work queue --------------------------------------------------
+    lease_s: float = Field(30.0, gt=0, description="A replica's claim on a task; when it stops "
+                           "heartbeating (it died), another replica takes the task over after this.")
+    heartbeat_s: float = Field(10.0, gt=0, description="How often a replica renews its leases.")
+    task_poll_s: float = Field(1.0, gt=0, description="How often an idle replica looks for work "
+                               "(work queued on this replica starts at once).")
+    task_max_attempts: int = Field(2, ge=1, description="Claims of one task before it is given up "
+                                   "(its message then says it was interrupted and how to rerun it).")
+    events_keep_h: float = Field(24.0, gt=0, description="How long answered Slack event ids are kept.")
+    maintenance_interval_s: float = Field(3600.0, gt=0, description="How often old records are pruned.")
+    replica_host: str | None = Field(None, description="This replica's host name (default: the "
+                                     "machine's); must differ between replicas.")
 
     log_level: str = "INFO"
 
@@ -97,6 +119,12 @@ class Settings(BaseSettings):
                 raise ValueError("must be an http:// or https:// URL with a host")
         return value
 
+    @model_validator(mode="after")
+    def _check_lease(self) -> Settings:
+        if self.heartbeat_s * 2 > self.lease_s:
+            raise ValueError("HEARTBEAT_S must be at most half of LEASE_S (a lease must survive a missed beat)")
+        return self
+
     @field_validator("slack_mode")
     @classmethod
     def _check_mode(cls, value: str) -> str:
@@ -123,11 +151,12 @@ def load_settings(**overrides: object) -> Settings:
 def describe_invalid(err: ValidationError) -> str:
     """One line: the first bad setting by its environment name and why, then how many more."""
     problems = err.errors(include_url=False, include_input=False)
-    names = [str(p["loc"][0]).upper() if p.get("loc") else "?" for p in problems]
+    # A rule over several settings (HEARTBEAT_S vs LEASE_S) has no location: its reason names them.
+    names = [str(p["loc"][0]).upper() if p.get("loc") else "" for p in problems]
     first = problems[0] if problems else {"msg": "invalid value"}
-    reason = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
-    line = f"{names[0] if names else '?'}: {' '.join(reason.split())}"
-    others = sorted(set(names[1:]) - {names[0]}) if names else []
+    reason = " ".join(str(first.get("msg", "invalid value")).removeprefix("Value error, ").split())
+    line = f"{names[0]}: {reason}" if names and names[0] else reason
+    others = sorted(set(names[1:]) - {names[0], ""}) if names else []
     if others:
         line += f" (also invalid: {', '.join(others)})"
     return line

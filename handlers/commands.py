@@ -1,7 +1,10 @@
 """`/chimera` slash command: parse, ack, hand to a flow.
 
 The listener only parses, queues and acks (well inside Slack's 3 s); the analysis job
-(`bot.flows.analysis_job`) or the comparison (`bot.flows.compare`) does the rest. Errors reach the
+(`bot.flows.analysis_job`) or the comparison (`bot.flows.compare`) does the rest, on whichever
+replica claims it. The work is in the database before the ack (`bot.flows.intake`); Slack never
+redelivers a slash command, so when the database stays unreachable through the retry budget the
+ack itself tells the user. Errors reach the
 user as a short ephemeral message.
 """
 
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import shlex
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +24,9 @@ import bot
 from bot.adapters.slack import SlackOps
 from bot.core.comparable import parse_selector
 from bot.core.text import truncate
-from bot.errors import ChimeraError, UsageError
-from bot.flows.analysis_job import start_analysis
-from bot.flows.compare import Comparison, start_compare
+from bot.errors import ChimeraError, StoreError, UsageError
+from bot.flows.compare import Comparison
+from bot.flows.intake import DATABASE_DOWN, queue_analysis, queue_compare, with_retries
 from bot.flows.services import Services
 from bot.render.slack_text import escape_mrkdwn
 from handlers.digest import digest_command, is_digest_command
@@ -109,16 +113,30 @@ def _comparison(words: list[str]) -> Comparison:
 
 
 def status_text(services: Services, *, deadline: float | None = None) -> str:
-    """Queue, Ollama and version. The Ollama line waits for `Services.probe` until ``deadline``
-    (`HealthProbe.deadline`); without a probe it calls the check directly (unit tests)."""
-    pool = services.jobs.status()
+    """The queue (every replica's), this replica's workers, Ollama's health, the version. The
+    Ollama line waits for `Services.probe` until ``deadline`` (`HealthProbe.deadline`); without a
+    probe it calls the check directly (unit tests). Runs off the listener threads (`send_status`):
+    the queue is read from the database."""
     probe = services.probe
+    lines = [f"*Chimera Insight* {bot.__version__}"]
+    try:
+        counts = services.store.tasks.counts(services.runner.kinds_of("analysis"))
+        replicas = len(services.store.replicas.live(within_s=services.settings.lease_s)) or 1
+        plural = "s" if replicas != 1 else ""
+        lines.append(f"• Jobs: {counts['running']}/{services.runner.fleet_workers()} running, "
+                     f"{counts['queued']} queued (max {services.settings.max_queue}) on {replicas} replica{plural}")
+    except StoreError:
+        lines.append(":warning: The database is unreachable: queued work waits until it is back.")
+    lines.append(f"• This replica: {_local_line(services)}")
     health = probe.line(deadline=probe.deadline() if deadline is None else deadline) if probe else services.health()
-    return "\n".join([
-        f"*Chimera Insight* {bot.__version__}",
-        f"• Jobs: {pool.running}/{pool.workers} running, {pool.queued} queued (max {pool.max_queue})",
-        f"• {health}",
-    ])
+    lines.append(f"• {health}")
+    return "\n".join(lines)
+
+
+def _local_line(services: Services) -> str:
+    local = services.runner.status()
+    busy, workers = local.busy.get("analysis", 0), local.workers.get("analysis", 0)
+    return f"{busy}/{workers} analyses running"
 
 
 def send_status(services: Services, reply: Callable[[str], None]) -> bool:
@@ -136,9 +154,12 @@ def send_status(services: Services, reply: Callable[[str], None]) -> bool:
 
 
 def status_without_check(services: Services) -> str:
-    pool = services.jobs.status()
-    return (f"*Chimera Insight* {bot.__version__}\n• Jobs: {pool.running}/{pool.workers} running, "
-            f"{pool.queued} queued (max {pool.max_queue})\n• Ollama: not checked (too many requests "
+    """The side pool is full: answered in the ack, from this replica's memory only (no database,
+    no Ollama)."""
+    local = services.runner.status()
+    busy, workers = local.busy.get("analysis", 0), local.workers.get("analysis", 0)
+    return (f"*Chimera Insight* {bot.__version__}\n• Jobs: {busy}/{workers} running on this replica "
+            f"(max queue {services.settings.max_queue})\n• Ollama: not checked (too many requests "
             "right now; ask again in a minute)")
 
 
@@ -190,21 +211,27 @@ def make_chimera_command(services: Services) -> Callable[..., None]:
                 ack(text=status_without_check(services))
             return
 
-        def notify(text: str) -> None:
-            respond(text=text, response_type="ephemeral", replace_original=False)
-
+        # Slack never redelivers a slash command: each invocation is new work.
+        key = f"slash:{uuid.uuid4().hex}"
         try:
-            if parsed.comparison is not None:
-                ack(text=start_compare(services, SlackOps(client), comparison=parsed.comparison,
-                                       channel=command["channel_id"], user=command.get("user_id", ""),
-                                       notify=notify))
-                return
-            confirmation = start_analysis(services, SlackOps(client), target=parsed.target, use_llm=parsed.use_llm,
-                                          channel=command["channel_id"], user=command.get("user_id", ""),
-                                          notify=notify)
-        except ChimeraError as err:  # QueueFull / PoolClosed
+            comparison = parsed.comparison
+            if comparison is not None:
+                confirmation = with_retries(lambda: queue_compare(
+                    services, comparison=comparison, channel=command["channel_id"],
+                    user=command.get("user_id", ""), key=key, response_url=command.get("response_url")),
+                    budget_s=services.settings.intake_retry_s)
+            else:
+                confirmation = with_retries(lambda: queue_analysis(
+                    services, target=parsed.target, use_llm=parsed.use_llm, channel=command["channel_id"],
+                    user=command.get("user_id", ""), trigger="slash", key=key,
+                    response_url=command.get("response_url")), budget_s=services.settings.intake_retry_s)
+        except StoreError:
+            log.warning("/chimera %s not queued: the database is unreachable", parsed.action)
+            ack(text=DATABASE_DOWN)
+            return
+        except ChimeraError as err:  # QueueFull
             ack(text=f":warning: {err}")
             return
-        ack(text=confirmation)
+        ack(text=confirmation or "Already queued.")
 
     return chimera_command

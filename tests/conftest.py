@@ -13,6 +13,10 @@ from tests.paths import REAL_ARCHIVE, realworld_path
 from tests.standins.ollama_server import OllamaStandIn
 from tests.standins.slack_api import SlackApiStandin
 
+# `database_url` / `database` (every store, scheduler, digest, dedupe and replica test runs on
+# SQLite and on a throwaway PostgreSQL), `postgres_server`, `postgres_url`.
+pytest_plugins = ["tests.pgserver"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -84,3 +88,24 @@ def memory_root() -> Iterator[str]:
     fs, path = fsspec.core.url_to_fs(url)
     if fs.exists(path):
         fs.rm(path, recursive=True)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    """Keep each phase's report on the item (``item.rep_call``): fixtures read it to show the
+    logs of the processes a failed test started."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say which PostgreSQL the PostgreSQL lane ran on (or that it did not run)."""
+    from tests import pgserver
+
+    for server in pgserver.STARTED:
+        terminalreporter.write_line(
+            f"PostgreSQL lane: throwaway PostgreSQL {server.binaries.version} ({server.binaries.source}), "
+            f"started in {server.timings.get('total_start', 0.0) * 1000:.0f} ms")
+    if not pgserver.STARTED and pgserver.FACTORIES:
+        terminalreporter.write_line("PostgreSQL lane: the server at CHIMERA_TEST_POSTGRES_URL")

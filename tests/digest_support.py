@@ -15,8 +15,9 @@ from bot.adapters.archives import StorageArchives
 from bot.adapters.db import Store, open_store
 from bot.adapters.scheduler import DigestScheduler
 from bot.adapters.slack import SlackOps, build_web_client
-from bot.app import build_pipeline, build_scheduler
+from bot.app import build_pipeline, build_runner, build_scheduler
 from bot.flows.digest import DigestPorts
+from bot.flows.tasks import TaskRunner
 from bot.settings import Settings
 from tests.factories import make_settings
 from tests.standins.slack_api import SlackApiStandin
@@ -46,6 +47,7 @@ def digest_settings(tmp_path: Path, standin: SlackApiStandin, **overrides: Any) 
         "slack_bot_token": "xoxb-test", "slack_api_url": standin.api_url,
         "storage_roots": [str(tmp_path / "storage")], "database_url": f"sqlite:///{tmp_path / 'bot.db'}",
         "digest_use_llm": False, "work_dir": tmp_path / "work",
+        "task_poll_s": 0.1, "heartbeat_s": 0.5, "lease_s": 5.0,
     }
     values.update(overrides)
     return make_settings(**values)
@@ -65,9 +67,12 @@ class DigestEnv:
         return DigestPorts(store=self.store, archives=StorageArchives(self.settings), poster=self.ops,
                            pipeline=build_pipeline(self.settings), use_llm=self.settings.digest_use_llm)
 
-    def scheduler(self) -> DigestScheduler:
-        """A scheduler with its own store connection, like a second bot process would have."""
-        return build_scheduler(self.settings, store=open_store(self.settings.database_url))
+    def scheduler(self) -> tuple[DigestScheduler, TaskRunner]:
+        """A scheduler and the task runner its fires go to (not started), with their own store
+        connection, like another bot process would have."""
+        store = open_store(self.settings.database_url)
+        runner = build_runner(self.settings, store=store, workers={"digest": 2})
+        return build_scheduler(self.settings, store=store, runner=runner), runner
 
     def subscribe(self, *, prefix: str = "nightly", quiet: bool = False, schedule: str = "daily 09:00",
                   tz: str = "UTC", channel: str = "C0DIGEST") -> Any:
@@ -86,7 +91,10 @@ class DigestEnv:
 
 
 @contextmanager
-def digest_env(tmp_path: Path, **overrides: Any) -> Iterator[DigestEnv]:
+def digest_env(tmp_path: Path, *, database_url: str | None = None, **overrides: Any) -> Iterator[DigestEnv]:
+    """``database_url``: the tests' `database_url` fixture (both backends); default a SQLite file."""
+    if database_url is not None:
+        overrides["database_url"] = database_url
     root = tmp_path / "storage"
     root.mkdir(exist_ok=True)
     with SlackApiStandin() as standin:

@@ -31,7 +31,7 @@ def peak_and_current_kb() -> tuple[int, int]:
 
 
 def serve_http() -> None:
-    from bot.app import build_app, build_services
+    from bot.app import build_app, build_services, stop_services
     from bot.serve import HttpServer, make_wsgi_app
     from tests.slack_support import ScriptedRun, bot_settings
     from tests.standins.slack_api import SlackApiStandin
@@ -51,7 +51,7 @@ def serve_http() -> None:
             elif line.strip() == "quit":
                 break
         server.stop()
-        services.jobs.shutdown(timeout_s=1)
+        stop_services(services, grace_s=1)
 
 
 def extract(archive: str, work_dir: str) -> None:

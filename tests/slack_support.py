@@ -29,7 +29,8 @@ from urllib.parse import urlencode
 
 from slack_bolt import App
 
-from bot.app import build_app, build_services
+from bot.app import build_app, build_services, stop_services
+from bot.core.records import TASK_KINDS
 from bot.flows.jobs import JobPool
 from bot.flows.pipeline import RunResult, RunsAnalyses
 from bot.flows.services import Services
@@ -122,6 +123,14 @@ def _pool_idle(pool: JobPool | None) -> bool:
     return status.running == 0 and status.queued == 0
 
 
+def _tasks_idle(services: Services) -> bool:
+    """No task of the durable queue waiting or running (in the database), none busy here."""
+    if any(services.runner.status().busy.values()):
+        return False
+    counts = services.store.tasks.counts(TASK_KINDS)
+    return counts["queued"] == 0 and counts["running"] == 0
+
+
 @dataclass
 class RunningBot:
     url: str
@@ -131,19 +140,21 @@ class RunningBot:
 
     def settle(self, timeout: float = 10.0) -> None:
         """Wait until the bot has finished everything it accepted so far: every Bolt listener run
-        has returned and the analysis and answer pools are idle. A request's listener is submitted
-        before its HTTP response is sent, and a listener queues its job before it returns, so after
-        this every effect of every request already answered has reached the stand-ins: a test can
-        then assert that something did NOT happen without sleeping."""
+        has returned, the side pool is idle and the durable queue holds no waiting or running task
+        (analyses, comparisons, answers, digests). A request's listener is submitted before its
+        HTTP response is sent, and a request's work is queued before its ack, so after this every
+        effect of every request already answered has reached the stand-ins: a test can then assert
+        that something did NOT happen without sleeping."""
         if not self.listeners.wait_idle(timeout):
             raise AssertionError(f"Bolt listeners still running after {timeout} s")
         # The pools have no "wait until idle": poll their state, which only changes when work ends
         # (counting rounds, not reading a clock: some callers run under freezegun).
         for _ in range(int(timeout / 0.01)):
-            if _pool_idle(self.services.jobs) and _pool_idle(self.services.answers):
+            if _pool_idle(self.services.side) and _tasks_idle(self.services):
                 return
             time.sleep(0.01)
-        raise AssertionError(f"the bot did not settle within {timeout} s: jobs {self.services.jobs.status()}")
+        raise AssertionError(f"the bot did not settle within {timeout} s: runner {self.services.runner.status()}, "
+                             f"tasks {self.services.store.tasks.counts(TASK_KINDS)}")
 
     def post(self, body: bytes, headers: dict[str, str]) -> tuple[int, str, float]:
         """POST to /slack/events; returns (status, body, seconds taken). Tests assert nothing about
@@ -185,6 +196,8 @@ def bot_settings(standin: SlackApiStandin, **overrides: Any) -> Settings:
         "slack_bot_token": "xoxb-test", "slack_signing_secret": SECRET,
         "slack_app_token": "xapp-test", "slack_api_url": standin.api_url, "slack_mode": "http",
         "http_host": "127.0.0.1", "http_port": 0, "workers": 2, "max_queue": 3,
+        # the durable queue, quick: idle replicas look for work often, leases are short
+        "task_poll_s": 0.1, "heartbeat_s": 0.5, "lease_s": 5.0,
     }
     values.update(overrides)
     return make_settings(**values)
@@ -204,17 +217,15 @@ def http_bot(standin: SlackApiStandin, run: RunsAnalyses | None, *, clock: Calla
     listeners = count_listeners(app)
     server = HttpServer(make_wsgi_app(app, services), host="127.0.0.1", port=0)
     server.start()
+    services.runner.start()
     try:
         yield RunningBot(f"http://127.0.0.1:{server.port}", services, standin, listeners)
     finally:
         if isinstance(run, ScriptedRun):
             run.release.set()
-        services.jobs.shutdown(timeout_s=5)
-        if services.answers is not None:
-            services.answers.shutdown(timeout_s=5)
-        if services.side is not None:
-            services.side.shutdown(timeout_s=5)
+        stop_services(services, grace_s=5)
         server.stop()
+        services.store.close()
 
 
 def upload_done(calls: list) -> bool:

@@ -22,6 +22,10 @@ Extraction is done member by member by this module (never ``extractall``):
   archives whose checksum does not match;
 - in a folder, links, special files, files with hard links to a place outside the folder, and
   files or subfolders the OS refuses to open (vanished, unreadable) are skipped with the reason.
+
+Scratch directories are named ``archive-<host>-<pid>-<random>``: a process killed mid-extraction
+(SIGKILL, out of memory) leaves one behind, and `sweep_scratch` removes those whose process is
+gone (at start-up and periodically), so a crash never fills the disk.
 """
 
 from __future__ import annotations
@@ -32,10 +36,13 @@ import gzip
 import logging
 import lzma
 import os
+import re
 import shutil
+import socket
 import stat
 import tarfile
 import tempfile
+import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -95,7 +102,7 @@ def open_archive(
 def open_location(location: storage.Location, *, settings: Settings) -> Iterator[ArchiveTree]:
     """A resolved location as a local tree in fresh scratch (see `open_archive`)."""
     settings.work_dir.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix="archive-", dir=settings.work_dir))
+    scratch = Path(tempfile.mkdtemp(prefix=_scratch_prefix(), dir=settings.work_dir))
     try:
         tree_dir = scratch / "tree"
         tree_dir.mkdir()
@@ -103,6 +110,52 @@ def open_location(location: storage.Location, *, settings: Settings) -> Iterator
         yield tree
     finally:
         _remove_tree(scratch)
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9.]+", "_", socket.gethostname() or "localhost")
+
+
+def _scratch_prefix() -> str:
+    return f"archive-{_host()}-{os.getpid()}-"
+
+
+_SCRATCH = re.compile(r"^archive-(?P<host>[A-Za-z0-9._]+)-(?P<pid>\d+)-[^-]+$")
+LEGACY_SCRATCH_AGE_S = 24 * 3600  # unnamed scratch (older versions) is removed after a day
+
+
+def sweep_scratch(work_dir: Path, *, is_alive: Callable[[int], bool], at_start: bool = False) -> list[Path]:
+    """Remove scratch directories under ``work_dir`` left by processes of this host that are gone
+    (``is_alive(pid)`` False), and unnamed ones older than a day. ``at_start``: this process has
+    made none yet, so one bearing its own PID is a previous incarnation's (a container restarted
+    as PID 1). Returns what was removed."""
+    removed: list[Path] = []
+    try:
+        entries = list(work_dir.iterdir())
+    except OSError:  # no work dir yet: nothing to sweep
+        return removed
+    now = time.time()
+    for path in entries:
+        match = _SCRATCH.match(path.name)
+        if match:
+            pid = int(match["pid"])
+            if match["host"] != _host() or (pid == os.getpid() and not at_start) or \
+                    (pid != os.getpid() and is_alive(pid)):
+                continue
+        elif not path.name.startswith("archive-"):
+            continue
+        else:
+            try:
+                if now - path.stat().st_mtime < LEGACY_SCRATCH_AGE_S:
+                    continue
+            except OSError:
+                continue
+        if path.is_dir() and not path.is_symlink():
+            _remove_tree(path)
+            removed.append(path)
+    if removed:
+        log.info("removed %d scratch folder(s) left by stopped processes", len(removed))
+    return removed
 
 
 # --- building the tree -----------------------------------------------------------------------

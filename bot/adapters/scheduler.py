@@ -11,9 +11,12 @@ scheduled fire time) reaches it through `DigestExecutor`, which runs each job wi
 That keeps two schedulers in one process (tests) or two processes apart, each with its own
 resources, while they share one job table.
 
-Exactly once: every process sharing the database runs the same jobs, so each fire first claims the
-run key ``digest-fire:<subscription>:<scheduled UTC time>`` (`store.runs.claim_run_key`); only the
-winner goes on, and `store.digests.claim_digest` guards each archive as well.
+Exactly once: every process sharing the database runs the same jobs, so a fire only *queues* the
+digest as a task of the durable queue under the key ``digest-fire:<subscription>:<scheduled UTC
+time>``: the first replica to insert it wins, the others find the key taken. Any replica's task
+runner then runs it under a lease (`bot.flows.tasks`, `bot.flows.digest.DigestTasks`), so a
+replica dying mid-digest hands the fire to another instead of losing it, and
+`store.digests.claim_digest` still guards each archive.
 """
 
 from __future__ import annotations
@@ -21,23 +24,27 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import logging
+import pickle
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.executors.base import run_job
 from apscheduler.executors.pool import BasePoolExecutor
-from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.base import BaseJobStore, ConflictingIdError, JobLookupError
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.util import datetime_to_utc_timestamp
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.adapters.cron import build_trigger, scheduler_job_defaults
-from bot.adapters.db.engine import IMMEDIATE, make_engine
-from bot.core.records import Subscription
+from bot.adapters.db.engine import make_engine
+from bot.core.records import Subscription, Task
 from bot.core.schedules import parse_schedule
 from bot.errors import ChimeraError, ScheduleError
-from bot.flows.digest import FAILED, DigestOutcome, DigestPorts, report_failure, run_digest, user_reason
+from bot.flows.digest import DigestPorts, report_failure
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,8 +54,9 @@ POLL_JOB_ID = "digest-poll"
 # Another process may add jobs to the shared table; waking up this often picks them up even when
 # this process has no fire of its own due sooner.
 POLL_INTERVAL_S = 60
-# A run still 'queued'/'running' after this long belongs to a process that died (a digest takes
-# minutes); at start-up it is marked failed and, for a digest, reported in its channel.
+# A run still 'queued'/'running' after this long, and covered by no task of the durable queue,
+# belongs to a process that died before there was a queue (an older version); at start-up it is
+# marked failed and, for a digest, reported in its channel. Runs with a task are the queue's.
 STALE_AFTER = timedelta(hours=2)
 DIGEST_WORKERS = 2
 
@@ -70,12 +78,35 @@ def fire_digest(subscription_id: int) -> str:
     fire_time: datetime | None = getattr(_context, "fire_time", None)
     if owner is None or fire_time is None:
         raise RuntimeError("fire_digest runs only on a DigestExecutor")
-    outcome = owner.fire(subscription_id, fire_time)
-    return outcome.status if outcome else "skipped"
+    return "queued" if owner.fire(subscription_id, fire_time) else "skipped"
 
 
 def _poll_job_store() -> None:
     """No-op interval job: its only purpose is to wake the scheduler (see POLL_INTERVAL_S)."""
+
+
+class MigratedJobStore(SQLAlchemyJobStore):
+    """APScheduler's SQLAlchemy job store on the table the migrations made (0003_apscheduler_jobs).
+
+    - ``start`` creates nothing (the stock store runs ``CREATE TABLE … IF NOT EXISTS`` logic there,
+      which is what raced when replicas started together);
+    - ``add_job`` inserts with ``ON CONFLICT DO NOTHING``: two replicas scheduling the same job is
+      an ordinary outcome (`ConflictingIdError`, which ``replace_existing`` turns into an update),
+      not an ERROR line in the PostgreSQL log.
+    """
+
+    def start(self, scheduler: Any, alias: str) -> None:
+        BaseJobStore.start(self, scheduler, alias)
+
+    def add_job(self, job: Any) -> None:
+        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        stmt = insert(self.jobs_t).values(
+            id=job.id, next_run_time=datetime_to_utc_timestamp(job.next_run_time),
+            job_state=pickle.dumps(job.__getstate__(), self.pickle_protocol),
+        ).on_conflict_do_nothing(index_elements=["id"]).returning(self.jobs_t.c.id)
+        with self.engine.begin() as connection:
+            if connection.execute(stmt).first() is None:
+                raise ConflictingIdError(job.id)
 
 
 class DigestExecutor(BasePoolExecutor):
@@ -120,13 +151,14 @@ def _run_in_context(owner: DigestScheduler, job: Any, alias: str, run_times: lis
 class DigestScheduler:
     """The digest jobs of one bot process. `start` reconciles jobs with active subscriptions."""
 
-    def __init__(self, *, settings: Settings, ports: DigestPorts) -> None:
+    def __init__(self, *, settings: Settings, ports: DigestPorts, wake: Callable[[], None] = lambda: None) -> None:
         self.settings = settings
         self.ports = ports
         self.store = ports.store
-        self._engine = make_engine(settings.database_url)
-        jobstore = SQLAlchemyJobStore(engine=self._engine)
-        self._jobs_table = jobstore.jobs_t
+        self._wake = wake  # the task runner: a fire queued here starts here at once
+        self._engine = make_engine(settings.database_url, busy_timeout_s=settings.database_busy_timeout_s,
+                                   connect_timeout_s=settings.database_connect_timeout_s)
+        jobstore = MigratedJobStore(engine=self._engine)
         self._scheduler = BackgroundScheduler(
             jobstores={"default": jobstore, "memory": MemoryJobStore()},
             executors={"default": DigestExecutor(self)},
@@ -136,17 +168,18 @@ class DigestScheduler:
 
     # --- lifecycle ----------------------------------------------------------------------------
     def start(self) -> None:
-        """Create the job table if needed, report digests a dead process left behind, bring the
-        jobs in line with the active subscriptions, then start firing."""
-        # Two processes starting together must not race to CREATE the table: take the write lock.
-        with self._engine.connect().execution_options(**{IMMEDIATE: True}) as conn, conn.begin():
-            self._jobs_table.create(conn, checkfirst=True)
+        """Report digests a dead process left behind, bring the jobs in line with the active
+        subscriptions, then start firing. (The job table comes from the migrations.)"""
         self._scheduler.start(paused=True)
         self.recover_interrupted()
         self.reconcile()
         self._scheduler.add_job(_poll_job_store, "interval", seconds=POLL_INTERVAL_S, id=POLL_JOB_ID,
                                 jobstore="memory", replace_existing=True)
         self._scheduler.resume()
+
+    @property
+    def running(self) -> bool:
+        return bool(self._scheduler.running)
 
     def shutdown(self, *, wait: bool = True) -> None:
         """Stop firing; with ``wait``, let running digests finish first."""
@@ -227,35 +260,22 @@ class DigestScheduler:
                 report_failure(self.ports.poster, subscription, reason + ".", archive=digest.archive)
 
     # --- one fire -----------------------------------------------------------------------------
-    def fire(self, subscription_id: int, fire_time: datetime) -> DigestOutcome | None:
-        """Run the digest of one scheduled fire, unless another process already took this fire.
+    def fire(self, subscription_id: int, fire_time: datetime) -> Task | None:
+        """Queue the digest of one scheduled fire, unless another process already queued it.
 
-        Returns None when there was nothing to do here (removed subscription, fire taken).
+        Returns the queued task, or None when there was nothing to do here (removed
+        subscription, fire taken). The digest itself runs on a task runner (any replica's).
         """
         subscription = self.store.subscriptions.get_subscription(subscription_id)
         if subscription is None or not subscription.active:
             log.info("subscription %d is gone; dropping its job", subscription_id)
             self.remove(subscription_id)
             return None
-        run = self.store.runs.claim_run_key(fire_key(subscription_id, fire_time), archive=subscription.prefix,
-                                       trigger="schedule", channel=subscription.channel)
-        if run is None:
+        task = self.store.tasks.enqueue(
+            kind="digest", key=fire_key(subscription_id, fire_time), channel=subscription.channel,
+            payload={"subscription_id": subscription_id, "fire_time": fire_time.astimezone(UTC).isoformat()})
+        if task is None:
             log.info("fire of digest %d at %s taken by another process", subscription_id, fire_time)
             return None
-        self.store.runs.start_run(run.id)
-        try:
-            outcome = run_digest(subscription, ports=self.ports)
-        except Exception as err:  # before any archive was claimed: record the fire, tell the channel
-            reason = user_reason(err)
-            log.exception("digest %d failed", subscription_id)
-            outcome = DigestOutcome(FAILED, error=reason)
-            report_failure(self.ports.poster, subscription, reason, archive=None)
-        try:
-            self.store.runs.finish_run(
-                run.id, status="failed" if outcome.status == FAILED else "done", error=outcome.error,
-                summary={"outcome": outcome.status, "archive": outcome.archive,
-                         "digest_id": outcome.digest_id, "posted_ts": outcome.posted_ts},
-            )
-        except ChimeraError:
-            log.exception("could not record the fire of digest %d", subscription_id)
-        return outcome
+        self._wake()
+        return task

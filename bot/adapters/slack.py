@@ -17,6 +17,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
 )
+from slack_sdk.webhook import WebhookClient
 
 from bot.core.text import truncate
 from bot.errors import SlackCallFailed
@@ -46,6 +47,9 @@ def build_web_client(settings: Settings) -> WebClient:
 
 THREAD_PAGES = 5  # conversations.replies pages read at most (200 messages each)
 QUICK_TIMEOUT_S = 2  # s: a Web API call made while a listener waits (the socket timeout, one try)
+# Message metadata tagging a message with the work it shows (see SlackOps.find_marked): a replica
+# taking over work whose message was posted but not yet recorded finds it instead of posting another.
+MARKER_EVENT = "chimera_work"
 
 
 class SlackOps:
@@ -67,14 +71,36 @@ class SlackOps:
             raise SlackCallFailed(method, "connection_failed") from err
 
     def post(self, *, channel: str, text: str, blocks: Sequence[dict] | None = None,
-             thread_ts: str | None = None) -> str:
-        """chat.postMessage; returns the message ts."""
+             thread_ts: str | None = None, marker: str | None = None) -> str:
+        """chat.postMessage; returns the message ts. ``marker`` goes in the message's metadata."""
         resp = self._call(
             "chat.postMessage", self.client.chat_postMessage, channel=channel,
             text=truncate(text, MESSAGE_TEXT_LIMIT), blocks=list(blocks) if blocks else None,
             thread_ts=thread_ts, unfurl_links=False, unfurl_media=False,
+            metadata={"event_type": MARKER_EVENT, "event_payload": {"marker": marker}} if marker else None,
         )
         return str(resp["ts"])
+
+    def find_marked(self, *, channel: str, marker: str, oldest: float, thread_ts: str | None = None) -> str | None:
+        """Our message tagged ``marker`` (conversations.history, or .replies for a thread, with
+        metadata) since ``oldest``; None when there is none or Slack cannot say."""
+        since = f"{max(0.0, oldest):.6f}"
+        try:
+            if thread_ts:
+                resp = self.client.conversations_replies(channel=channel, ts=thread_ts, oldest=since, limit=200,
+                                                         include_all_metadata=True)
+            else:
+                resp = self.client.conversations_history(channel=channel, oldest=since, limit=200,
+                                                         include_all_metadata=True)
+        except (SlackApiError, SlackClientError, OSError) as err:
+            log.warning("could not look for message %s in %s: %s", marker, channel, type(err).__name__)
+            return None
+        for message in resp.get("messages") or []:
+            metadata = message.get("metadata") or {} if isinstance(message, Mapping) else {}
+            if metadata.get("event_type") == MARKER_EVENT and (metadata.get("event_payload") or {}).get(
+                    "marker") == marker:
+                return str(message.get("ts"))
+        return None
 
     def update(self, *, channel: str, ts: str, text: str, blocks: Sequence[dict] | None = None) -> None:
         self._call(
@@ -85,6 +111,18 @@ class SlackOps:
     def ephemeral(self, *, channel: str, user: str, text: str) -> None:
         self._call("chat.postEphemeral", self.client.chat_postEphemeral, channel=channel, user=user,
                    text=truncate(text, MESSAGE_TEXT_LIMIT))
+
+    def respond(self, *, response_url: str, text: str) -> None:
+        """An ephemeral reply through a slash command's response_url (works 30 minutes, 5 times)."""
+        try:
+            resp = WebhookClient(response_url, timeout=10).send(
+                text=truncate(text, MESSAGE_TEXT_LIMIT), response_type="ephemeral", replace_original=False)
+        except (SlackClientError, OSError) as err:
+            log.warning("slack respond failed: %s", type(err).__name__)
+            raise SlackCallFailed("response_url", "connection_failed") from err
+        if resp.status_code != 200:
+            log.warning("slack respond failed: HTTP %s", resp.status_code)
+            raise SlackCallFailed("response_url", f"http_{resp.status_code}")
 
     def upload(self, *, channel: str, thread_ts: str, files: Sequence[Upload], attempts: int = 2) -> None:
         """files_upload_v2 into a thread. The whole upload is retried once: a failed POST to the

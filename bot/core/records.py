@@ -18,7 +18,17 @@ FinishedRunStatus = Literal["done", "failed"]
 DigestRecordStatus = Literal["claimed", "posted", "failed"]
 FinishedDigestStatus = Literal["posted", "failed"]
 
+# A task: one piece of work in the durable queue (any replica may run it).
+TaskKind = Literal["analysis", "compare", "answer", "digest"]
+# queued -> running (a replica holds its lease) -> done | failed; a running task whose lease expired
+# (its replica died) is taken over by another replica, or given up after too many attempts.
+TaskState = Literal["queued", "running", "done", "failed"]
+FinishedTaskState = Literal["done", "failed"]
+
 TRIGGERS: tuple[Trigger, ...] = get_args(Trigger)
+TASK_KINDS: tuple[TaskKind, ...] = get_args(TaskKind)
+TASK_STATES: tuple[TaskState, ...] = get_args(TaskState)
+FINISHED_TASK_STATES: tuple[FinishedTaskState, ...] = get_args(FinishedTaskState)
 RUN_STATUSES: tuple[RunStatus, ...] = get_args(RunStatus)
 FINISHED_RUN_STATUSES: tuple[FinishedRunStatus, ...] = get_args(FinishedRunStatus)
 DIGEST_STATUSES: tuple[DigestRecordStatus, ...] = get_args(DigestRecordStatus)
@@ -64,6 +74,61 @@ class Subscription:
 
 
 @dataclass(frozen=True)
+class Task:
+    """One piece of work in the durable queue: an analysis, a thread answer or a digest fire.
+
+    ``key`` makes a request exactly-once across replicas (the event or fire it came from).
+    ``owner``/``lease_expires_at`` say which replica runs it and until when its lease holds (the
+    owner's heartbeat extends it); ``attempt`` counts the claims so far, and together with
+    ``owner`` fences a replica that lost its lease. ``message_ts`` is the Slack message the task
+    shows its progress in (so whoever takes the task over edits that same message).
+    """
+
+    id: int
+    kind: TaskKind
+    key: str
+    payload: dict[str, Any]
+    state: TaskState
+    run_id: int | None
+    channel: str | None
+    message_ts: str | None
+    owner: str | None
+    lease_expires_at: datetime | None
+    attempt: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None
+    previous_owner: str | None = None  # set by a claim that took the task over from a dead replica
+
+
+@dataclass(frozen=True)
+class Queued:
+    """What queueing a task did: ``task`` is None when it was a duplicate (its key was taken) or
+    refused (the line was full). ``running``/``ahead``: the other tasks of its kind running, and
+    those queued before it, at that moment (its place in line)."""
+
+    task: Task | None
+    duplicate: bool = False
+    refused: bool = False
+    running: int = 0
+    ahead: int = 0
+
+
+@dataclass(frozen=True)
+class Replica:
+    """A running bot process, as its heartbeat shows it to the others."""
+
+    id: str
+    host: str
+    pid: int
+    workers: int
+    started_at: datetime
+    heartbeat_at: datetime
+    stopped_at: datetime | None
+
+
+@dataclass(frozen=True)
 class Digest:
     """One archive digested for one subscription; ``run_key`` makes the claim exclusive."""
 
@@ -77,3 +142,4 @@ class Digest:
     created_at: datetime
     finished_at: datetime | None
     error: str | None
+    task_id: int | None = None  # the digest fire (task) that claimed it: a take-over resumes it

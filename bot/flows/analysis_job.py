@@ -1,9 +1,14 @@
-"""One analysis from request to thread: the job a slash command or a mention starts.
+"""One analysis from request to thread: the task a slash command or a mention queues.
 
 The job posts ONE parent message, edits it with progress (throttled), replaces it with the summary
 blocks and uploads the report and chart into its thread (`bot.flows.deliver`). Errors reach the
-requester through ``notify`` (an ephemeral message); the run is recorded in the store so its thread
-can be asked about.
+requester through an ephemeral message; the run is recorded in the store so its thread can be
+asked about.
+
+It runs as a task of the durable queue (`bot.flows.tasks`): when the replica running it dies,
+another replica resumes it in the same parent message; when it cannot be redone, `give_up` edits
+that message to say it was interrupted and tells the requester to run it again; when this replica
+stops, `interrupt` says it will continue and the task goes back to the queue.
 """
 
 from __future__ import annotations
@@ -12,10 +17,11 @@ import logging
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import bot
+from bot.core.records import Task
 from bot.core.text import truncate
 from bot.errors import ChimeraError, SlackCallFailed
 from bot.flows.deliver import Delivery, deliver, report_uploads
@@ -23,6 +29,7 @@ from bot.flows.pipeline import RunResult
 from bot.flows.ports import RunStore, SlackPoster
 from bot.flows.progress import Throttle
 from bot.flows.services import Services
+from bot.flows.tasks import Lease, message_of
 from bot.render.blocks import fallback_text, summary_blocks
 from bot.render.narrative import narrative_note, slack_summary
 from bot.render.slack_text import escape_mrkdwn
@@ -32,38 +39,73 @@ log = logging.getLogger(__name__)
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
+def label(target: str) -> str:
+    return f"`{escape_mrkdwn(target)}`"
+
+
+def tell_requester(poster: SlackPoster, *, channel: str, user: str, response_url: str | None, text: str) -> None:
+    """An ephemeral message to whoever asked: through the slash command's response_url while it
+    works, else chat.postEphemeral; an unreachable user is logged."""
+    if response_url:
+        try:
+            poster.respond(response_url=response_url, text=text)
+            return
+        except SlackCallFailed as err:
+            log.info("response_url failed (%s); sending an ephemeral message instead", err.code)
+    if not user:
+        return
+    try:
+        poster.ephemeral(channel=channel, user=user, text=text)
+    except SlackCallFailed as err:
+        log.warning("could not tell user %s: %s", user, err.code)
+
+
+def interrupted_text(target: str, reason: str) -> str:
+    return (f":warning: The analysis of {label(target)} was interrupted ({reason}), so it did not finish. "
+            f"Run `/chimera analyze {escape_mrkdwn(target)}` again.")
+
+
 @dataclass
 class AnalysisJob:
-    """One analysis from request to thread. ``notify`` sends the requester an ephemeral message."""
+    """One analysis (one task) from parent message to thread."""
 
     services: Services
     poster: SlackPoster
+    lease: Lease
     target: str
     use_llm: bool
     channel: str
     user: str
-    notify: Callable[[str], None]
+    response_url: str | None = None
+    run_id: int | None = None
     parent_ts: str | None = None
-    trigger: str = "slash"  # or "mention": how the run is recorded in the store
-    run_id: int | None = None  # the stored run (None when the database was unavailable)
-    # "running" -> "delivering" (the summary goes out) or "cancelled" (the pool cut it off at
-    # shutdown). The worker keeps running after a cancel, so every edit of the parent checks the
-    # state under this lock: a late progress edit can never overwrite the "stopped" notice.
-    _state: str = field(default="running", init=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @classmethod
+    def from_lease(cls, services: Services, lease: Lease) -> AnalysisJob:
+        p = lease.task.payload
+        return cls(services=services, poster=services.poster, lease=lease, target=str(p["target"]),
+                   use_llm=bool(p.get("use_llm", True)), channel=str(p["channel"]), user=str(p.get("user") or ""),
+                   response_url=p.get("response_url"), run_id=lease.task.run_id, parent_ts=lease.task.message_ts)
+
+    def _recover_parent(self) -> None:
+        """A take-over: find the message a predecessor posted (in Slack, when it died before
+        recording it) and make sure the run knows its thread (it may have died in between)."""
+        if not self.lease.resumed:
+            return
+        if self.parent_ts is None:
+            self.parent_ts = message_of(self.lease.task, self.poster, channel=self.channel)
+        if self.parent_ts is not None:
+            self._remember_parent()
 
     @property
     def label(self) -> str:
-        return f"`{escape_mrkdwn(self.target)}`"
+        return label(self.target)
 
     def _record(self, what: str, call: Callable[[RunStore], Any]) -> Any:
         """One write to the run store. A database problem is logged, never fatal: the report still
         goes out, only follow-up questions on it will not work."""
-        store = self.services.store
-        if store is None:
-            return None
         try:
-            return call(store)
+            return call(self.services.store)
         except (ChimeraError, ValueError):
             log.warning("could not record %s of the analysis of %r", what, self.target, exc_info=True)
             return None
@@ -81,11 +123,8 @@ class AnalysisJob:
             measurements=result.ingest.measurements))
 
     def _status(self, text: str) -> None:
-        """Edit the parent message while the job is running; a failed edit is logged, never fatal
-        (the next one may work)."""
-        with self._lock:
-            if self._state == "running":
-                self._edit_parent(text)
+        """Edit the parent while the job is worked on here; a failed edit is logged, never fatal."""
+        self.lease.while_working(lambda: self._edit_parent(text))
 
     def _edit_parent(self, text: str) -> None:
         if self.parent_ts is None:
@@ -95,42 +134,32 @@ class AnalysisJob:
         except SlackCallFailed as err:
             log.warning("could not update the parent message: %s", err.code)
 
-    @property
-    def cancelled(self) -> bool:
-        with self._lock:
-            return self._state == "cancelled"
-
     def _tell(self, text: str) -> None:
-        try:
-            self.notify(text)
-        except Exception:  # the user is unreachable; the log is all we have
-            log.exception("could not notify user %s", self.user)
+        tell_requester(self.poster, channel=self.channel, user=self.user, response_url=self.response_url, text=text)
 
-    def run(self) -> None:
+    def run(self) -> dict[str, Any]:
         who = f"<@{self.user}> asked for" if _USER_ID.match(self.user) else "Requested:"
-        stored = self._record("the start", lambda s: s.runs.create_run(
-            archive=self.target, trigger=self.trigger, channel=self.channel, user=self.user or None))
-        if stored is not None:
-            self.run_id = stored.id
-            self._record("the start", lambda s: s.runs.start_run(stored.id))
+        if self.run_id is None:  # the first attempt records the run (a take-over continues it)
+            created = self._record("the start", lambda s: s.runs.create_run(
+                archive=self.target, trigger=str(self.lease.task.payload.get("trigger") or "slash"),
+                channel=self.channel, user=self.user or None))
+            if created is not None:
+                self.run_id = created.id
+                self.lease.attach_run(created.id)
+        if self.run_id is not None:
+            run_id = self.run_id
+            self._record("the start", lambda s: s.runs.start_run(run_id))
+        self._recover_parent()
         try:
-            with self._lock:  # a cancel arriving now waits for the parent, then marks it stopped
-                cancelled_early = self._state != "running"
-                if not cancelled_early:
-                    self.parent_ts = self.poster.post(
-                        channel=self.channel,
-                        text=f":hourglass_flowing_sand: {who} an analysis of {self.label} — starting…")
+            if self.lease.resumed and self.parent_ts is not None:
+                # Another replica started it (and stopped): carry on in its message.
+                self._status(f":hourglass_flowing_sand: {who} an analysis of {self.label} — resuming…")
+            elif not self.lease.while_working(lambda: self._post_parent(who)):
+                return {"result": "handed back before it started"}
         except SlackCallFailed as err:
             self._finish("failed", error=f"could not post in Slack: {err.code}")
             self._tell(str(err))
-            return
-        if cancelled_early:  # the pool stopped it before it began (the user has been told)
-            self._finish("failed", error="stopped: the bot restarted")
-            return
-        if self.run_id is not None and self.parent_ts is not None:
-            run_id, parent_ts = self.run_id, self.parent_ts
-            self._record("the thread",
-                         lambda s: s.runs.set_run_thread(run_id, channel=self.channel, parent_ts=parent_ts))
+            return {"result": "failed", "error": err.code}
         throttle = Throttle(interval_s=self.services.progress_interval_s, clock=self.services.clock)
 
         def progress(step: str) -> None:
@@ -145,31 +174,46 @@ class AnalysisJob:
             )
         except ChimeraError as err:
             log.info("analysis of %r failed: %s", self.target, err)
-            if self.cancelled:  # the user has been told already
-                return
+            if not self.lease.begin_delivery():  # handed back or taken over: not ours to report
+                return {"result": "handed back"}
             self._finish("failed", error=str(err))
-            self._status(f":x: Analysis of {self.label} failed: {escape_mrkdwn(str(err))}")
+            self._edit_parent(f":x: Analysis of {self.label} failed: {escape_mrkdwn(str(err))}")
             # The message may quote the archive's contents (member names): escaped like any file text.
             self._tell(f"{escape_mrkdwn(str(err))} Check the name (it is looked up inside the configured "
                        "storage) and try again.")
-            return
+            return {"result": "failed", "error": str(err)}
         except Exception:
             log.exception("analysis of %r crashed", self.target)
-            if self.cancelled:
-                return
+            if not self.lease.begin_delivery():
+                return {"result": "handed back"}
             self._finish("failed", error="internal error (see the bot's log)")
-            self._status(f":x: Analysis of {self.label} failed because of an internal error.")
+            self._edit_parent(f":x: Analysis of {self.label} failed because of an internal error.")
             self._tell("Something went wrong while analyzing that archive (details are in the bot's log). "
                        "Please try again; if it happens again, tell whoever runs the bot.")
-            return
+            return {"result": "failed", "error": "internal error"}
+        if not self.lease.begin_delivery():
+            log.info("analysis of %r finished after it was handed back or taken over; not delivered", self.target)
+            return {"result": "handed back"}
         self._deliver(result)
+        return {"result": "delivered", "parent_ts": self.parent_ts}
+
+    def _post_parent(self, who: str) -> None:
+        # Tagged with the task's key: should this replica die before recording it, the one taking
+        # over finds the message in Slack instead of leaving it at "starting…".
+        self.parent_ts = self.poster.post(
+            channel=self.channel, text=f":hourglass_flowing_sand: {who} an analysis of {self.label} — starting…",
+            marker=self.lease.task.key)
+        self._remember_parent()
+
+    def _remember_parent(self) -> None:
+        assert self.parent_ts is not None
+        self.lease.remember_message(channel=self.channel, ts=self.parent_ts)
+        if self.run_id is not None:
+            run_id, parent_ts = self.run_id, self.parent_ts
+            self._record("the thread", lambda s: s.runs.set_run_thread(run_id, channel=self.channel,
+                                                                      parent_ts=parent_ts))
 
     def _deliver(self, result: RunResult) -> None:
-        with self._lock:
-            if self._state != "running":  # cut off at shutdown: the parent says "stopped"
-                log.info("analysis of %r finished after it was cancelled; not delivered", self.target)
-                return
-            self._state = "delivering"
         self._finish("done", result=result)  # before the summary: its thread is answerable at once
         narrative = result.narrative
         note = narrative_note(narrative)
@@ -196,26 +240,51 @@ class AnalysisJob:
                 "Run the command again to retry."),
         )
 
-    def cancel(self, message: str) -> None:
-        """Called by the pool at shutdown (from another thread than the job's): mark the parent (if
-        any) and tell the requester. A job already delivering its summary is left to finish."""
+
+class AnalysisTasks:
+    """The `bot.flows.tasks.TaskHandler` for analyses."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._jobs: dict[int, AnalysisJob] = {}
+        self._lock = threading.Lock()
+
+    def run(self, lease: Lease) -> dict[str, Any] | None:
+        job = AnalysisJob.from_lease(self.services, lease)
         with self._lock:
-            if self._state != "running":
-                return
-            self._state = "cancelled"
-            self._edit_parent(f":warning: Analysis of {self.label} stopped: the bot is restarting.")
-        self._finish("failed", error="stopped: the bot restarted")
-        self._tell(message)
+            self._jobs[lease.task.id] = job
+        try:
+            return job.run()
+        finally:
+            with self._lock:
+                self._jobs.pop(lease.task.id, None)
 
+    def interrupt(self, lease: Lease) -> None:
+        with self._lock:
+            job = self._jobs.get(lease.task.id)
+        if job is not None:
+            job._edit_parent(f":hourglass_flowing_sand: The bot is restarting: the analysis of {job.label} "
+                             "will continue in a moment, here.")
 
-def start_analysis(services: Services, poster: SlackPoster, *, target: str, use_llm: bool, channel: str,
-                   user: str, notify: Callable[[str], None], trigger: str = "slash") -> str:
-    """Queue an analysis; returns the confirmation to show the requester (raises QueueFull/PoolClosed)."""
-    job = AnalysisJob(services=services, poster=poster, target=target, use_llm=use_llm,
-                      channel=channel, user=user, notify=notify, trigger=trigger)
-    position = services.jobs.submit(f"{target} ({user})", job.run, on_cancel=job.cancel)
-    mode = " (data only, no LLM)" if not use_llm else ""
-    if position == 0:
-        return f":hourglass_flowing_sand: Analyzing {job.label}{mode} — I'll post the summary in this channel."
-    return (f":inbox_tray: Queued {job.label}{mode}: position {position} in line. "
-            "I'll post in this channel when it starts.")
+    def give_up(self, task: Task, reason: str) -> None:
+        """The records first (the run failed, its thread known), then the message, then the user."""
+        p = task.payload
+        target, channel = str(p.get("target", "?")), str(p.get("channel") or task.channel or "")
+        text = interrupted_text(target, reason)
+        poster, store = self.services.poster, self.services.store
+        parent_ts = message_of(task, poster, channel=channel) if channel else None
+        if task.run_id is not None:
+            try:
+                store.runs.finish_run(task.run_id, status="failed", error=f"interrupted: {reason}")
+                if parent_ts is not None:  # its thread may be asked about (the predecessor may have
+                    # died before recording it)
+                    store.runs.set_run_thread(task.run_id, channel=channel, parent_ts=parent_ts)
+            except ChimeraError:
+                log.warning("could not close the interrupted run %d", task.run_id, exc_info=True)
+        if parent_ts is not None:
+            try:
+                poster.update(channel=channel, ts=parent_ts, text=text)
+            except SlackCallFailed as err:
+                log.warning("could not mark the interrupted analysis: %s", err.code)
+        tell_requester(poster, channel=channel, user=str(p.get("user") or ""), response_url=p.get("response_url"),
+                       text=text)

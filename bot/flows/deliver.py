@@ -52,6 +52,7 @@ class Delivery:
     # RETRY_DELAYS_S, then this short plain text replaces the placeholder instead, so the
     # message never stays "starting…". None: one try (progress edits, streamed answers).
     final_text: str | None = None
+    marker: str | None = None  # tags a new message so it can be found again (`SlackPoster.find_marked`)
 
 
 def deliver(poster: SlackPoster, delivery: Delivery, *, on_message_failure: Explain | None = None,
@@ -66,7 +67,7 @@ def deliver(poster: SlackPoster, delivery: Delivery, *, on_message_failure: Expl
     """
     ts = delivery.replace_ts
     if ts is None:
-        ts = poster.post(channel=delivery.channel, text=delivery.text, blocks=delivery.blocks)
+        ts = poster.post(channel=delivery.channel, text=delivery.text, blocks=delivery.blocks, marker=delivery.marker)
     else:
         try:
             _replace(poster, delivery, ts, sleep)

@@ -1,4 +1,10 @@
-"""A bounded worker pool for analyses, with queue positions and a clean shutdown.
+"""A bounded in-memory worker pool, with queue positions and a clean shutdown; and Bolt's counted
+listener executor.
+
+`JobPool` runs quick listener work that need not outlive this process (`Services.side`: carrying
+out an event's replies, the status reply with its Ollama check). Work that must survive a dead
+replica — analyses, comparisons, thread answers, digests — is a task of the durable queue
+(`bot.flows.tasks`) instead.
 
 `submit` never blocks: it either queues the job and says where it stands (0 = starting now,
 n = n-th in line) or raises `QueueFull`. `shutdown` stops intake, fails queued jobs (telling

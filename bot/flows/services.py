@@ -11,8 +11,12 @@ from dataclasses import dataclass, field
 from bot.flows.health import HealthProbe
 from bot.flows.jobs import JobPool, TrackedExecutor
 from bot.flows.pipeline import RunsAnalyses
-from bot.flows.ports import ChatModel, DigestScheduling, RunStore
+from bot.flows.ports import ChatModel, DigestScheduling, RunStore, SlackPoster
+from bot.flows.tasks import TaskRunner
 from bot.settings import Settings
+
+# Thread answers waiting for a worker (across replicas); beyond this the asker is told to retry.
+ANSWER_MAX_QUEUE = 20
 
 
 class SeenEvents:
@@ -43,25 +47,31 @@ class SeenEvents:
             self._seen[event_id] = now
             return True
 
+    def forget(self, event_id: str) -> None:
+        """The event was not handled after all (the database was down): a redelivery is new."""
+        with self._lock:
+            self._seen.pop(event_id, None)
+
 
 @dataclass
 class Services:
     settings: Settings
-    jobs: JobPool
     pipeline: RunsAnalyses
     chat: ChatModel  # thread answers
     health: Callable[[], str]  # one line on Ollama's state for `/chimera status`; must be quick
+    store: RunStore
+    # The durable work queue's workers on this replica: analyses, thread answers (they wait on the
+    # model for up to OLLAMA_TIMEOUT_S, never on Bolt's few listener threads) and digests.
+    runner: TaskRunner
+    poster: SlackPoster  # Slack for the work the runner does (no request's client at hand there)
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep  # waits between retries of a final Slack edit
     seen_events: SeenEvents = field(default_factory=SeenEvents)
     progress_interval_s: float = 1.0  # at most one progress edit per this many seconds
-    store: RunStore | None = None
     scheduler: DigestScheduling | None = None
-    # Thread answers wait on the model for up to OLLAMA_TIMEOUT_S: they run here, never on Bolt's
-    # few listener threads, which must stay free to ack commands within Slack's 3 s.
-    answers: JobPool | None = None
-    # Listener work that calls the outside world (event handling, the status reply with its Ollama
-    # check) runs here, off Bolt's listener threads; None runs it in the listener (unit tests).
+    # Listener work that calls the outside world (carrying out an event's replies, the status
+    # reply with its Ollama check) runs here, off Bolt's listener threads; None runs it in the
+    # listener (unit tests). Quick work that need not outlive the replica: a plain in-memory pool.
     side: JobPool | None = None
     # `health` behind a deadline, one check in flight at a time (see bot.flows.health).
     probe: HealthProbe | None = None
@@ -69,9 +79,16 @@ class Services:
     listeners: TrackedExecutor | None = None
 
     def saturated(self) -> list[str]:
-        """The pools that cannot take more work right now (readiness in /health)."""
-        full = [name for name, pool in (("jobs", self.jobs), ("answers", self.answers), ("side", self.side))
-                if pool is not None and pool.status().saturated]
+        """The pools that cannot take more work right now (readiness in /health): the task
+        runner's analyses ("jobs") and thread answers ("answers") when every local worker is busy
+        and the queue is full (as last seen), the side pool, Bolt's listener threads."""
+        full = []
+        if self.runner.saturated("analysis", max_queue=self.settings.max_queue):
+            full.append("jobs")
+        if self.runner.saturated("answer", max_queue=ANSWER_MAX_QUEUE):
+            full.append("answers")
+        if self.side is not None and self.side.status().saturated:
+            full.append("side")
         if self.listeners is not None and self.listeners.saturated:
             full.append("listeners")
         return full

@@ -15,6 +15,9 @@ used; a prompt Ollama cut is not answered from either.
 
 When the model is unavailable (or its answer is not used) the answer is what could be computed
 plus one line saying why. Text from people, files and the model is escaped for Slack.
+
+It runs as a task of the durable queue (`bot.flows.tasks`): a replica taking it over edits the
+same placeholder; one that cannot redo it says there that the question should be asked again.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.core import followup
@@ -35,7 +38,7 @@ from bot.core.prompts.answer import (
     build_answer_prompt,
 )
 from bot.core.prompts.budget import truncation
-from bot.core.records import Run
+from bot.core.records import Run, Task
 from bot.core.text import truncate
 from bot.core.types import Fact, facts_from_json
 from bot.errors import AnswerDoesNotFit, ChimeraError, LLMCallFailed, SlackCallFailed
@@ -43,12 +46,14 @@ from bot.flows.deliver import Delivery, deliver
 from bot.flows.ports import SlackPoster
 from bot.flows.progress import Throttle
 from bot.flows.services import Services
+from bot.flows.tasks import Lease, message_of
 from bot.render.answer import compose
 from bot.render.slack_text import MESSAGE_TEXT_LIMIT, escape_mrkdwn, slack_to_plain
 
 log = logging.getLogger(__name__)
 
 PLACEHOLDER = ":hourglass_flowing_sand: Looking at the stored data for this report…"
+RESTARTING = ":hourglass_flowing_sand: I'm restarting; I'll answer this in a moment, here."
 
 
 EARLIER_QUESTIONS_COMPUTED = 3  # the newest earlier questions whose facts are computed again
@@ -96,28 +101,29 @@ class ThreadAnswer:
 
     services: Services
     poster: SlackPoster
-    run: Run
+    run: Run | None  # None: the run is gone from the database
     channel: str
     thread_ts: str
     question: str
     question_ts: str
+    lease: Lease
     bot_user_id: str | None = None
     answer_ts: str | None = None
-    # Set by the final edit, or by `cancel` (the answer pool at shutdown, from another thread):
-    # from then on nobody edits the message again, so a worker still streaming after a cancel can
-    # never overwrite the notice, and a cancel can never overwrite a finished answer.
-    _closed: bool = field(default=False, init=False, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def run_answer(self) -> None:
-        """Post the placeholder and replace it with the answer. Never raises for Slack, Ollama or
-        data problems: each ends up in the message or the log."""
+        """Post the placeholder (or take over the one a stopped replica left) and replace it with
+        the answer. Never raises for Slack, Ollama or data problems: each ends up in the message
+        or the log."""
+        if self.answer_ts is None and self.lease.resumed:  # its predecessor may have posted it unrecorded
+            self.answer_ts = message_of(self.lease.task, self.poster, channel=self.channel, thread_ts=self.thread_ts)
+            if self.answer_ts is not None:
+                self.lease.remember_message(channel=self.channel, ts=self.answer_ts)
         try:
-            with self._lock:
-                if self._closed:
+            if self.answer_ts is None:
+                if not self.lease.while_working(self._post_placeholder):
                     return
-                self.answer_ts = self.poster.post(channel=self.channel, text=PLACEHOLDER,
-                                                  thread_ts=self.thread_ts)
+            else:
+                self._edit(PLACEHOLDER)
         except SlackCallFailed as err:
             log.warning("could not answer in %s/%s: %s", self.channel, self.thread_ts, err.code)
             return
@@ -130,48 +136,44 @@ class ThreadAnswer:
             log.exception("answering in %s/%s crashed", self.channel, self.thread_ts)
             text = ("Something went wrong while answering (details are in the bot's log). "
                     "Please ask again; if it happens again, tell whoever runs the bot.")
-        self._edit(text, final=True)
+        if self.lease.begin_delivery():
+            self._send(text, final=True)
+        else:
+            log.info("answer in %s/%s handed back or taken over; not delivered here", self.channel, self.thread_ts)
 
-    def _edit(self, text: str, *, final: bool = False) -> None:
+    def _post_placeholder(self) -> None:
+        self.answer_ts = self.poster.post(channel=self.channel, text=PLACEHOLDER, thread_ts=self.thread_ts,
+                                          marker=self.lease.task.key)
+        self.lease.remember_message(channel=self.channel, ts=self.answer_ts)
+
+    def _edit(self, text: str) -> None:
+        """A progress edit, while the answer is still worked on here."""
+        self.lease.while_working(lambda: self._send(text))
+
+    def _send(self, text: str, *, final: bool = False) -> None:
         assert self.answer_ts is not None
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = final
 
-            def not_delivered(err: SlackCallFailed) -> None:
-                log.warning("could not %s the answer: %s", "finish" if final else "update", err.code)
+        def not_delivered(err: SlackCallFailed) -> None:
+            log.warning("could not %s the answer: %s", "finish" if final else "update", err.code)
 
-            deliver(self.poster, Delivery(channel=self.channel, text=truncate(text, MESSAGE_TEXT_LIMIT),
-                                          replace_ts=self.answer_ts), on_message_failure=not_delivered)
-
-    def cancel(self, message: str) -> None:
-        """The bot is shutting down before this answer was finished: say so in the thread (in the
-        placeholder when there is one), and make the worker's later edits no-ops."""
-        text = ":warning: I was restarted before I could answer this. Please ask again in a minute."
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            try:
-                if self.answer_ts is None:
-                    self.poster.post(channel=self.channel, text=text, thread_ts=self.thread_ts)
-                else:
-                    self.poster.update(channel=self.channel, ts=self.answer_ts, text=text)
-            except SlackCallFailed as err:
-                log.warning("could not say the answer in %s/%s was cut off: %s (%s)", self.channel,
-                            self.thread_ts, err.code, message)
+        deliver(self.poster, Delivery(channel=self.channel, text=truncate(text, MESSAGE_TEXT_LIMIT),
+                                      replace_ts=self.answer_ts), on_message_failure=not_delivered)
 
     def _answer_text(self) -> str:
         run = self.run
+        if run is None:
+            return "I no longer have the data of this report. Run the analysis again, then ask in its thread."
         if run.status in ("queued", "running"):
             return ("This analysis is still running. Ask again once the summary is posted and "
                     "I'll answer from its data.")
         if run.status != "done":
+            rerun = f"`/chimera analyze {escape_mrkdwn(run.archive)}`"
+            if (run.error or "").startswith("interrupted"):
+                return (f"This analysis was interrupted ({escape_mrkdwn(run.error or '')}), so there is no data to "
+                        f"answer from. Run {rerun} again, then ask in the new report's thread.")
             return ("This analysis did not finish, so there is no data to answer from. Run it again "
-                    "with `/chimera analyze`, then ask in the new report's thread.")
+                    f"with {rerun}, then ask in the new report's thread.")
         store = self.services.store
-        assert store is not None
         measurements = store.runs.load_measurements(run.id)
         report_facts = facts_from_json(run.facts)
         computed = followup.compute(self.question, measurements, first_id=1)
@@ -222,3 +224,48 @@ class ThreadAnswer:
             return compose(narrative=None, facts=facts, computed=computed,
                            unavailable_reason=f"the model's answer was not used: {verdict.rules_broken[0]}").text
         return compose(narrative=result.content, facts=cited, computed=computed).text
+
+
+class AnswerTasks:
+    """The `bot.flows.tasks.TaskHandler` for thread answers."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self._answers: dict[int, ThreadAnswer] = {}
+        self._lock = threading.Lock()
+
+    def run(self, lease: Lease) -> dict[str, Any] | None:
+        p = lease.task.payload
+        run = self.services.store.runs.get_run(int(p["run_id"]))  # fresh: it may have finished since
+        answer = ThreadAnswer(services=self.services, poster=self.services.poster, run=run, channel=str(p["channel"]),
+                              thread_ts=str(p["thread_ts"]), question=str(p["question"]),
+                              question_ts=str(p["question_ts"]), lease=lease, bot_user_id=p.get("bot_user_id"),
+                              answer_ts=lease.task.message_ts)
+        with self._lock:
+            self._answers[lease.task.id] = answer
+        try:
+            answer.run_answer()
+        finally:
+            with self._lock:
+                self._answers.pop(lease.task.id, None)
+        return {"answer_ts": answer.answer_ts}
+
+    def interrupt(self, lease: Lease) -> None:
+        with self._lock:
+            answer = self._answers.get(lease.task.id)
+        if answer is not None and answer.answer_ts is not None:
+            answer._send(RESTARTING)
+
+    def give_up(self, task: Task, reason: str) -> None:
+        p = task.payload
+        text = (f":warning: I was interrupted before I could answer this ({reason}). "
+                "Please ask again.")
+        poster = self.services.poster
+        placeholder = message_of(task, poster, channel=str(p["channel"]), thread_ts=str(p["thread_ts"]))
+        try:
+            if placeholder:
+                poster.update(channel=str(p["channel"]), ts=placeholder, text=text)
+            else:
+                poster.post(channel=str(p["channel"]), text=text, thread_ts=str(p["thread_ts"]))
+        except SlackCallFailed as err:
+            log.warning("could not say the answer in %s was interrupted: %s", p.get("channel"), err.code)

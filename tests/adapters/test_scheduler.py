@@ -32,21 +32,24 @@ def _eventually(predicate, timeout: float = 5.0) -> None:
 
 
 class Schedulers:
-    """Schedulers with their own store connections (like separate bot processes); all shut down
-    (waiting for running digests) and closed at the end."""
+    """Schedulers with their own store connections and task runners (like separate bot processes);
+    all shut down (waiting for running digests) and closed at the end."""
 
     def __init__(self, env: DigestEnv) -> None:
-        self.env, self.made = env, []
+        self.env, self.made, self.runners = env, [], {}
 
     def new(self, *, start: bool = True) -> DigestScheduler:
-        scheduler = self.env.scheduler()
+        scheduler, runner = self.env.scheduler()
         self.made.append(scheduler)
+        self.runners[id(scheduler)] = runner
+        runner.start()  # fires are queued; the runner (of any "process") runs them
         if start:
             scheduler.start()
         return scheduler
 
     def stop(self, scheduler: DigestScheduler) -> None:
-        scheduler.shutdown(wait=True)
+        scheduler.shutdown(wait=True)  # no new fires
+        self.runners[id(scheduler)].shutdown(grace_s=30)  # the digests already queued here finish
         scheduler.store.close()
 
     def __enter__(self) -> Schedulers:
@@ -57,8 +60,8 @@ class Schedulers:
             self.stop(scheduler)
 
 
-def test_a_fire_at_the_scheduled_time_posts_exactly_one_digest(tmp_path):
-    with digest_env(tmp_path) as env, Schedulers(env) as s, \
+def test_a_fire_at_the_scheduled_time_posts_exactly_one_digest(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env, Schedulers(env) as s, \
             freeze_time("2025-11-14 08:59:30", tick=True) as clock:
         write_synth(env.root, "nightly/2025-11-14")
         sub = env.subscribe(schedule="daily 09:00")
@@ -72,12 +75,14 @@ def test_a_fire_at_the_scheduled_time_posts_exactly_one_digest(tmp_path):
         s.stop(scheduler)  # waits for the digest job to finish
         posts = env.top_posts()
         assert len(posts) == 1 and message_text(posts[0]).startswith("Digest of nightly/2025-11-14")
-        # the fire is recorded under its run key: a second claim of the same fire is refused
-        assert env.store.runs.claim_run_key(fire_key(sub.id, NINE), archive="nightly", trigger="schedule") is None
+        # the fire is recorded under its key: queueing the same fire again is refused
+        fire = env.store.tasks.by_key(fire_key(sub.id, NINE))
+        assert fire is not None and fire.state == "done" and fire.payload["outcome"]["status"] == POSTED
+        assert env.store.tasks.enqueue(kind="digest", key=fire_key(sub.id, NINE), payload={}) is None
 
 
-def test_jobs_survive_a_restart_and_keep_their_next_fire_time(tmp_path):
-    with digest_env(tmp_path) as env, Schedulers(env) as s, \
+def test_jobs_survive_a_restart_and_keep_their_next_fire_time(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env, Schedulers(env) as s, \
             freeze_time("2025-11-14 15:00:00", tick=True):  # Friday 10:00 in New York
         sub = env.subscribe(schedule="weekdays 09:00", tz="America/New_York")
         first = s.new()
@@ -93,8 +98,8 @@ def test_jobs_survive_a_restart_and_keep_their_next_fire_time(tmp_path):
         assert s.new().job_ids() == []
 
 
-def test_a_restart_within_the_grace_still_fires_once_but_a_late_one_posts_nothing_stale(tmp_path):
-    with digest_env(tmp_path) as env, Schedulers(env) as s, \
+def test_a_restart_within_the_grace_still_fires_once_but_a_late_one_posts_nothing_stale(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env, Schedulers(env) as s, \
             freeze_time("2025-11-14 08:59:00", tick=True) as clock:
         write_synth(env.root, "nightly/2025-11-14")
         sub = env.subscribe(schedule="daily 09:00")
@@ -114,8 +119,8 @@ def test_a_restart_within_the_grace_still_fires_once_but_a_late_one_posts_nothin
         assert len(env.top_posts()) == 1  # no stale 09:00 digest at 09:20
 
 
-def test_two_schedulers_on_one_database_post_a_fire_once(tmp_path):
-    with digest_env(tmp_path) as env, Schedulers(env) as s, \
+def test_two_schedulers_on_one_database_post_a_fire_once(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env, Schedulers(env) as s, \
             freeze_time("2025-11-14 08:59:30", tick=True) as clock:
         write_synth(env.root, "nightly/2025-11-14")
         sub = env.subscribe(schedule="daily 09:00")
@@ -131,8 +136,8 @@ def test_two_schedulers_on_one_database_post_a_fire_once(tmp_path):
         assert len(env.store.digests.digested_archives(sub.id)) == 1
 
 
-def test_two_processes_firing_the_same_fire_at_the_same_instant_post_once(tmp_path):
-    with digest_env(tmp_path) as env, Schedulers(env) as s:
+def test_two_processes_firing_the_same_fire_at_the_same_instant_post_once(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env, Schedulers(env) as s:
         write_synth(env.root, "nightly/2025-11-14")
         sub = env.subscribe()
         schedulers = [s.new(start=False), s.new(start=False)]
@@ -148,12 +153,15 @@ def test_two_processes_firing_the_same_fire_at_the_same_instant_post_once(tmp_pa
             thread.start()
         for thread in threads:
             thread.join(30)
-        assert sorted(str(getattr(o, "status", o)) for o in outcomes) == ["None", POSTED]
+        assert sorted(o is None for o in outcomes) == [False, True]  # one queued it, one found it queued
+        env.standin.wait_for(_uploaded)
+        for scheduler in schedulers:
+            s.stop(scheduler)
         assert len(env.top_posts()) == 1
 
 
-def test_a_fire_for_a_removed_subscription_drops_its_job_and_posts_nothing(tmp_path):
-    with digest_env(tmp_path) as env, Schedulers(env) as s, \
+def test_a_fire_for_a_removed_subscription_drops_its_job_and_posts_nothing(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env, Schedulers(env) as s, \
             freeze_time("2025-11-14 08:00:00", tick=True):
         sub = env.subscribe()
         scheduler = s.new()
@@ -163,20 +171,23 @@ def test_a_fire_for_a_removed_subscription_drops_its_job_and_posts_nothing(tmp_p
         assert env.top_posts() == []
 
 
-def test_a_failure_before_any_archive_is_claimed_is_reported_in_the_channel(tmp_path):
-    with digest_env(tmp_path) as env, Schedulers(env) as s:
+def test_a_failure_before_any_archive_is_claimed_is_reported_in_the_channel(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env, Schedulers(env) as s:
         # stored by an older version or by hand: a prefix the storage refuses
         sub = env.store.subscriptions.add_subscription(channel="C0DIGEST", schedule="daily 09:00", trigger={},
                                          timezone="UTC", prefix="../outside")
-        outcome = s.new(start=False).fire(sub.id, NINE)
-        assert outcome is not None and outcome.status == FAILED
+        task = s.new(start=False).fire(sub.id, NINE)
+        assert task is not None
+        env.standin.wait_for(lambda calls: any(c.method == "chat.postMessage" for c in calls))
+        _eventually(lambda: env.store.tasks.get(task.id).state == "done")
+        assert env.store.tasks.get(task.id).payload["outcome"]["status"] == FAILED
         text = env.top_posts()[0].params["text"]
         assert text.startswith(":x: The scheduled digest for `../outside` (digest #1) failed: ")
         assert "'..'" in text
 
 
-def test_a_digest_left_running_by_a_dead_process_is_reported_at_the_next_start(tmp_path):
-    with digest_env(tmp_path) as env, Schedulers(env) as s, \
+def test_a_digest_left_running_by_a_dead_process_is_reported_at_the_next_start(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env, Schedulers(env) as s, \
             freeze_time("2025-11-14 09:00:00", tick=True) as clock:
         sub = env.subscribe()
         claim = env.store.digests.claim_digest(sub.id, "nightly/2025-11-14")  # then the process died

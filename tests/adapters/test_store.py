@@ -1,11 +1,11 @@
-"""The store against a real SQLite file (no mocks): migrations, round trips, restarts, and the
-exactly-once guarantees between threads, Store instances and real OS processes."""
+"""The store against a real SQLite file and a real (throwaway) PostgreSQL, no mocks: migrations,
+round trips, restarts, and the exactly-once guarantees between threads, Store instances and real
+OS processes."""
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import sqlite3
 import subprocess
 import sys
@@ -25,20 +25,20 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine, event, inspect
+from sqlalchemy.exc import IntegrityError
 
 from bot.adapters.db import Store, digest_run_key, open_store
-from bot.adapters.db.engine import alembic_config, make_engine
-from bot.adapters.db.schema import Base
+from bot.adapters.db.engine import alembic_config, make_engine, normalise_url
+from bot.adapters.db.schema import Base, include_name
+from bot.adapters.scheduler import MigratedJobStore
 from bot.core.types import MEASUREMENT_COLUMNS, empty_measurements
-from bot.errors import StoreError, UnknownRecord
+from bot.errors import DatabaseConfigError, StoreError, UnknownRecord
+from tests.pgserver import TestDatabase
 
 OUR_TABLES = {"runs", "measurements", "answered_events", "subscriptions", "digests"}
-
-
-# The backend-neutral tests also run against PostgreSQL when this names an empty scratch database
-# (its public schema is wiped before each test), e.g. postgresql+psycopg://u@127.0.0.1:5432/scratch
-POSTGRES_URL = os.environ.get("CHIMERA_TEST_POSTGRES_URL", "")
 
 
 @pytest.fixture
@@ -46,18 +46,10 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'chimera.sqlite3'}"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"])
-def db_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
-    if request.param == "sqlite":
-        return sqlite_url
-    engine = make_engine(POSTGRES_URL)
-    try:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-    finally:
-        engine.dispose()
-    return POSTGRES_URL
+@pytest.fixture
+def db_url(database_url: str) -> str:
+    """Both backends (tests/pgserver.py): a SQLite file, and a fresh PostgreSQL database."""
+    return database_url
 
 
 @pytest.fixture
@@ -127,8 +119,13 @@ def test_fresh_database_is_migrated_and_reopening_is_idempotent(db_url: str) -> 
             ]
             assert set(inspect(conn).get_table_names()) >= OUR_TABLES
             # The ORM models and the migrations describe the same schema.
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": include_name})
             assert compare_metadata(context, Base.metadata) == []
+            # ... and the scheduler's job table is exactly the one APScheduler itself declares
+            declared = SQLAlchemyJobStore(engine=engine).jobs_t.metadata
+            only_jobs = {"compare_type": True, "include_name": lambda name, type_, _p: type_ != "table"
+                         or name == "apscheduler_jobs"}
+            assert compare_metadata(MigrationContext.configure(conn, opts=only_jobs), declared) == []
     finally:
         engine.dispose()
 
@@ -208,9 +205,115 @@ def test_runs_stored_before_revision_0002_stay_readable(sqlite_url: str) -> None
     assert math.isnan(row["n"])
 
 
+@pytest.mark.parametrize("shipped", ["0001_initial", "0002_measurement_context"])
+def test_a_database_at_a_shipped_revision_upgrades_to_head_on_both_backends(db_url: str, shipped: str) -> None:
+    """The chain is linear (0001 -> 0002 measurement context -> 0003 scheduler jobs -> 0004 tasks):
+    a database left at any revision a release shipped — holding runs, measurements and the job
+    table APScheduler made itself before 0003 — reaches head on SQLite and PostgreSQL alike."""
+    script = ScriptDirectory.from_config(alembic_config())
+    assert [r.revision for r in script.walk_revisions("base", "heads")][::-1] == [
+        "0001_initial", "0002_measurement_context", "0003_apscheduler_jobs", "0004_tasks_and_replicas"]
+    engine = make_engine(db_url)
+    try:
+        config = alembic_config()
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, shipped)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO runs (archive, \"trigger\", status, created_at) "
+                "VALUES ('old.tar.gz', 'cli', 'done', '2025-11-25 10:00:00')")
+            run_id = conn.exec_driver_sql("SELECT id FROM runs").scalar_one()
+            conn.exec_driver_sql(
+                "INSERT INTO measurements (run_id, request_id, source, \"row\", model, config, metric, value, unit, "
+                f"failed, error, kind, definition) VALUES ({run_id}, 'a.csv#0', 'a.csv', 0, 'm:1b', 'num_ctx=1024', "
+                "'throughput_tok_s', 42.5, 'tok/s', false, '', 'request', '')")
+        SQLAlchemyJobStore(engine=engine).jobs_t.create(engine, checkfirst=True)  # as APScheduler did
+    finally:
+        engine.dispose()
+    with open_store(db_url) as opened:
+        assert opened.runs.get_run(run_id).archive == "old.tar.gz"
+        assert opened.runs.load_measurements(run_id).iloc[0]["value"] == 42.5
+        for kind in ("analysis", "compare", "answer", "digest"):  # the queue takes every kind
+            assert opened.tasks.enqueue(kind=kind, key=f"k-{kind}", payload={}) is not None
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").all() == [(head_revision(),)]
+            assert {"tasks", "replicas", "apscheduler_jobs"} <= set(inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
+
+
 def test_unreachable_database_is_a_store_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError):
         open_store(f"sqlite:///{tmp_path / 'no-such-dir' / 'x.sqlite3'}")
+
+
+# --- PostgreSQL URLs and the driver ---------------------------------------------------------------
+@pytest.mark.parametrize(("given", "read_as"), [
+    ("postgres://u:p%40ss@db.example:5432/chimera", "postgresql+psycopg://u:p%40ss@db.example:5432/chimera"),
+    ("postgresql://u@h/d?sslmode=require", "postgresql+psycopg://u@h/d?sslmode=require"),
+    ("postgresql+psycopg://u@h/d", "postgresql+psycopg://u@h/d"),
+    ("postgresql+psycopg2://u@h/d", "postgresql+psycopg2://u@h/d"),  # an explicit driver is kept
+    ("sqlite:///./chimera.sqlite3", "sqlite:///./chimera.sqlite3"),
+])
+def test_every_postgresql_url_means_psycopg_3(given: str, read_as: str) -> None:
+    assert normalise_url(given) == read_as
+    if "psycopg2" not in read_as:
+        engine = make_engine(given)
+        try:
+            assert engine.dialect.driver in {"psycopg", "pysqlite"}
+        finally:
+            engine.dispose()
+
+
+def test_a_missing_driver_is_one_line_naming_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # `import psycopg` raises ImportError now
+    with pytest.raises(DatabaseConfigError) as info:
+        open_store("postgres://chimera:secret@127.0.0.1:1/chimera")
+    message = str(info.value)
+    assert "pip install 'chimera-insight[postgres]'" in message
+    assert "\n" not in message and "secret" not in message
+
+
+@pytest.mark.parametrize("url", ["not a url", "mysqlx://u@h/d"])
+def test_a_url_that_cannot_work_is_one_line(url: str) -> None:
+    with pytest.raises(DatabaseConfigError, match="DATABASE_URL"):
+        open_store(url)
+
+
+def test_losing_a_claim_is_not_an_error_in_the_postgresql_log(database: TestDatabase) -> None:
+    """Every "first one wins" write (events, run keys, digests, scheduler jobs) loses quietly: INSERT
+    … ON CONFLICT DO NOTHING, so a replica losing a race leaves no ERROR line in the server's log."""
+    with open_store(database.url) as store:
+        sub_id = _subscription(store)
+        mark = database.log_mark()
+        for _ in range(3):
+            store.events.mark_event_seen("Ev-dup")
+            store.runs.claim_run_key("fire:1", archive="nightly", trigger="schedule")
+            store.digests.claim_digest(sub_id, "nightly/a.tar.gz")
+        assert store.events.mark_event_seen("Ev-dup") is False
+        engine = make_engine(database.url)
+        try:
+            jobstore = MigratedJobStore(engine=engine)
+            scheduler = BackgroundScheduler(jobstores={"default": jobstore}, timezone=UTC)
+            scheduler.start(paused=True)
+            for _ in range(2):  # the second add finds the id taken and updates the job instead
+                scheduler.add_job(print, "interval", hours=1, id="digest-1", replace_existing=True)
+            assert [job.id for job in scheduler.get_jobs()] == ["digest-1"]
+            scheduler.shutdown(wait=False)
+        finally:
+            engine.dispose()
+    assert database.errors_since(mark) == []
+    if database.server is not None:  # the check can see an error: a plain duplicate INSERT logs one
+        engine = make_engine(database.url)
+        try:
+            with pytest.raises(IntegrityError), engine.begin() as conn:
+                conn.exec_driver_sql("INSERT INTO answered_events (event_id, created_at) VALUES ('Ev-dup', now())")
+        finally:
+            engine.dispose()
+        assert any("duplicate key" in line for line in database.errors_since(mark))
 
 
 # --- runs and measurements -----------------------------------------------------------------------

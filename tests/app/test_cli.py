@@ -123,3 +123,16 @@ def test_compare_two_configurations_and_bad_arguments(tmp_path: Path, capsys: py
     assert main(["compare", str(tmp_path / "a"), "--configs", "num_ctx", "num_ctx=8192"]) == 2
     assert "is not key=value" in capsys.readouterr().err
     assert main(["compare", str(tmp_path / "a"), str(tmp_path / "nope")]) == 1
+
+
+def test_serve_without_the_postgres_driver_stops_with_one_line_naming_the_extra(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "psycopg", None)  # the 'postgres' extra is not installed
+    for name, value in {"SLACK_MODE": "http", "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s",
+                        "HTTP_HOST": "127.0.0.1", "HTTP_PORT": "0",
+                        "DATABASE_URL": "postgres://chimera:secret@127.0.0.1:1/chimera"}.items():
+        monkeypatch.setenv(name, value)
+    assert main(["serve"]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("chimera:")]
+    assert err == ["chimera: DATABASE_URL is a postgresql database but its driver is not installed: "
+                   "pip install 'chimera-insight[postgres]'"]

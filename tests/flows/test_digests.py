@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import tarfile
 
+from bot.core.records import Task
 from bot.core.regression import IMPROVEMENT, REGRESSION
-from bot.flows.digest import FAILED, NOTHING_NEW, POSTED, QUIET, run_digest
+from bot.flows.digest import FAILED, NOTHING_NEW, POSTED, QUIET, DigestTasks, run_digest
+from bot.flows.tasks import Lease
 from tests.digest_support import DigestEnv, digest_env, message_text, write_synth
 
 
@@ -18,8 +20,8 @@ def _digest(env: DigestEnv, sub):
     return run_digest(sub, ports=env.ports)
 
 
-def test_a_build_numbered_archive_after_run_9_is_digested(tmp_path):
-    with digest_env(tmp_path) as env:
+def test_a_build_numbered_archive_after_run_9_is_digested(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env:
         sub = env.subscribe(prefix="builds")
         write_synth(env.root, "builds/run-9", archive=0)
         assert _digest(env, sub).archive == "builds/run-9"
@@ -30,8 +32,8 @@ def test_a_build_numbered_archive_after_run_9_is_digested(tmp_path):
         assert "since `builds/run-10`" in env.top_posts()[-1].params["text"]
 
 
-def test_injected_regression_is_found_with_its_severity_and_posted_once_with_the_report(tmp_path):
-    with digest_env(tmp_path) as env:
+def test_injected_regression_is_found_with_its_severity_and_posted_once_with_the_report(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env:
         sub = env.subscribe()
         write_synth(env.root, "nightly/2025-11-01", archive=0)
         first = _digest(env, sub)
@@ -76,8 +78,8 @@ def test_injected_regression_is_found_with_its_severity_and_posted_once_with_the
         assert digest.status == "posted" and digest.posted_ts == ts
 
 
-def test_no_change_with_realistic_noise_says_so_and_alerts_nothing(tmp_path):
-    with digest_env(tmp_path) as env:
+def test_no_change_with_realistic_noise_says_so_and_alerts_nothing(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env:
         sub = env.subscribe()
         write_synth(env.root, "nightly/2025-11-01", archive=0)
         _digest(env, sub)
@@ -91,8 +93,8 @@ def test_no_change_with_realistic_noise_says_so_and_alerts_nothing(tmp_path):
         assert env.top_posts()[-1].params["text"].endswith("no significant change")
 
 
-def test_with_history_a_critical_regression_is_judged_against_earlier_digests(tmp_path):
-    with digest_env(tmp_path) as env:
+def test_with_history_a_critical_regression_is_judged_against_earlier_digests(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env:
         sub = env.subscribe()
         for day in range(1, 5):  # four digests of the same build: the noise history
             write_synth(env.root, f"nightly/2025-11-0{day}", archive=100 + day)
@@ -116,8 +118,8 @@ def test_with_history_a_critical_regression_is_judged_against_earlier_digests(tm
         assert "up to 4 earlier archives" in text
 
 
-def test_nothing_new_posts_one_line_or_stays_silent_per_subscription(tmp_path):
-    with digest_env(tmp_path) as env:
+def test_nothing_new_posts_one_line_or_stays_silent_per_subscription(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env:
         loud, quiet = env.subscribe(), env.subscribe(quiet=True, channel="C0QUIET")
         assert _digest(env, loud).status == NOTHING_NEW
         assert "No archives under `nightly` yet" in env.top_posts()[0].params["text"]
@@ -132,8 +134,8 @@ def test_nothing_new_posts_one_line_or_stays_silent_per_subscription(tmp_path):
         assert len(env.top_posts("C0QUIET")) == 1  # its one digest, no "nothing new" line
 
 
-def test_newer_archives_supersede_older_new_ones_and_a_claimed_archive_is_never_redone(tmp_path):
-    with digest_env(tmp_path) as env:
+def test_newer_archives_supersede_older_new_ones_and_a_claimed_archive_is_never_redone(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env:
         sub = env.subscribe()
         for day in (1, 2, 3):
             write_synth(env.root, f"nightly/2025-11-0{day}", archive=day)
@@ -150,8 +152,8 @@ def test_newer_archives_supersede_older_new_ones_and_a_claimed_archive_is_never_
         assert [message_text(p).startswith("Digest of") for p in env.top_posts()] == [True, False]
 
 
-def test_a_broken_archive_is_recorded_failed_and_reported_then_not_retried(tmp_path):
-    with digest_env(tmp_path) as env:
+def test_a_broken_archive_is_recorded_failed_and_reported_then_not_retried(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env:
         sub = env.subscribe()
         (env.root / "nightly").mkdir()
         (env.root / "nightly" / "2025-11-01.tar.gz").write_bytes(b"this is not a tarball")
@@ -169,8 +171,8 @@ def test_a_broken_archive_is_recorded_failed_and_reported_then_not_retried(tmp_p
         assert _digest(env, sub).status == NOTHING_NEW  # reported once, not retried every fire
 
 
-def test_a_crash_half_way_posting_is_recorded_and_reported_in_the_channel(tmp_path):
-    with digest_env(tmp_path) as env:
+def test_a_crash_half_way_posting_is_recorded_and_reported_in_the_channel(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env:
         sub = env.subscribe()
         write_synth(env.root, "nightly/2025-11-01")
         env.standin.fail("chat.postMessage", "msg_too_long")  # the summary post fails, after analysis
@@ -185,9 +187,9 @@ def test_a_crash_half_way_posting_is_recorded_and_reported_in_the_channel(tmp_pa
         assert env.store.digests.digest_for_run(run.id).status == "failed"
 
 
-def test_the_narrative_failing_never_blocks_the_digest(tmp_path):
+def test_the_narrative_failing_never_blocks_the_digest(tmp_path, database_url):
     # digest_use_llm on, Ollama refused (the autouse fixture points OLLAMA_HOST at a closed port)
-    with digest_env(tmp_path, digest_use_llm=True, ollama_host="http://127.0.0.1:9",
+    with digest_env(tmp_path, database_url=database_url, digest_use_llm=True, ollama_host="http://127.0.0.1:9",
                     ollama_timeout_s=2.0) as env:
         sub = env.subscribe()
         write_synth(env.root, "nightly/2025-11-01")
@@ -197,8 +199,8 @@ def test_the_narrative_failing_never_blocks_the_digest(tmp_path):
         assert "Narrative failed" in text
 
 
-def test_tarball_archives_are_listed_and_digested_too(tmp_path):
-    with digest_env(tmp_path) as env:
+def test_tarball_archives_are_listed_and_digested_too(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env:
         sub = env.subscribe()
         folder = write_synth(tmp_path / "src", "2025-11-01")
         (env.root / "nightly").mkdir()
@@ -206,3 +208,57 @@ def test_tarball_archives_are_listed_and_digested_too(tmp_path):
             tar.add(folder, arcname="2025-11-01")
         outcome = _digest(env, sub)
         assert outcome.status == POSTED and outcome.archive == "nightly/2025-11-01.tar.gz"
+
+
+# --- a fire taken over from a replica that died ------------------------------------------------------
+def _fire_left_by_a_dead_replica(env: DigestEnv, sub) -> Task:
+    queued = env.store.tasks.enqueue(kind="digest", key="digest-fire:1:test", payload={"subscription_id": sub.id})
+    assert queued is not None and env.store.tasks.claim(kinds=["digest"], owner="dead", lease_s=300) is not None
+    return queued
+
+
+def _take_over(env: DigestEnv) -> dict:
+    env.store.tasks.expire_owner("dead")  # its lease ran out
+    taken = env.store.tasks.claim(kinds=["digest"], owner="heir", lease_s=300)
+    assert taken is not None and taken.previous_owner == "dead"
+    return DigestTasks(env.ports).run(Lease(taken, tasks=env.store.tasks, owner="heir"))
+
+
+def test_a_fire_taken_over_mid_digest_resumes_its_archive_instead_of_saying_nothing_new(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env:
+        sub = env.subscribe()
+        write_synth(env.root, "nightly/2025-11-14")
+        fire = _fire_left_by_a_dead_replica(env, sub)
+        # the dead replica had claimed the archive and was analyzing it
+        claim = env.store.digests.claim_digest(sub.id, "nightly/2025-11-14", task_id=fire.id)
+        env.store.runs.start_run(claim.run_id)
+        outcome = _take_over(env)
+        assert (outcome["status"], outcome["archive"]) == (POSTED, "nightly/2025-11-14")
+        posts = env.top_posts()
+        assert len(posts) == 1 and message_text(posts[0]).startswith("Digest of nightly/2025-11-14")
+        assert env.store.digests.digest_for_task(fire.id).status == "posted"
+        assert env.store.runs.get_run(claim.run_id).status == "done"
+
+
+def test_a_fire_taken_over_after_its_digest_was_posted_never_posts_it_again(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env:
+        sub = env.subscribe()
+        write_synth(env.root, "nightly/2025-11-14")
+        fire = _fire_left_by_a_dead_replica(env, sub)
+        claim = env.store.digests.claim_digest(sub.id, "nightly/2025-11-14", task_id=fire.id)
+        env.store.digests.finish_digest(claim.id, status="posted", posted_ts="1700000000.000999")  # then it died
+        outcome = _take_over(env)
+        assert (outcome["status"], outcome["posted_ts"]) == (POSTED, "1700000000.000999")
+        assert env.top_posts() == []
+
+
+def test_a_fire_given_up_is_reported_in_the_channel_not_skipped_silently(tmp_path, database_url):
+    with digest_env(tmp_path, database_url=database_url) as env:
+        sub = env.subscribe()
+        fire = _fire_left_by_a_dead_replica(env, sub)
+        claim = env.store.digests.claim_digest(sub.id, "nightly/2025-11-14", task_id=fire.id)
+        DigestTasks(env.ports).give_up(env.store.tasks.get(fire.id), "the bot stopped while working on it")
+        text = env.top_posts()[0].params["text"]
+        assert "nightly/2025-11-14" in text and "the bot stopped while working on it" in text
+        assert env.store.digests.digest_for_task(fire.id).status == "failed"
+        assert env.store.runs.get_run(claim.run_id).status == "failed"

@@ -92,8 +92,9 @@ def test_health_says_not_ready_while_a_pool_is_saturated(standin):
         busy = health(bot_.url)
         assert busy["status"] == "ok" and busy["ready"] is False and busy["saturated"] == ["jobs"]
         run.release.set()
-        bot_.services.jobs.shutdown(timeout_s=10)  # drained: the running job finished
         standin.wait_for(lambda calls: any(c.method == "files.completeUploadExternal" for c in calls))
+        bot_.settle()  # drained: the running job finished
+        assert health(bot_.url)["ready"] is True
 
 
 def test_listener_threads_are_counted():

@@ -5,6 +5,7 @@ Slack call recorded by the Web API stand-in."""
 from __future__ import annotations
 
 import json
+import threading
 
 from tests.digest_support import message_text, write_synth
 from tests.slack_support import http_bot, upload_done
@@ -126,3 +127,33 @@ def test_compare_by_mention_works_too(standin, tmp_path):
         bot_.settle()
     text = message_text(standin.of("chat.update")[-1])
     assert f"Compare: {NEW} vs {BASE}" in text
+
+
+def test_a_comparison_waits_in_the_analyses_line_and_counts_against_its_limit(standin, tmp_path):
+    # Comparisons run on the analysis workers (one memory bound per job): with one worker busy and
+    # no room in line, a comparison is refused like an analysis; once the line moves it runs.
+    root = tmp_path / "storage"
+    write_synth(root, BASE, archive=0)
+    write_synth(root, NEW, archive=1)
+    gate = threading.Event()
+    with _bot(standin, tmp_path, workers=1, max_queue=1) as bot_:
+        real = bot_.services.pipeline
+
+        class Held:
+            def run(self, target, **kwargs):
+                gate.wait(30)
+                return real.run(target, **kwargs)
+
+        bot_.services.pipeline = Held()
+        first = bot_.command(f"compare {BASE} {NEW}")[1]
+        assert f"Comparing `{NEW}` with `{BASE}`" in first
+        standin.wait_for(lambda calls: any(c.method == "chat.postMessage" for c in calls), timeout=30)
+        second = bot_.command(f"compare {NEW} {BASE}")[1]
+        assert "position 1 in line" in second
+        third = bot_.command(f"compare {BASE} {NEW}")[1]
+        assert "2 analyses and comparisons are already waiting or running" in third
+        gate.set()
+        standin.wait_for(lambda calls: sum(c.method == "files.completeUploadExternal" for c in calls) == 2,
+                         timeout=60)
+        bot_.settle()
+    assert len(standin.of("chat.postMessage")) == 2

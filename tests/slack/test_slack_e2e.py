@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import time
+import urllib.error
 import urllib.request
 
 import pytest
@@ -28,7 +29,7 @@ def test_analyze_acks_fast_then_posts_progress_summary_and_thread_files_in_order
         assert status == 200
         assert "Analyzing `nightly/2025-11-14.tar.gz`" in body
         assert run.started.wait(5)
-        assert not upload_done(standin.calls) and bot_.services.jobs.status().running == 1  # still held
+        assert not upload_done(standin.calls) and bot_.services.runner.status().busy["analysis"] == 1  # still held
         run.release.set()
         calls = standin.wait_for(upload_done)
 
@@ -228,19 +229,28 @@ def test_queued_user_sees_position_and_queue_full_is_refused(standin):
     assert "already waiting or running" in third
 
 
-def test_shutdown_fails_running_and_queued_jobs_and_tells_users(standin):
+def test_shutdown_hands_work_back_and_the_next_start_finishes_it(standin, tmp_path):
+    # SIGTERM (a deploy): nothing is cancelled. The running analysis goes back to the durable queue
+    # and its message says it will continue; the queued one stays queued; the next start runs both.
     run = ScriptedRun()
     run.release.clear()
-    with http_bot(standin, run, workers=1, max_queue=2) as bot_:
+    database = f"sqlite:///{tmp_path / 'bot.db'}"
+    with http_bot(standin, run, workers=1, max_queue=2, database_url=database) as bot_:
         bot_.command("analyze a.tar.gz", name="first")
         assert run.started.wait(5)
         bot_.command("analyze b.tar.gz", name="second")
-        bot_.services.jobs.shutdown(timeout_s=0.2)
-        said = {c.params["text"] for c in standin.of("respond")}
-        assert any("queued analysis was cancelled" in t for t in said)
-        assert any("did not finish" in t for t in said)
-        assert "restarting" in bot_.command("analyze c.tar.gz")[1]
-    assert len(run.calls) == 1
+        handed_back = bot_.services.runner.shutdown(grace_s=0.2)
+        assert [t.payload["target"] for t in handed_back] == ["a.tar.gz"]
+        assert "will continue in a moment" in standin.of("chat.update")[-1].params["text"]
+        assert bot_.services.store.tasks.counts("analysis") == {"queued": 2, "running": 0}
+    assert not [c for c in standin.of("respond") if "again" in c.params.get("text", "")]
+    run.release.set()
+    with http_bot(standin, run, workers=1, database_url=database):
+        standin.wait_for(lambda calls: sum(c.method == "files.completeUploadExternal" for c in calls) == 2)
+    parents = standin.of("chat.postMessage")
+    assert len(parents) == 2  # a resumed in its own message; b got one
+    resumed = [u for u in standin.of("chat.update") if u.params["ts"] == "1700000000.000100"]
+    assert any("resuming" in u.params["text"] for u in resumed)
 
 
 def test_help_status_and_bad_command(standin):
@@ -256,8 +266,19 @@ def test_help_status_and_bad_command(standin):
     assert bot.__version__ in text and "stand-in healthy" in text and "0/2 running" in text
 
 
-def test_health_endpoint(standin):
-    with http_bot(standin, ScriptedRun()) as bot_, urllib.request.urlopen(f"{bot_.url}/health", timeout=5) as resp:
-        payload = json.loads(resp.read())
-    assert payload == {"status": "ok", "version": bot.__version__, "running": 0, "queued": 0,
-                       "ready": True, "saturated": []}
+def test_health_endpoints_report_liveness_and_readiness_apart(standin):
+    with http_bot(standin, ScriptedRun()) as bot_:
+        with pytest.raises(urllib.error.HTTPError) as not_yet:  # the digest scheduler is not started
+            urllib.request.urlopen(f"{bot_.url}/health/ready", timeout=5)
+        assert not_yet.value.code == 503 and json.loads(not_yet.value.read())["checks"]["scheduler"] is False
+        bot_.services.scheduler.start()
+        with urllib.request.urlopen(f"{bot_.url}/health", timeout=5) as resp:
+            live = json.loads(resp.read())
+        with urllib.request.urlopen(f"{bot_.url}/health/ready", timeout=5) as resp:
+            ready = json.loads(resp.read())
+    # liveness, with the in-process part of readiness (nothing saturated)
+    assert live == {"status": "ok", "version": bot.__version__, "running": 0, "queued": 0, "starting": False,
+                    "ready": True, "saturated": []}
+    assert ready["status"] == "ready" and ready["database"]["reachable"] is True and ready["saturated"] == []
+    assert ready["checks"] == {"database": True, "database_pool": True, "scheduler": True, "task_runner": True,
+                               "listeners": True, "pools": True}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import tarfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -94,12 +95,7 @@ def running_bot(standin: SlackApiStandin, tmp_path: Path, *, ollama_host: str,
     with http_bot(standin, None, clock=clock, storage_roots=[str(tmp_path / "storage")],
                   work_dir=tmp_path / "work", database_url=f"sqlite:///{tmp_path / 'chimera.sqlite3'}",
                   ollama_host=ollama_host, ollama_timeout_s=5.0) as bot_:
-        try:
-            yield bot_
-        finally:
-            bot_.services.jobs.shutdown(timeout_s=5)
-            if bot_.services.store is not None:
-                bot_.services.store.close()
+        yield bot_
 
 
 def analyze(bot_: RunningBot, standin: SlackApiStandin, *, how: str = "slash") -> str:
@@ -414,24 +410,37 @@ def test_slow_answers_never_stop_slash_commands_from_being_acked(standin, ollama
             thinking.set()
 
 
-def test_an_answer_cut_off_at_shutdown_says_so_and_is_never_overwritten(standin, ollama, tmp_path):
+def test_an_answer_cut_off_at_shutdown_says_so_and_the_next_start_finishes_it_in_place(standin, ollama, tmp_path):
     thinking = threading.Event()  # the model's reply is held until this is set
     ollama.script(Reply(content="The fastest is [F1].", hold=thinking))
     with running_bot(standin, tmp_path, ollama_host=ollama.host) as bot_:
         parent = analyze(bot_, standin)
         ask(bot_, "which model is fastest?", thread_ts=parent, ts="1700000400.000001", event_id="EvCut")
         standin.wait_for(lambda calls: len(thread_posts(standin, parent)) == 1)
-        pool = bot_.services.answers
-        pool.shutdown(timeout_s=0.1)  # the model is still thinking (held): the answer is cut off
-        thinking.set()  # now the model replies, after the cut
-        for worker in pool._threads:
-            worker.join(5)  # the worker finishes its stream after the cancel
-        assert not any(worker.is_alive() for worker in pool._threads)
+        runner = bot_.services.runner
+        runner.shutdown(grace_s=0.1)  # the model is still thinking (held): the answer goes back to the queue
+        thinking.set()  # now the model replies, after the hand-back
+        for _ in range(500):  # the worker finishes its stream after the hand-back (bounded poll)
+            if runner.status().busy["answer"] == 0:
+                break
+            time.sleep(0.01)
+        assert runner.status().busy["answer"] == 0
         assert len(thread_posts(standin, parent)) == 1
     (answer_ts,) = [ts for ts, thread in standin.posted_in.items() if thread == parent]
     edits = [c for c in standin.of("chat.update") if c.params["ts"] == answer_ts]
-    assert "restarted before I could answer" in edits[-1].params["text"]
+    assert "I'm restarting; I'll answer this in a moment" in edits[-1].params["text"]
     assert len(ollama.requests_to("/api/chat")) == 1  # it did get the model's reply, and dropped it
+
+    def answered(calls: list) -> bool:
+        finals = [c for c in calls if c.method == "chat.update" and c.params.get("ts") == answer_ts
+                  and not _progress(c.params.get("text", ""))]
+        return len(finals) > 0
+
+    with running_bot(standin, tmp_path, ollama_host=ollama.host):  # the next start answers, in place
+        standin.wait_for(answered, timeout=15)
+    final = [c for c in standin.of("chat.update") if c.params["ts"] == answer_ts][-1].params["text"]
+    assert "fastest" in final and not _progress(final)
+    assert len(thread_posts(standin, parent)) == 1  # still one message for the one question
 
 
 # --- bounded answers (issue 11) -------------------------------------------------------------------

@@ -4,6 +4,8 @@ and the Web API stand-in (the analysis seam scripted where the pipeline itself i
 from __future__ import annotations
 
 import json
+import threading
+import time
 
 import pytest
 
@@ -43,32 +45,42 @@ class LateProgressRun(ScriptedRun):
     """Reports progress only after ``release``: like a narrative still streaming tokens when the
     bot shuts down."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.finished = threading.Event()
+
     def run(self, target, *, use_llm=True, allow_local_paths=False, progress=None):
         self.calls.append({"target": target})
         self.started.set()
         self.release.wait(10)
         if progress:
             progress("writing summary (40 tokens)")
+        self.finished.set()
         return run_result(target)
 
 
-def test_a_job_cut_off_at_shutdown_never_edits_or_delivers_afterwards(standin, tmp_path):
+def test_a_job_handed_back_at_shutdown_never_edits_or_delivers_afterwards(standin, tmp_path):
     run = LateProgressRun()
     run.release.clear()
     with http_bot(standin, run, workers=1, database_url=f"sqlite:///{tmp_path / 'bot.db'}") as bot_:
         bot_.command("analyze a.tar.gz")
         assert run.started.wait(5)
-        bot_.services.jobs.shutdown(timeout_s=0.1)  # the job is still running: it is cut off
-        stopped = standin.wait_for(lambda calls: any("stopped" in c.params.get("text", "")
-                                                     for c in calls if c.method == "chat.update"))
+        runner = bot_.services.runner
+        runner.shutdown(grace_s=0.1)  # the job is still running: it is handed back to the queue
+        handed_back = standin.wait_for(lambda calls: any("will continue" in c.params.get("text", "")
+                                                         for c in calls if c.method == "chat.update"))
         run.release.set()  # the worker thread lives on for a moment and finishes its work
-        bot_.services.jobs._threads[0].join(5)
-        assert not bot_.services.jobs._threads[0].is_alive()
-        (stored,) = [bot_.services.store.runs.get_run(1)]
-    after = standin.calls[len(stopped):]
+        assert run.finished.wait(5)
+        for _ in range(250):  # until the worker has returned its slot (no sleep-and-hope: a bounded poll)
+            if runner.status().busy["analysis"] == 0:
+                break
+            time.sleep(0.02)
+        assert runner.status().busy["analysis"] == 0
+        stored, task = bot_.services.store.runs.get_run(1), bot_.services.store.tasks.get(1)
+    after = standin.calls[len(handed_back):]
     assert [c.method for c in after if c.method.startswith(("chat.", "files."))] == []
-    assert "stopped" in standin.of("chat.update")[-1].params["text"]  # the parent says what happened
-    assert stored.status == "failed"
+    assert "will continue" in standin.of("chat.update")[-1].params["text"]  # the parent says what happens
+    assert stored.status == "running" and task.state == "queued"  # the next replica resumes it
 
 
 def test_a_dm_that_mentions_the_bot_is_still_a_command(standin):

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 import tarfile
 import threading
+import urllib.request
 
 from bot.app import build_services
 from bot.serve import serve
@@ -18,7 +20,10 @@ from tests.standins.slack_api import SlackApiStandin, SocketModeStandin
 def test_socket_mode_slash_command_is_acked_and_posted():
     with SlackApiStandin() as api, SocketModeStandin() as ws:
         api.ws_url = ws.url
-        settings = bot_settings(api, slack_mode="socket", slack_signing_secret=None)
+        with socket.socket() as probe:  # a free port for the probes (Socket Mode opens no other)
+            probe.bind(("127.0.0.1", 0))
+            health_port = probe.getsockname()[1]
+        settings = bot_settings(api, slack_mode="socket", slack_signing_secret=None, health_port=health_port)
         services = build_services(settings, pipeline=ScriptedRun(), health=lambda: "ok", clock=StepClock(1.0))
         stop = threading.Event()
         runner = threading.Thread(target=serve, kwargs={"settings": settings, "services": services,
@@ -36,6 +41,9 @@ def test_socket_mode_slash_command_is_acked_and_posted():
             ack = ws.wait_for_ack("env-1")
             assert "Analyzing `nightly.tar.gz`" in ack["payload"]["text"]
             calls = api.wait_for(lambda calls: any(c.method == "files.completeUploadExternal" for c in calls))
+            with urllib.request.urlopen(f"http://127.0.0.1:{health_port}/health/ready", timeout=5) as resp:
+                ready = json.loads(resp.read())
+            assert ready["status"] == "ready" and ready["checks"]["scheduler"] is True
         finally:
             stop.set()
             runner.join(timeout=10)

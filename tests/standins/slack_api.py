@@ -44,6 +44,7 @@ class Call:
     headers: dict[str, str]
     at: float
     body: bytes = b""
+    response: dict[str, Any] | None = None  # what the stand-in answered (e.g. the ts it issued)
 
 
 @dataclass
@@ -61,6 +62,9 @@ class SlackApiStandin:
         self.calls: list[Call] = []
         self.admins: set[str] = set()  # users.info says these are workspace admins
         self.owners: set[str] = set()  # ... and these workspace owners
+        # what the channels hold: every message posted (and as last edited), with its metadata;
+        # conversations.history and conversations.replies read it, like Slack
+        self.messages: list[dict[str, Any]] = []
         self._faults: list[_Fault] = []
         self._cond = threading.Condition()
         self._ts = itertools.count(100)
@@ -177,8 +181,9 @@ class SlackApiStandin:
             method, params = "respond", json.loads(body or b"{}")
         else:
             return 404, {}, b"not found"
+        call = Call(method, params, headers, time.monotonic(), body)
         with self._cond:
-            self.calls.append(Call(method, params, headers, time.monotonic(), body))
+            self.calls.append(call)
             self._cond.notify_all()
         fault = self._take_fault(method, params)
         if fault is not None:
@@ -187,7 +192,8 @@ class SlackApiStandin:
             return fault.status, fault.headers, {"ok": False, "error": fault.error}
         if method in {"upload", "respond"}:
             return 200, {}, b"OK"
-        return 200, {}, self._answer(method, params)
+        call.response = self._answer(method, params)
+        return 200, {}, call.response
 
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         channel = params.get("channel") or params.get("channel_id") or "C0"
@@ -195,10 +201,23 @@ class SlackApiStandin:
             return {"ok": True, "url": "https://example.slack.com/", "team": "T", "team_id": "T0001",
                     "user": "chimera", "user_id": BOT_USER_ID, "bot_id": BOT_ID}
         if method == "chat.postMessage":
-            return {"ok": True, "channel": channel, "ts": f"1700000000.{next(self._ts):06d}",
+            ts = f"1700000000.{next(self._ts):06d}"
+            message = {"type": "message", "ts": ts, "text": params.get("text", ""), "user": BOT_USER_ID,
+                       "bot_id": BOT_ID, "thread_ts": params.get("thread_ts"), "channel": channel,
+                       "metadata": _json_param(params.get("metadata"))}
+            with self._cond:
+                self.messages.append(message)
+            return {"ok": True, "channel": channel, "ts": ts,
                     "message": {"text": params.get("text", ""), "user": BOT_USER_ID, "bot_id": BOT_ID}}
         if method == "chat.update":
+            with self._cond:
+                for message in self.messages:
+                    if message["ts"] == params.get("ts") and message["channel"] == channel:
+                        message["text"] = params.get("text", "")
             return {"ok": True, "channel": channel, "ts": params.get("ts"), "text": params.get("text", "")}
+        if method == "conversations.history":
+            return {"ok": True, "has_more": False, "messages": self._listed(
+                params, lambda m: m["channel"] == channel and m["thread_ts"] is None)[::-1]}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"1700000000.{next(self._ts):06d}"}
         if method == "files.getUploadURLExternal":
@@ -216,10 +235,33 @@ class SlackApiStandin:
                                          "is_owner": user in self.owners, "is_primary_owner": False,
                                          "is_bot": False}}
         if method == "conversations.replies":
-            return {"ok": True, "messages": [], "has_more": False}
+            if not params.get("include_all_metadata"):  # threads read as context: none, unless a test says
+                return {"ok": True, "messages": [], "has_more": False}
+            return {"ok": True, "has_more": False, "messages": self._listed(
+                params, lambda m: m["channel"] == channel and params.get("ts") in (m["ts"], m["thread_ts"]))}
         if method == "apps.connections.open":
             return {"ok": True, "url": self.ws_url}
         return {"ok": False, "error": "unknown_method"}
+
+
+    def _listed(self, params: dict[str, Any], keep: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+        # ``oldest`` is not applied: the ts values issued here are counters, not times
+        metadata = str(params.get("include_all_metadata", "")).lower() in {"1", "true"}
+        with self._cond:
+            listed = [dict(m) for m in self.messages if keep(m)]
+        for message in listed:
+            if not metadata or not message.get("metadata"):
+                message.pop("metadata", None)
+        return listed
+
+
+def _json_param(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return None
+    return value
 
 
 class SocketModeStandin:

@@ -10,8 +10,20 @@ from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
-from bot.adapters.db.schema import DigestRow, RunRow, SubscriptionRow
-from bot.core.records import TRIGGERS, Digest, DigestRecordStatus, Run, RunStatus, Subscription, Trigger
+from bot.adapters.db.schema import DigestRow, ReplicaRow, RunRow, SubscriptionRow, TaskRow, utcnow
+from bot.core.records import (
+    TRIGGERS,
+    Digest,
+    DigestRecordStatus,
+    Replica,
+    Run,
+    RunStatus,
+    Subscription,
+    Task,
+    TaskKind,
+    TaskState,
+    Trigger,
+)
 from bot.errors import UnknownRecord
 
 
@@ -20,6 +32,25 @@ def get_or_raise(session: Session, model: Any, record_id: int) -> Any:
     if row is None:
         raise UnknownRecord(f"No {model.__tablename__[:-1].replace('_', ' ')} with id {record_id}.")
     return row
+
+
+def new_run_values(
+    archive: str,
+    trigger: str,
+    channel: str | None,
+    thread_ts: str | None,
+    parent_ts: str | None,
+    user: str | None,
+    run_key: str | None,
+) -> dict[str, Any]:
+    """The columns of a new (queued) run, checked."""
+    if trigger not in TRIGGERS:
+        raise ValueError(f"trigger must be one of {TRIGGERS}, not {trigger!r}")
+    if not archive:
+        raise ValueError("archive must not be empty")
+    return {"run_key": run_key, "archive": archive, "trigger": trigger, "channel": channel,
+            "thread_ts": thread_ts, "parent_ts": parent_ts, "user": user, "status": "queued",
+            "created_at": utcnow()}
 
 
 def new_run_row(
@@ -31,20 +62,7 @@ def new_run_row(
     user: str | None,
     run_key: str | None,
 ) -> RunRow:
-    if trigger not in TRIGGERS:
-        raise ValueError(f"trigger must be one of {TRIGGERS}, not {trigger!r}")
-    if not archive:
-        raise ValueError("archive must not be empty")
-    return RunRow(
-        run_key=run_key,
-        archive=archive,
-        trigger=trigger,
-        channel=channel,
-        thread_ts=thread_ts,
-        parent_ts=parent_ts,
-        user=user,
-        status="queued",
-    )
+    return RunRow(**new_run_values(archive, trigger, channel, thread_ts, parent_ts, user, run_key))
 
 
 def run_record(row: RunRow) -> Run:
@@ -95,4 +113,31 @@ def digest_record(row: DigestRow) -> Digest:
         created_at=row.created_at,
         finished_at=row.finished_at,
         error=row.error,
+        task_id=row.task_id,
     )
+
+
+def task_record(row: TaskRow, *, previous_owner: str | None = None) -> Task:
+    return Task(
+        id=row.id,
+        kind=cast(TaskKind, row.kind),
+        key=row.key,
+        payload=dict(row.payload or {}),
+        state=cast(TaskState, row.state),
+        run_id=row.run_id,
+        channel=row.channel,
+        message_ts=row.message_ts,
+        owner=row.owner,
+        lease_expires_at=row.lease_expires_at,
+        attempt=row.attempt,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        error=row.error,
+        previous_owner=previous_owner,
+    )
+
+
+def replica_record(row: ReplicaRow) -> Replica:
+    return Replica(id=row.id, host=row.host, pid=row.pid, workers=row.workers, started_at=row.started_at,
+                   heartbeat_at=row.heartbeat_at, stopped_at=row.stopped_at)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.adapters.db.convert import digest_record, get_or_raise, new_run_row, run_record
-from bot.adapters.db.database import Database
+from bot.adapters.db.convert import digest_record, get_or_raise, new_run_values, run_record
+from bot.adapters.db.database import Database, insert_if_absent
+from bot.adapters.db.runs import RUNS
 from bot.adapters.db.schema import DigestRow, RunRow, SubscriptionRow, utcnow
 from bot.core.records import FINISHED_DIGEST_STATUSES, Digest, Run
-from bot.errors import RecordConflict
 
 
 def digest_run_key(subscription_id: int, archive: str) -> str:
@@ -28,31 +28,24 @@ class DigestRepository:
                 )
             )
 
-    def claim_digest(self, subscription_id: int, archive: str) -> Digest | None:
+    def claim_digest(self, subscription_id: int, archive: str, *, task_id: int | None = None) -> Digest | None:
         """Claim `archive` for this subscription: creates its run (trigger 'schedule', key
-        ``digest:<subscription>:<archive>``) and the digest, atomically. None when any process
-        claimed it before. Raises `UnknownRecord` for an unknown subscription."""
+        ``digest:<subscription>:<archive>``) and the digest, atomically, for the fire ``task_id``.
+        None when any process claimed it before. Raises `UnknownRecord` for an unknown subscription."""
         if not archive:
             raise ValueError("archive must not be empty")
         key = digest_run_key(subscription_id, archive)
-        try:
-            with self._db.tx(write=True) as session:
-                subscription = get_or_raise(session, SubscriptionRow, subscription_id)
-                run = new_run_row(archive, "schedule", subscription.channel, None, None, None, key)
-                session.add(run)
-                session.flush()
-                digest = DigestRow(
-                    subscription_id=subscription_id,
-                    archive=archive,
-                    run_id=run.id,
-                    run_key=key,
-                    status="claimed",
-                )
-                session.add(digest)
-                session.flush()
-                return digest_record(digest)
-        except RecordConflict:
-            return None
+        with self._db.tx(write=True) as session:
+            subscription = get_or_raise(session, SubscriptionRow, subscription_id)
+            values = new_run_values(archive, "schedule", subscription.channel, None, None, None, key)
+            run = insert_if_absent(session, RUNS, values, key=["run_key"], returning=RUNS.c.id)
+            if run is None:
+                return None
+            digest = DigestRow(subscription_id=subscription_id, archive=archive, run_id=run[0], run_key=key,
+                               status="claimed", task_id=task_id)
+            session.add(digest)
+            session.flush()
+            return digest_record(digest)
 
     def finish_digest(
         self,
@@ -70,6 +63,13 @@ class DigestRepository:
             row.status, row.posted_ts, row.error = status, posted_ts, error
             row.finished_at = utcnow()
             return digest_record(row)
+
+    def digest_for_task(self, task_id: int) -> Digest | None:
+        """The digest a fire (task) claimed, if it got that far: a take-over resumes it."""
+        with self._db.tx() as session:
+            row = session.scalars(select(DigestRow).where(DigestRow.task_id == task_id)
+                                  .order_by(DigestRow.id.desc())).first()
+            return None if row is None else digest_record(row)
 
     def digest_for_run(self, run_id: int) -> Digest | None:
         with self._db.tx() as session:

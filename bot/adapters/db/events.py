@@ -6,9 +6,10 @@ from datetime import datetime
 
 from sqlalchemy import delete
 
-from bot.adapters.db.database import Database, require_aware
-from bot.adapters.db.schema import AnsweredEventRow
-from bot.errors import RecordConflict
+from bot.adapters.db.database import Database, insert_if_absent, require_aware
+from bot.adapters.db.schema import AnsweredEventRow, utcnow
+
+_EVENTS = AnsweredEventRow.metadata.tables[AnsweredEventRow.__tablename__]
 
 
 class EventRepository:
@@ -19,12 +20,9 @@ class EventRepository:
         """True the first time `event_id` is seen by any process sharing the database."""
         if not event_id:
             raise ValueError("event id must not be empty")
-        try:
-            with self._db.tx(write=True) as session:
-                session.add(AnsweredEventRow(event_id=event_id, run_id=run_id))
-            return True
-        except RecordConflict:
-            return False
+        with self._db.tx(write=True) as session:
+            return insert_if_absent(session, _EVENTS, {"event_id": event_id, "run_id": run_id, "created_at": utcnow()},
+                                    key=["event_id"], returning=_EVENTS.c.event_id) is not None
 
     def prune_events(self, *, before: datetime) -> int:
         """Forget event ids recorded before `before` (Slack retries only for minutes)."""

@@ -8,15 +8,15 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import delete, insert, select, update
 
-from bot.adapters.db.convert import get_or_raise, new_run_row, run_record
-from bot.adapters.db.database import Database, require_aware
+from bot.adapters.db.convert import get_or_raise, new_run_row, new_run_values, run_record
+from bot.adapters.db.database import Database, insert_if_absent, require_aware
 from bot.adapters.db.frames import json_document, measurement_frame, measurement_rows
-from bot.adapters.db.schema import DigestRow, MeasurementRow, RunRow, utcnow
+from bot.adapters.db.schema import DigestRow, MeasurementRow, RunRow, TaskRow, utcnow
 from bot.core.records import FINISHED_RUN_STATUSES, Run
 from bot.core.types import MEASUREMENT_COLUMNS
-from bot.errors import RecordConflict
 
 _MEASUREMENTS = MeasurementRow.metadata.tables[MeasurementRow.__tablename__]
+RUNS = RunRow.metadata.tables[RunRow.__tablename__]
 
 
 class RunRepository:
@@ -54,14 +54,10 @@ class RunRepository:
         """Create the run named `key`, or return None when any process already created it."""
         if not key:
             raise ValueError("run key must not be empty")
-        row = new_run_row(archive, trigger, channel, thread_ts, parent_ts, user, run_key=key)
-        try:
-            with self._db.tx(write=True) as session:
-                session.add(row)
-                session.flush()
-                return run_record(row)
-        except RecordConflict:
-            return None
+        values = new_run_values(archive, trigger, channel, thread_ts, parent_ts, user, run_key=key)
+        with self._db.tx(write=True) as session:
+            inserted = insert_if_absent(session, RUNS, values, key=["run_key"], returning=RUNS.c.id)
+            return None if inserted is None else run_record(get_or_raise(session, RunRow, inserted[0]))
 
     def start_run(self, run_id: int) -> Run:
         """Mark a queued run as running."""
@@ -140,12 +136,20 @@ class RunRepository:
 
     def fail_stale_runs(self, *, before: datetime, error: str) -> list[Run]:
         """Mark runs still queued/running that began before `before` as failed (and their claimed
-        digests), e.g. at start-up after a crash. Returns them so the caller can report each."""
+        digests), e.g. at start-up after a crash. Returns them so the caller can report each.
+
+        A run whose task (or whose digest's fire) is still queued or running is not stale: the
+        queue resumes or gives it up (`bot.flows.tasks`). This sweeps what no task covers."""
         require_aware(before)
+        live = ("queued", "running")
+        covered_by_task = select(TaskRow.id).where(TaskRow.run_id == RunRow.id, TaskRow.state.in_(live))
+        covered_by_fire = (select(DigestRow.id).join(TaskRow, TaskRow.id == DigestRow.task_id)
+                           .where(DigestRow.run_id == RunRow.id, TaskRow.state.in_(live)))
         with self._db.tx(write=True) as session:
             rows = session.scalars(
                 select(RunRow)
-                .where(RunRow.status.in_(("queued", "running")), RunRow.created_at < before)
+                .where(RunRow.status.in_(live), RunRow.created_at < before,
+                       ~covered_by_task.exists(), ~covered_by_fire.exists())
                 .order_by(RunRow.id)
             ).all()
             now = utcnow()

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from bot.core.records import DIGEST_STATUSES, RUN_STATUSES, TRIGGERS
+from bot.core.records import DIGEST_STATUSES, RUN_STATUSES, TASK_KINDS, TASK_STATES, TRIGGERS
 
 # Deterministic constraint names, so later migrations (and SQLite batch mode) can address them.
 NAMING_CONVENTION = {
@@ -41,6 +41,17 @@ NAMING_CONVENTION = {
 
 # BIGINT is not a rowid alias in SQLite, so it would not autoincrement there.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+# Tables the migrations create that are not in `Base.metadata` (APScheduler declares its own job
+# table): schema comparisons and ``alembic revision --autogenerate`` leave them alone instead of
+# proposing to drop them.
+FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
+
+
+def include_name(name: str | None, type_: str, _parents: Any) -> bool:
+    """Alembic's ``include_name`` hook: everything but `FOREIGN_TABLES`."""
+    return not (type_ == "table" and name in FOREIGN_TABLES)
 
 
 def utcnow() -> datetime:
@@ -184,3 +195,46 @@ class DigestRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    task_id: Mapped[int | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
+
+
+class TaskRow(Base):
+    """The durable queue: analyses, thread answers and digest fires, claimed with a lease."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", TASK_KINDS), name="kind"),
+        CheckConstraint(_one_of("state", TASK_STATES), name="state"),
+        Index(None, "state", "kind", "id"),
+        Index(None, "owner"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(Text, unique=True)
+    payload: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(16))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    channel: Mapped[str | None] = mapped_column(Text)
+    message_ts: Mapped[str | None] = mapped_column(Text)
+    owner: Mapped[str | None] = mapped_column(Text)
+    lease_expires_at: Mapped[datetime | None]
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class ReplicaRow(Base):
+    """One bot process and its heartbeat (what the others see of it)."""
+
+    __tablename__ = "replicas"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    host: Mapped[str] = mapped_column(Text)
+    pid: Mapped[int] = mapped_column(Integer)
+    workers: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    stopped_at: Mapped[datetime | None]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,20 +21,23 @@ from bot.adapters.db.database import Database
 from bot.adapters.db.digests import DigestRepository
 from bot.adapters.db.engine import is_memory_sqlite, make_engine, upgrade_to_head
 from bot.adapters.db.events import EventRepository
+from bot.adapters.db.replicas import ReplicaRepository
 from bot.adapters.db.runs import RunRepository
 from bot.adapters.db.subscriptions import SubscriptionRepository
+from bot.adapters.db.tasks import TaskRepository
 from bot.errors import StoreError
 
 log = logging.getLogger(__name__)
 
 
-def open_store(database_url: str, *, busy_timeout_s: float = 10.0) -> Store:
+def open_store(database_url: str, *, busy_timeout_s: float = 10.0, connect_timeout_s: float = 5.0) -> Store:
     """Connect to `database_url`, migrate it to the current schema, and return the store.
 
     A fresh database gets every table; an older one is upgraded; a current one is left alone.
-    Raises `StoreError` when the database cannot be reached or migrated.
+    Raises `StoreError` when the database cannot be reached or migrated, `DatabaseConfigError`
+    when the URL cannot work (see `bot.adapters.db.engine.make_engine`).
     """
-    engine = make_engine(database_url, busy_timeout_s=busy_timeout_s)
+    engine = make_engine(database_url, busy_timeout_s=busy_timeout_s, connect_timeout_s=connect_timeout_s)
     try:
         upgrade_to_head(engine)
     except SQLAlchemyError as err:
@@ -44,7 +48,8 @@ def open_store(database_url: str, *, busy_timeout_s: float = 10.0) -> Store:
 
 
 class Store:
-    """The bot's database by aggregate: ``runs``, ``events``, ``subscriptions``, ``digests``.
+    """The bot's database by aggregate: ``runs``, ``events``, ``subscriptions``, ``digests``,
+    ``tasks`` (the durable work queue) and ``replicas`` (heartbeats).
 
     Use `open_store` to get one. Close it (or use ``with``) to release the connections.
     """
@@ -55,6 +60,12 @@ class Store:
         self.events = EventRepository(self._db)
         self.subscriptions = SubscriptionRepository(self._db)
         self.digests = DigestRepository(self._db)
+        self.tasks = TaskRepository(self._db)
+        self.replicas = ReplicaRepository(self._db)
+
+    def ping(self) -> dict[str, Any]:
+        """{'reachable': bool, 'pool_in_use', 'pool_capacity'[, 'error']} (see `Database.ping`)."""
+        return self._db.ping()
 
     def close(self) -> None:
         self._db.close()

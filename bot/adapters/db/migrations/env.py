@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from bot.adapters.db.schema import Base
+from bot.adapters.db.schema import Base, include_name
 
 target_metadata = Base.metadata
 
@@ -21,6 +21,7 @@ def _configure(connection: Connection) -> None:
         # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -42,16 +43,15 @@ def run_online() -> None:
     if connection is not None:
         _configure(connection)
         return
-    from bot.adapters.db.engine import make_engine
+    from bot.adapters.db.engine import make_engine, migration_lock
 
     url = context.config.get_main_option("sqlalchemy.url")
     if not url:
         raise RuntimeError("set sqlalchemy.url or pass a connection in config.attributes")
     engine = make_engine(url)
     try:
-        with engine.connect() as conn:
+        with migration_lock(engine) as conn:  # the same lock the bot takes at start-up
             _configure(conn)
-            conn.commit()
     finally:
         engine.dispose()
 

@@ -1,0 +1,142 @@
+"""Intake: turning a Slack request into durable work, before Slack gets its acknowledgement.
+
+A request is accepted only once it is in the database (`bot.flows.ports.Tasks`): an analysis, a
+comparison or a thread answer becomes a task any replica can run, and a reply (help, status, usage) claims its
+event. Each is keyed by the Slack message it answers, so a retried or duplicated delivery, on this
+replica or another, is queued or answered once.
+
+The database may be briefly unreachable (a restart, a failover). `with_retries` retries within a
+budget that keeps the acknowledgement inside Slack's 3 seconds; when the budget runs out the
+caller lets Slack deliver the request again later (events) or tells the user (slash commands,
+which Slack never redelivers). Nothing is acknowledged and then dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from bot.core.records import Run
+from bot.errors import QueueFull, RecordConflict, StoreError, UnknownRecord
+from bot.flows.compare import Comparison
+from bot.flows.services import ANSWER_MAX_QUEUE, Services
+from bot.render.slack_text import escape_mrkdwn
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+DATABASE_DOWN = (":warning: I can't reach my database right now, so I couldn't take that request. "
+                 "Please try again in a minute.")
+
+
+def with_retries(call: Callable[[], T], *, budget_s: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> T:
+    """``call()``, retried with backoff (0.1 s, doubling, at most 1 s) while the database is
+    unreachable and ``budget_s`` lasts; then the last `StoreError` is raised. Answers from a
+    working database (a conflict, an unknown record) are not retried."""
+    deadline = clock() + budget_s
+    delay = 0.1
+    while True:
+        try:
+            return call()
+        except (RecordConflict, UnknownRecord):
+            raise
+        except StoreError:
+            left = deadline - clock()
+            if left <= 0:
+                raise
+            log.info("database unavailable; retrying in %.1f s", min(delay, left))
+            sleep(min(delay, left))
+            delay = min(delay * 2, 1.0)
+
+
+def queue_analysis(services: Services, *, target: str, use_llm: bool, channel: str, user: str, trigger: str,
+                   key: str, response_url: str | None = None) -> str | None:
+    """Queue an analysis (durably, one transaction); returns the confirmation for the requester,
+    or None when this request was queued before (a redelivery). Raises `QueueFull`, or
+    `StoreError` when the database is unreachable.
+
+    The line is the fleet's: ``capacity`` is every live replica's workers; a request is refused
+    when more are waiting than free workers plus ``MAX_QUEUE``. Comparisons wait in the same line."""
+    payload = {"target": target, "use_llm": use_llm, "channel": channel, "user": user, "trigger": trigger,
+               "response_url": response_url}
+    position = _queue_on_analysis_workers(services, kind="analysis", key=key, payload=payload, channel=channel,
+                                          what="analyses")
+    if position is None:
+        return None
+    label = f"`{escape_mrkdwn(target)}`"
+    mode = " (data only, no LLM)" if not use_llm else ""
+    if position == 0:
+        return f":hourglass_flowing_sand: Analyzing {label}{mode} — I'll post the summary in this channel."
+    return (f":inbox_tray: Queued {label}{mode}: position {position} in line. "
+            "I'll post in this channel when it starts.")
+
+
+def queue_compare(services: Services, *, comparison: Comparison, channel: str, user: str, key: str,
+                  response_url: str | None = None) -> str | None:
+    """Queue a comparison (`bot.flows.compare`) in the analyses' line; returns the confirmation,
+    or None when it was queued before. Raises `QueueFull`, or `StoreError`."""
+    payload = {**comparison.to_payload(), "channel": channel, "user": user, "response_url": response_url}
+    position = _queue_on_analysis_workers(services, kind="compare", key=key, payload=payload, channel=channel,
+                                          what="analyses and comparisons")
+    if position is None:
+        return None
+    base, cur = comparison.labels
+    what = f"`{escape_mrkdwn(cur)}` with `{escape_mrkdwn(base)}`"
+    if position == 0:
+        return f":hourglass_flowing_sand: Comparing {what} — I'll post the result in this channel."
+    return f":inbox_tray: Queued the comparison of {what}: position {position} in line."
+
+
+def _queue_on_analysis_workers(services: Services, *, kind: str, key: str, payload: dict[str, object],
+                               channel: str, what: str) -> int | None:
+    """Queue ``kind`` on the analysis workers' line (one short transaction); its position (0 =
+    starting now), or None when ``key`` was queued before."""
+    runner = services.runner
+    capacity = runner.fleet_workers()
+    max_queue = services.settings.max_queue
+    lane = runner.lane(kind)
+
+    def admit(queued: int, running: int) -> bool:
+        return queued < max(0, capacity - running) + max_queue
+
+    # One short transaction: the run is recorded by the worker that starts it (the ack stays cheap).
+    queued = services.store.tasks.queue(kind=kind, key=key, payload=dict(payload), channel=channel, admit=admit,
+                                        lane=runner.kinds_of(lane))
+    if queued.refused:
+        runner.note_queued(lane, queued.ahead)
+        raise QueueFull(f"{queued.ahead + queued.running} {what} are already waiting or running. "
+                        "Please try again in a few minutes.")
+    if queued.task is None:
+        return None
+    runner.note_queued(lane, queued.ahead + 1)
+    runner.wake()
+    free = max(0, capacity - queued.running)
+    return 0 if queued.ahead < free else queued.ahead - free + 1
+
+
+def queue_answer(services: Services, *, run: Run, channel: str, thread_ts: str, question: str, question_ts: str,
+                 bot_user_id: str | None, key: str) -> bool:
+    """Queue the answer to a thread question; False when it was queued before. Raises `QueueFull`
+    when too many answers are waiting, `StoreError` when the database is unreachable."""
+    payload = {"run_id": run.id, "channel": channel, "thread_ts": thread_ts, "question": question,
+               "question_ts": question_ts, "bot_user_id": bot_user_id}
+    queued = services.store.tasks.queue(kind="answer", key=key, payload=payload, channel=channel,
+                                        admit=lambda waiting, _running: waiting < ANSWER_MAX_QUEUE)
+    if queued.refused:
+        services.runner.note_queued("answer", queued.ahead)
+        raise QueueFull("I'm answering a lot of questions right now. Please ask again in a minute.")
+    if queued.task is None:
+        return False
+    services.runner.note_queued("answer", queued.ahead + 1)
+    services.runner.wake()
+    return True
+
+
+def claim_reply(services: Services, key: str) -> bool:
+    """Claim the right to answer ``key`` (a Slack message): True for exactly one caller across
+    replicas and restarts. Raises `StoreError` when the database is unreachable."""
+    return services.store.events.mark_event_seen(key)
