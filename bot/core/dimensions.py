@@ -23,18 +23,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
+from bot.core.codes import UNNAMED_MODEL, categorical, combine, from_codes, group_model, grouped_models
 from bot.core.config import Config
 from bot.core.context import LOCATION_DIMENSIONS, decode
 
-UNNAMED_MODEL = "(model not stated)"
-
-
-def group_model(model: str, source: str) -> str:
-    """The name a model's rows are grouped under: its own, or for unnamed rows one per source file."""
-    return model if model else f"{UNNAMED_MODEL} {source}"
-
+__all__ = ["UNNAMED_MODEL", "DimensionTable", "Dimensions", "assign_configs", "config_values", "dimensions_of",
+           "group_model", "varying_names"]
 
 @dataclass(frozen=True)
 class Dimensions:
@@ -59,25 +56,31 @@ DimensionTable = dict[tuple[str, str], Dimensions]
 def assign_configs(frame: pd.DataFrame) -> tuple[pd.DataFrame, DimensionTable]:
     """A copy of the measurement frame with ``config`` set from ``context``, and the dimensions found.
 
-    Pure; linear in the rows (the work is done once per distinct (model, metric, context)).
+    Pure; linear in the rows: the work is done once per distinct (model, metric, context), found on
+    the columns' codes (`bot.core.codes`).
     """
     if frame.empty:
         return frame.copy(), {}
-    models = [group_model(m, s) for m, s in zip(frame["model"], frame["source"], strict=True)]
-    keys = list(zip(models, frame["metric"], frame["context"], strict=True))
-    distinct: dict[tuple[str, str], dict[str, int]] = {}
-    for model, metric, context in keys:
-        contexts = distinct.setdefault((model, metric), {})
-        contexts[context] = contexts.get(context, 0) + 1
+    models = grouped_models(frame["model"], frame["source"])
+    metrics = categorical(frame["metric"])
+    contexts = categorical(frame["context"])
+    combination, first = combine(models.codes, metrics.codes, contexts.codes)
+    model_names, metric_names = models.categories.tolist(), metrics.categories.tolist()
+    context_texts = contexts.categories.tolist()
+    distinct: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for number, row in enumerate(first.tolist()):
+        key = (model_names[models.codes[row]], metric_names[metrics.codes[row]])
+        distinct.setdefault(key, []).append((number, context_texts[contexts.codes[row]]))
     table: DimensionTable = {}
-    configs: dict[tuple[str, str, str], str] = {}
-    for (model, metric), contexts in distinct.items():
-        dims, texts = _configurations(model, metric, list(contexts))
+    texts: dict[str, int] = {}
+    config_of = np.zeros(len(first), dtype=np.int64)
+    for (model, metric), found in distinct.items():
+        dims, keys = _configurations(model, metric, [context for _, context in found])
         table[(model, metric)] = dims
-        for context, text in texts.items():
-            configs[(model, metric, context)] = text
-    out = frame.copy()
-    out["config"] = [configs[key] for key in keys]
+        for number, context in found:
+            config_of[number] = texts.setdefault(keys[context], len(texts))
+    out = frame.copy(deep=False)
+    out["config"] = from_codes(config_of[combination], list(texts))
     return out, table
 
 

@@ -29,6 +29,7 @@ from bot.core.analysis.groups import (
 from bot.core.analysis.rankings import check_rankings
 from bot.core.analysis.requests import describe, request_frame, welch
 from bot.core.analysis.results import Analysis, ConfigComparison, ModelStats, RollUp
+from bot.core.codes import as_texts
 from bot.core.dimensions import UNNAMED_MODEL, DimensionTable, config_values, dimensions_of
 from bot.core.types import IngestResult
 
@@ -50,7 +51,7 @@ def analyze(ingest: IngestResult) -> Analysis:
     measurements = with_group_model(ingest.measurements)
     dimensions = ingest.dimensions or dimensions_of(ingest.measurements)
     requests = request_frame(ingest.measurements)
-    cold = requests.set_index("request_id")["cold_start"] if not requests.empty else None
+    cold = set(requests.loc[requests["cold_start"], "request_id"]) if not requests.empty else set()
     groups = config_groups(measurements, cold)
     ttft_defs = _ttft_definitions(measurements)
     counts = _configurations_with_values(groups)
@@ -59,7 +60,7 @@ def analyze(ingest: IngestResult) -> Analysis:
     configs = _config_table(requests, dimensions)
     index = value_index(measurements)
     comparisons = _comparisons(groups, index)
-    generic = measurements.loc[measurements["kind"] == "generic"].reset_index(drop=True)
+    generic = as_texts(measurements.loc[measurements["kind"] == "generic"].reset_index(drop=True))
     aggregates = aggregate_rows(measurements)
     aliases: dict[str, list[str]] = {}
     for kept, duplicate in ingest.inventory.duplicates:

@@ -20,20 +20,21 @@ import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from bot.core.context import PATH_DIMENSIONS
 from bot.core.context import decode as decode_context
 from bot.core.dimensions import assign_configs
+from bot.core.ingest.frame import Chunk, ColumnStore
 from bot.core.ingest.rankings import find_rankings
 from bot.core.ingest.readers import NotATable
 from bot.core.ingest.tools import SourceFile, ToolRead, choose
 from bot.core.types import (
     CLAIM_COLUMNS,
-    MEASUREMENT_COLUMNS,
     IngestResult,
     Inventory,
     RankingClaim,
@@ -84,6 +85,7 @@ def ingest_tree(root: Path, *, files: Iterable[str] | None = None, max_file_byte
     per_file_rows: dict[str, _FileRows] = {}
     rankings: list[RankingClaim] = []
     archive = _Archive(root, [p.relative_to(root).as_posix() for p in paths], max_file_bytes)
+    store = ColumnStore()
 
     for index, path in enumerate(paths):
         rel = path.relative_to(root).as_posix()
@@ -91,15 +93,15 @@ def ingest_tree(root: Path, *, files: Iterable[str] | None = None, max_file_byte
         inventory.by_format[fmt or "other"] = inventory.by_format.get(fmt or "other", 0) + 1
         if progress is not None and (index % 200 == 0 or index == len(paths) - 1):
             progress(index + 1, len(paths))
-        rows = _ingest_file(path, rel, fmt, max_file_bytes, seen_hashes, inventory, archive, rankings)
-        if rows is not None:
-            per_file_rows[rel] = rows
+        read = _ingest_file(path, rel, fmt, max_file_bytes, seen_hashes, inventory, archive, rankings)
+        if read is not None:
+            per_file_rows[rel] = _FileRows.of(read, store)
 
-    _resolve_models(per_file_rows, inventory)
-    _drop_reexports(per_file_rows, inventory)
-    _drop_twins(per_file_rows, inventory)
+    _resolve_models(per_file_rows, inventory, store)
+    _drop_reexports(per_file_rows, inventory, store)
+    _drop_twins(per_file_rows, inventory, store)
     _copies_of_skipped_files(inventory)
-    result = _result(per_file_rows, inventory)
+    result = _result(per_file_rows, inventory, store)
     result.rankings = rankings
     return result
 
@@ -142,7 +144,7 @@ class _Archive:
 
 
 def _ingest_file(path: Path, rel: str, fmt: str | None, max_file_bytes: int, seen_hashes: dict[str, str],
-                 inventory: Inventory, archive: _Archive, rankings: list[RankingClaim]) -> _FileRows | None:
+                 inventory: Inventory, archive: _Archive, rankings: list[RankingClaim]) -> ToolRead | None:
     """One file's rows, or None when it is skipped or a duplicate: either way the inventory says so."""
     text = _file_text(path, rel, fmt, max_file_bytes, seen_hashes, inventory)
     if fmt is None or text is None:
@@ -196,7 +198,7 @@ def _skip_text(text: str) -> str:
     return ""
 
 
-def _file_rows(file: SourceFile, inventory: Inventory) -> _FileRows | None:
+def _file_rows(file: SourceFile, inventory: Inventory) -> ToolRead | None:
     """The rows of one file, or None when it holds none (listed as skipped)."""
     rel = file.rel
     read = _read_or_skip(file, inventory)
@@ -215,7 +217,7 @@ def _file_rows(file: SourceFile, inventory: Inventory) -> _FileRows | None:
     inventory.parsed[rel] = "measurements" if read.measurements else "claims"
     if not read.measurements:
         inventory.claims_only.append(rel)
-    return _FileRows.of(read)
+    return read
 
 
 def _read_or_skip(file: SourceFile, inventory: Inventory) -> ToolRead | None:
@@ -243,61 +245,67 @@ def _read_or_skip(file: SourceFile, inventory: Inventory) -> ToolRead | None:
     return None
 
 
-def _drop_twins(per_file_rows: dict[str, _FileRows], inventory: Inventory) -> None:
+def _drop_twins(per_file_rows: dict[str, _FileRows], inventory: Inventory, store: ColumnStore) -> None:
     """Keep one of each set of files holding the same records; list the others as duplicates."""
-    for kept, twin in _find_twins(per_file_rows):
+    for kept, twin in _find_twins(per_file_rows, store):
         inventory.duplicates.append((kept, twin))
         per_file_rows[twin].keep([])
         inventory.parsed[twin] = f"duplicate records of {kept}"
         inventory.duplicate_reasons[twin] = f"the same request records as {kept} (another export of them)"
 
 
-def _result(per_file_rows: dict[str, _FileRows], inventory: Inventory) -> IngestResult:
-    measurements = _frame((rows.measurements for rows in per_file_rows.values()), MEASUREMENT_COLUMNS)
-    measurements = (measurements.astype({"row": "int64", "value": "float64", "failed": "bool", "n": "float64"})
-                    if len(measurements) else empty_measurements())
+def _result(per_file_rows: dict[str, _FileRows], inventory: Inventory, store: ColumnStore) -> IngestResult:
+    measurements = store.frame(rows.chunk for rows in per_file_rows.values())
+    measurements = measurements if len(measurements) else empty_measurements()
     measurements, dimensions = assign_configs(measurements)
-    claims = _frame((rows.claims for rows in per_file_rows.values()), CLAIM_COLUMNS)
-    claims = claims if len(claims) else empty_claims()
+    claims = _claims_frame(rows.claims for rows in per_file_rows.values())
     inventory.skipped.sort(key=lambda s: s.path)
     return IngestResult(measurements=measurements, claims=claims, inventory=inventory, dimensions=dimensions)
 
 
-Columns = dict[str, list]
-
-
-def _columns(rows: list[dict], columns: tuple[str, ...]) -> Columns:
-    return {col: [row[col] for row in rows] for col in columns}
+def _claims_frame(chunks: Iterable[list[dict]]) -> pd.DataFrame:
+    data: dict[str, list] = {col: [] for col in CLAIM_COLUMNS}
+    for claims in chunks:
+        for claim in claims:
+            for col in CLAIM_COLUMNS:
+                data[col].append(claim[col])
+    if not data["source"]:
+        return empty_claims()
+    return pd.DataFrame(data, columns=list(CLAIM_COLUMNS))
 
 
 @dataclass
 class _FileRows:
-    """One file's rows, column-wise: a dict per value costs ~5x the memory at 500k rows.
+    """One file's measurements (compact, `bot.core.ingest.frame`) and claims (a few dicts)."""
 
-    ``fingerprints`` (one per measurement, '' when the tool gives none) identify a record's content,
-    to find the same record exported in two files."""
-
-    measurements: Columns
-    claims: Columns
-    fingerprints: list[str] = field(default_factory=list)
+    chunk: Chunk
+    claims: list[dict]
 
     @classmethod
-    def of(cls, rows: ToolRead) -> _FileRows:
-        return cls(_columns(rows.measurements, MEASUREMENT_COLUMNS), _columns(rows.claims, CLAIM_COLUMNS),
-                   [str(m.get("fingerprint") or "") for m in rows.measurements])
+    def of(cls, read: ToolRead, store: ColumnStore) -> _FileRows:
+        return cls(store.chunk(read.measurements), read.claims)
 
     def keep(self, indices: list[int]) -> None:
-        self.measurements = {col: [values[i] for i in indices] for col, values in self.measurements.items()}
-        self.fingerprints = [self.fingerprints[i] for i in indices]
+        self.chunk.keep(indices)
 
+    def prints(self, store: ColumnStore) -> list[str]:
+        return store.texts(self.chunk, "fingerprint")
 
-def _frame(chunks: Iterable[Columns], columns: tuple[str, ...]) -> pd.DataFrame:
-    """Per-file columns -> one frame."""
-    data: dict[str, list] = {col: [] for col in columns}
-    for chunk in chunks:
-        for col in columns:
-            data[col].extend(chunk[col])
-    return pd.DataFrame(data, columns=list(columns))
+    def has_prints(self, store: ColumnStore) -> bool:
+        return bool((self.chunk.columns["fingerprint"] != store.code("fingerprint", "")).any())
+
+    def distinct(self, store: ColumnStore, name: str) -> list[str]:
+        return store.strings[name].texts(np.unique(self.chunk.columns[name]))
+
+    def model_names(self, store: ColumnStore) -> list[str]:
+        return self.distinct(store, "model")
+
+    def name_model(self, model: str, store: ColumnStore) -> None:
+        """Rows (and claims) that name no model are this model's."""
+        codes = self.chunk.columns["model"]
+        codes[codes == store.code("model", "")] = store.code("model", model)
+        for claim in self.claims:
+            claim["model"] = claim["model"] or model
 
 
 def _first_line_hint(text: str) -> str:
@@ -327,13 +335,13 @@ def model_from_stem(key: str) -> str:
     return f"{match.group(1)}:{match.group(2)}" if match else ""
 
 
-def _resolve_models(per_file: dict[str, _FileRows], inventory: Inventory) -> None:
+def _resolve_models(per_file: dict[str, _FileRows], inventory: Inventory, store: ColumnStore) -> None:
     """Rows without a model take it from a sibling file of the same run, else from the file name."""
     by_dir_key: dict[tuple[str, str], set[str]] = {}
     unnamed: list[str] = []
     for rel, rows in per_file.items():
-        names = [*rows.measurements["model"], *rows.claims["model"]]
-        models = set(names) - {""}
+        names = {*rows.model_names(store), *(claim["model"] for claim in rows.claims)}
+        models = names - {""}
         if len(models) == 1:
             key = (str(Path(rel).parent), _stem_key(rel))
             by_dir_key.setdefault(key, set()).update(models)
@@ -348,31 +356,28 @@ def _resolve_models(per_file: dict[str, _FileRows], inventory: Inventory) -> Non
             model, origin = model_from_stem(_stem_key(rel)), "file name"
         if not model:
             continue
-        rows = per_file[rel]
-        for columns in (rows.measurements, rows.claims):
-            columns["model"] = [name or model for name in columns["model"]]
+        per_file[rel].name_model(model, store)
         inventory.model_origin[rel] = f"{origin}: {model}"
 
 
 # ------------------------------------------------------------------------------- re-exports
-def _drop_reexports(per_file: dict[str, _FileRows], inventory: Inventory) -> None:
+def _drop_reexports(per_file: dict[str, _FileRows], inventory: Inventory, store: ColumnStore) -> None:
     """The same tool records in several files (a nested re-export, a sweep's per-run files and its
     summary, a profile's JSON and CSV) are counted once. Files holding more records go first, then
     those recording more context, so the copy kept is the most complete; a file all of whose records
     were read elsewhere is listed as a duplicate, one that shares only some of them keeps the rest."""
-    holders = [rel for rel, rows in per_file.items() if any(rows.fingerprints)]
-    if len(holders) < 2:
+    prints = {rel: rows.prints(store) for rel, rows in per_file.items() if rows.has_prints(store)}
+    if len(prints) < 2:
         return
-    keys = {rel: _context_keys(per_file[rel]) for rel in holders}
-    order = sorted(holders, key=lambda rel: (-len(set(per_file[rel].fingerprints) - {""}), -len(keys[rel]),
-                                             _FORMAT_RANK.get(Path(rel).suffix.lower(), 9), rel))
+    keys = {rel: _context_keys(per_file[rel], store) for rel in prints}
+    order = sorted(prints, key=lambda rel: (-len(set(prints[rel]) - {""}), -len(keys[rel]),
+                                            _FORMAT_RANK.get(Path(rel).suffix.lower(), 9), rel))
     covered: dict[str, str] = {}
     for rel in order:
-        rows = per_file[rel]
-        owners = Counter(covered[p] for p in rows.fingerprints if p and p in covered)
+        owners = Counter(covered[p] for p in prints[rel] if p and p in covered)
         if owners:
-            _drop_covered(rel, rows, covered, owners, keys, inventory)
-        for print_ in rows.fingerprints:
+            _drop_covered(rel, per_file[rel], prints[rel], covered, owners, keys, inventory)
+        for print_ in prints[rel]:
             if print_:
                 covered.setdefault(print_, rel)
 
@@ -381,11 +386,11 @@ def _drop_reexports(per_file: dict[str, _FileRows], inventory: Inventory) -> Non
 _FORMAT_RANK = {".json": 0, ".jsonl": 1, ".ndjson": 1, ".csv": 2, ".tsv": 2, ".md": 3}
 
 
-def _drop_covered(rel: str, rows: _FileRows, covered: dict[str, str], owners: Counter[str],
+def _drop_covered(rel: str, rows: _FileRows, prints: list[str], covered: dict[str, str], owners: Counter[str],
                   keys: dict[str, set[str]], inventory: Inventory) -> None:
     kept = owners.most_common(1)[0][0]
-    remaining = [i for i, p in enumerate(rows.fingerprints) if p and p not in covered]
-    unprinted = [i for i, p in enumerate(rows.fingerprints) if not p]
+    remaining = [i for i, p in enumerate(prints) if p and p not in covered]
+    unprinted = [i for i, p in enumerate(prints) if not p]
     if not remaining and not unprinted:
         rows.keep([])
         inventory.duplicates.append((kept, rel))
@@ -400,10 +405,10 @@ def _drop_covered(rel: str, rows: _FileRows, covered: dict[str, str], owners: Co
                                            "once, there"))
 
 
-def _context_keys(rows: _FileRows) -> set[str]:
+def _context_keys(rows: _FileRows, store: ColumnStore) -> set[str]:
     """The dimensions a file's rows record (path parts aside)."""
     names: set[str] = set()
-    for text in set(rows.measurements["context"]):
+    for text in rows.distinct(store, "context"):
         names.update(decode_context(text))
     return names - set(PATH_DIMENSIONS)
 
@@ -412,25 +417,22 @@ def _context_keys(rows: _FileRows) -> set[str]:
 _TWIN_KEY_METRICS = ("throughput_tok_s", "prompt_throughput_tok_s", "ttft_ms", "latency_ms", "output_tokens")
 
 
-def _find_twins(per_file: dict[str, _FileRows]) -> list[tuple[str, str]]:
+def _find_twins(per_file: dict[str, _FileRows], store: ColumnStore) -> list[tuple[str, str]]:
     """Files holding the same request records (e.g. a CSV and its JSON export) -> (kept, twin).
 
     Files are bucketed by a signature (row count, models, each row's first key metric, rounded), so
     only files that can be twins are compared value by value: linear in the number of files.
     """
     buckets: dict[tuple, list[tuple[str, list[dict[str, float]]]]] = {}
+    request = store.code("kind", "request")
     for rel in sorted(per_file):
-        cols = per_file[rel].measurements
-        requests = [i for i, kind in enumerate(cols["kind"]) if kind == "request"]
+        columns = per_file[rel].chunk.columns
+        requests = np.flatnonzero(columns["kind"] == request)
         # Failed rows hold placeholder zeros: two failed runs are not the same records.
-        if all(cols["failed"][i] for i in requests):
+        if columns["failed"][requests].all():
             continue
-        by_request: dict[str, dict[str, float]] = {}
-        models = set()
-        for i in requests:
-            by_request.setdefault(cols["request_id"][i].rsplit("#", 1)[-1], {})[cols["metric"][i]] = cols["value"][i]
-            models.add(cols["model"][i])
-        rows = [by_request[k] for k in sorted(by_request, key=_row_order)]
+        rows = _request_records(per_file[rel], requests, store)
+        models = set(store.strings["model"].texts(np.unique(columns["model"][requests])))
         key = (len(rows), frozenset(models), tuple(_row_signature(r) for r in rows))
         buckets.setdefault(key, []).append((rel, rows))
     twins: list[tuple[str, str]] = []
@@ -444,6 +446,17 @@ def _find_twins(per_file: dict[str, _FileRows]) -> list[tuple[str, str]]:
                     twins.append((a, b))
                     taken.add(b)
     return twins
+
+
+def _request_records(rows: _FileRows, requests: np.ndarray, store: ColumnStore) -> list[dict[str, float]]:
+    """The file's requests in record order, each as {metric: value}."""
+    columns = rows.chunk.columns
+    ids = store.strings["request_id"].texts(columns["request_id"][requests])
+    metrics = store.strings["metric"].texts(columns["metric"][requests])
+    by_request: dict[str, dict[str, float]] = {}
+    for request_id, metric, value in zip(ids, metrics, columns["value"][requests].tolist(), strict=True):
+        by_request.setdefault(request_id.rsplit("#", 1)[-1], {})[metric] = value
+    return [by_request[k] for k in sorted(by_request, key=_row_order)]
 
 
 def _row_signature(row: dict[str, float]) -> tuple[str, float | None]:
