@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from bot.core.analysis.requests import ROW_KINDS, welch
+from bot.core.analysis.requests import ROW_KINDS, texts_at, welch
+from bot.core.codes import categorical, combine
 from bot.core.config import Config, format_config_value
 from bot.core.context import decode
 from bot.core.metrics import METRICS
@@ -59,6 +60,8 @@ class RankingCheck:
 
 
 def check_rankings(claims: Sequence[RankingClaim], analysis: Analysis) -> list[RankingCheck]:
+    if not claims:
+        return []
     rows = _successful(analysis.measurements)
     known = sorted(set(rows["model"])) if not rows.empty else []
     out = []
@@ -76,7 +79,8 @@ def _successful(measurements: pd.DataFrame) -> pd.DataFrame:
     if measurements.empty:
         return measurements
     m = measurements
-    return m.loc[m["kind"].isin(ROW_KINDS) & ~m["failed"].astype(bool) & m["value"].notna()]
+    keep = m["kind"].isin(ROW_KINDS) & ~m["failed"].astype(bool) & m["value"].notna()
+    return m.loc[keep, ["model", "metric", "config", "context", "value", "source"]]
 
 
 def resolve(name: str, known: Sequence[str]) -> tuple[str, list[str]]:
@@ -111,12 +115,20 @@ def _settings(claim: RankingClaim) -> dict[str, str]:
 def _candidates(rows: pd.DataFrame, settings: dict[str, str]) -> pd.DataFrame:
     """Per configuration that records every named setting: its values of them, median, n, values."""
     records = []
-    for (config, context), part in rows.groupby(["config", "context"], sort=False):
-        dims = decode(str(context))
+    configs, contexts, sources = (categorical(rows[name]) for name in ("config", "context", "source"))
+    number, first = combine(configs.codes, contexts.codes)
+    order = np.argsort(number, kind="stable")
+    bounds = np.searchsorted(number[order], np.arange(len(first) + 1))
+    values = rows["value"].to_numpy(dtype="float64")[order]
+    source_texts = texts_at(sources, order)
+    for group, row in enumerate(first.tolist()):
+        dims = decode(str(contexts.categories[contexts.codes[row]]))
         if not all(key in dims for key in settings):
             continue
-        records.append({"config": config, "named": tuple((k, dims[k]) for k in sorted(settings)),
-                        "values": part["value"].to_numpy(dtype="float64"), "sources": tuple(part["source"].unique())})
+        part = slice(bounds[group], bounds[group + 1])
+        records.append({"config": configs.categories[configs.codes[row]],
+                        "named": tuple((k, dims[k]) for k in sorted(settings)),
+                        "values": values[part], "sources": tuple(dict.fromkeys(source_texts[part].tolist()))})
     if not records:
         return pd.DataFrame()
     frame = pd.DataFrame(records)

@@ -139,9 +139,12 @@ def mark_cold_starts(wide: pd.DataFrame) -> pd.Series:
     return cold.fillna(False).astype(bool)
 
 
-def describe(values: pd.Series) -> dict[str, float | int | None]:
+def describe(values: pd.Series | np.ndarray) -> dict[str, float | int | None]:
     """n, mean, median, p95 (linear interpolation), min, max, sample std of the finite values."""
-    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    if isinstance(values, np.ndarray) and values.dtype == np.float64:
+        v = values
+    else:
+        v = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     v = v[np.isfinite(v)]
     if v.size == 0:
         return {name: (0 if name == "n" else None) for name in STAT_NAMES}

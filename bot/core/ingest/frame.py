@@ -41,8 +41,8 @@ class Strings:
         return found
 
     def codes(self, texts: Sequence[str]) -> np.ndarray:
-        code = self.code
-        return np.fromiter((code(t) for t in texts), dtype=CODE, count=len(texts))
+        local = {text: self.code(text) for text in dict.fromkeys(texts)}  # a file repeats its few texts
+        return np.fromiter(map(local.__getitem__, texts), dtype=CODE, count=len(texts))
 
     def texts(self, codes: np.ndarray) -> list[str]:
         values = self.values
