@@ -1,6 +1,7 @@
 """The composition root: every adapter is built here, once, and plugged into the flows.
 
-`bot.cli` and `bot.serve` call these builders; nothing here runs at import. Tests call the same
+`bot.serve` calls these builders; nothing here runs at import. The analysis pipeline alone is
+composed in `bot.pipeline_app` (what `chimera analyze` loads), re-exported here. Tests call the same
 builders with settings that point at local stand-ins (``SLACK_API_URL``, ``OLLAMA_HOST``).
 """
 
@@ -15,27 +16,25 @@ from slack_bolt import App
 from bot.adapters.archives import StorageArchives
 from bot.adapters.db import Store, open_store
 from bot.adapters.doctor import run_doctor
-from bot.adapters.ollama import OllamaChat
+from bot.adapters.ollama_chat import OllamaChat
 from bot.adapters.scheduler import DigestScheduler
 from bot.adapters.slack import SlackOps, build_web_client
 from bot.errors import SlackConfigError
 from bot.flows.digest import DigestPorts
 from bot.flows.jobs import JobPool
-from bot.flows.pipeline import Pipeline, RunsAnalyses
+from bot.flows.pipeline import RunsAnalyses
 from bot.flows.services import Services
+from bot.pipeline_app import build_pipeline
 from bot.render.slack_text import escape_mrkdwn
 from bot.settings import Settings
 from handlers.registry import register
+
+__all__ = ["build_app", "build_pipeline", "build_scheduler", "build_services", "check_slack_settings", "ollama_health"]
 
 log = logging.getLogger(__name__)
 
 # Follow-up answers waiting for a worker; beyond this the asker is told to try again shortly.
 ANSWER_MAX_QUEUE = 20
-
-
-def build_pipeline(settings: Settings) -> Pipeline:
-    """The analysis with its real ports: the storage roots and Ollama."""
-    return Pipeline(settings=settings, archives=StorageArchives(settings), chat=OllamaChat(settings))
 
 
 def build_scheduler(settings: Settings, *, store: Store, pipeline: RunsAnalyses | None = None) -> DigestScheduler:
