@@ -73,21 +73,21 @@ def grouped_models(model: pd.Series, source: pd.Series) -> pd.Categorical:
 
 def combine(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(each row's combination number, the first row of each combination); combinations are
-    numbered in the order they first occur."""
+    numbered in the order they first occur. One hash pass (no sort); memory: a few int64 per row."""
     if not len(columns[0]):
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-    key = np.zeros(len(columns[0]), dtype=np.int64)
-    for column in columns:
-        values = np.asarray(column, dtype=np.int64)
-        width = int(values.max()) + 1
+    key = np.asarray(columns[0], dtype=np.int64).copy()
+    for column in columns[1:]:
+        width = int(column.max()) + 1
         if int(key.max()) >= 2**62 // width:  # renumber before the product could overflow
-            key = np.unique(key, return_inverse=True)[1].reshape(-1)
-        key = key * width + values
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")
-    renumber = np.empty(len(order), dtype=np.int64)
-    renumber[order] = np.arange(len(order))
-    return renumber[inverse.reshape(-1)], first[order]
+            key = pd.factorize(key)[0].astype(np.int64)
+        key *= width
+        key += column
+    number, _ = pd.factorize(key)
+    del key
+    seen = np.maximum.accumulate(number)
+    first = np.flatnonzero(np.r_[True, seen[1:] > seen[:-1]])
+    return number, first
 
 
 def ranked(number: np.ndarray, first: np.ndarray, *columns: np.ndarray) -> np.ndarray:

@@ -71,8 +71,7 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
     checks: list[ClaimCheck] = []
     unverifiable = 0
     known = sorted(m for m in requests["model"].dropna().unique() if m) if not requests.empty else []
-    ok = requests.loc[~requests["failed"].astype(bool)] if not requests.empty else requests
-    index = _Index(ok, aliases or {})
+    index = _Index(requests, aliases or {})
     generic_index = _GenericIndex(generic)
     made: list[_Requests] = []
 
@@ -92,7 +91,7 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
         if claim.metric == "time_ms":
             check = _check_generic(claim, generic_index)
         else:
-            check = _check_llm(claim, arrays, ok, known, index)
+            check = _check_llm(claim, arrays, known, index)
         if check is None:
             unverifiable += 1
         else:
@@ -126,9 +125,8 @@ def _tolerance(claim, actual: float) -> float:
     return max(float(claim.precision or 0.0) * 1.0001, 1e-3 * abs(actual), 1e-9)
 
 
-def _check_llm(claim, requests: Callable[[], _Requests], ok: pd.DataFrame, known: list[str],
-               index: _Index) -> ClaimCheck | None:
-    if claim.metric not in ok.columns:
+def _check_llm(claim, requests: Callable[[], _Requests], known: list[str], index: _Index) -> ClaimCheck | None:
+    if claim.metric not in index.columns:
         return None
     model, config = resolve_claim_model(claim.model or "", claim.context or "", claim.config or "", known)
     if not model and not config:
@@ -154,51 +152,66 @@ def _check_llm(claim, requests: Callable[[], _Requests], ok: pd.DataFrame, known
                       claim.unit, "mismatch", sources, n, explanation)
 
 
-_Groups = list[tuple[tuple[str, ...], dict[str, np.ndarray]]]
+_Groups = list[tuple[tuple[str, ...], "_Columns"]]
 _METRIC_COLUMNS = ("throughput_tok_s", "ttft_ms", "latency_ms", "load_ms", "prompt_eval_ms", "eval_ms",
                    "prompt_tokens", "output_tokens", "tpot_ms", "itl_ms")
 
 
 class _Index:
-    """Successful requests as plain records per model: claims filter them hundreds of times, and
-    a Python loop over a few hundred tuples beats hundreds of small pandas selections."""
+    """Successful requests by model and by setting, for finding a claim's raw rows fast: a claim
+    names settings, and the rows whose context holds them are found from an index of each setting's
+    parts (not by testing every row), then read from one matrix of the metrics' values."""
 
-    def __init__(self, ok: pd.DataFrame, aliases: dict[str, list[str]]) -> None:
-        metrics = [c for c in _METRIC_COLUMNS if c in ok.columns]
-        self.metrics = metrics
+    def __init__(self, requests: pd.DataFrame, aliases: dict[str, list[str]]) -> None:
+        self.columns = set(requests.columns)
+        ok = (requests.iloc[np.flatnonzero(~requests["failed"].to_numpy(dtype=bool))] if not requests.empty
+              else requests)[[c for c in ("model", "source", "context", "config") if c in requests]]
+        self.metrics = [c for c in _METRIC_COLUMNS if c in requests.columns]
         self.aliases = aliases
-        self.by_model: dict[str, list[tuple[Config, str, tuple[float, ...]]]] = {}
-        self.all: list[tuple[Config, str, tuple[float, ...]]] = []
-        self.cache: dict[tuple[str, str], tuple[dict[str, list], dict[str, set[str]]]] = {}
+        self.cache: dict[tuple[str, str], tuple[dict[str, np.ndarray], dict[str, set[str]]]] = {}
         self.groups: dict[tuple[str, str, str], _Groups] = {}
         self._statistics: dict[tuple[int, str], list[float]] = {}
-        if ok.empty:
-            return
-        values = ok[metrics].to_numpy(dtype="float64", na_value=np.nan).tolist()
-        settings = _settings_of(ok)
-        for model, config, source, row in zip(ok["model"].tolist(), settings, ok["source"].tolist(), values,
-                                              strict=False):
-            record = (config, str(source), tuple(row))
-            self.by_model.setdefault(model, []).append(record)
-            self.all.append(record)
+        successful = ~requests["failed"].to_numpy(dtype=bool) if not requests.empty else np.empty(0, dtype=bool)
+        self.matrix = (requests[self.metrics].to_numpy(dtype="float64", na_value=np.nan)[successful]
+                       if not requests.empty else np.empty((0, 0)))
+        self.sources = ok["source"].to_numpy(dtype=object) if not ok.empty else np.empty(0, dtype=object)
+        setting_codes, self.settings = _setting_codes(ok)
+        self.rows: dict[str, dict[int, np.ndarray]] = {}  # model ('' = any) -> setting -> rows
+        models = ok["model"].to_numpy(dtype=object) if not ok.empty else np.empty(0, dtype=object)
+        for model in ("", *dict.fromkeys(models.tolist())):
+            rows = np.flatnonzero(models == model) if model else np.arange(len(models))
+            order = rows[np.argsort(setting_codes[rows], kind="stable")]
+            codes, starts = np.unique(setting_codes[order], return_index=True)
+            self.rows[model] = dict(zip(codes.tolist(), np.split(order, starts[1:]), strict=True)) if len(order) else {}
+        self.postings: dict[str, set[int]] = {}
+        for code, setting in enumerate(self.settings):
+            for part in setting.parts:
+                self.postings.setdefault(part, set()).add(code)
 
-    def _scope(self, model: str, config: str) -> tuple[dict[str, list], dict[str, set[str]]]:
+    def _matching(self, model: str, config: str) -> np.ndarray:
+        """The rows of ``model`` (any model when '') whose context holds every part of ``config``."""
+        by_setting = self.rows.get(model, {})
+        codes: set[int] | None = None
+        for part in Config.parse(config).parts if config else ():
+            found = self.postings.get(part, set())
+            codes = found if codes is None else codes & found
+        chosen = [rows for code, rows in by_setting.items() if codes is None or code in codes]
+        return np.sort(np.concatenate(chosen)) if chosen else np.empty(0, dtype=np.int64)
+
+    def _scope(self, model: str, config: str) -> tuple[dict[str, np.ndarray], dict[str, set[str]]]:
         """Rows per source for (model, config), and for every folder the sources at or below it."""
         key = (model, config)
         if key not in self.cache:
-            records = self.by_model.get(model, []) if model else self.all
-            if config:
-                wanted = Config.parse(config)
-                records = [r for r in records if r[0].covers(wanted)]
-            per_source: dict[str, list] = {}
-            for _, source, row in records:
+            rows = self._matching(model, config)
+            per_source: dict[str, list[int]] = {}
+            for row, source in zip(rows.tolist(), self.sources[rows].tolist(), strict=True):
                 per_source.setdefault(source, []).append(row)
             below: dict[str, set[str]] = {}
             for source in per_source:
                 for location in (source, *self.aliases.get(source, ())):
                     for folder in _ancestors(_folder(location)):
                         below.setdefault(folder, set()).add(source)
-            self.cache[key] = (per_source, below)
+            self.cache[key] = ({s: np.asarray(r, dtype=np.int64) for s, r in per_source.items()}, below)
         return self.cache[key]
 
     def nearest(self, model: str, config: str, claim_source: str) -> _Groups:
@@ -219,7 +232,7 @@ class _Index:
         groups: _Groups = [((source,), self._arrays(per_source[source])) for source in sorted(chosen)]
         if len(groups) > 1:
             groups.append((tuple(sorted(chosen)),
-                           self._arrays([row for s in sorted(chosen) for row in per_source[s]])))
+                           self._arrays(np.concatenate([per_source[s] for s in sorted(chosen)]))))
         return groups
 
     def statistics(self, values: np.ndarray, name: str) -> list[float]:
@@ -229,13 +242,37 @@ class _Index:
             self._statistics[key] = _np_statistics(values, name)
         return self._statistics[key]
 
-    def _arrays(self, rows: list[tuple[float, ...]]) -> dict[str, np.ndarray]:
-        matrix = np.array(rows, dtype="float64").reshape(len(rows), len(self.metrics))
-        out = {}
-        for i, metric in enumerate(self.metrics):
-            column = matrix[:, i]
-            out[metric] = column[np.isfinite(column)]
-        return out
+    def _arrays(self, rows: np.ndarray) -> _Columns:
+        return _Columns(self.matrix, self.metrics, rows)
+
+
+class _Columns:
+    """The finite values of each metric over some rows, read on first use (a claim names one metric)."""
+
+    def __init__(self, matrix: np.ndarray, metrics: list[str], rows: np.ndarray) -> None:
+        self._matrix = matrix
+        self._index = {metric: i for i, metric in enumerate(metrics)}
+        self._rows = rows
+        self._found: dict[str, np.ndarray] = {}
+
+    def get(self, metric: str) -> np.ndarray | None:
+        if metric not in self._found:
+            if metric not in self._index:
+                return None
+            column = self._matrix[self._rows, self._index[metric]]
+            self._found[metric] = column[np.isfinite(column)]
+        return self._found[metric]
+
+
+def _setting_codes(requests: pd.DataFrame) -> tuple[np.ndarray, list[Config]]:
+    """Each request's number of its distinct settings (`_settings_of`), and those settings."""
+    if requests.empty:
+        return np.empty(0, dtype=np.int64), []
+    column = requests["context"] if "context" in requests else requests["config"]
+    codes, texts = pd.factorize(column)
+    if "context" in requests:
+        return codes, [Config.from_context(decode(str(text))) for text in texts]
+    return codes, [Config.parse(str(text)) for text in texts]
 
 
 def _settings_of(requests: pd.DataFrame) -> list[Config]:

@@ -101,9 +101,9 @@ def _warm(rows: _Rows, ok: np.ndarray, cold: Collection[str]) -> pd.DataFrame:
     metrics = rows.columns["metric"]
     ttft = ok & (rows.codes("metric") == _code(metrics, "ttft_ms"))
     if cold and ttft.any():
-        ids = rows.columns["request_id"]
-        cold_codes = ids.categories.get_indexer(list(cold))
-        ttft &= ~np.isin(rows.codes("request_id"), cold_codes[cold_codes >= 0])
+        # probe the few cold ids with every category (an index of all request ids would be kept)
+        is_cold = pd.Index(list(cold)).get_indexer(rows.columns["request_id"].categories) >= 0
+        ttft &= ~is_cold[rows.codes("request_id")]
     grouped = pd.Series(rows.values[ttft]).groupby(rows.number[ttft], sort=True)
     return pd.DataFrame({"warm_n": grouped.count(), "warm_median": grouped.median()})
 
@@ -128,31 +128,47 @@ def _joined(rows: _Rows, name: str) -> pd.Series:
     return pd.Series(pd.array(joined, dtype="str"))
 
 
-ValueIndex = dict[tuple[str, str, str], np.ndarray]
+class ValueIndex:
+    """(model, metric, config) -> the successful, finite values of that configuration, for the noise
+    tests. Only a few configurations are ever asked for: each is selected on the columns' codes when
+    first asked for, and kept (no copy of every value is made up front)."""
+
+    def __init__(self, measurements: pd.DataFrame) -> None:
+        self._measurements = measurements
+        self._found: dict[tuple[str, str, str], np.ndarray] = {}
+
+    def get(self, model: str, metric: str, config: str) -> np.ndarray:
+        key = (model, metric, config)
+        if key not in self._found:
+            self._found[key] = self._select(key)
+        return self._found[key]
+
+    def items(self) -> list[tuple[tuple[str, str, str], np.ndarray]]:
+        """The configurations asked for so far."""
+        return list(self._found.items())
+
+    def _select(self, key: tuple[str, str, str]) -> np.ndarray:
+        m = self._measurements
+        if m.empty:
+            return np.empty(0)
+        wanted = np.ones(len(m), dtype=bool)
+        for name, text in zip(("model", "metric", "config"), key, strict=True):
+            values = categorical(m[name])
+            wanted &= values.codes == values.categories.get_indexer([text])[0]
+        rows = np.intersect1d(np.flatnonzero(wanted), row_positions(m), assume_unique=True)
+        values = m["value"].to_numpy(dtype="float64")[rows]
+        ok = ~m["failed"].to_numpy(dtype=bool)[rows] & np.isfinite(values)
+        return values[ok]
 
 
 def value_index(measurements: pd.DataFrame) -> ValueIndex:
-    """(model, metric, config) -> the successful, finite values of that configuration (made once, for
-    the noise tests: selecting them from the whole frame each time costs a full scan)."""
-    positions = row_positions(measurements)
-    if not len(positions):
-        return {}
-    m = measurements
-    values = m["value"].to_numpy(dtype="float64")[positions]
-    ok = ~m["failed"].to_numpy(dtype=bool)[positions] & np.isfinite(values)
-    positions, values = positions[ok], values[ok]
-    columns = [categorical(m[name]) for name in ("model", "metric", "config")]
-    number, first = combine(*(c.codes[positions] for c in columns))
-    keys = list(zip(*(texts_at(c, positions[first]).tolist() for c in columns), strict=True))
-    order = np.argsort(number, kind="stable")
-    bounds = np.searchsorted(number[order], np.arange(len(first) + 1))
-    sorted_values = values[order]
-    return {(str(a), str(b), str(c)): sorted_values[bounds[i]:bounds[i + 1]] for i, (a, b, c) in enumerate(keys)}
+    """The successful values of each configuration, selected when asked for (`ValueIndex`)."""
+    return ValueIndex(measurements)
 
 
 def group_values(index: ValueIndex, *, model: str, metric: str, config: str) -> np.ndarray:
     """The successful values of one configuration (for a noise test)."""
-    return index.get((model, metric, config), np.empty(0))
+    return index.get(model, metric, config)
 
 
 def aggregate_rows(measurements: pd.DataFrame) -> pd.DataFrame:

@@ -99,8 +99,8 @@ class Analysis:
     # (model, metric) -> bot.core.dimensions.Dimensions
     dimensions: dict[tuple[str, str], Any] = field(default_factory=dict)
     measurements: pd.DataFrame = field(default_factory=pd.DataFrame)  # long frame, models as grouped
-    # (model, metric, config) -> successful values (groups.value_index), for noise tests
-    values: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    # (model, metric, config) -> successful values (groups.ValueIndex), for noise tests
+    values: Any = None
     rankings: list[RankingCheck] = field(default_factory=list)
     facts: list[Fact] = field(default_factory=list)
 

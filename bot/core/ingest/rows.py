@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+import numpy as np
+
 
 @dataclass(slots=True)
 class Rows:
@@ -66,5 +68,30 @@ class Rows:
         for name in ROW_FIELDS:
             self.column(name).extend(other.column(name))
 
+    def packed(self) -> PackedRows:
+        """The same rows as arrays: each text column as its distinct texts and a code per row."""
+        texts: dict[str, tuple[list[str], np.ndarray]] = {}
+        for name in TEXT_FIELDS:
+            column = self.column(name)
+            local = {text: i for i, text in enumerate(dict.fromkeys(column))}
+            texts[name] = (list(local), np.fromiter(map(local.__getitem__, column), dtype=np.int32, count=len(column)))
+        numbers: dict[str, np.ndarray] = {name: np.asarray(self.column(name), dtype=dtype)
+                                          for name, dtype in NUMBER_FIELDS.items()}
+        return PackedRows(len(self), texts, numbers)
+
+
+@dataclass(slots=True)
+class PackedRows:
+    """`Rows` as arrays (cheap to send between processes, small to keep)."""
+
+    size: int
+    texts: dict[str, tuple[list[str], np.ndarray]]
+    numbers: dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return self.size
+
 
 ROW_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Rows))
+NUMBER_FIELDS = {"row": np.int64, "value": np.float64, "failed": np.bool_, "n": np.float64}
+TEXT_FIELDS = tuple(name for name in ROW_FIELDS if name not in NUMBER_FIELDS)

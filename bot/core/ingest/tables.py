@@ -133,15 +133,17 @@ def _contexts(block: TableBlock, cols: dict[str, str], meanings: dict[str, Colum
     around_dims, around_ids = _surroundings(block)
     options_col = cols.get("options")
     out: list[Context] = []
-    cache: dict[tuple[str, str], Context] = {}
+    cache: dict[tuple[tuple[tuple[str, str], ...], ...], Context] = {}
     for index, record in enumerate(records):
         d = {**around_dims, **dims[index]}
         if options_col is not None:
             d.update({k: v for k, v in ((k, canonical_value(v)) for k, v in _options(record[options_col]).items())
                       if v is not None})
         d, i = with_path(block.source, d, {**around_ids, **idents[index]})
-        key = (encode(d), encode(i))
-        out.append(cache.setdefault(key, key))
+        items = (tuple(sorted(d.items())), tuple(sorted(i.items())))  # records of a table repeat contexts
+        if items not in cache:
+            cache[items] = (encode(d), encode(i))
+        out.append(cache[items])
     return out
 
 
