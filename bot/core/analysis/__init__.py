@@ -57,4 +57,5 @@ def analyze(ingest: IngestResult) -> Analysis:
                         measurements=measurements, values=index)
     analysis.rankings = check_rankings(ingest.rankings, analysis)
     analysis.facts = build_facts(analysis, ingest.inventory)  # facts read the finished analysis
+    index.release()
     return analysis

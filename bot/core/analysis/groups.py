@@ -136,6 +136,9 @@ class ValueIndex:
     def __init__(self, measurements: pd.DataFrame) -> None:
         self._measurements = measurements
         self._found: dict[tuple[str, str, str], np.ndarray] = {}
+        self._columns: list[pd.Categorical] = []
+        self._rows = np.empty(0, dtype=np.int64)
+        self._values = np.empty(0)
 
     def get(self, model: str, metric: str, config: str) -> np.ndarray:
         key = (model, metric, config)
@@ -143,22 +146,31 @@ class ValueIndex:
             self._found[key] = self._select(key)
         return self._found[key]
 
+    def release(self) -> None:
+        """Forget the selection arrays (kept: what was found); they are made again if asked."""
+        self._columns, self._rows, self._values = [], np.empty(0, dtype=np.int64), np.empty(0)
+
     def items(self) -> list[tuple[tuple[str, str, str], np.ndarray]]:
         """The configurations asked for so far."""
         return list(self._found.items())
 
     def _select(self, key: tuple[str, str, str]) -> np.ndarray:
-        m = self._measurements
-        if m.empty:
-            return np.empty(0)
-        wanted = np.ones(len(m), dtype=bool)
-        for name, text in zip(("model", "metric", "config"), key, strict=True):
-            values = categorical(m[name])
+        if not self._columns:
+            self._prepare()
+        wanted = np.ones(len(self._rows), dtype=bool)
+        for values, text in zip(self._columns, key, strict=True):
             wanted &= values.codes == values.categories.get_indexer([text])[0]
-        rows = np.intersect1d(np.flatnonzero(wanted), row_positions(m), assume_unique=True)
+        return self._values[wanted]
+
+    def _prepare(self) -> None:
+        """The successful, finite request and sample rows, once."""
+        m = self._measurements
+        rows = row_positions(m)
         values = m["value"].to_numpy(dtype="float64")[rows]
         ok = ~m["failed"].to_numpy(dtype=bool)[rows] & np.isfinite(values)
-        return values[ok]
+        self._values = values[ok]
+        self._columns = [categorical(m[name])[rows[ok]] for name in ("model", "metric", "config")]
+        self._rows = rows[ok]
 
 
 def value_index(measurements: pd.DataFrame) -> ValueIndex:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -131,10 +131,14 @@ def _candidates(rows: pd.DataFrame, settings: dict[str, str]) -> pd.DataFrame:
                         "values": values[part], "sources": tuple(dict.fromkeys(source_texts[part].tolist()))})
     if not records:
         return pd.DataFrame()
-    frame = pd.DataFrame(records)
-    merged = frame.groupby("config", sort=False).agg(
-        named=("named", "first"), values=("values", lambda v: np.concatenate(list(v))),
-        sources=("sources", lambda v: tuple(sorted({s for t in v for s in t}))))
+    by_config: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        by_config.setdefault(record["config"], []).append(record)
+    merged = pd.DataFrame({
+        "named": [parts[0]["named"] for parts in by_config.values()],
+        "values": [np.concatenate([p["values"] for p in parts]) for parts in by_config.values()],
+        "sources": [tuple(sorted({s for p in parts for s in p["sources"]})) for parts in by_config.values()],
+    }, index=pd.Index(list(by_config), name="config"))
     merged["median"] = [float(np.median(v)) for v in merged["values"]]
     merged["n"] = [int(v.size) for v in merged["values"]]
     return merged.sort_values(["median"], ascending=False).reset_index()

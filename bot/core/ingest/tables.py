@@ -172,6 +172,9 @@ def _row_model(block: TableBlock, cols: dict[str, str], record: Record) -> str:
     return block.model
 
 
+_SETTING_NAMES = {"tag", "options", "config_name", "config"}  # the columns `_row_config` reads besides CONFIG_COLUMNS
+
+
 def _row_config(block: TableBlock, cols: dict[str, str], record: Record, has_model_col: bool) -> Config:
     """The configuration a *claim* names (summary tables and Markdown): the settings columns it has.
 
@@ -297,9 +300,18 @@ def _claims(block: TableBlock, cols: dict[str, str], meanings: dict[str, ColumnM
             *, default_stat: str) -> list[dict[str, Any]]:
     claims: list[dict[str, Any]] = []
     has_model_col = any(name in cols for name in MODEL_COLUMNS)
+    settings = [original for norm, original in cols.items()
+                if CONFIG_ALIASES.get(norm, norm) in CONFIG_COLUMNS or norm in _SETTING_NAMES]
+    configs: dict[tuple[Any, ...], Config] = {}  # a table repeats its settings row after row
     for record in _records(block):
         model = _row_model(block, cols, record)
-        config = _row_config(block, cols, record, has_model_col)
+        key = tuple(record[column] for column in settings)
+        try:
+            config = configs[key]
+        except KeyError:
+            config = configs[key] = _row_config(block, cols, record, has_model_col)
+        except TypeError:  # an unhashable setting (an options object)
+            config = _row_config(block, cols, record, has_model_col)
         for col, meaning in meanings.items():
             value = parse_number(record[col], factor=meaning.factor, is_time=meaning.metric in TIME_METRICS)
             if value is None:
