@@ -11,14 +11,15 @@ same process, in alternating runs, does not (much). Every figure is a median of 
   .json, per line for .jsonl, ``pandas.read_csv`` for .csv; text and Markdown are only decoded);
 - **product**: ``ingest_tree`` + ``analyze`` in process, as the pipeline calls them (the report
   and the narrative are not part of it); shown as ``× floor``;
-- **pool**: ``ingest_tree`` with a process pool against ``ingest_tree`` in process (the parallel
-  threshold, `bot.core.ingest.parallel.PARALLEL_MIN_FILES`, is where this falls below 1);
+- **pool**: ``ingest_tree`` with a process pool against ``ingest_tree`` in process, wall time and
+  CPU time of all processes (`bot.core.ingest.parallel.PARALLEL_MIN_FILES` is where the wall
+  ratio falls below 1 on an idle machine);
 - **CLI**: ``chimera analyze ARCHIVE --no-llm --quiet`` in a fresh interpreter against
   ``python -c "import pandas"`` (the package's bytecode is compiled first, as ``pip install``
   does; alternating runs);
 - **memory**: one ingest + analysis in a fresh process (after a warm-up on a tiny archive): the
   growth of peak RSS (VmHWM, reset through /proc/self/clear_refs) and, in another process, the
-  tracemalloc peak, per measurement row.
+  tracemalloc peak, per measurement row: after ingest, and after ingest + analysis.
 
 Archives: the real one (../shared/data/chimera-reports, skipped when absent) and archives of about
 ``--sizes`` files from `scripts.examplegen` (seed 7), cached under ``$TMPDIR/chimera-bench-archives``.
@@ -81,37 +82,49 @@ def _speed(path: Path, runs: int, pool: bool) -> dict[str, Any]:
     from bot.core.analysis import analyze
     from bot.core.ingest import ingest_tree
 
-    def product() -> tuple[float, float, int]:
-        t0 = time.perf_counter()
+    def product() -> tuple[float, float, int, float]:
+        t0, c0 = time.perf_counter(), time.process_time()
         ingest = ingest_tree(path, workers=1)
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.process_time()
         analyze(ingest)
-        return t1 - t0, time.perf_counter() - t1, len(ingest.measurements)
+        return t1 - t0, time.perf_counter() - t1, len(ingest.measurements), c1 - c0
 
-    def pooled() -> float:
+    def pooled() -> tuple[float, float]:
+        """(wall s, CPU s of this process and its workers) of reading with a pool."""
         parallel.PARALLEL_MIN_FILES = 0
-        t0 = time.perf_counter()
+        t0, c0, k0 = time.perf_counter(), time.process_time(), _children_cpu()
         ingest_tree(path, workers=max(2, parallel.available_cpus()))
-        return time.perf_counter() - t0
+        return time.perf_counter() - t0, time.process_time() - c0 + _children_cpu() - k0
 
     floor(path)
     product()  # warm-up: first-use imports (scipy.special for the noise tests), caches
-    found: dict[str, list[float]] = {"floor": [], "ingest": [], "analysis": [], "product": [], "pool": []}
+    found: dict[str, list[float]] = {"floor": [], "ingest": [], "analysis": [], "product": [], "ingest_cpu": [],
+                                     "pool": [], "pool_cpu": []}
     rows = 0
     for _ in range(runs):
         t0 = time.perf_counter()
         floor(path)
         found["floor"].append(time.perf_counter() - t0)
-        ingest_s, analysis_s, rows = product()
+        ingest_s, analysis_s, rows, ingest_cpu = product()
         found["ingest"].append(ingest_s)
         found["analysis"].append(analysis_s)
         found["product"].append(ingest_s + analysis_s)
+        found["ingest_cpu"].append(ingest_cpu)
         if pool:
-            found["pool"].append(pooled())
+            pool_s, pool_cpu = pooled()
+            found["pool"].append(pool_s)
+            found["pool_cpu"].append(pool_cpu)
     out: dict[str, Any] = {name: statistics.median(v) for name, v in found.items() if v}
     out["runs"], out["rows"] = runs, rows
     out["files"] = sum(len(names) for _f, _d, names in os.walk(path))
     return out
+
+
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _status(field: str) -> int:
@@ -137,12 +150,18 @@ def _memory(path: Path, tiny: Path, traced: bool) -> dict[str, Any]:
         with open("/proc/self/clear_refs", "w") as refs:
             refs.write("5")  # reset VmHWM to the current RSS
     base = _status("VmRSS:")
+
+    def peak() -> int:
+        return tracemalloc.get_traced_memory()[1] if traced else _status("VmHWM:") - base
+
     ingest = ingest_tree(path, workers=1)
+    ingest_peak = peak()
     analysis = analyze(ingest)
+    total_peak = peak()
     rows = len(ingest.measurements)
-    peak = tracemalloc.get_traced_memory()[1] if traced else _status("VmHWM:") - base
     del analysis
-    return {"rows": rows, "peak_bytes": peak, "per_row": peak / rows if rows else None}
+    return {"rows": rows, "ingest_per_row": ingest_peak / rows if rows else None,
+            "per_row": total_peak / rows if rows else None}
 
 
 # ------------------------------------------------------------------------------ the driver
@@ -202,16 +221,19 @@ def _header(args: argparse.Namespace) -> None:
           f"Python {platform.python_version()}, pandas {pandas.__version__}, numpy {numpy.__version__}; "
           f"medians of {args.runs} alternating runs; every figure a ratio to its floor measured in the same run")
     print(f"{'archive':<24} {'files':>6} {'rows':>9} {'floor s':>8} {'product s':>9} {'x floor':>7} "
-          f"{'ingest s':>8} {'analysis s':>10} {'pool/in-proc':>12} {'RSS B/row':>9} {'traced B/row':>12}")
+          f"{'ingest s':>8} {'analysis s':>10} {'pool wall':>9} {'pool CPU':>8} {'RSS B/row':>9} {'traced B/row':>12}")
+    print("(pool wall / CPU: reading with a process pool against reading in process, wall time and CPU time of all "
+          "processes; B/row: peak growth per measurement row after ingest / after ingest + analysis)")
 
 
 def _row(label: str, speed: dict[str, Any], memory: dict[str, Any], traced: dict[str, Any]) -> str:
     pool = f"{speed['pool'] / speed['ingest']:.2f}" if "pool" in speed else "-"
-    rss = f"{memory['per_row']:.0f}" if memory.get("per_row") else "-"
-    tm = f"{traced['per_row']:.0f}" if traced.get("per_row") else "-"
+    pool_cpu = f"{speed['pool_cpu'] / speed['ingest_cpu']:.2f}" if "pool_cpu" in speed else "-"
+    rss = f"{memory['ingest_per_row']:.0f}/{memory['per_row']:.0f}" if memory.get("per_row") else "-"
+    tm = f"{traced['ingest_per_row']:.0f}/{traced['per_row']:.0f}" if traced.get("per_row") else "-"
     return (f"{label:<24} {speed['files']:>6,} {speed['rows']:>9,} {speed['floor']:>8.3f} {speed['product']:>9.3f} "
             f"{speed['product'] / speed['floor']:>7.2f} {speed['ingest']:>8.3f} {speed['analysis']:>10.3f} "
-            f"{pool:>12} {rss:>9} {tm:>12}")
+            f"{pool:>9} {pool_cpu:>8} {rss:>9} {tm:>12}")
 
 
 def _archives(args: argparse.Namespace) -> list[tuple[str, Path]]:

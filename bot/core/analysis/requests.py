@@ -62,7 +62,9 @@ def request_frame(measurements: pd.DataFrame) -> pd.DataFrame:
         if metric not in frame:
             frame[metric] = np.nan
     derived = frame["latency_ms"].isna() & frame["ttft_ms"].notna() & frame["eval_ms"].notna()
-    frame["latency_definition"] = pd.array(np.where(derived, "derived: ttft + eval", ""), dtype="str")
+    definition = np.full(len(frame), "", dtype=object)  # one shared string, not one per request
+    definition[derived.to_numpy()] = "derived: ttft + eval"
+    frame["latency_definition"] = pd.array(definition, dtype="str")
     frame.loc[derived, "latency_ms"] = frame.loc[derived, "ttft_ms"] + frame.loc[derived, "eval_ms"]
     frame["cold_start"] = mark_cold_starts(frame)
     return frame
