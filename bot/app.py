@@ -1,6 +1,7 @@
 """The composition root: every adapter is built here, once, and plugged into the flows.
 
-`bot.cli` and `bot.serve` call these builders; nothing here runs at import. Tests call the same
+`bot.serve` calls these builders; nothing here runs at import. The analysis pipeline alone is
+composed in `bot.pipeline_app` (what `chimera analyze` loads), re-exported here. Tests call the same
 builders with settings that point at local stand-ins (``SLACK_API_URL``, ``OLLAMA_HOST``).
 """
 
@@ -19,7 +20,7 @@ from bot.adapters.db import Store, open_store
 from bot.adapters.db.engine import parse_url
 from bot.adapters.doctor import run_doctor
 from bot.adapters.extract import sweep_scratch
-from bot.adapters.ollama import OllamaChat
+from bot.adapters.ollama_chat import OllamaChat
 from bot.adapters.replica import ReplicaIdentity, process_exists
 from bot.adapters.scheduler import DIGEST_WORKERS, DigestScheduler
 from bot.adapters.slack import SlackOps, build_web_client
@@ -29,13 +30,16 @@ from bot.flows.compare import CompareTasks
 from bot.flows.digest import DigestPorts, DigestTasks
 from bot.flows.health import HealthProbe
 from bot.flows.jobs import JobPool, TrackedExecutor
-from bot.flows.pipeline import Pipeline, RunsAnalyses
+from bot.flows.pipeline import RunsAnalyses
 from bot.flows.services import Services
 from bot.flows.tasks import Me, QueueSettings, TaskRunner, prune_old_records
 from bot.flows.thread_answer import AnswerTasks
+from bot.pipeline_app import build_pipeline
 from bot.render.slack_text import escape_mrkdwn
 from bot.settings import Settings
 from handlers.registry import register
+
+__all__ = ["build_app", "build_pipeline", "build_scheduler", "build_services", "check_slack_settings", "ollama_health"]
 
 log = logging.getLogger(__name__)
 
@@ -47,11 +51,6 @@ SIDE_WORKERS, SIDE_MAX_QUEUE = 4, 100
 LISTENER_THREADS = 8
 # Comparisons run on the analysis workers (the same memory bound per job, one line in `status`).
 TASK_LANES = {"compare": "analysis"}
-
-
-def build_pipeline(settings: Settings) -> Pipeline:
-    """The analysis with its real ports: the storage roots and Ollama."""
-    return Pipeline(settings=settings, archives=StorageArchives(settings), chat=OllamaChat(settings))
 
 
 def open_database(settings: Settings, *, wait_s: float = 0.0, stop: threading.Event | None = None) -> Store:

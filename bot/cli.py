@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _analyze(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.app import build_pipeline  # late: `chimera --help` and `doctor` stay light
+    from bot.pipeline_app import build_pipeline  # late, and not bot.app: an analysis loads no Slack app
 
     last = [0.0]
 

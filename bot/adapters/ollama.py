@@ -27,10 +27,13 @@ from typing import Any
 import httpx
 import ollama
 
+from bot.adapters.ollama_chat import OllamaChat
 from bot.core.redact import redact_secrets
 from bot.core.types import ChatResult, LLMCallMetrics
 from bot.errors import LLMCallFailed
 from bot.settings import Settings
+
+__all__ = ["OUTSIDE_ERRORS", "OllamaChat", "chat_options", "connect_detail", "make_client", "stream_chat"]
 
 # Retries only where they can help: a 5xx (runner restarting, overloaded) and one timeout (a model
 # that was still loading). Refused connections, 4xx and broken streams are not retried.
@@ -365,31 +368,3 @@ def _metrics_from_final(
         total_ms=_ns_to_ms(final.total_duration),
         done_reason=final.done_reason,
     )
-
-
-class OllamaChat:
-    """The `bot.flows.ports.ChatModel` port on Ollama: `stream_chat` with the configured model."""
-
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-
-    @property
-    def model(self) -> str:
-        return self._settings.ollama_model
-
-    @property
-    def num_ctx(self) -> int:
-        return self._settings.ollama_num_ctx
-
-    def chat(
-        self,
-        messages: Sequence[Mapping[str, str]],
-        *,
-        format: Mapping[str, Any] | str | None = None,
-        num_predict: int | None = None,
-        purpose: str = "narrative",
-        on_token: Callable[[int], None] | None = None,
-        on_text: Callable[[str], None] | None = None,
-    ) -> ChatResult:
-        return stream_chat(messages, settings=self._settings, format=format, num_predict=num_predict,
-                           purpose=purpose, on_token=on_token, on_text=on_text)

@@ -134,11 +134,17 @@ class Config:
 
 
 def escape_key(key: str) -> str:
-    return str(key).replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=")
+    key = str(key)
+    if "\\" not in key and "," not in key and "=" not in key:
+        return key
+    return key.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=")
 
 
 def escape_value(value: str) -> str:
-    return str(value).replace("\\", "\\\\").replace(",", "\\,")
+    value = str(value)
+    if "\\" not in value and "," not in value:
+        return value
+    return value.replace("\\", "\\\\").replace(",", "\\,")
 
 
 _UNESCAPE = re.compile(r"\\(.)", re.DOTALL)

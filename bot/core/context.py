@@ -39,6 +39,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import PurePosixPath
 from typing import Any, Literal
@@ -100,9 +101,15 @@ def canonical_value(raw: Any) -> str | None:
     if isinstance(raw, (list, tuple, dict)):
         return json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
     if isinstance(raw, str):
-        text = raw.strip()
-        return format_config_value(text) if text else ""
+        return _canonical_text(raw)
     return format_config_value(raw)
+
+
+@lru_cache(maxsize=65536)
+def _canonical_text(raw: str) -> str:
+    """`canonical_value` of a string (cached: tables repeat their settings row after row)."""
+    text = raw.strip()
+    return format_config_value(text) if text else ""
 
 
 def encode(values: Mapping[str, Any]) -> str:
@@ -155,40 +162,61 @@ def _is_epoch(value: Any) -> bool:
     return _is_number(value) and (1e9 <= value < 2.2e9 or 1e12 <= value < 2.2e12 or 1e18 <= value < 2.2e18)
 
 
+@dataclass(frozen=True)
+class _Name:
+    """What a field's name alone says (the patterns of the rule, matched once per name)."""
+
+    status: bool
+    time: bool
+    text: bool
+    repetition: bool
+    input: bool
+    outcome: bool
+    unit: bool
+
+
+@lru_cache(maxsize=8192)
+def _name(leaf: str) -> _Name:
+    return _Name(status=bool(_STATUS.search(leaf)), time=bool(_TIME_NAME.search(leaf)),
+                 text=bool(_TEXT_NAME.search(leaf)), repetition=bool(_REPETITION.match(leaf)),
+                 input=bool(_INPUT.search(leaf)), outcome=bool(_OUTCOME.search(leaf)), unit=bool(_UNIT.search(leaf)))
+
+
 def classify_field(name: str, values: Sequence[Any]) -> FieldClass:
     """The general rule (module docstring) for one field over the values it takes in its table."""
     leaf = str(name).rsplit(".", 1)[-1]
+    said = _name(leaf)
     present = [_coerce(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
-    if _STATUS.search(leaf):
+    if said.status:
         return "status"
-    if _is_identifier(leaf, present):
+    if _is_identifier(leaf, said, present):
         return "identifier"
     numeric = bool(present) and all(_is_number(v) or v == "inf"
                                     or (isinstance(v, list) and all(_is_number(x) for x in v)) for v in present)
-    if numeric and _INPUT.search(leaf) and not _OUTCOME.search(leaf):
+    if numeric and said.input and not said.outcome:
         return "dimension"
-    if numeric and (_UNIT.search(leaf) or _OUTCOME.search(leaf)):
+    if numeric and (said.unit or said.outcome):
         return "metric"
     if isinstance(present[0] if present else None, list):
-        return "metric" if _UNIT.search(leaf) else "dimension"
+        return "metric" if said.unit else "dimension"
     return "dimension"
 
 
-def _is_identifier(leaf: str, present: list[Any]) -> bool:
+def _is_identifier(leaf: str, said: _Name, present: list[Any]) -> bool:
     if not present:
         return False
     if all(_is_timestamp(v) for v in present):
         return True
-    if _TIME_NAME.search(leaf) and all(_is_timestamp(v) or _is_epoch(v) for v in present):
+    if said.time and all(_is_timestamp(v) or _is_epoch(v) for v in present):
         return True
     strings = [v for v in present if isinstance(v, str)]
     if strings and len(strings) == len(present) and all(_UUID.match(v.strip()) for v in strings):
         return True
-    if strings and (_TEXT_NAME.search(leaf) or any("\n" in v for v in strings)):
+    if strings and (said.text or any("\n" in v for v in strings)):
         return True
-    if _TEXT_NAME.search(leaf) and any(isinstance(v, list) and any(isinstance(x, str) for x in v) for v in present):
+    if said.text and any(isinstance(v, list) and any(isinstance(x, str) for x in v) for v in present):
         return True  # a list of texts (prompt variations)
-    if _REPETITION.match(leaf):
+    if said.repetition:
         distinct = {repr(v) for v in present}
         return leaf.lower() != "seed" or len(distinct) > 1
     return False

@@ -23,18 +23,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
-from bot.core.config import Config
+from bot.core.codes import UNNAMED_MODEL, categorical, combine, from_codes, group_model, grouped_models
+from bot.core.config import Config, escape_key, escape_value
 from bot.core.context import LOCATION_DIMENSIONS, decode
 
-UNNAMED_MODEL = "(model not stated)"
-
-
-def group_model(model: str, source: str) -> str:
-    """The name a model's rows are grouped under: its own, or for unnamed rows one per source file."""
-    return model if model else f"{UNNAMED_MODEL} {source}"
-
+__all__ = ["UNNAMED_MODEL", "DimensionTable", "Dimensions", "assign_configs", "config_values", "dimensions_of",
+           "group_model", "varying_names"]
 
 @dataclass(frozen=True)
 class Dimensions:
@@ -59,25 +56,32 @@ DimensionTable = dict[tuple[str, str], Dimensions]
 def assign_configs(frame: pd.DataFrame) -> tuple[pd.DataFrame, DimensionTable]:
     """A copy of the measurement frame with ``config`` set from ``context``, and the dimensions found.
 
-    Pure; linear in the rows (the work is done once per distinct (model, metric, context)).
+    Pure; linear in the rows: the work is done once per distinct (model, metric, context), found on
+    the columns' codes (`bot.core.codes`).
     """
     if frame.empty:
         return frame.copy(), {}
-    models = [group_model(m, s) for m, s in zip(frame["model"], frame["source"], strict=True)]
-    keys = list(zip(models, frame["metric"], frame["context"], strict=True))
-    distinct: dict[tuple[str, str], dict[str, int]] = {}
-    for model, metric, context in keys:
-        contexts = distinct.setdefault((model, metric), {})
-        contexts[context] = contexts.get(context, 0) + 1
+    models = grouped_models(frame["model"], frame["source"])
+    metrics = categorical(frame["metric"])
+    contexts = categorical(frame["context"])
+    combination, first = combine(models.codes, metrics.codes, contexts.codes)
+    model_names, metric_names = models.categories.tolist(), metrics.categories.tolist()
+    context_texts = contexts.categories.tolist()
+    distinct: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    firsts = zip(models.codes[first].tolist(), metrics.codes[first].tolist(), contexts.codes[first].tolist(),
+                 strict=True)
+    for number, (model, metric, context) in enumerate(firsts):
+        distinct.setdefault((model_names[model], metric_names[metric]), []).append((number, context_texts[context]))
     table: DimensionTable = {}
-    configs: dict[tuple[str, str, str], str] = {}
-    for (model, metric), contexts in distinct.items():
-        dims, texts = _configurations(model, metric, list(contexts))
+    texts: dict[str, int] = {}
+    config_of = np.zeros(len(first), dtype=np.int64)
+    for (model, metric), found in distinct.items():
+        dims, keys = _configurations(model, metric, [context for _, context in found])
         table[(model, metric)] = dims
-        for context, text in texts.items():
-            configs[(model, metric, context)] = text
-    out = frame.copy()
-    out["config"] = [configs[key] for key in keys]
+        for number, context in found:
+            config_of[number] = texts.setdefault(keys[context], len(texts))
+    out = frame.copy(deep=False)
+    out["config"] = from_codes(config_of[combination], list(texts))
     return out, table
 
 
@@ -94,11 +98,41 @@ def _configurations(model: str, metric: str, contexts: list[str]) -> tuple[Dimen
     varying = [name for name in names if len(set(values[name])) > 1]
     constant = {name: str(values[name][0]) for name in names if name not in varying}
     key = _key_dimensions(varying, values)
-    texts = {context: Config.from_context({k: d[k] for k in key if k in d}).text
-             for context, d in zip(contexts, decoded, strict=True)}
+    texts = {context: config_text(d, key) for context, d in zip(contexts, decoded, strict=True)}
     dims = Dimensions(model=model, metric=metric, varying=tuple(varying), key=tuple(key), constant=constant,
                       configurations=len(set(texts.values())))
     return dims, texts
+
+
+def config_text(dimensions: Mapping[str, str], key: list[str]) -> str:
+    """``Config.from_context`` of the key's dimensions a row records, as text (``key`` sorted)."""
+    return ",".join(f"{escape_key(name)}={escape_value(dimensions[name])}" for name in key if name in dimensions)
+
+
+class _Partition:
+    """Which contexts a set of dimensions tells apart: a label per context (equal labels = one cell)."""
+
+    def __init__(self, varying: list[str], values: Mapping[str, list[str | None]]) -> None:
+        self.codes: dict[str, list[int]] = {}
+        for name in varying:
+            index: dict[str | None, int] = {}
+            self.codes[name] = [index.setdefault(v, len(index)) for v in values[name]]
+        self.missing = {name: [v is None for v in values[name]] for name in varying}
+        self.size = len(values[varying[0]]) if varying else 0
+
+    def labels(self, names: list[str], start: list[int] | None = None) -> list[int]:
+        labels = start if start is not None else [0] * self.size
+        for name in names:
+            cells: dict[tuple[int, int], int] = {}
+            labels = [cells.setdefault(pair, len(cells)) for pair in zip(labels, self.codes[name], strict=True)]
+        return labels
+
+    def count(self, names: list[str]) -> int:
+        return len(set(self.labels(names))) if self.size else 0
+
+    def all_named(self, names: list[str]) -> bool:
+        """Every cell has a value in one of ``names`` (no context records none of them)."""
+        return all(not all(self.missing[n][i] for n in names) for i in range(self.size))
 
 
 def _key_dimensions(varying: list[str], values: Mapping[str, list[str | None]]) -> list[str]:
@@ -107,37 +141,32 @@ def _key_dimensions(varying: list[str], values: Mapping[str, list[str | None]]) 
     without a value to be named by), then record fields before path parts, fewest values first."""
     if not varying:
         return []
-    size = len(next(iter(values.values())))
-    full = len({tuple(values[name][i] for name in varying) for i in range(size)})
+    part = _Partition(varying, values)
+    full = part.count(varying)
     order = sorted(varying, key=lambda name: (None in values[name], name in LOCATION_DIMENSIONS, "" in values[name],
                                               len(set(values[name])), name))
-    def cells(names: list[str]) -> set[tuple[str | None, ...]]:
-        return {tuple(values[n][i] for n in names) for i in range(size)}
-
     key: list[str] = []
+    labels = [0] * part.size
     count = 1
     for name in order:
-        found = len(cells([*key, name]))
+        found_labels = part.labels([name], labels)
+        found = len(set(found_labels))
         if found > count:
             key.append(name)
-            count = found
+            count, labels = found, found_labels
         if count == full:
             break
     # Then drop what the others already tell apart (an early pick can become redundant), as long
     # as every configuration keeps a value to be named by and the record's own fields still tell
     # apart as much as before (a path part never stands in for a setting).
     def own(names: list[str]) -> int:
-        return len(cells([n for n in names if n not in LOCATION_DIMENSIONS]))
+        return part.count([n for n in names if n not in LOCATION_DIMENSIONS])
 
     for name in reversed(list(key)):
         rest = [n for n in key if n != name]
-        if rest and len(cells(rest)) == count and _all_named(cells(rest)) and own(rest) >= own(key):
+        if rest and part.count(rest) == count and part.all_named(rest) and own(rest) >= own(key):
             key = rest
     return sorted(key)
-
-
-def _all_named(cells: set[tuple[str | None, ...]]) -> bool:
-    return all(any(v is not None for v in cell) for cell in cells)
 
 
 def config_values(config: str) -> dict[str, str]:

@@ -42,6 +42,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from bot.core.analysis import Analysis
 from bot.core.analysis.facts import best_configuration
+from bot.core.analysis.groups import group_values
 from bot.core.analysis.sweeps import AGGREGATE_STATISTICS, METRIC_ORDER, Sweep, aggregate_sweeps, row_sweeps
 from bot.core.config import Config
 from bot.core.metrics import METRICS
@@ -181,6 +182,11 @@ def _span(sweep: Sweep) -> float:
     return (top - min(values)) / top if top > 0 else 0.0
 
 
+def _config_values(analysis: Analysis, model: str, metric: str, config: str) -> np.ndarray:
+    """The successful values of one configuration (empty when the analysis kept none)."""
+    return group_values(analysis.values, model=model, metric=metric, config=config)
+
+
 def _finite(values: Iterable[Any]) -> np.ndarray:
     array = np.asarray([v for v in values if isinstance(v, (int, float, np.number))], dtype="float64")
     return array[np.isfinite(array)]
@@ -250,7 +256,7 @@ def _row_bars(analysis: Analysis, metric: str) -> BarPanel | None:
         if values is not None:
             data = values.get((model, config), np.empty(0))
         else:
-            data = analysis.values.get((model, metric, config), np.empty(0))
+            data = _config_values(analysis, model, metric, config)
         warm_n = row["warm_n"] if metric == "ttft_ms" and row["warm_n"] == row["warm_n"] and row["warm_n"] else None
         mixed = metric == "ttft_ms" and len(definitions) > 1
         group = (plain_definition(str(row["definition"])) or "not stated") if mixed else ""
@@ -366,7 +372,7 @@ def _sweep_panel(sweep: Sweep, analysis: Analysis) -> SweepPanel:
                 spreads.append((None, None))
                 continue
             data = warm.get((sweep.model, p.config), np.empty(0)) if warm is not None else \
-                analysis.values.get((sweep.model, sweep.metric, p.config), np.empty(0))
+                _config_values(analysis, sweep.model, sweep.metric, p.config)
             spreads.append(_p5_p95(_finite(data)))
         drawn.append(Line(label=_lines_of(name, 2, 64) if line.others else _short(sweep.model, 64),
                           x=tuple(position[p.label] for p in line.points), values=tuple(p.value for p in line.points),

@@ -20,7 +20,7 @@ from tests.paths import REPO_ROOT
 ROOT = REPO_ROOT
 VENDOR = ("slack_sdk", "slack_bolt", "ollama", "sqlalchemy", "alembic", "apscheduler", "fsspec", "httpx",
           "waitress", "pydantic", "pydantic_settings", "psycopg", "websockets")
-APP_LEVEL = ("bot.app", "bot.cli", "bot.serve")
+APP_LEVEL = ("bot.app", "bot.pipeline_app", "bot.cli", "bot.serve")
 
 RULES: dict[str, tuple[str, ...]] = {
     "bot/core": ("bot.render", "bot.flows", "bot.adapters", "bot.settings", "handlers", *APP_LEVEL, *VENDOR),

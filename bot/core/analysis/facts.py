@@ -53,8 +53,9 @@ def build_facts(analysis: Analysis, inventory: Inventory) -> list[Fact]:
     facts = _Facts()
     _request_facts(facts, analysis)
     _best_configuration_fact(facts, analysis)
+    cold_ttft = _cold_ttft(analysis.requests)
     for m in analysis.models:
-        _model_facts(facts, m, analysis.requests)
+        _model_facts(facts, m, cold_ttft)
     _configuration_facts(facts, analysis.groups)
     for c in analysis.comparisons:
         _comparison_fact(facts, c)
@@ -114,14 +115,15 @@ def best_configuration(analysis: Analysis) -> BestConfiguration | None:
     groups = analysis.groups
     if groups.empty:
         return None
-    ranked = groups.loc[(groups["metric"] == "throughput_tok_s") & (groups["n"] > 0)].sort_values(
-        ["median", "model", "config"], ascending=[False, True, True])
+    ranked = groups.loc[(groups["metric"] == "throughput_tok_s") & (groups["n"] > 0)]
     if ranked.empty:
         return None
-    top = ranked.iloc[0]
+    keys = zip(ranked["median"].tolist(), ranked["model"].tolist(), ranked["config"].tolist(), strict=True)
+    order = [i for _, i in sorted(((-median, model, config), i) for i, (median, model, config) in enumerate(keys))]
+    top = ranked.iloc[order[0]]
     if len(ranked) < 2:
         return BestConfiguration(top, None, False, "the only configuration")
-    second = ranked.iloc[1]
+    second = ranked.iloc[order[1]]
     a = group_values(analysis.values, model=str(top["model"]), metric="throughput_tok_s",
                      config=str(top["config"]))
     b = group_values(analysis.values, model=str(second["model"]), metric="throughput_tok_s",
@@ -194,10 +196,10 @@ def where(model: str, config: str) -> str:
     return f"{model} [{config}]" if config else model
 
 
-def _model_facts(facts: _Facts, m: ModelStats, req: pd.DataFrame) -> None:
+def _model_facts(facts: _Facts, m: ModelStats, cold_ttft: dict[str, list[float]]) -> None:
     _throughput_fact(facts, m)
     _ttft_facts(facts, m)
-    _cold_start_fact(facts, m, req)
+    _cold_start_fact(facts, m, cold_ttft)
     _model_failure_fact(facts, m)
     _latency_fact(facts, m)
 
@@ -236,12 +238,25 @@ def _ttft_facts(facts: _Facts, m: ModelStats) -> None:
               m.sources, importance=71 if rollup.pooled else 80, model=m.model, metric="ttft_p95_ms", rows=w["n"])
 
 
-def _cold_start_fact(facts: _Facts, m: ModelStats, req: pd.DataFrame) -> None:
+def _cold_ttft(req: pd.DataFrame) -> dict[str, list[float]]:
+    """model -> the TTFT of its cold starts."""
+    if req.empty:
+        return {}
+    cold = req.loc[req["cold_start"].to_numpy(dtype=bool)]
+    out: dict[str, list[float]] = {}
+    for model, ttft in zip(cold["model"].tolist(), cold["ttft_ms"].tolist(), strict=True):
+        out.setdefault(model, []).append(ttft)
+    return out
+
+
+def _cold_start_fact(facts: _Facts, m: ModelStats, cold_ttft: dict[str, list[float]]) -> None:
     if not m.cold_starts or m.ttft_ms["max"] is None:
         return
-    cold = req.loc[(req["model"] == m.model) & req["cold_start"], "ttft_ms"]
+    ttft = np.asarray(cold_ttft.get(m.model, []), dtype="float64")
+    ttft = ttft[~np.isnan(ttft)]
+    median = float(np.median(ttft)) if ttft.size else float("nan")
     facts.add(f"{m.model}: {m.cold_starts} cold start(s) (model load dominating TTFT); their median "
-              f"TTFT is {stated(float(cold.median()), 'ms')}.", m.cold_starts, "requests", m.sources,
+              f"TTFT is {stated(median, 'ms')}.", m.cold_starts, "requests", m.sources,
               importance=70, model=m.model, metric="cold_starts", rows=m.n)
 
 
@@ -293,7 +308,7 @@ def _configuration_facts(facts: _Facts, groups: pd.DataFrame) -> None:
         return
     scope = groups.loc[groups["metric"].isin(list(_CONFIG_METRICS)) & (groups["n"] > 0)]
     by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for row in scope.to_dict(orient="records"):
+    for row in records(scope, ("model", "metric", "config", "kind", "median", "min", "max", "n", "sources")):
         by_key.setdefault((str(row["model"]), str(row["metric"])), []).append(row)
     for (model, metric), rows in sorted(by_key.items()):
         if len({r["config"] for r in rows}) < 2:
@@ -416,15 +431,23 @@ def _aggregate_fact(facts: _Facts, row: Any, model: str, metric: str) -> None:
 def _generic_facts(facts: _Facts, generic: pd.DataFrame) -> None:
     if generic.empty:
         return
-    means = generic.loc[(generic["metric"] == "time_ms") & generic["definition"].str.startswith("mean")
-                        & ~generic["failed"].astype(bool)]
-    for source, rows in means.groupby("source", sort=True):
-        if rows["config"].nunique() < 2:
+    by_source: dict[str, list[dict[str, Any]]] = {}
+    for row in records(generic, ("metric", "definition", "failed", "source", "config", "value")):
+        if row["metric"] == "time_ms" and str(row["definition"]).startswith("mean") and not row["failed"]:
+            by_source.setdefault(row["source"], []).append(row)
+    for source, rows in sorted(by_source.items()):
+        if len({r["config"] for r in rows}) < 2:
             continue
-        fastest = rows.loc[rows["value"].idxmin()]
+        fastest = min(rows, key=lambda r: r["value"])
         facts.add(f"{quoted(source)}: fastest case {fastest['config']} at {stated(fastest['value'], 'ms')} mean "
                   f"({fastest['definition']}).", float(fastest["value"]), "ms", [source], importance=30,
                   config=str(fastest["config"]), metric="time_ms", rows=len(rows))
+
+
+def records(frame: pd.DataFrame, columns: Iterable[str]) -> list[dict[str, Any]]:
+    """The frame's rows as dicts of ``columns``, read column by column (no per-row pandas access)."""
+    names = list(columns)
+    return [dict(zip(names, values, strict=True)) for values in zip(*(frame[c].tolist() for c in names), strict=True)]
 
 
 # --- what became of the archive's files -------------------------------------------------------

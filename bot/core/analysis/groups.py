@@ -4,15 +4,21 @@ Requests and benchmark samples of one configuration are described together (n, m
 min, max, sample std) over the successful ones; failed ones are counted. For TTFT the warm figures
 leave cold starts out. A tool's own aggregates are not re-aggregated: they stay one row each
 (`aggregate_rows`), with their statistic and the tool's n.
+
+Groups are numbered once on the columns' codes (`bot.core.codes.combine`), in the order they first
+occur; every statistic is then one vectorised groupby over that number.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 import pandas as pd
 
-from bot.core.analysis.requests import ROW_KINDS
-from bot.core.dimensions import config_values, group_model
+from bot.core.analysis.requests import row_positions, texts_at
+from bot.core.codes import as_texts, categorical, combine, grouped_models, ranked
+from bot.core.dimensions import config_values
 
 GROUP_KEYS = ["model", "metric", "config", "kind"]
 GROUP_COLUMNS = [*GROUP_KEYS, "unit", "n", "failed", "mean", "median", "p95", "min", "max", "std", "warm_n",
@@ -23,76 +29,163 @@ def with_group_model(measurements: pd.DataFrame) -> pd.DataFrame:
     """The measurements with ``model`` as grouped (unnamed rows apart per source)."""
     if measurements.empty:
         return measurements
-    return measurements.assign(model=[group_model(m, s) for m, s in
-                                      zip(measurements["model"], measurements["source"], strict=True)])
+    return measurements.assign(model=grouped_models(measurements["model"], measurements["source"]))
 
 
-def config_groups(measurements: pd.DataFrame, cold: pd.Series | None = None) -> pd.DataFrame:
-    """Per (model, metric, config, kind) statistics of requests and samples.
+class _Rows:
+    """The request and sample rows of a measurement frame, numbered by group."""
 
-    ``measurements`` has grouped model names (`with_group_model`); ``cold`` maps request ids of cold
-    starts to True (their TTFT is left out of the warm figures).
+    def __init__(self, measurements: pd.DataFrame, positions: np.ndarray) -> None:
+        m = measurements
+        self.positions = positions
+        self.columns = {name: categorical(m[name]) for name in (*GROUP_KEYS, "unit", "definition", "source",
+                                                                 "request_id")}
+        self.number, self.first = combine(*(self.columns[name].codes[positions] for name in GROUP_KEYS))
+        self.values = m["value"].to_numpy(dtype="float64")[positions]
+        self.failed = m["failed"].to_numpy(dtype=bool)[positions]
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+    def texts(self, name: str) -> np.ndarray:
+        return texts_at(self.columns[name], self.positions[self.first])
+
+    def codes(self, name: str) -> np.ndarray:
+        return self.columns[name].codes[self.positions]
+
+
+def config_groups(measurements: pd.DataFrame, cold: Collection[str] = ()) -> pd.DataFrame:
+    """Per (model, metric, config, kind) statistics of requests and samples, in the order the
+    groups first occur.
+
+    ``measurements`` has grouped model names (`with_group_model`); ``cold`` holds the request ids of
+    cold starts (their TTFT is left out of the warm figures).
     """
-    rows = measurements.loc[measurements["kind"].isin(ROW_KINDS)]
-    if rows.empty:
+    positions = row_positions(measurements)
+    if not len(positions):
         return pd.DataFrame(columns=GROUP_COLUMNS)
-    failed = rows["failed"].astype(bool)
-    ok = rows.loc[~failed & rows["value"].notna()]
-    grouped = ok.groupby(GROUP_KEYS, sort=True)["value"]
-    stats = grouped.agg(n="count", mean="mean", median="median", min="min", max="max", std="std")
-    stats["p95"] = grouped.quantile(0.95)
-    all_keys = rows.drop_duplicates(GROUP_KEYS).set_index(GROUP_KEYS)[["unit"]]
-    out = all_keys.join(stats, how="left")
+    rows = _Rows(measurements, positions)
+    out = pd.DataFrame({name: pd.array(rows.texts(name), dtype="str") for name in (*GROUP_KEYS, "unit")})
+    ok = ~rows.failed & ~np.isnan(rows.values)
+    out = out.join(_statistics(rows, ok))
     out["n"] = out["n"].fillna(0).astype(int)
-    failures = rows.loc[failed].groupby(GROUP_KEYS)["request_id"].nunique()
-    out["failed"] = failures.reindex(out.index).fillna(0).astype(int)
-    out = out.join(_warm(ok, cold))
+    out["failed"] = _failures(rows)
+    out = out.join(_warm(rows, ok, cold))
     out["definition"] = _joined(rows, "definition")
     out["sources"] = _joined(rows, "source")
-    out = out.reset_index()
     out["values"] = [config_values(c) for c in out["config"]]
     return out[GROUP_COLUMNS]
 
 
-def _warm(ok: pd.DataFrame, cold: pd.Series | None) -> pd.DataFrame:
-    ttft = ok.loc[ok["metric"] == "ttft_ms"]
-    if cold is not None and not ttft.empty:
-        ttft = ttft.loc[~ttft["request_id"].map(cold).fillna(False).astype(bool)]
-    grouped = ttft.groupby(GROUP_KEYS)["value"]
+def _statistics(rows: _Rows, ok: np.ndarray) -> pd.DataFrame:
+    """n, mean, median, min, max, sample std and p95 of each group's successful values (grouped by
+    the groups' sorted ranks, as grouping by their keys did: `bot.core.codes.ranked`)."""
+    labels = ranked(rows.number, rows.first, *(rows.codes(name)[rows.first] for name in GROUP_KEYS))[ok]
+    grouped = pd.Series(rows.values[ok]).groupby(labels, sort=True)
+    stats = grouped.agg(["count", "mean", "median", "min", "max", "std"]).rename(columns={"count": "n"})
+    stats["p95"] = grouped.quantile(0.95)
+    group_of_label = np.empty(len(rows), dtype=np.int64)
+    group_of_label[labels] = rows.number[ok]
+    stats.index = group_of_label[stats.index.to_numpy()]
+    return stats
+
+
+def _failures(rows: _Rows) -> np.ndarray:
+    """Per group, how many distinct requests failed."""
+    failed = np.flatnonzero(rows.failed)
+    _, first = combine(rows.number[failed], rows.codes("request_id")[failed])
+    return np.bincount(rows.number[failed][first], minlength=len(rows))
+
+
+def _warm(rows: _Rows, ok: np.ndarray, cold: Collection[str]) -> pd.DataFrame:
+    metrics = rows.columns["metric"]
+    ttft = ok & (rows.codes("metric") == _code(metrics, "ttft_ms"))
+    if cold and ttft.any():
+        # probe the few cold ids with every category (an index of all request ids would be kept)
+        is_cold = pd.Index(list(cold)).get_indexer(rows.columns["request_id"].categories) >= 0
+        ttft &= ~is_cold[rows.codes("request_id")]
+    grouped = pd.Series(rows.values[ttft]).groupby(rows.number[ttft], sort=True)
     return pd.DataFrame({"warm_n": grouped.count(), "warm_median": grouped.median()})
 
 
-def _joined(rows: pd.DataFrame, column: str) -> pd.Series:
-    distinct = rows.loc[rows[column].astype(str) != "", [*GROUP_KEYS, column]].drop_duplicates()
-    return distinct.groupby(GROUP_KEYS, sort=True)[column].agg(lambda values: "; ".join(sorted(map(str, values))))
+def _code(values: pd.Categorical, text: str) -> int:
+    found = values.categories.get_indexer([text])[0]
+    return int(found)
 
 
-ValueIndex = dict[tuple[str, str, str], np.ndarray]
+def _joined(rows: _Rows, name: str) -> pd.Series:
+    """Per group, its distinct non-empty texts of ``name``, sorted and joined by '; ' (NaN when none)."""
+    codes = rows.codes(name)
+    texts = rows.columns[name].categories.tolist()
+    keep = np.flatnonzero(codes != _code(rows.columns[name], ""))
+    _, first = combine(rows.number[keep], codes[keep])
+    found: dict[int, list[str]] = {}
+    for row in keep[first].tolist():
+        found.setdefault(int(rows.number[row]), []).append(texts[codes[row]])
+    joined = np.full(len(rows), np.nan, dtype=object)
+    for group, values in found.items():
+        joined[group] = "; ".join(sorted(values))
+    return pd.Series(pd.array(joined, dtype="str"))
+
+
+class ValueIndex:
+    """(model, metric, config) -> the successful, finite values of that configuration, for the noise
+    tests. Only a few configurations are ever asked for: each is selected on the columns' codes when
+    first asked for, and kept (no copy of every value is made up front)."""
+
+    def __init__(self, measurements: pd.DataFrame) -> None:
+        self._measurements = measurements
+        self._found: dict[tuple[str, str, str], np.ndarray] = {}
+        self._columns: list[pd.Categorical] = []
+        self._rows = np.empty(0, dtype=np.int64)
+        self._values = np.empty(0)
+
+    def get(self, model: str, metric: str, config: str) -> np.ndarray:
+        key = (model, metric, config)
+        if key not in self._found:
+            self._found[key] = self._select(key)
+        return self._found[key]
+
+    def release(self) -> None:
+        """Forget the selection arrays (kept: what was found); they are made again if asked."""
+        self._columns, self._rows, self._values = [], np.empty(0, dtype=np.int64), np.empty(0)
+
+    def items(self) -> list[tuple[tuple[str, str, str], np.ndarray]]:
+        """The configurations asked for so far."""
+        return list(self._found.items())
+
+    def _select(self, key: tuple[str, str, str]) -> np.ndarray:
+        if not self._columns:
+            self._prepare()
+        wanted = np.ones(len(self._rows), dtype=bool)
+        for values, text in zip(self._columns, key, strict=True):
+            wanted &= values.codes == values.categories.get_indexer([text])[0]
+        return self._values[wanted]
+
+    def _prepare(self) -> None:
+        """The successful, finite request and sample rows, once."""
+        m = self._measurements
+        rows = row_positions(m)
+        values = m["value"].to_numpy(dtype="float64")[rows]
+        ok = ~m["failed"].to_numpy(dtype=bool)[rows] & np.isfinite(values)
+        self._values = values[ok]
+        self._columns = [categorical(m[name])[rows[ok]] for name in ("model", "metric", "config")]
+        self._rows = rows[ok]
 
 
 def value_index(measurements: pd.DataFrame) -> ValueIndex:
-    """(model, metric, config) -> the successful, finite values of that configuration (made once, for
-    the noise tests: selecting them from the whole frame each time costs a full scan)."""
-    m = measurements
-    if m.empty:
-        return {}
-    ok = m.loc[m["kind"].isin(ROW_KINDS) & ~m["failed"].astype(bool) & m["value"].notna()]
-    values = ok["value"].to_numpy(dtype="float64")
-    out: ValueIndex = {}
-    for key, positions in ok.groupby(["model", "metric", "config"], sort=False).indices.items():
-        part = values[positions]
-        out[(str(key[0]), str(key[1]), str(key[2]))] = part[np.isfinite(part)]
-    return out
+    """The successful values of each configuration, selected when asked for (`ValueIndex`)."""
+    return ValueIndex(measurements)
 
 
-def group_values(index: ValueIndex, *, model: str, metric: str, config: str) -> np.ndarray:
-    """The successful values of one configuration (for a noise test)."""
-    return index.get((model, metric, config), np.empty(0))
+def group_values(index: ValueIndex | None, *, model: str, metric: str, config: str) -> np.ndarray:
+    """The successful values of one configuration (for a noise test); none without an index."""
+    return np.empty(0) if index is None else index.get(model, metric, config)
 
 
 def aggregate_rows(measurements: pd.DataFrame) -> pd.DataFrame:
     """The tools' own aggregates, one row each (with ``values``: the configuration as a mapping)."""
-    agg = measurements.loc[measurements["kind"] == "aggregate"].reset_index(drop=True)
+    agg = as_texts(measurements.loc[measurements["kind"] == "aggregate"].reset_index(drop=True))
     if agg.empty:
         return agg.assign(values=pd.Series(dtype="object"))
     return agg.assign(values=[config_values(c) for c in agg["config"]])

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from bot.core.analysis.requests import ROW_KINDS, welch
+from bot.core.analysis.requests import ROW_KINDS, texts_at, welch
+from bot.core.codes import categorical, combine
 from bot.core.config import Config, format_config_value
 from bot.core.context import decode
 from bot.core.metrics import METRICS
@@ -59,6 +60,8 @@ class RankingCheck:
 
 
 def check_rankings(claims: Sequence[RankingClaim], analysis: Analysis) -> list[RankingCheck]:
+    if not claims:
+        return []
     rows = _successful(analysis.measurements)
     known = sorted(set(rows["model"])) if not rows.empty else []
     out = []
@@ -76,7 +79,8 @@ def _successful(measurements: pd.DataFrame) -> pd.DataFrame:
     if measurements.empty:
         return measurements
     m = measurements
-    return m.loc[m["kind"].isin(ROW_KINDS) & ~m["failed"].astype(bool) & m["value"].notna()]
+    keep = m["kind"].isin(ROW_KINDS) & ~m["failed"].astype(bool) & m["value"].notna()
+    return m.loc[keep, ["model", "metric", "config", "context", "value", "source"]]
 
 
 def resolve(name: str, known: Sequence[str]) -> tuple[str, list[str]]:
@@ -111,18 +115,30 @@ def _settings(claim: RankingClaim) -> dict[str, str]:
 def _candidates(rows: pd.DataFrame, settings: dict[str, str]) -> pd.DataFrame:
     """Per configuration that records every named setting: its values of them, median, n, values."""
     records = []
-    for (config, context), part in rows.groupby(["config", "context"], sort=False):
-        dims = decode(str(context))
+    configs, contexts, sources = (categorical(rows[name]) for name in ("config", "context", "source"))
+    number, first = combine(configs.codes, contexts.codes)
+    order = np.argsort(number, kind="stable")
+    bounds = np.searchsorted(number[order], np.arange(len(first) + 1))
+    values = rows["value"].to_numpy(dtype="float64")[order]
+    source_texts = texts_at(sources, order)
+    for group, row in enumerate(first.tolist()):
+        dims = decode(str(contexts.categories[contexts.codes[row]]))
         if not all(key in dims for key in settings):
             continue
-        records.append({"config": config, "named": tuple((k, dims[k]) for k in sorted(settings)),
-                        "values": part["value"].to_numpy(dtype="float64"), "sources": tuple(part["source"].unique())})
+        part = slice(bounds[group], bounds[group + 1])
+        records.append({"config": configs.categories[configs.codes[row]],
+                        "named": tuple((k, dims[k]) for k in sorted(settings)),
+                        "values": values[part], "sources": tuple(dict.fromkeys(source_texts[part].tolist()))})
     if not records:
         return pd.DataFrame()
-    frame = pd.DataFrame(records)
-    merged = frame.groupby("config", sort=False).agg(
-        named=("named", "first"), values=("values", lambda v: np.concatenate(list(v))),
-        sources=("sources", lambda v: tuple(sorted({s for t in v for s in t}))))
+    by_config: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        by_config.setdefault(record["config"], []).append(record)
+    merged = pd.DataFrame({
+        "named": [parts[0]["named"] for parts in by_config.values()],
+        "values": [np.concatenate([p["values"] for p in parts]) for parts in by_config.values()],
+        "sources": [tuple(sorted({s for p in parts for s in p["sources"]})) for parts in by_config.values()],
+    }, index=pd.Index(list(by_config), name="config"))
     merged["median"] = [float(np.median(v)) for v in merged["values"]]
     merged["n"] = [int(v.size) for v in merged["values"]]
     return merged.sort_values(["median"], ascending=False).reset_index()

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from bot.core.codes import categorical, combine, grouped_models
 from bot.core.config import Config
-from bot.core.dimensions import group_model
 
 STAT_NAMES = ("n", "mean", "median", "p95", "min", "max", "std")
 
@@ -19,52 +19,112 @@ COLD_LOAD_MIN_MS = 500.0  # …and at least this long (keeps 40 ms vs 8 ms jitte
 ROW_KINDS = ("request", "sample")
 
 
+_META = ("source", "row", "model", "config", "context", "kind", "error")
+_ALWAYS = ("throughput_tok_s", "ttft_ms", "latency_ms", "load_ms", "eval_ms", "output_tokens")
+
+
 def request_frame(measurements: pd.DataFrame) -> pd.DataFrame:
     """One row per request or benchmark sample: request_id, source, model, config, context, kind,
-    failed, error + one column per metric.
+    failed, error + one column per metric (sorted), in the order requests first occur.
 
     ``model`` is the name rows are grouped under (`bot.core.dimensions.group_model`: unnamed rows
     stay apart per source). ``config`` is the union of the request's per-metric configuration keys
-    (they are restrictions of one context, so they never disagree). Adds ``latency_ms`` derived as
-    ``ttft_ms + eval_ms`` where a file records those but no latency (Ollama-style results), and notes
-    it in ``latency_definition``.
+    (they are restrictions of one context, so they never disagree). A metric's value is the request's
+    first non-missing one. Adds ``latency_ms`` derived as ``ttft_ms + eval_ms`` where a file records
+    those but no latency (Ollama-style results), and notes it in ``latency_definition``.
     """
-    req = measurements.loc[measurements["kind"].isin(ROW_KINDS)]
-    if req.empty:
+    positions = row_positions(measurements)
+    if not len(positions):
         return pd.DataFrame(columns=["request_id", "source", "model", "config", "context", "kind", "failed",
                                      "error", "throughput_tok_s", "ttft_ms", "latency_ms", "cold_start"])
-    req = req.assign(model=[group_model(m, s) for m, s in zip(req["model"], req["source"], strict=True)])
-    meta = (req.groupby("request_id", sort=False)
-            .agg(source=("source", "first"), row=("row", "first"), model=("model", "first"),
-                 config=("config", "first"), context=("context", "first"), kind=("kind", "first"),
-                 failed=("failed", "max"), error=("error", "first")))
-    meta["config"] = _request_configs(req, meta["config"])
-    values = req.pivot_table(index="request_id", columns="metric", values="value", aggfunc="first",
-                             dropna=False)
-    wide = meta.join(values).reset_index()
-    for metric in ("throughput_tok_s", "ttft_ms", "latency_ms", "load_ms", "eval_ms", "output_tokens"):
-        if metric not in wide:
-            wide[metric] = np.nan
-    derived = wide["latency_ms"].isna() & wide["ttft_ms"].notna() & wide["eval_ms"].notna()
-    wide["latency_definition"] = np.where(derived, "derived: ttft + eval", "")
-    wide.loc[derived, "latency_ms"] = wide.loc[derived, "ttft_ms"] + wide.loc[derived, "eval_ms"]
-    wide["cold_start"] = mark_cold_starts(wide)
-    return wide
+    m = measurements
+    request_ids = categorical(m["request_id"])
+    number, first = combine(request_ids.codes[positions])
+    at_first = positions[first]
+    models = grouped_models(m["model"].iloc[positions], m["source"].iloc[positions])
+    wide: dict[str, object] = {"request_id": texts_at(request_ids, at_first)}
+    for name in _META:
+        if name == "model":
+            wide[name] = texts_at(models, first)
+        elif name == "row":
+            wide[name] = m["row"].to_numpy()[at_first]
+        else:
+            wide[name] = texts_at(categorical(m[name]), at_first)
+    failed = m["failed"].to_numpy(dtype=bool)[positions]
+    wide["failed"] = np.bincount(number, weights=failed, minlength=len(first)) > 0
+    wide["config"] = _request_configs(categorical(m["config"]).codes[positions], number, categorical(m["config"]),
+                                      np.asarray(wide["config"], dtype=object))
+    frame = pd.DataFrame({name: _text_array(values) for name, values in wide.items()})
+    frame = frame[["request_id", *_META[:5], "kind", "failed", "error"]]
+    values = _metric_values(m, positions, number, len(first))
+    frame = pd.concat([frame, values], axis=1)
+    for metric in _ALWAYS:
+        if metric not in frame:
+            frame[metric] = np.nan
+    derived = frame["latency_ms"].isna() & frame["ttft_ms"].notna() & frame["eval_ms"].notna()
+    definition = np.full(len(frame), "", dtype=object)  # one shared string, not one per request
+    definition[derived.to_numpy()] = "derived: ttft + eval"
+    frame["latency_definition"] = pd.array(definition, dtype="str")
+    frame.loc[derived, "latency_ms"] = frame.loc[derived, "ttft_ms"] + frame.loc[derived, "eval_ms"]
+    frame["cold_start"] = mark_cold_starts(frame)
+    return frame
 
 
-def _request_configs(req: pd.DataFrame, first: pd.Series) -> pd.Series:
+def row_positions(measurements: pd.DataFrame) -> np.ndarray:
+    """Positions of the rows of requests and benchmark samples."""
+    if measurements.empty:
+        return np.empty(0, dtype=np.int64)
+    kinds = categorical(measurements["kind"])
+    wanted = [i for i, kind in enumerate(kinds.categories.tolist()) if kind in ROW_KINDS]
+    return np.flatnonzero(np.isin(kinds.codes, wanted))
+
+
+def texts_at(values: pd.Categorical, positions: np.ndarray) -> np.ndarray:
+    """The texts at ``positions`` (an object array sharing the categories' strings)."""
+    return np.asarray(values.categories, dtype=object)[values.codes[positions]]
+
+
+def _text_array(values: object) -> object:
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return pd.array(values, dtype="str")
+    return values
+
+
+def _metric_values(m: pd.DataFrame, positions: np.ndarray, number: np.ndarray, count: int) -> pd.DataFrame:
+    """One column per metric (sorted): each request's first non-missing value of it."""
+    metrics = categorical(m["metric"])
+    codes = metrics.codes[positions]
+    present = np.unique(codes)
+    names = metrics.categories.take(present).tolist()
+    column = np.full(len(metrics.categories), -1, dtype=np.int64)
+    column[present] = np.arange(len(present))
+    values = m["value"].to_numpy(dtype="float64")[positions]
+    known = ~np.isnan(values)
+    matrix = np.full((count, len(present)), np.nan)
+    cell = number[known] * len(present) + column[codes[known]]
+    cells, first = np.unique(cell, return_index=True)
+    matrix.reshape(-1)[cells] = values[known][first]
+    order = sorted(range(len(names)), key=names.__getitem__)
+    return pd.DataFrame(matrix[:, order], columns=[names[i] for i in order])
+
+
+def _request_configs(codes: np.ndarray, number: np.ndarray, configs: pd.Categorical,
+                     first: np.ndarray) -> np.ndarray:
     """Each request's configuration: the union of its rows' keys (only where they differ)."""
-    counts = req.groupby("request_id", sort=False)["config"].nunique()
-    mixed = counts.index[counts > 1]
-    if len(mixed) == 0:
+    _, at = combine(number, codes)
+    per_request = np.bincount(number[at], minlength=len(first))
+    mixed = np.flatnonzero(per_request > 1)
+    if not len(mixed):
         return first
     out = first.copy()
-    rows = req.loc[req["request_id"].isin(set(mixed)), ["request_id", "config"]].drop_duplicates()
-    for request_id, configs in rows.groupby("request_id", sort=False)["config"]:
-        merged: dict[str, str] = {}
-        for text in configs:
-            merged.update(Config.parse(text).as_dict())
-        out.loc[request_id] = Config.from_context(merged).text
+    texts = configs.categories.tolist()
+    merged: dict[int, dict[str, str]] = {int(r): {} for r in mixed}
+    for row in at.tolist():
+        request = int(number[row])
+        if request in merged:
+            merged[request].update(Config.parse(texts[codes[row]]).as_dict())
+    for request, items in merged.items():
+        out[request] = Config.from_context(items).text
     return out
 
 
@@ -81,9 +141,12 @@ def mark_cold_starts(wide: pd.DataFrame) -> pd.Series:
     return cold.fillna(False).astype(bool)
 
 
-def describe(values: pd.Series) -> dict[str, float | int | None]:
+def describe(values: pd.Series | np.ndarray) -> dict[str, float | int | None]:
     """n, mean, median, p95 (linear interpolation), min, max, sample std of the finite values."""
-    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    if isinstance(values, np.ndarray) and values.dtype == np.float64:
+        v = values
+    else:
+        v = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     v = v[np.isfinite(v)]
     if v.size == 0:
         return {name: (0 if name == "n" else None) for name in STAT_NAMES}

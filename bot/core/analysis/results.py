@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from bot.core.analysis.claims import ClaimCheck
+from bot.core.analysis.groups import ValueIndex
 from bot.core.analysis.rankings import RankingCheck
 from bot.core.types import Fact
 
@@ -99,8 +100,8 @@ class Analysis:
     # (model, metric) -> bot.core.dimensions.Dimensions
     dimensions: dict[tuple[str, str], Any] = field(default_factory=dict)
     measurements: pd.DataFrame = field(default_factory=pd.DataFrame)  # long frame, models as grouped
-    # (model, metric, config) -> successful values (groups.value_index), for noise tests
-    values: dict[tuple[str, str, str], Any] = field(default_factory=dict)
+    # (model, metric, config) -> successful values (groups.ValueIndex), for noise tests
+    values: ValueIndex | None = None
     rankings: list[RankingCheck] = field(default_factory=list)
     facts: list[Fact] = field(default_factory=list)
 

@@ -14,92 +14,66 @@ whole archive (`bot.core.dimensions.assign_configs`).
 
 from __future__ import annotations
 
-import codecs
-import hashlib
 import logging
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
 
 from bot.core.context import PATH_DIMENSIONS
 from bot.core.context import decode as decode_context
 from bot.core.dimensions import assign_configs
-from bot.core.ingest.rankings import find_rankings
-from bot.core.ingest.readers import NotATable
-from bot.core.ingest.tools import SourceFile, ToolRead, choose
-from bot.core.types import (
-    CLAIM_COLUMNS,
-    MEASUREMENT_COLUMNS,
-    IngestResult,
-    Inventory,
-    RankingClaim,
-    Skipped,
-    empty_claims,
-    empty_measurements,
-)
+from bot.core.ingest.files import FORMATS, decode, list_files, merge, parent, suffix
+from bot.core.ingest.files import stem as file_stem
+from bot.core.ingest.frame import Chunk, ClaimColumns, ColumnStore
+from bot.core.ingest.parallel import read_files
+from bot.core.types import IngestResult, Inventory, RankingClaim, Skipped, empty_measurements
 
-FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
-           ".md": "md", ".markdown": "md", ".log": "text", ".txt": "text", ".out": "text"}
+__all__ = ["FORMATS", "decode", "ingest_tree", "list_files", "model_from_stem"]
 
 Progress = Callable[[int, int], None]
 log = logging.getLogger(__name__)
 
 
-def list_files(root: Path) -> list[Path]:
-    """Regular files under root, sorted, never following links out of the tree."""
-    files = []
-    for path in sorted(root.rglob("*")):
-        if path.is_symlink() or not path.is_file():
-            continue
-        files.append(path)
-    return files
+def ingest_tree(root: Path | str, *, files: Iterable[str] | None = None, max_file_bytes: int = 64 * 1024 * 1024,
+                pre_skipped: Iterable[Skipped] = (), progress: Progress | None = None,
+                workers: int | None = None) -> IngestResult:
+    """Read every file under ``root`` (or just ``files``, root-relative, as `open_archive` lists them).
 
-
-def decode(data: bytes) -> tuple[str | None, str]:
-    """Text and '' or None and the reason. UTF-8 (with or without BOM) and BOM-marked UTF-16."""
-    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
-        try:
-            return data.decode("utf-16"), ""
-        except UnicodeDecodeError:
-            return None, "undecodable bytes (UTF-16 byte-order mark but invalid UTF-16)"
-    try:
-        return data.decode("utf-8-sig"), ""
-    except UnicodeDecodeError as exc:
-        return None, f"undecodable bytes (not UTF-8: invalid byte 0x{data[exc.start]:02x} at offset {exc.start})"
-
-
-def ingest_tree(root: Path, *, files: Iterable[str] | None = None, max_file_bytes: int = 64 * 1024 * 1024,
-                pre_skipped: Iterable[Skipped] = (), progress: Progress | None = None) -> IngestResult:
-    """Read every file under ``root`` (or just ``files``, root-relative, as `open_archive` lists them)."""
-    root = Path(root)
+    Large archives are read by ``workers`` processes (default: one per CPU; see
+    `bot.core.ingest.parallel`); the result is the same either way."""
     inventory = Inventory()
     inventory.skipped.extend(pre_skipped)
-    paths = list_files(root) if files is None else [root / rel for rel in sorted(files)]
-    inventory.files_total = len(paths) + len(inventory.skipped)
+    rels = list_files(str(root)) if files is None else sorted(files)
+    inventory.files_total = len(rels) + len(inventory.skipped)
     seen_hashes: dict[str, str] = {}
     per_file_rows: dict[str, _FileRows] = {}
     rankings: list[RankingClaim] = []
-    archive = _Archive(root, [p.relative_to(root).as_posix() for p in paths], max_file_bytes)
-
-    for index, path in enumerate(paths):
-        rel = path.relative_to(root).as_posix()
-        fmt = FORMATS.get(path.suffix.lower())
+    store, claims = ColumnStore(), ClaimColumns()
+    for index, found in enumerate(read_files(str(root), rels, max_file_bytes, workers=workers)):
+        fmt = found.fmt
         inventory.by_format[fmt or "other"] = inventory.by_format.get(fmt or "other", 0) + 1
-        if progress is not None and (index % 200 == 0 or index == len(paths) - 1):
-            progress(index + 1, len(paths))
-        rows = _ingest_file(path, rel, fmt, max_file_bytes, seen_hashes, inventory, archive, rankings)
-        if rows is not None:
-            per_file_rows[rel] = rows
+        if progress is not None and (index % 200 == 0 or index == len(rels) - 1):
+            progress(index + 1, len(rels))
+        if found.digest in seen_hashes:
+            inventory.duplicates.append((seen_hashes[found.digest], found.rel))
+            continue
+        if found.digest:
+            seen_hashes[found.digest] = found.rel
+        merge(inventory, found.inventory)
+        rankings.extend(found.rankings)
+        if found.rows is not None:
+            per_file_rows[found.rel] = _FileRows(store.add(found.rows), claims.add(found.claims), claims)
 
-    _resolve_models(per_file_rows, inventory)
-    _drop_reexports(per_file_rows, inventory)
-    _drop_twins(per_file_rows, inventory)
+    store.seal()
+    _resolve_models(per_file_rows, inventory, store)
+    _drop_reexports(per_file_rows, inventory, store)
+    _drop_twins(per_file_rows, inventory, store)
     _copies_of_skipped_files(inventory)
-    result = _result(per_file_rows, inventory)
+    result = _result(inventory, store, claims)
     result.rankings = rankings
     return result
 
@@ -113,200 +87,51 @@ def _copies_of_skipped_files(inventory: Inventory) -> None:
             inventory.skipped.append(Skipped(copy, f"identical to {kept}, skipped: {reasons[kept]}"))
 
 
-class _Archive:
-    """Read access to the archive's files for adapters that need a sibling (decoded text, cached)."""
-
-    def __init__(self, root: Path, paths: list[str], max_file_bytes: int) -> None:
-        self.root = root
-        self.paths = paths
-        self._known = set(paths)
-        self._max = max_file_bytes
-        self._texts: dict[str, str | None] = {}
-
-    def text(self, rel: str) -> str | None:
-        if rel not in self._known:
-            return None
-        if rel not in self._texts:
-            self._texts[rel] = self._read(rel)
-        return self._texts[rel]
-
-    def _read(self, rel: str) -> str | None:
-        path = self.root / rel
-        try:
-            if path.is_symlink() or not path.is_file() or path.stat().st_size > self._max:
-                return None
-            text, _reason = decode(path.read_bytes())
-        except OSError:
-            return None
-        return text
-
-
-def _ingest_file(path: Path, rel: str, fmt: str | None, max_file_bytes: int, seen_hashes: dict[str, str],
-                 inventory: Inventory, archive: _Archive, rankings: list[RankingClaim]) -> _FileRows | None:
-    """One file's rows, or None when it is skipped or a duplicate: either way the inventory says so."""
-    text = _file_text(path, rel, fmt, max_file_bytes, seen_hashes, inventory)
-    if fmt is None or text is None:
-        return None
-    if fmt in ("md", "text"):
-        rankings.extend(find_rankings(text, rel))
-    file = SourceFile(rel=rel, fmt=fmt, text=text, paths=archive.paths, sibling=archive.text)
-    return _file_rows(file, inventory)
-
-
-def _file_text(path: Path, rel: str, fmt: str | None, max_file_bytes: int, seen_hashes: dict[str, str],
-               inventory: Inventory) -> str | None:
-    """The file's text, or None when it is skipped or duplicates an earlier file (listed as such)."""
-    try:
-        reason = _skip_before_reading(path, fmt, max_file_bytes)
-        data = b"" if reason else path.read_bytes()
-    except OSError as exc:  # vanished, unreadable: a skip with its reason, not a crash
-        reason = f"cannot read ({exc.strerror or type(exc).__name__})"
-    if reason:
-        inventory.skipped.append(Skipped(rel, reason))
-        return None
-    digest = hashlib.sha256(data).hexdigest()
-    if digest in seen_hashes:
-        inventory.duplicates.append((seen_hashes[digest], rel))
-        return None
-    seen_hashes[digest] = rel
-    text, reason = decode(data)
-    if text is not None:
-        reason = _skip_text(text)
-    if reason:
-        inventory.skipped.append(Skipped(rel, reason))
-        return None
-    return text
-
-
-def _skip_before_reading(path: Path, fmt: str | None, max_file_bytes: int) -> str:
-    """Why the file is skipped without reading it ('' when it is read)."""
-    if fmt is None:
-        return f"unsupported format ({path.suffix or 'no extension'})"
-    size = path.stat().st_size
-    if size == 0:
-        return "empty (0 bytes)"
-    if size > max_file_bytes:
-        return f"too large ({size} bytes > limit {max_file_bytes})"
-    return ""
-
-
-def _skip_text(text: str) -> str:
-    """Why a decoded text is skipped ('' when it is parsed)."""
-    if "\x00" in text:
-        return "undecodable bytes (NUL characters: mis-encoded text, e.g. UTF-16 saved as UTF-8)"
-    if not text.strip():
-        return "empty (whitespace only)"
-    return ""
-
-
-def _file_rows(file: SourceFile, inventory: Inventory) -> _FileRows | None:
-    """The rows of one file, or None when it holds none (listed as skipped)."""
-    rel = file.rel
-    read = _read_or_skip(file, inventory)
-    if read is None:
-        return None
-    for warning in read.warnings:
-        inventory.warnings.append(Skipped(rel, warning))
-    if read.skip and not read.measurements and not read.claims:
-        inventory.skipped.append(Skipped(rel, read.skip))
-        return None
-    if not read.measurements and not read.claims:
-        inventory.skipped.append(Skipped(rel, "not a table: no recognised metric columns"))
-        return None
-    if read.model_origin:
-        inventory.model_origin[rel] = read.model_origin
-    inventory.parsed[rel] = "measurements" if read.measurements else "claims"
-    if not read.measurements:
-        inventory.claims_only.append(rel)
-    return _FileRows.of(read)
-
-
-def _read_or_skip(file: SourceFile, inventory: Inventory) -> ToolRead | None:
-    """The file read by its tool's adapter, or None with the reason listed as skipped: one odd file
-    never sinks the archive."""
-    text, rel = file.text, file.rel
-    try:
-        adapter, note = choose(file)
-        if adapter is None:
-            inventory.skipped.append(Skipped(rel, f"text file: not the output of a known benchmark tool"
-                                                  f"{_first_line_hint(text)}"))
-            return None
-        if note:
-            inventory.warnings.append(Skipped(rel, note))
-        inventory.tools[rel] = adapter.name
-        return adapter.read(file)
-    except NotATable as exc:
-        reason = f"not a table: {exc}{_first_line_hint(text)}"
-    except RecursionError:
-        reason = "not a table: nesting too deep"
-    except Exception as exc:
-        log.exception("reading %s failed", rel)
-        reason = f"could not be read (internal error: {type(exc).__name__}; details in the log)"
-    inventory.skipped.append(Skipped(rel, reason))
-    return None
-
-
-def _drop_twins(per_file_rows: dict[str, _FileRows], inventory: Inventory) -> None:
+def _drop_twins(per_file_rows: dict[str, _FileRows], inventory: Inventory, store: ColumnStore) -> None:
     """Keep one of each set of files holding the same records; list the others as duplicates."""
-    for kept, twin in _find_twins(per_file_rows):
+    for kept, twin in _find_twins(per_file_rows, store):
         inventory.duplicates.append((kept, twin))
-        per_file_rows[twin].keep([])
+        per_file_rows[twin].keep([], store)
         inventory.parsed[twin] = f"duplicate records of {kept}"
         inventory.duplicate_reasons[twin] = f"the same request records as {kept} (another export of them)"
 
 
-def _result(per_file_rows: dict[str, _FileRows], inventory: Inventory) -> IngestResult:
-    measurements = _frame((rows.measurements for rows in per_file_rows.values()), MEASUREMENT_COLUMNS)
-    measurements = (measurements.astype({"row": "int64", "value": "float64", "failed": "bool", "n": "float64"})
-                    if len(measurements) else empty_measurements())
+def _result(inventory: Inventory, store: ColumnStore, claims: ClaimColumns) -> IngestResult:
+    measurements = store.frame()
+    measurements = measurements if len(measurements) else empty_measurements()
     measurements, dimensions = assign_configs(measurements)
-    claims = _frame((rows.claims for rows in per_file_rows.values()), CLAIM_COLUMNS)
-    claims = claims if len(claims) else empty_claims()
     inventory.skipped.sort(key=lambda s: s.path)
-    return IngestResult(measurements=measurements, claims=claims, inventory=inventory, dimensions=dimensions)
-
-
-Columns = dict[str, list]
-
-
-def _columns(rows: list[dict], columns: tuple[str, ...]) -> Columns:
-    return {col: [row[col] for row in rows] for col in columns}
+    return IngestResult(measurements=measurements, claims=claims.frame(), inventory=inventory, dimensions=dimensions)
 
 
 @dataclass
 class _FileRows:
-    """One file's rows, column-wise: a dict per value costs ~5x the memory at 500k rows.
+    """One file's measurements (a range of the archive's columns, `bot.core.ingest.frame`) and claims."""
 
-    ``fingerprints`` (one per measurement, '' when the tool gives none) identify a record's content,
-    to find the same record exported in two files."""
+    chunk: Chunk
+    claim_chunk: Chunk
+    claims: ClaimColumns
 
-    measurements: Columns
-    claims: Columns
-    fingerprints: list[str] = field(default_factory=list)
+    def keep(self, indices: list[int], store: ColumnStore) -> None:
+        store.keep(self.chunk, indices)
 
-    @classmethod
-    def of(cls, rows: ToolRead) -> _FileRows:
-        return cls(_columns(rows.measurements, MEASUREMENT_COLUMNS), _columns(rows.claims, CLAIM_COLUMNS),
-                   [str(m.get("fingerprint") or "") for m in rows.measurements])
+    def prints(self, store: ColumnStore) -> list[str]:
+        return store.texts(self.chunk, "fingerprint")
 
-    def keep(self, indices: list[int]) -> None:
-        self.measurements = {col: [values[i] for i in indices] for col, values in self.measurements.items()}
-        self.fingerprints = [self.fingerprints[i] for i in indices]
+    def has_prints(self, store: ColumnStore) -> bool:
+        return any(self.prints(store))
 
+    def distinct(self, store: ColumnStore, name: str) -> list[str]:
+        values = store.strings[name].values
+        return [values[code] for code in np.unique(store.values(self.chunk, name)).tolist()]
 
-def _frame(chunks: Iterable[Columns], columns: tuple[str, ...]) -> pd.DataFrame:
-    """Per-file columns -> one frame."""
-    data: dict[str, list] = {col: [] for col in columns}
-    for chunk in chunks:
-        for col in columns:
-            data[col].extend(chunk[col])
-    return pd.DataFrame(data, columns=list(columns))
+    def model_names(self, store: ColumnStore) -> list[str]:
+        return self.distinct(store, "model")
 
-
-def _first_line_hint(text: str) -> str:
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    first = re.sub(r"\s+", " ", first)[:80]
-    return f" (starts with: {first!r})" if first else ""
+    def name_model(self, model: str, store: ColumnStore) -> None:
+        """Rows (and claims) that name no model are this model's."""
+        store.rename(self.chunk, "model", "", model)
+        self.claims.name_model(self.claim_chunk, model)
 
 
 # ------------------------------------------------------------------------------- model names
@@ -316,7 +141,7 @@ _RUN_SUFFIXES = re.compile(
 
 
 def _stem_key(rel: str) -> str:
-    stem = Path(rel).stem.lower()
+    stem = file_stem(rel).lower()
     stem = re.sub(r"[_-]\d{8,}([_-]\d+)?$", "", stem)  # timestamps
     return _RUN_SUFFIXES.sub("", stem)
 
@@ -330,20 +155,20 @@ def model_from_stem(key: str) -> str:
     return f"{match.group(1)}:{match.group(2)}" if match else ""
 
 
-def _resolve_models(per_file: dict[str, _FileRows], inventory: Inventory) -> None:
+def _resolve_models(per_file: dict[str, _FileRows], inventory: Inventory, store: ColumnStore) -> None:
     """Rows without a model take it from a sibling file of the same run, else from the file name."""
     by_dir_key: dict[tuple[str, str], set[str]] = {}
     unnamed: list[str] = []
     for rel, rows in per_file.items():
-        names = [*rows.measurements["model"], *rows.claims["model"]]
-        models = set(names) - {""}
+        names = {*rows.model_names(store), *rows.claims.models(rows.claim_chunk)}
+        models = names - {""}
         if len(models) == 1:
-            key = (str(Path(rel).parent), _stem_key(rel))
+            key = (parent(rel), _stem_key(rel))
             by_dir_key.setdefault(key, set()).update(models)
         if "" in names:
             unnamed.append(rel)
     for rel in unnamed:
-        key = (str(Path(rel).parent), _stem_key(rel))
+        key = (parent(rel), _stem_key(rel))
         sibling = by_dir_key.get(key, set())
         if len(sibling) == 1:
             model, origin = next(iter(sibling)), "sibling file"
@@ -351,31 +176,28 @@ def _resolve_models(per_file: dict[str, _FileRows], inventory: Inventory) -> Non
             model, origin = model_from_stem(_stem_key(rel)), "file name"
         if not model:
             continue
-        rows = per_file[rel]
-        for columns in (rows.measurements, rows.claims):
-            columns["model"] = [name or model for name in columns["model"]]
+        per_file[rel].name_model(model, store)
         inventory.model_origin[rel] = f"{origin}: {model}"
 
 
 # ------------------------------------------------------------------------------- re-exports
-def _drop_reexports(per_file: dict[str, _FileRows], inventory: Inventory) -> None:
+def _drop_reexports(per_file: dict[str, _FileRows], inventory: Inventory, store: ColumnStore) -> None:
     """The same tool records in several files (a nested re-export, a sweep's per-run files and its
     summary, a profile's JSON and CSV) are counted once. Files holding more records go first, then
     those recording more context, so the copy kept is the most complete; a file all of whose records
     were read elsewhere is listed as a duplicate, one that shares only some of them keeps the rest."""
-    holders = [rel for rel, rows in per_file.items() if any(rows.fingerprints)]
-    if len(holders) < 2:
+    prints = {rel: rows.prints(store) for rel, rows in per_file.items() if rows.has_prints(store)}
+    if len(prints) < 2:
         return
-    keys = {rel: _context_keys(per_file[rel]) for rel in holders}
-    order = sorted(holders, key=lambda rel: (-len(set(per_file[rel].fingerprints) - {""}), -len(keys[rel]),
-                                             _FORMAT_RANK.get(Path(rel).suffix.lower(), 9), rel))
+    keys = {rel: _context_keys(per_file[rel], store) for rel in prints}
+    order = sorted(prints, key=lambda rel: (-len(set(prints[rel]) - {""}), -len(keys[rel]),
+                                            _FORMAT_RANK.get(suffix(rel).lower(), 9), rel))
     covered: dict[str, str] = {}
     for rel in order:
-        rows = per_file[rel]
-        owners = Counter(covered[p] for p in rows.fingerprints if p and p in covered)
+        owners = Counter(covered[p] for p in prints[rel] if p and p in covered)
         if owners:
-            _drop_covered(rel, rows, covered, owners, keys, inventory)
-        for print_ in rows.fingerprints:
+            _drop_covered(rel, per_file[rel], prints[rel], covered, owners, keys, inventory, store)
+        for print_ in prints[rel]:
             if print_:
                 covered.setdefault(print_, rel)
 
@@ -384,13 +206,13 @@ def _drop_reexports(per_file: dict[str, _FileRows], inventory: Inventory) -> Non
 _FORMAT_RANK = {".json": 0, ".jsonl": 1, ".ndjson": 1, ".csv": 2, ".tsv": 2, ".md": 3}
 
 
-def _drop_covered(rel: str, rows: _FileRows, covered: dict[str, str], owners: Counter[str],
-                  keys: dict[str, set[str]], inventory: Inventory) -> None:
+def _drop_covered(rel: str, rows: _FileRows, prints: list[str], covered: dict[str, str], owners: Counter[str],
+                  keys: dict[str, set[str]], inventory: Inventory, store: ColumnStore) -> None:
     kept = owners.most_common(1)[0][0]
-    remaining = [i for i, p in enumerate(rows.fingerprints) if p and p not in covered]
-    unprinted = [i for i, p in enumerate(rows.fingerprints) if not p]
+    remaining = [i for i, p in enumerate(prints) if p and p not in covered]
+    unprinted = [i for i, p in enumerate(prints) if not p]
     if not remaining and not unprinted:
-        rows.keep([])
+        rows.keep([], store)
         inventory.duplicates.append((kept, rel))
         inventory.parsed[rel] = f"duplicate records of {kept}"
         extra = sorted(keys[kept] - keys[rel])
@@ -398,15 +220,15 @@ def _drop_covered(rel: str, rows: _FileRows, covered: dict[str, str], owners: Co
                 else f"; {kept} is kept (it holds at least as many records and as much context)")
         inventory.duplicate_reasons[rel] = f"the same records as {kept}{more}"
         return
-    rows.keep(sorted(remaining + unprinted))
+    rows.keep(sorted(remaining + unprinted), store)
     inventory.warnings.append(Skipped(rel, f"records also read from {', '.join(sorted(owners))} are counted "
                                            "once, there"))
 
 
-def _context_keys(rows: _FileRows) -> set[str]:
+def _context_keys(rows: _FileRows, store: ColumnStore) -> set[str]:
     """The dimensions a file's rows record (path parts aside)."""
     names: set[str] = set()
-    for text in set(rows.measurements["context"]):
+    for text in rows.distinct(store, "context"):
         names.update(decode_context(text))
     return names - set(PATH_DIMENSIONS)
 
@@ -415,38 +237,68 @@ def _context_keys(rows: _FileRows) -> set[str]:
 _TWIN_KEY_METRICS = ("throughput_tok_s", "prompt_throughput_tok_s", "ttft_ms", "latency_ms", "output_tokens")
 
 
-def _find_twins(per_file: dict[str, _FileRows]) -> list[tuple[str, str]]:
+def _find_twins(per_file: dict[str, _FileRows], store: ColumnStore) -> list[tuple[str, str]]:
     """Files holding the same request records (e.g. a CSV and its JSON export) -> (kept, twin).
 
     Files are bucketed by a signature (row count, models, each row's first key metric, rounded), so
-    only files that can be twins are compared value by value: linear in the number of files.
+    only files that can be twins are compared value by value: linear in the number of files. Only a
+    hash of each file's signature is kept while bucketing; the records are read again for the few
+    files that share a bucket.
     """
-    buckets: dict[tuple, list[tuple[str, list[dict[str, float]]]]] = {}
+    buckets: dict[tuple[int, frozenset[str], int], list[str]] = {}
     for rel in sorted(per_file):
-        cols = per_file[rel].measurements
-        requests = [i for i, kind in enumerate(cols["kind"]) if kind == "request"]
-        # Failed rows hold placeholder zeros: two failed runs are not the same records.
-        if all(cols["failed"][i] for i in requests):
-            continue
-        by_request: dict[str, dict[str, float]] = {}
-        models = set()
-        for i in requests:
-            by_request.setdefault(cols["request_id"][i].rsplit("#", 1)[-1], {})[cols["metric"][i]] = cols["value"][i]
-            models.add(cols["model"][i])
-        rows = [by_request[k] for k in sorted(by_request, key=_row_order)]
-        key = (len(rows), frozenset(models), tuple(_row_signature(r) for r in rows))
-        buckets.setdefault(key, []).append((rel, rows))
+        found = _signature(per_file[rel].chunk, store)
+        if found is not None:
+            size, models, signature, _rows = found
+            buckets.setdefault((size, models, hash(signature)), []).append(rel)
     twins: list[tuple[str, str]] = []
     for files in buckets.values():
-        taken: set[str] = set()
-        for i, (a, ra) in enumerate(files):
-            if a in taken:
-                continue
-            for b, rb in files[i + 1:]:
-                if b not in taken and _same_records(ra, rb):
-                    twins.append((a, b))
-                    taken.add(b)
+        if len(files) < 2:
+            continue
+        exact: dict[tuple, list[tuple[str, list[dict[str, float]]]]] = {}
+        for rel in files:
+            _size, _models, signature, rows = _signature(per_file[rel].chunk, store) or (0, frozenset(), (), [])
+            exact.setdefault(signature, []).append((rel, rows))
+        for group in exact.values():
+            twins.extend(_twins_in(group))
     return twins
+
+
+def _signature(chunk: Chunk, store: ColumnStore) -> tuple[int, frozenset[str], tuple, list[dict[str, float]]] | None:
+    """(request count, models, each request's signature, the requests) of a file; None when it has
+    no successful request (failed rows hold placeholder zeros: two failed runs are not the same)."""
+    request = store.strings["kind"].code("request")
+    requests = np.flatnonzero(store.values(chunk, "kind") == request)
+    if store.values(chunk, "failed")[requests].all():
+        return None
+    rows = _request_records(chunk, requests, store)
+    model_names = store.strings["model"].values
+    models = frozenset(model_names[code] for code in np.unique(store.values(chunk, "model")[requests]).tolist())
+    return len(rows), models, tuple(_row_signature(r) for r in rows), rows
+
+
+def _twins_in(files: list[tuple[str, list[dict[str, float]]]]) -> list[tuple[str, str]]:
+    twins: list[tuple[str, str]] = []
+    taken: set[str] = set()
+    for i, (a, ra) in enumerate(files):
+        if a in taken:
+            continue
+        for b, rb in files[i + 1:]:
+            if b not in taken and _same_records(ra, rb):
+                twins.append((a, b))
+                taken.add(b)
+    return twins
+
+
+def _request_records(chunk: Chunk, requests: np.ndarray, store: ColumnStore) -> list[dict[str, float]]:
+    """The file's requests in record order, each as {metric: value}."""
+    all_ids, all_metrics = store.texts(chunk, "request_id"), store.texts(chunk, "metric")
+    ids = [all_ids[i] for i in requests.tolist()]
+    metrics = [all_metrics[i] for i in requests.tolist()]
+    by_request: dict[str, dict[str, float]] = {}
+    for request_id, metric, value in zip(ids, metrics, store.values(chunk, "value")[requests].tolist(), strict=True):
+        by_request.setdefault(request_id.rsplit("#", 1)[-1], {})[metric] = value
+    return [by_request[k] for k in sorted(by_request, key=_row_order)]
 
 
 def _row_signature(row: dict[str, float]) -> tuple[str, float | None]:

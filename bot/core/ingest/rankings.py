@@ -38,6 +38,7 @@ def _number(text: str) -> float | None:
 
 
 _CUES = re.compile(r"best\s|%|fastest", re.IGNORECASE)
+_COLON_WORD = re.compile(r":[A-Za-z0-9]")
 
 
 def find_rankings(text: str, source: str) -> list[RankingClaim]:
@@ -48,13 +49,14 @@ def find_rankings(text: str, source: str) -> list[RankingClaim]:
     heading = ""
     model = ""  # the nearest model name (name:tag) at or before the line
     for index, line in enumerate(lines):
-        match = _HEADING.match(line)
+        match = _HEADING.match(line) if "#" in line else None
         if match:
             heading = match.group(1)
-        if ":" in line:
+        # every model name has a ':' followed by a letter or digit; a cue needs '%', 'best' or 'fastest'
+        if ":" in line and _COLON_WORD.search(line):
             found = _MODEL.findall(line)
             model = str(found[-1]) if found else model
-        if not _CUES.search(line):
+        if not _is_cue(line):
             continue
         if _BEST.search(line):
             claim = _best_config(lines, index, source, model)
@@ -62,6 +64,14 @@ def find_rankings(text: str, source: str) -> list[RankingClaim]:
                 out.append(claim)
         out.extend(_faster(line, heading, source, model))
     return _distinct(out)
+
+
+def _is_cue(line: str) -> bool:
+    """`_CUES` found in the line (string tests first: they rule out most lines 10x faster)."""
+    if "%" in line:
+        return True
+    lowered = line.lower()
+    return ("best" in lowered or "fastest" in lowered) and _CUES.search(line) is not None
 
 
 def _best_config(lines: list[str], index: int, source: str, model: str) -> RankingClaim | None:
@@ -87,7 +97,7 @@ def _best_config(lines: list[str], index: int, source: str, model: str) -> Ranki
 
 def _faster(line: str, heading: str, source: str, model: str) -> list[RankingClaim]:
     out: list[RankingClaim] = []
-    percent = _PERCENT.search(line)
+    percent = _PERCENT.search(line) if "%" in line else None
     if percent:
         pct = _number(percent.group(1)) or 0.0
         sign = -1.0 if percent.group(2).lower() == "slower" else 1.0
@@ -99,7 +109,7 @@ def _faster(line: str, heading: str, source: str, model: str) -> list[RankingCla
             subject=_name(subject.group(1)) if subject else model, other=_name(other.group(1)) if other else "",
             percent=abs(pct) * sign, value=_number(pair.group(1)) if pair else None,
             other_value=_number(pair.group(2)) if pair else None, metric=_metric_of(line)))
-    fastest = _FASTEST.search(line)
+    fastest = _FASTEST.search(line) if "fastest" in line.lower() else None
     if fastest:
         out.append(RankingClaim(source=source, kind="fastest_model", text=" ".join(line.split())[:300], model=model,
                                 subject=_name(fastest.group(1) or fastest.group(2))))

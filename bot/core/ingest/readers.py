@@ -13,8 +13,7 @@ import json
 import re
 from typing import Any
 
-import pandas as pd
-
+from bot.core.ingest.records import IrregularCsv, Record, csv_records, records_of
 from bot.core.ingest.tables import MODEL_COLUMNS, TableBlock
 from bot.core.metrics import classify_column, normalize_name
 
@@ -29,12 +28,27 @@ MAX_BLOCKS_PER_FILE = 2000
 
 # --------------------------------------------------------------------------------------- CSV
 def read_csv(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
-    warnings: list[str] = []
     first_line = text.split("\n", 1)[0]
     delimiter = ","
     if "," not in first_line:  # sniffing costs more than reading a small file: only when needed
         with contextlib.suppress(csv.Error):
             delimiter = csv.Sniffer().sniff(text[:4096], delimiters=";\t|").delimiter
+    try:
+        columns, records, bad = csv_records(text, delimiter)
+    except (IrregularCsv, csv.Error):
+        columns, records, bad = _pandas_csv(text, delimiter)
+    if not records and len(columns) <= 1:
+        raise NotATable("no rows")
+    warnings = [f"{bad} ragged line(s) with the wrong number of fields skipped"] if bad else []
+    # Tools like Nsight Compute put a units row right under the header: drop fully blank rows.
+    records = [r for r in records if any(value != "" for value in r.values())]
+    return [TableBlock(columns=columns, records=records, source=source)], warnings
+
+
+def _pandas_csv(text: str, delimiter: str) -> tuple[list[str], list[Record], int]:
+    """The layouts `csv_records` leaves to pandas (a header it renames, an implicit index)."""
+    import pandas as pd
+
     bad_lines: list[int] = []
 
     def on_bad_line(fields: list[str]) -> None:
@@ -48,13 +62,7 @@ def read_csv(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, ValueError) as exc:
         raise NotATable(f"not a readable CSV table ({_short(exc)})") from exc
-    if frame.empty and len(frame.columns) <= 1:
-        raise NotATable("no rows")
-    if bad_lines:
-        warnings.append(f"{len(bad_lines)} ragged line(s) with the wrong number of fields skipped")
-    # Tools like Nsight Compute put a units row right under the header: drop fully blank rows.
-    frame = frame.loc[~(frame == "").all(axis=1)].reset_index(drop=True)
-    return [TableBlock(frame=frame, source=source)], warnings
+    return list(frame.columns), frame.to_dict(orient="records"), len(bad_lines)
 
 
 # -------------------------------------------------------------------------------------- JSON
@@ -130,7 +138,8 @@ def _walk_object(node: dict[str, Any], *, source: str, path: list[str], model: s
     model = _model_of(node) or model
     record = _scalar_record(node)
     if record is not None:
-        blocks.append(TableBlock(frame=pd.DataFrame([record]), source=source,
+        columns, records = records_of([record])
+        blocks.append(TableBlock(columns=columns, records=records, source=source,
                                  label=_label(path), model=model, config=dict(config)))
     inherited = dict(config)
     inherited.update({k: v for k, v in node.items()
@@ -160,13 +169,13 @@ def _walk_array(node: list[Any], *, source: str, path: list[str], model: str, co
     dicts = [item for item in node if isinstance(item, dict)]
     if not dicts or len(dicts) != len(node):
         return
-    frame = pd.DataFrame([_flatten(item) for item in dicts])
-    if not any(classify_column(c) is not None for c in frame.columns):
+    columns, records = records_of([_flatten(item) for item in dicts])
+    if not any(classify_column(c) is not None for c in columns):
         for index, item in enumerate(dicts):
             _walk(item, source=source, path=[*path, str(index)], model=model, config=config,
                   blocks=blocks, depth=depth + 1)
         return
-    blocks.append(TableBlock(frame=frame, source=source, label=_label(path), model=model,
+    blocks.append(TableBlock(columns=columns, records=records, source=source, label=_label(path), model=model,
                              config=dict(config)))
     _walk_nested_records(dicts, source=source, path=path, model=model, config=config, blocks=blocks,
                          depth=depth)
@@ -243,10 +252,11 @@ def read_markdown(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
     i = 0
     while i < len(lines):
         line = lines[i]
-        for match in _HEADING.finditer(line):
+        # each pattern needs a character most lines lack: look for it first (the same matches, 5x faster)
+        for match in _HEADING.finditer(line) if "#" in line else ():
             heading = match.group(2).strip()
             heading_model = _model_in_text(heading) or heading_model
-        sep = _SEPARATOR.search(line)
+        sep = _SEPARATOR.search(line) if "---" in line and "|" in line else None
         if sep and i > 0 and "|" in lines[i - 1]:
             width = len(_cells(sep.group(0)))
             header = _cells(lines[i - 1])[-width:]  # text glued before the table is dropped
@@ -257,13 +267,12 @@ def read_markdown(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
                 rows.append((cells + [""] * width)[:width])  # text glued after the row is dropped
                 j += 1
             if rows:
-                frame = pd.DataFrame(rows, columns=_unique(header))
-                frame = _transpose_metric_value(frame)
-                blocks.append(TableBlock(frame=frame, source=source, label=heading,
+                columns, records = _transpose_metric_value(_unique(header), rows)
+                blocks.append(TableBlock(columns=columns, records=records, source=source, label=heading,
                                          model=heading_model, markdown=True))
             i = j
             continue
-        key_value = _KEY_VALUE.match(line.split(" ## ")[0]) if "|" not in line else None
+        key_value = _KEY_VALUE.match(line.split(" ## ")[0]) if ":" in line and "|" not in line else None
         if key_value:
             key, value = key_value.group(1).strip(), key_value.group(2).strip()
             if classify_column(key) is not None or classify_column(f"{key} {_unit_of(value)}") is not None:
@@ -273,7 +282,7 @@ def read_markdown(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
     for row in kv_rows:
         label = row.pop("label")
         model = row.pop("model")
-        blocks.append(TableBlock(frame=pd.DataFrame([row]), source=source, label=label, model=model,
+        blocks.append(TableBlock(columns=list(row), records=[row], source=source, label=label, model=model,
                                  markdown=True))
     if not blocks:
         raise NotATable("Markdown without tables or metric lines")
@@ -296,24 +305,24 @@ def _unit_of(value: str) -> str:
     return match.group(1) if match else ""
 
 
-def _transpose_metric_value(frame: pd.DataFrame) -> pd.DataFrame:
+def _transpose_metric_value(columns: list[str], rows: list[list[str]]) -> tuple[list[str], list[Record]]:
     """A two-column 'Metric | Value' table becomes one row whose columns are the metrics."""
-    cols = [normalize_name(c) for c in frame.columns]
-    if len(cols) == 2 and cols[0] in {"metric", "name", "key"} and cols[1] in {"value", "result"}:
-        record: dict[str, Any] = {}
-        for name, value in zip(frame.iloc[:, 0], frame.iloc[:, 1], strict=False):
-            name = str(name).replace("*", "").strip()
-            value = str(value).strip()
-            if name.lower() == "model":
-                record["model"] = value
-                continue
-            if classify_column(name) is None and _unit_of(value):
-                name = f"{name} ({_unit_of(value)})"
-            # keep only the leading number ("0.165 s (warm)")
-            number = re.match(r"^\s*([-+]?[\d,]*\.?\d+)", value)
-            record[name] = number.group(1) if number else value
-        return pd.DataFrame([record])
-    return frame
+    cols = [normalize_name(c) for c in columns]
+    if not (len(cols) == 2 and cols[0] in {"metric", "name", "key"} and cols[1] in {"value", "result"}):
+        return columns, [dict(zip(columns, row, strict=True)) for row in rows]
+    record: dict[str, Any] = {}
+    for name, value in rows:
+        name = str(name).replace("*", "").strip()
+        value = str(value).strip()
+        if name.lower() == "model":
+            record["model"] = value
+            continue
+        if classify_column(name) is None and _unit_of(value):
+            name = f"{name} ({_unit_of(value)})"
+        # keep only the leading number ("0.165 s (warm)")
+        number = re.match(r"^\s*([-+]?[\d,]*\.?\d+)", value)
+        record[name] = number.group(1) if number else value
+    return list(record), [record]
 
 
 _MODEL_IN_TEXT = re.compile(r"\b([a-z][a-z0-9.\-]*\d[a-z0-9.\-]*:[a-z0-9][a-z0-9._\-]*)", re.IGNORECASE)

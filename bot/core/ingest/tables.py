@@ -22,10 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-import pandas as pd
-
 from bot.core.config import Config
 from bot.core.context import canonical_value, classify_field, encode, split_fields, with_path
+from bot.core.ingest.rows import Rows
 from bot.core.metrics import METRICS, ColumnMeaning, classify_column, normalize_name
 from bot.core.values import is_missing, parse_bool, parse_number, shown_precision
 
@@ -47,9 +46,11 @@ SUCCESS_COLUMNS = ("success", "succeeded", "ok", "passed")
 
 @dataclass
 class TableBlock:
-    """A table found in a file, with what the file says around it."""
+    """A table found in a file (its columns and one dict per row, `bot.core.ingest.records`), with what
+    the file says around it. Callers must not mutate the records: the readings of a block share them."""
 
-    frame: pd.DataFrame
+    columns: list[str]
+    records: list[dict[str, Any]]
     source: str
     label: str = ""  # where in the file: JSON path or Markdown heading
     model: str = ""  # model named around the table (parent JSON key, sibling file, file name)
@@ -58,12 +59,11 @@ class TableBlock:
     markdown: bool = False
     ttft_definition: str = ""  # what TTFT means in this table, when the tool is known
     row_offset: int = 0  # first record's index inside the file
-    _records: list[dict[str, Any]] | None = field(default=None, init=False, repr=False, compare=False)
 
 
 @dataclass
 class TableRows:
-    measurements: list[dict[str, Any]] = field(default_factory=list)
+    measurements: Rows = field(default_factory=Rows)
     claims: list[dict[str, Any]] = field(default_factory=list)
     kind: str = ""  # 'request' | 'aggregate' | 'generic' | 'claims' | ''
 
@@ -81,26 +81,21 @@ Record = dict[str, Any]
 
 
 def _records(block: TableBlock) -> list[Record]:
-    """Rows as plain dicts: per-row access on a pandas Series costs ~20x more at 100k rows.
-    Made once per block (the readings of a block share them; callers must not mutate them)."""
-    if block._records is None:
-        block._records = block.frame.to_dict(orient="records")
-    return block._records
+    return block.records
 
 
-def _columns(frame: pd.DataFrame) -> dict[str, str]:
+def _columns(columns: list[str]) -> dict[str, str]:
     """normalized name -> original name (first one wins)."""
     out: dict[str, str] = {}
-    for col in frame.columns:
+    for col in columns:
         out.setdefault(normalize_name(col), col)
     return out
 
 
 def interpret(block: TableBlock) -> TableRows:
-    frame = block.frame
-    if frame.empty or len(frame.columns) == 0:
+    if not block.records or not block.columns:
         return TableRows()
-    cols = _columns(frame)
+    cols = _columns(block.columns)
     meanings: dict[str, ColumnMeaning] = {}
     for norm, original in cols.items():
         if norm in CONFIG_COLUMNS or norm in CONFIG_ALIASES or norm in MODEL_COLUMNS:
@@ -138,15 +133,17 @@ def _contexts(block: TableBlock, cols: dict[str, str], meanings: dict[str, Colum
     around_dims, around_ids = _surroundings(block)
     options_col = cols.get("options")
     out: list[Context] = []
-    cache: dict[tuple[str, str], Context] = {}
+    cache: dict[tuple[tuple[tuple[str, str], ...], ...], Context] = {}
     for index, record in enumerate(records):
         d = {**around_dims, **dims[index]}
         if options_col is not None:
             d.update({k: v for k, v in ((k, canonical_value(v)) for k, v in _options(record[options_col]).items())
                       if v is not None})
         d, i = with_path(block.source, d, {**around_ids, **idents[index]})
-        key = (encode(d), encode(i))
-        out.append(cache.setdefault(key, key))
+        items = (tuple(sorted(d.items())), tuple(sorted(i.items())))  # records of a table repeat contexts
+        if items not in cache:
+            cache[items] = (encode(d), encode(i))
+        out.append(cache[items])
     return out
 
 
@@ -173,6 +170,9 @@ def _row_model(block: TableBlock, cols: dict[str, str], record: Record) -> str:
             value = str(record[cols[name]]).strip()
             return model_from_filename(value) if name == "model_filename" else value
     return block.model
+
+
+_SETTING_NAMES = {"tag", "options", "config_name", "config"}  # the columns `_row_config` reads besides CONFIG_COLUMNS
 
 
 def _row_config(block: TableBlock, cols: dict[str, str], record: Record, has_model_col: bool) -> Config:
@@ -237,28 +237,14 @@ def _row_failure(cols: dict[str, str], record: Record, values: dict[str, float])
     return ""
 
 
-def _measurement(block: TableBlock, row: int, model: str, ctx: Context, metric: str, value: float,
-                 *, failed: bool, error: str, kind: str, definition: str,
-                 request_id: str | None = None, statistic: str = "") -> dict[str, Any]:
-    return {
-        "request_id": request_id or f"{block.source}#{row}",
-        "source": block.source,
-        "row": row,
-        "model": model,
-        "config": "",
-        "metric": metric,
-        "value": value,
-        "unit": METRICS[metric].unit,
-        "failed": failed,
-        "error": error,
-        "kind": kind,
-        "definition": definition,
-        "context": ctx[0],
-        "identifiers": ctx[1],
-        "statistic": statistic,
-        "n": math.nan,
-        "fingerprint": "",
-    }
+def _measurement(out: Rows, block: TableBlock, row: int, model: str, ctx: Context, metric: str, value: float,
+                 *, failed: bool, error: str, kind: str, definition: str, request_id: str,
+                 statistic: str = "") -> None:
+    if metric not in METRICS:  # a bug: the file is skipped, and the inventory says so
+        raise KeyError(f"unknown metric {metric!r}")
+    out.append(request_id=request_id, source=block.source, row=row, model=model, metric=metric, value=value,
+               failed=failed, error=error, kind=kind, definition=definition, context=ctx[0], identifiers=ctx[1],
+               statistic=statistic, n=math.nan, fingerprint="")
 
 
 def _requests(block: TableBlock, cols: dict[str, str], meanings: dict[str, ColumnMeaning],
@@ -291,9 +277,8 @@ def _requests(block: TableBlock, cols: dict[str, str], meanings: dict[str, Colum
             values = {"throughput_tok_s": math.nan}
         request_id = f"{block.source}#{row}"
         for metric, value in values.items():
-            out.measurements.append(_measurement(
-                block, row, model, contexts[position], metric, value, failed=bool(error), error=error,
-                kind="request", definition=definitions.get(metric, ""), request_id=request_id))
+            _measurement(out.measurements, block, row, model, contexts[position], metric, value, failed=bool(error),
+                         error=error, kind="request", definition=definitions.get(metric, ""), request_id=request_id)
     return out
 
 
@@ -315,9 +300,18 @@ def _claims(block: TableBlock, cols: dict[str, str], meanings: dict[str, ColumnM
             *, default_stat: str) -> list[dict[str, Any]]:
     claims: list[dict[str, Any]] = []
     has_model_col = any(name in cols for name in MODEL_COLUMNS)
+    settings = [original for norm, original in cols.items()
+                if CONFIG_ALIASES.get(norm, norm) in CONFIG_COLUMNS or norm in _SETTING_NAMES]
+    configs: dict[tuple[Any, ...], Config] = {}  # a table repeats its settings row after row
     for record in _records(block):
         model = _row_model(block, cols, record)
-        config = _row_config(block, cols, record, has_model_col)
+        key = tuple(record[column] for column in settings)
+        try:
+            config = configs[key]
+        except KeyError:
+            config = configs[key] = _row_config(block, cols, record, has_model_col)
+        except TypeError:  # an unhashable setting (an options object)
+            config = _row_config(block, cols, record, has_model_col)
         for col, meaning in meanings.items():
             value = parse_number(record[col], factor=meaning.factor, is_time=meaning.metric in TIME_METRICS)
             if value is None:
@@ -353,7 +347,7 @@ def _generic(block: TableBlock, cols: dict[str, str], meanings: dict[str, Column
             # A timing of exactly zero is a run that did not happen (tools store failures as 0).
             zero = value == 0 and meaning.metric in TIME_METRICS and meaning.statistic != "std"
             row_error = error or ("zero time (failed run)" if zero else "")
-            out.measurements.append(_measurement(
-                block, row, model, contexts[position], meaning.metric, value, failed=bool(row_error),
-                error=row_error, kind="generic", definition=definition or "value", statistic=meaning.statistic))
+            _measurement(out.measurements, block, row, model, contexts[position], meaning.metric, value,
+                         failed=bool(row_error), error=row_error, kind="generic", definition=definition or "value",
+                         request_id=f"{block.source}#{row}", statistic=meaning.statistic)
     return out

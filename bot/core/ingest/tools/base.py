@@ -19,6 +19,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from bot.core.context import encode, path_context, with_path
+from bot.core.ingest.rows import Rows
 from bot.core.metrics import METRICS
 from bot.core.types import CLAIM_COLUMNS
 
@@ -90,7 +91,7 @@ INVALID = _INVALID
 class ToolRead:
     """What an adapter found in one file."""
 
-    measurements: list[dict[str, Any]] = field(default_factory=list)
+    measurements: Rows = field(default_factory=Rows)
     claims: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     model_origin: str = ""  # how the model was found when the file does not name it
@@ -115,12 +116,13 @@ Context = tuple[str, str]  # (context JSON, identifiers JSON)
 
 
 class RowWriter:
-    """Rows of one file, every one with every column of the measurement frame."""
+    """Rows of one file (`Rows`), every one with every column of the measurement frame."""
 
     def __init__(self, source: str, *, tool: str) -> None:
         self.source = source
         self.tool = tool
-        self.rows: list[dict[str, Any]] = []
+        self.rows = Rows()
+        self._ids: dict[int, str] = {}
 
     def context(self, dims: Mapping[str, str] | None = None, idents: Mapping[str, str] | None = None) -> Context:
         """The encoded context of a record: its dimensions and identifiers plus the path parts."""
@@ -140,25 +142,13 @@ class RowWriter:
             merged = json.loads(idents)
             merged.update(extra_ids)
             idents = encode(merged)
-        self.rows.append({
-            "request_id": request_id or f"{self.source}#{row}",
-            "source": self.source,
-            "row": row,
-            "model": model,
-            "config": "",
-            "metric": metric,
-            "value": float(value),
-            "unit": METRICS[metric].unit,
-            "failed": bool(failed),
-            "error": error,
-            "kind": kind,
-            "definition": definition,
-            "context": ctx[0],
-            "identifiers": idents,
-            "statistic": statistic,
-            "n": float(n),
-            "fingerprint": print_,
-        })
+        if not request_id:
+            request_id = self._ids.get(row) or self._ids.setdefault(row, f"{self.source}#{row}")
+        if metric not in METRICS:  # a bug: the file is skipped, and the inventory says so
+            raise KeyError(f"unknown metric {metric!r}")
+        self.rows.append(request_id=request_id, source=self.source, row=row, model=model, metric=metric,
+                         value=float(value), failed=bool(failed), error=error, kind=kind, definition=definition,
+                         context=ctx[0], identifiers=idents, statistic=statistic, n=float(n), fingerprint=print_)
 
 
 def claim(*, source: str, model: str, metric: str, statistic: str, value: float, label: str,

@@ -17,6 +17,7 @@ from bot.core.ingest.readers import read_csv, read_json, read_jsonl, read_markdo
 from bot.core.ingest.tables import TableBlock, interpret
 from bot.core.ingest.tools.base import SourceFile, ToolRead
 from bot.core.metrics import unknown_unit
+from bot.core.values import parse_number
 
 NAME = "generic"
 READERS = {"csv": read_csv, "json": read_json, "jsonl": read_jsonl, "md": read_markdown}
@@ -47,15 +48,13 @@ def _unread_columns(blocks: list[TableBlock]) -> list[str]:
     """One line per column that names a timed quantity whose unit is unknown (not read)."""
     reasons: dict[str, str] = {}
     for block in blocks:
-        for column in block.frame.columns:
+        for column in block.columns:
             reason = unknown_unit(str(column))
             if reason and str(column) not in reasons and _has_numbers(block, column):
                 reasons[str(column)] = reason
     return [f"column {name!r} not read: {reason}" for name, reason in sorted(reasons.items())]
 
 
-def _has_numbers(block: TableBlock, column: object) -> bool:
-    from bot.core.values import parse_number
-
-    values = block.frame[column].head(20).tolist()
+def _has_numbers(block: TableBlock, column: str) -> bool:
+    values = [record[column] for record in block.records[:20]]
     return any(parse_number(v) is not None for v in values if not isinstance(v, (list, dict)))

@@ -1,0 +1,116 @@
+"""Model-level figures: each model's requests and samples rolled up over its configurations.
+
+One pass over the request frame: the rows of each model are found once (their positions), and
+every figure is computed with numpy on those positions; no per-model DataFrame is built.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+
+from bot.core.analysis.requests import describe
+from bot.core.analysis.results import ModelStats, RollUp
+from bot.core.codes import categorical, combine
+from bot.core.dimensions import DimensionTable
+
+ROLLUP_METRICS = ("throughput_tok_s", "prompt_throughput_tok_s", "ttft_ms", "latency_ms")
+
+
+def model_stats(requests: pd.DataFrame, measurements: pd.DataFrame, groups: pd.DataFrame,
+                dimensions: DimensionTable) -> list[ModelStats]:
+    """One `ModelStats` per model of the request frame, models sorted by name."""
+    if requests.empty:
+        return []
+    ttft_definitions = _ttft_definitions(measurements)
+    counts = _configurations_with_values(groups)
+    columns = _Columns(requests)
+    return [columns.stats(str(model), positions, ttft_definitions.get(str(model), ()),
+                          _rollups(str(model), dimensions, counts))
+            for model, positions in sorted(requests.groupby("model", sort=True).indices.items())]
+
+
+class _Columns:
+    """The request frame's columns as arrays."""
+
+    def __init__(self, requests: pd.DataFrame) -> None:
+        self.failed = requests["failed"].to_numpy(dtype=bool)
+        self.cold = requests["cold_start"].to_numpy(dtype=bool)
+        self.error = requests["error"].to_numpy(dtype=object)
+        self.source = requests["source"].to_numpy(dtype=object)
+        self.kind = requests["kind"].to_numpy(dtype=object)
+        self.latency_definition = requests["latency_definition"].to_numpy(dtype=object)
+        self.metrics = {name: requests[name].to_numpy(dtype="float64")
+                        for name in ("throughput_tok_s", "ttft_ms", "latency_ms")}
+
+    def stats(self, model: str, rows: np.ndarray, ttft_definitions: tuple[str, ...],
+              rollups: dict[str, RollUp]) -> ModelStats:
+        failed = self.failed[rows]
+        ok = rows[~failed]
+        warm = ok[~self.cold[ok]]
+        latency = self.metrics["latency_ms"]
+        latency_defs = sorted(set(self.latency_definition[ok[~np.isnan(latency[ok])]].tolist()) - {""})
+        reasons = Counter(_reason(e) for e in self.error[rows[failed]].tolist())
+        return ModelStats(
+            model=model,
+            requests=len(rows),
+            n=len(ok),
+            failed=int(failed.sum()),
+            cold_starts=int(self.cold[ok].sum()),
+            throughput_tok_s=describe(self.metrics["throughput_tok_s"][ok]),
+            ttft_ms=describe(self.metrics["ttft_ms"][ok]),
+            ttft_warm_ms=describe(self.metrics["ttft_ms"][warm]),
+            latency_ms=describe(latency[ok]),
+            latency_definition="; ".join(latency_defs),
+            ttft_definitions=ttft_definitions,
+            failure_reasons=dict(reasons.most_common()),
+            sources=tuple(sorted(set(self.source[rows].tolist()))),
+            samples=int((self.kind[rows] == "sample").sum()),
+            rollups=rollups,
+        )
+
+
+def _reason(error: str) -> str:
+    text = " ".join(str(error).split())
+    return text[:160] or "unknown"
+
+
+def _ttft_definitions(measurements: pd.DataFrame) -> dict[str, tuple[str, ...]]:
+    """model -> the TTFT definitions of its successful requests (sorted, '' left out)."""
+    m = measurements
+    metric, kind = categorical(m["metric"]), categorical(m["kind"])
+    wanted = ((metric.codes == metric.categories.get_indexer(["ttft_ms"])[0])
+              & (kind.codes == kind.categories.get_indexer(["request"])[0])
+              & ~m["failed"].to_numpy(dtype=bool))
+    rows = np.flatnonzero(wanted)
+    models, definitions = categorical(m["model"]), categorical(m["definition"])
+    _, first = combine(models.codes[rows], definitions.codes[rows])
+    found: dict[str, set[str]] = {}
+    names, texts = models.categories.tolist(), definitions.categories.tolist()
+    for row in rows[first].tolist():
+        found.setdefault(names[models.codes[row]], set()).add(texts[definitions.codes[row]])
+    return {model: tuple(sorted(defs - {""})) for model, defs in sorted(found.items())}
+
+
+def _configurations_with_values(groups: pd.DataFrame) -> dict[tuple[str, str], int]:
+    """(model, metric) -> how many configurations hold at least one successful value."""
+    if groups.empty:
+        return {}
+    counts: dict[tuple[str, str], set[str]] = {}
+    with_values = groups.loc[groups["n"] > 0]
+    for model, metric, config in zip(with_values["model"], with_values["metric"], with_values["config"],
+                                     strict=True):
+        counts.setdefault((str(model), str(metric)), set()).add(str(config))
+    return {key: len(configs) for key, configs in counts.items()}
+
+
+def _rollups(model: str, dimensions: DimensionTable, counts: dict[tuple[str, str], int]) -> dict[str, RollUp]:
+    """What a model-level figure spans, per metric: how many configurations (with values), differing in what."""
+    out: dict[str, RollUp] = {}
+    for metric in ROLLUP_METRICS:
+        dims = dimensions.get((model, metric))
+        if dims is not None and (model, metric) in counts:
+            out[metric] = RollUp(configurations=counts[(model, metric)], varying=dims.varying, key=dims.key)
+    return out

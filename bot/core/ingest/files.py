@@ -1,0 +1,252 @@
+"""Reading one file of an archive: its bytes, its text, the adapter that reads it, what it holds.
+
+`read_file` is a pure function of the file (and, for adapters that need one, a sibling file): it
+returns a `FileRead` holding the rows and this file's own inventory entries, and changes nothing
+else. The archive's reading (`bot.core.ingest.ingest_tree`) places the reads in file order, so
+files can be read in any order, or in other processes (`bot.core.ingest.parallel`), and the
+result is the same. Paths are plain ``/``-separated strings relative to the archive's root: no
+`pathlib` object per file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import logging
+import os
+import re
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.core.ingest.rankings import find_rankings
+from bot.core.ingest.readers import NotATable
+from bot.core.ingest.rows import PackedRows
+from bot.core.ingest.tools import SourceFile, ToolRead, choose
+from bot.core.types import Inventory, RankingClaim, Skipped
+
+FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
+           ".md": "md", ".markdown": "md", ".log": "text", ".txt": "text", ".out": "text"}
+
+log = logging.getLogger(__name__)
+
+
+def list_files(root: str) -> list[str]:
+    """Regular files under ``root`` (root-relative), never following links out of the tree, in the
+    order `pathlib` sorts paths (part by part)."""
+    found: list[str] = []
+    for folder, folders, names in os.walk(root):
+        folders[:] = [name for name in folders if not os.path.islink(os.path.join(folder, name))]
+        base = os.path.relpath(folder, root)
+        for name in names:
+            full = os.path.join(folder, name)
+            if not os.path.islink(full) and os.path.isfile(full):
+                found.append(name if base == "." else f"{base}/{name}".replace(os.sep, "/"))
+    return sorted(found, key=lambda rel: rel.split("/"))
+
+
+def suffix(rel: str) -> str:
+    """The file name's extension as `pathlib` gives it ('' for '.hidden' and 'name.')."""
+    name = rel.rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    return name[dot:] if 0 < dot < len(name) - 1 else ""
+
+
+def stem(rel: str) -> str:
+    """The file name without its extension, as `pathlib` gives it."""
+    name = rel.rsplit("/", 1)[-1]
+    ext = suffix(name)
+    return name[: -len(ext)] if ext else name
+
+
+def parent(rel: str) -> str:
+    """The folder of a root-relative path, '.' for the root (as ``str(Path(rel).parent)``)."""
+    return rel.rsplit("/", 1)[0] if "/" in rel else "."
+
+
+def file_format(rel: str) -> str | None:
+    return FORMATS.get(suffix(rel).lower())
+
+
+def decode(data: bytes) -> tuple[str | None, str]:
+    """Text and '' or None and the reason. UTF-8 (with or without BOM) and BOM-marked UTF-16."""
+    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+        try:
+            return data.decode("utf-16"), ""
+        except UnicodeDecodeError:
+            return None, "undecodable bytes (UTF-16 byte-order mark but invalid UTF-16)"
+    try:
+        return data.decode("utf-8-sig"), ""
+    except UnicodeDecodeError as exc:
+        return None, f"undecodable bytes (not UTF-8: invalid byte 0x{data[exc.start]:02x} at offset {exc.start})"
+
+
+class Archive:
+    """Read access to the archive's files for adapters that need a sibling (decoded text). The last
+    few texts are kept (siblings are asked for by the files next to them), never the whole archive."""
+
+    KEEP = 16
+
+    def __init__(self, root: str, paths: Sequence[str], max_file_bytes: int) -> None:
+        self.root = root
+        self.paths = paths
+        self._known = set(paths)
+        self.max_file_bytes = max_file_bytes
+        self._texts: OrderedDict[str, str | None] = OrderedDict()
+
+    def full(self, rel: str) -> str:
+        return os.path.join(self.root, rel)
+
+    def text(self, rel: str) -> str | None:
+        if rel not in self._known:
+            return None
+        if rel in self._texts:
+            self._texts.move_to_end(rel)
+        else:
+            self._texts[rel] = self._read(rel)
+            if len(self._texts) > self.KEEP:
+                self._texts.popitem(last=False)
+        return self._texts[rel]
+
+    def _read(self, rel: str) -> str | None:
+        path = self.full(rel)
+        try:
+            if os.path.islink(path) or not os.path.isfile(path) or os.path.getsize(path) > self.max_file_bytes:
+                return None
+            with open(path, "rb") as handle:
+                text, _reason = decode(handle.read())
+        except OSError:
+            return None
+        return text
+
+
+@dataclass
+class FileRead:
+    """What reading one file gave: its content's digest ('' when it was not read), its own inventory
+    entries, its rows (None when it holds none) and the rankings its prose states."""
+
+    rel: str
+    fmt: str | None
+    digest: str = ""
+    inventory: Inventory = field(default_factory=Inventory)
+    rows: PackedRows | None = None  # None when the file holds nothing to read
+    claims: list[dict[str, Any]] = field(default_factory=list)
+    rankings: list[RankingClaim] = field(default_factory=list)
+
+
+def read_file(rel: str, archive: Archive) -> FileRead:
+    """One file read, skipped (the reason in its inventory) or found empty; never raises for a bad file."""
+    fmt = file_format(rel)
+    out = FileRead(rel, fmt)
+    try:
+        reason = _skip_before_reading(archive.full(rel), rel, fmt, archive.max_file_bytes)
+        if not reason:
+            with open(archive.full(rel), "rb") as handle:
+                data = handle.read()
+    except OSError as exc:  # vanished, unreadable: a skip with its reason, not a crash
+        reason = f"cannot read ({exc.strerror or type(exc).__name__})"
+    if reason:
+        out.inventory.skipped.append(Skipped(rel, reason))
+        return out
+    out.digest = hashlib.sha256(data).hexdigest()
+    text, reason = decode(data)
+    del data
+    if text is not None:
+        reason = _skip_text(text)
+    if reason or text is None or fmt is None:
+        out.inventory.skipped.append(Skipped(rel, reason))
+        return out
+    if fmt in ("md", "text"):
+        out.rankings = find_rankings(text, rel)
+    file = SourceFile(rel=rel, fmt=fmt, text=text, paths=archive.paths, sibling=archive.text)
+    read = _file_rows(file, out.inventory)
+    if read is not None:
+        out.rows, out.claims = read.measurements.packed(), read.claims
+    return out
+
+
+def _skip_before_reading(path: str, rel: str, fmt: str | None, max_file_bytes: int) -> str:
+    """Why the file is skipped without reading it ('' when it is read)."""
+    if fmt is None:
+        return f"unsupported format ({suffix(rel) or 'no extension'})"
+    size = os.path.getsize(path)
+    if size == 0:
+        return "empty (0 bytes)"
+    if size > max_file_bytes:
+        return f"too large ({size} bytes > limit {max_file_bytes})"
+    return ""
+
+
+def _skip_text(text: str) -> str:
+    """Why a decoded text is skipped ('' when it is parsed)."""
+    if "\x00" in text:
+        return "undecodable bytes (NUL characters: mis-encoded text, e.g. UTF-16 saved as UTF-8)"
+    if not text.strip():
+        return "empty (whitespace only)"
+    return ""
+
+
+def _file_rows(file: SourceFile, inventory: Inventory) -> ToolRead | None:
+    """The rows of one file, or None when it holds none (listed as skipped)."""
+    rel = file.rel
+    read = _read_or_skip(file, inventory)
+    if read is None:
+        return None
+    for warning in read.warnings:
+        inventory.warnings.append(Skipped(rel, warning))
+    if read.skip and not read.measurements and not read.claims:
+        inventory.skipped.append(Skipped(rel, read.skip))
+        return None
+    if not read.measurements and not read.claims:
+        inventory.skipped.append(Skipped(rel, "not a table: no recognised metric columns"))
+        return None
+    if read.model_origin:
+        inventory.model_origin[rel] = read.model_origin
+    inventory.parsed[rel] = "measurements" if read.measurements else "claims"
+    if not read.measurements:
+        inventory.claims_only.append(rel)
+    return read
+
+
+def _read_or_skip(file: SourceFile, inventory: Inventory) -> ToolRead | None:
+    """The file read by its tool's adapter, or None with the reason listed as skipped: one odd file
+    never sinks the archive."""
+    text, rel = file.text, file.rel
+    try:
+        adapter, note = choose(file)
+        if adapter is None:
+            inventory.skipped.append(Skipped(rel, f"text file: not the output of a known benchmark tool"
+                                                  f"{_first_line_hint(text)}"))
+            return None
+        if note:
+            inventory.warnings.append(Skipped(rel, note))
+        inventory.tools[rel] = adapter.name
+        return adapter.read(file)
+    except NotATable as exc:
+        reason = f"not a table: {exc}{_first_line_hint(text)}"
+    except RecursionError:
+        reason = "not a table: nesting too deep"
+    except Exception as exc:
+        log.exception("reading %s failed", rel)
+        reason = f"could not be read (internal error: {type(exc).__name__}; details in the log)"
+    inventory.skipped.append(Skipped(rel, reason))
+    return None
+
+
+def _first_line_hint(text: str) -> str:
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    first = re.sub(r"\s+", " ", first)[:80]
+    return f" (starts with: {first!r})" if first else ""
+
+
+def merge(inventory: Inventory, part: Inventory) -> None:
+    """Add one file's inventory entries to the archive's (in file order)."""
+    inventory.skipped.extend(part.skipped)
+    inventory.duplicates.extend(part.duplicates)
+    inventory.parsed.update(part.parsed)
+    inventory.claims_only.extend(part.claims_only)
+    inventory.warnings.extend(part.warnings)
+    inventory.model_origin.update(part.model_origin)
+    inventory.duplicate_reasons.update(part.duplicate_reasons)
+    inventory.tools.update(part.tools)

@@ -1,0 +1,43 @@
+"""`chimera analyze --no-llm` loads only what an analysis needs (issue 15: imports are most of its
+time). Checked in a fresh interpreter: which vendor packages are in ``sys.modules`` afterwards."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.paths import REPO_ROOT
+
+NEVER = ("ollama", "httpx", "sqlalchemy", "alembic", "slack_bolt", "slack_sdk", "apscheduler", "matplotlib",
+         "handlers")
+
+_PROBE = """
+import json, sys
+from bot.cli import main
+code = main(["analyze", sys.argv[1], "--no-llm", "--quiet", "--out", sys.argv[2]])
+loaded = sorted({name.split(".")[0] for name in sys.modules})
+print(json.dumps({"code": code, "loaded": loaded}))
+"""
+
+
+def _loaded(archive: Path, tmp_path: Path) -> set[str]:
+    done = subprocess.run([sys.executable, "-c", _PROBE, str(archive), str(tmp_path / "report.md")],
+                          capture_output=True, text=True, cwd=tmp_path, check=True,
+                          env={"PATH": "", "PYTHONPATH": str(REPO_ROOT), "STORAGE_ROOTS": str(tmp_path)})
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["code"] == 0
+    return set(found["loaded"])
+
+
+def test_analyze_without_llm_loads_no_client_database_slack_or_charts(tmp_path: Path) -> None:
+    loaded = _loaded(REPO_ROOT / "examples" / "example-archive.tar.gz", tmp_path)
+    assert not loaded & set(NEVER)
+
+
+def test_scipy_is_loaded_only_for_a_test_statistic(tmp_path: Path) -> None:
+    archive = tmp_path / "one-configuration"
+    archive.mkdir()
+    (archive / "results.csv").write_text("model,tokens_s,ttft_ms\ngemma3:270m,288.0,100\ngemma3:270m,290.1,120\n")
+    assert "scipy" not in _loaded(archive, tmp_path)
