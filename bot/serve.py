@@ -57,6 +57,9 @@ def _json(start_response: Callable[..., Any], status: str, payload: dict[str, An
     return [body]
 
 
+LOCAL_POOLS = ("side",)  # besides Bolt's listener threads, checked on their own
+
+
 def saturation(services: Services, *, listener_busy: Callable[[], bool] = lambda: False) -> dict[str, Any]:
     """The in-process part of readiness, cheap enough for every ``/health`` (no database call):
     ``saturated`` names the pools that cannot take more work right now (every worker busy and
@@ -109,7 +112,10 @@ class Readiness:
             "scheduler": scheduler_running,
             "task_runner": services.runner.running,
             "listeners": "listeners" not in saturated,
-            "pools": not [name for name in saturated if name != "listeners"],
+            # Only this replica's own pools: "jobs"/"answers" mean the shared queue is full, true of
+            # every replica at once — taking them all out of rotation would silence help, status
+            # and the "queue full" replies too.
+            "pools": not [name for name in saturated if name in LOCAL_POOLS],
         }
         runner = services.runner.status()
         detail = {"checks": checks, "saturated": saturated, "database": database, "workers": dict(runner.workers),

@@ -80,7 +80,10 @@ def off_the_listener_thread(services: Services, name: str, listener: EventListen
 
     Bolt acknowledges an event before its listener runs, so nothing waits on the result; the work
     (database look-ups, Slack posts, the status check) may take as long as the outside world makes
-    it without holding a listener thread. A full pool drops the event with a log line."""
+    it without holding a listener thread. When the pool is full (or closing) the listener runs here
+    instead: the event is already acknowledged and its reply key recorded (intake), so a dropped
+    reply would never come — Slack's redelivery is seen as handled. Every outside call a listener
+    makes has its own deadline (the Ollama check: `HealthProbe`), so this thread is held boundedly."""
 
     def run_elsewhere(event: dict[str, Any], client: WebClient, context: BoltContext) -> None:
         if services.side is None:
@@ -89,7 +92,9 @@ def off_the_listener_thread(services: Services, name: str, listener: EventListen
         try:
             services.side.submit(name, partial(listener, event, client, context), on_cancel=lambda _m: None)
         except ChimeraError as err:  # QueueFull / PoolClosed
-            log.warning("dropping a %s event from %s: %s", name, event.get("user"), err)
+            log.warning("side pool cannot take a %s event from %s (%s): handled on the listener thread",
+                        name, event.get("user"), err)
+            listener(event, client, context)
 
     return run_elsewhere
 

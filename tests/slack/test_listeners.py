@@ -112,3 +112,35 @@ def test_listener_threads_are_counted():
     finally:
         gate.set()
         executor.shutdown(wait=True)
+
+
+def test_an_event_the_side_pool_cannot_take_is_still_answered(standin):
+    # The reply key is recorded before the ack, so Slack's redelivery would count as handled: an
+    # event the side pool refuses (full or closing) must be answered on the listener thread.
+    with http_bot(standin, ScriptedRun()) as bot_:
+        bot_.services.side.shutdown(timeout_s=5)
+        mention = {"type": "app_mention", "user": "U0001", "text": f"<@{BOT_USER_ID}> help",
+                   "ts": "1700000020.000001", "channel": "C0001"}
+        assert bot_.event(mention, event_id="EvHelpSideClosed")[0] == 200
+        calls = standin.wait_for(lambda calls: any(c.method == "chat.postMessage"
+                                                   and "Chimera Insight" in c.params.get("text", "") for c in calls))
+    posts = [c for c in calls if c.method == "chat.postMessage" and "Chimera Insight" in c.params.get("text", "")]
+    assert len(posts) == 1 and posts[0].params["thread_ts"] == "1700000020.000001"
+
+
+def test_readiness_stays_up_while_only_the_shared_queue_is_full(standin):
+    # "jobs" saturated means the queue all replicas share is full: true of every replica at once,
+    # so /health says so but /health/ready keeps the replica in rotation (help, status and the
+    # "queue full" reply still need it).
+    run = ScriptedRun()
+    run.release.clear()
+    with http_bot(standin, run, workers=1, max_queue=0) as bot_:
+        bot_.services.scheduler.start()
+        bot_.command("analyze a.tar.gz")
+        assert run.started.wait(10)
+        assert health(bot_.url)["saturated"] == ["jobs"]
+        with urllib.request.urlopen(f"{bot_.url}/health/ready", timeout=10) as resp:
+            ready = json.loads(resp.read())
+            code = resp.status
+        run.release.set()
+    assert code == 200 and ready["saturated"] == ["jobs"] and ready["checks"]["pools"] is True
