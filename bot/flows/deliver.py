@@ -73,12 +73,20 @@ def deliver(poster: SlackPoster, delivery: Delivery, *, on_message_failure: Expl
             _replace(poster, delivery, ts, sleep)
         except SlackCallFailed as err:
             _explain(on_message_failure, err)
-    if delivery.uploads:
-        try:
-            poster.upload(channel=delivery.channel, thread_ts=ts, files=delivery.uploads)
-        except SlackCallFailed as err:
-            _explain(None if on_upload_failure is None else partial(on_upload_failure, thread_ts=ts), err)
+    attach(poster, channel=delivery.channel, ts=ts, uploads=delivery.uploads, on_upload_failure=on_upload_failure)
     return ts
+
+
+def attach(poster: SlackPoster, *, channel: str, ts: str, uploads: Sequence[Upload],
+           on_upload_failure: ExplainUpload | None = None) -> None:
+    """Attach files in the thread of message ``ts``; a failure goes to ``on_upload_failure``
+    (called as ``(err, thread_ts=ts)``), never raises."""
+    if not uploads:
+        return
+    try:
+        poster.upload(channel=channel, thread_ts=ts, files=uploads)
+    except SlackCallFailed as err:
+        _explain(None if on_upload_failure is None else partial(on_upload_failure, thread_ts=ts), err)
 
 
 def _replace(poster: SlackPoster, delivery: Delivery, ts: str, sleep: Callable[[float], None]) -> None:

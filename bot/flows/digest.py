@@ -38,7 +38,7 @@ from bot.core.archives import pick_archive
 from bot.core.news import News, Snapshot, build_news
 from bot.core.records import Digest, Subscription, Task
 from bot.errors import ArchiveError, ChimeraError, SlackCallFailed
-from bot.flows.deliver import Delivery, deliver, news_upload, report_uploads
+from bot.flows.deliver import Delivery, attach, deliver, news_upload, report_uploads
 from bot.flows.pipeline import RunResult, RunsAnalyses
 from bot.flows.ports import ArchiveSource, RunStore, SlackPoster
 from bot.flows.tasks import Lease
@@ -204,18 +204,8 @@ def _digest_archive(subscription: Subscription, claim: Digest, superseded: Seque
                                         marker=claim.run_key))
     # Recorded at once: a replica taking the fire over from here closes it instead of posting again.
     store.digests.finish_digest(claim.id, status="posted", posted_ts=ts)
-    _attach(ports.poster, subscription.channel, ts, uploads, explain_upload)
+    attach(ports.poster, channel=subscription.channel, ts=ts, uploads=uploads, on_upload_failure=explain_upload)
     return DigestOutcome(POSTED, archive, claim.id, ts, news, run_id=claim.run_id)
-
-
-def _attach(poster: SlackPoster, channel: str, ts: str, uploads: Sequence[Any], explain: Any) -> None:
-    try:
-        poster.upload(channel=channel, thread_ts=ts, files=uploads)
-    except SlackCallFailed as err:
-        try:
-            explain(err, thread_ts=ts)
-        except SlackCallFailed:
-            log.exception("could not explain the missing digest report in %s", channel)
 
 
 def _analyze(archive: str, *, ports: DigestPorts) -> RunResult:

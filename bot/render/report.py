@@ -359,15 +359,6 @@ def _present(value: float | None, unit: str) -> str:
     return stated(value, unit) if value is not None and value == value else "–"
 
 
-def _throughput_cell(generation: float | None, prompt: float | None) -> str:
-    """Generation throughput; for a llama-bench pp test (no generation) its prompt-processing speed."""
-    if generation is not None and generation == generation:
-        return stated(generation, "tok/s")
-    if prompt is not None and prompt == prompt:
-        return f"{stated(prompt, 'tok/s')} (prompt processing)"
-    return "–"
-
-
 def _comparisons_section(analysis: Analysis, facts: list[Fact]) -> list[str]:
     rows = [f for f in facts if f.metric == "throughput_gap"]
     if not rows:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Protocol
 
-from bot.core.context import encode, path_context, with_path
+from bot.core.context import encode, with_path
 from bot.core.ingest.rows import Rows
 from bot.core.metrics import METRICS
 from bot.core.types import CLAIM_COLUMNS
@@ -128,10 +128,6 @@ class RowWriter:
         """The encoded context of a record: its dimensions and identifiers plus the path parts."""
         d, i = with_path(self.source, dims or {}, idents or {})
         return encode(d), encode(i)
-
-    def path_only(self) -> Context:
-        dims, idents = path_context(self.source)
-        return encode(dict(dims)), encode(dict(idents))
 
     def add(self, *, row: int, model: str, metric: str, value: float, ctx: Context, kind: str,
             failed: bool = False, error: str = "", definition: str = "", statistic: str = "",
