@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     max_uncompressed_bytes: int = Field(2 * 1024 * 1024 * 1024, gt=0)
     max_members: int = Field(50_000, gt=0)
     max_file_bytes: int = Field(64 * 1024 * 1024, gt=0)
+    ingest_workers: int = Field(0, ge=0, description="Processes that read a large archive's files "
+                                "(from 1,000 files): 0 = automatic (one per idle CPU in the CLI; 1 in the bot, "
+                                "whose analyses already run side by side), 1 = no pool.")
 
     # --- Ollama -------------------------------------------------------------------------------
     ollama_host: str = "http://127.0.0.1:11434"

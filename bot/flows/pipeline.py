@@ -96,7 +96,8 @@ class Pipeline:
                 say(f"{done} of {total} files ingested")
 
             ingest = ingest_tree(tree.root, files=tree.files, max_file_bytes=self.settings.max_file_bytes,
-                                 pre_skipped=tree.skipped, progress=ingest_progress)
+                                 pre_skipped=tree.skipped, progress=ingest_progress,
+                                 workers=self.settings.ingest_workers or None)
             timings["ingest"] = time.perf_counter() - t0
         say(f"{ingest.inventory.files_total} files ingested")
         t0 = time.perf_counter()

@@ -45,3 +45,25 @@ def test_small_archives_are_read_here(generated: Path, monkeypatch: pytest.Monke
 
     monkeypatch.setattr(parallel.multiprocessing, "get_context", no_pool)
     assert len(ingest_tree(generated, workers=2).measurements) > 0
+
+
+def test_a_threaded_process_reads_in_process_by_default(tmp_path, monkeypatch):
+    # The bot runs analyses on worker threads: by default no pool per analysis (memory per job).
+    import threading
+
+    from bot.core.ingest import parallel
+
+    started: list[int] = []
+    monkeypatch.setattr(parallel.multiprocessing, "get_context", lambda *_a: started.append(1))
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_FILES", 2)
+    for i in range(3):
+        (tmp_path / f"r{i}.csv").write_text(f"model,tokens_s\nm{i},{10 + i}\n", encoding="utf-8")
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        reads = list(parallel.read_files(str(tmp_path), ["r0.csv", "r1.csv", "r2.csv"], 1 << 20))
+    finally:
+        stop.set()
+        other.join()
+    assert [r.rel for r in reads] == ["r0.csv", "r1.csv", "r2.csv"] and started == []

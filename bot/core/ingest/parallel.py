@@ -51,9 +51,13 @@ def default_workers() -> int:
 
 def read_files(root: str, rels: Sequence[str], max_file_bytes: int, *, workers: int | None = None
                ) -> Iterator[FileRead]:
-    """Every file read, in order: here, or by ``workers`` processes (default: `default_workers`)
-    when there are at least `PARALLEL_MIN_FILES` files and more than one worker."""
-    count = default_workers() if workers is None else workers
+    """Every file read, in order: here, or by ``workers`` processes when there are at least
+    `PARALLEL_MIN_FILES` files and more than one worker. By default (``None``): `default_workers`
+    in a process running one thread (the CLI); one in a threaded one (the Slack bot runs several
+    analyses side by side, and a pool per analysis would multiply the memory one job may take)."""
+    if workers is None:
+        workers = default_workers() if threading.active_count() == 1 else 1
+    count = workers
     if count < 2 or len(rels) < PARALLEL_MIN_FILES:
         archive = Archive(root, rels, max_file_bytes)
         for rel in rels:
