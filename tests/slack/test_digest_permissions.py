@@ -79,8 +79,8 @@ def test_parallel_adds_cannot_pass_the_channel_limit(bot):
     assert len(active(bot)) == MAX_PER_CHANNEL
 
 
-def test_the_store_enforces_the_limit_atomically(tmp_path):
-    store = open_store(f"sqlite:///{tmp_path / 'bot.db'}")
+def test_the_store_enforces_the_limit_atomically(database_url):
+    store = open_store(database_url)
     start = threading.Barrier(12)
     outcomes: list[str] = []
 
