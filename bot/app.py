@@ -26,6 +26,7 @@ from bot.adapters.scheduler import DIGEST_WORKERS, DigestScheduler
 from bot.adapters.slack import SlackOps, build_web_client
 from bot.errors import SlackConfigError, StoreError
 from bot.flows.analysis_job import AnalysisTasks
+from bot.flows.announce import QueuePositions
 from bot.flows.compare import CompareTasks
 from bot.flows.digest import DigestPorts, DigestTasks
 from bot.flows.health import HealthProbe
@@ -145,6 +146,7 @@ def build_services(
     runner = build_runner(settings, store=store, workers={"analysis": settings.workers, "answer": settings.workers,
                                                           "digest": DIGEST_WORKERS})
     check = health or (lambda: ollama_health(settings))
+    poster = SlackOps(build_web_client(settings))
     services = Services(
         settings=settings,
         pipeline=pipeline,
@@ -152,11 +154,13 @@ def build_services(
         health=check,
         store=store,
         runner=runner,
-        poster=SlackOps(build_web_client(settings)),
+        poster=poster,
         clock=clock,
         side=JobPool(workers=SIDE_WORKERS, max_queue=SIDE_MAX_QUEUE, name="chimera-side"),
         probe=HealthProbe(check),
         listeners=TrackedExecutor(workers=LISTENER_THREADS),
+        positions=QueuePositions(tasks=store.tasks, poster=poster, capacity=runner.fleet_workers, clock=clock,
+                                 interval_s=1.0, poll_s=settings.task_poll_s),
     )
     runner.handle("analysis", AnalysisTasks(services))
     runner.handle("compare", CompareTasks(services))
@@ -178,6 +182,8 @@ def stop_services(services: Services, *, grace_s: float) -> None:
     queue (another replica, or this one after its restart, resumes them)."""
     if services.scheduler is not None:
         services.scheduler.shutdown(wait=False)
+    if services.positions is not None:  # queued messages keep their last position
+        services.positions.stop()
     services.runner.shutdown(grace_s=grace_s)
     if services.side is not None:  # event handling and status replies: short work
         services.side.shutdown(timeout_s=1.0)

@@ -1,6 +1,7 @@
 """`/chimera` slash command: parse, ack, hand to a flow.
 
-The listener only parses, queues and acks (well inside Slack's 3 s); the analysis job
+The listener only parses, queues and acks (well inside Slack's 3 s), then hands the analysis'
+parent message to the side pool, which posts it at once (`bot.flows.intake.announce`); the analysis job
 (`bot.flows.analysis_job`) or the comparison (`bot.flows.compare`) does the rest, on whichever
 replica claims it. The work is in the database before the ack (`bot.flows.intake`); Slack never
 redelivers a slash command, so when the database stays unreachable through the retry budget the
@@ -25,8 +26,9 @@ from bot.adapters.slack import SlackOps
 from bot.core.comparable import parse_selector
 from bot.core.text import truncate
 from bot.errors import ChimeraError, StoreError, UsageError
+from bot.flows.announce import Accepted
 from bot.flows.compare import Comparison
-from bot.flows.intake import DATABASE_DOWN, queue_analysis, queue_compare, with_retries
+from bot.flows.intake import DATABASE_DOWN, announce, queue_analysis, queue_compare, with_retries
 from bot.flows.services import Services
 from bot.render.slack_text import escape_mrkdwn
 from handlers.digest import digest_command, is_digest_command
@@ -213,6 +215,7 @@ def make_chimera_command(services: Services) -> Callable[..., None]:
 
         # Slack never redelivers a slash command: each invocation is new work.
         key = f"slash:{uuid.uuid4().hex}"
+        accepted: Accepted | None = None
         try:
             comparison = parsed.comparison
             if comparison is not None:
@@ -221,10 +224,11 @@ def make_chimera_command(services: Services) -> Callable[..., None]:
                     user=command.get("user_id", ""), key=key, response_url=command.get("response_url")),
                     budget_s=services.settings.intake_retry_s)
             else:
-                confirmation = with_retries(lambda: queue_analysis(
+                accepted = with_retries(lambda: queue_analysis(
                     services, target=parsed.target, use_llm=parsed.use_llm, channel=command["channel_id"],
                     user=command.get("user_id", ""), trigger="slash", key=key,
                     response_url=command.get("response_url")), budget_s=services.settings.intake_retry_s)
+                confirmation = accepted.confirmation if accepted is not None else None
         except StoreError:
             log.warning("/chimera %s not queued: the database is unreachable", parsed.action)
             ack(text=DATABASE_DOWN)
@@ -233,5 +237,7 @@ def make_chimera_command(services: Services) -> Callable[..., None]:
             ack(text=f":warning: {err}")
             return
         ack(text=confirmation or "Already queued.")
+        if accepted is not None:  # after the ack, never before: posting it must not delay the ack
+            announce(services, accepted)
 
     return chimera_command

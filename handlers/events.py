@@ -34,7 +34,7 @@ from slack_sdk import WebClient
 
 from bot.adapters.slack import SlackOps
 from bot.errors import QueueFull, SlackCallFailed, UsageError
-from bot.flows.intake import claim_reply, queue_analysis, queue_answer, queue_compare
+from bot.flows.intake import announce, claim_reply, queue_analysis, queue_answer, queue_compare
 from bot.flows.services import Services
 from handlers.commands import USAGE, parse_command, status_text
 
@@ -134,12 +134,20 @@ def _handle_text(services: Services, event: dict[str, Any], text: str) -> Effect
         if parsed.comparison is not None:
             confirmation = queue_compare(services, comparison=parsed.comparison, channel=channel, user=user,
                                          key=key)
-        else:
-            confirmation = queue_analysis(services, target=parsed.target, use_llm=parsed.use_llm, channel=channel,
-                                          user=user, trigger="mention", key=key)
+            return None if confirmation is None else tell_user(event, confirmation)
+        accepted = queue_analysis(services, target=parsed.target, use_llm=parsed.use_llm, channel=channel,
+                                  user=user, trigger="mention", key=key)
     except QueueFull as err:
         return tell_user(event, f":warning: {err}") if claim_reply(services, key) else None
-    return None if confirmation is None else tell_user(event, confirmation)
+    if accepted is None:
+        return None
+    confirm = tell_user(event, accepted.confirmation)
+
+    def parent_then_confirm(client: WebClient) -> None:  # the channel first: it is what people watch
+        announce(services, accepted)
+        confirm(client)
+
+    return parent_then_confirm
 
 
 def _answer_if_report_thread(services: Services, event: dict[str, Any], text: str,

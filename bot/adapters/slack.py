@@ -108,6 +108,9 @@ class SlackOps:
             text=truncate(text, MESSAGE_TEXT_LIMIT), blocks=list(blocks) if blocks is not None else None,
         )
 
+    def delete(self, *, channel: str, ts: str) -> None:
+        self._call("chat.delete", self.client.chat_delete, channel=channel, ts=ts)
+
     def ephemeral(self, *, channel: str, user: str, text: str) -> None:
         self._call("chat.postEphemeral", self.client.chat_postEphemeral, channel=channel, user=user,
                    text=truncate(text, MESSAGE_TEXT_LIMIT))

@@ -82,6 +82,12 @@ class Task:
     owner's heartbeat extends it); ``attempt`` counts the claims so far, and together with
     ``owner`` fences a replica that lost its lease. ``message_ts`` is the Slack message the task
     shows its progress in (so whoever takes the task over edits that same message).
+
+    ``ack_ts`` is the message posted right after Slack's acknowledgement, before any worker was
+    free ("queued, position 3" / "starting…"; ``ack_queued`` says it shows a queue position): the
+    worker that claims the task carries on in it instead of posting another. ``ack_until``: while
+    that post is under way the task is not claimed (until then at most); a worker claiming it
+    later without ``ack_ts`` looks for the message in Slack by the task's key.
     """
 
     id: int
@@ -100,6 +106,9 @@ class Task:
     finished_at: datetime | None
     error: str | None
     previous_owner: str | None = None  # set by a claim that took the task over from a dead replica
+    ack_ts: str | None = None
+    ack_queued: bool = False
+    ack_until: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """One analysis from request to thread: the task a slash command or a mention queues.
 
-The job posts ONE parent message, edits it with progress (throttled), replaces it with the summary
-blocks and uploads the report and chart into its thread (`bot.flows.deliver`). Errors reach the
+The job shows itself in ONE parent message — the one posted right after the ack ("queued, position
+3 in line" / "starting…", `bot.flows.announce`), or, when that post failed, one it posts itself —,
+edits it with progress (throttled), replaces it with the summary blocks and uploads the report and
+chart into its thread (`bot.flows.deliver`). Errors reach the
 requester through an ephemeral message; the run is recorded in the store so its thread can be
 asked about.
 
@@ -60,6 +62,18 @@ def tell_requester(poster: SlackPoster, *, channel: str, user: str, response_url
         log.warning("could not tell user %s: %s", user, err.code)
 
 
+def requested_by(user: str) -> str:
+    return f"<@{user}> asked for" if _USER_ID.match(user) else "Requested:"
+
+
+def parent_text(target: str, *, user: str, position: int = 0) -> str:
+    """The parent message before the analysis shows progress: its place in line, or starting."""
+    if position > 0:
+        return (f":inbox_tray: {requested_by(user)} an analysis of {label(target)} — queued, position {position} "
+                "in line.")
+    return f":hourglass_flowing_sand: {requested_by(user)} an analysis of {label(target)} — starting…"
+
+
 def interrupted_text(target: str, reason: str) -> str:
     return (f":warning: The analysis of {label(target)} was interrupted ({reason}), so it did not finish. "
             f"Run `/chimera analyze {escape_mrkdwn(target)}` again.")
@@ -88,12 +102,13 @@ class AnalysisJob:
                    response_url=p.get("response_url"), run_id=lease.task.run_id, parent_ts=lease.task.message_ts)
 
     def _recover_parent(self) -> None:
-        """A take-over: find the message a predecessor posted (in Slack, when it died before
-        recording it) and make sure the run knows its thread (it may have died in between)."""
-        if not self.lease.resumed:
-            return
-        if self.parent_ts is None:
-            self.parent_ts = message_of(self.lease.task, self.poster, channel=self.channel)
+        """The message the task already shows itself in: the one posted at the ack, or, on a
+        take-over, the one a predecessor posted (found in Slack by the task's key when it was never
+        recorded); and make sure the task and the run know it (a predecessor may have died before
+        recording it)."""
+        task = self.lease.task
+        if self.parent_ts is None and (self.lease.resumed or task.ack_ts is not None or task.ack_until is not None):
+            self.parent_ts = message_of(task, self.poster, channel=self.channel)
         if self.parent_ts is not None:
             self._remember_parent()
 
@@ -138,7 +153,9 @@ class AnalysisJob:
         tell_requester(self.poster, channel=self.channel, user=self.user, response_url=self.response_url, text=text)
 
     def run(self) -> dict[str, Any]:
-        who = f"<@{self.user}> asked for" if _USER_ID.match(self.user) else "Requested:"
+        who = requested_by(self.user)
+        if self.services.positions is not None:  # from now on this worker edits the message
+            self.services.positions.adopt(self.lease.task.id)
         if self.run_id is None:  # the first attempt records the run (a take-over continues it)
             created = self._record("the start", lambda s: s.runs.create_run(
                 archive=self.target, trigger=str(self.lease.task.payload.get("trigger") or "slash"),
@@ -150,17 +167,26 @@ class AnalysisJob:
             run_id = self.run_id
             self._record("the start", lambda s: s.runs.start_run(run_id))
         self._recover_parent()
+        throttle = Throttle(interval_s=self.services.progress_interval_s, clock=self.services.clock)
         try:
             if self.lease.resumed and self.parent_ts is not None:
                 # Another replica started it (and stopped): carry on in its message.
                 self._status(f":hourglass_flowing_sand: {who} an analysis of {self.label} — resuming…")
-            elif not self.lease.while_working(lambda: self._post_parent(who)):
+            elif self.parent_ts is not None:
+                # Posted at the ack: it says "starting…" already, unless it shows a place in line
+                # (or was found in Slack, saying either).
+                task = self.lease.task
+                if task.ack_queued or task.ack_ts is None:
+                    if not self.lease.while_working(lambda: self._edit_parent(parent_text(self.target,
+                                                                                          user=self.user))):
+                        return {"result": "handed back before it started"}
+                    throttle.ready()  # that was an edit: the next one at least an interval later
+            elif not self.lease.while_working(self._post_parent):
                 return {"result": "handed back before it started"}
         except SlackCallFailed as err:
             self._finish("failed", error=f"could not post in Slack: {err.code}")
             self._tell(str(err))
             return {"result": "failed", "error": err.code}
-        throttle = Throttle(interval_s=self.services.progress_interval_s, clock=self.services.clock)
 
         def progress(step: str) -> None:
             if throttle.ready():
@@ -197,12 +223,11 @@ class AnalysisJob:
         self._deliver(result)
         return {"result": "delivered", "parent_ts": self.parent_ts}
 
-    def _post_parent(self, who: str) -> None:
+    def _post_parent(self) -> None:
         # Tagged with the task's key: should this replica die before recording it, the one taking
         # over finds the message in Slack instead of leaving it at "starting…".
-        self.parent_ts = self.poster.post(
-            channel=self.channel, text=f":hourglass_flowing_sand: {who} an analysis of {self.label} — starting…",
-            marker=self.lease.task.key)
+        self.parent_ts = self.poster.post(channel=self.channel, text=parent_text(self.target, user=self.user),
+                                          marker=self.lease.task.key)
         self._remember_parent()
 
     def _remember_parent(self) -> None:

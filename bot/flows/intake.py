@@ -9,6 +9,10 @@ The database may be briefly unreachable (a restart, a failover). `with_retries` 
 budget that keeps the acknowledgement inside Slack's 3 seconds; when the budget runs out the
 caller lets Slack deliver the request again later (events) or tells the user (slash commands,
 which Slack never redelivers). Nothing is acknowledged and then dropped.
+
+An analysis shows up in the channel at once: right after the ack, `announce` posts its parent
+message ("queued, position 3 in line" / "starting…") off the listener threads
+(`bot.flows.announce`); the worker that claims it carries on in that message.
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from bot.core.records import Run
-from bot.errors import QueueFull, RecordConflict, StoreError, UnknownRecord
+from bot.core.records import Run, Task
+from bot.errors import ChimeraError, QueueFull, RecordConflict, StoreError, UnknownRecord
+from bot.flows.analysis_job import parent_text
+from bot.flows.announce import ACK_POST_WAIT_S, Accepted, lift_wait, post_at_ack
 from bot.flows.compare import Comparison
 from bot.flows.services import ANSWER_MAX_QUEUE, Services
 from bot.render.slack_text import escape_mrkdwn
@@ -54,25 +60,50 @@ def with_retries(call: Callable[[], T], *, budget_s: float, clock: Callable[[], 
 
 
 def queue_analysis(services: Services, *, target: str, use_llm: bool, channel: str, user: str, trigger: str,
-                   key: str, response_url: str | None = None) -> str | None:
-    """Queue an analysis (durably, one transaction); returns the confirmation for the requester,
-    or None when this request was queued before (a redelivery). Raises `QueueFull`, or
-    `StoreError` when the database is unreachable.
+                   key: str, response_url: str | None = None) -> Accepted | None:
+    """Queue an analysis (durably, one transaction); returns the confirmation for the requester
+    and the parent message to post right after the ack (`announce`), or None when this request
+    was queued before (a redelivery). Raises `QueueFull`, or `StoreError` when the database is
+    unreachable. The task is not claimed until its parent is posted (or `ACK_POST_WAIT_S`).
 
     The line is the fleet's: ``capacity`` is every live replica's workers; a request is refused
     when more are waiting than free workers plus ``MAX_QUEUE``. Comparisons wait in the same line."""
     payload = {"target": target, "use_llm": use_llm, "channel": channel, "user": user, "trigger": trigger,
                "response_url": response_url}
-    position = _queue_on_analysis_workers(services, kind="analysis", key=key, payload=payload, channel=channel,
-                                          what="analyses")
-    if position is None:
+    queued = _queue_on_analysis_workers(services, kind="analysis", key=key, payload=payload, channel=channel,
+                                        what="analyses", announce_s=ACK_POST_WAIT_S)
+    if queued is None:
         return None
+    task, position = queued
     label = f"`{escape_mrkdwn(target)}`"
     mode = " (data only, no LLM)" if not use_llm else ""
     if position == 0:
-        return f":hourglass_flowing_sand: Analyzing {label}{mode} — I'll post the summary in this channel."
-    return (f":inbox_tray: Queued {label}{mode}: position {position} in line. "
-            "I'll post in this channel when it starts.")
+        confirmation = f":hourglass_flowing_sand: Analyzing {label}{mode} — I'll post the summary in this channel."
+    else:
+        confirmation = (f":inbox_tray: Queued {label}{mode}: position {position} in line. "
+                        "Its message in this channel shows when it starts.")
+    return Accepted(confirmation=confirmation, task=task, position=position,
+                    lane=services.runner.kinds_of(services.runner.lane("analysis")),
+                    parent=lambda at: parent_text(target, user=user, position=at))
+
+
+def announce(services: Services, accepted: Accepted) -> None:
+    """After the ack: post the parent of ``accepted`` in `Services.side` (off the listener
+    threads; inline without one). A full pool leaves the post to the worker."""
+    def post() -> None:
+        post_at_ack(tasks=services.store.tasks, poster=services.poster, accepted=accepted,
+                    wake=services.runner.wake, positions=services.positions, clock=services.clock)
+
+    if services.side is None:
+        post()
+        return
+    try:
+        services.side.submit("parent", post,
+                             on_cancel=lambda _message: lift_wait(services.store.tasks, accepted.task.id,
+                                                                  wake=services.runner.wake))
+    except ChimeraError as err:  # QueueFull / PoolClosed
+        log.info("the parent of task %d is left to its worker: %s", accepted.task.id, err)
+        lift_wait(services.store.tasks, accepted.task.id, wake=services.runner.wake)
 
 
 def queue_compare(services: Services, *, comparison: Comparison, channel: str, user: str, key: str,
@@ -80,10 +111,11 @@ def queue_compare(services: Services, *, comparison: Comparison, channel: str, u
     """Queue a comparison (`bot.flows.compare`) in the analyses' line; returns the confirmation,
     or None when it was queued before. Raises `QueueFull`, or `StoreError`."""
     payload = {**comparison.to_payload(), "channel": channel, "user": user, "response_url": response_url}
-    position = _queue_on_analysis_workers(services, kind="compare", key=key, payload=payload, channel=channel,
-                                          what="analyses and comparisons")
-    if position is None:
+    queued = _queue_on_analysis_workers(services, kind="compare", key=key, payload=payload, channel=channel,
+                                        what="analyses and comparisons")
+    if queued is None:
         return None
+    position = queued[1]
     base, cur = comparison.labels
     what = f"`{escape_mrkdwn(cur)}` with `{escape_mrkdwn(base)}`"
     if position == 0:
@@ -92,9 +124,9 @@ def queue_compare(services: Services, *, comparison: Comparison, channel: str, u
 
 
 def _queue_on_analysis_workers(services: Services, *, kind: str, key: str, payload: dict[str, object],
-                               channel: str, what: str) -> int | None:
-    """Queue ``kind`` on the analysis workers' line (one short transaction); its position (0 =
-    starting now), or None when ``key`` was queued before."""
+                               channel: str, what: str, announce_s: float | None = None) -> tuple[Task, int] | None:
+    """Queue ``kind`` on the analysis workers' line (one short transaction); the task and its
+    position (0 = starting now), or None when ``key`` was queued before."""
     runner = services.runner
     capacity = runner.fleet_workers()
     max_queue = services.settings.max_queue
@@ -105,7 +137,7 @@ def _queue_on_analysis_workers(services: Services, *, kind: str, key: str, paylo
 
     # One short transaction: the run is recorded by the worker that starts it (the ack stays cheap).
     queued = services.store.tasks.queue(kind=kind, key=key, payload=dict(payload), channel=channel, admit=admit,
-                                        lane=runner.kinds_of(lane))
+                                        lane=runner.kinds_of(lane), announce_s=announce_s)
     if queued.refused:
         runner.note_queued(lane, queued.ahead)
         raise QueueFull(f"{queued.ahead + queued.running} {what} are already waiting or running. "
@@ -115,7 +147,7 @@ def _queue_on_analysis_workers(services: Services, *, kind: str, key: str, paylo
     runner.note_queued(lane, queued.ahead + 1)
     runner.wake()
     free = max(0, capacity - queued.running)
-    return 0 if queued.ahead < free else queued.ahead - free + 1
+    return queued.task, (0 if queued.ahead < free else queued.ahead - free + 1)
 
 
 def queue_answer(services: Services, *, run: Run, channel: str, thread_ts: str, question: str, question_ts: str,

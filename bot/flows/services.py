@@ -8,6 +8,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.flows.announce import QueuePositions
 from bot.flows.health import HealthProbe
 from bot.flows.jobs import JobPool, TrackedExecutor
 from bot.flows.pipeline import RunsAnalyses
@@ -77,6 +78,8 @@ class Services:
     probe: HealthProbe | None = None
     # Bolt's listener threads, counted so /health can say when all are busy.
     listeners: TrackedExecutor | None = None
+    # Keeps the queue position in the parent messages posted at the ack current (bot.flows.announce).
+    positions: QueuePositions | None = None
 
     def saturated(self) -> list[str]:
         """The pools that cannot take more work right now (readiness in /health): the task

@@ -154,13 +154,16 @@ class Lease:
 
 
 def message_of(task: Task, poster: SlackPoster, *, channel: str, thread_ts: str | None = None) -> str | None:
-    """The Slack message ``task`` shows itself in: the one recorded, or — when a replica died
-    between posting it and recording it — the one Slack holds tagged with the task's key. None
-    when there is none (the task never got that far)."""
+    """The Slack message ``task`` shows itself in: the one a worker recorded, the one posted at
+    the ack, or — when a replica died between posting it and recording it (or the post at the ack
+    outlasted its wait) — the one Slack holds tagged with the task's key. None when there is none
+    (the task never got that far)."""
     if task.message_ts is not None:
         return task.message_ts
-    if task.attempt <= 1 and task.previous_owner is None:
-        return None  # first attempt: nobody posted anything yet
+    if task.ack_ts is not None:
+        return task.ack_ts
+    if task.attempt <= 1 and task.previous_owner is None and task.ack_until is None:
+        return None  # first attempt, nothing posted at the ack: nobody posted anything yet
     return poster.find_marked(channel=channel, marker=task.key, oldest=task.created_at.timestamp() - 5,
                               thread_ts=thread_ts)
 

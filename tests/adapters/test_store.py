@@ -205,14 +205,16 @@ def test_runs_stored_before_revision_0002_stay_readable(sqlite_url: str) -> None
     assert math.isnan(row["n"])
 
 
-@pytest.mark.parametrize("shipped", ["0001_initial", "0002_measurement_context"])
+@pytest.mark.parametrize("shipped", ["0001_initial", "0002_measurement_context", "0004_tasks_and_replicas"])
 def test_a_database_at_a_shipped_revision_upgrades_to_head_on_both_backends(db_url: str, shipped: str) -> None:
-    """The chain is linear (0001 -> 0002 measurement context -> 0003 scheduler jobs -> 0004 tasks):
+    """The chain is linear (0001 -> 0002 measurement context -> 0003 scheduler jobs -> 0004 tasks ->
+    0005 the message posted at the ack):
     a database left at any revision a release shipped — holding runs, measurements and the job
     table APScheduler made itself before 0003 — reaches head on SQLite and PostgreSQL alike."""
     script = ScriptDirectory.from_config(alembic_config())
     assert [r.revision for r in script.walk_revisions("base", "heads")][::-1] == [
-        "0001_initial", "0002_measurement_context", "0003_apscheduler_jobs", "0004_tasks_and_replicas"]
+        "0001_initial", "0002_measurement_context", "0003_apscheduler_jobs", "0004_tasks_and_replicas",
+        "0005_parent_at_ack"]
     engine = make_engine(db_url)
     try:
         config = alembic_config()

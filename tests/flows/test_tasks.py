@@ -79,6 +79,33 @@ def test_claims_are_oldest_first_and_each_task_goes_to_one_replica(store: Store,
     assert first is not None and first.attempt == 1 and first.lease_expires_at is not None
 
 
+def test_a_task_waits_for_its_message_posted_at_the_ack_then_carries_it(store: Store) -> None:
+    waiting = store.tasks.queue(kind="analysis", key="posted", payload={}, announce_s=60).task
+    failed = store.tasks.queue(kind="analysis", key="failed", payload={}, announce_s=60).task
+    plain = _enqueue(store, "plain")
+    assert waiting is not None and failed is not None and waiting.ack_until is not None
+    # neither is claimed while its post is under way; a task behind them is
+    assert store.tasks.line(["analysis"]) == ([waiting.id, failed.id, plain.id], 0)
+    first = store.tasks.claim(kinds=["analysis"], owner="w", lease_s=30)
+    assert first is not None and first.id == plain.id and store.tasks.claim(kinds=["analysis"], owner="w",
+                                                                              lease_s=30) is None
+    assert store.tasks.clear_ack_wait(failed.id)  # its post failed: the worker posts it
+    assert store.tasks.set_ack_message(waiting.id, ts="1.5", queued=True)
+    assert not store.tasks.set_ack_message(waiting.id, ts="1.6", queued=False)  # one message per task
+    claimed = [store.tasks.claim(kinds=["analysis"], owner="w", lease_s=30) for _ in range(2)]
+    by_id = {t.id: t for t in claimed if t is not None}
+    assert (by_id[waiting.id].ack_ts, by_id[waiting.id].ack_queued, by_id[waiting.id].ack_until) == ("1.5", True,
+                                                                                                     None)
+    assert (by_id[failed.id].ack_ts, by_id[failed.id].ack_until) == (None, None)
+    assert by_id[waiting.id].message_ts is None  # the worker records it as its own (fenced) when it starts
+    assert store.tasks.line(["analysis"]) == ([], 3)
+    # a post that lands after a worker claimed the task is not recorded (its poster deletes it)
+    late = store.tasks.queue(kind="analysis", key="late", payload={}, announce_s=0.0).task
+    assert late is not None and store.tasks.claim(kinds=["analysis"], owner="w", lease_s=30) is not None
+    assert not store.tasks.set_ack_message(late.id, ts="2.0", queued=False)
+    assert not store.tasks.clear_ack_wait(late.id)
+
+
 def test_an_expired_lease_is_taken_over_and_the_old_owner_is_fenced_off(store: Store) -> None:
     task = _enqueue(store, "k")
     mine = store.tasks.claim(kinds=["analysis"], owner="alive", lease_s=30)

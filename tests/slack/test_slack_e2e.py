@@ -164,7 +164,8 @@ def test_upload_that_keeps_failing_is_reported_to_the_user(standin):
 
 
 def test_not_in_channel_gets_a_clear_answer_and_no_work(standin):
-    standin.fail("chat.postMessage", "not_in_channel")
+    # every post fails: the one at the ack, then the worker's own (its fallback)
+    standin.fail("chat.postMessage", "not_in_channel", times=5)
     run = ScriptedRun()
     with http_bot(standin, run) as bot_:
         bot_.command("analyze a.tar.gz", channel="G0001")
@@ -174,7 +175,7 @@ def test_not_in_channel_gets_a_clear_answer_and_no_work(standin):
 
 
 def test_dm_where_the_bot_cannot_post_gets_a_clear_answer(standin):
-    standin.fail("chat.postMessage", "channel_not_found")
+    standin.fail("chat.postMessage", "channel_not_found", times=5)
     with http_bot(standin, ScriptedRun()) as bot_:
         bot_.command("analyze a.tar.gz", channel="D0002")
         standin.wait_for(lambda calls: any(c.method == "respond" for c in calls))

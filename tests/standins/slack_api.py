@@ -215,6 +215,14 @@ class SlackApiStandin:
                     if message["ts"] == params.get("ts") and message["channel"] == channel:
                         message["text"] = params.get("text", "")
             return {"ok": True, "channel": channel, "ts": params.get("ts"), "text": params.get("text", "")}
+        if method == "chat.delete":
+            with self._cond:
+                found = [m for m in self.messages if m["ts"] == params.get("ts") and m["channel"] == channel]
+                for message in found:
+                    self.messages.remove(message)
+            if not found:
+                return {"ok": False, "error": "message_not_found"}
+            return {"ok": True, "channel": channel, "ts": params.get("ts")}
         if method == "conversations.history":
             return {"ok": True, "has_more": False, "messages": self._listed(
                 params, lambda m: m["channel"] == channel and m["thread_ts"] is None)[::-1]}

@@ -135,6 +135,9 @@ def task_record(row: TaskRow, *, previous_owner: str | None = None) -> Task:
         finished_at=row.finished_at,
         error=row.error,
         previous_owner=previous_owner,
+        ack_ts=row.ack_ts,
+        ack_queued=bool(row.ack_queued),
+        ack_until=row.ack_until,
     )
 
 

@@ -224,6 +224,10 @@ class TaskRow(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    # The message posted at the ack (see `bot.core.records.Task`), and until when a claim waits for it.
+    ack_ts: Mapped[str | None] = mapped_column(Text)
+    ack_queued: Mapped[bool] = mapped_column(Boolean, default=False)
+    ack_until: Mapped[datetime | None]
 
 
 class ReplicaRow(Base):

@@ -11,6 +11,9 @@ Every replica (bot process) sharing the database claims from the same table:
   attempt. PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` so replicas never wait on each other;
   SQLite: the claim runs under the write lock (BEGIN IMMEDIATE), one at a time.
 - `heartbeat` extends the leases of everything the caller runs.
+- A task queued with ``announce_s`` waits that long at most for the Slack message posted right
+  after the ack (`set_ack_message`; `clear_ack_wait` when that post failed): it is not claimed
+  meanwhile, so the worker carries on in that message instead of posting a second one.
 - Every write a worker makes to its task is *fenced* by (owner, attempt): a replica that lost its
   lease (it stalled past the lease and another replica took over) can no longer record a message,
   finish or release the task; its late result is dropped instead of delivered twice.
@@ -54,14 +57,16 @@ class TaskRepository:
 
     def queue(self, *, kind: str, key: str, payload: dict[str, Any], channel: str | None = None,
               run: dict[str, Any] | None = None, admit: Callable[[int, int], bool] | None = None,
-              lane: Sequence[str] = ()) -> Queued:
+              lane: Sequence[str] = (), announce_s: float | None = None) -> Queued:
         """Queue a task, in one transaction, and say where it stands.
 
         - ``key`` taken (any replica, any state): nothing is written, ``duplicate``;
         - ``admit(queued, running)`` (the tasks of this kind — or of every kind in ``lane``, those
           that share its workers — waiting and running now) says no: nothing is written, ``refused``;
         - ``run`` (archive, trigger, channel, user) also records the run the task will produce, so
-          a thread question finds it from the moment the task exists.
+          a thread question finds it from the moment the task exists;
+        - ``announce_s``: a message is about to be posted for it (after the ack): it is not
+          claimed until that is recorded (`set_ack_message`, `clear_ack_wait`) or for this long.
         """
         if kind not in TASK_KINDS:
             raise ValueError(f"task kind must be one of {TASK_KINDS}, not {kind!r}")
@@ -79,8 +84,9 @@ class TaskRepository:
             queued, running = int(counted.get("queued", 0)), int(counted.get("running", 0))
             if admit is not None and not admit(queued, running):
                 return Queued(None, refused=True, running=running, ahead=queued)
+            ack_until = None if announce_s is None else now + timedelta(seconds=announce_s)
             values = {"kind": kind, "key": key, "payload": document, "state": "queued", "channel": channel,
-                      "attempt": 0, "created_at": now}
+                      "attempt": 0, "created_at": now, "ack_queued": False, "ack_until": ack_until}
             inserted = insert_if_absent(session, TASKS, values, key=["key"], returning=TASKS.c.id)
             if inserted is None:
                 return Queued(None, duplicate=True, running=running, ahead=queued)
@@ -90,8 +96,27 @@ class TaskRepository:
                 session.execute(update(TaskRow).where(TaskRow.id == task_id).values(run_id=run_id))
         task = Task(id=task_id, kind=kind, key=key, payload=document, state="queued",
                     run_id=run_id, channel=channel, message_ts=None, owner=None, lease_expires_at=None, attempt=0,
-                    created_at=now, started_at=None, finished_at=None, error=None)
+                    created_at=now, started_at=None, finished_at=None, error=None, ack_until=ack_until)
         return Queued(task, running=running, ahead=queued)
+
+    def set_ack_message(self, task_id: int, *, ts: str, queued: bool) -> bool:
+        """Record the message posted at the ack (``queued``: it shows a queue position); the task
+        is claimable at once. False when a worker claimed it first (it waited too long) or one
+        was recorded already: the caller's message is not the task's."""
+        with self._db.tx(write=True) as session:
+            result = session.execute(update(TaskRow).where(
+                TaskRow.id == task_id, TaskRow.state == "queued", TaskRow.ack_ts.is_(None))
+                .values(ack_ts=ts, ack_queued=queued, ack_until=None))
+            return bool(getattr(result, "rowcount", 0))
+
+    def clear_ack_wait(self, task_id: int) -> bool:
+        """No message will be posted at the ack (the post failed): claimable at once, and its
+        worker posts the message itself."""
+        with self._db.tx(write=True) as session:
+            result = session.execute(update(TaskRow).where(
+                TaskRow.id == task_id, TaskRow.state == "queued", TaskRow.ack_ts.is_(None))
+                .values(ack_until=None))
+            return bool(getattr(result, "rowcount", 0))
 
     # --- workers -----------------------------------------------------------------------------
     def claim(self, *, kinds: Sequence[str], owner: str, lease_s: float) -> Task | None:
@@ -99,7 +124,8 @@ class TaskRepository:
         (``attempt`` counted); None when there is nothing to do. A task taken over from a dead
         owner says so in ``previous_owner``."""
         now = utcnow()
-        claimable = or_(TaskRow.state == "queued",
+        # A queued task whose message is being posted at the ack waits for it (`ack_until`).
+        claimable = or_(and_(TaskRow.state == "queued", or_(TaskRow.ack_until.is_(None), TaskRow.ack_until < now)),
                         and_(TaskRow.state == "running", TaskRow.lease_expires_at < now))
         # Look first without the write lock: an idle replica polling must not serialise SQLite.
         with self._db.tx() as session:
@@ -197,6 +223,15 @@ class TaskRepository:
         counted = {"queued": 0, "running": 0}
         counted.update({str(state): int(n) for state, n in rows})
         return counted
+
+    def line(self, kinds: Sequence[str]) -> tuple[list[int], int]:
+        """The queued tasks of ``kinds`` in the order they will be claimed (ids), and how many run."""
+        with self._db.tx() as session:
+            queued = [int(i) for i in session.scalars(select(TaskRow.id).where(
+                TaskRow.kind.in_(list(kinds)), TaskRow.state == "queued").order_by(TaskRow.id))]
+            running = session.scalar(select(func.count()).select_from(TaskRow).where(
+                TaskRow.kind.in_(list(kinds)), TaskRow.state == "running"))
+        return queued, int(running or 0)
 
     def prune(self, *, before: datetime) -> int:
         """Forget finished tasks that finished before ``before``."""
