@@ -145,7 +145,8 @@ def test_a_queued_parent_follows_its_place_in_line(standin: SlackApiStandin, dat
         assert "queued, position 2 in line" in third.params["text"]
         run.gate("a.tar.gz").set()  # b starts: c moves up
         standin.wait_for(lambda calls: any("position 1 in line" in t for t in _edits(standin, _ts(third))))
-        assert run.started_targets == ["a.tar.gz", "b.tar.gz"]
+        # c's position is counted from the claims, so the edit may come before b's pipeline starts
+        _wait(lambda: run.started_targets == ["a.tar.gz", "b.tar.gz"])
         run.gate("b.tar.gz").set()
         run.gate("c.tar.gz").set()
         standin.wait_for(lambda calls: sum(c.method == "files.completeUploadExternal" for c in calls) == 3)
