@@ -349,6 +349,8 @@ def test_a_single_process_that_cannot_redo_the_analysis_says_so_and_answers_its_
     with open_store(database.url) as store:
         eventually(lambda: store.tasks.counts("analysis")["running"] == 1, what="the analysis running")
         eventually(lambda: top_posts(standin), what="its message")
+        # The parent is posted at the ack now: wait for the run record, so the kill lands mid-analysis.
+        eventually(lambda: getattr(store.tasks.get(1), "run_id", None) is not None, what="its run recorded")
         a.kill()
         b = replicas.start("solo", task_max_attempts=1)
         eventually(lambda: store.tasks.counts("analysis") == {"queued": 0, "running": 0}, what="given up")
