@@ -67,7 +67,8 @@ def open_database(settings: Settings, *, wait_s: float = 0.0, stop: threading.Ev
     while True:
         try:
             return open_store(settings.database_url, connect_timeout_s=settings.database_connect_timeout_s,
-                              busy_timeout_s=settings.database_busy_timeout_s)
+                              busy_timeout_s=settings.database_busy_timeout_s,
+                              max_measurements=settings.max_job_measurements)
         except StoreError as err:
             left = deadline - time.monotonic()
             if left <= 0 or parse_url(settings.database_url).get_backend_name() == "sqlite":

@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     max_uncompressed_bytes: int = Field(2 * 1024 * 1024 * 1024, gt=0)
     max_members: int = Field(50_000, gt=0)
     max_file_bytes: int = Field(64 * 1024 * 1024, gt=0)
+    # Rows bound a job, not bytes (README "Limits"): a file over these is skipped unparsed, and a
+    # file that would take the job over its measurement budget is skipped (bot.core.limits, whose defaults these are).
+    max_file_rows: int = Field(100_000, gt=0, description="Lines (JSON: objects) one file may hold.")
+    max_file_cells: int = Field(1_000_000, gt=0, description="Values (separators) one file may hold.")
+    max_job_measurements: int = Field(300_000, gt=0, description="Measurements one analysis "
+                                      "reads and stores, across its files.")
 
     # --- Ollama -------------------------------------------------------------------------------
     ollama_host: str = "http://127.0.0.1:11434"

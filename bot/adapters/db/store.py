@@ -30,7 +30,8 @@ from bot.errors import StoreError
 log = logging.getLogger(__name__)
 
 
-def open_store(database_url: str, *, busy_timeout_s: float = 10.0, connect_timeout_s: float = 5.0) -> Store:
+def open_store(database_url: str, *, busy_timeout_s: float = 10.0, connect_timeout_s: float = 5.0,
+               max_measurements: int | None = None) -> Store:
     """Connect to `database_url`, migrate it to the current schema, and return the store.
 
     A fresh database gets every table; an older one is upgraded; a current one is left alone.
@@ -44,19 +45,20 @@ def open_store(database_url: str, *, busy_timeout_s: float = 10.0, connect_timeo
         engine.dispose()
         log.error("migrating %s failed", engine.url.render_as_string(), exc_info=True)
         raise StoreError("The bot's database could not be opened or migrated.") from err
-    return Store(engine, serialize=is_memory_sqlite(database_url))
+    return Store(engine, serialize=is_memory_sqlite(database_url), max_measurements=max_measurements)
 
 
 class Store:
     """The bot's database by aggregate: ``runs``, ``events``, ``subscriptions``, ``digests``,
     ``tasks`` (the durable work queue) and ``replicas`` (heartbeats).
 
-    Use `open_store` to get one. Close it (or use ``with``) to release the connections.
+    Use `open_store` to get one. Close it (or use ``with``) to release the connections. A run keeps
+    at most ``max_measurements`` measurement rows (MAX_JOB_MEASUREMENTS; None: no bound).
     """
 
-    def __init__(self, engine: Engine, *, serialize: bool = False) -> None:
+    def __init__(self, engine: Engine, *, serialize: bool = False, max_measurements: int | None = None) -> None:
         self._db = Database(engine, serialize=serialize)
-        self.runs = RunRepository(self._db)
+        self.runs = RunRepository(self._db, max_measurements=max_measurements)
         self.events = EventRepository(self._db)
         self.subscriptions = SubscriptionRepository(self._db)
         self.digests = DigestRepository(self._db)
