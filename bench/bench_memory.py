@@ -29,9 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout: tests/ helpers
 
 from tests import row_attacks, tar_attacks
+from tests.adapters.test_http_limits import http_post, peak_kb, send_huge
 from tests.slack_support import SECRET
 from tests.standins.slack_api import sign
-from tests.adapters.test_http_limits import http_post, peak_kb, send_huge
 
 ENV = dict(os.environ, PYTHONPATH=str(ROOT))
 HELP = b"token=legacy&command=%2Fchimera&text=help&team_id=T0001&channel_id=C0001&user_id=U0001"

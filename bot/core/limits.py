@@ -22,7 +22,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from bot.core.types import Skipped
+
+if TYPE_CHECKING:
+    from bot.core.types import IngestResult
 
 # Defaults, also the settings' (`bot.settings`, MAX_FILE_ROWS …): the largest file of the shared real archives has
 # 1,820 measurements, 1,800 lines and 25,000 cells; its largest archive 7,200 measurements.
@@ -117,3 +123,83 @@ def spend_measurement() -> None:
         allowance.left -= 1
         if allowance.left < 0:
             raise TooManyMeasurements(allowance.limit)
+
+
+# ------------------------------------------------------------------------------------ report caps
+# A report covers at most this many models and configurations (MAX_REPORT_MODELS,
+# MAX_REPORT_CONFIGURATIONS); the shared archives have at most 25 models and 365 configurations.
+MAX_REPORT_MODELS = 40
+MAX_REPORT_CONFIGURATIONS = 1000
+LEFT_OUT_PATH = "(archive)"  # the inventory warning that says what a report leaves out
+_NAMED = 5  # left-out models named in the warning
+
+
+@dataclass(frozen=True, slots=True)
+class ReportCaps:
+    """At most ``max_models`` models and ``max_configurations`` configurations (model and
+    configuration pairs) per report: those with the most measurements, the rest counted."""
+
+    max_models: int = MAX_REPORT_MODELS
+    max_configurations: int = MAX_REPORT_CONFIGURATIONS
+
+
+def cap_report(ingest: IngestResult, caps: ReportCaps) -> IngestResult:
+    """The ingest limited to what one report covers, with an inventory warning saying how many
+    models, configurations and measurements were left out (`LEFT_OUT_PATH`); unchanged when it fits.
+
+    Ten thousand model names once made a job take minutes and a 10,000-bar chart: everything after
+    ingest (analysis, facts, report, Slack summary, chart) scales with what is kept here. Models
+    (then configurations) with the most measurements are kept, ties by name."""
+    frame = ingest.measurements
+    if frame.empty:
+        return ingest
+    models = frame["model"].astype(str)
+    per_model = models.value_counts()
+    notes: list[str] = []
+    keep = None
+    if len(per_model) > caps.max_models:
+        ranked = sorted(per_model.items(), key=lambda item: (-item[1], item[0]))
+        kept_models = {name for name, _count in ranked[: caps.max_models]}
+        dropped = ranked[caps.max_models:]
+        named = ", ".join(name or "(no model)" for name, _count in dropped[:_NAMED])
+        more = f" and {len(dropped) - _NAMED} others" if len(dropped) > _NAMED else ""
+        notes.append(f"{len(per_model)} models: the report covers the {caps.max_models} with the most measurements; "
+                     f"{len(dropped)} more ({sum(count for _name, count in dropped)} measurements) are left out: "
+                     f"{named}{more} (MAX_REPORT_MODELS)")
+        keep = models.isin(kept_models).to_numpy()
+    pairs = models + "\x00" + frame["config"].astype(str)
+    if keep is not None:
+        pairs = pairs[keep]
+    per_config = pairs.value_counts()
+    if len(per_config) > caps.max_configurations:
+        ranked_configs = sorted(per_config.items(), key=lambda item: (-item[1], item[0]))
+        kept_configs = {key for key, _count in ranked_configs[: caps.max_configurations]}
+        dropped_configs = ranked_configs[caps.max_configurations:]
+        notes.append(f"{len(per_config)} configurations: the report covers the {caps.max_configurations} with the "
+                     f"most measurements; {len(dropped_configs)} more "
+                     f"({sum(count for _key, count in dropped_configs)} measurements) are left out "
+                     "(MAX_REPORT_CONFIGURATIONS)")
+        in_kept = (models + "\x00" + frame["config"].astype(str)).isin(kept_configs).to_numpy()
+        keep = in_kept if keep is None else keep & in_kept
+    if keep is None:
+        return ingest
+    kept_names = set(models[keep].unique())
+    measurements = frame.loc[keep].reset_index(drop=True)
+    claims = ingest.claims
+    if not claims.empty:
+        claims = claims.loc[claims["model"].astype(str).isin(kept_names | {""})].reset_index(drop=True)
+    inventory = replace(ingest.inventory, warnings=[*ingest.inventory.warnings,
+                                                    *(Skipped(LEFT_OUT_PATH, note) for note in notes)])
+    # The configuration dimensions are recomputed from the kept rows (as for a stored run).
+    return replace(ingest, measurements=measurements, claims=claims, inventory=inventory, dimensions={})
+
+
+def left_out(warnings: list[Skipped]) -> list[str]:
+    """What a report leaves out (`cap_report`'s warnings), one sentence each; [] when nothing."""
+    return [w.reason for w in warnings if w.path == LEFT_OUT_PATH]
+
+
+def left_out_short(warnings: list[Skipped]) -> str:
+    """The same in a few words (a chart's title): '10000 models: the report covers the 40 with the
+    most measurements'; '' when nothing is left out."""
+    return "; ".join(reason.split(";", 1)[0] for reason in left_out(warnings))

@@ -14,43 +14,17 @@ which Slack never redelivers). Nothing is acknowledged and then dropped.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
-from typing import TypeVar
 
 from bot.core.records import Run
-from bot.errors import QueueFull, RecordConflict, StoreError, UnknownRecord
+from bot.errors import QueueFull
 from bot.flows.compare import Comparison
 from bot.flows.services import ANSWER_MAX_QUEUE, Services
 from bot.render.slack_text import escape_mrkdwn
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
 DATABASE_DOWN = (":warning: I can't reach my database right now, so I couldn't take that request. "
                  "Please try again in a minute.")
-
-
-def with_retries(call: Callable[[], T], *, budget_s: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> T:
-    """``call()``, retried with backoff (0.1 s, doubling, at most 1 s) while the database is
-    unreachable and ``budget_s`` lasts; then the last `StoreError` is raised. Answers from a
-    working database (a conflict, an unknown record) are not retried."""
-    deadline = clock() + budget_s
-    delay = 0.1
-    while True:
-        try:
-            return call()
-        except (RecordConflict, UnknownRecord):
-            raise
-        except StoreError:
-            left = deadline - clock()
-            if left <= 0:
-                raise
-            log.info("database unavailable; retrying in %.1f s", min(delay, left))
-            sleep(min(delay, left))
-            delay = min(delay * 2, 1.0)
 
 
 def queue_analysis(services: Services, *, target: str, use_llm: bool, channel: str, user: str, trigger: str,

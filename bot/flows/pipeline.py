@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from bot.core.analysis import Analysis, analyze
 from bot.core.ingest import ingest_tree
-from bot.core.limits import IngestLimits
+from bot.core.limits import IngestLimits, ReportCaps, cap_report
 from bot.core.narrative import Narrative
 from bot.core.prompts.budget import TokenEstimator
 from bot.core.types import Fact, IngestResult
@@ -105,6 +105,8 @@ class Pipeline:
             ingest = ingest_tree(tree.root, files=tree.files, max_file_bytes=self.settings.max_file_bytes,
                                  pre_skipped=tree.skipped, progress=ingest_progress,
                                  limits=ingest_limits(self.settings))
+            ingest = cap_report(ingest, ReportCaps(max_models=self.settings.max_report_models,
+                                                   max_configurations=self.settings.max_report_configurations))
             timings["ingest"] = time.perf_counter() - t0
         say(f"{ingest.inventory.files_total} files ingested")
         t0 = time.perf_counter()

@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Iterator
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
@@ -21,10 +23,16 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.adapters.db.engine import IMMEDIATE
+from bot.adapters.db.engine import BUSY_MS, IMMEDIATE
 from bot.errors import RecordConflict, StoreError
 
 log = logging.getLogger(__name__)
+
+BUSY = "The bot's database is busy or unavailable; try again shortly."
+
+# How long a write may wait for the write lock in this context (`Database.waiting_at_most`); None:
+# DATABASE_BUSY_TIMEOUT_S. A listener must answer Slack within 3 s whoever holds the lock.
+_LOCK_WAIT_S: ContextVar[float | None] = ContextVar("chimera_lock_wait_s", default=None)
 
 
 class Database:
@@ -48,19 +56,48 @@ class Database:
         )
 
     @contextlib.contextmanager
+    def waiting_at_most(self, seconds: float) -> Iterator[None]:
+        """Writes in this block wait at most ``seconds`` for the write lock (this process's writers
+        and SQLite's), then fail with `StoreError` instead of waiting DATABASE_BUSY_TIMEOUT_S."""
+        token = _LOCK_WAIT_S.set(max(0.0, seconds))
+        try:
+            yield
+        finally:
+            _LOCK_WAIT_S.reset(token)
+
+    @contextlib.contextmanager
     def tx(self, *, write: bool = False) -> Iterator[Session]:
         """One transaction; database errors leave here as `StoreError` (details logged)."""
         maker = self._write if write else self._read
+        wait_s = _LOCK_WAIT_S.get() if write else None
         try:
-            with self._writers if write else contextlib.nullcontext(), self._lock, maker.begin() as session:
+            with self._writer(wait_s) if write else contextlib.nullcontext(None) as left, self._lock, \
+                    maker.begin() as session:
+                if left is not None and self.engine.dialect.name == "sqlite":
+                    session.connection(execution_options={BUSY_MS: int(left * 1000)})
                 yield session
         except IntegrityError as err:
             raise RecordConflict("That record already exists.") from err
         except SQLAlchemyError as err:
             log.warning("database operation failed", exc_info=True)
-            raise StoreError(
-                "The bot's database is busy or unavailable; try again shortly."
-            ) from err
+            raise StoreError(BUSY) from err
+
+    @contextlib.contextmanager
+    def _writer(self, wait_s: float | None) -> Iterator[float | None]:
+        """This process's turn to write (SQLite), waiting at most ``wait_s`` for it when given;
+        yields what is left of ``wait_s`` for SQLite's own lock (None: no bound)."""
+        if isinstance(self._writers, contextlib.nullcontext):
+            yield wait_s
+            return
+        lock: Any = self._writers
+        started = time.monotonic()
+        if not lock.acquire(timeout=-1 if wait_s is None else wait_s):
+            log.warning("database write lock not free within %.1f s", time.monotonic() - started)
+            raise StoreError(BUSY)
+        try:
+            yield None if wait_s is None else max(0.0, wait_s - (time.monotonic() - started))
+        finally:
+            lock.release()
 
     def ping(self) -> dict[str, Any]:
         """Is the database answering, and how busy is our connection pool? (for readiness)"""

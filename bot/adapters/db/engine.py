@@ -38,6 +38,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 # Connection execution option: begin the SQLite transaction with BEGIN IMMEDIATE.
 IMMEDIATE = "chimera_sqlite_immediate"
+# Connection execution option: how long (ms) this transaction waits for SQLite's write lock, when
+# it must wait less than DATABASE_BUSY_TIMEOUT_S (a listener answering within Slack's 3 s).
+BUSY_MS = "chimera_sqlite_busy_ms"
 
 # Any constant works; it names the advisory lock that serialises migrations on PostgreSQL.
 _PG_MIGRATION_LOCK = 0x43484D52  # "CHMR"
@@ -121,8 +124,13 @@ def make_engine(database_url: str, *, busy_timeout_s: float = 10.0, connect_time
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        immediate = conn.get_execution_options().get(IMMEDIATE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = conn.get_execution_options()
+        wanted = int(options.get(BUSY_MS, timeout_ms))
+        info = conn.connection.info  # this pooled connection's own: its current busy_timeout
+        if info.get(BUSY_MS, timeout_ms) != wanted:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {wanted}")
+            info[BUSY_MS] = wanted
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(IMMEDIATE, False) else "BEGIN")
 
     return engine
 

@@ -10,6 +10,7 @@ It stores and loads; it knows nothing of Slack or of how runs are analysed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from types import TracebackType
 from typing import Any
@@ -64,6 +65,11 @@ class Store:
         self.digests = DigestRepository(self._db)
         self.tasks = TaskRepository(self._db)
         self.replicas = ReplicaRepository(self._db)
+
+    def waiting_at_most(self, seconds: float) -> contextlib.AbstractContextManager[None]:
+        """Writes in the block wait at most ``seconds`` for the write lock, then raise `StoreError`
+        (a listener must answer Slack in time, whoever holds the lock)."""
+        return self._db.waiting_at_most(seconds)
 
     def ping(self) -> dict[str, Any]:
         """{'reachable': bool, 'pool_in_use', 'pool_capacity'[, 'error']} (see `Database.ping`)."""

@@ -29,8 +29,8 @@ from bot.core.dimensions import assign_configs
 from bot.core.ingest.files import FORMATS, FileRead, decode, list_files, merge, parent, suffix
 from bot.core.ingest.files import stem as file_stem
 from bot.core.ingest.frame import Chunk, ClaimColumns, ColumnStore
-from bot.core.limits import IngestLimits
 from bot.core.ingest.parallel import read_files
+from bot.core.limits import IngestLimits
 from bot.core.types import IngestResult, Inventory, RankingClaim, Skipped, empty_measurements
 
 __all__ = ["FORMATS", "IngestLimits", "decode", "ingest_tree", "list_files", "model_from_stem"]

@@ -20,11 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.core.limits import IngestLimits, TooManyMeasurements, measurement_allowance
 from bot.core.ingest.rankings import find_rankings
 from bot.core.ingest.readers import NotATable
 from bot.core.ingest.rows import PackedRows
 from bot.core.ingest.tools import SourceFile, ToolRead, choose
+from bot.core.limits import IngestLimits, TooManyMeasurements, measurement_allowance
 from bot.core.types import Inventory, RankingClaim, Skipped
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
