@@ -48,6 +48,7 @@ MIGRATION_WAIT_MS = 120_000  # SQLite: how long start-up waits for another proce
 
 
 POSTGRES_EXTRA = "pip install 'chimera-insight[postgres]'"
+KNOWN_OTHER_BACKENDS = ("mysql", "mariadb", "oracle", "mssql")
 
 
 def parse_url(database_url: str) -> URL:
@@ -60,6 +61,10 @@ def parse_url(database_url: str) -> URL:
                                   "or postgresql://user:password@host/chimera).") from err
     if url.drivername in ("postgres", "postgresql"):
         url = url.set(drivername="postgresql+psycopg")
+    backend = url.get_backend_name()
+    if backend in KNOWN_OTHER_BACKENDS:  # a real kind of database we do not speak: not "install a driver"
+        raise DatabaseConfigError(f"DATABASE_URL names a {backend} database; the bot stores its data in "
+                                  "SQLite (sqlite:///./chimera.sqlite3) or PostgreSQL (postgresql://…) only.")
     return url
 
 
@@ -70,8 +75,12 @@ def normalise_url(database_url: str) -> str:
 
 
 def is_memory_sqlite(database_url: str) -> bool:
+    """``sqlite://``, ``sqlite:///``, ``sqlite:///:memory:`` or a ``mode=memory`` URI: a database
+    that lives and dies with one process."""
     url = parse_url(database_url)
-    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+    if url.get_backend_name() != "sqlite":
+        return False
+    return url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
 
 
 def make_engine(database_url: str, *, busy_timeout_s: float = 10.0, connect_timeout_s: float = 5.0,
