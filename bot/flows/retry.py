@@ -30,7 +30,7 @@ def with_retries(call: Callable[[], T], *, budget_s: float, clock: Callable[[], 
         try:
             if store is None:
                 return call()
-            with store.waiting_at_most(max(0.05, deadline - clock())):
+            with store.waiting_at_most(max(0.5, deadline - clock())):
                 return call()
         except (RecordConflict, UnknownRecord):
             raise
