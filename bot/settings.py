@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     max_file_cells: int = Field(1_000_000, gt=0, description="Values (separators) one file may hold.")
     max_job_measurements: int = Field(300_000, gt=0, description="Measurements one analysis "
                                       "reads and stores, across its files.")
-    max_report_models: int = Field(40, gt=0, description="Models one report covers (those with the most "
+    max_report_models: int = Field(100, gt=0, description="Models one report covers (those with the most "
                                    "measurements); the rest are counted and named in the report.")
     max_report_configurations: int = Field(1000, gt=0, description="Configurations (across its models) one "
                                            "report covers; the rest are counted.")
