@@ -83,3 +83,15 @@ def test_counting_rows_and_cells():
     assert count_cells(b"a;b\n1;2\n", "csv") == 4
     assert count_cells(b"| a | b |\n|---|---|\n| 1 | 2 |\n", "md") == 9 + 3
     assert count_cells(b'{"s": [1, 2, 3]}', "json") == 3
+
+
+def test_the_settings_defaults_are_the_limits_defaults():
+    """bot.settings may not import bot.core: its defaults are written out, and must agree."""
+    from bot.core.limits import ReportCaps
+    from bot.flows.pipeline import ingest_limits
+    from tests.factories import make_settings
+
+    settings = make_settings()
+    assert ingest_limits(settings) == IngestLimits()
+    assert ReportCaps(max_models=settings.max_report_models,
+                      max_configurations=settings.max_report_configurations) == ReportCaps()
