@@ -6,7 +6,10 @@ server for the HTTP attacks), median of --runs runs:
 - HTTP: an unsigned 400 MB POST to /slack/events, with Content-Length and chunked; a correctly
   signed body just under MAX_REQUEST_BYTES (1 MiB) that Bolt parses;
 - extraction: a ~200 KB .tar.gz holding a 200 MB GNU long name, and one holding a 200 MB pax
-  header.
+  header;
+- a whole job (the real pipeline, no model): a ~160 KB .tar.gz holding a 55 MB CSV of 1.5 M rows
+  (issue 12: 12 GB before), and the largest job the default limits allow (99,999 rows, 299,997
+  measurements), with its seconds.
 
     .venv/bin/python bench/bench_memory.py [--runs 3]
 """
@@ -25,10 +28,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout: tests/ helpers
 
-from tests import tar_attacks
+from tests import row_attacks, tar_attacks
+from tests.adapters.test_http_limits import http_post, peak_kb, send_huge
 from tests.slack_support import SECRET
 from tests.standins.slack_api import sign
-from tests.test_http_limits import http_post, peak_kb, send_huge
 
 ENV = dict(os.environ, PYTHONPATH=str(ROOT))
 HELP = b"token=legacy&command=%2Fchimera&text=help&team_id=T0001&channel_id=C0001&user_id=U0001"
@@ -86,12 +89,34 @@ def extraction_figures(runs: int) -> dict[str, list[int]]:
     return out
 
 
+def job_figures(runs: int) -> dict[str, list[int]]:
+    out: dict[str, list[int]] = {}
+    with tempfile.TemporaryDirectory(prefix="chimera-bench-") as tmp:
+        jobs = {
+            "1.5 M-row CSV": row_attacks.many_rows_archive(Path(tmp) / "attack.tar.gz", rows=1_500_000),
+            "largest allowed job: 99,999 rows": row_attacks.many_rows_archive(Path(tmp) / "max.tar.gz", rows=99_999),
+        }
+        for label, archive in jobs.items():
+            key = f"job: {label} ({archive.stat().st_size // 1024} KB .tar.gz)"
+            out[key], seconds = [], []
+            for _ in range(runs):
+                done = subprocess.run([sys.executable, "-m", "tests.memory_probe", "job", str(archive),
+                                       str(Path(tmp) / "work")], cwd=ROOT, env=ENV, capture_output=True,
+                                      text=True, check=True)
+                result = json.loads(done.stdout.strip().splitlines()[-1])
+                out[key].append(result["hwm_after_kb"] - result["hwm_before_kb"])
+                seconds.append(result["seconds"])
+            print(f"  {key}: {statistics.median(seconds):.2f} s per job (median), skipped {result['skipped']}")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     print("peak RSS growth (median of", args.runs, "runs)")
-    for name, figures in {**http_figures(args.runs), **extraction_figures(args.runs)}.items():
+    figures_by_name = {**http_figures(args.runs), **extraction_figures(args.runs), **job_figures(args.runs)}
+    for name, figures in figures_by_name.items():
         print(f"  {name:55s} {statistics.median(figures) / 1024:7.1f} MB   (runs: {figures} kB)")
 
 

@@ -24,7 +24,7 @@ from bot.adapters.ollama_chat import OllamaChat
 from bot.adapters.replica import ReplicaIdentity, process_exists
 from bot.adapters.scheduler import DIGEST_WORKERS, DigestScheduler
 from bot.adapters.slack import SlackOps, build_web_client
-from bot.errors import SlackConfigError, StoreError
+from bot.errors import DatabaseConfigError, SlackConfigError, StoreError
 from bot.flows.analysis_job import AnalysisTasks
 from bot.flows.announce import QueuePositions
 from bot.flows.compare import CompareTasks
@@ -57,7 +57,8 @@ TASK_LANES = {"compare": "analysis"}
 def open_database(settings: Settings, *, wait_s: float = 0.0, stop: threading.Event | None = None) -> Store:
     """The bot's database, migrated (see `bot.adapters.db.open_store`).
 
-    A database server that is not reachable yet (the bot started first, or it is restarting) is
+    A database that refuses writes (a read-only file, role or server) is refused with one line
+    (`DatabaseConfigError`). A database server that is not reachable yet (the bot started first, or it is restarting) is
     retried with backoff (0.5 s doubling to 15 s) for up to ``wait_s`` seconds, or until ``stop``
     is set; then the last `StoreError` is raised. A URL that cannot work is not retried, and
     neither is SQLite (a local file does not come up later).
@@ -67,8 +68,15 @@ def open_database(settings: Settings, *, wait_s: float = 0.0, stop: threading.Ev
     attempt = 1
     while True:
         try:
-            return open_store(settings.database_url, connect_timeout_s=settings.database_connect_timeout_s,
-                              busy_timeout_s=settings.database_busy_timeout_s)
+            store = open_store(settings.database_url, connect_timeout_s=settings.database_connect_timeout_s,
+                               busy_timeout_s=settings.database_busy_timeout_s,
+                               max_measurements=settings.max_job_measurements)
+            refused = store.read_only_reason()
+            if refused is not None:
+                store.close()
+                raise DatabaseConfigError(f"DATABASE_URL is a read-only database ({refused}); the bot records "
+                                          "runs, digests and its work queue there: give it a writable one.")
+            return store
         except StoreError as err:
             left = deadline - time.monotonic()
             if left <= 0 or parse_url(settings.database_url).get_backend_name() == "sqlite":

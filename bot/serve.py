@@ -33,11 +33,12 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from waitress import wasyncore
 
 import bot
+from bot.adapters.db.engine import is_memory_sqlite
 from bot.adapters.extract import sweep_scratch
 from bot.adapters.http_guard import guard_slack_events
 from bot.adapters.replica import process_exists
 from bot.app import build_app, build_services, check_slack_settings, open_database, start_services, stop_services
-from bot.errors import ConfigError
+from bot.errors import ConfigError, DatabaseConfigError
 from bot.flows.services import Services
 from bot.settings import Settings
 
@@ -229,6 +230,12 @@ def serve(settings: Settings, *, services: Services | None = None,
     """Run until SIGTERM/SIGINT (or ``stop`` is set, for embedding and tests); then give running
     work ``grace_s`` seconds to finish and hand the rest back to the queue."""
     check_slack_settings(settings)  # fail before opening the database or starting workers
+    if services is None and is_memory_sqlite(settings.database_url):
+        # Runs, digests and the work queue would vanish with the process, and no replica could
+        # share them. (Tests that want one build their services themselves: `services=`.)
+        raise DatabaseConfigError("DATABASE_URL is an in-memory SQLite database, which `chimera serve` refuses "
+                                  "(everything would be lost at exit); use a file, e.g. "
+                                  "sqlite:///./chimera.sqlite3, or postgresql://….")
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):

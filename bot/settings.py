@@ -36,6 +36,16 @@ class Settings(BaseSettings):
     ingest_workers: int = Field(0, ge=0, description="Processes that read a large archive's files "
                                 "(from 1,000 files): 0 = automatic (one per idle CPU in the CLI; 1 in the bot, "
                                 "whose analyses already run side by side), 1 = no pool.")
+    # Rows bound a job, not bytes (README "Limits"): a file over these is skipped unparsed, and a
+    # file that would take the job over its measurement budget is skipped (bot.core.limits, whose defaults these are).
+    max_file_rows: int = Field(100_000, gt=0, description="Lines (JSON: objects) one file may hold.")
+    max_file_cells: int = Field(1_000_000, gt=0, description="Values (separators) one file may hold.")
+    max_job_measurements: int = Field(300_000, gt=0, description="Measurements one analysis "
+                                      "reads and stores, across its files.")
+    max_report_models: int = Field(100, gt=0, description="Models one report covers (those with the most "
+                                   "measurements); the rest are counted and named in the report.")
+    max_report_configurations: int = Field(1000, gt=0, description="Configurations (across its models) one "
+                                           "report covers; the rest are counted.")
 
     # --- Ollama -------------------------------------------------------------------------------
     ollama_host: str = "http://127.0.0.1:11434"
@@ -75,6 +85,9 @@ class Settings(BaseSettings):
                                            "with backoff) for an unreachable database before exiting.")
     intake_retry_s: float = Field(2.0, ge=0, description="A request arriving while the database is down is "
                                   "retried this long before Slack is asked to redeliver it (or the user told).")
+    database_write_retry_s: float = Field(60.0, ge=0, description="Off the listener threads, a write the "
+                                          "database refuses (another process holds its write lock, or it is "
+                                          "briefly down) is retried this long: digest commands, a run's record.")
 
     # --- replicas and the durable work queue --------------------------------------------------
     lease_s: float = Field(30.0, gt=0, description="A replica's claim on a task; when it stops "

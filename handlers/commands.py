@@ -28,10 +28,11 @@ from bot.core.text import truncate
 from bot.errors import ChimeraError, StoreError, UsageError
 from bot.flows.announce import Accepted
 from bot.flows.compare import Comparison
-from bot.flows.intake import DATABASE_DOWN, announce, queue_analysis, queue_compare, with_retries
+from bot.flows.intake import DATABASE_DOWN, announce, queue_analysis, queue_compare
+from bot.flows.retry import with_retries
 from bot.flows.services import Services
 from bot.render.slack_text import escape_mrkdwn
-from handlers.digest import digest_command, is_digest_command
+from handlers.digest import answer_digest, is_digest_command
 
 log = logging.getLogger(__name__)
 
@@ -188,9 +189,9 @@ def make_chimera_command(services: Services) -> Callable[..., None]:
     def _chimera_command(ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient) -> None:
         if is_digest_command(command.get("text", "")):  # quick database work: answered in the ack
             # users.info (only for removing someone else's digest) is one try with a short timeout.
-            ack(text=digest_command(services, text=command.get("text", ""),
-                                    channel=command.get("channel_id", ""), user=command.get("user_id", ""),
-                                    is_admin=SlackOps(client).is_workspace_admin))
+            answer_digest(services, text=command.get("text", ""), channel=command.get("channel_id", ""),
+                          user=command.get("user_id", ""), is_admin=SlackOps(client).is_workspace_admin,
+                          ack=ack, respond=respond)
             return
         try:
             parsed = parse_command(command.get("text", ""))
@@ -222,12 +223,13 @@ def make_chimera_command(services: Services) -> Callable[..., None]:
                 confirmation = with_retries(lambda: queue_compare(
                     services, comparison=comparison, channel=command["channel_id"],
                     user=command.get("user_id", ""), key=key, response_url=command.get("response_url")),
-                    budget_s=services.settings.intake_retry_s)
+                    budget_s=services.settings.intake_retry_s, store=services.store)
             else:
                 accepted = with_retries(lambda: queue_analysis(
                     services, target=parsed.target, use_llm=parsed.use_llm, channel=command["channel_id"],
                     user=command.get("user_id", ""), trigger="slash", key=key,
-                    response_url=command.get("response_url")), budget_s=services.settings.intake_retry_s)
+                    response_url=command.get("response_url")), budget_s=services.settings.intake_retry_s,
+                    store=services.store)
                 confirmation = accepted.confirmation if accepted is not None else None
         except StoreError:
             log.warning("/chimera %s not queued: the database is unreachable", parsed.action)

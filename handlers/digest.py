@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -18,6 +19,7 @@ from bot.adapters.storage import validate_name
 from bot.core.records import Subscription
 from bot.core.schedules import DigestSpec, parse_digest_command, parse_schedule
 from bot.errors import ChimeraError, SlackCallFailed
+from bot.flows.retry import with_retries
 from bot.flows.services import Services
 from bot.render.slack_text import escape_mrkdwn
 
@@ -45,12 +47,13 @@ def is_digest_command(text: str) -> bool:
 
 
 def digest_command(services: Services, *, text: str, channel: str, user: str,
-                   now: datetime | None = None, is_admin: IsAdmin | None = None) -> str:
+                   now: datetime | None = None, is_admin: IsAdmin | None = None, retry_s: float = 0.0) -> str:
     """The ephemeral answer to ``/chimera digest …`` (never raises for user or database errors).
 
     ``is_admin(user)`` asks Slack whether the user is a workspace admin or owner (users.info; may
     raise `SlackCallFailed`); it is only called when someone removes a digest they did not add.
-    Without it, only the creator may remove a digest."""
+    Without it, only the creator may remove a digest. A busy or unreachable database is retried
+    with backoff for ``retry_s`` (`answer_digest` runs this off the listener threads)."""
     words = (text or "").split(maxsplit=2)
     action = words[1].lower() if len(words) > 1 else "help"
     rest = words[2] if len(words) > 2 else ""
@@ -58,17 +61,84 @@ def digest_command(services: Services, *, text: str, channel: str, user: str,
         return DIGEST_USAGE
     if services.store is None:
         return ":warning: Digests need the bot's database, which is not configured."
-    now = now or datetime.now(UTC)
-    try:
+    when = now or datetime.now(UTC)
+
+    def act() -> str | None:
         if action == "add":
-            return _add(services, rest, channel=channel, user=user, now=now)
+            return _add(services, rest, channel=channel, user=user, now=when)
         if action == "list" and not rest.strip():
-            return _list(services, channel=channel, now=now)
+            return _list(services, channel=channel, now=when)
         if action == "remove":
             return _remove(services, rest, channel=channel, user=user, is_admin=is_admin)
+        return None
+
+    try:
+        answer = with_retries(act, budget_s=retry_s)
     except ChimeraError as err:  # ScheduleError, ArchiveError, StoreError: short user messages
         return f":warning: {escape_mrkdwn(str(err))}"
-    return f"I don't know that digest command.\n\n{DIGEST_USAGE}"
+    return answer if answer is not None else f"I don't know that digest command.\n\n{DIGEST_USAGE}"
+
+
+# Of Slack's 3 s for the ack: how long the listener waits for the answer before acking without it.
+ACK_WAIT_S = 2.0
+BUSY_ACK = (":hourglass_flowing_sand: My database is busy right now (another process is writing to it); "
+            "I'll carry that out as soon as it is free and answer here.")
+
+
+def answer_digest(services: Services, *, text: str, channel: str, user: str, is_admin: IsAdmin | None,
+                  ack: Callable[..., object], respond: Callable[..., object]) -> None:
+    """Answer ``/chimera digest …`` within Slack's 3 s, whoever holds the database's write lock.
+
+    The command is carried out off the listener threads (`Services.side`), retried while the
+    database is busy for DATABASE_WRITE_RETRY_S. When its answer is ready within `ACK_WAIT_S` it is
+    the ack; otherwise the ack says it is on its way and the answer follows through the command's
+    ``respond`` (its response URL stays valid for 30 minutes). So no command goes unanswered and a
+    digest added while another process holds the lock is saved once it is released. Without a side
+    pool (or with it full), the command runs here and its writes wait at most `ACK_WAIT_S`."""
+
+    def compose(retry_s: float) -> str:
+        return digest_command(services, text=text, channel=channel, user=user, is_admin=is_admin, retry_s=retry_s)
+
+    if services.side is None or services.store is None:
+        ack(text=_quick(services, compose))
+        return
+    lock = threading.Lock()
+    ready = threading.Event()
+    state: dict[str, object] = {}
+
+    def work() -> None:
+        try:
+            answer = compose(services.settings.database_write_retry_s)
+        except Exception:  # a bug: the user still gets an answer
+            log.exception("/chimera digest failed")
+            answer = ":warning: Something went wrong with that command (details are in the bot's log)."
+        with lock:
+            late = state.get("acked", False)
+            state["answer"] = answer
+        ready.set()
+        if late:
+            try:
+                respond(text=answer, response_type="ephemeral", replace_original=True)
+            except Exception:
+                log.exception("could not deliver a digest command's answer")
+
+    try:
+        services.side.submit("digest", work, on_cancel=lambda _message: None)
+    except ChimeraError:  # the side pool is full or closing: answer here, within the ack's time
+        ack(text=_quick(services, compose))
+        return
+    ready.wait(ACK_WAIT_S)
+    with lock:
+        answer = state.get("answer")
+        state["acked"] = answer is None
+    ack(text=str(answer) if answer is not None else BUSY_ACK)
+
+
+def _quick(services: Services, compose: Callable[[float], str]) -> str:
+    if services.store is None:
+        return compose(0.0)
+    with services.store.waiting_at_most(ACK_WAIT_S):
+        return compose(0.0)
 
 
 def _add(services: Services, rest: str, *, channel: str, user: str, now: datetime) -> str:

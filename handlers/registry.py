@@ -11,7 +11,8 @@ from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
 from bot.errors import ChimeraError, StoreError
-from bot.flows.intake import DATABASE_DOWN, with_retries
+from bot.flows.intake import DATABASE_DOWN
+from bot.flows.retry import with_retries
 from bot.flows.services import Services
 from handlers.commands import make_chimera_command
 from handlers.events import EFFECT, intake, make_app_mention, make_message, reply_in_thread
@@ -54,7 +55,7 @@ def make_event_intake(services: Services) -> Callable[..., Any]:
         event = body.get("event") or {}
         try:
             context[EFFECT] = with_retries(lambda: intake(services, event, bot_user_id=context.bot_user_id),
-                                           budget_s=services.settings.intake_retry_s)
+                                           budget_s=services.settings.intake_retry_s, store=services.store)
         except StoreError:
             if event_id:
                 services.seen_events.forget(event_id)  # Slack's redelivery is not a repeat

@@ -5,6 +5,10 @@
     python -m tests.memory_probe extract ARCHIVE WORK_DIR
                                            # opens ARCHIVE with bot.adapters.extract.open_archive;
                                            # prints one JSON line: peak RSS before/after, outcome
+    python -m tests.memory_probe job ARCHIVE WORK_DIR [SETTING=VALUE ...]
+                                           # one whole analysis (the real pipeline, no model) of
+                                           # ARCHIVE; one JSON line: peak RSS before/after, seconds,
+                                           # requests, models, skipped files
 
 Peak RSS is the kernel's high-water mark (``VmHWM`` in /proc/self/status, falling back to
 ``ru_maxrss``), so a short spike between two readings is still seen.
@@ -71,9 +75,32 @@ def extract(archive: str, work_dir: str) -> None:
     print(json.dumps({"hwm_before_kb": before, "hwm_after_kb": after, **outcome}), flush=True)
 
 
+def job(archive: str, work_dir: str, overrides: list[str]) -> None:
+    import time
+
+    from bot.pipeline_app import build_pipeline
+    from tests.factories import make_settings
+
+    values: dict[str, object] = dict(item.split("=", 1) for item in overrides)
+    settings = make_settings(work_dir=Path(work_dir), storage_roots=[str(Path(archive).parent)],
+                             ollama_host="http://127.0.0.1:9", **values)
+    pipeline = build_pipeline(settings)
+    before, _ = peak_and_current_kb()  # everything an analysis imports is loaded by now
+    started = time.perf_counter()
+    result = pipeline.run(archive, use_llm=False, allow_local_paths=True)
+    seconds = time.perf_counter() - started
+    after, _ = peak_and_current_kb()
+    print(json.dumps({"hwm_before_kb": before, "hwm_after_kb": after, "seconds": round(seconds, 3),
+                      "requests": result.data["requests"]["total"], "models": len(result.data["models"]),
+                      "measurements": len(result.ingest.measurements), "report_chars": len(result.report_md),
+                      "skipped": [s.reason for s in result.ingest.inventory.skipped]}), flush=True)
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["http"]:
         serve_http()
+    elif sys.argv[1:2] == ["job"] and len(sys.argv) >= 4:
+        job(sys.argv[2], sys.argv[3], sys.argv[4:])
     elif sys.argv[1:2] == ["extract"] and len(sys.argv) == 4:
         extract(sys.argv[2], sys.argv[3])
     else:

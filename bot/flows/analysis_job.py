@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import bot
+from bot.core.limits import left_out
 from bot.core.records import Task
 from bot.core.text import truncate
 from bot.errors import ChimeraError, SlackCallFailed
@@ -30,6 +31,7 @@ from bot.flows.deliver import Delivery, deliver, report_uploads
 from bot.flows.pipeline import RunResult
 from bot.flows.ports import RunStore, SlackPoster
 from bot.flows.progress import Throttle
+from bot.flows.retry import with_retries
 from bot.flows.services import Services
 from bot.flows.tasks import Lease, message_of
 from bot.render.blocks import fallback_text, summary_blocks
@@ -117,10 +119,13 @@ class AnalysisJob:
         return label(self.target)
 
     def _record(self, what: str, call: Callable[[RunStore], Any]) -> Any:
-        """One write to the run store. A database problem is logged, never fatal: the report still
-        goes out, only follow-up questions on it will not work."""
+        """One write to the run store, retried with backoff for DATABASE_WRITE_RETRY_S while the
+        database is busy (another process holds its write lock) or unreachable: the record is what
+        the thread's questions are answered from. When it still fails it is logged, never fatal:
+        the report still goes out, only follow-up questions on it will not work."""
+        store = self.services.store
         try:
-            return call(self.services.store)
+            return with_retries(lambda: call(store), budget_s=self.services.settings.database_write_retry_s)
         except (ChimeraError, ValueError):
             log.warning("could not record %s of the analysis of %r", what, self.target, exc_info=True)
             return None
@@ -241,7 +246,8 @@ class AnalysisJob:
     def _deliver(self, result: RunResult) -> None:
         self._finish("done", result=result)  # before the summary: its thread is answerable at once
         narrative = result.narrative
-        note = narrative_note(narrative)
+        note = " ".join(part for part in (narrative_note(narrative), *left_out(result.ingest.inventory.warnings))
+                        if part)
         footer = (f"Chimera Insight {bot.__version__} · {result.files_total} files read"
                   " · full report and chart in the thread")
         archive = result.archive_name or self.target

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from bot.core.limits import left_out_short
 from bot.core.news import News
 from bot.errors import SlackCallFailed
 from bot.flows.pipeline import RunResult
@@ -126,13 +127,19 @@ def report_uploads(result: RunResult, *, chart: bool = True) -> list[Upload]:
     if not chart:
         return uploads
     try:
-        drawn = chart_png(result.analysis, title=archive)
+        drawn = chart_png(result.analysis, title=chart_title(result))
     except Exception:  # a chart is a nice-to-have; the report must still go out
         log.exception("chart rendering failed for %r", archive)
         drawn = None
     if drawn is not None:
         uploads.append(Upload(f"{stem}-chart.png", drawn.png, escape_plain(f"Charts: {archive}")))
     return uploads
+
+
+def chart_title(result: RunResult) -> str:
+    """The chart's title: the archive, and what the report leaves out past its caps."""
+    short = left_out_short(result.ingest.inventory.warnings)
+    return f"{result.archive_name} — {short}" if short else result.archive_name
 
 
 def news_upload(news: News, *, title: str) -> Upload:

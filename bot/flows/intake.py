@@ -5,7 +5,7 @@ comparison or a thread answer becomes a task any replica can run, and a reply (h
 event. Each is keyed by the Slack message it answers, so a retried or duplicated delivery, on this
 replica or another, is queued or answered once.
 
-The database may be briefly unreachable (a restart, a failover). `with_retries` retries within a
+The database may be briefly unreachable (a restart, a failover). `bot.flows.retry.with_retries` retries within a
 budget that keeps the acknowledgement inside Slack's 3 seconds; when the budget runs out the
 caller lets Slack deliver the request again later (events) or tells the user (slash commands,
 which Slack never redelivers). Nothing is acknowledged and then dropped.
@@ -18,12 +18,9 @@ message ("queued, position 3 in line" / "starting…") off the listener threads
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
-from typing import TypeVar
 
 from bot.core.records import Run, Task
-from bot.errors import ChimeraError, QueueFull, RecordConflict, StoreError, UnknownRecord
+from bot.errors import ChimeraError, QueueFull
 from bot.flows.analysis_job import parent_text
 from bot.flows.announce import ACK_POST_WAIT_S, Accepted, lift_wait, post_at_ack
 from bot.flows.compare import Comparison
@@ -32,31 +29,8 @@ from bot.render.slack_text import escape_mrkdwn
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
 DATABASE_DOWN = (":warning: I can't reach my database right now, so I couldn't take that request. "
                  "Please try again in a minute.")
-
-
-def with_retries(call: Callable[[], T], *, budget_s: float, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> T:
-    """``call()``, retried with backoff (0.1 s, doubling, at most 1 s) while the database is
-    unreachable and ``budget_s`` lasts; then the last `StoreError` is raised. Answers from a
-    working database (a conflict, an unknown record) are not retried."""
-    deadline = clock() + budget_s
-    delay = 0.1
-    while True:
-        try:
-            return call()
-        except (RecordConflict, UnknownRecord):
-            raise
-        except StoreError:
-            left = deadline - clock()
-            if left <= 0:
-                raise
-            log.info("database unavailable; retrying in %.1f s", min(delay, left))
-            sleep(min(delay, left))
-            delay = min(delay * 2, 1.0)
 
 
 def queue_analysis(services: Services, *, target: str, use_llm: bool, channel: str, user: str, trigger: str,

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from bot.core.analysis import Analysis, analyze
 from bot.core.ingest import ingest_tree
+from bot.core.limits import IngestLimits, ReportCaps, cap_report
 from bot.core.narrative import Narrative
 from bot.core.prompts.budget import TokenEstimator
 from bot.core.types import Fact, IngestResult
@@ -66,6 +67,12 @@ class RunResult:
         return self.ingest.inventory.files_total
 
 
+def ingest_limits(settings: Settings) -> IngestLimits:
+    """The rows, cells and measurements one job may read (README "Limits")."""
+    return IngestLimits(max_file_rows=settings.max_file_rows, max_file_cells=settings.max_file_cells,
+                        max_job_measurements=settings.max_job_measurements)
+
+
 class RunsAnalyses(Protocol):
     """What the flows need of the pipeline (tests may script it, returning real `RunResult`s)."""
 
@@ -97,7 +104,10 @@ class Pipeline:
 
             ingest = ingest_tree(tree.root, files=tree.files, max_file_bytes=self.settings.max_file_bytes,
                                  pre_skipped=tree.skipped, progress=ingest_progress,
-                                 workers=self.settings.ingest_workers or None)
+                                 workers=self.settings.ingest_workers or None,
+                                 limits=ingest_limits(self.settings))
+            ingest = cap_report(ingest, ReportCaps(max_models=self.settings.max_report_models,
+                                                   max_configurations=self.settings.max_report_configurations))
             timings["ingest"] = time.perf_counter() - t0
         say(f"{ingest.inventory.files_total} files ingested")
         t0 = time.perf_counter()

@@ -238,6 +238,11 @@ class RunStore(Protocol):
         """{'reachable': bool, 'pool_in_use': int, 'pool_capacity': int, ...} for readiness."""
         ...
 
+    def waiting_at_most(self, seconds: float) -> AbstractContextManager[None]:
+        """Writes in the block wait at most ``seconds`` for the database's write lock, then raise
+        `StoreError` (a listener answers Slack within 3 s whoever holds the lock)."""
+        ...
+
 
 class DigestScheduling(Protocol):
     """The digest scheduler: started and stopped by `bot.serve`, told of subscriptions by the

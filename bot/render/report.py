@@ -14,6 +14,7 @@ from bot.core.analysis import Analysis
 from bot.core.analysis.facts import best_configuration, stated
 from bot.core.dimensions import config_values
 from bot.core.jsonsafe import strict_json
+from bot.core.limits import left_out
 from bot.core.metrics import METRICS
 from bot.core.narrative import Narrative
 from bot.core.numbers import format_number
@@ -209,6 +210,7 @@ def render_markdown(*, archive: str, analysis: Analysis, inventory: Inventory,
                f"{inventory.files_total} files; every figure is computed from the archive's raw rows and "
                f"cites its fact id [F…]; failed requests are counted, never averaged in._")
     out.append("")
+    out += [f"> **Left out:** {cell(note)}\n" for note in left_out(inventory.warnings)]  # past the report's caps
     if narrative is not None and narrative.status == "ok":
         out.append(narrative_markdown(narrative, facts))
         out += [*callouts, "## Key facts", ""]

@@ -694,3 +694,15 @@ def test_subscriptions_are_per_channel_and_removal_is_scoped(store: Store) -> No
     assert store.subscriptions.get_subscription(999) is None
     with pytest.raises(ValueError):
         store.subscriptions.add_subscription(channel="", schedule="x", trigger={}, timezone="UTC", prefix="p/")
+
+
+def test_a_run_stores_at_most_the_job_measurement_budget(db_url: str) -> None:
+    """Issue 12: the stored measurements are bounded like ingest's (MAX_JOB_MEASUREMENTS), whatever
+    a caller hands over: 1.5 M rows once cost 1.4 GB of database."""
+    with open_store(db_url, max_measurements=50) as bounded:
+        run = bounded.runs.create_run(archive="a.tar.gz", trigger="cli")
+        frame = measurements(120)
+        bounded.runs.finish_run(run.id, status="done", measurements=frame)
+        stored = bounded.runs.load_measurements(run.id)
+    assert len(stored) == 50
+    assert stored["request_id"].tolist() == frame["request_id"].iloc[:50].tolist()

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from bot.errors import RecordConflict, StoreError
-from bot.flows.intake import DATABASE_DOWN, with_retries
+from bot.flows.intake import DATABASE_DOWN
+from bot.flows.retry import with_retries
 from bot.serve import serve
 from tests.pgserver import DatabaseFactory, TestDatabase
 from tests.slack_support import ScriptedRun, bot_settings, http_bot

@@ -10,21 +10,31 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Iterator
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Table
+from sqlalchemy import Engine, Table, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.adapters.db.engine import IMMEDIATE
+from bot.adapters.db.engine import BUSY_MS, IMMEDIATE
 from bot.errors import RecordConflict, StoreError
 
 log = logging.getLogger(__name__)
+
+_READ_ONLY_WORDS = ("readonly", "read-only", "read only", "permission denied")
+
+BUSY = "The bot's database is busy or unavailable; try again shortly."
+
+# How long a write may wait for the write lock in this context (`Database.waiting_at_most`); None:
+# DATABASE_BUSY_TIMEOUT_S. A listener must answer Slack within 3 s whoever holds the lock.
+_LOCK_WAIT_S: ContextVar[float | None] = ContextVar("chimera_lock_wait_s", default=None)
 
 
 class Database:
@@ -48,19 +58,67 @@ class Database:
         )
 
     @contextlib.contextmanager
+    def waiting_at_most(self, seconds: float) -> Iterator[None]:
+        """Writes in this block wait at most ``seconds`` for the write lock (this process's writers
+        and SQLite's), then fail with `StoreError` instead of waiting DATABASE_BUSY_TIMEOUT_S; on
+        PostgreSQL every statement waits at most that long for a lock (``lock_timeout``)."""
+        token = _LOCK_WAIT_S.set(max(0.0, seconds))
+        try:
+            yield
+        finally:
+            _LOCK_WAIT_S.reset(token)
+
+    @contextlib.contextmanager
     def tx(self, *, write: bool = False) -> Iterator[Session]:
         """One transaction; database errors leave here as `StoreError` (details logged)."""
         maker = self._write if write else self._read
+        wait_s = _LOCK_WAIT_S.get()
+        dialect = self.engine.dialect.name
         try:
-            with self._writers if write else contextlib.nullcontext(), self._lock, maker.begin() as session:
+            with self._writer(wait_s) if write else contextlib.nullcontext(wait_s) as left, self._lock, \
+                    maker.begin() as session:
+                if left is not None and dialect == "sqlite" and write:
+                    session.connection(execution_options={BUSY_MS: int(left * 1000)})
+                elif left is not None and dialect == "postgresql":  # a lock on a row or table, for this tx
+                    session.execute(text(f"SET LOCAL lock_timeout = {max(1, int(left * 1000))}"))
                 yield session
         except IntegrityError as err:
             raise RecordConflict("That record already exists.") from err
         except SQLAlchemyError as err:
             log.warning("database operation failed", exc_info=True)
-            raise StoreError(
-                "The bot's database is busy or unavailable; try again shortly."
-            ) from err
+            raise StoreError(BUSY) from err
+
+    @contextlib.contextmanager
+    def _writer(self, wait_s: float | None) -> Iterator[float | None]:
+        """This process's turn to write (SQLite), waiting at most ``wait_s`` for it when given;
+        yields what is left of ``wait_s`` for SQLite's own lock (None: no bound)."""
+        if isinstance(self._writers, contextlib.nullcontext):
+            yield wait_s
+            return
+        lock: Any = self._writers
+        started = time.monotonic()
+        if not lock.acquire(timeout=-1 if wait_s is None else wait_s):
+            log.warning("database write lock not free within %.1f s", time.monotonic() - started)
+            raise StoreError(BUSY)
+        try:
+            yield None if wait_s is None else max(0.0, wait_s - (time.monotonic() - started))
+        finally:
+            lock.release()
+
+    def read_only_reason(self) -> str | None:
+        """A write that changes nothing (rolled back): None when it works, else why the database
+        refuses writes. A busy database (another writer holds the lock) is not read-only."""
+        try:
+            with self._writer(None), self._lock, \
+                    self.engine.connect().execution_options(**{IMMEDIATE: True}) as conn, conn.begin() as tx:
+                conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
+                tx.rollback()
+        except SQLAlchemyError as err:
+            cause = str(getattr(err, "orig", None) or err).splitlines()[0] if str(err) else type(err).__name__
+            if any(word in cause.lower() for word in _READ_ONLY_WORDS):
+                return cause[:200]
+            log.warning("the start-up write check could not run: %s", cause[:200])
+        return None
 
     def ping(self) -> dict[str, Any]:
         """Is the database answering, and how busy is our connection pool? (for readiness)"""

@@ -38,6 +38,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 # Connection execution option: begin the SQLite transaction with BEGIN IMMEDIATE.
 IMMEDIATE = "chimera_sqlite_immediate"
+# Connection execution option: how long (ms) this transaction waits for SQLite's write lock, when
+# it must wait less than DATABASE_BUSY_TIMEOUT_S (a listener answering within Slack's 3 s).
+BUSY_MS = "chimera_sqlite_busy_ms"
 
 # Any constant works; it names the advisory lock that serialises migrations on PostgreSQL.
 _PG_MIGRATION_LOCK = 0x43484D52  # "CHMR"
@@ -45,6 +48,7 @@ MIGRATION_WAIT_MS = 120_000  # SQLite: how long start-up waits for another proce
 
 
 POSTGRES_EXTRA = "pip install 'chimera-insight[postgres]'"
+KNOWN_OTHER_BACKENDS = ("mysql", "mariadb", "oracle", "mssql")
 
 
 def parse_url(database_url: str) -> URL:
@@ -57,6 +61,10 @@ def parse_url(database_url: str) -> URL:
                                   "or postgresql://user:password@host/chimera).") from err
     if url.drivername in ("postgres", "postgresql"):
         url = url.set(drivername="postgresql+psycopg")
+    backend = url.get_backend_name()
+    if backend in KNOWN_OTHER_BACKENDS:  # a real kind of database we do not speak: not "install a driver"
+        raise DatabaseConfigError(f"DATABASE_URL names a {backend} database; the bot stores its data in "
+                                  "SQLite (sqlite:///./chimera.sqlite3) or PostgreSQL (postgresql://…) only.")
     return url
 
 
@@ -67,8 +75,12 @@ def normalise_url(database_url: str) -> str:
 
 
 def is_memory_sqlite(database_url: str) -> bool:
+    """``sqlite://``, ``sqlite:///``, ``sqlite:///:memory:`` or a ``mode=memory`` URI: a database
+    that lives and dies with one process."""
     url = parse_url(database_url)
-    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+    if url.get_backend_name() != "sqlite":
+        return False
+    return url.database in (None, "", ":memory:") or url.query.get("mode") == "memory"
 
 
 def make_engine(database_url: str, *, busy_timeout_s: float = 10.0, connect_timeout_s: float = 5.0,
@@ -121,8 +133,13 @@ def make_engine(database_url: str, *, busy_timeout_s: float = 10.0, connect_time
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        immediate = conn.get_execution_options().get(IMMEDIATE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = conn.get_execution_options()
+        wanted = int(options.get(BUSY_MS, timeout_ms))
+        info = conn.connection.info  # this pooled connection's own: its current busy_timeout
+        if info.get(BUSY_MS, timeout_ms) != wanted:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {wanted}")
+            info[BUSY_MS] = wanted
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get(IMMEDIATE, False) else "BEGIN")
 
     return engine
 

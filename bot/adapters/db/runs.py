@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -15,13 +16,16 @@ from bot.adapters.db.schema import DigestRow, MeasurementRow, RunRow, TaskRow, u
 from bot.core.records import FINISHED_RUN_STATUSES, Run
 from bot.core.types import MEASUREMENT_COLUMNS
 
+log = logging.getLogger(__name__)
+
 _MEASUREMENTS = MeasurementRow.metadata.tables[MeasurementRow.__tablename__]
 RUNS = RunRow.metadata.tables[RunRow.__tablename__]
 
 
 class RunRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, max_measurements: int | None = None) -> None:
         self._db = db
+        self._max_measurements = max_measurements
 
     def create_run(
         self,
@@ -81,12 +85,19 @@ class RunRepository:
         """Close a run as 'done' or 'failed' with its results, in one transaction.
 
         `facts`, `timings` and `summary` are stored as JSON (non-finite floats become null).
-        `measurements`, when given, replaces any stored for this run (its index is not kept).
+        `measurements`, when given, replaces any stored for this run (its index is not kept); at
+        most the store's ``max_measurements`` rows are kept (the first ones; ingest already holds a
+        job to that budget, so this bounds the database however a caller got its rows).
         Raises ValueError for malformed input, `UnknownRecord` for an unknown run.
         """
         if status not in FINISHED_RUN_STATUSES:
             raise ValueError(f"a finished run's status is one of {FINISHED_RUN_STATUSES}")
         documents = [json_document(facts), json_document(timings), json_document(summary)]
+        limit = self._max_measurements
+        if measurements is not None and limit is not None and len(measurements) > limit:
+            log.warning("run %d: storing the first %d of its %d measurements (MAX_JOB_MEASUREMENTS)",
+                        run_id, limit, len(measurements))
+            measurements = measurements.iloc[:limit]
         rows = None if measurements is None else measurement_rows(measurements, run_id=run_id)
         with self._db.tx(write=True) as session:
             row = get_or_raise(session, RunRow, run_id)

@@ -26,13 +26,14 @@ import numpy as np
 from bot.core.context import PATH_DIMENSIONS
 from bot.core.context import decode as decode_context
 from bot.core.dimensions import assign_configs
-from bot.core.ingest.files import FORMATS, decode, list_files, merge, parent, suffix
+from bot.core.ingest.files import FORMATS, FileRead, decode, list_files, merge, parent, suffix
 from bot.core.ingest.files import stem as file_stem
 from bot.core.ingest.frame import Chunk, ClaimColumns, ColumnStore
 from bot.core.ingest.parallel import read_files
+from bot.core.limits import IngestLimits
 from bot.core.types import IngestResult, Inventory, RankingClaim, Skipped, empty_measurements
 
-__all__ = ["FORMATS", "decode", "ingest_tree", "list_files", "model_from_stem"]
+__all__ = ["FORMATS", "IngestLimits", "decode", "ingest_tree", "list_files", "model_from_stem"]
 
 Progress = Callable[[int, int], None]
 log = logging.getLogger(__name__)
@@ -40,11 +41,14 @@ log = logging.getLogger(__name__)
 
 def ingest_tree(root: Path | str, *, files: Iterable[str] | None = None, max_file_bytes: int = 64 * 1024 * 1024,
                 pre_skipped: Iterable[Skipped] = (), progress: Progress | None = None,
-                workers: int | None = None) -> IngestResult:
+                workers: int | None = None, limits: IngestLimits | None = None) -> IngestResult:
     """Read every file under ``root`` (or just ``files``, root-relative, as `open_archive` lists them).
 
     Large archives are read by ``workers`` processes (default: one per CPU; see
-    `bot.core.ingest.parallel`); the result is the same either way."""
+    `bot.core.ingest.parallel`); the result is the same either way. ``limits`` bound each file's
+    rows and cells and the job's measurements (`bot.core.limits`): what exceeds them is
+    skipped with the reason."""
+    limits = limits or IngestLimits()
     inventory = Inventory()
     inventory.skipped.extend(pre_skipped)
     rels = list_files(str(root)) if files is None else sorted(files)
@@ -53,7 +57,7 @@ def ingest_tree(root: Path | str, *, files: Iterable[str] | None = None, max_fil
     per_file_rows: dict[str, _FileRows] = {}
     rankings: list[RankingClaim] = []
     store, claims = ColumnStore(), ClaimColumns()
-    for index, found in enumerate(read_files(str(root), rels, max_file_bytes, workers=workers)):
+    for index, found in enumerate(read_files(str(root), rels, max_file_bytes, workers=workers, limits=limits)):
         fmt = found.fmt
         inventory.by_format[fmt or "other"] = inventory.by_format.get(fmt or "other", 0) + 1
         if progress is not None and (index % 200 == 0 or index == len(rels) - 1):
@@ -63,6 +67,8 @@ def ingest_tree(root: Path | str, *, files: Iterable[str] | None = None, max_fil
             continue
         if found.digest:
             seen_hashes[found.digest] = found.rel
+        if found.rows is not None and (reason := limits.job_skip(len(store), len(found.rows))):
+            found = _left_out(found, reason)
         merge(inventory, found.inventory)
         rankings.extend(found.rankings)
         if found.rows is not None:
@@ -76,6 +82,12 @@ def ingest_tree(root: Path | str, *, files: Iterable[str] | None = None, max_fil
     result = _result(inventory, store, claims)
     result.rankings = rankings
     return result
+
+
+def _left_out(found: FileRead, reason: str) -> FileRead:
+    """The file as if it held nothing to read: skipped with ``reason`` (its warnings kept)."""
+    part = Inventory(warnings=found.inventory.warnings, skipped=[*found.inventory.skipped, Skipped(found.rel, reason)])
+    return FileRead(found.rel, found.fmt, found.digest, part)
 
 
 def _copies_of_skipped_files(inventory: Inventory) -> None:

@@ -24,6 +24,7 @@ from bot.core.ingest.rankings import find_rankings
 from bot.core.ingest.readers import NotATable
 from bot.core.ingest.rows import PackedRows
 from bot.core.ingest.tools import SourceFile, ToolRead, choose
+from bot.core.limits import IngestLimits, TooManyMeasurements, measurement_allowance
 from bot.core.types import Inventory, RankingClaim, Skipped
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
@@ -88,11 +89,13 @@ class Archive:
 
     KEEP = 16
 
-    def __init__(self, root: str, paths: Sequence[str], max_file_bytes: int) -> None:
+    def __init__(self, root: str, paths: Sequence[str], max_file_bytes: int,
+                 limits: IngestLimits | None = None) -> None:
         self.root = root
         self.paths = paths
         self._known = set(paths)
         self.max_file_bytes = max_file_bytes
+        self.limits = limits or IngestLimits()
         self._texts: OrderedDict[str, str | None] = OrderedDict()
 
     def full(self, rel: str) -> str:
@@ -146,6 +149,8 @@ def read_file(rel: str, archive: Archive) -> FileRead:
                 data = handle.read()
     except OSError as exc:  # vanished, unreadable: a skip with its reason, not a crash
         reason = f"cannot read ({exc.strerror or type(exc).__name__})"
+    if not reason:  # rows and cells counted in the bytes: a file over the limits is never parsed
+        reason = archive.limits.file_skip(data, fmt)
     if reason:
         out.inventory.skipped.append(Skipped(rel, reason))
         return out
@@ -160,7 +165,8 @@ def read_file(rel: str, archive: Archive) -> FileRead:
     if fmt in ("md", "text"):
         out.rankings = find_rankings(text, rel)
     file = SourceFile(rel=rel, fmt=fmt, text=text, paths=archive.paths, sibling=archive.text)
-    read = _file_rows(file, out.inventory)
+    with measurement_allowance(archive.limits.max_job_measurements):
+        read = _file_rows(file, out.inventory)
     if read is not None:
         out.rows, out.claims = read.measurements.packed(), read.claims
     return out
@@ -225,6 +231,8 @@ def _read_or_skip(file: SourceFile, inventory: Inventory) -> ToolRead | None:
         return adapter.read(file)
     except NotATable as exc:
         reason = f"not a table: {exc}{_first_line_hint(text)}"
+    except TooManyMeasurements as exc:
+        reason = str(exc)
     except RecursionError:
         reason = "not a table: nesting too deep"
     except Exception as exc:

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Iterator, Sequence
 
 from bot.core.ingest.files import Archive, FileRead, read_file
+from bot.core.limits import IngestLimits
 
 PARALLEL_MIN_FILES = 1000
 CHUNK_FILES = 16  # files per task sent to a worker: fewer round trips, still balanced
@@ -49,8 +50,8 @@ def default_workers() -> int:
     return cpus if cpus - busy >= 1 else 1
 
 
-def read_files(root: str, rels: Sequence[str], max_file_bytes: int, *, workers: int | None = None
-               ) -> Iterator[FileRead]:
+def read_files(root: str, rels: Sequence[str], max_file_bytes: int, *, workers: int | None = None,
+               limits: IngestLimits | None = None) -> Iterator[FileRead]:
     """Every file read, in order: here, or by ``workers`` processes when there are at least
     `PARALLEL_MIN_FILES` files and more than one worker. By default (``None``): `default_workers`
     in a process running one thread (the CLI); one in a threaded one (the Slack bot runs several
@@ -59,18 +60,18 @@ def read_files(root: str, rels: Sequence[str], max_file_bytes: int, *, workers: 
         workers = default_workers() if threading.active_count() == 1 else 1
     count = workers
     if count < 2 or len(rels) < PARALLEL_MIN_FILES:
-        archive = Archive(root, rels, max_file_bytes)
+        archive = Archive(root, rels, max_file_bytes, limits)
         for rel in rels:
             yield read_file(rel, archive)
         return
     context = multiprocessing.get_context("fork" if threading.active_count() == 1 else "forkserver")
-    with context.Pool(count, initializer=_start_worker, initargs=(root, list(rels), max_file_bytes)) as pool:
+    with context.Pool(count, initializer=_start_worker, initargs=(root, list(rels), max_file_bytes, limits)) as pool:
         yield from pool.imap(_read, rels, chunksize=CHUNK_FILES)
 
 
-def _start_worker(root: str, rels: list[str], max_file_bytes: int) -> None:
+def _start_worker(root: str, rels: list[str], max_file_bytes: int, limits: IngestLimits | None) -> None:
     global _archive
-    _archive = Archive(root, rels, max_file_bytes)
+    _archive = Archive(root, rels, max_file_bytes, limits)
 
 
 def _read(rel: str) -> FileRead:

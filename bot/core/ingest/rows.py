@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from bot.core.limits import spend_measurement
+
 
 @dataclass(slots=True)
 class Rows:
@@ -48,6 +50,7 @@ class Rows:
     def append(self, *, request_id: str, source: str, row: int, model: str, metric: str, value: float,
                failed: bool, error: str, kind: str, definition: str, context: str, identifiers: str,
                statistic: str, n: float, fingerprint: str) -> None:
+        spend_measurement()  # past the job's budget the file is skipped, not read on (bot.core.limits)
         self.request_id.append(request_id)
         self.source.append(source)
         self.row.append(row)

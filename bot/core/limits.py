@@ -1,0 +1,206 @@
+"""What one file, and one job, may hold: rows and cells per file, measurements per job (issue 12).
+
+Byte limits alone do not bound a job: a 183 KB ``.tar.gz`` can hold a 60 MB CSV of 1.5 M rows, and
+reading those rows (records, then measurement rows, then the frame, the analysis and the stored
+copy) costs far more than their bytes. So a file is judged from its bytes *before* it is parsed:
+
+- rows: its lines (CSV, JSON Lines, Markdown, logs) or its JSON objects (a ``{`` each);
+- cells: every value separator (``,``, ``|``, tab, and ``;`` in CSV) and line — an upper bound on
+  the values a reader can find in it, quoted lists of samples included, since each value but a
+  line's last needs a separator;
+
+and a file over either limit is skipped with the counts in its reason, without being parsed. The
+measurements every file yields count against the job's budget: a file that would take the job over
+it is skipped with that reason. A file's rows are counted as its adapter writes them, and one
+that alone passes the budget stops there (`measurement_allowance`): at most a job's budget of rows
+is ever made for one file.
+Counting is a few passes of ``bytes.count`` (measured: about 20 ms per 10 MB of CSV).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from bot.core.types import Skipped
+
+if TYPE_CHECKING:
+    from bot.core.types import IngestResult
+
+# Defaults, also the settings' (`bot.settings`, MAX_FILE_ROWS …): the largest file of the shared real archives has
+# 1,820 measurements, 1,800 lines and 25,000 cells; its largest archive 7,200 measurements.
+MAX_FILE_ROWS = 100_000
+MAX_FILE_CELLS = 1_000_000
+MAX_JOB_MEASUREMENTS = 300_000
+
+_SEPARATORS = (b",", b"|", b"\t")
+_CSV_SEPARATORS = (*_SEPARATORS, b";")
+
+
+@dataclass(frozen=True, slots=True)
+class IngestLimits:
+    """Per-file rows and cells, per-job measurements (see the module docstring)."""
+
+    max_file_rows: int = MAX_FILE_ROWS
+    max_file_cells: int = MAX_FILE_CELLS
+    max_job_measurements: int = MAX_JOB_MEASUREMENTS
+
+    def file_skip(self, data: bytes, fmt: str | None) -> str:
+        """Why a file of this format with these bytes is skipped before parsing ('' when it is read)."""
+        rows = count_rows(data, fmt)
+        if rows > self.max_file_rows:
+            return f"too many rows ({rows} > limit {self.max_file_rows}; MAX_FILE_ROWS)"
+        cells = count_cells(data, fmt)
+        if cells > self.max_file_cells:
+            return f"too many cells ({cells} > limit {self.max_file_cells}; MAX_FILE_CELLS)"
+        return ""
+
+    def job_skip(self, read_so_far: int, in_file: int) -> str:
+        """Why a file's measurements are left out of the job ('' when they fit its budget)."""
+        if read_so_far + in_file <= self.max_job_measurements:
+            return ""
+        return (f"over the job's measurement budget ({read_so_far} measurements read before it + {in_file} "
+                f"in it > limit {self.max_job_measurements}; MAX_JOB_MEASUREMENTS)")
+
+
+def _lines(data: bytes) -> int:
+    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+
+
+def count_rows(data: bytes, fmt: str | None) -> int:
+    """Rows a file can hold: JSON objects in JSON, data lines in CSV (the header aside), else lines."""
+    if fmt == "json":
+        return data.count(b"{")
+    lines = _lines(data)
+    return max(0, lines - 1) if fmt == "csv" else lines
+
+
+def count_cells(data: bytes, fmt: str | None) -> int:
+    """An upper bound on the values a reader can find in the file (see the module docstring)."""
+    separators = sum(data.count(sep) for sep in (_CSV_SEPARATORS if fmt == "csv" else _SEPARATORS))
+    return separators + (1 if fmt == "json" else _lines(data))
+
+
+class TooManyMeasurements(Exception):
+    """A file yields more measurements than a whole job may hold (raised while its rows are written)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"over the job's measurement budget (more than {limit} measurements in this file alone; "
+                         "MAX_JOB_MEASUREMENTS)")
+
+
+class _Allowance:
+    __slots__ = ("left", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.left = limit
+
+
+# The allowance of the file being read (set by `measurement_allowance` around one file's reading,
+# in whichever process reads it), so adapters stop writing rows at the budget instead of making
+# millions to drop them: no adapter has to carry it.
+_ALLOWANCE: ContextVar[_Allowance | None] = ContextVar("chimera_measurement_allowance", default=None)
+
+
+@contextmanager
+def measurement_allowance(limit: int) -> Iterator[None]:
+    """Within the block, `spend_measurement` raises `TooManyMeasurements` past ``limit`` rows."""
+    token = _ALLOWANCE.set(_Allowance(limit))
+    try:
+        yield
+    finally:
+        _ALLOWANCE.reset(token)
+
+
+def spend_measurement() -> None:
+    """One measurement row written (`bot.core.ingest.tools.base.RowWriter`)."""
+    allowance = _ALLOWANCE.get()
+    if allowance is not None:
+        allowance.left -= 1
+        if allowance.left < 0:
+            raise TooManyMeasurements(allowance.limit)
+
+
+# ------------------------------------------------------------------------------------ report caps
+# A report covers at most this many models and configurations (MAX_REPORT_MODELS,
+# MAX_REPORT_CONFIGURATIONS); the shared archives have at most 25 models and 365 configurations
+# each, 46 models and 700 configurations all in one tarball.
+MAX_REPORT_MODELS = 100
+MAX_REPORT_CONFIGURATIONS = 1000
+LEFT_OUT_PATH = "(archive)"  # the inventory warning that says what a report leaves out
+_NAMED = 5  # left-out models named in the warning
+
+
+@dataclass(frozen=True, slots=True)
+class ReportCaps:
+    """At most ``max_models`` models and ``max_configurations`` configurations (model and
+    configuration pairs) per report: those with the most measurements, the rest counted."""
+
+    max_models: int = MAX_REPORT_MODELS
+    max_configurations: int = MAX_REPORT_CONFIGURATIONS
+
+
+def cap_report(ingest: IngestResult, caps: ReportCaps) -> IngestResult:
+    """The ingest limited to what one report covers, with an inventory warning saying how many
+    models, configurations and measurements were left out (`LEFT_OUT_PATH`); unchanged when it fits.
+
+    Ten thousand model names once made a job take minutes and a 10,000-bar chart: everything after
+    ingest (analysis, facts, report, Slack summary, chart) scales with what is kept here. Models
+    (then configurations) with the most measurements are kept, ties by name."""
+    frame = ingest.measurements
+    if frame.empty:
+        return ingest
+    models = frame["model"].astype(str)
+    per_model = models.value_counts()
+    notes: list[str] = []
+    keep = None
+    if len(per_model) > caps.max_models:
+        ranked = sorted(per_model.items(), key=lambda item: (-item[1], item[0]))
+        kept_models = {name for name, _count in ranked[: caps.max_models]}
+        dropped = ranked[caps.max_models:]
+        named = ", ".join(name or "(no model)" for name, _count in dropped[:_NAMED])
+        more = f" and {len(dropped) - _NAMED} others" if len(dropped) > _NAMED else ""
+        notes.append(f"{len(per_model)} models: the report covers the {caps.max_models} with the most measurements; "
+                     f"{len(dropped)} more ({sum(count for _name, count in dropped)} measurements) are left out: "
+                     f"{named}{more} (MAX_REPORT_MODELS)")
+        keep = models.isin(kept_models).to_numpy()
+    pairs = models + "\x00" + frame["config"].astype(str)
+    if keep is not None:
+        pairs = pairs[keep]
+    per_config = pairs.value_counts()
+    if len(per_config) > caps.max_configurations:
+        ranked_configs = sorted(per_config.items(), key=lambda item: (-item[1], item[0]))
+        kept_configs = {key for key, _count in ranked_configs[: caps.max_configurations]}
+        dropped_configs = ranked_configs[caps.max_configurations:]
+        notes.append(f"{len(per_config)} configurations: the report covers the {caps.max_configurations} with the "
+                     f"most measurements; {len(dropped_configs)} more "
+                     f"({sum(count for _key, count in dropped_configs)} measurements) are left out "
+                     "(MAX_REPORT_CONFIGURATIONS)")
+        in_kept = (models + "\x00" + frame["config"].astype(str)).isin(kept_configs).to_numpy()
+        keep = in_kept if keep is None else keep & in_kept
+    if keep is None:
+        return ingest
+    kept_names = set(models[keep].unique())
+    measurements = frame.loc[keep].reset_index(drop=True)
+    claims = ingest.claims
+    if not claims.empty:
+        claims = claims.loc[claims["model"].astype(str).isin(kept_names | {""})].reset_index(drop=True)
+    inventory = replace(ingest.inventory, warnings=[*ingest.inventory.warnings,
+                                                    *(Skipped(LEFT_OUT_PATH, note) for note in notes)])
+    # The configuration dimensions are recomputed from the kept rows (as for a stored run).
+    return replace(ingest, measurements=measurements, claims=claims, inventory=inventory, dimensions={})
+
+
+def left_out(warnings: list[Skipped]) -> list[str]:
+    """What a report leaves out (`cap_report`'s warnings), one sentence each; [] when nothing."""
+    return [w.reason for w in warnings if w.path == LEFT_OUT_PATH]
+
+
+def left_out_short(warnings: list[Skipped]) -> str:
+    """The same in a few words (a chart's title): '10000 models: the report covers the 40 with the
+    most measurements'; '' when nothing is left out."""
+    return "; ".join(reason.split(";", 1)[0] for reason in left_out(warnings))

@@ -1,0 +1,85 @@
+"""`chimera serve` and the database it is given (issue 12): every bad DATABASE_URL, a read-only
+database and an in-memory one end start-up with one line naming the problem — no traceback, no
+password, and never a bot that starts and then loses what it records.
+
+`chimera analyze` needs no database and is unaffected (tests/app/test_cli.py). Tests that want an
+in-memory store build their services themselves (`serve(settings, services=…)`, `open_store`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.adapters.db import open_store
+from bot.adapters.db.engine import make_engine
+from bot.cli import main
+from tests.pgserver import TestDatabase
+
+SERVE_ENV = {"SLACK_MODE": "http", "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s",
+             "HTTP_HOST": "127.0.0.1", "HTTP_PORT": "0", "DATABASE_STARTUP_WAIT_S": "0",
+             "SLACK_API_URL": "http://127.0.0.1:9/"}
+IN_MEMORY = ("chimera: DATABASE_URL is an in-memory SQLite database, which `chimera serve` refuses (everything "
+             "would be lost at exit); use a file, e.g. sqlite:///./chimera.sqlite3, or postgresql://….")
+
+
+def serve_with(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], url: str) -> tuple[int, str]:
+    for name, value in {**SERVE_ENV, "DATABASE_URL": url}.items():
+        monkeypatch.setenv(name, value)
+    code = main(["serve"])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "secret" not in err, err
+    lines = [line for line in err.splitlines() if line.startswith("chimera:")]
+    assert len(lines) == 1, err
+    return code, lines[0]
+
+
+@pytest.mark.parametrize(("url", "says"), [
+    ("garbage", "chimera: DATABASE_URL is not a database URL"),
+    ("foo://x", "chimera: DATABASE_URL names an unknown database kind 'foo'"),
+    ("postgresql+nosuch://h/db", "chimera: DATABASE_URL names an unknown database kind 'postgresql+nosuch'"),
+    ("mysql://u:secret@h/db", "chimera: DATABASE_URL names a mysql database; the bot stores its data in SQLite"),
+    ("postgresql://u:secret@127.0.0.1:1/db", "chimera: The bot's database could not be opened or migrated: "
+                                             "connection failed"),
+    ("postgresql://u:secret@nonexistent.invalid/db", "chimera: The bot's database could not be opened or "
+                                                      "migrated: failed to resolve host"),
+    ("sqlite:////nonexistent/dir/x.sqlite3", "chimera: The bot's database could not be opened or migrated: "
+                                             "unable to open database file"),
+    ("sqlite://", IN_MEMORY),
+    ("sqlite:///", IN_MEMORY),
+    ("sqlite:///:memory:", IN_MEMORY),
+    ("sqlite:///file:chimera?mode=memory&uri=true", IN_MEMORY),
+])
+def test_every_bad_database_url_stops_serve_with_one_line(monkeypatch, capsys, url, says):
+    code, line = serve_with(monkeypatch, capsys, url)
+    assert code == 2 and line.startswith(says), line
+
+
+def test_a_read_only_database_is_refused_at_start_up(monkeypatch, capsys, database: TestDatabase, tmp_path: Path):
+    with open_store(database.url):
+        pass  # migrated: the read-only one below needs no migration, only its writes fail
+    if database.backend == "sqlite":
+        url = f"sqlite:///file:{database.url.removeprefix('sqlite:///')}?mode=ro&uri=true"
+        refusal = "attempt to write a readonly database"
+    else:
+        engine = make_engine(database.url)
+        try:
+            with engine.begin() as conn:
+                name = conn.execute(text("SELECT current_database()")).scalar_one()
+                conn.execute(text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))
+        finally:
+            engine.dispose()
+        url = database.url
+        refusal = "cannot execute UPDATE in a read-only transaction"
+    code, line = serve_with(monkeypatch, capsys, url)
+    assert code == 2
+    assert line == (f"chimera: DATABASE_URL is a read-only database ({refusal}); the bot records runs, digests "
+                    "and its work queue there: give it a writable one.")
+
+
+def test_a_writable_database_passes_the_start_up_write_check(database: TestDatabase):
+    with open_store(database.url) as store:
+        assert store.read_only_reason() is None
+        assert store.read_only_reason() is None  # and changed nothing

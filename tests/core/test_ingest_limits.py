@@ -1,0 +1,97 @@
+"""Rows bound a job, not only bytes (issue 12, item 1c): per-file row and cell limits, a per-job
+measurement budget, each a skip with its reason; files under them are read as before."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bot.core.ingest import IngestLimits, ingest_tree, parallel
+from bot.core.limits import count_cells, count_rows
+
+HEADER = "model,tokens_per_second,ttft_ms\n"
+
+
+def write_csv(path: Path, rows: int, model: str = "gemma3:1b") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(HEADER + "".join(f"{model},{40 + i % 9}.5,{100 + i % 7}\n" for i in range(rows)))
+    return path
+
+
+def skipped(result) -> dict[str, str]:
+    return {s.path: s.reason for s in result.inventory.skipped}
+
+
+def test_a_file_with_more_rows_than_allowed_is_skipped_unparsed_with_the_counts(tmp_path):
+    write_csv(tmp_path / "big.csv", 501)
+    write_csv(tmp_path / "small.csv", 500, model="llama3.1:8b")
+    result = ingest_tree(tmp_path, limits=IngestLimits(max_file_rows=500), workers=1)
+    assert skipped(result) == {"big.csv": "too many rows (501 > limit 500; MAX_FILE_ROWS)"}
+    assert set(result.measurements["model"].astype(str)) == {"llama3.1:8b"}
+    assert len(result.measurements) == 1000  # the file at the limit is read whole
+
+
+def test_a_json_file_with_too_many_values_is_skipped_by_its_cells(tmp_path):
+    """One object (one row) whose samples list holds 20,000 values: the cells give it away."""
+    record = {"model_type": "gemma3 1B Q4_K_M", "n_prompt": 0, "n_gen": 128, "avg_ts": 40.0,
+              "samples_ts": [40.0] * 20_000}
+    (tmp_path / "bench.json").write_text(json.dumps([record]))
+    result = ingest_tree(tmp_path, limits=IngestLimits(max_file_cells=10_000), workers=1)
+    reason = skipped(result)["bench.json"]
+    assert reason.startswith("too many cells (") and reason.endswith(" > limit 10000; MAX_FILE_CELLS)")
+    assert len(result.measurements) == 0
+
+
+def test_the_job_budget_skips_the_file_that_would_exceed_it_and_keeps_the_rest(tmp_path):
+    write_csv(tmp_path / "a.csv", 100, model="a:1b")  # 200 measurements (throughput and TTFT)
+    write_csv(tmp_path / "b.csv", 100, model="b:1b")  # would make 400
+    write_csv(tmp_path / "c.csv", 40, model="c:1b")  # 280: fits
+    result = ingest_tree(tmp_path, limits=IngestLimits(max_job_measurements=300), workers=1)
+    assert skipped(result) == {"b.csv": "over the job's measurement budget (200 measurements read before it + 200 "
+                                        "in it > limit 300; MAX_JOB_MEASUREMENTS)"}
+    assert sorted(set(result.measurements["model"].astype(str))) == ["a:1b", "c:1b"]
+    assert "b.csv" not in result.inventory.parsed and "b.csv" not in result.inventory.tools
+
+
+def test_a_file_larger_than_the_whole_budget_stops_being_read_at_the_budget(tmp_path):
+    """Its rows are counted as the adapter writes them: never more than the budget is made."""
+    write_csv(tmp_path / "a.csv", 400)
+    result = ingest_tree(tmp_path, limits=IngestLimits(max_job_measurements=300), workers=1)
+    assert skipped(result) == {"a.csv": "over the job's measurement budget (more than 300 measurements in this "
+                                        "file alone; MAX_JOB_MEASUREMENTS)"}
+    assert len(result.measurements) == 0
+
+
+def test_limits_hold_when_files_are_read_in_worker_processes(tmp_path, monkeypatch):
+    for index in range(4):
+        write_csv(tmp_path / f"f{index}.csv", 10 + index, model=f"m{index}:1b")
+    write_csv(tmp_path / "big.csv", 60)
+    limits = IngestLimits(max_file_rows=50)
+    here = ingest_tree(tmp_path, limits=limits, workers=1)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_FILES", 1)
+    pooled = ingest_tree(tmp_path, limits=limits, workers=2)
+    assert skipped(here) == skipped(pooled) == {"big.csv": "too many rows (60 > limit 50; MAX_FILE_ROWS)"}
+    assert len(here.measurements) == len(pooled.measurements) == 2 * (10 + 11 + 12 + 13)
+
+
+def test_counting_rows_and_cells():
+    assert count_rows(b"a,b\n1,2\n3,4\n", "csv") == 2
+    assert count_rows(b"a,b\n1,2\n3,4", "csv") == 2  # no final newline
+    assert count_rows(b'[{"a": 1}, {"a": {"b": 2}}]', "json") == 3
+    assert count_rows(b"line\n" * 5, "text") == 5
+    assert count_cells(b"a,b\n1,2\n", "csv") == 4
+    assert count_cells(b"a;b\n1;2\n", "csv") == 4
+    assert count_cells(b"| a | b |\n|---|---|\n| 1 | 2 |\n", "md") == 9 + 3
+    assert count_cells(b'{"s": [1, 2, 3]}', "json") == 3
+
+
+def test_the_settings_defaults_are_the_limits_defaults():
+    """bot.settings may not import bot.core: its defaults are written out, and must agree."""
+    from bot.core.limits import ReportCaps
+    from bot.flows.pipeline import ingest_limits
+    from tests.factories import make_settings
+
+    settings = make_settings()
+    assert ingest_limits(settings) == IngestLimits()
+    assert ReportCaps(max_models=settings.max_report_models,
+                      max_configurations=settings.max_report_configurations) == ReportCaps()
