@@ -107,7 +107,7 @@ def _compare(model: str, metric: str, rows: list[dict[str, Any]], index: ValueIn
         return None
     a = group_values(index, model=model, metric=metric, config=str(best["config"]))
     b = group_values(index, model=model, metric=metric, config=str(worst["config"]))
-    p, method = welch(pd.Series(a), pd.Series(b))
+    p, method = welch(a, b)
     return ConfigComparison(
         model=model, parameter="", best=str(best["config"]), worst=str(worst["config"]),
         best_median=float(best["median"]), worst_median=float(worst["median"]),

@@ -128,7 +128,7 @@ def best_configuration(analysis: Analysis) -> BestConfiguration | None:
                      config=str(top["config"]))
     b = group_values(analysis.values, model=str(second["model"]), metric="throughput_tok_s",
                      config=str(second["config"]))
-    p, method = welch(pd.Series(a), pd.Series(b))
+    p, method = welch(a, b)
     separable = p is not None and p < SIGNIFICANCE and a.size >= 2 and b.size >= 2
     if p is None:
         verdict = f"not separable from noise ({method})"
