@@ -180,6 +180,9 @@ _RATIO_WORDS: list[tuple[re.Pattern[str], float]] = [
     (re.compile(r"\btenfold\b", re.IGNORECASE), 10.0),
     (re.compile(r"\bhalf\s+as\b|\bhalv(?:e|ed|es|ing)\b", re.IGNORECASE), 0.5),
 ]
+# What every match of `_RATIO_WORDS` and of `_COUNT_NOUN` holds (lower-case)
+_RATIO_STEMS = ("twice", "doubl", "twofold", "tripl", "threefold", "quadrupl", "fourfold", "tenfold", "half", "halv")
+_COUNT_WORDS = ("request", "fail", "error", "run", "rows", "file", "sample", "cold", "retries", "attempt", "call")
 RATIO_WORD_TOLERANCE = 0.10  # "twice" is 1.8-2.2x
 # Shares of a set of things: (pattern, low %, high %).
 _SHARE_WORDS: list[tuple[str, float, float]] = [
@@ -433,7 +436,7 @@ def _inherit_nouns(masked: str, claims: list[Claim]) -> list[Claim]:
         if clause not in clause_kinds:
             # "3 failed requests out of 63": the clause's other numbers count requests in general
             clause_kinds[clause] = {"files" if _noun_kind(m) == "files" else "requests"
-                                    for m in _COUNT_NOUN.finditer(masked[clause[0]:clause[1]]) if m.group("noun")}
+                                    for m in _count_nouns(masked[clause[0]:clause[1]]) if m.group("noun")}
         kinds = clause_kinds[clause]
         if len(kinds) == 1:
             out[i] = replace(claim, unit="count", noun=next(iter(kinds)))
@@ -468,7 +471,21 @@ def _word_claims(text: str, masked: str) -> list[Claim]:
     return claims
 
 
+def _count_nouns(text: str) -> Iterator[re.Match[str]]:
+    """`_COUNT_NOUN`'s matches in ``text``: none when it holds none of their words (looked for first
+    in ASCII text, where ignoring case is plain ASCII case: the same matches, faster)."""
+    if text.isascii() and not _any_word(text.lower(), _COUNT_WORDS):
+        return iter(())
+    return _COUNT_NOUN.finditer(text)
+
+
+def _any_word(lowered: str, words: tuple[str, ...]) -> bool:
+    return any(word in lowered for word in words)
+
+
 def _ratio_word_claims(text: str, masked: str) -> list[Claim]:
+    if masked.isascii() and not _any_word(masked.lower(), _RATIO_STEMS):
+        return []  # none of the words (the same check as `_count_nouns`)
     claims = []
     for pattern, multiple in _RATIO_WORDS:
         for match in pattern.finditer(masked):

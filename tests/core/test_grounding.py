@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from bot.core import grounding
 from bot.core.grounding import _whole_words, extract_claims, ground
 from bot.core.numbers import format_number
 from bot.core.types import Fact
@@ -384,3 +385,17 @@ def test_whole_word_search_finds_what_the_whole_word_pattern_finds() -> None:
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
         pattern = rf"(?<![^\W_]){re.escape(name)}(?![^\W_])"
         assert list(_whole_words(name, text)) == [m.span() for m in re.finditer(pattern, text, re.IGNORECASE)]
+
+
+def test_word_prefilters_find_what_the_patterns_find() -> None:
+    """`_count_nouns` and `_ratio_word_claims` look for their words before running their patterns:
+    the same matches as the patterns alone, on ASCII and non-ASCII text."""
+    rng = random.Random(15)
+    words = ["requests", "Failed", "errors", "runs", "rows", "FILES", "samples", "cold-start", "retries", "calls",
+             "twice", "Doubled", "threefold", "half as", "halving", "tenfold", "x", "1", "ſamples", "ıs", " ", "-"]
+    for _ in range(5_000):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(0, 6)))
+        spans = [m.span() for m in grounding._COUNT_NOUN.finditer(text)]
+        assert [m.span() for m in grounding._count_nouns(text)] == spans
+        ratios = [(m.start(), m.end()) for pattern, _ in grounding._RATIO_WORDS for m in pattern.finditer(text)]
+        assert [(c.start, c.end) for c in grounding._ratio_word_claims(text, text)] == ratios
