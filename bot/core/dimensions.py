@@ -21,7 +21,7 @@ source file (`group_model`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -75,9 +75,13 @@ def assign_configs(frame: pd.DataFrame) -> tuple[pd.DataFrame, DimensionTable]:
     table: DimensionTable = {}
     texts: dict[str, int] = {}
     config_of = np.zeros(len(first), dtype=np.int64)
+    made: dict[tuple[str, ...], tuple[Dimensions, dict[str, str]]] = {}  # a model's metrics share contexts
     for (model, metric), found in distinct.items():
-        dims, keys = _configurations(model, metric, [context for _, context in found])
-        table[(model, metric)] = dims
+        contexts = tuple(context for _, context in found)
+        if contexts not in made:
+            made[contexts] = _configurations(model, metric, list(contexts))
+        dims, keys = made[contexts]
+        table[(model, metric)] = replace(dims, model=model, metric=metric)
         for number, context in found:
             config_of[number] = texts.setdefault(keys[context], len(texts))
     out = frame.copy(deep=False)

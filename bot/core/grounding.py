@@ -45,7 +45,7 @@ import contextlib
 import functools
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from bot.core.config import Config
@@ -128,6 +128,12 @@ _UNIT_SPELLINGS: list[tuple[str, str]] = sorted(
     key=lambda pair: -len(pair[0]),
 )
 
+# The spellings (longest first) by their first character; how much text after a number can hold one
+_SPELLINGS_BY_FIRST: dict[str, list[tuple[str, str]]] = {}
+for _spelling, _unit in _UNIT_SPELLINGS:
+    _SPELLINGS_BY_FIRST.setdefault(_spelling[0], []).append((_spelling, _unit))
+_UNIT_WINDOW = 1 + max(len(spelling) for spelling, _ in _UNIT_SPELLINGS) + 8
+
 _NUMBER = re.compile(
     # not inside an identifier (gemma3, q8_0, :270m, =4096, v1.2), except the end of a range
     # "45-47"; a leading "_" is Markdown italics ("_8.7 s_"), not part of a name
@@ -145,6 +151,9 @@ _COUNT_NOUN = re.compile(
     r"|\s(?P<verb>failed)\b",
     re.IGNORECASE,
 )
+_FOLD = re.compile(r"-fold\b", re.IGNORECASE)
+_NAME_GLUE = re.compile(r"-[A-Za-z]|[:_]\w|\.\d")
+_LETTER_GLUE = re.compile(r"[A-Za-z]|_\w")
 # A number of the same things as the one after "of" ("81 of 294 requests", "1024 (85%) of 101 files").
 _OF = re.compile(r"\s*(?:\([^()]{0,20}\)\s*)?of\s+(?:the\s+|all\s+)?", re.IGNORECASE)
 _ONES = {
@@ -171,6 +180,9 @@ _RATIO_WORDS: list[tuple[re.Pattern[str], float]] = [
     (re.compile(r"\btenfold\b", re.IGNORECASE), 10.0),
     (re.compile(r"\bhalf\s+as\b|\bhalv(?:e|ed|es|ing)\b", re.IGNORECASE), 0.5),
 ]
+# What every match of `_RATIO_WORDS` and of `_COUNT_NOUN` holds (lower-case)
+_RATIO_STEMS = ("twice", "doubl", "twofold", "tripl", "threefold", "quadrupl", "fourfold", "tenfold", "half", "halv")
+_COUNT_WORDS = ("request", "fail", "error", "run", "rows", "file", "sample", "cold", "retries", "attempt", "call")
 RATIO_WORD_TOLERANCE = 0.10  # "twice" is 1.8-2.2x
 # Shares of a set of things: (pattern, low %, high %).
 _SHARE_WORDS: list[tuple[str, float, float]] = [
@@ -339,20 +351,19 @@ def extract_claims(text: str, *, identifiers: Iterable[str] = (), keys: Iterable
     ``quotations`` are the archive texts the facts quote: a «quote» of (a part of) one is the
     archive's words, not a quantity ("«error_code 429»")."""
     masked = _mask(text, identifiers, quotations)
-    key_before = _key_pattern(keys)
+    key_before = _key_pattern(frozenset(keys))
     claims = []
     for match in _NUMBER.finditer(masked):
-        end = match.end()
-        rest = masked[end:]
-        fold = re.match(r"-fold\b", rest, re.IGNORECASE)
-        if not fold and re.match(r"-[A-Za-z]|[:_]\w|\.\d", rest):  # "8-bit", "3:8b", "1.2.3"
+        end = match.end()  # what follows is matched in place (none of these patterns looks back)
+        fold = _FOLD.match(masked, end)
+        if not fold and _NAME_GLUE.match(masked, end):  # "8-bit", "3:8b", "1.2.3"
             continue
-        unit, unit_len = ("x", fold.end()) if fold else _unit_at(rest)
-        if not unit and not match.group("k") and re.match(r"[A-Za-z]|_\w", rest):
+        unit, unit_len = ("x", fold.end() - end) if fold else _unit_at(masked[end:end + _UNIT_WINDOW])
+        if not unit and not match.group("k") and _LETTER_GLUE.match(masked, end):
             continue  # glued letters that are not a unit ("270m", "8b", "4bit"): part of a name
         noun = ""
         if not unit:
-            counted = _COUNT_NOUN.match(rest)
+            counted = _COUNT_NOUN.match(masked, end)
             if counted:
                 unit, noun = "count", _noun_kind(counted)  # the noun stays outside the claim's text
         digits = match.group("int").replace(",", "")
@@ -417,19 +428,23 @@ def _inherit_nouns(masked: str, claims: list[Claim]) -> list[Claim]:
         after = starts.get(of.end()) if of else None
         if after is not None and after.unit == "count":
             out[i] = replace(claim, unit="count", noun=after.noun)
+    clause_kinds: dict[tuple[int, int], set[str]] = {}  # per clause: a clause often holds several numbers
     for i, claim in enumerate(out):
         if claim.unit or claim.key or claim.word or claim.tolerance != 0.5:
             continue
-        start, end = _span(masked, claim.start, claim.end, _CLAUSE_END)
-        # "3 failed requests out of 63": the clause's other numbers count requests in general
-        kinds = {"files" if _noun_kind(m) == "files" else "requests"
-                 for m in _COUNT_NOUN.finditer(masked[start:end]) if m.group("noun")}
+        clause = _span(masked, claim.start, claim.end, _CLAUSE_END)
+        if clause not in clause_kinds:
+            # "3 failed requests out of 63": the clause's other numbers count requests in general
+            clause_kinds[clause] = {"files" if _noun_kind(m) == "files" else "requests"
+                                    for m in _count_nouns(masked[clause[0]:clause[1]]) if m.group("noun")}
+        kinds = clause_kinds[clause]
         if len(kinds) == 1:
-            out[i] = replace(claim, unit="count", noun=kinds.pop())
+            out[i] = replace(claim, unit="count", noun=next(iter(kinds)))
     return out
 
 
-def _key_pattern(keys: Iterable[str]) -> re.Pattern[str] | None:
+@functools.lru_cache(maxsize=256)
+def _key_pattern(keys: frozenset[str]) -> re.Pattern[str] | None:
     names = sorted({k for k in keys if k}, key=len, reverse=True)
     if not names:
         return None
@@ -445,7 +460,7 @@ def _word_claims(text: str, masked: str) -> list[Claim]:
     """
     claims = []
     for match in _WORD_NUMBER.finditer(masked):
-        unit, unit_len = _unit_at(masked[match.end() :])
+        unit, unit_len = _unit_at(masked[match.end() : match.end() + _UNIT_WINDOW])
         if not unit:
             continue
         value = _word_value(match.group(0))
@@ -456,7 +471,21 @@ def _word_claims(text: str, masked: str) -> list[Claim]:
     return claims
 
 
+def _count_nouns(text: str) -> Iterator[re.Match[str]]:
+    """`_COUNT_NOUN`'s matches in ``text``: none when it holds none of their words (looked for first
+    in ASCII text, where ignoring case is plain ASCII case: the same matches, faster)."""
+    if text.isascii() and not _any_word(text.lower(), _COUNT_WORDS):
+        return iter(())
+    return _COUNT_NOUN.finditer(text)
+
+
+def _any_word(lowered: str, words: tuple[str, ...]) -> bool:
+    return any(word in lowered for word in words)
+
+
 def _ratio_word_claims(text: str, masked: str) -> list[Claim]:
+    if masked.isascii() and not _any_word(masked.lower(), _RATIO_STEMS):
+        return []  # none of the words (the same check as `_count_nouns`)
     claims = []
     for pattern, multiple in _RATIO_WORDS:
         for match in pattern.finditer(masked):
@@ -516,13 +545,27 @@ def _mask(text: str, identifiers: Iterable[str], quotations: Iterable[str] = ())
     for ident in _digit_names(frozenset(identifiers)):
         if ident.isascii() and ident.lower() not in lowered:
             continue  # not in the text (the whole-word search below would find nothing)
-        whole = rf"(?<![^\W_]){re.escape(ident)}(?![^\W_])"
-        for match in re.finditer(whole, text, flags=re.IGNORECASE):
-            blank(match.start(), match.end())
+        for start, end in _whole_words(ident, text):
+            blank(start, end)
     for pattern in _MASKS:
         for match in pattern.finditer(text):
             blank(match.start(), match.end())
     return "".join(chars)
+
+
+def _whole_words(name: str, text: str) -> Iterator[tuple[int, int]]:
+    r"""Where ``name`` stands in ``text`` as a whole word, in any case (no letter or digit right
+    before or after it): what ``(?<![^\W_])name(?![^\W_])`` finds, without compiling that pattern
+    for every name (its classes are slow to compile, and a report checks a hundred names or more)."""
+    literal = re.compile(re.escape(name), re.IGNORECASE)
+    pos = 0
+    while (match := literal.search(text, pos)) is not None:
+        start, end = match.span()
+        if (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
+            yield start, end
+            pos = end if end > start else start + 1
+        else:
+            pos = start + 1  # a later match may overlap this one, as the pattern would find it
 
 
 @functools.lru_cache(maxsize=256)
@@ -543,10 +586,11 @@ def _is_number(text: str) -> bool:
 
 
 def _unit_at(rest: str) -> tuple[str, int]:
-    """The unit at the start of ``rest`` (glued or after one space) and its length."""
+    """The unit at the start of ``rest`` (glued or after one space; its first `_UNIT_WINDOW`
+    characters are enough) and its length."""
     offset = 1 if rest[:1] == " " else 0
     lowered = rest[offset:].lower()
-    for spelling, unit in _UNIT_SPELLINGS:
+    for spelling, unit in _SPELLINGS_BY_FIRST.get(lowered[:1], ()):
         if lowered.startswith(spelling):
             after = lowered[len(spelling) : len(spelling) + 2]
             glued = after[:1].isalnum() or (after[:1] == "_" and after[1:2].isalnum())
@@ -575,25 +619,25 @@ def _references(facts: tuple[Fact, ...]) -> tuple[Reference, ...]:
         value_sign = _sign(fact.value) if math.isfinite(fact.value) else 0
         statement = without_quoted(fact.statement)  # quoted archive text (reasons, paths) states nothing
         models = frozenset({fact.model} - {""}) | frozenset(_full_names(statement, all_models)[0])
-        base = Reference(0.0, "", fact.id, model=fact.model, models=models, metric=fact.metric,
-                         llm=fact.metric not in NON_LLM_METRICS)
+        reference = functools.partial(Reference, fact_id=fact.id, model=fact.model, models=models,
+                                      metric=fact.metric, llm=fact.metric not in NON_LLM_METRICS)
         if math.isfinite(fact.value):
             unit = _canonical_unit(fact.unit)
             noun = _METRIC_NOUNS.get(fact.metric, "files" if unit == "files" else "") if unit in COUNT_UNITS else ""
-            refs.append(replace(base, value=fact.value, unit=unit, sign=value_sign, noun=noun))
+            refs.append(reference(value=fact.value, unit=unit, sign=value_sign, noun=noun))
         if fact.rows is not None:
-            refs.append(replace(base, value=float(fact.rows), noun="requests"))
+            refs.append(reference(value=float(fact.rows), unit="", noun="requests"))
         for claim in extract_claims(statement, identifiers=identifiers_of([fact]), keys=keys):
             if claim.word or claim.unit == "x":
                 continue  # "(10x)" counts occurrences; ratios are checked against the figures
-            refs.append(replace(base, value=claim.value, unit=claim.unit, sign=claim.sign or value_sign,
-                                noun=claim.noun, claimed=fact.origin == "claim"))
+            refs.append(reference(value=claim.value, unit=claim.unit, sign=claim.sign or value_sign,
+                                  noun=claim.noun, claimed=fact.origin == "claim"))
         settings = [(k, v) for k, v in Config.parse(fact.config).items if v is not None]
         settings += [(m.group(1), m.group(2)) for m in re.finditer(r"\b([A-Za-z_][\w.]*)=(-?\d+(?:\.\d+)?)\b",
                                                                     statement)]
         for key, raw in settings:
             with contextlib.suppress(ValueError):
-                refs.append(replace(base, value=float(raw), key=key.lower()))
+                refs.append(reference(value=float(raw), unit="", key=key.lower()))
     return tuple(refs)
 
 

@@ -107,6 +107,10 @@ def build_json(*, archive: str, analysis: Analysis, inventory: Inventory, narrat
 
 def _document(*, archive: str, analysis: Analysis, inventory: Inventory, narrative: Narrative | None,
               timings_s: Mapping[str, float], summary: DataSummary) -> dict[str, Any]:
+    groups = analysis.groups.to_dict(orient="records") if not analysis.groups.empty else []
+    by_model_metric: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for group in groups:
+        by_model_metric.setdefault((group["model"], group["metric"]), []).append(group)
     models = []
     for m in analysis.models:
         models.append({
@@ -126,7 +130,7 @@ def _document(*, archive: str, analysis: Analysis, inventory: Inventory, narrati
             "samples": m.samples,
             # what the model-level figures above pool, per metric: they are roll-ups when pooled
             "rollup": {metric: r.to_json() for metric, r in m.rollups.items()},
-            "configurations": _model_configurations(analysis, m.model),
+            "configurations": _model_configurations(analysis, m.model, by_model_metric),
         })
     return {
         "version": __version__,
@@ -149,7 +153,7 @@ def _document(*, archive: str, analysis: Analysis, inventory: Inventory, narrati
         "models": models,
         "configs": analysis.configs.to_dict(orient="records"),
         "dimensions": [d.to_json() for _, d in sorted(analysis.dimensions.items())],
-        "groups": analysis.groups.to_dict(orient="records") if not analysis.groups.empty else [],
+        "groups": groups,
         "aggregates": _aggregate_records(analysis),
         "comparisons": [c.__dict__ | {"sources": list(c.sources)} for c in analysis.comparisons],
         "claims": {
@@ -179,19 +183,19 @@ def _aggregate_records(analysis: Analysis) -> list[dict[str, Any]]:
     return [{k: row[k] for k in _AGGREGATE_FIELDS} for row in agg.to_dict(orient="records")]
 
 
-def _model_configurations(analysis: Analysis, model: str) -> list[dict[str, Any]]:
-    """A model's configurations per metric: the dimensions that vary, and each configuration's values."""
+def _model_configurations(analysis: Analysis, model: str,
+                          groups: Mapping[tuple[str, str], list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """A model's configurations per metric: the dimensions that vary, and each configuration's values
+    (``groups``: the records of `Analysis.groups` by model and metric)."""
     out = []
     for (name, metric), dims in sorted(analysis.dimensions.items()):
         if name != model or metric not in _CONFIG_TABLE_METRICS:
             continue
-        groups = analysis.groups
-        rows = groups.loc[(groups["model"] == model) & (groups["metric"] == metric)] if not groups.empty else groups
         out.append({"metric": metric, "varying": list(dims.varying), "key": list(dims.key),
                     "constant": dict(dims.constant), "count": dims.configurations,
                     "configurations": [{"config": r["config"], "values": r["values"], "kind": r["kind"], "n": r["n"],
                                         "failed": r["failed"], "median": r["median"]}
-                                       for r in rows.to_dict(orient="records")]})
+                                       for r in groups.get((model, metric), [])]})
     return out
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from bot.core.analysis import analyze
+from bot.core.analysis.requests import welch
 from tests.ingest_support import ingest_files
 
 HEADER = "model,num_ctx,ttft_s,tokens_s,load_s,eval_s,eval_count,error\n"
@@ -119,3 +122,39 @@ def test_ttft_definition_is_stated_and_mixed_definitions_are_flagged(tmp_path: P
     # the model-level (roll-up) TTFT fact; the fastest configuration has a TTFT fact of its own
     m1b = next(f for f in analysis.facts if f.model == "m:1b" and f.metric == "ttft_ms" and not f.config)
     assert "define TTFT differently" in m1b.statement and "roll-up over 2 configurations" in m1b.statement
+
+
+def _welch_on_series(a: pd.Series, b: pd.Series) -> tuple[float | None, str]:
+    """The Welch test as it was written on pandas Series (the reference the array version keeps)."""
+    from scipy.special import stdtr
+
+    a = pd.to_numeric(a, errors="coerce").dropna()
+    b = pd.to_numeric(b, errors="coerce").dropna()
+    if a.size < 2 or b.size < 2:
+        return None, f"n={a.size} vs n={b.size}: too few samples to separate from noise"
+    va, vb = float(a.var(ddof=1)) / a.size, float(b.var(ddof=1)) / b.size
+    diff = float(a.mean() - b.mean())
+    if va + vb == 0:
+        return (0.0 if diff != 0 else 1.0), "no spread"
+    t = diff / math.sqrt(va + vb)
+    df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
+    p = float(2 * stdtr(df, -abs(t)))
+    return (p if math.isfinite(p) else None), "Welch t-test"
+
+
+def test_welch_on_arrays_gives_the_same_bits_as_on_series() -> None:
+    """The p-values go into the JSON as they are: the array version must not move a bit."""
+    rng = np.random.default_rng(15)
+    for i in range(2_000):
+        n, m = rng.integers(0, 30, 2)
+        scale = 10.0 ** rng.integers(-3, 6)
+        a, b = rng.normal(100, 5, n) * scale, rng.normal(100 + rng.normal(0, 3), 5, m) * scale
+        if i % 7 == 0:
+            a = np.round(a, 1)
+        if i % 11 == 0 and n:
+            a[0] = np.nan
+        if i % 13 == 0:
+            b = np.full(m, 3.0)
+        expected = _welch_on_series(pd.Series(a), pd.Series(b))
+        assert welch(a, b) == expected
+        assert welch(pd.Series(a, dtype=object), pd.Series(b)) == expected

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
 
-from bot.core.grounding import extract_claims, ground
+from bot.core import grounding
+from bot.core.grounding import _whole_words, extract_claims, ground
 from bot.core.numbers import format_number
 from bot.core.types import Fact
 from tests.factories import chimera_reports_facts
@@ -369,3 +373,29 @@ def test_a_bare_number_that_nothing_describes_is_not_grounded() -> None:
     assert problems("1.5") == [("1.5", "ungrounded")]
     assert problems("Go with 2.0 instead.") == [("2.0", "ungrounded")]
     assert problems("The TTFT p50 of gemma3:270m is 64.1.") == []  # said what it is: grounded
+
+
+def test_whole_word_search_finds_what_the_whole_word_pattern_finds() -> None:
+    """`_mask` finds names as whole words without compiling a pattern per name: same spans as
+    ``(?<![^\\W_])name(?![^\\W_])`` with IGNORECASE, overlaps and Unicode case folding included."""
+    rng = random.Random(15)
+    alphabet = "aA1_-:. éÉſsSKkK9ß"
+    for _ in range(20_000):
+        name = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 4)))
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        pattern = rf"(?<![^\W_]){re.escape(name)}(?![^\W_])"
+        assert list(_whole_words(name, text)) == [m.span() for m in re.finditer(pattern, text, re.IGNORECASE)]
+
+
+def test_word_prefilters_find_what_the_patterns_find() -> None:
+    """`_count_nouns` and `_ratio_word_claims` look for their words before running their patterns:
+    the same matches as the patterns alone, on ASCII and non-ASCII text."""
+    rng = random.Random(15)
+    words = ["requests", "Failed", "errors", "runs", "rows", "FILES", "samples", "cold-start", "retries", "calls",
+             "twice", "Doubled", "threefold", "half as", "halving", "tenfold", "x", "1", "ſamples", "ıs", " ", "-"]
+    for _ in range(5_000):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(0, 6)))
+        spans = [m.span() for m in grounding._COUNT_NOUN.finditer(text)]
+        assert [m.span() for m in grounding._count_nouns(text)] == spans
+        ratios = [(m.start(), m.end()) for pattern, _ in grounding._RATIO_WORDS for m in pattern.finditer(text)]
+        assert [(c.start, c.end) for c in grounding._ratio_word_claims(text, text)] == ratios

@@ -177,9 +177,11 @@ class _Index:
         self.sources = ok["source"].to_numpy(dtype=object) if not ok.empty else np.empty(0, dtype=object)
         setting_codes, self.settings = _setting_codes(ok)
         self.rows: dict[str, dict[int, np.ndarray]] = {}  # model ('' = any) -> setting -> rows
+        self.all_rows: dict[str, np.ndarray] = {}  # model ('' = any) -> its rows, sorted
         models = ok["model"].to_numpy(dtype=object) if not ok.empty else np.empty(0, dtype=object)
         for model in ("", *dict.fromkeys(models.tolist())):
             rows = np.flatnonzero(models == model) if model else np.arange(len(models))
+            self.all_rows[model] = rows
             order = rows[np.argsort(setting_codes[rows], kind="stable")]
             codes, starts = np.unique(setting_codes[order], return_index=True)
             self.rows[model] = dict(zip(codes.tolist(), np.split(order, starts[1:]), strict=True)) if len(order) else {}
@@ -190,12 +192,14 @@ class _Index:
 
     def _matching(self, model: str, config: str) -> np.ndarray:
         """The rows of ``model`` (any model when '') whose context holds every part of ``config``."""
-        by_setting = self.rows.get(model, {})
         codes: set[int] | None = None
         for part in Config.parse(config).parts if config else ():
             found = self.postings.get(part, set())
             codes = found if codes is None else codes & found
-        chosen = [rows for code, rows in by_setting.items() if codes is None or code in codes]
+        if codes is None:  # every setting
+            return self.all_rows.get(model, np.empty(0, dtype=np.int64))
+        by_setting = self.rows.get(model, {})
+        chosen = [by_setting[code] for code in codes if code in by_setting]
         return np.sort(np.concatenate(chosen)) if chosen else np.empty(0, dtype=np.int64)
 
     def _scope(self, model: str, config: str) -> tuple[dict[str, np.ndarray], dict[str, set[str]]]:

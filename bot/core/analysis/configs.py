@@ -44,9 +44,9 @@ def config_table(requests: pd.DataFrame) -> pd.DataFrame:
     rows = np.asarray([first_of[key] for key in out.index.tolist()], dtype=np.int64)
     out.insert(0, "config", np.asarray(configs.categories, dtype=object)[configs.codes[rows]])
     out.insert(0, "model", np.asarray(models.categories, dtype=object)[models.codes[rows]])
-    out = out.reset_index(drop=True)
-    out = out.astype({c: "object" for c in _FIGURES}).astype({"model": "str", "config": "str"})
-    out = out.where(out.notna(), None)
+    out = out.reset_index(drop=True).astype({"model": "str", "config": "str"})
+    for name in _FIGURES:  # Python floats, None where there is none (as the JSON and the report show them)
+        out[name] = pd.Series([None if value != value else value for value in out[name].tolist()], dtype="object")
     out["values"] = [config_values(c) for c in out["config"]]
     return out[TABLE_COLUMNS]
 
@@ -107,7 +107,7 @@ def _compare(model: str, metric: str, rows: list[dict[str, Any]], index: ValueIn
         return None
     a = group_values(index, model=model, metric=metric, config=str(best["config"]))
     b = group_values(index, model=model, metric=metric, config=str(worst["config"]))
-    p, method = welch(pd.Series(a), pd.Series(b))
+    p, method = welch(a, b)
     return ConfigComparison(
         model=model, parameter="", best=str(best["config"]), worst=str(worst["config"]),
         best_median=float(best["median"]), worst_median=float(worst["median"]),

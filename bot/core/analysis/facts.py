@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -128,7 +129,7 @@ def best_configuration(analysis: Analysis) -> BestConfiguration | None:
                      config=str(top["config"]))
     b = group_values(analysis.values, model=str(second["model"]), metric="throughput_tok_s",
                      config=str(second["config"]))
-    p, method = welch(pd.Series(a), pd.Series(b))
+    p, method = welch(a, b)
     separable = p is not None and p < SIGNIFICANCE and a.size >= 2 and b.size >= 2
     if p is None:
         verdict = f"not separable from noise ({method})"
@@ -405,10 +406,23 @@ def _aggregate_facts(facts: _Facts, aggregates: pd.DataFrame) -> None:
     if aggregates.empty:
         return
     counts = {"requests_completed", "requests_failed"}
-    for (model, metric), rows in aggregates.loc[~aggregates["metric"].isin(counts)].groupby(["model", "metric"],
-                                                                                              sort=True):
-        for row in rows.head(MAX_AGGREGATE_FACTS).itertuples(index=False):
+    by_model_metric: dict[tuple[str, str], list[SimpleNamespace]] = {}  # rows in file order
+    for record in records(aggregates, _AGGREGATE_FIELDS):
+        model, metric = record["model"], record["metric"]
+        if metric not in counts and _present(model) and _present(metric):
+            by_model_metric.setdefault((model, metric), []).append(SimpleNamespace(**record))
+    for (model, metric), rows in sorted(by_model_metric.items()):  # as groupby(["model", "metric"]) orders them
+        for row in rows[:MAX_AGGREGATE_FACTS]:
             _aggregate_fact(facts, row, str(model), str(metric))
+
+
+_AGGREGATE_FIELDS = ("model", "metric", "value", "config", "n", "unit", "failed", "error", "statistic", "definition",
+                     "source")
+
+
+def _present(key: Any) -> bool:
+    """A group key pandas keeps (it leaves out missing ones)."""
+    return key is not None and key == key
 
 
 def _aggregate_fact(facts: _Facts, row: Any, model: str, metric: str) -> None:

@@ -137,6 +137,7 @@ class ValueIndex:
         self._measurements = measurements
         self._found: dict[tuple[str, str, str], np.ndarray] = {}
         self._columns: list[pd.Categorical] = []
+        self._code_of: list[dict[str, int]] = []  # per column: its categories' codes
         self._rows = np.empty(0, dtype=np.int64)
         self._values = np.empty(0)
 
@@ -149,6 +150,7 @@ class ValueIndex:
     def release(self) -> None:
         """Forget the selection arrays (kept: what was found); they are made again if asked."""
         self._columns, self._rows, self._values = [], np.empty(0, dtype=np.int64), np.empty(0)
+        self._code_of = []
 
     def items(self) -> list[tuple[tuple[str, str, str], np.ndarray]]:
         """The configurations asked for so far."""
@@ -158,8 +160,8 @@ class ValueIndex:
         if not self._columns:
             self._prepare()
         wanted = np.ones(len(self._rows), dtype=bool)
-        for values, text in zip(self._columns, key, strict=True):
-            wanted &= values.codes == values.categories.get_indexer([text])[0]
+        for values, code_of, text in zip(self._columns, self._code_of, key, strict=True):
+            wanted &= values.codes == code_of.get(text, -1)
         return self._values[wanted]
 
     def _prepare(self) -> None:
@@ -170,6 +172,7 @@ class ValueIndex:
         ok = ~m["failed"].to_numpy(dtype=bool)[rows] & np.isfinite(values)
         self._values = values[ok]
         self._columns = [categorical(m[name])[rows[ok]] for name in ("model", "metric", "config")]
+        self._code_of = [{text: code for code, text in enumerate(c.categories.tolist())} for c in self._columns]
         self._rows = rows[ok]
 
 

@@ -198,19 +198,38 @@ def _percentile(name: str) -> float | None:
     return value if 0 <= value <= 100 else None
 
 
-def welch(a: pd.Series, b: pd.Series) -> tuple[float | None, str]:
+def welch(a: pd.Series | np.ndarray, b: pd.Series | np.ndarray) -> tuple[float | None, str]:
     """Two-sided Welch t-test p-value of a vs b, or None and why it cannot be computed."""
     from scipy.special import stdtr  # 0.2 s to import, scipy.stats costs 0.6 s more
 
-    a = pd.to_numeric(a, errors="coerce").dropna()
-    b = pd.to_numeric(b, errors="coerce").dropna()
+    a, b = _present(a), _present(b)
     if a.size < 2 or b.size < 2:
         return None, f"n={a.size} vs n={b.size}: too few samples to separate from noise"
-    va, vb = float(a.var(ddof=1)) / a.size, float(b.var(ddof=1)) / b.size
-    diff = float(a.mean() - b.mean())
+    va, vb = _variance(a) / a.size, _variance(b) / b.size
+    diff = float(_mean(a) - _mean(b))
     if va + vb == 0:
         return (0.0 if diff != 0 else 1.0), "no spread"
     t = diff / math.sqrt(va + vb)
     df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
     p = float(2 * stdtr(df, -abs(t)))
     return (p if math.isfinite(p) else None), "Welch t-test"
+
+
+def _present(values: pd.Series | np.ndarray) -> np.ndarray:
+    """The values as float64, the missing ones (NaN, or not numbers) left out."""
+    if isinstance(values, np.ndarray):
+        v = values.astype("float64", copy=False)
+    else:
+        v = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    return v[~np.isnan(v)]
+
+
+# The mean and sample variance exactly as pandas computes them (`pandas.core.nanops`: the float64 sum
+# over the count; the two-pass sum of squares over count - 1), on an array, without a Series per call.
+def _mean(v: np.ndarray) -> np.float64:
+    return v.sum(dtype=np.float64) / np.float64(v.size)
+
+
+def _variance(v: np.ndarray) -> float:
+    count = np.float64(v.size)
+    return float(((v.sum(dtype=np.float64) / count - v) ** 2).sum(dtype=np.float64) / (count - 1))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from bot.core.analysis.claims import ClaimCheck
@@ -105,17 +106,19 @@ class Analysis:
     rankings: list[RankingCheck] = field(default_factory=list)
     facts: list[Fact] = field(default_factory=list)
 
-    def _rows(self, kind: str) -> pd.DataFrame:
+    def _is_kind(self, kind: str) -> np.ndarray:
+        """Which requests are of ``kind`` (the counts below read masks, not frames of the rows)."""
         if self.requests.empty or "kind" not in self.requests:
-            return self.requests
-        return self.requests.loc[self.requests["kind"] == kind]
+            return np.ones(len(self.requests), dtype=bool)
+        return (self.requests["kind"] == kind).to_numpy(dtype=bool)
 
     def _tool_count(self, metric: str) -> int:
         m = self.aggregates
         if m.empty:
             return 0
-        values = m.loc[(m["metric"] == metric) & (m["statistic"] == "count"), "value"]
-        return int(values.fillna(0).sum())
+        wanted = ((m["metric"] == metric) & (m["statistic"] == "count")).to_numpy(dtype=bool)
+        values = m["value"].to_numpy(dtype="float64")[wanted]
+        return int(np.where(np.isnan(values), 0.0, values).sum())
 
     @property
     def tool_completed(self) -> int:
@@ -130,15 +133,15 @@ class Analysis:
     @property
     def total(self) -> int:
         """LLM requests: per-request rows plus the requests tools counted without saving rows."""
-        return len(self._rows("request")) + self.tool_completed + self.tool_failed
+        return int(self._is_kind("request").sum()) + self.tool_completed + self.tool_failed
 
     @property
     def failed(self) -> int:
-        rows = self._rows("request")
-        own = int(rows["failed"].astype(bool).sum()) if not rows.empty else 0
+        requests = self._is_kind("request")
+        own = int((requests & self.requests["failed"].astype(bool).to_numpy()).sum()) if requests.any() else 0
         return own + self.tool_failed
 
     @property
     def samples(self) -> int:
         """Benchmark samples (repetitions of a tool's test, e.g. llama-bench), not requests."""
-        return len(self._rows("sample"))
+        return int(self._is_kind("sample").sum())
