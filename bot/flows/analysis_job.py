@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +32,7 @@ from bot.flows.ports import RunStore, SlackPoster
 from bot.flows.progress import Throttle
 from bot.flows.retry import with_retries
 from bot.flows.services import Services
-from bot.flows.tasks import Lease, message_of
+from bot.flows.tasks import Lease, RunningJobs, message_of
 from bot.render.blocks import fallback_text, summary_blocks
 from bot.render.narrative import narrative_note, slack_summary
 from bot.render.slack_text import escape_mrkdwn
@@ -277,22 +276,14 @@ class AnalysisTasks:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self._jobs: dict[int, AnalysisJob] = {}
-        self._lock = threading.Lock()
+        self._jobs: RunningJobs[AnalysisJob] = RunningJobs()
 
     def run(self, lease: Lease) -> dict[str, Any] | None:
         job = AnalysisJob.from_lease(self.services, lease)
-        with self._lock:
-            self._jobs[lease.task.id] = job
-        try:
-            return job.run()
-        finally:
-            with self._lock:
-                self._jobs.pop(lease.task.id, None)
+        return self._jobs.run(lease.task.id, job, job.run)
 
     def interrupt(self, lease: Lease) -> None:
-        with self._lock:
-            job = self._jobs.get(lease.task.id)
+        job = self._jobs.get(lease.task.id)
         if job is not None:
             job._edit_parent(f":hourglass_flowing_sand: The bot is restarting: the analysis of {job.label} "
                              "will continue in a moment, here.")

@@ -38,7 +38,7 @@ from bot.flows.deliver import Delivery, deliver, news_upload
 from bot.flows.pipeline import RunsAnalyses
 from bot.flows.ports import SlackPoster
 from bot.flows.services import Services
-from bot.flows.tasks import Lease, message_of
+from bot.flows.tasks import Lease, RunningJobs, message_of
 from bot.render.compare import CompareView, comparing_text, failed_text
 from bot.render.slack_text import escape_mrkdwn
 
@@ -242,8 +242,7 @@ class CompareTasks:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self._jobs: dict[int, CompareJob] = {}
-        self._lock = threading.Lock()
+        self._jobs: RunningJobs[CompareJob] = RunningJobs()
 
     def _notify(self, payload: dict[str, Any], channel: str) -> Callable[[str], None]:
         return lambda text: tell_requester(self.services.poster, channel=channel, user=str(payload.get("user") or ""),
@@ -256,17 +255,10 @@ class CompareTasks:
                          comparison=Comparison.from_payload(p), channel=channel, user=str(p.get("user") or ""),
                          notify=self._notify(p, channel), parent_ts=lease.task.message_ts, lease=lease,
                          sleep=self.services.sleep)
-        with self._lock:
-            self._jobs[lease.task.id] = job
-        try:
-            return job.run()
-        finally:
-            with self._lock:
-                self._jobs.pop(lease.task.id, None)
+        return self._jobs.run(lease.task.id, job, job.run)
 
     def interrupt(self, lease: Lease) -> None:
-        with self._lock:
-            job = self._jobs.get(lease.task.id)
+        job = self._jobs.get(lease.task.id)
         if job is not None:
             job.hand_back()
 

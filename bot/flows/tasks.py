@@ -32,13 +32,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from bot.core.records import Task
 from bot.errors import ChimeraError
 from bot.flows.ports import Replicas, SlackPoster, Tasks
 
 log = logging.getLogger(__name__)
+
+J = TypeVar("J")
+R = TypeVar("R")
 
 GIVE_UP_REASON = "the bot stopped while working on it"
 
@@ -184,6 +187,28 @@ class TaskHandler(Protocol):
         """This replica is stopping and hands the task back: say in Slack that it will continue.
         Called under the lease's lock (`Lease.cancel`): quick, and never through the lease."""
         ...
+
+
+class RunningJobs(Generic[J]):
+    """The jobs this replica is running, by task id: a handler's `interrupt` finds its job here."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[int, J] = {}
+        self._lock = threading.Lock()
+
+    def run(self, task_id: int, job: J, work: Callable[[], R]) -> R:
+        """``work()`` with ``job`` registered under ``task_id`` while it runs."""
+        with self._lock:
+            self._jobs[task_id] = job
+        try:
+            return work()
+        finally:
+            with self._lock:
+                self._jobs.pop(task_id, None)
+
+    def get(self, task_id: int) -> J | None:
+        with self._lock:
+            return self._jobs.get(task_id)
 
 
 @dataclass(frozen=True)
