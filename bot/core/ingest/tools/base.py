@@ -47,6 +47,17 @@ class SourceFile:
         except (ValueError, RecursionError):
             return _INVALID
 
+    def sibling_json(self, rel: str) -> Any:
+        """Another file of the archive as one JSON document; None when it is absent, unreadable or
+        not JSON (a sibling only ever adds context, so its problems are never this file's)."""
+        text = self.sibling(rel)
+        if not text:
+            return None
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError):
+            return None
+
     @cached_property
     def lines(self) -> tuple[list[Any], list[str]]:
         """The file as JSON Lines: the parsed values and the non-empty lines that are not JSON."""

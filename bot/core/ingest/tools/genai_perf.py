@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import re
 from pathlib import PurePosixPath
@@ -248,13 +247,7 @@ def _sibling_profile(file: SourceFile) -> tuple[str, dict[str, str], dict[str, s
         rel = str(folder / name) if str(folder) != "." else name
         if rel == file.rel:
             continue
-        text = file.sibling(rel)
-        if not text:
-            continue
-        try:
-            doc = json.loads(text)
-        except ValueError:
-            continue
+        doc = file.sibling_json(rel)
         if _is_profile(doc):
             model, config = _config(doc)
             dims, idents = split_fields([config])

@@ -23,7 +23,6 @@ counts streamed chunks, not tokens: the definition says so.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from pathlib import PurePosixPath
@@ -92,13 +91,7 @@ def summary_path(rel: str) -> list[str]:
 
 def _summary_of(file: SourceFile) -> tuple[dict[str, Any], str]:
     for candidate in summary_path(file.rel):
-        text = file.sibling(candidate)
-        if not text:
-            continue
-        try:
-            doc = json.loads(text)
-        except ValueError:
-            continue
+        doc = file.sibling_json(candidate)
         if _is_summary(doc):
             return doc, candidate
     return {}, ""

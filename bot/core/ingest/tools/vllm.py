@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
 import re
 from pathlib import PurePosixPath
@@ -258,11 +257,7 @@ def _sibling_model(file: SourceFile) -> tuple[str, str]:
             continue
         if not candidate.stem.startswith("serving"):
             continue
-        text = file.sibling(other)
-        try:
-            doc = json.loads(text) if text else None
-        except ValueError:
-            continue
+        doc = file.sibling_json(other)
         if isinstance(doc, dict) and isinstance(doc.get("model_id"), str):
             models.add(doc["model_id"])
     if len(models) == 1:
