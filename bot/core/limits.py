@@ -22,6 +22,7 @@ Counting is a few passes of ``bytes.count`` (see `line_breaks`).
 from __future__ import annotations
 
 import codecs
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -31,6 +32,8 @@ from typing import TYPE_CHECKING
 from bot.core.types import Skipped
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from bot.core.types import IngestResult
 
 # Defaults, also the settings' (`bot.settings`, MAX_FILE_ROWS …): the largest file of the shared real archives has
@@ -178,10 +181,69 @@ _NAMED = 5  # left-out models named in the warning
 @dataclass(frozen=True, slots=True)
 class ReportCaps:
     """At most ``max_models`` models and ``max_configurations`` configurations (model and
-    configuration pairs) per report: those with the most measurements, the rest counted."""
+    configuration pairs) per report: those the headline names first (`headline_picks`), then
+    those with the most measurements, the rest counted."""
 
     max_models: int = MAX_REPORT_MODELS
     max_configurations: int = MAX_REPORT_CONFIGURATIONS
+
+
+# A tool's own throughput figures the Slack summary falls back on when no request has a throughput
+# (`bot.render.summary`), in its order of preference.
+TOOL_THROUGHPUT_METRICS = ("output_throughput_tok_s", "total_throughput_tok_s", "request_throughput_req_s")
+# Joins a model and a configuration into one key: pandas' str dtype drops NUL ("a" + "\x00" + "b"
+# is "ab"), so the unit separator.
+_PAIR = "\x1f"
+_ROW_KINDS = ("request", "sample")  # `bot.core.analysis.requests.ROW_KINDS`
+
+
+def headline_picks(frame: pd.DataFrame) -> list[tuple[str, str]]:
+    """The (model, configuration) pairs a report's headline and callouts name, most important
+    first: the configuration with the highest median throughput and its runner-up
+    (`bot.core.analysis.facts.best_configuration`, whose model's TTFT is the TTFT callout), and
+    the two highest tool-reported throughput figures (`bot.render.summary`'s fallback)."""
+    from bot.core.analysis.sweeps import AGGREGATE_STATISTICS
+
+    picks: list[tuple[str, str]] = []
+    kind, metric = frame["kind"].astype(str), frame["metric"].astype(str)
+    ok = ~frame["failed"].astype(bool) & frame["value"].notna()
+    rows = frame.loc[ok & kind.isin(_ROW_KINDS) & (metric == "throughput_tok_s"), ["model", "config", "kind", "value"]]
+    if not rows.empty:
+        medians = rows.astype({"model": str, "config": str, "kind": str}).groupby(
+            ["model", "config", "kind"], sort=False)["value"].median()
+        ranked = sorted((-median, model, config) for (model, config, _kind), median in medians.items())
+        picks.extend((model, config) for _median, model, config in ranked[:2])
+    aggregates = frame.loc[ok & (kind == "aggregate")]
+    for name in TOOL_THROUGHPUT_METRICS:
+        figures = aggregates.loc[aggregates["metric"].astype(str) == name]
+        if figures.empty:
+            continue
+        found: list[tuple[float, str, str]] = []
+        for model, part in figures.astype({"model": str, "config": str, "statistic": str}).groupby("model"):
+            statistic = next((s for s in AGGREGATE_STATISTICS if s in set(part["statistic"])), None)
+            found.extend((-float(v), str(model), c) for v, c in zip(
+                part.loc[part["statistic"] == statistic, "value"], part.loc[part["statistic"] == statistic, "config"],
+                strict=True) if math.isfinite(float(v)))
+        picks.extend((model, config) for _value, model, config in sorted(found)[:2])
+        break
+    return list(dict.fromkeys(picks))
+
+
+def _first_kept(counts: pd.Series, first: list[str], limit: int) -> tuple[list[tuple[str, int]], int]:
+    """(every key with its count: the ``first`` ones, then the rest by count and key; how many of
+    ``first`` the kept ``limit`` hold that their count alone would not have kept)."""
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    by_count = {key for key, _count in ranked[:limit]}
+    first = [key for key in first if key in counts.index][:limit]
+    lifted = sum(1 for key in first if key not in by_count)
+    firsts = set(first)
+    return [(key, int(counts[key])) for key in first] + [item for item in ranked if item[0] not in firsts], lifted
+
+
+def _covers(limit: int, lifted: int) -> str:
+    if not lifted:
+        return f"the {limit} with the most measurements"
+    return f"{limit}: the {lifted} its headline names, then the {limit - lifted} with the most measurements"
 
 
 def cap_report(ingest: IngestResult, caps: ReportCaps) -> IngestResult:
@@ -189,50 +251,60 @@ def cap_report(ingest: IngestResult, caps: ReportCaps) -> IngestResult:
     models, configurations and measurements were left out (`LEFT_OUT_PATH`); unchanged when it fits.
 
     Ten thousand model names once made a job take minutes and a 10,000-bar chart: everything after
-    ingest (analysis, facts, report, Slack summary, chart) scales with what is kept here. Models
-    (then configurations) with the most measurements are kept, ties by name."""
+    ingest (analysis, facts, report, Slack summary, chart) scales with what is kept here. The
+    models (then configurations) the headline names are kept first (`headline_picks`: keeping
+    only the most measured once made a headline name a slower model), then those with the most
+    measurements, ties by name."""
     frame = ingest.measurements
     if frame.empty:
         return ingest
     models = frame["model"].astype(str)
     per_model = models.value_counts()
+    pairs = models + _PAIR + frame["config"].astype(str)
+    per_config = pairs.value_counts()
+    if len(per_model) <= caps.max_models and len(per_config) <= caps.max_configurations:
+        return ingest
+    picks = headline_picks(frame)
     notes: list[str] = []
     keep = None
     if len(per_model) > caps.max_models:
-        ranked = sorted(per_model.items(), key=lambda item: (-item[1], item[0]))
+        ranked, lifted = _first_kept(per_model, list(dict.fromkeys(model for model, _config in picks)),
+                                     caps.max_models)
         kept_models = {name for name, _count in ranked[: caps.max_models]}
         dropped = ranked[caps.max_models:]
         named = ", ".join(name or "(no model)" for name, _count in dropped[:_NAMED])
         more = f" and {len(dropped) - _NAMED} others" if len(dropped) > _NAMED else ""
-        notes.append(f"{len(per_model)} models: the report covers the {caps.max_models} with the most measurements; "
+        notes.append(f"{len(per_model)} models: the report covers {_covers(caps.max_models, lifted)}; "
                      f"{len(dropped)} more ({sum(count for _name, count in dropped)} measurements) are left out: "
                      f"{named}{more} (MAX_REPORT_MODELS)")
         keep = models.isin(kept_models).to_numpy()
-    pairs = models + "\x00" + frame["config"].astype(str)
-    if keep is not None:
-        pairs = pairs[keep]
-    per_config = pairs.value_counts()
+        per_config = pairs[keep].value_counts()
     if len(per_config) > caps.max_configurations:
-        ranked_configs = sorted(per_config.items(), key=lambda item: (-item[1], item[0]))
+        ranked_configs, lifted = _first_kept(per_config, [f"{model}{_PAIR}{config}" for model, config in picks],
+                                             caps.max_configurations)
         kept_configs = {key for key, _count in ranked_configs[: caps.max_configurations]}
         dropped_configs = ranked_configs[caps.max_configurations:]
-        notes.append(f"{len(per_config)} configurations: the report covers the {caps.max_configurations} with the "
-                     f"most measurements; {len(dropped_configs)} more "
-                     f"({sum(count for _key, count in dropped_configs)} measurements) are left out "
-                     "(MAX_REPORT_CONFIGURATIONS)")
-        in_kept = (models + "\x00" + frame["config"].astype(str)).isin(kept_configs).to_numpy()
+        notes.append(f"{len(per_config)} configurations: the report covers {_covers(caps.max_configurations, lifted)}"
+                     f"; {len(dropped_configs)} more ({sum(count for _key, count in dropped_configs)} measurements) "
+                     "are left out (MAX_REPORT_CONFIGURATIONS)")
+        in_kept = pairs.isin(kept_configs).to_numpy()
         keep = in_kept if keep is None else keep & in_kept
     if keep is None:
         return ingest
     kept_names = set(models[keep].unique())
+    left_out_names = set(per_model.index) - kept_names
     measurements = frame.loc[keep].reset_index(drop=True)
     claims = ingest.claims
     if not claims.empty:
         claims = claims.loc[claims["model"].astype(str).isin(kept_names | {""})].reset_index(drop=True)
+    # Rankings the archive states are kept the same way: none about (or naming) a model left out.
+    rankings = [r for r in ingest.rankings
+                if (not r.model or r.model in kept_names) and not {r.subject, r.other} & left_out_names]
     inventory = replace(ingest.inventory, warnings=[*ingest.inventory.warnings,
                                                     *(Skipped(LEFT_OUT_PATH, note) for note in notes)])
     # The configuration dimensions are recomputed from the kept rows (as for a stored run).
-    return replace(ingest, measurements=measurements, claims=claims, inventory=inventory, dimensions={})
+    return replace(ingest, measurements=measurements, claims=claims, inventory=inventory, dimensions={},
+                   rankings=rankings)
 
 
 def left_out(warnings: list[Skipped]) -> list[str]:
