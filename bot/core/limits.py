@@ -14,8 +14,10 @@ copy) costs far more than their bytes. So a file is judged from its bytes *befor
 and a file over either limit is skipped with the counts in its reason, without being parsed. The
 measurements every file yields count against the job's budget: a file that would take the job over
 it is skipped with that reason. A file's rows are counted as its adapter writes them, and one
-that alone passes the budget stops there (`measurement_allowance`): at most a job's budget of rows
-is ever made for one file.
+that passes what the job has left stops there (`measurement_allowance`); once the budget is spent,
+the remaining files are skipped with that reason without being read. Files read in worker
+processes (`bot.core.ingest.parallel`) cannot know what the job has left: each may make at most a
+whole budget of rows, and the pool is stopped once the budget is spent.
 Counting is a few passes of ``bytes.count`` (see `line_breaks`).
 """
 
@@ -64,6 +66,15 @@ class IngestLimits:
         if cells > self.max_file_cells:
             return f"too many cells ({cells} > limit {self.max_file_cells}; MAX_FILE_CELLS)"
         return ""
+
+    def allowance(self, read_so_far: int) -> int:
+        """Measurements a file may still yield after ``read_so_far`` (0: the budget is spent)."""
+        return max(0, self.max_job_measurements - read_so_far)
+
+    def spent(self, read_so_far: int) -> str:
+        """Why a file is not read at all once the job's budget is spent."""
+        return (f"not read: the job's measurement budget is spent ({read_so_far} measurements read before it, "
+                f"limit {self.max_job_measurements}; MAX_JOB_MEASUREMENTS)")
 
     def job_skip(self, read_so_far: int, in_file: int) -> str:
         """Why a file's measurements are left out of the job ('' when they fit its budget)."""
@@ -128,19 +139,25 @@ def count_cells(data: bytes, fmt: str | None, lines: int | None = None) -> int:
 
 
 class TooManyMeasurements(Exception):
-    """A file yields more measurements than a whole job may hold (raised while its rows are written)."""
+    """A file yields more measurements than the job has left (raised while its rows are written)."""
 
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"over the job's measurement budget (more than {limit} measurements in this file alone; "
-                         "MAX_JOB_MEASUREMENTS)")
+    def __init__(self, limit: int, read_before: int = 0, budget: int | None = None) -> None:
+        if not read_before or budget is None:
+            super().__init__(f"over the job's measurement budget (more than {limit} measurements in this file "
+                             "alone; MAX_JOB_MEASUREMENTS)")
+        else:
+            super().__init__(f"over the job's measurement budget ({read_before} measurements read before it + more "
+                             f"than {limit} in it > limit {budget}; MAX_JOB_MEASUREMENTS)")
 
 
 class _Allowance:
-    __slots__ = ("left", "limit")
+    __slots__ = ("budget", "left", "limit", "read_before")
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, read_before: int, budget: int | None) -> None:
         self.limit = limit
         self.left = limit
+        self.read_before = read_before
+        self.budget = budget
 
 
 # The allowance of the file being read (set by `measurement_allowance` around one file's reading,
@@ -150,9 +167,10 @@ _ALLOWANCE: ContextVar[_Allowance | None] = ContextVar("chimera_measurement_allo
 
 
 @contextmanager
-def measurement_allowance(limit: int) -> Iterator[None]:
-    """Within the block, `spend_measurement` raises `TooManyMeasurements` past ``limit`` rows."""
-    token = _ALLOWANCE.set(_Allowance(limit))
+def measurement_allowance(limit: int, *, read_before: int = 0, budget: int | None = None) -> Iterator[None]:
+    """Within the block, `spend_measurement` raises `TooManyMeasurements` past ``limit`` rows (the
+    job's ``budget`` less the ``read_before`` measurements of the files read before this one)."""
+    token = _ALLOWANCE.set(_Allowance(limit, read_before, budget))
     try:
         yield
     finally:
@@ -165,7 +183,7 @@ def spend_measurement() -> None:
     if allowance is not None:
         allowance.left -= 1
         if allowance.left < 0:
-            raise TooManyMeasurements(allowance.limit)
+            raise TooManyMeasurements(allowance.limit, allowance.read_before, allowance.budget)
 
 
 # ------------------------------------------------------------------------------------ report caps

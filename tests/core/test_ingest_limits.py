@@ -50,8 +50,9 @@ def test_the_job_budget_skips_the_file_that_would_exceed_it_and_keeps_the_rest(t
     write_csv(tmp_path / "b.csv", 100, model="b:1b")  # would make 400
     write_csv(tmp_path / "c.csv", 40, model="c:1b")  # 280: fits
     result = ingest_tree(tmp_path, limits=IngestLimits(max_job_measurements=300), workers=1)
-    assert skipped(result) == {"b.csv": "over the job's measurement budget (200 measurements read before it + 200 "
-                                        "in it > limit 300; MAX_JOB_MEASUREMENTS)"}
+    # b.csv may yield what the job has left (100), and stops being read past it
+    assert skipped(result) == {"b.csv": "over the job's measurement budget (200 measurements read before it + more "
+                                        "than 100 in it > limit 300; MAX_JOB_MEASUREMENTS)"}
     assert sorted(set(result.measurements["model"].astype(str))) == ["a:1b", "c:1b"]
     assert "b.csv" not in result.inventory.parsed and "b.csv" not in result.inventory.tools
 
@@ -126,3 +127,36 @@ def test_line_breaks_are_counted_as_str_splitlines_splits():
             assert count_rows(data, "text") == len(text.splitlines()), (text, data)
     assert count_rows(b"a,b\r1,2\r3,4\r", "csv") == 2
     assert count_cells(b"a,b\x1e1,2", "jsonl") == 4
+
+
+SPENT = ("not read: the job's measurement budget is spent (300 measurements read before it, limit 300; "
+         "MAX_JOB_MEASUREMENTS)")
+
+
+def spend_the_budget(root: Path) -> None:
+    """a.csv: 300 measurements (the whole budget of 300); then files that are left unread."""
+    write_csv(root / "a.csv", 150, model="a:1b")
+    write_csv(root / "b.csv", 10, model="b:1b")
+    (root / "c.json").write_bytes(b"\xff\xfe\xfa not UTF-8")  # read, it would be 'undecodable bytes'
+    (root / "d.md").write_text("| model | tokens/s |\n|---|---|\n| a:1b | 44 |\n")
+    (root / "e.bin").write_bytes(b"\x00")
+
+
+def test_once_the_job_budget_is_spent_the_remaining_files_are_not_read(tmp_path):
+    """Review 2: files were still parsed after the budget was spent (and left out only afterwards)."""
+    spend_the_budget(tmp_path)
+    result = ingest_tree(tmp_path, limits=IngestLimits(max_job_measurements=300), workers=1)
+    assert skipped(result) == {"b.csv": SPENT, "c.json": SPENT, "d.md": SPENT,
+                               "e.bin": "unsupported format (.bin)"}
+    assert len(result.measurements) == 300 and list(result.inventory.parsed) == ["a.csv"]
+    assert result.inventory.tools == {"a.csv": result.inventory.tools["a.csv"]}
+
+
+def test_worker_processes_stop_once_the_job_budget_is_spent(tmp_path, monkeypatch):
+    spend_the_budget(tmp_path)
+    limits = IngestLimits(max_job_measurements=300)
+    here = ingest_tree(tmp_path, limits=limits, workers=1)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_FILES", 1)
+    pooled = ingest_tree(tmp_path, limits=limits, workers=2)
+    assert skipped(pooled) == skipped(here)
+    assert len(pooled.measurements) == 300 and list(pooled.inventory.parsed) == ["a.csv"]
