@@ -47,3 +47,30 @@ def many_models_archive(path: Path, *, models: int = 10_000, name: str = "result
     with tarfile.open(path, "w:gz") as tar:
         tar.addfile(info, io.BytesIO(data))
     return path
+
+
+# Line breaks other than "\n" (review 2 of issue 12): the readers split lines with str.splitlines,
+# which also ends a line at "\r", "\x0b", "\x0c", "\x1c"-"\x1e", U+0085, U+2028 and U+2029. Counting
+# only "\n" saw one row in these files, and parsed them whole.
+LINE_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+
+
+def separated_jsonl(rows: int, separator: str = "\x1e") -> bytes:
+    """JSON Lines of ``rows`` request records separated by ``separator`` and no "\\n"."""
+    return separator.join(f'{{"model":"gpt","tokens_per_second":{1 + i % 50}}}' for i in range(rows)).encode()
+
+
+def ollama_verbose(runs: int, ending: str = "\r") -> bytes:
+    """``ollama run --verbose`` statistics of ``runs`` runs, every line ended by ``ending`` (a bare "\\r")."""
+    run = ending.join(["total duration: 2s", "eval count: 100 token(s)", "eval duration: 1s",
+                       "eval rate: 100 tokens/s", ""])
+    return ((run + ending) * runs).encode()
+
+
+def one_file_archive(path: Path, name: str, data: bytes) -> Path:
+    """A .tar.gz holding ``data`` as ``name``."""
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    with tarfile.open(path, "w:gz") as tar:
+        tar.addfile(info, io.BytesIO(data))
+    return path

@@ -39,6 +39,7 @@ from bot.core.analysis.facts import best_configuration, stated
 from bot.core.analysis.results import ConfigComparison
 from bot.core.analysis.sweeps import AGGREGATE_STATISTICS, aggregate_sweeps
 from bot.core.config import Config
+from bot.core.limits import TOOL_THROUGHPUT_METRICS
 from bot.core.metrics import METRICS
 from bot.core.types import Fact, quoted
 
@@ -314,7 +315,7 @@ def _noise_words(separable: bool, verdict: str, n_a: int, n_b: int, what: str) -
     return verdict  # 'the gap is within the noise (Welch t-test, p=0.31)'
 
 
-_TOOL_THROUGHPUT = ("output_throughput_tok_s", "total_throughput_tok_s", "request_throughput_req_s")
+_TOOL_THROUGHPUT = TOOL_THROUGHPUT_METRICS  # the caps keep the models these name (`bot.core.limits.headline_picks`)
 
 
 def _tool_figures(analysis: Analysis, metric: str) -> list[tuple[Any, Fact]]:

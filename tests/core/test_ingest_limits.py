@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from bot.core.ingest import IngestLimits, ingest_tree, parallel
 from bot.core.limits import count_cells, count_rows
+from tests.row_attacks import LINE_BREAKS, ollama_verbose, separated_jsonl
 
 HEADER = "model,tokens_per_second,ttft_ms\n"
 
@@ -47,8 +50,9 @@ def test_the_job_budget_skips_the_file_that_would_exceed_it_and_keeps_the_rest(t
     write_csv(tmp_path / "b.csv", 100, model="b:1b")  # would make 400
     write_csv(tmp_path / "c.csv", 40, model="c:1b")  # 280: fits
     result = ingest_tree(tmp_path, limits=IngestLimits(max_job_measurements=300), workers=1)
-    assert skipped(result) == {"b.csv": "over the job's measurement budget (200 measurements read before it + 200 "
-                                        "in it > limit 300; MAX_JOB_MEASUREMENTS)"}
+    # b.csv may yield what the job has left (100), and stops being read past it
+    assert skipped(result) == {"b.csv": "over the job's measurement budget (200 measurements read before it + more "
+                                        "than 100 in it > limit 300; MAX_JOB_MEASUREMENTS)"}
     assert sorted(set(result.measurements["model"].astype(str))) == ["a:1b", "c:1b"]
     assert "b.csv" not in result.inventory.parsed and "b.csv" not in result.inventory.tools
 
@@ -95,3 +99,64 @@ def test_the_settings_defaults_are_the_limits_defaults():
     assert ingest_limits(settings) == IngestLimits()
     assert ReportCaps(max_models=settings.max_report_models,
                       max_configurations=settings.max_report_configurations) == ReportCaps()
+
+
+@pytest.mark.parametrize("separator", LINE_BREAKS, ids=[f"U+{ord(c):04X}" for c in LINE_BREAKS])
+def test_json_lines_split_by_any_line_break_are_counted_as_the_reader_splits_them(tmp_path, separator):
+    """Review 2 (h1, h3): only "\\n" was counted, so 501 records separated by "\\x1e" were one row."""
+    (tmp_path / "big.jsonl").write_bytes(separated_jsonl(501, separator))
+    (tmp_path / "small.jsonl").write_bytes(separated_jsonl(500, separator))
+    result = ingest_tree(tmp_path, limits=IngestLimits(max_file_rows=500), workers=1)
+    assert skipped(result) == {"big.jsonl": "too many rows (501 > limit 500; MAX_FILE_ROWS)"}
+    assert len(result.measurements) == 500  # the file at the limit is read whole, as its reader splits it
+
+
+def test_ollama_text_with_bare_carriage_returns_is_counted_by_its_lines(tmp_path):
+    (tmp_path / "llama3_cpu.txt").write_bytes(ollama_verbose(200, "\r"))  # 5 lines a run, the last empty
+    (tmp_path / "llama3_gpu.txt").write_bytes(ollama_verbose(100, "\r"))
+    result = ingest_tree(tmp_path, limits=IngestLimits(max_file_rows=500), workers=1)
+    assert skipped(result) == {"llama3_cpu.txt": "too many rows (1000 > limit 500; MAX_FILE_ROWS)"}
+    assert result.inventory.parsed == {"llama3_gpu.txt": "measurements"}
+
+
+def test_line_breaks_are_counted_as_str_splitlines_splits():
+    texts = ["a\rb", "a\r\nb\r\n", "a\r\r\nb", "a\x1eb\x1e", "x\u2028y\u2029z\x85", "é\x0bü\x0c’\x1c\x1d", "a\r",
+             "\n\n", "a", "\u2027 \xa8"]
+    for text in texts:
+        for data in (text.encode(), text.encode("utf-8-sig"), text.encode("utf-16")):
+            assert count_rows(data, "text") == len(text.splitlines()), (text, data)
+    assert count_rows(b"a,b\r1,2\r3,4\r", "csv") == 2
+    assert count_cells(b"a,b\x1e1,2", "jsonl") == 4
+
+
+SPENT = ("not read: the job's measurement budget is spent (300 measurements read before it, limit 300; "
+         "MAX_JOB_MEASUREMENTS)")
+
+
+def spend_the_budget(root: Path) -> None:
+    """a.csv: 300 measurements (the whole budget of 300); then files that are left unread."""
+    write_csv(root / "a.csv", 150, model="a:1b")
+    write_csv(root / "b.csv", 10, model="b:1b")
+    (root / "c.json").write_bytes(b"\xff\xfe\xfa not UTF-8")  # read, it would be 'undecodable bytes'
+    (root / "d.md").write_text("| model | tokens/s |\n|---|---|\n| a:1b | 44 |\n")
+    (root / "e.bin").write_bytes(b"\x00")
+
+
+def test_once_the_job_budget_is_spent_the_remaining_files_are_not_read(tmp_path):
+    """Review 2: files were still parsed after the budget was spent (and left out only afterwards)."""
+    spend_the_budget(tmp_path)
+    result = ingest_tree(tmp_path, limits=IngestLimits(max_job_measurements=300), workers=1)
+    assert skipped(result) == {"b.csv": SPENT, "c.json": SPENT, "d.md": SPENT,
+                               "e.bin": "unsupported format (.bin)"}
+    assert len(result.measurements) == 300 and list(result.inventory.parsed) == ["a.csv"]
+    assert result.inventory.tools == {"a.csv": result.inventory.tools["a.csv"]}
+
+
+def test_worker_processes_stop_once_the_job_budget_is_spent(tmp_path, monkeypatch):
+    spend_the_budget(tmp_path)
+    limits = IngestLimits(max_job_measurements=300)
+    here = ingest_tree(tmp_path, limits=limits, workers=1)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_FILES", 1)
+    pooled = ingest_tree(tmp_path, limits=limits, workers=2)
+    assert skipped(pooled) == skipped(here)
+    assert len(pooled.measurements) == 300 and list(pooled.inventory.parsed) == ["a.csv"]

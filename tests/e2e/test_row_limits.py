@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from tests.paths import REPO_ROOT
-from tests.row_attacks import many_rows_archive
+from tests.row_attacks import many_rows_archive, one_file_archive, separated_jsonl
 
 # README "Limits": one job adds at most this to peak RSS at the default limits.
 MAX_JOB_GROWTH_KB = 1024 * 1024
@@ -54,3 +54,15 @@ def test_lower_limits_from_the_settings_reach_the_job(tmp_path):
     outcome = job_in_subprocess(archive, tmp_path / "work", "max_job_measurements=5000")
     assert outcome["skipped"] == ["over the job's measurement budget (more than 5000 measurements in this file "
                                   "alone; MAX_JOB_MEASUREMENTS)"]
+
+
+def test_nine_hundred_thousand_records_split_by_record_separators_are_refused_by_counting_them(tmp_path):
+    """Review 2 (h3): a 22 MB JSON Lines file whose records end with "\\x1e", not "\\n", counted as
+    one row and was parsed whole (978 MB peak RSS) until the job budget stopped it."""
+    data = separated_jsonl(900_000, "\x1e")
+    archive = one_file_archive(tmp_path / "rs.tar.gz", "results/big.jsonl", data)
+    outcome = job_in_subprocess(archive, tmp_path / "work")
+    assert outcome["skipped"] == ["too many rows (900000 > limit 100000; MAX_FILE_ROWS)"]
+    assert outcome["requests"] == 0 and outcome["measurements"] == 0
+    growth = outcome["hwm_after_kb"] - outcome["hwm_before_kb"]
+    assert growth < len(data) // 1024 + 32 * 1024, outcome  # the bytes, counted: nothing parsed

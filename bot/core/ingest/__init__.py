@@ -57,7 +57,9 @@ def ingest_tree(root: Path | str, *, files: Iterable[str] | None = None, max_fil
     per_file_rows: dict[str, _FileRows] = {}
     rankings: list[RankingClaim] = []
     store, claims = ColumnStore(), ClaimColumns()
-    for index, found in enumerate(read_files(str(root), rels, max_file_bytes, workers=workers, limits=limits)):
+    found_files = read_files(str(root), rels, max_file_bytes, workers=workers, limits=limits,
+                             read_so_far=lambda: len(store))
+    for index, found in enumerate(found_files):
         fmt = found.fmt
         inventory.by_format[fmt or "other"] = inventory.by_format.get(fmt or "other", 0) + 1
         if progress is not None and (index % 200 == 0 or index == len(rels) - 1):

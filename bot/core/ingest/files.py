@@ -138,19 +138,26 @@ class FileRead:
     rankings: list[RankingClaim] = field(default_factory=list)
 
 
-def read_file(rel: str, archive: Archive) -> FileRead:
-    """One file read, skipped (the reason in its inventory) or found empty; never raises for a bad file."""
+def read_file(rel: str, archive: Archive, read_before: int | None = None) -> FileRead:
+    """One file read, skipped (the reason in its inventory) or found empty; never raises for a bad file.
+
+    ``read_before``: the measurements the job holds before this file, when known (files read here,
+    in order): the file may yield what the budget has left, and is not read once it is spent. When
+    unknown (files read in worker processes), a whole budget."""
     fmt = file_format(rel)
     out = FileRead(rel, fmt)
+    limits = archive.limits
     try:
         reason = _skip_before_reading(archive.full(rel), rel, fmt, archive.max_file_bytes)
+        if not reason and read_before is not None and not limits.allowance(read_before):
+            reason = limits.spent(read_before)
         if not reason:
             with open(archive.full(rel), "rb") as handle:
                 data = handle.read()
     except OSError as exc:  # vanished, unreadable: a skip with its reason, not a crash
         reason = f"cannot read ({exc.strerror or type(exc).__name__})"
     if not reason:  # rows and cells counted in the bytes: a file over the limits is never parsed
-        reason = archive.limits.file_skip(data, fmt)
+        reason = limits.file_skip(data, fmt)
     if reason:
         out.inventory.skipped.append(Skipped(rel, reason))
         return out
@@ -165,10 +172,24 @@ def read_file(rel: str, archive: Archive) -> FileRead:
     if fmt in ("md", "text"):
         out.rankings = find_rankings(text, rel)
     file = SourceFile(rel=rel, fmt=fmt, text=text, paths=archive.paths, sibling=archive.text)
-    with measurement_allowance(archive.limits.max_job_measurements):
+    read_before = read_before or 0
+    with measurement_allowance(limits.allowance(read_before), read_before=read_before,
+                               budget=limits.max_job_measurements):
         read = _file_rows(file, out.inventory)
     if read is not None:
         out.rows, out.claims = read.measurements.packed(), read.claims
+    return out
+
+
+def not_read(rel: str, archive: Archive, read_before: int) -> FileRead:
+    """A file left unread because the job's budget is spent (or skipped for its own reason, found
+    without reading it)."""
+    out = FileRead(rel, file_format(rel))
+    try:
+        reason = _skip_before_reading(archive.full(rel), rel, out.fmt, archive.max_file_bytes)
+    except OSError as exc:
+        reason = f"cannot read ({exc.strerror or type(exc).__name__})"
+    out.inventory.skipped.append(Skipped(rel, reason or archive.limits.spent(read_before)))
     return out
 
 
@@ -231,7 +252,8 @@ def _read_or_skip(file: SourceFile, inventory: Inventory) -> ToolRead | None:
         return adapter.read(file)
     except NotATable as exc:
         reason = f"not a table: {exc}{_first_line_hint(text)}"
-    except TooManyMeasurements as exc:
+    except TooManyMeasurements as exc:  # left out of the job, as a file that does not fit is (no tool listed)
+        inventory.tools.pop(rel, None)
         reason = str(exc)
     except RecursionError:
         reason = "not a table: nesting too deep"

@@ -21,9 +21,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
-from bot.core.ingest.files import Archive, FileRead, read_file
+from bot.core.ingest.files import Archive, FileRead, not_read, read_file
 from bot.core.limits import IngestLimits
 
 PARALLEL_MIN_FILES = 1000
@@ -51,22 +51,42 @@ def default_workers() -> int:
 
 
 def read_files(root: str, rels: Sequence[str], max_file_bytes: int, *, workers: int | None = None,
-               limits: IngestLimits | None = None) -> Iterator[FileRead]:
+               limits: IngestLimits | None = None,
+               read_so_far: Callable[[], int] | None = None) -> Iterator[FileRead]:
     """Every file read, in order: here, or by ``workers`` processes when there are at least
     `PARALLEL_MIN_FILES` files and more than one worker. By default (``None``): `default_workers`
     in a process running one thread (the CLI); one in a threaded one (the Slack bot runs several
-    analyses side by side, and a pool per analysis would multiply the memory one job may take)."""
+    analyses side by side, and a pool per analysis would multiply the memory one job may take).
+
+    ``read_so_far``: the measurements the job holds so far (asked before each file; the caller adds
+    each file's before the next is asked for). Once the job's budget is spent, the remaining files
+    are skipped with that reason, unread. Here, each file may yield what the budget has left. A
+    worker cannot know that (it reads ahead of what the job has placed), so it gives each file a
+    whole budget, and the job's own check (`IngestLimits.job_skip`) leaves out a file that does
+    not fit; once the budget is spent the pool is stopped, and what the workers read ahead is
+    dropped unused."""
     if workers is None:
         workers = default_workers() if threading.active_count() == 1 else 1
     count = workers
+    archive = Archive(root, rels, max_file_bytes, limits)
+    budget = archive.limits
+    held = read_so_far or (lambda: 0)
     if count < 2 or len(rels) < PARALLEL_MIN_FILES:
-        archive = Archive(root, rels, max_file_bytes, limits)
         for rel in rels:
-            yield read_file(rel, archive)
+            yield read_file(rel, archive, held())
         return
     context = multiprocessing.get_context("fork" if threading.active_count() == 1 else "forkserver")
     with context.Pool(count, initializer=_start_worker, initargs=(root, list(rels), max_file_bytes, limits)) as pool:
-        yield from pool.imap(_read, rels, chunksize=CHUNK_FILES)
+        for index, found in enumerate(pool.imap(_read, rels, chunksize=CHUNK_FILES)):
+            if not budget.allowance(held()):
+                rest = rels[index:]
+                break
+            yield found
+        else:
+            return
+    # the pool is stopped (leaving the block terminates it): the rest is not read
+    for rel in rest:
+        yield not_read(rel, archive, held())
 
 
 def _start_worker(root: str, rels: list[str], max_file_bytes: int, limits: IngestLimits | None) -> None:
