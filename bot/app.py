@@ -26,7 +26,7 @@ from bot.adapters.scheduler import DIGEST_WORKERS, DigestScheduler
 from bot.adapters.slack import SlackOps, build_web_client
 from bot.errors import DatabaseConfigError, SlackConfigError, StoreError
 from bot.flows.analysis_job import AnalysisTasks
-from bot.flows.announce import QueuePositions
+from bot.flows.announce import POSITION_EDIT_TIMEOUT_S, QueuePositions
 from bot.flows.compare import CompareTasks
 from bot.flows.digest import DigestPorts, DigestTasks
 from bot.flows.health import HealthProbe
@@ -167,8 +167,12 @@ def build_services(
         side=JobPool(workers=SIDE_WORKERS, max_queue=SIDE_MAX_QUEUE, name="chimera-side"),
         probe=HealthProbe(check),
         listeners=TrackedExecutor(workers=LISTENER_THREADS),
-        positions=QueuePositions(tasks=store.tasks, poster=poster, capacity=runner.fleet_workers, clock=clock,
-                                 interval_s=1.0, poll_s=settings.task_poll_s),
+        # Position edits: one try, a short timeout (a 429 skips the edit, the next look retries), so
+        # none lands long after the look that found the task still waiting (see bot.flows.announce).
+        positions=QueuePositions(tasks=store.tasks, poster=SlackOps(build_web_client(
+                                     settings, timeout_s=POSITION_EDIT_TIMEOUT_S, retries=False)),
+                                 capacity=runner.fleet_workers, clock=clock, interval_s=1.0,
+                                 poll_s=settings.task_poll_s),
     )
     runner.handle("analysis", AnalysisTasks(services))
     runner.handle("compare", CompareTasks(services))

@@ -135,6 +135,11 @@ class StoreError(ChimeraError):
     """The bot's database failed or refused an operation (details are in the log)."""
 
 
+class DatabaseBusy(StoreError):
+    """Another writer held the database's lock longer than the operation could wait: the database
+    is up, and a moment later it works (unlike an unreachable one)."""
+
+
 class DatabaseConfigError(ChimeraError):
     """``DATABASE_URL`` cannot work as given (not a URL, unknown kind, driver not installed):
     waiting will not help, so start-up stops with this one line."""

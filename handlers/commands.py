@@ -25,10 +25,10 @@ import bot
 from bot.adapters.slack import SlackOps
 from bot.core.comparable import parse_selector
 from bot.core.text import truncate
-from bot.errors import ChimeraError, StoreError, UsageError
+from bot.errors import ChimeraError, DatabaseBusy, StoreError, UsageError
 from bot.flows.announce import Accepted
 from bot.flows.compare import Comparison
-from bot.flows.intake import DATABASE_DOWN, announce, queue_analysis, queue_compare
+from bot.flows.intake import announce, database_trouble, queue_analysis, queue_compare
 from bot.flows.retry import with_retries
 from bot.flows.services import Services
 from bot.render.slack_text import escape_mrkdwn
@@ -231,9 +231,10 @@ def make_chimera_command(services: Services) -> Callable[..., None]:
                     response_url=command.get("response_url")), budget_s=services.settings.intake_retry_s,
                     store=services.store)
                 confirmation = accepted.confirmation if accepted is not None else None
-        except StoreError:
-            log.warning("/chimera %s not queued: the database is unreachable", parsed.action)
-            ack(text=DATABASE_DOWN)
+        except StoreError as err:
+            log.warning("/chimera %s not queued: the database is %s", parsed.action,
+                        "busy" if isinstance(err, DatabaseBusy) else "unreachable")
+            ack(text=database_trouble(err))
             return
         except ChimeraError as err:  # QueueFull
             ack(text=f":warning: {err}")

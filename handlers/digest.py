@@ -83,6 +83,12 @@ def digest_command(services: Services, *, text: str, channel: str, user: str,
 ACK_WAIT_S = 2.0
 BUSY_ACK = (":hourglass_flowing_sand: My database is busy right now (another process is writing to it); "
             "I'll carry that out as soon as it is free and answer here.")
+# The bot stopped (SIGTERM) before carrying out a digest command it had taken.
+DIGEST_NOT_DONE = (":warning: The bot restarted before it could carry out your `/chimera digest` command, "
+                   "so nothing was changed. Please run the command again.")
+# It stopped while the command was being carried out: it may or may not have been saved.
+DIGEST_CUT_OFF = (":warning: The bot restarted while carrying out your `/chimera digest` command, so I can't "
+                  "confirm it. Check with `/chimera digest list` and run the command again if needed.")
 
 
 def answer_digest(services: Services, *, text: str, channel: str, user: str, is_admin: IsAdmin | None,
@@ -106,13 +112,11 @@ def answer_digest(services: Services, *, text: str, channel: str, user: str, is_
     ready = threading.Event()
     state: dict[str, object] = {}
 
-    def work() -> None:
-        try:
-            answer = compose(services.settings.database_write_retry_s)
-        except Exception:  # a bug: the user still gets an answer
-            log.exception("/chimera digest failed")
-            answer = ":warning: Something went wrong with that command (details are in the bot's log)."
+    def finish(answer: str) -> None:
+        """The answer: in the ack when it is still to come, else through the response URL."""
         with lock:
+            if "answer" in state:  # answered already (the work finished before a cancel)
+                return
             late = state.get("acked", False)
             state["answer"] = answer
         ready.set()
@@ -122,8 +126,24 @@ def answer_digest(services: Services, *, text: str, channel: str, user: str, is_
             except Exception:
                 log.exception("could not deliver a digest command's answer")
 
+    def work() -> None:
+        with lock:
+            state["started"] = True
+        try:
+            answer = compose(services.settings.database_write_retry_s)
+        except Exception:  # a bug: the user still gets an answer
+            log.exception("/chimera digest failed")
+            answer = ":warning: Something went wrong with that command (details are in the bot's log)."
+        finish(answer)
+
+    def cancelled(_message: str) -> None:
+        """The bot is stopping: the user was told "I'll answer here", so answer."""
+        with lock:
+            started = bool(state.get("started"))
+        finish(DIGEST_CUT_OFF if started else DIGEST_NOT_DONE)
+
     try:
-        services.side.submit("digest", work, on_cancel=lambda _message: None)
+        services.side.submit("digest", work, on_cancel=cancelled)
     except ChimeraError:  # the side pool is full or closing: answer here, within the ack's time
         ack(text=_quick(services, compose))
         return

@@ -11,7 +11,7 @@ from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
 from bot.errors import ChimeraError, StoreError
-from bot.flows.intake import DATABASE_DOWN
+from bot.flows.intake import database_trouble
 from bot.flows.retry import with_retries
 from bot.flows.services import Services
 from handlers.commands import make_chimera_command
@@ -56,7 +56,7 @@ def make_event_intake(services: Services) -> Callable[..., Any]:
         try:
             context[EFFECT] = with_retries(lambda: intake(services, event, bot_user_id=context.bot_user_id),
                                            budget_s=services.settings.intake_retry_s, store=services.store)
-        except StoreError:
+        except StoreError as err:
             if event_id:
                 services.seen_events.forget(event_id)  # Slack's redelivery is not a repeat
             retry = _retry_num(request)
@@ -67,7 +67,7 @@ def make_event_intake(services: Services) -> Callable[..., Any]:
             log.error("event %s dropped: the database was unreachable through Slack's last retry", event_id)
             addressed = event.get("type") == "app_mention" or event.get("channel_type") == "im"
             if addressed and event.get("user") and not event.get("bot_id"):
-                context[EFFECT] = reply_in_thread(event, DATABASE_DOWN)
+                context[EFFECT] = reply_in_thread(event, database_trouble(err))
         return next()
 
     return event_intake

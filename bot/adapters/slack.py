@@ -27,18 +27,20 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-def build_web_client(settings: Settings) -> WebClient:
-    """A WebClient for ``settings.slack_api_url`` that waits out 429s (Retry-After) and reconnects."""
+def build_web_client(settings: Settings, *, timeout_s: float = 30, retries: bool = True) -> WebClient:
+    """A WebClient for ``settings.slack_api_url`` that waits out 429s (Retry-After) and reconnects;
+    ``retries=False``: one try, a 429 or a dropped connection is an error at once (with a short
+    ``timeout_s``: calls that must land soon or not at all, like queue position edits)."""
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     base_url = settings.slack_api_url if settings.slack_api_url.endswith("/") else settings.slack_api_url + "/"
     return WebClient(
         token=token,
         base_url=base_url,
-        timeout=30,
+        timeout=int(max(1, timeout_s)),
         retry_handlers=[
             ConnectionErrorRetryHandler(max_retry_count=1),
             RateLimitErrorRetryHandler(max_retry_count=3),
-        ],
+        ] if retries else [],
     )
 
 

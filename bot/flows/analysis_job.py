@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import bot
@@ -26,6 +26,7 @@ from bot.core.limits import left_out
 from bot.core.records import Task
 from bot.core.text import truncate
 from bot.errors import ChimeraError, SlackCallFailed
+from bot.flows.announce import POSITION_EDIT_SETTLE_S
 from bot.flows.deliver import Delivery, deliver, report_uploads
 from bot.flows.pipeline import RunResult
 from bot.flows.ports import RunStore, SlackPoster
@@ -94,6 +95,9 @@ class AnalysisJob:
     response_url: str | None = None
     run_id: int | None = None
     parent_ts: str | None = None
+    # Its message showed a place in line: no final edit before this (services.clock), so a position
+    # edit that raced the claim lands first (bot.flows.announce.POSITION_EDIT_SETTLE_S).
+    settle_at: float | None = field(default=None, init=False)
 
     @classmethod
     def from_lease(cls, services: Services, lease: Lease) -> AnalysisJob:
@@ -153,6 +157,15 @@ class AnalysisJob:
         except SlackCallFailed as err:
             log.warning("could not update the parent message: %s", err.code)
 
+    def _settle(self) -> None:
+        """Before the last edit of a message that showed a place in line: wait out any position
+        edit made on another replica just before this worker claimed the task."""
+        if self.settle_at is None:
+            return
+        wait, self.settle_at = self.settle_at - self.services.clock(), None
+        if wait > 0:
+            self.services.sleep(wait)
+
     def _tell(self, text: str) -> None:
         tell_requester(self.poster, channel=self.channel, user=self.user, response_url=self.response_url, text=text)
 
@@ -160,6 +173,8 @@ class AnalysisJob:
         who = requested_by(self.user)
         if self.services.positions is not None:  # from now on this worker edits the message
             self.services.positions.adopt(self.lease.task.id)
+        if self.lease.task.ack_queued:  # another replica may be editing its place in line right now
+            self.settle_at = self.services.clock() + POSITION_EDIT_SETTLE_S
         if self.run_id is None:  # the first attempt records the run (a take-over continues it)
             created = self._record("the start", lambda s: s.runs.create_run(
                 archive=self.target, trigger=str(self.lease.task.payload.get("trigger") or "slash"),
@@ -207,6 +222,7 @@ class AnalysisJob:
             if not self.lease.begin_delivery():  # handed back or taken over: not ours to report
                 return {"result": "handed back"}
             self._finish("failed", error=str(err))
+            self._settle()
             self._edit_parent(f":x: Analysis of {self.label} failed: {escape_mrkdwn(str(err))}")
             # The message may quote the archive's contents (member names): escaped like any file text.
             self._tell(f"{escape_mrkdwn(str(err))} Check the name (it is looked up inside the configured "
@@ -217,6 +233,7 @@ class AnalysisJob:
             if not self.lease.begin_delivery():
                 return {"result": "handed back"}
             self._finish("failed", error="internal error (see the bot's log)")
+            self._settle()
             self._edit_parent(f":x: Analysis of {self.label} failed because of an internal error.")
             self._tell("Something went wrong while analyzing that archive (details are in the bot's log). "
                        "Please try again; if it happens again, tell whoever runs the bot.")
@@ -252,6 +269,7 @@ class AnalysisJob:
         archive = result.archive_name or self.target
         headline = result.headline
         assert self.parent_ts is not None
+        self._settle()
         deliver(
             self.poster,
             Delivery(channel=self.channel, replace_ts=self.parent_ts,

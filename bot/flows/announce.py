@@ -16,7 +16,11 @@ at most `ACK_POST_WAIT_S`), so the worker that claims it carries on in that mess
   worker's own message is recorded.
 - While the task waits, `QueuePositions` keeps its position current: when it changes, at most one
   edit per second per message, until a worker claims it (here: `QueuePositions.adopt`, which waits
-  for an edit in flight; on another replica: seen at the next look, within ``poll_s``).
+  for an edit in flight; on another replica: seen at the next look, within ``poll_s``, and checked
+  again right before each edit). Position edits go out in one try with a short timeout
+  (`POSITION_EDIT_TIMEOUT_S`), and a worker whose message showed a place in line makes its last edit
+  no sooner than `POSITION_EDIT_SETTLE_S` after its claim: an edit that raced the claim never has the
+  last word.
 """
 
 from __future__ import annotations
@@ -37,6 +41,13 @@ log = logging.getLogger(__name__)
 ACK_POST_WAIT_S = 5.0
 # How long a post that lost the race waits for the worker's own message to be recorded.
 LOST_RACE_WAIT_S = 10.0
+# A position edit is made right after a look found its task still queued, in one try (no retry,
+# no waiting out a 429) with this timeout: it lands within about this long of that look, or not.
+POSITION_EDIT_TIMEOUT_S = 2.0
+# So the worker that claims a task whose message showed a place in line makes its last edit at
+# least this long after its claim: a position edit from any replica that raced the claim has
+# landed by then, and the worker's text wins (`bot.flows.analysis_job`).
+POSITION_EDIT_SETTLE_S = POSITION_EDIT_TIMEOUT_S + 1.0
 
 ParentText = Callable[[int], str]  # the parent's text at a queue position (0: starting)
 
@@ -152,10 +163,22 @@ class QueuePositions:
             now = self._clock()
             if item.adopted or now - item.edited_at < self._interval:
                 return False  # its worker has it, or it was edited less than a second ago: next look
+            # Right before the edit: still waiting? (a worker on another replica may have claimed it
+            # since the line was read). What races the claim after this is settled by its worker.
+            try:
+                current = self._tasks.get(item.task_id)
+            except ChimeraError as err:
+                log.info("could not read task %d: %s", item.task_id, err)
+                return False
+            if current is None or current.state != "queued":
+                with self._lock:
+                    self._shown.pop(item.task_id, None)
+                return False
             try:
                 self._poster.update(channel=item.channel, ts=item.ts, text=item.text(position))
-            except SlackCallFailed as err:
+            except SlackCallFailed as err:  # rate limited, slow: skipped, the next look tries again
                 log.info("could not update the queue position of task %d: %s", item.task_id, err.code)
+                item.edited_at = now
                 return False
             item.position, item.edited_at = position, now
             return True

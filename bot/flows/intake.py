@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 
 from bot.core.records import Run, Task
-from bot.errors import ChimeraError, QueueFull
+from bot.errors import ChimeraError, DatabaseBusy, QueueFull, StoreError
 from bot.flows.analysis_job import parent_text
 from bot.flows.announce import ACK_POST_WAIT_S, Accepted, lift_wait, post_at_ack
 from bot.flows.compare import Comparison
@@ -31,6 +31,14 @@ log = logging.getLogger(__name__)
 
 DATABASE_DOWN = (":warning: I can't reach my database right now, so I couldn't take that request. "
                  "Please try again in a minute.")
+DATABASE_BUSY = (":hourglass_flowing_sand: My database is busy right now (another process is writing to it), "
+                 "so I couldn't take that request. Please try again in a moment.")
+
+
+def database_trouble(err: StoreError) -> str:
+    """What to tell a requester whose request the database could not take: busy (a writer held
+    its lock too long: try again in a moment) or unreachable."""
+    return DATABASE_BUSY if isinstance(err, DatabaseBusy) else DATABASE_DOWN
 
 
 def queue_analysis(services: Services, *, target: str, use_llm: bool, channel: str, user: str, trigger: str,

@@ -32,10 +32,11 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.adapters.db import Store, digest_run_key, open_store
 from bot.adapters.db.engine import alembic_config, make_engine, normalise_url
+from bot.adapters.db.runs import MEASUREMENT_BATCH_ROWS
 from bot.adapters.db.schema import Base, include_name
 from bot.adapters.scheduler import MigratedJobStore
 from bot.core.types import MEASUREMENT_COLUMNS, empty_measurements
-from bot.errors import DatabaseConfigError, StoreError, UnknownRecord
+from bot.errors import DatabaseBusy, DatabaseConfigError, StoreError, UnknownRecord
 from tests.pgserver import TestDatabase
 
 OUR_TABLES = {"runs", "measurements", "answered_events", "subscriptions", "digests"}
@@ -706,3 +707,99 @@ def test_a_run_stores_at_most_the_job_measurement_budget(db_url: str) -> None:
         stored = bounded.runs.load_measurements(run.id)
     assert len(stored) == 50
     assert stored["request_id"].tolist() == frame["request_id"].iloc[:50].tolist()
+
+
+def _watch_transactions(engine: Engine) -> list[tuple[int, str]]:
+    """(transaction number, what it wrote) for each write to measurements or runs on ``engine``."""
+    begun = [0]
+    seen: list[tuple[int, str]] = []
+
+    @event.listens_for(engine, "begin")
+    def _begin(_conn: Any) -> None:
+        begun[0] += 1
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _statement(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        words = statement.split()
+        if words[:3] == ["INSERT", "INTO", "measurements"]:
+            seen.append((begun[0], "measurements"))
+        elif words[:2] == ["UPDATE", "runs"]:
+            seen.append((begun[0], "status"))
+
+    return seen
+
+
+def test_a_run_s_measurements_are_written_in_short_transactions_and_its_status_last(db_url: str) -> None:
+    # 300,000 rows in one transaction held SQLite's write lock for seconds: commands meanwhile were
+    # told the database was down. Batches let other writers in; the status comes after the last one.
+    with open_store(db_url):
+        pass
+    engine = make_engine(db_url)
+    try:
+        store = Store(engine)
+        seen = _watch_transactions(engine)
+        n = 2 * MEASUREMENT_BATCH_ROWS + 5
+        frame = measurements(n, seed=3)
+        run = store.runs.create_run(archive="big.tar.gz", trigger="cli")
+        store.runs.finish_run(run.id, status="done", facts=[], measurements=frame)
+        inserted = sorted({tx for tx, what in seen if what == "measurements"})
+        (status_tx,) = {tx for tx, what in seen if what == "status"}
+        assert len(inserted) == 3 and status_tx > max(inserted)
+        assert len(store.runs.load_measurements(run.id)) == n
+    finally:
+        engine.dispose()
+
+
+def test_a_crash_while_measurements_are_written_never_leaves_a_finished_run_with_part_of_them(db_url: str) -> None:
+    with open_store(db_url):
+        pass
+    engine = make_engine(db_url)
+    try:
+        store = Store(engine)
+        inserts, crash_at = [0], [0]
+
+        def crash_on_the_last_insert(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+            if statement.split()[:3] == ["INSERT", "INTO", "measurements"]:
+                inserts[0] += 1
+                if inserts[0] == crash_at[0]:
+                    raise RuntimeError("the process died here")
+
+        event.listen(engine, "before_cursor_execute", crash_on_the_last_insert)
+        frame = measurements(MEASUREMENT_BATCH_ROWS + 5, seed=4)  # two batches
+        counted = store.runs.create_run(archive="big.tar.gz", trigger="cli")
+        store.runs.finish_run(counted.id, status="done", measurements=frame)  # how many inserts a full write makes
+        assert inserts[0] >= 2
+        crash_at[0], inserts[0] = inserts[0], 0  # now the process dies on the last of them (the second batch)
+        again = store.runs.create_run(archive="big.tar.gz", trigger="cli")
+        store.runs.start_run(again.id)
+        with pytest.raises(RuntimeError):
+            store.runs.finish_run(again.id, status="done", facts=[{"id": "F1"}], measurements=frame)
+        event.remove(engine, "before_cursor_execute", crash_on_the_last_insert)
+        crashed = store.runs.get_run(again.id)
+        assert crashed is not None and crashed.status == "running"  # not 'done' with part of its rows
+        store.runs.finish_run(again.id, status="done", facts=[{"id": "F1"}], measurements=frame)  # finished again
+        done = store.runs.get_run(again.id)
+        assert done is not None and done.status == "done"
+        assert len(store.runs.load_measurements(again.id)) == len(frame)
+    finally:
+        engine.dispose()
+
+
+def test_a_locked_database_is_busy_and_an_unreachable_one_is_not(sqlite_url: str) -> None:
+    # What the requester is told depends on it: "busy, try again in a moment" or "can't reach it".
+    with open_store(sqlite_url, busy_timeout_s=0.2) as opened:
+        holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            with pytest.raises(DatabaseBusy):
+                opened.tasks.queue(kind="analysis", key="k", payload={})
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+    engine = make_engine("postgresql://u:pw@127.0.0.1:1/db", connect_timeout_s=1)
+    try:
+        with pytest.raises(StoreError) as raised:
+            Store(engine).tasks.queue(kind="analysis", key="k", payload={})
+        assert not isinstance(raised.value, DatabaseBusy)
+    finally:
+        engine.dispose()

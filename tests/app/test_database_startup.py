@@ -57,6 +57,22 @@ def test_every_bad_database_url_stops_serve_with_one_line(monkeypatch, capsys, u
     assert code == 2 and line.startswith(says), line
 
 
+@pytest.mark.parametrize("url", ["postgresql://user:s3cret@PW@127.0.0.1:1/db",
+                                 "postgres://user:s3cret@x@PW@127.0.0.1:1/db",
+                                 "postgresql+psycopg://user:s3cret@PW@nonexistent.invalid/db"])
+def test_an_unescaped_at_sign_in_the_password_is_refused_without_showing_any_of_it(monkeypatch, capsys, url):
+    # SQLAlchemy splits at the first '@': the rest of the password would be the host, and the
+    # driver's "failed to resolve host 'PW@127.0.0.1'" would show it.
+    for name, value in {**SERVE_ENV, "DATABASE_URL": url}.items():
+        monkeypatch.setenv(name, value)
+    code = main(["serve"])
+    out = capsys.readouterr()
+    assert code == 2
+    assert out.err.strip() == ("chimera: DATABASE_URL has an '@' in its user name or password: percent-encode it as "
+                               "%40 (postgresql://user:pass%40word@host/chimera).")
+    assert "PW" not in out.out + out.err and "s3cret" not in out.out + out.err
+
+
 def test_a_read_only_database_is_refused_at_start_up(monkeypatch, capsys, database: TestDatabase, tmp_path: Path):
     with open_store(database.url):
         pass  # migrated: the read-only one below needs no migration, only its writes fail

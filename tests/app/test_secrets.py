@@ -38,6 +38,7 @@ def host_with_credentials() -> str:
     ("http://user:pw@host:11434/api", "http://***@host:11434/api"),
     ("at https://a:b@c@ollama.local now", "at https://***@ollama.local now"),  # '@' in the password
     ("s3://KEY:SECRET@bucket/prefix", "s3://***@bucket/prefix"),
+    ("postgresql://user:s3cret@PW@127.0.0.1:1/db", "postgresql://***@127.0.0.1:1/db"),  # DATABASE_URL, '@' in pw
     ("<http://u:p@h|label>", "<http://***@h|label>"),
     ("token xoxb-1234-5678-abcdefgh here", "token *** here"),
     ("http://host/path@x and bob@example.com", "http://host/path@x and bob@example.com"),

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from bot.errors import RecordConflict, StoreError
-from bot.flows.intake import DATABASE_DOWN
+from bot.flows.intake import DATABASE_BUSY
 from bot.flows.retry import with_retries
 from bot.serve import serve
 from tests.pgserver import DatabaseFactory, TestDatabase
@@ -87,7 +87,8 @@ def test_commands_and_events_during_an_outage_are_told_or_redelivered_never_drop
                    "text": f"<@{BOT_USER_ID}> analyze a.tar.gz", "event_ts": "1700000001.000001"}
         with sqlite_write_locked(path):
             status, body, _ = bot_.command("analyze a.tar.gz")
-            assert status == 200 and body == DATABASE_DOWN  # Slack never redelivers a slash command
+            # Slack never redelivers a slash command: told to try again (the database is up, only locked)
+            assert status == 200 and body == DATABASE_BUSY
             assert bot_.event(mention, event_id="EvDown")[0] == 503  # Slack will redeliver this one
             assert bot_.event(mention, event_id="EvDown", retry_num=1)[0] == 503
         assert bot_.event(mention, event_id="EvDown", retry_num=2)[0] == 200  # back: taken
@@ -95,7 +96,7 @@ def test_commands_and_events_during_an_outage_are_told_or_redelivered_never_drop
         with sqlite_write_locked(path):  # on Slack's last attempt the user who asked is told
             other = {**mention, "ts": "1700000002.000001"}
             assert bot_.event(other, event_id="EvLast", retry_num=3)[0] == 200
-            standin.wait_for(lambda calls: any(c.params.get("text") == DATABASE_DOWN for c in calls
+            standin.wait_for(lambda calls: any(c.params.get("text") == DATABASE_BUSY for c in calls
                                                if c.method == "chat.postMessage"))
     assert [c["target"] for c in run.calls] == ["a.tar.gz"]  # the redelivered mention, once
 

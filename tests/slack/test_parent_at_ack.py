@@ -18,7 +18,7 @@ from bot.adapters.db import Store, open_store
 from bot.adapters.slack import SlackOps, build_web_client
 from bot.core.records import Task
 from bot.flows.analysis_job import parent_text
-from bot.flows.announce import Accepted, QueuePositions, post_at_ack
+from bot.flows.announce import POSITION_EDIT_TIMEOUT_S, Accepted, QueuePositions, post_at_ack
 from bot.flows.pipeline import RunResult
 from tests.clocks import ManualClock
 from tests.factories import run_result
@@ -308,3 +308,122 @@ def test_a_post_that_outlasts_its_wait_never_leaves_two_parents(standin: SlackAp
     assert stored is not None and stored.message_ts == left[0]
     assert (shown == left[0]) is worker_found_it
     assert bool(standin.of("chat.delete")) is not worker_found_it
+
+
+def test_a_late_post_after_the_worker_posted_its_own_and_handed_the_task_back_is_deleted(
+        standin: SlackApiStandin, store: Store) -> None:
+    # The post at the ack outlasts its wait; a worker claims the task, posts its own parent, and its
+    # replica stops (the task is queued again): the late post must not become the task's parent.
+    queued = store.tasks.queue(kind="analysis", key="slash:late2", channel=CHANNEL, announce_s=0.0,
+                               payload={"target": "late.tar.gz", "channel": CHANNEL, "user": "U0001"})
+    task = queued.task
+    assert task is not None
+    client = build_web_client(bot_settings(standin))
+    own: list[str] = []
+
+    def worker(_ack_ts: str) -> None:
+        claimed = store.tasks.claim(kinds=["analysis"], owner="w", lease_s=30)
+        assert claimed is not None and claimed.ack_ts is None
+        own.append(SlackOps(client).post(channel=CHANNEL, text="starting…", marker=task.key))
+        assert store.tasks.set_message(task.id, owner="w", attempt=claimed.attempt, channel=CHANNEL, ts=own[0])
+        assert store.tasks.release(task.id, owner="w", attempt=claimed.attempt)
+
+    accepted = Accepted(confirmation="", task=task, position=1, lane=("analysis",),
+                        parent=lambda at: parent_text("late.tar.gz", user="U0001", position=at))
+    shown = post_at_ack(tasks=store.tasks, poster=_WorkerAdopts(client, worker), accepted=accepted,
+                        wake=lambda: None, sleep=lambda _s: None)
+    assert shown is None
+    stored = store.tasks.get(task.id)
+    assert stored is not None and stored.state == "queued" and stored.message_ts == own[0] and stored.ack_ts is None
+    assert [m["ts"] for m in standin.messages if m["thread_ts"] is None] == own
+    assert len(standin.of("chat.delete")) == 1
+
+
+def _position_poster(standin: SlackApiStandin) -> SlackOps:
+    """The poster the bot edits queue positions with (bot.app.build_services)."""
+    return SlackOps(build_web_client(bot_settings(standin), timeout_s=POSITION_EDIT_TIMEOUT_S, retries=False))
+
+
+def test_a_rate_limited_position_edit_never_lands_after_another_replicas_summary(standin: SlackApiStandin,
+                                                                                  store: Store) -> None:
+    # Replica A tracks a queued parent; the line moves and A edits its position, but Slack answers
+    # that edit with a 429 (Retry-After 2 s). Meanwhile replica B claims the task and delivers.
+    lane = ("analysis", "compare")
+    tasks = [store.tasks.queue(kind="analysis", key=f"k{i}", payload={"target": f"a{i}"}, channel=CHANNEL,
+                               lane=lane).task for i in range(3)]
+    assert all(t is not None for t in tasks)
+    running = store.tasks.claim(kinds=lane, owner="B", lease_s=30)
+    assert running is not None
+    last = tasks[2]
+    assert last is not None
+    poster_b = SlackOps(build_web_client(bot_settings(standin)))
+    ts = poster_b.post(channel=CHANNEL, text=parent_text("a2", user="U1", position=2), marker=last.key)
+    assert store.tasks.set_ack_message(last.id, ts=ts, queued=True)
+    positions = QueuePositions(tasks=store.tasks, poster=_position_poster(standin), capacity=lambda: 1,
+                               interval_s=0.0, poll_s=3600)
+    try:
+        positions.track(task_id=last.id, channel=CHANNEL, ts=ts, position=2, lane=lane,
+                        text=lambda at: parent_text("a2", user="U1", position=at), posted_at=0.0)
+        store.tasks.finish(running.id, owner="B", attempt=running.attempt, state="done")
+        standin.rate_limit("chat.update", retry_after=2, times=1)
+        looking = threading.Thread(target=positions.refresh)
+        looking.start()
+        _wait(lambda: bool(standin.of("chat.update")))  # A's edit reached Slack (and was refused)
+        claimed = [store.tasks.claim(kinds=lane, owner="B", lease_s=30) for _ in range(2)]
+        assert claimed[1] is not None and claimed[1].id == last.id
+        poster_b.update(channel=CHANNEL, ts=ts, text="starting…")
+        poster_b.update(channel=CHANNEL, ts=ts, text="SUMMARY", blocks=[
+            {"type": "section", "text": {"type": "mrkdwn", "text": "summary"}}])
+        looking.join()
+        positions.refresh()
+        assert positions.tracking() == []
+    finally:
+        positions.stop()
+    assert [m["text"] for m in standin.messages if m["ts"] == ts] == ["SUMMARY"]
+    # A tried once (refused: skipped, no waiting out the Retry-After), never again once B had it
+    assert _edits(standin, ts) == [parent_text("a2", user="U1", position=1), "starting…", "SUMMARY"]
+
+
+class _SlowEdits(SlackOps):
+    """Replica A's position edits, each reaching Slack ``delay_s`` after it was sent (after ``sent``)."""
+
+    def __init__(self, client: Any, *, before: Callable[[], None], delay_s: float) -> None:
+        super().__init__(client)
+        self.before, self.delay_s = before, delay_s
+        self.landed: list[float] = []
+
+    def update(self, **kwargs: Any) -> None:  # type: ignore[override]
+        self.before()
+        time.sleep(self.delay_s)
+        super().update(**kwargs)
+        self.landed.append(time.monotonic())
+
+
+def test_a_position_edit_racing_the_claim_on_another_replica_never_has_the_last_word(
+        standin: SlackApiStandin, store: Store, database_url: str) -> None:
+    # The parent is posted but not yet recorded: no replica can claim it until it is.
+    task, ts = _queued_with_parent(store, standin, record=False, text="queued, position 2 in line")
+
+    def record_then_wait_for_the_claim() -> None:
+        # A looked (still queued) and sends its edit; right then the task is recorded and B claims it.
+        assert store.tasks.set_ack_message(task.id, ts=ts, queued=True)
+        _wait(lambda: getattr(store.tasks.get(task.id), "state", None) != "queued")
+
+    with http_bot(standin, ScriptedRun(), database_url=database_url, clock=time.monotonic) as bot_:
+        poster_a = _SlowEdits(build_web_client(bot_settings(standin), timeout_s=POSITION_EDIT_TIMEOUT_S,
+                                               retries=False),
+                              before=record_then_wait_for_the_claim, delay_s=0.8)
+        positions = QueuePositions(tasks=store.tasks, poster=poster_a, capacity=lambda: 0, interval_s=0.0,
+                                   poll_s=3600)
+        try:
+            positions.track(task_id=task.id, channel=CHANNEL, ts=ts, position=2, lane=("analysis",),
+                            text=lambda at: f"queued, position {at} in line", posted_at=0.0)
+            assert positions.refresh() == 1
+        finally:
+            positions.stop()
+        standin.wait_for(upload_done)
+        bot_.settle()
+    edits = [c for c in standin.of("chat.update") if c.params["ts"] == ts]
+    assert "queued, position 1 in line" in [c.params["text"] for c in edits]
+    assert edits[-1].params.get("blocks")  # the summary is what the message shows
+    assert [m["text"] for m in standin.messages if m["ts"] == ts] == [edits[-1].params["text"]]

@@ -24,13 +24,25 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 
 from bot.adapters.db.engine import BUSY_MS, IMMEDIATE
-from bot.errors import RecordConflict, StoreError
+from bot.errors import DatabaseBusy, RecordConflict, StoreError
 
 log = logging.getLogger(__name__)
 
 _READ_ONLY_WORDS = ("readonly", "read-only", "read only", "permission denied")
 
 BUSY = "The bot's database is busy or unavailable; try again shortly."
+# SQLite's busy timeout ran out; PostgreSQL's lock_timeout (SQLSTATE 55P03, lock_not_available).
+_LOCKED_WORDS = ("database is locked", "database table is locked", "lock timeout")
+
+
+def is_lock_timeout(err: BaseException) -> bool:
+    """Did ``err`` come from waiting too long for another writer's lock (not from an unreachable
+    or broken database)?"""
+    cause = getattr(err, "orig", None) or err
+    if getattr(cause, "sqlstate", None) == "55P03":
+        return True
+    first = str(cause).splitlines()[0].lower() if str(cause) else ""
+    return any(word in first for word in _LOCKED_WORDS)
 
 # How long a write may wait for the write lock in this context (`Database.waiting_at_most`); None:
 # DATABASE_BUSY_TIMEOUT_S. A listener must answer Slack within 3 s whoever holds the lock.
@@ -86,7 +98,7 @@ class Database:
             raise RecordConflict("That record already exists.") from err
         except SQLAlchemyError as err:
             log.warning("database operation failed", exc_info=True)
-            raise StoreError(BUSY) from err
+            raise (DatabaseBusy(BUSY) if is_lock_timeout(err) else StoreError(BUSY)) from err
 
     @contextlib.contextmanager
     def _writer(self, wait_s: float | None) -> Iterator[float | None]:
@@ -99,7 +111,7 @@ class Database:
         started = time.monotonic()
         if not lock.acquire(timeout=-1 if wait_s is None else wait_s):
             log.warning("database write lock not free within %.1f s", time.monotonic() - started)
-            raise StoreError(BUSY)
+            raise DatabaseBusy(BUSY)
         try:
             yield None if wait_s is None else max(0.0, wait_s - (time.monotonic() - started))
         finally:

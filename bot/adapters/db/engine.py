@@ -59,6 +59,9 @@ def parse_url(database_url: str) -> URL:
     except (ArgumentError, ValueError) as err:
         raise DatabaseConfigError("DATABASE_URL is not a database URL (e.g. sqlite:///./chimera.sqlite3 "
                                   "or postgresql://user:password@host/chimera).") from err
+    if url.host and "@" in url.host:  # the password (or user) holds an unescaped '@': part of it reads as the host
+        raise DatabaseConfigError("DATABASE_URL has an '@' in its user name or password: percent-encode it as %40 "
+                                  "(postgresql://user:pass%40word@host/chimera).")
     if url.drivername in ("postgres", "postgresql"):
         url = url.set(drivername="postgresql+psycopg")
     backend = url.get_backend_name()

@@ -19,6 +19,8 @@ from bot.core.types import MEASUREMENT_COLUMNS
 log = logging.getLogger(__name__)
 
 _MEASUREMENTS = MeasurementRow.metadata.tables[MeasurementRow.__tablename__]
+# Measurement rows written per transaction by `RunRepository.finish_run` (~0.1 s of SQLite's write lock).
+MEASUREMENT_BATCH_ROWS = 10_000
 RUNS = RunRow.metadata.tables[RunRow.__tablename__]
 
 
@@ -82,7 +84,8 @@ class RunRepository:
         report_md: str | None = None,
         measurements: pd.DataFrame | None = None,
     ) -> Run:
-        """Close a run as 'done' or 'failed' with its results, in one transaction.
+        """Close a run as 'done' or 'failed' with its results: its measurements first, in short
+        transactions, then its status and results in one more.
 
         `facts`, `timings` and `summary` are stored as JSON (non-finite floats become null).
         `measurements`, when given, replaces any stored for this run (its index is not kept); at
@@ -99,16 +102,23 @@ class RunRepository:
                         run_id, limit, len(measurements))
             measurements = measurements.iloc[:limit]
         rows = None if measurements is None else measurement_rows(measurements, run_id=run_id)
+        if rows is not None:
+            # In short transactions of MEASUREMENT_BATCH_ROWS (SQLite has one writer: 300,000 rows in
+            # one would hold its lock for seconds, and slash commands meanwhile find it "down"). The
+            # run is marked finished only after the last batch: a crash midway leaves it unfinished,
+            # and finishing it again replaces what was written.
+            with self._db.tx(write=True) as session:
+                get_or_raise(session, RunRow, run_id)
+                session.execute(delete(MeasurementRow).where(MeasurementRow.run_id == run_id))
+            for start in range(0, len(rows), MEASUREMENT_BATCH_ROWS):
+                with self._db.tx(write=True) as session:
+                    # Core executemany: one prepared statement for all rows (fast on SQLite).
+                    session.execute(insert(_MEASUREMENTS), rows[start:start + MEASUREMENT_BATCH_ROWS])
         with self._db.tx(write=True) as session:
             row = get_or_raise(session, RunRow, run_id)
             row.status, row.error, row.report_md = status, error, report_md
             row.facts, row.timings, row.summary = documents
             row.finished_at = utcnow()
-            if rows is not None:
-                session.execute(delete(MeasurementRow).where(MeasurementRow.run_id == run_id))
-                if rows:
-                    # Core executemany: one prepared statement for all rows (fast on SQLite).
-                    session.execute(insert(_MEASUREMENTS), rows)
             return run_record(row)
 
     def set_run_thread(self, run_id: int, *, channel: str, parent_ts: str) -> Run:

@@ -101,11 +101,13 @@ class TaskRepository:
 
     def set_ack_message(self, task_id: int, *, ts: str, queued: bool) -> bool:
         """Record the message posted at the ack (``queued``: it shows a queue position); the task
-        is claimable at once. False when a worker claimed it first (it waited too long) or one
-        was recorded already: the caller's message is not the task's."""
+        is claimable at once. False when a worker claimed it first (it waited too long), one was
+        recorded already, or a worker posted its own (and the task was handed back since): the
+        caller's message is not the task's."""
         with self._db.tx(write=True) as session:
             result = session.execute(update(TaskRow).where(
-                TaskRow.id == task_id, TaskRow.state == "queued", TaskRow.ack_ts.is_(None))
+                TaskRow.id == task_id, TaskRow.state == "queued", TaskRow.ack_ts.is_(None),
+                TaskRow.message_ts.is_(None))
                 .values(ack_ts=ts, ack_queued=queued, ack_until=None))
             return bool(getattr(result, "rowcount", 0))
 
