@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from slack_bolt import App
+from slack_bolt.error import BoltError
+from slack_sdk.errors import SlackClientError
 
 from bot.adapters.archives import StorageArchives
 from bot.adapters.db import Store, open_store
@@ -24,7 +26,8 @@ from bot.adapters.ollama_chat import OllamaChat
 from bot.adapters.replica import ReplicaIdentity, process_exists
 from bot.adapters.scheduler import DIGEST_WORKERS, DigestScheduler
 from bot.adapters.slack import SlackOps, build_web_client
-from bot.errors import DatabaseConfigError, SlackConfigError, StoreError
+from bot.core.redact import redact_secrets
+from bot.errors import DatabaseBusy, DatabaseConfigError, SlackConfigError, SlackStartupError, StoreError
 from bot.flows.analysis_job import AnalysisTasks
 from bot.flows.announce import POSITION_EDIT_TIMEOUT_S, QueuePositions
 from bot.flows.compare import CompareTasks
@@ -61,7 +64,8 @@ def open_database(settings: Settings, *, wait_s: float = 0.0, stop: threading.Ev
     (`DatabaseConfigError`). A database server that is not reachable yet (the bot started first, or it is restarting) is
     retried with backoff (0.5 s doubling to 15 s) for up to ``wait_s`` seconds, or until ``stop``
     is set; then the last `StoreError` is raised. A URL that cannot work is not retried, and
-    neither is SQLite (a local file does not come up later).
+    neither is an unreadable SQLite file (a local file does not come up later) — but a SQLite file
+    another process holds locked (replicas starting together on one new file) is (`DatabaseBusy`).
     """
     deadline = time.monotonic() + wait_s
     delay = 0.5
@@ -79,9 +83,10 @@ def open_database(settings: Settings, *, wait_s: float = 0.0, stop: threading.Ev
             return store
         except StoreError as err:
             left = deadline - time.monotonic()
-            if left <= 0 or parse_url(settings.database_url).get_backend_name() == "sqlite":
+            sqlite = parse_url(settings.database_url).get_backend_name() == "sqlite"
+            if left <= 0 or (sqlite and not isinstance(err, DatabaseBusy)):
                 raise
-            log.warning("the database is not reachable yet (attempt %d: %s); retrying in %.1f s",
+            log.warning("the database is not available yet (attempt %d: %s); retrying in %.1f s",
                         attempt, err.__cause__.__class__.__name__ if err.__cause__ else err, min(delay, left))
             if stop is not None and stop.wait(min(delay, left)):
                 raise
@@ -212,6 +217,20 @@ def check_slack_settings(settings: Settings) -> None:
                                "Socket Mode; or set SLACK_MODE=http with SLACK_SIGNING_SECRET.")
 
 
+def _slack_error_code(err: BoltError) -> str:
+    """Slack's error code from Bolt's auth.test failure message (e.g. ``invalid_auth``)."""
+    cause = err.__cause__ or err.__context__  # Bolt raises it while handling the SlackApiError
+    response = getattr(cause, "response", None)
+    code = response.get("error") if response is not None and hasattr(response, "get") else None
+    return str(code) if code else "auth.test failed"
+
+
+def _reason(err: BaseException) -> str:
+    inner = getattr(err, "reason", None)  # urllib's URLError wraps the socket error
+    text = str(getattr(inner, "strerror", None) or inner or err) or type(err).__name__
+    return redact_secrets(" ".join(text.split()))[:200]
+
+
 def build_app(settings: Settings, services: Services) -> App:
     """A Bolt App whose client talks to ``settings.slack_api_url``, with every listener registered.
 
@@ -222,14 +241,22 @@ def build_app(settings: Settings, services: Services) -> App:
     check_slack_settings(settings)
     http_mode = settings.slack_mode == "http"
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
-    app = App(
-        client=build_web_client(settings),
-        signing_secret=secret,  # explicit (even ""), so Bolt never falls back to the environment
-        request_verification_enabled=http_mode,
-        token_verification_enabled=True,  # auth.test at start-up: fail fast on a bad token
-        name="chimera-insight",
-        logger=logging.getLogger("slack_bolt"),
-        listener_executor=services.listeners,  # None: Bolt's own
-    )
+    try:
+        app = App(
+            client=build_web_client(settings),
+            signing_secret=secret,  # explicit (even ""), so Bolt never falls back to the environment
+            request_verification_enabled=http_mode,
+            token_verification_enabled=True,  # auth.test at start-up: fail fast on a bad token
+            name="chimera-insight",
+            logger=logging.getLogger("slack_bolt"),
+            listener_executor=services.listeners,  # None: Bolt's own
+        )
+    except BoltError as err:  # Slack answered auth.test with an error: the token is refused
+        raise SlackStartupError(f"Slack refused SLACK_BOT_TOKEN at start-up ({_slack_error_code(err)}): "
+                                "check the token and that the app is installed in the workspace.") from err
+    except (SlackClientError, OSError) as err:  # no answer: network, proxy or SLACK_API_URL
+        raise SlackStartupError(f"Slack's API at {redact_secrets(settings.slack_api_url)} "
+                                f"could not be reached at start-up ({_reason(err)}): check the network "
+                                "or SLACK_API_URL, then start again.") from err
     register(app, services)
     return app

@@ -97,6 +97,10 @@ class SlackConfigError(ChimeraError):
     """The Slack settings are incomplete for the chosen mode."""
 
 
+class SlackStartupError(ChimeraError):
+    """Slack refused the bot token at start-up (auth.test), or its API could not be reached."""
+
+
 # --- commands and jobs --------------------------------------------------------------------------
 
 

@@ -99,3 +99,57 @@ def test_a_writable_database_passes_the_start_up_write_check(database: TestDatab
     with open_store(database.url) as store:
         assert store.read_only_reason() is None
         assert store.read_only_reason() is None  # and changed nothing
+
+
+# --- Slack at start-up ------------------------------------------------------------------------------
+def test_serve_with_slack_unreachable_stops_with_one_line(monkeypatch, capsys, tmp_path: Path):
+    code, line = serve_with(monkeypatch, capsys, f"sqlite:///{tmp_path / 'bot.sqlite3'}")  # SLACK_API_URL: port 9
+    assert code == 2
+    assert line.startswith("chimera: Slack's API at http://127.0.0.1:9/ could not be reached at start-up (")
+    assert "Connection refused" in line and line.endswith("check the network or SLACK_API_URL, then start again.")
+
+
+def test_serve_with_a_token_slack_refuses_stops_with_one_line(monkeypatch, capsys, tmp_path: Path, standin):
+    standin.fail("auth.test", "invalid_auth")
+    monkeypatch.setenv("SLACK_API_URL", standin.api_url)
+    for name, value in SERVE_ENV.items():
+        if name != "SLACK_API_URL":
+            monkeypatch.setenv(name, value)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "xoxb-test" not in err, err
+    assert [line for line in err.splitlines() if line.startswith("chimera:")] == [
+        "chimera: Slack refused SLACK_BOT_TOKEN at start-up (invalid_auth): check the token and that the app "
+        "is installed in the workspace."]
+
+
+def test_a_sqlite_file_another_process_holds_locked_is_waited_for_at_start_up(tmp_path: Path):
+    # Replicas starting together on one new SQLite file: one may find it locked before its busy
+    # timeout has any say (seen as "database is locked" at start-up). That is retried within
+    # DATABASE_STARTUP_WAIT_S; an unreadable file still is not.
+    import sqlite3
+    import threading
+
+    from bot.app import open_database
+    from bot.errors import DatabaseBusy
+    from tests.factories import make_settings
+
+    path = tmp_path / "bot.sqlite3"
+    open_store(f"sqlite:///{path}").close()  # migrated, WAL
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("UPDATE alembic_version SET version_num = version_num")
+    holder.execute("COMMIT")  # in exclusive locking mode the lock stays after the commit
+    settings = make_settings(database_url=f"sqlite:///{path}", database_busy_timeout_s=0.1)
+    with pytest.raises(DatabaseBusy):
+        open_database(settings, wait_s=0.0)
+    release = threading.Timer(1.0, holder.close)  # closing the connection releases the lock
+    release.start()
+    try:
+        store = open_database(settings, wait_s=30.0)
+    finally:
+        release.join()
+    assert store.ping()["reachable"]
+    store.close()

@@ -125,7 +125,7 @@ def test_start_up_waits_for_the_database_and_the_probes_say_live_but_not_ready(
     server = threading.Thread(target=serve, args=(settings,), kwargs={"stop": stop, "grace_s": 1}, daemon=True)
     server.start()
     try:
-        _until(lambda: "the database is not reachable yet" in caplog.text)
+        _until(lambda: "the database is not available yet" in caplog.text)
         assert _get(f"{url}/health") == (200, {"status": "ok", "version": _version(), "starting": True})
         assert _get(f"{url}/health/ready")[0] == 503
         assert _get(f"{url}/slack/events")[0] == 503  # Slack is asked to come back later

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.adapters.db.database import Database
+from bot.adapters.db.database import Database, is_lock_timeout
 from bot.adapters.db.digests import DigestRepository
 from bot.adapters.db.engine import is_memory_sqlite, make_engine, upgrade_to_head
 from bot.adapters.db.events import EventRepository
@@ -27,7 +27,7 @@ from bot.adapters.db.runs import RunRepository
 from bot.adapters.db.subscriptions import SubscriptionRepository
 from bot.adapters.db.tasks import TaskRepository
 from bot.core.redact import redact_secrets
-from bot.errors import StoreError
+from bot.errors import DatabaseBusy, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,8 @@ def open_store(database_url: str, *, busy_timeout_s: float = 10.0, connect_timeo
         reason = driver_reason(err)
         # one line, no traceback: the URL without its password, the driver's own first line
         log.error("opening %s failed: %s", engine.url.render_as_string(), reason)
-        raise StoreError(f"The bot's database could not be opened or migrated: {reason}") from err
+        kind = DatabaseBusy if is_lock_timeout(err) else StoreError  # busy: it works a moment later
+        raise kind(f"The bot's database could not be opened or migrated: {reason}") from err
     return Store(engine, serialize=is_memory_sqlite(database_url), max_measurements=max_measurements)
 
 
