@@ -230,7 +230,8 @@ _HEADING = re.compile(r"(?:^|\s)(#{1,6})\s+([^#|]+?)(?=\s+#{1,6}\s|\s*$)")
 _KEY_VALUE = re.compile(r"^\s*[-*]?\s*\**([A-Za-z][A-Za-z0-9 /()%_.\-]{1,60}?)\**\s*:\s*\**([^|]{1,80}?)\**\s*$")
 
 
-def _cells(line: str) -> list[str]:
+def markdown_cells(line: str) -> list[str]:
+    """The cells of one Markdown table row (outer pipes optional), stripped."""
     text = line.strip()
     if text.startswith("|"):
         text = text[1:]
@@ -258,12 +259,12 @@ def read_markdown(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
             heading_model = _model_in_text(heading) or heading_model
         sep = _SEPARATOR.search(line) if "---" in line and "|" in line else None
         if sep and i > 0 and "|" in lines[i - 1]:
-            width = len(_cells(sep.group(0)))
-            header = _cells(lines[i - 1])[-width:]  # text glued before the table is dropped
+            width = len(markdown_cells(sep.group(0)))
+            header = markdown_cells(lines[i - 1])[-width:]  # text glued before the table is dropped
             rows: list[list[str]] = []
             j = i + 1
             while j < len(lines) and lines[j].lstrip().startswith("|"):
-                cells = _cells(lines[j])
+                cells = markdown_cells(lines[j])
                 rows.append((cells + [""] * width)[:width])  # text glued after the row is dropped
                 j += 1
             if rows:

@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.core.context import canonical_value, split_fields
+from bot.core.ingest.readers import markdown_cells
 from bot.core.ingest.tables import model_from_filename
 from bot.core.ingest.tools.base import RowWriter, SourceFile, ToolRead, fingerprint, number
 
@@ -172,15 +173,6 @@ def _emit(writer: RowWriter, row: int, record: Mapping[str, Any], ctx: tuple[str
 
 
 # --- `-o md` tables --------------------------------------------------------------------------
-def _cells(line: str) -> list[str]:
-    text = line.strip()
-    if text.startswith("|"):
-        text = text[1:]
-    if text.endswith("|"):
-        text = text[:-1]
-    return [cell.strip() for cell in text.split("|")]
-
-
 def _tables(text: str) -> list[tuple[list[str], list[list[str]], dict[str, str]]]:
     """Every llama-bench table: (header, rows, build fields from the footer that follows it)."""
     lines = text.splitlines()
@@ -190,11 +182,11 @@ def _tables(text: str) -> list[tuple[list[str], list[list[str]], dict[str, str]]
         if not _MD_HEADER.match(lines[i]):
             i += 1
             continue
-        header = [h.lower() for h in _cells(lines[i])]
+        header = [h.lower() for h in markdown_cells(lines[i])]
         rows: list[list[str]] = []
         j = i + 2  # the separator line follows the header
         while j < len(lines) and "|" in lines[j]:
-            cells = _cells(lines[j])
+            cells = markdown_cells(lines[j])
             if len(cells) == len(header):
                 rows.append(cells)
             j += 1
