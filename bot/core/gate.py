@@ -172,6 +172,22 @@ def judge(content: str, *, facts: Sequence[Fact], citable: Collection[str], done
     return answer, GateVerdict(not problems, problems, checked)
 
 
+def _text_problems(text: str, *, where: str, facts: Sequence[Fact], citable: Collection[str]
+                   ) -> tuple[list[Problem], dict[str, int]]:
+    """Loops, then each sentence's rules and repeats (``where`` is also the sentence's role), and
+    what was checked: sentences, citations, numbers, words."""
+    checked = {"sentences": 0, "citations": 0, "numbers": 0}
+    problems = _loops(where, text)
+    seen: dict[str, str] = {}
+    for sentence in _sentences(text):
+        checked["sentences"] += 1
+        problems += _sentence_problems(sentence, where=where, role=where, facts=facts, citable=citable,
+                                       checked=checked)
+        problems += _repeats(sentence, where, seen)
+    checked["words"] = _count_words(text)
+    return problems, checked
+
+
 def judge_answer(text: str, *, facts: Sequence[Fact], citable: Collection[str], done_reason: str | None = None,
                  max_words: int = 120) -> GateVerdict:
     """A follow-up answer in a thread: numbers, citations, repetition, loops and length."""
@@ -180,15 +196,8 @@ def judge_answer(text: str, *, facts: Sequence[Fact], citable: Collection[str], 
         problems.append(Problem("cut_off", "answer", _snippet(text[-SNIPPET_CHARS:])))
     if not text.strip():
         problems.append(Problem("too_short", "answer", ""))
-    checked = {"sentences": 0, "citations": 0, "numbers": 0}
-    problems += _loops("answer", text)
-    seen: dict[str, str] = {}
-    for sentence in _sentences(text):
-        checked["sentences"] += 1
-        problems += _sentence_problems(sentence, where="answer", role="answer", facts=facts, citable=citable,
-                                       checked=checked)
-        problems += _repeats(sentence, "answer", seen)
-    checked["words"] = _count_words(text)
+    found, checked = _text_problems(text, where="answer", facts=facts, citable=citable)
+    problems += found
     if checked["words"] > max_words * ANSWER_LENGTH_SLACK:
         problems.append(Problem("length", "answer", f"{checked['words']} words; at most {max_words} were asked for"))
     return GateVerdict(not problems, problems, checked)
@@ -202,15 +211,8 @@ def judge_summary(text: str, *, facts: Sequence[Fact], citable: Collection[str],
     problems: list[Problem] = []
     if not text.strip():
         problems.append(Problem("too_short", "summary", ""))
-    checked = {"sentences": 0, "citations": 0, "numbers": 0}
-    problems += _loops("summary", text)
-    seen: dict[str, str] = {}
-    for sentence in _sentences(text):
-        checked["sentences"] += 1
-        problems += _sentence_problems(sentence, where="summary", role="summary", facts=facts, citable=citable,
-                                       checked=checked)
-        problems += _repeats(sentence, "summary", seen)
-    checked["words"] = _count_words(text)
+    found, checked = _text_problems(text, where="summary", facts=facts, citable=citable)
+    problems += found
     if checked["words"] > max_words:
         problems.append(Problem("length", "summary", f"{checked['words']} words; at most {max_words}"))
     return GateVerdict(not problems, problems, checked)
