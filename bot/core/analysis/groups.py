@@ -12,6 +12,7 @@ occur; every statistic is then one vectorised groupby over that number.
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -65,29 +66,74 @@ def config_groups(measurements: pd.DataFrame, cold: Collection[str] = ()) -> pd.
     if not len(positions):
         return pd.DataFrame(columns=GROUP_COLUMNS)
     rows = _Rows(measurements, positions)
-    out = pd.DataFrame({name: pd.array(rows.texts(name), dtype="str") for name in (*GROUP_KEYS, "unit")})
+    out: dict[str, Any] = {name: pd.array(rows.texts(name), dtype="str") for name in (*GROUP_KEYS, "unit")}
     ok = ~rows.failed & ~np.isnan(rows.values)
-    out = out.join(_statistics(rows, ok))
-    out["n"] = out["n"].fillna(0).astype(int)
+    stats = _statistics(rows, ok)
+    out["n"] = stats.pop("n")
     out["failed"] = _failures(rows)
-    out = out.join(_warm(rows, ok, cold))
+    out.update(stats)
+    out.update(_warm(rows, ok, cold))
     out["definition"] = _joined(rows, "definition")
     out["sources"] = _joined(rows, "source")
-    out["values"] = [config_values(c) for c in out["config"]]
-    return out[GROUP_COLUMNS]
+    out["values"] = _config_values(rows)
+    return pd.DataFrame(out)
 
 
-def _statistics(rows: _Rows, ok: np.ndarray) -> pd.DataFrame:
-    """n, mean, median, min, max, sample std and p95 of each group's successful values (grouped by
-    the groups' sorted ranks, as grouping by their keys did: `bot.core.codes.ranked`)."""
+def _statistics(rows: _Rows, ok: np.ndarray) -> dict[str, np.ndarray]:
+    """n, mean, median, min, max, sample std and p95 of each group's successful values (NaN where a
+    group has none). Mean and std are pandas' (its sums depend on the order it adds in): one groupby
+    by the groups' sorted ranks, as grouping by their keys did (`bot.core.codes.ranked`); the order
+    statistics are read off the sorted values (`order_statistics`, the same numbers)."""
     labels = ranked(rows.number, rows.first, *(rows.codes(name)[rows.first] for name in GROUP_KEYS))[ok]
-    grouped = pd.Series(rows.values[ok]).groupby(labels, sort=True)
-    stats = grouped.agg(["count", "mean", "median", "min", "max", "std"]).rename(columns={"count": "n"})
-    stats["p95"] = grouped.quantile(0.95)
+    values = rows.values[ok]
     group_of_label = np.empty(len(rows), dtype=np.int64)
     group_of_label[labels] = rows.number[ok]
-    stats.index = group_of_label[stats.index.to_numpy()]
-    return stats
+    grouped = pd.Series(values).groupby(labels, sort=True)
+    out = {name: np.full(len(rows), np.nan) for name in ("mean", "median", "p95", "min", "max", "std")}
+    for name, figures in (("mean", grouped.mean()), ("std", grouped.std())):
+        out[name][group_of_label[figures.index.to_numpy()]] = figures.to_numpy()
+    order = order_statistics(labels, values, len(rows), quantile=0.95)
+    present = group_of_label[order.labels]
+    for name in ("median", "p95", "min", "max"):
+        out[name][present] = getattr(order, name)
+    n = np.zeros(len(rows), dtype=np.int64)
+    n[present] = order.n
+    return {"n": n, **out}
+
+
+class OrderStatistics:
+    """Per label present: n, median, min, max and a quantile of its values (``labels`` ascending)."""
+
+    def __init__(self, labels: np.ndarray, n: np.ndarray, median: np.ndarray, minimum: np.ndarray,
+                 maximum: np.ndarray, quantile: np.ndarray) -> None:
+        self.labels, self.n, self.median, self.min, self.max, self.p95 = labels, n, median, minimum, maximum, quantile
+
+
+def order_statistics(labels: np.ndarray, values: np.ndarray, size: int, quantile: float = 0.95) -> OrderStatistics:
+    """Order statistics of the values (no NaN) per label (0 <= label < size), from one sort.
+
+    The same numbers as pandas' groupby median, min, max and quantile (linear): the median is the
+    middle value or the mean of the two middle ones, the quantile ``v[i] + (v[i + 1] - v[i]) * frac``
+    at ``quantile * (n - 1)`` as pandas' group_quantile computes it (np.percentile's formula differs
+    in the last bit). min and max are taken in row order, as pandas does (the first of equal values).
+    """
+    counts = np.bincount(labels, minlength=size)
+    present = np.flatnonzero(counts)
+    n = counts[present]
+    start = (np.cumsum(counts) - counts)[present]
+    by_label = np.argsort(labels, kind="stable")
+    in_row_order = values[by_label]
+    minimum = np.minimum.reduceat(in_row_order, start) if len(start) else np.empty(0)
+    maximum = np.maximum.reduceat(in_row_order, start) if len(start) else np.empty(0)
+    s = values[np.lexsort((values, labels))]
+    middle = start + n // 2
+    median = np.where(n % 2 == 1, s[middle], (s[middle - 1 + n % 2] + s[middle]) / 2)
+    at = quantile * (n - 1).astype(np.float64)
+    whole = at.astype(np.int64)
+    frac = at - whole
+    low = s[start + whole]
+    high = s[np.minimum(start + whole + 1, start + n - 1)]
+    return OrderStatistics(present, n, median, minimum, maximum, np.where(frac == 0.0, low, low + (high - low) * frac))
 
 
 def _failures(rows: _Rows) -> np.ndarray:
@@ -97,15 +143,19 @@ def _failures(rows: _Rows) -> np.ndarray:
     return np.bincount(rows.number[failed][first], minlength=len(rows))
 
 
-def _warm(rows: _Rows, ok: np.ndarray, cold: Collection[str]) -> pd.DataFrame:
+def _warm(rows: _Rows, ok: np.ndarray, cold: Collection[str]) -> dict[str, np.ndarray]:
+    """Per group, the count and median of its warm TTFT values (NaN where none)."""
     metrics = rows.columns["metric"]
     ttft = ok & (rows.codes("metric") == _code(metrics, "ttft_ms"))
     if cold and ttft.any():
         # probe the few cold ids with every category (an index of all request ids would be kept)
         is_cold = pd.Index(list(cold)).get_indexer(rows.columns["request_id"].categories) >= 0
         ttft &= ~is_cold[rows.codes("request_id")]
-    grouped = pd.Series(rows.values[ttft]).groupby(rows.number[ttft], sort=True)
-    return pd.DataFrame({"warm_n": grouped.count(), "warm_median": grouped.median()})
+    order = order_statistics(rows.number[ttft], rows.values[ttft], len(rows))
+    warm_n, warm_median = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
+    warm_n[order.labels] = order.n
+    warm_median[order.labels] = order.median
+    return {"warm_n": warm_n, "warm_median": warm_median}
 
 
 def _code(values: pd.Categorical, text: str) -> int:
@@ -113,19 +163,33 @@ def _code(values: pd.Categorical, text: str) -> int:
     return int(found)
 
 
-def _joined(rows: _Rows, name: str) -> pd.Series:
-    """Per group, its distinct non-empty texts of ``name``, sorted and joined by '; ' (NaN when none)."""
+def _joined(rows: _Rows, name: str) -> pd.api.extensions.ExtensionArray:
+    """Per group, its distinct non-empty texts of ``name``, sorted and joined by '; ' (NaN when none).
+    The categories are sorted, so a group's codes in ascending order are its texts in sorted order."""
     codes = rows.codes(name)
-    texts = rows.columns[name].categories.tolist()
+    texts = np.asarray(rows.columns[name].categories, dtype=object)
     keep = np.flatnonzero(codes != _code(rows.columns[name], ""))
-    _, first = combine(rows.number[keep], codes[keep])
-    found: dict[int, list[str]] = {}
-    for row in keep[first].tolist():
-        found.setdefault(int(rows.number[row]), []).append(texts[codes[row]])
+    pairs = np.unique(rows.number[keep] * (len(texts) + 1) + codes[keep])  # (group, code), sorted
+    group, code = np.divmod(pairs, len(texts) + 1)
     joined = np.full(len(rows), np.nan, dtype=object)
-    for group, values in found.items():
-        joined[group] = "; ".join(sorted(values))
-    return pd.Series(pd.array(joined, dtype="str"))
+    joined[group] = texts[code]  # a group with one text (most): that text; several: joined below
+    several = np.flatnonzero(np.bincount(group, minlength=len(rows)) > 1)
+    if len(several):
+        starts = np.searchsorted(group, several)
+        ends = np.searchsorted(group, several, side="right")
+        for g, lo, hi in zip(several.tolist(), starts.tolist(), ends.tolist(), strict=True):
+            joined[g] = "; ".join(texts[code[lo:hi]].tolist())
+    return pd.array(joined, dtype="str")
+
+
+def _config_values(rows: _Rows) -> list[dict[str, str]]:
+    """Each group's configuration as a mapping, parsed once per distinct configuration (each group
+    gets its own dict)."""
+    configs = rows.columns["config"]
+    codes = configs.codes[rows.positions[rows.first]]
+    texts = configs.categories.tolist()
+    parsed = {code: config_values(texts[code]) for code in np.unique(codes).tolist()}
+    return [dict(parsed[code]) for code in codes.tolist()]
 
 
 class ValueIndex:
