@@ -27,9 +27,12 @@ def model_stats(requests: pd.DataFrame, measurements: pd.DataFrame, groups: pd.D
     ttft_definitions = _ttft_definitions(measurements)
     counts = _configurations_with_values(groups)
     columns = _Columns(requests)
-    return [columns.stats(str(model), positions, ttft_definitions.get(str(model), ()),
-                          _rollups(str(model), dimensions, counts))
-            for model, positions in sorted(requests.groupby("model", sort=True).indices.items())]
+    models = categorical(requests["model"])  # sorted categories: the models in name order
+    order = np.argsort(models.codes, kind="stable")
+    bounds = np.searchsorted(models.codes[order], np.arange(len(models.categories) + 1))
+    return [columns.stats(model, order[bounds[code]:bounds[code + 1]], ttft_definitions.get(model, ()),
+                          _rollups(model, dimensions, counts))
+            for code, model in enumerate(models.categories.tolist()) if bounds[code + 1] > bounds[code]]
 
 
 class _Columns:
@@ -99,10 +102,11 @@ def _configurations_with_values(groups: pd.DataFrame) -> dict[tuple[str, str], i
     if groups.empty:
         return {}
     counts: dict[tuple[str, str], set[str]] = {}
-    with_values = groups.loc[groups["n"] > 0]
-    for model, metric, config in zip(with_values["model"], with_values["metric"], with_values["config"],
-                                     strict=True):
-        counts.setdefault((str(model), str(metric)), set()).add(str(config))
+    with_values = groups["n"].to_numpy() > 0
+    model, metric, config = (groups[name].to_numpy(dtype=object)[with_values].tolist()
+                             for name in ("model", "metric", "config"))
+    for key in zip(model, metric, config, strict=True):
+        counts.setdefault((str(key[0]), str(key[1])), set()).add(str(key[2]))
     return {key: len(configs) for key, configs in counts.items()}
 
 

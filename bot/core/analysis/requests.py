@@ -150,15 +150,37 @@ def describe(values: pd.Series | np.ndarray) -> dict[str, float | int | None]:
     v = v[np.isfinite(v)]
     if v.size == 0:
         return {name: (0 if name == "n" else None) for name in STAT_NAMES}
+    median, p95 = _median_p95(v)
     return {
         "n": int(v.size),
         "mean": float(v.mean()),
-        "median": float(np.median(v)),
-        "p95": float(np.percentile(v, 95)),
+        "median": median,
+        "p95": p95,
         "min": float(v.min()),
         "max": float(v.max()),
         "std": float(v.std(ddof=1)) if v.size > 1 else None,
     }
+
+
+def _median_p95(v: np.ndarray) -> tuple[float, float]:
+    """``np.median(v)`` and ``np.percentile(v, 95)`` (finite values) from one sort: the same
+    arithmetic as numpy's (the mean of the two middle values; linear interpolation at (n - 1) * 0.95,
+    from the upper neighbour when the weight is >= 0.5), without its per-call overhead (~0.1 ms, four
+    times per model). With a zero among the values numpy's own calls decide which of -0.0 and 0.0
+    (equal when sorting) is picked."""
+    s = np.sort(v)
+    if s[0] <= 0.0 <= s[-1] and (s == 0.0).any():
+        return float(np.median(v)), float(np.percentile(v, 95))
+    n = s.size
+    middle = n // 2
+    median = float(s[middle]) if n % 2 else float((s[middle - 1] + s[middle]) / 2)
+    at = (n - 1) * 0.95
+    below = math.floor(at)
+    weight = at - below
+    low, high = float(s[below]), float(s[min(below + 1, n - 1)])
+    step = high - low
+    p95 = high - step * (1 - weight) if weight >= 0.5 else low + step * weight
+    return median, p95
 
 
 def statistic(values: pd.Series, name: str) -> float | None:
