@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bot.core.analysis.groups import ValueIndex, group_values, order_statistics
-from bot.core.analysis.requests import welch
+from bot.core.analysis.groups import ValueIndex, group_values
+from bot.core.analysis.requests import order_statistics, welch
 from bot.core.analysis.results import ConfigComparison
 from bot.core.codes import categorical, combine, ranked
 from bot.core.dimensions import config_values

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bot.core.analysis.requests import row_positions, texts_at
+from bot.core.analysis.requests import order_statistics, row_positions, texts_at
 from bot.core.codes import as_texts, categorical, combine, grouped_models, ranked
 from bot.core.dimensions import config_values
 
@@ -99,41 +99,6 @@ def _statistics(rows: _Rows, ok: np.ndarray) -> dict[str, np.ndarray]:
     n = np.zeros(len(rows), dtype=np.int64)
     n[present] = order.n
     return {"n": n, **out}
-
-
-class OrderStatistics:
-    """Per label present: n, median, min, max and a quantile of its values (``labels`` ascending)."""
-
-    def __init__(self, labels: np.ndarray, n: np.ndarray, median: np.ndarray, minimum: np.ndarray,
-                 maximum: np.ndarray, quantile: np.ndarray) -> None:
-        self.labels, self.n, self.median, self.min, self.max, self.p95 = labels, n, median, minimum, maximum, quantile
-
-
-def order_statistics(labels: np.ndarray, values: np.ndarray, size: int, quantile: float = 0.95) -> OrderStatistics:
-    """Order statistics of the values (no NaN) per label (0 <= label < size), from one sort.
-
-    The same numbers as pandas' groupby median, min, max and quantile (linear): the median is the
-    middle value or the mean of the two middle ones, the quantile ``v[i] + (v[i + 1] - v[i]) * frac``
-    at ``quantile * (n - 1)`` as pandas' group_quantile computes it (np.percentile's formula differs
-    in the last bit). min and max are taken in row order, as pandas does (the first of equal values).
-    """
-    counts = np.bincount(labels, minlength=size)
-    present = np.flatnonzero(counts)
-    n = counts[present]
-    start = (np.cumsum(counts) - counts)[present]
-    by_label = np.argsort(labels, kind="stable")
-    in_row_order = values[by_label]
-    minimum = np.minimum.reduceat(in_row_order, start) if len(start) else np.empty(0)
-    maximum = np.maximum.reduceat(in_row_order, start) if len(start) else np.empty(0)
-    s = values[np.lexsort((values, labels))]
-    middle = start + n // 2
-    median = np.where(n % 2 == 1, s[middle], (s[middle - 1 + n % 2] + s[middle]) / 2)
-    at = quantile * (n - 1).astype(np.float64)
-    whole = at.astype(np.int64)
-    frac = at - whole
-    low = s[start + whole]
-    high = s[np.minimum(start + whole + 1, start + n - 1)]
-    return OrderStatistics(present, n, median, minimum, maximum, np.where(frac == 0.0, low, low + (high - low) * frac))
 
 
 def _failures(rows: _Rows) -> np.ndarray:

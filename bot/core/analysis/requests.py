@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,32 +43,36 @@ def request_frame(measurements: pd.DataFrame) -> pd.DataFrame:
     number, first = combine(request_ids.codes[positions])
     at_first = positions[first]
     models = grouped_models(m["model"].iloc[positions], m["source"].iloc[positions])
-    wide: dict[str, object] = {"request_id": texts_at(request_ids, at_first)}
+    configs = categorical(m["config"])
+    # The frame is assembled from arrays, column by column in its final order (one DataFrame at the end).
+    wide: dict[str, Any] = {"request_id": texts_at(request_ids, at_first)}
     for name in _META:
         if name == "model":
             wide[name] = texts_at(models, first)
         elif name == "row":
             wide[name] = m["row"].to_numpy()[at_first]
+        elif name == "config":
+            wide[name] = _request_configs(configs.codes[positions], number, configs, texts_at(configs, at_first))
         else:
             wide[name] = texts_at(categorical(m[name]), at_first)
-    failed = m["failed"].to_numpy(dtype=bool)[positions]
-    wide["failed"] = np.bincount(number, weights=failed, minlength=len(first)) > 0
-    wide["config"] = _request_configs(categorical(m["config"]).codes[positions], number, categorical(m["config"]),
-                                      np.asarray(wide["config"], dtype=object))
-    frame = pd.DataFrame({name: _text_array(values) for name, values in wide.items()})
-    frame = frame[["request_id", *_META[:5], "kind", "failed", "error"]]
-    values = _metric_values(m, positions, number, len(first))
-    frame = pd.concat([frame, values], axis=1)
+    failed = np.bincount(number, weights=m["failed"].to_numpy(dtype=bool)[positions], minlength=len(first)) > 0
+    columns: dict[str, Any] = {name: _text_array(wide[name]) for name in ("request_id", *_META[:5], "kind")}
+    columns["failed"] = failed
+    columns["error"] = _text_array(wide["error"])
+    columns.update(_metric_values(m, positions, number, len(first)))
     for metric in _ALWAYS:
-        if metric not in frame:
-            frame[metric] = np.nan
-    derived = frame["latency_ms"].isna() & frame["ttft_ms"].notna() & frame["eval_ms"].notna()
-    definition = np.full(len(frame), "", dtype=object)  # one shared string, not one per request
-    definition[derived.to_numpy()] = "derived: ttft + eval"
-    frame["latency_definition"] = pd.array(definition, dtype="str")
-    frame.loc[derived, "latency_ms"] = frame.loc[derived, "ttft_ms"] + frame.loc[derived, "eval_ms"]
-    frame["cold_start"] = mark_cold_starts(frame)
-    return frame
+        if metric not in columns:
+            columns[metric] = np.full(len(first), np.nan)
+    latency, ttft, eval_ms = columns["latency_ms"], columns["ttft_ms"], columns["eval_ms"]
+    derived = np.isnan(latency) & ~np.isnan(ttft) & ~np.isnan(eval_ms)
+    definition = np.full(len(first), "", dtype=object)  # one shared string, not one per request
+    definition[derived] = "derived: ttft + eval"
+    columns["latency_definition"] = pd.array(definition, dtype="str")
+    latency = latency.copy()
+    latency[derived] = ttft[derived] + eval_ms[derived]
+    columns["latency_ms"] = latency
+    columns["cold_start"] = _cold_starts(failed, columns["load_ms"], models.codes[first])
+    return pd.DataFrame(columns)
 
 
 def row_positions(measurements: pd.DataFrame) -> np.ndarray:
@@ -90,8 +95,8 @@ def _text_array(values: object) -> object:
     return values
 
 
-def _metric_values(m: pd.DataFrame, positions: np.ndarray, number: np.ndarray, count: int) -> pd.DataFrame:
-    """One column per metric (sorted): each request's first non-missing value of it."""
+def _metric_values(m: pd.DataFrame, positions: np.ndarray, number: np.ndarray, count: int) -> dict[str, np.ndarray]:
+    """One column per metric (sorted by name): each request's first non-missing value of it."""
     metrics = categorical(m["metric"])
     codes = metrics.codes[positions]
     present = np.unique(codes)
@@ -100,12 +105,11 @@ def _metric_values(m: pd.DataFrame, positions: np.ndarray, number: np.ndarray, c
     column[present] = np.arange(len(present))
     values = m["value"].to_numpy(dtype="float64")[positions]
     known = ~np.isnan(values)
-    matrix = np.full((count, len(present)), np.nan)
-    cell = number[known] * len(present) + column[codes[known]]
-    cells, first = np.unique(cell, return_index=True)
-    matrix.reshape(-1)[cells] = values[known][first]
-    order = sorted(range(len(names)), key=names.__getitem__)
-    return pd.DataFrame(matrix[:, order], columns=[names[i] for i in order])
+    matrix = np.full((len(present), count), np.nan)  # a row per metric: each column is contiguous
+    cell = column[codes[known]] * count + number[known]
+    first = np.unique(number[known] * len(present) + column[codes[known]], return_index=True)[1]
+    matrix.reshape(-1)[cell[first]] = values[known][first]
+    return {names[i]: matrix[i] for i in sorted(range(len(names)), key=names.__getitem__)}
 
 
 def _request_configs(codes: np.ndarray, number: np.ndarray, configs: pd.Categorical,
@@ -128,17 +132,56 @@ def _request_configs(codes: np.ndarray, number: np.ndarray, configs: pd.Categori
     return out
 
 
-def mark_cold_starts(wide: pd.DataFrame) -> pd.Series:
-    """A request is a cold start when the model had to be loaded for it.
+def _cold_starts(failed: np.ndarray, load: np.ndarray, model: np.ndarray) -> np.ndarray:
+    """A request is a cold start when the model had to be loaded for it (``model``: each request's
+    model code, -1 for none).
 
     Evidence: its load time is at least COLD_LOAD_MIN_MS and COLD_LOAD_FACTOR× the model's median load
-    — i.e. model load dominates what the warm requests spend. Without a load column nothing is marked.
+    (over its successful requests that record one) — i.e. model load dominates what the warm requests
+    spend. Without a load column nothing is marked.
     """
-    ok = ~wide["failed"].astype(bool)
-    load = wide["load_ms"]
-    typical = load.where(ok).groupby(wide["model"]).transform("median")
-    cold = ok & load.notna() & (load >= COLD_LOAD_MIN_MS) & (load >= COLD_LOAD_FACTOR * typical)
-    return cold.fillna(False).astype(bool)
+    usable = ~failed & ~np.isnan(load) & (model >= 0)
+    typical = np.full(int(model.max(initial=-1)) + 1, np.nan)
+    order = order_statistics(model[usable], load[usable], len(typical))
+    typical[order.labels] = order.median
+    with np.errstate(invalid="ignore"):
+        threshold = np.where(model >= 0, COLD_LOAD_FACTOR * typical[model], np.nan)
+        return ~failed & ~np.isnan(load) & (load >= COLD_LOAD_MIN_MS) & (load >= threshold)
+
+
+class OrderStatistics:
+    """Per label present: n, median, min, max and a quantile of its values (``labels`` ascending)."""
+
+    def __init__(self, labels: np.ndarray, n: np.ndarray, median: np.ndarray, minimum: np.ndarray,
+                 maximum: np.ndarray, quantile: np.ndarray) -> None:
+        self.labels, self.n, self.median, self.min, self.max, self.p95 = labels, n, median, minimum, maximum, quantile
+
+
+def order_statistics(labels: np.ndarray, values: np.ndarray, size: int, quantile: float = 0.95) -> OrderStatistics:
+    """Order statistics of the values (no NaN) per label (0 <= label < size), from one sort.
+
+    The same numbers as pandas' groupby median, min, max and quantile (linear): the median is the
+    middle value or the mean of the two middle ones, the quantile ``v[i] + (v[i + 1] - v[i]) * frac``
+    at ``quantile * (n - 1)`` as pandas' group_quantile computes it (np.percentile's formula differs
+    in the last bit). min and max are taken in row order, as pandas does (the first of equal values).
+    """
+    counts = np.bincount(labels, minlength=size)
+    present = np.flatnonzero(counts)
+    n = counts[present]
+    start = (np.cumsum(counts) - counts)[present]
+    by_label = np.argsort(labels, kind="stable")
+    in_row_order = values[by_label]
+    minimum = np.minimum.reduceat(in_row_order, start) if len(start) else np.empty(0)
+    maximum = np.maximum.reduceat(in_row_order, start) if len(start) else np.empty(0)
+    s = values[np.lexsort((values, labels))]
+    middle = start + n // 2
+    median = np.where(n % 2 == 1, s[middle], (s[middle - 1 + n % 2] + s[middle]) / 2)
+    at = quantile * (n - 1).astype(np.float64)
+    whole = at.astype(np.int64)
+    frac = at - whole
+    low = s[start + whole]
+    high = s[np.minimum(start + whole + 1, start + n - 1)]
+    return OrderStatistics(present, n, median, minimum, maximum, np.where(frac == 0.0, low, low + (high - low) * frac))
 
 
 def describe(values: pd.Series | np.ndarray) -> dict[str, float | int | None]:
