@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from bot.core.analysis.requests import row_positions, texts_at, welch
+from bot.core.analysis.requests import median, row_positions, texts_at, welch
 from bot.core.codes import categorical, combine
 from bot.core.config import Config, format_config_value
 from bot.core.context import decode
@@ -90,6 +90,7 @@ class _Successful:
         self.columns = {name: categorical(m[name])[self.rows] if len(self.rows) else pd.Categorical([])
                         for name in ("model", "metric", "config", "context", "source")}
         self.values = m["value"].to_numpy(dtype="float64")[self.rows] if len(self.rows) else np.empty(0)
+        self._code_of: dict[str, dict[str, int]] = {}  # per column: its categories' codes
 
     def models(self) -> list[str]:
         models = self.columns["model"]
@@ -98,7 +99,9 @@ class _Successful:
     def equals(self, name: str, text: str) -> np.ndarray:
         """Which rows have ``text`` in column ``name``."""
         values = self.columns[name]
-        code = values.categories.get_indexer([text])[0]
+        if name not in self._code_of:
+            self._code_of[name] = {text: code for code, text in enumerate(values.categories.tolist())}
+        code = self._code_of[name].get(text, -1)
         return values.codes == code if code >= 0 else np.zeros(len(values), dtype=bool)
 
     def frame(self, wanted: np.ndarray) -> pd.DataFrame:
@@ -162,9 +165,9 @@ def _candidates(rows: _Successful, scope: np.ndarray, settings: dict[str, str]) 
                "values": np.concatenate([p["values"] for p in parts]),
                "sources": tuple(sorted({s for p in parts for s in p["sources"]}))}
               for config, parts in by_config.items()]
-    medians = np.asarray([float(np.median(c["values"])) for c in merged], dtype="float64")
-    for candidate, median in zip(merged, medians.tolist(), strict=True):
-        candidate["median"], candidate["n"] = median, int(candidate["values"].size)
+    medians = np.asarray([median(c["values"]) for c in merged], dtype="float64")
+    for candidate, middle in zip(merged, medians.tolist(), strict=True):
+        candidate["median"], candidate["n"] = middle, int(candidate["values"].size)
     return [merged[i] for i in _descending(medians).tolist()]
 
 
@@ -300,7 +303,7 @@ def _faster_by(claim: RankingClaim, rows: _Successful, known: list[str]) -> Rank
     if not a.size or not b.size:
         return _unverifiable(claim, f"no {claim.metric} values for both {subject} and {other}", subject)
     unit = METRICS[claim.metric].unit
-    ma, mb = float(np.median(a)), float(np.median(b))
+    ma, mb = median(a), median(b)
     ratio = (ma / mb - 1.0) * 100.0 if mb else 0.0
     advantage = ratio if METRICS[claim.metric].higher_is_better else -ratio
     p, method = welch(a, b)
