@@ -107,10 +107,14 @@ def comparisons(groups: pd.DataFrame, index: ValueIndex) -> list[ConfigCompariso
     (a follow-up question can ask for that, and the answer says it pools)."""
     if groups.empty:
         return []
-    ranked_rows = groups.loc[groups["metric"].isin(("throughput_tok_s", "prompt_throughput_tok_s"))
-                             & (groups["n"] > 0), ["model", "metric", "config", "median", "sources"]]
+    metrics = groups["metric"].to_numpy(dtype=object)
+    wanted = np.flatnonzero(((metrics == "throughput_tok_s") | (metrics == "prompt_throughput_tok_s"))
+                            & (groups["n"].to_numpy() > 0))
+    names = ("model", "metric", "config", "median", "sources")
     by_pair: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for row in ranked_rows.to_dict(orient="records"):
+    # the rows as dicts, read column by column (iterating a text column element-wise is slow)
+    for values in zip(*(groups[name].to_numpy()[wanted].tolist() for name in names), strict=True):
+        row = dict(zip(names, values, strict=True))
         by_pair.setdefault((str(row["model"]), str(row["metric"])), []).append(row)
     out: list[ConfigComparison] = []
     for (model, metric), rows in sorted(by_pair.items()):

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from bot.core.analysis.requests import order_statistics, row_positions, texts_at
-from bot.core.codes import as_texts, categorical, combine, grouped_models, ranked
+from bot.core.codes import categorical, combine, grouped_models, ranked
 from bot.core.dimensions import config_values
 
 GROUP_KEYS = ["model", "metric", "config", "kind"]
@@ -215,9 +215,35 @@ def group_values(index: ValueIndex | None, *, model: str, metric: str, config: s
     return np.empty(0) if index is None else index.get(model, metric, config)
 
 
+def rows_of_kind(measurements: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """The measurements of one kind, numbered from 0, with text columns instead of categoricals:
+    ``as_texts(measurements.loc[measurements["kind"] == kind].reset_index(drop=True))``, taken
+    column by column from arrays (one DataFrame, no frame of categoricals in between)."""
+    kinds = measurements["kind"]
+    if isinstance(kinds.dtype, pd.CategoricalDtype):
+        code = kinds.array.categories.get_indexer([kind])[0]
+        wanted = kinds.array.codes == code if code >= 0 else np.zeros(len(kinds), dtype=bool)
+    else:
+        wanted = (kinds == kind).to_numpy(dtype=bool)
+    rows = np.flatnonzero(wanted)
+    columns: dict[str, Any] = {}
+    for name, column in measurements.items():
+        values = column.array
+        if isinstance(values, pd.Categorical):
+            codes = values.codes[rows]
+            texts = np.asarray(values.categories, dtype=object)[codes]
+            texts[codes < 0] = np.nan
+            columns[str(name)] = pd.array(texts, dtype="str")
+        elif isinstance(column.dtype, np.dtype):
+            columns[str(name)] = column.to_numpy()[rows]
+        else:
+            columns[str(name)] = values.take(rows)
+    return pd.DataFrame(columns, columns=measurements.columns)
+
+
 def aggregate_rows(measurements: pd.DataFrame) -> pd.DataFrame:
     """The tools' own aggregates, one row each (with ``values``: the configuration as a mapping)."""
-    agg = as_texts(measurements.loc[measurements["kind"] == "aggregate"].reset_index(drop=True))
+    agg = rows_of_kind(measurements, "aggregate")
     if agg.empty:
         return agg.assign(values=pd.Series(dtype="object"))
     return agg.assign(values=[config_values(c) for c in agg["config"]])
