@@ -49,7 +49,7 @@ def config_table(requests: pd.DataFrame) -> pd.DataFrame:
     }
     out.update(_table(requests, scope, np.searchsorted(present, label[scope]), len(present)))
     out["values"] = [config_values(c) for c in out["config"].tolist()]
-    return pd.DataFrame(out)[TABLE_COLUMNS]
+    return pd.DataFrame({name: out[name] for name in TABLE_COLUMNS})
 
 
 def _table(requests: pd.DataFrame, scope: np.ndarray, row: np.ndarray, size: int) -> dict[str, Any]:

@@ -159,8 +159,11 @@ def _equals(column: pd.Series, text: str) -> np.ndarray:
     """``column == text`` as an array (a categorical column is compared on its codes)."""
     values = column.array
     if isinstance(values, pd.Categorical):
-        code = values.categories.get_indexer([text])[0]
-        return values.codes == code if code >= 0 else np.zeros(len(values), dtype=bool)
+        try:
+            code = values.categories.get_loc(text)
+        except KeyError:
+            return np.zeros(len(values), dtype=bool)
+        return values.codes == code
     return column.to_numpy(dtype=object) == text
 
 
