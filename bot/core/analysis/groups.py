@@ -215,10 +215,11 @@ def group_values(index: ValueIndex | None, *, model: str, metric: str, config: s
     return np.empty(0) if index is None else index.get(model, metric, config)
 
 
-def rows_of_kind(measurements: pd.DataFrame, kind: str) -> pd.DataFrame:
+def rows_of_kind(measurements: pd.DataFrame, kind: str, *, with_values: bool = False) -> pd.DataFrame:
     """The measurements of one kind, numbered from 0, with text columns instead of categoricals:
     ``as_texts(measurements.loc[measurements["kind"] == kind].reset_index(drop=True))``, taken
-    column by column from arrays (one DataFrame, no frame of categoricals in between)."""
+    column by column from arrays (one DataFrame, no frame of categoricals in between). With
+    ``with_values``, a last column ``values``: each row's configuration as a mapping."""
     kinds = measurements["kind"]
     if isinstance(kinds.dtype, pd.CategoricalDtype):
         code = kinds.array.categories.get_indexer([kind])[0]
@@ -238,12 +239,15 @@ def rows_of_kind(measurements: pd.DataFrame, kind: str) -> pd.DataFrame:
             columns[str(name)] = column.to_numpy()[rows]
         else:
             columns[str(name)] = values.take(rows)
-    return pd.DataFrame(columns, columns=measurements.columns)
+    names = list(measurements.columns)
+    if with_values:
+        texts = columns["config"].tolist() if len(rows) else []
+        columns["values"] = np.empty(len(rows), dtype=object)
+        columns["values"][:] = [config_values(c) for c in texts]
+        names.append("values")
+    return pd.DataFrame(columns, columns=names)
 
 
 def aggregate_rows(measurements: pd.DataFrame) -> pd.DataFrame:
     """The tools' own aggregates, one row each (with ``values``: the configuration as a mapping)."""
-    agg = rows_of_kind(measurements, "aggregate")
-    if agg.empty:
-        return agg.assign(values=pd.Series(dtype="object"))
-    return agg.assign(values=[config_values(c) for c in agg["config"]])
+    return rows_of_kind(measurements, "aggregate", with_values=True)
