@@ -55,7 +55,9 @@ class _Columns:
         warm = ok[~self.cold[ok]]
         latency = self.metrics["latency_ms"]
         latency_defs = sorted(set(self.latency_definition[ok[~np.isnan(latency[ok])]].tolist()) - {""})
-        reasons = Counter(_reason(e) for e in self.error[rows[failed]].tolist())
+        reasons: Counter[str] = Counter()
+        for error, count in Counter(self.error[rows[failed]].tolist()).items():  # each distinct error once
+            reasons[_reason(error)] += count
         return ModelStats(
             model=model,
             requests=len(rows),
@@ -84,8 +86,7 @@ def _ttft_definitions(measurements: pd.DataFrame) -> dict[str, tuple[str, ...]]:
     """model -> the TTFT definitions of its successful requests (sorted, '' left out)."""
     m = measurements
     metric, kind = categorical(m["metric"]), categorical(m["kind"])
-    wanted = ((metric.codes == metric.categories.get_indexer(["ttft_ms"])[0])
-              & (kind.codes == kind.categories.get_indexer(["request"])[0])
+    wanted = ((metric.codes == _code(metric, "ttft_ms")) & (kind.codes == _code(kind, "request"))
               & ~m["failed"].to_numpy(dtype=bool))
     rows = np.flatnonzero(wanted)
     models, definitions = categorical(m["model"]), categorical(m["definition"])
@@ -97,17 +98,23 @@ def _ttft_definitions(measurements: pd.DataFrame) -> dict[str, tuple[str, ...]]:
     return {model: tuple(sorted(defs - {""})) for model, defs in sorted(found.items())}
 
 
+def _code(values: pd.Categorical, text: str) -> int:
+    """The code of ``text`` (-1, the code of a missing value, when it is no category)."""
+    try:
+        return int(values.categories.get_loc(text))
+    except KeyError:
+        return -1
+
+
 def _configurations_with_values(groups: pd.DataFrame) -> dict[tuple[str, str], int]:
     """(model, metric) -> how many configurations hold at least one successful value."""
     if groups.empty:
         return {}
-    counts: dict[tuple[str, str], set[str]] = {}
     with_values = groups["n"].to_numpy() > 0
     model, metric, config = (groups[name].to_numpy(dtype=object)[with_values].tolist()
                              for name in ("model", "metric", "config"))
-    for key in zip(model, metric, config, strict=True):
-        counts.setdefault((str(key[0]), str(key[1])), set()).add(str(key[2]))
-    return {key: len(configs) for key, configs in counts.items()}
+    distinct = {(str(a), str(b), str(c)) for a, b, c in set(zip(model, metric, config, strict=True))}
+    return dict(Counter((a, b) for a, b, _ in distinct))
 
 
 def _rollups(model: str, dimensions: DimensionTable, counts: dict[tuple[str, str], int]) -> dict[str, RollUp]:
