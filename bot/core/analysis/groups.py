@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bot.core.analysis.requests import order_statistics, row_positions, texts_at
+from bot.core.analysis.requests import coded, order_statistics, row_positions, texts_at
 from bot.core.codes import categorical, combine, grouped_models, ranked
 from bot.core.dimensions import config_values
 
@@ -39,8 +39,9 @@ class _Rows:
     def __init__(self, measurements: pd.DataFrame, positions: np.ndarray) -> None:
         m = measurements
         self.positions = positions
-        self.columns = {name: categorical(m[name]) for name in (*GROUP_KEYS, "unit", "definition", "source",
-                                                                 "request_id")}
+        # sorted categories where codes stand for the texts' order (ranks, joined texts); any order else
+        self.columns = {name: categorical(m[name]) for name in (*GROUP_KEYS, "definition", "source")}
+        self.columns.update({name: coded(m[name]) for name in ("unit", "request_id")})
         self.number, self.first = combine(*(self.columns[name].codes[positions] for name in GROUP_KEYS))
         self.values = m["value"].to_numpy(dtype="float64")[positions]
         self.failed = m["failed"].to_numpy(dtype=bool)[positions]
@@ -200,7 +201,7 @@ class ValueIndex:
         values = m["value"].to_numpy(dtype="float64")[rows]
         ok = ~m["failed"].to_numpy(dtype=bool)[rows] & np.isfinite(values)
         self._values = values[ok]
-        self._columns = [categorical(m[name])[rows[ok]] for name in ("model", "metric", "config")]
+        self._columns = [coded(m[name])[rows[ok]] for name in ("model", "metric", "config")]
         self._code_of = [{text: code for code, text in enumerate(c.categories.tolist())} for c in self._columns]
         self._rows = rows[ok]
 

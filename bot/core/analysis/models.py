@@ -11,7 +11,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from bot.core.analysis.requests import describe
+from bot.core.analysis.requests import coded, describe
 from bot.core.analysis.results import ModelStats, RollUp
 from bot.core.codes import categorical, combine
 from bot.core.dimensions import DimensionTable
@@ -85,11 +85,11 @@ def _reason(error: str) -> str:
 def _ttft_definitions(measurements: pd.DataFrame) -> dict[str, tuple[str, ...]]:
     """model -> the TTFT definitions of its successful requests (sorted, '' left out)."""
     m = measurements
-    metric, kind = categorical(m["metric"]), categorical(m["kind"])
+    metric, kind = coded(m["metric"]), coded(m["kind"])
     wanted = ((metric.codes == _code(metric, "ttft_ms")) & (kind.codes == _code(kind, "request"))
               & ~m["failed"].to_numpy(dtype=bool))
     rows = np.flatnonzero(wanted)
-    models, definitions = categorical(m["model"]), categorical(m["definition"])
+    models, definitions = coded(m["model"]), coded(m["definition"])
     _, first = combine(models.codes[rows], definitions.codes[rows])
     found: dict[str, set[str]] = {}
     names, texts = models.categories.tolist(), definitions.categories.tolist()

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from bot.core.analysis.requests import median, row_positions, texts_at, welch
-from bot.core.codes import categorical, combine
+from bot.core.analysis.requests import coded, median, row_positions, texts_at, welch
+from bot.core.codes import combine
 from bot.core.config import Config, format_config_value
 from bot.core.context import decode
 from bot.core.metrics import METRICS
@@ -87,7 +87,7 @@ class _Successful:
             values = m["value"].to_numpy(dtype="float64")
             self.rows = row_positions(m)
             self.rows = self.rows[~m["failed"].to_numpy(dtype=bool)[self.rows] & ~np.isnan(values[self.rows])]
-        self.columns = {name: categorical(m[name])[self.rows] if len(self.rows) else pd.Categorical([])
+        self.columns = {name: coded(m[name])[self.rows] if len(self.rows) else pd.Categorical([])
                         for name in ("model", "metric", "config", "context", "source")}
         self.values = m["value"].to_numpy(dtype="float64")[self.rows] if len(self.rows) else np.empty(0)
         self._code_of: dict[str, dict[str, int]] = {}  # per column: its categories' codes

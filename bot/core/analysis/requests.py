@@ -39,22 +39,22 @@ def request_frame(measurements: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=["request_id", "source", "model", "config", "context", "kind", "failed",
                                      "error", "throughput_tok_s", "ttft_ms", "latency_ms", "cold_start"])
     m = measurements
-    request_ids = categorical(m["request_id"])
+    request_ids = coded(m["request_id"])
     number, first = combine(request_ids.codes[positions])
     at_first = positions[first]
-    models = grouped_models(m["model"].iloc[positions], m["source"].iloc[positions])
-    configs = categorical(m["config"])
+    models = grouped_models(m["model"], m["source"])
+    configs = coded(m["config"])
     # The frame is assembled from arrays, column by column in its final order (one DataFrame at the end).
     wide: dict[str, Any] = {"request_id": texts_at(request_ids, at_first)}
     for name in _META:
         if name == "model":
-            wide[name] = texts_at(models, first)
+            wide[name] = texts_at(models, at_first)
         elif name == "row":
             wide[name] = m["row"].to_numpy()[at_first]
         elif name == "config":
             wide[name] = _request_configs(configs.codes[positions], number, configs, texts_at(configs, at_first))
         else:
-            wide[name] = texts_at(categorical(m[name]), at_first)
+            wide[name] = texts_at(coded(m[name]), at_first)
     failed = np.bincount(number, weights=m["failed"].to_numpy(dtype=bool)[positions], minlength=len(first)) > 0
     columns: dict[str, Any] = {name: _text_array(wide[name]) for name in ("request_id", *_META[:5], "kind")}
     columns["failed"] = failed
@@ -71,7 +71,7 @@ def request_frame(measurements: pd.DataFrame) -> pd.DataFrame:
     latency = latency.copy()
     latency[derived] = ttft[derived] + eval_ms[derived]
     columns["latency_ms"] = latency
-    columns["cold_start"] = _cold_starts(failed, columns["load_ms"], models.codes[first])
+    columns["cold_start"] = _cold_starts(failed, columns["load_ms"], models.codes[at_first])
     return pd.DataFrame(columns)
 
 
@@ -79,9 +79,17 @@ def row_positions(measurements: pd.DataFrame) -> np.ndarray:
     """Positions of the rows of requests and benchmark samples."""
     if measurements.empty:
         return np.empty(0, dtype=np.int64)
-    kinds = categorical(measurements["kind"])
+    kinds = coded(measurements["kind"])
     wanted = [i for i, kind in enumerate(kinds.categories.tolist()) if kind in ROW_KINDS]
     return np.flatnonzero(np.isin(kinds.codes, wanted))
+
+
+def coded(column: pd.Series) -> pd.Categorical:
+    """The column as a categorical, its categories in whatever order they have: for codes and texts
+    where that order does not matter (`bot.core.codes.categorical` also checks in Python, on every
+    call, that they are sorted: ~1 µs per category, and request ids have one per request)."""
+    values = column.array
+    return values if isinstance(values, pd.Categorical) else categorical(column)
 
 
 def texts_at(values: pd.Categorical, positions: np.ndarray) -> np.ndarray:
@@ -97,7 +105,7 @@ def _text_array(values: object) -> object:
 
 def _metric_values(m: pd.DataFrame, positions: np.ndarray, number: np.ndarray, count: int) -> dict[str, np.ndarray]:
     """One column per metric (sorted by name): each request's first non-missing value of it."""
-    metrics = categorical(m["metric"])
+    metrics = coded(m["metric"])
     codes = metrics.codes[positions]
     present = np.unique(codes)
     names = metrics.categories.take(present).tolist()
