@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from bot.core.analysis.groups import ValueIndex, group_values
-from bot.core.analysis.requests import order_statistics, welch
+from bot.core.analysis.requests import TEXT, order_statistics, welch
 from bot.core.analysis.results import ConfigComparison
 from bot.core.codes import categorical, combine, ranked
 from bot.core.dimensions import config_values
@@ -44,8 +44,8 @@ def config_table(requests: pd.DataFrame) -> pd.DataFrame:
     at[label[first]] = first  # each label's first request
     rows = at[present]
     out: dict[str, Any] = {
-        "model": pd.array(np.asarray(models.categories, dtype=object)[models.codes[rows]], dtype="str"),
-        "config": pd.array(np.asarray(configs.categories, dtype=object)[configs.codes[rows]], dtype="str"),
+        "model": pd.array(np.asarray(models.categories, dtype=object)[models.codes[rows]], dtype=TEXT),
+        "config": pd.array(np.asarray(configs.categories, dtype=object)[configs.codes[rows]], dtype=TEXT),
     }
     out.update(_table(requests, scope, np.searchsorted(present, label[scope]), len(present)))
     out["values"] = [config_values(c) for c in out["config"].tolist()]

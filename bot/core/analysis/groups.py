@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bot.core.analysis.requests import coded, order_statistics, row_positions, texts_at
+from bot.core.analysis.requests import TEXT, coded, order_statistics, row_positions, texts_at
 from bot.core.codes import categorical, combine, grouped_models, ranked
 from bot.core.dimensions import config_values
 
@@ -67,7 +67,7 @@ def config_groups(measurements: pd.DataFrame, cold: Collection[str] = ()) -> pd.
     if not len(positions):
         return pd.DataFrame(columns=GROUP_COLUMNS)
     rows = _Rows(measurements, positions)
-    out: dict[str, Any] = {name: pd.array(rows.texts(name), dtype="str") for name in (*GROUP_KEYS, "unit")}
+    out: dict[str, Any] = {name: pd.array(rows.texts(name), dtype=TEXT) for name in (*GROUP_KEYS, "unit")}
     ok = ~rows.failed & ~np.isnan(rows.values)
     stats = _statistics(rows, ok)
     out["n"] = stats.pop("n")
@@ -145,7 +145,7 @@ def _joined(rows: _Rows, name: str) -> pd.api.extensions.ExtensionArray:
         ends = np.searchsorted(group, several, side="right")
         for g, lo, hi in zip(several.tolist(), starts.tolist(), ends.tolist(), strict=True):
             joined[g] = "; ".join(texts[code[lo:hi]].tolist())
-    return pd.array(joined, dtype="str")
+    return pd.array(joined, dtype=TEXT)
 
 
 def _config_values(rows: _Rows) -> list[dict[str, str]]:
@@ -235,7 +235,7 @@ def rows_of_kind(measurements: pd.DataFrame, kind: str, *, with_values: bool = F
             codes = values.codes[rows]
             texts = np.asarray(values.categories, dtype=object)[codes]
             texts[codes < 0] = np.nan
-            columns[str(name)] = pd.array(texts, dtype="str")
+            columns[str(name)] = pd.array(texts, dtype=TEXT)
         elif isinstance(column.dtype, np.dtype):
             columns[str(name)] = column.to_numpy()[rows]
         else:

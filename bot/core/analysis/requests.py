@@ -11,6 +11,9 @@ import pandas as pd
 from bot.core.codes import categorical, combine, grouped_models
 from bot.core.config import Config
 
+# The text dtype ("str"), resolved once: pandas looks a dtype's name up in its registry on every call.
+TEXT = pd.api.types.pandas_dtype("str")
+
 STAT_NAMES = ("n", "mean", "median", "p95", "min", "max", "std")
 
 COLD_LOAD_FACTOR = 5.0  # a load this many times the model's typical load means the model was loaded
@@ -67,7 +70,7 @@ def request_frame(measurements: pd.DataFrame) -> pd.DataFrame:
     derived = np.isnan(latency) & ~np.isnan(ttft) & ~np.isnan(eval_ms)
     definition = np.full(len(first), "", dtype=object)  # one shared string, not one per request
     definition[derived] = "derived: ttft + eval"
-    columns["latency_definition"] = pd.array(definition, dtype="str")
+    columns["latency_definition"] = pd.array(definition, dtype=TEXT)
     latency = latency.copy()
     latency[derived] = ttft[derived] + eval_ms[derived]
     columns["latency_ms"] = latency
@@ -99,7 +102,7 @@ def texts_at(values: pd.Categorical, positions: np.ndarray) -> np.ndarray:
 
 def _text_array(values: object) -> object:
     if isinstance(values, np.ndarray) and values.dtype == object:
-        return pd.array(values, dtype="str")
+        return pd.array(values, dtype=TEXT)
     return values
 
 
