@@ -71,9 +71,8 @@ def _table(requests: pd.DataFrame, scope: np.ndarray, row: np.ndarray, size: int
     out["ttft_warm_median_ms"] = _medians(ok_row[warm], requests["ttft_ms"].to_numpy(dtype="float64")[ok][warm], size)
     for name in _FIGURES:  # Python floats, None where there is none (as the JSON and the report show them)
         out[name] = pd.Series([None if value != value else value for value in out[name].tolist()], dtype="object")
-    sources = categorical(requests["source"])
-    out["sources"] = pd.Series(_joined_sources(row, sources.codes[scope], sources.categories.tolist(), size),
-                               dtype="object")
+    codes, texts = pd.factorize(requests["source"].to_numpy(dtype=object)[scope])
+    out["sources"] = pd.Series(_joined_sources(row, codes, texts.tolist(), size), dtype="object")
     return out
 
 
@@ -94,11 +93,12 @@ def _at(figures: pd.Series, size: int) -> np.ndarray:
 
 
 def _joined_sources(row: np.ndarray, codes: np.ndarray, texts: list[str], size: int) -> list[str]:
-    """Per table row, its distinct sources, sorted (the categories are) and joined by ', '."""
+    """Per table row, its distinct sources (``texts[code]``), sorted and joined by ', '."""
     found: list[list[str]] = [[] for _ in range(size)]
-    for r, code in np.unique(np.stack([row, codes.astype(np.int64)], axis=1), axis=0).tolist():
+    for pair in pd.unique(row * len(texts) + codes).tolist():  # the distinct (row, source) pairs
+        r, code = divmod(pair, len(texts))
         found[r].append(texts[code])
-    return [", ".join(parts) for parts in found]
+    return [", ".join(sorted(parts)) for parts in found]
 
 
 def comparisons(groups: pd.DataFrame, index: ValueIndex) -> list[ConfigComparison]:

@@ -135,7 +135,7 @@ def _joined(rows: _Rows, name: str) -> pd.api.extensions.ExtensionArray:
     codes = rows.codes(name)
     texts = np.asarray(rows.columns[name].categories, dtype=object)
     keep = np.flatnonzero(codes != _code(rows.columns[name], ""))
-    pairs = np.unique(rows.number[keep] * (len(texts) + 1) + codes[keep])  # (group, code), sorted
+    pairs = np.sort(pd.unique(rows.number[keep] * (len(texts) + 1) + codes[keep]))  # (group, code), sorted
     group, code = np.divmod(pairs, len(texts) + 1)
     joined = np.full(len(rows), np.nan, dtype=object)
     joined[group] = texts[code]  # a group with one text (most): that text; several: joined below

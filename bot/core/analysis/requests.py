@@ -174,9 +174,9 @@ def order_statistics(labels: np.ndarray, values: np.ndarray, size: int, quantile
     The same numbers as pandas' groupby median, min, max and quantile (linear): the median is the
     middle value or the mean of the two middle ones, the quantile ``v[i] + (v[i + 1] - v[i]) * frac``
     at ``quantile * (n - 1)`` as pandas' group_quantile computes it (np.percentile's formula differs
-    in the last bit), checked bit for bit against pandas on random groups. min and max are taken in
-    row order, as pandas does (the first of equal values). With a zero among the values, pandas
-    computes them (so the sign of a zero result is its).
+    in the last bit), checked bit for bit against pandas on random groups. Equal values are the same
+    bits except -0.0 and 0.0: with a zero among the values, pandas computes them (the sign of a zero
+    result is its algorithm's).
     """
     counts = np.bincount(labels, minlength=size)
     present = np.flatnonzero(counts)
@@ -186,11 +186,13 @@ def order_statistics(labels: np.ndarray, values: np.ndarray, size: int, quantile
         return OrderStatistics(present, n, grouped.median().to_numpy(), grouped.min().to_numpy(),
                                grouped.max().to_numpy(), grouped.quantile(quantile).to_numpy())
     start = (np.cumsum(counts) - counts)[present]
-    by_label = np.argsort(labels, kind="stable")
-    in_row_order = values[by_label]
-    minimum = np.minimum.reduceat(in_row_order, start) if len(start) else np.empty(0)
-    maximum = np.maximum.reduceat(in_row_order, start) if len(start) else np.empty(0)
-    s = values[np.lexsort((values, labels))]
+    # The values sorted by (label, value): one argsort of the floats, then one sort of the integers
+    # label * N + rank (a lexsort of the two keys is several times slower on 10^5 rows).
+    by_value = np.argsort(values)
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[by_value] = np.arange(len(values))
+    s = values[by_value[np.sort(labels.astype(np.int64) * len(values) + rank) % max(len(values), 1)]]
+    minimum, maximum = s[start], s[start + n - 1]
     middle = start + n // 2
     median = np.where(n % 2 == 1, s[middle], (s[middle - 1 + n % 2] + s[middle]) / 2)
     at = quantile * (n - 1).astype(np.float64)
