@@ -33,20 +33,22 @@ stated = partial(format_number, style="statement")
 
 
 class _Facts:
+    """The facts as added (their fields), made `Fact`s once their ids are known."""
+
     def __init__(self) -> None:
-        self.items: list[tuple[int, int, Fact]] = []
+        self.items: list[tuple[int, int, dict[str, Any]]] = []
 
     def add(self, statement: str, value: float, unit: str, sources: Iterable[str], *, importance: int,
             model: str = "", config: str = "", metric: str = "", rows: int | None = None,
             role: FactRole = "", origin: FactOrigin = "data") -> None:
-        fact = Fact(id="", statement=statement, value=float(value), unit=unit,
-                    sources=tuple(sorted(set(sources))), importance=importance, model=model,
-                    config=config, metric=metric, rows=rows, role=role, origin=origin)
-        self.items.append((importance, len(self.items), fact))
+        fields = {"statement": statement, "value": float(value), "unit": unit, "sources": tuple(sorted(set(sources))),
+                  "importance": importance, "model": model, "config": config, "metric": metric, "rows": rows,
+                  "role": role, "origin": origin}
+        self.items.append((importance, len(self.items), fields))
 
     def numbered(self) -> list[Fact]:
         ordered = sorted(self.items, key=lambda item: (-item[0], item[1]))
-        return [Fact(**{**f.__dict__, "id": f"F{i}"}) for i, (_, _, f) in enumerate(ordered, start=1)]
+        return [Fact(id=f"F{i}", **fields) for i, (_, _, fields) in enumerate(ordered, start=1)]
 
 
 def build_facts(analysis: Analysis, inventory: Inventory) -> list[Fact]:
