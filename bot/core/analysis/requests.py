@@ -194,13 +194,15 @@ def order_statistics(labels: np.ndarray, values: np.ndarray, size: int, quantile
     s = values[by_value[np.sort(labels.astype(np.int64) * len(values) + rank) % max(len(values), 1)]]
     minimum, maximum = s[start], s[start + n - 1]
     middle = start + n // 2
-    median = np.where(n % 2 == 1, s[middle], (s[middle - 1 + n % 2] + s[middle]) / 2)
     at = quantile * (n - 1).astype(np.float64)
     whole = at.astype(np.int64)
     frac = at - whole
     low = s[start + whole]
     high = s[np.minimum(start + whole + 1, start + n - 1)]
-    return OrderStatistics(present, n, median, minimum, maximum, np.where(frac == 0.0, low, low + (high - low) * frac))
+    with np.errstate(over="ignore", invalid="ignore"):  # both branches are computed; pandas' C code never warns
+        median = np.where(n % 2 == 1, s[middle], (s[middle - 1 + n % 2] + s[middle]) / 2)
+        between = np.where(frac == 0.0, low, low + (high - low) * frac)
+    return OrderStatistics(present, n, median, minimum, maximum, between)
 
 
 def describe(values: pd.Series | np.ndarray) -> dict[str, float | int | None]:
