@@ -14,12 +14,11 @@ from __future__ import annotations
 from bot.core.analysis.claims import ClaimCheck, check_claims
 from bot.core.analysis.configs import SIGNIFICANCE, comparisons, config_table
 from bot.core.analysis.facts import build_facts
-from bot.core.analysis.groups import aggregate_rows, config_groups, value_index, with_group_model
+from bot.core.analysis.groups import aggregate_rows, config_groups, rows_of_kind, value_index, with_group_model
 from bot.core.analysis.models import model_stats
 from bot.core.analysis.rankings import check_rankings
 from bot.core.analysis.requests import request_frame
 from bot.core.analysis.results import Analysis, ConfigComparison, ModelStats
-from bot.core.codes import as_texts
 from bot.core.dimensions import UNNAMED_MODEL, dimensions_of
 from bot.core.types import IngestResult
 
@@ -39,13 +38,14 @@ def analyze(ingest: IngestResult) -> Analysis:
     measurements = with_group_model(ingest.measurements)
     dimensions = ingest.dimensions or dimensions_of(ingest.measurements)
     requests = request_frame(ingest.measurements)
-    cold = set(requests.loc[requests["cold_start"], "request_id"]) if not requests.empty else set()
+    cold = (set(requests["request_id"].to_numpy(dtype=object)[requests["cold_start"].to_numpy(dtype=bool)].tolist())
+            if not requests.empty else set())
     groups = config_groups(measurements, cold)
     models = model_stats(requests, measurements, groups, dimensions)
     configs = config_table(requests)
     index = value_index(measurements)
     found = comparisons(groups, index)
-    generic = as_texts(measurements.loc[measurements["kind"] == "generic"].reset_index(drop=True))
+    generic = rows_of_kind(measurements, "generic")
     aggregates = aggregate_rows(measurements)
     aliases: dict[str, list[str]] = {}
     for kept, duplicate in ingest.inventory.duplicates:

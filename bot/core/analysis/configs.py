@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from bot.core.analysis.groups import ValueIndex, group_values
-from bot.core.analysis.requests import welch
+from bot.core.analysis.requests import TEXT, order_statistics, welch
 from bot.core.analysis.results import ConfigComparison
 from bot.core.codes import categorical, combine, ranked
 from bot.core.dimensions import config_values
@@ -39,44 +39,66 @@ def config_table(requests: pd.DataFrame) -> pd.DataFrame:
     if not len(scope):
         return pd.DataFrame(columns=TABLE_COLUMNS)
     label = ranked(pair, first, models.codes[first], configs.codes[first])
-    out = _table(requests, scope, label[scope])
-    first_of = dict(zip(label[first].tolist(), first.tolist(), strict=True))
-    rows = np.asarray([first_of[key] for key in out.index.tolist()], dtype=np.int64)
-    out.insert(0, "config", np.asarray(configs.categories, dtype=object)[configs.codes[rows]])
-    out.insert(0, "model", np.asarray(models.categories, dtype=object)[models.codes[rows]])
-    out = out.reset_index(drop=True).astype({"model": "str", "config": "str"})
-    for name in _FIGURES:  # Python floats, None where there is none (as the JSON and the report show them)
-        out[name] = pd.Series([None if value != value else value for value in out[name].tolist()], dtype="object")
-    out["values"] = [config_values(c) for c in out["config"]]
-    return out[TABLE_COLUMNS]
+    present = np.unique(label[scope])  # the table's rows: its pairs in sorted order
+    at = np.empty(len(first), dtype=np.int64)
+    at[label[first]] = first  # each label's first request
+    rows = at[present]
+    out: dict[str, Any] = {
+        "model": pd.array(np.asarray(models.categories, dtype=object)[models.codes[rows]], dtype=TEXT),
+        "config": pd.array(np.asarray(configs.categories, dtype=object)[configs.codes[rows]], dtype=TEXT),
+    }
+    out.update(_table(requests, scope, np.searchsorted(present, label[scope]), len(present)))
+    out["values"] = [config_values(c) for c in out["config"].tolist()]
+    return pd.DataFrame({name: out[name] for name in TABLE_COLUMNS})
 
 
-def _table(requests: pd.DataFrame, scope: np.ndarray, label: np.ndarray) -> pd.DataFrame:
-    """The figures per label of the rows in ``scope``."""
+def _table(requests: pd.DataFrame, scope: np.ndarray, row: np.ndarray, size: int) -> dict[str, Any]:
+    """The figures of each table row (``row``: each request's of ``scope``). Medians are read off
+    sorted values (`order_statistics`); mean and std are pandas' groupby, whose sums depend on the
+    order it adds in (grouped by the same labels as ever: the rows' numbers are sorted like them)."""
     failed = requests["failed"].to_numpy(dtype=bool)[scope]
-    ok, ok_label = scope[~failed], label[~failed]
-    sources = requests["source"].to_numpy(dtype=object)[scope]
-    out = pd.DataFrame({"sources": _joined_sources(sources, label)})
-    out["n"] = pd.Series(ok_label).value_counts().reindex(out.index).fillna(0).astype(int)
-    out["failed"] = pd.Series(label[failed]).value_counts().reindex(out.index).fillna(0).astype(int)
-    throughput = pd.Series(requests["throughput_tok_s"].to_numpy(dtype="float64")[ok]).groupby(ok_label)
-    out["throughput_median"] = throughput.median()
-    out["throughput_mean"] = throughput.mean()
-    out["throughput_std"] = throughput.std()
+    ok, ok_row = scope[~failed], row[~failed]
+    out: dict[str, Any] = {"n": np.bincount(ok_row, minlength=size), "failed": np.bincount(row[failed], minlength=size)}
+    throughput_values = requests["throughput_tok_s"].to_numpy(dtype="float64")[ok]
+    throughput = pd.Series(throughput_values).groupby(ok_row)
+    out["throughput_median"] = _medians(ok_row, throughput_values, size)
+    out["throughput_mean"] = _at(throughput.mean(), size)
+    out["throughput_std"] = _at(throughput.std(), size)
     prompt = (requests["prompt_throughput_tok_s"].to_numpy(dtype="float64")[ok]
               if "prompt_throughput_tok_s" in requests else np.full(len(ok), np.nan))
-    out["prompt_throughput_median"] = pd.Series(prompt).groupby(ok_label).median()
+    out["prompt_throughput_median"] = _medians(ok_row, prompt, size)
     warm = ~requests["cold_start"].to_numpy(dtype=bool)[ok]
-    ttft = requests["ttft_ms"].to_numpy(dtype="float64")[ok][warm]
-    out["ttft_warm_median_ms"] = pd.Series(ttft).groupby(ok_label[warm]).median()
+    out["ttft_warm_median_ms"] = _medians(ok_row[warm], requests["ttft_ms"].to_numpy(dtype="float64")[ok][warm], size)
+    for name in _FIGURES:  # Python floats, None where there is none (as the JSON and the report show them)
+        out[name] = pd.Series([None if value != value else value for value in out[name].tolist()], dtype="object")
+    codes, texts = pd.factorize(requests["source"].to_numpy(dtype=object)[scope])
+    out["sources"] = pd.Series(_joined_sources(row, codes, texts.tolist(), size), dtype="object")
     return out
 
 
-def _joined_sources(sources: np.ndarray, label: np.ndarray) -> pd.Series:
-    found: dict[int, set[str]] = {}
-    for key, source in zip(label.tolist(), sources.tolist(), strict=True):
-        found.setdefault(key, set()).add(source)
-    return pd.Series({key: ", ".join(sorted(found[key])) for key in sorted(found)}, dtype="object")
+def _medians(row: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Per table row, the median of its values that are not NaN (NaN where none)."""
+    known = ~np.isnan(values)
+    order = order_statistics(row[known], values[known], size)
+    out = np.full(size, np.nan)
+    out[order.labels] = order.median
+    return out
+
+
+def _at(figures: pd.Series, size: int) -> np.ndarray:
+    """A groupby result (indexed by table row) as an array over every row, NaN where it has none."""
+    out = np.full(size, np.nan)
+    out[figures.index.to_numpy()] = figures.to_numpy()
+    return out
+
+
+def _joined_sources(row: np.ndarray, codes: np.ndarray, texts: list[str], size: int) -> list[str]:
+    """Per table row, its distinct sources (``texts[code]``), sorted and joined by ', '."""
+    found: list[list[str]] = [[] for _ in range(size)]
+    for pair in pd.unique(row * len(texts) + codes).tolist():  # the distinct (row, source) pairs
+        r, code = divmod(pair, len(texts))
+        found[r].append(texts[code])
+    return [", ".join(sorted(parts)) for parts in found]
 
 
 def comparisons(groups: pd.DataFrame, index: ValueIndex) -> list[ConfigComparison]:
@@ -85,10 +107,14 @@ def comparisons(groups: pd.DataFrame, index: ValueIndex) -> list[ConfigCompariso
     (a follow-up question can ask for that, and the answer says it pools)."""
     if groups.empty:
         return []
-    ranked_rows = groups.loc[groups["metric"].isin(("throughput_tok_s", "prompt_throughput_tok_s"))
-                             & (groups["n"] > 0), ["model", "metric", "config", "median", "sources"]]
+    metrics = groups["metric"].to_numpy(dtype=object)
+    wanted = np.flatnonzero(((metrics == "throughput_tok_s") | (metrics == "prompt_throughput_tok_s"))
+                            & (groups["n"].to_numpy() > 0))
+    names = ("model", "metric", "config", "median", "sources")
     by_pair: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for row in ranked_rows.to_dict(orient="records"):
+    # the rows as dicts, read column by column (iterating a text column element-wise is slow)
+    for values in zip(*(groups[name].to_numpy()[wanted].tolist() for name in names), strict=True):
+        row = dict(zip(names, values, strict=True))
         by_pair.setdefault((str(row["model"]), str(row["metric"])), []).append(row)
     out: list[ConfigComparison] = []
     for (model, metric), rows in sorted(by_pair.items()):

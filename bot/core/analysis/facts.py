@@ -33,20 +33,22 @@ stated = partial(format_number, style="statement")
 
 
 class _Facts:
+    """The facts as added (their fields), made `Fact`s once their ids are known."""
+
     def __init__(self) -> None:
-        self.items: list[tuple[int, int, Fact]] = []
+        self.items: list[tuple[int, int, dict[str, Any]]] = []
 
     def add(self, statement: str, value: float, unit: str, sources: Iterable[str], *, importance: int,
             model: str = "", config: str = "", metric: str = "", rows: int | None = None,
             role: FactRole = "", origin: FactOrigin = "data") -> None:
-        fact = Fact(id="", statement=statement, value=float(value), unit=unit,
-                    sources=tuple(sorted(set(sources))), importance=importance, model=model,
-                    config=config, metric=metric, rows=rows, role=role, origin=origin)
-        self.items.append((importance, len(self.items), fact))
+        fields = {"statement": statement, "value": float(value), "unit": unit, "sources": tuple(sorted(set(sources))),
+                  "importance": importance, "model": model, "config": config, "metric": metric, "rows": rows,
+                  "role": role, "origin": origin}
+        self.items.append((importance, len(self.items), fields))
 
     def numbered(self) -> list[Fact]:
         ordered = sorted(self.items, key=lambda item: (-item[0], item[1]))
-        return [Fact(**{**f.__dict__, "id": f"F{i}"}) for i, (_, _, f) in enumerate(ordered, start=1)]
+        return [Fact(id=f"F{i}", **fields) for i, (_, _, fields) in enumerate(ordered, start=1)]
 
 
 def build_facts(analysis: Analysis, inventory: Inventory) -> list[Fact]:
@@ -73,10 +75,12 @@ def build_facts(analysis: Analysis, inventory: Inventory) -> list[Fact]:
 def _request_facts(facts: _Facts, analysis: Analysis) -> None:
     req = analysis.requests
     total, failed, samples = analysis.total, analysis.failed, analysis.samples
-    all_sources = sorted(req["source"].unique()) if not req.empty else []
+    source = req["source"].to_numpy(dtype=object) if not req.empty else np.empty(0, dtype=object)
+    kind = req["kind"].to_numpy(dtype=object) if not req.empty else np.empty(0, dtype=object)
+    all_sources = sorted(set(source.tolist()))
     if samples:
         facts.add(f"{samples:,} benchmark samples (repetitions of a tool's tests, not requests) were recorded.",
-                  samples, "samples", sorted(req.loc[req["kind"] == "sample", "source"].unique()), importance=96,
+                  samples, "samples", sorted(set(source[kind == "sample"].tolist())), importance=96,
                   metric="samples", rows=samples)
     if not total:
         return
@@ -85,8 +89,8 @@ def _request_facts(facts: _Facts, analysis: Analysis) -> None:
     sources = sorted({*all_sources, *_count_sources(analysis)})
     facts.add(f"{total:,} LLM requests were recorded{counted}; {failed:,} failed and are excluded from every "
               f"statistic.", total, "requests", sources, importance=96, metric="requests", rows=total)
-    failed_sources = sorted({*req.loc[req["failed"].astype(bool) & (req["kind"] == "request"), "source"],
-                             *_count_sources(analysis, failed_only=True)})
+    failed_rows = req["failed"].to_numpy(dtype=bool) & (kind == "request")
+    failed_sources = sorted({*source[failed_rows].tolist(), *_count_sources(analysis, failed_only=True)})
     facts.add(f"{failed:,} of {total:,} requests failed ({100 * failed / total:.1f}%).", failed,
               "requests", failed_sources or sources, importance=95, metric="failed_requests", rows=total)
 
@@ -116,15 +120,16 @@ def best_configuration(analysis: Analysis) -> BestConfiguration | None:
     groups = analysis.groups
     if groups.empty:
         return None
-    ranked = groups.loc[(groups["metric"] == "throughput_tok_s") & (groups["n"] > 0)]
-    if ranked.empty:
+    ranked = np.flatnonzero(_throughput_rows(groups))
+    if not len(ranked):
         return None
-    keys = zip(ranked["median"].tolist(), ranked["model"].tolist(), ranked["config"].tolist(), strict=True)
+    keys = zip(groups["median"].to_numpy()[ranked].tolist(), _texts(groups, "model", ranked),
+               _texts(groups, "config", ranked), strict=True)
     order = [i for _, i in sorted(((-median, model, config), i) for i, (median, model, config) in enumerate(keys))]
-    top = ranked.iloc[order[0]]
+    top = groups.iloc[int(ranked[order[0]])]
     if len(ranked) < 2:
         return BestConfiguration(top, None, False, "the only configuration")
-    second = ranked.iloc[order[1]]
+    second = groups.iloc[int(ranked[order[1]])]
     a = group_values(analysis.values, model=str(top["model"]), metric="throughput_tok_s",
                      config=str(top["config"]))
     b = group_values(analysis.values, model=str(second["model"]), metric="throughput_tok_s",
@@ -138,6 +143,30 @@ def best_configuration(analysis: Analysis) -> BestConfiguration | None:
     else:
         verdict = f"the gap is within the noise ({method}, p={p:.2g})"
     return BestConfiguration(top, second, separable, verdict)
+
+
+# The group and request frames are small and read many times: their rows are selected on column arrays
+# (a boolean mask per condition), and only the one row wanted becomes a Series.
+def _throughput_rows(groups: pd.DataFrame) -> np.ndarray:
+    """Which groups are generation throughput with successful values (the headline's candidates)."""
+    return (groups["metric"].to_numpy(dtype=object) == "throughput_tok_s") & (groups["n"].to_numpy() > 0)
+
+
+def _texts(frame: pd.DataFrame, column: str, rows: np.ndarray) -> list[Any]:
+    """The column's values at ``rows`` as Python objects."""
+    return frame[column].to_numpy(dtype=object)[rows].tolist()
+
+
+def _equals(column: pd.Series, text: str) -> np.ndarray:
+    """``column == text`` as an array (a categorical column is compared on its codes)."""
+    values = column.array
+    if isinstance(values, pd.Categorical):
+        try:
+            code = values.categories.get_loc(text)
+        except KeyError:
+            return np.zeros(len(values), dtype=bool)
+        return values.codes == code
+    return column.to_numpy(dtype=object) == text
 
 
 def _best_configuration_fact(facts: _Facts, analysis: Analysis) -> None:
@@ -170,23 +199,31 @@ def _caveat(definition: str) -> str:
 def _best_configuration_ttft(facts: _Facts, analysis: Analysis, model: str, config: str) -> None:
     """The headline configuration's own TTFT (warm p50 and p95), for the headline's TTFT callout."""
     groups = analysis.groups
-    rows = groups.loc[(groups["model"] == model) & (groups["metric"] == "ttft_ms") & (groups["config"] == config)
-                      & (groups["n"] > 0)]
-    if rows.empty or rows.iloc[0]["warm_n"] != rows.iloc[0]["warm_n"] or not rows.iloc[0]["warm_n"]:
+    rows = np.flatnonzero(_equals(groups["model"], model) & _equals(groups["metric"], "ttft_ms")
+                          & _equals(groups["config"], config) & (groups["n"].to_numpy() > 0))
+    if not len(rows):
         return
-    row = rows.iloc[0]
+    warm_n = groups["warm_n"].to_numpy()[rows[0]]
+    if warm_n != warm_n or not warm_n:
+        return
+    row = groups.iloc[int(rows[0])]
     here = where(model, config)
     facts.add(f"{here} (the fastest configuration): warm TTFT p50 {stated(row['warm_median'], 'ms')} "
               f"(n={int(row['warm_n'])}, cold starts excluded; {row['definition']}).", float(row["warm_median"]), "ms",
               str(row["sources"]).split("; "), importance=84, model=model, config=config, metric="ttft_ms",
               rows=int(row["warm_n"]))
-    cold = analysis.requests.loc[analysis.requests["cold_start"].astype(bool), "request_id"] \
-        if "cold_start" in analysis.requests else pd.Series(dtype=object)
+    req = analysis.requests
+    cold = set(req["request_id"].to_numpy(dtype=object)[req["cold_start"].to_numpy(dtype=bool)].tolist()) \
+        if "cold_start" in req else set()
     m = analysis.measurements
-    warm = m.loc[(m["model"] == model) & (m["metric"] == "ttft_ms") & (m["config"] == config)
-                 & ~m["failed"].astype(bool) & ~m["request_id"].isin(set(cold)), "value"]
-    if not warm.empty:
-        p95 = float(np.percentile(warm.to_numpy(dtype="float64"), 95))
+    here_rows = np.flatnonzero(_equals(m["model"], model) & _equals(m["metric"], "ttft_ms")
+                               & _equals(m["config"], config) & ~m["failed"].to_numpy(dtype=bool))
+    if cold:  # the few rows of this configuration, checked against the cold request ids
+        ids = m["request_id"].iloc[here_rows].to_numpy(dtype=object).tolist()
+        here_rows = here_rows[np.asarray([rid not in cold for rid in ids], dtype=bool)]
+    warm = m["value"].to_numpy(dtype="float64")[here_rows]
+    if warm.size:
+        p95 = float(np.percentile(warm, 95))
         facts.add(f"{here} (the fastest configuration): warm TTFT p95 {stated(p95, 'ms')} (n={warm.size}).", p95, "ms",
                   str(row["sources"]).split("; "), importance=79, model=model, config=config, metric="ttft_p95_ms",
                   rows=int(warm.size))
@@ -243,9 +280,9 @@ def _cold_ttft(req: pd.DataFrame) -> dict[str, list[float]]:
     """model -> the TTFT of its cold starts."""
     if req.empty:
         return {}
-    cold = req.loc[req["cold_start"].to_numpy(dtype=bool)]
+    cold = req["cold_start"].to_numpy(dtype=bool)
     out: dict[str, list[float]] = {}
-    for model, ttft in zip(cold["model"].tolist(), cold["ttft_ms"].tolist(), strict=True):
+    for model, ttft in zip(_texts(req, "model", cold), req["ttft_ms"].to_numpy()[cold].tolist(), strict=True):
         out.setdefault(model, []).append(ttft)
     return out
 
@@ -307,9 +344,10 @@ def _configuration_facts(facts: _Facts, groups: pd.DataFrame) -> None:
     Only for models with more than one configuration: otherwise the model's figure is it."""
     if groups.empty:
         return
-    scope = groups.loc[groups["metric"].isin(list(_CONFIG_METRICS)) & (groups["n"] > 0)]
+    scope = np.flatnonzero(np.isin(groups["metric"].to_numpy(dtype=object), list(_CONFIG_METRICS))
+                           & (groups["n"].to_numpy() > 0))
     by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for row in records(scope, ("model", "metric", "config", "kind", "median", "min", "max", "n", "sources")):
+    for row in records(groups, ("model", "metric", "config", "kind", "median", "min", "max", "n", "sources"), scope):
         by_key.setdefault((str(row["model"]), str(row["metric"])), []).append(row)
     for (model, metric), rows in sorted(by_key.items()):
         if len({r["config"] for r in rows}) < 2:
@@ -458,10 +496,12 @@ def _generic_facts(facts: _Facts, generic: pd.DataFrame) -> None:
                   config=str(fastest["config"]), metric="time_ms", rows=len(rows))
 
 
-def records(frame: pd.DataFrame, columns: Iterable[str]) -> list[dict[str, Any]]:
-    """The frame's rows as dicts of ``columns``, read column by column (no per-row pandas access)."""
+def records(frame: pd.DataFrame, columns: Iterable[str], rows: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """The frame's rows (those at ``rows``, or all) as dicts of ``columns``, read column by column (no
+    per-row pandas access, no frame of the selected rows)."""
     names = list(columns)
-    return [dict(zip(names, values, strict=True)) for values in zip(*(frame[c].tolist() for c in names), strict=True)]
+    lists = [frame[c].tolist() if rows is None else frame[c].to_numpy()[rows].tolist() for c in names]
+    return [dict(zip(names, values, strict=True)) for values in zip(*lists, strict=True)]
 
 
 # --- what became of the archive's files -------------------------------------------------------

@@ -12,12 +12,13 @@ occur; every statistic is then one vectorised groupby over that number.
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from bot.core.analysis.requests import row_positions, texts_at
-from bot.core.codes import as_texts, categorical, combine, grouped_models, ranked
+from bot.core.analysis.requests import TEXT, coded, order_statistics, row_positions, texts_at
+from bot.core.codes import categorical, combine, grouped_models, ranked
 from bot.core.dimensions import config_values
 
 GROUP_KEYS = ["model", "metric", "config", "kind"]
@@ -38,8 +39,9 @@ class _Rows:
     def __init__(self, measurements: pd.DataFrame, positions: np.ndarray) -> None:
         m = measurements
         self.positions = positions
-        self.columns = {name: categorical(m[name]) for name in (*GROUP_KEYS, "unit", "definition", "source",
-                                                                 "request_id")}
+        # sorted categories where codes stand for the texts' order (ranks, joined texts); any order else
+        self.columns = {name: categorical(m[name]) for name in (*GROUP_KEYS, "definition", "source")}
+        self.columns.update({name: coded(m[name]) for name in ("unit", "request_id")})
         self.number, self.first = combine(*(self.columns[name].codes[positions] for name in GROUP_KEYS))
         self.values = m["value"].to_numpy(dtype="float64")[positions]
         self.failed = m["failed"].to_numpy(dtype=bool)[positions]
@@ -65,29 +67,39 @@ def config_groups(measurements: pd.DataFrame, cold: Collection[str] = ()) -> pd.
     if not len(positions):
         return pd.DataFrame(columns=GROUP_COLUMNS)
     rows = _Rows(measurements, positions)
-    out = pd.DataFrame({name: pd.array(rows.texts(name), dtype="str") for name in (*GROUP_KEYS, "unit")})
+    out: dict[str, Any] = {name: pd.array(rows.texts(name), dtype=TEXT) for name in (*GROUP_KEYS, "unit")}
     ok = ~rows.failed & ~np.isnan(rows.values)
-    out = out.join(_statistics(rows, ok))
-    out["n"] = out["n"].fillna(0).astype(int)
+    stats = _statistics(rows, ok)
+    out["n"] = stats.pop("n")
     out["failed"] = _failures(rows)
-    out = out.join(_warm(rows, ok, cold))
+    out.update(stats)
+    out.update(_warm(rows, ok, cold))
     out["definition"] = _joined(rows, "definition")
     out["sources"] = _joined(rows, "source")
-    out["values"] = [config_values(c) for c in out["config"]]
-    return out[GROUP_COLUMNS]
+    out["values"] = _config_values(rows)
+    return pd.DataFrame(out)
 
 
-def _statistics(rows: _Rows, ok: np.ndarray) -> pd.DataFrame:
-    """n, mean, median, min, max, sample std and p95 of each group's successful values (grouped by
-    the groups' sorted ranks, as grouping by their keys did: `bot.core.codes.ranked`)."""
+def _statistics(rows: _Rows, ok: np.ndarray) -> dict[str, np.ndarray]:
+    """n, mean, median, min, max, sample std and p95 of each group's successful values (NaN where a
+    group has none). Mean and std are pandas' (its sums depend on the order it adds in): one groupby
+    by the groups' sorted ranks, as grouping by their keys did (`bot.core.codes.ranked`); the order
+    statistics are read off the sorted values (`order_statistics`, the same numbers)."""
     labels = ranked(rows.number, rows.first, *(rows.codes(name)[rows.first] for name in GROUP_KEYS))[ok]
-    grouped = pd.Series(rows.values[ok]).groupby(labels, sort=True)
-    stats = grouped.agg(["count", "mean", "median", "min", "max", "std"]).rename(columns={"count": "n"})
-    stats["p95"] = grouped.quantile(0.95)
+    values = rows.values[ok]
     group_of_label = np.empty(len(rows), dtype=np.int64)
     group_of_label[labels] = rows.number[ok]
-    stats.index = group_of_label[stats.index.to_numpy()]
-    return stats
+    grouped = pd.Series(values).groupby(labels, sort=True)
+    out = {name: np.full(len(rows), np.nan) for name in ("mean", "median", "p95", "min", "max", "std")}
+    for name, figures in (("mean", grouped.mean()), ("std", grouped.std())):
+        out[name][group_of_label[figures.index.to_numpy()]] = figures.to_numpy()
+    order = order_statistics(labels, values, len(rows), quantile=0.95)
+    present = group_of_label[order.labels]
+    for name in ("median", "p95", "min", "max"):
+        out[name][present] = getattr(order, name)
+    n = np.zeros(len(rows), dtype=np.int64)
+    n[present] = order.n
+    return {"n": n, **out}
 
 
 def _failures(rows: _Rows) -> np.ndarray:
@@ -97,15 +109,19 @@ def _failures(rows: _Rows) -> np.ndarray:
     return np.bincount(rows.number[failed][first], minlength=len(rows))
 
 
-def _warm(rows: _Rows, ok: np.ndarray, cold: Collection[str]) -> pd.DataFrame:
+def _warm(rows: _Rows, ok: np.ndarray, cold: Collection[str]) -> dict[str, np.ndarray]:
+    """Per group, the count and median of its warm TTFT values (NaN where none)."""
     metrics = rows.columns["metric"]
     ttft = ok & (rows.codes("metric") == _code(metrics, "ttft_ms"))
     if cold and ttft.any():
         # probe the few cold ids with every category (an index of all request ids would be kept)
         is_cold = pd.Index(list(cold)).get_indexer(rows.columns["request_id"].categories) >= 0
         ttft &= ~is_cold[rows.codes("request_id")]
-    grouped = pd.Series(rows.values[ttft]).groupby(rows.number[ttft], sort=True)
-    return pd.DataFrame({"warm_n": grouped.count(), "warm_median": grouped.median()})
+    order = order_statistics(rows.number[ttft], rows.values[ttft], len(rows))
+    warm_n, warm_median = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
+    warm_n[order.labels] = order.n
+    warm_median[order.labels] = order.median
+    return {"warm_n": warm_n, "warm_median": warm_median}
 
 
 def _code(values: pd.Categorical, text: str) -> int:
@@ -113,19 +129,33 @@ def _code(values: pd.Categorical, text: str) -> int:
     return int(found)
 
 
-def _joined(rows: _Rows, name: str) -> pd.Series:
-    """Per group, its distinct non-empty texts of ``name``, sorted and joined by '; ' (NaN when none)."""
+def _joined(rows: _Rows, name: str) -> pd.api.extensions.ExtensionArray:
+    """Per group, its distinct non-empty texts of ``name``, sorted and joined by '; ' (NaN when none).
+    The categories are sorted, so a group's codes in ascending order are its texts in sorted order."""
     codes = rows.codes(name)
-    texts = rows.columns[name].categories.tolist()
+    texts = np.asarray(rows.columns[name].categories, dtype=object)
     keep = np.flatnonzero(codes != _code(rows.columns[name], ""))
-    _, first = combine(rows.number[keep], codes[keep])
-    found: dict[int, list[str]] = {}
-    for row in keep[first].tolist():
-        found.setdefault(int(rows.number[row]), []).append(texts[codes[row]])
+    pairs = np.sort(pd.unique(rows.number[keep] * (len(texts) + 1) + codes[keep]))  # (group, code), sorted
+    group, code = np.divmod(pairs, len(texts) + 1)
     joined = np.full(len(rows), np.nan, dtype=object)
-    for group, values in found.items():
-        joined[group] = "; ".join(sorted(values))
-    return pd.Series(pd.array(joined, dtype="str"))
+    joined[group] = texts[code]  # a group with one text (most): that text; several: joined below
+    several = np.flatnonzero(np.bincount(group, minlength=len(rows)) > 1)
+    if len(several):
+        starts = np.searchsorted(group, several)
+        ends = np.searchsorted(group, several, side="right")
+        for g, lo, hi in zip(several.tolist(), starts.tolist(), ends.tolist(), strict=True):
+            joined[g] = "; ".join(texts[code[lo:hi]].tolist())
+    return pd.array(joined, dtype=TEXT)
+
+
+def _config_values(rows: _Rows) -> list[dict[str, str]]:
+    """Each group's configuration as a mapping, parsed once per distinct configuration (each group
+    gets its own dict)."""
+    configs = rows.columns["config"]
+    codes = configs.codes[rows.positions[rows.first]]
+    texts = configs.categories.tolist()
+    parsed = {code: config_values(texts[code]) for code in np.unique(codes).tolist()}
+    return [dict(parsed[code]) for code in codes.tolist()]
 
 
 class ValueIndex:
@@ -171,7 +201,7 @@ class ValueIndex:
         values = m["value"].to_numpy(dtype="float64")[rows]
         ok = ~m["failed"].to_numpy(dtype=bool)[rows] & np.isfinite(values)
         self._values = values[ok]
-        self._columns = [categorical(m[name])[rows[ok]] for name in ("model", "metric", "config")]
+        self._columns = [coded(m[name])[rows[ok]] for name in ("model", "metric", "config")]
         self._code_of = [{text: code for code, text in enumerate(c.categories.tolist())} for c in self._columns]
         self._rows = rows[ok]
 
@@ -186,9 +216,39 @@ def group_values(index: ValueIndex | None, *, model: str, metric: str, config: s
     return np.empty(0) if index is None else index.get(model, metric, config)
 
 
+def rows_of_kind(measurements: pd.DataFrame, kind: str, *, with_values: bool = False) -> pd.DataFrame:
+    """The measurements of one kind, numbered from 0, with text columns instead of categoricals:
+    ``as_texts(measurements.loc[measurements["kind"] == kind].reset_index(drop=True))``, taken
+    column by column from arrays (one DataFrame, no frame of categoricals in between). With
+    ``with_values``, a last column ``values``: each row's configuration as a mapping."""
+    kinds = measurements["kind"]
+    if isinstance(kinds.dtype, pd.CategoricalDtype):
+        code = kinds.array.categories.get_indexer([kind])[0]
+        wanted = kinds.array.codes == code if code >= 0 else np.zeros(len(kinds), dtype=bool)
+    else:
+        wanted = (kinds == kind).to_numpy(dtype=bool)
+    rows = np.flatnonzero(wanted)
+    columns: dict[str, Any] = {}
+    for name, column in measurements.items():
+        values = column.array
+        if isinstance(values, pd.Categorical):
+            codes = values.codes[rows]
+            texts = np.asarray(values.categories, dtype=object)[codes]
+            texts[codes < 0] = np.nan
+            columns[str(name)] = pd.array(texts, dtype=TEXT)
+        elif isinstance(column.dtype, np.dtype):
+            columns[str(name)] = column.to_numpy()[rows]
+        else:
+            columns[str(name)] = values.take(rows)
+    names = list(measurements.columns)
+    if with_values:
+        texts = columns["config"].tolist() if len(rows) else []
+        columns["values"] = np.empty(len(rows), dtype=object)
+        columns["values"][:] = [config_values(c) for c in texts]
+        names.append("values")
+    return pd.DataFrame(columns, columns=names)
+
+
 def aggregate_rows(measurements: pd.DataFrame) -> pd.DataFrame:
     """The tools' own aggregates, one row each (with ``values``: the configuration as a mapping)."""
-    agg = as_texts(measurements.loc[measurements["kind"] == "aggregate"].reset_index(drop=True))
-    if agg.empty:
-        return agg.assign(values=pd.Series(dtype="object"))
-    return agg.assign(values=[config_values(c) for c in agg["config"]])
+    return rows_of_kind(measurements, "aggregate", with_values=True)

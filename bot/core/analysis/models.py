@@ -11,7 +11,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from bot.core.analysis.requests import describe
+from bot.core.analysis.requests import coded, describe
 from bot.core.analysis.results import ModelStats, RollUp
 from bot.core.codes import categorical, combine
 from bot.core.dimensions import DimensionTable
@@ -27,9 +27,12 @@ def model_stats(requests: pd.DataFrame, measurements: pd.DataFrame, groups: pd.D
     ttft_definitions = _ttft_definitions(measurements)
     counts = _configurations_with_values(groups)
     columns = _Columns(requests)
-    return [columns.stats(str(model), positions, ttft_definitions.get(str(model), ()),
-                          _rollups(str(model), dimensions, counts))
-            for model, positions in sorted(requests.groupby("model", sort=True).indices.items())]
+    models = categorical(requests["model"])  # sorted categories: the models in name order
+    order = np.argsort(models.codes, kind="stable")
+    bounds = np.searchsorted(models.codes[order], np.arange(len(models.categories) + 1))
+    return [columns.stats(model, order[bounds[code]:bounds[code + 1]], ttft_definitions.get(model, ()),
+                          _rollups(model, dimensions, counts))
+            for code, model in enumerate(models.categories.tolist()) if bounds[code + 1] > bounds[code]]
 
 
 class _Columns:
@@ -52,7 +55,9 @@ class _Columns:
         warm = ok[~self.cold[ok]]
         latency = self.metrics["latency_ms"]
         latency_defs = sorted(set(self.latency_definition[ok[~np.isnan(latency[ok])]].tolist()) - {""})
-        reasons = Counter(_reason(e) for e in self.error[rows[failed]].tolist())
+        reasons: Counter[str] = Counter()
+        for error, count in Counter(self.error[rows[failed]].tolist()).items():  # each distinct error once
+            reasons[_reason(error)] += count
         return ModelStats(
             model=model,
             requests=len(rows),
@@ -80,12 +85,11 @@ def _reason(error: str) -> str:
 def _ttft_definitions(measurements: pd.DataFrame) -> dict[str, tuple[str, ...]]:
     """model -> the TTFT definitions of its successful requests (sorted, '' left out)."""
     m = measurements
-    metric, kind = categorical(m["metric"]), categorical(m["kind"])
-    wanted = ((metric.codes == metric.categories.get_indexer(["ttft_ms"])[0])
-              & (kind.codes == kind.categories.get_indexer(["request"])[0])
+    metric, kind = coded(m["metric"]), coded(m["kind"])
+    wanted = ((metric.codes == _code(metric, "ttft_ms")) & (kind.codes == _code(kind, "request"))
               & ~m["failed"].to_numpy(dtype=bool))
     rows = np.flatnonzero(wanted)
-    models, definitions = categorical(m["model"]), categorical(m["definition"])
+    models, definitions = coded(m["model"]), coded(m["definition"])
     _, first = combine(models.codes[rows], definitions.codes[rows])
     found: dict[str, set[str]] = {}
     names, texts = models.categories.tolist(), definitions.categories.tolist()
@@ -94,16 +98,23 @@ def _ttft_definitions(measurements: pd.DataFrame) -> dict[str, tuple[str, ...]]:
     return {model: tuple(sorted(defs - {""})) for model, defs in sorted(found.items())}
 
 
+def _code(values: pd.Categorical, text: str) -> int:
+    """The code of ``text`` (-1, the code of a missing value, when it is no category)."""
+    try:
+        return int(values.categories.get_loc(text))
+    except KeyError:
+        return -1
+
+
 def _configurations_with_values(groups: pd.DataFrame) -> dict[tuple[str, str], int]:
     """(model, metric) -> how many configurations hold at least one successful value."""
     if groups.empty:
         return {}
-    counts: dict[tuple[str, str], set[str]] = {}
-    with_values = groups.loc[groups["n"] > 0]
-    for model, metric, config in zip(with_values["model"], with_values["metric"], with_values["config"],
-                                     strict=True):
-        counts.setdefault((str(model), str(metric)), set()).add(str(config))
-    return {key: len(configs) for key, configs in counts.items()}
+    with_values = groups["n"].to_numpy() > 0
+    model, metric, config = (groups[name].to_numpy(dtype=object)[with_values].tolist()
+                             for name in ("model", "metric", "config"))
+    distinct = {(str(a), str(b), str(c)) for a, b, c in set(zip(model, metric, config, strict=True))}
+    return dict(Counter((a, b) for a, b, _ in distinct))
 
 
 def _rollups(model: str, dimensions: DimensionTable, counts: dict[tuple[str, str], int]) -> dict[str, RollUp]:

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from bot.core.analysis.requests import ROW_KINDS, texts_at, welch
-from bot.core.codes import categorical, combine
+from bot.core.analysis.requests import coded, median, row_positions, texts_at, welch
+from bot.core.codes import combine
 from bot.core.config import Config, format_config_value
 from bot.core.context import decode
 from bot.core.metrics import METRICS
@@ -62,8 +62,8 @@ class RankingCheck:
 def check_rankings(claims: Sequence[RankingClaim], analysis: Analysis) -> list[RankingCheck]:
     if not claims:
         return []
-    rows = _successful(analysis.measurements)
-    known = sorted(set(rows["model"])) if not rows.empty else []
+    rows = _Successful(analysis.measurements)
+    known = rows.models()
     out = []
     for claim in claims:
         if claim.kind == "best_config":
@@ -75,12 +75,40 @@ def check_rankings(claims: Sequence[RankingClaim], analysis: Analysis) -> list[R
     return out
 
 
-def _successful(measurements: pd.DataFrame) -> pd.DataFrame:
-    if measurements.empty:
-        return measurements
-    m = measurements
-    keep = m["kind"].isin(ROW_KINDS) & ~m["failed"].astype(bool) & m["value"].notna()
-    return m.loc[keep, ["model", "metric", "config", "context", "value", "source"]]
+class _Successful:
+    """The successful request and sample rows with a value, as the columns' codes and the values
+    (arrays: each claim selects its few rows with a mask on codes, no frame per selection)."""
+
+    def __init__(self, measurements: pd.DataFrame) -> None:
+        m = measurements
+        if m.empty:
+            self.rows = np.empty(0, dtype=np.int64)
+        else:
+            values = m["value"].to_numpy(dtype="float64")
+            self.rows = row_positions(m)
+            self.rows = self.rows[~m["failed"].to_numpy(dtype=bool)[self.rows] & ~np.isnan(values[self.rows])]
+        self.columns = {name: coded(m[name])[self.rows] if len(self.rows) else pd.Categorical([])
+                        for name in ("model", "metric", "config", "context", "source")}
+        self.values = m["value"].to_numpy(dtype="float64")[self.rows] if len(self.rows) else np.empty(0)
+        self._code_of: dict[str, dict[str, int]] = {}  # per column: its categories' codes
+
+    def models(self) -> list[str]:
+        models = self.columns["model"]
+        return sorted(models.categories.take(np.unique(models.codes)).tolist())
+
+    def equals(self, name: str, text: str) -> np.ndarray:
+        """Which rows have ``text`` in column ``name``."""
+        values = self.columns[name]
+        if name not in self._code_of:
+            self._code_of[name] = {text: code for code, text in enumerate(values.categories.tolist())}
+        code = self._code_of[name].get(text, -1)
+        return values.codes == code if code >= 0 else np.zeros(len(values), dtype=bool)
+
+    def frame(self, wanted: np.ndarray) -> pd.DataFrame:
+        """The rows ``wanted`` (a mask) as a frame of model, config and value."""
+        return pd.DataFrame({"model": np.asarray(self.columns["model"][wanted], dtype=object),
+                             "config": np.asarray(self.columns["config"][wanted], dtype=object),
+                             "value": self.values[wanted]})
 
 
 def resolve(name: str, known: Sequence[str]) -> tuple[str, list[str]]:
@@ -112,14 +140,15 @@ def _settings(claim: RankingClaim) -> dict[str, str]:
     return {_ALIASES.get(k, k): format_config_value(v) for k, v in claim.config}
 
 
-def _candidates(rows: pd.DataFrame, settings: dict[str, str]) -> pd.DataFrame:
-    """Per configuration that records every named setting: its values of them, median, n, values."""
+def _candidates(rows: _Successful, scope: np.ndarray, settings: dict[str, str]) -> list[dict[str, Any]]:
+    """Per configuration that records every named setting: its values of them, median, n, values;
+    the fastest first."""
     records = []
-    configs, contexts, sources = (categorical(rows[name]) for name in ("config", "context", "source"))
+    configs, contexts, sources = (rows.columns[name][scope] for name in ("config", "context", "source"))
     number, first = combine(configs.codes, contexts.codes)
     order = np.argsort(number, kind="stable")
     bounds = np.searchsorted(number[order], np.arange(len(first) + 1))
-    values = rows["value"].to_numpy(dtype="float64")[order]
+    values = rows.values[scope][order]
     source_texts = texts_at(sources, order)
     for group, row in enumerate(first.tolist()):
         dims = decode(str(contexts.categories[contexts.codes[row]]))
@@ -129,32 +158,37 @@ def _candidates(rows: pd.DataFrame, settings: dict[str, str]) -> pd.DataFrame:
         records.append({"config": configs.categories[configs.codes[row]],
                         "named": tuple((k, dims[k]) for k in sorted(settings)),
                         "values": values[part], "sources": tuple(dict.fromkeys(source_texts[part].tolist()))})
-    if not records:
-        return pd.DataFrame()
     by_config: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         by_config.setdefault(record["config"], []).append(record)
-    merged = pd.DataFrame({
-        "named": [parts[0]["named"] for parts in by_config.values()],
-        "values": [np.concatenate([p["values"] for p in parts]) for parts in by_config.values()],
-        "sources": [tuple(sorted({s for p in parts for s in p["sources"]})) for parts in by_config.values()],
-    }, index=pd.Index(list(by_config), name="config"))
-    merged["median"] = [float(np.median(v)) for v in merged["values"]]
-    merged["n"] = [int(v.size) for v in merged["values"]]
-    return merged.sort_values(["median"], ascending=False).reset_index()
+    merged = [{"config": config, "named": parts[0]["named"],
+               "values": np.concatenate([p["values"] for p in parts]),
+               "sources": tuple(sorted({s for p in parts for s in p["sources"]}))}
+              for config, parts in by_config.items()]
+    medians = np.asarray([median(c["values"]) for c in merged], dtype="float64")
+    for candidate, middle in zip(merged, medians.tolist(), strict=True):
+        candidate["median"], candidate["n"] = middle, int(candidate["values"].size)
+    return [merged[i] for i in _descending(medians).tolist()]
 
 
-def _best_config(claim: RankingClaim, rows: pd.DataFrame, known: list[str]) -> RankingCheck:
+def _descending(values: np.ndarray) -> np.ndarray:
+    """The order ``sort_values(ascending=False)`` gives values without NaN (pandas' ``nargsort``: a
+    quicksort of the reversed values, reversed; ties come out as there, not in a stable order)."""
+    backwards = np.arange(len(values))[::-1]
+    return backwards[values[::-1].argsort(kind="quicksort")][::-1]
+
+
+def _best_config(claim: RankingClaim, rows: _Successful, known: list[str]) -> RankingCheck:
     model, options = resolve(claim.model, known)
     if not model:
         return _unverifiable(claim, _name_problem(claim.model, options))
     settings = _settings(claim)
-    scope = rows.loc[(rows["model"] == model) & (rows["metric"] == claim.metric)]
-    ranked = _candidates(scope, settings)
-    if ranked.empty:
+    scope = np.flatnonzero(rows.equals("model", model) & rows.equals("metric", claim.metric))
+    ranked = _candidates(rows, scope, settings)
+    if not ranked:
         return _unverifiable(claim, f"no configuration of {model} records {', '.join(sorted(settings))}", model)
     wanted = tuple(sorted(settings.items()))
-    hits = ranked.index[[named == wanted for named in ranked["named"]]]
+    hits = [i for i, candidate in enumerate(ranked) if candidate["named"] == wanted]
     if len(hits) != 1:
         return _unverifiable(claim, f"{Config.from_context(settings).text} is not one configuration of {model}'s "
                                     "raw rows", model)
@@ -165,12 +199,12 @@ def _named(named: tuple[tuple[str, str], ...]) -> str:
     return Config.from_pairs(named).text
 
 
-def _rank_verdict(claim: RankingClaim, model: str, ranked: pd.DataFrame, hit: int,
+def _rank_verdict(claim: RankingClaim, model: str, ranked: list[dict[str, Any]], hit: int,
                   settings: dict[str, str]) -> RankingCheck:
     unit = METRICS[claim.metric].unit
-    mine, best = ranked.iloc[hit], ranked.iloc[0]
-    other = ranked.iloc[1] if hit == 0 and len(ranked) > 1 else best
-    p, method = welch(pd.Series(mine["values"]), pd.Series(other["values"]))
+    mine, best = ranked[hit], ranked[0]
+    other = ranked[1] if hit == 0 and len(ranked) > 1 else best
+    p, method = welch(mine["values"], other["values"])
     separable = p is not None and p < SIGNIFICANCE and mine["n"] >= 2 and other["n"] >= 2
     parts = [f"{claim.source} names {_named(mine['named'])} the best configuration of {model}"
              + (f" at {_stated(claim.value, unit)}" if claim.value is not None else "")]
@@ -212,8 +246,8 @@ def _name_problem(name: str, options: list[str]) -> str:
     return f"'{name}' matches no model of the raw rows"
 
 
-def _best_per_model(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
-    scope = rows.loc[rows["metric"] == metric]
+def _best_per_model(rows: _Successful, metric: str) -> pd.DataFrame:
+    scope = rows.frame(rows.equals("metric", metric))
     if scope.empty:
         return pd.DataFrame()
     medians = scope.groupby(["model", "config"])["value"].agg(["median", "count"]).reset_index()
@@ -222,14 +256,15 @@ def _best_per_model(rows: pd.DataFrame, metric: str) -> pd.DataFrame:
     return medians.drop_duplicates("model").reset_index(drop=True)
 
 
-def _values(rows: pd.DataFrame, model: str, metric: str, config: str | None = None) -> pd.Series:
-    mask = (rows["model"] == model) & (rows["metric"] == metric)
+def _values(rows: _Successful, model: str, metric: str, config: str | None = None) -> np.ndarray:
+    """The values of a model's metric (of one configuration, or all), in row order."""
+    mask = rows.equals("model", model) & rows.equals("metric", metric)
     if config is not None:
-        mask &= rows["config"] == config
-    return rows.loc[mask, "value"]
+        mask &= rows.equals("config", config)
+    return rows.values[mask]
 
 
-def _fastest_model(claim: RankingClaim, rows: pd.DataFrame, known: list[str]) -> RankingCheck:
+def _fastest_model(claim: RankingClaim, rows: _Successful, known: list[str]) -> RankingCheck:
     model, options = resolve(claim.subject, known)
     if not model:
         return _unverifiable(claim, _name_problem(claim.subject, options))
@@ -257,7 +292,7 @@ def _fastest_model(claim: RankingClaim, rows: pd.DataFrame, known: list[str]) ->
                         n_best=int(b.size), p_value=p, unit=unit, sources=(claim.source,))
 
 
-def _faster_by(claim: RankingClaim, rows: pd.DataFrame, known: list[str]) -> RankingCheck:
+def _faster_by(claim: RankingClaim, rows: _Successful, known: list[str]) -> RankingCheck:
     subject, s_options = resolve(claim.subject, known)
     other, o_options = resolve(claim.other, known)
     if not subject:
@@ -265,10 +300,10 @@ def _faster_by(claim: RankingClaim, rows: pd.DataFrame, known: list[str]) -> Ran
     if not other:
         return _unverifiable(claim, _name_problem(claim.other, o_options), subject)
     a, b = _values(rows, subject, claim.metric), _values(rows, other, claim.metric)
-    if a.empty or b.empty:
+    if not a.size or not b.size:
         return _unverifiable(claim, f"no {claim.metric} values for both {subject} and {other}", subject)
     unit = METRICS[claim.metric].unit
-    ma, mb = float(a.median()), float(b.median())
+    ma, mb = median(a), median(b)
     ratio = (ma / mb - 1.0) * 100.0 if mb else 0.0
     advantage = ratio if METRICS[claim.metric].higher_is_better else -ratio
     p, method = welch(a, b)

@@ -110,7 +110,7 @@ class Analysis:
         """Which requests are of ``kind`` (the counts below read masks, not frames of the rows)."""
         if self.requests.empty or "kind" not in self.requests:
             return np.ones(len(self.requests), dtype=bool)
-        return (self.requests["kind"] == kind).to_numpy(dtype=bool)
+        return self.requests["kind"].to_numpy(dtype=object) == kind
 
     def _tool_count(self, metric: str) -> int:
         m = self.aggregates
@@ -138,7 +138,7 @@ class Analysis:
     @property
     def failed(self) -> int:
         requests = self._is_kind("request")
-        own = int((requests & self.requests["failed"].astype(bool).to_numpy()).sum()) if requests.any() else 0
+        own = int((requests & self.requests["failed"].to_numpy(dtype=bool)).sum()) if requests.any() else 0
         return own + self.tool_failed
 
     @property

@@ -1,0 +1,61 @@
+"""The one-sort statistics of the analysis (bot/core/analysis/requests.py) give the same bits as the
+pandas and numpy calls they replace: the JSON carries medians and p95s as they are."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bot.core.analysis.requests import describe, median, order_statistics
+
+
+def _bits(values: np.ndarray | float) -> np.ndarray:
+    return np.asarray(values, dtype=np.float64).view(np.int64)
+
+
+def test_median_is_numpys_median_to_the_bit() -> None:
+    rng = np.random.default_rng(2)
+    for t in range(5_000):
+        n = int(rng.integers(1, 40))
+        v = np.round(rng.normal(0, 3, n), int(rng.integers(0, 3)))  # rounding makes ties and zeros
+        if t % 5 == 0:
+            v[rng.integers(0, n)] = np.nan
+        if t % 7 == 0:
+            v = -v  # -0.0
+        assert _bits(median(v)) == _bits(float(np.median(v))), v
+
+
+def test_order_statistics_are_pandas_groupby_to_the_bit() -> None:
+    rng = np.random.default_rng(3)
+    for t in range(600):
+        size, n = int(rng.integers(1, 30)), int(rng.integers(1, 500))
+        labels = rng.integers(0, size, n)
+        v = np.round(rng.normal(0, 3, n), int(rng.integers(0, 3))) * rng.choice([1, -1])
+        if t % 2:  # half the sets without zeros (the one-sort path), half with (pandas decides)
+            v = v[v != 0]
+            labels = labels[: len(v)]
+        if not len(v):
+            continue
+        found = order_statistics(labels, v, size)
+        groups = pd.Series(v).groupby(labels, sort=True)
+        for mine, reference in ((found.median, groups.median()), (found.min, groups.min()),
+                                (found.max, groups.max()), (found.p95, groups.quantile(0.95))):
+            assert np.array_equal(_bits(mine), _bits(reference.to_numpy()))
+        assert np.array_equal(found.n, groups.count().to_numpy())
+        assert np.array_equal(found.labels, groups.count().index.to_numpy())
+
+
+def test_describe_median_and_p95_are_numpys() -> None:
+    rng = np.random.default_rng(1)
+    for t in range(5_000):
+        n = int(rng.integers(1, 60)) if t % 10 else int(rng.integers(1, 3000))
+        v = rng.normal(100, 80, n) * rng.choice([1, 1e-3, 1e6, 1e-300, 1e300])
+        if t % 4 == 0:
+            v = np.round(v, 0)
+        if t % 7 == 0:
+            v = np.abs(v)
+        with np.errstate(over="ignore", invalid="ignore"):
+            found = describe(v)
+            expected_median, expected_p95 = float(np.median(v)), float(np.percentile(v, 95))
+        assert _bits(found["median"]) == _bits(expected_median)
+        assert _bits(found["p95"]) == _bits(expected_p95)
