@@ -555,17 +555,53 @@ def _mask(text: str, identifiers: Iterable[str], quotations: Iterable[str] = ())
 
 def _whole_words(name: str, text: str) -> Iterator[tuple[int, int]]:
     r"""Where ``name`` stands in ``text`` as a whole word, in any case (no letter or digit right
-    before or after it): what ``(?<![^\W_])name(?![^\W_])`` finds, without compiling that pattern
-    for every name (its classes are slow to compile, and a report checks a hundred names or more)."""
+    before or after it): what ``(?<![^\W_])name(?![^\W_])`` finds, without compiling a pattern for
+    every name (a report checks a hundred names or more, and compiling is most of a first check)."""
+    taken = 0  # the end of the last whole word: a match found is not searched into again
+    for start, end in _spans_ignoring_case(name, text):
+        if start >= taken and (start == 0 or not text[start - 1].isalnum()) and (
+                end == len(text) or not text[end].isalnum()):
+            yield start, end
+            taken = end
+
+
+def _spans_ignoring_case(name: str, text: str) -> Iterator[tuple[int, int]]:
+    """Every (start, end) where ``name`` matches ``text`` ignoring case, overlapping ones too, in
+    order: what ``re.compile(re.escape(name), re.IGNORECASE)`` finds searching from each start + 1."""
+    folded = _folded(name, text)
+    if folded is not None:
+        wanted, lowered = folded
+        start = lowered.find(wanted)
+        while start != -1:
+            yield start, start + len(wanted)
+            start = lowered.find(wanted, start + 1)
+        return
     literal = re.compile(re.escape(name), re.IGNORECASE)
     pos = 0
     while (match := literal.search(text, pos)) is not None:
-        start, end = match.span()
-        if (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
-            yield start, end
-            pos = end if end > start else start + 1
-        else:
-            pos = start + 1  # a later match may overlap this one, as the pattern would find it
+        yield match.span()
+        pos = match.start() + 1
+
+
+# The only characters besides ASCII letters that an ASCII letter matches under re.IGNORECASE (İ ı ſ K:
+# checked over every code point by tests/core/test_grounding_names.py).
+_FOLDS_TO_ASCII = frozenset("\u0130\u0131\u017f\u212a")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _folded(name: str, text: str) -> tuple[str, str] | None:
+    """``name`` and ``text`` with ASCII letters lower-cased (offsets kept), where comparing them is what
+    re.IGNORECASE compares: an ASCII name in text without İ ı ſ K. None otherwise (use a pattern).
+
+    Why not a pattern per name: a report checks a hundred names or more, and compiling them was most
+    of the first check's time."""
+    if not name.isascii():
+        return None
+    if text.isascii():
+        return name.lower(), text.lower()
+    if not _FOLDS_TO_ASCII.isdisjoint(text):
+        return None
+    return name.lower(), text.translate(_ASCII_LOWER)
 
 
 @functools.lru_cache(maxsize=256)
@@ -573,8 +609,15 @@ def _digit_names(identifiers: frozenset[str]) -> tuple[str, ...]:
     """The identifiers whose digits are part of a name, longest first. A name part that is itself a
     number ("70" of "mixtral:70") is no name in prose: masking it would blind the check to every "70"
     (and "170", "270.9") the model writes. Names are masked only as whole words for the same reason."""
-    names = {i for i in identifiers if i and any(c.isdigit() for c in i) and not _is_number(i)}
+    names = [i for i in identifiers if _is_digit_name(i)]
     return tuple(sorted(names, key=lambda name: (-len(name), name)))
+
+
+@functools.lru_cache(maxsize=8192)
+def _is_digit_name(identifier: str) -> bool:
+    """Whether ``identifier`` is a name with digits (`_digit_names`); kept per name, as the same names
+    come back in every fact's set."""
+    return bool(identifier) and any(c.isdigit() for c in identifier) and not _is_number(identifier)
 
 
 def _is_number(text: str) -> bool:
@@ -788,10 +831,14 @@ def _full_names(text: str, models: Sequence[str]) -> tuple[set[str], str]:
     for model in models:  # longest first, so a name inside a longer one is not found twice
         if model.lower() not in text.lower():
             continue
-        pattern = name_pattern(model)
-        if pattern.search(text):
+        spans = name_spans(model, text)
+        if spans:
             found.add(model)
-            text = pattern.sub(lambda m: " " * len(m.group(0)), text)
+            pieces, last = [], 0
+            for start, end in spans:  # blanked, offsets kept
+                pieces += [text[last:start], " " * (end - start)]
+                last = end
+            text = "".join(pieces) + text[last:]
     return found, text
 
 
@@ -799,6 +846,40 @@ def _full_names(text: str, models: Sequence[str]) -> tuple[set[str], str]:
 def name_pattern(name: str) -> re.Pattern[str]:
     """A model name as a whole word, whatever punctuation follows (``name:``, ``name,``, ``name's``)."""
     return re.compile(rf"(?<![\w.:/\-]){re.escape(name)}(?![\w/\-]|[:.]\w)", re.IGNORECASE)
+
+
+def name_spans(name: str, text: str) -> list[tuple[int, int]]:
+    """Where ``name_pattern(name)`` matches ``text`` (``finditer``'s spans), mostly without compiling it:
+    see `_folded`. The pattern's lookarounds are checked by hand: ``\\w`` is ``isalnum()`` or ``_``."""
+    folded = _folded(name, text)
+    if folded is None:
+        return [match.span() for match in name_pattern(name).finditer(text)]
+    wanted, lowered = folded
+    out = []
+    start = lowered.find(wanted)
+    while start != -1:
+        end = start + len(wanted)
+        if _name_bounded(text, start, end):
+            out.append((start, end))
+            start = lowered.find(wanted, end)
+        else:
+            start = lowered.find(wanted, start + 1)
+    return out
+
+
+def _name_bounded(text: str, start: int, end: int) -> bool:
+    """`name_pattern`'s lookarounds: ``(?<![\\w.:/\\-])`` before and ``(?![\\w/\\-]|[:.]\\w)`` after."""
+    if start > 0:
+        before = text[start - 1]
+        if before.isalnum() or before in "_.:/-":
+            return False
+    if end < len(text):
+        after = text[end]
+        if after.isalnum() or after in "_/-":
+            return False
+        if after in ":." and end + 1 < len(text) and (text[end + 1].isalnum() or text[end + 1] == "_"):
+            return False
+    return True
 
 
 def _model_parts(models: Sequence[str]) -> dict[str, frozenset[str]]:
@@ -828,7 +909,7 @@ def _models_named(span: str, models: Sequence[str], parts: Mapping[str, frozense
     named, rest = _full_names(span, models)
     lowered = rest.lower()
     for part, owners in parts.items():
-        if part in lowered and name_pattern(part).search(lowered):
+        if part in lowered and name_spans(part, lowered):
             named |= owners
     return named
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import sys
 
 import pytest
 
@@ -385,6 +386,24 @@ def test_whole_word_search_finds_what_the_whole_word_pattern_finds() -> None:
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
         pattern = rf"(?<![^\W_]){re.escape(name)}(?![^\W_])"
         assert list(_whole_words(name, text)) == [m.span() for m in re.finditer(pattern, text, re.IGNORECASE)]
+
+
+def test_name_search_finds_what_the_name_pattern_finds() -> None:
+    """`name_spans` checks `name_pattern`'s lookarounds by hand on lower-cased text: the same spans as
+    the pattern's ``finditer``, on ASCII and non-ASCII text and names."""
+    rng = random.Random(15)
+    alphabet = "aA1_-:./ éÉſsSKkKİı9«»—"
+    for _ in range(20_000):
+        name = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 4)))
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        assert grounding.name_spans(name, text) == [m.span() for m in grounding.name_pattern(name).finditer(text)]
+
+
+def test_only_four_characters_fold_to_ascii() -> None:
+    """`_folded` compares ASCII names by lower-casing ASCII letters only: right as long as no other
+    character matches an ASCII one under re.IGNORECASE than the four it looks for (İ ı ſ K)."""
+    everything = "".join(map(chr, range(128, sys.maxunicode + 1)))
+    assert set(re.findall(r"[\x00-\x7f]", everything, re.IGNORECASE)) == grounding._FOLDS_TO_ASCII
 
 
 def test_word_prefilters_find_what_the_patterns_find() -> None:
