@@ -525,14 +525,15 @@ def _word_value(words: str) -> float | None:
     return float(total + current)
 
 
+_NOT_SPACE = re.compile(r"\S")
+
+
 def _mask(text: str, identifiers: Iterable[str], quotations: Iterable[str] = ()) -> str:
     """Blank out (keeping offsets) everything whose digits are names, not quantities."""
     chars = list(text)
 
-    def blank(start: int, end: int) -> None:
-        for i in range(start, end):
-            if not chars[i].isspace():
-                chars[i] = "#"
+    def blank(start: int, end: int) -> None:  # every character but whitespace (\s is str.isspace)
+        chars[start:end] = _NOT_SPACE.sub("#", text[start:end])
 
     for start, end, _ids in citations(text):
         blank(start, end)
@@ -828,8 +829,9 @@ def _span(text: str, start: int, end: int, boundary: re.Pattern[str]) -> tuple[i
 def _full_names(text: str, models: Sequence[str]) -> tuple[set[str], str]:
     """Models named in full in ``text`` (whatever punctuation follows), and ``text`` with them blanked."""
     found: set[str] = set()
+    lowered = text.lower()
     for model in models:  # longest first, so a name inside a longer one is not found twice
-        if model.lower() not in text.lower():
+        if model.lower() not in lowered:
             continue
         spans = name_spans(model, text)
         if spans:
@@ -839,6 +841,7 @@ def _full_names(text: str, models: Sequence[str]) -> tuple[set[str], str]:
                 pieces += [text[last:start], " " * (end - start)]
                 last = end
             text = "".join(pieces) + text[last:]
+            lowered = text.lower()
     return found, text
 
 
