@@ -109,7 +109,7 @@ def _analyze(args: argparse.Namespace, settings: Settings) -> int:
         print(f"chimera: narrative by {settings.ollama_model} at {redact_secrets(settings.ollama_host)} "
               f"(if unreachable, the report says so; --no-llm skips it)", file=sys.stderr)
     try:
-        result = build_pipeline(settings).run(args.target, use_llm=not args.no_llm,
+        result = build_pipeline(settings, one_shot=True).run(args.target, use_llm=not args.no_llm,
                                               allow_local_paths=True, progress=progress)
     except ChimeraError as exc:
         print(f"chimera: {exc}", file=sys.stderr)

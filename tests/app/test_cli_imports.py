@@ -41,3 +41,11 @@ def test_scipy_is_loaded_only_for_a_test_statistic(tmp_path: Path) -> None:
     archive.mkdir()
     (archive / "results.csv").write_text("model,tokens_s,ttft_ms\ngemma3:270m,288.0,100\ngemma3:270m,290.1,120\n")
     assert "scipy" not in _loaded(archive, tmp_path)
+
+
+def test_analyze_leaves_no_scratch_behind(tmp_path: Path) -> None:
+    """The scratch is removed in the background (`open_location`'s ``remove_later``), and gone when
+    the process has exited."""
+    _loaded(REPO_ROOT / "examples" / "example-archive.tar.gz", tmp_path)
+    work = tmp_path / ".chimera-work"  # WORK_DIR's default, under the process's working directory
+    assert work.is_dir() and list(work.iterdir()) == []
