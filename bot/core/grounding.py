@@ -736,14 +736,37 @@ def _config_keys(facts: tuple[Fact, ...]) -> frozenset[str]:
 
 def models_named(text: str, facts: Sequence[Fact]) -> set[str]:
     """The models of ``facts`` that ``text`` names, in full or by a distinctive part of the name."""
-    models = sorted({f.model for f in facts if f.model}, key=len, reverse=True)
-    return _models_named(text, models, _model_parts(models))
+    index = _index(tuple(facts))
+    return _models_named(text, index.models, index.parts)
 
 
 def fact_models(fact: Fact, facts: Sequence[Fact]) -> set[str]:
     """The models ``fact`` is about: its own, and those its statement names in full."""
-    models = sorted({f.model for f in facts if f.model}, key=len, reverse=True)
-    return ({fact.model} - {""}) | _full_names(without_quoted(fact.statement), models)[0]
+    return ({fact.model} - {""}) | _full_names(without_quoted(fact.statement), _index(tuple(facts)).models)[0]
+
+
+@dataclass(frozen=True)
+class _Index:
+    """What checking text against a list of facts needs of the list, worked out once per list."""
+
+    references: tuple[Reference, ...]
+    models: tuple[str, ...]  # longest first
+    parts: Mapping[str, frozenset[str]]  # `_model_parts`
+    identifiers: frozenset[str]
+    keys: frozenset[str]
+    quotations: tuple[str, ...]
+    by_id: Mapping[str, Fact]
+
+
+@functools.lru_cache(maxsize=64)
+def _index(facts: tuple[Fact, ...]) -> _Index:
+    """Why one cache: the gate checks a report's sentences one by one against the same facts, and
+    hashing the list (every field of every fact) once per sentence, not once per structure, and not
+    splitting the model names again, was a third of a data summary's checking."""
+    models = tuple(sorted({f.model for f in facts if f.model}, key=len, reverse=True))
+    return _Index(references=_references(facts), models=models, parts=_model_parts(models),
+                  identifiers=_identifiers(facts), keys=_config_keys(facts), quotations=_quotations(facts),
+                  by_id={f.id: f for f in facts})
 
 
 # --- grounding --------------------------------------------------------------------------------
@@ -769,14 +792,11 @@ class _Context:
 def ground(text: str, facts: Sequence[Fact]) -> list[Claim]:
     """All claims in ``text``, each marked grounded (with the matching fact id) or not (with the
     problem: see `PROBLEMS`)."""
-    refs = _references(tuple(facts))
-    models = sorted({f.model for f in facts if f.model}, key=len, reverse=True)
-    parts = _model_parts(models)
-    claims = extract_claims(text, identifiers=identifiers_of(facts), keys=config_keys(facts),
-                            quotations=quotations_of(facts))
-    contexts = [_context(text, claim, models, parts) for claim in claims]
-    first = [_match(claim, ctx, refs) for claim, ctx in zip(claims, contexts, strict=True)]
-    by_id = {f.id: f for f in facts}
+    index = _index(tuple(facts))
+    claims = extract_claims(text, identifiers=index.identifiers, keys=index.keys, quotations=index.quotations)
+    contexts = [_context(text, claim, index.models, index.parts) for claim in claims]
+    first = [_match(claim, ctx, index.references) for claim, ctx in zip(claims, contexts, strict=True)]
+    by_id = index.by_id
     out = []
     for claim, ctx in zip(first, contexts, strict=True):
         if not claim.grounded and claim.unit == "share":
