@@ -473,8 +473,9 @@ def _word_claims(text: str, masked: str) -> list[Claim]:
 
 def _count_nouns(text: str) -> Iterator[re.Match[str]]:
     """`_COUNT_NOUN`'s matches in ``text``: none when it holds none of their words (looked for first
-    in ASCII text, where ignoring case is plain ASCII case: the same matches, faster)."""
-    if text.isascii() and not _any_word(text.lower(), _COUNT_WORDS):
+    in lower-cased text where that is what ignoring case means, see `_plain_case`: the same matches,
+    faster)."""
+    if _plain_case(text) and not _any_word(text.lower(), _COUNT_WORDS):
         return iter(())
     return _COUNT_NOUN.finditer(text)
 
@@ -483,8 +484,14 @@ def _any_word(lowered: str, words: tuple[str, ...]) -> bool:
     return any(word in lowered for word in words)
 
 
+def _plain_case(text: str) -> bool:
+    """Whether an ASCII word matches ``text`` under re.IGNORECASE exactly where it is in
+    ``text.lower()``: ASCII text, or text without İ ı ſ K (see `_folded`)."""
+    return text.isascii() or _FOLDS_TO_ASCII.isdisjoint(text)
+
+
 def _ratio_word_claims(text: str, masked: str) -> list[Claim]:
-    if masked.isascii() and not _any_word(masked.lower(), _RATIO_STEMS):
+    if _plain_case(masked) and not _any_word(masked.lower(), _RATIO_STEMS):
         return []  # none of the words (the same check as `_count_nouns`)
     claims = []
     for pattern, multiple in _RATIO_WORDS:
@@ -584,25 +591,22 @@ def _spans_ignoring_case(name: str, text: str) -> Iterator[tuple[int, int]]:
         pos = match.start() + 1
 
 
-# The only characters besides ASCII letters that an ASCII letter matches under re.IGNORECASE (İ ı ſ K:
-# checked over every code point by tests/core/test_grounding_names.py).
+# The only characters besides ASCII letters that an ASCII letter matches under re.IGNORECASE (İ ı ſ K),
+# and the only ones whose lower case is not one non-ASCII character (İ K): both checked over every
+# code point by tests/core/test_grounding.py.
 _FOLDS_TO_ASCII = frozenset("\u0130\u0131\u017f\u212a")
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def _folded(name: str, text: str) -> tuple[str, str] | None:
-    """``name`` and ``text`` with ASCII letters lower-cased (offsets kept), where comparing them is what
-    re.IGNORECASE compares: an ASCII name in text without İ ı ſ K. None otherwise (use a pattern).
+    """``name`` and ``text`` lower-cased (offsets kept), where comparing them is what re.IGNORECASE
+    compares: an ASCII name in text without İ ı ſ K (its other characters lower-case to one non-ASCII
+    character each, which no character of the name equals). None otherwise (use a pattern).
 
     Why not a pattern per name: a report checks a hundred names or more, and compiling them was most
     of the first check's time."""
-    if not name.isascii():
+    if not name.isascii() or not _plain_case(text):
         return None
-    if text.isascii():
-        return name.lower(), text.lower()
-    if not _FOLDS_TO_ASCII.isdisjoint(text):
-        return None
-    return name.lower(), text.translate(_ASCII_LOWER)
+    return name.lower(), text.lower()
 
 
 @functools.lru_cache(maxsize=256)

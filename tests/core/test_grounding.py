@@ -400,10 +400,12 @@ def test_name_search_finds_what_the_name_pattern_finds() -> None:
 
 
 def test_only_four_characters_fold_to_ascii() -> None:
-    """`_folded` compares ASCII names by lower-casing ASCII letters only: right as long as no other
-    character matches an ASCII one under re.IGNORECASE than the four it looks for (İ ı ſ K)."""
+    """`_folded` compares ASCII names with lower-cased text: right as long as no other character
+    matches an ASCII one under re.IGNORECASE than the four it looks for (İ ı ſ K)."""
     everything = "".join(map(chr, range(128, sys.maxunicode + 1)))
     assert set(re.findall(r"[\x00-\x7f]", everything, re.IGNORECASE)) == grounding._FOLDS_TO_ASCII
+    # and lower-casing the text keeps its offsets and adds no ASCII letter, but for those four
+    assert {c for c in everything if len(c.lower()) != 1 or c.lower().isascii()} <= grounding._FOLDS_TO_ASCII
 
 
 def test_word_prefilters_find_what_the_patterns_find() -> None:
