@@ -32,10 +32,29 @@ VOLATILE_KEYS = ("timings_s", "generated_at", "archive")
 GENERATED_SCALE = 12  # scripts.examplegen: 8 * 12 + 7 = 103 files, same bytes on every machine
 
 
+P_VALUE_DIGITS = 8
+
+
 def canonical_json(document: dict[str, Any]) -> str:
-    """The document without its volatile keys, keys sorted, compact, UTF-8 kept."""
+    """The document without its volatile keys, keys sorted, compact, UTF-8 kept; p-values to
+    ``P_VALUE_DIGITS`` significant digits.
+
+    Why p-values are rounded here: they come from our own Student-t CDF (bot/core/tdist.py, issue 15:
+    scipy.special cost a third of `import pandas` to import), which agrees with the scipy.special.stdtr
+    the digests were first recorded with to ~1e-11 relative (tests/core/test_tdist.py), not to the
+    last bit. Reports show two digits; every other number is compared to the byte."""
     stable = {key: value for key, value in document.items() if key not in VOLATILE_KEYS}
-    return json.dumps(stable, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return json.dumps(_rounded_p_values(stable), sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+                      allow_nan=False)
+
+
+def _rounded_p_values(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: (float(f"{item:.{P_VALUE_DIGITS}g}") if key == "p_value" and isinstance(item, float)
+                      else _rounded_p_values(item)) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_rounded_p_values(item) for item in value]
+    return value
 
 
 _GENERATED_AT = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC")

@@ -11,7 +11,7 @@ from pathlib import Path
 from tests.paths import REPO_ROOT
 
 NEVER = ("ollama", "httpx", "sqlalchemy", "alembic", "slack_bolt", "slack_sdk", "apscheduler", "matplotlib",
-         "handlers")
+         "handlers", "scipy")
 
 _PROBE = """
 import json, sys
@@ -36,10 +36,12 @@ def test_analyze_without_llm_loads_no_client_database_slack_or_charts(tmp_path: 
     assert not loaded & set(NEVER)
 
 
-def test_scipy_is_loaded_only_for_a_test_statistic(tmp_path: Path) -> None:
-    archive = tmp_path / "one-configuration"
+def test_welch_tests_do_not_load_scipy(tmp_path: Path) -> None:
+    """Two configurations with several requests each: the noise test runs, on bot/core/tdist.py."""
+    archive = tmp_path / "two-configurations"
     archive.mkdir()
-    (archive / "results.csv").write_text("model,tokens_s,ttft_ms\ngemma3:270m,288.0,100\ngemma3:270m,290.1,120\n")
+    rows = "".join(f"gemma3:270m,{ctx},{288.0 + i * ctx / 2048},{100 + i}\n" for ctx in (2048, 4096) for i in range(4))
+    (archive / "results.csv").write_text("model,num_ctx,tokens_s,ttft_ms\n" + rows)
     assert "scipy" not in _loaded(archive, tmp_path)
 
 

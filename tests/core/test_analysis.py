@@ -11,6 +11,7 @@ import pandas as pd
 
 from bot.core.analysis import analyze
 from bot.core.analysis.requests import welch
+from bot.core.tdist import two_sided_p
 from tests.ingest_support import ingest_files
 
 HEADER = "model,num_ctx,ttft_s,tokens_s,load_s,eval_s,eval_count,error\n"
@@ -125,9 +126,8 @@ def test_ttft_definition_is_stated_and_mixed_definitions_are_flagged(tmp_path: P
 
 
 def _welch_on_series(a: pd.Series, b: pd.Series) -> tuple[float | None, str]:
-    """The Welch test as it was written on pandas Series (the reference the array version keeps)."""
-    from scipy.special import stdtr
-
+    """The Welch test as it was written on pandas Series (the reference the array version keeps;
+    the t distribution itself is checked against scipy in test_tdist.py)."""
     a = pd.to_numeric(a, errors="coerce").dropna()
     b = pd.to_numeric(b, errors="coerce").dropna()
     if a.size < 2 or b.size < 2:
@@ -138,7 +138,7 @@ def _welch_on_series(a: pd.Series, b: pd.Series) -> tuple[float | None, str]:
         return (0.0 if diff != 0 else 1.0), "no spread"
     t = diff / math.sqrt(va + vb)
     df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
-    p = float(2 * stdtr(df, -abs(t)))
+    p = two_sided_p(t, df)
     return (p if math.isfinite(p) else None), "Welch t-test"
 
 

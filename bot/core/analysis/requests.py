@@ -9,6 +9,7 @@ import pandas as pd
 
 from bot.core.codes import categorical, combine, grouped_models
 from bot.core.config import Config
+from bot.core.tdist import two_sided_p
 
 STAT_NAMES = ("n", "mean", "median", "p95", "min", "max", "std")
 
@@ -200,8 +201,6 @@ def _percentile(name: str) -> float | None:
 
 def welch(a: pd.Series | np.ndarray, b: pd.Series | np.ndarray) -> tuple[float | None, str]:
     """Two-sided Welch t-test p-value of a vs b, or None and why it cannot be computed."""
-    from scipy.special import stdtr  # 0.2 s to import, scipy.stats costs 0.6 s more
-
     a, b = _present(a), _present(b)
     if a.size < 2 or b.size < 2:
         return None, f"n={a.size} vs n={b.size}: too few samples to separate from noise"
@@ -211,7 +210,7 @@ def welch(a: pd.Series | np.ndarray, b: pd.Series | np.ndarray) -> tuple[float |
         return (0.0 if diff != 0 else 1.0), "no spread"
     t = diff / math.sqrt(va + vb)
     df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
-    p = float(2 * stdtr(df, -abs(t)))
+    p = two_sided_p(t, df)
     return (p if math.isfinite(p) else None), "Welch t-test"
 
 
