@@ -26,7 +26,6 @@ from bot.core.ingest import ingest_tree
 from bot.core.limits import IngestLimits, ReportCaps, cap_report
 from bot.core.narrative import Narrative
 from bot.core.types import Fact, IngestResult
-from bot.flows.ports import ArchiveSource, ChatModel, Progress
 from bot.render.headline import Headline
 from bot.render.report import build_json, render_footer, render_markdown
 from bot.render.summary import DataSummary, data_summary
@@ -34,6 +33,7 @@ from bot.settings import Settings
 
 if TYPE_CHECKING:  # the narrative's modules load with the first narrative (`chimera analyze --no-llm` needs none)
     from bot.core.prompts.budget import TokenEstimator
+    from bot.flows.ports import ArchiveSource, ChatModel, Progress  # annotations only: its Protocols cost ~2 ms
 
 log = logging.getLogger(__name__)
 
