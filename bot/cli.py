@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -60,10 +59,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _command(args: argparse.Namespace) -> int:
-    # pydantic looks for plugins (the entry points of every installed distribution) when it builds its
-    # first model: ~3.5 ms of each command, and we install none. Set for this process (and its workers)
-    # only; a value the user set wins.
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     from bot.settings import load_settings  # after argparse: --help stays fast and needs no .env
 
     try:
