@@ -15,6 +15,8 @@ from bot.flows.pipeline import Pipeline
 from bot.settings import Settings
 
 
-def build_pipeline(settings: Settings) -> Pipeline:
-    """The analysis with its real ports: the storage roots and Ollama."""
-    return Pipeline(settings=settings, archives=StorageArchives(settings), chat=OllamaChat(settings))
+def build_pipeline(settings: Settings, *, one_shot: bool = False) -> Pipeline:
+    """The analysis with its real ports: the storage roots and Ollama. ``one_shot`` (``chimera
+    analyze``: one run, then the process exits) removes each archive's scratch in the background."""
+    return Pipeline(settings=settings, archives=StorageArchives(settings, remove_later=one_shot),
+                    chat=OllamaChat(settings))

@@ -13,11 +13,13 @@ from bot.settings import Settings
 class StorageArchives:
     """Archive names resolved inside ``settings.storage_roots`` (fsspec), extracted safely."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, remove_later: bool = False) -> None:
         self._settings = settings
+        self._remove_later = remove_later  # a one-shot process (see `bot.adapters.extract.open_location`)
 
     def open(self, target: str, *, allow_local_paths: bool = False) -> AbstractContextManager[ArchiveTree]:
-        return open_archive(target, settings=self._settings, allow_local_paths=allow_local_paths)
+        return open_archive(target, settings=self._settings, allow_local_paths=allow_local_paths,
+                            remove_later=self._remove_later)
 
     def list(self, prefix: str) -> list[ArchiveRef]:
         return list_archives(prefix, settings=self._settings)

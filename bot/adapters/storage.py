@@ -17,16 +17,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import IO, Any
-
-from fsspec import AbstractFileSystem
-from fsspec.core import url_to_fs
-from fsspec.implementations.local import LocalFileSystem
+from typing import IO, TYPE_CHECKING, Any
 
 from bot.core.redact import redact_secrets
 from bot.core.types import ArchiveRef
 from bot.errors import ArchiveError, ArchiveNotFound
 from bot.settings import Settings
+
+if TYPE_CHECKING:  # fsspec is imported where a storage root is opened: a local path needs none of it
+    from fsspec import AbstractFileSystem
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +42,7 @@ class Location:
     """A resolved archive: a local path (used in place) or a path on a remote fsspec filesystem."""
 
     name: str  # as requested, for messages
-    fs: AbstractFileSystem
+    fs: AbstractFileSystem | None  # None for a local path (read in place; see `remote_fs`)
     path: str  # path inside ``fs``
     local_path: Path | None  # set when the archive is on the local disk
     is_dir: bool
@@ -55,6 +54,13 @@ class Location:
     @property
     def is_local(self) -> bool:
         return self.local_path is not None
+
+    @property
+    def remote_fs(self) -> AbstractFileSystem:
+        """The filesystem of a remote location (a local one has none)."""
+        if self.fs is None:
+            raise ArchiveError(f"'{printable(self.name)}' is a local path, not a location in storage.")
+        return self.fs
 
 
 @dataclass(frozen=True)
@@ -156,7 +162,7 @@ def list_archives(prefix: str, *, settings: Settings) -> list[ArchiveRef]:
         try:
             fs, root_path = _open_root(root)
             listed = _join(root_path, clean)
-            if isinstance(fs, LocalFileSystem) and not _inside(
+            if _is_local_fs(fs) and not _inside(
                 Path(listed), Path(root_path)
             ):
                 continue  # a symlinked folder leading out of the root is not part of the storage
@@ -198,7 +204,7 @@ def fetch_file(location: Location, dest_dir: Path, *, settings: Settings) -> Pat
     dest = dest_dir / base
     received = 0
     try:
-        with location.fs.open(location.path, "rb") as src, open(dest, "xb") as out:
+        with location.remote_fs.open(location.path, "rb") as src, open(dest, "xb") as out:
             while chunk := src.read(_CHUNK):
                 received += len(chunk)
                 if received > limit:
@@ -217,14 +223,14 @@ def fetch_file(location: Location, dest_dir: Path, *, settings: Settings) -> Pat
 def walk_remote_dir(location: Location) -> Iterator[RemoteFile]:
     """Files below a remote directory archive (relative names are validated by the caller)."""
     try:
-        listing = location.fs.find(location.path, withdirs=False, detail=True)
+        listing = location.remote_fs.find(location.path, withdirs=False, detail=True)
     except Exception as exc:  # backend errors become one user-facing error here
         log.warning("listing %s failed", location.name, exc_info=True)
         raise ArchiveError(
             f"Could not list '{printable(location.name)}' in storage."
         ) from exc
     prefix = location.path.rstrip("/") + "/"
-    fs = location.fs
+    fs = location.remote_fs
     for path in sorted(listing):
         info = listing[path]
         if info.get("type") == "directory" or not path.startswith(prefix):
@@ -244,6 +250,8 @@ class _RootUnavailable(Exception):
 
 
 def _open_root(root: str) -> tuple[AbstractFileSystem, str]:
+    from fsspec.core import url_to_fs
+
     try:
         fs, path = url_to_fs(root)
     except Exception as exc:  # ImportError (extra missing), ValueError, auth errors…
@@ -254,7 +262,7 @@ def _open_root(root: str) -> tuple[AbstractFileSystem, str]:
 
 def _find_in_root(root: str, clean: str, requested: str) -> Location | None:
     fs, root_path = _open_root(root)
-    if isinstance(fs, LocalFileSystem):
+    if _is_local_fs(fs):
         return _find_local(Path(root_path), clean, requested)
     path = _join(root_path, clean)
     try:
@@ -302,7 +310,13 @@ def _local_location(requested: str, path: Path, *, root: Path | None = None) -> 
         raise ArchiveError(
             f"Cannot read '{printable(requested)}': {exc.strerror or exc}"
         ) from exc
-    return Location(requested, LocalFileSystem(), str(path), path, is_dir, size, root)
+    return Location(requested, None, str(path), path, is_dir, size, root)
+
+
+def _is_local_fs(fs: AbstractFileSystem) -> bool:
+    from fsspec.implementations.local import LocalFileSystem
+
+    return isinstance(fs, LocalFileSystem)
 
 
 def _join(root_path: str, clean: str) -> str:

@@ -287,8 +287,7 @@ def _direction(sentence: str, facts: Sequence[Fact], where: str, snippet: str) -
     speed = _median_throughput(facts)
     if len(speed) < 2:
         return []
-    mentions = sorted((m.start(), model) for model in speed
-                      for m in grounding.name_pattern(model).finditer(sentence))
+    mentions = sorted((start, model) for model in speed for start, _end in grounding.name_spans(model, sentence))
     for match in _COMPARATIVE.finditer(sentence):
         before = [model for at, model in mentions if at < match.start()]
         after = [model for at, model in mentions if at > match.end()]

@@ -20,8 +20,16 @@ _SLACK_TOKEN = re.compile(r"\bx(?:ox[abpre]|app|oxe\.xox[bp])-[A-Za-z0-9-]{6,}")
 
 def redact_secrets(text: str) -> str:
     """``text`` with URL credentials and Slack tokens replaced by ``***`` (idempotent)."""
-    if "@" in text:
-        text = _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
-    if "x" in text:
+    # Each pattern runs only where a match could be: on the lines holding both "://" and "@" (a match
+    # holds no whitespace), and on text holding a token's start. A report is 130,000 characters, and
+    # ruling out every word as a URL scheme took the first pattern ~8 ms.
+    if "@" in text and "://" in text:
+        text = "\n".join(_URL_CREDENTIALS.sub(_hide_credentials, line) if "@" in line and "://" in line else line
+                         for line in text.split("\n"))
+    if "xox" in text or "xapp" in text:
         text = _SLACK_TOKEN.sub(REDACTED, text)
     return text
+
+
+def _hide_credentials(match: re.Match[str]) -> str:
+    return f"{match.group(1)}{REDACTED}@"

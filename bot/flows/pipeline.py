@@ -19,20 +19,21 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.core.analysis import Analysis, analyze
 from bot.core.ingest import ingest_tree
 from bot.core.limits import IngestLimits, ReportCaps, cap_report
 from bot.core.narrative import Narrative
-from bot.core.prompts.budget import TokenEstimator
 from bot.core.types import Fact, IngestResult
-from bot.flows.narrate import narrate
-from bot.flows.ports import ArchiveSource, ChatModel, Progress
 from bot.render.headline import Headline
 from bot.render.report import build_json, render_footer, render_markdown
 from bot.render.summary import DataSummary, data_summary
 from bot.settings import Settings
+
+if TYPE_CHECKING:  # the narrative's modules load with the first narrative (`chimera analyze --no-llm` needs none)
+    from bot.core.prompts.budget import TokenEstimator
+    from bot.flows.ports import ArchiveSource, ChatModel, Progress  # annotations only: its Protocols cost ~2 ms
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,16 @@ class Pipeline:
         self.settings = settings
         self.archives = archives
         self.chat = chat
-        self.estimator = TokenEstimator()  # one per process: what a call teaches it holds for the next
+        self._estimator: TokenEstimator | None = None
+
+    @property
+    def estimator(self) -> TokenEstimator:
+        """One per pipeline (so per process): what a call teaches it holds for the next."""
+        if self._estimator is None:
+            from bot.core.prompts.budget import TokenEstimator
+
+            self._estimator = TokenEstimator()
+        return self._estimator
 
     def run(self, target: str, *, use_llm: bool = True, allow_local_paths: bool = False,
             progress: Progress | None = None) -> RunResult:
@@ -120,6 +130,8 @@ class Pipeline:
                progress: Progress, timings: dict[str, float]) -> RunResult:
         """Narrate (or skip it) and render; shared by every trigger once the data is analyzed."""
         if use_llm:
+            from bot.flows.narrate import narrate
+
             progress("writing summary")
             t0 = time.perf_counter()
             narrative = narrate(analysis.facts, chat=self.chat, on_progress=progress, estimator=self.estimator)

@@ -80,6 +80,20 @@ def test_tar_archives_extract_and_scratch_is_removed(
     assert work_entries(tmp_path) == []
 
 
+def test_scratch_removed_later_is_gone_once_its_thread_is_done(tmp_path: Path, storage: Path) -> None:
+    """``remove_later`` (chimera analyze): the scratch goes in a thread the interpreter waits for at exit."""
+    import threading
+
+    make_tar(storage / "run.tar.gz", SAMPLE_FILES, mode="w:gz")
+    with open_archive("run.tar.gz", settings=archive_settings(tmp_path), remove_later=True) as tree:
+        assert read_tree(tree) == SAMPLE_FILES
+    removal = [t for t in threading.enumerate() if t.name == "scratch-removal"]
+    assert all(not t.daemon for t in removal)  # so a process waits for it before it exits
+    for thread in removal:
+        thread.join()
+    assert work_entries(tmp_path) == []
+
+
 def test_zip_extracts_with_folders_and_windows_separators(
     tmp_path: Path, storage: Path
 ) -> None:

@@ -43,3 +43,11 @@ def test_welch_tests_do_not_load_scipy(tmp_path: Path) -> None:
     rows = "".join(f"gemma3:270m,{ctx},{288.0 + i * ctx / 2048},{100 + i}\n" for ctx in (2048, 4096) for i in range(4))
     (archive / "results.csv").write_text("model,num_ctx,tokens_s,ttft_ms\n" + rows)
     assert "scipy" not in _loaded(archive, tmp_path)
+
+
+def test_analyze_leaves_no_scratch_behind(tmp_path: Path) -> None:
+    """The scratch is removed in the background (`open_location`'s ``remove_later``), and gone when
+    the process has exited."""
+    _loaded(REPO_ROOT / "examples" / "example-archive.tar.gz", tmp_path)
+    work = tmp_path / ".chimera-work"  # WORK_DIR's default, under the process's working directory
+    assert work.is_dir() and list(work.iterdir()) == []

@@ -131,3 +131,26 @@ def test_bidirectional_controls_never_reach_slack_or_the_report():
 def test_every_slack_escape_strips_bidi_controls(escape):
     assert escape("a\u202eb\u2067c\u200ed") == "abcd"
     assert strip_bidi("x\u061cy") == "xy"
+
+
+def test_redaction_and_bidi_stripping_match_the_plain_rules() -> None:
+    """`redact_secrets` runs its patterns only where a match can be (lines with "://" and "@", text
+    with a token's start) and `strip_bidi` is a pattern: the same text out as the patterns over the
+    whole text and a character-by-character removal."""
+    import random
+
+    from bot.core import redact
+
+    def plain(text: str) -> str:
+        text = redact._URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{redact.REDACTED}@", text)
+        return redact._SLACK_TOKEN.sub(redact.REDACTED, text)
+
+    bidi = {*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C}
+    rng = random.Random(12)
+    parts = ["http", "S3", "://", "@", "u", ":", "pw", "/", "\n", " ", "\t", "xoxb-", "xoxe.xoxp-", "xapp-", "abcdef",
+             "12", "x", "#", "?", "|", "é", "\u202e", "\u2067", "\u061c", "\u200f"]
+    for _ in range(20_000):
+        text = "".join(rng.choice(parts) for _ in range(rng.randint(0, 14)))
+        assert redact_secrets(text) == plain(text)
+        assert strip_bidi(text) == "".join(c for c in text if ord(c) not in bidi)
+    assert redact_secrets("token xoxb-123456789 at https://u:pw@host") == "token *** at https://***@host"

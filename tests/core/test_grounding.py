@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import re
+import sys
 
 import pytest
 
@@ -387,6 +388,26 @@ def test_whole_word_search_finds_what_the_whole_word_pattern_finds() -> None:
         assert list(_whole_words(name, text)) == [m.span() for m in re.finditer(pattern, text, re.IGNORECASE)]
 
 
+def test_name_search_finds_what_the_name_pattern_finds() -> None:
+    """`name_spans` checks `name_pattern`'s lookarounds by hand on lower-cased text: the same spans as
+    the pattern's ``finditer``, on ASCII and non-ASCII text and names."""
+    rng = random.Random(15)
+    alphabet = "aA1_-:./ éÉſsSKkKİı9«»—"
+    for _ in range(20_000):
+        name = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 4)))
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+        assert grounding.name_spans(name, text) == [m.span() for m in grounding.name_pattern(name).finditer(text)]
+
+
+def test_only_four_characters_fold_to_ascii() -> None:
+    """`_folded` compares ASCII names with lower-cased text: right as long as no other character
+    matches an ASCII one under re.IGNORECASE than the four it looks for (İ ı ſ K)."""
+    everything = "".join(map(chr, range(128, sys.maxunicode + 1)))
+    assert set(re.findall(r"[\x00-\x7f]", everything, re.IGNORECASE)) == grounding._FOLDS_TO_ASCII
+    # and lower-casing the text keeps its offsets and adds no ASCII letter, but for those four
+    assert {c for c in everything if len(c.lower()) != 1 or c.lower().isascii()} <= grounding._FOLDS_TO_ASCII
+
+
 def test_word_prefilters_find_what_the_patterns_find() -> None:
     """`_count_nouns` and `_ratio_word_claims` look for their words before running their patterns:
     the same matches as the patterns alone, on ASCII and non-ASCII text."""
@@ -399,3 +420,40 @@ def test_word_prefilters_find_what_the_patterns_find() -> None:
         assert [m.span() for m in grounding._count_nouns(text)] == spans
         ratios = [(m.start(), m.end()) for pattern, _ in grounding._RATIO_WORDS for m in pattern.finditer(text)]
         assert [(c.start, c.end) for c in grounding._ratio_word_claims(text, text)] == ratios
+
+
+@pytest.mark.parametrize(("pattern", "start"), [
+    (grounding._NUMBER, grounding._NUMBER_START),
+    (grounding._COUNT_NOUN, grounding._COUNT_NOUN_START),
+    (grounding._WORD_NUMBER, grounding._WORD_NUMBER_START),
+    (grounding._SHARE, grounding._SHARE_START),
+    *[(mask, "(?=\\d)") for mask in grounding._MASKS[1:3]],
+])
+def test_a_patterns_lookahead_changes_none_of_its_matches(pattern: re.Pattern[str], start: str) -> None:
+    """The lookaheads the scanning patterns start with only fail early where the pattern fails
+    anyway: the same matches (and groups) as without them, on ASCII and non-ASCII text."""
+    assert pattern.pattern.startswith(start)
+    plain = re.compile(pattern.pattern.removeprefix(start), pattern.flags)
+    rng = random.Random(16)
+    words = ["requests", "Failed", "errors", "runs", "rows", "FILES", "samples", "cold-start", "retries", "calls",
+             "attempts", "successful", "warm", "total", "LLM", "ſamples", "ıs", "twenty-one", "Three", "hundred",
+             "thousand", "million", "and", "most", "the majority", "nearly all", "Half", "a third", "one quarter",
+             "a minority", "of", "its", "−3", "+4.5e3", "12k", "1,234", "2024-01-02", "10:30", "x=4", "(1)", "K",
+             "İ", "é", " ", "-", "\n", ".", ":", "9"]
+    for _ in range(5_000):
+        text = rng.choice(["", " "]).join(rng.choice(words) for _ in range(rng.randint(0, 7)))
+        expected = [(m.span(), m.groupdict()) for m in plain.finditer(text)]
+        assert [(m.span(), m.groupdict()) for m in pattern.finditer(text)] == expected, text
+    mask = grounding._MASKS[4]
+    assert mask.pattern.startswith("(?m)(?=\\()")
+    plain = re.compile("(?m)" + mask.pattern.removeprefix("(?m)(?=\\()"))
+    for text in ["(1) a\n(2) b", " (12) x", ">(3) y", ":(4)\tz", "a(5) b", "(123) c"]:
+        assert [m.span() for m in mask.finditer(text)] == [m.span() for m in plain.finditer(text)]
+
+
+def test_the_only_printable_whitespace_is_the_space() -> None:
+    """`_mask` blanks a printable span without " " in one go: right as long as every other
+    whitespace character (what the pattern's \\s matches) is unprintable."""
+    everything = "".join(map(chr, range(sys.maxunicode + 1)))
+    assert {c for c in everything if c.isspace() and c.isprintable()} == {" "}
+    assert set(re.findall(r"\s", everything)) == {c for c in everything if c.isspace()}
