@@ -46,6 +46,8 @@ from typing import Any, Literal
 
 from bot.core.config import format_config_value
 
+_json_text = json.encoder.encode_basestring  # how `json.dumps(..., ensure_ascii=False)` writes a text
+
 FieldClass = Literal["status", "identifier", "dimension", "metric"]
 
 PATH_DIMENSIONS = ("folder", "file")
@@ -117,6 +119,10 @@ def encode(values: Mapping[str, Any]) -> str:
     clean = {str(k): v for k, v in values.items() if v is not None}
     if not clean:
         return EMPTY
+    if all(type(v) is str for v in clean.values()):
+        # What `json.dumps` below writes for texts, with the string encoder it uses, without making an
+        # encoder per call (3x faster; contexts are all texts)
+        return "{" + ",".join(f"{_json_text(k)}:{_json_text(clean[k])}" for k in sorted(clean)) + "}"
     return json.dumps(clean, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -186,9 +192,11 @@ def classify_field(name: str, values: Sequence[Any]) -> FieldClass:
     """The general rule (module docstring) for one field over the values it takes in its table."""
     leaf = str(name).rsplit(".", 1)[-1]
     said = _name(leaf)
-    present = [_coerce(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
     if said.status:
         return "status"
+    if set(map(type, values)) <= _TEXT_OR_NONE:
+        values = list(dict.fromkeys(values))  # a text column repeats its values: each judged once
+    present = [_coerce(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
     if _is_identifier(leaf, said, present):
         return "identifier"
     numeric = bool(present) and all(_is_number(v) or v == "inf"
@@ -200,6 +208,12 @@ def classify_field(name: str, values: Sequence[Any]) -> FieldClass:
     if isinstance(present[0] if present else None, list):
         return "metric" if said.unit else "dimension"
     return "dimension"
+
+
+# Texts that are equal are the same text (numbers are not: 0.0 == -0.0, 1 == 1.0 == True), so only a
+# column of texts (and gaps) is judged on its distinct values: the rule only asks whether all or any
+# values are of a kind, which is the first, and how many distinct ones there are.
+_TEXT_OR_NONE = {str, type(None)}
 
 
 def _is_identifier(leaf: str, said: _Name, present: list[Any]) -> bool:
@@ -222,6 +236,9 @@ def _is_identifier(leaf: str, said: _Name, present: list[Any]) -> bool:
     return False
 
 
+_ABSENT = object()
+
+
 def split_fields(records: Sequence[Mapping[str, Any]], *, skip: Iterable[str] = ()
                  ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """Each record's (dimensions, identifiers) by the general rule, judged per field over all records.
@@ -235,22 +252,36 @@ def split_fields(records: Sequence[Mapping[str, Any]], *, skip: Iterable[str] = 
         for key in record:
             if key not in skipped:
                 names.setdefault(key, None)
-    classes = {name: classify_field(name, [r.get(name) for r in records]) for name in names}
-    dims: list[dict[str, str]] = []
-    idents: list[dict[str, str]] = []
-    for record in records:
-        d: dict[str, str] = {}
-        i: dict[str, str] = {}
-        for name, cls in classes.items():
-            if cls not in ("dimension", "identifier") or name not in record:
+    dims: list[dict[str, str]] = [{} for _ in records]
+    idents: list[dict[str, str]] = [{} for _ in records]
+    for name in names:  # field by field: each record's dicts get their keys in the same order as before
+        column = [record.get(name, _ABSENT) for record in records]
+        cls = classify_field(name, [None if raw is _ABSENT else raw for raw in column])
+        if cls not in ("dimension", "identifier"):
+            continue
+        out, key = (dims if cls == "dimension" else idents), str(name)
+        texts: dict[tuple[type, Any], Any] = {}  # each distinct value written once
+        for index, raw in enumerate(column):
+            if raw is _ABSENT:
                 continue
-            value = canonical_value(record[name])
-            if value is None:
-                continue
-            (d if cls == "dimension" else i)[str(name)] = value if cls == "dimension" else short(value)
-        dims.append(d)
-        idents.append(i)
+            memo = (type(raw), raw)  # the type too: 1, 1.0 and True are equal, not the same text
+            try:
+                value = texts.get(memo, _ABSENT)
+            except TypeError:  # a list or an object: not hashable
+                value = _field_text(raw, cls)
+            else:
+                if value is _ABSENT:
+                    value = texts[memo] = _field_text(raw, cls)
+            if value is not None:
+                out[index][key] = value
     return dims, idents
+
+
+def _field_text(raw: Any, cls: FieldClass) -> str | None:
+    value = canonical_value(raw)
+    if value is None or cls == "dimension":
+        return value
+    return short(value)
 
 
 def short(text: str, limit: int = 120) -> str:

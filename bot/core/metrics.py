@@ -247,6 +247,7 @@ _KNOWN_UNIT_WORDS = frozenset({*_UNIT_FACTORS_TIME, *_PER_SECOND, "per", "tok", 
                                "requests", "ts", "tps", "pct", "percent", "count"})
 
 
+@lru_cache(maxsize=8192)
 def unknown_unit(name: str) -> str | None:
     """Why a column that names a timed quantity or rate is not read: '' when it is read or is no such
     column; else the reason ('no unit stated', "unknown unit 'fortnights'")."""

@@ -169,9 +169,9 @@ def read_file(rel: str, archive: Archive, read_before: int | None = None) -> Fil
     if reason or text is None or fmt is None:
         out.inventory.skipped.append(Skipped(rel, reason))
         return out
-    if fmt in ("md", "text"):
-        out.rankings = find_rankings(text, rel)
     file = SourceFile(rel=rel, fmt=fmt, text=text, paths=archive.paths, sibling=archive.text)
+    if fmt in ("md", "text"):
+        out.rankings = find_rankings(text, rel, lowered=file.lowered)
     read_before = read_before or 0
     with measurement_allowance(limits.allowance(read_before), read_before=read_before,
                                budget=limits.max_job_measurements):

@@ -78,9 +78,14 @@ def read_json(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
             except NotATable:
                 pass
         raise NotATable(f"invalid JSON ({_short(exc)})") from exc
+    return json_blocks(data, source), []
+
+
+def json_blocks(data: Any, source: str) -> list[TableBlock]:
+    """The tables of a parsed JSON document (what `read_json` finds in its text)."""
     blocks: list[TableBlock] = []
     _walk(data, source=source, path=[], model="", config={}, blocks=blocks, depth=0)
-    return blocks, []
+    return blocks
 
 
 def read_jsonl(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
@@ -250,10 +255,15 @@ def read_markdown(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
     heading = ""
     heading_model = ""
     kv_rows: list[dict[str, Any]] = []
-    i = 0
-    while i < len(lines):
+    # A heading needs a '#', a table a '|', a `key: value` line a ':': the lines with none of them
+    # (most of a report's prose) are passed over at once, and each pattern is only tried on the
+    # lines holding the character it needs (the same matches, several times faster).
+    candidates = [i for i, line in enumerate(lines) if "#" in line or "|" in line or ":" in line]
+    read_to = 0  # lines before this one were read as a table's rows
+    for i in candidates:
+        if i < read_to:
+            continue
         line = lines[i]
-        # each pattern needs a character most lines lack: look for it first (the same matches, 5x faster)
         for match in _HEADING.finditer(line) if "#" in line else ():
             heading = match.group(2).strip()
             heading_model = _model_in_text(heading) or heading_model
@@ -271,7 +281,7 @@ def read_markdown(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
                 columns, records = _transpose_metric_value(_unique(header), rows)
                 blocks.append(TableBlock(columns=columns, records=records, source=source, label=heading,
                                          model=heading_model, markdown=True))
-            i = j
+            read_to = j
             continue
         key_value = _KEY_VALUE.match(line.split(" ## ")[0]) if ":" in line and "|" not in line else None
         if key_value:
@@ -279,7 +289,6 @@ def read_markdown(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
             if classify_column(key) is not None or classify_column(f"{key} {_unit_of(value)}") is not None:
                 column = key if classify_column(key) else f"{key} ({_unit_of(value)})"
                 kv_rows.append({"model": heading_model, "label": heading, column: value})
-        i += 1
     for row in kv_rows:
         label = row.pop("label")
         model = row.pop("model")
@@ -301,9 +310,15 @@ def _unique(header: list[str]) -> list[str]:
     return out
 
 
+_UNIT_OF = re.compile(r"\d\s*(ms|s|tokens/s|tok/s)\b")
+
+
 def _unit_of(value: str) -> str:
-    match = re.search(r"\d\s*(ms|s|tokens/s|tok/s)\b", value)
+    match = _UNIT_OF.search(value)
     return match.group(1) if match else ""
+
+
+_LEADING_NUMBER = re.compile(r"^\s*([-+]?[\d,]*\.?\d+)")
 
 
 def _transpose_metric_value(columns: list[str], rows: list[list[str]]) -> tuple[list[str], list[Record]]:
@@ -321,7 +336,7 @@ def _transpose_metric_value(columns: list[str], rows: list[list[str]]) -> tuple[
         if classify_column(name) is None and _unit_of(value):
             name = f"{name} ({_unit_of(value)})"
         # keep only the leading number ("0.165 s (warm)")
-        number = re.match(r"^\s*([-+]?[\d,]*\.?\d+)", value)
+        number = _LEADING_NUMBER.match(value)
         record[name] = number.group(1) if number else value
     return list(record), [record]
 

@@ -90,6 +90,12 @@ class SourceFile:
             return objs, stray
         return [], []
 
+    @cached_property
+    def lowered(self) -> str:
+        """The text lowered (once: the detectors and the ranking claims of a Markdown file look for words
+        in it, and ``in`` on a lowered text is 10x faster than a case-insensitive pattern)."""
+        return self.text.lower()
+
     @property
     def head(self) -> str:
         return self.text[:4096]

@@ -31,6 +31,8 @@ from bot.core.ingest.tools.base import RowWriter, SourceFile, ToolRead, fingerpr
 NAME = "llama-bench"
 TIMING_FIELDS = frozenset({"avg_ns", "stddev_ns", "avg_ts", "stddev_ts", "samples_ns", "samples_ts"})
 _MD_HEADER = re.compile(r"^\s*\|?\s*model\s*\|.*\|\s*test\s*\|\s*t/s\s*\|?\s*$", re.IGNORECASE | re.MULTILINE)
+# What a header needs, found (or not) 10x faster than the header: its "|" starts a fast scan
+_MD_TS = re.compile(r"\|\s*t/s", re.IGNORECASE)
 _MD_BUILD = re.compile(r"^\s*build:\s*([0-9a-f]+)\s*\((\d+)\)", re.IGNORECASE)
 _MD_TEST = re.compile(r"^(?:pp(?P<pp>\d+))?(?:\+?tg(?P<tg>\d+))?(?:\s*@\s*d(?P<depth>\d+))?$")
 _PLUS_MINUS = re.compile(r"^\s*([-+]?\d[\d.,]*(?:[eE][-+]?\d+)?)\s*(?:±|\+/-)\s*([-+]?\d[\d.,]*(?:[eE][-+]?\d+)?)\s*$")
@@ -63,7 +65,7 @@ class LlamaBench:
             header = {h.strip().strip('"') for h in file.text.split("\n", 1)[0].split(",")}
             return 0.95 if {"avg_ts", "n_prompt", "n_gen"} <= header else 0.0
         if file.fmt in ("md", "text"):
-            return 0.9 if _MD_HEADER.search(file.text) else 0.0
+            return 0.9 if _MD_TS.search(file.text) and _MD_HEADER.search(file.text) else 0.0
         return 0.0
 
     def read(self, file: SourceFile) -> ToolRead:
