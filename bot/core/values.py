@@ -53,7 +53,12 @@ def parse_number(raw: Any, *, factor: float = 1.0, is_time: bool = False) -> flo
         value = float(raw) * factor
         return value if math.isfinite(value) else None
     match = _NUMBER_WITH_UNIT.match(raw)
-    if not match or match.group("num") in {"", "+", "-", "."}:
+    return _number_of(match, factor, is_time) if match else None
+
+
+def _number_of(match: re.Match[str], factor: float, is_time: bool) -> float | None:
+    """The number `_NUMBER_WITH_UNIT` matched, in the canonical unit (None when it holds none)."""
+    if match.group("num") in {"", "+", "-", "."}:
         return None
     try:
         value = float(match.group("num").replace(",", ""))
@@ -96,6 +101,19 @@ def parse_bool(raw: Any) -> bool | None:
     return None
 
 
+def parse_shown(raw: str, *, factor: float = 1.0, is_time: bool = False) -> tuple[float | None, float]:
+    """(`parse_number`, `shown_precision`) of a text, with one match of the pattern."""
+    if _PLAIN_DECIMAL.fullmatch(raw):
+        value = float(raw) * factor
+        dot = raw.find(".")
+        precision = 0.5 * 10 ** (-(len(raw) - dot - 1 if dot >= 0 else 0)) * abs(factor)
+        return (value if math.isfinite(value) else None), precision
+    match = _NUMBER_WITH_UNIT.match(raw)
+    if not match:
+        return None, 0.0
+    return _number_of(match, factor, is_time), _precision_of(match, factor)
+
+
 def shown_precision(raw: Any, *, factor: float = 1.0) -> float:
     """Half a unit of the last digit the text shows, in canonical units ('0.097 s' -> 0.5 ms)."""
     if isinstance(raw, bool) or raw is None:
@@ -105,8 +123,10 @@ def shown_precision(raw: Any, *, factor: float = 1.0) -> float:
         dot = text.find(".")
         return 0.5 * 10 ** (-(len(text) - dot - 1 if dot >= 0 else 0)) * abs(factor)
     match = _NUMBER_WITH_UNIT.match(text)
-    if not match:
-        return 0.0
+    return _precision_of(match, factor) if match else 0.0
+
+
+def _precision_of(match: re.Match[str], factor: float) -> float:
     number = match.group("num")
     decimals = len(number.split(".", 1)[1]) if "." in number and "e" not in number.lower() else 0
     unit = match.group("unit")

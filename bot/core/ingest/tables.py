@@ -28,7 +28,7 @@ from bot.core.config import Config
 from bot.core.context import canonical_value, classify_field, encode, split_fields, with_path
 from bot.core.ingest.rows import Rows
 from bot.core.metrics import METRICS, ColumnMeaning, classify_column, normalize_name
-from bot.core.values import is_missing, parse_bool, parse_numbers, shown_precision
+from bot.core.values import is_missing, parse_bool, parse_number, parse_numbers, parse_shown
 
 LLM_METRICS = {"throughput_tok_s", "prompt_throughput_tok_s", "ttft_ms", "latency_ms", "load_ms", "prompt_eval_ms",
                "eval_ms", "prompt_tokens", "output_tokens", "tpot_ms", "itl_ms"}
@@ -156,28 +156,47 @@ def interpret(block: TableBlock, measurements: Rows | None = None) -> TableRows:
 
 
 def _contexts(block: TableBlock, header: _Header) -> list[Context]:
-    """Each record's context: its own non-metric columns, its options, the block's surroundings, the path."""
-    records = block.records
+    """Each record's context: its own non-metric columns, its options, the block's surroundings, the path.
+
+    The records of a table repeat their dimensions (their identifiers less so): each distinct set is
+    encoded once."""
+    records, source = block.records, block.source
     dims, idents = split_fields(records, skip=header.not_context)
     around_dims, around_ids = _surroundings(block)
     options_col = header.options
+    contexts: dict[tuple[tuple[tuple[str, str], ...], ...], str] = {}
+    identifiers: dict[tuple[tuple[str, str], ...], str] = {}
+    options_of: dict[str, tuple[tuple[str, str], ...]] = {}  # an options text read once
     out: list[Context] = []
-    made: dict[tuple[tuple[tuple[str, str], ...], ...], Context] = {}  # records of a table repeat contexts
     for index, record in enumerate(records):
         own, ids = dims[index], idents[index]
         options: tuple[tuple[str, str], ...] = ()
         if options_col is not None:
-            texts = ((k, canonical_value(v)) for k, v in _options(record[options_col]).items())
-            options = tuple((k, v) for k, v in texts if v is not None)
-        key = (tuple(own.items()), tuple(ids.items()), options)
-        context = made.get(key)
+            raw = record[options_col]
+            if isinstance(raw, str):
+                if raw not in options_of:
+                    options_of[raw] = _option_items(raw)
+                options = options_of[raw]
+            else:
+                options = _option_items(raw)
+        key = (tuple(own.items()), options)
+        context = contexts.get(key)
         if context is None:
             d = {**around_dims, **own}
             d.update(options)
-            d, i = with_path(block.source, d, {**around_ids, **ids})
-            context = made[key] = (encode(d), encode(i))
-        out.append(context)
+            context = contexts[key] = encode(with_path(source, d, {})[0])
+        ids_key = tuple(ids.items())
+        identifier = identifiers.get(ids_key)
+        if identifier is None:
+            identifier = identifiers[ids_key] = encode(with_path(source, {}, {**around_ids, **ids})[1])
+        out.append((context, identifier))
     return out
+
+
+def _option_items(raw: Any) -> tuple[tuple[str, str], ...]:
+    """A record's options as context: (setting, canonical text), missing values left out."""
+    texts = ((k, canonical_value(v)) for k, v in _options(raw).items())
+    return tuple((k, v) for k, v in texts if v is not None)
 
 
 def _surroundings(block: TableBlock) -> tuple[dict[str, str], dict[str, str]]:
@@ -287,6 +306,25 @@ def _numbers(records: list[Record], column: str, meaning: ColumnMeaning) -> list
                          is_time=meaning.metric in TIME_METRICS)
 
 
+def _shown_numbers(records: list[Record], column: str, meaning: ColumnMeaning
+                   ) -> tuple[list[float | None], list[float]]:
+    """`_numbers` of a claims column, and the precision each text shows (0 for a number)."""
+    if meaning.metric not in METRICS:  # a bug: the file is skipped, and the inventory says so
+        raise KeyError(f"unknown metric {meaning.metric!r}")
+    factor, is_time = meaning.factor, meaning.metric in TIME_METRICS
+    numbers: list[float | None] = []
+    precisions: list[float] = []
+    for record in records:
+        raw = record[column]
+        if isinstance(raw, str):
+            number, precision = parse_shown(raw, factor=factor, is_time=is_time)
+        else:
+            number, precision = parse_number(raw, factor=factor, is_time=is_time), 0.0
+        numbers.append(number)
+        precisions.append(precision)
+    return numbers, precisions
+
+
 def _requests(block: TableBlock, header: _Header, contexts: list[Context], out: Rows) -> None:
     records, source = block.records, block.source
     # Per-request statistics (e.g. a 'mean_' column in a raw table) are ignored: only raw values.
@@ -337,14 +375,15 @@ def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[di
     columns = []
     for col, meaning in header.meanings.items():
         context = (label + " | " + meaning.definition).strip(" |") if meaning.metric == "time_ms" else label
-        columns.append((meaning, [record[col] for record in records], _numbers(records, col, meaning),
-                        meaning.statistic or default_stat, METRICS[meaning.metric].unit, context))
+        numbers, precisions = _shown_numbers(records, col, meaning)
+        columns.append((meaning, numbers, precisions, meaning.statistic or default_stat, METRICS[meaning.metric].unit,
+                        context))
     claims: list[dict[str, Any]] = []
     has_model_col = bool(header.models)
     settings = header.settings
     configs: dict[tuple[Any, ...], Config] = {}  # a table repeats its settings row after row
     for position, record in enumerate(records):
-        if all(numbers[position] is None for _m, _r, numbers, *_ in columns):
+        if all(numbers[position] is None for _m, numbers, *_ in columns):
             continue  # no claim in this row
         model = _row_model(block, header, record)
         key = tuple(record[column] for column in settings)
@@ -354,11 +393,10 @@ def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[di
             config = configs[key] = _row_config(header, record, has_model_col)
         except TypeError:  # an unhashable setting (an options object)
             config = _row_config(header, record, has_model_col)
-        for meaning, raws, numbers, statistic, unit, context in columns:
+        for meaning, numbers, precisions, statistic, unit, context in columns:
             value = numbers[position]
             if value is None:
                 continue
-            raw = raws[position]
             claims.append({
                 "source": source,
                 "model": model,
@@ -368,7 +406,7 @@ def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[di
                 "value": value,
                 "unit": unit,
                 "context": context,
-                "precision": shown_precision(raw, factor=meaning.factor) if isinstance(raw, str) else 0.0,
+                "precision": precisions[position],
             })
     return claims
 

@@ -140,6 +140,7 @@ class RowWriter:
         self.tool = tool
         self.rows = Rows()
         self._ids: dict[int, str] = {}
+        self._merged: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}  # identifiers with extra ids
 
     def context(self, dims: Mapping[str, str] | None = None, idents: Mapping[str, str] | None = None) -> Context:
         """The encoded context of a record: its dimensions and identifiers plus the path parts."""
@@ -151,10 +152,14 @@ class RowWriter:
             n: float = math.nan, request_id: str | None = None, extra_ids: Mapping[str, str] | None = None,
             print_: str = "") -> None:
         idents = ctx[1]
-        if extra_ids:
-            merged = json.loads(idents)
-            merged.update(extra_ids)
-            idents = encode(merged)
+        if extra_ids:  # the metrics of one request share them: merged once
+            key = (idents, tuple(extra_ids.items()))
+            merged_text = self._merged.get(key)
+            if merged_text is None:
+                merged = json.loads(idents)
+                merged.update(extra_ids)
+                merged_text = self._merged[key] = encode(merged)
+            idents = merged_text
         if not request_id:
             request_id = self._ids.get(row) or self._ids.setdefault(row, f"{self.source}#{row}")
         if metric not in METRICS:  # a bug: the file is skipped, and the inventory says so
