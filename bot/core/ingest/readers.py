@@ -146,13 +146,16 @@ def _walk_object(node: dict[str, Any], *, source: str, path: list[str], model: s
         columns, records = records_of([record])
         blocks.append(TableBlock(columns=columns, records=records, source=source,
                                  label=_label(path), model=model, config=dict(config)))
+    children = [(key, child) for key, child in node.items()
+                if isinstance(child, (dict, list)) and key not in _SAMPLE_KEYS]
+    if not children:  # a leaf object: nothing inherits its scalars
+        return
     inherited = dict(config)
     inherited.update({k: v for k, v in node.items()
                       if not isinstance(v, (dict, list)) and classify_column(str(k)) is None})
-    for key, child in node.items():
-        if isinstance(child, (dict, list)) and key not in _SAMPLE_KEYS:
-            _walk(child, source=source, path=[*path, str(key)], model=model, config=inherited,
-                  blocks=blocks, depth=depth + 1)
+    for key, child in children:
+        _walk(child, source=source, path=[*path, str(key)], model=model, config=inherited,
+              blocks=blocks, depth=depth + 1)
 
 
 def _scalar_record(node: dict[str, Any]) -> dict[str, Any] | None:

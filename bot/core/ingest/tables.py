@@ -275,7 +275,29 @@ def _options(raw: Any) -> dict[str, Any]:
             if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
 
 
-def _row_failure(header: _Header, record: Record, values: dict[str, float]) -> str:
+class _Failures:
+    """Why a record of one table failed ('' when it did not): what its error, success and status
+    columns say, then its values. Texts are judged once per distinct combination (most rows repeat
+    'no error'); other values each time (1, 1.0 and True, or 0.0 and -0.0, are equal but read apart)."""
+
+    def __init__(self, header: _Header) -> None:
+        self.header = header
+        self.columns = (*header.errors, *header.successes, *((header.status,) if header.status is not None else ()))
+        self.said: dict[tuple[Any, ...], str] = {}
+
+    def __call__(self, record: Record, values: dict[str, float]) -> str:
+        key = tuple(record[column] for column in self.columns)
+        if all(type(value) is str for value in key):
+            said = self.said.get(key)
+            if said is None:
+                said = self.said[key] = _columns_failure(self.header, record)
+        else:
+            said = _columns_failure(self.header, record)
+        return said or _values_failure(values)
+
+
+def _columns_failure(header: _Header, record: Record) -> str:
+    """What the record's error, success and status columns say ('' when they say nothing is wrong)."""
     for column in header.errors:
         raw = record[column]
         if isinstance(raw, (list, tuple)):
@@ -289,6 +311,11 @@ def _row_failure(header: _Header, record: Record, values: dict[str, float]) -> s
         status = str(record[header.status]).strip().lower()
         if status in {"error", "failed", "failure", "timeout"}:
             return f"status={status}"
+    return ""
+
+
+def _values_failure(values: dict[str, float]) -> str:
+    """What the record's values say of its success ('' when nothing is wrong)."""
     if values.get("output_tokens") == 0:
         return "zero output tokens"
     if values.get("throughput_tok_s") == 0:
@@ -330,6 +357,7 @@ def _requests(block: TableBlock, header: _Header, contexts: list[Context], out: 
     # Per-request statistics (e.g. a 'mean_' column in a raw table) are ignored: only raw values.
     columns = [(meaning.metric, meaning.definition, _numbers(records, col, meaning))
                for col, meaning in header.meanings.items() if meaning.statistic == ""]
+    failure = _Failures(header)
     for position, record in enumerate(records):
         values: dict[str, float] = {}
         definitions: dict[str, str] = {}
@@ -339,7 +367,7 @@ def _requests(block: TableBlock, header: _Header, contexts: list[Context], out: 
                 continue  # first column of a metric wins (e.g. two latency spellings)
             values[metric] = value
             definitions[metric] = definition
-        error = _row_failure(header, record, values)
+        error = failure(record, values)
         if not values and not error:
             continue
         row = block.row_offset + position
@@ -420,10 +448,11 @@ def _generic(block: TableBlock, header: _Header, contexts: list[Context], out: R
         zero_fails = meaning.metric in TIME_METRICS and meaning.statistic != "std"
         columns.append((meaning.metric, meaning.statistic, definition or "value", zero_fails,
                         _numbers(records, col, meaning)))
+    failure = _Failures(header)
     for position, record in enumerate(records):
         row = block.row_offset + position
         model = _row_model(block, header, record)
-        error = _row_failure(header, record, {})
+        error = failure(record, {})
         context, identifiers = contexts[position]
         for metric, statistic, definition, zero_fails, numbers in columns:
             value = numbers[position]

@@ -141,11 +141,25 @@ class RowWriter:
         self.rows = Rows()
         self._ids: dict[int, str] = {}
         self._merged: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}  # identifiers with extra ids
+        # the file's records repeat their dimensions (their identifiers less so): each set encoded once
+        self._dims: dict[tuple[tuple[str, str], ...], str] = {}
+        self._idents: dict[tuple[tuple[str, str], ...], str] = {}
 
     def context(self, dims: Mapping[str, str] | None = None, idents: Mapping[str, str] | None = None) -> Context:
         """The encoded context of a record: its dimensions and identifiers plus the path parts."""
-        d, i = with_path(self.source, dims or {}, idents or {})
-        return encode(d), encode(i)
+        return (self._encoded(self._dims, dims or {}, lambda found: with_path(self.source, found, {})[0]),
+                self._encoded(self._idents, idents or {}, lambda found: with_path(self.source, {}, found)[1]))
+
+    @staticmethod
+    def _encoded(made: dict[tuple[tuple[str, str], ...], str], found: Mapping[str, Any],
+                 full: Callable[[Mapping[str, Any]], dict[str, str]]) -> str:
+        if not all(type(value) is str for value in found.values()):  # (0.0 and -0.0 are equal, not the same)
+            return encode(full(found))
+        key = tuple(found.items())
+        text = made.get(key)
+        if text is None:
+            text = made[key] = encode(full(found))
+        return text
 
     def add(self, *, row: int, model: str, metric: str, value: float, ctx: Context, kind: str,
             failed: bool = False, error: str = "", definition: str = "", statistic: str = "",
