@@ -82,12 +82,15 @@ class ColumnMeaning:
     definition: str = ""  # e.g. what the file's TTFT means, or the generic quantity's name
 
 
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
 @lru_cache(maxsize=8192)
 def normalize_name(name: str) -> str:
     """'Generation Time (ms)' -> 'generation_time_ms'; 'Tokens/s' -> 'tokens_s'."""
     text = str(name).strip().lower().replace("**", "")
     text = text.replace("/", "_").replace("%", "pct")
-    text = re.sub(r"[^a-z0-9]+", "_", text)
+    text = _NOT_ALNUM.sub("_", text)
     return text.strip("_")
 
 

@@ -33,6 +33,7 @@ TIMING_FIELDS = frozenset({"avg_ns", "stddev_ns", "avg_ts", "stddev_ts", "sample
 _MD_HEADER = re.compile(r"^\s*\|?\s*model\s*\|.*\|\s*test\s*\|\s*t/s\s*\|?\s*$", re.IGNORECASE | re.MULTILINE)
 # What a header needs, found (or not) 10x faster than the header: its "|" starts a fast scan
 _MD_TS = re.compile(r"\|\s*t/s", re.IGNORECASE)
+_SAMPLE_SEPARATORS = re.compile(r"[\s,\[\]]+")  # samples written as text: '[12.5, 13.1]'
 _MD_BUILD = re.compile(r"^\s*build:\s*([0-9a-f]+)\s*\((\d+)\)", re.IGNORECASE)
 _MD_TEST = re.compile(r"^(?:pp(?P<pp>\d+))?(?:\+?tg(?P<tg>\d+))?(?:\s*@\s*d(?P<depth>\d+))?$")
 _PLUS_MINUS = re.compile(r"^\s*([-+]?\d[\d.,]*(?:[eE][-+]?\d+)?)\s*(?:±|\+/-)\s*([-+]?\d[\d.,]*(?:[eE][-+]?\d+)?)\s*$")
@@ -150,7 +151,7 @@ def _emit(writer: RowWriter, row: int, record: Mapping[str, Any], ctx: tuple[str
     model = _model(record)
     samples = record.get("samples_ts")
     if isinstance(samples, str) and samples.strip().startswith("["):
-        samples = [x for x in re.split(r"[\s,\[\]]+", samples) if x]
+        samples = [x for x in _SAMPLE_SEPARATORS.split(samples) if x]
     if isinstance(samples, (list, tuple)) and samples:
         for index, raw in enumerate(samples):
             value = number(raw)
