@@ -260,6 +260,12 @@ def split_fields(records: Sequence[Mapping[str, Any]], *, skip: Iterable[str] = 
         if cls not in ("dimension", "identifier"):
             continue
         out, key = (dims if cls == "dimension" else idents), str(name)
+        if set(map(type, column)) == {str}:  # a column of texts (CSV): each distinct text written once
+            written = {raw: _field_text(raw, cls) for raw in dict.fromkeys(column)}
+            for found, raw in zip(out, column, strict=True):
+                if (text := written[raw]) is not None:
+                    found[key] = text
+            continue
         texts: dict[tuple[type, Any], Any] = {}  # each distinct value written once
         for index, raw in enumerate(column):
             if raw is _ABSENT:

@@ -289,8 +289,9 @@ def read_markdown(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
         key_value = _key_value(line) if ":" in line and "|" not in line else None
         if key_value:
             key, value = key_value.group(1).strip(), key_value.group(2).strip()
-            if classify_column(key) is not None or classify_column(f"{key} {_unit_of(value)}") is not None:
-                column = key if classify_column(key) else f"{key} ({_unit_of(value)})"
+            unit = _unit_of(value)
+            if classify_column(key) is not None or classify_column(f"{key} {unit}") is not None:
+                column = key if classify_column(key) else f"{key} ({unit})"
                 kv_rows.append({"model": heading_model, "label": heading, column: value})
     for row in kv_rows:
         label = row.pop("label")
