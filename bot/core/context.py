@@ -246,41 +246,82 @@ def split_fields(records: Sequence[Mapping[str, Any]], *, skip: Iterable[str] = 
     Fields named in ``skip`` (what the caller reads itself: metrics, model, status) are left out;
     so are fields judged to be a status or an unrecognised metric.
     """
+    dim_columns, id_columns = split_columns(records, skip=skip)
+    dims: list[dict[str, str]] = [{} for _ in records]
+    idents: list[dict[str, str]] = [{} for _ in records]
+    for out, columns in ((dims, dim_columns), (idents, id_columns)):
+        for key, texts in columns:  # field by field: each record's dict gets its keys in field order
+            for found, text in zip(out, texts, strict=True):
+                if text is not None:
+                    found[key] = text
+    return dims, idents
+
+
+Column = tuple[str, list[str | None]]  # a field's name and its text in each record (None: not recorded)
+
+
+def split_columns(records: Sequence[Mapping[str, Any]], *, skip: Iterable[str] = ()
+                  ) -> tuple[list[Column], list[Column]]:
+    """`split_fields` column by column: the (dimension, identifier) fields in the order the records
+    name them, each with its text per record. A table's rows repeat their texts: callers that key
+    on a row's texts (`bot.core.ingest.tables`) need no dict per row."""
     skipped = set(skip)
+    dims: list[Column] = []
+    idents: list[Column] = []
+    if len(records) == 1:  # a JSON object's own scalars: judged value by value, each pair once
+        for name, raw in records[0].items():
+            if name in skipped:
+                continue
+            try:
+                if type(raw) is float and raw == 0:
+                    raise TypeError  # 0.0 and -0.0 are equal keys, not the same text
+                cls, text = _one_field(name, type(raw).__name__, raw)
+            except TypeError:  # a list or an object: not hashable
+                cls = classify_field(name, [raw])
+                text = _field_text(raw, cls) if cls in ("dimension", "identifier") else None
+            if cls in ("dimension", "identifier"):
+                (dims if cls == "dimension" else idents).append((str(name), [text]))
+        return dims, idents
     names: dict[str, None] = {}
     for record in records:
         for key in record:
             if key not in skipped:
                 names.setdefault(key, None)
-    dims: list[dict[str, str]] = [{} for _ in records]
-    idents: list[dict[str, str]] = [{} for _ in records]
-    for name in names:  # field by field: each record's dicts get their keys in the same order as before
+    for name in names:
         column = [record.get(name, _ABSENT) for record in records]
         cls = classify_field(name, [None if raw is _ABSENT else raw for raw in column])
         if cls not in ("dimension", "identifier"):
             continue
-        out, key = (dims if cls == "dimension" else idents), str(name)
+        texts: list[str | None]
         if set(map(type, column)) == {str}:  # a column of texts (CSV): each distinct text written once
             written = {raw: _field_text(raw, cls) for raw in dict.fromkeys(column)}
-            for found, raw in zip(out, column, strict=True):
-                if (text := written[raw]) is not None:
-                    found[key] = text
-            continue
-        texts: dict[tuple[type, Any], Any] = {}  # each distinct value written once
-        for index, raw in enumerate(column):
-            if raw is _ABSENT:
-                continue
-            memo = (type(raw), raw)  # the type too: 1, 1.0 and True are equal, not the same text
-            try:
-                value = texts.get(memo, _ABSENT)
-            except TypeError:  # a list or an object: not hashable
-                value = _field_text(raw, cls)
-            else:
-                if value is _ABSENT:
-                    value = texts[memo] = _field_text(raw, cls)
-            if value is not None:
-                out[index][key] = value
+            texts = [written[raw] for raw in column]
+        else:
+            texts = []
+            seen: dict[tuple[type, Any], Any] = {}  # each distinct value written once
+            for raw in column:
+                if raw is _ABSENT:
+                    texts.append(None)
+                    continue
+                memo = (type(raw), raw)  # the type too: 1, 1.0 and True are equal, not the same text
+                try:
+                    value = seen.get(memo, _ABSENT)
+                except TypeError:  # a list or an object: not hashable
+                    value = _field_text(raw, cls)
+                else:
+                    if value is _ABSENT:
+                        value = seen[memo] = _field_text(raw, cls)
+                texts.append(value)
+        (dims if cls == "dimension" else idents).append((str(name), texts))
     return dims, idents
+
+
+@lru_cache(maxsize=16384)
+def _one_field(name: str, _type: str, raw: Any) -> tuple[FieldClass, str | None]:
+    """How a field taking one value is judged, and its text (the type's name is part of the key: 1,
+    1.0 and True are equal, not the same text)."""
+    cls = classify_field(name, [raw])
+    return cls, (_field_text(raw, cls) if cls in ("dimension", "identifier") else None)
 
 
 def _field_text(raw: Any, cls: FieldClass) -> str | None:

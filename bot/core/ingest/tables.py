@@ -21,11 +21,12 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import repeat
 from pathlib import PurePosixPath
 from typing import Any
 
 from bot.core.config import Config
-from bot.core.context import canonical_value, classify_field, encode, split_fields, with_path
+from bot.core.context import canonical_value, classify_field, encode, split_columns, with_path
 from bot.core.ingest.rows import Rows
 from bot.core.metrics import METRICS, ColumnMeaning, classify_column, normalize_name
 from bot.core.values import is_missing, parse_bool, parse_number, parse_numbers, parse_shown
@@ -158,39 +159,61 @@ def interpret(block: TableBlock, measurements: Rows | None = None) -> TableRows:
 def _contexts(block: TableBlock, header: _Header) -> list[Context]:
     """Each record's context: its own non-metric columns, its options, the block's surroundings, the path.
 
-    The records of a table repeat their dimensions (their identifiers less so): each distinct set is
-    encoded once."""
+    The records of a table repeat their dimensions (their identifiers less so): a row is keyed on its
+    texts, column by column (`split_columns`, no dict per row), and each distinct set is encoded once."""
     records, source = block.records, block.source
-    dims, idents = split_fields(records, skip=header.not_context)
+    dim_columns, id_columns = split_columns(records, skip=header.not_context)
     around_dims, around_ids = _surroundings(block)
+    size = len(records)
     options_col = header.options
-    contexts: dict[tuple[tuple[tuple[str, str], ...], ...], str] = {}
-    identifiers: dict[tuple[tuple[str, str], ...], str] = {}
-    options_of: dict[str, tuple[tuple[str, str], ...]] = {}  # an options text read once
-    out: list[Context] = []
-    for index, record in enumerate(records):
-        own, ids = dims[index], idents[index]
-        options: tuple[tuple[str, str], ...] = ()
-        if options_col is not None:
+    options: Iterable[tuple[tuple[str, str], ...]] = repeat((), size)
+    if options_col is not None:
+        options_of: dict[str, tuple[tuple[str, str], ...]] = {}  # an options text read once
+        read: list[tuple[tuple[str, str], ...]] = []
+        for record in records:
             raw = record[options_col]
             if isinstance(raw, str):
                 if raw not in options_of:
                     options_of[raw] = _option_items(raw)
-                options = options_of[raw]
+                read.append(options_of[raw])
             else:
-                options = _option_items(raw)
-        key = (tuple(own.items()), options)
+                read.append(_option_items(raw))
+        options = read
+    dim_names = [name for name, _ in dim_columns]
+    contexts: dict[tuple[tuple[str | None, ...], tuple[tuple[str, str], ...]], str] = {}
+    context_of: list[str] = []
+    for key in zip(zip(*(texts for _, texts in dim_columns), strict=True) if dim_columns else repeat((), size), options,
+                   strict=True):
         context = contexts.get(key)
         if context is None:
+            own = {name: text for name, text in zip(dim_names, key[0], strict=True) if text is not None}
             d = {**around_dims, **own}
-            d.update(options)
-            context = contexts[key] = encode(with_path(source, d, {})[0])
-        ids_key = tuple(ids.items())
+            d.update(key[1])
+            context = contexts[key] = _context_text(source, tuple(d.items()))
+        context_of.append(context)
+    id_names = [name for name, _ in id_columns]
+    identifiers: dict[tuple[str | None, ...], str] = {}
+    identifier_of: list[str] = []
+    for ids_key in zip(*(texts for _, texts in id_columns), strict=True) if id_columns else repeat((), size):
         identifier = identifiers.get(ids_key)
         if identifier is None:
-            identifier = identifiers[ids_key] = encode(with_path(source, {}, {**around_ids, **ids})[1])
-        out.append((context, identifier))
-    return out
+            own_ids = {name: text for name, text in zip(id_names, ids_key, strict=True) if text is not None}
+            ids = {**around_ids, **own_ids}
+            identifier = identifiers[ids_key] = _identifiers_text(source, tuple(ids.items()))
+        identifier_of.append(identifier)
+    return list(zip(context_of, identifier_of, strict=True))
+
+
+# The blocks of a file (a JSON file's one-record blocks above all) share their contexts: each
+# distinct one is encoded once.
+@lru_cache(maxsize=4096)
+def _context_text(source: str, dims: tuple[tuple[str, str], ...]) -> str:
+    return encode(with_path(source, dict(dims), {})[0])
+
+
+@lru_cache(maxsize=4096)
+def _identifiers_text(source: str, idents: tuple[tuple[str, str], ...]) -> str:
+    return encode(with_path(source, {}, dict(idents))[1])
 
 
 def _option_items(raw: Any) -> tuple[tuple[str, str], ...]:
