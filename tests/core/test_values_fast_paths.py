@@ -56,3 +56,26 @@ def test_encode_of_texts_is_json_dumps() -> None:
         assert encode(mapping) == json.dumps(mapping, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     assert encode({"a": None}) == "{}"
     assert encode({"b": 1, "a": "x"}) == '{"a":"x","b":1}'  # not all texts: json.dumps itself
+
+
+def test_plain_heading_lines_are_read_as_the_heading_pattern_reads_them() -> None:
+    from bot.core.ingest.readers import _HEADING, _headings
+
+    rng = random.Random(11)
+    pieces = ["#", "#", "#", " ", "\t", "a", "b", "|", ":", "\u3000", "\x1c", "x y", "é", "-", "\u0085"]
+    lines = ["## Title", "#######  x", "# a # b", "  ### gemma3:4b results  ", "#\t\t", "# ", "#", "C# code"]
+    lines += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 14))) for _ in range(20000)]
+    for line in lines:
+        if "#" in line:
+            assert _headings(line) == [m.group(2).strip() for m in _HEADING.finditer(line)], repr(line)
+
+
+def test_one_record_fields_are_judged_as_a_column_of_one() -> None:
+    from bot.core.context import split_fields
+
+    record = {f"f{i}": value for i, value in enumerate(SAMPLES)}
+    record.update({"run": 3, "seed": 1, "timestamp": "2025-10-02T15:12:04", "prompt": "hi\nthere",
+                   "uuid": "0123456789abcdef0123456789abcdef", "created_at": 1759098967.2})
+    twice = split_fields([record, record])
+    assert split_fields([record]) == ([twice[0][0]], [twice[1][0]])
+    assert split_fields([record]) == ([twice[0][0]], [twice[1][0]])  # again, from the cache

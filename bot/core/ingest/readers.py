@@ -267,9 +267,10 @@ def read_markdown(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
         if i < read_to:
             continue
         line = lines[i]
-        for match in _HEADING.finditer(line) if "#" in line else ():
-            heading = match.group(2).strip()
-            heading_model = _model_in_text(heading) or heading_model
+        if "#" in line:
+            for title in _headings(line):
+                heading = title
+                heading_model = _model_in_text(heading) or heading_model
         sep = _SEPARATOR.search(line) if "---" in line and "|" in line else None
         if sep and i > 0 and "|" in lines[i - 1]:
             width = len(markdown_cells(sep.group(0)))
@@ -301,6 +302,20 @@ def read_markdown(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
     if not blocks:
         raise NotATable("Markdown without tables or metric lines")
     return blocks, []
+
+
+def _headings(line: str) -> list[str]:
+    """The titles `_HEADING` finds in a line holding a '#'. A plain heading line ('## Title': one run
+    of 1 to 6 '#' first, none after it, no '|') is read without the pattern, which tries its
+    lookahead at every character of the title (the same title: `\\s` and `str.strip` agree on
+    what a space is)."""
+    text = line.lstrip()
+    title = text.lstrip("#")
+    hashes = len(text) - len(title)
+    if 1 <= hashes <= 6 and "#" not in title and "|" not in title and title[:1].isspace():
+        stripped = title.strip()  # (a title of spaces is '' when the pattern finds it: two spaces or more)
+        return [stripped] if stripped or len(title) > 1 else []
+    return [match.group(2).strip() for match in _HEADING.finditer(line)]
 
 
 def _key_value(line: str) -> re.Match[str] | None:
