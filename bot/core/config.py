@@ -33,6 +33,18 @@ Item = tuple[str, "str | None"]
 
 def format_config_value(raw: Any) -> str:
     """Canonical text of a configuration value: 999.00 -> '999', 0.40 -> '0.4'."""
+    if type(raw) is str:
+        return _format_text(raw)
+    return _format(raw)
+
+
+@lru_cache(maxsize=65536)
+def _format_text(raw: str) -> str:
+    """`format_config_value` of a text (cached: a table writes its settings row after row)."""
+    return _format(raw)
+
+
+def _format(raw: Any) -> str:
     number = parse_number(raw)
     if number is not None:
         if number == int(number) and abs(number) < 1e15:

@@ -46,6 +46,8 @@ from typing import Any, Literal
 
 from bot.core.config import format_config_value
 
+_json_text = json.encoder.encode_basestring  # how `json.dumps(..., ensure_ascii=False)` writes a text
+
 FieldClass = Literal["status", "identifier", "dimension", "metric"]
 
 PATH_DIMENSIONS = ("folder", "file")
@@ -117,6 +119,10 @@ def encode(values: Mapping[str, Any]) -> str:
     clean = {str(k): v for k, v in values.items() if v is not None}
     if not clean:
         return EMPTY
+    if all(type(v) is str for v in clean.values()):
+        # What `json.dumps` below writes for texts, with the string encoder it uses, without making an
+        # encoder per call (3x faster; contexts are all texts)
+        return "{" + ",".join(f"{_json_text(k)}:{_json_text(clean[k])}" for k in sorted(clean)) + "}"
     return json.dumps(clean, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -186,9 +192,11 @@ def classify_field(name: str, values: Sequence[Any]) -> FieldClass:
     """The general rule (module docstring) for one field over the values it takes in its table."""
     leaf = str(name).rsplit(".", 1)[-1]
     said = _name(leaf)
-    present = [_coerce(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
     if said.status:
         return "status"
+    if set(map(type, values)) <= _TEXT_OR_NONE:
+        values = list(dict.fromkeys(values))  # a text column repeats its values: each judged once
+    present = [_coerce(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
     if _is_identifier(leaf, said, present):
         return "identifier"
     numeric = bool(present) and all(_is_number(v) or v == "inf"
@@ -200,6 +208,12 @@ def classify_field(name: str, values: Sequence[Any]) -> FieldClass:
     if isinstance(present[0] if present else None, list):
         return "metric" if said.unit else "dimension"
     return "dimension"
+
+
+# Texts that are equal are the same text (numbers are not: 0.0 == -0.0, 1 == 1.0 == True), so only a
+# column of texts (and gaps) is judged on its distinct values: the rule only asks whether all or any
+# values are of a kind, which is the first, and how many distinct ones there are.
+_TEXT_OR_NONE = {str, type(None)}
 
 
 def _is_identifier(leaf: str, said: _Name, present: list[Any]) -> bool:
@@ -222,6 +236,9 @@ def _is_identifier(leaf: str, said: _Name, present: list[Any]) -> bool:
     return False
 
 
+_ABSENT = object()
+
+
 def split_fields(records: Sequence[Mapping[str, Any]], *, skip: Iterable[str] = ()
                  ) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """Each record's (dimensions, identifiers) by the general rule, judged per field over all records.
@@ -229,28 +246,89 @@ def split_fields(records: Sequence[Mapping[str, Any]], *, skip: Iterable[str] = 
     Fields named in ``skip`` (what the caller reads itself: metrics, model, status) are left out;
     so are fields judged to be a status or an unrecognised metric.
     """
+    dim_columns, id_columns = split_columns(records, skip=skip)
+    dims: list[dict[str, str]] = [{} for _ in records]
+    idents: list[dict[str, str]] = [{} for _ in records]
+    for out, columns in ((dims, dim_columns), (idents, id_columns)):
+        for key, texts in columns:  # field by field: each record's dict gets its keys in field order
+            for found, text in zip(out, texts, strict=True):
+                if text is not None:
+                    found[key] = text
+    return dims, idents
+
+
+Column = tuple[str, list[str | None]]  # a field's name and its text in each record (None: not recorded)
+
+
+def split_columns(records: Sequence[Mapping[str, Any]], *, skip: Iterable[str] = ()
+                  ) -> tuple[list[Column], list[Column]]:
+    """`split_fields` column by column: the (dimension, identifier) fields in the order the records
+    name them, each with its text per record. A table's rows repeat their texts: callers that key
+    on a row's texts (`bot.core.ingest.tables`) need no dict per row."""
     skipped = set(skip)
+    dims: list[Column] = []
+    idents: list[Column] = []
+    if len(records) == 1:  # a JSON object's own scalars: judged value by value, each pair once
+        for name, raw in records[0].items():
+            if name in skipped:
+                continue
+            try:
+                if type(raw) is float and raw == 0:
+                    raise TypeError  # 0.0 and -0.0 are equal keys, not the same text
+                cls, text = _one_field(name, type(raw).__name__, raw)
+            except TypeError:  # a list or an object: not hashable
+                cls = classify_field(name, [raw])
+                text = _field_text(raw, cls) if cls in ("dimension", "identifier") else None
+            if cls in ("dimension", "identifier"):
+                (dims if cls == "dimension" else idents).append((str(name), [text]))
+        return dims, idents
     names: dict[str, None] = {}
     for record in records:
         for key in record:
             if key not in skipped:
                 names.setdefault(key, None)
-    classes = {name: classify_field(name, [r.get(name) for r in records]) for name in names}
-    dims: list[dict[str, str]] = []
-    idents: list[dict[str, str]] = []
-    for record in records:
-        d: dict[str, str] = {}
-        i: dict[str, str] = {}
-        for name, cls in classes.items():
-            if cls not in ("dimension", "identifier") or name not in record:
-                continue
-            value = canonical_value(record[name])
-            if value is None:
-                continue
-            (d if cls == "dimension" else i)[str(name)] = value if cls == "dimension" else short(value)
-        dims.append(d)
-        idents.append(i)
+    for name in names:
+        column = [record.get(name, _ABSENT) for record in records]
+        cls = classify_field(name, [None if raw is _ABSENT else raw for raw in column])
+        if cls not in ("dimension", "identifier"):
+            continue
+        texts: list[str | None]
+        if set(map(type, column)) == {str}:  # a column of texts (CSV): each distinct text written once
+            written = {raw: _field_text(raw, cls) for raw in dict.fromkeys(column)}
+            texts = [written[raw] for raw in column]
+        else:
+            texts = []
+            seen: dict[tuple[type, Any], Any] = {}  # each distinct value written once
+            for raw in column:
+                if raw is _ABSENT:
+                    texts.append(None)
+                    continue
+                memo = (type(raw), raw)  # the type too: 1, 1.0 and True are equal, not the same text
+                try:
+                    value = seen.get(memo, _ABSENT)
+                except TypeError:  # a list or an object: not hashable
+                    value = _field_text(raw, cls)
+                else:
+                    if value is _ABSENT:
+                        value = seen[memo] = _field_text(raw, cls)
+                texts.append(value)
+        (dims if cls == "dimension" else idents).append((str(name), texts))
     return dims, idents
+
+
+@lru_cache(maxsize=16384)
+def _one_field(name: str, _type: str, raw: Any) -> tuple[FieldClass, str | None]:
+    """How a field taking one value is judged, and its text (the type's name is part of the key: 1,
+    1.0 and True are equal, not the same text)."""
+    cls = classify_field(name, [raw])
+    return cls, (_field_text(raw, cls) if cls in ("dimension", "identifier") else None)
+
+
+def _field_text(raw: Any, cls: FieldClass) -> str | None:
+    value = canonical_value(raw)
+    if value is None or cls == "dimension":
+        return value
+    return short(value)
 
 
 def short(text: str, limit: int = 120) -> str:

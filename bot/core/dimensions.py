@@ -21,7 +21,7 @@ source file (`group_model`).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -81,7 +81,7 @@ def assign_configs(frame: pd.DataFrame) -> tuple[pd.DataFrame, DimensionTable]:
         if contexts not in made:
             made[contexts] = _configurations(model, metric, list(contexts))
         dims, keys = made[contexts]
-        table[(model, metric)] = replace(dims, model=model, metric=metric)
+        table[(model, metric)] = Dimensions(model, metric, dims.varying, dims.key, dims.constant, dims.configurations)
         for number, context in found:
             config_of[number] = texts.setdefault(keys[context], len(texts))
     out = frame.copy(deep=False)
@@ -114,29 +114,25 @@ def config_text(dimensions: Mapping[str, str], key: list[str]) -> str:
 
 
 class _Partition:
-    """Which contexts a set of dimensions tells apart: a label per context (equal labels = one cell)."""
+    """Which contexts a set of dimensions tells apart: contexts with equal values in all of them are
+    one cell. Cells are counted as distinct tuples of values (one pass in C per count)."""
 
     def __init__(self, varying: list[str], values: Mapping[str, list[str | None]]) -> None:
-        self.codes: dict[str, list[int]] = {}
-        for name in varying:
-            index: dict[str | None, int] = {}
-            self.codes[name] = [index.setdefault(v, len(index)) for v in values[name]]
-        self.missing = {name: [v is None for v in values[name]] for name in varying}
+        self.values = values
         self.size = len(values[varying[0]]) if varying else 0
 
-    def labels(self, names: list[str], start: list[int] | None = None) -> list[int]:
-        labels = start if start is not None else [0] * self.size
-        for name in names:
-            cells: dict[tuple[int, int], int] = {}
-            labels = [cells.setdefault(pair, len(cells)) for pair in zip(labels, self.codes[name], strict=True)]
-        return labels
-
     def count(self, names: list[str]) -> int:
-        return len(set(self.labels(names))) if self.size else 0
+        if not self.size:
+            return 0
+        if not names:
+            return 1
+        return len(set(zip(*(self.values[n] for n in names), strict=True)))
 
     def all_named(self, names: list[str]) -> bool:
         """Every cell has a value in one of ``names`` (no context records none of them)."""
-        return all(not all(self.missing[n][i] for n in names) for i in range(self.size))
+        if not names:
+            return not self.size
+        return all(any(v is not None for v in row) for row in zip(*(self.values[n] for n in names), strict=True))
 
 
 def _key_dimensions(varying: list[str], values: Mapping[str, list[str | None]]) -> list[str]:
@@ -150,14 +146,15 @@ def _key_dimensions(varying: list[str], values: Mapping[str, list[str | None]]) 
     order = sorted(varying, key=lambda name: (None in values[name], name in LOCATION_DIMENSIONS, "" in values[name],
                                               len(set(values[name])), name))
     key: list[str] = []
-    labels = [0] * part.size
+    labels = [0] * part.size  # each context's cell among the dimensions kept so far
     count = 1
     for name in order:
-        found_labels = part.labels([name], labels)
-        found = len(set(found_labels))
+        found = len(set(zip(labels, values[name], strict=True)))
         if found > count:
             key.append(name)
-            count, labels = found, found_labels
+            cells: dict[tuple[int, str | None], int] = {}
+            labels = [cells.setdefault(pair, len(cells)) for pair in zip(labels, values[name], strict=True)]
+            count = found
         if count == full:
             break
     # Then drop what the others already tell apart (an early pick can become redundant), as long

@@ -58,6 +58,11 @@ class IngestLimits:
 
     def file_skip(self, data: bytes, fmt: str | None) -> str:
         """Why a file of this format with these bytes is skipped before parsing ('' when it is read)."""
+        # Every separator and line break is at least a byte of its own (UTF-16: a character of at
+        # least two bytes), so a file holds at most len+1 rows and 2*len+1 cells: a file too small to
+        # reach either limit (most files, with the defaults) is not counted.
+        if len(data) + 1 <= self.max_file_rows and 2 * len(data) + 1 <= self.max_file_cells:
+            return ""
         lines = None if fmt == "json" else _lines(data)  # counted once, for rows and cells
         rows = count_rows(data, fmt, lines)
         if rows > self.max_file_rows:

@@ -82,12 +82,15 @@ class ColumnMeaning:
     definition: str = ""  # e.g. what the file's TTFT means, or the generic quantity's name
 
 
+_NOT_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
 @lru_cache(maxsize=8192)
 def normalize_name(name: str) -> str:
     """'Generation Time (ms)' -> 'generation_time_ms'; 'Tokens/s' -> 'tokens_s'."""
     text = str(name).strip().lower().replace("**", "")
     text = text.replace("/", "_").replace("%", "pct")
-    text = re.sub(r"[^a-z0-9]+", "_", text)
+    text = _NOT_ALNUM.sub("_", text)
     return text.strip("_")
 
 
@@ -247,6 +250,7 @@ _KNOWN_UNIT_WORDS = frozenset({*_UNIT_FACTORS_TIME, *_PER_SECOND, "per", "tok", 
                                "requests", "ts", "tps", "pct", "percent", "count"})
 
 
+@lru_cache(maxsize=8192)
 def unknown_unit(name: str) -> str | None:
     """Why a column that names a timed quantity or rate is not read: '' when it is read or is no such
     column; else the reason ('no unit stated', "unknown unit 'fortnights'")."""

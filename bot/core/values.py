@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from typing import Any
 
 _NUMBER_WITH_UNIT = re.compile(
@@ -16,6 +17,10 @@ _NUMBER_WITH_UNIT = re.compile(
 )
 _TIME_UNITS = {"ms": 1.0, "s": 1000.0, "sec": 1000.0, "secs": 1000.0, "seconds": 1000.0,
                "us": 0.001, "µs": 0.001, "ns": 1e-6}
+
+# ASCII digits with an optional leading '-' and at most one inner or leading '.' ('12', '-0.5', '.25'):
+# what `_NUMBER_WITH_UNIT` reads as a bare number, read by `float` alone (5x faster)
+_PLAIN_DECIMAL = re.compile(r"-?(?:\d+(?:\.\d+)?|\.\d+)", re.ASCII)
 
 MISSING_TEXT = {"", "nan", "none", "null", "n/a", "na", "-", "--", "—"}
 
@@ -44,11 +49,16 @@ def parse_number(raw: Any, *, factor: float = 1.0, is_time: bool = False) -> flo
         return value if math.isfinite(value) else None
     if not isinstance(raw, str):
         return None
-    if _plain_decimal(raw):  # '12', '-0.5', '.25': what the pattern reads, read without it (5x faster)
+    if _PLAIN_DECIMAL.fullmatch(raw):  # what the pattern reads as a bare number
         value = float(raw) * factor
         return value if math.isfinite(value) else None
     match = _NUMBER_WITH_UNIT.match(raw)
-    if not match or match.group("num") in {"", "+", "-", "."}:
+    return _number_of(match, factor, is_time) if match else None
+
+
+def _number_of(match: re.Match[str], factor: float, is_time: bool) -> float | None:
+    """The number `_NUMBER_WITH_UNIT` matched, in the canonical unit (None when it holds none)."""
+    if match.group("num") in {"", "+", "-", "."}:
         return None
     try:
         value = float(match.group("num").replace(",", ""))
@@ -61,10 +71,20 @@ def parse_number(raw: Any, *, factor: float = 1.0, is_time: bool = False) -> flo
     return scaled if math.isfinite(scaled) else None
 
 
-def _plain_decimal(text: str) -> bool:
-    """ASCII digits with an optional leading '-' and at most one inner or leading '.'."""
-    body = text[1:] if text.startswith("-") else text
-    return body.isascii() and not body.endswith(".") and body.replace(".", "", 1).isdecimal()
+def parse_numbers(raws: Iterable[Any], *, factor: float = 1.0, is_time: bool = False) -> list[float | None]:
+    """`parse_number` of each value of a column. A table's cells are mostly floats and plain decimal
+    strings: those are read here without a call per value (the same result, a fifth of the time)."""
+    out: list[float | None] = []
+    append = out.append
+    plain = _PLAIN_DECIMAL.fullmatch
+    for raw in raws:
+        kind = type(raw)
+        if kind is float or (kind is str and plain(raw)):
+            value = float(raw) * factor
+            append(value if math.isfinite(value) else None)
+        else:
+            append(parse_number(raw, factor=factor, is_time=is_time))
+    return out
 
 
 def parse_bool(raw: Any) -> bool | None:
@@ -81,14 +101,32 @@ def parse_bool(raw: Any) -> bool | None:
     return None
 
 
+def parse_shown(raw: str, *, factor: float = 1.0, is_time: bool = False) -> tuple[float | None, float]:
+    """(`parse_number`, `shown_precision`) of a text, with one match of the pattern."""
+    if _PLAIN_DECIMAL.fullmatch(raw):
+        value = float(raw) * factor
+        dot = raw.find(".")
+        precision = 0.5 * 10 ** (-(len(raw) - dot - 1 if dot >= 0 else 0)) * abs(factor)
+        return (value if math.isfinite(value) else None), precision
+    match = _NUMBER_WITH_UNIT.match(raw)
+    if not match:
+        return None, 0.0
+    return _number_of(match, factor, is_time), _precision_of(match, factor)
+
+
 def shown_precision(raw: Any, *, factor: float = 1.0) -> float:
     """Half a unit of the last digit the text shows, in canonical units ('0.097 s' -> 0.5 ms)."""
     if isinstance(raw, bool) or raw is None:
         return 0.0
     text = raw if isinstance(raw, str) else repr(raw)
+    if _PLAIN_DECIMAL.fullmatch(text):  # the common case, without the pattern: no unit
+        dot = text.find(".")
+        return 0.5 * 10 ** (-(len(text) - dot - 1 if dot >= 0 else 0)) * abs(factor)
     match = _NUMBER_WITH_UNIT.match(text)
-    if not match:
-        return 0.0
+    return _precision_of(match, factor) if match else 0.0
+
+
+def _precision_of(match: re.Match[str], factor: float) -> float:
     number = match.group("num")
     decimals = len(number.split(".", 1)[1]) if "." in number and "e" not in number.lower() else 0
     unit = match.group("unit")

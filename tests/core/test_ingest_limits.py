@@ -160,3 +160,20 @@ def test_worker_processes_stop_once_the_job_budget_is_spent(tmp_path, monkeypatc
     pooled = ingest_tree(tmp_path, limits=limits, workers=2)
     assert skipped(pooled) == skipped(here)
     assert len(pooled.measurements) == 300 and list(pooled.inventory.parsed) == ["a.csv"]
+
+
+def test_a_file_too_small_to_reach_the_limits_is_not_counted_and_passes_as_counting_would():
+    import random
+
+    rng = random.Random(5)
+    alphabet = [b",", b"|", b"\t", b";", b"\n", b"\r", b"\r\n", b"\x1e", b"{", b"a", "\u2028".encode(), b"\xc2\x85"]
+    for _ in range(300):
+        data = b"".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        for fmt in ("csv", "json", "jsonl", "md", "text"):
+            rows, cells = count_rows(data, fmt), count_cells(data, fmt)
+            tight = IngestLimits(max_file_rows=len(data) + 1, max_file_cells=2 * len(data) + 1)
+            assert rows <= tight.max_file_rows and cells <= tight.max_file_cells
+            assert tight.file_skip(data, fmt) == ""
+            # one below the bound: counted, and skipped only when the counts say so
+            low = IngestLimits(max_file_rows=len(data), max_file_cells=2 * len(data))
+            assert (low.file_skip(data, fmt) != "") == (rows > len(data) or cells > 2 * len(data))

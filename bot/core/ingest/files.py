@@ -35,15 +35,26 @@ log = logging.getLogger(__name__)
 
 def list_files(root: str) -> list[str]:
     """Regular files under ``root`` (root-relative), never following links out of the tree, in the
-    order `pathlib` sorts paths (part by part)."""
+    order `pathlib` sorts paths (part by part). Each folder is listed once (`os.scandir`: an entry's
+    type comes with the listing, no `stat` per file); a folder that cannot be listed is passed over,
+    as `os.walk` does."""
     found: list[str] = []
-    for folder, folders, names in os.walk(root):
-        folders[:] = [name for name in folders if not os.path.islink(os.path.join(folder, name))]
-        base = os.path.relpath(folder, root)
-        for name in names:
-            full = os.path.join(folder, name)
-            if not os.path.islink(full) and os.path.isfile(full):
-                found.append(name if base == "." else f"{base}/{name}".replace(os.sep, "/"))
+    folders = [("", root)]
+    while folders:
+        prefix, folder = folders.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError:
+            continue
+        for entry in entries:
+            try:  # links (to files or folders) are neither
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append((f"{prefix}{entry.name}/", entry.path))
+                elif entry.is_file(follow_symlinks=False):
+                    found.append(f"{prefix}{entry.name}")
+            except OSError:  # vanished while listed
+                continue
     return sorted(found, key=lambda rel: rel.split("/"))
 
 
@@ -169,9 +180,9 @@ def read_file(rel: str, archive: Archive, read_before: int | None = None) -> Fil
     if reason or text is None or fmt is None:
         out.inventory.skipped.append(Skipped(rel, reason))
         return out
-    if fmt in ("md", "text"):
-        out.rankings = find_rankings(text, rel)
     file = SourceFile(rel=rel, fmt=fmt, text=text, paths=archive.paths, sibling=archive.text)
+    if fmt in ("md", "text"):
+        out.rankings = find_rankings(text, rel, lowered=file.lowered)
     read_before = read_before or 0
     with measurement_allowance(limits.allowance(read_before), read_before=read_before,
                                budget=limits.max_job_measurements):
@@ -209,7 +220,7 @@ def _skip_text(text: str) -> str:
     """Why a decoded text is skipped ('' when it is parsed)."""
     if "\x00" in text:
         return "undecodable bytes (NUL characters: mis-encoded text, e.g. UTF-16 saved as UTF-8)"
-    if not text.strip():
+    if not text or text.isspace():  # (what `not text.strip()` says, without copying the text)
         return "empty (whitespace only)"
     return ""
 

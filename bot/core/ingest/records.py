@@ -35,6 +35,9 @@ Record = dict[str, Any]
 
 def records_of(items: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[Record]]:
     """(columns, records) of a list of dicts, as ``pd.DataFrame(items).to_dict("records")``."""
+    if len(items) == 1:  # one record (a JSON object's scalars): every column holds one type, kept as is
+        item = items[0]
+        return list(item), [{name: NAN if _kind(value) == "nan" else value for name, value in item.items()}]
     columns = list(dict.fromkeys(key for item in items for key in item))
     if not columns:
         return [], [{} for _ in items]

@@ -18,15 +18,18 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import repeat
 from pathlib import PurePosixPath
 from typing import Any
 
 from bot.core.config import Config
-from bot.core.context import canonical_value, classify_field, encode, split_fields, with_path
+from bot.core.context import canonical_value, classify_field, encode, split_columns, with_path
 from bot.core.ingest.rows import Rows
 from bot.core.metrics import METRICS, ColumnMeaning, classify_column, normalize_name
-from bot.core.values import is_missing, parse_bool, parse_number, shown_precision
+from bot.core.values import is_missing, parse_bool, parse_number, parse_numbers, parse_shown
 
 LLM_METRICS = {"throughput_tok_s", "prompt_throughput_tok_s", "ttft_ms", "latency_ms", "load_ms", "prompt_eval_ms",
                "eval_ms", "prompt_tokens", "output_tokens", "tpot_ms", "itl_ms"}
@@ -68,6 +71,7 @@ class TableRows:
     kind: str = ""  # 'request' | 'aggregate' | 'generic' | 'claims' | ''
 
 
+@lru_cache(maxsize=4096)
 def model_from_filename(value: str) -> str:
     """'model_filename' of llama-bench is a path: keep the file's stem."""
     name = PurePosixPath(str(value).replace("\\", "/")).name
@@ -78,24 +82,34 @@ def model_from_filename(value: str) -> str:
 
 
 Record = dict[str, Any]
+Context = tuple[str, str]  # (context JSON, identifiers JSON) of one record
+_NOT_CONTEXT = {*MODEL_COLUMNS, *ERROR_COLUMNS, *SUCCESS_COLUMNS, "status", "options", "samples_ts", "samples_ns"}
+_SETTING_NAMES = {"tag", "options", "config_name", "config"}  # the columns `_row_config` reads besides CONFIG_COLUMNS
 
 
-def _records(block: TableBlock) -> list[Record]:
-    return block.records
+@dataclass(frozen=True)
+class _Header:
+    """What a table's columns say, judged once per distinct header (a JSON file repeats its headers
+    block after block, an archive its CSV headers file after file). Read-only: blocks share it."""
+
+    cols: dict[str, str]  # normalized name -> original name (first one wins)
+    meanings: dict[str, ColumnMeaning]  # original name -> the metric it holds
+    kind: str  # how a table that is not Markdown is read: 'request' | 'claims' | 'generic' ('' = nothing)
+    models: tuple[tuple[str, str], ...]  # (normalized, original) of the model columns, in MODEL_COLUMNS order
+    errors: tuple[str, ...]  # the error columns, in ERROR_COLUMNS order
+    successes: tuple[str, ...]  # the success columns, in SUCCESS_COLUMNS order
+    status: str | None
+    options: str | None
+    not_context: frozenset[str]  # what the reading takes itself: metrics, model, status, options
+    settings: tuple[str, ...]  # the columns a claim's configuration is read from (`_row_config`)
+    config_columns: tuple[tuple[str, str], ...]  # (setting, original name) of the CONFIG_COLUMNS it has
 
 
-def _columns(columns: list[str]) -> dict[str, str]:
-    """normalized name -> original name (first one wins)."""
-    out: dict[str, str] = {}
+@lru_cache(maxsize=4096)
+def _header(columns: tuple[str, ...]) -> _Header:
+    cols: dict[str, str] = {}
     for col in columns:
-        out.setdefault(normalize_name(col), col)
-    return out
-
-
-def interpret(block: TableBlock) -> TableRows:
-    if not block.records or not block.columns:
-        return TableRows()
-    cols = _columns(block.columns)
+        cols.setdefault(normalize_name(col), col)
     meanings: dict[str, ColumnMeaning] = {}
     for norm, original in cols.items():
         if norm in CONFIG_COLUMNS or norm in CONFIG_ALIASES or norm in MODEL_COLUMNS:
@@ -103,55 +117,130 @@ def interpret(block: TableBlock) -> TableRows:
         meaning = classify_column(original)
         if meaning is not None:
             meanings[original] = meaning
-    if not meanings:
-        return TableRows()
-
     raw_llm = {m.metric for m in meanings.values() if m.statistic == "" and m.metric in LLM_METRICS}
     stat_llm = {m.metric for m in meanings.values() if m.statistic and m.metric in LLM_METRICS}
     is_request = bool({"throughput_tok_s", "ttft_ms"} & raw_llm) or (
         "latency_ms" in raw_llm and "output_tokens" in raw_llm
     )
+    kind = "" if not meanings else "request" if is_request else "claims" if stat_llm else "generic"
+    return _Header(
+        cols=cols, meanings=meanings, kind=kind,
+        models=tuple((name, cols[name]) for name in MODEL_COLUMNS if name in cols),
+        errors=tuple(cols[name] for name in ERROR_COLUMNS if name in cols),
+        successes=tuple(cols[name] for name in SUCCESS_COLUMNS if name in cols),
+        status=cols.get("status"), options=cols.get("options"),
+        not_context=frozenset({*meanings, *(original for norm, original in cols.items() if norm in _NOT_CONTEXT)}),
+        settings=tuple(original for norm, original in cols.items()
+                       if CONFIG_ALIASES.get(norm, norm) in CONFIG_COLUMNS or norm in _SETTING_NAMES),
+        config_columns=tuple((CONFIG_ALIASES.get(norm, norm), original) for norm, original in cols.items()
+                             if CONFIG_ALIASES.get(norm, norm) in CONFIG_COLUMNS))
 
-    if block.markdown:
-        return TableRows(claims=_claims(block, cols, meanings, default_stat="value"), kind="claims")
-    if is_request:
-        return _requests(block, cols, meanings, _contexts(block, cols, meanings))
-    if stat_llm:
-        return TableRows(claims=_claims(block, cols, meanings, default_stat="value"), kind="claims")
-    return _generic(block, cols, meanings, _contexts(block, cols, meanings))
 
-
-Context = tuple[str, str]  # (context JSON, identifiers JSON) of one record
-_NOT_CONTEXT = {*MODEL_COLUMNS, *ERROR_COLUMNS, *SUCCESS_COLUMNS, "status", "options", "samples_ts", "samples_ns"}
-
-
-def _contexts(block: TableBlock, cols: dict[str, str], meanings: dict[str, ColumnMeaning]) -> list[Context]:
-    """Each record's context: its own non-metric columns, its options, the block's surroundings, the path."""
-    records = _records(block)
-    skip = set(meanings) | {original for norm, original in cols.items() if norm in _NOT_CONTEXT}
-    dims, idents = split_fields(records, skip=skip)
-    around_dims, around_ids = _surroundings(block)
-    options_col = cols.get("options")
-    out: list[Context] = []
-    cache: dict[tuple[tuple[tuple[str, str], ...], ...], Context] = {}
-    for index, record in enumerate(records):
-        d = {**around_dims, **dims[index]}
-        if options_col is not None:
-            d.update({k: v for k, v in ((k, canonical_value(v)) for k, v in _options(record[options_col]).items())
-                      if v is not None})
-        d, i = with_path(block.source, d, {**around_ids, **idents[index]})
-        items = (tuple(sorted(d.items())), tuple(sorted(i.items())))  # records of a table repeat contexts
-        if items not in cache:
-            cache[items] = (encode(d), encode(i))
-        out.append(cache[items])
+def interpret(block: TableBlock, measurements: Rows | None = None) -> TableRows:
+    """The table's measurements or claims. Measurements are appended to ``measurements`` when given
+    (a file's rows, table after table), else to a `Rows` of their own."""
+    out = TableRows() if measurements is None else TableRows(measurements=measurements)
+    if not block.records or not block.columns:
+        return out
+    header = _header(tuple(block.columns))
+    if not header.meanings:
+        return out
+    if block.markdown or header.kind == "claims":
+        out.claims, out.kind = _claims(block, header, default_stat="value"), "claims"
+    elif header.kind == "request":
+        _requests(block, header, _contexts(block, header), out.measurements)
+        out.kind = "request"
+    else:
+        _generic(block, header, _contexts(block, header), out.measurements)
+        out.kind = "generic"
     return out
 
 
+def _contexts(block: TableBlock, header: _Header) -> list[Context]:
+    """Each record's context: its own non-metric columns, its options, the block's surroundings, the path.
+
+    The records of a table repeat their dimensions (their identifiers less so): a row is keyed on its
+    texts, column by column (`split_columns`, no dict per row), and each distinct set is encoded once."""
+    records, source = block.records, block.source
+    dim_columns, id_columns = split_columns(records, skip=header.not_context)
+    around_dims, around_ids = _surroundings(block)
+    size = len(records)
+    options_col = header.options
+    options: Iterable[tuple[tuple[str, str], ...]] = repeat((), size)
+    if options_col is not None:
+        options_of: dict[str, tuple[tuple[str, str], ...]] = {}  # an options text read once
+        read: list[tuple[tuple[str, str], ...]] = []
+        for record in records:
+            raw = record[options_col]
+            if isinstance(raw, str):
+                if raw not in options_of:
+                    options_of[raw] = _option_items(raw)
+                read.append(options_of[raw])
+            else:
+                read.append(_option_items(raw))
+        options = read
+    dim_names = [name for name, _ in dim_columns]
+    contexts: dict[tuple[tuple[str | None, ...], tuple[tuple[str, str], ...]], str] = {}
+    context_of: list[str] = []
+    for key in zip(zip(*(texts for _, texts in dim_columns), strict=True) if dim_columns else repeat((), size), options,
+                   strict=True):
+        context = contexts.get(key)
+        if context is None:
+            own = {name: text for name, text in zip(dim_names, key[0], strict=True) if text is not None}
+            d = {**around_dims, **own}
+            d.update(key[1])
+            context = contexts[key] = _context_text(source, tuple(d.items()))
+        context_of.append(context)
+    id_names = [name for name, _ in id_columns]
+    identifiers: dict[tuple[str | None, ...], str] = {}
+    identifier_of: list[str] = []
+    for ids_key in zip(*(texts for _, texts in id_columns), strict=True) if id_columns else repeat((), size):
+        identifier = identifiers.get(ids_key)
+        if identifier is None:
+            own_ids = {name: text for name, text in zip(id_names, ids_key, strict=True) if text is not None}
+            ids = {**around_ids, **own_ids}
+            identifier = identifiers[ids_key] = _identifiers_text(source, tuple(ids.items()))
+        identifier_of.append(identifier)
+    return list(zip(context_of, identifier_of, strict=True))
+
+
+# The blocks of a file (a JSON file's one-record blocks above all) share their contexts: each
+# distinct one is encoded once.
+@lru_cache(maxsize=4096)
+def _context_text(source: str, dims: tuple[tuple[str, str], ...]) -> str:
+    return encode(with_path(source, dict(dims), {})[0])
+
+
+@lru_cache(maxsize=4096)
+def _identifiers_text(source: str, idents: tuple[tuple[str, str], ...]) -> str:
+    return encode(with_path(source, {}, dict(idents))[1])
+
+
+def _option_items(raw: Any) -> tuple[tuple[str, str], ...]:
+    """A record's options as context: (setting, canonical text), missing values left out."""
+    texts = ((k, canonical_value(v)) for k, v in _options(raw).items())
+    return tuple((k, v) for k, v in texts if v is not None)
+
+
 def _surroundings(block: TableBlock) -> tuple[dict[str, str], dict[str, str]]:
-    """The block's file-level context: enclosing JSON scalars (judged one by one) and its section."""
+    """The block's file-level context: enclosing JSON scalars (judged one by one) and its section.
+    Read-only (shared): the blocks of a JSON file share their surroundings, judged once."""
+    try:  # the type is part of the key: 1, 1.0 and True are equal but not the same context
+        return _judged_surroundings(tuple((name, type(raw), raw) for name, raw in block.config.items()), block.label)
+    except TypeError:  # an unhashable value
+        return _judge_surroundings(block.config.items(), block.label)
+
+
+@lru_cache(maxsize=1024)
+def _judged_surroundings(config: tuple[tuple[str, type, Any], ...], label: str
+                         ) -> tuple[dict[str, str], dict[str, str]]:
+    return _judge_surroundings([(name, raw) for name, _type, raw in config], label)
+
+
+def _judge_surroundings(config: Iterable[tuple[str, Any]], label: str) -> tuple[dict[str, str], dict[str, str]]:
     dims: dict[str, str] = {}
     idents: dict[str, str] = {}
-    for name, raw in block.config.items():
+    for name, raw in config:
         if normalize_name(name) in _NOT_CONTEXT or classify_column(name) is not None:
             continue
         kind = classify_field(name, [raw])
@@ -159,30 +248,28 @@ def _surroundings(block: TableBlock) -> tuple[dict[str, str], dict[str, str]]:
         if value is None or kind not in ("dimension", "identifier"):
             continue
         (dims if kind == "dimension" else idents)[name] = value
-    if block.label:
-        dims["section"] = block.label
+    if label:
+        dims["section"] = label
     return dims, idents
 
 
-def _row_model(block: TableBlock, cols: dict[str, str], record: Record) -> str:
-    for name in MODEL_COLUMNS:
-        if name in cols and not is_missing(record[cols[name]]):
-            value = str(record[cols[name]]).strip()
+def _row_model(block: TableBlock, header: _Header, record: Record) -> str:
+    for name, column in header.models:
+        raw = record[column]
+        if not is_missing(raw):
+            value = str(raw).strip()
             return model_from_filename(value) if name == "model_filename" else value
     return block.model
 
 
-_SETTING_NAMES = {"tag", "options", "config_name", "config"}  # the columns `_row_config` reads besides CONFIG_COLUMNS
-
-
-def _row_config(block: TableBlock, cols: dict[str, str], record: Record, has_model_col: bool) -> Config:
+def _row_config(header: _Header, record: Record, has_model_col: bool) -> Config:
     """The configuration a *claim* names (summary tables and Markdown): the settings columns it has.
 
     Measurements carry their whole context instead; a claim's configuration is matched against it."""
+    cols = header.cols
     items: dict[str, Any] = {}
-    for norm, original in cols.items():
-        name = CONFIG_ALIASES.get(norm, norm)
-        if name in CONFIG_COLUMNS and not is_missing(record[original]):
+    for name, original in header.config_columns:
+        if not is_missing(record[original]):
             items[name] = record[original]
     if "tag" in cols and not has_model_col and not is_missing(record[cols["tag"]]):
         items["tag"] = record[cols["tag"]]
@@ -211,23 +298,47 @@ def _options(raw: Any) -> dict[str, Any]:
             if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
 
 
-def _row_failure(cols: dict[str, str], record: Record, values: dict[str, float]) -> str:
-    for name in ERROR_COLUMNS:
-        if name in cols:
-            raw = record[cols[name]]
-            if isinstance(raw, (list, tuple)):
-                raw = "; ".join(str(x) for x in raw if not is_missing(x))
-            if not is_missing(raw) and str(raw).strip().lower() not in {"false", "0", "[]"}:
-                return str(raw).strip()[:300]
-    for name in SUCCESS_COLUMNS:
-        if name in cols:
-            ok = parse_bool(record[cols[name]])
-            if ok is False:
-                return "success=false"
-    if "status" in cols:
-        status = str(record[cols["status"]]).strip().lower()
+class _Failures:
+    """Why a record of one table failed ('' when it did not): what its error, success and status
+    columns say, then its values. Texts are judged once per distinct combination (most rows repeat
+    'no error'); other values each time (1, 1.0 and True, or 0.0 and -0.0, are equal but read apart)."""
+
+    def __init__(self, header: _Header) -> None:
+        self.header = header
+        self.columns = (*header.errors, *header.successes, *((header.status,) if header.status is not None else ()))
+        self.said: dict[tuple[Any, ...], str] = {}
+
+    def __call__(self, record: Record, values: dict[str, float]) -> str:
+        key = tuple(record[column] for column in self.columns)
+        if all(type(value) is str for value in key):
+            said = self.said.get(key)
+            if said is None:
+                said = self.said[key] = _columns_failure(self.header, record)
+        else:
+            said = _columns_failure(self.header, record)
+        return said or _values_failure(values)
+
+
+def _columns_failure(header: _Header, record: Record) -> str:
+    """What the record's error, success and status columns say ('' when they say nothing is wrong)."""
+    for column in header.errors:
+        raw = record[column]
+        if isinstance(raw, (list, tuple)):
+            raw = "; ".join(str(x) for x in raw if not is_missing(x))
+        if not is_missing(raw) and str(raw).strip().lower() not in {"false", "0", "[]"}:
+            return str(raw).strip()[:300]
+    for column in header.successes:
+        if parse_bool(record[column]) is False:
+            return "success=false"
+    if header.status is not None:
+        status = str(record[header.status]).strip().lower()
         if status in {"error", "failed", "failure", "timeout"}:
             return f"status={status}"
+    return ""
+
+
+def _values_failure(values: dict[str, float]) -> str:
+    """What the record's values say of its success ('' when nothing is wrong)."""
     if values.get("output_tokens") == 0:
         return "zero output tokens"
     if values.get("throughput_tok_s") == 0:
@@ -237,49 +348,63 @@ def _row_failure(cols: dict[str, str], record: Record, values: dict[str, float])
     return ""
 
 
-def _measurement(out: Rows, block: TableBlock, row: int, model: str, ctx: Context, metric: str, value: float,
-                 *, failed: bool, error: str, kind: str, definition: str, request_id: str,
-                 statistic: str = "") -> None:
-    if metric not in METRICS:  # a bug: the file is skipped, and the inventory says so
-        raise KeyError(f"unknown metric {metric!r}")
-    out.append(request_id=request_id, source=block.source, row=row, model=model, metric=metric, value=value,
-               failed=failed, error=error, kind=kind, definition=definition, context=ctx[0], identifiers=ctx[1],
-               statistic=statistic, n=math.nan, fingerprint="")
+def _numbers(records: list[Record], column: str, meaning: ColumnMeaning) -> list[float | None]:
+    """The column's values in the metric's canonical unit, read column by column (`parse_numbers`)."""
+    if meaning.metric not in METRICS:  # a bug: the file is skipped, and the inventory says so
+        raise KeyError(f"unknown metric {meaning.metric!r}")
+    return parse_numbers([record[column] for record in records], factor=meaning.factor,
+                         is_time=meaning.metric in TIME_METRICS)
 
 
-def _requests(block: TableBlock, cols: dict[str, str], meanings: dict[str, ColumnMeaning],
-              contexts: list[Context]) -> TableRows:
-    out = TableRows(kind="request")
+def _shown_numbers(records: list[Record], column: str, meaning: ColumnMeaning
+                   ) -> tuple[list[float | None], list[float]]:
+    """`_numbers` of a claims column, and the precision each text shows (0 for a number)."""
+    if meaning.metric not in METRICS:  # a bug: the file is skipped, and the inventory says so
+        raise KeyError(f"unknown metric {meaning.metric!r}")
+    factor, is_time = meaning.factor, meaning.metric in TIME_METRICS
+    numbers: list[float | None] = []
+    precisions: list[float] = []
+    for record in records:
+        raw = record[column]
+        if isinstance(raw, str):
+            number, precision = parse_shown(raw, factor=factor, is_time=is_time)
+        else:
+            number, precision = parse_number(raw, factor=factor, is_time=is_time), 0.0
+        numbers.append(number)
+        precisions.append(precision)
+    return numbers, precisions
+
+
+def _requests(block: TableBlock, header: _Header, contexts: list[Context], out: Rows) -> None:
+    records, source = block.records, block.source
     # Per-request statistics (e.g. a 'mean_' column in a raw table) are ignored: only raw values.
-    raw = {col: m for col, m in meanings.items() if m.statistic == ""}
-    for position, record in enumerate(_records(block)):
-        row = block.row_offset + position
+    columns = [(meaning.metric, meaning.definition, _numbers(records, col, meaning))
+               for col, meaning in header.meanings.items() if meaning.statistic == ""]
+    failure = _Failures(header)
+    for position, record in enumerate(records):
         values: dict[str, float] = {}
         definitions: dict[str, str] = {}
-        for col, meaning in raw.items():
-            if meaning.metric in values:
+        for metric, definition, numbers in columns:
+            value = numbers[position]
+            if value is None or metric in values:
                 continue  # first column of a metric wins (e.g. two latency spellings)
-            value = parse_number(record[col], factor=meaning.factor,
-                                 is_time=meaning.metric in TIME_METRICS)
-            if value is None:
-                continue
-            values[meaning.metric] = value
-            definitions[meaning.metric] = meaning.definition
-        if not values:
-            error = _row_failure(cols, record, values)
-            if not error:
-                continue
-        error = _row_failure(cols, record, values)
-        model = _row_model(block, cols, record)
+            values[metric] = value
+            definitions[metric] = definition
+        error = failure(record, values)
+        if not values and not error:
+            continue
+        row = block.row_offset + position
+        model = _row_model(block, header, record)
         if "ttft_ms" in values:
             definitions["ttft_ms"] = block.ttft_definition or _ttft_definition(values)
         if not values:
             values = {"throughput_tok_s": math.nan}
-        request_id = f"{block.source}#{row}"
+        request_id = f"{source}#{row}"
+        context, identifiers = contexts[position]
         for metric, value in values.items():
-            _measurement(out.measurements, block, row, model, contexts[position], metric, value, failed=bool(error),
-                         error=error, kind="request", definition=definitions.get(metric, ""), request_id=request_id)
-    return out
+            out.append(request_id=request_id, source=source, row=row, model=model, metric=metric, value=value,
+                       failed=bool(error), error=error, kind="request", definition=definitions.get(metric, ""),
+                       context=context, identifiers=identifiers, statistic="", n=math.nan, fingerprint="")
 
 
 TTFT_OLLAMA = "load + prompt eval as reported by Ollama (server-side; excludes network and queueing)"
@@ -296,58 +421,67 @@ def _ttft_definition(values: dict[str, float]) -> str:
     return TTFT_FILE
 
 
-def _claims(block: TableBlock, cols: dict[str, str], meanings: dict[str, ColumnMeaning],
-            *, default_stat: str) -> list[dict[str, Any]]:
+def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[dict[str, Any]]:
+    records, source, label = block.records, block.source, block.label
+    columns = []
+    for col, meaning in header.meanings.items():
+        context = (label + " | " + meaning.definition).strip(" |") if meaning.metric == "time_ms" else label
+        numbers, precisions = _shown_numbers(records, col, meaning)
+        columns.append((meaning, numbers, precisions, meaning.statistic or default_stat, METRICS[meaning.metric].unit,
+                        context))
     claims: list[dict[str, Any]] = []
-    has_model_col = any(name in cols for name in MODEL_COLUMNS)
-    settings = [original for norm, original in cols.items()
-                if CONFIG_ALIASES.get(norm, norm) in CONFIG_COLUMNS or norm in _SETTING_NAMES]
+    has_model_col = bool(header.models)
+    settings = header.settings
     configs: dict[tuple[Any, ...], Config] = {}  # a table repeats its settings row after row
-    for record in _records(block):
-        model = _row_model(block, cols, record)
+    for position, record in enumerate(records):
+        if all(numbers[position] is None for _m, numbers, *_ in columns):
+            continue  # no claim in this row
+        model = _row_model(block, header, record)
         key = tuple(record[column] for column in settings)
         try:
             config = configs[key]
         except KeyError:
-            config = configs[key] = _row_config(block, cols, record, has_model_col)
+            config = configs[key] = _row_config(header, record, has_model_col)
         except TypeError:  # an unhashable setting (an options object)
-            config = _row_config(block, cols, record, has_model_col)
-        for col, meaning in meanings.items():
-            value = parse_number(record[col], factor=meaning.factor, is_time=meaning.metric in TIME_METRICS)
+            config = _row_config(header, record, has_model_col)
+        for meaning, numbers, precisions, statistic, unit, context in columns:
+            value = numbers[position]
             if value is None:
                 continue
             claims.append({
-                "source": block.source,
+                "source": source,
                 "model": model,
                 "config": config.key,
                 "metric": meaning.metric,
-                "statistic": meaning.statistic or default_stat,
+                "statistic": statistic,
                 "value": value,
-                "unit": METRICS[meaning.metric].unit,
-                "context": (block.label + " | " + meaning.definition).strip(" |")
-                if meaning.metric == "time_ms" else block.label,
-                "precision": shown_precision(record[col], factor=meaning.factor)
-                if isinstance(record[col], str) else 0.0,
+                "unit": unit,
+                "context": context,
+                "precision": precisions[position],
             })
     return claims
 
 
-def _generic(block: TableBlock, cols: dict[str, str], meanings: dict[str, ColumnMeaning],
-             contexts: list[Context]) -> TableRows:
-    out = TableRows(kind="generic")
-    for position, record in enumerate(_records(block)):
+def _generic(block: TableBlock, header: _Header, contexts: list[Context], out: Rows) -> None:
+    records, source = block.records, block.source
+    columns = []
+    for col, meaning in header.meanings.items():
+        definition = " ".join(x for x in (meaning.statistic, meaning.definition.replace("_", " ")) if x)
+        # A timing of exactly zero is a run that did not happen (tools store failures as 0).
+        zero_fails = meaning.metric in TIME_METRICS and meaning.statistic != "std"
+        columns.append((meaning.metric, meaning.statistic, definition or "value", zero_fails,
+                        _numbers(records, col, meaning)))
+    failure = _Failures(header)
+    for position, record in enumerate(records):
         row = block.row_offset + position
-        model = _row_model(block, cols, record)
-        error = _row_failure(cols, record, {})
-        for col, meaning in meanings.items():
-            value = parse_number(record[col], factor=meaning.factor, is_time=meaning.metric in TIME_METRICS)
+        model = _row_model(block, header, record)
+        error = failure(record, {})
+        context, identifiers = contexts[position]
+        for metric, statistic, definition, zero_fails, numbers in columns:
+            value = numbers[position]
             if value is None:
                 continue
-            definition = " ".join(x for x in (meaning.statistic, meaning.definition.replace("_", " ")) if x)
-            # A timing of exactly zero is a run that did not happen (tools store failures as 0).
-            zero = value == 0 and meaning.metric in TIME_METRICS and meaning.statistic != "std"
-            row_error = error or ("zero time (failed run)" if zero else "")
-            _measurement(out.measurements, block, row, model, contexts[position], meaning.metric, value,
-                         failed=bool(row_error), error=row_error, kind="generic", definition=definition or "value",
-                         request_id=f"{block.source}#{row}", statistic=meaning.statistic)
-    return out
+            row_error = error or ("zero time (failed run)" if zero_fails and value == 0 else "")
+            out.append(request_id=f"{source}#{row}", source=source, row=row, model=model, metric=metric, value=value,
+                       failed=bool(row_error), error=row_error, kind="generic", definition=definition,
+                       context=context, identifiers=identifiers, statistic=statistic, n=math.nan, fingerprint="")

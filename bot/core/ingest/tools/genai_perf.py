@@ -83,10 +83,10 @@ class GenAiPerf:
     name = NAME
 
     def detect(self, file: SourceFile) -> float:
-        name = PurePosixPath(file.rel).name.lower()
         if file.fmt == "json" and _is_profile(file.parsed):
             return 0.95
-        if file.fmt == "csv" and file.text.lstrip().lower().startswith("metric,avg,"):
+        if file.fmt == "csv" and file.text.lstrip()[:11].lower() == "metric,avg,":  # (not the whole text lowered)
+            name = PurePosixPath(file.rel).name.lower()
             return 0.95 if "profile_export" in name or "Time To First Token" in file.head or "Request Latency" in \
                 file.head else 0.6
         if file.fmt in ("jsonl", "json"):

@@ -13,9 +13,9 @@ all Markdown become claims, other timings become generic (non-LLM) measurements
 
 from __future__ import annotations
 
-from bot.core.ingest.readers import read_csv, read_json, read_jsonl, read_markdown
+from bot.core.ingest.readers import json_blocks, read_csv, read_json, read_jsonl, read_markdown
 from bot.core.ingest.tables import TableBlock, interpret
-from bot.core.ingest.tools.base import SourceFile, ToolRead
+from bot.core.ingest.tools.base import INVALID, SourceFile, ToolRead
 from bot.core.metrics import unknown_unit
 from bot.core.values import parse_number
 
@@ -31,12 +31,15 @@ class Generic:
 
     def read(self, file: SourceFile) -> ToolRead:
         """Raises `NotATable` when the file holds no table at all."""
-        blocks, warnings = READERS[file.fmt](file.text, file.rel)
+        warnings: list[str] = []
+        if file.fmt == "json" and file.parsed is not INVALID and "\\u0000" not in file.text:
+            # the document the detectors parsed (`read_json` would parse the same text again)
+            blocks = json_blocks(file.parsed, file.rel)
+        else:
+            blocks, warnings = READERS[file.fmt](file.text, file.rel)
         out = ToolRead(warnings=list(warnings))
         for block in blocks:
-            result = interpret(block)
-            out.measurements.extend(result.measurements)
-            out.claims.extend(result.claims)
+            out.claims.extend(interpret(block, out.measurements).claims)
         out.warnings.extend(_unread_columns(blocks))
         return out
 

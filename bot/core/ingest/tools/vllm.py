@@ -204,8 +204,9 @@ def _serve_requests(writer: RowWriter, row: int, obj: dict[str, Any], model: str
     ttfts = obj["ttfts"]
     n = len(ttfts)
     arrays = {key: obj[key] for key in _ARRAYS if isinstance(obj.get(key), list) and len(obj[key]) == n}
+    errors = arrays.get("errors")
     for i in range(n):
-        error = str(arrays.get("errors", [""] * n)[i] or "").strip()
+        error = str((errors[i] if errors is not None else "") or "").strip()
         values = _request_values(arrays, i, error)
         for metric, (value, definition) in (values or {"ttft_ms": (math.nan, "")}).items():
             writer.add(row=row, model=model, metric=metric, value=value, ctx=ctx, kind="request",

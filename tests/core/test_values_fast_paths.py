@@ -1,0 +1,81 @@
+"""The column-at-a-time readings ingest uses give exactly what the one-value readings give.
+
+`parse_numbers`, `parse_shown` and `encode`'s text path exist only to be faster (bench/bench_ingest.py);
+their results must be the same to the last bit, or the outputs of an archive would change.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+
+from bot.core.context import encode
+from bot.core.values import parse_number, parse_numbers, parse_shown, shown_precision
+
+SAMPLES: list[object] = [
+    0, 1, -7, 2**70, 1.5, -0.0, 0.0, math.nan, math.inf, -math.inf, True, False, None, [1], {"a": 1},
+    "", " ", "12", "-0.5", ".25", "5.", "1.e5", "1e5", "+5", "1_000", "nan", "inf", "Infinity", "1,234",
+    "1,234.5", " 12 ", "**76.59**", "870 ms", "1.2s", "404.67 ± 3.65", "34%", "102.85 tok/s", "0.097 s",
+    "12 µs", "-", "+", ".", "abc", "1e999", "١٢", "0x10", "12.50", "007", "-.5", "1.2.3",
+]
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a == b and math.copysign(1.0, a) == math.copysign(1.0, b)
+
+
+def test_parse_numbers_is_parse_number_per_value() -> None:
+    rng = random.Random(7)
+    values = SAMPLES + [f"{rng.uniform(-1e6, 1e6):.{rng.randint(0, 9)}f}" for _ in range(300)]
+    values += [rng.uniform(-1e6, 1e6) for _ in range(100)]
+    for factor, is_time in ((1.0, False), (1000.0, True), (1e-6, True), (0.001, False)):
+        got = parse_numbers(values, factor=factor, is_time=is_time)
+        for raw, found in zip(values, got, strict=True):
+            assert _same(found, parse_number(raw, factor=factor, is_time=is_time)), raw
+
+
+def test_parse_shown_is_number_and_shown_precision() -> None:
+    texts = [s for s in SAMPLES if isinstance(s, str)] + ["0.1234", "-12", "1.50 ms", "**3.0** s"]
+    for factor, is_time in ((1.0, False), (1000.0, True), (0.001, True)):
+        for text in texts:
+            number, precision = parse_shown(text, factor=factor, is_time=is_time)
+            assert _same(number, parse_number(text, factor=factor, is_time=is_time)), text
+            if number is not None:  # the precision is only read beside a number
+                assert precision == shown_precision(text, factor=factor), text
+
+
+def test_encode_of_texts_is_json_dumps() -> None:
+    rng = random.Random(11)
+    alphabet = ['a', 'Z', '"', '\\', '\n', '\x00', '\x1f', 'é', '€', '\u2028', ' ', '{', ':', ',', '😀', '\ud800']
+    for _ in range(2000):
+        mapping = {"".join(rng.choice(alphabet) for _ in range(rng.randint(0, 4))):
+                   "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 5))) for _ in range(rng.randint(1, 5))}
+        assert encode(mapping) == json.dumps(mapping, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    assert encode({"a": None}) == "{}"
+    assert encode({"b": 1, "a": "x"}) == '{"a":"x","b":1}'  # not all texts: json.dumps itself
+
+
+def test_plain_heading_lines_are_read_as_the_heading_pattern_reads_them() -> None:
+    from bot.core.ingest.readers import _HEADING, _headings
+
+    rng = random.Random(11)
+    pieces = ["#", "#", "#", " ", "\t", "a", "b", "|", ":", "\u3000", "\x1c", "x y", "é", "-", "\u0085"]
+    lines = ["## Title", "#######  x", "# a # b", "  ### gemma3:4b results  ", "#\t\t", "# ", "#", "C# code"]
+    lines += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 14))) for _ in range(20000)]
+    for line in lines:
+        if "#" in line:
+            assert _headings(line) == [m.group(2).strip() for m in _HEADING.finditer(line)], repr(line)
+
+
+def test_one_record_fields_are_judged_as_a_column_of_one() -> None:
+    from bot.core.context import split_fields
+
+    record = {f"f{i}": value for i, value in enumerate(SAMPLES)}
+    record.update({"run": 3, "seed": 1, "timestamp": "2025-10-02T15:12:04", "prompt": "hi\nthere",
+                   "uuid": "0123456789abcdef0123456789abcdef", "created_at": 1759098967.2})
+    twice = split_fields([record, record])
+    assert split_fields([record]) == ([twice[0][0]], [twice[1][0]])
+    assert split_fields([record]) == ([twice[0][0]], [twice[1][0]])  # again, from the cache
