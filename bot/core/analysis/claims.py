@@ -209,7 +209,8 @@ def _weigh_many(actuals: np.ndarray, claimed: np.ndarray, margins: np.ndarray) -
     rows = max(1, (1 << 16) // actuals.size)  # claims weighed at once: a few MB at most
     for start in range(0, len(claimed), rows):
         part = slice(start, start + rows)
-        distance = np.abs(row - claimed[part, None])
+        with np.errstate(invalid="ignore"):  # inf - inf is NaN, as in the loop, without a warning
+            distance = np.abs(row - claimed[part, None])
         within = distance <= np.maximum(np.maximum(margins[part, None], 1e-3 * np.abs(row)), 1e-9)
         unknown = np.isnan(distance)
         closest = np.where(unknown, np.inf, distance).argmin(axis=1)
