@@ -23,6 +23,7 @@ from bot.core.types import CLAIM_COLUMNS
 CHECKABLE = {"mean", "median", "min", "max", "std"}  # and every pNN
 
 
+@lru_cache(maxsize=1024)
 def checkable(statistic: str) -> bool:
     return statistic in CHECKABLE or bool(re.fullmatch(r"p\d+(?:\.\d+)?", statistic))
 
@@ -349,19 +350,19 @@ class _Scope:
 
     def __init__(self, rows: np.ndarray, codes: np.ndarray, names: list[str],
                  aliases: dict[str, list[str]]) -> None:
-        ordered = sorted(np.unique(codes).tolist(), key=names.__getitem__)
+        per_code = np.bincount(codes, minlength=len(names))
+        ordered = sorted(np.flatnonzero(per_code).tolist(), key=names.__getitem__)
         self.sources = [names[code] for code in ordered]
         self.position = {source: at for at, source in enumerate(self.sources)}
+        self.counts = per_code[ordered].tolist()  # rows per source
         if len(ordered) == 1:  # one file, the usual scope in a real archive: in order already
             self.rows, self.segment = rows, np.zeros(len(rows), dtype=np.int64)
-            self.counts = [len(rows)]
         else:
             rank = np.zeros(len(names), dtype=np.int64)
             rank[ordered] = np.arange(len(ordered))
             segment = rank[codes]  # each row's source, by position in `sources`
             order = np.argsort(segment, kind="stable")
             self.rows, self.segment = rows[order], segment[order]
-            self.counts = np.bincount(self.segment, minlength=len(ordered)).tolist()
         self.starts = _starts(self.counts)
         self.below: dict[str, set[str]] = {}
         for source in self.sources:
@@ -530,7 +531,8 @@ class _GenericIndex:
         self.rows: dict[tuple[str, str], list[tuple[Config, float, str]]] = {}
         if generic.empty:
             return
-        times = generic.loc[generic["metric"] == "time_ms"]
+        wanted = [c for c in ("source", "config", "definition", "value", "context") if c in generic]
+        times = generic.loc[(generic["metric"] == "time_ms").to_numpy(dtype=bool), wanted]
         settings = _settings_of(times)
         for source, setting, definition, value in zip(times["source"].tolist(), settings, times["definition"].tolist(),
                                                       times["value"].tolist(), strict=False):
