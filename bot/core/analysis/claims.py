@@ -81,8 +81,8 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
     models = set(known)
     index = _Index(requests, aliases or {})
     generic_index = _GenericIndex(generic)
-    # The claims are read column by column and a claim's named tuple made only where one is needed: at
-    # 30,000 claims the tuples alone cost more than the rest of the per-claim work.
+    # The claims are read column by column; a claim's named tuple is made only where one is needed (a
+    # time measurement's check, a mismatch's explanation), not for each of tens of thousands.
     columns: dict[str, list[Any]] = {name: claims[name].tolist() if name in claims else [None] * len(claims)
                                     for name in CLAIM_COLUMNS}
     found: list[ClaimCheck | None] = [None] * len(claims)  # None: cannot be checked (yet)
@@ -110,7 +110,8 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
         folder = index.nearest(model, config, source)
         if folder is not None:
             waiting.setdefault((model, config, folder, metric, statistic), []).append(at)
-    for key, pending in waiting.items():
+    while waiting:
+        key, pending = waiting.popitem()  # each let go once checked: the checks take its place
         candidates = index.candidates(key)
         if not candidates.actuals:
             continue
@@ -170,12 +171,6 @@ class _Candidates:
         self.actuals = actuals
         self.owners = owners
         self.groups = groups
-        self._array: np.ndarray | None = None
-
-    def array(self) -> np.ndarray:
-        if self._array is None:
-            self._array = np.array(self.actuals, dtype="float64")
-        return self._array
 
 
 def _weigh(candidates: _Candidates, claimed: list[float], margins: list[float]) -> list[tuple[int, bool]]:
@@ -184,7 +179,7 @@ def _weigh(candidates: _Candidates, claimed: list[float], margins: list[float]) 
     (`_weigh_one`); many (summaries far from their raw files) as arrays, with the same answers."""
     if len(claimed) * len(candidates.actuals) <= 128:  # below this numpy's cost per call is more than the loop's
         return [_weigh_one(candidates.actuals, value, margin) for value, margin in zip(claimed, margins, strict=True)]
-    picks, matched = _weigh_many(candidates.array(), np.array(claimed, dtype="float64"),
+    picks, matched = _weigh_many(np.array(candidates.actuals, dtype="float64"), np.array(claimed, dtype="float64"),
                                  np.array(margins, dtype="float64"))
     return list(zip(picks.tolist(), matched.tolist(), strict=True))
 
@@ -207,7 +202,7 @@ def _weigh_many(actuals: np.ndarray, claimed: np.ndarray, margins: np.ndarray) -
     keeps as its start."""
     picks, matched = np.empty(len(claimed), dtype=np.int64), np.empty(len(claimed), dtype=bool)
     row = actuals[None, :]
-    rows = max(1, (1 << 16) // actuals.size)  # claims weighed at once: a few MB at most
+    rows = max(1, (1 << 15) // actuals.size)  # claims weighed at once: ~1 MB of temporaries
     for start in range(0, len(claimed), rows):
         part = slice(start, start + rows)
         with np.errstate(invalid="ignore"):  # inf - inf is NaN, as in the loop, without a warning
@@ -235,7 +230,7 @@ class _Index:
     def __init__(self, requests: pd.DataFrame, aliases: dict[str, list[str]]) -> None:
         self.frame = requests
         self.aliases = aliases
-        self.metrics = [c for c in _METRIC_COLUMNS if c in requests.columns]
+        self.metrics = {c for c in _METRIC_COLUMNS if c in requests.columns}
         empty = requests.empty
         self.failed = np.empty(0, dtype=bool) if empty else requests["failed"].to_numpy(dtype=bool)
         self.model_codes, models = _codes(requests, "model")
@@ -250,7 +245,6 @@ class _Index:
         self._model_rows: dict[str, np.ndarray] = {}
         self._covering: dict[str, np.ndarray] = {}
         self._scopes: dict[tuple[str, str], _Scope] = {}
-        self._nearest: dict[tuple[str, str, str], str | None] = {}
         self._by_source: dict[str, np.ndarray] | None = None
         self._cold: np.ndarray | None = None
 
@@ -289,11 +283,7 @@ class _Index:
 
     def nearest(self, model: str, config: str, claim_source: str) -> str | None:
         """The claim's folder or its closest ancestor that holds raw files of (model, config)."""
-        key = (model, config, _folder(claim_source))
-        if key not in self._nearest:
-            below = self.scope(model, config).below
-            self._nearest[key] = next((folder for folder in _ancestors(key[2]) if folder in below), None)
-        return self._nearest[key]
+        return self.scope(model, config).nearest(_folder(claim_source))
 
     def candidates(self, key: _Key) -> _Candidates:
         """The statistics of the files below the nearest folder, each alone (sorted) and, when several,
@@ -302,7 +292,7 @@ class _Index:
         scope = self.scope(model, config)
         values, counts, starts = scope.values(metric, self.column)
         each = scope.statistics(metric, name, self.column)
-        chosen = sorted(scope.below[folder])
+        chosen = scope.below[folder]
         actuals: list[float] = []
         owners: list[int] = []
         groups: list[tuple[tuple[str, ...], int]] = []
@@ -364,13 +354,22 @@ class _Scope:
             order = np.argsort(segment, kind="stable")
             self.rows, self.segment = rows[order], segment[order]
         self.starts = _starts(self.counts)
-        self.below: dict[str, set[str]] = {}
+        below: dict[str, dict[str, None]] = {}
         for source in self.sources:
             for location in (source, *aliases.get(source, ())):
                 for folder in _ancestors(_folder(location)):
-                    self.below.setdefault(folder, set()).add(source)
+                    below.setdefault(folder, {})[source] = None
+        # sorted, since `sources` is; a tuple each: a large archive has thousands of folders per scope
+        self.below = {folder: tuple(sources) for folder, sources in below.items()}
+        self._nearest: dict[str, str | None] = {}
         self._values: dict[str, tuple[np.ndarray, list[int], list[int]]] = {}
         self._statistics: dict[tuple[str, str], list[list[float]]] = {}
+
+    def nearest(self, folder: str) -> str | None:
+        """``folder`` or its closest ancestor that holds any of the sources."""
+        if folder not in self._nearest:
+            self._nearest[folder] = next((found for found in _ancestors(folder) if found in self.below), None)
+        return self._nearest[folder]
 
     def values(self, metric: str, column: Callable[[str], np.ndarray]) -> tuple[np.ndarray, list[int], list[int]]:
         """The finite values of ``metric``, source after source, with each source's count and start."""
