@@ -217,6 +217,8 @@ def _weigh_many(actuals: np.ndarray, claimed: np.ndarray, margins: np.ndarray) -
     return picks, matched
 
 
+_MAX_CELLS = 256  # a model's (setting, source) cells walked in Python at most (`_Index.cells`)
+
 _METRIC_COLUMNS = ("throughput_tok_s", "ttft_ms", "latency_ms", "load_ms", "prompt_eval_ms", "eval_ms",
                    "prompt_tokens", "output_tokens", "tpot_ms", "itl_ms")
 
@@ -245,6 +247,8 @@ class _Index:
         self._columns: dict[str, np.ndarray] = {}
         self._model_rows: dict[str, np.ndarray] = {}
         self._covering: dict[str, np.ndarray] = {}
+        self._covering_codes: dict[str, set[int]] = {}
+        self._cells: dict[str, dict[int, list[tuple[int, np.ndarray]]] | None] = {}
         self._scopes: dict[tuple[str, str], _Scope] = {}
         self._by_source: dict[str, np.ndarray] | None = None
         self._cold: np.ndarray | None = None
@@ -254,33 +258,83 @@ class _Index:
             self._columns[metric] = self.frame[metric].to_numpy(dtype="float64", na_value=np.nan)
         return self._columns[metric]
 
-    def covering(self, config: str) -> np.ndarray:
-        """By setting code, whether the setting holds every part of ``config`` (non-empty); one more,
-        last, for rows without a context (code -1), which hold none."""
-        if config not in self._covering:
+    def covering_codes(self, config: str) -> set[int]:
+        """The codes of the settings that hold every part of ``config`` (non-empty)."""
+        if config not in self._covering_codes:
             codes: set[int] | None = None
             for part in Config.parse(config).parts:
                 found = self.postings.get(part, set())
                 codes = found if codes is None else codes & found
+            self._covering_codes[config] = codes or set()
+        return self._covering_codes[config]
+
+    def covering(self, config: str) -> np.ndarray:
+        """By setting code, whether the setting holds every part of ``config`` (non-empty); one more,
+        last, for rows without a context (code -1), which hold none."""
+        if config not in self._covering:
             mask = np.zeros(len(self.settings) + 1, dtype=bool)
-            mask[sorted(codes or ())] = True
+            mask[sorted(self.covering_codes(config))] = True
             self._covering[config] = mask
         return self._covering[config]
+
+    def model_rows(self, model: str) -> np.ndarray:
+        """The successful rows of ``model`` (any model when '')."""
+        if model not in self._model_rows:
+            ok = ~self.failed
+            if model:
+                ok &= self.model_codes == self.model_code.get(model, -2)
+            self._model_rows[model] = np.flatnonzero(ok)
+        return self._model_rows[model]
 
     def scope(self, model: str, config: str) -> _Scope:
         """The successful rows of ``model`` (any model when '') whose context holds ``config``."""
         key = (model, config)
         if key not in self._scopes:
-            if model not in self._model_rows:
-                ok = ~self.failed
-                if model:
-                    ok &= self.model_codes == self.model_code.get(model, -2)
-                self._model_rows[model] = np.flatnonzero(ok)
-            rows = self._model_rows[model]
-            if config:
-                rows = rows[self.covering(config)[self.setting_codes[rows]]]
-            self._scopes[key] = _Scope(rows, self.source_codes[rows], self.source_names, self.aliases)
+            cells = self.cells(model)
+            if cells is None:
+                rows = self.model_rows(model)
+                if config:
+                    rows = rows[self.covering(config)[self.setting_codes[rows]]]
+                self._scopes[key] = _Scope(rows, self.source_codes[rows], self.source_names, self.aliases)
+            else:
+                self._scopes[key] = self._scope_of_cells(cells, config)
         return self._scopes[key]
+
+    def cells(self, model: str) -> dict[int, list[tuple[int, np.ndarray]]] | None:
+        """The successful rows of ``model`` by setting code, then source (code, rows in frame order); None
+        when the model has more of those than a walk in Python over them beats numpy over its rows.
+
+        In a real archive each of a few hundred claims names its own model and configuration: finding its
+        rows among a model's few dozen (setting, source) cells costs less than numpy calls over rows."""
+        if model not in self._cells:
+            rows = self.model_rows(model)
+            width = len(self.source_names) + 1
+            combined = (self.setting_codes[rows] + 1) * width + (self.source_codes[rows] + 1)
+            order = np.argsort(combined, kind="stable")  # each cell's rows stay in frame order
+            found, starts = np.unique(combined[order], return_index=True)
+            if len(found) > _MAX_CELLS:
+                self._cells[model] = None
+            else:
+                cells: dict[int, list[tuple[int, np.ndarray]]] = {}
+                ordered, bounds = rows[order], [*starts.tolist(), len(rows)]
+                for at, code in enumerate(found.tolist()):  # slices: np.split costs more per part
+                    cells.setdefault(code // width - 1, []).append((code % width - 1, ordered[bounds[at]:bounds[at + 1]]))
+                self._cells[model] = cells
+        return self._cells[model]
+
+    def _scope_of_cells(self, cells: dict[int, list[tuple[int, np.ndarray]]], config: str) -> _Scope:
+        """`scope` from a model's `cells`: the same rows, in the same order."""
+        if config:
+            codes = self.covering_codes(config)
+            chosen = [cell for setting in cells.keys() & codes for cell in cells[setting]]
+        else:
+            chosen = [cell for found in cells.values() for cell in found]
+        sources = {source for source, _ in chosen}
+        if len(sources) == 1 and min(sources) >= 0:  # one file: no numpy over its rows needed but a sort
+            rows = chosen[0][1] if len(chosen) == 1 else np.sort(np.concatenate([part for _, part in chosen]))
+            return _Scope(rows, None, self.source_names, self.aliases, single=min(sources))
+        rows = np.sort(np.concatenate([part for _, part in chosen])) if chosen else np.empty(0, dtype=np.int64)
+        return _Scope(rows, self.source_codes[rows], self.source_names, self.aliases)
 
     def nearest(self, model: str, config: str, claim_source: str) -> str | None:
         """The claim's folder or its closest ancestor that holds raw files of (model, config)."""
@@ -364,29 +418,40 @@ class _Scope:
     """The rows of one model and configuration source after source (sources sorted, each one's rows in
     frame order), and for every folder the sources at or below it."""
 
-    def __init__(self, rows: np.ndarray, codes: np.ndarray, names: list[str],
-                 aliases: dict[str, list[str]]) -> None:
-        per_code = np.bincount(codes, minlength=len(names))
-        ordered = sorted(np.flatnonzero(per_code).tolist(), key=names.__getitem__)
+    def __init__(self, rows: np.ndarray, codes: np.ndarray | None, names: list[str],
+                 aliases: dict[str, list[str]], single: int | None = None) -> None:
+        """``codes``: each row's source code; or None and ``single``, the one source of every row."""
+        if codes is None:
+            assert single is not None
+            ordered, self.counts = [single], [len(rows)]
+        else:
+            per_code = np.bincount(codes, minlength=len(names))
+            ordered = sorted(np.flatnonzero(per_code).tolist(), key=names.__getitem__)
+            self.counts = per_code[ordered].tolist()  # rows per source
         self.sources = [names[code] for code in ordered]
         self.position = {source: at for at, source in enumerate(self.sources)}
-        self.counts = per_code[ordered].tolist()  # rows per source
+        self.segment: np.ndarray | None  # each row's source, by position in `sources`; None: all the first
         if len(ordered) == 1:  # one file, the usual scope in a real archive: in order already
-            self.rows, self.segment = rows, np.zeros(len(rows), dtype=np.int64)
+            self.rows, self.segment = rows, None
         else:
+            assert codes is not None
             rank = np.zeros(len(names), dtype=np.int64)
             rank[ordered] = np.arange(len(ordered))
             segment = rank[codes]  # each row's source, by position in `sources`
             order = np.argsort(segment, kind="stable")
             self.rows, self.segment = rows[order], segment[order]
         self.starts = _starts(self.counts)
-        below: dict[str, dict[str, None]] = {}
-        for source in self.sources:
-            for location in (source, *aliases.get(source, ())):
-                for folder in _ancestors(_folder(location)):
-                    below.setdefault(folder, {})[source] = None
-        # sorted, since `sources` is; a tuple each: a large archive has thousands of folders per scope
-        self.below = {folder: tuple(sources) for folder, sources in below.items()}
+        self.below: dict[str, tuple[str, ...]]  # not changed once made: one file's may be shared
+        if len(self.sources) == 1:
+            self.below = _below_one(self.sources[0], tuple(aliases.get(self.sources[0], ())))
+        else:
+            below: dict[str, dict[str, None]] = {}
+            for source in self.sources:
+                for location in (source, *aliases.get(source, ())):
+                    for folder in _ancestors(_folder(location)):
+                        below.setdefault(folder, {})[source] = None
+            # sorted, since `sources` is; a tuple each: a large archive has thousands of folders per scope
+            self.below = {folder: tuple(sources) for folder, sources in below.items()}
         self._nearest: dict[str, str | None] = {}
         self._values: dict[str, tuple[np.ndarray, list[int], list[int]]] = {}
         self._statistics: dict[tuple[str, str], list[list[float]]] = {}
@@ -412,7 +477,10 @@ class _Scope:
             if finite.all():
                 self._values[metric] = (found, self.counts, self.starts)
             else:
-                counts = np.bincount(self.segment[finite], minlength=len(self.sources)).tolist()
+                if self.segment is None:
+                    counts = [int(finite.sum())]
+                else:
+                    counts = np.bincount(self.segment[finite], minlength=len(self.sources)).tolist()
                 self._values[metric] = (found[finite], counts, _starts(counts))
         return self._values[metric]
 
@@ -439,6 +507,13 @@ def _fill(scopes: list[_Scope], metric: str, name: str, column: np.ndarray) -> N
     for scope, count, statistics in zip(scopes, counts, each, strict=True):
         scope._finite[metric] = [count]
         scope._statistics[metric, name] = [statistics]
+
+
+@lru_cache(maxsize=4096)
+def _below_one(source: str, aliases: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """`_Scope.below` of a scope of one file (the usual one in a real archive, made for many scopes):
+    every folder at or above the file or one of its duplicates. Shared: not to be changed."""
+    return {folder: (source,) for location in (source, *aliases) for folder in _ancestors(_folder(location))}
 
 
 def _starts(counts: list[int]) -> list[int]:
