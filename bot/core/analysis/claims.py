@@ -348,6 +348,10 @@ class _Index:
         counts = scope.finite_counts(metric, self.column)
         each = scope.statistics(metric, name, self.column)
         chosen = scope.below[folder]
+        if len(chosen) == 1:  # the usual case in a real archive: the file's own statistics, shared
+            at = scope.position[chosen[0]]
+            alone = each[at] if counts[at] else []
+            return _Candidates(alone, [0] * len(alone), [((chosen[0],), counts[at])])
         actuals: list[float] = []
         owners: list[int] = []
         groups: list[tuple[tuple[str, ...], int]] = []
@@ -530,8 +534,10 @@ def _codes(requests: pd.DataFrame, name: str) -> tuple[np.ndarray, list[str]]:
 
 
 def _setting_codes(requests: pd.DataFrame) -> tuple[np.ndarray, list[Config]]:
-    """Each request's number of its distinct settings (`_settings_of`; -1 when the context is
-    missing, which holds no settings: ``decode`` reads it as empty), and those settings."""
+    """Each request's number of its distinct settings, and those settings: its whole context as a
+    configuration (a claim names settings that may be the same in every row, so are in the context but
+    not in the configuration key); -1 when the context is missing, which holds no settings (``decode``
+    reads it as empty)."""
     if requests.empty:
         return np.empty(0, dtype=np.int64), []
     column = requests["context"] if "context" in requests else requests["config"]
@@ -539,14 +545,6 @@ def _setting_codes(requests: pd.DataFrame) -> tuple[np.ndarray, list[Config]]:
     if "context" in requests:
         return codes, [_context_settings(str(text)) for text in texts]
     return codes, [Config.parse(str(text)) for text in texts]
-
-
-def _settings_of(requests: pd.DataFrame) -> list[Config]:
-    """Each request's whole context as a configuration (a claim names settings that may be the same in
-    every row, so are in the context but not in the configuration key)."""
-    if "context" not in requests:
-        return [Config.parse(c) for c in requests["config"]]
-    return [_context_settings(str(text)) for text in requests["context"].tolist()]
 
 
 @lru_cache(maxsize=2048)
@@ -656,14 +654,24 @@ class _GenericIndex:
         self.rows: dict[tuple[str, str], list[tuple[Config, float, str]]] = {}
         if generic.empty:
             return
-        wanted = [c for c in ("source", "config", "definition", "value", "context") if c in generic]
-        times = generic.loc[(generic["metric"] == "time_ms").to_numpy(dtype=bool), wanted]
-        settings = _settings_of(times)
-        for source, setting, definition, value in zip(times["source"].tolist(), settings, times["definition"].tolist(),
-                                                      times["value"].tolist(), strict=False):
-            word, space, _ = str(definition).partition(" ")
+        # lists rather than a filtered frame: a real archive has a few hundred rows, pandas' cost is per call
+        times = [at for at, metric in enumerate(generic["metric"].tolist())
+                 if isinstance(metric, str) and metric == "time_ms"]
+        if not times:
+            return
+        sources, definitions, values = (generic[name].tolist() for name in ("source", "definition", "value"))
+        if "context" in generic:
+            contexts = generic["context"].tolist()
+            settings = [_context_settings(str(contexts[at])) for at in times]
+        else:
+            configs = generic["config"].tolist()
+            settings = [Config.parse(configs[at]) for at in times]
+        for at, setting in zip(times, settings, strict=True):
+            word, space, _ = str(definitions[at]).partition(" ")
             if space:
-                self.rows.setdefault((_stem(source), word), []).append((setting, float(value), str(source)))
+                self.rows.setdefault((_stem(sources[at]), word), []).append(
+                    (setting, float(values[at]), str(sources[at])))
+
 
 
 def _check_generic(claim, index: _GenericIndex) -> ClaimCheck | None:
