@@ -308,6 +308,9 @@ class _Index:
         rows among a model's few dozen (setting, source) cells costs less than numpy calls over rows."""
         if model not in self._cells:
             rows = self.model_rows(model)
+            if len(rows) > _MAX_CELLS * 16:  # a large model: numpy over its rows, not a sort to count cells
+                self._cells[model] = None
+                return None
             width = len(self.source_names) + 1
             combined = (self.setting_codes[rows] + 1) * width + (self.source_codes[rows] + 1)
             order = np.argsort(combined, kind="stable")  # each cell's rows stay in frame order
