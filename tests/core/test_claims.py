@@ -131,3 +131,40 @@ def test_weighing_many_claims_at_once_is_the_loop() -> None:
         picks, matched = _weigh_many(np.array(actuals), np.array(claimed), np.array(margins))
         loop = [_weigh_one(actuals, value, margin) for value, margin in zip(claimed, margins, strict=True)]
         assert list(zip(picks.tolist(), matched.tolist(), strict=True)) == loop, (actuals, claimed, margins)
+
+
+def test_scopes_from_cells_and_statistics_made_together_are_the_rows_own(tmp_path: Path) -> None:
+    # A scope's rows are picked from its model's (setting, source) cells and one-file scopes' statistics
+    # computed together (`_Index.prefill`): the same rows, in the same order, and the same numbers as
+    # filtering the frame and reducing each scope's values alone.
+    from bot.core.analysis.claims import _Index
+    from bot.core.analysis.requests import request_frame
+    from bot.core.config import Config
+    from bot.core.context import decode
+
+    rng = np.random.default_rng(5)
+    files: dict[str, str | bytes] = {}
+    for at in range(12):
+        text = "".join(f"m:{at % 7}b,{1024 << (i % 3)},{rng.normal(40, 9):.3f}\n"
+                       for i in range(int(rng.integers(1, 9))))
+        files[f"runs/g{at % 4}/r{at}.csv"] = RAW + text
+    requests = request_frame(ingest_files(tmp_path, files).measurements)
+    index = _Index(requests, {})
+    settings = [Config.from_context(decode(str(text))) for text in requests["context"].tolist()]
+    wanted = [(model, config) for model in ("m:0b", "m:5b", "m:6b", "") for config in
+              ("", "num_ctx=1024", "num_ctx=2048", "num_ctx=4096", "num_ctx=512")]
+    index.prefill([(model, config, "", "throughput_tok_s", name) for model, config in wanted
+                   for name in ("mean", "median", "std")])
+    assert sum(len(index.scope(*key).sources) == 1 for key in wanted) >= 4  # m:5b and m:6b: one file each
+    values = requests["throughput_tok_s"].to_numpy(dtype="float64")
+    for model, config in wanted:
+        scope = index.scope(model, config)
+        rows = [at for at in range(len(requests)) if not requests["failed"].iloc[at]
+                and (not model or requests["model"].iloc[at] == model) and settings[at].covers(Config.parse(config))]
+        rows.sort(key=lambda at: requests["source"].iloc[at])  # stable: frame order within a file
+        assert scope.rows.tolist() == rows, (model, config)
+        assert scope.sources == sorted({requests["source"].iloc[at] for at in rows})
+        for name in ("mean", "median", "std"):
+            own = [_np_statistics(values[[at for at in rows if requests["source"].iloc[at] == source]], name)
+                   for source in scope.sources]
+            assert scope.statistics(name=name, metric="throughput_tok_s", column=index.column) == own

@@ -321,7 +321,8 @@ class _Index:
                 cells: dict[int, list[tuple[int, np.ndarray]]] = {}
                 ordered, bounds = rows[order], [*starts.tolist(), len(rows)]
                 for at, code in enumerate(found.tolist()):  # slices: np.split costs more per part
-                    cells.setdefault(code // width - 1, []).append((code % width - 1, ordered[bounds[at]:bounds[at + 1]]))
+                    part = ordered[bounds[at]:bounds[at + 1]]
+                    cells.setdefault(code // width - 1, []).append((code % width - 1, part))
                 self._cells[model] = cells
         return self._cells[model]
 
