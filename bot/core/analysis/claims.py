@@ -405,8 +405,9 @@ class _Index:
         if self._by_source is None:
             order = np.argsort(self.source_codes, kind="stable")
             codes, starts = np.unique(self.source_codes[order], return_index=True)
-            self._by_source = {self.source_names[code]: rows for code, rows in
-                               zip(codes.tolist(), np.split(order, starts[1:]), strict=True) if code >= 0}
+            bounds = [*starts.tolist(), len(order)]  # slices: np.split costs more per part
+            self._by_source = {self.source_names[code]: order[bounds[at]:bounds[at + 1]]
+                               for at, code in enumerate(codes.tolist()) if code >= 0}
         found = [self._by_source[source] for source in sources if source in self._by_source]
         rows = np.sort(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
         if model:
