@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections import namedtuple
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -22,6 +23,7 @@ from bot.core.types import CLAIM_COLUMNS
 CHECKABLE = {"mean", "median", "min", "max", "std"}  # and every pNN
 
 
+@lru_cache(maxsize=1024)
 def checkable(statistic: str) -> bool:
     return statistic in CHECKABLE or bool(re.fullmatch(r"p\d+(?:\.\d+)?", statistic))
 
@@ -67,45 +69,73 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
     ancestor folder that holds any): a summary describes its own run, and a wrong number must not
     pass because another run happens to have that mean. ``aliases`` maps a kept file to the paths
     of its duplicates, which count as its locations too.
+
+    Each of those files alone (in sorted order), then all of them together, gives the candidate
+    values: the first within the claim's tolerance is a match, else the closest (the first of equals)
+    is the mismatch. Claims about one model, configuration, metric and statistic whose nearest files
+    are the same share their candidates, so those are computed once (`_Index.candidates`) and the
+    claims weighed against them together (`_weigh`): a summary whose own raw files were left out
+    (a job limit) falls back to hundreds of files, and a large archive has thousands of such claims.
     """
-    checks: list[ClaimCheck] = []
-    unverifiable = 0
     known = sorted(m for m in requests["model"].dropna().unique() if m) if not requests.empty else []
+    models = set(known)
     index = _Index(requests, aliases or {})
     generic_index = _GenericIndex(generic)
-    made: list[_Requests] = []
-
-    def arrays() -> _Requests:
-        if not made:
-            made.append(_Requests(requests))
-        return made[0]
-
-    for claim in _claims(claims):
-        if not claim.model and group_model("", claim.source) in known:
+    # The claims are read column by column; a claim's named tuple is made only where one is needed (a
+    # time measurement's check, a mismatch's explanation), not for each of tens of thousands.
+    columns: dict[str, list[Any]] = {name: claims[name].tolist() if name in claims else [None] * len(claims)
+                                    for name in CLAIM_COLUMNS}
+    found: list[ClaimCheck | None] = [None] * len(claims)  # None: cannot be checked (yet)
+    waiting: dict[_Key, list[int]] = {}  # candidates -> the numbers of the claims weighed against them
+    resolved: dict[tuple[str, str, str], tuple[str, str]] = {}
+    own = columns["source"], columns["model"], columns["config"], columns["metric"], columns["statistic"]
+    for at, (source, named, config, metric, statistic) in enumerate(zip(*own, strict=True)):
+        if not named and group_model("", source) in models:
             # a claim about the rows of its own file, which names no model (grouped per source)
-            claim = claim._replace(model=group_model("", claim.source))
-        stat = claim.statistic
-        if not checkable(stat):
-            unverifiable += 1
+            named = group_model("", source)
+        if not checkable(statistic):
             continue
-        if claim.metric == "time_ms":
-            check = _check_generic(claim, generic_index)
-        else:
-            check = _check_llm(claim, arrays, known, index)
-        if check is None:
-            unverifiable += 1
-        else:
-            checks.append(check)
-    return checks, unverifiable
+        if metric == "time_ms":
+            found[at] = _check_generic(_claim(columns, at), generic_index)
+            continue
+        if metric not in index.metrics:
+            continue
+        mention = (named or "", columns["context"][at] or "", config or "")
+        if mention not in resolved:  # summaries repeat the same few models and configurations
+            resolved[mention] = resolve_claim_model(*mention, known)
+        model, config = resolved[mention]
+        if not model and not config:
+            # A claim without a model can still be checked when its configuration pins one source run.
+            continue
+        folder = index.nearest(model, config, source)
+        if folder is not None:
+            waiting.setdefault((model, config, folder, metric, statistic), []).append(at)
+    index.prefill(waiting)
+    while waiting:
+        key, pending = waiting.popitem()  # each let go once checked: the checks take its place
+        candidates = index.candidates(key)
+        if not candidates.actuals:
+            continue
+        model, config = key[0], key[1]
+        claimed = [columns["value"][at] for at in pending]
+        margins = [_margin(columns["precision"][at]) for at in pending]
+        weighed = _weigh(candidates, claimed, margins)
+        for at, value, (pick, match) in zip(pending, claimed, weighed, strict=True):
+            sources, n = candidates.groups[candidates.owners[pick]]
+            explanation = "" if match else _explain(_claim(columns, at), index, model, config, sources)
+            found[at] = ClaimCheck(columns["source"][at], model, config, key[3], key[4], value,
+                                   candidates.actuals[pick], columns["unit"][at], "match" if match else "mismatch",
+                                   sources, n, explanation)
+    checks = [check for check in found if check is not None]
+    return checks, len(found) - len(checks)
 
 
 _Claim = namedtuple("_Claim", CLAIM_COLUMNS)  # type: ignore[misc]
 
 
-def _claims(claims: pd.DataFrame) -> list[Any]:
-    """The claims as named tuples (``claim.model``, …), read column by column."""
-    columns = [claims[name].tolist() if name in claims else [None] * len(claims) for name in CLAIM_COLUMNS]
-    return [_Claim(*values) for values in zip(*columns, strict=True)]
+def _claim(columns: dict[str, list[Any]], at: int) -> Any:
+    """Claim number ``at`` as a named tuple (``claim.metric``, …)."""
+    return _Claim(*(columns[name][at] for name in CLAIM_COLUMNS))
 
 
 @lru_cache(maxsize=65536)
@@ -119,184 +149,421 @@ def _stem(path: str) -> str:
     return str(PurePosixPath(path).with_suffix(""))
 
 
+def _margin(precision: float | None) -> float:
+    """The rounding a claim shows (a little over, for the float error of the rounding itself)."""
+    return float(precision or 0.0) * 1.0001
+
+
 def _tolerance(claim, actual: float) -> float:
     """Rounding the claim shows, or 0.1% — raw files themselves are often rounded (77.73 tok/s), so a
-    summary computed from unrounded values may differ from ours in the last digits."""
-    return max(float(claim.precision or 0.0) * 1.0001, 1e-3 * abs(actual), 1e-9)
+    summary computed from unrounded values may differ from ours in the last digits (as `_weigh_one`)."""
+    return max(_margin(claim.precision), 1e-3 * abs(actual), 1e-9)
 
 
-def _check_llm(claim, requests: Callable[[], _Requests], known: list[str], index: _Index) -> ClaimCheck | None:
-    if claim.metric not in index.columns:
-        return None
-    model, config = resolve_claim_model(claim.model or "", claim.context or "", claim.config or "", known)
-    if not model and not config:
-        # A claim without a model can still be checked when its configuration pins one source run.
-        return None
-    groups = index.nearest(model, config, claim.source)
-    best: tuple[float, tuple[str, ...], int] | None = None
-    for sources, columns in groups:
-        values = columns.get(claim.metric)
-        if values is None or values.size == 0:
-            continue
-        for actual in index.statistics(values, claim.statistic):
-            if abs(actual - claim.value) <= _tolerance(claim, actual):
-                return ClaimCheck(claim.source, model, config, claim.metric, claim.statistic, claim.value,
-                                  actual, claim.unit, "match", sources, int(values.size))
-            if best is None or abs(actual - claim.value) < abs(best[0] - claim.value):
-                best = (actual, sources, int(values.size))
-    if best is None:
-        return None
-    actual, sources, n = best
-    explanation = _explain(claim, requests(), model, config, sources)
-    return ClaimCheck(claim.source, model, config, claim.metric, claim.statistic, claim.value, actual,
-                      claim.unit, "mismatch", sources, n, explanation)
+_Key = tuple[str, str, str, str, str]  # model, configuration, nearest folder, metric, statistic
 
 
-_Groups = list[tuple[tuple[str, ...], "_Columns"]]
+class _Candidates:
+    """The values claims about one model, configuration, metric and statistic near one folder are weighed
+    against, in the order they are tried: each nearest file alone (sorted), then all of them together;
+    ``owners`` says which of ``groups`` (sources, number of values) each value is of."""
+
+    def __init__(self, actuals: list[float], owners: list[int], groups: list[tuple[tuple[str, ...], int]]) -> None:
+        self.actuals = actuals
+        self.owners = owners
+        self.groups = groups
+
+
+def _weigh(candidates: _Candidates, claimed: list[float], margins: list[float]) -> list[tuple[int, bool]]:
+    """For each claim (value, margin): the candidate it matches first or, when it matches none, the
+    closest (the first of equals), and whether it matched. Few values are weighed one by one
+    (`_weigh_one`); many (summaries far from their raw files) as arrays, with the same answers."""
+    if len(claimed) * len(candidates.actuals) <= 128:  # below this numpy's cost per call is more than the loop's
+        return [_weigh_one(candidates.actuals, value, margin) for value, margin in zip(claimed, margins, strict=True)]
+    picks, matched = _weigh_many(np.array(candidates.actuals, dtype="float64"), np.array(claimed, dtype="float64"),
+                                 np.array(margins, dtype="float64"))
+    return list(zip(picks.tolist(), matched.tolist(), strict=True))
+
+
+def _weigh_one(actuals: list[float], claimed: float, margin: float) -> tuple[int, bool]:
+    """The first value within tolerance of ``claimed``, else the closest (the first of equals)."""
+    best: int | None = None
+    for at, actual in enumerate(actuals):
+        if abs(actual - claimed) <= max(margin, 1e-3 * abs(actual), 1e-9):
+            return at, True
+        if best is None or abs(actual - claimed) < abs(actuals[best] - claimed):
+            best = at
+    assert best is not None, "a claim is weighed against at least one value"
+    return best, False
+
+
+def _weigh_many(actuals: np.ndarray, claimed: np.ndarray, margins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`_weigh_one` for many claims (value, margin) at once, with the same float operations: a NaN
+    difference never matches and is never closer (``<``), unless it is the first, which the loop
+    keeps as its start."""
+    picks, matched = np.empty(len(claimed), dtype=np.int64), np.empty(len(claimed), dtype=bool)
+    row = actuals[None, :]
+    rows = max(1, (1 << 15) // actuals.size)  # claims weighed at once: ~1 MB of temporaries
+    for start in range(0, len(claimed), rows):
+        part = slice(start, start + rows)
+        with np.errstate(invalid="ignore"):  # inf - inf is NaN, as in the loop, without a warning
+            distance = np.abs(row - claimed[part, None])
+        within = distance <= np.maximum(np.maximum(margins[part, None], 1e-3 * np.abs(row)), 1e-9)
+        unknown = np.isnan(distance)
+        closest = np.where(unknown, np.inf, distance).argmin(axis=1)
+        closest[unknown[:, 0]] = 0
+        matched[part] = within.any(axis=1)
+        picks[part] = np.where(matched[part], within.argmax(axis=1), closest)
+    return picks, matched
+
+
+_MAX_CELLS = 256  # a model's (setting, source) cells walked in Python at most (`_Index.cells`)
+
 _METRIC_COLUMNS = ("throughput_tok_s", "ttft_ms", "latency_ms", "load_ms", "prompt_eval_ms", "eval_ms",
                    "prompt_tokens", "output_tokens", "tpot_ms", "itl_ms")
 
 
 class _Index:
-    """Successful requests by model and by setting, for finding a claim's raw rows fast: a claim
-    names settings, and the rows whose context holds them are found from an index of each setting's
-    parts (not by testing every row), then read from one matrix of the metrics' values."""
+    """The request frame arranged for finding a claim's raw rows fast (rows are positions in the frame).
+
+    A claim names settings, and the rows whose context holds them are found from an index of each
+    setting's parts (not by testing every row); what a claim is weighed against is made once for all
+    the claims that share it (`candidates`)."""
 
     def __init__(self, requests: pd.DataFrame, aliases: dict[str, list[str]]) -> None:
-        self.columns = set(requests.columns)
-        ok = (requests.iloc[np.flatnonzero(~requests["failed"].to_numpy(dtype=bool))] if not requests.empty
-              else requests)[[c for c in ("model", "source", "context", "config") if c in requests]]
-        self.metrics = [c for c in _METRIC_COLUMNS if c in requests.columns]
+        self.frame = requests
         self.aliases = aliases
-        self.cache: dict[tuple[str, str], tuple[dict[str, np.ndarray], dict[str, set[str]]]] = {}
-        self.groups: dict[tuple[str, str, str], _Groups] = {}
-        self._statistics: dict[tuple[int, str], list[float]] = {}
-        successful = ~requests["failed"].to_numpy(dtype=bool) if not requests.empty else np.empty(0, dtype=bool)
-        self.matrix = (requests[self.metrics].to_numpy(dtype="float64", na_value=np.nan)[successful]
-                       if not requests.empty else np.empty((0, 0)))
-        self.sources = ok["source"].to_numpy(dtype=object) if not ok.empty else np.empty(0, dtype=object)
-        setting_codes, self.settings = _setting_codes(ok)
-        self.rows: dict[str, dict[int, np.ndarray]] = {}  # model ('' = any) -> setting -> rows
-        self.all_rows: dict[str, np.ndarray] = {}  # model ('' = any) -> its rows, sorted
-        models = ok["model"].to_numpy(dtype=object) if not ok.empty else np.empty(0, dtype=object)
-        for model in ("", *dict.fromkeys(models.tolist())):
-            rows = np.flatnonzero(models == model) if model else np.arange(len(models))
-            self.all_rows[model] = rows
-            order = rows[np.argsort(setting_codes[rows], kind="stable")]
-            codes, starts = np.unique(setting_codes[order], return_index=True)
-            self.rows[model] = dict(zip(codes.tolist(), np.split(order, starts[1:]), strict=True)) if len(order) else {}
+        self.metrics = {c for c in _METRIC_COLUMNS if c in requests.columns}
+        empty = requests.empty
+        self.failed = np.empty(0, dtype=bool) if empty else requests["failed"].to_numpy(dtype=bool)
+        self.model_codes, models = _codes(requests, "model")
+        self.model_code = {model: code for code, model in enumerate(models)}
+        self.source_codes, self.source_names = _codes(requests, "source")
+        self.setting_codes, self.settings = _setting_codes(requests)
         self.postings: dict[str, set[int]] = {}
         for code, setting in enumerate(self.settings):
             for part in setting.parts:
                 self.postings.setdefault(part, set()).add(code)
+        self._columns: dict[str, np.ndarray] = {}
+        self._model_rows: dict[str, np.ndarray] = {}
+        self._covering: dict[str, np.ndarray] = {}
+        self._covering_codes: dict[str, set[int]] = {}
+        self._cells: dict[str, dict[int, list[tuple[int, np.ndarray]]] | None] = {}
+        self._scopes: dict[tuple[str, str], _Scope] = {}
+        self._by_source: dict[str, np.ndarray] | None = None
+        self._cold: np.ndarray | None = None
 
-    def _matching(self, model: str, config: str) -> np.ndarray:
-        """The rows of ``model`` (any model when '') whose context holds every part of ``config``."""
-        codes: set[int] | None = None
-        for part in Config.parse(config).parts if config else ():
-            found = self.postings.get(part, set())
-            codes = found if codes is None else codes & found
-        if codes is None:  # every setting
-            return self.all_rows.get(model, np.empty(0, dtype=np.int64))
-        by_setting = self.rows.get(model, {})
-        chosen = [by_setting[code] for code in codes if code in by_setting]
-        return np.sort(np.concatenate(chosen)) if chosen else np.empty(0, dtype=np.int64)
+    def column(self, metric: str) -> np.ndarray:
+        if metric not in self._columns:
+            self._columns[metric] = self.frame[metric].to_numpy(dtype="float64", na_value=np.nan)
+        return self._columns[metric]
 
-    def _scope(self, model: str, config: str) -> tuple[dict[str, np.ndarray], dict[str, set[str]]]:
-        """Rows per source for (model, config), and for every folder the sources at or below it."""
+    def covering_codes(self, config: str) -> set[int]:
+        """The codes of the settings that hold every part of ``config`` (non-empty)."""
+        if config not in self._covering_codes:
+            codes: set[int] | None = None
+            for part in Config.parse(config).parts:
+                found = self.postings.get(part, set())
+                codes = found if codes is None else codes & found
+            self._covering_codes[config] = codes or set()
+        return self._covering_codes[config]
+
+    def covering(self, config: str) -> np.ndarray:
+        """By setting code, whether the setting holds every part of ``config`` (non-empty); one more,
+        last, for rows without a context (code -1), which hold none."""
+        if config not in self._covering:
+            mask = np.zeros(len(self.settings) + 1, dtype=bool)
+            mask[sorted(self.covering_codes(config))] = True
+            self._covering[config] = mask
+        return self._covering[config]
+
+    def model_rows(self, model: str) -> np.ndarray:
+        """The successful rows of ``model`` (any model when '')."""
+        if model not in self._model_rows:
+            ok = ~self.failed
+            if model:
+                ok &= self.model_codes == self.model_code.get(model, -2)
+            self._model_rows[model] = np.flatnonzero(ok)
+        return self._model_rows[model]
+
+    def scope(self, model: str, config: str) -> _Scope:
+        """The successful rows of ``model`` (any model when '') whose context holds ``config``."""
         key = (model, config)
-        if key not in self.cache:
-            rows = self._matching(model, config)
-            per_source: dict[str, list[int]] = {}
-            for row, source in zip(rows.tolist(), self.sources[rows].tolist(), strict=True):
-                per_source.setdefault(source, []).append(row)
-            below: dict[str, set[str]] = {}
-            for source in per_source:
-                for location in (source, *self.aliases.get(source, ())):
-                    for folder in _ancestors(_folder(location)):
-                        below.setdefault(folder, set()).add(source)
-            self.cache[key] = ({s: np.asarray(r, dtype=np.int64) for s, r in per_source.items()}, below)
-        return self.cache[key]
+        if key not in self._scopes:
+            cells = self.cells(model)
+            if cells is None:
+                rows = self.model_rows(model)
+                if config:
+                    rows = rows[self.covering(config)[self.setting_codes[rows]]]
+                self._scopes[key] = _Scope(rows, self.source_codes[rows], self.source_names, self.aliases)
+            else:
+                self._scopes[key] = self._scope_of_cells(cells, config)
+        return self._scopes[key]
 
-    def nearest(self, model: str, config: str, claim_source: str) -> _Groups:
-        """The raw files nearest the claim, each alone and (when several) together (made once per
-        model, configuration and folder: a summary's claims share them)."""
-        key = (model, config, _folder(claim_source))
-        if key not in self.groups:
-            self.groups[key] = self._nearest(model, config, key[2])
-        return self.groups[key]
+    def cells(self, model: str) -> dict[int, list[tuple[int, np.ndarray]]] | None:
+        """The successful rows of ``model`` by setting code, then source (code, rows in frame order); None
+        when the model has more of those than a walk in Python over them beats numpy over its rows.
 
-    def _nearest(self, model: str, config: str, claim_folder: str) -> _Groups:
-        per_source, below = self._scope(model, config)
-        chosen: set[str] = set()
-        for folder in _ancestors(claim_folder):
-            if folder in below:
-                chosen = below[folder]
-                break
-        groups: _Groups = [((source,), self._arrays(per_source[source])) for source in sorted(chosen)]
-        if len(groups) > 1:
-            groups.append((tuple(sorted(chosen)),
-                           self._arrays(np.concatenate([per_source[s] for s in sorted(chosen)]))))
-        return groups
-
-    def statistics(self, values: np.ndarray, name: str) -> list[float]:
-        """`_np_statistics` of one of this index's arrays (kept: claims repeat a statistic)."""
-        key = (id(values), name)
-        if key not in self._statistics:
-            self._statistics[key] = _np_statistics(values, name)
-        return self._statistics[key]
-
-    def _arrays(self, rows: np.ndarray) -> _Columns:
-        return _Columns(self.matrix, self.metrics, rows)
-
-
-class _Columns:
-    """The finite values of each metric over some rows, read on first use (a claim names one metric)."""
-
-    def __init__(self, matrix: np.ndarray, metrics: list[str], rows: np.ndarray) -> None:
-        self._matrix = matrix
-        self._index = {metric: i for i, metric in enumerate(metrics)}
-        self._rows = rows
-        self._found: dict[str, np.ndarray] = {}
-
-    def get(self, metric: str) -> np.ndarray | None:
-        if metric not in self._found:
-            if metric not in self._index:
+        In a real archive each of a few hundred claims names its own model and configuration: finding its
+        rows among a model's few dozen (setting, source) cells costs less than numpy calls over rows."""
+        if model not in self._cells:
+            rows = self.model_rows(model)
+            if len(rows) > _MAX_CELLS * 16:  # a large model: numpy over its rows, not a sort to count cells
+                self._cells[model] = None
                 return None
-            column = self._matrix[self._rows, self._index[metric]]
-            self._found[metric] = column[np.isfinite(column)]
-        return self._found[metric]
+            width = len(self.source_names) + 1
+            combined = (self.setting_codes[rows] + 1) * width + (self.source_codes[rows] + 1)
+            order = np.argsort(combined, kind="stable")  # each cell's rows stay in frame order
+            found, starts = np.unique(combined[order], return_index=True)
+            if len(found) > _MAX_CELLS:
+                self._cells[model] = None
+            else:
+                cells: dict[int, list[tuple[int, np.ndarray]]] = {}
+                ordered, bounds = rows[order], [*starts.tolist(), len(rows)]
+                for at, code in enumerate(found.tolist()):  # slices: np.split costs more per part
+                    part = ordered[bounds[at]:bounds[at + 1]]
+                    cells.setdefault(code // width - 1, []).append((code % width - 1, part))
+                self._cells[model] = cells
+        return self._cells[model]
+
+    def _scope_of_cells(self, cells: dict[int, list[tuple[int, np.ndarray]]], config: str) -> _Scope:
+        """`scope` from a model's `cells`: the same rows, in the same order."""
+        if config:
+            codes = self.covering_codes(config)
+            chosen = [cell for setting in cells.keys() & codes for cell in cells[setting]]
+        else:
+            chosen = [cell for found in cells.values() for cell in found]
+        sources = {source for source, _ in chosen}
+        if len(sources) == 1 and min(sources) >= 0:  # one file: no numpy over its rows needed but a sort
+            rows = chosen[0][1] if len(chosen) == 1 else np.sort(np.concatenate([part for _, part in chosen]))
+            return _Scope(rows, None, self.source_names, self.aliases, single=min(sources))
+        rows = np.sort(np.concatenate([part for _, part in chosen])) if chosen else np.empty(0, dtype=np.int64)
+        return _Scope(rows, self.source_codes[rows], self.source_names, self.aliases)
+
+    def nearest(self, model: str, config: str, claim_source: str) -> str | None:
+        """The claim's folder or its closest ancestor that holds raw files of (model, config)."""
+        return self.scope(model, config).nearest(_folder(claim_source))
+
+    def candidates(self, key: _Key) -> _Candidates:
+        """The statistics of the files below the nearest folder, each alone (sorted) and, when several,
+        all together."""
+        model, config, folder, metric, name = key
+        scope = self.scope(model, config)
+        counts = scope.finite_counts(metric, self.column)
+        each = scope.statistics(metric, name, self.column)
+        chosen = scope.below[folder]
+        if len(chosen) == 1:  # the usual case in a real archive: the file's own statistics, shared
+            at = scope.position[chosen[0]]
+            alone = each[at] if counts[at] else []
+            return _Candidates(alone, [0] * len(alone), [((chosen[0],), counts[at])])
+        actuals: list[float] = []
+        owners: list[int] = []
+        groups: list[tuple[tuple[str, ...], int]] = []
+        for source in chosen:
+            at = scope.position[source]
+            if counts[at]:
+                owners += [len(groups)] * len(each[at])
+                actuals += each[at]
+                groups.append(((source,), counts[at]))
+        if len(chosen) > 1:
+            values, _, starts = scope.values(metric, self.column)
+            pooled = values if len(chosen) == len(scope.sources) else np.concatenate(
+                [values[starts[at]:starts[at] + counts[at]] for at in map(scope.position.__getitem__, chosen)])
+            if pooled.size:
+                pooled_statistics = _np_statistics(pooled, name)
+                owners += [len(groups)] * len(pooled_statistics)
+                actuals += pooled_statistics
+                groups.append((tuple(chosen), int(pooled.size)))
+        return _Candidates(actuals, owners, groups)
+
+    def prefill(self, keys: Iterable[_Key]) -> None:
+        """Work out at once the statistics of the scopes of one file among ``keys``' (`_Scope.statistics`).
+
+        In a real archive nearly every claim names its own model and configuration, found in one file:
+        one small numpy call per claim would cost more than the statistics themselves. The scopes' rows
+        are taken together, a few tens of thousands at a time, per metric and statistic, and the files
+        of one number of values reduced as one block (`_source_statistics`): the same numbers."""
+        wanted: dict[tuple[str, str], dict[int, _Scope]] = {}
+        for model, config, _, metric, name in keys:
+            scope = self.scope(model, config)
+            if len(scope.sources) == 1 and (metric, name) not in scope._statistics:
+                wanted.setdefault((metric, name), {})[id(scope)] = scope
+        for (metric, name), scopes in wanted.items():
+            chunk: list[_Scope] = []
+            size = 0
+            for scope in scopes.values():
+                chunk.append(scope)
+                size += len(scope.rows)
+                if size >= 1 << 15:  # bounds the temporaries on a large archive
+                    _fill(chunk, metric, name, self.column(metric))
+                    chunk, size = [], 0
+            if chunk:
+                _fill(chunk, metric, name, self.column(metric))
+
+    def request_rows(self, model: str, config: str, sources: tuple[str, ...]) -> np.ndarray:
+        """Every row of ``sources``, failed ones too, of ``model`` and holding ``config`` when given."""
+        if self._by_source is None:
+            order = np.argsort(self.source_codes, kind="stable")
+            codes, starts = np.unique(self.source_codes[order], return_index=True)
+            bounds = [*starts.tolist(), len(order)]  # slices: np.split costs more per part
+            self._by_source = {self.source_names[code]: order[bounds[at]:bounds[at + 1]]
+                               for at, code in enumerate(codes.tolist()) if code >= 0}
+        found = [self._by_source[source] for source in sources if source in self._by_source]
+        rows = np.sort(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
+        if model:
+            rows = rows[self.model_codes[rows] == self.model_code.get(model, -2)]
+        if config:
+            rows = rows[self.covering(config)[self.setting_codes[rows]]]
+        return rows
+
+    def cold(self) -> np.ndarray:
+        if self._cold is None:
+            self._cold = (self.frame["cold_start"].to_numpy(dtype=bool) if "cold_start" in self.frame
+                          else np.zeros(len(self.frame), dtype=bool))
+        return self._cold
+
+
+class _Scope:
+    """The rows of one model and configuration source after source (sources sorted, each one's rows in
+    frame order), and for every folder the sources at or below it."""
+
+    def __init__(self, rows: np.ndarray, codes: np.ndarray | None, names: list[str],
+                 aliases: dict[str, list[str]], single: int | None = None) -> None:
+        """``codes``: each row's source code; or None and ``single``, the one source of every row."""
+        if codes is None:
+            assert single is not None
+            ordered, self.counts = [single], [len(rows)]
+        else:
+            per_code = np.bincount(codes, minlength=len(names))
+            ordered = sorted(np.flatnonzero(per_code).tolist(), key=names.__getitem__)
+            self.counts = per_code[ordered].tolist()  # rows per source
+        self.sources = [names[code] for code in ordered]
+        self.position = {source: at for at, source in enumerate(self.sources)}
+        self.segment: np.ndarray | None  # each row's source, by position in `sources`; None: all the first
+        if len(ordered) == 1:  # one file, the usual scope in a real archive: in order already
+            self.rows, self.segment = rows, None
+        else:
+            assert codes is not None
+            rank = np.zeros(len(names), dtype=np.int64)
+            rank[ordered] = np.arange(len(ordered))
+            segment = rank[codes]  # each row's source, by position in `sources`
+            order = np.argsort(segment, kind="stable")
+            self.rows, self.segment = rows[order], segment[order]
+        self.starts = _starts(self.counts)
+        self.below: dict[str, tuple[str, ...]]  # not changed once made: one file's may be shared
+        if len(self.sources) == 1:
+            self.below = _below_one(self.sources[0], tuple(aliases.get(self.sources[0], ())))
+        else:
+            below: dict[str, dict[str, None]] = {}
+            for source in self.sources:
+                for location in (source, *aliases.get(source, ())):
+                    for folder in _ancestors(_folder(location)):
+                        below.setdefault(folder, {})[source] = None
+            # sorted, since `sources` is; a tuple each: a large archive has thousands of folders per scope
+            self.below = {folder: tuple(sources) for folder, sources in below.items()}
+        self._nearest: dict[str, str | None] = {}
+        self._values: dict[str, tuple[np.ndarray, list[int], list[int]]] = {}
+        self._statistics: dict[tuple[str, str], list[list[float]]] = {}
+        self._finite: dict[str, list[int]] = {}
+
+    def nearest(self, folder: str) -> str | None:
+        """``folder`` or its closest ancestor that holds any of the sources."""
+        if folder not in self._nearest:
+            self._nearest[folder] = next((found for found in _ancestors(folder) if found in self.below), None)
+        return self._nearest[folder]
+
+    def finite_counts(self, metric: str, column: Callable[[str], np.ndarray]) -> list[int]:
+        """How many finite values of ``metric`` each source has."""
+        if metric not in self._finite:
+            self._finite[metric] = self.values(metric, column)[1]
+        return self._finite[metric]
+
+    def values(self, metric: str, column: Callable[[str], np.ndarray]) -> tuple[np.ndarray, list[int], list[int]]:
+        """The finite values of ``metric``, source after source, with each source's count and start."""
+        if metric not in self._values:
+            found = column(metric)[self.rows]
+            finite = np.isfinite(found)
+            if finite.all():
+                self._values[metric] = (found, self.counts, self.starts)
+            else:
+                if self.segment is None:
+                    counts = [int(finite.sum())]
+                else:
+                    counts = np.bincount(self.segment[finite], minlength=len(self.sources)).tolist()
+                self._values[metric] = (found[finite], counts, _starts(counts))
+        return self._values[metric]
+
+    def statistics(self, metric: str, name: str, column: Callable[[str], np.ndarray]) -> list[list[float]]:
+        """`_np_statistics` of each source's values (in `sources` order)."""
+        if (metric, name) not in self._statistics:
+            values, counts, starts = self.values(metric, column)
+            self._statistics[metric, name] = _source_statistics(values, counts, starts, name)
+        return self._statistics[metric, name]
+
+
+def _fill(scopes: list[_Scope], metric: str, name: str, column: np.ndarray) -> None:
+    """`_Scope.statistics` and `finite_counts` of scopes of one source each, computed together: their
+    values one after the other, as each would take its own (`_Scope.values`)."""
+    lengths = [len(scope.rows) for scope in scopes]
+    found = column[np.concatenate([scope.rows for scope in scopes])]
+    finite = np.isfinite(found)
+    if finite.all():
+        values, counts = found, lengths
+    else:
+        segment = np.repeat(np.arange(len(scopes)), lengths)
+        values, counts = found[finite], np.bincount(segment[finite], minlength=len(scopes)).tolist()
+    each = _source_statistics(values, counts, _starts(counts), name)
+    for scope, count, statistics in zip(scopes, counts, each, strict=True):
+        scope._finite[metric] = [count]
+        scope._statistics[metric, name] = [statistics]
+
+
+@lru_cache(maxsize=4096)
+def _below_one(source: str, aliases: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """`_Scope.below` of a scope of one file (the usual one in a real archive, made for many scopes):
+    every folder at or above the file or one of its duplicates. Shared: not to be changed."""
+    return {folder: (source,) for location in (source, *aliases) for folder in _ancestors(_folder(location))}
+
+
+def _starts(counts: list[int]) -> list[int]:
+    """Where each of consecutive runs of ``counts`` items starts."""
+    return list(accumulate(counts, initial=0))[:-1]
+
+
+def _codes(requests: pd.DataFrame, name: str) -> tuple[np.ndarray, list[str]]:
+    """Each row's number of its value of column ``name`` (-1 when missing), and those values."""
+    if requests.empty:
+        return np.empty(0, dtype=np.int64), []
+    codes, uniques = pd.factorize(requests[name])
+    return codes, uniques.tolist()
 
 
 def _setting_codes(requests: pd.DataFrame) -> tuple[np.ndarray, list[Config]]:
-    """Each request's number of its distinct settings (`_settings_of`), and those settings."""
+    """Each request's number of its distinct settings, and those settings: its whole context as a
+    configuration (a claim names settings that may be the same in every row, so are in the context but
+    not in the configuration key); -1 when the context is missing, which holds no settings (``decode``
+    reads it as empty)."""
     if requests.empty:
         return np.empty(0, dtype=np.int64), []
     column = requests["context"] if "context" in requests else requests["config"]
     codes, texts = pd.factorize(column)
     if "context" in requests:
-        return codes, [Config.from_context(decode(str(text))) for text in texts]
+        return codes, [_context_settings(str(text)) for text in texts]
     return codes, [Config.parse(str(text)) for text in texts]
 
 
-def _settings_of(requests: pd.DataFrame) -> list[Config]:
-    """Each request's whole context as a configuration (a claim names settings that may be the same in
-    every row, so are in the context but not in the configuration key)."""
-    if "context" not in requests:
-        return [Config.parse(c) for c in requests["config"]]
-    cache: dict[str, Config] = {}
-    out = []
-    for text in requests["context"].tolist():
-        if text not in cache:
-            cache[text] = Config.from_context(decode(str(text)))
-        out.append(cache[text])
-    return out
+@lru_cache(maxsize=2048)
+def _context_settings(text: str) -> Config:
+    """A context text's settings (`Config.from_context`), kept between calls: an archive's few hundred
+    contexts are read again on every analysis, and reading them was a sixth of `check_claims`' time."""
+    return Config.from_context(decode(text))
 
 
-def _ancestors(folder: str) -> list[str]:
+@lru_cache(maxsize=65536)
+def _ancestors(folder: str) -> tuple[str, ...]:
     """'a/b/c' -> ['a/b/c', 'a/b', 'a', '']; '.' (the archive root) -> ['']."""
     parts = [] if folder in {"", "."} else folder.split("/")
-    return ["/".join(parts[:i]) for i in range(len(parts), -1, -1)]
+    return tuple("/".join(parts[:i]) for i in range(len(parts), -1, -1))
 
 
 def _np_statistics(values: np.ndarray, name: str) -> list[float]:
@@ -308,33 +575,62 @@ def _np_statistics(values: np.ndarray, name: str) -> list[float]:
     return [] if value is None else [value]
 
 
-class _Requests:
-    """The request frame's columns as arrays, for explaining mismatches (made on the first one)."""
+def _source_statistics(values: np.ndarray, counts: list[int], starts: list[int], name: str) -> list[list[float]]:
+    """`_np_statistics` of each source's values (``values[start:start + count]``), for all the sources
+    with the same number of values at once: one row each of a block. Numpy reduces each row of a
+    C-contiguous block exactly as it reduces that row alone (same summation order), so these are the
+    same numbers bit for bit; tests/core/test_claims.py holds numpy to that."""
+    by_size: dict[int, list[int]] = {}
+    for at, count in enumerate(counts):
+        if count:
+            by_size.setdefault(count, []).append(at)
+    out: list[list[float]] = [[] for _ in counts]
+    for size, which in by_size.items():
+        if len(which) == 1:  # alone: the block would cost more than it saves
+            out[which[0]] = _np_statistics(values[starts[which[0]]:starts[which[0]] + size], name)
+            continue
+        block = values[np.array([starts[at] for at in which])[:, None] + np.arange(size)]
+        columns = [column.tolist() for column in _row_statistics(block, name)]
+        for row, at in enumerate(which):
+            out[at] = [column[row] for column in columns]
+    return out
 
-    def __init__(self, requests: pd.DataFrame) -> None:
-        self.frame = requests
-        self.model = requests["model"].to_numpy(dtype=object)
-        self.source = requests["source"].to_numpy(dtype=object)
-        self.failed = requests["failed"].to_numpy(dtype=bool)
-        self.cold = (requests["cold_start"].to_numpy(dtype=bool) if "cold_start" in requests
-                     else np.zeros(len(requests), dtype=bool))
-        self.settings = _settings_of(requests)
 
-    def rows(self, model: str, config: str, sources: tuple[str, ...]) -> np.ndarray:
-        keep = np.isin(self.source, list(sources))
-        if model:
-            keep &= self.model == model
-        if config:
-            wanted = Config.parse(config)
-            keep &= np.fromiter((c.covers(wanted) for c in self.settings), dtype=bool, count=len(self.settings))
-        return np.flatnonzero(keep)
+def _row_statistics(block: np.ndarray, name: str) -> list[np.ndarray]:
+    """`_np_statistics` (via `array_statistic`) of every row of ``block`` (rows of one size, ≥ 1)."""
+    size = block.shape[1]
+    if name == "std":
+        return [block.std(axis=1, ddof=d) for d in (1, 0) if size > d]
+    if name == "mean":
+        return [block.mean(axis=1)]
+    if name == "median":
+        return [np.median(block, axis=1)]
+    percentile = _percentile(name)
+    if percentile is not None:
+        return [np.percentile(block, percentile, axis=1)]
+    if name == "min":
+        return [block.min(axis=1)]
+    if name == "max":
+        return [block.max(axis=1)]
+    return []
 
 
-def _explain(claim, requests: _Requests, model: str, config: str, sources: tuple[str, ...]) -> str:
+def _percentile(name: str) -> float | None:
+    """'p95' -> 95.0 as `array_statistic` reads it; None for anything else."""
+    if len(name) < 2 or name[0] != "p":
+        return None
+    try:
+        value = float(name[1:])
+    except ValueError:
+        return None
+    return value if 0 <= value <= 100 else None
+
+
+def _explain(claim, index: _Index, model: str, config: str, sources: tuple[str, ...]) -> str:
     """Look for the usual mistake behind a wrong summary number."""
-    rows = requests.rows(model, config, sources)
-    values = requests.frame[claim.metric].to_numpy(dtype="float64")[rows]
-    failed, cold = requests.failed[rows], requests.cold[rows]
+    rows = index.request_rows(model, config, sources)
+    values = index.column(claim.metric)[rows]
+    failed, cold = index.failed[rows], index.cold()[rows]
 
     def stat(found: np.ndarray, name: str) -> float | None:
         return array_statistic(found[np.isfinite(found)], name)
@@ -356,28 +652,41 @@ def _explain(claim, requests: _Requests, model: str, config: str, sources: tuple
 
 
 class _GenericIndex:
-    """Non-LLM time measurements by file path without extension, each with its whole context."""
+    """Non-LLM time measurements by file path without extension and by the word their definition starts
+    with (the statistic: 'mean of 5 runs'), each with its whole context."""
 
     def __init__(self, generic: pd.DataFrame) -> None:
-        self.rows: dict[str, list[tuple[Config, str, float, str]]] = {}
+        self.rows: dict[tuple[str, str], list[tuple[Config, float, str]]] = {}
         if generic.empty:
             return
-        times = generic.loc[generic["metric"] == "time_ms"]
-        settings = _settings_of(times)
-        for source, setting, definition, value in zip(times["source"].tolist(), settings, times["definition"].tolist(),
-                                                      times["value"].tolist(), strict=False):
-            self.rows.setdefault(_stem(source), []).append((setting, str(definition), float(value), str(source)))
+        # lists rather than a filtered frame: a real archive has a few hundred rows, pandas' cost is per call
+        times = [at for at, metric in enumerate(generic["metric"].tolist())
+                 if isinstance(metric, str) and metric == "time_ms"]
+        if not times:
+            return
+        sources, definitions, values = (generic[name].tolist() for name in ("source", "definition", "value"))
+        if "context" in generic:
+            contexts = generic["context"].tolist()
+            settings = [_context_settings(str(contexts[at])) for at in times]
+        else:
+            configs = generic["config"].tolist()
+            settings = [Config.parse(configs[at]) for at in times]
+        for at, setting in zip(times, settings, strict=True):
+            word, space, _ = str(definitions[at]).partition(" ")
+            if space:
+                self.rows.setdefault((_stem(sources[at]), word), []).append(
+                    (setting, float(values[at]), str(sources[at])))
+
 
 
 def _check_generic(claim, index: _GenericIndex) -> ClaimCheck | None:
     """A Markdown table of a compile benchmark against the JSON written next to it."""
     if not claim.config:
         return None
-    stem = _stem(claim.source)
-    prefix = claim.statistic + " "
     wanted = Config.parse(claim.config)
-    candidates = [(value, source) for setting, definition, value, source in index.rows.get(stem, [])
-                  if definition.startswith(prefix) and setting.covers(wanted)]
+    # the rows whose definition starts with the statistic and a space (a statistic's name has none)
+    rows = index.rows.get((_stem(claim.source), claim.statistic), [])
+    candidates = [(value, source) for setting, value, source in rows if setting.covers(wanted)]
     if not candidates:
         return None
     actual, source = min(candidates, key=lambda item: abs(item[0] - claim.value))
