@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bot.core.analysis.requests import array_statistic
+from bot.core.analysis.requests import array_statistic, percentile_of
 from bot.core.config import Config
 from bot.core.context import decode
 from bot.core.dimensions import group_model
@@ -605,7 +605,7 @@ def _row_statistics(block: np.ndarray, name: str) -> list[np.ndarray]:
         return [block.mean(axis=1)]
     if name == "median":
         return [np.median(block, axis=1)]
-    percentile = _percentile(name)
+    percentile = percentile_of(name)
     if percentile is not None:
         return [np.percentile(block, percentile, axis=1)]
     if name == "min":
@@ -613,17 +613,6 @@ def _row_statistics(block: np.ndarray, name: str) -> list[np.ndarray]:
     if name == "max":
         return [block.max(axis=1)]
     return []
-
-
-def _percentile(name: str) -> float | None:
-    """'p95' -> 95.0 as `array_statistic` reads it; None for anything else."""
-    if len(name) < 2 or name[0] != "p":
-        return None
-    try:
-        value = float(name[1:])
-    except ValueError:
-        return None
-    return value if 0 <= value <= 100 else None
 
 
 def _explain(claim, index: _Index, model: str, config: str, sources: tuple[str, ...]) -> str:

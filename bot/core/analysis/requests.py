@@ -272,7 +272,7 @@ def array_statistic(values: np.ndarray, name: str) -> float | None:
         return float(values.mean())
     if name == "median":
         return float(np.median(values))
-    percentile = _percentile(name)
+    percentile = percentile_of(name)
     if percentile is not None:
         return float(np.percentile(values, percentile))
     if name == "min":
@@ -284,7 +284,7 @@ def array_statistic(values: np.ndarray, name: str) -> float | None:
     return None
 
 
-def _percentile(name: str) -> float | None:
+def percentile_of(name: str) -> float | None:
     """'p95' -> 95.0, 'p99.9' -> 99.9; None for anything else."""
     if len(name) < 2 or name[0] != "p":
         return None
