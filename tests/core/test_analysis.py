@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from bot.core.analysis import analyze
 from bot.core.analysis.requests import welch
@@ -158,3 +159,15 @@ def test_welch_on_arrays_gives_the_same_bits_as_on_series() -> None:
         expected = _welch_on_series(pd.Series(a), pd.Series(b))
         assert welch(a, b) == expected
         assert welch(pd.Series(a, dtype=object), pd.Series(b)) == expected
+
+
+@pytest.mark.parametrize("scale", [1e-170, 1e-160, 1e-120, 1e120, 1e200])
+def test_welch_is_the_same_at_any_common_scale(scale: float) -> None:
+    """t and df do not change when both samples are scaled alike; squared variances of 1e-160 values
+    underflowed to 0.0 / 0.0 (a crash) and of 1e-170 values to "no spread" (p = 0)."""
+    a, b = np.array([1.0, 2.0, 3.0, 4.0]), np.array([2.0, 3.5, 5.0, 4.0])
+    expected, method = welch(a, b)
+    assert method == "Welch t-test" and expected is not None
+    found, found_method = welch(a * scale, b * scale)
+    assert found_method == "Welch t-test"
+    assert found == pytest.approx(expected, rel=1e-12)

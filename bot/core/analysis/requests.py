@@ -300,6 +300,7 @@ def welch(a: pd.Series | np.ndarray, b: pd.Series | np.ndarray) -> tuple[float |
     a, b = _present(a), _present(b)
     if a.size < 2 or b.size < 2:
         return None, f"n={a.size} vs n={b.size}: too few samples to separate from noise"
+    a, b = _rescaled(a, b)
     va, vb = _variance(a) / a.size, _variance(b) / b.size
     diff = float(_mean(a) - _mean(b))
     if va + vb == 0:
@@ -308,6 +309,20 @@ def welch(a: pd.Series | np.ndarray, b: pd.Series | np.ndarray) -> tuple[float |
     df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
     p = two_sided_p(t, df)
     return (p if math.isfinite(p) else None), "Welch t-test"
+
+
+_SAFE_SCALE = (1e-100, 1e100)  # squared variances of values in this range neither underflow nor overflow
+
+
+def _rescaled(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both samples divided by their largest magnitude when it lies outside `_SAFE_SCALE` (t and df do
+    not change under a common scale; values of 1e-160 made the df's denominator 0.0 / 0.0, values
+    of 1e-170 a spread of 0). Inside it, the samples are returned as they are, so the p-values keep
+    their bits."""
+    scale = float(max(np.abs(a).max(), np.abs(b).max()))
+    if scale == 0 or not math.isfinite(scale) or _SAFE_SCALE[0] <= scale <= _SAFE_SCALE[1]:
+        return a, b
+    return a / scale, b / scale
 
 
 def _present(values: pd.Series | np.ndarray) -> np.ndarray:
