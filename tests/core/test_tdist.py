@@ -46,3 +46,10 @@ def test_edges() -> None:
         assert math.isnan(two_sided_p(t, df))
     assert two_sided_p(1e6, 2.0) == pytest.approx(_reference(1e6, 2.0), rel=1e-12)  # far tail keeps digits
     assert 0.0 < two_sided_p(50.0, 300.0) < 1e-100
+
+
+@pytest.mark.parametrize("df", [1e9, 1e12, 1e15, 1e20, 1e300])
+def test_beyond_what_a_welch_test_reaches_the_large_df_expansion_keeps_the_digits(df: float) -> None:
+    for t in (0.5, 1.96, 5.0, 10.0):
+        assert two_sided_p(t, df) == pytest.approx(_reference(t, df), rel=1e-11)
+    assert all(0.0 <= two_sided_p(t, df) <= 1.0 for t in (1e-9, 1.0, 30.0, 1e3))
