@@ -42,6 +42,20 @@ def test_analyze_tarball_writes_report_and_json(tmp_path: Path, capsys: pytest.C
     assert "fetched" in err and "narrative failed" in err
 
 
+@pytest.mark.parametrize("collecting", [True, False])
+def test_analyze_gives_the_caller_its_garbage_collector_state_back(tmp_path: Path, collecting: bool) -> None:
+    """`chimera analyze` turns the cyclic collector off while it imports; a caller's state is kept."""
+    import gc
+
+    archive = _tarball(tmp_path / "a.tar.gz", {"run/results.csv": CSV})
+    (gc.enable if collecting else gc.disable)()
+    try:
+        assert main(["analyze", str(archive), "--no-llm", "--quiet", "--out", str(tmp_path / "r.md")]) == 0
+        assert gc.isenabled() is collecting
+    finally:
+        gc.enable()
+
+
 def test_analyze_name_inside_storage_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     write_tree(tmp_path / "storage" / "nightly" / "2025-11-14", {"results.csv": CSV})
