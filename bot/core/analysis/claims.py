@@ -78,7 +78,6 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
     (a job limit) falls back to hundreds of files, and a large archive has thousands of such claims.
     """
     known = sorted(m for m in requests["model"].dropna().unique() if m) if not requests.empty else []
-    models = set(known)
     index = _Index(requests, aliases or {})
     generic_index = _GenericIndex(generic)
     # The claims are read column by column; a claim's named tuple is made only where one is needed (a
@@ -86,7 +85,19 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
     columns: dict[str, list[Any]] = {name: claims[name].tolist() if name in claims else [None] * len(claims)
                                     for name in CLAIM_COLUMNS}
     found: list[ClaimCheck | None] = [None] * len(claims)  # None: cannot be checked (yet)
-    waiting: dict[_Key, list[int]] = {}  # candidates -> the numbers of the claims weighed against them
+    waiting = _by_candidates(columns, known, index, generic_index, found)
+    index.prefill(waiting)
+    _weigh_waiting(waiting, columns, index, found)
+    checks = [check for check in found if check is not None]
+    return checks, len(found) - len(checks)
+
+
+def _by_candidates(columns: dict[str, list[Any]], known: list[str], index: _Index, generic_index: _GenericIndex,
+                   found: list[ClaimCheck | None]) -> dict[_Key, list[int]]:
+    """The claims' numbers by the candidates they are weighed against (model, configuration, nearest
+    folder, metric, statistic); time measurements are checked here, into ``found``."""
+    models = set(known)
+    waiting: dict[_Key, list[int]] = {}
     resolved: dict[tuple[str, str, str], tuple[str, str]] = {}
     own = columns["source"], columns["model"], columns["config"], columns["metric"], columns["statistic"]
     for at, (source, named, config, metric, statistic) in enumerate(zip(*own, strict=True)):
@@ -110,7 +121,12 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
         folder = index.nearest(model, config, source)
         if folder is not None:
             waiting.setdefault((model, config, folder, metric, statistic), []).append(at)
-    index.prefill(waiting)
+    return waiting
+
+
+def _weigh_waiting(waiting: dict[_Key, list[int]], columns: dict[str, list[Any]], index: _Index,
+                   found: list[ClaimCheck | None]) -> None:
+    """Each group of claims weighed against its candidates, the checks written into ``found``."""
     while waiting:
         key, pending = waiting.popitem()  # each let go once checked: the checks take its place
         candidates = index.candidates(key)
@@ -126,8 +142,6 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
             found[at] = ClaimCheck(columns["source"][at], model, config, key[3], key[4], value,
                                    candidates.actuals[pick], columns["unit"][at], "match" if match else "mismatch",
                                    sources, n, explanation)
-    checks = [check for check in found if check is not None]
-    return checks, len(found) - len(checks)
 
 
 _Claim = namedtuple("_Claim", CLAIM_COLUMNS)  # type: ignore[misc]
