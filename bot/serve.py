@@ -191,6 +191,11 @@ class HttpServer:
         self.port: int = int(self._server.effective_port)
         self.host = host
         self._stopping = threading.Event()
+        # `stop` pulls waitress's trigger (a pipe) while `_run` may be closing it: a write to the
+        # closed descriptor raised EBADF out of `stop` (hiding the start-up error being reported),
+        # and a reused descriptor number would take a stray byte. The lock orders the two.
+        self._closing = threading.Lock()
+        self._closed = False
         self._thread = threading.Thread(target=self._run, name="http-server", daemon=True)
 
     def _dispatch(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -211,9 +216,11 @@ class HttpServer:
             while not self._stopping.is_set():
                 wasyncore.loop(timeout=1.0, map=server._map, use_poll=server.adj.asyncore_use_poll, count=1)
         finally:
-            for channel in list(server._map.values()):  # listener, trigger, open connections
-                with contextlib.suppress(OSError):
-                    channel.close()
+            with self._closing:
+                self._closed = True
+                for channel in list(server._map.values()):  # listener, trigger, open connections
+                    with contextlib.suppress(OSError):
+                        channel.close()
             server.task_dispatcher.shutdown()
 
     def start(self) -> None:
@@ -221,7 +228,9 @@ class HttpServer:
 
     def stop(self, timeout_s: float = 5.0) -> None:
         self._stopping.set()
-        self._server.trigger.pull_trigger()  # wakes the poll at once
+        with self._closing:
+            if not self._closed:
+                self._server.trigger.pull_trigger()  # wakes the poll at once
         self._thread.join(timeout=timeout_s)
 
 
