@@ -250,23 +250,7 @@ def serve(settings: Settings, *, services: Services | None = None,
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: stop.set())
 
-    server: HttpServer | None = None
-    http_mode = settings.slack_mode == "http"
-    if http_mode or settings.health_port is not None:  # the probes answer while the database is waited for
-        port = settings.http_port if http_mode else int(settings.health_port or 0)
-        try:
-            server = HttpServer(make_wsgi_app(None, None), host=settings.http_host, port=port,
-                                max_request_bytes=settings.max_request_bytes)
-        except (OSError, ValueError) as exc:  # address in use, unknown host, port out of range
-            name = "HTTP_PORT" if http_mode else "HEALTH_PORT"
-            raise ConfigError(f"cannot listen on HTTP_HOST={settings.http_host} {name}={port}: "
-                              f"{getattr(exc, 'strerror', None) or exc}") from None
-        server.start()
-        if http_mode:
-            log.info("HTTP mode: listening on %s:%d (%s, /health, /health/ready)", settings.http_host, server.port,
-                     EVENTS_PATH)
-        else:
-            log.info("health probes on %s:%d (/health, /health/ready)", settings.http_host, server.port)
+    server = _listen(settings)  # the probes answer while the database is waited for
     try:
         if services is None:
             store = open_database(settings, wait_s=settings.database_startup_wait_s, stop=stop)
@@ -279,17 +263,7 @@ def serve(settings: Settings, *, services: Services | None = None,
         raise
     start_services(services)  # resumes the work a dead predecessor left, then digests fire
     log.info("replica %s started", services.runner.me.id)
-
-    closers: list[Callable[[], None]] = []
-    if not http_mode:
-        assert settings.slack_app_token is not None  # check_slack_settings
-        handler = SocketModeHandler(app, app_token=settings.slack_app_token.get_secret_value())
-        handler.connect()
-        log.info("Socket Mode: connected")
-        closers.append(handler.close)
-    if server is not None:
-        server.swap(make_wsgi_app(app if http_mode else None, services, listener_busy=server.busy))
-        closers.append(server.stop)
+    closers = _connect(settings, app, services, server)
 
     stop.wait()
     log.info("shutting down: no new work here; waiting up to %.0f s for running tasks", grace_s)
@@ -300,3 +274,43 @@ def serve(settings: Settings, *, services: Services | None = None,
     for close in closers:
         close()
     log.info("stopped after %.1f s", time.monotonic() - started)
+
+
+def _listen(settings: Settings) -> HttpServer | None:
+    """The HTTP server, started with only the probes behind it (Slack's routes come with `_connect`):
+    in HTTP mode on HTTP_PORT, in Socket Mode on HEALTH_PORT if set, else none."""
+    http_mode = settings.slack_mode == "http"
+    if not http_mode and settings.health_port is None:
+        return None
+    port = settings.http_port if http_mode else int(settings.health_port or 0)
+    try:
+        server = HttpServer(make_wsgi_app(None, None), host=settings.http_host, port=port,
+                            max_request_bytes=settings.max_request_bytes)
+    except (OSError, ValueError) as exc:  # address in use, unknown host, port out of range
+        name = "HTTP_PORT" if http_mode else "HEALTH_PORT"
+        raise ConfigError(f"cannot listen on HTTP_HOST={settings.http_host} {name}={port}: "
+                          f"{getattr(exc, 'strerror', None) or exc}") from None
+    server.start()
+    if http_mode:
+        log.info("HTTP mode: listening on %s:%d (%s, /health, /health/ready)", settings.http_host, server.port,
+                 EVENTS_PATH)
+    else:
+        log.info("health probes on %s:%d (/health, /health/ready)", settings.http_host, server.port)
+    return server
+
+
+def _connect(settings: Settings, app: App, services: Services, server: HttpServer | None) -> list[Callable[[], None]]:
+    """Start taking Slack's requests (Socket Mode connection, or Bolt behind the HTTP server);
+    returns what closes them, in order."""
+    closers: list[Callable[[], None]] = []
+    http_mode = settings.slack_mode == "http"
+    if not http_mode:
+        assert settings.slack_app_token is not None  # check_slack_settings
+        handler = SocketModeHandler(app, app_token=settings.slack_app_token.get_secret_value())
+        handler.connect()
+        log.info("Socket Mode: connected")
+        closers.append(handler.close)
+    if server is not None:
+        server.swap(make_wsgi_app(app if http_mode else None, services, listener_busy=server.busy))
+        closers.append(server.stop)
+    return closers
