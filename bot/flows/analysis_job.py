@@ -170,37 +170,10 @@ class AnalysisJob:
         tell_requester(self.poster, channel=self.channel, user=self.user, response_url=self.response_url, text=text)
 
     def run(self) -> dict[str, Any]:
-        who = requested_by(self.user)
-        if self.services.positions is not None:  # from now on this worker edits the message
-            self.services.positions.adopt(self.lease.task.id)
-        if self.lease.task.ack_queued:  # another replica may be editing its place in line right now
-            self.settle_at = self.services.clock() + POSITION_EDIT_SETTLE_S
-        if self.run_id is None:  # the first attempt records the run (a take-over continues it)
-            created = self._record("the start", lambda s: s.runs.create_run(
-                archive=self.target, trigger=str(self.lease.task.payload.get("trigger") or "slash"),
-                channel=self.channel, user=self.user or None))
-            if created is not None:
-                self.run_id = created.id
-                self.lease.attach_run(created.id)
-        if self.run_id is not None:
-            run_id = self.run_id
-            self._record("the start", lambda s: s.runs.start_run(run_id))
-        self._recover_parent()
+        self._begin()
         throttle = Throttle(interval_s=self.services.progress_interval_s, clock=self.services.clock)
         try:
-            if self.lease.resumed and self.parent_ts is not None:
-                # Another replica started it (and stopped): carry on in its message.
-                self._status(f":hourglass_flowing_sand: {who} an analysis of {self.label} — resuming…")
-            elif self.parent_ts is not None:
-                # Posted at the ack: it says "starting…" already, unless it shows a place in line
-                # (or was found in Slack, saying either).
-                task = self.lease.task
-                if task.ack_queued or task.ack_ts is None:
-                    if not self.lease.while_working(lambda: self._edit_parent(parent_text(self.target,
-                                                                                          user=self.user))):
-                        return {"result": "handed back before it started"}
-                    throttle.ready()  # that was an edit: the next one at least an interval later
-            elif not self.lease.while_working(self._post_parent):
+            if not self._show_started(throttle):
                 return {"result": "handed back before it started"}
         except SlackCallFailed as err:
             self._finish("failed", error=f"could not post in Slack: {err.code}")
@@ -219,30 +192,71 @@ class AnalysisJob:
             )
         except ChimeraError as err:
             log.info("analysis of %r failed: %s", self.target, err)
-            if not self.lease.begin_delivery():  # handed back or taken over: not ours to report
-                return {"result": "handed back"}
-            self._finish("failed", error=str(err))
-            self._settle()
-            self._edit_parent(f":x: Analysis of {self.label} failed: {escape_mrkdwn(str(err))}")
             # The message may quote the archive's contents (member names): escaped like any file text.
-            self._tell(f"{escape_mrkdwn(str(err))} Check the name (it is looked up inside the configured "
-                       "storage) and try again.")
-            return {"result": "failed", "error": str(err)}
+            return self._report_failure(
+                str(err), parent=f"failed: {escape_mrkdwn(str(err))}",
+                tell=f"{escape_mrkdwn(str(err))} Check the name (it is looked up inside the configured "
+                     "storage) and try again.")
         except Exception:
             log.exception("analysis of %r crashed", self.target)
-            if not self.lease.begin_delivery():
-                return {"result": "handed back"}
-            self._finish("failed", error="internal error (see the bot's log)")
-            self._settle()
-            self._edit_parent(f":x: Analysis of {self.label} failed because of an internal error.")
-            self._tell("Something went wrong while analyzing that archive (details are in the bot's log). "
-                       "Please try again; if it happens again, tell whoever runs the bot.")
-            return {"result": "failed", "error": "internal error"}
+            return self._report_failure(
+                "internal error (see the bot's log)", result_error="internal error",
+                parent="failed because of an internal error.",
+                tell="Something went wrong while analyzing that archive (details are in the bot's log). "
+                     "Please try again; if it happens again, tell whoever runs the bot.")
         if not self.lease.begin_delivery():
             log.info("analysis of %r finished after it was handed back or taken over; not delivered", self.target)
             return {"result": "handed back"}
         self._deliver(result)
         return {"result": "delivered", "parent_ts": self.parent_ts}
+
+    def _begin(self) -> None:
+        """Take over the channel message and record the run (a take-over continues the one recorded)."""
+        if self.services.positions is not None:  # from now on this worker edits the message
+            self.services.positions.adopt(self.lease.task.id)
+        if self.lease.task.ack_queued:  # another replica may be editing its place in line right now
+            self.settle_at = self.services.clock() + POSITION_EDIT_SETTLE_S
+        if self.run_id is None:  # the first attempt records the run
+            created = self._record("the start", lambda s: s.runs.create_run(
+                archive=self.target, trigger=str(self.lease.task.payload.get("trigger") or "slash"),
+                channel=self.channel, user=self.user or None))
+            if created is not None:
+                self.run_id = created.id
+                self.lease.attach_run(created.id)
+        if self.run_id is not None:
+            run_id = self.run_id
+            self._record("the start", lambda s: s.runs.start_run(run_id))
+        self._recover_parent()
+
+    def _show_started(self, throttle: Throttle) -> bool:
+        """The channel message says the analysis is under way; False when the task was handed back
+        meanwhile. Raises SlackCallFailed when Slack refuses the message."""
+        if self.lease.resumed and self.parent_ts is not None:
+            # Another replica started it (and stopped): carry on in its message.
+            self._status(f":hourglass_flowing_sand: {requested_by(self.user)} an analysis of {self.label} — resuming…")
+            return True
+        if self.parent_ts is None:
+            return self.lease.while_working(self._post_parent)
+        # Posted at the ack: it says "starting…" already, unless it shows a place in line (or was
+        # found in Slack, saying either).
+        task = self.lease.task
+        if task.ack_queued or task.ack_ts is None:
+            if not self.lease.while_working(lambda: self._edit_parent(parent_text(self.target, user=self.user))):
+                return False
+            throttle.ready()  # that was an edit: the next one at least an interval later
+        return True
+
+    def _report_failure(self, error: str, *, parent: str, tell: str,
+                        result_error: str | None = None) -> dict[str, Any]:
+        """Record the failed run and say so in the channel message and to the user — unless the
+        task was handed back or taken over meanwhile (then it is not ours to report)."""
+        if not self.lease.begin_delivery():
+            return {"result": "handed back"}
+        self._finish("failed", error=error)
+        self._settle()
+        self._edit_parent(f":x: Analysis of {self.label} {parent}")
+        self._tell(tell)
+        return {"result": "failed", "error": result_error or error}
 
     def _post_parent(self) -> None:
         # Tagged with the task's key: should this replica die before recording it, the one taking
