@@ -190,7 +190,9 @@ def test_archive_error_reaches_the_user_as_ephemeral(standin):
         standin.wait_for(lambda calls: any(c.method == "respond" for c in calls))
     said = standin.of("respond")[0].params
     assert said["response_type"] == "ephemeral" and "No archive named" in said["text"]
-    assert ":x:" in standin.of("chat.update")[-1].params["text"]
+    parent = standin.of("chat.update")[-1].params["text"]
+    assert parent.startswith(":x: Analysis of ") and "failed: No archive named `nope.tar.gz`" in parent, parent
+    assert "Check the name" in said["text"]
     assert standin.of("files.getUploadURLExternal") == []
 
 
@@ -202,6 +204,8 @@ def test_internal_error_gives_a_short_message_not_a_traceback(standin):
         standin.wait_for(lambda calls: any(c.method == "respond" for c in calls))
     text = standin.of("respond")[0].params["text"]
     assert "went wrong" in text and "passwd" not in text
+    parent = standin.of("chat.update")[-1].params["text"]
+    assert parent.startswith(":x: Analysis of ") and parent.endswith("failed because of an internal error."), parent
 
 
 def test_file_and_model_text_cannot_mention_or_smuggle_links(standin):
