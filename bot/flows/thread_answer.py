@@ -34,6 +34,7 @@ from bot.core.prompts.answer import (
     ANSWER_TOKENS,
     ANSWER_WORDS,
     HISTORY_MESSAGE_CHARS,
+    AnswerPrompt,
     ThreadMessage,
     build_answer_prompt,
 )
@@ -161,18 +162,8 @@ class ThreadAnswer:
 
     def _answer_text(self) -> str:
         run = self.run
-        if run is None:
-            return "I no longer have the data of this report. Run the analysis again, then ask in its thread."
-        if run.status in ("queued", "running"):
-            return ("This analysis is still running. Ask again once the summary is posted and "
-                    "I'll answer from its data.")
-        if run.status != "done":
-            rerun = f"`/chimera analyze {escape_mrkdwn(run.archive)}`"
-            if (run.error or "").startswith("interrupted"):
-                return (f"This analysis was interrupted ({escape_mrkdwn(run.error or '')}), so there is no data to "
-                        f"answer from. Run {rerun} again, then ask in the new report's thread.")
-            return ("This analysis did not finish, so there is no data to answer from. Run it again "
-                    f"with {rerun}, then ask in the new report's thread.")
+        if run is None or run.status != "done":
+            return _no_data(run)
         store = self.services.store
         measurements = store.runs.load_measurements(run.id)
         report_facts = facts_from_json(run.facts)
@@ -191,15 +182,22 @@ class ThreadAnswer:
                                          num_ctx=chat.num_ctx)
         except AnswerDoesNotFit as err:
             return compose(narrative=None, facts=facts, computed=computed, unavailable_reason=str(err)).text
+        return self._model_answer(prompt, facts, computed)
+
+    def _model_answer(self, prompt: AnswerPrompt, facts: list[Fact], computed: followup.Computation) -> str:
+        """The model's answer, shown while it streams and checked before it is used; the computed
+        part alone (with the reason) when the model fails or its answer is not usable."""
+        chat = self.services.chat
         throttle = Throttle(interval_s=self.services.progress_interval_s, clock=self.services.clock)
 
-        cited_so_far = [f for f in facts if f.id in set(prompt.fact_ids)]
+        citable = set(prompt.fact_ids)
+        cited = [f for f in facts if f.id in citable]
 
         def on_text(partial: str) -> None:
             # The partial answer is grounded like the final one: cited ids become exact values and
             # any other number is marked, so an invented number is never shown unmarked, even briefly.
             if throttle.ready():
-                shown = compose(narrative=partial, facts=cited_so_far, computed=computed).text
+                shown = compose(narrative=partial, facts=cited, computed=computed).text
                 self._edit(":writing_hand: " + shown)
 
         try:
@@ -207,7 +205,6 @@ class ThreadAnswer:
         except LLMCallFailed as err:
             log.info("follow-up answer without the model: %s", err)
             return compose(narrative=None, facts=facts, computed=computed, unavailable_reason=str(err)).text
-        cited = cited_so_far
         if not result.content.strip():
             return compose(narrative=None, facts=facts, computed=computed,
                            unavailable_reason="the model returned an empty answer").text
@@ -217,13 +214,28 @@ class ThreadAnswer:
             log.warning("follow-up prompt cut by Ollama: %s", cut)
             return compose(narrative=None, facts=facts, computed=computed,
                            unavailable_reason=f"{cut} — raise OLLAMA_NUM_CTX").text
-        verdict = judge_answer(result.content, facts=cited, citable=set(prompt.fact_ids),
+        verdict = judge_answer(result.content, facts=cited, citable=citable,
                                done_reason=result.metrics.done_reason, max_words=ANSWER_WORDS)
         if not verdict.passed:
             log.info("follow-up answer not used: %s", "; ".join(verdict.reasons))
             return compose(narrative=None, facts=facts, computed=computed,
                            unavailable_reason=f"the model's answer was not used: {verdict.rules_broken[0]}").text
         return compose(narrative=result.content, facts=cited, computed=computed).text
+
+
+def _no_data(run: Run | None) -> str:
+    """Why a thread has no data to answer from: no run, one still running, or one that failed."""
+    if run is None:
+        return "I no longer have the data of this report. Run the analysis again, then ask in its thread."
+    if run.status in ("queued", "running"):
+        return ("This analysis is still running. Ask again once the summary is posted and "
+                "I'll answer from its data.")
+    rerun = f"`/chimera analyze {escape_mrkdwn(run.archive)}`"
+    if (run.error or "").startswith("interrupted"):
+        return (f"This analysis was interrupted ({escape_mrkdwn(run.error or '')}), so there is no data to "
+                f"answer from. Run {rerun} again, then ask in the new report's thread.")
+    return ("This analysis did not finish, so there is no data to answer from. Run it again "
+            f"with {rerun}, then ask in the new report's thread.")
 
 
 class AnswerTasks:
