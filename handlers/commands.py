@@ -202,18 +202,24 @@ def make_chimera_command(services: Services) -> Callable[..., None]:
             ack(text=USAGE)
             return
         if parsed.action == "status":
-            # The Ollama check may stall: it never runs on this listener thread.
-            def reply(text: str) -> None:
-                respond(text=text, response_type="ephemeral", replace_original=True)
+            _status(ack, respond)
+        else:
+            _queue(parsed, command, ack)
 
-            if services.side is None:
-                ack(text=status_text(services))
-            elif send_status(services, reply):
-                ack(text="Checking…")
-            else:
-                ack(text=status_without_check(services))
-            return
+    def _status(ack: Ack, respond: Respond) -> None:
+        # The Ollama check may stall: it never runs on this listener thread.
+        def reply(text: str) -> None:
+            respond(text=text, response_type="ephemeral", replace_original=True)
 
+        if services.side is None:
+            ack(text=status_text(services))
+        elif send_status(services, reply):
+            ack(text="Checking…")
+        else:
+            ack(text=status_without_check(services))
+
+    def _queue(parsed: Command, command: dict[str, Any], ack: Ack) -> None:
+        """Queue an analysis or a comparison durably, then ack with its place in line."""
         # Slack never redelivers a slash command: each invocation is new work.
         key = f"slash:{uuid.uuid4().hex}"
         accepted: Accepted | None = None
