@@ -47,32 +47,55 @@ def find_rankings(text: str, source: str, *, lowered: str | None = None) -> list
     if "%" not in lowered and "best" not in lowered and "fastest" not in lowered:
         return []  # no line can be a cue (`_is_cue`)
     lines = text.splitlines()
-    out: list[RankingClaim] = []
-    heading = ""
-    model = ""  # the nearest model name (name:tag) at or before the line
-    # Only a line with a '#' (a heading), a ':' (a model name) or a cue ('%', 'best', 'fastest') can
-    # change anything: the others (most of the prose) are passed over at once. The text is lowered
-    # once, line breaks stay where they were (no character lowers to or from one).
+    # Only a cue line ('%', 'best' or 'fastest' in it, about one line in ten) can make a claim: the
+    # others are passed over at once. What a claim needs from the lines before it (the section's
+    # heading, the nearest model name) is looked up from the cue backwards, only as far as the
+    # previous cue (`_Before`). The text is lowered once, line breaks stay where they were (no
+    # character lowers to or from one).
     lowered_lines = lowered.splitlines()
-    candidates = [index for index, low in enumerate(lowered_lines)
-                  if "#" in low or ":" in low or "%" in low or "best" in low or "fastest" in low]
-    for index in candidates:
+    cues = [index for index, low in enumerate(lowered_lines) if "%" in low or "best" in low or "fastest" in low]
+    out: list[RankingClaim] = []
+    before = _Before(lines)
+    for index in cues:
         line, low = lines[index], lowered_lines[index]
-        match = _HEADING.match(line) if "#" in line else None
-        if match:
-            heading = match.group(1)
-        # every model name has a ':' followed by a letter or digit; a cue needs '%', 'best' or 'fastest'
-        if ":" in line and _COLON_WORD.search(line):
-            found = _MODEL.findall(line)
-            model = str(found[-1]) if found else model
         if not _is_cue(line, low):
             continue
+        heading, model = before.at(index)
         if _may_match(low, "best") and _BEST.search(line):
             claim = _best_config(lines, index, source, model)
             if claim is not None:
                 out.append(claim)
         out.extend(_faster(line, low, heading, source, model))
     return _distinct(out)
+
+
+class _Before:
+    """The heading and the model name (name:tag) in force at a line: the last heading at or before
+    it, and the last model name written at or before it ('' when none). Asked for lines in
+    increasing order, each answer is found by reading back from the line to the one asked before:
+    a line with a '#' may be a heading; every model name has a ':' followed by a letter or digit."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.done = -1  # the last line answered for
+        self.heading = ""
+        self.model = ""
+
+    def at(self, index: int) -> tuple[str, str]:
+        lines, done = self.lines, self.done
+        heading = model = None
+        for back in range(index, done, -1):
+            line = lines[back]
+            if heading is None and "#" in line and (match := _HEADING.match(line)):
+                heading = match.group(1)
+            if model is None and ":" in line and _COLON_WORD.search(line) and (found := _MODEL.findall(line)):
+                model = str(found[-1])
+            if heading is not None and model is not None:
+                break
+        self.done = index
+        self.heading = self.heading if heading is None else heading
+        self.model = self.model if model is None else model
+        return self.heading, self.model
 
 
 def _is_cue(line: str, lowered: str) -> bool:
