@@ -290,9 +290,8 @@ def read_markdown(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
         key_value = _key_value(line) if ":" in line and "|" not in line else None
         if key_value:
             key, value = key_value.group(1).strip(), key_value.group(2).strip()
-            unit = _unit_of(value)
-            if classify_column(key) is not None or classify_column(f"{key} {unit}") is not None:
-                column = key if classify_column(key) else f"{key} ({unit})"
+            column = _key_value_column(key, value)
+            if column is not None:
                 kv_rows.append({"model": heading_model, "label": heading, column: value})
     for row in kv_rows:
         label = row.pop("label")
@@ -326,6 +325,19 @@ def _key_value(line: str) -> re.Match[str] | None:
     if len(text.partition(":")[2].strip().strip("*")) > 80:
         return None
     return _KEY_VALUE.match(text)
+
+
+def _key_value_column(key: str, value: str) -> str | None:
+    """The column a `key: value` line fills: the key when it names a metric, else the key with the
+    value's unit when that does ('Latency: 5 ms' -> 'Latency (ms)'); None when neither does. (Without
+    a unit, 'key ' names what 'key' names: it is not classified again, which spares a first reading
+    one `classify_column` of each distinct key.)"""
+    if classify_column(key) is not None:
+        return key
+    unit = _unit_of(value)
+    if unit and classify_column(f"{key} {unit}") is not None:
+        return f"{key} ({unit})"
+    return None
 
 
 def _unique(header: list[str]) -> list[str]:
