@@ -48,10 +48,10 @@ def find_rankings(text: str, source: str, *, lowered: str | None = None) -> list
         return []  # no line can be a cue (`_is_cue`)
     lines = text.splitlines()
     # Only a cue line ('%', 'best' or 'fastest' in it, about one line in ten) can make a claim: the
-    # others are passed over at once. What a claim needs from the lines before it (the section's
-    # heading, the nearest model name) is looked up from the cue backwards, only as far as the
-    # previous cue (`_Before`). The text is lowered once, line breaks stay where they were (no
-    # character lowers to or from one).
+    # others are passed over at once, and so are the cues that make none (most of them). What a
+    # claim needs from the lines before it (the section's heading, the nearest model name) is
+    # looked up from its line backwards, only as far as the previous claim's (`_Before`). The text
+    # is lowered once, line breaks stay where they were (no character lowers to or from one).
     lowered_lines = lowered.splitlines()
     cues = [index for index, low in enumerate(lowered_lines) if "%" in low or "best" in low or "fastest" in low]
     out: list[RankingClaim] = []
@@ -60,19 +60,30 @@ def find_rankings(text: str, source: str, *, lowered: str | None = None) -> list
         line, low = lines[index], lowered_lines[index]
         if not _is_cue(line, low):
             continue
+        best = _BEST.search(line) if _may_match(low, "best") else None
+        percent = (_PERCENT.search(line) if "%" in line and (_may_match(low, "faster") or _may_match(low, "slower"))
+                   else None)
+        fastest = _FASTEST.search(line) if "fastest" in low else None
+        if best is None and percent is None and fastest is None:
+            continue
         heading, model = before.at(index)
-        if _may_match(low, "best") and _BEST.search(line):
+        if best is not None:
             claim = _best_config(lines, index, source, model)
             if claim is not None:
                 out.append(claim)
-        out.extend(_faster(line, low, heading, source, model))
+        if percent is not None:
+            out.append(_faster_by(line, percent, heading, source, model))
+        if fastest is not None:
+            out.append(RankingClaim(source=source, kind="fastest_model", text=" ".join(line.split())[:300],
+                                    model=model, subject=_name(fastest.group(1) or fastest.group(2))))
     return _distinct(out)
 
 
 class _Before:
     """The heading and the model name (name:tag) in force at a line: the last heading at or before
     it, and the last model name written at or before it ('' when none). Asked for lines in
-    increasing order, each answer is found by reading back from the line to the one asked before:
+    increasing order, each answer is found by reading back from the line to the one asked before
+    (each line is read at most once, and most never):
     a line with a '#' may be a heading; every model name has a ':' followed by a letter or digit."""
 
     def __init__(self, lines: list[str]) -> None:
@@ -134,26 +145,18 @@ def _best_config(lines: list[str], index: int, source: str, model: str) -> Ranki
                         config=tuple(sorted(settings.items())), value=value)
 
 
-def _faster(line: str, lowered: str, heading: str, source: str, model: str) -> list[RankingClaim]:
-    out: list[RankingClaim] = []
-    percent = (_PERCENT.search(line) if "%" in line and (_may_match(lowered, "faster") or _may_match(lowered, "slower"))
-               else None)
-    if percent:
-        pct = _number(percent.group(1)) or 0.0
-        sign = -1.0 if percent.group(2).lower() == "slower" else 1.0
-        other = _THAN.search(line) or _VS_HEADING.search(heading)
-        subject = _SUBJECT.search(line)
-        pair = _PAIR.search(line)
-        out.append(RankingClaim(
-            source=source, kind="faster_by", text=" ".join(line.split())[:300], model=model,
-            subject=_name(subject.group(1)) if subject else model, other=_name(other.group(1)) if other else "",
-            percent=abs(pct) * sign, value=_number(pair.group(1)) if pair else None,
-            other_value=_number(pair.group(2)) if pair else None, metric=_metric_of(line)))
-    fastest = _FASTEST.search(line) if "fastest" in lowered else None
-    if fastest:
-        out.append(RankingClaim(source=source, kind="fastest_model", text=" ".join(line.split())[:300], model=model,
-                                subject=_name(fastest.group(1) or fastest.group(2))))
-    return out
+def _faster_by(line: str, percent: re.Match[str], heading: str, source: str, model: str) -> RankingClaim:
+    """The claim of a line where `_PERCENT` found 'N% faster' (or slower)."""
+    pct = _number(percent.group(1)) or 0.0
+    sign = -1.0 if percent.group(2).lower() == "slower" else 1.0
+    other = _THAN.search(line) or _VS_HEADING.search(heading)
+    subject = _SUBJECT.search(line)
+    pair = _PAIR.search(line)
+    return RankingClaim(
+        source=source, kind="faster_by", text=" ".join(line.split())[:300], model=model,
+        subject=_name(subject.group(1)) if subject else model, other=_name(other.group(1)) if other else "",
+        percent=abs(pct) * sign, value=_number(pair.group(1)) if pair else None,
+        other_value=_number(pair.group(2)) if pair else None, metric=_metric_of(line))
 
 
 def _name(text: str) -> str:
