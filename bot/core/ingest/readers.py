@@ -287,12 +287,10 @@ def read_markdown(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
                                          model=heading_model, markdown=True))
             read_to = j
             continue
-        key_value = _key_value(line) if ":" in line and "|" not in line else None
-        if key_value:
-            key, value = key_value.group(1).strip(), key_value.group(2).strip()
-            column = _key_value_column(key, value)
-            if column is not None:
-                kv_rows.append({"model": heading_model, "label": heading, column: value})
+        metric_line = _metric_line(line) if ":" in line and "|" not in line else None
+        if metric_line is not None:
+            column, value = metric_line
+            kv_rows.append({"model": heading_model, "label": heading, column: value})
     for row in kv_rows:
         label = row.pop("label")
         model = row.pop("model")
@@ -317,14 +315,27 @@ def _headings(line: str) -> list[str]:
     return [match.group(2).strip() for match in _HEADING.finditer(line)]
 
 
-def _key_value(line: str) -> re.Match[str] | None:
-    """`_KEY_VALUE` matched on the line (up to a glued heading). Its value is 1 to 80 characters
-    within stars and spaces after the line's first ':' (no character before it can be a ':'): a
-    longer one is not tried, which spares the pattern's slowest failures (20x a match)."""
-    text = line.split(" ## ")[0]
-    if len(text.partition(":")[2].strip().strip("*")) > 80:
+def _metric_line(line: str) -> tuple[str, str] | None:
+    """(column, value) of a `key: value` line whose key names a metric (`_key_value_column`), else None."""
+    text = line.split(" ## ")[0]  # up to a glued heading
+    key_part, _colon, value_part = text.partition(":")
+    # `_KEY_VALUE`'s value is 1 to 80 characters within stars and spaces after the line's first ':'
+    # (no character before it can be a ':'): a longer one is not tried, which spares the pattern's
+    # slowest failures (20x a match).
+    if len(value_part.strip().strip("*")) > 80:
         return None
-    return _KEY_VALUE.match(text)
+    # Most such lines are prose or settings, not metrics, and whether a match would name one is known
+    # without the pattern (3x faster): its key is the text before the ':' less the bullets, stars and
+    # spaces around it, which `normalize_name` (all `classify_column` reads) drops as well; and a
+    # value with a unit holds a `_UNIT_OF` match that the text after the ':' holds too.
+    if classify_column(key_part) is None and _UNIT_OF.search(value_part) is None:
+        return None
+    match = _KEY_VALUE.match(text)
+    if match is None:
+        return None
+    key, value = match.group(1).strip(), match.group(2).strip()
+    column = _key_value_column(key, value)
+    return None if column is None else (column, value)
 
 
 def _key_value_column(key: str, value: str) -> str | None:
