@@ -423,6 +423,8 @@ def _requests(block: TableBlock, header: _Header, contexts: list[Context], out: 
                        context=context, identifiers=identifiers, statistic="", n=math.nan, fingerprint="")
 
 
+_NO_CONFIG = Config.from_items({})
+
 TTFT_OLLAMA = "load + prompt eval as reported by Ollama (server-side; excludes network and queueing)"
 TTFT_FILE = "as recorded by the benchmark file (definition not stated)"
 
@@ -448,7 +450,9 @@ def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[di
     claims: list[dict[str, Any]] = []
     has_model_col = bool(header.models)
     settings = header.settings
-    configs: dict[tuple[Any, ...], Config] = {}  # a table repeats its settings row after row
+    # A table repeats its settings row after row: each distinct row is read once. One without
+    # settings columns names no configuration (`_row_config` of any of its rows is empty).
+    configs: dict[tuple[Any, ...], Config] = {} if settings else {(): _NO_CONFIG}
     for position, record in enumerate(records):
         if all(numbers[position] is None for _m, numbers, *_ in columns):
             continue  # no claim in this row
@@ -460,6 +464,7 @@ def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[di
             config = configs[key] = _row_config(header, record, has_model_col)
         except TypeError:  # an unhashable setting (an options object)
             config = _row_config(header, record, has_model_col)
+        config_key = config.key
         for meaning, numbers, precisions, statistic, unit, context in columns:
             value = numbers[position]
             if value is None:
@@ -467,7 +472,7 @@ def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[di
             claims.append({
                 "source": source,
                 "model": model,
-                "config": config.key,
+                "config": config_key,
                 "metric": meaning.metric,
                 "statistic": statistic,
                 "value": value,
