@@ -325,10 +325,14 @@ def _metric_line(line: str) -> tuple[str, str] | None:
     if len(value_part.strip().strip("*")) > 80:
         return None
     # Most such lines are prose or settings, not metrics, and whether a match would name one is known
-    # without the pattern (3x faster): its key is the text before the ':' less the bullets, stars and
-    # spaces around it, which `normalize_name` (all `classify_column` reads) drops as well; and a
+    # without the pattern (3x faster). Its key is the text before the ':' less the bullets, stars and
+    # spaces around it (`_bare_key`; the key's own trailing spaces and dashes too, which
+    # `normalize_name`, all `classify_column` reads, drops as well): a sentence is no such key; and a
     # value with a unit holds a `_UNIT_OF` match that the text after the ':' holds too.
-    if classify_column(key_part) is None and _UNIT_OF.search(value_part) is None:
+    key = _bare_key(key_part)
+    if _KEY_SHAPE.fullmatch(key) is None:
+        return None
+    if classify_column(key) is None and _UNIT_OF.search(value_part) is None:
         return None
     match = _KEY_VALUE.match(text)
     if match is None:
@@ -336,6 +340,19 @@ def _metric_line(line: str) -> tuple[str, str] | None:
     key, value = match.group(1).strip(), match.group(2).strip()
     column = _key_value_column(key, value)
     return None if column is None else (column, value)
+
+
+# What `_KEY_VALUE`'s key is, less trailing spaces and dashes
+_KEY_SHAPE = re.compile(r"[A-Za-z][A-Za-z0-9 /()%_.\-]{0,60}")
+
+
+def _bare_key(text: str) -> str:
+    """The text without the spaces, stars and dashes around it ('- **Tokens/s** ' -> 'Tokens/s')."""
+    while True:
+        bare = text.strip().strip("*-")
+        if bare == text:
+            return bare
+        text = bare
 
 
 def _key_value_column(key: str, value: str) -> str | None:
