@@ -141,26 +141,29 @@ def _walk_object(node: dict[str, Any], *, source: str, path: list[str], model: s
     """A JSON object: one record of its own scalars; then its nested values, which inherit its
     non-metric scalars as context (a file's top-level ``hardware``, ``backend``, ``date``, …)."""
     model = _model_of(node) or model
-    record = _scalar_record(node)
+    scalars: dict[str, Any] = {}
+    children: list[tuple[str, Any]] = []
+    for key, value in node.items():  # (one pass: a JSON file is hundreds of small objects)
+        if not isinstance(value, (dict, list)):
+            scalars[key] = value
+        elif key not in _SAMPLE_KEYS:
+            children.append((key, value))
+    record = _scalar_record(node, scalars)
     if record is not None:
         columns, records = records_of([record])
         blocks.append(TableBlock(columns=columns, records=records, source=source,
                                  label=_label(path), model=model, config=dict(config)))
-    children = [(key, child) for key, child in node.items()
-                if isinstance(child, (dict, list)) and key not in _SAMPLE_KEYS]
     if not children:  # a leaf object: nothing inherits its scalars
         return
     inherited = dict(config)
-    inherited.update({k: v for k, v in node.items()
-                      if not isinstance(v, (dict, list)) and classify_column(str(k)) is None})
+    inherited.update({k: v for k, v in scalars.items() if classify_column(str(k)) is None})
     for key, child in children:
         _walk(child, source=source, path=[*path, str(key)], model=model, config=inherited,
               blocks=blocks, depth=depth + 1)
 
 
-def _scalar_record(node: dict[str, Any]) -> dict[str, Any] | None:
-    """The object's scalars as one record, when any of them names a metric."""
-    scalars = {k: v for k, v in node.items() if not isinstance(v, (dict, list))}
+def _scalar_record(node: dict[str, Any], scalars: dict[str, Any]) -> dict[str, Any] | None:
+    """The object's scalars (given) as one record, when any of them names a metric."""
     if not any(classify_column(k) is not None for k in scalars):
         return None
     record = dict(scalars)
