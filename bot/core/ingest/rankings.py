@@ -41,12 +41,14 @@ _CUES = re.compile(r"best\s|%|fastest", re.IGNORECASE)
 _COLON_WORD = re.compile(r":[A-Za-z0-9]")
 
 
-def find_rankings(text: str, source: str, *, lowered: str | None = None) -> list[RankingClaim]:
-    """The ranking claims of a Markdown or text file (``lowered``: its text lowered, when at hand)."""
+def find_rankings(text: str, source: str, *, lowered: str | None = None,
+                  lines: list[str] | None = None) -> list[RankingClaim]:
+    """The ranking claims of a Markdown or text file (``lowered``: its text lowered, ``lines``: its
+    lines, when at hand)."""
     lowered = text.lower() if lowered is None else lowered
     if "%" not in lowered and "best" not in lowered and "fastest" not in lowered:
         return []  # no line can be a cue (`_is_cue`)
-    lines = text.splitlines()
+    lines = text.splitlines() if lines is None else lines
     # Only a cue line ('%', 'best' or 'fastest' in it, about one line in ten) can make a claim: the
     # others are passed over at once, and so are the cues that make none (most of them). What a
     # claim needs from the lines before it (the section's heading, the nearest model name) is

@@ -251,12 +251,13 @@ def markdown_cells(line: str) -> list[str]:
     return [cell.strip() for cell in text.split("|")]
 
 
-def read_markdown(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
-    """Pipe tables (also glued to the line before or after), headings and `key: value` lines.
+def read_markdown(text: str, source: str, *, lines: list[str] | None = None) -> tuple[list[TableBlock], list[str]]:
+    """Pipe tables (also glued to the line before or after), headings and `key: value` lines
+    (``lines``: the text's lines, when at hand).
 
     Everything from Markdown is a *claim*: the archive's own prose about its numbers.
     """
-    lines = text.splitlines()
+    lines = text.splitlines() if lines is None else lines
     blocks: list[TableBlock] = []
     heading = ""
     heading_model = ""
