@@ -423,8 +423,6 @@ def _requests(block: TableBlock, header: _Header, contexts: list[Context], out: 
                        context=context, identifiers=identifiers, statistic="", n=math.nan, fingerprint="")
 
 
-_NO_CONFIG = Config.from_items({})
-
 TTFT_OLLAMA = "load + prompt eval as reported by Ollama (server-side; excludes network and queueing)"
 TTFT_FILE = "as recorded by the benchmark file (definition not stated)"
 
@@ -437,6 +435,9 @@ def _ttft_definition(values: dict[str, float]) -> str:
             and abs(ttft - (load + prompt)) <= max(0.01 * ttft, 0.01)):
         return TTFT_OLLAMA
     return TTFT_FILE
+
+
+_NO_CONFIG = Config.from_items({})  # what a claims table without settings columns names
 
 
 def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[dict[str, Any]]:
