@@ -152,7 +152,9 @@ def _coerce(value: Any) -> Any:
     """Numeric strings ('550', ' 0.2 ') as numbers; everything else as it is."""
     if isinstance(value, str):
         text = value.strip()
-        if text and text.lower() not in {"inf", "-inf", "nan", "infinity"}:
+        # `float` reads no text with a ':' or a space in it: timestamps, model names and sentences
+        # (most texts of a table) are not tried (a failed `float` costs an exception).
+        if text and ":" not in text and " " not in text and text.lower() not in {"inf", "-inf", "nan", "infinity"}:
             try:
                 return float(text)
             except ValueError:

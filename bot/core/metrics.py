@@ -110,7 +110,13 @@ def classify_column(name: str) -> ColumnMeaning | None:
     Only names that say both the quantity and (for times) the unit are recognised; a bare
     ``prompt_eval`` or ``latency`` without unit is left alone rather than guessed.
     """
-    norm = normalize_name(name)
+    return _classify_normalized(normalize_name(name))
+
+
+# The meaning depends on the normalized name alone: spellings of one name ('TTFT (ms)', '**ttft ms**',
+# '- TTFT_ms' in a report's prose) are judged once (a first reading meets hundreds of them).
+@lru_cache(maxsize=8192)
+def _classify_normalized(norm: str) -> ColumnMeaning | None:
     if not norm:
         return None
     # "mean_ttft_ms", "eval_s_mean": one statistic word, as prefix or suffix

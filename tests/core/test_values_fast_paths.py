@@ -79,3 +79,23 @@ def test_one_record_fields_are_judged_as_a_column_of_one() -> None:
     twice = split_fields([record, record])
     assert split_fields([record]) == ([twice[0][0]], [twice[1][0]])
     assert split_fields([record]) == ([twice[0][0]], [twice[1][0]])  # again, from the cache
+
+
+def test_texts_not_tried_as_numbers_are_texts_float_refuses() -> None:
+    """`_coerce` skips `float` for texts with a ':' or an inner space: `float` refuses them all."""
+    from bot.core.context import _coerce
+
+    def reference(value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text and text.lower() not in {"inf", "-inf", "nan", "infinity"}:
+                try:
+                    return float(text)
+                except ValueError:
+                    return value
+        return value
+
+    texts = [s for s in SAMPLES if isinstance(s, str)] + [
+        "2025-09-30T20:11:33", "llama3.1:8b", "1 2", " 1 ", "1:2", "+1_0", "1e 5", "١٢ ٣", "\t5\t", "5\u00a06"]
+    for text in texts:
+        assert repr(_coerce(text)) == repr(reference(text)), text

@@ -2,9 +2,11 @@
 
 `read_file` is a pure function of the file (and, for adapters that need one, a sibling file): it
 returns a `FileRead` holding the rows and this file's own inventory entries, and changes nothing
-else. The archive's reading (`bot.core.ingest.ingest_tree`) places the reads in file order, so
-files can be read in any order, or in other processes (`bot.core.ingest.parallel`), and the
-result is the same. Paths are plain ``/``-separated strings relative to the archive's root: no
+else. (One shortcut: a byte-identical copy of a file read before it is not parsed, only its digest
+is given; the archive's reading lists it as a duplicate, see `Archive.copy_of_earlier`.) The
+archive's reading (`bot.core.ingest.ingest_tree`) places the reads in file order, so files can be
+read in any order, or in other processes (`bot.core.ingest.parallel`), and the result is the same.
+Paths are plain ``/``-separated strings relative to the archive's root: no
 `pathlib` object per file.
 """
 
@@ -22,7 +24,7 @@ from typing import Any
 
 from bot.core.ingest.rankings import find_rankings
 from bot.core.ingest.readers import NotATable
-from bot.core.ingest.rows import PackedRows
+from bot.core.ingest.rows import PackedRows, Rows
 from bot.core.ingest.tools import SourceFile, ToolRead, choose
 from bot.core.limits import IngestLimits, TooManyMeasurements, measurement_allowance
 from bot.core.types import Inventory, RankingClaim, Skipped
@@ -96,7 +98,8 @@ def decode(data: bytes) -> tuple[str | None, str]:
 
 class Archive:
     """Read access to the archive's files for adapters that need a sibling (decoded text). The last
-    few texts are kept (siblings are asked for by the files next to them), never the whole archive."""
+    few texts are kept (siblings are asked for by the files next to them), never the whole archive.
+    It also remembers the content digest of each file read through it (`copy_of_earlier`)."""
 
     KEEP = 16
 
@@ -104,16 +107,31 @@ class Archive:
                  limits: IngestLimits | None = None) -> None:
         self.root = root
         self.paths = paths
-        self._known = set(paths)
+        self._place = {rel: index for index, rel in enumerate(paths)}  # a file's place in the archive's order
         self.max_file_bytes = max_file_bytes
         self.limits = limits or IngestLimits()
         self._texts: OrderedDict[str, str | None] = OrderedDict()
+        self._first_with: dict[str, int] = {}  # digest -> the earliest place read with it
 
     def full(self, rel: str) -> str:
         return os.path.join(self.root, rel)
 
+    def copy_of_earlier(self, rel: str, digest: str) -> bool:
+        """Whether a file placed before ``rel`` (and read through this archive) has the same content.
+        The archive's reading keeps the first of byte-identical files and lists the others as its
+        duplicates without looking at what they hold (`bot.core.ingest.ingest_tree`): such a copy
+        need not be parsed. (Files are read in order, here or in a worker's share, so the earlier
+        copy is read first; read out of order, both are parsed, as before.)"""
+        place = self._place.get(rel)
+        if place is None:
+            return False
+        first = self._first_with.setdefault(digest, place)
+        if place < first:
+            self._first_with[digest] = place
+        return first < place
+
     def text(self, rel: str) -> str | None:
-        if rel not in self._known:
+        if rel not in self._place:
             return None
         if rel in self._texts:
             self._texts.move_to_end(rel)
@@ -173,6 +191,8 @@ def read_file(rel: str, archive: Archive, read_before: int | None = None) -> Fil
         out.inventory.skipped.append(Skipped(rel, reason))
         return out
     out.digest = hashlib.sha256(data).hexdigest()
+    if archive.copy_of_earlier(rel, out.digest):
+        return out  # listed as a duplicate of the earlier file: nothing of its own is read
     text, reason = decode(data)
     del data
     if text is not None:
@@ -182,14 +202,23 @@ def read_file(rel: str, archive: Archive, read_before: int | None = None) -> Fil
         return out
     file = SourceFile(rel=rel, fmt=fmt, text=text, paths=archive.paths, sibling=archive.text)
     if fmt in ("md", "text"):
-        out.rankings = find_rankings(text, rel, lowered=file.lowered)
+        out.rankings = find_rankings(text, rel, lowered=file.lowered, lines=file.text_lines)
     read_before = read_before or 0
     with measurement_allowance(limits.allowance(read_before), read_before=read_before,
                                budget=limits.max_job_measurements):
         read = _file_rows(file, out.inventory)
     if read is not None:
-        out.rows, out.claims = read.measurements.packed(), read.claims
+        out.rows, out.claims = _packed(read.measurements), read.claims
     return out
+
+
+def _packed(rows: Rows) -> PackedRows:
+    """``rows.packed()``. A file of claims alone (most reports) has no rows: they are packed once
+    (fifteen empty arrays, 35 µs a file) and shared, never written (`ColumnStore.add` reads them)."""
+    return rows.packed() if rows else _NO_ROWS
+
+
+_NO_ROWS = Rows().packed()
 
 
 def not_read(rel: str, archive: Archive, read_before: int) -> FileRead:

@@ -41,38 +41,74 @@ _CUES = re.compile(r"best\s|%|fastest", re.IGNORECASE)
 _COLON_WORD = re.compile(r":[A-Za-z0-9]")
 
 
-def find_rankings(text: str, source: str, *, lowered: str | None = None) -> list[RankingClaim]:
-    """The ranking claims of a Markdown or text file (``lowered``: its text lowered, when at hand)."""
+def find_rankings(text: str, source: str, *, lowered: str | None = None,
+                  lines: list[str] | None = None) -> list[RankingClaim]:
+    """The ranking claims of a Markdown or text file (``lowered``: its text lowered, ``lines``: its
+    lines, when at hand)."""
     lowered = text.lower() if lowered is None else lowered
     if "%" not in lowered and "best" not in lowered and "fastest" not in lowered:
         return []  # no line can be a cue (`_is_cue`)
-    lines = text.splitlines()
-    out: list[RankingClaim] = []
-    heading = ""
-    model = ""  # the nearest model name (name:tag) at or before the line
-    # Only a line with a '#' (a heading), a ':' (a model name) or a cue ('%', 'best', 'fastest') can
-    # change anything: the others (most of the prose) are passed over at once. The text is lowered
-    # once, line breaks stay where they were (no character lowers to or from one).
+    lines = text.splitlines() if lines is None else lines
+    # Only a cue line ('%', 'best' or 'fastest' in it, about one line in ten) can make a claim: the
+    # others are passed over at once, and so are the cues that make none (most of them). What a
+    # claim needs from the lines before it (the section's heading, the nearest model name) is
+    # looked up from its line backwards, only as far as the previous claim's (`_Before`). The text
+    # is lowered once, line breaks stay where they were (no character lowers to or from one).
     lowered_lines = lowered.splitlines()
-    candidates = [index for index, low in enumerate(lowered_lines)
-                  if "#" in low or ":" in low or "%" in low or "best" in low or "fastest" in low]
-    for index in candidates:
+    cues = [index for index, low in enumerate(lowered_lines) if "%" in low or "best" in low or "fastest" in low]
+    out: list[RankingClaim] = []
+    before = _Before(lines)
+    for index in cues:
         line, low = lines[index], lowered_lines[index]
-        match = _HEADING.match(line) if "#" in line else None
-        if match:
-            heading = match.group(1)
-        # every model name has a ':' followed by a letter or digit; a cue needs '%', 'best' or 'fastest'
-        if ":" in line and _COLON_WORD.search(line):
-            found = _MODEL.findall(line)
-            model = str(found[-1]) if found else model
         if not _is_cue(line, low):
             continue
-        if _may_match(low, "best") and _BEST.search(line):
+        best = _BEST.search(line) if _may_match(low, "best") else None
+        percent = (_PERCENT.search(line) if "%" in line and (_may_match(low, "faster") or _may_match(low, "slower"))
+                   else None)
+        fastest = _FASTEST.search(line) if "fastest" in low else None
+        if best is None and percent is None and fastest is None:
+            continue
+        heading, model = before.at(index)
+        if best is not None:
             claim = _best_config(lines, index, source, model)
             if claim is not None:
                 out.append(claim)
-        out.extend(_faster(line, low, heading, source, model))
+        if percent is not None:
+            out.append(_faster_by(line, percent, heading, source, model))
+        if fastest is not None:
+            out.append(RankingClaim(source=source, kind="fastest_model", text=" ".join(line.split())[:300],
+                                    model=model, subject=_name(fastest.group(1) or fastest.group(2))))
     return _distinct(out)
+
+
+class _Before:
+    """The heading and the model name (name:tag) in force at a line: the last heading at or before
+    it, and the last model name written at or before it ('' when none). Asked for lines in
+    increasing order, each answer is found by reading back from the line to the one asked before
+    (each line is read at most once, and most never):
+    a line with a '#' may be a heading; every model name has a ':' followed by a letter or digit."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.done = -1  # the last line answered for
+        self.heading = ""
+        self.model = ""
+
+    def at(self, index: int) -> tuple[str, str]:
+        lines, done = self.lines, self.done
+        heading = model = None
+        for back in range(index, done, -1):
+            line = lines[back]
+            if heading is None and "#" in line and (match := _HEADING.match(line)):
+                heading = match.group(1)
+            if model is None and ":" in line and _COLON_WORD.search(line) and (found := _MODEL.findall(line)):
+                model = str(found[-1])
+            if heading is not None and model is not None:
+                break
+        self.done = index
+        self.heading = self.heading if heading is None else heading
+        self.model = self.model if model is None else model
+        return self.heading, self.model
 
 
 def _is_cue(line: str, lowered: str) -> bool:
@@ -111,26 +147,18 @@ def _best_config(lines: list[str], index: int, source: str, model: str) -> Ranki
                         config=tuple(sorted(settings.items())), value=value)
 
 
-def _faster(line: str, lowered: str, heading: str, source: str, model: str) -> list[RankingClaim]:
-    out: list[RankingClaim] = []
-    percent = (_PERCENT.search(line) if "%" in line and (_may_match(lowered, "faster") or _may_match(lowered, "slower"))
-               else None)
-    if percent:
-        pct = _number(percent.group(1)) or 0.0
-        sign = -1.0 if percent.group(2).lower() == "slower" else 1.0
-        other = _THAN.search(line) or _VS_HEADING.search(heading)
-        subject = _SUBJECT.search(line)
-        pair = _PAIR.search(line)
-        out.append(RankingClaim(
-            source=source, kind="faster_by", text=" ".join(line.split())[:300], model=model,
-            subject=_name(subject.group(1)) if subject else model, other=_name(other.group(1)) if other else "",
-            percent=abs(pct) * sign, value=_number(pair.group(1)) if pair else None,
-            other_value=_number(pair.group(2)) if pair else None, metric=_metric_of(line)))
-    fastest = _FASTEST.search(line) if "fastest" in lowered else None
-    if fastest:
-        out.append(RankingClaim(source=source, kind="fastest_model", text=" ".join(line.split())[:300], model=model,
-                                subject=_name(fastest.group(1) or fastest.group(2))))
-    return out
+def _faster_by(line: str, percent: re.Match[str], heading: str, source: str, model: str) -> RankingClaim:
+    """The claim of a line where `_PERCENT` found 'N% faster' (or slower)."""
+    pct = _number(percent.group(1)) or 0.0
+    sign = -1.0 if percent.group(2).lower() == "slower" else 1.0
+    other = _THAN.search(line) or _VS_HEADING.search(heading)
+    subject = _SUBJECT.search(line)
+    pair = _PAIR.search(line)
+    return RankingClaim(
+        source=source, kind="faster_by", text=" ".join(line.split())[:300], model=model,
+        subject=_name(subject.group(1)) if subject else model, other=_name(other.group(1)) if other else "",
+        percent=abs(pct) * sign, value=_number(pair.group(1)) if pair else None,
+        other_value=_number(pair.group(2)) if pair else None, metric=_metric_of(line))
 
 
 def _name(text: str) -> str:

@@ -141,26 +141,29 @@ def _walk_object(node: dict[str, Any], *, source: str, path: list[str], model: s
     """A JSON object: one record of its own scalars; then its nested values, which inherit its
     non-metric scalars as context (a file's top-level ``hardware``, ``backend``, ``date``, …)."""
     model = _model_of(node) or model
-    record = _scalar_record(node)
+    scalars: dict[str, Any] = {}
+    children: list[tuple[str, Any]] = []
+    for key, value in node.items():  # (one pass: a JSON file is hundreds of small objects)
+        if not isinstance(value, (dict, list)):
+            scalars[key] = value
+        elif key not in _SAMPLE_KEYS:
+            children.append((key, value))
+    record = _scalar_record(node, scalars)
     if record is not None:
         columns, records = records_of([record])
         blocks.append(TableBlock(columns=columns, records=records, source=source,
                                  label=_label(path), model=model, config=dict(config)))
-    children = [(key, child) for key, child in node.items()
-                if isinstance(child, (dict, list)) and key not in _SAMPLE_KEYS]
     if not children:  # a leaf object: nothing inherits its scalars
         return
     inherited = dict(config)
-    inherited.update({k: v for k, v in node.items()
-                      if not isinstance(v, (dict, list)) and classify_column(str(k)) is None})
+    inherited.update({k: v for k, v in scalars.items() if classify_column(str(k)) is None})
     for key, child in children:
         _walk(child, source=source, path=[*path, str(key)], model=model, config=inherited,
               blocks=blocks, depth=depth + 1)
 
 
-def _scalar_record(node: dict[str, Any]) -> dict[str, Any] | None:
-    """The object's scalars as one record, when any of them names a metric."""
-    scalars = {k: v for k, v in node.items() if not isinstance(v, (dict, list))}
+def _scalar_record(node: dict[str, Any], scalars: dict[str, Any]) -> dict[str, Any] | None:
+    """The object's scalars (given) as one record, when any of them names a metric."""
     if not any(classify_column(k) is not None for k in scalars):
         return None
     record = dict(scalars)
@@ -248,12 +251,13 @@ def markdown_cells(line: str) -> list[str]:
     return [cell.strip() for cell in text.split("|")]
 
 
-def read_markdown(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
-    """Pipe tables (also glued to the line before or after), headings and `key: value` lines.
+def read_markdown(text: str, source: str, *, lines: list[str] | None = None) -> tuple[list[TableBlock], list[str]]:
+    """Pipe tables (also glued to the line before or after), headings and `key: value` lines
+    (``lines``: the text's lines, when at hand).
 
     Everything from Markdown is a *claim*: the archive's own prose about its numbers.
     """
-    lines = text.splitlines()
+    lines = text.splitlines() if lines is None else lines
     blocks: list[TableBlock] = []
     heading = ""
     heading_model = ""
@@ -287,13 +291,10 @@ def read_markdown(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
                                          model=heading_model, markdown=True))
             read_to = j
             continue
-        key_value = _key_value(line) if ":" in line and "|" not in line else None
-        if key_value:
-            key, value = key_value.group(1).strip(), key_value.group(2).strip()
-            unit = _unit_of(value)
-            if classify_column(key) is not None or classify_column(f"{key} {unit}") is not None:
-                column = key if classify_column(key) else f"{key} ({unit})"
-                kv_rows.append({"model": heading_model, "label": heading, column: value})
+        metric_line = _metric_line(line) if ":" in line and "|" not in line else None
+        if metric_line is not None:
+            column, value = metric_line
+            kv_rows.append({"model": heading_model, "label": heading, column: value})
     for row in kv_rows:
         label = row.pop("label")
         model = row.pop("model")
@@ -318,14 +319,57 @@ def _headings(line: str) -> list[str]:
     return [match.group(2).strip() for match in _HEADING.finditer(line)]
 
 
-def _key_value(line: str) -> re.Match[str] | None:
-    """`_KEY_VALUE` matched on the line (up to a glued heading). Its value is 1 to 80 characters
-    within stars and spaces after the line's first ':' (no character before it can be a ':'): a
-    longer one is not tried, which spares the pattern's slowest failures (20x a match)."""
-    text = line.split(" ## ")[0]
-    if len(text.partition(":")[2].strip().strip("*")) > 80:
+def _metric_line(line: str) -> tuple[str, str] | None:
+    """(column, value) of a `key: value` line whose key names a metric (`_key_value_column`), else None."""
+    text = line.split(" ## ")[0]  # up to a glued heading
+    key_part, _colon, value_part = text.partition(":")
+    # `_KEY_VALUE`'s value is 1 to 80 characters within stars and spaces after the line's first ':'
+    # (no character before it can be a ':'): a longer one is not tried, which spares the pattern's
+    # slowest failures (20x a match).
+    if len(value_part.strip().strip("*")) > 80:
         return None
-    return _KEY_VALUE.match(text)
+    # Most such lines are prose or settings, not metrics, and whether a match would name one is known
+    # without the pattern (3x faster). Its key is the text before the ':' less the bullets, stars and
+    # spaces around it (`_bare_key`; the key's own trailing spaces and dashes too, which
+    # `normalize_name`, all `classify_column` reads, drops as well): a sentence is no such key; and a
+    # value with a unit holds a `_UNIT_OF` match that the text after the ':' holds too.
+    key = _bare_key(key_part)
+    if _KEY_SHAPE.fullmatch(key) is None:
+        return None
+    if classify_column(key) is None and _UNIT_OF.search(value_part) is None:
+        return None
+    match = _KEY_VALUE.match(text)
+    if match is None:
+        return None
+    key, value = match.group(1).strip(), match.group(2).strip()
+    column = _key_value_column(key, value)
+    return None if column is None else (column, value)
+
+
+# What `_KEY_VALUE`'s key is, less trailing spaces and dashes
+_KEY_SHAPE = re.compile(r"[A-Za-z][A-Za-z0-9 /()%_.\-]{0,60}")
+
+
+def _bare_key(text: str) -> str:
+    """The text without the spaces, stars and dashes around it ('- **Tokens/s** ' -> 'Tokens/s')."""
+    while True:
+        bare = text.strip().strip("*-")
+        if bare == text:
+            return bare
+        text = bare
+
+
+def _key_value_column(key: str, value: str) -> str | None:
+    """The column a `key: value` line fills: the key when it names a metric, else the key with the
+    value's unit when that does ('Latency: 5 ms' -> 'Latency (ms)'); None when neither does. (Without
+    a unit, 'key ' names what 'key' names: it is not classified again, which spares a first reading
+    one `classify_column` of each distinct key.)"""
+    if classify_column(key) is not None:
+        return key
+    unit = _unit_of(value)
+    if unit and classify_column(f"{key} {unit}") is not None:
+        return f"{key} ({unit})"
+    return None
 
 
 def _unique(header: list[str]) -> list[str]:

@@ -103,6 +103,10 @@ class _Header:
     not_context: frozenset[str]  # what the reading takes itself: metrics, model, status, options
     settings: tuple[str, ...]  # the columns a claim's configuration is read from (`_row_config`)
     config_columns: tuple[tuple[str, str], ...]  # (setting, original name) of the CONFIG_COLUMNS it has
+    # What each way of reading the table needs of its columns, worked out once per header rather
+    # than once per table (a JSON file is a dozen one-record tables with the same few headers):
+    failure_columns: tuple[str, ...]  # the error, success and status columns (`_Failures`)
+    generic: tuple[tuple[str, ColumnMeaning, str, bool], ...]  # (column, meaning, definition, zero fails)
 
 
 @lru_cache(maxsize=4096)
@@ -123,17 +127,28 @@ def _header(columns: tuple[str, ...]) -> _Header:
         "latency_ms" in raw_llm and "output_tokens" in raw_llm
     )
     kind = "" if not meanings else "request" if is_request else "claims" if stat_llm else "generic"
+    errors = tuple(cols[name] for name in ERROR_COLUMNS if name in cols)
+    successes = tuple(cols[name] for name in SUCCESS_COLUMNS if name in cols)
     return _Header(
         cols=cols, meanings=meanings, kind=kind,
         models=tuple((name, cols[name]) for name in MODEL_COLUMNS if name in cols),
-        errors=tuple(cols[name] for name in ERROR_COLUMNS if name in cols),
-        successes=tuple(cols[name] for name in SUCCESS_COLUMNS if name in cols),
+        errors=errors, successes=successes,
         status=cols.get("status"), options=cols.get("options"),
         not_context=frozenset({*meanings, *(original for norm, original in cols.items() if norm in _NOT_CONTEXT)}),
         settings=tuple(original for norm, original in cols.items()
                        if CONFIG_ALIASES.get(norm, norm) in CONFIG_COLUMNS or norm in _SETTING_NAMES),
         config_columns=tuple((CONFIG_ALIASES.get(norm, norm), original) for norm, original in cols.items()
-                             if CONFIG_ALIASES.get(norm, norm) in CONFIG_COLUMNS))
+                             if CONFIG_ALIASES.get(norm, norm) in CONFIG_COLUMNS),
+        failure_columns=(*errors, *successes, *((cols["status"],) if "status" in cols else ())),
+        generic=tuple((col, meaning, *_generic_reading(meaning)) for col, meaning in meanings.items()))
+
+
+def _generic_reading(meaning: ColumnMeaning) -> tuple[str, bool]:
+    """(definition, whether a zero is a failed run) of a generic measurement's column."""
+    definition = " ".join(x for x in (meaning.statistic, meaning.definition.replace("_", " ")) if x)
+    # A timing of exactly zero is a run that did not happen (tools store failures as 0).
+    zero_fails = meaning.metric in TIME_METRICS and meaning.statistic != "std"
+    return definition or "value", zero_fails
 
 
 def interpret(block: TableBlock, measurements: Rows | None = None) -> TableRows:
@@ -224,20 +239,23 @@ def _option_items(raw: Any) -> tuple[tuple[str, str], ...]:
 
 def _surroundings(block: TableBlock) -> tuple[dict[str, str], dict[str, str]]:
     """The block's file-level context: enclosing JSON scalars (judged one by one) and its section.
-    Read-only (shared): the blocks of a JSON file share their surroundings, judged once."""
+    Read-only (shared): the blocks of a JSON file share their surroundings, judged once (the
+    sections differ block by block: each is added to the judged scalars)."""
     try:  # the type is part of the key: 1, 1.0 and True are equal but not the same context
-        return _judged_surroundings(tuple((name, type(raw), raw) for name, raw in block.config.items()), block.label)
+        dims, idents = _judged_surroundings(tuple((name, type(raw), raw) for name, raw in block.config.items()))
     except TypeError:  # an unhashable value
-        return _judge_surroundings(block.config.items(), block.label)
+        dims, idents = _judge_surroundings(block.config.items())
+    if block.label:
+        dims = {**dims, "section": block.label}
+    return dims, idents
 
 
 @lru_cache(maxsize=1024)
-def _judged_surroundings(config: tuple[tuple[str, type, Any], ...], label: str
-                         ) -> tuple[dict[str, str], dict[str, str]]:
-    return _judge_surroundings([(name, raw) for name, _type, raw in config], label)
+def _judged_surroundings(config: tuple[tuple[str, type, Any], ...]) -> tuple[dict[str, str], dict[str, str]]:
+    return _judge_surroundings([(name, raw) for name, _type, raw in config])
 
 
-def _judge_surroundings(config: Iterable[tuple[str, Any]], label: str) -> tuple[dict[str, str], dict[str, str]]:
+def _judge_surroundings(config: Iterable[tuple[str, Any]]) -> tuple[dict[str, str], dict[str, str]]:
     dims: dict[str, str] = {}
     idents: dict[str, str] = {}
     for name, raw in config:
@@ -248,8 +266,6 @@ def _judge_surroundings(config: Iterable[tuple[str, Any]], label: str) -> tuple[
         if value is None or kind not in ("dimension", "identifier"):
             continue
         (dims if kind == "dimension" else idents)[name] = value
-    if label:
-        dims["section"] = label
     return dims, idents
 
 
@@ -305,7 +321,7 @@ class _Failures:
 
     def __init__(self, header: _Header) -> None:
         self.header = header
-        self.columns = (*header.errors, *header.successes, *((header.status,) if header.status is not None else ()))
+        self.columns = header.failure_columns
         self.said: dict[tuple[Any, ...], str] = {}
 
     def __call__(self, record: Record, values: dict[str, float]) -> str:
@@ -421,6 +437,9 @@ def _ttft_definition(values: dict[str, float]) -> str:
     return TTFT_FILE
 
 
+_NO_CONFIG = Config.from_items({})  # what a claims table without settings columns names
+
+
 def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[dict[str, Any]]:
     records, source, label = block.records, block.source, block.label
     columns = []
@@ -432,7 +451,9 @@ def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[di
     claims: list[dict[str, Any]] = []
     has_model_col = bool(header.models)
     settings = header.settings
-    configs: dict[tuple[Any, ...], Config] = {}  # a table repeats its settings row after row
+    # A table repeats its settings row after row: each distinct row is read once. One without
+    # settings columns names no configuration (`_row_config` of any of its rows is empty).
+    configs: dict[tuple[Any, ...], Config] = {} if settings else {(): _NO_CONFIG}
     for position, record in enumerate(records):
         if all(numbers[position] is None for _m, numbers, *_ in columns):
             continue  # no claim in this row
@@ -444,6 +465,7 @@ def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[di
             config = configs[key] = _row_config(header, record, has_model_col)
         except TypeError:  # an unhashable setting (an options object)
             config = _row_config(header, record, has_model_col)
+        config_key = config.key
         for meaning, numbers, precisions, statistic, unit, context in columns:
             value = numbers[position]
             if value is None:
@@ -451,7 +473,7 @@ def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[di
             claims.append({
                 "source": source,
                 "model": model,
-                "config": config.key,
+                "config": config_key,
                 "metric": meaning.metric,
                 "statistic": statistic,
                 "value": value,
@@ -464,13 +486,8 @@ def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[di
 
 def _generic(block: TableBlock, header: _Header, contexts: list[Context], out: Rows) -> None:
     records, source = block.records, block.source
-    columns = []
-    for col, meaning in header.meanings.items():
-        definition = " ".join(x for x in (meaning.statistic, meaning.definition.replace("_", " ")) if x)
-        # A timing of exactly zero is a run that did not happen (tools store failures as 0).
-        zero_fails = meaning.metric in TIME_METRICS and meaning.statistic != "std"
-        columns.append((meaning.metric, meaning.statistic, definition or "value", zero_fails,
-                        _numbers(records, col, meaning)))
+    columns = [(meaning.metric, meaning.statistic, definition, zero_fails, _numbers(records, col, meaning))
+               for col, meaning, definition, zero_fails in header.generic]
     failure = _Failures(header)
     for position, record in enumerate(records):
         row = block.row_offset + position

@@ -96,6 +96,11 @@ class SourceFile:
         in it, and ``in`` on a lowered text is 10x faster than a case-insensitive pattern)."""
         return self.text.lower()
 
+    @cached_property
+    def text_lines(self) -> list[str]:
+        """The text's lines (once: a report's ranking claims and its tables are read from them)."""
+        return self.text.splitlines()
+
     @property
     def head(self) -> str:
         return self.text[:4096]

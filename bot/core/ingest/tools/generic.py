@@ -35,6 +35,8 @@ class Generic:
         if file.fmt == "json" and file.parsed is not INVALID and "\\u0000" not in file.text:
             # the document the detectors parsed (`read_json` would parse the same text again)
             blocks = json_blocks(file.parsed, file.rel)
+        elif file.fmt == "md":
+            blocks, warnings = read_markdown(file.text, file.rel, lines=file.text_lines)
         else:
             blocks, warnings = READERS[file.fmt](file.text, file.rel)
         out = ToolRead(warnings=list(warnings))

@@ -64,7 +64,7 @@ class Ollama:
         if file.fmt in ("md", "text"):
             if "eval rate:" not in file.lowered and "eval count:" not in file.lowered:
                 return 0.0  # no line names those stats (their names lowered): the lines are not read
-            stats = {m.group(1).lower() for m in map(_STAT_LINE.match, file.text.splitlines()) if m}
+            stats = {m.group(1).lower() for m in map(_STAT_LINE.match, file.text_lines) if m}
             return 0.9 if "eval rate" in stats or {"eval count", "eval duration"} <= stats else 0.0
         if file.fmt in ("json", "jsonl"):
             objs, _ = file.objects()
