@@ -153,7 +153,7 @@ def test_scopes_from_cells_and_statistics_made_together_are_the_rows_own(tmp_pat
     settings = [Config.from_context(decode(str(text))) for text in requests["context"].tolist()]
     wanted = [(model, config) for model in ("m:0b", "m:5b", "m:6b", "") for config in
               ("", "num_ctx=1024", "num_ctx=2048", "num_ctx=4096", "num_ctx=512")]
-    index.prefill([(model, config, "", "throughput_tok_s", name) for model, config in wanted
+    index.prefill([(index.scope(model, config), "throughput_tok_s", name) for model, config in wanted
                    for name in ("mean", "median", "std")])
     assert sum(len(index.scope(*key).sources) == 1 for key in wanted) >= 4  # m:5b and m:6b: one file each
     values = requests["throughput_tok_s"].to_numpy(dtype="float64")
@@ -168,3 +168,37 @@ def test_scopes_from_cells_and_statistics_made_together_are_the_rows_own(tmp_pat
             own = [_np_statistics(values[[at for at in rows if requests["source"].iloc[at] == source]], name)
                    for source in scope.sources]
             assert scope.statistics(name=name, metric="throughput_tok_s", column=index.column) == own
+
+
+def test_a_context_s_parts_are_those_of_its_configuration() -> None:
+    # Settings are read as parts without making each context's `Config`; they must be its very parts
+    # (escapes, empty values, odd keys), or a claim's configuration would cover other rows.
+    import json
+
+    from bot.core.analysis.claims import _config_parts, _context_parts
+    from bot.core.config import Config
+    from bot.core.context import decode
+
+    contexts = [{}, {"num_ctx": "1024"}, {"": ""}, {"a": ""}, {"gpu": "Radeon 8060S, gfx1151"},
+                {"k=v": "x=y", "b\\": "c\\,d", "z": "1,2,3"}, {"é": "ß", "temperature": "0.2", "num_gpu": "999"},
+                {"folder": "runs/*", "file": "results", "section": "A, B"}]
+    for context in contexts:
+        text = json.dumps(context, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        config = Config.from_context(decode(text))
+        assert _context_parts(text) == frozenset(config.parts), context
+        assert _config_parts(config.text) == frozenset(config.parts), context
+    assert _context_parts("not json") == _context_parts("{}") == frozenset()
+
+
+def test_a_check_made_fast_is_the_dataclass() -> None:
+    from dataclasses import FrozenInstanceError, fields
+
+    from bot.core.analysis.claims import ClaimCheck, _new_check
+
+    values = ("r.md", "m:1b", "num_ctx=1024", "ttft_ms", "mean", 1.5, 1.25, "ms", "mismatch", ("a.csv",), 3, "why")
+    made, fast = ClaimCheck(*values), _new_check(*values)
+    assert [field.name for field in fields(ClaimCheck)] == list(fast.__dict__)  # every field, in order
+    assert fast == made and hash(fast) == hash(made) and repr(fast) == repr(made)
+    assert list(fast.__dict__.items()) == list(made.__dict__.items())
+    with pytest.raises(FrozenInstanceError):
+        fast.status = "match"  # type: ignore[misc]
