@@ -144,19 +144,21 @@ def _candidates(rows: _Successful, scope: np.ndarray, settings: dict[str, str]) 
     """Per configuration that records every named setting: its values of them, median, n, values;
     the fastest first."""
     records = []
-    configs, contexts, sources = (rows.columns[name][scope] for name in ("config", "context", "source"))
-    number, first = combine(configs.codes, contexts.codes)
+    configs, contexts = rows.columns["config"], rows.columns["context"]
+    number, first = combine(configs.codes[scope], contexts.codes[scope])
     order = np.argsort(number, kind="stable")
-    bounds = np.searchsorted(number[order], np.arange(len(first) + 1))
+    bounds = np.searchsorted(number[order], np.arange(len(first) + 1)).tolist()
     values = rows.values[scope][order]
-    source_texts = texts_at(sources, order)
-    for group, row in enumerate(first.tolist()):
-        dims = decode(str(contexts.categories[contexts.codes[row]]))
+    source_texts = texts_at(rows.columns["source"], scope[order])
+    # each group's texts read at once (a categorical's item, one by one, costs a pandas call each)
+    group_configs, group_contexts = (texts_at(column, scope[first]).tolist() for column in (configs, contexts))
+    keys = sorted(settings)
+    for group, (config, context) in enumerate(zip(group_configs, group_contexts, strict=True)):
+        dims = decode(str(context))
         if not all(key in dims for key in settings):
             continue
         part = slice(bounds[group], bounds[group + 1])
-        records.append({"config": configs.categories[configs.codes[row]],
-                        "named": tuple((k, dims[k]) for k in sorted(settings)),
+        records.append({"config": config, "named": tuple((k, dims[k]) for k in keys),
                         "values": values[part], "sources": tuple(dict.fromkeys(source_texts[part].tolist()))})
     by_config: dict[str, list[dict[str, Any]]] = {}
     for record in records:
