@@ -67,23 +67,29 @@ def assign_configs(frame: pd.DataFrame) -> tuple[pd.DataFrame, DimensionTable]:
     combination, first = combine(models.codes, metrics.codes, contexts.codes)
     model_names, metric_names = models.categories.tolist(), metrics.categories.tolist()
     context_texts = contexts.categories.tolist()
-    distinct: dict[tuple[str, str], list[tuple[int, str]]] = {}
-    firsts = zip(models.codes[first].tolist(), metrics.codes[first].tolist(), contexts.codes[first].tolist(),
-                 strict=True)
-    for number, (model, metric, context) in enumerate(firsts):
-        distinct.setdefault((model_names[model], metric_names[metric]), []).append((number, context_texts[context]))
+    # The distinct (model, metric, context) combinations by (model, metric), in the order they occur:
+    # numbered on the codes, so Python loops once per (model, metric) and once per distinct set of contexts.
+    model_of, metric_of, context_of = models.codes[first], metrics.codes[first], contexts.codes[first]
+    pair, pair_first = combine(model_of, metric_of)
+    order = np.argsort(pair, kind="stable")  # each pair's combinations in the order they occur
+    bounds = np.searchsorted(pair[order], np.arange(len(pair_first) + 1)).tolist()
     table: DimensionTable = {}
     texts: dict[str, int] = {}
     config_of = np.zeros(len(first), dtype=np.int64)
-    made: dict[tuple[str, ...], tuple[Dimensions, dict[str, str]]] = {}  # a model's metrics share contexts
-    for (model, metric), found in distinct.items():
-        contexts = tuple(context for _, context in found)
-        if contexts not in made:
-            made[contexts] = _configurations(model, metric, list(contexts))
-        dims, keys = made[contexts]
+    made: dict[bytes, tuple[Dimensions, np.ndarray]] = {}  # by the contexts: a model's metrics share them
+    pairs = zip(model_of[pair_first].tolist(), metric_of[pair_first].tolist(), strict=True)
+    for at, (model_code, metric_code) in enumerate(pairs):
+        model, metric = model_names[model_code], metric_names[metric_code]
+        numbers = order[bounds[at]:bounds[at + 1]]
+        codes = context_of[numbers]
+        if codes.tobytes() not in made:
+            found = [context_texts[code] for code in codes.tolist()]
+            dims, keys = _configurations(model, metric, found)
+            made[codes.tobytes()] = dims, np.array([texts.setdefault(keys[context], len(texts)) for context in found],
+                                                   dtype=np.int64)
+        dims, config_codes = made[codes.tobytes()]
         table[(model, metric)] = Dimensions(model, metric, dims.varying, dims.key, dims.constant, dims.configurations)
-        for number, context in found:
-            config_of[number] = texts.setdefault(keys[context], len(texts))
+        config_of[numbers] = config_codes
     out = frame.copy(deep=False)
     out["config"] = from_codes(config_of[combination], list(texts))
     return out, table
@@ -102,7 +108,8 @@ def _configurations(model: str, metric: str, contexts: list[str]) -> tuple[Dimen
     varying = [name for name in names if len(set(values[name])) > 1]
     constant = {name: str(values[name][0]) for name in names if name not in varying}
     key = _key_dimensions(varying, values)
-    texts = {context: config_text(d, key) for context, d in zip(contexts, decoded, strict=True)}
+    prefixes = [(name, escape_key(name) + "=") for name in key]  # each key's text once, not once per context
+    texts = {context: _key_text(d, prefixes) for context, d in zip(contexts, decoded, strict=True)}
     dims = Dimensions(model=model, metric=metric, varying=tuple(varying), key=tuple(key), constant=constant,
                       configurations=len(set(texts.values())))
     return dims, texts
@@ -110,7 +117,12 @@ def _configurations(model: str, metric: str, contexts: list[str]) -> tuple[Dimen
 
 def config_text(dimensions: Mapping[str, str], key: list[str]) -> str:
     """``Config.from_context`` of the key's dimensions a row records, as text (``key`` sorted)."""
-    return ",".join(f"{escape_key(name)}={escape_value(dimensions[name])}" for name in key if name in dimensions)
+    return _key_text(dimensions, [(name, escape_key(name) + "=") for name in key])
+
+
+def _key_text(dimensions: Mapping[str, str], prefixes: list[tuple[str, str]]) -> str:
+    """`config_text` with each key dimension's ``name=`` already escaped."""
+    return ",".join([prefix + escape_value(dimensions[name]) for name, prefix in prefixes if name in dimensions])
 
 
 class _Partition:
@@ -143,6 +155,13 @@ def _key_dimensions(varying: list[str], values: Mapping[str, list[str | None]]) 
         return []
     part = _Partition(varying, values)
     full = part.count(varying)
+    counted: dict[tuple[str, ...], int] = {}
+
+    def count_of(names: list[str]) -> int:  # `part.count`, once per set of names
+        if tuple(names) not in counted:
+            counted[tuple(names)] = part.count(names)
+        return counted[tuple(names)]
+
     order = sorted(varying, key=lambda name: (None in values[name], name in LOCATION_DIMENSIONS, "" in values[name],
                                               len(set(values[name])), name))
     key: list[str] = []
@@ -161,11 +180,11 @@ def _key_dimensions(varying: list[str], values: Mapping[str, list[str | None]]) 
     # as every configuration keeps a value to be named by and the record's own fields still tell
     # apart as much as before (a path part never stands in for a setting).
     def own(names: list[str]) -> int:
-        return part.count([n for n in names if n not in LOCATION_DIMENSIONS])
+        return count_of([n for n in names if n not in LOCATION_DIMENSIONS])
 
     for name in reversed(list(key)):
         rest = [n for n in key if n != name]
-        if rest and part.count(rest) == count and part.all_named(rest) and own(rest) >= own(key):
+        if rest and count_of(rest) == count and part.all_named(rest) and own(rest) >= own(key):
             key = rest
     return sorted(key)
 
