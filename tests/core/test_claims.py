@@ -135,9 +135,9 @@ def test_weighing_many_claims_at_once_is_the_loop() -> None:
 
 def test_scopes_from_cells_and_statistics_made_together_are_the_rows_own(tmp_path: Path) -> None:
     # A scope's rows are picked from its model's (setting, source) cells and one-file scopes' statistics
-    # computed together (`_Index.prefill`): the same rows, in the same order, and the same numbers as
+    # computed together (`_pair_statistics`): the same rows, in the same order, and the same numbers as
     # filtering the frame and reducing each scope's values alone.
-    from bot.core.analysis.claims import _Index
+    from bot.core.analysis.claims import _Index, _pair_statistics
     from bot.core.analysis.requests import request_frame
     from bot.core.config import Config
     from bot.core.context import decode
@@ -153,9 +153,11 @@ def test_scopes_from_cells_and_statistics_made_together_are_the_rows_own(tmp_pat
     settings = [Config.from_context(decode(str(text))) for text in requests["context"].tolist()]
     wanted = [(model, config) for model in ("m:0b", "m:5b", "m:6b", "") for config in
               ("", "num_ctx=1024", "num_ctx=2048", "num_ctx=4096", "num_ctx=512")]
-    index.prefill([(index.scope(model, config), "throughput_tok_s", name) for model, config in wanted
-                   for name in ("mean", "median", "std")])
-    assert sum(len(index.scope(*key).sources) == 1 for key in wanted) >= 4  # m:5b and m:6b: one file each
+    one_file = [index.scope(*key) for key in wanted if len(index.scope(*key).sources) == 1]
+    assert len(one_file) >= 4  # m:5b and m:6b: one file each
+    together = {name: _pair_statistics([(scope, metric) for scope in one_file for metric in ("throughput_tok_s",
+                                                                                             "ttft_ms")],
+                                       name, index.column) for name in ("mean", "median", "std")}
     values = requests["throughput_tok_s"].to_numpy(dtype="float64")
     for model, config in wanted:
         scope = index.scope(model, config)
@@ -168,6 +170,10 @@ def test_scopes_from_cells_and_statistics_made_together_are_the_rows_own(tmp_pat
             own = [_np_statistics(values[[at for at in rows if requests["source"].iloc[at] == source]], name)
                    for source in scope.sources]
             assert scope.statistics(name=name, metric="throughput_tok_s", column=index.column) == own
+            if scope in one_file:
+                count = len(rows) - int(np.isnan(values[rows]).sum())
+                assert together[name][2 * one_file.index(scope)] == (count, own[0] if count else [])
+                assert together[name][2 * one_file.index(scope) + 1] == (0, [])  # no TTFT in these files
 
 
 def test_a_context_s_parts_are_those_of_its_configuration() -> None:

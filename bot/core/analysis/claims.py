@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import namedtuple
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate
@@ -88,7 +88,6 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
                                     for name in CLAIM_COLUMNS}
     found: list[ClaimCheck | None] = [None] * len(claims)  # None: cannot be checked (yet)
     one_file, waiting = _by_candidates(columns, known, index, generic_index, found)
-    index.prefill((scope, columns["metric"][at], columns["statistic"][at]) for at, scope, _, _ in one_file)
     _weigh_one_file(one_file, columns, index, found)
     _weigh_waiting(waiting, columns, index, found)
     checks = [check for check in found if check is not None]
@@ -144,11 +143,25 @@ def _by_candidates(columns: dict[str, list[Any]], known: list[str], index: _Inde
 def _weigh_one_file(one_file: list[tuple[int, _Scope, str, str]], columns: dict[str, list[Any]], index: _Index,
                     found: list[ClaimCheck | None]) -> None:
     """Each claim whose candidates are one file's statistics (`_Index.candidates` of a one-file scope)
-    weighed against them (`_weigh_one`), the checks written into ``found``."""
-    for at, scope, model, config in one_file:
+    weighed against them (`_weigh_one`), the checks written into ``found``.
+
+    In a real archive nearly every claim is one of these, each about its own model and configuration:
+    one small numpy call per claim would cost more than the statistics themselves, so the statistics
+    of every (scope, metric) asked for are worked out together, per statistic (`_pair_statistics`)."""
+    numbered: dict[str, dict[tuple[int, str], int]] = {}  # statistic -> (scope, metric) -> pair
+    pairs: dict[str, list[tuple[_Scope, str]]] = {}
+    pair_of: list[int] = []
+    for at, scope, _, _ in one_file:
+        metric, name = columns["metric"][at], columns["statistic"][at]
+        known = numbered.setdefault(name, {})
+        if (id(scope), metric) not in known:
+            known[id(scope), metric] = len(known)
+            pairs.setdefault(name, []).append((scope, metric))
+        pair_of.append(known[id(scope), metric])
+    figures = {name: _pair_statistics(found_pairs, name, index.column) for name, found_pairs in pairs.items()}
+    for (at, scope, model, config), pair in zip(one_file, pair_of, strict=True):
         metric, statistic = columns["metric"][at], columns["statistic"][at]
-        count = scope.finite_counts(metric, index.column)[0]
-        actuals = scope.statistics(metric, statistic, index.column)[0] if count else []
+        count, actuals = figures[statistic][pair]
         if not actuals:
             continue
         value = columns["value"][at]
@@ -443,30 +456,6 @@ class _Index:
                 groups.append((tuple(chosen), int(pooled.size)))
         return _Candidates(actuals, owners, groups)
 
-    def prefill(self, wanted: Iterable[tuple[_Scope, str, str]]) -> None:
-        """Work out at once the statistics (`_Scope.statistics`) of the scopes of one file among ``wanted``
-        (scope, metric, statistic).
-
-        In a real archive nearly every claim names its own model and configuration, found in one file:
-        one small numpy call per claim would cost more than the statistics themselves. The scopes' rows
-        are taken together, a few tens of thousands at a time, per statistic (all metrics at once), and
-        the files of one number of values reduced as one block (`_source_statistics`): the same numbers."""
-        by_statistic: dict[str, dict[tuple[int, str], tuple[_Scope, str]]] = {}
-        for scope, metric, name in wanted:
-            if len(scope.sources) == 1 and (metric, name) not in scope._statistics:
-                by_statistic.setdefault(name, {})[id(scope), metric] = (scope, metric)
-        for name, pairs in by_statistic.items():
-            chunk: list[tuple[_Scope, str]] = []
-            size = 0
-            for pair in pairs.values():
-                chunk.append(pair)
-                size += len(pair[0].rows)
-                if size >= 1 << 15:  # bounds the temporaries on a large archive
-                    _fill(chunk, name, self.column)
-                    chunk, size = [], 0
-            if chunk:
-                _fill(chunk, name, self.column)
-
     def request_rows(self, model: str, config: str, sources: tuple[str, ...]) -> np.ndarray:
         """Every row of ``sources``, failed ones too, of ``model`` and holding ``config`` when given."""
         if self._by_source is None:
@@ -573,27 +562,41 @@ class _Scope:
         return self._statistics[metric, name]
 
 
-def _fill(pairs: list[tuple[_Scope, str]], name: str, column: Callable[[str], np.ndarray]) -> None:
-    """`_Scope.statistics` and `finite_counts` of (scope, metric) pairs of scopes of one source each,
-    computed together: their values one after the other (a metric's pairs together), as each would take
-    its own (`_Scope.values`)."""
-    by_metric: dict[str, list[tuple[_Scope, str]]] = {}
-    for pair in pairs:
-        by_metric.setdefault(pair[1], []).append(pair)
-    ordered = [pair for found in by_metric.values() for pair in found]
-    lengths = [len(scope.rows) for scope, _ in ordered]
-    found = np.concatenate([column(metric)[np.concatenate([scope.rows for scope, _ in each])]
-                            for metric, each in by_metric.items()])
-    finite = np.isfinite(found)
-    if finite.all():
-        values, counts = found, lengths
-    else:
-        segment = np.repeat(np.arange(len(ordered)), lengths)
-        values, counts = found[finite], np.bincount(segment[finite], minlength=len(ordered)).tolist()
-    each = _source_statistics(values, counts, _starts(counts), name)
-    for (scope, metric), count, statistics in zip(ordered, counts, each, strict=True):
-        scope._finite[metric] = [count]
-        scope._statistics[metric, name] = [statistics]
+def _pair_statistics(pairs: list[tuple[_Scope, str]], name: str,
+                     column: Callable[[str], np.ndarray]) -> list[tuple[int, list[float]]]:
+    """For each (scope of one source, metric): how many finite values it has and their statistic
+    ``name`` (`_np_statistics`, as `_Scope.finite_counts` and `_Scope.statistics` give them). The
+    pairs' values are taken one after the other (a metric's together), a few tens of thousands at a
+    time, and the pairs of one number of values reduced as one block (`_source_statistics`): the same
+    numbers."""
+    out: list[tuple[int, list[float]]] = []
+    start = 0
+    while start < len(pairs):
+        end, size = start, 0
+        while end < len(pairs) and size < 1 << 15:  # bounds the temporaries on a large archive
+            size += len(pairs[end][0].rows)
+            end += 1
+        chunk = pairs[start:end]
+        by_metric: dict[str, list[int]] = {}
+        for at, (_, metric) in enumerate(chunk):
+            by_metric.setdefault(metric, []).append(at)
+        ordered = [at for ats in by_metric.values() for at in ats]
+        lengths = [len(chunk[at][0].rows) for at in ordered]
+        found = np.concatenate([column(metric)[np.concatenate([chunk[at][0].rows for at in ats])]
+                                for metric, ats in by_metric.items()])
+        finite = np.isfinite(found)
+        if finite.all():
+            values, counts = found, lengths
+        else:
+            segment = np.repeat(np.arange(len(ordered)), lengths)
+            values, counts = found[finite], np.bincount(segment[finite], minlength=len(ordered)).tolist()
+        each = _source_statistics(values, counts, _starts(counts), name)
+        figures: list[tuple[int, list[float]]] = [(0, [])] * len(chunk)
+        for at, count, statistics in zip(ordered, counts, each, strict=True):
+            figures[at] = (count, statistics)
+        out += figures
+        start = end
+    return out
 
 
 @lru_cache(maxsize=4096)
@@ -612,7 +615,7 @@ def _codes(requests: pd.DataFrame, name: str) -> tuple[np.ndarray, list[str]]:
     """Each row's number of its value of column ``name`` (-1 when missing), and those values."""
     if requests.empty:
         return np.empty(0, dtype=np.int64), []
-    codes, uniques = pd.factorize(requests[name])
+    codes, uniques = pd.factorize(requests[name].to_numpy(dtype=object))  # (half the cost on a text column)
     return codes, uniques.tolist()
 
 
