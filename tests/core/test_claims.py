@@ -176,9 +176,12 @@ def test_scopes_from_cells_and_statistics_made_together_are_the_rows_own(tmp_pat
                 assert together[name][2 * one_file.index(scope) + 1] == (0, [])  # no TTFT in these files
 
 
-def test_a_context_s_parts_are_those_of_its_configuration() -> None:
-    # Settings are read as parts without making each context's `Config`; they must be its very parts
-    # (escapes, empty values, odd keys), or a claim's configuration would cover other rows.
+def test_a_configuration_covers_a_context_s_settings_exactly_as_config_says() -> None:
+    # Settings are compared as (dimension, value) pairs, never written as `Config` parts; a claim's
+    # configuration must cover exactly the contexts `Config.covers` says it does (escapes, empty values,
+    # odd keys, bare parts and escapes `Config` would not write), or a claim would be weighed against
+    # other rows.
+    import itertools
     import json
 
     from bot.core.analysis.claims import _config_parts, _context_parts
@@ -187,12 +190,17 @@ def test_a_context_s_parts_are_those_of_its_configuration() -> None:
 
     contexts = [{}, {"num_ctx": "1024"}, {"": ""}, {"a": ""}, {"gpu": "Radeon 8060S, gfx1151"},
                 {"k=v": "x=y", "b\\": "c\\,d", "z": "1,2,3"}, {"é": "ß", "temperature": "0.2", "num_gpu": "999"},
-                {"folder": "runs/*", "file": "results", "section": "A, B"}]
-    for context in contexts:
-        text = json.dumps(context, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        config = Config.from_context(decode(text))
-        assert _context_parts(text) == frozenset(config.parts), context
-        assert _config_parts(config.text) == frozenset(config.parts), context
+                {"folder": "runs/*", "file": "results", "section": "A, B"}, {"a": "b", "c": "d=e"}]
+    texts = [json.dumps(context, sort_keys=True, separators=(",", ":"), ensure_ascii=False) for context in contexts]
+    written = [Config.from_context(decode(text)) for text in texts]
+    configs = {part for config in written for part in config.parts}
+    configs |= {"", "num_ctx", "a=", "=", "k\\=v=x=y", "k=v=x=y", "c=d\\=e", "c=d=e", "gpu=Radeon 8060S\\, gfx1151",
+                "gpu=Radeon 8060S, gfx1151", "z=1\\,2\\,3", "b\\\\=c\\\\\\,d", "b\\=c\\,d", "x\\y=1"}
+    configs |= {",".join(pair) for pair in itertools.combinations(sorted(configs), 2)}
+    for text, config in zip(texts, written, strict=True):
+        assert len(_context_parts(text)) == len(config.parts)  # one pair per part
+        for wanted in configs:
+            assert (_config_parts(wanted) <= _context_parts(text)) == config.covers(Config.parse(wanted)), (text, wanted)
     assert _context_parts("not json") == _context_parts("{}") == frozenset()
 
 

@@ -319,7 +319,7 @@ class _Index:
         self.model_code = {model: code for code, model in enumerate(models)}
         self.source_codes, self.source_names = _codes(requests, "source")
         self.setting_codes, self.settings = _setting_codes(requests)
-        self.postings: dict[str, set[int]] = {}
+        self.postings: dict[_Part, set[int]] = {}
         for code, parts in enumerate(self.settings):
             for part in parts:
                 self.postings.setdefault(part, set()).add(code)
@@ -619,7 +619,7 @@ def _codes(requests: pd.DataFrame, name: str) -> tuple[np.ndarray, list[str]]:
     return codes, uniques.tolist()
 
 
-def _setting_codes(requests: pd.DataFrame) -> tuple[np.ndarray, list[frozenset[str]]]:
+def _setting_codes(requests: pd.DataFrame) -> tuple[np.ndarray, list[frozenset[_Part]]]:
     """Each request's number of its distinct settings, and those settings' parts: its whole context as a
     configuration (a claim names settings that may be the same in every row, so are in the context but
     not in the configuration key); -1 when the context is missing, which holds no settings (``decode``
@@ -633,20 +633,28 @@ def _setting_codes(requests: pd.DataFrame) -> tuple[np.ndarray, list[frozenset[s
     return codes, [_config_parts(str(text)) for text in texts]
 
 
+_Part = tuple[str | None, str | None]  # a setting: (dimension, value); (None, text) for any other part
+
+
 @lru_cache(maxsize=2048)
-def _context_parts(text: str) -> frozenset[str]:
-    """The parts of a context text's settings, ``Config.from_context(decode(text)).parts`` (each
-    dimension's ``k=v`` as `Config` escapes it), without making the `Config`: a fresh process reads an
-    archive's few hundred contexts once, and making them was most of its first check. Kept between
-    calls: reading them again was a sixth of `check_claims`' time."""
-    dimensions = decode(text)
-    return frozenset(f"{escape_key(name)}={escape_value(dimensions[name])}" for name in sorted(dimensions))
+def _context_parts(text: str) -> frozenset[_Part]:
+    """A context text's settings as (dimension, value) pairs: the parts of its configuration
+    (``Config.from_context(decode(text)).parts``, each ``k=v`` as `Config` escapes it) one for one,
+    without writing them (a fresh process reads an archive's few hundred contexts once, and writing
+    them was a third of its first check). Kept between calls."""
+    return frozenset(decode(text).items())
 
 
 @lru_cache(maxsize=4096)
-def _config_parts(text: str) -> frozenset[str]:
-    """The parts of a configuration text (`Config.parts`): what a setting must hold to cover it."""
-    return frozenset(Config.parse(text).parts)
+def _config_parts(text: str) -> frozenset[_Part]:
+    """A configuration text's parts (`Config.parts`) as settings, to be found among `_context_parts`: a
+    part written as `Config` writes a setting is its (key, value); any other (a bare part, an escape
+    `Config` would not write) is (None, the part), which no setting is, as no setting's written part is
+    that text. So a configuration's parts are among a setting's exactly when their pairs are
+    (`Config.covers`)."""
+    config = Config.parse(text)
+    return frozenset((key, value) if value is not None and part == f"{escape_key(key)}={escape_value(value)}"
+                     else (None, part) for part, (key, value) in zip(config.parts, config.items, strict=True))
 
 
 @lru_cache(maxsize=65536)
@@ -735,7 +743,7 @@ class _GenericIndex:
     with (the statistic: 'mean of 5 runs'), each with its whole context."""
 
     def __init__(self, generic: pd.DataFrame) -> None:
-        self.rows: dict[tuple[str, str], list[tuple[frozenset[str], float, str]]] = {}
+        self.rows: dict[tuple[str, str], list[tuple[frozenset[_Part], float, str]]] = {}
         if generic.empty:
             return
         # lists rather than a filtered frame: a real archive has a few hundred rows, pandas' cost is per call
