@@ -105,9 +105,10 @@ def _configurations(model: str, metric: str, contexts: list[str]) -> tuple[Dimen
     decoded = [decode(c) for c in contexts]
     names = sorted({name for d in decoded for name in d})
     values = {name: [d.get(name) for d in decoded] for name in names}
-    varying = [name for name in names if len(set(values[name])) > 1]
-    constant = {name: str(values[name][0]) for name in names if name not in varying}
-    key = _key_dimensions(varying, values)
+    distinct = {name: set(values[name]) for name in names}
+    varying = [name for name in names if len(distinct[name]) > 1]
+    constant = {name: str(values[name][0]) for name in names if len(distinct[name]) == 1}
+    key = _key_dimensions(varying, values, distinct)
     prefixes = [(name, escape_key(name) + "=") for name in key]  # each key's text once, not once per context
     texts = {context: _key_text(d, prefixes) for context, d in zip(contexts, decoded, strict=True)}
     dims = Dimensions(model=model, metric=metric, varying=tuple(varying), key=tuple(key), constant=constant,
@@ -147,10 +148,12 @@ class _Partition:
         return all(any(v is not None for v in row) for row in zip(*(self.values[n] for n in names), strict=True))
 
 
-def _key_dimensions(varying: list[str], values: Mapping[str, list[str | None]]) -> list[str]:
+def _key_dimensions(varying: list[str], values: Mapping[str, list[str | None]],
+                    distinct: Mapping[str, set[str | None]]) -> list[str]:
     """Greedy: keep a dimension when it splits the configurations found so far, until every
     configuration stands apart. Dimensions every row records come first (so no configuration is left
-    without a value to be named by), then record fields before path parts, fewest values first."""
+    without a value to be named by), then record fields before path parts, fewest values first.
+    ``distinct``: each dimension's set of values."""
     if not varying:
         return []
     part = _Partition(varying, values)
@@ -162,8 +165,8 @@ def _key_dimensions(varying: list[str], values: Mapping[str, list[str | None]]) 
             counted[tuple(names)] = part.count(names)
         return counted[tuple(names)]
 
-    order = sorted(varying, key=lambda name: (None in values[name], name in LOCATION_DIMENSIONS, "" in values[name],
-                                              len(set(values[name])), name))
+    order = sorted(varying, key=lambda name: (None in distinct[name], name in LOCATION_DIMENSIONS, "" in distinct[name],
+                                              len(distinct[name]), name))
     key: list[str] = []
     labels = [0] * part.size  # each context's cell among the dimensions kept so far
     count = 1
