@@ -200,7 +200,8 @@ def test_a_configuration_covers_a_context_s_settings_exactly_as_config_says() ->
     for text, config in zip(texts, written, strict=True):
         assert len(_context_parts(text)) == len(config.parts)  # one pair per part
         for wanted in configs:
-            assert (_config_parts(wanted) <= _context_parts(text)) == config.covers(Config.parse(wanted)), (text, wanted)
+            covered = _config_parts(wanted) <= _context_parts(text)
+            assert covered == config.covers(Config.parse(wanted)), (text, wanted)
     assert _context_parts("not json") == _context_parts("{}") == frozenset()
 
 

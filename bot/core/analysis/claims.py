@@ -420,10 +420,6 @@ class _Index:
         rows = np.sort(np.concatenate([part for _, part in chosen])) if chosen else np.empty(0, dtype=np.int64)
         return _Scope(rows, self.source_codes[rows], self.source_names, self.aliases)
 
-    def nearest(self, model: str, config: str, claim_source: str) -> str | None:
-        """The claim's folder or its closest ancestor that holds raw files of (model, config)."""
-        return self.scope(model, config).nearest(_folder(claim_source))
-
     def candidates(self, key: _Key) -> _Candidates:
         """The statistics of the files below the nearest folder, each alone (sorted) and, when several,
         all together."""
@@ -518,10 +514,6 @@ class _Scope:
                         below.setdefault(folder, {})[source] = None
             # sorted, since `sources` is; a tuple each: a large archive has thousands of folders per scope
             self.below = {folder: tuple(sources) for folder, sources in below.items()}
-        self._clear()
-
-    def _clear(self) -> None:
-        """Nothing worked out yet."""
         self._nearest: dict[str, str | None] = {}
         self._values: dict[str, tuple[np.ndarray, list[int], list[int]]] = {}
         self._statistics: dict[tuple[str, str], list[list[float]]] = {}
