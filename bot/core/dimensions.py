@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -193,8 +194,16 @@ def _key_dimensions(varying: list[str], values: Mapping[str, list[str | None]],
 
 
 def config_values(config: str) -> dict[str, str]:
-    """A config key back as {dimension: value} (the structured form the JSON carries)."""
-    return Config.parse(config).as_dict() if config else {}
+    """A config key back as {dimension: value} (the structured form the JSON carries); a new dict on
+    every call (callers may change theirs)."""
+    return dict(_config_items(config)) if config else {}
+
+
+@lru_cache(maxsize=4096)
+def _config_items(config: str) -> tuple[tuple[str, str], ...]:
+    """`config_values` as pairs, kept: every analysis reads each group's and table row's configuration
+    again, and reading one was ~3 µs of Python for a few hundred of them."""
+    return tuple(Config.parse(config).as_dict().items())
 
 
 def varying_names(table: DimensionTable, model: str, metrics: Iterable[str]) -> tuple[str, ...]:

@@ -50,8 +50,7 @@ def config_table(requests: pd.DataFrame) -> pd.DataFrame:
         "config": pd.array(configs, dtype=TEXT),
     }
     out.update(_table(requests, scope, np.searchsorted(present, label[scope]), len(present)))
-    parsed = {text: config_values(text) for text in set(configs.tolist())}  # a few configurations, many rows
-    out["values"] = [dict(parsed[text]) for text in configs.tolist()]  # each row its own
+    out["values"] = [config_values(text) for text in configs.tolist()]  # each row its own dict
     return pd.DataFrame({name: out[name] for name in TABLE_COLUMNS})
 
 
