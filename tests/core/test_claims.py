@@ -134,9 +134,10 @@ def test_weighing_many_claims_at_once_is_the_loop() -> None:
 
 
 def test_scopes_from_cells_and_statistics_made_together_are_the_rows_own(tmp_path: Path) -> None:
-    # A scope's rows are picked from its model's (setting, source) cells and one-file scopes' statistics
-    # computed together (`_pair_statistics`): the same rows, in the same order, and the same numbers as
-    # filtering the frame and reducing each scope's values alone.
+    # A scope's rows are picked from its model's (setting, source) cells, or for many pairs at once from
+    # one mask (`_Index.make_scopes`), and one-file scopes' statistics computed together
+    # (`_pair_statistics`): the same rows, in the same order, and the same numbers as filtering the frame
+    # and reducing each scope's values alone.
     from bot.core.analysis.claims import _Index, _pair_statistics
     from bot.core.analysis.requests import request_frame
     from bot.core.config import Config
@@ -151,8 +152,11 @@ def test_scopes_from_cells_and_statistics_made_together_are_the_rows_own(tmp_pat
     requests = request_frame(ingest_files(tmp_path, files).measurements)
     index = _Index(requests, {})
     settings = [Config.from_context(decode(str(text))) for text in requests["context"].tolist()]
-    wanted = [(model, config) for model in ("m:0b", "m:5b", "m:6b", "") for config in
-              ("", "num_ctx=1024", "num_ctx=2048", "num_ctx=4096", "num_ctx=512")]
+    wanted = [(model, config) for model in ("m:0b", "m:5b", "m:6b", "", "m:9b") for config in
+              ("", "num_ctx=1024", "num_ctx=2048", "num_ctx=4096", "num_ctx=512", "num_ctx=1024,file=r3", "x")]
+    batch = _Index(requests, {})
+    batch.make_scopes(wanted)
+    assert set(batch._scopes) == set(wanted)
     one_file = [index.scope(*key) for key in wanted if len(index.scope(*key).sources) == 1]
     assert len(one_file) >= 4  # m:5b and m:6b: one file each
     together = {name: _pair_statistics([(scope, metric) for scope in one_file for metric in ("throughput_tok_s",
@@ -161,6 +165,13 @@ def test_scopes_from_cells_and_statistics_made_together_are_the_rows_own(tmp_pat
     values = requests["throughput_tok_s"].to_numpy(dtype="float64")
     for model, config in wanted:
         scope = index.scope(model, config)
+        made = batch.scope(model, config)
+        assert made is batch._scopes[model, config]  # not made again
+        assert (made.rows.tolist(), made.sources, made.counts, made.starts, made.below, made.own) == (
+            scope.rows.tolist(), scope.sources, scope.counts, scope.starts, scope.below, scope.own), (model, config)
+        assert (made.segment is None) == (scope.segment is None)
+        if scope.segment is not None:
+            assert made.segment.tolist() == scope.segment.tolist()
         rows = [at for at in range(len(requests)) if not requests["failed"].iloc[at]
                 and (not model or requests["model"].iloc[at] == model) and settings[at].covers(Config.parse(config))]
         rows.sort(key=lambda at: requests["source"].iloc[at])  # stable: frame order within a file

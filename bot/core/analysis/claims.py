@@ -103,8 +103,9 @@ def _by_candidates(columns: dict[str, list[Any]], known: list[str], index: _Inde
     models = set(known)
     one_file: list[tuple[int, _Scope, str, str]] = []
     waiting: dict[_Key, list[int]] = {}
-    resolved: dict[tuple[str, str, str], tuple[str, str, _Scope | None]] = {}  # with the scope, when pinned
+    resolved: dict[tuple[str, str, str], tuple[str, str]] = {}
     unnamed: dict[str, str] = {}  # a source's own grouped model, when it has rows (else '')
+    pinned: list[tuple[int, str, str]] = []  # claims pinned to a model or configuration: (claim, model, config)
     own = (columns["source"], columns["model"], columns["config"], columns["metric"], columns["statistic"],
            columns["context"])
     for at, (source, named, config, metric, statistic, context) in enumerate(zip(*own, strict=True)):
@@ -124,15 +125,17 @@ def _by_candidates(columns: dict[str, list[Any]], known: list[str], index: _Inde
             named = unnamed[source]
         mention = (named or "", context or "", config or "")
         if mention not in resolved:  # summaries repeat the same few models and configurations
-            model, config = resolve_claim_model(*mention, known)
-            # A claim without a model can still be checked when its configuration pins one source run.
-            resolved[mention] = model, config, index.scope(model, config) if model or config else None
-        model, config, scope = resolved[mention]
-        if scope is None:
-            continue
-        folder = scope.nearest(_folder(source))
+            resolved[mention] = resolve_claim_model(*mention, known)
+        model, config = resolved[mention]
+        if model or config:  # a claim without a model can still be checked when its configuration pins one run
+            pinned.append((at, model, config))
+    index.make_scopes(list(dict.fromkeys((model, config) for _, model, config in pinned)))
+    for at, model, config in pinned:
+        scope = index.scope(model, config)
+        folder = scope.nearest(_folder(columns["source"][at]))
         if folder is None:
             continue
+        metric, statistic = columns["metric"][at], columns["statistic"][at]
         if len(scope.sources) == 1:  # every folder it is near to gives the one file's statistics
             one_file.append((at, scope, model, config))
         else:
@@ -297,6 +300,7 @@ def _weigh_many(actuals: np.ndarray, claimed: np.ndarray, margins: np.ndarray) -
 
 
 _MAX_CELLS = 256  # a model's (setting, source) cells walked in Python at most (`_Index.cells`)
+_BATCH_CELLS = 1 << 22  # scopes made at once (`_Index.make_scopes`) when pairs x rows is at most this
 
 _METRIC_COLUMNS = ("throughput_tok_s", "ttft_ms", "latency_ms", "load_ms", "prompt_eval_ms", "eval_ms",
                    "prompt_tokens", "output_tokens", "tpot_ms", "itl_ms")
@@ -379,6 +383,41 @@ class _Index:
             else:
                 self._scopes[key] = self._scope_of_cells(cells, config)
         return self._scopes[key]
+
+    def make_scopes(self, keys: list[tuple[str, str]]) -> None:
+        """Make the scopes (`scope`) of ``keys`` (distinct (model, configuration) pairs), all at once when
+        the pairs times the successful rows are few enough for one mask (a real archive: a few hundred of
+        each). Each is then the same as `scope` makes it, one numpy pass for all rather than a few numpy
+        and Python calls each: a real archive's claims name ~170 pairs, and making their scopes one by
+        one was a third of checking them."""
+        keys = [key for key in keys if key not in self._scopes]
+        ok = np.flatnonzero(~self.failed)
+        if not keys or len(keys) * len(ok) > _BATCH_CELLS:
+            return  # each made when asked for
+        configs: dict[str, int] = {}
+        for _, config in keys:
+            configs.setdefault(config, len(configs))
+        covers = np.zeros((len(configs), len(self.settings) + 1), dtype=bool)  # last: rows without a context
+        for config, at in configs.items():
+            if config:
+                covers[at, sorted(self.covering_codes(config))] = True
+            else:
+                covers[at] = True  # no configuration: every row of the model
+        wanted = np.array([self.model_code.get(model, -2) if model else -1 for model, _ in keys])
+        mask = covers[[configs[config] for _, config in keys]][:, self.setting_codes[ok]]
+        mask &= (wanted[:, None] == -1) | (self.model_codes[ok][None, :] == wanted[:, None])
+        pair, column = np.nonzero(mask)  # each pair's rows in frame order
+        rows, sources = ok[column], self.source_codes[ok][column]
+        bounds = np.searchsorted(pair, np.arange(len(keys) + 1)).tolist()
+        starts = np.asarray(bounds[:-1])
+        first = sources[np.minimum(starts, max(len(sources) - 1, 0))] if len(sources) else starts
+        mixed = np.bincount(pair[sources != first[pair]], minlength=len(keys)).tolist()  # rows of another source
+        for at, key in enumerate(keys):
+            part = rows[bounds[at]:bounds[at + 1]]
+            if len(part) and not mixed[at] and first[at] >= 0:  # one file
+                self._scopes[key] = _Scope(part, None, self.source_names, self.aliases, single=int(first[at]))
+            else:
+                self._scopes[key] = _Scope(part, self.source_codes[part], self.source_names, self.aliases)
 
     def cells(self, model: str) -> dict[int, list[tuple[int, np.ndarray]]] | None:
         """The successful rows of ``model`` by setting code, then source (code, rows in frame order); None
