@@ -105,7 +105,8 @@ def _by_candidates(columns: dict[str, list[Any]], known: list[str], index: _Inde
     waiting: dict[_Key, list[int]] = {}
     resolved: dict[tuple[str, str, str], tuple[str, str]] = {}
     unnamed: dict[str, str] = {}  # a source's own grouped model, when it has rows (else '')
-    pinned: list[tuple[int, str, str]] = []  # claims pinned to a model or configuration: (claim, model, config)
+    # each claim's (model, configuration) when it is pinned to one (shared tuples: no object per claim)
+    pinned: list[tuple[str, str] | None] = [None] * len(found)
     own = (columns["source"], columns["model"], columns["config"], columns["metric"], columns["statistic"],
            columns["context"])
     for at, (source, named, config, metric, statistic, context) in enumerate(zip(*own, strict=True)):
@@ -126,11 +127,13 @@ def _by_candidates(columns: dict[str, list[Any]], known: list[str], index: _Inde
         mention = (named or "", context or "", config or "")
         if mention not in resolved:  # summaries repeat the same few models and configurations
             resolved[mention] = resolve_claim_model(*mention, known)
-        model, config = resolved[mention]
-        if model or config:  # a claim without a model can still be checked when its configuration pins one run
-            pinned.append((at, model, config))
-    index.make_scopes(list(dict.fromkeys((model, config) for _, model, config in pinned)))
-    for at, model, config in pinned:
+        if any(resolved[mention]):  # a claim without a model can still be checked when its configuration pins one run
+            pinned[at] = resolved[mention]
+    index.make_scopes([key for key in dict.fromkeys(pinned) if key is not None])
+    for at, key in enumerate(pinned):
+        if key is None:
+            continue
+        model, config = key
         scope = index.scope(model, config)
         folder = scope.nearest(_folder(columns["source"][at]))
         if folder is None:
