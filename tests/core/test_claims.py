@@ -228,3 +228,20 @@ def test_a_check_made_fast_is_the_dataclass() -> None:
     assert list(fast.__dict__.items()) == list(made.__dict__.items())
     with pytest.raises(FrozenInstanceError):
         fast.status = "match"  # type: ignore[misc]
+
+
+def test_folders_and_stems_read_off_the_text_are_pathlib_s() -> None:
+    # A plain path's folder and stem are read off the text; they must be what PurePosixPath gives for
+    # every path (odd ones go to PurePosixPath itself).
+    import itertools
+    from pathlib import PurePosixPath
+
+    from bot.core.analysis.claims import _folder, _stem
+
+    parts = ["a", "b.md", ".", "..", "", ".hidden", "x.tar.gz", "file.", "é.json", " s p.csv", "..md", ".x.y"]
+    for size in range(1, 4):
+        for combo in itertools.product(parts, repeat=size):
+            for path in (lead + "/".join(combo) + tail for lead in ("", "/", "./") for tail in ("", "/")):
+                assert _folder.__wrapped__(path) == str(PurePosixPath(path).parent), path
+                if PurePosixPath(path).name:  # (no stem of a path without a name: both raise)
+                    assert _stem.__wrapped__(path) == str(PurePosixPath(path).with_suffix("")), path
