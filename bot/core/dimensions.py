@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -67,23 +68,29 @@ def assign_configs(frame: pd.DataFrame) -> tuple[pd.DataFrame, DimensionTable]:
     combination, first = combine(models.codes, metrics.codes, contexts.codes)
     model_names, metric_names = models.categories.tolist(), metrics.categories.tolist()
     context_texts = contexts.categories.tolist()
-    distinct: dict[tuple[str, str], list[tuple[int, str]]] = {}
-    firsts = zip(models.codes[first].tolist(), metrics.codes[first].tolist(), contexts.codes[first].tolist(),
-                 strict=True)
-    for number, (model, metric, context) in enumerate(firsts):
-        distinct.setdefault((model_names[model], metric_names[metric]), []).append((number, context_texts[context]))
+    # The distinct (model, metric, context) combinations by (model, metric), in the order they occur:
+    # numbered on the codes, so Python loops once per (model, metric) and once per distinct set of contexts.
+    model_of, metric_of, context_of = models.codes[first], metrics.codes[first], contexts.codes[first]
+    pair, pair_first = combine(model_of, metric_of)
+    order = np.argsort(pair, kind="stable")  # each pair's combinations in the order they occur
+    bounds = np.searchsorted(pair[order], np.arange(len(pair_first) + 1)).tolist()
     table: DimensionTable = {}
     texts: dict[str, int] = {}
     config_of = np.zeros(len(first), dtype=np.int64)
-    made: dict[tuple[str, ...], tuple[Dimensions, dict[str, str]]] = {}  # a model's metrics share contexts
-    for (model, metric), found in distinct.items():
-        contexts = tuple(context for _, context in found)
-        if contexts not in made:
-            made[contexts] = _configurations(model, metric, list(contexts))
-        dims, keys = made[contexts]
+    made: dict[bytes, tuple[Dimensions, np.ndarray]] = {}  # by the contexts: a model's metrics share them
+    pairs = zip(model_of[pair_first].tolist(), metric_of[pair_first].tolist(), strict=True)
+    for at, (model_code, metric_code) in enumerate(pairs):
+        model, metric = model_names[model_code], metric_names[metric_code]
+        numbers = order[bounds[at]:bounds[at + 1]]
+        codes = context_of[numbers]
+        if codes.tobytes() not in made:
+            found = [context_texts[code] for code in codes.tolist()]
+            dims, keys = _configurations(model, metric, found)
+            made[codes.tobytes()] = dims, np.array([texts.setdefault(keys[context], len(texts)) for context in found],
+                                                   dtype=np.int64)
+        dims, config_codes = made[codes.tobytes()]
         table[(model, metric)] = Dimensions(model, metric, dims.varying, dims.key, dims.constant, dims.configurations)
-        for number, context in found:
-            config_of[number] = texts.setdefault(keys[context], len(texts))
+        config_of[numbers] = config_codes
     out = frame.copy(deep=False)
     out["config"] = from_codes(config_of[combination], list(texts))
     return out, table
@@ -99,10 +106,12 @@ def _configurations(model: str, metric: str, contexts: list[str]) -> tuple[Dimen
     decoded = [decode(c) for c in contexts]
     names = sorted({name for d in decoded for name in d})
     values = {name: [d.get(name) for d in decoded] for name in names}
-    varying = [name for name in names if len(set(values[name])) > 1]
-    constant = {name: str(values[name][0]) for name in names if name not in varying}
-    key = _key_dimensions(varying, values)
-    texts = {context: config_text(d, key) for context, d in zip(contexts, decoded, strict=True)}
+    distinct = {name: set(values[name]) for name in names}
+    varying = [name for name in names if len(distinct[name]) > 1]
+    constant = {name: str(values[name][0]) for name in names if len(distinct[name]) == 1}
+    key = _key_dimensions(varying, values, distinct)
+    prefixes = [(name, escape_key(name) + "=") for name in key]  # each key's text once, not once per context
+    texts = {context: _key_text(d, prefixes) for context, d in zip(contexts, decoded, strict=True)}
     dims = Dimensions(model=model, metric=metric, varying=tuple(varying), key=tuple(key), constant=constant,
                       configurations=len(set(texts.values())))
     return dims, texts
@@ -110,7 +119,12 @@ def _configurations(model: str, metric: str, contexts: list[str]) -> tuple[Dimen
 
 def config_text(dimensions: Mapping[str, str], key: list[str]) -> str:
     """``Config.from_context`` of the key's dimensions a row records, as text (``key`` sorted)."""
-    return ",".join(f"{escape_key(name)}={escape_value(dimensions[name])}" for name in key if name in dimensions)
+    return _key_text(dimensions, [(name, escape_key(name) + "=") for name in key])
+
+
+def _key_text(dimensions: Mapping[str, str], prefixes: list[tuple[str, str]]) -> str:
+    """`config_text` with each key dimension's ``name=`` already escaped."""
+    return ",".join([prefix + escape_value(dimensions[name]) for name, prefix in prefixes if name in dimensions])
 
 
 class _Partition:
@@ -135,16 +149,25 @@ class _Partition:
         return all(any(v is not None for v in row) for row in zip(*(self.values[n] for n in names), strict=True))
 
 
-def _key_dimensions(varying: list[str], values: Mapping[str, list[str | None]]) -> list[str]:
+def _key_dimensions(varying: list[str], values: Mapping[str, list[str | None]],
+                    distinct: Mapping[str, set[str | None]]) -> list[str]:
     """Greedy: keep a dimension when it splits the configurations found so far, until every
     configuration stands apart. Dimensions every row records come first (so no configuration is left
-    without a value to be named by), then record fields before path parts, fewest values first."""
+    without a value to be named by), then record fields before path parts, fewest values first.
+    ``distinct``: each dimension's set of values."""
     if not varying:
         return []
     part = _Partition(varying, values)
     full = part.count(varying)
-    order = sorted(varying, key=lambda name: (None in values[name], name in LOCATION_DIMENSIONS, "" in values[name],
-                                              len(set(values[name])), name))
+    counted: dict[tuple[str, ...], int] = {}
+
+    def count_of(names: list[str]) -> int:  # `part.count`, once per set of names
+        if tuple(names) not in counted:
+            counted[tuple(names)] = part.count(names)
+        return counted[tuple(names)]
+
+    order = sorted(varying, key=lambda name: (None in distinct[name], name in LOCATION_DIMENSIONS, "" in distinct[name],
+                                              len(distinct[name]), name))
     key: list[str] = []
     labels = [0] * part.size  # each context's cell among the dimensions kept so far
     count = 1
@@ -161,18 +184,26 @@ def _key_dimensions(varying: list[str], values: Mapping[str, list[str | None]]) 
     # as every configuration keeps a value to be named by and the record's own fields still tell
     # apart as much as before (a path part never stands in for a setting).
     def own(names: list[str]) -> int:
-        return part.count([n for n in names if n not in LOCATION_DIMENSIONS])
+        return count_of([n for n in names if n not in LOCATION_DIMENSIONS])
 
     for name in reversed(list(key)):
         rest = [n for n in key if n != name]
-        if rest and part.count(rest) == count and part.all_named(rest) and own(rest) >= own(key):
+        if rest and count_of(rest) == count and part.all_named(rest) and own(rest) >= own(key):
             key = rest
     return sorted(key)
 
 
 def config_values(config: str) -> dict[str, str]:
-    """A config key back as {dimension: value} (the structured form the JSON carries)."""
-    return Config.parse(config).as_dict() if config else {}
+    """A config key back as {dimension: value} (the structured form the JSON carries); a new dict on
+    every call (callers may change theirs)."""
+    return dict(_config_items(config)) if config else {}
+
+
+@lru_cache(maxsize=4096)
+def _config_items(config: str) -> tuple[tuple[str, str], ...]:
+    """`config_values` as pairs, kept: every analysis reads each group's and table row's configuration
+    again, and reading one was ~3 µs of Python for a few hundred of them."""
+    return tuple(Config.parse(config).as_dict().items())
 
 
 def varying_names(table: DimensionTable, model: str, metrics: Iterable[str]) -> tuple[str, ...]:

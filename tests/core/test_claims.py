@@ -134,10 +134,11 @@ def test_weighing_many_claims_at_once_is_the_loop() -> None:
 
 
 def test_scopes_from_cells_and_statistics_made_together_are_the_rows_own(tmp_path: Path) -> None:
-    # A scope's rows are picked from its model's (setting, source) cells and one-file scopes' statistics
-    # computed together (`_Index.prefill`): the same rows, in the same order, and the same numbers as
-    # filtering the frame and reducing each scope's values alone.
-    from bot.core.analysis.claims import _Index
+    # A scope's rows are picked from its model's (setting, source) cells, or for many pairs at once from
+    # one mask (`_Index.make_scopes`), and one-file scopes' statistics computed together
+    # (`_pair_statistics`): the same rows, in the same order, and the same numbers as filtering the frame
+    # and reducing each scope's values alone.
+    from bot.core.analysis.claims import _Index, _pair_statistics
     from bot.core.analysis.requests import request_frame
     from bot.core.config import Config
     from bot.core.context import decode
@@ -151,14 +152,26 @@ def test_scopes_from_cells_and_statistics_made_together_are_the_rows_own(tmp_pat
     requests = request_frame(ingest_files(tmp_path, files).measurements)
     index = _Index(requests, {})
     settings = [Config.from_context(decode(str(text))) for text in requests["context"].tolist()]
-    wanted = [(model, config) for model in ("m:0b", "m:5b", "m:6b", "") for config in
-              ("", "num_ctx=1024", "num_ctx=2048", "num_ctx=4096", "num_ctx=512")]
-    index.prefill([(model, config, "", "throughput_tok_s", name) for model, config in wanted
-                   for name in ("mean", "median", "std")])
-    assert sum(len(index.scope(*key).sources) == 1 for key in wanted) >= 4  # m:5b and m:6b: one file each
+    wanted = [(model, config) for model in ("m:0b", "m:5b", "m:6b", "", "m:9b") for config in
+              ("", "num_ctx=1024", "num_ctx=2048", "num_ctx=4096", "num_ctx=512", "num_ctx=1024,file=r3", "x")]
+    batch = _Index(requests, {})
+    batch.make_scopes(wanted)
+    assert set(batch._scopes) == set(wanted)
+    one_file = [index.scope(*key) for key in wanted if len(index.scope(*key).sources) == 1]
+    assert len(one_file) >= 4  # m:5b and m:6b: one file each
+    together = {name: _pair_statistics([(scope, metric) for scope in one_file for metric in ("throughput_tok_s",
+                                                                                             "ttft_ms")],
+                                       name, index.column) for name in ("mean", "median", "std")}
     values = requests["throughput_tok_s"].to_numpy(dtype="float64")
     for model, config in wanted:
         scope = index.scope(model, config)
+        made = batch.scope(model, config)
+        assert made is batch._scopes[model, config]  # not made again
+        assert (made.rows.tolist(), made.sources, made.counts, made.starts, made.below, made.own) == (
+            scope.rows.tolist(), scope.sources, scope.counts, scope.starts, scope.below, scope.own), (model, config)
+        assert (made.segment is None) == (scope.segment is None)
+        if scope.segment is not None:
+            assert made.segment.tolist() == scope.segment.tolist()
         rows = [at for at in range(len(requests)) if not requests["failed"].iloc[at]
                 and (not model or requests["model"].iloc[at] == model) and settings[at].covers(Config.parse(config))]
         rows.sort(key=lambda at: requests["source"].iloc[at])  # stable: frame order within a file
@@ -168,3 +181,67 @@ def test_scopes_from_cells_and_statistics_made_together_are_the_rows_own(tmp_pat
             own = [_np_statistics(values[[at for at in rows if requests["source"].iloc[at] == source]], name)
                    for source in scope.sources]
             assert scope.statistics(name=name, metric="throughput_tok_s", column=index.column) == own
+            if scope in one_file:
+                count = len(rows) - int(np.isnan(values[rows]).sum())
+                assert together[name][2 * one_file.index(scope)] == (count, own[0] if count else [])
+                assert together[name][2 * one_file.index(scope) + 1] == (0, [])  # no TTFT in these files
+
+
+def test_a_configuration_covers_a_context_s_settings_exactly_as_config_says() -> None:
+    # Settings are compared as (dimension, value) pairs, never written as `Config` parts; a claim's
+    # configuration must cover exactly the contexts `Config.covers` says it does (escapes, empty values,
+    # odd keys, bare parts and escapes `Config` would not write), or a claim would be weighed against
+    # other rows.
+    import itertools
+    import json
+
+    from bot.core.analysis.claims import _config_parts, _context_parts
+    from bot.core.config import Config
+    from bot.core.context import decode
+
+    contexts = [{}, {"num_ctx": "1024"}, {"": ""}, {"a": ""}, {"gpu": "Radeon 8060S, gfx1151"},
+                {"k=v": "x=y", "b\\": "c\\,d", "z": "1,2,3"}, {"é": "ß", "temperature": "0.2", "num_gpu": "999"},
+                {"folder": "runs/*", "file": "results", "section": "A, B"}, {"a": "b", "c": "d=e"}]
+    texts = [json.dumps(context, sort_keys=True, separators=(",", ":"), ensure_ascii=False) for context in contexts]
+    written = [Config.from_context(decode(text)) for text in texts]
+    configs = {part for config in written for part in config.parts}
+    configs |= {"", "num_ctx", "a=", "=", "k\\=v=x=y", "k=v=x=y", "c=d\\=e", "c=d=e", "gpu=Radeon 8060S\\, gfx1151",
+                "gpu=Radeon 8060S, gfx1151", "z=1\\,2\\,3", "b\\\\=c\\\\\\,d", "b\\=c\\,d", "x\\y=1"}
+    configs |= {",".join(pair) for pair in itertools.combinations(sorted(configs), 2)}
+    for text, config in zip(texts, written, strict=True):
+        assert len(_context_parts(text)) == len(config.parts)  # one pair per part
+        for wanted in configs:
+            covered = _config_parts(wanted) <= _context_parts(text)
+            assert covered == config.covers(Config.parse(wanted)), (text, wanted)
+    assert _context_parts("not json") == _context_parts("{}") == frozenset()
+
+
+def test_a_check_made_fast_is_the_dataclass() -> None:
+    from dataclasses import FrozenInstanceError, fields
+
+    from bot.core.analysis.claims import ClaimCheck, _new_check
+
+    values = ("r.md", "m:1b", "num_ctx=1024", "ttft_ms", "mean", 1.5, 1.25, "ms", "mismatch", ("a.csv",), 3, "why")
+    made, fast = ClaimCheck(*values), _new_check(*values)
+    assert [field.name for field in fields(ClaimCheck)] == list(fast.__dict__)  # every field, in order
+    assert fast == made and hash(fast) == hash(made) and repr(fast) == repr(made)
+    assert list(fast.__dict__.items()) == list(made.__dict__.items())
+    with pytest.raises(FrozenInstanceError):
+        fast.status = "match"  # type: ignore[misc]
+
+
+def test_folders_and_stems_read_off_the_text_are_pathlib_s() -> None:
+    # A plain path's folder and stem are read off the text; they must be what PurePosixPath gives for
+    # every path (odd ones go to PurePosixPath itself).
+    import itertools
+    from pathlib import PurePosixPath
+
+    from bot.core.analysis.claims import _folder, _stem
+
+    parts = ["a", "b.md", ".", "..", "", ".hidden", "x.tar.gz", "file.", "é.json", " s p.csv", "..md", ".x.y"]
+    for size in range(1, 4):
+        for combo in itertools.product(parts, repeat=size):
+            for path in (lead + "/".join(combo) + tail for lead in ("", "/", "./") for tail in ("", "/")):
+                assert _folder.__wrapped__(path) == str(PurePosixPath(path).parent), path
+                if PurePosixPath(path).name:  # (no stem of a path without a name: both raise)
+                    assert _stem.__wrapped__(path) == str(PurePosixPath(path).with_suffix("")), path

@@ -37,7 +37,7 @@ __all__ = [
 def analyze(ingest: IngestResult) -> Analysis:
     measurements = with_group_model(ingest.measurements)
     dimensions = ingest.dimensions or dimensions_of(ingest.measurements)
-    requests = request_frame(ingest.measurements)
+    requests = request_frame(measurements)  # (its models grouped already: request_frame groups them the same)
     cold = (set(requests["request_id"].to_numpy(dtype=object)[requests["cold_start"].to_numpy(dtype=bool)].tolist())
             if not requests.empty else set())
     groups = config_groups(measurements, cold)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import namedtuple
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import accumulate
@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from bot.core.analysis.requests import array_statistic, percentile_of
-from bot.core.config import Config
+from bot.core.config import Config, escape_key, escape_value
 from bot.core.context import decode
 from bot.core.dimensions import group_model
 from bot.core.types import CLAIM_COLUMNS
@@ -76,52 +76,106 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
     are the same share their candidates, so those are computed once (`_Index.candidates`) and the
     claims weighed against them together (`_weigh`): a summary whose own raw files were left out
     (a job limit) falls back to hundreds of files, and a large archive has thousands of such claims.
+    The usual claim of a real archive names a model and configuration found in one file only: its
+    candidates are that file's statistics, whatever folder it is in (`_weigh_one_file`).
     """
-    known = sorted(m for m in requests["model"].dropna().unique() if m) if not requests.empty else []
     index = _Index(requests, aliases or {})
+    known = index.known_models()
     generic_index = _GenericIndex(generic)
     # The claims are read column by column; a claim's named tuple is made only where one is needed (a
     # time measurement's check, a mismatch's explanation), not for each of tens of thousands.
     columns: dict[str, list[Any]] = {name: claims[name].tolist() if name in claims else [None] * len(claims)
                                     for name in CLAIM_COLUMNS}
     found: list[ClaimCheck | None] = [None] * len(claims)  # None: cannot be checked (yet)
-    waiting = _by_candidates(columns, known, index, generic_index, found)
-    index.prefill(waiting)
+    one_file, waiting = _by_candidates(columns, known, index, generic_index, found)
+    _weigh_one_file(one_file, columns, index, found)
     _weigh_waiting(waiting, columns, index, found)
     checks = [check for check in found if check is not None]
     return checks, len(found) - len(checks)
 
 
 def _by_candidates(columns: dict[str, list[Any]], known: list[str], index: _Index, generic_index: _GenericIndex,
-                   found: list[ClaimCheck | None]) -> dict[_Key, list[int]]:
-    """The claims' numbers by the candidates they are weighed against (model, configuration, nearest
-    folder, metric, statistic); time measurements are checked here, into ``found``."""
+                   found: list[ClaimCheck | None]) -> tuple[list[tuple[int, _Scope, str, str]], dict[_Key, list[int]]]:
+    """The claims to weigh: those whose model and configuration are found in one file, each with that
+    scope, its model and configuration; the others by the candidates they are weighed against (model,
+    configuration, nearest folder, metric, statistic). Time measurements are checked here, into
+    ``found``."""
     models = set(known)
+    one_file: list[tuple[int, _Scope, str, str]] = []
     waiting: dict[_Key, list[int]] = {}
     resolved: dict[tuple[str, str, str], tuple[str, str]] = {}
-    own = columns["source"], columns["model"], columns["config"], columns["metric"], columns["statistic"]
-    for at, (source, named, config, metric, statistic) in enumerate(zip(*own, strict=True)):
-        if not named and group_model("", source) in models:
-            # a claim about the rows of its own file, which names no model (grouped per source)
-            named = group_model("", source)
+    unnamed: dict[str, str] = {}  # a source's own grouped model, when it has rows (else '')
+    # each claim's (model, configuration) when it is pinned to one (shared tuples: no object per claim)
+    pinned: list[tuple[str, str] | None] = [None] * len(found)
+    own = (columns["source"], columns["model"], columns["config"], columns["metric"], columns["statistic"],
+           columns["context"])
+    for at, (source, named, config, metric, statistic, context) in enumerate(zip(*own, strict=True)):
         if not checkable(statistic):
             continue
         if metric == "time_ms":
-            found[at] = _check_generic(_claim(columns, at), generic_index)
+            found[at] = _check_generic(source, config, statistic, columns["value"][at], columns["precision"][at],
+                                       generic_index)
             continue
         if metric not in index.metrics:
             continue
-        mention = (named or "", columns["context"][at] or "", config or "")
+        if not named:
+            # a claim about the rows of its own file, which names no model (grouped per source)
+            if source not in unnamed:
+                grouped = group_model("", source)
+                unnamed[source] = grouped if grouped in models else ""
+            named = unnamed[source]
+        mention = (named or "", context or "", config or "")
         if mention not in resolved:  # summaries repeat the same few models and configurations
             resolved[mention] = resolve_claim_model(*mention, known)
-        model, config = resolved[mention]
-        if not model and not config:
-            # A claim without a model can still be checked when its configuration pins one source run.
+        if any(resolved[mention]):  # a claim without a model can still be checked when its configuration pins one run
+            pinned[at] = resolved[mention]
+    index.make_scopes([key for key in dict.fromkeys(pinned) if key is not None])
+    for at, key in enumerate(pinned):
+        if key is None:
             continue
-        folder = index.nearest(model, config, source)
-        if folder is not None:
+        model, config = key
+        scope = index.scope(model, config)
+        folder = scope.nearest(_folder(columns["source"][at]))
+        if folder is None:
+            continue
+        metric, statistic = columns["metric"][at], columns["statistic"][at]
+        if len(scope.sources) == 1:  # every folder it is near to gives the one file's statistics
+            one_file.append((at, scope, model, config))
+        else:
             waiting.setdefault((model, config, folder, metric, statistic), []).append(at)
-    return waiting
+    return one_file, waiting
+
+
+def _weigh_one_file(one_file: list[tuple[int, _Scope, str, str]], columns: dict[str, list[Any]], index: _Index,
+                    found: list[ClaimCheck | None]) -> None:
+    """Each claim whose candidates are one file's statistics (`_Index.candidates` of a one-file scope)
+    weighed against them (`_weigh_one`), the checks written into ``found``.
+
+    In a real archive nearly every claim is one of these, each about its own model and configuration:
+    one small numpy call per claim would cost more than the statistics themselves, so the statistics
+    of every (scope, metric) asked for are worked out together, per statistic (`_pair_statistics`)."""
+    numbered: dict[str, dict[tuple[int, str], int]] = {}  # statistic -> (scope, metric) -> pair
+    pairs: dict[str, list[tuple[_Scope, str]]] = {}
+    pair_of: list[int] = []
+    for at, scope, _, _ in one_file:
+        metric, name = columns["metric"][at], columns["statistic"][at]
+        known = numbered.setdefault(name, {})
+        if (id(scope), metric) not in known:
+            known[id(scope), metric] = len(known)
+            pairs.setdefault(name, []).append((scope, metric))
+        pair_of.append(known[id(scope), metric])
+    figures = {name: _pair_statistics(found_pairs, name, index.column) for name, found_pairs in pairs.items()}
+    for (at, scope, model, config), pair in zip(one_file, pair_of, strict=True):
+        metric, statistic = columns["metric"][at], columns["statistic"][at]
+        count, actuals = figures[statistic][pair]
+        if not actuals:
+            continue
+        value = columns["value"][at]
+        pick, match = _weigh_one(actuals, value, _margin(columns["precision"][at]))
+        sources = scope.own
+        explanation = "" if match else _explain(_claim(columns, at), index, model, config, sources)
+        found[at] = _new_check(columns["source"][at], model, config, metric, statistic, value, actuals[pick],
+                               columns["unit"][at], "match" if match else "mismatch", sources, count, explanation)
 
 
 def _weigh_waiting(waiting: dict[_Key, list[int]], columns: dict[str, list[Any]], index: _Index,
@@ -139,9 +193,26 @@ def _weigh_waiting(waiting: dict[_Key, list[int]], columns: dict[str, list[Any]]
         for at, value, (pick, match) in zip(pending, claimed, weighed, strict=True):
             sources, n = candidates.groups[candidates.owners[pick]]
             explanation = "" if match else _explain(_claim(columns, at), index, model, config, sources)
-            found[at] = ClaimCheck(columns["source"][at], model, config, key[3], key[4], value,
+            found[at] = _new_check(columns["source"][at], model, config, key[3], key[4], value,
                                    candidates.actuals[pick], columns["unit"][at], "match" if match else "mismatch",
                                    sources, n, explanation)
+
+
+def _new_check(source: str, model: str, config: str, metric: str, statistic: str, claimed: float, actual: float,
+               unit: str, status: str, raw_sources: tuple[str, ...], n: int, explanation: str) -> ClaimCheck:
+    """``ClaimCheck(...)`` of every field, made without the frozen dataclass's ``__init__``, which sets
+    each of its twelve fields through ``object.__setattr__``: that was a sixth of checking a real
+    archive's claims. The same object: equal, the same ``__dict__`` (the JSON reads it), still frozen
+    (tests/core/test_claims.py holds the two to that)."""
+    check = _new_object(ClaimCheck)
+    _set_attribute(check, "__dict__", {
+        "source": source, "model": model, "config": config, "metric": metric, "statistic": statistic,
+        "claimed": claimed, "actual": actual, "unit": unit, "status": status, "raw_sources": raw_sources, "n": n,
+        "explanation": explanation})
+    return check
+
+
+_new_object, _set_attribute = object.__new__, object.__setattr__
 
 
 _Claim = namedtuple("_Claim", CLAIM_COLUMNS)  # type: ignore[misc]
@@ -154,13 +225,29 @@ def _claim(columns: dict[str, list[Any]], at: int) -> Any:
 
 @lru_cache(maxsize=65536)
 def _folder(path: str) -> str:
-    return str(PurePosixPath(path).parent)
+    """``str(PurePosixPath(path).parent)``; read off the text when the path is plain (`_plain`), as an
+    archive's are: making a path object costs ~5 µs, and a fresh process reads every file's path once."""
+    if not _plain(path):
+        return str(PurePosixPath(path).parent)
+    folder = path.rpartition("/")[0]
+    return folder or "."
 
 
 @lru_cache(maxsize=65536)
 def _stem(path: str) -> str:
-    """The path without its extension."""
-    return str(PurePosixPath(path).with_suffix(""))
+    """The path without its extension: ``str(PurePosixPath(path).with_suffix(""))``, read off the text
+    when the path is plain (as `_folder`)."""
+    if not _plain(path):
+        return str(PurePosixPath(path).with_suffix(""))
+    folder, slash, name = path.rpartition("/")
+    dot = name.rfind(".")
+    return folder + slash + name[:dot] if 0 < dot < len(name) - 1 else path  # PurePath.suffix's rule
+
+
+def _plain(path: str) -> bool:
+    """A relative path that `PurePosixPath` reads as written: no empty, '.' or trailing part."""
+    return bool(path) and not path.startswith("/") and "//" not in path and not path.endswith("/") and all(
+        part != "." for part in path.split("/"))
 
 
 def _margin(precision: float | None) -> float:
@@ -168,10 +255,10 @@ def _margin(precision: float | None) -> float:
     return float(precision or 0.0) * 1.0001
 
 
-def _tolerance(claim, actual: float) -> float:
+def _tolerance(precision: float | None, actual: float) -> float:
     """Rounding the claim shows, or 0.1% — raw files themselves are often rounded (77.73 tok/s), so a
     summary computed from unrounded values may differ from ours in the last digits (as `_weigh_one`)."""
-    return max(_margin(claim.precision), 1e-3 * abs(actual), 1e-9)
+    return max(_margin(precision), 1e-3 * abs(actual), 1e-9)
 
 
 _Key = tuple[str, str, str, str, str]  # model, configuration, nearest folder, metric, statistic
@@ -232,6 +319,7 @@ def _weigh_many(actuals: np.ndarray, claimed: np.ndarray, margins: np.ndarray) -
 
 
 _MAX_CELLS = 256  # a model's (setting, source) cells walked in Python at most (`_Index.cells`)
+_BATCH_CELLS = 1 << 22  # scopes made at once (`_Index.make_scopes`) when pairs x rows is at most this
 
 _METRIC_COLUMNS = ("throughput_tok_s", "ttft_ms", "latency_ms", "load_ms", "prompt_eval_ms", "eval_ms",
                    "prompt_tokens", "output_tokens", "tpot_ms", "itl_ms")
@@ -254,9 +342,9 @@ class _Index:
         self.model_code = {model: code for code, model in enumerate(models)}
         self.source_codes, self.source_names = _codes(requests, "source")
         self.setting_codes, self.settings = _setting_codes(requests)
-        self.postings: dict[str, set[int]] = {}
-        for code, setting in enumerate(self.settings):
-            for part in setting.parts:
+        self.postings: dict[_Part, set[int]] = {}
+        for code, parts in enumerate(self.settings):
+            for part in parts:
                 self.postings.setdefault(part, set()).add(code)
         self._columns: dict[str, np.ndarray] = {}
         self._model_rows: dict[str, np.ndarray] = {}
@@ -267,6 +355,10 @@ class _Index:
         self._by_source: dict[str, np.ndarray] | None = None
         self._cold: np.ndarray | None = None
 
+    def known_models(self) -> list[str]:
+        """The named models of the requests, sorted."""
+        return sorted(model for model in self.model_code if model)
+
     def column(self, metric: str) -> np.ndarray:
         if metric not in self._columns:
             self._columns[metric] = self.frame[metric].to_numpy(dtype="float64", na_value=np.nan)
@@ -275,11 +367,8 @@ class _Index:
     def covering_codes(self, config: str) -> set[int]:
         """The codes of the settings that hold every part of ``config`` (non-empty)."""
         if config not in self._covering_codes:
-            codes: set[int] | None = None
-            for part in Config.parse(config).parts:
-                found = self.postings.get(part, set())
-                codes = found if codes is None else codes & found
-            self._covering_codes[config] = codes or set()
+            found = [self.postings.get(part, set()) for part in _config_parts(config)]
+            self._covering_codes[config] = set(found[0]).intersection(*found[1:]) if found else set()
         return self._covering_codes[config]
 
     def covering(self, config: str) -> np.ndarray:
@@ -313,6 +402,41 @@ class _Index:
             else:
                 self._scopes[key] = self._scope_of_cells(cells, config)
         return self._scopes[key]
+
+    def make_scopes(self, keys: list[tuple[str, str]]) -> None:
+        """Make the scopes (`scope`) of ``keys`` (distinct (model, configuration) pairs), all at once when
+        the pairs times the successful rows are few enough for one mask (a real archive: a few hundred of
+        each). Each is then the same as `scope` makes it, one numpy pass for all rather than a few numpy
+        and Python calls each: a real archive's claims name ~170 pairs, and making their scopes one by
+        one was a third of checking them."""
+        keys = [key for key in keys if key not in self._scopes]
+        ok = np.flatnonzero(~self.failed)
+        if not keys or len(keys) * len(ok) > _BATCH_CELLS:
+            return  # each made when asked for
+        configs: dict[str, int] = {}
+        for _, config in keys:
+            configs.setdefault(config, len(configs))
+        covers = np.zeros((len(configs), len(self.settings) + 1), dtype=bool)  # last: rows without a context
+        for config, at in configs.items():
+            if config:
+                covers[at, sorted(self.covering_codes(config))] = True
+            else:
+                covers[at] = True  # no configuration: every row of the model
+        wanted = np.array([self.model_code.get(model, -2) if model else -1 for model, _ in keys])
+        mask = covers[[configs[config] for _, config in keys]][:, self.setting_codes[ok]]
+        mask &= (wanted[:, None] == -1) | (self.model_codes[ok][None, :] == wanted[:, None])
+        pair, column = np.nonzero(mask)  # each pair's rows in frame order
+        rows, sources = ok[column], self.source_codes[ok][column]
+        bounds = np.searchsorted(pair, np.arange(len(keys) + 1)).tolist()
+        starts = np.asarray(bounds[:-1])
+        first = sources[np.minimum(starts, max(len(sources) - 1, 0))] if len(sources) else starts
+        mixed = np.bincount(pair[sources != first[pair]], minlength=len(keys)).tolist()  # rows of another source
+        for at, key in enumerate(keys):
+            part = rows[bounds[at]:bounds[at + 1]]
+            if len(part) and not mixed[at] and first[at] >= 0:  # one file
+                self._scopes[key] = _Scope(part, None, self.source_names, self.aliases, single=int(first[at]))
+            else:
+                self._scopes[key] = _Scope(part, self.source_codes[part], self.source_names, self.aliases)
 
     def cells(self, model: str) -> dict[int, list[tuple[int, np.ndarray]]] | None:
         """The successful rows of ``model`` by setting code, then source (code, rows in frame order); None
@@ -354,10 +478,6 @@ class _Index:
         rows = np.sort(np.concatenate([part for _, part in chosen])) if chosen else np.empty(0, dtype=np.int64)
         return _Scope(rows, self.source_codes[rows], self.source_names, self.aliases)
 
-    def nearest(self, model: str, config: str, claim_source: str) -> str | None:
-        """The claim's folder or its closest ancestor that holds raw files of (model, config)."""
-        return self.scope(model, config).nearest(_folder(claim_source))
-
     def candidates(self, key: _Key) -> _Candidates:
         """The statistics of the files below the nearest folder, each alone (sorted) and, when several,
         all together."""
@@ -389,30 +509,6 @@ class _Index:
                 actuals += pooled_statistics
                 groups.append((tuple(chosen), int(pooled.size)))
         return _Candidates(actuals, owners, groups)
-
-    def prefill(self, keys: Iterable[_Key]) -> None:
-        """Work out at once the statistics of the scopes of one file among ``keys``' (`_Scope.statistics`).
-
-        In a real archive nearly every claim names its own model and configuration, found in one file:
-        one small numpy call per claim would cost more than the statistics themselves. The scopes' rows
-        are taken together, a few tens of thousands at a time, per metric and statistic, and the files
-        of one number of values reduced as one block (`_source_statistics`): the same numbers."""
-        wanted: dict[tuple[str, str], dict[int, _Scope]] = {}
-        for model, config, _, metric, name in keys:
-            scope = self.scope(model, config)
-            if len(scope.sources) == 1 and (metric, name) not in scope._statistics:
-                wanted.setdefault((metric, name), {})[id(scope)] = scope
-        for (metric, name), scopes in wanted.items():
-            chunk: list[_Scope] = []
-            size = 0
-            for scope in scopes.values():
-                chunk.append(scope)
-                size += len(scope.rows)
-                if size >= 1 << 15:  # bounds the temporaries on a large archive
-                    _fill(chunk, metric, name, self.column(metric))
-                    chunk, size = [], 0
-            if chunk:
-                _fill(chunk, metric, name, self.column(metric))
 
     def request_rows(self, model: str, config: str, sources: tuple[str, ...]) -> np.ndarray:
         """Every row of ``sources``, failed ones too, of ``model`` and holding ``config`` when given."""
@@ -452,6 +548,7 @@ class _Scope:
             ordered = sorted(np.flatnonzero(per_code).tolist(), key=names.__getitem__)
             self.counts = per_code[ordered].tolist()  # rows per source
         self.sources = [names[code] for code in ordered]
+        self.own = tuple(self.sources)  # a one-file scope's candidates' sources
         self.position = {source: at for at, source in enumerate(self.sources)}
         self.segment: np.ndarray | None  # each row's source, by position in `sources`; None: all the first
         if len(ordered) == 1:  # one file, the usual scope in a real archive: in order already
@@ -463,7 +560,7 @@ class _Scope:
             segment = rank[codes]  # each row's source, by position in `sources`
             order = np.argsort(segment, kind="stable")
             self.rows, self.segment = rows[order], segment[order]
-        self.starts = _starts(self.counts)
+        self.starts = [0] if len(ordered) == 1 else _starts(self.counts)
         self.below: dict[str, tuple[str, ...]]  # not changed once made: one file's may be shared
         if len(self.sources) == 1:
             self.below = _below_one(self.sources[0], tuple(aliases.get(self.sources[0], ())))
@@ -515,21 +612,41 @@ class _Scope:
         return self._statistics[metric, name]
 
 
-def _fill(scopes: list[_Scope], metric: str, name: str, column: np.ndarray) -> None:
-    """`_Scope.statistics` and `finite_counts` of scopes of one source each, computed together: their
-    values one after the other, as each would take its own (`_Scope.values`)."""
-    lengths = [len(scope.rows) for scope in scopes]
-    found = column[np.concatenate([scope.rows for scope in scopes])]
-    finite = np.isfinite(found)
-    if finite.all():
-        values, counts = found, lengths
-    else:
-        segment = np.repeat(np.arange(len(scopes)), lengths)
-        values, counts = found[finite], np.bincount(segment[finite], minlength=len(scopes)).tolist()
-    each = _source_statistics(values, counts, _starts(counts), name)
-    for scope, count, statistics in zip(scopes, counts, each, strict=True):
-        scope._finite[metric] = [count]
-        scope._statistics[metric, name] = [statistics]
+def _pair_statistics(pairs: list[tuple[_Scope, str]], name: str,
+                     column: Callable[[str], np.ndarray]) -> list[tuple[int, list[float]]]:
+    """For each (scope of one source, metric): how many finite values it has and their statistic
+    ``name`` (`_np_statistics`, as `_Scope.finite_counts` and `_Scope.statistics` give them). The
+    pairs' values are taken one after the other (a metric's together), a few tens of thousands at a
+    time, and the pairs of one number of values reduced as one block (`_source_statistics`): the same
+    numbers."""
+    out: list[tuple[int, list[float]]] = []
+    start = 0
+    while start < len(pairs):
+        end, size = start, 0
+        while end < len(pairs) and size < 1 << 15:  # bounds the temporaries on a large archive
+            size += len(pairs[end][0].rows)
+            end += 1
+        chunk = pairs[start:end]
+        by_metric: dict[str, list[int]] = {}
+        for at, (_, metric) in enumerate(chunk):
+            by_metric.setdefault(metric, []).append(at)
+        ordered = [at for ats in by_metric.values() for at in ats]
+        lengths = [len(chunk[at][0].rows) for at in ordered]
+        found = np.concatenate([column(metric)[np.concatenate([chunk[at][0].rows for at in ats])]
+                                for metric, ats in by_metric.items()])
+        finite = np.isfinite(found)
+        if finite.all():
+            values, counts = found, lengths
+        else:
+            segment = np.repeat(np.arange(len(ordered)), lengths)
+            values, counts = found[finite], np.bincount(segment[finite], minlength=len(ordered)).tolist()
+        each = _source_statistics(values, counts, _starts(counts), name)
+        figures: list[tuple[int, list[float]]] = [(0, [])] * len(chunk)
+        for at, count, statistics in zip(ordered, counts, each, strict=True):
+            figures[at] = (count, statistics)
+        out += figures
+        start = end
+    return out
 
 
 @lru_cache(maxsize=4096)
@@ -548,12 +665,12 @@ def _codes(requests: pd.DataFrame, name: str) -> tuple[np.ndarray, list[str]]:
     """Each row's number of its value of column ``name`` (-1 when missing), and those values."""
     if requests.empty:
         return np.empty(0, dtype=np.int64), []
-    codes, uniques = pd.factorize(requests[name])
+    codes, uniques = pd.factorize(requests[name].to_numpy(dtype=object))  # (half the cost on a text column)
     return codes, uniques.tolist()
 
 
-def _setting_codes(requests: pd.DataFrame) -> tuple[np.ndarray, list[Config]]:
-    """Each request's number of its distinct settings, and those settings: its whole context as a
+def _setting_codes(requests: pd.DataFrame) -> tuple[np.ndarray, list[frozenset[_Part]]]:
+    """Each request's number of its distinct settings, and those settings' parts: its whole context as a
     configuration (a claim names settings that may be the same in every row, so are in the context but
     not in the configuration key); -1 when the context is missing, which holds no settings (``decode``
     reads it as empty)."""
@@ -562,15 +679,32 @@ def _setting_codes(requests: pd.DataFrame) -> tuple[np.ndarray, list[Config]]:
     column = requests["context"] if "context" in requests else requests["config"]
     codes, texts = pd.factorize(column)
     if "context" in requests:
-        return codes, [_context_settings(str(text)) for text in texts]
-    return codes, [Config.parse(str(text)) for text in texts]
+        return codes, [_context_parts(str(text)) for text in texts]
+    return codes, [_config_parts(str(text)) for text in texts]
+
+
+_Part = tuple[str | None, str | None]  # a setting: (dimension, value); (None, text) for any other part
 
 
 @lru_cache(maxsize=2048)
-def _context_settings(text: str) -> Config:
-    """A context text's settings (`Config.from_context`), kept between calls: an archive's few hundred
-    contexts are read again on every analysis, and reading them was a sixth of `check_claims`' time."""
-    return Config.from_context(decode(text))
+def _context_parts(text: str) -> frozenset[_Part]:
+    """A context text's settings as (dimension, value) pairs: the parts of its configuration
+    (``Config.from_context(decode(text)).parts``, each ``k=v`` as `Config` escapes it) one for one,
+    without writing them (a fresh process reads an archive's few hundred contexts once, and writing
+    them was a third of its first check). Kept between calls."""
+    return frozenset(decode(text).items())
+
+
+@lru_cache(maxsize=4096)
+def _config_parts(text: str) -> frozenset[_Part]:
+    """A configuration text's parts (`Config.parts`) as settings, to be found among `_context_parts`: a
+    part written as `Config` writes a setting is its (key, value); any other (a bare part, an escape
+    `Config` would not write) is (None, the part), which no setting is, as no setting's written part is
+    that text. So a configuration's parts are among a setting's exactly when their pairs are
+    (`Config.covers`)."""
+    config = Config.parse(text)
+    return frozenset((key, value) if value is not None and part == f"{escape_key(key)}={escape_value(value)}"
+                     else (None, part) for part, (key, value) in zip(config.parts, config.items, strict=True))
 
 
 @lru_cache(maxsize=65536)
@@ -640,16 +774,16 @@ def _explain(claim, index: _Index, model: str, config: str, sources: tuple[str, 
 
     if failed.any():
         with_zeros = stat(np.where(failed, 0.0, values), claim.statistic)
-        if with_zeros is not None and abs(with_zeros - claim.value) <= _tolerance(claim, with_zeros) * 10:
+        if with_zeros is not None and abs(with_zeros - claim.value) <= _tolerance(claim.precision, with_zeros) * 10:
             return "matches only if failed requests (stored as zeros) are averaged in"
     if cold.any():
         warm = stat(values[~cold & ~failed], claim.statistic)
-        if warm is not None and abs(warm - claim.value) <= _tolerance(claim, warm) * 10:
+        if warm is not None and abs(warm - claim.value) <= _tolerance(claim.precision, warm) * 10:
             return "matches the warm requests only (cold starts left out without saying so)"
     other = {"mean": "median", "median": "mean"}.get(claim.statistic)
     if other:
         alt = stat(values[~failed], other)
-        if alt is not None and abs(alt - claim.value) <= _tolerance(claim, alt) * 10:
+        if alt is not None and abs(alt - claim.value) <= _tolerance(claim.precision, alt) * 10:
             return f"the value is the {other}, not the {claim.statistic}"
     return ""
 
@@ -659,7 +793,7 @@ class _GenericIndex:
     with (the statistic: 'mean of 5 runs'), each with its whole context."""
 
     def __init__(self, generic: pd.DataFrame) -> None:
-        self.rows: dict[tuple[str, str], list[tuple[Config, float, str]]] = {}
+        self.rows: dict[tuple[str, str], list[tuple[frozenset[_Part], float, str]]] = {}
         if generic.empty:
             return
         # lists rather than a filtered frame: a real archive has a few hundred rows, pandas' cost is per call
@@ -670,10 +804,10 @@ class _GenericIndex:
         sources, definitions, values = (generic[name].tolist() for name in ("source", "definition", "value"))
         if "context" in generic:
             contexts = generic["context"].tolist()
-            settings = [_context_settings(str(contexts[at])) for at in times]
+            settings = [_context_parts(str(contexts[at])) for at in times]
         else:
             configs = generic["config"].tolist()
-            settings = [Config.parse(configs[at]) for at in times]
+            settings = [_config_parts(configs[at]) for at in times]
         for at, setting in zip(times, settings, strict=True):
             word, space, _ = str(definitions[at]).partition(" ")
             if space:
@@ -682,17 +816,17 @@ class _GenericIndex:
 
 
 
-def _check_generic(claim, index: _GenericIndex) -> ClaimCheck | None:
+def _check_generic(source: str, config: str, statistic: str, value: float, precision: float | None,
+                   index: _GenericIndex) -> ClaimCheck | None:
     """A Markdown table of a compile benchmark against the JSON written next to it."""
-    if not claim.config:
+    if not config:
         return None
-    wanted = Config.parse(claim.config)
+    wanted = _config_parts(config)
     # the rows whose definition starts with the statistic and a space (a statistic's name has none)
-    rows = index.rows.get((_stem(claim.source), claim.statistic), [])
-    candidates = [(value, source) for setting, value, source in rows if setting.covers(wanted)]
+    rows = index.rows.get((_stem(source), statistic), [])
+    candidates = [(actual, raw) for parts, actual, raw in rows if wanted <= parts]  # `Config.covers`
     if not candidates:
         return None
-    actual, source = min(candidates, key=lambda item: abs(item[0] - claim.value))
-    status = "match" if abs(actual - claim.value) <= _tolerance(claim, actual) else "mismatch"
-    return ClaimCheck(claim.source, "", claim.config, "time_ms", claim.statistic, claim.value, actual,
-                      "ms", status, (source,), 1)
+    actual, raw = min(candidates, key=lambda item: abs(item[0] - value))
+    status = "match" if abs(actual - value) <= _tolerance(precision, actual) else "mismatch"
+    return _new_check(source, "", config, "time_ms", statistic, value, actual, "ms", status, (raw,), 1, "")

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from bot.core.analysis.requests import coded, median, row_positions, texts_at, welch
+from bot.core.analysis.requests import coded, median, row_positions, welch
 from bot.core.codes import combine
 from bot.core.config import Config, format_config_value
 from bot.core.context import decode
@@ -87,27 +87,36 @@ class _Successful:
             values = m["value"].to_numpy(dtype="float64")
             self.rows = row_positions(m)
             self.rows = self.rows[~m["failed"].to_numpy(dtype=bool)[self.rows] & ~np.isnan(values[self.rows])]
-        self.columns = {name: coded(m[name])[self.rows] if len(self.rows) else pd.Categorical([])
-                        for name in ("model", "metric", "config", "context", "source")}
+        # per column: each row's code and the texts they stand for (no categorical made per column)
+        self.codes: dict[str, np.ndarray] = {}
+        self.texts: dict[str, np.ndarray] = {}
+        for name in ("model", "metric", "config", "context", "source"):
+            column = coded(m[name]) if len(self.rows) else pd.Categorical([])
+            self.codes[name] = column.codes[self.rows] if len(self.rows) else np.empty(0, dtype=np.int8)
+            self.texts[name] = np.asarray(column.categories, dtype=object)
         self.values = m["value"].to_numpy(dtype="float64")[self.rows] if len(self.rows) else np.empty(0)
-        self._code_of: dict[str, dict[str, int]] = {}  # per column: its categories' codes
+        self._code_of: dict[str, dict[str, int]] = {}  # per column: its texts' codes
 
     def models(self) -> list[str]:
-        models = self.columns["model"]
-        return sorted(models.categories.take(np.unique(models.codes)).tolist())
+        return sorted(self.texts["model"][np.unique(self.codes["model"])].tolist())
 
     def equals(self, name: str, text: str) -> np.ndarray:
         """Which rows have ``text`` in column ``name``."""
-        values = self.columns[name]
         if name not in self._code_of:
-            self._code_of[name] = {text: code for code, text in enumerate(values.categories.tolist())}
+            self._code_of[name] = {text: code for code, text in enumerate(self.texts[name].tolist())}
         code = self._code_of[name].get(text, -1)
-        return values.codes == code if code >= 0 else np.zeros(len(values), dtype=bool)
+        return self.codes[name] == code if code >= 0 else np.zeros(len(self.rows), dtype=bool)
+
+    def text(self, name: str, positions: np.ndarray) -> np.ndarray:
+        """The texts of column ``name`` at ``positions`` (of the successful rows), NaN where missing."""
+        codes = self.codes[name][positions]
+        found = self.texts[name][codes] if len(self.texts[name]) else np.full(len(codes), np.nan, dtype=object)
+        found[codes < 0] = np.nan
+        return found
 
     def frame(self, wanted: np.ndarray) -> pd.DataFrame:
         """The rows ``wanted`` (a mask) as a frame of model, config and value."""
-        return pd.DataFrame({"model": np.asarray(self.columns["model"][wanted], dtype=object),
-                             "config": np.asarray(self.columns["config"][wanted], dtype=object),
+        return pd.DataFrame({"model": self.text("model", wanted), "config": self.text("config", wanted),
                              "value": self.values[wanted]})
 
 
@@ -144,25 +153,27 @@ def _candidates(rows: _Successful, scope: np.ndarray, settings: dict[str, str]) 
     """Per configuration that records every named setting: its values of them, median, n, values;
     the fastest first."""
     records = []
-    configs, contexts, sources = (rows.columns[name][scope] for name in ("config", "context", "source"))
-    number, first = combine(configs.codes, contexts.codes)
+    number, first = combine(rows.codes["config"][scope], rows.codes["context"][scope])
     order = np.argsort(number, kind="stable")
-    bounds = np.searchsorted(number[order], np.arange(len(first) + 1))
+    bounds = np.searchsorted(number[order], np.arange(len(first) + 1)).tolist()
     values = rows.values[scope][order]
-    source_texts = texts_at(sources, order)
-    for group, row in enumerate(first.tolist()):
-        dims = decode(str(contexts.categories[contexts.codes[row]]))
+    source_texts = rows.texts["source"][rows.codes["source"][scope[order]]]
+    # each group's texts read at once (a categorical's item, one by one, costs a pandas call each)
+    group_configs, group_contexts = (rows.texts[name][rows.codes[name][scope[first]]].tolist()
+                                     for name in ("config", "context"))
+    keys = sorted(settings)
+    for group, (config, context) in enumerate(zip(group_configs, group_contexts, strict=True)):
+        dims = decode(str(context))
         if not all(key in dims for key in settings):
             continue
         part = slice(bounds[group], bounds[group + 1])
-        records.append({"config": configs.categories[configs.codes[row]],
-                        "named": tuple((k, dims[k]) for k in sorted(settings)),
+        records.append({"config": config, "named": tuple((k, dims[k]) for k in keys),
                         "values": values[part], "sources": tuple(dict.fromkeys(source_texts[part].tolist()))})
     by_config: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         by_config.setdefault(record["config"], []).append(record)
     merged = [{"config": config, "named": parts[0]["named"],
-               "values": np.concatenate([p["values"] for p in parts]),
+               "values": parts[0]["values"] if len(parts) == 1 else np.concatenate([p["values"] for p in parts]),
                "sources": tuple(sorted({s for p in parts for s in p["sources"]}))}
               for config, parts in by_config.items()]
     medians = np.asarray([median(c["values"]) for c in merged], dtype="float64")
