@@ -99,3 +99,25 @@ def test_texts_not_tried_as_numbers_are_texts_float_refuses() -> None:
         "2025-09-30T20:11:33", "llama3.1:8b", "1 2", " 1 ", "1:2", "+1_0", "1e 5", "١٢ ٣", "\t5\t", "5\u00a06"]
     for text in texts:
         assert repr(_coerce(text)) == repr(reference(text)), text
+
+
+def _bare_key_in_turns(text: str) -> str:
+    """What `_bare_key` was: spaces, then stars and dashes, stripped in turns until nothing changes."""
+    while True:
+        bare = text.strip().strip("*-")
+        if bare == text:
+            return bare
+        text = bare
+
+
+def test_a_key_is_bared_in_one_pass_as_in_turns() -> None:
+    from bot.core.ingest.readers import _SPACES_STARS_DASHES, _bare_key
+
+    assert set(_SPACES_STARS_DASHES) == {chr(c) for c in range(0x110000) if chr(c).isspace()} | {"*", "-"}
+    alphabet = [" ", "\t", "\xa0", "\u2028", "\u3000", "\x1c", "\x85", "\u200b", "*", "-", "a", "B", "/", "é", "_"]
+    rng = random.Random(15)
+    for _ in range(50_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        assert _bare_key(text) == _bare_key_in_turns(text), repr(text)
+    # the line shape that made the turns quadratic (600 KB of it took 10 s to read)
+    assert _bare_key("- " * 1000 + "TTFT (ms) **") == "TTFT (ms)"

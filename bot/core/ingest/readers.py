@@ -350,13 +350,18 @@ def _metric_line(line: str) -> tuple[str, str] | None:
 _KEY_SHAPE = re.compile(r"[A-Za-z][A-Za-z0-9 /()%_.\-]{0,60}")
 
 
+# Every character `str.strip()` takes for a space (`str.isspace`; a test holds it to that), and the
+# stars and dashes of bullets and bold.
+_SPACES_STARS_DASHES = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+                        "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000*-")
+
+
 def _bare_key(text: str) -> str:
-    """The text without the spaces, stars and dashes around it ('- **Tokens/s** ' -> 'Tokens/s')."""
-    while True:
-        bare = text.strip().strip("*-")
-        if bare == text:
-            return bare
-        text = bare
+    """The text without the spaces, stars and dashes around it ('- **Tokens/s** ' -> 'Tokens/s').
+    One pass: stripping spaces, then stars and dashes, in turns until nothing changes is the same,
+    but took time growing with the square of the length on a line like '- - - - …' (an archive's
+    line can be 64 MB long)."""
+    return text.strip(_SPACES_STARS_DASHES)
 
 
 def _key_value_column(key: str, value: str) -> str | None:
