@@ -682,25 +682,23 @@ def references(facts: Sequence[Fact]) -> list[Reference]:
 _SETTING = re.compile(r"\b([A-Za-z_][\w.]*)=(-?\d+(?:\.\d+)?)\b")
 
 
-class _DimensionWords(NamedTuple):
-    """How a statement can write a quantity of one dimension (see `_References._may_state`)."""
-
-    spellings: tuple[str, ...]  # its units' spellings (lower-case)
-    after_digit: re.Pattern[str]  # a spelling right after a number's last character (a digit or k)
-    after_word: re.Pattern[str]  # a spelling right after a number word ("forty-six tok/s")
-
-
-def _dimension_words(dimension: str) -> _DimensionWords:
-    spellings = tuple(spelling for spelling, unit in _UNIT_SPELLINGS if _UNIT_DIMENSIONS[unit][0] == dimension)
-    units = "|".join(re.escape(spelling) for spelling in spellings)  # longest first
-    return _DimensionWords(spellings, re.compile(rf"[\dkK] ?(?:{units})", re.IGNORECASE),
-                           re.compile(rf"(?:{_NUMBER_WORD}) ?(?:{units})", re.IGNORECASE))
+# The dimensions a statement's number can have (a statement's multiples are no references: see
+# `_References._stated_of`), and how each is spelled (lower-case, longest first).
+_DIMENSION_SPELLINGS = {
+    dimension: tuple(spelling for spelling, unit in _UNIT_SPELLINGS if _UNIT_DIMENSIONS[unit][0] == dimension)
+    for dimension in dict.fromkeys(dimension for dimension, _ in _UNIT_DIMENSIONS.values()) if dimension != "multiple"
+}
 
 
-# "multiple" is left out: a statement's multiples are no references (see `_References._stated_of`).
-_DIMENSION_WORDS = {dimension: _dimension_words(dimension)
-                    for dimension in dict.fromkeys(dimension for dimension, _ in _UNIT_DIMENSIONS.values())
-                    if dimension != "multiple"}
+@functools.cache  # compiled when first needed: a pattern of number words costs ~1 ms to compile
+def _unit_after(dimension: str, words: bool) -> re.Pattern[str]:
+    """One of ``dimension``'s spellings right after a number's last character: a digit or ``k``, or
+    (``words``) a number word ("forty-six tok/s")."""
+    units = "|".join(re.escape(spelling) for spelling in _DIMENSION_SPELLINGS[dimension])
+    before = _NUMBER_WORD if words else r"[\dkK]"
+    return re.compile(rf"(?:{before}) ?(?:{units})", re.IGNORECASE)
+
+
 _NUMBER_WORDS = (*_ONES, *_TENS, *_SCALES)
 
 
@@ -723,29 +721,47 @@ class _References:
         self._stated: list[tuple[Reference, ...] | None] = [None] * len(facts)
         self._states: dict[tuple[int, str], bool] = {}
         self._references: list[Callable[..., Reference] | None] = [None] * len(facts)
+        units = {unit: _canonical_unit(unit) for unit in {fact.unit for fact in facts}}
+        # the dimension of each fact's value reference (None: it has none, or its unit has none)
+        self._value_dimensions = [
+            _UNIT_DIMENSIONS[units[fact.unit]][0] if math.isfinite(fact.value) and units[fact.unit] in _UNIT_DIMENSIONS
+            else None for fact in facts]
 
     def all(self) -> tuple[Reference, ...]:
-        return tuple(ref for i in range(len(self._facts)) for ref in self._of(i, None))
+        return tuple(ref for i in range(len(self._facts)) for ref in self._of(i))
 
     def for_claim(self, claim: Claim) -> Iterator[Reference]:
-        """The references, in order, but for statement numbers that cannot equal ``claim``: with a
-        unit of a dimension, ``claim`` only equals a quantity of that dimension (see `_equal`)."""
+        """The references, in order, but for some that cannot equal ``claim`` (see `_equal`): a
+        claim with a unit of a dimension equals only a quantity of that dimension, so neither a
+        row count nor a setting (no unit), nor a value or statement number of another dimension."""
         dimension = _UNIT_DIMENSIONS[claim.unit][0] if claim.unit in _UNIT_DIMENSIONS else None
+        if dimension is None:
+            for i in range(len(self._facts)):
+                yield from self._of(i)
+            return
         for i in range(len(self._facts)):
-            yield from self._of(i, dimension)
+            if self._value_dimensions[i] == dimension:
+                yield self._fixed_part(i)[0][0]  # the value (the first reference of its fact)
+            if self._may_state(i, dimension):
+                yield from self._stated_part(i)
 
-    def _of(self, i: int, dimension: str | None) -> Iterator[Reference]:
+    def _of(self, i: int) -> Iterator[Reference]:
+        head, tail = self._fixed_part(i)
+        yield from head
+        yield from self._stated_part(i)
+        yield from tail
+
+    def _fixed_part(self, i: int) -> tuple[tuple[Reference, ...], tuple[Reference, ...]]:
         fixed = self._fixed[i]
         if fixed is None:
             fixed = self._fixed[i] = self._fixed_of(i)
-        head, tail = fixed
-        yield from head
-        if dimension is None or self._may_state(i, dimension):
-            stated = self._stated[i]
-            if stated is None:
-                stated = self._stated[i] = self._stated_of(i)
-            yield from stated
-        yield from tail
+        return fixed
+
+    def _stated_part(self, i: int) -> tuple[Reference, ...]:
+        stated = self._stated[i]
+        if stated is None:
+            stated = self._stated[i] = self._stated_of(i)
+        return stated
 
     def _may_state(self, i: int, dimension: str) -> bool:
         """Whether statement ``i`` may write a quantity of ``dimension``: whether `extract_claims`
@@ -758,13 +774,13 @@ class _References:
         what ignoring case means (`_plain_case`)."""
         found = self._states.get((i, dimension))
         if found is None:
-            words = _DIMENSION_WORDS.get(dimension)
+            spellings = _DIMENSION_SPELLINGS.get(dimension)
             statement = self._statements[i]
             lowered = statement.lower()
-            found = words is not None and _any_word(lowered, words.spellings) and (
-                words.after_digit.search(statement) is not None
+            found = spellings is not None and _any_word(lowered, spellings) and (
+                _unit_after(dimension, False).search(statement) is not None
                 or ((not _plain_case(statement) or _any_word(lowered, _NUMBER_WORDS))
-                    and words.after_word.search(statement) is not None))
+                    and _unit_after(dimension, True).search(statement) is not None))
             self._states[(i, dimension)] = found
         return found
 

@@ -469,7 +469,7 @@ def test_a_statement_without_a_unit_after_a_number_states_no_quantity_of_its_dim
              "tokens", "x", "×", "fold", "KB", "Kb", "gib", "MiB", "ſ", "ſec", "İ", "é", "_", "-", ":", ".", "=",
              "q8_0", "gemma3:270m", "num_ctx=4096", "[F3]", "«12 ms»", "2024-01-02", "(1)", "steps", "requests"]
     identifiers = {"q8_0", "gemma3:270m", "gemma3", "270m", "F3"}
-    dimensions = set(grounding._DIMENSION_WORDS)
+    dimensions = set(grounding._DIMENSION_SPELLINGS)
     for _ in range(20_000):
         text = rng.choice(["", " "]).join(rng.choice(words) for _ in range(rng.randint(1, 8)))
         if re.search(r"[eE]\d{3}", text):
