@@ -572,8 +572,8 @@ def _mask(text: str, identifiers: Iterable[str], quotations: Iterable[str] = ())
         if len(inner) >= 3 and any(inner in q for q in quoted):  # the archive's words, quoted by a fact
             blank(match.start(), match.end())
     lowered = text.lower()
-    for ident in _digit_names(frozenset(identifiers)):
-        if ident.isascii() and ident.lower() not in lowered:
+    for ident, ascii_lowered in _digit_names(frozenset(identifiers)):
+        if ascii_lowered is not None and ascii_lowered not in lowered:
             continue  # not in the text (the whole-word search below would find nothing)
         for start, end in _whole_words(ident, text, lowered):
             blank(start, end)
@@ -633,12 +633,14 @@ def _folded(name: str, text: str, lowered: str | None = None) -> tuple[str, str]
 
 
 @functools.lru_cache(maxsize=256)
-def _digit_names(identifiers: frozenset[str]) -> tuple[str, ...]:
-    """The identifiers whose digits are part of a name, longest first. A name part that is itself a
-    number ("70" of "mixtral:70") is no name in prose: masking it would blind the check to every "70"
-    (and "170", "270.9") the model writes. Names are masked only as whole words for the same reason."""
-    names = [i for i in identifiers if _is_digit_name(i)]
-    return tuple(sorted(names, key=lambda name: (-len(name), name)))
+def _digit_names(identifiers: frozenset[str]) -> tuple[tuple[str, str | None], ...]:
+    """The identifiers whose digits are part of a name, longest first, each with its lower case if it
+    is ASCII (a sentence is checked against every name of a report: ~330 on the real archive). A
+    name part that is itself a number ("70" of "mixtral:70") is no name in prose: masking it would
+    blind the check to every "70" (and "170", "270.9") the model writes. Names are masked only as
+    whole words for the same reason."""
+    names = sorted((i for i in identifiers if _is_digit_name(i)), key=lambda name: (-len(name), name))
+    return tuple((name, name.lower() if name.isascii() else None) for name in names)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -853,15 +855,13 @@ def identifiers_of(facts: Sequence[Fact]) -> set[str]:
 
 @functools.lru_cache(maxsize=512)
 def _identifiers(facts: tuple[Fact, ...]) -> frozenset[str]:
-    names: set[str] = set()
-    for fact in facts:
-        names.add(fact.id)
-        if fact.model:
-            names.add(fact.model)
-            names.update(part for part in re.split(r"[:/]", fact.model) if part)
-        if fact.config:
-            names.add(fact.config)
-            names.update(Config.parse(fact.config).parts)
+    names = {fact.id for fact in facts}
+    for model in {fact.model for fact in facts} - {""}:  # each once: a report's facts share a few
+        names.add(model)
+        names.update(part for part in re.split(r"[:/]", model) if part)
+    for config in {fact.config for fact in facts} - {""}:
+        names.add(config)
+        names.update(Config.parse(config).parts)
     return frozenset(names)
 
 
@@ -872,9 +872,13 @@ def config_keys(facts: Sequence[Fact]) -> set[str]:
 
 @functools.lru_cache(maxsize=512)
 def _config_keys(facts: tuple[Fact, ...]) -> frozenset[str]:
-    keys = {k for f in facts for k in Config.parse(f.config).keys()}  # noqa: SIM118 (keys with values)
-    keys |= {m.group(1) for f in facts for m in re.finditer(r"\b([A-Za-z_][\w.]*)=-?\d", f.statement)}
+    # each configuration once (a report's facts share a few dozen), and only statements with a "="
+    keys = {k for config in {f.config for f in facts} for k in Config.parse(config).keys()}  # noqa: SIM118
+    keys |= {m.group(1) for f in facts if "=" in f.statement for m in _KEY_SETTING.finditer(f.statement)}
     return frozenset(k for k in keys if len(k) > 1)
+
+
+_KEY_SETTING = re.compile(r"\b([A-Za-z_][\w.]*)=-?\d")
 
 
 def models_named(text: str, facts: Sequence[Fact]) -> set[str]:
