@@ -17,6 +17,7 @@ def _same(a: object, b: object) -> bool:
     return type(a) is type(b) and (a is b or a == b)
 
 
+@pytest.mark.filterwarnings("ignore:DataFrame columns are not unique")
 @pytest.mark.parametrize("frame", [
     pd.DataFrame({"model": pd.array(["a", None, "c"], dtype="string"), "n": [1, 2, 3],
                   "median": [1.5, float("nan"), 3.0], "values": [{"k": "1"}, {}, {"k": "2"}],
