@@ -77,9 +77,10 @@ def _exit(code: int) -> NoReturn:
     take the memory back anyway. Everything that has an effect still runs, in the interpreter's order:
     waiting for non-daemon threads (the scratch removal), the atexit handlers (logging's flush, weakref
     finalizers such as temporary directories'), and flushing stdout and stderr."""
-    for thread in threading.enumerate():
-        if thread is not threading.main_thread() and not thread.daemon:
-            thread.join()
+    # What the interpreter's shutdown runs first (CPython: wait_for_thread_shutdown): the threading
+    # module's exit callbacks (e.g. thread pools stopping their workers), then a join of every
+    # non-daemon thread.
+    getattr(threading, "_shutdown")()  # noqa: B009 (private: named so that the call is visible)
     atexit._run_exitfuncs()
     try:
         sys.stdout.flush()

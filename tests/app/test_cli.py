@@ -157,8 +157,10 @@ def test_serve_without_the_postgres_driver_stops_with_one_line_naming_the_extra(
 
 
 _AS_A_PROCESS = """
-import atexit, sys
+import atexit, concurrent.futures, sys
 atexit.register(lambda: print("atexit handlers ran", file=sys.stderr))
+POOL = concurrent.futures.ThreadPoolExecutor(1)  # kept: its idle worker stops in threading's exit callbacks
+POOL.submit(int)
 from bot.cli import main
 raise SystemExit(main())
 """
@@ -169,13 +171,14 @@ def _as_a_process(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str
     work = tmp_path / "work"
     return subprocess.run([sys.executable, "-c", _AS_A_PROCESS, *args], capture_output=True, text=True,
                           cwd=tmp_path, env={"PATH": "", "PYTHONPATH": str(REPO_ROOT), "WORK_DIR": str(work),
-                                             "STORAGE_ROOTS": str(tmp_path)}, check=False)
+                                             "STORAGE_ROOTS": str(tmp_path)}, check=False, timeout=120)
 
 
 def test_analyze_as_a_process_ends_it_with_everything_written_and_removed(tmp_path: Path,
                                                                          capsys: pytest.CaptureFixture[str]) -> None:
     """`chimera analyze` ends its own process without the interpreter's teardown (`bot.cli._exit`): the
-    report on stdout is whole, the scratch removal finished, atexit handlers ran, the exit code kept."""
+    report on stdout is whole, the scratch removal finished, a thread pool stopped, atexit handlers ran,
+    the exit code kept."""
     archive = _tarball(tmp_path / "a.tar.gz", {"run/results.csv": CSV})
     done = _as_a_process(tmp_path, "analyze", str(archive), "--no-llm", "--quiet")
     assert done.returncode == 0, done.stderr
