@@ -462,12 +462,14 @@ def test_the_only_printable_whitespace_is_the_space() -> None:
 def test_a_statement_without_a_unit_after_a_number_states_no_quantity_of_its_dimension() -> None:
     """A claim with a unit is compared only with the statements `_References._may_state` lets
     through for the unit's dimension: every statement where `extract_claims` finds a number with a
-    unit of that dimension, names masked or not, on ASCII and non-ASCII text (ſ, K, İ, µ)."""
+    unit of that dimension, names masked or not, units glued to what follows or not, on ASCII and
+    non-ASCII text (ſ, K, İ, µ, ², É)."""
     rng = random.Random(17)
     words = ["3", "12.5", "4k", "1e3", "1,234", "−2", "forty-six", "Three", "hundred", "ms", "MS", "s", "Sec",
              "seconds", "min", "h", "hours", "µs", "us", "ns", "%", "percent", "per cent", "tok/s", "T/S", "tps",
              "tokens", "x", "×", "fold", "KB", "Kb", "gib", "MiB", "ſ", "ſec", "İ", "é", "_", "-", ":", ".", "=",
-             "q8_0", "gemma3:270m", "num_ctx=4096", "[F3]", "«12 ms»", "2024-01-02", "(1)", "steps", "requests"]
+             "q8_0", "gemma3:270m", "num_ctx=4096", "[F3]", "«12 ms»", "2024-01-02", "(1)", "steps", "requests",
+             "²", "_x", "a", "É"]
     identifiers = {"q8_0", "gemma3:270m", "gemma3", "270m", "F3"}
     dimensions = set(grounding._DIMENSION_SPELLINGS)
     for _ in range(20_000):
