@@ -18,6 +18,7 @@ lock some other thread holds).
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -74,8 +75,6 @@ def read_files(root: str, rels: Sequence[str], max_file_bytes: int, *, workers: 
         for rel in rels:
             yield read_file(rel, archive, held())
         return
-    import multiprocessing  # here: only a pool needs it, and importing it is ~1.5 ms of `chimera analyze`
-
     context = multiprocessing.get_context("fork" if threading.active_count() == 1 else "forkserver")
     with context.Pool(count, initializer=_start_worker, initargs=(root, list(rels), max_file_bytes, limits)) as pool:
         for index, found in enumerate(pool.imap(_read, rels, chunksize=CHUNK_FILES)):
