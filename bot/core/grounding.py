@@ -572,8 +572,8 @@ def _mask(text: str, identifiers: Iterable[str], quotations: Iterable[str] = ())
         if len(inner) >= 3 and any(inner in q for q in quoted):  # the archive's words, quoted by a fact
             blank(match.start(), match.end())
     lowered = text.lower()
-    for ident in _digit_names(frozenset(identifiers)):
-        if ident.isascii() and ident.lower() not in lowered:
+    for ident, ascii_lowered in _digit_names(frozenset(identifiers)):
+        if ascii_lowered is not None and ascii_lowered not in lowered:
             continue  # not in the text (the whole-word search below would find nothing)
         for start, end in _whole_words(ident, text, lowered):
             blank(start, end)
@@ -633,12 +633,14 @@ def _folded(name: str, text: str, lowered: str | None = None) -> tuple[str, str]
 
 
 @functools.lru_cache(maxsize=256)
-def _digit_names(identifiers: frozenset[str]) -> tuple[str, ...]:
-    """The identifiers whose digits are part of a name, longest first. A name part that is itself a
-    number ("70" of "mixtral:70") is no name in prose: masking it would blind the check to every "70"
-    (and "170", "270.9") the model writes. Names are masked only as whole words for the same reason."""
-    names = [i for i in identifiers if _is_digit_name(i)]
-    return tuple(sorted(names, key=lambda name: (-len(name), name)))
+def _digit_names(identifiers: frozenset[str]) -> tuple[tuple[str, str | None], ...]:
+    """The identifiers whose digits are part of a name, longest first, each with its lower case if it
+    is ASCII (a sentence is checked against every name of a report: ~330 on the real archive). A
+    name part that is itself a number ("70" of "mixtral:70") is no name in prose: masking it would
+    blind the check to every "70" (and "170", "270.9") the model writes. Names are masked only as
+    whole words for the same reason."""
+    names = sorted((i for i in identifiers if _is_digit_name(i)), key=lambda name: (-len(name), name))
+    return tuple((name, name.lower() if name.isascii() else None) for name in names)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -676,40 +678,158 @@ def _unit_at(rest: str) -> tuple[str, int]:
 
 def references(facts: Sequence[Fact]) -> list[Reference]:
     """Every quantity the facts state: values, row counts, numbers in statements and configs."""
-    return list(_references(tuple(facts)))
+    return list(_index(tuple(facts)).references.all())
 
 
-@functools.lru_cache(maxsize=512)  # a report's facts, and each fact alone (`fact_line`)
-def _references(facts: tuple[Fact, ...]) -> tuple[Reference, ...]:
-    """`references`, kept for the few fact lists a run checks every sentence against."""
-    refs: list[Reference] = []
-    all_models = sorted({f.model for f in facts if f.model}, key=len, reverse=True)
-    keys = config_keys(facts)
-    for fact in facts:
-        # an unsigned number in a statement describes the fact's value, so it carries its sign
-        value_sign = _sign(fact.value) if math.isfinite(fact.value) else 0
-        statement = without_quoted(fact.statement)  # quoted archive text (reasons, paths) states nothing
-        models = frozenset({fact.model} - {""}) | frozenset(_full_names(statement, all_models)[0])
-        reference = functools.partial(Reference, fact_id=fact.id, model=fact.model, models=models,
-                                      metric=fact.metric, llm=fact.metric not in NON_LLM_METRICS)
+_SETTING = re.compile(r"\b([A-Za-z_][\w.]*)=(-?\d+(?:\.\d+)?)\b")
+
+
+# The dimensions a statement's number can have (a statement's multiples are no references: see
+# `_References._stated_of`), and how each is spelled (lower-case, longest first).
+_DIMENSION_SPELLINGS = {
+    dimension: tuple(spelling for spelling, unit in _UNIT_SPELLINGS if _UNIT_DIMENSIONS[unit][0] == dimension)
+    for dimension in dict.fromkeys(dimension for dimension, _ in _UNIT_DIMENSIONS.values()) if dimension != "multiple"
+}
+
+
+@functools.cache  # compiled when first needed: a pattern of number words costs ~1 ms to compile
+def _unit_after(dimension: str, words: bool) -> re.Pattern[str]:
+    """One of ``dimension``'s spellings right after a number's last character: a digit or ``k``, or
+    (``words``) a number word ("forty-six tok/s"); a spelling ending in a letter not glued to what
+    follows, as `_unit_at` wants it ("294 samples" holds no "s")."""
+    units = "|".join(re.escape(spelling) + (r"(?![^\W_]|_[^\W_])" if spelling[-1].isalpha() else "")
+                     for spelling in _DIMENSION_SPELLINGS[dimension])
+    before = _NUMBER_WORD if words else r"[\dkK]"
+    return re.compile(rf"(?:{before}) ?(?:{units})", re.IGNORECASE)
+
+
+_NUMBER_WORDS = (*_ONES, *_TENS, *_SCALES)
+
+
+class _References:
+    """The references of one list of facts (`references`), worked out fact by fact when a check
+    first needs them, in the same order as the whole list.
+
+    Why lazily: a statement's numbers are `extract_claims` again (~0.15 ms a statement, ~35 ms for a
+    report's facts: most of the first data summary's check), while a claim is mostly grounded by one
+    of the first facts (the summary cites the leading ones), and a claim with a unit needs only the
+    statements that write a unit of its dimension after a number (13 of 221 on the real archive
+    write a percentage). Threads may fill the same slot at once: they compute the same value."""
+
+    def __init__(self, facts: tuple[Fact, ...], models: tuple[str, ...], keys: frozenset[str]) -> None:
+        self._facts = facts
+        self._models = models  # longest first
+        self._keys = keys
+        self._statements = [without_quoted(fact.statement) for fact in facts]  # quoted archive text states nothing
+        self._fixed: list[tuple[tuple[Reference, ...], tuple[Reference, ...]] | None] = [None] * len(facts)
+        self._stated: list[tuple[Reference, ...] | None] = [None] * len(facts)
+        self._states: dict[tuple[int, str], bool] = {}
+        self._references: list[Callable[..., Reference] | None] = [None] * len(facts)
+        units = {unit: _canonical_unit(unit) for unit in {fact.unit for fact in facts}}
+        # the dimension of each fact's value reference (None: it has none, or its unit has none)
+        self._value_dimensions = [
+            _UNIT_DIMENSIONS[units[fact.unit]][0] if math.isfinite(fact.value) and units[fact.unit] in _UNIT_DIMENSIONS
+            else None for fact in facts]
+
+    def all(self) -> tuple[Reference, ...]:
+        return tuple(ref for i in range(len(self._facts)) for ref in self._of(i))
+
+    def for_claim(self, claim: Claim) -> Iterator[Reference]:
+        """The references, in order, but for some that cannot equal ``claim`` (see `_equal`): a
+        claim with a unit of a dimension equals only a quantity of that dimension, so neither a
+        row count nor a setting (no unit), nor a value or statement number of another dimension."""
+        dimension = _UNIT_DIMENSIONS[claim.unit][0] if claim.unit in _UNIT_DIMENSIONS else None
+        if dimension is None:
+            for i in range(len(self._facts)):
+                yield from self._of(i)
+            return
+        for i in range(len(self._facts)):
+            if self._value_dimensions[i] == dimension:
+                yield self._fixed_part(i)[0][0]  # the value (the first reference of its fact)
+            if self._may_state(i, dimension):
+                yield from self._stated_part(i)
+
+    def _of(self, i: int) -> Iterator[Reference]:
+        head, tail = self._fixed_part(i)
+        yield from head
+        yield from self._stated_part(i)
+        yield from tail
+
+    def _fixed_part(self, i: int) -> tuple[tuple[Reference, ...], tuple[Reference, ...]]:
+        fixed = self._fixed[i]
+        if fixed is None:
+            fixed = self._fixed[i] = self._fixed_of(i)
+        return fixed
+
+    def _stated_part(self, i: int) -> tuple[Reference, ...]:
+        stated = self._stated[i]
+        if stated is None:
+            stated = self._stated[i] = self._stated_of(i)
+        return stated
+
+    def _may_state(self, i: int, dimension: str) -> bool:
+        """Whether statement ``i`` may write a quantity of ``dimension``: whether `extract_claims`
+        may find a number with a unit of it there.
+
+        Why this finds every such number: the number's last character (a digit, ``k`` or the end of a
+        number word) and its unit are characters of the statement that masking left alone (it writes
+        "#", which no unit spelling holds), and `_unit_at` compares them lower-cased, which these
+        patterns' IGNORECASE accepts too. The substring tests first are exact where lower-casing is
+        what ignoring case means (`_plain_case`)."""
+        found = self._states.get((i, dimension))
+        if found is None:
+            spellings = _DIMENSION_SPELLINGS.get(dimension)
+            statement = self._statements[i]
+            lowered = statement.lower()
+            found = spellings is not None and _any_word(lowered, spellings) and (
+                _unit_after(dimension, False).search(statement) is not None
+                or ((not _plain_case(statement) or _any_word(lowered, _NUMBER_WORDS))
+                    and _unit_after(dimension, True).search(statement) is not None))
+            self._states[(i, dimension)] = found
+        return found
+
+    def _reference(self, i: int) -> Callable[..., Reference]:
+        """A reference of fact ``i`` (`_fixed_of` makes it first, `_stated_of` may use it again)."""
+        made = self._references[i]
+        if made is not None:
+            return made
+        fact = self._facts[i]
+        models = frozenset({fact.model} - {""}) | frozenset(_full_names(self._statements[i], self._models)[0])
+        made = self._references[i] = functools.partial(Reference, fact_id=fact.id, model=fact.model, models=models,
+                                                       metric=fact.metric, llm=fact.metric not in NON_LLM_METRICS)
+        return made
+
+    def _fixed_of(self, i: int) -> tuple[tuple[Reference, ...], tuple[Reference, ...]]:
+        """What a fact states whatever its statement's prose: its value and row count (before the
+        statement's numbers), and its configuration's values (after them)."""
+        fact, reference = self._facts[i], self._reference(i)
+        head: list[Reference] = []
         if math.isfinite(fact.value):
             unit = _canonical_unit(fact.unit)
             noun = _METRIC_NOUNS.get(fact.metric, "files" if unit == "files" else "") if unit in COUNT_UNITS else ""
-            refs.append(reference(value=fact.value, unit=unit, sign=value_sign, noun=noun))
+            head.append(reference(value=fact.value, unit=unit, sign=_sign(fact.value), noun=noun))
         if fact.rows is not None:
-            refs.append(reference(value=float(fact.rows), unit="", noun="requests"))
-        for claim in extract_claims(statement, identifiers=identifiers_of([fact]), keys=keys):
+            head.append(reference(value=float(fact.rows), unit="", noun="requests"))
+        settings = [(k, v) for k, v in Config.parse(fact.config).items if v is not None]
+        settings += [(m.group(1), m.group(2)) for m in _SETTING.finditer(self._statements[i])]
+        tail: list[Reference] = []
+        for key, raw in settings:
+            with contextlib.suppress(ValueError):
+                tail.append(reference(value=float(raw), unit="", key=key.lower()))
+        return tuple(head), tuple(tail)
+
+    def _stated_of(self, i: int) -> tuple[Reference, ...]:
+        """The numbers a fact's statement writes."""
+        fact, reference = self._facts[i], self._reference(i)
+        # an unsigned number in a statement describes the fact's value, so it carries its sign
+        value_sign = _sign(fact.value) if math.isfinite(fact.value) else 0
+        refs = []
+        for claim in extract_claims(self._statements[i], identifiers=_identifiers((fact,)), keys=self._keys):
             if claim.word or claim.unit == "x":
                 continue  # "(10x)" counts occurrences; ratios are checked against the figures
             refs.append(reference(value=claim.value, unit=claim.unit, sign=claim.sign or value_sign,
                                   noun=claim.noun, claimed=fact.origin == "claim"))
-        settings = [(k, v) for k, v in Config.parse(fact.config).items if v is not None]
-        settings += [(m.group(1), m.group(2)) for m in re.finditer(r"\b([A-Za-z_][\w.]*)=(-?\d+(?:\.\d+)?)\b",
-                                                                    statement)]
-        for key, raw in settings:
-            with contextlib.suppress(ValueError):
-                refs.append(reference(value=float(raw), unit="", key=key.lower()))
-    return tuple(refs)
+        return tuple(refs)
 
 
 _QUOTATION = re.compile(f"{QUOTE_OPEN}([^{QUOTE_OPEN}{QUOTE_CLOSE}]*){QUOTE_CLOSE}")
@@ -737,15 +857,13 @@ def identifiers_of(facts: Sequence[Fact]) -> set[str]:
 
 @functools.lru_cache(maxsize=512)
 def _identifiers(facts: tuple[Fact, ...]) -> frozenset[str]:
-    names: set[str] = set()
-    for fact in facts:
-        names.add(fact.id)
-        if fact.model:
-            names.add(fact.model)
-            names.update(part for part in re.split(r"[:/]", fact.model) if part)
-        if fact.config:
-            names.add(fact.config)
-            names.update(Config.parse(fact.config).parts)
+    names = {fact.id for fact in facts}
+    for model in {fact.model for fact in facts} - {""}:  # each once: a report's facts share a few
+        names.add(model)
+        names.update(part for part in re.split(r"[:/]", model) if part)
+    for config in {fact.config for fact in facts} - {""}:
+        names.add(config)
+        names.update(Config.parse(config).parts)
     return frozenset(names)
 
 
@@ -756,9 +874,13 @@ def config_keys(facts: Sequence[Fact]) -> set[str]:
 
 @functools.lru_cache(maxsize=512)
 def _config_keys(facts: tuple[Fact, ...]) -> frozenset[str]:
-    keys = {k for f in facts for k in Config.parse(f.config).keys()}  # noqa: SIM118 (keys with values)
-    keys |= {m.group(1) for f in facts for m in re.finditer(r"\b([A-Za-z_][\w.]*)=-?\d", f.statement)}
+    # each configuration once (a report's facts share a few dozen), and only statements with a "="
+    keys = {k for config in {f.config for f in facts} for k in Config.parse(config).keys()}  # noqa: SIM118
+    keys |= {m.group(1) for f in facts if "=" in f.statement for m in _KEY_SETTING.finditer(f.statement)}
     return frozenset(k for k in keys if len(k) > 1)
+
+
+_KEY_SETTING = re.compile(r"\b([A-Za-z_][\w.]*)=-?\d")
 
 
 def models_named(text: str, facts: Sequence[Fact]) -> set[str]:
@@ -776,7 +898,7 @@ def fact_models(fact: Fact, facts: Sequence[Fact]) -> set[str]:
 class _Index:
     """What checking text against a list of facts needs of the list, worked out once per list."""
 
-    references: tuple[Reference, ...]
+    references: _References
     models: tuple[str, ...]  # longest first
     parts: Mapping[str, frozenset[str]]  # `_model_parts`
     identifiers: frozenset[str]
@@ -785,14 +907,32 @@ class _Index:
     by_id: Mapping[str, Fact]
 
 
-@functools.lru_cache(maxsize=64)
+_last_index: tuple[tuple[Fact, ...], _Index] | None = None
+
+
 def _index(facts: tuple[Fact, ...]) -> _Index:
+    """`_cached_index`, and first the list asked for last. Why: the gate asks once or twice per
+    sentence and once per fact a sentence cites, with the same facts, and comparing them with the
+    last list (the same objects: identity, element by element) takes microseconds where hashing
+    every field of every fact for the cache took ~0.2 ms a call, ~5 ms in a data summary."""
+    global _last_index
+    last = _last_index
+    if last is not None and last[0] == facts:
+        return last[1]
+    index = _cached_index(facts)
+    _last_index = (facts, index)
+    return index
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_index(facts: tuple[Fact, ...]) -> _Index:
     """Why one cache: the gate checks a report's sentences one by one against the same facts, and
     hashing the list (every field of every fact) once per sentence, not once per structure, and not
     splitting the model names again, was a third of a data summary's checking."""
     models = tuple(sorted({f.model for f in facts if f.model}, key=len, reverse=True))
-    return _Index(references=_references(facts), models=models, parts=_model_parts(models),
-                  identifiers=_identifiers(facts), keys=_config_keys(facts), quotations=_quotations(facts),
+    keys = _config_keys(facts)
+    return _Index(references=_References(facts, models, keys), models=models, parts=_model_parts(models),
+                  identifiers=_identifiers(facts), keys=keys, quotations=_quotations(facts),
                   by_id={f.id: f for f in facts})
 
 
@@ -822,7 +962,7 @@ def ground(text: str, facts: Sequence[Fact]) -> list[Claim]:
     index = _index(tuple(facts))
     claims = extract_claims(text, identifiers=index.identifiers, keys=index.keys, quotations=index.quotations)
     contexts = [_context(text, claim, index.models, index.parts) for claim in claims]
-    first = [_match(claim, ctx, index.references) for claim, ctx in zip(claims, contexts, strict=True)]
+    first = [_match(claim, ctx, index.references.for_claim(claim)) for claim, ctx in zip(claims, contexts, strict=True)]
     by_id = index.by_id
     out = []
     for claim, ctx in zip(first, contexts, strict=True):
@@ -964,7 +1104,7 @@ def _models_named(span: str, models: Sequence[str], parts: Mapping[str, frozense
     return named
 
 
-def _match(claim: Claim, ctx: _Context, refs: Sequence[Reference]) -> Claim:
+def _match(claim: Claim, ctx: _Context, refs: Iterable[Reference]) -> Claim:
     if claim.word:
         return claim  # ratio and share words are checked against computed figures
     if not claim.unit and not claim.key and not (ctx.named or ctx.inherited or ctx.cited or ctx.said):

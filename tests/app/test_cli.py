@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
+from tests.golden import stable_report
 from tests.ingest_support import write_tree
+from tests.paths import REPO_ROOT
 
 CSV = ("model,ttft_s,tokens_s,load_s,eval_count,error\nm:1b,0.1,50,0.05,100,\nm:1b,0.12,52,0.05,100,\n"
        "m:1b,0,0,0,0,boom\n")
@@ -150,3 +154,39 @@ def test_serve_without_the_postgres_driver_stops_with_one_line_naming_the_extra(
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("chimera:")]
     assert err == ["chimera: DATABASE_URL is a postgresql database but its driver is not installed: "
                    "pip install 'chimera-insight[postgres]'"]
+
+
+_AS_A_PROCESS = """
+import atexit, concurrent.futures, sys
+atexit.register(lambda: print("atexit handlers ran", file=sys.stderr))
+POOL = concurrent.futures.ThreadPoolExecutor(1)  # kept: its idle worker stops in threading's exit callbacks
+POOL.submit(int)
+from bot.cli import main
+raise SystemExit(main())
+"""
+
+
+def _as_a_process(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``chimera`` run as its own process (`main()` with the process's command line)."""
+    work = tmp_path / "work"
+    return subprocess.run([sys.executable, "-c", _AS_A_PROCESS, *args], capture_output=True, text=True,
+                          cwd=tmp_path, env={"PATH": "", "PYTHONPATH": str(REPO_ROOT), "WORK_DIR": str(work),
+                                             "STORAGE_ROOTS": str(tmp_path)}, check=False, timeout=120)
+
+
+def test_analyze_as_a_process_ends_it_with_everything_written_and_removed(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """`chimera analyze` ends its own process without the interpreter's teardown (`bot.cli._exit`): the
+    report on stdout is whole, the scratch removal finished, a thread pool stopped, atexit handlers ran,
+    the exit code kept."""
+    archive = _tarball(tmp_path / "a.tar.gz", {"run/results.csv": CSV})
+    done = _as_a_process(tmp_path, "analyze", str(archive), "--no-llm", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert main(["analyze", str(archive), "--no-llm", "--quiet"]) == 0  # in process: returns, as before
+    assert stable_report(done.stdout) == stable_report(capsys.readouterr().out)
+    assert done.stderr == "atexit handlers ran\n"
+    assert list((tmp_path / "work").iterdir()) == []
+
+    failed = _as_a_process(tmp_path, "analyze", str(tmp_path / "missing.tar.gz"), "--no-llm")
+    assert failed.returncode == 1
+    assert failed.stderr.startswith("chimera: ") and failed.stderr.endswith("atexit handlers ran\n")

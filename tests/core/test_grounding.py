@@ -457,3 +457,47 @@ def test_the_only_printable_whitespace_is_the_space() -> None:
     everything = "".join(map(chr, range(sys.maxunicode + 1)))
     assert {c for c in everything if c.isspace() and c.isprintable()} == {" "}
     assert set(re.findall(r"\s", everything)) == {c for c in everything if c.isspace()}
+
+
+def test_a_statement_without_a_unit_after_a_number_states_no_quantity_of_its_dimension() -> None:
+    """A claim with a unit is compared only with the statements `_References._may_state` lets
+    through for the unit's dimension: every statement where `extract_claims` finds a number with a
+    unit of that dimension, names masked or not, units glued to what follows or not, on ASCII and
+    non-ASCII text (ſ, K, İ, µ, ², É)."""
+    rng = random.Random(17)
+    words = ["3", "12.5", "4k", "1e3", "1,234", "−2", "forty-six", "Three", "hundred", "ms", "MS", "s", "Sec",
+             "seconds", "min", "h", "hours", "µs", "us", "ns", "%", "percent", "per cent", "tok/s", "T/S", "tps",
+             "tokens", "x", "×", "fold", "KB", "Kb", "gib", "MiB", "ſ", "ſec", "İ", "é", "_", "-", ":", ".", "=",
+             "q8_0", "gemma3:270m", "num_ctx=4096", "[F3]", "«12 ms»", "2024-01-02", "(1)", "steps", "requests",
+             "²", "_x", "a", "É"]
+    identifiers = {"q8_0", "gemma3:270m", "gemma3", "270m", "F3"}
+    dimensions = set(grounding._DIMENSION_SPELLINGS)
+    for _ in range(20_000):
+        text = rng.choice(["", " "]).join(rng.choice(words) for _ in range(rng.randint(1, 8)))
+        if re.search(r"[eE]\d{3}", text):
+            continue  # an exponent past 308 overflows `extract_claims` (its own limit, not the filter's)
+        fact = Fact(id="F1", statement=text, value=1.0, unit="ms", sources=())
+        refs = grounding._References((fact,), (), frozenset({"num_ctx"}))
+        stated = {grounding._UNIT_DIMENSIONS[c.unit][0]
+                  for c in extract_claims(grounding.without_quoted(text), identifiers=identifiers)
+                  if c.unit in grounding._UNIT_DIMENSIONS}
+        assert {d for d in dimensions if refs._may_state(0, d)} >= stated - {"multiple"}, text
+
+
+@pytest.mark.parametrize("facts", [FACTS, CHIMERA], ids=["realistic", "chimera-reports"])
+def test_the_references_a_claim_skips_are_none_it_equals(facts: list[Fact]) -> None:
+    """A claim is compared with `_References.for_claim`, which skips statements that cannot hold
+    a number equal to it: in the same order, the very references of the whole list it equals."""
+    rng = random.Random(18)
+    refs = grounding._References(tuple(facts), grounding._index(tuple(facts)).models,
+                                 grounding._index(tuple(facts)).keys)
+    everything = refs.all()
+    assert list(everything) == grounding.references(facts)
+    numbers = sorted({abs(r.value) for r in everything} | {0.5, 3.0, 12.5, 1000.0})
+    units = ["", "count", "ms", "s", "us", "min", "%", "tok/s", "x", "tokens", "mb", "gib"]
+    for _ in range(3_000):
+        value = rng.choice(numbers) * rng.choice([1.0, 1.0, 0.001, 1000.0, 0.01, 100.0])
+        claim = grounding.Claim(0, 1, "n", value, rng.choice([0.5, 0.05, 0.005]), rng.choice(units),
+                                sign=rng.choice([0, 0, 1, -1]))
+        equal = [r for r in everything if grounding._equal(claim, r)]
+        assert [r for r in refs.for_claim(claim) if grounding._equal(claim, r)] == equal
