@@ -360,6 +360,15 @@ def render_edits(text: str, *, facts: Sequence[Fact], citable: Mapping[str, Fact
 # --- claims -----------------------------------------------------------------------------------
 
 
+def _power_of_ten(exponent: str) -> float:
+    """10 ** ``exponent`` (digits with an optional sign), inf when that is beyond the float range:
+    the text is untrusted (a model wrote "1e400 ms"), and `10.0 ** 400` raises OverflowError."""
+    try:
+        return 10.0 ** int(exponent)
+    except (OverflowError, ValueError):  # ValueError: more digits than int() reads
+        return 0.0 if exponent.startswith("-") else math.inf
+
+
 def extract_claims(text: str, *, identifiers: Iterable[str] = (), keys: Iterable[str] = (),
                    quotations: Iterable[str] = ()) -> list[Claim]:
     """Every number in ``text`` that states a quantity (identifiers masked out first), and every
@@ -388,9 +397,12 @@ def extract_claims(text: str, *, identifiers: Iterable[str] = (), keys: Iterable
         decimals = len(frac) - 1 if frac else 0
         tolerance = 0.5 * 10.0 ** (-decimals)
         if match.group("exp"):
-            scale = 10.0 ** int(match.group("exp")[1:])
-            value *= scale
-            tolerance *= scale
+            scale = _power_of_ten(match.group("exp")[1:])
+            if math.isinf(scale):  # "1e400 ms": beyond any float, so it equals no fact's figure
+                value, tolerance = (math.inf if value else 0.0), 0.0
+            else:
+                value *= scale
+                tolerance *= scale
         if match.group("k"):
             value *= 1000.0
             tolerance *= 1000.0
@@ -1182,6 +1194,8 @@ def _figures(ctx: _Context, claims: Sequence[Claim], by_id: Mapping[str, Fact],
 def _check_ratio(claim: Claim, ctx: _Context, claims: Sequence[Claim], by_id: Mapping[str, Fact],
                  facts: Sequence[Fact]) -> Claim:
     figures = _figures(ctx, claims, by_id, facts)
+    if not math.isfinite(claim.value):
+        return replace(claim, problem="ratio")  # its slack would be inf
     near = bool(_NEAR.search(ctx.sentence[:max(0, claim.start - ctx.sentence_start)]))
     slack = claim.tolerance + (0.03 * abs(claim.value) if near else 0.0)
     for i, (metric_a, a, id_a) in enumerate(figures):
@@ -1256,6 +1270,8 @@ def _equal(claim: Claim, ref: Reference) -> bool:
 
 
 def _within(value: float, target: float, tolerance: float) -> bool:
+    if not (math.isfinite(value) and math.isfinite(target) and math.isfinite(tolerance)):
+        return False  # "1e400 ms", or "1e308 h" in ms: the slack below would be inf and take anything
     return abs(value - target) <= tolerance + 1e-9 * max(abs(value), abs(target), 1.0)
 
 
