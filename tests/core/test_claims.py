@@ -216,20 +216,6 @@ def test_a_configuration_covers_a_context_s_settings_exactly_as_config_says() ->
     assert _context_parts("not json") == _context_parts("{}") == frozenset()
 
 
-def test_a_check_made_fast_is_the_dataclass() -> None:
-    from dataclasses import FrozenInstanceError, fields
-
-    from bot.core.analysis.claims import ClaimCheck, _new_check
-
-    values = ("r.md", "m:1b", "num_ctx=1024", "ttft_ms", "mean", 1.5, 1.25, "ms", "mismatch", ("a.csv",), 3, "why")
-    made, fast = ClaimCheck(*values), _new_check(*values)
-    assert [field.name for field in fields(ClaimCheck)] == list(fast.__dict__)  # every field, in order
-    assert fast == made and hash(fast) == hash(made) and repr(fast) == repr(made)
-    assert list(fast.__dict__.items()) == list(made.__dict__.items())
-    with pytest.raises(FrozenInstanceError):
-        fast.status = "match"  # type: ignore[misc]
-
-
 def test_folders_and_stems_read_off_the_text_are_pathlib_s() -> None:
     # A plain path's folder and stem are read off the text; they must be what PurePosixPath gives for
     # every path (odd ones go to PurePosixPath itself).

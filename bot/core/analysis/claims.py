@@ -174,7 +174,7 @@ def _weigh_one_file(one_file: list[tuple[int, _Scope, str, str]], columns: dict[
         pick, match = _weigh_one(actuals, value, _margin(columns["precision"][at]))
         sources = scope.own
         explanation = "" if match else _explain(_claim(columns, at), index, model, config, sources)
-        found[at] = _new_check(columns["source"][at], model, config, metric, statistic, value, actuals[pick],
+        found[at] = ClaimCheck(columns["source"][at], model, config, metric, statistic, value, actuals[pick],
                                columns["unit"][at], "match" if match else "mismatch", sources, count, explanation)
 
 
@@ -193,26 +193,9 @@ def _weigh_waiting(waiting: dict[_Key, list[int]], columns: dict[str, list[Any]]
         for at, value, (pick, match) in zip(pending, claimed, weighed, strict=True):
             sources, n = candidates.groups[candidates.owners[pick]]
             explanation = "" if match else _explain(_claim(columns, at), index, model, config, sources)
-            found[at] = _new_check(columns["source"][at], model, config, key[3], key[4], value,
+            found[at] = ClaimCheck(columns["source"][at], model, config, key[3], key[4], value,
                                    candidates.actuals[pick], columns["unit"][at], "match" if match else "mismatch",
                                    sources, n, explanation)
-
-
-def _new_check(source: str, model: str, config: str, metric: str, statistic: str, claimed: float, actual: float,
-               unit: str, status: str, raw_sources: tuple[str, ...], n: int, explanation: str) -> ClaimCheck:
-    """``ClaimCheck(...)`` of every field, made without the frozen dataclass's ``__init__``, which sets
-    each of its twelve fields through ``object.__setattr__``: that was a sixth of checking a real
-    archive's claims. The same object: equal, the same ``__dict__`` (the JSON reads it), still frozen
-    (tests/core/test_claims.py holds the two to that)."""
-    check = _new_object(ClaimCheck)
-    _set_attribute(check, "__dict__", {
-        "source": source, "model": model, "config": config, "metric": metric, "statistic": statistic,
-        "claimed": claimed, "actual": actual, "unit": unit, "status": status, "raw_sources": raw_sources, "n": n,
-        "explanation": explanation})
-    return check
-
-
-_new_object, _set_attribute = object.__new__, object.__setattr__
 
 
 _Claim = namedtuple("_Claim", CLAIM_COLUMNS)  # type: ignore[misc]
@@ -829,4 +812,4 @@ def _check_generic(source: str, config: str, statistic: str, value: float, preci
         return None
     actual, raw = min(candidates, key=lambda item: abs(item[0] - value))
     status = "match" if abs(actual - value) <= _tolerance(precision, actual) else "mismatch"
-    return _new_check(source, "", config, "time_ms", statistic, value, actual, "ms", status, (raw,), 1, "")
+    return ClaimCheck(source, "", config, "time_ms", statistic, value, actual, "ms", status, (raw,), 1, "")
