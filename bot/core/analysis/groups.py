@@ -85,14 +85,19 @@ def _statistics(rows: _Rows, ok: np.ndarray) -> dict[str, np.ndarray]:
     group has none). Mean and std are pandas' (its sums depend on the order it adds in): one groupby
     by the groups' sorted ranks, as grouping by their keys did (`bot.core.codes.ranked`); the order
     statistics are read off the sorted values (`order_statistics`, the same numbers)."""
-    labels = ranked(rows.number, rows.first, *(rows.codes(name)[rows.first] for name in GROUP_KEYS))[ok]
+    labels = ranked(rows.number[ok], rows.first, *(rows.codes(name)[rows.first] for name in GROUP_KEYS))
     values = rows.values[ok]
     group_of_label = np.empty(len(rows), dtype=np.int64)
     group_of_label[labels] = rows.number[ok]
-    grouped = pd.Series(values).groupby(labels, sort=True)
+    present = np.flatnonzero(np.bincount(labels, minlength=len(rows)))
+    # Grouped by a categorical of the labels: pandas takes its codes as they are (an array of labels
+    # is hashed first, in a table sized for every row); the same sums, checked in tests/core/test_codes.py.
+    by_label = pd.Categorical.from_codes(labels, categories=pd.RangeIndex(len(rows)))
+    grouped = pd.Series(values).groupby(by_label, observed=False, sort=True)
     out = {name: np.full(len(rows), np.nan) for name in ("mean", "median", "p95", "min", "max", "std")}
     for name, figures in (("mean", grouped.mean()), ("std", grouped.std())):
-        out[name][group_of_label[figures.index.to_numpy()]] = figures.to_numpy()
+        out[name][group_of_label[present]] = figures.to_numpy()[present]
+    del grouped, by_label
     order = order_statistics(labels, values, len(rows), quantile=0.95)
     present = group_of_label[order.labels]
     for name in ("median", "p95", "min", "max"):
@@ -134,9 +139,23 @@ def _joined(rows: _Rows, name: str) -> pd.api.extensions.ExtensionArray:
     The categories are sorted, so a group's codes in ascending order are its texts in sorted order."""
     codes = rows.codes(name)
     texts = np.asarray(rows.columns[name].categories, dtype=object)
-    keep = np.flatnonzero(codes != _code(rows.columns[name], ""))
-    pairs = np.sort(pd.unique(rows.number[keep] * (len(texts) + 1) + codes[keep]))  # (group, code), sorted
-    group, code = np.divmod(pairs, len(texts) + 1)
+    width = len(texts) + 1
+    key = rows.number * width  # (group, code) as one number, made in place: one int64 per row
+    key += codes
+    key[codes == _code(rows.columns[name], "")] = -1
+    del codes
+    space = len(rows) * width
+    if space <= 8 * len(key):  # the pairs found, as a table of a byte per pair (sorted as it is read)
+        seen = np.zeros(space + 1, dtype=bool)
+        seen[key] = True  # -1: the last entry, not a pair
+        del key
+        pairs = np.flatnonzero(seen[:space])
+        del seen
+    else:
+        pairs = np.unique(key)
+        del key
+        pairs = pairs[pairs >= 0]
+    group, code = np.divmod(pairs, width)
     joined = np.full(len(rows), np.nan, dtype=object)
     joined[group] = texts[code]  # a group with one text (most): that text; several: joined below
     several = np.flatnonzero(np.bincount(group, minlength=len(rows)) > 1)

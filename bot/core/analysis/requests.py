@@ -202,11 +202,23 @@ def order_statistics(labels: np.ndarray, values: np.ndarray, size: int, quantile
                                grouped.max().to_numpy(), grouped.quantile(quantile).to_numpy())
     start = (np.cumsum(counts) - counts)[present]
     # The values sorted by (label, value): one argsort of the floats, then one sort of the integers
-    # label * N + rank (a lexsort of the two keys is several times slower on 10^5 rows).
+    # label * N + rank (a lexsort of the two keys is several times slower on 10^5 rows), done in
+    # place (at most ~20 bytes per value at a time).
+    size = len(values)
     by_value = np.argsort(values)
-    rank = np.empty(len(values), dtype=np.int64)
-    rank[by_value] = np.arange(len(values))
-    s = values[by_value[np.sort(labels.astype(np.int64) * len(values) + rank) % max(len(values), 1)]]
+    narrow = np.dtype(np.int32 if size < 2**31 else np.int64)
+    rank: np.ndarray = np.empty(size, dtype=narrow)
+    rank[by_value] = np.arange(size, dtype=narrow)
+    ascending = values[by_value]
+    del by_value
+    key = labels.astype(np.int64)
+    key *= size
+    key += rank
+    del rank
+    key.sort()
+    key %= max(size, 1)
+    s = ascending[key]
+    del key, ascending
     minimum, maximum = s[start], s[start + n - 1]
     middle = start + n // 2
     at = quantile * (n - 1).astype(np.float64)
