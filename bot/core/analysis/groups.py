@@ -179,16 +179,16 @@ def _config_values(rows: _Rows) -> list[dict[str, str]]:
 
 class ValueIndex:
     """(model, metric, config) -> the successful, finite values of that configuration, for the noise
-    tests. Only a few configurations are ever asked for: each is selected on the columns' codes when
-    first asked for, and kept (no copy of every value is made up front)."""
+    tests. Only a few configurations are ever asked for: when the first is, the successful rows are
+    ordered by configuration once (their positions, 4 bytes a row at most archives' size), and a
+    configuration's values are read off the frame when asked for, and kept."""
 
     def __init__(self, measurements: pd.DataFrame) -> None:
         self._measurements = measurements
         self._found: dict[tuple[str, str, str], np.ndarray] = {}
-        self._columns: list[pd.Categorical] = []
-        self._code_of: list[dict[str, int]] = []  # per column: its categories' codes
-        self._rows = np.empty(0, dtype=np.int64)
-        self._values = np.empty(0)
+        self._prepared = False
+        self._rows = np.empty(0, dtype=np.int64)  # the successful rows, configuration by configuration
+        self._bounds: dict[tuple[str, str, str], tuple[int, int]] = {}  # a configuration's slice of them
 
     def get(self, model: str, metric: str, config: str) -> np.ndarray:
         key = (model, metric, config)
@@ -197,32 +197,38 @@ class ValueIndex:
         return self._found[key]
 
     def release(self) -> None:
-        """Forget the selection arrays (kept: what was found); they are made again if asked."""
-        self._columns, self._rows, self._values = [], np.empty(0, dtype=np.int64), np.empty(0)
-        self._code_of = []
+        """Forget the ordered rows (kept: what was found); they are made again if asked."""
+        self._prepared, self._rows, self._bounds = False, np.empty(0, dtype=np.int64), {}
 
     def items(self) -> list[tuple[tuple[str, str, str], np.ndarray]]:
         """The configurations asked for so far."""
         return list(self._found.items())
 
     def _select(self, key: tuple[str, str, str]) -> np.ndarray:
-        if not self._columns:
+        if not self._prepared:
             self._prepare()
-        wanted = np.ones(len(self._rows), dtype=bool)
-        for values, code_of, text in zip(self._columns, self._code_of, key, strict=True):
-            wanted &= values.codes == code_of.get(text, -1)
-        return self._values[wanted]
+        low, high = self._bounds.get(key, (0, 0))
+        return self._measurements["value"].to_numpy(dtype="float64")[self._rows[low:high]]
 
     def _prepare(self) -> None:
-        """The successful, finite request and sample rows, once."""
+        """The successful, finite request and sample rows ordered by configuration (each in row
+        order), once."""
         m = self._measurements
         rows = row_positions(m)
-        values = m["value"].to_numpy(dtype="float64")[rows]
-        ok = ~m["failed"].to_numpy(dtype=bool)[rows] & np.isfinite(values)
-        self._values = values[ok]
-        self._columns = [coded(m[name])[rows[ok]] for name in ("model", "metric", "config")]
-        self._code_of = [{text: code for code, text in enumerate(c.categories.tolist())} for c in self._columns]
-        self._rows = rows[ok]
+        values = m["value"].to_numpy(dtype="float64")
+        rows = rows[~m["failed"].to_numpy(dtype=bool)[rows] & np.isfinite(values[rows])]
+        columns = [coded(m[name]) for name in ("model", "metric", "config")]
+        for column in columns:  # a missing text (code -1) is no configuration's
+            rows = rows[column.codes[rows] >= 0]
+        number, first = combine(*(column.codes[rows] for column in columns))
+        names = [np.asarray(column.categories, dtype=object)[column.codes[rows[first]]].tolist() for column in columns]
+        ends = np.cumsum(np.bincount(number, minlength=len(first))).tolist()
+        order = np.argsort(number, kind="stable")
+        del number
+        self._rows = rows[order].astype(np.int32 if len(m) < 2**31 else np.int64)
+        self._bounds = {key: (0 if i == 0 else ends[i - 1], ends[i])
+                        for i, key in enumerate(zip(*names, strict=True))}
+        self._prepared = True
 
 
 def value_index(measurements: pd.DataFrame) -> ValueIndex:
