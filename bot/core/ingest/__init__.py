@@ -136,8 +136,7 @@ class _FileRows:
         return any(self.prints(store))
 
     def distinct(self, store: ColumnStore, name: str) -> list[str]:
-        values = store.strings[name].values
-        return [values[code] for code in np.unique(store.values(self.chunk, name)).tolist()]
+        return store.strings[name].texts(np.unique(store.values(self.chunk, name)).tolist())
 
     def model_names(self, store: ColumnStore) -> list[str]:
         return self.distinct(store, "model")
@@ -286,8 +285,7 @@ def _signature(chunk: Chunk, store: ColumnStore) -> tuple[int, frozenset[str], t
     if store.values(chunk, "failed")[requests].all():
         return None
     rows = _request_records(chunk, requests, store)
-    model_names = store.strings["model"].values
-    models = frozenset(model_names[code] for code in np.unique(store.values(chunk, "model")[requests]).tolist())
+    models = frozenset(store.strings["model"].texts(np.unique(store.values(chunk, "model")[requests]).tolist()))
     return len(rows), models, tuple(_row_signature(r) for r in rows), rows
 
 
@@ -306,9 +304,8 @@ def _twins_in(files: list[tuple[str, list[dict[str, float]]]]) -> list[tuple[str
 
 def _request_records(chunk: Chunk, requests: np.ndarray, store: ColumnStore) -> list[dict[str, float]]:
     """The file's requests in record order, each as {metric: value}."""
-    all_ids, all_metrics = store.texts(chunk, "request_id"), store.texts(chunk, "metric")
-    ids = [all_ids[i] for i in requests.tolist()]
-    metrics = [all_metrics[i] for i in requests.tolist()]
+    ids = store.strings["request_id"].texts(store.values(chunk, "request_id")[requests].tolist())
+    metrics = store.strings["metric"].texts(store.values(chunk, "metric")[requests].tolist())
     by_request: dict[str, dict[str, float]] = {}
     for request_id, metric, value in zip(ids, metrics, store.values(chunk, "value")[requests].tolist(), strict=True):
         by_request.setdefault(request_id.rsplit("#", 1)[-1], {})[metric] = value
