@@ -85,10 +85,12 @@ def _statistics(rows: _Rows, ok: np.ndarray) -> dict[str, np.ndarray]:
     group has none). Mean and std are pandas' (its sums depend on the order it adds in): one groupby
     by the groups' sorted ranks, as grouping by their keys did (`bot.core.codes.ranked`); the order
     statistics are read off the sorted values (`order_statistics`, the same numbers)."""
-    labels = ranked(rows.number[ok], rows.first, *(rows.codes(name)[rows.first] for name in GROUP_KEYS))
+    groups = np.arange(len(rows))
+    rank = ranked(groups, rows.first, *(rows.codes(name)[rows.first] for name in GROUP_KEYS))  # each group's label
+    labels = rank.astype(np.int32)[rows.number][ok]  # 32-bit: one label per successful row
     values = rows.values[ok]
     group_of_label = np.empty(len(rows), dtype=np.int64)
-    group_of_label[labels] = rows.number[ok]
+    group_of_label[rank] = groups
     present = np.flatnonzero(np.bincount(labels, minlength=len(rows)))
     # Grouped by a categorical of the labels: pandas takes its codes as they are (an array of labels
     # is hashed first, in a table sized for every row); the same sums, checked in tests/core/test_codes.py.
@@ -162,8 +164,13 @@ def _joined(rows: _Rows, name: str) -> pd.api.extensions.ExtensionArray:
     if len(several):
         starts = np.searchsorted(group, several)
         ends = np.searchsorted(group, several, side="right")
+        made: dict[bytes, str] = {}  # groups of one configuration share their sources: one string each
         for g, lo, hi in zip(several.tolist(), starts.tolist(), ends.tolist(), strict=True):
-            joined[g] = "; ".join(texts[code[lo:hi]].tolist())
+            codes_of_group = code[lo:hi].tobytes()
+            text = made.get(codes_of_group)
+            if text is None:
+                text = made[codes_of_group] = "; ".join(texts[code[lo:hi]].tolist())
+            joined[g] = text
     return pd.array(joined, dtype=TEXT)
 
 
