@@ -89,11 +89,18 @@ def combine(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         starts[1:] |= column[1:] != column[:-1]
     if 2 * int(np.count_nonzero(starts)) <= size:
         first = np.flatnonzero(starts)
-        if len(_hashed(*(column[first] for column in columns))[1]) == len(first):
+        if len(_numbered(*(column[first] for column in columns))[1]) == len(first):
             number = np.cumsum(starts, dtype=np.int64)
             number -= 1
             return number, first
     del starts
+    return _numbered(*columns)
+
+
+def _numbered(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`combine` without looking for runs: through a table when the combinations are few enough,
+    else by a hash pass."""
+    size = len(columns[0])
     widths = [int(column.max()) + 1 for column in columns]
     space = int(np.prod(widths, dtype=object))
     if space <= max(size, _DENSE_MIN) and all(int(column.min()) >= 0 for column in columns):
@@ -105,7 +112,7 @@ def combine(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _hashed(*columns)
 
 
-_DENSE_MIN = 1 << 16  # a table this long costs less than one int64 per row of any frame worth it
+_DENSE_MIN = 1 << 12  # small inputs may use a table somewhat longer than they are (cheaper than hashing)
 _AT_ONCE = 1 << 16  # rows per step of `_dense` (bounds its temporary positions)
 
 

@@ -223,10 +223,12 @@ class ValueIndex:
         m = self._measurements
         rows = row_positions(m)
         values = m["value"].to_numpy(dtype="float64")
-        rows = rows[~m["failed"].to_numpy(dtype=bool)[rows] & np.isfinite(values[rows])]
         columns = [coded(m[name]) for name in ("model", "metric", "config")]
+        wanted = ~m["failed"].to_numpy(dtype=bool)[rows] & np.isfinite(values[rows])
         for column in columns:  # a missing text (code -1) is no configuration's
-            rows = rows[column.codes[rows] >= 0]
+            wanted &= column.codes[rows] >= 0
+        rows = rows[wanted]
+        del wanted
         number, first = combine(*(column.codes[rows] for column in columns))
         names = [np.asarray(column.categories, dtype=object)[column.codes[rows[first]]].tolist() for column in columns]
         ends = np.cumsum(np.bincount(number, minlength=len(first))).tolist()

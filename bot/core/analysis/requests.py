@@ -126,10 +126,10 @@ def _metric_values(m: pd.DataFrame, positions: np.ndarray, number: np.ndarray,
     matrix = np.full((len(names), count), np.nan)  # a row per metric: each column is contiguous
     values = m["value"].to_numpy(dtype="float64")
     for row, i in enumerate(order):
-        rows = positions[codes == present[i]]
-        value = values[rows]
+        at = np.flatnonzero(codes == present[i])
+        value = values[positions[at]]
         known = ~np.isnan(value)
-        requests = number[np.flatnonzero(codes == present[i])[known]]
+        requests = number[at[known]]
         if len(requests) > 1 and (requests[1:] < requests[:-1]).any():
             firsts = np.unique(requests, return_index=True)[1]
         else:  # in request order already (as rows come): each request's first is where it starts
