@@ -132,9 +132,6 @@ class _FileRows:
     def prints(self, store: ColumnStore) -> list[str]:
         return store.texts(self.chunk, "fingerprint")
 
-    def has_prints(self, store: ColumnStore) -> bool:
-        return any(self.prints(store))
-
     def distinct(self, store: ColumnStore, name: str) -> list[str]:
         return store.strings[name].texts(np.unique(store.values(self.chunk, name)).tolist())
 
@@ -199,7 +196,9 @@ def _drop_reexports(per_file: dict[str, _FileRows], inventory: Inventory, store:
     summary, a profile's JSON and CSV) are counted once. Files holding more records go first, then
     those recording more context, so the copy kept is the most complete; a file all of whose records
     were read elsewhere is listed as a duplicate, one that shares only some of them keeps the rest."""
-    prints = {rel: rows.prints(store) for rel, rows in per_file.items() if rows.has_prints(store)}
+    every = {rel: rows.prints(store) for rel, rows in per_file.items()}  # each file's decoded once
+    prints = {rel: found for rel, found in every.items() if any(found)}
+    del every
     if len(prints) < 2:
         return
     keys = {rel: _context_keys(per_file[rel], store) for rel in prints}

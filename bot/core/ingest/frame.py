@@ -59,7 +59,7 @@ class IntColumn:
         while top >= _LIMIT[self.buffer.typecode]:
             wider = _WIDER[self.buffer.typecode]
             self.buffer = array(wider, np.frombuffer(self.buffer, dtype=self.buffer.typecode).astype(wider).tobytes())
-        self.buffer.frombytes(np.ascontiguousarray(values, dtype=self.buffer.typecode).view(np.uint8).data)
+        self.buffer.frombytes(values.astype(self.buffer.typecode).tobytes())
 
     def array(self) -> np.ndarray:
         """The integers, sharing the buffer (no copy)."""
@@ -187,7 +187,7 @@ class ColumnStore:
             values = rows.numbers[name]
             self._ints[name].extend(values, int(values.max()) if len(values) else 0)
         for name, (code, _dtype) in NUMBERS.items():
-            self._numbers[name].frombytes(np.ascontiguousarray(rows.numbers[name], dtype=code).view(np.uint8).data)
+            self._numbers[name].frombytes(rows.numbers[name].astype(code).tobytes())
         self._size += len(rows)
         return Chunk(start, self._size)
 
