@@ -41,7 +41,7 @@ def request_frame(measurements: pd.DataFrame) -> pd.DataFrame:
 
     Memory (10,000 files: ~0.6 M rows, ~0.14 M requests): nothing per row beyond the request
     numbers and positions; the metric columns are filled one metric at a time into one block, and
-    the frame takes its columns without copying them.
+    the frame takes its other columns without copying them.
     """
     positions = row_positions(measurements)
     if not len(positions):
@@ -79,10 +79,9 @@ def request_frame(measurements: pd.DataFrame) -> pd.DataFrame:
     definition = np.full(count, "", dtype=object)  # one shared string, not one per request
     definition[derived] = "derived: ttft + eval"
     latency[derived] = ttft[derived] + eval_ms[derived]
-    trailing = {"latency_definition": _text_array(definition),
-                "cold_start": _cold_starts(failed, metric["load_ms"], models.codes[at_first])}
-    return pd.concat([pd.DataFrame(leading, copy=False), pd.DataFrame(matrix.T, columns=names, copy=False),
-                      pd.DataFrame(trailing, copy=False)], axis=1)
+    columns = {**leading, **metric, "latency_definition": _text_array(definition),
+               "cold_start": _cold_starts(failed, metric["load_ms"], models.codes[at_first])}
+    return pd.DataFrame(columns, copy=False)  # (pandas copies the metric columns into one block once)
 
 
 def row_positions(measurements: pd.DataFrame) -> np.ndarray:
