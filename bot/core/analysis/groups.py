@@ -85,14 +85,21 @@ def _statistics(rows: _Rows, ok: np.ndarray) -> dict[str, np.ndarray]:
     group has none). Mean and std are pandas' (its sums depend on the order it adds in): one groupby
     by the groups' sorted ranks, as grouping by their keys did (`bot.core.codes.ranked`); the order
     statistics are read off the sorted values (`order_statistics`, the same numbers)."""
-    labels = ranked(rows.number, rows.first, *(rows.codes(name)[rows.first] for name in GROUP_KEYS))[ok]
+    groups = np.arange(len(rows))
+    rank = ranked(groups, rows.first, *(rows.codes(name)[rows.first] for name in GROUP_KEYS))  # each group's label
+    labels = rank.astype(np.int32)[rows.number][ok]  # 32-bit: one label per successful row
     values = rows.values[ok]
     group_of_label = np.empty(len(rows), dtype=np.int64)
-    group_of_label[labels] = rows.number[ok]
-    grouped = pd.Series(values).groupby(labels, sort=True)
+    group_of_label[rank] = groups
+    present = np.flatnonzero(np.bincount(labels, minlength=len(rows)))
+    # Grouped by a categorical of the labels: pandas takes its codes as they are (an array of labels
+    # is hashed first, in a table sized for every row); the same sums, checked in tests/core/test_codes.py.
+    by_label = pd.Categorical.from_codes(labels, categories=pd.RangeIndex(len(rows)))
+    grouped = pd.Series(values).groupby(by_label, observed=False, sort=True)
     out = {name: np.full(len(rows), np.nan) for name in ("mean", "median", "p95", "min", "max", "std")}
     for name, figures in (("mean", grouped.mean()), ("std", grouped.std())):
-        out[name][group_of_label[figures.index.to_numpy()]] = figures.to_numpy()
+        out[name][group_of_label[present]] = figures.to_numpy()[present]
+    del grouped, by_label
     order = order_statistics(labels, values, len(rows), quantile=0.95)
     present = group_of_label[order.labels]
     for name in ("median", "p95", "min", "max"):
@@ -134,17 +141,36 @@ def _joined(rows: _Rows, name: str) -> pd.api.extensions.ExtensionArray:
     The categories are sorted, so a group's codes in ascending order are its texts in sorted order."""
     codes = rows.codes(name)
     texts = np.asarray(rows.columns[name].categories, dtype=object)
-    keep = np.flatnonzero(codes != _code(rows.columns[name], ""))
-    pairs = np.sort(pd.unique(rows.number[keep] * (len(texts) + 1) + codes[keep]))  # (group, code), sorted
-    group, code = np.divmod(pairs, len(texts) + 1)
+    width = len(texts) + 1
+    key = rows.number * width  # (group, code) as one number, made in place: one int64 per row
+    key += codes
+    key[codes == _code(rows.columns[name], "")] = -1
+    del codes
+    space = len(rows) * width
+    if space <= 8 * len(key):  # the pairs found, as a table of a byte per pair (sorted as it is read)
+        seen = np.zeros(space + 1, dtype=bool)
+        seen[key] = True  # -1: the last entry, not a pair
+        del key
+        pairs = np.flatnonzero(seen[:space])
+        del seen
+    else:
+        pairs = np.unique(key)
+        del key
+        pairs = pairs[pairs >= 0]
+    group, code = np.divmod(pairs, width)
     joined = np.full(len(rows), np.nan, dtype=object)
     joined[group] = texts[code]  # a group with one text (most): that text; several: joined below
     several = np.flatnonzero(np.bincount(group, minlength=len(rows)) > 1)
     if len(several):
         starts = np.searchsorted(group, several)
         ends = np.searchsorted(group, several, side="right")
+        made: dict[bytes, str] = {}  # groups of one configuration share their sources: one string each
         for g, lo, hi in zip(several.tolist(), starts.tolist(), ends.tolist(), strict=True):
-            joined[g] = "; ".join(texts[code[lo:hi]].tolist())
+            codes_of_group = code[lo:hi].tobytes()
+            text = made.get(codes_of_group)
+            if text is None:
+                text = made[codes_of_group] = "; ".join(texts[code[lo:hi]].tolist())
+            joined[g] = text
     return pd.array(joined, dtype=TEXT)
 
 
@@ -160,16 +186,16 @@ def _config_values(rows: _Rows) -> list[dict[str, str]]:
 
 class ValueIndex:
     """(model, metric, config) -> the successful, finite values of that configuration, for the noise
-    tests. Only a few configurations are ever asked for: each is selected on the columns' codes when
-    first asked for, and kept (no copy of every value is made up front)."""
+    tests. Only a few configurations are ever asked for: when the first is, the successful rows are
+    ordered by configuration once (their positions, 4 bytes a row at most archives' size), and a
+    configuration's values are read off the frame when asked for, and kept."""
 
     def __init__(self, measurements: pd.DataFrame) -> None:
         self._measurements = measurements
         self._found: dict[tuple[str, str, str], np.ndarray] = {}
-        self._columns: list[pd.Categorical] = []
-        self._code_of: list[dict[str, int]] = []  # per column: its categories' codes
-        self._rows = np.empty(0, dtype=np.int64)
-        self._values = np.empty(0)
+        self._prepared = False
+        self._rows = np.empty(0, dtype=np.int64)  # the successful rows, configuration by configuration
+        self._bounds: dict[tuple[str, str, str], tuple[int, int]] = {}  # a configuration's slice of them
 
     def get(self, model: str, metric: str, config: str) -> np.ndarray:
         key = (model, metric, config)
@@ -178,32 +204,40 @@ class ValueIndex:
         return self._found[key]
 
     def release(self) -> None:
-        """Forget the selection arrays (kept: what was found); they are made again if asked."""
-        self._columns, self._rows, self._values = [], np.empty(0, dtype=np.int64), np.empty(0)
-        self._code_of = []
+        """Forget the ordered rows (kept: what was found); they are made again if asked."""
+        self._prepared, self._rows, self._bounds = False, np.empty(0, dtype=np.int64), {}
 
     def items(self) -> list[tuple[tuple[str, str, str], np.ndarray]]:
         """The configurations asked for so far."""
         return list(self._found.items())
 
     def _select(self, key: tuple[str, str, str]) -> np.ndarray:
-        if not self._columns:
+        if not self._prepared:
             self._prepare()
-        wanted = np.ones(len(self._rows), dtype=bool)
-        for values, code_of, text in zip(self._columns, self._code_of, key, strict=True):
-            wanted &= values.codes == code_of.get(text, -1)
-        return self._values[wanted]
+        low, high = self._bounds.get(key, (0, 0))
+        return self._measurements["value"].to_numpy(dtype="float64")[self._rows[low:high]]
 
     def _prepare(self) -> None:
-        """The successful, finite request and sample rows, once."""
+        """The successful, finite request and sample rows ordered by configuration (each in row
+        order), once."""
         m = self._measurements
         rows = row_positions(m)
-        values = m["value"].to_numpy(dtype="float64")[rows]
-        ok = ~m["failed"].to_numpy(dtype=bool)[rows] & np.isfinite(values)
-        self._values = values[ok]
-        self._columns = [coded(m[name])[rows[ok]] for name in ("model", "metric", "config")]
-        self._code_of = [{text: code for code, text in enumerate(c.categories.tolist())} for c in self._columns]
-        self._rows = rows[ok]
+        values = m["value"].to_numpy(dtype="float64")
+        columns = [coded(m[name]) for name in ("model", "metric", "config")]
+        wanted = ~m["failed"].to_numpy(dtype=bool)[rows] & np.isfinite(values[rows])
+        for column in columns:  # a missing text (code -1) is no configuration's
+            wanted &= column.codes[rows] >= 0
+        rows = rows[wanted]
+        del wanted
+        number, first = combine(*(column.codes[rows] for column in columns))
+        names = [np.asarray(column.categories, dtype=object)[column.codes[rows[first]]].tolist() for column in columns]
+        ends = np.cumsum(np.bincount(number, minlength=len(first))).tolist()
+        order = np.argsort(number, kind="stable")
+        del number
+        self._rows = rows[order].astype(np.int32 if len(m) < 2**31 else np.int64)
+        self._bounds = {key: (0 if i == 0 else ends[i - 1], ends[i])
+                        for i, key in enumerate(zip(*names, strict=True))}
+        self._prepared = True
 
 
 def value_index(measurements: pd.DataFrame) -> ValueIndex:

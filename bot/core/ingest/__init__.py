@@ -132,12 +132,8 @@ class _FileRows:
     def prints(self, store: ColumnStore) -> list[str]:
         return store.texts(self.chunk, "fingerprint")
 
-    def has_prints(self, store: ColumnStore) -> bool:
-        return any(self.prints(store))
-
     def distinct(self, store: ColumnStore, name: str) -> list[str]:
-        values = store.strings[name].values
-        return [values[code] for code in np.unique(store.values(self.chunk, name)).tolist()]
+        return store.strings[name].texts(np.unique(store.values(self.chunk, name)).tolist())
 
     def model_names(self, store: ColumnStore) -> list[str]:
         return self.distinct(store, "model")
@@ -200,7 +196,9 @@ def _drop_reexports(per_file: dict[str, _FileRows], inventory: Inventory, store:
     summary, a profile's JSON and CSV) are counted once. Files holding more records go first, then
     those recording more context, so the copy kept is the most complete; a file all of whose records
     were read elsewhere is listed as a duplicate, one that shares only some of them keeps the rest."""
-    prints = {rel: rows.prints(store) for rel, rows in per_file.items() if rows.has_prints(store)}
+    every = {rel: rows.prints(store) for rel, rows in per_file.items()}  # each file's decoded once
+    prints = {rel: found for rel, found in every.items() if any(found)}
+    del every
     if len(prints) < 2:
         return
     keys = {rel: _context_keys(per_file[rel], store) for rel in prints}
@@ -286,8 +284,7 @@ def _signature(chunk: Chunk, store: ColumnStore) -> tuple[int, frozenset[str], t
     if store.values(chunk, "failed")[requests].all():
         return None
     rows = _request_records(chunk, requests, store)
-    model_names = store.strings["model"].values
-    models = frozenset(model_names[code] for code in np.unique(store.values(chunk, "model")[requests]).tolist())
+    models = frozenset(store.strings["model"].texts(np.unique(store.values(chunk, "model")[requests]).tolist()))
     return len(rows), models, tuple(_row_signature(r) for r in rows), rows
 
 
@@ -306,9 +303,8 @@ def _twins_in(files: list[tuple[str, list[dict[str, float]]]]) -> list[tuple[str
 
 def _request_records(chunk: Chunk, requests: np.ndarray, store: ColumnStore) -> list[dict[str, float]]:
     """The file's requests in record order, each as {metric: value}."""
-    all_ids, all_metrics = store.texts(chunk, "request_id"), store.texts(chunk, "metric")
-    ids = [all_ids[i] for i in requests.tolist()]
-    metrics = [all_metrics[i] for i in requests.tolist()]
+    ids = store.strings["request_id"].texts(store.values(chunk, "request_id")[requests].tolist())
+    metrics = store.strings["metric"].texts(store.values(chunk, "metric")[requests].tolist())
     by_request: dict[str, dict[str, float]] = {}
     for request_id, metric, value in zip(ids, metrics, store.values(chunk, "value")[requests].tolist(), strict=True):
         by_request.setdefault(request_id.rsplit("#", 1)[-1], {})[metric] = value

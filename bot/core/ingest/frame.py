@@ -9,7 +9,14 @@ column is made; text columns become categoricals whose categories are sorted (so
 them orders groups as grouping by the texts did).
 
 Texts unique to one file (request ids, identifiers, record fingerprints) are numbered per file and
-merged once at the end, instead of being looked up in an archive-wide dict row after row.
+merged once at the end, instead of being looked up in an archive-wide dict row after row; until
+then they are kept as UTF-8 bytes (`FileTexts`), not as Python strings.
+
+Memory is what this layout is for (10,000 files: ~0.6 M rows; bench/bench_ingest.py): nothing is
+kept per row as a Python object while the archive is read, so no row's string outlives its file's
+temporaries (which would keep their memory from being reused or returned), and codes are kept in
+the narrowest integer type that holds them so far (`IntColumn`: one byte a row for a column of
+few texts).
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import accumulate, islice, pairwise
 
 import numpy as np
 import pandas as pd
@@ -27,8 +35,35 @@ from bot.core.types import CLAIM_COLUMNS, MEASUREMENT_COLUMNS, empty_claims
 
 SHARED_TEXTS = ("source", "model", "metric", "error", "kind", "definition", "context", "statistic")
 FILE_TEXTS = ("request_id", "identifiers", "fingerprint")  # mostly unique to their file
-NUMBERS = {"row": ("q", np.int64), "value": ("d", np.float64), "failed": ("b", np.bool_), "n": ("d", np.float64)}
+NUMBERS = {"value": ("d", np.float64), "failed": ("b", np.bool_), "n": ("d", np.float64)}
+INTEGERS = {"row": np.int64}  # kept narrow while the archive is read (`IntColumn`); this type in the frame
 CODE = np.int32
+_WIDER = {"b": "h", "h": "i", "i": "q"}
+_LIMIT = {"b": 2**7, "h": 2**15, "i": 2**31, "q": 2**63}  # the first integer each type cannot hold
+_UTF8 = ("utf-8", "surrogatepass")  # a lone surrogate (a JSON "\ud800" escape) round-trips
+_DECODED_AT_ONCE = 4096  # texts decoded per step when the frame is made (bounds the temporary text)
+
+
+class IntColumn:
+    """Integers of 0 or more appended file by file, in the narrowest array type that holds every
+    one so far: copied once to a wider type when a larger one arrives."""
+
+    def __init__(self) -> None:
+        self.buffer = array("b")
+
+    def __len__(self) -> int:
+        return len(self.buffer)
+
+    def extend(self, values: np.ndarray, top: int) -> None:
+        """Append ``values``, none of them above ``top``."""
+        while top >= _LIMIT[self.buffer.typecode]:
+            wider = _WIDER[self.buffer.typecode]
+            self.buffer = array(wider, np.frombuffer(self.buffer, dtype=self.buffer.typecode).astype(wider).tobytes())
+        self.buffer.frombytes(values.astype(self.buffer.typecode).tobytes())
+
+    def array(self) -> np.ndarray:
+        """The integers, sharing the buffer (no copy)."""
+        return np.frombuffer(self.buffer, dtype=self.buffer.typecode)
 
 
 class Strings:
@@ -37,6 +72,9 @@ class Strings:
     def __init__(self) -> None:
         self.index: dict[str, int] = {}
         self.values: list[str] = []
+
+    def __len__(self) -> int:
+        return len(self.values)
 
     def code(self, text: str) -> int:
         found = self.index.get(text)
@@ -50,18 +88,67 @@ class Strings:
         mapping = np.fromiter(map(self.code, distinct), dtype=CODE, count=len(distinct))
         return mapping[local]
 
+    def texts(self, codes: Sequence[int]) -> list[str]:
+        values = self.values
+        return [values[code] for code in codes]
 
-class FileStrings(Strings):
-    """Texts numbered per file: a file's distinct texts are appended without an archive-wide lookup
-    (a text found in two files gets two numbers; `categorical` merges them)."""
+    def all(self) -> list[str]:
+        return self.values
+
+
+class FileTexts:
+    """Texts numbered per file, kept as UTF-8 bytes and each one's end offset until the frame is
+    made: a file's distinct texts are appended without an archive-wide lookup (a text found in two
+    files gets two numbers; `categorical` merges them), and without a Python string per text (a
+    request id costs ~60 bytes so, not ~110)."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.ends = array("q")
+
+    def __len__(self) -> int:
+        return len(self.ends)
 
     def codes(self, distinct: list[str], local: np.ndarray) -> np.ndarray:
-        start = len(self.values)
-        self.values.extend(distinct)
+        start = len(self.ends)
+        joined = "".join(distinct)
+        if joined.isascii():  # one encoding for the file; a character is a byte
+            self.ends.extend(islice(accumulate(map(len, distinct), initial=len(self.data)), 1, None))
+            self.data += joined.encode("ascii")
+        else:
+            encoded = [text.encode(*_UTF8) for text in distinct]
+            self.ends.extend(islice(accumulate(map(len, encoded), initial=len(self.data)), 1, None))
+            self.data += b"".join(encoded)
         return local + start
 
     def code(self, text: str) -> int:
         raise TypeError("texts numbered per file have no archive-wide code")
+
+    def texts(self, codes: Sequence[int]) -> list[str]:
+        """The texts of ``codes`` (a file's: a short range of numbers, decoded at once)."""
+        if not len(codes):
+            return []
+        low = min(codes)
+        found = self._decoded(low, max(codes) + 1)
+        return [found[code - low] for code in codes]
+
+    def all(self) -> list[str]:
+        """Every text, in code order (decoded a step at a time: no copy of them all at once)."""
+        out: list[str] = []
+        for low in range(0, len(self.ends), _DECODED_AT_ONCE):
+            out.extend(self._decoded(low, min(low + _DECODED_AT_ONCE, len(self.ends))))
+        return out
+
+    def _decoded(self, low: int, high: int) -> list[str]:
+        """The texts numbered ``low`` to ``high - 1``."""
+        start = self.ends[low - 1] if low else 0
+        ends = self.ends[low:high]
+        data = memoryview(self.data)[start:ends[-1]]
+        whole = str(data, *_UTF8)
+        bounds = [0, *(end - start for end in ends)]
+        if len(whole) != len(data):  # not ASCII: byte offsets are not character offsets
+            return [str(data[a:b], *_UTF8) for a, b in pairwise(bounds)]
+        return [whole[a:b] for a, b in pairwise(bounds)]
 
 
 @dataclass
@@ -79,30 +166,36 @@ class ColumnStore:
     """The archive's columns while it is read, then its measurement frame."""
 
     def __init__(self) -> None:
-        self.strings: dict[str, Strings] = {name: Strings() for name in SHARED_TEXTS}
-        self.strings.update({name: FileStrings() for name in FILE_TEXTS})
-        self._buffers: dict[str, array] = {name: array("i") for name in self.strings}
-        self._buffers.update({name: array(code) for name, (code, _) in NUMBERS.items()})
+        self.strings: dict[str, Strings | FileTexts] = {name: Strings() for name in SHARED_TEXTS}
+        self.strings.update({name: FileTexts() for name in FILE_TEXTS})
+        self._ints: dict[str, IntColumn] = {name: IntColumn() for name in (*self.strings, *INTEGERS)}
+        self._numbers: dict[str, array] = {name: array(code) for name, (code, _) in NUMBERS.items()}
         self._columns: dict[str, np.ndarray] = {}
+        self._size = 0
         self.kept = np.ones(0, dtype=bool)
 
     def __len__(self) -> int:
-        return len(self._buffers["value"])
+        return self._size
 
     def add(self, rows: PackedRows) -> Chunk:
         """Append one file's rows (while the archive is read)."""
-        start = len(self)
+        start = self._size
         for name, strings in self.strings.items():
             distinct, local = rows.texts[name]
-            self._buffers[name].frombytes(strings.codes(distinct, local).astype(CODE).tobytes())
-        for name, (_code, dtype) in NUMBERS.items():
-            self._buffers[name].frombytes(rows.numbers[name].astype(dtype).tobytes())
-        return Chunk(start, len(self))
+            self._ints[name].extend(strings.codes(distinct, local), len(strings) - 1)
+        for name in INTEGERS:
+            values = rows.numbers[name]
+            self._ints[name].extend(values, int(values.max()) if len(values) else 0)
+        for name, (code, _dtype) in NUMBERS.items():
+            self._numbers[name].frombytes(rows.numbers[name].astype(code).tobytes())
+        self._size += len(rows)
+        return Chunk(start, self._size)
 
     def seal(self) -> None:
         """Every file is read: the buffers become (zero-copy) arrays for the passes over chunks."""
-        self._columns = {name: np.frombuffer(buffer, dtype=NUMBERS[name][1] if name in NUMBERS else CODE)
-                         for name, buffer in self._buffers.items()}
+        self._columns = {name: column.array() for name, column in self._ints.items()}
+        self._columns.update({name: np.frombuffer(buffer, dtype=NUMBERS[name][1])
+                              for name, buffer in self._numbers.items()})
         self.kept = np.ones(len(self), dtype=bool)
 
     # --- reading chunks (after `seal`) -------------------------------------------------------
@@ -114,8 +207,7 @@ class ColumnStore:
         return self._columns[name][self.positions(chunk)]
 
     def texts(self, chunk: Chunk, name: str) -> list[str]:
-        values = self.strings[name].values
-        return [values[code] for code in self.values(chunk, name).tolist()]
+        return self.strings[name].texts(self.values(chunk, name).tolist())
 
     def keep(self, chunk: Chunk, indices: Sequence[int]) -> None:
         """Keep only the chunk's rows at ``indices`` (of its kept rows)."""
@@ -126,38 +218,52 @@ class ColumnStore:
     def rename(self, chunk: Chunk, name: str, old: str, new: str) -> None:
         """Set the chunk's ``name`` texts ``old`` to ``new`` (a column of shared texts)."""
         strings = self.strings[name]
-        column = self._columns[name][chunk.start:chunk.stop]
-        column[column == strings.code(old)] = strings.code(new)
+        old_code, new_code = strings.code(old), strings.code(new)
+        column = self._columns[name]
+        if new_code > np.iinfo(column.dtype).max:  # a new text past the narrow type's range
+            column = self._columns[name] = column.astype(CODE)
+        part = column[chunk.start:chunk.stop]
+        part[part == old_code] = new_code
 
     # --- the frame ---------------------------------------------------------------------------
     def frame(self) -> pd.DataFrame:
         """The measurement frame (`bot.core.types`) of the kept rows, made one column at a time
-        (each buffer is released once its column is made). ``config`` is left '' (set by
+        (each buffer is released once its column is made; the texts numbered per file last, when
+        the other buffers are gone). ``config`` is left '' (set by
         `bot.core.dimensions.assign_configs`)."""
+        self._release("fingerprint")
+        kept = None if self.kept.all() else self.kept
         data: dict[str, object] = {}
-        kept = self.kept
-        for name in MEASUREMENT_COLUMNS:
-            if name in NUMBERS:
-                data[name] = self._take(name, kept)
+        order = sorted(MEASUREMENT_COLUMNS, key=lambda name: name in FILE_TEXTS)
+        for name in order:
+            if name in NUMBERS or name in INTEGERS:
+                column = self._take(name, kept)
+                data[name] = column.astype(INTEGERS[name]) if name in INTEGERS else column
             elif name in self.strings:
                 codes = self._take(name, kept)
-                data[name] = categorical(codes, self.strings.pop(name).values, merge=name in FILE_TEXTS)
-        self._release("fingerprint")
+                strings = self.strings.pop(name)
+                data[name] = categorical(codes, strings.all(), merge=name in FILE_TEXTS)
+                del codes, strings
         metric = data["metric"]
         assert isinstance(metric, pd.Categorical)
         units = [METRICS[m].unit for m in metric.categories]
         data["unit"] = categorical(metric.codes, units, merge=True)
-        data["config"] = pd.Categorical.from_codes(np.zeros(len(metric), dtype=CODE), categories=[""])
+        data["config"] = pd.Categorical.from_codes(np.zeros(len(metric), dtype=np.int8), categories=[""])
         return pd.DataFrame({name: data[name] for name in MEASUREMENT_COLUMNS}, copy=False)
 
-    def _take(self, name: str, kept: np.ndarray) -> np.ndarray:
-        column = self._columns.pop(name)[kept]
+    def _take(self, name: str, kept: np.ndarray | None) -> np.ndarray:
+        """The column's kept rows: the buffer itself when every row is kept (then only the column
+        holds it), else a copy (and the buffer is released)."""
+        column = self._columns.pop(name)
         self._release(name)
-        return column
+        return column if kept is None else column[kept]
 
     def _release(self, name: str) -> None:
         self._columns.pop(name, None)
-        self._buffers.pop(name, None)
+        self._ints.pop(name, None)
+        self._numbers.pop(name, None)
+        if name == "fingerprint":
+            self.strings.pop(name, None)
 
 
 def categorical(codes: np.ndarray, texts: list[str], *, merge: bool = False) -> pd.Categorical:
@@ -166,11 +272,12 @@ def categorical(codes: np.ndarray, texts: list[str], *, merge: bool = False) -> 
     if merge:
         numbers, uniques = pd.factorize(np.asarray(texts, dtype=object), sort=True)
         if len(codes):
+            used_text = np.zeros(len(texts), dtype=bool)
+            used_text[codes] = True
             used = np.zeros(len(uniques), dtype=bool)
-            used[numbers[codes]] = True
-            renumber = np.cumsum(used) - 1
-            return pd.Categorical.from_codes(renumber[numbers[codes]].astype(CODE),
-                                             categories=uniques[used].tolist())
+            used[numbers[used_text]] = True
+            renumber = (np.cumsum(used) - 1).astype(CODE)[numbers]  # a text's code among the categories
+            return pd.Categorical.from_codes(renumber[codes], categories=uniques[used].tolist())
         return pd.Categorical.from_codes(codes.astype(CODE), categories=[])
     order = np.argsort(np.asarray(texts, dtype=object), kind="stable")
     rank = np.empty(len(texts), dtype=CODE)

@@ -1,0 +1,67 @@
+"""`bot.core.codes.combine`: its run-counting and table paths number rows exactly as its hash pass does."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bot.core import codes
+from bot.core.codes import _hashed, combine
+
+
+def _columns(rng: np.random.Generator, size: int, layout: int) -> list[np.ndarray]:
+    columns = []
+    for _ in range(int(rng.integers(1, 4))):
+        if layout == 0:  # runs, each combination once (a request's metrics one after the other)
+            column = np.repeat(rng.permutation(size), rng.integers(1, 4, size))[:size]
+        elif layout == 1:  # runs whose combinations come back
+            column = np.repeat(rng.integers(0, 5, size), 3)[:size]
+        elif layout == 2:  # few combinations, no runs (counted in a table)
+            column = rng.integers(0, 4, size)
+        else:  # no runs; missing codes (-1) among them
+            column = rng.integers(-1, 6, size)
+            column[0] = 5
+        columns.append(column.astype(rng.choice([np.int8, np.int32, np.int64])))
+    return columns
+
+
+def test_combine_numbers_rows_as_the_hash_pass_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(codes, "_DENSE_MIN", 4)  # small tables, so random cases reach every path
+    monkeypatch.setattr(codes, "_AT_ONCE", 5)
+    rng = np.random.default_rng(7)
+    for trial in range(6000):
+        columns = _columns(rng, int(rng.integers(1, 60)), trial % 4)
+        number, first = combine(*columns)
+        expected_number, expected_first = _hashed(*columns)
+        assert number.dtype == np.int64 and first.dtype == np.int64
+        assert np.array_equal(number, expected_number)
+        assert np.array_equal(first, expected_first)
+
+
+def test_combine_of_nothing() -> None:
+    number, first = combine(np.empty(0, dtype=np.int32))
+    assert len(number) == 0 and len(first) == 0
+
+
+def test_grouping_by_a_categorical_of_labels_gives_the_same_sums() -> None:
+    """`bot.core.analysis.groups` groups by a categorical of its labels (no hash table): pandas'
+    mean and std are the same bits as grouping by the labels themselves."""
+    rng = np.random.default_rng(3)
+    for trial in range(300):
+        size, groups = int(rng.integers(1, 2000)), int(rng.integers(1, 40))
+        labels = rng.integers(0, groups, size)
+        if trial % 3 == 0:
+            labels = np.sort(labels)
+        values = rng.standard_normal(size) * 10.0 ** int(rng.integers(-5, 12)) + int(rng.integers(0, 3)) * 1e8
+        if trial % 5 == 0:
+            values = np.round(values, 1)
+        by_array = pd.Series(values).groupby(labels, sort=True)
+        by_codes = pd.Series(values).groupby(pd.Categorical.from_codes(labels, categories=pd.RangeIndex(groups)),
+                                             observed=False, sort=True)
+        present = np.bincount(labels, minlength=groups) > 0
+        for name in ("mean", "std"):
+            expected = getattr(by_array, name)().to_numpy()
+            found = getattr(by_codes, name)().to_numpy()[present]
+            assert np.array_equal(found, expected, equal_nan=True)
+            assert np.array_equal(np.signbit(found), np.signbit(expected))
