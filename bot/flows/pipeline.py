@@ -16,11 +16,9 @@ CONTRACT (stable; the Slack layer depends on it):
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.core.analysis import Analysis, analyze
@@ -49,14 +47,8 @@ class RunResult:
     analysis: Analysis
     narrative: Narrative
     report_md: str
+    data: dict[str, Any]  # the JSON document (see README "JSON output")
     timings_s: dict[str, float]
-    document: Callable[[], dict[str, Any]] = field(repr=False, compare=False)  # builds `data`
-
-    @functools.cached_property
-    def data(self) -> dict[str, Any]:
-        """The JSON document (see README "JSON output"), built when first asked for: `chimera
-        analyze` without ``--json`` never needs it (building it is ~17 ms on the real archive)."""
-        return self.document()
 
     @property
     def facts(self) -> list[Fact]:
@@ -160,10 +152,7 @@ def render_run(archive_name: str, ingest: IngestResult, analysis: Analysis, narr
                            narrative=narrative, summary=summary)
     timings["report"] = time.perf_counter() - t0
     report_md = body + "\n" + render_footer(narrative, timings)
-
-    def document() -> dict[str, Any]:  # the timings are all in by now: nothing adds to them after this
-        return build_json(archive=archive_name, analysis=analysis, inventory=ingest.inventory,
-                          narrative=narrative, timings_s=timings, summary=summary)
-
+    data = build_json(archive=archive_name, analysis=analysis, inventory=ingest.inventory,
+                      narrative=narrative, timings_s=timings, summary=summary)
     return RunResult(archive_name=archive_name, ingest=ingest, analysis=analysis, narrative=narrative,
-                     report_md=report_md, timings_s=timings, document=document)
+                     report_md=report_md, data=data, timings_s=timings)
