@@ -707,9 +707,10 @@ _DIMENSION_SPELLINGS = {
 @functools.cache  # compiled when first needed: a pattern of number words costs ~1 ms to compile
 def _unit_after(dimension: str, words: bool) -> re.Pattern[str]:
     """One of ``dimension``'s spellings right after a number's last character: a digit or ``k``, or
-    (``words``) a number word ("forty-six tok/s"); a spelling ending in a letter not glued to what
-    follows, as `_unit_at` wants it ("294 samples" holds no "s")."""
-    units = "|".join(re.escape(spelling) + (r"(?![^\W_]|_[^\W_])" if spelling[-1].isalpha() else "")
+    (``words``) a number word ("forty-six tok/s"); a spelling ending in a letter not glued to a
+    letter or digit ("294 samples" holds no "s"). An underscore may follow: `_unit_at` reads the
+    masked text, where "5 ms_q8_0" is "5 ms_#" once the identifier is masked, and finds "ms" there."""
+    units = "|".join(re.escape(spelling) + (r"(?![^\W_])" if spelling[-1].isalpha() else "")
                      for spelling in _DIMENSION_SPELLINGS[dimension])
     before = _NUMBER_WORD if words else r"[\dkK]"
     return re.compile(rf"(?:{before}) ?(?:{units})", re.IGNORECASE)

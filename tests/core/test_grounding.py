@@ -519,3 +519,12 @@ def test_a_number_beyond_the_float_range_is_a_claim_that_grounds_on_nothing() ->
     assert not ratio.grounded
     (near,) = ground("TTFT was 1.2e1 ms [F1].", facts)
     assert (near.value, near.tolerance, near.grounded, near.fact_id) == (12.0, 0.5, True, "F1")
+
+
+def test_a_unit_before_an_identifier_glued_by_an_underscore_is_still_a_reference() -> None:
+    # the statement filter read "5 ms_q8_0" as no unit, while the masked text the claims come from
+    # ("5 ms_#") has one: the fact was skipped, and a claim it grounds went ungrounded (review)
+    facts = [Fact(id="F1", statement="latency p50 was 5 ms_q8_0 overall", value=99.0, unit="ms", sources=("a",),
+                  model="llama3:q8_0", metric="latency_ms")]
+    (claim,) = ground("llama3:q8_0 answers in 5 ms.", facts)
+    assert claim.grounded and claim.fact_id == "F1"
