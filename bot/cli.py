@@ -83,10 +83,15 @@ def _exit(code: int) -> NoReturn:
     getattr(threading, "_shutdown")()  # noqa: B009 (private: named so that the call is visible)
     atexit._run_exitfuncs()
     try:
-        sys.stdout.flush()
-    except (OSError, ValueError):  # a closed pipe (| head): as at a normal exit, the output is lost
-        code = code or 120
-    with contextlib.suppress(OSError, ValueError):
+        if sys.stdout is not None:  # None when the process was started with its stdout closed
+            sys.stdout.flush()
+    except (OSError, ValueError) as exc:
+        # A closed pipe (| head), a full disk: the output is lost. As at a normal exit, the status
+        # is 120 and stderr says why (the interpreter would print "Exception ignored …").
+        code = 120
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            sys.stderr.write(f"chimera: the output could not be written: {exc}\n")
+    with contextlib.suppress(OSError, ValueError, AttributeError):
         sys.stderr.flush()
     os._exit(code)
 
@@ -157,6 +162,9 @@ def _analyze(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.out:
             args.out.write_text(result.report_md, encoding="utf-8")
+        elif sys.stdout is None:  # started with its stdout closed
+            print("chimera: standard output is closed: pass --out FILE for the report", file=sys.stderr)
+            return 1
         else:
             sys.stdout.write(result.report_md)
         if args.json_out:

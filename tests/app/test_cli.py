@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -190,3 +192,33 @@ def test_analyze_as_a_process_ends_it_with_everything_written_and_removed(tmp_pa
     failed = _as_a_process(tmp_path, "analyze", str(tmp_path / "missing.tar.gz"), "--no-llm")
     assert failed.returncode == 1
     assert failed.stderr.startswith("chimera: ") and failed.stderr.endswith("atexit handlers ran\n")
+
+
+def test_analyze_as_a_process_with_its_outputs_closed_or_full(tmp_path: Path) -> None:
+    """Closed or failing standard streams: an exit code and a line that says so, never a traceback
+    (review: the process's own ending called .flush() on a None stdout and failed with rc 1)."""
+    archive = _tarball(tmp_path / "a.tar.gz", {"run/results.csv": CSV})
+    env = {"PATH": "", "PYTHONPATH": str(REPO_ROOT), "WORK_DIR": str(tmp_path / "work"), "STORAGE_ROOTS": str(tmp_path)}
+
+    def run(*args: str, **streams: Any) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([sys.executable, "-c", _AS_A_PROCESS, "analyze", str(archive), "--no-llm", *args],
+                              cwd=tmp_path, env=env, check=False, timeout=120, **streams)
+
+    closed_stdout = run("--out", str(tmp_path / "r.md"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                        preexec_fn=lambda: os.close(1))
+    assert closed_stdout.returncode == 0, closed_stdout.stderr
+    assert (tmp_path / "r.md").read_text(encoding="utf-8").startswith("# Benchmark report")
+    closed_stderr = run("--out", str(tmp_path / "r2.md"), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                        preexec_fn=lambda: os.close(2))
+    assert closed_stderr.returncode == 0 and (tmp_path / "r2.md").exists()
+    no_stdout_for_the_report = run("--quiet", stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                   preexec_fn=lambda: os.close(1))
+    assert no_stdout_for_the_report.returncode == 1
+    assert b"chimera: standard output is closed: pass --out FILE for the report" in no_stdout_for_the_report.stderr
+    assert b"Traceback" not in no_stdout_for_the_report.stderr
+    if os.path.exists("/dev/full"):
+        with open("/dev/full", "wb") as full:
+            lost = run("--quiet", stdout=full, stderr=subprocess.PIPE)
+        # a small report is still in the buffer when the process ends: the interpreter's status (120)
+        assert lost.returncode == 120, lost.stderr
+        assert b"chimera: the output could not be written: [Errno 28] No space left on device" in lost.stderr
