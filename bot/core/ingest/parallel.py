@@ -1,7 +1,9 @@
 """Reading an archive's files in worker processes, when the archive is large enough for it to pay.
 
-Each file is read by `bot.core.ingest.files.read_file`, a pure function of the file, so reading
-them in other processes gives the same `FileRead`s, handed back in file order. What the pool costs
+Each file is read by `bot.core.ingest.files.read_file`, a function of the file (and of the copies
+read before it through the same `Archive`: a byte-identical copy of an earlier file is not parsed),
+so reading them in other processes, each share in file order, gives the same archive: `ingest_tree`
+keeps the first of identical files whichever process read it. What the pool costs
 was measured with ``bench/bench_ingest.py`` (its pool columns, README "Benchmarks"): starting two
 workers costs ~0.1 s, and reading through them takes ~1.3x the CPU time of reading here (sending
 rows back, and this process placing them), while this process keeps ~40% of the work (placing the
