@@ -57,3 +57,17 @@ def test_store_frame_keeps_texts_and_renames_past_a_narrow_code() -> None:
     assert measurements["identifiers"].iloc[2] == '{"file":"f1.jsoné"}'
     assert measurements["row"].dtype == np.int64
     assert list(measurements["request_id"].cat.categories) == sorted(set(measurements["request_id"]))
+
+
+def test_an_int_column_widens_for_values_below_its_range_too() -> None:
+    # it widened on the largest value only: -200 into an int8 column wrapped to 56 (review)
+
+    column = IntColumn()
+    column.extend(np.array([-5, 3]), 3)
+    column.extend(np.array([-128]), 0)
+    assert column.array().dtype == np.int8
+    column.extend(np.array([-200]), 0)
+    column.extend(np.array([-40000, 7]), 7)
+    assert column.array().tolist() == [-5, 3, -128, -200, -40000, 7]
+    column.extend(np.array([], dtype=np.int64), 0)
+    assert len(column) == 6

@@ -45,8 +45,9 @@ _DECODED_AT_ONCE = 4096  # texts decoded per step when the frame is made (bounds
 
 
 class IntColumn:
-    """Integers of 0 or more appended file by file, in the narrowest array type that holds every
-    one so far: copied once to a wider type when a larger one arrives."""
+    """Integers (codes and row numbers: 0 or more, -1 for none) appended file by file, in the
+    narrowest array type that holds every one so far: copied once to a wider type when a larger
+    one arrives."""
 
     def __init__(self) -> None:
         self.buffer = array("b")
@@ -56,6 +57,8 @@ class IntColumn:
 
     def extend(self, values: np.ndarray, top: int) -> None:
         """Append ``values``, none of them above ``top``."""
+        if values.size:  # a value below the type's range would wrap as silently as one above it
+            top = max(top, -int(values.min()) - 1)
         while top >= _LIMIT[self.buffer.typecode]:
             wider = _WIDER[self.buffer.typecode]
             self.buffer = array(wider, np.frombuffer(self.buffer, dtype=self.buffer.typecode).astype(wider).tobytes())
