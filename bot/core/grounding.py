@@ -1194,9 +1194,9 @@ def _figures(ctx: _Context, claims: Sequence[Claim], by_id: Mapping[str, Fact],
 
 def _check_ratio(claim: Claim, ctx: _Context, claims: Sequence[Claim], by_id: Mapping[str, Fact],
                  facts: Sequence[Fact]) -> Claim:
-    figures = _figures(ctx, claims, by_id, facts)
     if not math.isfinite(claim.value):
         return replace(claim, problem="ratio")  # its slack would be inf
+    figures = _figures(ctx, claims, by_id, facts)
     near = bool(_NEAR.search(ctx.sentence[:max(0, claim.start - ctx.sentence_start)]))
     slack = claim.tolerance + (0.03 * abs(claim.value) if near else 0.0)
     for i, (metric_a, a, id_a) in enumerate(figures):
