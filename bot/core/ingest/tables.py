@@ -26,7 +26,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from bot.core.config import Config
-from bot.core.context import canonical_value, classify_field, encode, split_columns, with_path
+from bot.core.context import canonical_value, classify_field, encode, path_context, split_columns, with_path
 from bot.core.ingest.rows import Rows
 from bot.core.metrics import METRICS, ColumnMeaning, classify_column, normalize_name
 from bot.core.values import is_missing, parse_bool, parse_number, parse_numbers, parse_shown
@@ -209,7 +209,12 @@ def _contexts(block: TableBlock, header: _Header) -> Contexts:
     id_names = [name for name, _ in id_columns]
     identifiers: dict[tuple[str | None, ...], str] = {}
     identifier_of: list[str] = []
+    template = ""  # see `_identifiers_template`: made once a record has every identifier column
     for ids_key in zip(*(texts for _, texts in id_columns), strict=True) if id_columns else repeat((), size):
+        if size > 1 and ids_key and None not in ids_key:  # (texts: `in` finds no None among them)
+            template = template or _identifiers_template(source, around_ids, id_names)
+            identifier_of.append(template.format(*map(_json_text, ids_key)))
+            continue
         identifier = identifiers.get(ids_key)
         if identifier is None:
             own_ids = {name: text for name, text in zip(id_names, ids_key, strict=True) if text is not None}
@@ -229,6 +234,31 @@ def _context_text(source: str, dims: tuple[tuple[str, str], ...]) -> str:
 @lru_cache(maxsize=4096)
 def _identifiers_text(source: str, idents: tuple[tuple[str, str], ...]) -> str:
     return encode(with_path(source, {}, dict(idents))[1])
+
+
+def _identifiers_template(source: str, around: dict[str, str], names: list[str]) -> str:
+    """`_identifiers_text` of a record that has a text in each of the identifier columns ``names``,
+    as a `str.format` template of their JSON texts (``{0}`` the first column's).
+
+    A table's identifiers are mostly unique to their record (timestamps, prompt ids): they were
+    made one dict, sort and `encode` per record. Whatever the record's texts, its keys are the
+    same, so they are sorted once: the record's own texts win over the block's (``around``),
+    which win over the path's, as in `with_path`."""
+    fixed = dict(path_context(source)[1])
+    fixed.update(around)
+    column = {name: position for position, name in enumerate(names)}
+    parts = [_braced(_json_text(key)) + ":"
+             + (f"{{{column[key]}}}" if key in column else _braced(_json_text(fixed[key])))
+             for key in sorted({*fixed, *column})]
+    return "{{" + ",".join(parts) + "}}"
+
+
+def _braced(text: str) -> str:
+    """A text as it reads in a `str.format` template."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+_json_text = json.encoder.encode_basestring  # how `encode` writes a text (`bot.core.context`)
 
 
 def _option_items(raw: Any) -> tuple[tuple[str, str], ...]:
