@@ -533,10 +533,11 @@ def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[di
     # A table repeats its settings row after row: each distinct row is read once. One without
     # settings columns names no configuration (`_row_config` of any of its rows is empty).
     configs: dict[tuple[Any, ...], Config] = {} if settings else {(): _NO_CONFIG}
+    models = _row_models(block, header, records)
     for position, record in enumerate(records):
         if all(numbers[position] is None for _m, numbers, *_ in columns):
             continue  # no claim in this row
-        model = _row_model(block, header, record)
+        model = models[position]
         key = tuple(record[column] for column in settings)
         try:
             config = configs[key]
