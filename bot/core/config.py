@@ -38,9 +38,10 @@ def format_config_value(raw: Any) -> str:
     return _format(raw)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1024)
 def _format_text(raw: str) -> str:
-    """`format_config_value` of a text (cached: a table writes its settings row after row)."""
+    """`format_config_value` of a text. Cached for what repeats (a table writes its settings row
+    after row): a few, as every text `bot.core.context` reads for the first time passes through."""
     return _format(raw)
 
 

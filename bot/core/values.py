@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 _NUMBER_WITH_UNIT = re.compile(
     r"^\s*\**\s*(?P<num>[-+]?(?:\d{1,3}(?:,\d{3})+|\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*"
@@ -21,6 +21,8 @@ _TIME_UNITS = {"ms": 1.0, "s": 1000.0, "sec": 1000.0, "secs": 1000.0, "seconds":
 # ASCII digits with an optional leading '-' and at most one inner or leading '.' ('12', '-0.5', '.25'):
 # what `_NUMBER_WITH_UNIT` reads as a bare number, read by `float` alone (5x faster)
 _PLAIN_DECIMAL = re.compile(r"-?(?:\d+(?:\.\d+)?|\.\d+)", re.ASCII)
+# A column of such texts, each one followed by a line break: matched in one pass over the column
+_PLAIN_COLUMN = re.compile(r"(?:-?(?:\d+(?:\.\d+)?|\.\d+)\n)*", re.ASCII)
 
 MISSING_TEXT = {"", "nan", "none", "null", "n/a", "na", "-", "--", "—"}
 
@@ -73,7 +75,12 @@ def _number_of(match: re.Match[str], factor: float, is_time: bool) -> float | No
 
 def parse_numbers(raws: Iterable[Any], *, factor: float = 1.0, is_time: bool = False) -> list[float | None]:
     """`parse_number` of each value of a column. A table's cells are mostly floats and plain decimal
-    strings: those are read here without a call per value (the same result, a fifth of the time)."""
+    strings: those are read here without a call per value (the same result, a fifth of the time),
+    and a CSV column of plain decimals (most of them) without a Python step per value at all."""
+    raws = raws if isinstance(raws, list) else list(raws)
+    plain_column = _plain_column(raws, factor)
+    if plain_column is not None:
+        return plain_column
     out: list[float | None] = []
     append = out.append
     plain = _PLAIN_DECIMAL.fullmatch
@@ -85,6 +92,24 @@ def parse_numbers(raws: Iterable[Any], *, factor: float = 1.0, is_time: bool = F
         else:
             append(parse_number(raw, factor=factor, is_time=is_time))
     return out
+
+
+def _plain_column(raws: list[Any], factor: float) -> list[float | None] | None:
+    """`parse_numbers` of a column of texts that are all plain decimals (`_PLAIN_DECIMAL`), read by
+    ``float`` in C; None for any other column. The texts are joined with a line break after each
+    and matched in one pass: none may hold a line break of its own (the count says so)."""
+    try:
+        joined = "\n".join(raws)  # a TypeError when any value is not a text
+    except TypeError:
+        return None
+    if not raws or joined.count("\n") != len(raws) - 1 or not _PLAIN_COLUMN.fullmatch(joined + "\n"):
+        return None
+    numbers = list(map(float, raws))
+    if factor != 1.0:  # (x * 1.0 is x, -0.0 included)
+        numbers = [number * factor for number in numbers]
+    if not all(map(math.isfinite, numbers)):  # (a 400-digit text is inf)
+        return None
+    return cast(list[float | None], numbers)
 
 
 def parse_bool(raw: Any) -> bool | None:

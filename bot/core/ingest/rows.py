@@ -9,6 +9,7 @@ once the whole archive is read.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -67,20 +68,39 @@ class Rows:
         self.n.append(n)
         self.fingerprint.append(fingerprint)
 
-    def extend(self, other: Rows) -> None:
+    def add_columns(self, count: int, **columns: Any) -> None:
+        """``count`` rows at once (a table's, `bot.core.ingest.tables`), each column given whole: a list
+        of ``count`` values, or one value every row has. Extending the lists is C work; appending the
+        rows one by one costs ~1.5 µs a row (0.8 s of the 600,000 rows of 10,000 files)."""
+        if columns.keys() != _FIELD_SET:
+            raise TypeError(f"columns {sorted(columns.keys() ^ _FIELD_SET)} missing or unknown")
+        for _ in range(count):
+            spend_measurement()  # past the job's budget the file is skipped, not read on (bot.core.limits)
         for name in ROW_FIELDS:
-            self.column(name).extend(other.column(name))
+            given = columns[name]
+            if type(given) is list:
+                if len(given) != count:
+                    raise ValueError(f"column {name!r} has {len(given)} values for {count} rows")
+                self.column(name).extend(given)
+            else:
+                self.column(name).extend(repeat(given, count))
 
     def packed(self) -> PackedRows:
         """The same rows as arrays: each text column as its distinct texts and a code per row."""
         texts: dict[str, tuple[list[str], np.ndarray]] = {}
+        size = len(self)
         for name in TEXT_FIELDS:
             column = self.column(name)
+            if size and column[-1] == column[0] and column.count(column[0]) == size:
+                # one text in every row (a file's source, kind, statistic, mostly its error too): one
+                # C pass that compares (most often the same object), instead of a lookup a row
+                texts[name] = ([column[0]], np.zeros(size, dtype=np.int32))
+                continue
             local = {text: i for i, text in enumerate(dict.fromkeys(column))}
-            texts[name] = (list(local), np.fromiter(map(local.__getitem__, column), dtype=np.int32, count=len(column)))
+            texts[name] = (list(local), np.fromiter(map(local.__getitem__, column), dtype=np.int32, count=size))
         numbers: dict[str, np.ndarray] = {name: np.asarray(self.column(name), dtype=dtype)
                                           for name, dtype in NUMBER_FIELDS.items()}
-        return PackedRows(len(self), texts, numbers)
+        return PackedRows(size, texts, numbers)
 
 
 @dataclass(slots=True)
@@ -98,3 +118,4 @@ class PackedRows:
 ROW_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Rows))
 NUMBER_FIELDS = {"row": np.int64, "value": np.float64, "failed": np.bool_, "n": np.float64}
 TEXT_FIELDS = tuple(name for name in ROW_FIELDS if name not in NUMBER_FIELDS)
+_FIELD_SET = set(ROW_FIELDS)

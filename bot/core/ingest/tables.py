@@ -26,7 +26,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from bot.core.config import Config
-from bot.core.context import canonical_value, classify_field, encode, split_columns, with_path
+from bot.core.context import canonical_value, classify_field, encode, path_context, split_columns, with_path
 from bot.core.ingest.rows import Rows
 from bot.core.metrics import METRICS, ColumnMeaning, classify_column, normalize_name
 from bot.core.values import is_missing, parse_bool, parse_number, parse_numbers, parse_shown
@@ -82,7 +82,7 @@ def model_from_filename(value: str) -> str:
 
 
 Record = dict[str, Any]
-Context = tuple[str, str]  # (context JSON, identifiers JSON) of one record
+Contexts = tuple[list[str], list[str]]  # (context JSON, identifiers JSON) of each record
 _NOT_CONTEXT = {*MODEL_COLUMNS, *ERROR_COLUMNS, *SUCCESS_COLUMNS, "status", "options", "samples_ts", "samples_ns"}
 _SETTING_NAMES = {"tag", "options", "config_name", "config"}  # the columns `_row_config` reads besides CONFIG_COLUMNS
 
@@ -105,7 +105,7 @@ class _Header:
     config_columns: tuple[tuple[str, str], ...]  # (setting, original name) of the CONFIG_COLUMNS it has
     # What each way of reading the table needs of its columns, worked out once per header rather
     # than once per table (a JSON file is a dozen one-record tables with the same few headers):
-    failure_columns: tuple[str, ...]  # the error, success and status columns (`_Failures`)
+    failure_columns: tuple[str, ...]  # the error, success and status columns (`_said_failures`)
     generic: tuple[tuple[str, ColumnMeaning, str, bool], ...]  # (column, meaning, definition, zero fails)
 
 
@@ -171,7 +171,7 @@ def interpret(block: TableBlock, measurements: Rows | None = None) -> TableRows:
     return out
 
 
-def _contexts(block: TableBlock, header: _Header) -> list[Context]:
+def _contexts(block: TableBlock, header: _Header) -> Contexts:
     """Each record's context: its own non-metric columns, its options, the block's surroundings, the path.
 
     The records of a table repeat their dimensions (their identifiers less so): a row is keyed on its
@@ -209,14 +209,19 @@ def _contexts(block: TableBlock, header: _Header) -> list[Context]:
     id_names = [name for name, _ in id_columns]
     identifiers: dict[tuple[str | None, ...], str] = {}
     identifier_of: list[str] = []
+    template = ""  # see `_identifiers_template`: made once a record has every identifier column
     for ids_key in zip(*(texts for _, texts in id_columns), strict=True) if id_columns else repeat((), size):
+        if size > 1 and ids_key and None not in ids_key:  # (texts: `in` finds no None among them)
+            template = template or _identifiers_template(source, around_ids, id_names)
+            identifier_of.append(template.format(*map(_json_text, ids_key)))
+            continue
         identifier = identifiers.get(ids_key)
         if identifier is None:
             own_ids = {name: text for name, text in zip(id_names, ids_key, strict=True) if text is not None}
             ids = {**around_ids, **own_ids}
             identifier = identifiers[ids_key] = _identifiers_text(source, tuple(ids.items()))
         identifier_of.append(identifier)
-    return list(zip(context_of, identifier_of, strict=True))
+    return context_of, identifier_of
 
 
 # The blocks of a file (a JSON file's one-record blocks above all) share their contexts: each
@@ -229,6 +234,31 @@ def _context_text(source: str, dims: tuple[tuple[str, str], ...]) -> str:
 @lru_cache(maxsize=4096)
 def _identifiers_text(source: str, idents: tuple[tuple[str, str], ...]) -> str:
     return encode(with_path(source, {}, dict(idents))[1])
+
+
+def _identifiers_template(source: str, around: dict[str, str], names: list[str]) -> str:
+    """`_identifiers_text` of a record that has a text in each of the identifier columns ``names``,
+    as a `str.format` template of their JSON texts (``{0}`` the first column's).
+
+    A table's identifiers are mostly unique to their record (timestamps, prompt ids): they were
+    made one dict, sort and `encode` per record. Whatever the record's texts, its keys are the
+    same, so they are sorted once: the record's own texts win over the block's (``around``),
+    which win over the path's, as in `with_path`."""
+    fixed = dict(path_context(source)[1])
+    fixed.update(around)
+    column = {name: position for position, name in enumerate(names)}
+    parts = [_braced(_json_text(key)) + ":"
+             + (f"{{{column[key]}}}" if key in column else _braced(_json_text(fixed[key])))
+             for key in sorted({*fixed, *column})]
+    return "{{" + ",".join(parts) + "}}"
+
+
+def _braced(text: str) -> str:
+    """A text as it reads in a `str.format` template."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
+_json_text = json.encoder.encode_basestring  # how `encode` writes a text (`bot.core.context`)
 
 
 def _option_items(raw: Any) -> tuple[tuple[str, str], ...]:
@@ -267,6 +297,29 @@ def _judge_surroundings(config: Iterable[tuple[str, Any]]) -> tuple[dict[str, st
             continue
         (dims if kind == "dimension" else idents)[name] = value
     return dims, idents
+
+
+def _row_models(block: TableBlock, header: _Header, records: list[Record]) -> list[str]:
+    """Each record's model: its first model column that holds one, else the one named around the
+    table. A table repeats its model texts: each distinct set is read once."""
+    if not header.models:
+        return [block.model] * len(records)
+    read: dict[tuple[Any, ...], str] = {}
+    models: list[str] = []
+    for record, key in zip(records, _keys(records, [column for _, column in header.models]), strict=True):
+        if all(type(raw) is str for raw in key):
+            model = read.get(key)
+            if model is None:
+                model = read[key] = _row_model(block, header, record)
+        else:  # 1, 1.0 and True are equal keys, not the same text
+            model = _row_model(block, header, record)
+        models.append(model)
+    return models
+
+
+def _keys(records: list[Record], columns: list[str]) -> Iterable[tuple[Any, ...]]:
+    """Each record's values of ``columns``, as a tuple (made column by column: no loop a record)."""
+    return zip(*([record[column] for record in records] for column in columns), strict=True)
 
 
 def _row_model(block: TableBlock, header: _Header, record: Record) -> str:
@@ -314,25 +367,23 @@ def _options(raw: Any) -> dict[str, Any]:
             if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
 
 
-class _Failures:
-    """Why a record of one table failed ('' when it did not): what its error, success and status
-    columns say, then its values. Texts are judged once per distinct combination (most rows repeat
-    'no error'); other values each time (1, 1.0 and True, or 0.0 and -0.0, are equal but read apart)."""
-
-    def __init__(self, header: _Header) -> None:
-        self.header = header
-        self.columns = header.failure_columns
-        self.said: dict[tuple[Any, ...], str] = {}
-
-    def __call__(self, record: Record, values: dict[str, float]) -> str:
-        key = tuple(record[column] for column in self.columns)
+def _said_failures(header: _Header, records: list[Record]) -> list[str]:
+    """What each record's error, success and status columns say ('' when nothing is wrong). Texts are
+    judged once per distinct combination (most rows repeat 'no error'); other values each time (1,
+    1.0 and True, or 0.0 and -0.0, are equal but read apart)."""
+    if not header.failure_columns:
+        return [""] * len(records)
+    said: dict[tuple[Any, ...], str] = {}
+    out: list[str] = []
+    for record, key in zip(records, _keys(records, list(header.failure_columns)), strict=True):
         if all(type(value) is str for value in key):
-            said = self.said.get(key)
-            if said is None:
-                said = self.said[key] = _columns_failure(self.header, record)
+            found = said.get(key)
+            if found is None:
+                found = said[key] = _columns_failure(header, record)
         else:
-            said = _columns_failure(self.header, record)
-        return said or _values_failure(values)
+            found = _columns_failure(header, record)
+        out.append(found)
+    return out
 
 
 def _columns_failure(header: _Header, record: Record) -> str:
@@ -350,17 +401,6 @@ def _columns_failure(header: _Header, record: Record) -> str:
         status = str(record[header.status]).strip().lower()
         if status in {"error", "failed", "failure", "timeout"}:
             return f"status={status}"
-    return ""
-
-
-def _values_failure(values: dict[str, float]) -> str:
-    """What the record's values say of its success ('' when nothing is wrong)."""
-    if values.get("output_tokens") == 0:
-        return "zero output tokens"
-    if values.get("throughput_tok_s") == 0:
-        return "zero throughput"
-    if values and all(v == 0 for v in values.values()):
-        return "all values zero"
     return ""
 
 
@@ -391,13 +431,31 @@ def _shown_numbers(records: list[Record], column: str, meaning: ColumnMeaning
     return numbers, precisions
 
 
-def _requests(block: TableBlock, header: _Header, contexts: list[Context], out: Rows) -> None:
+def _requests(block: TableBlock, header: _Header, contexts: Contexts, out: Rows) -> None:
+    """A row per metric a record holds (the first column of a metric wins, e.g. two latency
+    spellings), and a NaN throughput row for a failed record without values.
+
+    A record's rows are added to the table's columns at once (a list ``extend`` each, C work) and
+    the table's columns to ``out`` at once (`Rows.add_columns`): a `Rows.append` per row cost
+    ~0.6 µs, most of a request table's reading past its numbers."""
     records, source = block.records, block.source
     # Per-request statistics (e.g. a 'mean_' column in a raw table) are ignored: only raw values.
     columns = [(meaning.metric, meaning.definition, _numbers(records, col, meaning))
                for col, meaning in header.meanings.items() if meaning.statistic == ""]
-    failure = _Failures(header)
-    for position, record in enumerate(records):
+    said = _said_failures(header, records)
+    models = _row_models(block, header, records)
+    context_of, identifier_of = contexts
+    request_id: list[str] = []
+    row_of: list[int] = []
+    model: list[str] = []
+    metric_of: list[str] = []
+    value_of: list[float] = []
+    failed: list[bool] = []
+    error_of: list[str] = []
+    definition_of: list[str] = []
+    context: list[str] = []
+    identifiers: list[str] = []
+    for position in range(len(records)):
         values: dict[str, float] = {}
         definitions: dict[str, str] = {}
         for metric, definition, numbers in columns:
@@ -406,21 +464,31 @@ def _requests(block: TableBlock, header: _Header, contexts: list[Context], out: 
                 continue  # first column of a metric wins (e.g. two latency spellings)
             values[metric] = value
             definitions[metric] = definition
-        error = failure(record, values)
+        error = said[position] or _values_failure(values)
         if not values and not error:
             continue
-        row = block.row_offset + position
-        model = _row_model(block, header, record)
         if "ttft_ms" in values:
             definitions["ttft_ms"] = block.ttft_definition or _ttft_definition(values)
         if not values:
             values = {"throughput_tok_s": math.nan}
-        request_id = f"{source}#{row}"
-        context, identifiers = contexts[position]
-        for metric, value in values.items():
-            out.append(request_id=request_id, source=source, row=row, model=model, metric=metric, value=value,
-                       failed=bool(error), error=error, kind="request", definition=definitions.get(metric, ""),
-                       context=context, identifiers=identifiers, statistic="", n=math.nan, fingerprint="")
+            definitions = {"throughput_tok_s": ""}
+        row = block.row_offset + position
+        count = len(values)
+        request_id.extend(repeat(f"{source}#{row}", count))
+        row_of.extend(repeat(row, count))
+        model.extend(repeat(models[position], count))
+        metric_of.extend(values)
+        value_of.extend(values.values())
+        failed.extend(repeat(bool(error), count))
+        error_of.extend(repeat(error, count))
+        definition_of.extend(definitions.values())  # in the order of ``values``: set together
+        context.extend(repeat(context_of[position], count))
+        identifiers.extend(repeat(identifier_of[position], count))
+    if metric_of:
+        out.add_columns(len(metric_of), request_id=request_id, source=source, row=row_of, model=model,
+                        metric=metric_of, value=value_of, failed=failed, error=error_of, kind="request",
+                        definition=definition_of, context=context, identifiers=identifiers, statistic="",
+                        n=math.nan, fingerprint="")
 
 
 TTFT_OLLAMA = "load + prompt eval as reported by Ollama (server-side; excludes network and queueing)"
@@ -435,6 +503,17 @@ def _ttft_definition(values: dict[str, float]) -> str:
             and abs(ttft - (load + prompt)) <= max(0.01 * ttft, 0.01)):
         return TTFT_OLLAMA
     return TTFT_FILE
+
+
+def _values_failure(values: dict[str, float]) -> str:
+    """What the record's values say of its success ('' when nothing is wrong)."""
+    if values.get("output_tokens") == 0:
+        return "zero output tokens"
+    if values.get("throughput_tok_s") == 0:
+        return "zero throughput"
+    if values and all(v == 0 for v in values.values()):
+        return "all values zero"
+    return ""
 
 
 _NO_CONFIG = Config.from_items({})  # what a claims table without settings columns names
@@ -454,10 +533,11 @@ def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[di
     # A table repeats its settings row after row: each distinct row is read once. One without
     # settings columns names no configuration (`_row_config` of any of its rows is empty).
     configs: dict[tuple[Any, ...], Config] = {} if settings else {(): _NO_CONFIG}
+    models = _row_models(block, header, records)
     for position, record in enumerate(records):
         if all(numbers[position] is None for _m, numbers, *_ in columns):
             continue  # no claim in this row
-        model = _row_model(block, header, record)
+        model = models[position]
         key = tuple(record[column] for column in settings)
         try:
             config = configs[key]
@@ -484,21 +564,24 @@ def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[di
     return claims
 
 
-def _generic(block: TableBlock, header: _Header, contexts: list[Context], out: Rows) -> None:
+def _generic(block: TableBlock, header: _Header, contexts: Contexts, out: Rows) -> None:
+    """A row per value of each record's recognised time columns (row by row: most of these tables
+    are a JSON object's one record, too small for `Rows.add_columns` to pay)."""
     records, source = block.records, block.source
     columns = [(meaning.metric, meaning.statistic, definition, zero_fails, _numbers(records, col, meaning))
                for col, meaning, definition, zero_fails in header.generic]
-    failure = _Failures(header)
-    for position, record in enumerate(records):
+    said = _said_failures(header, records)
+    models = _row_models(block, header, records)
+    context_of, identifier_of = contexts
+    for position in range(len(records)):
         row = block.row_offset + position
-        model = _row_model(block, header, record)
-        error = failure(record, {})
-        context, identifiers = contexts[position]
+        error = said[position]
         for metric, statistic, definition, zero_fails, numbers in columns:
             value = numbers[position]
             if value is None:
                 continue
             row_error = error or ("zero time (failed run)" if zero_fails and value == 0 else "")
-            out.append(request_id=f"{source}#{row}", source=source, row=row, model=model, metric=metric, value=value,
-                       failed=bool(row_error), error=row_error, kind="generic", definition=definition,
-                       context=context, identifiers=identifiers, statistic=statistic, n=math.nan, fingerprint="")
+            out.append(request_id=f"{source}#{row}", source=source, row=row, model=models[position], metric=metric,
+                       value=value, failed=bool(row_error), error=row_error, kind="generic", definition=definition,
+                       context=context_of[position], identifiers=identifier_of[position], statistic=statistic,
+                       n=math.nan, fingerprint="")
