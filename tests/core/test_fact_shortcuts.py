@@ -123,3 +123,15 @@ def test_configuration_facts_as_row_by_row() -> None:
             "sources": _texts(rng, ["a.csv", "a.csv; b.csv"], size),
         })
         assert _items(F._configuration_facts, frame) == _items(_reference_configuration_facts, frame), size
+
+
+def test_texts_at_is_iloc_as_objects() -> None:
+    rng = random.Random(11)
+    for size in (0, 1, 50):
+        texts = [rng.choice(["a#0", "a#1", "b#0", None, "c"]) for _ in range(size)]
+        for column in (pd.Series(texts, dtype="category"), pd.Series(texts, dtype="str"),
+                       pd.Series(texts, dtype=object)):
+            for rows in (np.arange(size), np.asarray(rng.sample(range(size), size // 2), dtype=np.int64)):
+                got, expected = F._texts_at(column, rows), column.iloc[rows].to_numpy(dtype=object).tolist()
+                assert [type(x) for x in got] == [type(x) for x in expected]
+                assert [x if x == x else "nan" for x in got] == [x if x == x else "nan" for x in expected]
