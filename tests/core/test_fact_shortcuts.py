@@ -135,3 +135,12 @@ def test_texts_at_is_iloc_as_objects() -> None:
                 got, expected = F._texts_at(column, rows), column.iloc[rows].to_numpy(dtype=object).tolist()
                 assert [type(x) for x in got] == [type(x) for x in expected]
                 assert [x if x == x else "nan" for x in got] == [x if x == x else "nan" for x in expected]
+
+
+def test_facts_are_numbered_by_importance_then_order_added() -> None:
+    rng = random.Random(17)
+    facts = F._Facts()
+    for at in range(300):
+        facts.add(f"fact {at}", float(at), "ms", ["a"], importance=rng.choice([30, 50, 50, 74, 96]))
+    reference = sorted(facts.items, key=lambda item: (-item[0], item[1]))
+    assert [fact.statement for fact in facts.numbered()] == [fields["statement"] for *_, fields in reference]

@@ -734,8 +734,8 @@ def _source_statistics(values: np.ndarray, counts: list[int], starts: list[int],
             continue
         block = values[np.array([starts[at] for at in which])[:, None] + np.arange(size)]
         columns = [column.tolist() for column in _row_statistics(block, name)]
-        for row, at in enumerate(which):
-            out[at] = [column[row] for column in columns]
+        for at, *figures in zip(which, *columns, strict=True):  # each row's figures, a list (one per column)
+            out[at] = figures
     return out
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
+from operator import itemgetter
 from types import SimpleNamespace
 from typing import Any
 
@@ -47,7 +48,8 @@ class _Facts:
         self.items.append((importance, len(self.items), fields))
 
     def numbered(self) -> list[Fact]:
-        ordered = sorted(self.items, key=lambda item: (-item[0], item[1]))
+        # most important first, equals in the order added (a stable sort keeps it, reversed too)
+        ordered = sorted(self.items, key=itemgetter(0), reverse=True)
         return [Fact(id=f"F{i}", **fields) for i, (_, _, fields) in enumerate(ordered, start=1)]
 
 
