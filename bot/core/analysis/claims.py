@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections import namedtuple
+from collections import defaultdict, namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -109,14 +109,14 @@ def _by_candidates(columns: dict[str, list[Any]], known: list[str], index: _Inde
     pinned: list[tuple[str, str] | None] = [None] * len(found)
     own = (columns["source"], columns["model"], columns["config"], columns["metric"], columns["statistic"],
            columns["context"])
+    values, precisions, checked = columns["value"], columns["precision"], index.metrics
     for at, (source, named, config, metric, statistic, context) in enumerate(zip(*own, strict=True)):
         if not checkable(statistic):
             continue
         if metric == "time_ms":
-            found[at] = _check_generic(source, config, statistic, columns["value"][at], columns["precision"][at],
-                                       generic_index)
+            found[at] = _check_generic(source, config, statistic, values[at], precisions[at], generic_index)
             continue
-        if metric not in index.metrics:
+        if metric not in checked:
             continue
         if not named:
             # a claim about the rows of its own file, which names no model (grouped per source)
@@ -125,24 +125,28 @@ def _by_candidates(columns: dict[str, list[Any]], known: list[str], index: _Inde
                 unnamed[source] = grouped if grouped in models else ""
             named = unnamed[source]
         mention = (named or "", context or "", config or "")
-        if mention not in resolved:  # summaries repeat the same few models and configurations
-            resolved[mention] = resolve_claim_model(*mention, known)
-        if any(resolved[mention]):  # a claim without a model can still be checked when its configuration pins one run
-            pinned[at] = resolved[mention]
+        pin = resolved.get(mention)
+        if pin is None:  # summaries repeat the same few models and configurations
+            pin = resolved[mention] = resolve_claim_model(*mention, known)
+        if pin[0] or pin[1]:  # a claim without a model can still be checked when its configuration pins one run
+            pinned[at] = pin
     index.make_scopes([key for key in dict.fromkeys(pinned) if key is not None])
+    scopes: dict[tuple[str, str], _Scope] = {}  # (`index.scope`, looked up once per pair)
+    sources, metrics, statistics = columns["source"], columns["metric"], columns["statistic"]
     for at, key in enumerate(pinned):
         if key is None:
             continue
         model, config = key
-        scope = index.scope(model, config)
-        folder = scope.nearest(_folder(columns["source"][at]))
+        scope = scopes.get(key)
+        if scope is None:
+            scope = scopes[key] = index.scope(model, config)
+        folder = scope.nearest(_folder(sources[at]))
         if folder is None:
             continue
-        metric, statistic = columns["metric"][at], columns["statistic"][at]
         if len(scope.sources) == 1:  # every folder it is near to gives the one file's statistics
             one_file.append((at, scope, model, config))
         else:
-            waiting.setdefault((model, config, folder, metric, statistic), []).append(at)
+            waiting.setdefault((model, config, folder, metrics[at], statistics[at]), []).append(at)
     return one_file, waiting
 
 
@@ -157,21 +161,27 @@ def _weigh_one_file(one_file: list[tuple[int, _Scope, str, str]], columns: dict[
     numbered: dict[str, dict[tuple[int, str], int]] = {}  # statistic -> (scope, metric) -> pair
     pairs: dict[str, list[tuple[_Scope, str]]] = {}
     pair_of: list[int] = []
+    # the columns as locals: this loop and the next run once per claim (hundreds in a real archive)
+    metrics, statistics, values, precisions = (columns[name] for name in ("metric", "statistic", "value", "precision"))
     for at, scope, _, _ in one_file:
-        metric, name = columns["metric"][at], columns["statistic"][at]
+        metric, name = metrics[at], statistics[at]
         known = numbered.setdefault(name, {})
-        if (id(scope), metric) not in known:
-            known[id(scope), metric] = len(known)
-            pairs.setdefault(name, []).append((scope, metric))
-        pair_of.append(known[id(scope), metric])
+        pair = known.setdefault((id(scope), metric), len(known))
+        if pair == len(pairs.setdefault(name, [])):  # new: its number is the next one
+            pairs[name].append((scope, metric))
+        pair_of.append(pair)
     figures = {name: _pair_statistics(found_pairs, name, index.column) for name, found_pairs in pairs.items()}
     for (at, scope, model, config), pair in zip(one_file, pair_of, strict=True):
-        metric, statistic = columns["metric"][at], columns["statistic"][at]
+        metric, statistic = metrics[at], statistics[at]
         count, actuals = figures[statistic][pair]
         if not actuals:
             continue
-        value = columns["value"][at]
-        pick, match = _weigh_one(actuals, value, _margin(columns["precision"][at]))
+        value = values[at]
+        if len(actuals) == 1:  # `_weigh_one` of one value (the usual case), without the call
+            actual = actuals[0]
+            pick, match = 0, abs(actual - value) <= max(_margin(precisions[at]), 1e-3 * abs(actual), 1e-9)
+        else:
+            pick, match = _weigh_one(actuals, value, _margin(precisions[at]))
         sources = scope.own
         explanation = "" if match else _explain(_claim(columns, at), index, model, config, sources)
         found[at] = ClaimCheck(columns["source"][at], model, config, metric, statistic, value, actuals[pick],
@@ -325,10 +335,12 @@ class _Index:
         self.model_code = {model: code for code, model in enumerate(models)}
         self.source_codes, self.source_names = _codes(requests, "source")
         self.setting_codes, self.settings = _setting_codes(requests)
-        self.postings: dict[_Part, set[int]] = {}
+        # each part's settings (codes, ascending; a list: appending costs less than adding to a set, and
+        # a setting's parts are distinct, so no code is listed twice)
+        self.postings: defaultdict[_Part, list[int]] = defaultdict(list)
         for code, parts in enumerate(self.settings):
             for part in parts:
-                self.postings.setdefault(part, set()).add(code)
+                self.postings[part].append(code)
         self._columns: dict[str, np.ndarray] = {}
         self._model_rows: dict[str, np.ndarray] = {}
         self._covering: dict[str, np.ndarray] = {}
@@ -350,7 +362,7 @@ class _Index:
     def covering_codes(self, config: str) -> set[int]:
         """The codes of the settings that hold every part of ``config`` (non-empty)."""
         if config not in self._covering_codes:
-            found = [self.postings.get(part, set()) for part in _config_parts(config)]
+            found = [self.postings.get(part, ()) for part in _config_parts(config)]
             self._covering_codes[config] = set(found[0]).intersection(*found[1:]) if found else set()
         return self._covering_codes[config]
 
@@ -472,7 +484,7 @@ class _Index:
         if len(chosen) == 1:  # the usual case in a real archive: the file's own statistics, shared
             at = scope.position[chosen[0]]
             alone = each[at] if counts[at] else []
-            return _Candidates(alone, [0] * len(alone), [((chosen[0],), counts[at])])
+            return _Candidates(alone, [0] * len(alone), [(chosen, counts[at])])  # `chosen` is (that file,)
         actuals: list[float] = []
         owners: list[int] = []
         groups: list[tuple[tuple[str, ...], int]] = []
@@ -660,7 +672,7 @@ def _setting_codes(requests: pd.DataFrame) -> tuple[np.ndarray, list[frozenset[_
     if requests.empty:
         return np.empty(0, dtype=np.int64), []
     column = requests["context"] if "context" in requests else requests["config"]
-    codes, texts = pd.factorize(column)
+    codes, texts = pd.factorize(column.to_numpy(dtype=object))  # (as `_codes`: a third less than on the column)
     if "context" in requests:
         return codes, [_context_parts(str(text)) for text in texts]
     return codes, [_config_parts(str(text)) for text in texts]
@@ -722,8 +734,8 @@ def _source_statistics(values: np.ndarray, counts: list[int], starts: list[int],
             continue
         block = values[np.array([starts[at] for at in which])[:, None] + np.arange(size)]
         columns = [column.tolist() for column in _row_statistics(block, name)]
-        for row, at in enumerate(which):
-            out[at] = [column[row] for column in columns]
+        for at, *figures in zip(which, *columns, strict=True):  # each row's figures, a list (one per column)
+            out[at] = figures
     return out
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import partial
+from operator import itemgetter
 from types import SimpleNamespace
 from typing import Any
 
@@ -47,7 +48,8 @@ class _Facts:
         self.items.append((importance, len(self.items), fields))
 
     def numbered(self) -> list[Fact]:
-        ordered = sorted(self.items, key=lambda item: (-item[0], item[1]))
+        # most important first, equals in the order added (a stable sort keeps it, reversed too)
+        ordered = sorted(self.items, key=itemgetter(0), reverse=True)
         return [Fact(id=f"F{i}", **fields) for i, (_, _, fields) in enumerate(ordered, start=1)]
 
 
@@ -157,6 +159,18 @@ def _texts(frame: pd.DataFrame, column: str, rows: np.ndarray) -> list[Any]:
     return frame[column].to_numpy(dtype=object)[rows].tolist()
 
 
+def _texts_at(column: pd.Series, rows: np.ndarray) -> list[Any]:
+    """``column.iloc[rows]`` as Python objects; a categorical's read off its codes, only the texts at
+    ``rows`` taken from its categories (request ids have a category per request: ~135,000 at 10,000
+    files, and converting the column cost ~80 µs even for the few rows wanted)."""
+    values = column.array
+    if isinstance(values, pd.Categorical):
+        codes = values.codes[rows]
+        if not (codes < 0).any():  # (a missing one: as pandas writes it, below)
+            return values.categories.take(codes).tolist()
+    return column.iloc[rows].to_numpy(dtype=object).tolist()
+
+
 def _equals(column: pd.Series, text: str) -> np.ndarray:
     """``column == text`` as an array (a categorical column is compared on its codes)."""
     values = column.array
@@ -219,7 +233,7 @@ def _best_configuration_ttft(facts: _Facts, analysis: Analysis, model: str, conf
     here_rows = np.flatnonzero(_equals(m["model"], model) & _equals(m["metric"], "ttft_ms")
                                & _equals(m["config"], config) & ~m["failed"].to_numpy(dtype=bool))
     if cold:  # the few rows of this configuration, checked against the cold request ids
-        ids = m["request_id"].iloc[here_rows].to_numpy(dtype=object).tolist()
+        ids = _texts_at(m["request_id"], here_rows)
         here_rows = here_rows[np.asarray([rid not in cold for rid in ids], dtype=bool)]
     warm = m["value"].to_numpy(dtype="float64")[here_rows]
     if warm.size:
@@ -346,16 +360,23 @@ def _configuration_facts(facts: _Facts, groups: pd.DataFrame) -> None:
         return
     scope = np.flatnonzero(np.isin(groups["metric"].to_numpy(dtype=object), list(_CONFIG_METRICS))
                            & (groups["n"].to_numpy() > 0))
-    by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for row in records(groups, ("model", "metric", "config", "kind", "median", "min", "max", "n", "sources"), scope):
-        by_key.setdefault((str(row["model"]), str(row["metric"])), []).append(row)
-    for (model, metric), rows in sorted(by_key.items()):
-        if len({r["config"] for r in rows}) < 2:
+    # grouped and ranked on three columns; a record is made only of the rows that become facts
+    models, metrics, configs = (_texts(groups, name, scope) for name in ("model", "metric", "config"))
+    medians = groups["median"].to_numpy()[scope].tolist()
+    by_key: dict[tuple[str, str], list[int]] = {}
+    for at, (model, metric) in enumerate(zip(models, metrics, strict=True)):
+        by_key.setdefault((str(model), str(metric)), []).append(at)
+    chosen: list[tuple[str, str, int, int]] = []  # model, metric, configurations, position in scope
+    for (model, metric), ats in sorted(by_key.items()):
+        if len({configs[at] for at in ats}) < 2:
             continue
         sign = -1.0 if METRICS[metric].higher_is_better else 1.0
-        ranked = sorted(rows, key=lambda r: (sign * r["median"], r["config"]))[:MAX_CONFIG_FACTS]
-        for row in ranked:
-            _configuration_fact(facts, row, model, metric, len(rows))
+        ranked = sorted(ats, key=lambda at: (sign * medians[at], configs[at]))[:MAX_CONFIG_FACTS]
+        chosen += [(model, metric, len(ats), at) for at in ranked]
+    rows = records(groups, ("config", "kind", "median", "min", "max", "n", "sources"),
+                   scope[[at for *_, at in chosen]])
+    for (model, metric, count, _), row in zip(chosen, rows, strict=True):
+        _configuration_fact(facts, row, model, metric, count)
 
 
 def _configuration_fact(facts: _Facts, row: dict[str, Any], model: str, metric: str, count: int) -> None:
@@ -444,14 +465,22 @@ def _aggregate_facts(facts: _Facts, aggregates: pd.DataFrame) -> None:
     if aggregates.empty:
         return
     counts = {"requests_completed", "requests_failed"}
-    by_model_metric: dict[tuple[str, str], list[SimpleNamespace]] = {}  # rows in file order
-    for record in records(aggregates, _AGGREGATE_FIELDS):
-        model, metric = record["model"], record["metric"]
+    # The rows are grouped by position first and only the first MAX_AGGREGATE_FACTS of each group are read
+    # as records: a large archive has tens of thousands of aggregate rows, and a record (and namespace) of
+    # each was the analysis' memory peak (~1 KB a row) for a few hundred facts.
+    by_model_metric: dict[tuple[str, str], list[int]] = {}  # rows in file order
+    for at, (model, metric) in enumerate(zip(aggregates["model"].tolist(), aggregates["metric"].tolist(),
+                                             strict=True)):
         if metric not in counts and _present(model) and _present(metric):
-            by_model_metric.setdefault((model, metric), []).append(SimpleNamespace(**record))
-    for (model, metric), rows in sorted(by_model_metric.items()):  # as groupby(["model", "metric"]) orders them
-        for row in rows[:MAX_AGGREGATE_FACTS]:
-            _aggregate_fact(facts, row, str(model), str(metric))
+            kept = by_model_metric.setdefault((model, metric), [])
+            if len(kept) < MAX_AGGREGATE_FACTS:
+                kept.append(at)
+    keys = sorted(by_model_metric)  # as groupby(["model", "metric"]) orders them
+    chosen = np.asarray([at for key in keys for at in by_model_metric[key]], dtype=np.int64)
+    rows = iter(records(aggregates, _AGGREGATE_FIELDS, chosen))
+    for model, metric in keys:
+        for _ in by_model_metric[model, metric]:
+            _aggregate_fact(facts, SimpleNamespace(**next(rows)), str(model), str(metric))
 
 
 _AGGREGATE_FIELDS = ("model", "metric", "value", "config", "n", "unit", "failed", "error", "statistic", "definition",
@@ -484,9 +513,13 @@ def _generic_facts(facts: _Facts, generic: pd.DataFrame) -> None:
     if generic.empty:
         return
     by_source: dict[str, list[dict[str, Any]]] = {}
-    for row in records(generic, ("metric", "definition", "failed", "source", "config", "value")):
-        if row["metric"] == "time_ms" and str(row["definition"]).startswith("mean") and not row["failed"]:
-            by_source.setdefault(row["source"], []).append(row)
+    # the rows that count picked on the columns first: a record is made of those only
+    chosen = [at for at, (metric, definition, failed) in enumerate(zip(
+        generic["metric"].tolist(), generic["definition"].tolist(), generic["failed"].tolist(), strict=True))
+        if metric == "time_ms" and str(definition).startswith("mean") and not failed]
+    for row in records(generic, ("metric", "definition", "failed", "source", "config", "value"),
+                       np.asarray(chosen, dtype=np.int64)):
+        by_source.setdefault(row["source"], []).append(row)
     for source, rows in sorted(by_source.items()):
         if len({r["config"] for r in rows}) < 2:
             continue
