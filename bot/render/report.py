@@ -6,6 +6,7 @@ Pure: no I/O. The JSON shape is documented in README ("JSON output"); only add k
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -192,7 +193,7 @@ def _document(*, archive: str, analysis: Analysis, inventory: Inventory, narrati
         "claims": {
             "checked": len(analysis.claim_checks),
             "unverifiable": analysis.claims_unverifiable,
-            "mismatches": [c.__dict__ | {"raw_sources": list(c.raw_sources)}
+            "mismatches": [_fields(c) | {"raw_sources": list(c.raw_sources)}
                            for c in analysis.claim_checks if c.status == "mismatch"],
             "rankings": [r.to_json() for r in analysis.rankings],
         },
@@ -202,6 +203,11 @@ def _document(*, archive: str, analysis: Analysis, inventory: Inventory, narrati
         "llm": narrative.to_json() if narrative is not None else {"status": "skipped", "reason": "not run"},
         "timings_s": {k: round(v, 4) for k, v in timings_s.items()},
     }
+
+
+def _fields(item: Any) -> dict[str, Any]:
+    """A dataclass's fields by name, in declaration order (what ``__dict__`` gave before it had slots)."""
+    return {f.name: getattr(item, f.name) for f in fields(item)}
 
 
 _AGGREGATE_FIELDS = ("model", "config", "values", "metric", "statistic", "value", "unit", "n", "definition", "source",

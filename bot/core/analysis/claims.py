@@ -28,7 +28,7 @@ def checkable(statistic: str) -> bool:
     return statistic in CHECKABLE or bool(re.fullmatch(r"p\d+(?:\.\d+)?", statistic))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: ~48 B less per check (10,000 files: ~35,000 checks)
 class ClaimCheck:
     source: str
     model: str
