@@ -6,6 +6,7 @@ import math
 import random
 
 import numpy as np
+import pytest
 
 from bot.core.analysis.rankings import _medians, median
 
@@ -25,3 +26,11 @@ def test_medians_are_median_of_each() -> None:
         with np.errstate(over="ignore", invalid="ignore"):  # (inf - inf, 1e308 + 1e308 in the reference)
             expected = [median(group) for group in groups]
         assert _bits(_medians(groups).tolist()) == _bits(expected)
+
+
+def test_an_empty_group_is_refused_as_median_refuses_it() -> None:
+    groups = [np.array([1.0, 3.0]), np.empty(0), np.array([5.0, 7.0, 9.0])]
+    with pytest.raises(IndexError):
+        median(groups[1])
+    with pytest.raises(IndexError):
+        _medians(groups)

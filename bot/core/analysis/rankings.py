@@ -190,9 +190,11 @@ def _medians(groups: list[np.ndarray]) -> np.ndarray:
     if not groups:
         return np.empty(0, dtype="float64")
     values = np.concatenate(groups)
-    if np.isnan(values).any() or (values == 0.0).any():
-        return np.asarray([median(group) for group in groups], dtype="float64")
     sizes = np.asarray([len(group) for group in groups], dtype=np.int64)
+    # `median` itself for a zero or NaN, and for an empty group (which it refuses: one sort would
+    # hand it its neighbours' middle values)
+    if np.isnan(values).any() or (values == 0.0).any() or not sizes.all():
+        return np.asarray([median(group) for group in groups], dtype="float64")
     labels = np.repeat(np.arange(len(groups)), sizes)
     ordered = values[np.lexsort((values, labels))]  # by group, then value
     middle = np.cumsum(sizes) - sizes + sizes // 2
