@@ -148,24 +148,25 @@ def _walk_object(node: dict[str, Any], *, source: str, path: list[str], model: s
             scalars[key] = value
         elif key not in _SAMPLE_KEYS:
             children.append((key, value))
-    record = _scalar_record(node, scalars)
-    if record is not None:
+    # Each scalar's key is judged once: those naming no metric are what the children inherit, and
+    # the scalars are a record when any key names one. (A JSON object's keys are texts.)
+    context = {k: v for k, v in scalars.items() if classify_column(k) is None}
+    if len(context) < len(scalars):
+        record = _scalar_record(node, scalars)
         columns, records = records_of([record])
         blocks.append(TableBlock(columns=columns, records=records, source=source,
                                  label=_label(path), model=model, config=dict(config)))
     if not children:  # a leaf object: nothing inherits its scalars
         return
     inherited = dict(config)
-    inherited.update({k: v for k, v in scalars.items() if classify_column(str(k)) is None})
+    inherited.update(context)
     for key, child in children:
         _walk(child, source=source, path=[*path, str(key)], model=model, config=inherited,
               blocks=blocks, depth=depth + 1)
 
 
-def _scalar_record(node: dict[str, Any], scalars: dict[str, Any]) -> dict[str, Any] | None:
-    """The object's scalars (given) as one record, when any of them names a metric."""
-    if not any(classify_column(k) is not None for k in scalars):
-        return None
+def _scalar_record(node: dict[str, Any], scalars: dict[str, Any]) -> dict[str, Any]:
+    """The object's scalars (given, one of them naming a metric) as one record."""
     record = dict(scalars)
     # llama-bench JSON keeps samples in a list beside the scalars
     for key in _SAMPLE_KEYS:
@@ -223,6 +224,8 @@ def _flatten(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _model_of(node: dict[str, Any]) -> str:
+    if node.keys().isdisjoint(MODEL_COLUMNS):  # (most objects: one test in C, not six lookups)
+        return ""
     for key in MODEL_COLUMNS:
         value = node.get(key)
         if isinstance(value, str) and value.strip():
@@ -321,7 +324,8 @@ def _headings(line: str) -> list[str]:
 
 def _metric_line(line: str) -> tuple[str, str] | None:
     """(column, value) of a `key: value` line whose key names a metric (`_key_value_column`), else None."""
-    text = line.split(" ## ")[0]  # up to a glued heading
+    glued = line.find(" ## ")  # up to a glued heading
+    text = line if glued < 0 else line[:glued]
     key_part, _colon, value_part = text.partition(":")
     # `_KEY_VALUE`'s value is 1 to 80 characters within stars and spaces after the line's first ':'
     # (no character before it can be a ':'): a longer one is not tried, which spares the pattern's
@@ -336,7 +340,8 @@ def _metric_line(line: str) -> tuple[str, str] | None:
     key = _bare_key(key_part)
     if _KEY_SHAPE.fullmatch(key) is None:
         return None
-    if classify_column(key) is None and _UNIT_OF.search(value_part) is None:
+    # (every unit `_UNIT_OF` finds ends in an 's': a value without one, half of them, has none)
+    if classify_column(key) is None and ("s" not in value_part or _UNIT_OF.search(value_part) is None):
         return None
     match = _KEY_VALUE.match(text)
     if match is None:
