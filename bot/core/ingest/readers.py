@@ -6,6 +6,7 @@ reason; partial problems (ragged lines) are returned as warnings.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import csv
 import io
@@ -264,20 +265,26 @@ def read_markdown(text: str, source: str, *, lines: list[str] | None = None) -> 
     blocks: list[TableBlock] = []
     heading = ""
     heading_model = ""
-    kv_rows: list[dict[str, Any]] = []
-    # A heading needs a '#', a table a '|', a `key: value` line a ':': the lines with none of them
-    # (most of a report's prose) are passed over at once, and each pattern is only tried on the
-    # lines holding the character it needs (the same matches, several times faster).
-    candidates = [i for i, line in enumerate(lines) if "#" in line or "|" in line or ":" in line]
+    # Two passes over the lines, each testing a line with `in` (C) only: headings and tables first
+    # (a heading needs a '#', a table a '|'), then the `key: value` lines (a ':' and no '|', which no
+    # table's line is). A `key: value` line takes the heading in force at it (its own, when it has
+    # one): the headings found are kept with their line (`heading_at`). One loop for both visited
+    # every such line in Python (a report's lines are a third `key: value` prose).
+    heading_lines: list[int] = []  # where the heading changes
+    headings: list[tuple[str, str]] = []  # (heading, heading_model) from there on
     read_to = 0  # lines before this one were read as a table's rows
-    for i in candidates:
+    for i in [i for i, line in enumerate(lines) if "#" in line or "|" in line]:
         if i < read_to:
             continue
         line = lines[i]
         if "#" in line:
-            for title in _headings(line):
+            titles = _headings(line)
+            for title in titles:
                 heading = title
                 heading_model = _model_in_text(heading) or heading_model
+            if titles:
+                heading_lines.append(i)
+                headings.append((heading, heading_model))
         sep = _SEPARATOR.search(line) if "---" in line and "|" in line else None
         if sep and i > 0 and "|" in lines[i - 1]:
             width = len(markdown_cells(sep.group(0)))
@@ -293,16 +300,13 @@ def read_markdown(text: str, source: str, *, lines: list[str] | None = None) -> 
                 blocks.append(TableBlock(columns=columns, records=records, source=source, label=heading,
                                          model=heading_model, markdown=True))
             read_to = j
-            continue
-        metric_line = _metric_line(line) if ":" in line and "|" not in line else None
-        if metric_line is not None:
-            column, value = metric_line
-            kv_rows.append({"model": heading_model, "label": heading, column: value})
-    for row in kv_rows:
-        label = row.pop("label")
-        model = row.pop("model")
-        blocks.append(TableBlock(columns=list(row), records=[row], source=source, label=label, model=model,
-                                 markdown=True))
+    found = [(i, metric) for i, line in enumerate(lines)
+             if ":" in line and "|" not in line and (metric := _metric_line(line)) is not None]
+    for i, (column, value) in found:
+        at = bisect.bisect_right(heading_lines, i)  # the headings at or before line i
+        label, model = headings[at - 1] if at else ("", "")
+        blocks.append(TableBlock(columns=[column], records=[{column: value}], source=source, label=label,
+                                 model=model, markdown=True))
     if not blocks:
         raise NotATable("Markdown without tables or metric lines")
     return blocks, []
@@ -324,24 +328,28 @@ def _headings(line: str) -> list[str]:
 
 def _metric_line(line: str) -> tuple[str, str] | None:
     """(column, value) of a `key: value` line whose key names a metric (`_key_value_column`), else None."""
-    glued = line.find(" ## ")  # up to a glued heading
-    text = line if glued < 0 else line[:glued]
+    text = line[:line.index(" ## ")] if " ## " in line else line  # up to a glued heading
     key_part, _colon, value_part = text.partition(":")
     # `_KEY_VALUE`'s value is 1 to 80 characters within stars and spaces after the line's first ':'
     # (no character before it can be a ':'): a longer one is not tried, which spares the pattern's
-    # slowest failures (20x a match).
+    # slowest failures (20x a match), and `_UNIT_OF` is never run over a long line.
     if len(value_part.strip().strip("*")) > 80:
         return None
-    # Most such lines are prose or settings, not metrics, and whether a match would name one is known
-    # without the pattern (3x faster). Its key is the text before the ':' less the bullets, stars and
-    # spaces around it (`_bare_key`; the key's own trailing spaces and dashes too, which
-    # `normalize_name`, all `classify_column` reads, drops as well): a sentence is no such key; and a
-    # value with a unit holds a `_UNIT_OF` match that the text after the ':' holds too.
+    # Most such lines are prose or settings, not metrics (a report has a thousand, nearly all
+    # different), and whether `_KEY_VALUE` would find one that names a metric is known without the
+    # pattern (3x faster), with the tests that rule out most lines for the least time first. Its
+    # key is the text before the ':' less the bullets, stars and spaces around it (`_bare_key`; the
+    # key's own trailing spaces and dashes too, which `normalize_name`, all `classify_column` reads,
+    # drops as well): a sentence is no such key (`_KEY_SHAPE`: its first letter and length are
+    # tested before `classify_column`, so that no sentence is classified, its characters last); and
+    # a value with a unit holds a `_UNIT_OF` match that the text after the ':' holds too (every unit
+    # it finds ends in an 's': a value without one, half of them, has none).
     key = _bare_key(key_part)
-    if _KEY_SHAPE.fullmatch(key) is None:
+    if len(key) > 61 or not key[:1].isalpha():
         return None
-    # (every unit `_UNIT_OF` finds ends in an 's': a value without one, half of them, has none)
     if classify_column(key) is None and ("s" not in value_part or _UNIT_OF.search(value_part) is None):
+        return None
+    if _KEY_SHAPE.fullmatch(key) is None:
         return None
     match = _KEY_VALUE.match(text)
     if match is None:
