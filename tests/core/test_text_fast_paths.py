@@ -1,4 +1,4 @@
-"""The Markdown reader's shortcuts read what the plain reading reads (random lines and documents)."""
+"""The Markdown and ranking readers' shortcuts read what the plain readings read (random lines and texts)."""
 
 from __future__ import annotations
 
@@ -106,3 +106,16 @@ def test_markdown_is_read_as_in_one_loop() -> None:
         text = rng.choice(["\n", "\r\n", "\u2028"]).join(lines)
         expected = _outcome(lambda t: _read_in_one_loop(t, "r.md") or "NotATable", text)
         assert _outcome(lambda t: read_markdown(t, "r.md")[0], text) == expected, repr(text)
+
+
+def test_pattern_lines_are_the_lines_holding_a_word() -> None:
+    from bot.core.ingest.rankings import _PATTERN_WORDS, _pattern_lines
+
+    rng = random.Random(3)
+    pieces = ["best", "fast", "slower", "ſ", "%", "x", " ", "\n", "\n", "\n", "\r\n", "\u2028", "\x1c", "İ", "be", "st"]
+    texts = ["", "best", "\nbest\n", "best\n" * 3000, "a" * 5000 + "fast"]  # (many lines with a word: split)
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 60))) for _ in range(20000)]
+    for text in texts:
+        lowered = text.lower()
+        expected = [(i, line) for i, line in enumerate(lowered.splitlines()) if any(w in line for w in _PATTERN_WORDS)]
+        assert _pattern_lines(lowered) == expected, repr(text)
