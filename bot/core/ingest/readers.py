@@ -10,7 +10,9 @@ import bisect
 import contextlib
 import csv
 import io
+import itertools
 import json
+import operator
 import re
 from typing import Any
 
@@ -29,7 +31,7 @@ MAX_BLOCKS_PER_FILE = 2000
 
 # --------------------------------------------------------------------------------------- CSV
 def read_csv(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
-    first_line = text.split("\n", 1)[0]
+    first_line = text[:text.find("\n")] if "\n" in text else text  # (not a copy of the rest)
     delimiter = ","
     if "," not in first_line:  # sniffing costs more than reading a small file: only when needed
         with contextlib.suppress(csv.Error):
@@ -42,7 +44,8 @@ def read_csv(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
         raise NotATable("no rows")
     warnings = [f"{bad} ragged line(s) with the wrong number of fields skipped"] if bad else []
     # Tools like Nsight Compute put a units row right under the header: drop fully blank rows.
-    records = [r for r in records if any(value != "" for value in r.values())]
+    # (`value != ""` for each value, in C: a generator's frame per row cost more than the test)
+    records = [r for r in records if any(map(operator.ne, r.values(), itertools.repeat("")))]
     return [TableBlock(columns=columns, records=records, source=source)], warnings
 
 
@@ -268,8 +271,8 @@ def read_markdown(text: str, source: str, *, lines: list[str] | None = None) -> 
     # Two passes over the lines, each testing a line with `in` (C) only: headings and tables first
     # (a heading needs a '#', a table a '|'), then the `key: value` lines (a ':' and no '|', which no
     # table's line is). A `key: value` line takes the heading in force at it (its own, when it has
-    # one): the headings found are kept with their line (`heading_at`). One loop for both visited
-    # every such line in Python (a report's lines are a third `key: value` prose).
+    # one): the headings found are kept with the line they start at. One loop for both visited every
+    # line holding a '#', '|' or ':' in Python (a third of a report's lines are `key: value` prose).
     heading_lines: list[int] = []  # where the heading changes
     headings: list[tuple[str, str]] = []  # (heading, heading_model) from there on
     read_to = 0  # lines before this one were read as a table's rows
@@ -341,7 +344,8 @@ def _metric_line(line: str) -> tuple[str, str] | None:
     # key is the text before the ':' less the bullets, stars and spaces around it (`_bare_key`; the
     # key's own trailing spaces and dashes too, which `normalize_name`, all `classify_column` reads,
     # drops as well): a sentence is no such key (`_KEY_SHAPE`: its first letter and length are
-    # tested before `classify_column`, so that no sentence is classified, its characters last); and
+    # tested before `classify_column`, so no long sentence is classified; its characters last, as
+    # most keys have them and fail the other tests); and
     # a value with a unit holds a `_UNIT_OF` match that the text after the ':' holds too (every unit
     # it finds ends in an 's': a value without one, half of them, has none).
     key = _bare_key(key_part)
