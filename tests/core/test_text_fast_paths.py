@@ -45,6 +45,17 @@ def test_metric_lines_are_what_the_pattern_reads() -> None:
             assert _metric_line(line) == _metric_line_by_pattern(line), repr(line)
 
 
+def test_key_shape_is_the_pattern() -> None:
+    from bot.core.ingest.readers import _KEY_SHAPE, _has_key_shape
+
+    rng = random.Random(9)
+    alphabet = ["a", "Z", "5", " ", "/", "(", ")", "%", "_", ".", "-", "é", "\t", ",", "*", ":", "#", "\x00", "\u3000"]
+    keys = ["", "a", "5a", "a" * 61, "a" * 62, "TTFT (ms)", "é", "aé", "a\n"]
+    keys += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8))) for _ in range(30000)]
+    for key in keys:
+        assert _has_key_shape(key) == (_KEY_SHAPE.fullmatch(key) is not None), repr(key)
+
+
 def _read_in_one_loop(text: str, source: str) -> list[TableBlock]:
     """`read_markdown` as one loop over the lines (headings, tables and `key: value` lines in turn)."""
     lines = text.splitlines()
