@@ -49,17 +49,19 @@ def find_rankings(text: str, source: str, *, lowered: str | None = None,
     if "%" not in lowered and "best" not in lowered and "fastest" not in lowered:
         return []  # no line can be a cue (`_is_cue`)
     lines = text.splitlines() if lines is None else lines
-    # Only a cue line ('%', 'best' or 'fastest' in it, about one line in ten) can make a claim: the
-    # others are passed over at once, and so are the cues that make none (most of them). What a
+    # Only a cue line ('%', 'best' or 'fastest' in it, about one line in ten) can make a claim, and
+    # only when one of the patterns below can match it: 'best', 'fast' (faster, fastest) or 'slower'
+    # in it (or a 'ſ', which the patterns read as an 's'; `_may_match`). Those lines (a few: most cues
+    # are a '%' in a table) are found with `str.find` (`_pattern_lines`), the others never read. What a
     # claim needs from the lines before it (the section's heading, the nearest model name) is
     # looked up from its line backwards, only as far as the previous claim's (`_Before`). The text
     # is lowered once, line breaks stay where they were (no character lowers to or from one).
-    lowered_lines = lowered.splitlines()
-    cues = [index for index, low in enumerate(lowered_lines) if "%" in low or "best" in low or "fastest" in low]
     out: list[RankingClaim] = []
     before = _Before(lines)
-    for index in cues:
-        line, low = lines[index], lowered_lines[index]
+    for index, low in _pattern_lines(lowered):
+        if "%" not in low and "best" not in low and "fastest" not in low:
+            continue  # not a cue
+        line = lines[index]
         if not _is_cue(line, low):
             continue
         best = _BEST.search(line) if _may_match(low, "best") else None
@@ -79,6 +81,39 @@ def find_rankings(text: str, source: str, *, lowered: str | None = None,
             out.append(RankingClaim(source=source, kind="fastest_model", text=" ".join(line.split())[:300],
                                     model=model, subject=_name(fastest.group(1) or fastest.group(2))))
     return _distinct(out)
+
+
+# The line breaks `str.splitlines` honours besides '\n'.
+_OTHER_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+_PATTERN_WORDS = ("best", "fast", "slower", "ſ")
+
+
+def _pattern_lines(lowered: str) -> list[tuple[int, str]]:
+    """(index, line) of the lowered text's lines (as `str.splitlines` gives them) holding one of
+    `_PATTERN_WORDS`, in order. A report has a few: each word is looked for with `str.find` over the
+    text (C) and only its lines are cut out (splitting the text and testing each line took most of
+    the time here). A text with other line breaks than '\n' (rare), or where the words are in many
+    lines (more than one in 200 characters: each costs more than a line tested), is split."""
+    limit = len(lowered) // 200 + 64
+    starts: set[int] = set()  # where the lines holding a word start
+    if not any(brk in lowered for brk in _OTHER_BREAKS):
+        for word in _PATTERN_WORDS:
+            at = lowered.find(word)
+            while at >= 0 and len(starts) <= limit:
+                starts.add(lowered.rfind("\n", 0, at) + 1)
+                end = lowered.find("\n", at)
+                at = -1 if end < 0 else lowered.find(word, end)  # in the lines after this one
+        if len(starts) <= limit:
+            out: list[tuple[int, str]] = []
+            index = counted_to = 0  # the index of the line starting at `counted_to`
+            for start in sorted(starts):
+                index += lowered.count("\n", counted_to, start)
+                counted_to = start
+                end = lowered.find("\n", start)
+                out.append((index, lowered[start:] if end < 0 else lowered[start:end]))
+            return out
+    return [(index, low) for index, low in enumerate(lowered.splitlines())
+            if "best" in low or "fast" in low or "slower" in low or "ſ" in low]
 
 
 class _Before:

@@ -6,11 +6,15 @@ reason; partial problems (ragged lines) are returned as warnings.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import csv
 import io
+import itertools
 import json
+import operator
 import re
+import string
 from typing import Any
 
 from bot.core.ingest.records import IrregularCsv, Record, csv_records, records_of
@@ -28,7 +32,7 @@ MAX_BLOCKS_PER_FILE = 2000
 
 # --------------------------------------------------------------------------------------- CSV
 def read_csv(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
-    first_line = text.split("\n", 1)[0]
+    first_line = text[:text.find("\n")] if "\n" in text else text  # (not a copy of the rest)
     delimiter = ","
     if "," not in first_line:  # sniffing costs more than reading a small file: only when needed
         with contextlib.suppress(csv.Error):
@@ -41,7 +45,8 @@ def read_csv(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
         raise NotATable("no rows")
     warnings = [f"{bad} ragged line(s) with the wrong number of fields skipped"] if bad else []
     # Tools like Nsight Compute put a units row right under the header: drop fully blank rows.
-    records = [r for r in records if any(value != "" for value in r.values())]
+    # (`value != ""` for each value, in C: a generator's frame per row cost more than the test)
+    records = [r for r in records if any(map(operator.ne, r.values(), itertools.repeat("")))]
     return [TableBlock(columns=columns, records=records, source=source)], warnings
 
 
@@ -148,24 +153,25 @@ def _walk_object(node: dict[str, Any], *, source: str, path: list[str], model: s
             scalars[key] = value
         elif key not in _SAMPLE_KEYS:
             children.append((key, value))
-    record = _scalar_record(node, scalars)
-    if record is not None:
+    # Each scalar's key is judged once: those naming no metric are what the children inherit, and
+    # the scalars are a record when any key names one. (A JSON object's keys are texts.)
+    context = {k: v for k, v in scalars.items() if classify_column(k) is None}
+    if len(context) < len(scalars):
+        record = _scalar_record(node, scalars)
         columns, records = records_of([record])
         blocks.append(TableBlock(columns=columns, records=records, source=source,
                                  label=_label(path), model=model, config=dict(config)))
     if not children:  # a leaf object: nothing inherits its scalars
         return
     inherited = dict(config)
-    inherited.update({k: v for k, v in scalars.items() if classify_column(str(k)) is None})
+    inherited.update(context)
     for key, child in children:
         _walk(child, source=source, path=[*path, str(key)], model=model, config=inherited,
               blocks=blocks, depth=depth + 1)
 
 
-def _scalar_record(node: dict[str, Any], scalars: dict[str, Any]) -> dict[str, Any] | None:
-    """The object's scalars (given) as one record, when any of them names a metric."""
-    if not any(classify_column(k) is not None for k in scalars):
-        return None
+def _scalar_record(node: dict[str, Any], scalars: dict[str, Any]) -> dict[str, Any]:
+    """The object's scalars (given, one of them naming a metric) as one record."""
     record = dict(scalars)
     # llama-bench JSON keeps samples in a list beside the scalars
     for key in _SAMPLE_KEYS:
@@ -223,6 +229,8 @@ def _flatten(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _model_of(node: dict[str, Any]) -> str:
+    if node.keys().isdisjoint(MODEL_COLUMNS):  # (most objects: one test in C, not six lookups)
+        return ""
     for key in MODEL_COLUMNS:
         value = node.get(key)
         if isinstance(value, str) and value.strip():
@@ -261,20 +269,26 @@ def read_markdown(text: str, source: str, *, lines: list[str] | None = None) -> 
     blocks: list[TableBlock] = []
     heading = ""
     heading_model = ""
-    kv_rows: list[dict[str, Any]] = []
-    # A heading needs a '#', a table a '|', a `key: value` line a ':': the lines with none of them
-    # (most of a report's prose) are passed over at once, and each pattern is only tried on the
-    # lines holding the character it needs (the same matches, several times faster).
-    candidates = [i for i, line in enumerate(lines) if "#" in line or "|" in line or ":" in line]
+    # Two passes over the lines: headings and tables first (a heading needs a '#', a table a '|'),
+    # then the `key: value` lines (a ':' and no '|', which no table's line has). A `key: value` line
+    # takes the heading in force at it (its own, when it has one): each heading is kept with the line
+    # it starts at. (One loop for both ran its tests for the three kinds on every line holding a
+    # '#', '|' or ':', and a third of a report's lines are `key: value` prose: 10% slower.)
+    heading_lines: list[int] = []  # where the heading changes
+    headings: list[tuple[str, str]] = []  # (heading, heading_model) from there on
     read_to = 0  # lines before this one were read as a table's rows
-    for i in candidates:
+    for i in [i for i, line in enumerate(lines) if "#" in line or "|" in line]:
         if i < read_to:
             continue
         line = lines[i]
         if "#" in line:
-            for title in _headings(line):
+            titles = _headings(line)
+            for title in titles:
                 heading = title
                 heading_model = _model_in_text(heading) or heading_model
+            if titles:
+                heading_lines.append(i)
+                headings.append((heading, heading_model))
         sep = _SEPARATOR.search(line) if "---" in line and "|" in line else None
         if sep and i > 0 and "|" in lines[i - 1]:
             width = len(markdown_cells(sep.group(0)))
@@ -290,16 +304,14 @@ def read_markdown(text: str, source: str, *, lines: list[str] | None = None) -> 
                 blocks.append(TableBlock(columns=columns, records=records, source=source, label=heading,
                                          model=heading_model, markdown=True))
             read_to = j
+    for i, line in enumerate(lines):
+        if ":" not in line or "|" in line or (found := _metric_line(line)) is None:
             continue
-        metric_line = _metric_line(line) if ":" in line and "|" not in line else None
-        if metric_line is not None:
-            column, value = metric_line
-            kv_rows.append({"model": heading_model, "label": heading, column: value})
-    for row in kv_rows:
-        label = row.pop("label")
-        model = row.pop("model")
-        blocks.append(TableBlock(columns=list(row), records=[row], source=source, label=label, model=model,
-                                 markdown=True))
+        column, value = found
+        at = bisect.bisect_right(heading_lines, i)  # the headings at or before line i
+        label, model = headings[at - 1] if at else ("", "")
+        blocks.append(TableBlock(columns=[column], records=[{column: value}], source=source, label=label,
+                                 model=model, markdown=True))
     if not blocks:
         raise NotATable("Markdown without tables or metric lines")
     return blocks, []
@@ -321,22 +333,24 @@ def _headings(line: str) -> list[str]:
 
 def _metric_line(line: str) -> tuple[str, str] | None:
     """(column, value) of a `key: value` line whose key names a metric (`_key_value_column`), else None."""
-    text = line.split(" ## ")[0]  # up to a glued heading
+    text = line[:line.index(" ## ")] if " ## " in line else line  # up to a glued heading
     key_part, _colon, value_part = text.partition(":")
     # `_KEY_VALUE`'s value is 1 to 80 characters within stars and spaces after the line's first ':'
     # (no character before it can be a ':'): a longer one is not tried, which spares the pattern's
-    # slowest failures (20x a match).
+    # slowest failures (20x a match), and `_UNIT_OF` is never run over a long line.
     if len(value_part.strip().strip("*")) > 80:
         return None
-    # Most such lines are prose or settings, not metrics, and whether a match would name one is known
-    # without the pattern (3x faster). Its key is the text before the ':' less the bullets, stars and
-    # spaces around it (`_bare_key`; the key's own trailing spaces and dashes too, which
-    # `normalize_name`, all `classify_column` reads, drops as well): a sentence is no such key; and a
-    # value with a unit holds a `_UNIT_OF` match that the text after the ':' holds too.
+    # Most such lines are prose or settings, not metrics (a report has a thousand, nearly all
+    # different), and whether `_KEY_VALUE` would find one that names a metric is known without the
+    # pattern (3x faster). Its key is the text before the ':' less the bullets, stars and spaces
+    # around it (`_bare_key`; the key's own trailing spaces and dashes too, which `normalize_name`,
+    # all `classify_column` reads, drops as well): a sentence is no such key (`_has_key_shape`); and
+    # a value with a unit holds a `_UNIT_OF` match that the text after the ':' holds too (every unit
+    # it finds ends in an 's': a value without one, half of them, has none).
     key = _bare_key(key_part)
-    if _KEY_SHAPE.fullmatch(key) is None:
+    if not _has_key_shape(key):
         return None
-    if classify_column(key) is None and _UNIT_OF.search(value_part) is None:
+    if classify_column(key) is None and ("s" not in value_part or _UNIT_OF.search(value_part) is None):
         return None
     match = _KEY_VALUE.match(text)
     if match is None:
@@ -348,6 +362,14 @@ def _metric_line(line: str) -> tuple[str, str] | None:
 
 # What `_KEY_VALUE`'s key is, less trailing spaces and dashes
 _KEY_SHAPE = re.compile(r"[A-Za-z][A-Za-z0-9 /()%_.\-]{0,60}")
+_KEY_SHAPE_CHARACTERS = string.ascii_letters + string.digits + " /()%_.-"
+
+
+def _has_key_shape(key: str) -> bool:
+    """Whether `_KEY_SHAPE` matches the whole key, told by string methods (in C, 1.5x faster than
+    the pattern; a test holds them to it): at most 61 ASCII characters, the first a letter, every
+    one of the pattern's (nothing is left when they are stripped from the ends)."""
+    return len(key) <= 61 and key.isascii() and key[:1].isalpha() and not key.strip(_KEY_SHAPE_CHARACTERS)
 
 
 # Every character `str.strip()` takes for a space (`str.isspace`; a test holds it to that), and the
