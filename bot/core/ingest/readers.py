@@ -293,6 +293,7 @@ def read_markdown(text: str, source: str, *, lines: list[str] | None = None) -> 
         if sep and i > 0 and "|" in lines[i - 1]:
             width = len(markdown_cells(sep.group(0)))
             header = markdown_cells(lines[i - 1])[-width:]  # text glued before the table is dropped
+            header += [""] * (width - len(header))  # a short header: its missing columns are unnamed
             rows: list[list[str]] = []
             j = i + 1
             while j < len(lines) and lines[j].lstrip().startswith("|"):
