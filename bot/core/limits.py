@@ -191,6 +191,16 @@ def spend_measurement() -> None:
             raise TooManyMeasurements(allowance.limit, allowance.read_before, allowance.budget)
 
 
+def spend_measurements(count: int) -> None:
+    """``count`` measurement rows about to be written at once (a table's record, `bot.core.ingest.tables`):
+    charged before they are made, so a file past its allowance stops where a row-by-row reading would."""
+    allowance = _ALLOWANCE.get()
+    if allowance is not None:
+        allowance.left -= count
+        if allowance.left < 0:
+            raise TooManyMeasurements(allowance.limit, allowance.read_before, allowance.budget)
+
+
 # ------------------------------------------------------------------------------------ report caps
 # A report covers at most this many models and configurations (MAX_REPORT_MODELS,
 # MAX_REPORT_CONFIGURATIONS); the shared archives have at most 25 models and 365 configurations

@@ -98,6 +98,8 @@ def _plain_column(raws: list[Any], factor: float) -> list[float | None] | None:
     """`parse_numbers` of a column of texts that are all plain decimals (`_PLAIN_DECIMAL`), read by
     ``float`` in C; None for any other column. The texts are joined with a line break after each
     and matched in one pass: none may hold a line break of its own (the count says so)."""
+    if len(raws) < 8 or type(raws[0]) is not str or type(raws[-1]) is not str:
+        return None  # a JSON column of floats, or too few texts to pay for the join
     try:
         joined = "\n".join(raws)  # a TypeError when any value is not a text
     except TypeError:

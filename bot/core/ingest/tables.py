@@ -26,8 +26,16 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from bot.core.config import Config
-from bot.core.context import canonical_value, classify_field, encode, path_context, split_columns, with_path
+from bot.core.context import (
+    canonical_value,
+    classify_field,
+    encode,
+    path_context,
+    split_columns,
+    with_path,
+)
 from bot.core.ingest.rows import Rows
+from bot.core.limits import spend_measurements
 from bot.core.metrics import METRICS, ColumnMeaning, classify_column, normalize_name
 from bot.core.values import is_missing, parse_bool, parse_number, parse_numbers, parse_shown
 
@@ -212,8 +220,11 @@ def _contexts(block: TableBlock, header: _Header) -> Contexts:
     template = ""  # see `_identifiers_template`: made once a record has every identifier column
     for ids_key in zip(*(texts for _, texts in id_columns), strict=True) if id_columns else repeat((), size):
         if size > 1 and ids_key and None not in ids_key:  # (texts: `in` finds no None among them)
-            template = template or _identifiers_template(source, around_ids, id_names)
-            identifier_of.append(template.format(*map(_json_text, ids_key)))
+            identifier = identifiers.get(ids_key)
+            if identifier is None:  # each distinct set of texts made once (they repeat: run, seed)
+                template = template or _identifiers_template(source, around_ids, id_names)
+                identifier = identifiers[ids_key] = template.format(*map(_json_text, ids_key))
+            identifier_of.append(identifier)
             continue
         identifier = identifiers.get(ids_key)
         if identifier is None:
@@ -474,6 +485,7 @@ def _requests(block: TableBlock, header: _Header, contexts: Contexts, out: Rows)
             definitions = {"throughput_tok_s": ""}
         row = block.row_offset + position
         count = len(values)
+        spend_measurements(count)  # before the rows are made: past the budget the file stops here
         request_id.extend(repeat(f"{source}#{row}", count))
         row_of.extend(repeat(row, count))
         model.extend(repeat(models[position], count))
@@ -485,7 +497,7 @@ def _requests(block: TableBlock, header: _Header, contexts: Contexts, out: Rows)
         context.extend(repeat(context_of[position], count))
         identifiers.extend(repeat(identifier_of[position], count))
     if metric_of:
-        out.add_columns(len(metric_of), request_id=request_id, source=source, row=row_of, model=model,
+        out.add_columns(len(metric_of), spent=True, request_id=request_id, source=source, row=row_of, model=model,
                         metric=metric_of, value=value_of, failed=failed, error=error_of, kind="request",
                         definition=definition_of, context=context, identifiers=identifiers, statistic="",
                         n=math.nan, fingerprint="")
