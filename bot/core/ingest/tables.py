@@ -31,6 +31,7 @@ from bot.core.context import (
     classify_field,
     encode,
     path_context,
+    short,
     split_columns,
     with_path,
 )
@@ -306,7 +307,10 @@ def _judge_surroundings(config: Iterable[tuple[str, Any]]) -> tuple[dict[str, st
         value = canonical_value(raw)
         if value is None or kind not in ("dimension", "identifier"):
             continue
-        (dims if kind == "dimension" else idents)[name] = value
+        if kind == "dimension":
+            dims[name] = value
+        else:  # shortened as a record's own identifiers are: every row of the table carries it
+            idents[name] = short(value)
     return dims, idents
 
 
