@@ -17,7 +17,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bot.core.analysis.requests import TEXT, coded, order_statistics, row_positions, texts_at
+from bot.core.analysis.requests import (
+    TEXT,
+    RequestRows,
+    code_of,
+    coded,
+    order_statistics,
+    row_positions,
+    text_array,
+    texts_at,
+)
 from bot.core.codes import categorical, combine, grouped_models, ranked
 from bot.core.dimensions import config_values
 
@@ -36,12 +45,13 @@ def with_group_model(measurements: pd.DataFrame) -> pd.DataFrame:
 class _Rows:
     """The request and sample rows of a measurement frame, numbered by group."""
 
-    def __init__(self, measurements: pd.DataFrame, positions: np.ndarray) -> None:
+    def __init__(self, measurements: pd.DataFrame, requests: RequestRows) -> None:
         m = measurements
-        self.positions = positions
+        positions = self.positions = requests.positions
+        self.requests = requests
         # sorted categories where codes stand for the texts' order (ranks, joined texts); any order else
         self.columns = {name: categorical(m[name]) for name in (*GROUP_KEYS, "definition", "source")}
-        self.columns.update({name: coded(m[name]) for name in ("unit", "request_id")})
+        self.columns["unit"] = coded(m["unit"])
         self.number, self.first = combine(*(self.columns[name].codes[positions] for name in GROUP_KEYS))
         self.values = m["value"].to_numpy(dtype="float64")[positions]
         self.failed = m["failed"].to_numpy(dtype=bool)[positions]
@@ -56,28 +66,45 @@ class _Rows:
         return self.columns[name].codes[self.positions]
 
 
-def config_groups(measurements: pd.DataFrame, cold: Collection[str] = ()) -> pd.DataFrame:
+def config_groups(measurements: pd.DataFrame, cold: Collection[str] = (), *, requests: RequestRows | None = None,
+                  cold_requests: np.ndarray | None = None) -> pd.DataFrame:
     """Per (model, metric, config, kind) statistics of requests and samples, in the order the
     groups first occur.
 
     ``measurements`` has grouped model names (`with_group_model`); ``cold`` holds the request ids of
-    cold starts (their TTFT is left out of the warm figures).
+    cold starts (their TTFT is left out of the warm figures). Within an analysis the request rows are
+    known already (``requests``: `RequestRows` of the same frame) and so are the cold starts, as the
+    request frame's ``cold_start`` column (``cold_requests``, by request number): no request id is
+    looked up as a text.
     """
-    positions = row_positions(measurements)
-    if not len(positions):
+    if requests is None:
+        requests = RequestRows(measurements)
+    if not len(requests.positions):
         return pd.DataFrame(columns=GROUP_COLUMNS)
-    rows = _Rows(measurements, positions)
-    out: dict[str, Any] = {name: pd.array(rows.texts(name), dtype=TEXT) for name in (*GROUP_KEYS, "unit")}
+    rows = _Rows(measurements, requests)
+    out: dict[str, Any] = {name: text_array(rows.texts(name)) for name in (*GROUP_KEYS, "unit")}
     ok = ~rows.failed & ~np.isnan(rows.values)
     stats = _statistics(rows, ok)
     out["n"] = stats.pop("n")
     out["failed"] = _failures(rows)
     out.update(stats)
-    out.update(_warm(rows, ok, cold))
+    if cold_requests is None:
+        cold_requests = _cold_requests(measurements, requests, cold)
+    out.update(_warm(rows, ok, cold_requests))
     out["definition"] = _joined(rows, "definition")
     out["sources"] = _joined(rows, "source")
     out["values"] = _config_values(rows)
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, copy=False)  # (the arrays are this frame's own)
+
+
+def _cold_requests(measurements: pd.DataFrame, requests: RequestRows, cold: Collection[str]) -> np.ndarray:
+    """Per request (by number), whether its id is among ``cold``."""
+    if not cold:
+        return np.zeros(len(requests.first), dtype=bool)
+    ids = coded(measurements["request_id"])
+    # probe the few cold ids with every category (an index of all request ids would be kept)
+    is_cold = pd.Index(list(cold)).get_indexer(ids.categories) >= 0
+    return is_cold[ids.codes[requests.positions[requests.first]]]
 
 
 def _statistics(rows: _Rows, ok: np.ndarray) -> dict[str, np.ndarray]:
@@ -110,30 +137,23 @@ def _statistics(rows: _Rows, ok: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _failures(rows: _Rows) -> np.ndarray:
-    """Per group, how many distinct requests failed."""
+    """Per group, how many distinct requests failed (a request's number stands for its id)."""
     failed = np.flatnonzero(rows.failed)
-    _, first = combine(rows.number[failed], rows.codes("request_id")[failed])
+    _, first = combine(rows.number[failed], rows.requests.number[failed])
     return np.bincount(rows.number[failed][first], minlength=len(rows))
 
 
-def _warm(rows: _Rows, ok: np.ndarray, cold: Collection[str]) -> dict[str, np.ndarray]:
-    """Per group, the count and median of its warm TTFT values (NaN where none)."""
-    metrics = rows.columns["metric"]
-    ttft = ok & (rows.codes("metric") == _code(metrics, "ttft_ms"))
-    if cold and ttft.any():
-        # probe the few cold ids with every category (an index of all request ids would be kept)
-        is_cold = pd.Index(list(cold)).get_indexer(rows.columns["request_id"].categories) >= 0
-        ttft &= ~is_cold[rows.codes("request_id")]
+def _warm(rows: _Rows, ok: np.ndarray, cold_requests: np.ndarray) -> dict[str, np.ndarray]:
+    """Per group, the count and median of its warm TTFT values (NaN where none); ``cold_requests``:
+    per request (by number), whether it was a cold start."""
+    ttft = ok & (rows.codes("metric") == code_of(rows.columns["metric"], "ttft_ms"))
+    if ttft.any() and cold_requests.any():
+        ttft &= ~cold_requests[rows.requests.number]
     order = order_statistics(rows.number[ttft], rows.values[ttft], len(rows))
     warm_n, warm_median = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
     warm_n[order.labels] = order.n
     warm_median[order.labels] = order.median
     return {"warm_n": warm_n, "warm_median": warm_median}
-
-
-def _code(values: pd.Categorical, text: str) -> int:
-    found = values.categories.get_indexer([text])[0]
-    return int(found)
 
 
 def _joined(rows: _Rows, name: str) -> pd.api.extensions.ExtensionArray:
@@ -144,7 +164,7 @@ def _joined(rows: _Rows, name: str) -> pd.api.extensions.ExtensionArray:
     width = len(texts) + 1
     key = rows.number * width  # (group, code) as one number, made in place: one int64 per row
     key += codes
-    key[codes == _code(rows.columns[name], "")] = -1
+    key[codes == code_of(rows.columns[name], "")] = -1
     del codes
     space = len(rows) * width
     if space <= 8 * len(key):  # the pairs found, as a table of a byte per pair (sorted as it is read)

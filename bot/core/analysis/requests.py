@@ -29,7 +29,21 @@ _META = ("source", "row", "model", "config", "context", "kind", "error")
 _ALWAYS = ("throughput_tok_s", "ttft_ms", "latency_ms", "load_ms", "eval_ms", "output_tokens")
 
 
-def request_frame(measurements: pd.DataFrame) -> pd.DataFrame:
+class RequestRows:
+    """The rows of requests and benchmark samples of a measurement frame (``positions``), and the
+    request each belongs to (``number``: requests numbered in the order they first occur; ``first``:
+    each request's first of them). Worked out once per analysis and handed to each step that reads
+    those rows (`request_frame`, `bot.core.analysis.groups.config_groups`)."""
+
+    def __init__(self, measurements: pd.DataFrame) -> None:
+        self.positions = row_positions(measurements)
+        if len(self.positions):
+            self.number, self.first = combine(coded(measurements["request_id"]).codes[self.positions])
+        else:
+            self.number, self.first = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+
+
+def request_frame(measurements: pd.DataFrame, rows: RequestRows | None = None) -> pd.DataFrame:
     """One row per request or benchmark sample: request_id, source, model, config, context, kind,
     failed, error + one column per metric (sorted), in the order requests first occur.
 
@@ -41,15 +55,17 @@ def request_frame(measurements: pd.DataFrame) -> pd.DataFrame:
 
     Memory (10,000 files: ~0.6 M rows, ~0.14 M requests): nothing per row beyond the request
     numbers and positions; the metric columns are filled one metric at a time into one block, and
-    the frame takes its other columns without copying them.
+    the frame takes its other columns without copying them. ``rows``: the frame's `RequestRows`, when
+    known already.
     """
-    positions = row_positions(measurements)
+    if rows is None:
+        rows = RequestRows(measurements)
+    positions, number, first = rows.positions, rows.number, rows.first
     if not len(positions):
         return pd.DataFrame(columns=["request_id", "source", "model", "config", "context", "kind", "failed",
                                      "error", "throughput_tok_s", "ttft_ms", "latency_ms", "cold_start"])
     m = measurements
     request_ids = coded(m["request_id"])
-    number, first = combine(request_ids.codes[positions])
     count = len(first)
     at_first = positions[first]
     models = grouped_models(m["model"], m["source"])
@@ -72,7 +88,6 @@ def request_frame(measurements: pd.DataFrame) -> pd.DataFrame:
     leading["failed"] = failed
     leading["error"] = _text_array(texts_at(coded(m["error"]), at_first))
     names, matrix = _metric_values(m, positions, number, count)
-    del number
     metric = {name: matrix[i] for i, name in enumerate(names)}
     latency, ttft, eval_ms = metric["latency_ms"], metric["ttft_ms"], metric["eval_ms"]
     derived = np.isnan(latency) & ~np.isnan(ttft) & ~np.isnan(eval_ms)
@@ -106,9 +121,22 @@ def texts_at(values: pd.Categorical, positions: np.ndarray) -> np.ndarray:
     return np.asarray(values.categories, dtype=object)[values.codes[positions]]
 
 
-def _text_array(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
-    """An object array of texts as a text column, sharing the array (``pd.array`` would copy it)."""
+def text_array(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """An object array of texts (and NaN for missing ones) as a text column, sharing the array:
+    ``pd.array(values, dtype=TEXT)`` without its copy and conversions (there is nothing to convert)."""
     return StringArray(values, dtype=TEXT)
+
+
+_text_array = text_array
+
+
+def code_of(values: pd.Categorical, text: str) -> int:
+    """The code of ``text`` among the categories; -1 (a missing value's code) when it is none. A
+    lookup in the categories' own hash table (``get_indexer`` on a list builds an index: ~80 µs)."""
+    try:
+        return int(values.categories.get_loc(text))
+    except KeyError:
+        return -1
 
 
 def _metric_values(m: pd.DataFrame, positions: np.ndarray, number: np.ndarray,
