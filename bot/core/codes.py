@@ -148,6 +148,12 @@ def _hashed(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return number, first
 
 
+def narrowed(values: np.ndarray, bound: int) -> np.ndarray:
+    """Integers 0 <= value < ``bound`` as 32-bit ones when they fit (half the memory of positions
+    and numbers kept per row), else as they are."""
+    return values.astype(np.int32) if bound < 2**31 else values
+
+
 def ranked(number: np.ndarray, first: np.ndarray, *columns: np.ndarray) -> np.ndarray:
     """Each row's rank of its combination (numbered by `combine`, each column's codes given for the
     first rows) in sorted order: the labels ``groupby(columns, sort=True)`` gives the rows. pandas

@@ -27,7 +27,7 @@ from bot.core.analysis.requests import (
     text_array,
     texts_at,
 )
-from bot.core.codes import categorical, combine, grouped_models, ranked
+from bot.core.codes import categorical, combine, grouped_models, narrowed, ranked
 from bot.core.dimensions import config_values
 
 GROUP_KEYS = ["model", "metric", "config", "kind"]
@@ -52,7 +52,9 @@ class _Rows:
         # sorted categories where codes stand for the texts' order (ranks, joined texts); any order else
         self.columns = {name: categorical(m[name]) for name in (*GROUP_KEYS, "definition", "source")}
         self.columns["unit"] = coded(m["unit"])
-        self.number, self.first = combine(*(self.columns[name].codes[positions] for name in GROUP_KEYS))
+        number, self.first = combine(*(self.columns[name].codes[positions] for name in GROUP_KEYS))
+        self.number = narrowed(number, len(self.first))  # (32-bit where it fits: kept while the figures are made)
+        del number
         self.values = m["value"].to_numpy(dtype="float64")[positions]
         self.failed = m["failed"].to_numpy(dtype=bool)[positions]
 
@@ -122,7 +124,7 @@ def _statistics(rows: _Rows, ok: np.ndarray) -> dict[str, np.ndarray]:
     # Grouped by a categorical of the labels: pandas takes its codes as they are (an array of labels
     # is hashed first, in a table sized for every row); the same sums, checked in tests/core/test_codes.py.
     by_label = pd.Categorical.from_codes(labels, categories=pd.RangeIndex(len(rows)))
-    grouped = pd.Series(values).groupby(by_label, observed=False, sort=True)
+    grouped = pd.Series(values, copy=False).groupby(by_label, observed=False, sort=True)  # (pandas 3 copies else)
     out = {name: np.full(len(rows), np.nan) for name in ("mean", "median", "p95", "min", "max", "std")}
     for name, figures in (("mean", grouped.mean()), ("std", grouped.std())):
         out[name][group_of_label[present]] = figures.to_numpy()[present]
@@ -162,7 +164,8 @@ def _joined(rows: _Rows, name: str) -> pd.api.extensions.ExtensionArray:
     codes = rows.codes(name)
     texts = np.asarray(rows.columns[name].categories, dtype=object)
     width = len(texts) + 1
-    key = rows.number * width  # (group, code) as one number, made in place: one int64 per row
+    key = rows.number.astype(np.int64)  # (group, code) as one number, made in place: one int64 per row
+    key *= width
     key += codes
     key[codes == code_of(rows.columns[name], "")] = -1
     del codes
@@ -216,6 +219,7 @@ class ValueIndex:
         self._prepared = False
         self._rows = np.empty(0, dtype=np.int64)  # the successful rows, configuration by configuration
         self._bounds: dict[tuple[str, str, str], tuple[int, int]] = {}  # a configuration's slice of them
+        self._values = np.empty(0)  # the frame's values (a view), while prepared
 
     def get(self, model: str, metric: str, config: str) -> np.ndarray:
         key = (model, metric, config)
@@ -225,7 +229,7 @@ class ValueIndex:
 
     def release(self) -> None:
         """Forget the ordered rows (kept: what was found); they are made again if asked."""
-        self._prepared, self._rows, self._bounds = False, np.empty(0, dtype=np.int64), {}
+        self._prepared, self._rows, self._bounds, self._values = False, np.empty(0, dtype=np.int64), {}, np.empty(0)
 
     def items(self) -> list[tuple[tuple[str, str, str], np.ndarray]]:
         """The configurations asked for so far."""
@@ -235,14 +239,14 @@ class ValueIndex:
         if not self._prepared:
             self._prepare()
         low, high = self._bounds.get(key, (0, 0))
-        return self._measurements["value"].to_numpy(dtype="float64")[self._rows[low:high]]
+        return self._values[self._rows[low:high]]
 
     def _prepare(self) -> None:
         """The successful, finite request and sample rows ordered by configuration (each in row
         order), once."""
         m = self._measurements
         rows = row_positions(m)
-        values = m["value"].to_numpy(dtype="float64")
+        values = self._values = m["value"].to_numpy(dtype="float64")
         columns = [coded(m[name]) for name in ("model", "metric", "config")]
         wanted = ~m["failed"].to_numpy(dtype=bool)[rows] & np.isfinite(values[rows])
         for column in columns:  # a missing text (code -1) is no configuration's
@@ -277,7 +281,7 @@ def rows_of_kind(measurements: pd.DataFrame, kind: str, *, with_values: bool = F
     ``with_values``, a last column ``values``: each row's configuration as a mapping."""
     kinds = measurements["kind"]
     if isinstance(kinds.dtype, pd.CategoricalDtype):
-        code = kinds.array.categories.get_indexer([kind])[0]
+        code = code_of(kinds.array, kind)
         wanted = kinds.array.codes == code if code >= 0 else np.zeros(len(kinds), dtype=bool)
     else:
         wanted = (kinds == kind).to_numpy(dtype=bool)
@@ -289,7 +293,7 @@ def rows_of_kind(measurements: pd.DataFrame, kind: str, *, with_values: bool = F
             codes = values.codes[rows]
             texts = np.asarray(values.categories, dtype=object)[codes]
             texts[codes < 0] = np.nan
-            columns[str(name)] = pd.array(texts, dtype=TEXT)
+            columns[str(name)] = text_array(texts)
         elif isinstance(column.dtype, np.dtype):
             columns[str(name)] = column.to_numpy()[rows]
         else:
@@ -300,7 +304,7 @@ def rows_of_kind(measurements: pd.DataFrame, kind: str, *, with_values: bool = F
         columns["values"] = np.empty(len(rows), dtype=object)
         columns["values"][:] = [config_values(c) for c in texts]
         names.append("values")
-    return pd.DataFrame(columns, columns=names)
+    return pd.DataFrame(columns, columns=names, copy=False)  # (the arrays are its own)
 
 
 def aggregate_rows(measurements: pd.DataFrame) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from pandas.arrays import StringArray
 
-from bot.core.codes import categorical, combine, grouped_models
+from bot.core.codes import categorical, combine, grouped_models, narrowed
 from bot.core.config import Config
 from bot.core.tdist import two_sided_p
 
@@ -36,9 +36,11 @@ class RequestRows:
     those rows (`request_frame`, `bot.core.analysis.groups.config_groups`)."""
 
     def __init__(self, measurements: pd.DataFrame) -> None:
-        self.positions = row_positions(measurements)
+        # 32-bit positions and numbers where they fit: kept while the steps run, 8 bytes a row less
+        self.positions = narrowed(row_positions(measurements), len(measurements))
         if len(self.positions):
-            self.number, self.first = combine(coded(measurements["request_id"]).codes[self.positions])
+            number, self.first = combine(coded(measurements["request_id"]).codes[self.positions])
+            self.number = narrowed(number, len(self.first))
         else:
             self.number, self.first = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
 
@@ -269,15 +271,24 @@ def describe(values: pd.Series | np.ndarray) -> dict[str, float | int | None]:
     if v.size == 0:
         return {name: (0 if name == "n" else None) for name in STAT_NAMES}
     median, p95 = _median_p95(v)
+    mean = v.sum() / v.size  # ndarray.mean's arithmetic (its sum over the count), without its dispatch
     return {
         "n": int(v.size),
-        "mean": float(v.mean()),
+        "mean": float(mean),
         "median": median,
         "p95": p95,
         "min": float(v.min()),
         "max": float(v.max()),
-        "std": float(v.std(ddof=1)) if v.size > 1 else None,
+        "std": _std(v, mean) if v.size > 1 else None,
     }
+
+
+def _std(v: np.ndarray, mean: np.float64) -> float:
+    """``float(v.std(ddof=1))`` (v: float64, more than one value) with numpy's own steps: the squared
+    deviations from the mean, summed, over n - 1, square-rooted (same bits; ~10 µs less a call)."""
+    deviation = v - mean
+    deviation *= deviation
+    return float(np.sqrt(deviation.sum() / (v.size - 1)))
 
 
 def median(values: np.ndarray) -> float:
