@@ -51,7 +51,7 @@ def config_table(requests: pd.DataFrame) -> pd.DataFrame:
     }
     out.update(_table(requests, scope, np.searchsorted(present, label[scope]), len(present)))
     out["values"] = [config_values(text) for text in configs.tolist()]  # each row its own dict
-    return pd.DataFrame({name: out[name] for name in TABLE_COLUMNS})
+    return pd.DataFrame({name: out[name] for name in TABLE_COLUMNS}, copy=False)  # (the columns are its own)
 
 
 def _sorted_codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:

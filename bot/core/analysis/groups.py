@@ -55,8 +55,10 @@ class _Rows:
         number, self.first = combine(*(self.columns[name].codes[positions] for name in GROUP_KEYS))
         self.number = narrowed(number, len(self.first))  # (32-bit where it fits: kept while the figures are made)
         del number
-        self.values = m["value"].to_numpy(dtype="float64")[positions]
         self.failed = m["failed"].to_numpy(dtype=bool)[positions]
+        values = m["value"].to_numpy(dtype="float64")[positions]
+        self.ok = ~self.failed & ~np.isnan(values)  # the successful rows with a value
+        self.values = values[self.ok]  # their values (only these are kept: 8 bytes a row less)
 
     def __len__(self) -> int:
         return len(self.first)
@@ -85,14 +87,13 @@ def config_groups(measurements: pd.DataFrame, cold: Collection[str] = (), *, req
         return pd.DataFrame(columns=GROUP_COLUMNS)
     rows = _Rows(measurements, requests)
     out: dict[str, Any] = {name: text_array(rows.texts(name)) for name in (*GROUP_KEYS, "unit")}
-    ok = ~rows.failed & ~np.isnan(rows.values)
-    stats = _statistics(rows, ok)
+    stats = _statistics(rows)
     out["n"] = stats.pop("n")
     out["failed"] = _failures(rows)
     out.update(stats)
     if cold_requests is None:
         cold_requests = _cold_requests(measurements, requests, cold)
-    out.update(_warm(rows, ok, cold_requests))
+    out.update(_warm(rows, cold_requests))
     out["definition"] = _joined(rows, "definition")
     out["sources"] = _joined(rows, "source")
     out["values"] = _config_values(rows)
@@ -109,15 +110,15 @@ def _cold_requests(measurements: pd.DataFrame, requests: RequestRows, cold: Coll
     return is_cold[ids.codes[requests.positions[requests.first]]]
 
 
-def _statistics(rows: _Rows, ok: np.ndarray) -> dict[str, np.ndarray]:
+def _statistics(rows: _Rows) -> dict[str, np.ndarray]:
     """n, mean, median, min, max, sample std and p95 of each group's successful values (NaN where a
     group has none). Mean and std are pandas' (its sums depend on the order it adds in): one groupby
     by the groups' sorted ranks, as grouping by their keys did (`bot.core.codes.ranked`); the order
     statistics are read off the sorted values (`order_statistics`, the same numbers)."""
     groups = np.arange(len(rows))
     rank = ranked(groups, rows.first, *(rows.codes(name)[rows.first] for name in GROUP_KEYS))  # each group's label
-    labels = rank.astype(np.int32)[rows.number][ok]  # 32-bit: one label per successful row
-    values = rows.values[ok]
+    labels = rank.astype(np.int32)[rows.number][rows.ok]  # 32-bit: one label per successful row
+    values = rows.values
     group_of_label = np.empty(len(rows), dtype=np.int64)
     group_of_label[rank] = groups
     present = np.flatnonzero(np.bincount(labels, minlength=len(rows)))
@@ -145,13 +146,13 @@ def _failures(rows: _Rows) -> np.ndarray:
     return np.bincount(rows.number[failed][first], minlength=len(rows))
 
 
-def _warm(rows: _Rows, ok: np.ndarray, cold_requests: np.ndarray) -> dict[str, np.ndarray]:
+def _warm(rows: _Rows, cold_requests: np.ndarray) -> dict[str, np.ndarray]:
     """Per group, the count and median of its warm TTFT values (NaN where none); ``cold_requests``:
     per request (by number), whether it was a cold start."""
-    ttft = ok & (rows.codes("metric") == code_of(rows.columns["metric"], "ttft_ms"))
+    ttft = rows.ok & (rows.codes("metric") == code_of(rows.columns["metric"], "ttft_ms"))
     if ttft.any() and cold_requests.any():
         ttft &= ~cold_requests[rows.requests.number]
-    order = order_statistics(rows.number[ttft], rows.values[ttft], len(rows))
+    order = order_statistics(rows.number[ttft], rows.values[ttft[rows.ok]], len(rows))
     warm_n, warm_median = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
     warm_n[order.labels] = order.n
     warm_median[order.labels] = order.median

@@ -246,8 +246,10 @@ def order_statistics(labels: np.ndarray, values: np.ndarray, size: int, quantile
     del rank
     key.sort()
     key %= max(size, 1)
-    s = ascending[key]
-    del key, ascending
+    at_rank = key.astype(narrow)  # (the sorted values are read through 32-bit positions: 4 bytes a value less)
+    del key
+    s = ascending[at_rank]
+    del at_rank, ascending
     minimum, maximum = s[start], s[start + n - 1]
     middle = start + n // 2
     at = quantile * (n - 1).astype(np.float64)
