@@ -290,7 +290,9 @@ def rows_of_kind(measurements: pd.DataFrame, kind: str, *, with_values: bool = F
     columns: dict[str, Any] = {}
     for name, column in measurements.items():
         values = column.array
-        if isinstance(values, pd.Categorical):
+        if isinstance(values, pd.Categorical) and not len(rows):  # (most archives have no aggregates)
+            columns[str(name)] = text_array(np.empty(0, dtype=object))
+        elif isinstance(values, pd.Categorical):
             codes = values.codes[rows]
             texts = np.asarray(values.categories, dtype=object)[codes]
             texts[codes < 0] = np.nan

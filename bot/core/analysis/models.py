@@ -10,6 +10,7 @@ from collections import Counter
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
 from bot.core.analysis.requests import coded, describe
 from bot.core.analysis.results import ModelStats, RollUp
@@ -111,10 +112,14 @@ def _configurations_with_values(groups: pd.DataFrame) -> dict[tuple[str, str], i
     if groups.empty:
         return {}
     with_values = groups["n"].to_numpy() > 0
-    model, metric, config = (groups[name].to_numpy(dtype=object)[with_values].tolist()
-                             for name in ("model", "metric", "config"))
-    distinct = {(str(a), str(b), str(c)) for a, b, c in set(zip(model, metric, config, strict=True))}
-    return dict(Counter((a, b) for a, b, _ in distinct))
+    columns = [groups[name].to_numpy(dtype=object)[with_values] for name in ("model", "metric", "config")]
+    distinct = set(zip(*(column.tolist() for column in columns), strict=True))
+    if any(infer_dtype(column, skipna=False) not in ("string", "empty") for column in columns):  # (texts: as they are)
+        distinct = {(str(a), str(b), str(c)) for a, b, c in distinct}
+    if not distinct:
+        return {}
+    models, metrics, _ = zip(*distinct, strict=True)
+    return dict(Counter(zip(models, metrics, strict=True)))
 
 
 def _rollups(model: str, dimensions: DimensionTable, counts: dict[tuple[str, str], int]) -> dict[str, RollUp]:
