@@ -15,7 +15,7 @@ import pandas as pd
 from bot.core.analysis.groups import ValueIndex, group_values
 from bot.core.analysis.requests import TEXT, order_statistics, welch
 from bot.core.analysis.results import ConfigComparison
-from bot.core.codes import categorical, combine, ranked
+from bot.core.codes import combine, ranked, sorted_codes
 from bot.core.dimensions import config_values
 
 SIGNIFICANCE = 0.05
@@ -31,7 +31,7 @@ def config_table(requests: pd.DataFrame) -> pd.DataFrame:
     model-level figures are that configuration's)."""
     if requests.empty:
         return pd.DataFrame(columns=TABLE_COLUMNS)
-    (model_codes, model_texts), (config_codes, config_texts) = _sorted_codes(requests["model"]), _sorted_codes(
+    (model_codes, model_texts), (config_codes, config_texts) = sorted_codes(requests["model"]), sorted_codes(
         requests["config"])
     pair, first = combine(model_codes, config_codes)
     per_model = np.bincount(model_codes[first], minlength=len(model_texts))
@@ -52,16 +52,6 @@ def config_table(requests: pd.DataFrame) -> pd.DataFrame:
     out.update(_table(requests, scope, np.searchsorted(present, label[scope]), len(present)))
     out["values"] = [config_values(text) for text in configs.tolist()]  # each row its own dict
     return pd.DataFrame({name: out[name] for name in TABLE_COLUMNS}, copy=False)  # (the columns are its own)
-
-
-def _sorted_codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """`bot.core.codes.categorical`'s codes and categories (sorted; -1 where missing) of a text column:
-    a plain column is factorized as an object array (half the cost of making a categorical of it)."""
-    if isinstance(column.array, pd.Categorical):
-        values = categorical(column)
-        return values.codes, values.categories.tolist()
-    codes, texts = pd.factorize(column.to_numpy(dtype=object), sort=True)
-    return codes, texts.tolist()
 
 
 def _table(requests: pd.DataFrame, scope: np.ndarray, row: np.ndarray, size: int) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from pandas.api.types import infer_dtype
 
 from bot.core.analysis.requests import coded, describe
 from bot.core.analysis.results import ModelStats, RollUp
-from bot.core.codes import categorical, combine
+from bot.core.codes import combine, sorted_codes
 from bot.core.dimensions import DimensionTable
 
 ROLLUP_METRICS = ("throughput_tok_s", "prompt_throughput_tok_s", "ttft_ms", "latency_ms")
@@ -28,12 +28,12 @@ def model_stats(requests: pd.DataFrame, measurements: pd.DataFrame, groups: pd.D
     ttft_definitions = _ttft_definitions(measurements)
     counts = _configurations_with_values(groups)
     columns = _Columns(requests)
-    models = categorical(requests["model"])  # sorted categories: the models in name order
-    order = np.argsort(models.codes, kind="stable")
-    bounds = np.searchsorted(models.codes[order], np.arange(len(models.categories) + 1))
+    codes, names = sorted_codes(requests["model"])  # the models in name order
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
     return [columns.stats(model, order[bounds[code]:bounds[code + 1]], ttft_definitions.get(model, ()),
                           _rollups(model, dimensions, counts))
-            for code, model in enumerate(models.categories.tolist()) if bounds[code + 1] > bounds[code]]
+            for code, model in enumerate(names) if bounds[code + 1] > bounds[code]]
 
 
 class _Columns:
