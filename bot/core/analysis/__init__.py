@@ -40,9 +40,10 @@ def analyze(ingest: IngestResult) -> Analysis:
     rows = RequestRows(measurements)  # the request and sample rows, found once for the next two steps
     requests = request_frame(measurements, rows)  # (its models grouped already: request_frame groups them the same)
     groups = config_groups(measurements, requests=rows, cold_requests=requests["cold_start"].to_numpy(dtype=bool))
+    codes = rows.codes  # (per request: the codes of its texts)
     del rows  # (a number per row)
-    models = model_stats(requests, measurements, groups, dimensions)
-    configs = config_table(requests)
+    models = model_stats(requests, measurements, groups, dimensions, codes)
+    configs = config_table(requests, codes)
     index = value_index(measurements)
     found = comparisons(groups, index)
     generic = rows_of_kind(measurements, "generic")

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype
 
-from bot.core.analysis.requests import coded, describe
+from bot.core.analysis.requests import RequestCodes, coded, describe
 from bot.core.analysis.results import ModelStats, RollUp
 from bot.core.codes import combine, sorted_codes
 from bot.core.dimensions import DimensionTable
@@ -21,16 +21,17 @@ ROLLUP_METRICS = ("throughput_tok_s", "prompt_throughput_tok_s", "ttft_ms", "lat
 
 
 def model_stats(requests: pd.DataFrame, measurements: pd.DataFrame, groups: pd.DataFrame,
-                dimensions: DimensionTable) -> list[ModelStats]:
-    """One `ModelStats` per model of the request frame, models sorted by name."""
+                dimensions: DimensionTable, codes: RequestCodes | None = None) -> list[ModelStats]:
+    """One `ModelStats` per model of the request frame, models sorted by name. ``codes``: the request
+    frame's `RequestCodes`, when known (else its models are factorized)."""
     if requests.empty:
         return []
     ttft_definitions = _ttft_definitions(measurements)
     counts = _configurations_with_values(groups)
     columns = _Columns(requests)
-    codes, names = sorted_codes(requests["model"])  # the models in name order
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    model_codes, names = codes.model if codes is not None else sorted_codes(requests["model"])  # in name order
+    order = np.argsort(model_codes, kind="stable")
+    bounds = np.searchsorted(model_codes[order], np.arange(len(names) + 1))
     return [columns.stats(model, order[bounds[code]:bounds[code + 1]], ttft_definitions.get(model, ()),
                           _rollups(model, dimensions, counts))
             for code, model in enumerate(names) if bounds[code + 1] > bounds[code]]

@@ -43,6 +43,19 @@ class RequestRows:
             self.number = narrowed(number, len(self.first))
         else:
             self.number, self.first = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        self.codes: RequestCodes | None = None  # set by `request_frame`
+
+
+class RequestCodes:
+    """Per request of a request frame, the codes its ``model``, ``config`` and ``source`` texts were
+    read from, and those texts (``texts[code]``): each as (codes, texts). The model's and the
+    configuration's texts are sorted (codes stand for their order, as `bot.core.codes.sorted_codes`
+    gives them); ``config`` is None where a request's configuration was merged from its rows' (a text
+    of its own). The steps that group requests take these instead of factorizing the texts again."""
+
+    def __init__(self, model: tuple[np.ndarray, list[str]], config: tuple[np.ndarray, list[str]] | None,
+                 source: tuple[np.ndarray, list[str]]) -> None:
+        self.model, self.config, self.source = model, config, source
 
 
 def request_frame(measurements: pd.DataFrame, rows: RequestRows | None = None) -> pd.DataFrame:
@@ -58,7 +71,7 @@ def request_frame(measurements: pd.DataFrame, rows: RequestRows | None = None) -
     Memory (10,000 files: ~0.6 M rows, ~0.14 M requests): nothing per row beyond the request
     numbers and positions; the metric columns are filled one metric at a time into one block, and
     the frame takes its other columns without copying them. ``rows``: the frame's `RequestRows`, when
-    known already.
+    known already; their ``codes`` are set (`RequestCodes`).
     """
     if rows is None:
         rows = RequestRows(measurements)
@@ -72,6 +85,7 @@ def request_frame(measurements: pd.DataFrame, rows: RequestRows | None = None) -
     at_first = positions[first]
     models = grouped_models(m["model"], m["source"])
     configs = coded(m["config"])
+    sources = coded(m["source"])
     # The frame is assembled from arrays, in its final column order, sharing them (no copy).
     leading: dict[str, Any] = {"request_id": _text_array(texts_at(request_ids, at_first))}
     for name in _META[:5]:
@@ -80,8 +94,11 @@ def request_frame(measurements: pd.DataFrame, rows: RequestRows | None = None) -
         elif name == "row":
             leading[name] = m["row"].to_numpy()[at_first]
         elif name == "config":
-            leading[name] = _text_array(_request_configs(configs.codes[positions], number, first, configs,
-                                                         texts_at(configs, at_first)))
+            config_texts = texts_at(configs, at_first)
+            merged = _request_configs(configs.codes[positions], number, first, configs, config_texts)
+            leading[name] = _text_array(merged)
+        elif name == "source":
+            leading[name] = _text_array(texts_at(sources, at_first))
         else:
             leading[name] = _text_array(texts_at(coded(m[name]), at_first))
     leading["kind"] = _text_array(texts_at(coded(m["kind"]), at_first))
@@ -98,7 +115,24 @@ def request_frame(measurements: pd.DataFrame, rows: RequestRows | None = None) -
     latency[derived] = ttft[derived] + eval_ms[derived]
     columns = {**leading, **metric, "latency_definition": _text_array(definition),
                "cold_start": _cold_starts(failed, metric["load_ms"], models.codes[at_first])}
+    rows.codes = _request_codes(at_first, models, categorical(m["config"]) if merged is config_texts else None,
+                                sources)
     return pd.DataFrame(columns, copy=False)  # (pandas copies the metric columns into one block once)
+
+
+def _request_codes(at_first: np.ndarray, models: pd.Categorical, configs: pd.Categorical | None,
+                   sources: pd.Categorical) -> RequestCodes | None:
+    """The `RequestCodes` of the requests whose first rows are ``at_first`` (``models`` and ``configs``
+    with sorted categories); None when a text is missing at one of them (its code -1 stands for no
+    text of the list)."""
+    def read(values: pd.Categorical) -> tuple[np.ndarray, list[str]]:
+        return values.codes[at_first], values.categories.tolist()
+
+    model, source = read(models), read(sources)
+    config = read(configs) if configs is not None else None
+    if any(found is not None and (found[0] < 0).any() for found in (model, config, source)):
+        return None
+    return RequestCodes(model, config, source)
 
 
 def row_positions(measurements: pd.DataFrame) -> np.ndarray:
