@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 
 from bot.core.analysis.requests import (
-    TEXT,
     RequestRows,
     code_of,
     coded,
@@ -196,7 +195,7 @@ def _joined(rows: _Rows, name: str) -> pd.api.extensions.ExtensionArray:
             if text is None:
                 text = made[codes_of_group] = "; ".join(texts[code[lo:hi]].tolist())
             joined[g] = text
-    return pd.array(joined, dtype=TEXT)
+    return text_array(joined)
 
 
 def _config_values(rows: _Rows) -> list[dict[str, str]]:
