@@ -17,7 +17,7 @@ from bot.core.analysis.facts import build_facts
 from bot.core.analysis.groups import aggregate_rows, config_groups, rows_of_kind, value_index, with_group_model
 from bot.core.analysis.models import model_stats
 from bot.core.analysis.rankings import check_rankings
-from bot.core.analysis.requests import request_frame
+from bot.core.analysis.requests import RequestRows, request_frame
 from bot.core.analysis.results import Analysis, ConfigComparison, ModelStats
 from bot.core.dimensions import UNNAMED_MODEL, dimensions_of
 from bot.core.types import IngestResult
@@ -37,12 +37,13 @@ __all__ = [
 def analyze(ingest: IngestResult) -> Analysis:
     measurements = with_group_model(ingest.measurements)
     dimensions = ingest.dimensions or dimensions_of(ingest.measurements)
-    requests = request_frame(measurements)  # (its models grouped already: request_frame groups them the same)
-    cold = (set(requests["request_id"].to_numpy(dtype=object)[requests["cold_start"].to_numpy(dtype=bool)].tolist())
-            if not requests.empty else set())
-    groups = config_groups(measurements, cold)
-    models = model_stats(requests, measurements, groups, dimensions)
-    configs = config_table(requests)
+    rows = RequestRows(measurements)  # the request and sample rows, found once for the next two steps
+    requests = request_frame(measurements, rows)  # (its models grouped already: request_frame groups them the same)
+    groups = config_groups(measurements, requests=rows, cold_requests=requests["cold_start"].to_numpy(dtype=bool))
+    codes = rows.codes  # (per request: the codes of its texts)
+    del rows  # (a number per row)
+    models = model_stats(requests, measurements, groups, dimensions, codes)
+    configs = config_table(requests, codes)
     index = value_index(measurements)
     found = comparisons(groups, index)
     generic = rows_of_kind(measurements, "generic")

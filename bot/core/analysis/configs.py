@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from bot.core.analysis.groups import ValueIndex, group_values
-from bot.core.analysis.requests import TEXT, order_statistics, welch
+from bot.core.analysis.requests import TEXT, RequestCodes, order_statistics, welch
 from bot.core.analysis.results import ConfigComparison
-from bot.core.codes import categorical, combine, ranked
+from bot.core.codes import combine, ranked, sorted_codes
 from bot.core.dimensions import config_values
 
 SIGNIFICANCE = 0.05
@@ -25,14 +25,16 @@ _FIGURES = ("throughput_median", "throughput_mean", "throughput_std", "prompt_th
             "ttft_warm_median_ms")
 
 
-def config_table(requests: pd.DataFrame) -> pd.DataFrame:
+def config_table(requests: pd.DataFrame, codes: RequestCodes | None = None) -> pd.DataFrame:
     """One row per (model, configuration) of requests and samples: throughput, prompt processing and
     warm TTFT of exactly that configuration. Models with a single configuration are left out (their
-    model-level figures are that configuration's)."""
+    model-level figures are that configuration's). ``codes``: the request frame's `RequestCodes`,
+    when known (else its texts are factorized)."""
     if requests.empty:
         return pd.DataFrame(columns=TABLE_COLUMNS)
-    (model_codes, model_texts), (config_codes, config_texts) = _sorted_codes(requests["model"]), _sorted_codes(
-        requests["config"])
+    model_codes, model_texts = codes.model if codes is not None else sorted_codes(requests["model"])
+    config_codes, config_texts = (codes.config if codes is not None and codes.config is not None
+                                  else sorted_codes(requests["config"]))
     pair, first = combine(model_codes, config_codes)
     per_model = np.bincount(model_codes[first], minlength=len(model_texts))
     empty = config_texts.index("") if "" in config_texts else -1
@@ -49,22 +51,14 @@ def config_table(requests: pd.DataFrame) -> pd.DataFrame:
         "model": pd.array(np.asarray(model_texts, dtype=object)[model_codes[rows]], dtype=TEXT),
         "config": pd.array(configs, dtype=TEXT),
     }
-    out.update(_table(requests, scope, np.searchsorted(present, label[scope]), len(present)))
+    out.update(_table(requests, scope, np.searchsorted(present, label[scope]), len(present),
+                      codes.source if codes is not None else None))
     out["values"] = [config_values(text) for text in configs.tolist()]  # each row its own dict
-    return pd.DataFrame({name: out[name] for name in TABLE_COLUMNS})
+    return pd.DataFrame({name: out[name] for name in TABLE_COLUMNS}, copy=False)  # (the columns are its own)
 
 
-def _sorted_codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
-    """`bot.core.codes.categorical`'s codes and categories (sorted; -1 where missing) of a text column:
-    a plain column is factorized as an object array (half the cost of making a categorical of it)."""
-    if isinstance(column.array, pd.Categorical):
-        values = categorical(column)
-        return values.codes, values.categories.tolist()
-    codes, texts = pd.factorize(column.to_numpy(dtype=object), sort=True)
-    return codes, texts.tolist()
-
-
-def _table(requests: pd.DataFrame, scope: np.ndarray, row: np.ndarray, size: int) -> dict[str, Any]:
+def _table(requests: pd.DataFrame, scope: np.ndarray, row: np.ndarray, size: int,
+           sources: tuple[np.ndarray, list[str]] | None) -> dict[str, Any]:
     """The figures of each table row (``row``: each request's of ``scope``). Medians are read off
     sorted values (`order_statistics`); mean and std are pandas' groupby, whose sums depend on the
     order it adds in (grouped by the same labels as ever: the rows' numbers are sorted like them)."""
@@ -83,8 +77,12 @@ def _table(requests: pd.DataFrame, scope: np.ndarray, row: np.ndarray, size: int
     out["ttft_warm_median_ms"] = _medians(ok_row[warm], requests["ttft_ms"].to_numpy(dtype="float64")[ok][warm], size)
     for name in _FIGURES:  # Python floats, None where there is none (as the JSON and the report show them)
         out[name] = _objects([None if value != value else value for value in out[name].tolist()])
-    codes, texts = pd.factorize(requests["source"].to_numpy(dtype=object)[scope])
-    out["sources"] = pd.Series(_joined_sources(row, codes, texts.tolist(), size), dtype="object")
+    if sources is None:
+        codes, texts = pd.factorize(requests["source"].to_numpy(dtype=object)[scope])
+        sources = codes, texts.tolist()
+    else:
+        sources = sources[0][scope], sources[1]
+    out["sources"] = pd.Series(_joined_sources(row, *sources, size), dtype="object")
     return out
 
 

@@ -11,14 +11,23 @@ occur; every statistic is then one vectorised groupby over that number.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from bot.core.analysis.requests import TEXT, coded, order_statistics, row_positions, texts_at
-from bot.core.codes import categorical, combine, grouped_models, ranked
+from bot.core.analysis.requests import (
+    RequestRows,
+    code_of,
+    coded,
+    order_statistics,
+    row_positions,
+    text_array,
+    texts_at,
+)
+from bot.core.codes import categorical, combine, grouped_models, narrowed, ranked
 from bot.core.dimensions import config_values
 
 GROUP_KEYS = ["model", "metric", "config", "kind"]
@@ -36,15 +45,20 @@ def with_group_model(measurements: pd.DataFrame) -> pd.DataFrame:
 class _Rows:
     """The request and sample rows of a measurement frame, numbered by group."""
 
-    def __init__(self, measurements: pd.DataFrame, positions: np.ndarray) -> None:
+    def __init__(self, measurements: pd.DataFrame, requests: RequestRows) -> None:
         m = measurements
-        self.positions = positions
+        positions = self.positions = requests.positions
+        self.requests = requests
         # sorted categories where codes stand for the texts' order (ranks, joined texts); any order else
         self.columns = {name: categorical(m[name]) for name in (*GROUP_KEYS, "definition", "source")}
-        self.columns.update({name: coded(m[name]) for name in ("unit", "request_id")})
-        self.number, self.first = combine(*(self.columns[name].codes[positions] for name in GROUP_KEYS))
-        self.values = m["value"].to_numpy(dtype="float64")[positions]
+        self.columns["unit"] = coded(m["unit"])
+        number, self.first = combine(*(self.columns[name].codes[positions] for name in GROUP_KEYS))
+        self.number = narrowed(number, len(self.first))  # (32-bit where it fits: kept while the figures are made)
+        del number
         self.failed = m["failed"].to_numpy(dtype=bool)[positions]
+        values = m["value"].to_numpy(dtype="float64")[positions]
+        self.ok = ~self.failed & ~np.isnan(values)  # the successful rows with a value
+        self.values = values[self.ok]  # their values (only these are kept: 8 bytes a row less)
 
     def __len__(self) -> int:
         return len(self.first)
@@ -56,46 +70,62 @@ class _Rows:
         return self.columns[name].codes[self.positions]
 
 
-def config_groups(measurements: pd.DataFrame, cold: Collection[str] = ()) -> pd.DataFrame:
+def config_groups(measurements: pd.DataFrame, cold: Collection[str] = (), *, requests: RequestRows | None = None,
+                  cold_requests: np.ndarray | None = None) -> pd.DataFrame:
     """Per (model, metric, config, kind) statistics of requests and samples, in the order the
     groups first occur.
 
     ``measurements`` has grouped model names (`with_group_model`); ``cold`` holds the request ids of
-    cold starts (their TTFT is left out of the warm figures).
+    cold starts (their TTFT is left out of the warm figures). Within an analysis the request rows are
+    known already (``requests``: `RequestRows` of the same frame) and so are the cold starts, as the
+    request frame's ``cold_start`` column (``cold_requests``, by request number): no request id is
+    looked up as a text.
     """
-    positions = row_positions(measurements)
-    if not len(positions):
+    if requests is None:
+        requests = RequestRows(measurements)
+    if not len(requests.positions):
         return pd.DataFrame(columns=GROUP_COLUMNS)
-    rows = _Rows(measurements, positions)
-    out: dict[str, Any] = {name: pd.array(rows.texts(name), dtype=TEXT) for name in (*GROUP_KEYS, "unit")}
-    ok = ~rows.failed & ~np.isnan(rows.values)
-    stats = _statistics(rows, ok)
+    rows = _Rows(measurements, requests)
+    out: dict[str, Any] = {name: text_array(rows.texts(name)) for name in (*GROUP_KEYS, "unit")}
+    stats = _statistics(rows)
     out["n"] = stats.pop("n")
     out["failed"] = _failures(rows)
     out.update(stats)
-    out.update(_warm(rows, ok, cold))
+    if cold_requests is None:
+        cold_requests = _cold_requests(measurements, requests, cold)
+    out.update(_warm(rows, cold_requests))
     out["definition"] = _joined(rows, "definition")
     out["sources"] = _joined(rows, "source")
     out["values"] = _config_values(rows)
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, copy=False)  # (the arrays are this frame's own)
 
 
-def _statistics(rows: _Rows, ok: np.ndarray) -> dict[str, np.ndarray]:
+def _cold_requests(measurements: pd.DataFrame, requests: RequestRows, cold: Collection[str]) -> np.ndarray:
+    """Per request (by number), whether its id is among ``cold``."""
+    if not cold:
+        return np.zeros(len(requests.first), dtype=bool)
+    ids = coded(measurements["request_id"])
+    # probe the few cold ids with every category (an index of all request ids would be kept)
+    is_cold = pd.Index(list(cold)).get_indexer(ids.categories) >= 0
+    return is_cold[ids.codes[requests.positions[requests.first]]]
+
+
+def _statistics(rows: _Rows) -> dict[str, np.ndarray]:
     """n, mean, median, min, max, sample std and p95 of each group's successful values (NaN where a
     group has none). Mean and std are pandas' (its sums depend on the order it adds in): one groupby
     by the groups' sorted ranks, as grouping by their keys did (`bot.core.codes.ranked`); the order
     statistics are read off the sorted values (`order_statistics`, the same numbers)."""
     groups = np.arange(len(rows))
     rank = ranked(groups, rows.first, *(rows.codes(name)[rows.first] for name in GROUP_KEYS))  # each group's label
-    labels = rank.astype(np.int32)[rows.number][ok]  # 32-bit: one label per successful row
-    values = rows.values[ok]
+    labels = rank.astype(np.int32)[rows.number][rows.ok]  # 32-bit: one label per successful row
+    values = rows.values
     group_of_label = np.empty(len(rows), dtype=np.int64)
     group_of_label[rank] = groups
     present = np.flatnonzero(np.bincount(labels, minlength=len(rows)))
     # Grouped by a categorical of the labels: pandas takes its codes as they are (an array of labels
     # is hashed first, in a table sized for every row); the same sums, checked in tests/core/test_codes.py.
     by_label = pd.Categorical.from_codes(labels, categories=pd.RangeIndex(len(rows)))
-    grouped = pd.Series(values).groupby(by_label, observed=False, sort=True)
+    grouped = pd.Series(values, copy=False).groupby(by_label, observed=False, sort=True)  # (pandas 3 copies else)
     out = {name: np.full(len(rows), np.nan) for name in ("mean", "median", "p95", "min", "max", "std")}
     for name, figures in (("mean", grouped.mean()), ("std", grouped.std())):
         out[name][group_of_label[present]] = figures.to_numpy()[present]
@@ -110,30 +140,23 @@ def _statistics(rows: _Rows, ok: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _failures(rows: _Rows) -> np.ndarray:
-    """Per group, how many distinct requests failed."""
+    """Per group, how many distinct requests failed (a request's number stands for its id)."""
     failed = np.flatnonzero(rows.failed)
-    _, first = combine(rows.number[failed], rows.codes("request_id")[failed])
+    _, first = combine(rows.number[failed], rows.requests.number[failed])
     return np.bincount(rows.number[failed][first], minlength=len(rows))
 
 
-def _warm(rows: _Rows, ok: np.ndarray, cold: Collection[str]) -> dict[str, np.ndarray]:
-    """Per group, the count and median of its warm TTFT values (NaN where none)."""
-    metrics = rows.columns["metric"]
-    ttft = ok & (rows.codes("metric") == _code(metrics, "ttft_ms"))
-    if cold and ttft.any():
-        # probe the few cold ids with every category (an index of all request ids would be kept)
-        is_cold = pd.Index(list(cold)).get_indexer(rows.columns["request_id"].categories) >= 0
-        ttft &= ~is_cold[rows.codes("request_id")]
-    order = order_statistics(rows.number[ttft], rows.values[ttft], len(rows))
+def _warm(rows: _Rows, cold_requests: np.ndarray) -> dict[str, np.ndarray]:
+    """Per group, the count and median of its warm TTFT values (NaN where none); ``cold_requests``:
+    per request (by number), whether it was a cold start."""
+    ttft = rows.ok & (rows.codes("metric") == code_of(rows.columns["metric"], "ttft_ms"))
+    if ttft.any() and cold_requests.any():
+        ttft &= ~cold_requests[rows.requests.number]
+    order = order_statistics(rows.number[ttft], rows.values[ttft[rows.ok]], len(rows))
     warm_n, warm_median = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
     warm_n[order.labels] = order.n
     warm_median[order.labels] = order.median
     return {"warm_n": warm_n, "warm_median": warm_median}
-
-
-def _code(values: pd.Categorical, text: str) -> int:
-    found = values.categories.get_indexer([text])[0]
-    return int(found)
 
 
 def _joined(rows: _Rows, name: str) -> pd.api.extensions.ExtensionArray:
@@ -142,9 +165,10 @@ def _joined(rows: _Rows, name: str) -> pd.api.extensions.ExtensionArray:
     codes = rows.codes(name)
     texts = np.asarray(rows.columns[name].categories, dtype=object)
     width = len(texts) + 1
-    key = rows.number * width  # (group, code) as one number, made in place: one int64 per row
+    key = rows.number.astype(np.int64)  # (group, code) as one number, made in place: one int64 per row
+    key *= width
     key += codes
-    key[codes == _code(rows.columns[name], "")] = -1
+    key[codes == code_of(rows.columns[name], "")] = -1
     del codes
     space = len(rows) * width
     if space <= 8 * len(key):  # the pairs found, as a table of a byte per pair (sorted as it is read)
@@ -171,7 +195,7 @@ def _joined(rows: _Rows, name: str) -> pd.api.extensions.ExtensionArray:
             if text is None:
                 text = made[codes_of_group] = "; ".join(texts[code[lo:hi]].tolist())
             joined[g] = text
-    return pd.array(joined, dtype=TEXT)
+    return text_array(joined)
 
 
 def _config_values(rows: _Rows) -> list[dict[str, str]]:
@@ -188,14 +212,21 @@ class ValueIndex:
     """(model, metric, config) -> the successful, finite values of that configuration, for the noise
     tests. Only a few configurations are ever asked for: when the first is, the successful rows are
     ordered by configuration once (their positions, 4 bytes a row at most archives' size), and a
-    configuration's values are read off the frame when asked for, and kept."""
+    configuration's values are read off the frame when asked for, and kept. A configuration is found
+    by its texts' codes (one number per configuration, sorted), not in a mapping of every
+    configuration's texts (~1,000 on the real archive, ~0.2 ms to make)."""
 
     def __init__(self, measurements: pd.DataFrame) -> None:
         self._measurements = measurements
         self._found: dict[tuple[str, str, str], np.ndarray] = {}
         self._prepared = False
         self._rows = np.empty(0, dtype=np.int64)  # the successful rows, configuration by configuration
-        self._bounds: dict[tuple[str, str, str], tuple[int, int]] = {}  # a configuration's slice of them
+        self._values = np.empty(0)  # the frame's values (a view), while prepared
+        self._codes: list[dict[str, int]] = []  # per column (model, metric, config): text -> code
+        self._widths: list[int] = []
+        self._keys = np.empty(0, dtype=np.int64)  # each configuration's number from its codes, ascending
+        self._starts = self._ends = np.empty(0, dtype=np.int64)  # where each (in that order) is among the rows
+        self._bounds: dict[tuple[str, str, str], tuple[int, int]] | None = None  # (numbers would overflow)
 
     def get(self, model: str, metric: str, config: str) -> np.ndarray:
         key = (model, metric, config)
@@ -205,7 +236,9 @@ class ValueIndex:
 
     def release(self) -> None:
         """Forget the ordered rows (kept: what was found); they are made again if asked."""
-        self._prepared, self._rows, self._bounds = False, np.empty(0, dtype=np.int64), {}
+        self._prepared, self._rows, self._values = False, np.empty(0, dtype=np.int64), np.empty(0)
+        self._codes, self._bounds = [], None
+        self._keys = self._starts = self._ends = np.empty(0, dtype=np.int64)
 
     def items(self) -> list[tuple[tuple[str, str, str], np.ndarray]]:
         """The configurations asked for so far."""
@@ -214,15 +247,29 @@ class ValueIndex:
     def _select(self, key: tuple[str, str, str]) -> np.ndarray:
         if not self._prepared:
             self._prepare()
-        low, high = self._bounds.get(key, (0, 0))
-        return self._measurements["value"].to_numpy(dtype="float64")[self._rows[low:high]]
+        low, high = self._slice(key)
+        return self._values[self._rows[low:high]]
+
+    def _slice(self, key: tuple[str, str, str]) -> tuple[int, int]:
+        if self._bounds is not None:
+            return self._bounds.get(key, (0, 0))
+        number = 0
+        for text, codes, width in zip(key, self._codes, self._widths, strict=True):
+            code = codes.get(text)
+            if code is None:
+                return 0, 0
+            number = number * width + code
+        at = int(np.searchsorted(self._keys, number))
+        if at == len(self._keys) or self._keys[at] != number:
+            return 0, 0
+        return int(self._starts[at]), int(self._ends[at])
 
     def _prepare(self) -> None:
         """The successful, finite request and sample rows ordered by configuration (each in row
         order), once."""
         m = self._measurements
         rows = row_positions(m)
-        values = m["value"].to_numpy(dtype="float64")
+        values = self._values = m["value"].to_numpy(dtype="float64")
         columns = [coded(m[name]) for name in ("model", "metric", "config")]
         wanted = ~m["failed"].to_numpy(dtype=bool)[rows] & np.isfinite(values[rows])
         for column in columns:  # a missing text (code -1) is no configuration's
@@ -230,13 +277,28 @@ class ValueIndex:
         rows = rows[wanted]
         del wanted
         number, first = combine(*(column.codes[rows] for column in columns))
-        names = [np.asarray(column.categories, dtype=object)[column.codes[rows[first]]].tolist() for column in columns]
-        ends = np.cumsum(np.bincount(number, minlength=len(first))).tolist()
+        counts = np.bincount(number, minlength=len(first))
         order = np.argsort(number, kind="stable")
         del number
         self._rows = rows[order].astype(np.int32 if len(m) < 2**31 else np.int64)
-        self._bounds = {key: (0 if i == 0 else ends[i - 1], ends[i])
-                        for i, key in enumerate(zip(*names, strict=True))}
+        texts = [column.categories.tolist() for column in columns]
+        self._widths = [len(names) for names in texts]
+        firsts = [column.codes[rows[first]] for column in columns]
+        if math.prod(self._widths) < 2**62:
+            self._codes = [{text: code for code, text in enumerate(names)} for names in texts]
+            keys = np.zeros(len(first), dtype=np.int64)
+            for codes, width in zip(firsts, self._widths, strict=True):
+                keys *= width
+                keys += codes
+            by_key = np.argsort(keys)
+            ends = np.cumsum(counts)
+            self._keys, self._starts, self._ends = keys[by_key], (ends - counts)[by_key], ends[by_key]
+        else:  # (more combinations than 64-bit numbers: a mapping of every configuration's texts)
+            ends = np.cumsum(counts).tolist()
+            names = [np.asarray(names, dtype=object)[codes].tolist()
+                     for names, codes in zip(texts, firsts, strict=True)]
+            self._bounds = {key: (0 if i == 0 else ends[i - 1], ends[i])
+                            for i, key in enumerate(zip(*names, strict=True))}
         self._prepared = True
 
 
@@ -257,7 +319,7 @@ def rows_of_kind(measurements: pd.DataFrame, kind: str, *, with_values: bool = F
     ``with_values``, a last column ``values``: each row's configuration as a mapping."""
     kinds = measurements["kind"]
     if isinstance(kinds.dtype, pd.CategoricalDtype):
-        code = kinds.array.categories.get_indexer([kind])[0]
+        code = code_of(kinds.array, kind)
         wanted = kinds.array.codes == code if code >= 0 else np.zeros(len(kinds), dtype=bool)
     else:
         wanted = (kinds == kind).to_numpy(dtype=bool)
@@ -265,11 +327,13 @@ def rows_of_kind(measurements: pd.DataFrame, kind: str, *, with_values: bool = F
     columns: dict[str, Any] = {}
     for name, column in measurements.items():
         values = column.array
-        if isinstance(values, pd.Categorical):
+        if isinstance(values, pd.Categorical) and not len(rows):  # (most archives have no aggregates)
+            columns[str(name)] = text_array(np.empty(0, dtype=object))
+        elif isinstance(values, pd.Categorical):
             codes = values.codes[rows]
             texts = np.asarray(values.categories, dtype=object)[codes]
             texts[codes < 0] = np.nan
-            columns[str(name)] = pd.array(texts, dtype=TEXT)
+            columns[str(name)] = text_array(texts)
         elif isinstance(column.dtype, np.dtype):
             columns[str(name)] = column.to_numpy()[rows]
         else:
@@ -280,7 +344,7 @@ def rows_of_kind(measurements: pd.DataFrame, kind: str, *, with_values: bool = F
         columns["values"] = np.empty(len(rows), dtype=object)
         columns["values"][:] = [config_values(c) for c in texts]
         names.append("values")
-    return pd.DataFrame(columns, columns=names)
+    return pd.DataFrame(columns, columns=names, copy=False)  # (the arrays are its own)
 
 
 def aggregate_rows(measurements: pd.DataFrame) -> pd.DataFrame:

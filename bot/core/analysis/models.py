@@ -10,29 +10,31 @@ from collections import Counter
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import infer_dtype
 
-from bot.core.analysis.requests import coded, describe
+from bot.core.analysis.requests import RequestCodes, coded, describe
 from bot.core.analysis.results import ModelStats, RollUp
-from bot.core.codes import categorical, combine
+from bot.core.codes import combine, sorted_codes
 from bot.core.dimensions import DimensionTable
 
 ROLLUP_METRICS = ("throughput_tok_s", "prompt_throughput_tok_s", "ttft_ms", "latency_ms")
 
 
 def model_stats(requests: pd.DataFrame, measurements: pd.DataFrame, groups: pd.DataFrame,
-                dimensions: DimensionTable) -> list[ModelStats]:
-    """One `ModelStats` per model of the request frame, models sorted by name."""
+                dimensions: DimensionTable, codes: RequestCodes | None = None) -> list[ModelStats]:
+    """One `ModelStats` per model of the request frame, models sorted by name. ``codes``: the request
+    frame's `RequestCodes`, when known (else its models are factorized)."""
     if requests.empty:
         return []
     ttft_definitions = _ttft_definitions(measurements)
     counts = _configurations_with_values(groups)
     columns = _Columns(requests)
-    models = categorical(requests["model"])  # sorted categories: the models in name order
-    order = np.argsort(models.codes, kind="stable")
-    bounds = np.searchsorted(models.codes[order], np.arange(len(models.categories) + 1))
+    model_codes, names = codes.model if codes is not None else sorted_codes(requests["model"])  # in name order
+    order = np.argsort(model_codes, kind="stable")
+    bounds = np.searchsorted(model_codes[order], np.arange(len(names) + 1))
     return [columns.stats(model, order[bounds[code]:bounds[code + 1]], ttft_definitions.get(model, ()),
                           _rollups(model, dimensions, counts))
-            for code, model in enumerate(models.categories.tolist()) if bounds[code + 1] > bounds[code]]
+            for code, model in enumerate(names) if bounds[code + 1] > bounds[code]]
 
 
 class _Columns:
@@ -111,10 +113,14 @@ def _configurations_with_values(groups: pd.DataFrame) -> dict[tuple[str, str], i
     if groups.empty:
         return {}
     with_values = groups["n"].to_numpy() > 0
-    model, metric, config = (groups[name].to_numpy(dtype=object)[with_values].tolist()
-                             for name in ("model", "metric", "config"))
-    distinct = {(str(a), str(b), str(c)) for a, b, c in set(zip(model, metric, config, strict=True))}
-    return dict(Counter((a, b) for a, b, _ in distinct))
+    columns = [groups[name].to_numpy(dtype=object)[with_values] for name in ("model", "metric", "config")]
+    distinct = set(zip(*(column.tolist() for column in columns), strict=True))
+    if any(infer_dtype(column, skipna=False) not in ("string", "empty") for column in columns):  # (texts: as they are)
+        distinct = {(str(a), str(b), str(c)) for a, b, c in distinct}
+    if not distinct:
+        return {}
+    models, metrics, _ = zip(*distinct, strict=True)
+    return dict(Counter(zip(models, metrics, strict=True)))
 
 
 def _rollups(model: str, dimensions: DimensionTable, counts: dict[tuple[str, str], int]) -> dict[str, RollUp]:
