@@ -76,10 +76,12 @@ def ingest_tree(root: Path | str, *, files: Iterable[str] | None = None, max_fil
         if found.rows is not None:
             per_file_rows[found.rel] = _FileRows(store.add(found.rows), claims.add(found.claims), claims)
 
+    seen_hashes.clear()
     store.seal()
     _resolve_models(per_file_rows, inventory, store)
     _drop_reexports(per_file_rows, inventory, store)
     _drop_twins(per_file_rows, inventory, store)
+    per_file_rows.clear()  # what is left of the reading is released before the frames are made
     _copies_of_skipped_files(inventory)
     result = _result(inventory, store, claims)
     result.rankings = rankings
@@ -111,11 +113,14 @@ def _drop_twins(per_file_rows: dict[str, _FileRows], inventory: Inventory, store
 
 
 def _result(inventory: Inventory, store: ColumnStore, claims: ClaimColumns) -> IngestResult:
+    """The frames, the claims' first: their lists are released before the measurement frame (the
+    ingest's high-water mark) is made."""
+    claim_frame = claims.frame()
     measurements = store.frame()
     measurements = measurements if len(measurements) else empty_measurements()
     measurements, dimensions = assign_configs(measurements)
     inventory.skipped.sort(key=lambda s: s.path)
-    return IngestResult(measurements=measurements, claims=claims.frame(), inventory=inventory, dimensions=dimensions)
+    return IngestResult(measurements=measurements, claims=claim_frame, inventory=inventory, dimensions=dimensions)
 
 
 @dataclass

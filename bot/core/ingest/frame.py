@@ -142,6 +142,21 @@ class FileTexts:
             out.extend(self._decoded(low, min(low + _DECODED_AT_ONCE, len(self.ends))))
         return out
 
+    def take_all(self) -> np.ndarray:
+        """Every text, in code order, as an object array; the bytes are released as they are
+        decoded, so the texts and their bytes are never held whole at once (10,000 files: ~15 B a
+        row). Decoded from the end: a bytearray gives its memory back as it shrinks (once halved).
+        The texts are gone from here afterwards."""
+        out = np.empty(len(self.ends), dtype=object)
+        high = len(self.ends)
+        while high:
+            low = max(0, high - _DECODED_AT_ONCE)
+            out[low:high] = self._decoded(low, high)
+            del self.data[self.ends[low - 1] if low else 0:], self.ends[low:]
+            high = low
+        self.data, self.ends = bytearray(), array("q")
+        return out
+
     def _decoded(self, low: int, high: int) -> list[str]:
         """The texts numbered ``low`` to ``high - 1``."""
         start = self.ends[low - 1] if low else 0
@@ -232,8 +247,8 @@ class ColumnStore:
     def frame(self) -> pd.DataFrame:
         """The measurement frame (`bot.core.types`) of the kept rows, made one column at a time
         (each buffer is released once its column is made; the texts numbered per file last, when
-        the other buffers are gone). ``config`` is left '' (set by
-        `bot.core.dimensions.assign_configs`)."""
+        the other buffers are gone, each one's bytes released as its texts are decoded). ``config``
+        is left '' (set by `bot.core.dimensions.assign_configs`)."""
         self._release("fingerprint")
         kept = None if self.kept.all() else self.kept
         data: dict[str, object] = {}
@@ -245,8 +260,11 @@ class ColumnStore:
             elif name in self.strings:
                 codes = self._take(name, kept)
                 strings = self.strings.pop(name)
-                data[name] = categorical(codes, strings.all(), merge=name in FILE_TEXTS)
-                del codes, strings
+                texts = strings.take_all() if isinstance(strings, FileTexts) else strings.all()
+                del strings  # its bytes are gone before the categorical's own temporaries are made
+                data[name] = categorical(codes, texts, merge=name in FILE_TEXTS, owned=True)
+                del codes, texts
+        self.kept = np.ones(0, dtype=bool)
         metric = data["metric"]
         assert isinstance(metric, pd.Categorical)
         units = [METRICS[m].unit for m in metric.categories]
@@ -269,24 +287,56 @@ class ColumnStore:
             self.strings.pop(name, None)
 
 
-def categorical(codes: np.ndarray, texts: list[str], *, merge: bool = False) -> pd.Categorical:
+_RENUMBERED_AT_ONCE = 1 << 16  # codes renumbered in place per step (bounds the temporary index)
+
+
+def categorical(codes: np.ndarray, texts: Sequence[str] | np.ndarray, *, merge: bool = False,
+                owned: bool = False) -> pd.Categorical:
     """A categorical of ``texts[code]`` per row, its categories sorted; ``merge`` when ``texts`` may
-    repeat a text (numbered per file) or hold texts no row uses."""
+    repeat a text (numbered per file) or hold texts no row uses. ``owned``: ``codes`` is the
+    caller's to overwrite (renumbered in place, not copied: a request id column is 4 bytes a row).
+
+    The texts are sorted once (already nearly sorted for texts numbered per file in path order,
+    which a stable sort does in ~linear time) and a text repeated is found next to its equal; the
+    categories are made as an Index of ``str`` first, so pandas does not infer their type again."""
+    values = texts if isinstance(texts, np.ndarray) else np.asarray(texts, dtype=object)
+    if len(values) == 0:
+        values = np.empty(0, dtype=object)
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    del values
     if merge:
-        numbers, uniques = pd.factorize(np.asarray(texts, dtype=object), sort=True)
-        if len(codes):
-            used_text = np.zeros(len(texts), dtype=bool)
-            used_text[codes] = True
-            used = np.zeros(len(uniques), dtype=bool)
-            used[numbers[used_text]] = True
-            renumber = (np.cumsum(used) - 1).astype(CODE)[numbers]  # a text's code among the categories
-            return pd.Categorical.from_codes(renumber[codes], categories=uniques[used].tolist())
-        return pd.Categorical.from_codes(codes.astype(CODE), categories=[])
-    order = np.argsort(np.asarray(texts, dtype=object), kind="stable")
-    rank = np.empty(len(texts), dtype=CODE)
-    rank[order] = np.arange(len(texts), dtype=CODE)
-    return pd.Categorical.from_codes(rank[codes] if len(codes) else codes.astype(CODE),
-                                     categories=[texts[i] for i in order])
+        first = np.ones(len(ordered), dtype=bool)  # the first of each run of equal texts
+        first[1:] = ordered[1:] != ordered[:-1]
+        group = np.cumsum(first) - 1  # each sorted text's number among the distinct texts
+        used_text = np.zeros(len(order), dtype=bool)
+        used_text[codes] = True
+        used = np.zeros(int(group[-1]) + 1 if len(group) else 0, dtype=bool)
+        used[group[used_text[order]]] = True  # the distinct texts some row uses
+        first[first] = used
+        categories = ordered[first]
+        ranks = (np.cumsum(used) - 1)[group]
+        del group, used_text, used, first
+    else:
+        categories, ranks = ordered, np.arange(len(ordered))
+    del ordered
+    rank = np.empty(len(order), dtype=CODE)
+    rank[order] = ranks
+    del order, ranks
+    # no categories: an object Index, as pandas makes from an empty list
+    dtype = pd.CategoricalDtype(pd.Index(categories, dtype=str) if len(categories) else pd.Index([]))
+    return pd.Categorical.from_codes(_renumbered(codes, rank, owned=owned), dtype=dtype, validate=False)
+
+
+def _renumbered(codes: np.ndarray, rank: np.ndarray, *, owned: bool) -> np.ndarray:
+    """``rank[codes]``: in place a step at a time when the codes are ``owned`` and their type
+    holds every rank, else a new array."""
+    if not owned or not len(codes) or len(rank) - 1 > np.iinfo(codes.dtype).max or not codes.flags.writeable:
+        return rank[codes] if len(codes) else codes.astype(CODE)
+    for low in range(0, len(codes), _RENUMBERED_AT_ONCE):
+        part = codes[low:low + _RENUMBERED_AT_ONCE]
+        part[:] = rank[part]
+    return codes
 
 
 class ClaimColumns:
@@ -312,6 +362,8 @@ class ClaimColumns:
             column[i] = column[i] or model
 
     def frame(self) -> pd.DataFrame:
-        if not self.columns["source"]:
+        """The claims frame, made once: the lists are released (emptied) as it is made."""
+        columns, self.columns = self.columns, {name: [] for name in CLAIM_COLUMNS}
+        if not columns["source"]:
             return empty_claims()
-        return pd.DataFrame(self.columns, columns=list(CLAIM_COLUMNS))
+        return pd.DataFrame(columns, columns=list(CLAIM_COLUMNS))
