@@ -307,12 +307,22 @@ def _twins_in(files: list[tuple[str, list[dict[str, float]]]]) -> list[tuple[str
 
 
 def _request_records(chunk: Chunk, requests: np.ndarray, store: ColumnStore) -> list[dict[str, float]]:
-    """The file's requests in record order, each as {metric: value}."""
-    ids = store.strings["request_id"].texts(store.values(chunk, "request_id")[requests].tolist())
-    metrics = store.strings["metric"].texts(store.values(chunk, "metric")[requests].tolist())
+    """The file's requests in record order, each as {metric: value}.
+
+    A request's key (its id after the last '#') is found once per distinct id, not once per row;
+    the records are made in the order their first row comes, as the rows are read."""
+    ids = store.values(chunk, "request_id")[requests]
+    distinct, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+    keys = [text.rsplit("#", 1)[-1] for text in store.strings["request_id"].texts(distinct.tolist())]
     by_request: dict[str, dict[str, float]] = {}
-    for request_id, metric, value in zip(ids, metrics, store.values(chunk, "value")[requests].tolist(), strict=True):
-        by_request.setdefault(request_id.rsplit("#", 1)[-1], {})[metric] = value
+    for number in np.argsort(first, kind="stable").tolist():  # ids in the order they first come
+        by_request.setdefault(keys[number], {})
+    records = [by_request[key] for key in keys]  # per distinct id: its request's record
+    metric_names = store.strings["metric"].texts(range(len(store.strings["metric"])))
+    metrics = store.values(chunk, "metric")[requests].tolist()
+    for number, metric, value in zip(inverse.tolist(), metrics, store.values(chunk, "value")[requests].tolist(),
+                                     strict=True):
+        records[number][metric_names[metric]] = value
     return [by_request[k] for k in sorted(by_request, key=_row_order)]
 
 

@@ -25,6 +25,7 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate, islice, pairwise
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -59,14 +60,38 @@ class IntColumn:
         """Append ``values``, none of them above ``top``."""
         if values.size:  # a value below the type's range would wrap as silently as one above it
             top = max(top, -int(values.min()) - 1)
+        self.extend_codes(values, top)
+
+    def extend_codes(self, values: np.ndarray, top: int) -> None:
+        """Append ``values``, none of them below 0 (codes: not searched for a negative one) or above
+        ``top``."""
+        self._widen(top)
+        self.buffer.frombytes(_raw(values.astype(self.buffer.typecode, copy=False)))
+
+    def extend_mapped(self, mapping: list[int], local: np.ndarray, top: int) -> None:
+        """Append ``mapping[code]`` for each code of ``local`` (``mapping`` 0 or more, none above
+        ``top``). A file's rows often share one text (its source, its model): then the code is
+        repeated without numpy (a few numpy calls per column and file were most of a small file's
+        cost here)."""
+        self._widen(top)
+        if len(mapping) == 1:
+            self.buffer.extend(array(self.buffer.typecode, mapping) * len(local))
+        elif len(mapping):
+            self.buffer.frombytes(_raw(np.array(mapping, dtype=self.buffer.typecode)[local]))
+
+    def _widen(self, top: int) -> None:
         while top >= _LIMIT[self.buffer.typecode]:
             wider = _WIDER[self.buffer.typecode]
             self.buffer = array(wider, np.frombuffer(self.buffer, dtype=self.buffer.typecode).astype(wider).tobytes())
-        self.buffer.frombytes(values.astype(self.buffer.typecode).tobytes())
 
     def array(self) -> np.ndarray:
         """The integers, sharing the buffer (no copy)."""
         return np.frombuffer(self.buffer, dtype=self.buffer.typecode)
+
+
+def _raw(values: np.ndarray) -> memoryview:
+    """The array's bytes, not copied (what `array.frombytes` takes)."""
+    return np.ascontiguousarray(values).data.cast("B")
 
 
 class Strings:
@@ -88,8 +113,15 @@ class Strings:
 
     def codes(self, distinct: list[str], local: np.ndarray) -> np.ndarray:
         """Archive-wide codes of a file's codes into its ``distinct`` texts."""
-        mapping = np.fromiter(map(self.code, distinct), dtype=CODE, count=len(distinct))
-        return mapping[local]
+        return np.array(self.mapping(distinct), dtype=CODE)[local]
+
+    def mapping(self, distinct: list[str]) -> list[int]:
+        """The archive-wide code of each of ``distinct`` (numbered here if new)."""
+        index = self.index
+        mapping = [index.get(text, -1) for text in distinct]  # most files name no new text
+        if -1 in mapping:
+            mapping = [self.code(text) for text in distinct]
+        return mapping
 
     def texts(self, codes: Sequence[int]) -> list[str]:
         values = self.values
@@ -191,6 +223,7 @@ class ColumnStore:
         self._columns: dict[str, np.ndarray] = {}
         self._size = 0
         self.kept = np.ones(0, dtype=bool)
+        self._trimmed: set[int] = set()  # the starts of the chunks some of whose rows are dropped
 
     def __len__(self) -> int:
         return self._size
@@ -200,12 +233,16 @@ class ColumnStore:
         start = self._size
         for name, strings in self.strings.items():
             distinct, local = rows.texts[name]
-            self._ints[name].extend(strings.codes(distinct, local), len(strings) - 1)
+            if isinstance(strings, Strings):
+                mapping = strings.mapping(distinct)
+                self._ints[name].extend_mapped(mapping, local, len(strings) - 1)
+            else:
+                self._ints[name].extend_codes(strings.codes(distinct, local), len(strings) - 1)
         for name in INTEGERS:
             values = rows.numbers[name]
             self._ints[name].extend(values, int(values.max()) if len(values) else 0)
         for name, (code, _dtype) in NUMBERS.items():
-            self._numbers[name].frombytes(rows.numbers[name].astype(code).tobytes())
+            self._numbers[name].frombytes(_raw(rows.numbers[name].astype(code, copy=False)))
         self._size += len(rows)
         return Chunk(start, self._size)
 
@@ -222,7 +259,12 @@ class ColumnStore:
         return chunk.start + np.flatnonzero(self.kept[chunk.start:chunk.stop])
 
     def values(self, chunk: Chunk, name: str) -> np.ndarray:
-        return self._columns[name][self.positions(chunk)]
+        """The chunk's kept values (read only: a view of the column when none is dropped, as for
+        most files, so the passes over every file do not search the keep mask each time)."""
+        column = self._columns[name]
+        if chunk.start not in self._trimmed:
+            return column[chunk.start:chunk.stop]
+        return column[self.positions(chunk)]
 
     def texts(self, chunk: Chunk, name: str) -> list[str]:
         return self.strings[name].texts(self.values(chunk, name).tolist())
@@ -232,6 +274,7 @@ class ColumnStore:
         positions = self.positions(chunk)
         self.kept[positions] = False
         self.kept[positions[np.asarray(indices, dtype=np.int64)]] = True
+        self._trimmed.add(chunk.start)
 
     def rename(self, chunk: Chunk, name: str, old: str, new: str) -> None:
         """Set the chunk's ``name`` texts ``old`` to ``new`` (a column of shared texts)."""
@@ -349,7 +392,7 @@ class ClaimColumns:
     def add(self, claims: Sequence[dict[str, object]]) -> Chunk:
         start = len(self.columns["source"])
         for name, column in self.columns.items():
-            column.extend(claim[name] for claim in claims)
+            column.extend(map(itemgetter(name), claims))
         return Chunk(start, start + len(claims))
 
     def models(self, chunk: Chunk) -> list[str]:
