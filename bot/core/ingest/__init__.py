@@ -138,7 +138,9 @@ class _FileRows:
         return store.texts(self.chunk, "fingerprint")
 
     def distinct(self, store: ColumnStore, name: str) -> list[str]:
-        return store.strings[name].texts(np.unique(store.values(self.chunk, name)).tolist())
+        """The distinct texts of a column of shared texts among the file's rows, in no set order
+        (a dict over the codes: for a file's few rows, cheaper than `np.unique`)."""
+        return store.strings[name].texts(list(dict.fromkeys(store.values(self.chunk, name).tolist())))
 
     def model_names(self, store: ColumnStore) -> list[str]:
         return self.distinct(store, "model")
@@ -289,7 +291,7 @@ def _signature(chunk: Chunk, store: ColumnStore) -> tuple[int, frozenset[str], t
     if store.values(chunk, "failed")[requests].all():
         return None
     rows = _request_records(chunk, requests, store)
-    models = frozenset(store.strings["model"].texts(np.unique(store.values(chunk, "model")[requests]).tolist()))
+    models = frozenset(store.strings["model"].texts(list(set(store.values(chunk, "model")[requests].tolist()))))
     return len(rows), models, tuple(_row_signature(r) for r in rows), rows
 
 
@@ -311,17 +313,14 @@ def _request_records(chunk: Chunk, requests: np.ndarray, store: ColumnStore) -> 
 
     A request's key (its id after the last '#') is found once per distinct id, not once per row;
     the records are made in the order their first row comes, as the rows are read."""
-    ids = store.values(chunk, "request_id")[requests]
-    distinct, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
-    keys = [text.rsplit("#", 1)[-1] for text in store.strings["request_id"].texts(distinct.tolist())]
+    numbers: dict[int, int] = {}  # each distinct id's code -> its number, in the order ids first come
+    inverse = [numbers.setdefault(code, len(numbers)) for code in store.values(chunk, "request_id")[requests].tolist()]
+    keys = [text.rsplit("#", 1)[-1] for text in store.strings["request_id"].texts(list(numbers))]
     by_request: dict[str, dict[str, float]] = {}
-    for number in np.argsort(first, kind="stable").tolist():  # ids in the order they first come
-        by_request.setdefault(keys[number], {})
-    records = [by_request[key] for key in keys]  # per distinct id: its request's record
+    records = [by_request.setdefault(key, {}) for key in keys]  # per distinct id: its request's record
     metric_names = store.strings["metric"].texts(range(len(store.strings["metric"])))
     metrics = store.values(chunk, "metric")[requests].tolist()
-    for number, metric, value in zip(inverse.tolist(), metrics, store.values(chunk, "value")[requests].tolist(),
-                                     strict=True):
+    for number, metric, value in zip(inverse, metrics, store.values(chunk, "value")[requests].tolist(), strict=True):
         records[number][metric_names[metric]] = value
     return [by_request[k] for k in sorted(by_request, key=_row_order)]
 
