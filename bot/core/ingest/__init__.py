@@ -138,8 +138,8 @@ class _FileRows:
         return store.texts(self.chunk, "fingerprint")
 
     def distinct(self, store: ColumnStore, name: str) -> list[str]:
-        """The distinct texts of a column of shared texts among the file's rows, in no set order
-        (a dict over the codes: for a file's few rows, cheaper than `np.unique`)."""
+        """The distinct texts of a column among the file's rows, in no set order (a dict over the
+        codes: for a file's few rows, cheaper than `np.unique`)."""
         return store.strings[name].texts(list(dict.fromkeys(store.values(self.chunk, name).tolist())))
 
     def model_names(self, store: ColumnStore) -> list[str]:
@@ -203,9 +203,8 @@ def _drop_reexports(per_file: dict[str, _FileRows], inventory: Inventory, store:
     summary, a profile's JSON and CSV) are counted once. Files holding more records go first, then
     those recording more context, so the copy kept is the most complete; a file all of whose records
     were read elsewhere is listed as a duplicate, one that shares only some of them keeps the rest."""
-    every = {rel: rows.prints(store) for rel, rows in per_file.items()}  # each file's decoded once
-    prints = {rel: found for rel, found in every.items() if any(found)}
-    del every
+    # each file's decoded once, and only a file with some fingerprint is decoded row by row
+    prints = {rel: rows.prints(store) for rel, rows in per_file.items() if any(rows.distinct(store, "fingerprint"))}
     if len(prints) < 2:
         return
     keys = {rel: _context_keys(per_file[rel], store) for rel in prints}
