@@ -312,7 +312,8 @@ class ColumnStore:
         assert isinstance(metric, pd.Categorical)
         units = [METRICS[m].unit for m in metric.categories]
         data["unit"] = categorical(metric.codes, units, merge=True)
-        data["config"] = pd.Categorical.from_codes(np.zeros(len(metric), dtype=np.int8), categories=[""])
+        no_config = np.zeros(len(metric), dtype=np.int8)
+        data["config"] = pd.Categorical.from_codes(no_config, dtype=_NO_CONFIG, validate=False)
         return pd.DataFrame({name: data[name] for name in MEASUREMENT_COLUMNS}, copy=False)
 
     def _take(self, name: str, kept: np.ndarray | None) -> np.ndarray:
@@ -330,6 +331,7 @@ class ColumnStore:
             self.strings.pop(name, None)
 
 
+_NO_CONFIG = pd.CategoricalDtype(pd.Index([""], dtype=str))  # made once: pandas validates categories per call
 _RENUMBERED_AT_ONCE = 1 << 16  # codes renumbered in place per step (bounds the temporary index)
 
 
