@@ -76,10 +76,12 @@ def ingest_tree(root: Path | str, *, files: Iterable[str] | None = None, max_fil
         if found.rows is not None:
             per_file_rows[found.rel] = _FileRows(store.add(found.rows), claims.add(found.claims), claims)
 
+    seen_hashes.clear()
     store.seal()
     _resolve_models(per_file_rows, inventory, store)
     _drop_reexports(per_file_rows, inventory, store)
     _drop_twins(per_file_rows, inventory, store)
+    per_file_rows.clear()  # what is left of the reading is released before the frames are made
     _copies_of_skipped_files(inventory)
     result = _result(inventory, store, claims)
     result.rankings = rankings
@@ -111,11 +113,14 @@ def _drop_twins(per_file_rows: dict[str, _FileRows], inventory: Inventory, store
 
 
 def _result(inventory: Inventory, store: ColumnStore, claims: ClaimColumns) -> IngestResult:
+    """The frames, the claims' first: their lists are released before the measurement frame (the
+    ingest's high-water mark) is made."""
+    claim_frame = claims.frame()
     measurements = store.frame()
     measurements = measurements if len(measurements) else empty_measurements()
     measurements, dimensions = assign_configs(measurements)
     inventory.skipped.sort(key=lambda s: s.path)
-    return IngestResult(measurements=measurements, claims=claims.frame(), inventory=inventory, dimensions=dimensions)
+    return IngestResult(measurements=measurements, claims=claim_frame, inventory=inventory, dimensions=dimensions)
 
 
 @dataclass
@@ -133,7 +138,9 @@ class _FileRows:
         return store.texts(self.chunk, "fingerprint")
 
     def distinct(self, store: ColumnStore, name: str) -> list[str]:
-        return store.strings[name].texts(np.unique(store.values(self.chunk, name)).tolist())
+        """The distinct texts of a column among the file's rows, in no set order (a dict over the
+        codes: for a file's few rows, cheaper than `np.unique`)."""
+        return store.strings[name].texts(list(dict.fromkeys(store.values(self.chunk, name).tolist())))
 
     def model_names(self, store: ColumnStore) -> list[str]:
         return self.distinct(store, "model")
@@ -196,9 +203,8 @@ def _drop_reexports(per_file: dict[str, _FileRows], inventory: Inventory, store:
     summary, a profile's JSON and CSV) are counted once. Files holding more records go first, then
     those recording more context, so the copy kept is the most complete; a file all of whose records
     were read elsewhere is listed as a duplicate, one that shares only some of them keeps the rest."""
-    every = {rel: rows.prints(store) for rel, rows in per_file.items()}  # each file's decoded once
-    prints = {rel: found for rel, found in every.items() if any(found)}
-    del every
+    # each file's decoded once, and only a file with some fingerprint is decoded row by row
+    prints = {rel: rows.prints(store) for rel, rows in per_file.items() if any(rows.distinct(store, "fingerprint"))}
     if len(prints) < 2:
         return
     keys = {rel: _context_keys(per_file[rel], store) for rel in prints}
@@ -284,7 +290,7 @@ def _signature(chunk: Chunk, store: ColumnStore) -> tuple[int, frozenset[str], t
     if store.values(chunk, "failed")[requests].all():
         return None
     rows = _request_records(chunk, requests, store)
-    models = frozenset(store.strings["model"].texts(np.unique(store.values(chunk, "model")[requests]).tolist()))
+    models = frozenset(store.strings["model"].texts(list(set(store.values(chunk, "model")[requests].tolist()))))
     return len(rows), models, tuple(_row_signature(r) for r in rows), rows
 
 
@@ -302,12 +308,19 @@ def _twins_in(files: list[tuple[str, list[dict[str, float]]]]) -> list[tuple[str
 
 
 def _request_records(chunk: Chunk, requests: np.ndarray, store: ColumnStore) -> list[dict[str, float]]:
-    """The file's requests in record order, each as {metric: value}."""
-    ids = store.strings["request_id"].texts(store.values(chunk, "request_id")[requests].tolist())
-    metrics = store.strings["metric"].texts(store.values(chunk, "metric")[requests].tolist())
+    """The file's requests in record order, each as {metric: value}.
+
+    A request's key (its id after the last '#') is found once per distinct id, not once per row;
+    the records are made in the order their first row comes, as the rows are read."""
+    numbers: dict[int, int] = {}  # each distinct id's code -> its number, in the order ids first come
+    inverse = [numbers.setdefault(code, len(numbers)) for code in store.values(chunk, "request_id")[requests].tolist()]
+    keys = [text.rsplit("#", 1)[-1] for text in store.strings["request_id"].texts(list(numbers))]
     by_request: dict[str, dict[str, float]] = {}
-    for request_id, metric, value in zip(ids, metrics, store.values(chunk, "value")[requests].tolist(), strict=True):
-        by_request.setdefault(request_id.rsplit("#", 1)[-1], {})[metric] = value
+    records = [by_request.setdefault(key, {}) for key in keys]  # per distinct id: its request's record
+    metric_names = store.strings["metric"].texts(range(len(store.strings["metric"])))
+    metrics = store.values(chunk, "metric")[requests].tolist()
+    for number, metric, value in zip(inverse, metrics, store.values(chunk, "value")[requests].tolist(), strict=True):
+        records[number][metric_names[metric]] = value
     return [by_request[k] for k in sorted(by_request, key=_row_order)]
 
 

@@ -25,6 +25,7 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import accumulate, islice, pairwise
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -59,14 +60,38 @@ class IntColumn:
         """Append ``values``, none of them above ``top``."""
         if values.size:  # a value below the type's range would wrap as silently as one above it
             top = max(top, -int(values.min()) - 1)
+        self.extend_codes(values, top)
+
+    def extend_codes(self, values: np.ndarray, top: int) -> None:
+        """Append ``values``, none of them below 0 (codes: not searched for a negative one) or above
+        ``top``."""
+        self._widen(top)
+        self.buffer.frombytes(_raw(values.astype(self.buffer.typecode, copy=False)))
+
+    def extend_mapped(self, mapping: list[int], local: np.ndarray, top: int) -> None:
+        """Append ``mapping[code]`` for each code of ``local`` (``mapping`` 0 or more, none above
+        ``top``). A file's rows often share one text (its source, its model): then the code is
+        repeated without numpy (a few numpy calls per column and file were most of a small file's
+        cost here)."""
+        self._widen(top)
+        if len(mapping) == 1:
+            self.buffer.extend(array(self.buffer.typecode, mapping) * len(local))
+        elif len(mapping):
+            self.buffer.frombytes(_raw(np.array(mapping, dtype=self.buffer.typecode)[local]))
+
+    def _widen(self, top: int) -> None:
         while top >= _LIMIT[self.buffer.typecode]:
             wider = _WIDER[self.buffer.typecode]
             self.buffer = array(wider, np.frombuffer(self.buffer, dtype=self.buffer.typecode).astype(wider).tobytes())
-        self.buffer.frombytes(values.astype(self.buffer.typecode).tobytes())
 
     def array(self) -> np.ndarray:
         """The integers, sharing the buffer (no copy)."""
         return np.frombuffer(self.buffer, dtype=self.buffer.typecode)
+
+
+def _raw(values: np.ndarray) -> memoryview:
+    """The array's bytes, not copied (what `array.frombytes` takes)."""
+    return np.ascontiguousarray(values).data.cast("B")
 
 
 class Strings:
@@ -88,8 +113,15 @@ class Strings:
 
     def codes(self, distinct: list[str], local: np.ndarray) -> np.ndarray:
         """Archive-wide codes of a file's codes into its ``distinct`` texts."""
-        mapping = np.fromiter(map(self.code, distinct), dtype=CODE, count=len(distinct))
-        return mapping[local]
+        return np.array(self.mapping(distinct), dtype=CODE)[local]
+
+    def mapping(self, distinct: list[str]) -> list[int]:
+        """The archive-wide code of each of ``distinct`` (numbered here if new)."""
+        index = self.index
+        mapping = [index.get(text, -1) for text in distinct]  # most files name no new text
+        if -1 in mapping:
+            mapping = [self.code(text) for text in distinct]
+        return mapping
 
     def texts(self, codes: Sequence[int]) -> list[str]:
         values = self.values
@@ -142,6 +174,21 @@ class FileTexts:
             out.extend(self._decoded(low, min(low + _DECODED_AT_ONCE, len(self.ends))))
         return out
 
+    def take_all(self) -> np.ndarray:
+        """Every text, in code order, as an object array; the bytes are released as they are
+        decoded, so the texts and their bytes are never held whole at once (10,000 files: ~15 B a
+        row). Decoded from the end: a bytearray gives its memory back as it shrinks (once halved).
+        The texts are gone from here afterwards."""
+        out = np.empty(len(self.ends), dtype=object)
+        high = len(self.ends)
+        while high:
+            low = max(0, high - _DECODED_AT_ONCE)
+            out[low:high] = self._decoded(low, high)
+            del self.data[self.ends[low - 1] if low else 0:], self.ends[low:]
+            high = low
+        self.data, self.ends = bytearray(), array("q")
+        return out
+
     def _decoded(self, low: int, high: int) -> list[str]:
         """The texts numbered ``low`` to ``high - 1``."""
         start = self.ends[low - 1] if low else 0
@@ -176,6 +223,7 @@ class ColumnStore:
         self._columns: dict[str, np.ndarray] = {}
         self._size = 0
         self.kept = np.ones(0, dtype=bool)
+        self._trimmed: set[int] = set()  # the starts of the chunks some of whose rows are dropped
 
     def __len__(self) -> int:
         return self._size
@@ -185,12 +233,16 @@ class ColumnStore:
         start = self._size
         for name, strings in self.strings.items():
             distinct, local = rows.texts[name]
-            self._ints[name].extend(strings.codes(distinct, local), len(strings) - 1)
+            if isinstance(strings, Strings):
+                mapping = strings.mapping(distinct)
+                self._ints[name].extend_mapped(mapping, local, len(strings) - 1)
+            else:
+                self._ints[name].extend_codes(strings.codes(distinct, local), len(strings) - 1)
         for name in INTEGERS:
             values = rows.numbers[name]
             self._ints[name].extend(values, int(values.max()) if len(values) else 0)
         for name, (code, _dtype) in NUMBERS.items():
-            self._numbers[name].frombytes(rows.numbers[name].astype(code).tobytes())
+            self._numbers[name].frombytes(_raw(rows.numbers[name].astype(code, copy=False)))
         self._size += len(rows)
         return Chunk(start, self._size)
 
@@ -207,7 +259,12 @@ class ColumnStore:
         return chunk.start + np.flatnonzero(self.kept[chunk.start:chunk.stop])
 
     def values(self, chunk: Chunk, name: str) -> np.ndarray:
-        return self._columns[name][self.positions(chunk)]
+        """The chunk's kept values (read only: a view of the column when none is dropped, as for
+        most files, so the passes over every file do not search the keep mask each time)."""
+        column = self._columns[name]
+        if chunk.start not in self._trimmed:
+            return column[chunk.start:chunk.stop]
+        return column[self.positions(chunk)]
 
     def texts(self, chunk: Chunk, name: str) -> list[str]:
         return self.strings[name].texts(self.values(chunk, name).tolist())
@@ -217,6 +274,7 @@ class ColumnStore:
         positions = self.positions(chunk)
         self.kept[positions] = False
         self.kept[positions[np.asarray(indices, dtype=np.int64)]] = True
+        self._trimmed.add(chunk.start)
 
     def rename(self, chunk: Chunk, name: str, old: str, new: str) -> None:
         """Set the chunk's ``name`` texts ``old`` to ``new`` (a column of shared texts)."""
@@ -232,8 +290,8 @@ class ColumnStore:
     def frame(self) -> pd.DataFrame:
         """The measurement frame (`bot.core.types`) of the kept rows, made one column at a time
         (each buffer is released once its column is made; the texts numbered per file last, when
-        the other buffers are gone). ``config`` is left '' (set by
-        `bot.core.dimensions.assign_configs`)."""
+        the other buffers are gone, each one's bytes released as its texts are decoded). ``config``
+        is left '' (set by `bot.core.dimensions.assign_configs`)."""
         self._release("fingerprint")
         kept = None if self.kept.all() else self.kept
         data: dict[str, object] = {}
@@ -245,13 +303,17 @@ class ColumnStore:
             elif name in self.strings:
                 codes = self._take(name, kept)
                 strings = self.strings.pop(name)
-                data[name] = categorical(codes, strings.all(), merge=name in FILE_TEXTS)
-                del codes, strings
+                texts = strings.take_all() if isinstance(strings, FileTexts) else strings.all()
+                del strings  # its bytes are gone before the categorical's own temporaries are made
+                data[name] = categorical(codes, texts, merge=name in FILE_TEXTS, owned=True)
+                del codes, texts
+        self.kept = np.ones(0, dtype=bool)
         metric = data["metric"]
         assert isinstance(metric, pd.Categorical)
         units = [METRICS[m].unit for m in metric.categories]
         data["unit"] = categorical(metric.codes, units, merge=True)
-        data["config"] = pd.Categorical.from_codes(np.zeros(len(metric), dtype=np.int8), categories=[""])
+        no_config = np.zeros(len(metric), dtype=np.int8)
+        data["config"] = pd.Categorical.from_codes(no_config, dtype=_NO_CONFIG, validate=False)
         return pd.DataFrame({name: data[name] for name in MEASUREMENT_COLUMNS}, copy=False)
 
     def _take(self, name: str, kept: np.ndarray | None) -> np.ndarray:
@@ -269,24 +331,57 @@ class ColumnStore:
             self.strings.pop(name, None)
 
 
-def categorical(codes: np.ndarray, texts: list[str], *, merge: bool = False) -> pd.Categorical:
+_NO_CONFIG = pd.CategoricalDtype(pd.Index([""], dtype=str))  # made once: pandas validates categories per call
+_RENUMBERED_AT_ONCE = 1 << 16  # codes renumbered in place per step (bounds the temporary index)
+
+
+def categorical(codes: np.ndarray, texts: Sequence[str] | np.ndarray, *, merge: bool = False,
+                owned: bool = False) -> pd.Categorical:
     """A categorical of ``texts[code]`` per row, its categories sorted; ``merge`` when ``texts`` may
-    repeat a text (numbered per file) or hold texts no row uses."""
+    repeat a text (numbered per file) or hold texts no row uses. ``owned``: ``codes`` is the
+    caller's to overwrite (renumbered in place, not copied: a request id column is 4 bytes a row).
+
+    The texts are sorted once (already nearly sorted for texts numbered per file in path order,
+    which a stable sort does in ~linear time) and a text repeated is found next to its equal; the
+    categories are made as an Index of ``str`` first, so pandas does not infer their type again."""
+    values = texts if isinstance(texts, np.ndarray) else np.asarray(texts, dtype=object)
+    if len(values) == 0:
+        values = np.empty(0, dtype=object)
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    del values
     if merge:
-        numbers, uniques = pd.factorize(np.asarray(texts, dtype=object), sort=True)
-        if len(codes):
-            used_text = np.zeros(len(texts), dtype=bool)
-            used_text[codes] = True
-            used = np.zeros(len(uniques), dtype=bool)
-            used[numbers[used_text]] = True
-            renumber = (np.cumsum(used) - 1).astype(CODE)[numbers]  # a text's code among the categories
-            return pd.Categorical.from_codes(renumber[codes], categories=uniques[used].tolist())
-        return pd.Categorical.from_codes(codes.astype(CODE), categories=[])
-    order = np.argsort(np.asarray(texts, dtype=object), kind="stable")
-    rank = np.empty(len(texts), dtype=CODE)
-    rank[order] = np.arange(len(texts), dtype=CODE)
-    return pd.Categorical.from_codes(rank[codes] if len(codes) else codes.astype(CODE),
-                                     categories=[texts[i] for i in order])
+        first = np.ones(len(ordered), dtype=bool)  # the first of each run of equal texts
+        first[1:] = ordered[1:] != ordered[:-1]
+        group = np.cumsum(first) - 1  # each sorted text's number among the distinct texts
+        used_text = np.zeros(len(order), dtype=bool)
+        used_text[codes] = True
+        used = np.zeros(int(group[-1]) + 1 if len(group) else 0, dtype=bool)
+        used[group[used_text[order]]] = True  # the distinct texts some row uses
+        first[first] = used
+        categories = ordered[first]
+        ranks = (np.cumsum(used) - 1)[group]
+        del group, used_text, used, first
+    else:
+        categories, ranks = ordered, np.arange(len(ordered))
+    del ordered
+    rank = np.empty(len(order), dtype=CODE)
+    rank[order] = ranks
+    del order, ranks
+    # no categories: an object Index, as pandas makes from an empty list
+    dtype = pd.CategoricalDtype(pd.Index(categories, dtype=str) if len(categories) else pd.Index([]))
+    return pd.Categorical.from_codes(_renumbered(codes, rank, owned=owned), dtype=dtype, validate=False)
+
+
+def _renumbered(codes: np.ndarray, rank: np.ndarray, *, owned: bool) -> np.ndarray:
+    """``rank[codes]``: in place a step at a time when the codes are ``owned`` and their type
+    holds every rank, else a new array."""
+    if not owned or not len(codes) or len(rank) - 1 > np.iinfo(codes.dtype).max or not codes.flags.writeable:
+        return rank[codes] if len(codes) else codes.astype(CODE)
+    for low in range(0, len(codes), _RENUMBERED_AT_ONCE):
+        part = codes[low:low + _RENUMBERED_AT_ONCE]
+        part[:] = rank[part]
+    return codes
 
 
 class ClaimColumns:
@@ -299,7 +394,7 @@ class ClaimColumns:
     def add(self, claims: Sequence[dict[str, object]]) -> Chunk:
         start = len(self.columns["source"])
         for name, column in self.columns.items():
-            column.extend(claim[name] for claim in claims)
+            column.extend(map(itemgetter(name), claims))
         return Chunk(start, start + len(claims))
 
     def models(self, chunk: Chunk) -> list[str]:
@@ -312,6 +407,8 @@ class ClaimColumns:
             column[i] = column[i] or model
 
     def frame(self) -> pd.DataFrame:
-        if not self.columns["source"]:
+        """The claims frame, made once: the lists are released (emptied) as it is made."""
+        columns, self.columns = self.columns, {name: [] for name in CLAIM_COLUMNS}
+        if not columns["source"]:
             return empty_claims()
-        return pd.DataFrame(self.columns, columns=list(CLAIM_COLUMNS))
+        return pd.DataFrame(columns, columns=list(CLAIM_COLUMNS))
