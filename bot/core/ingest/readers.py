@@ -153,10 +153,16 @@ def _walk_object(node: dict[str, Any], *, source: str, path: list[str], model: s
             scalars[key] = value
         elif key not in _SAMPLE_KEYS:
             children.append((key, value))
-    # Each scalar's key is judged once: those naming no metric are what the children inherit, and
-    # the scalars are a record when any key names one. (A JSON object's keys are texts.)
-    context = {k: v for k, v in scalars.items() if classify_column(k) is None}
-    if len(context) < len(scalars):
+    # The scalars are a record when any key names a metric. With children, each scalar's key is
+    # judged once: those naming no metric are what the children inherit. Without, the first key that
+    # names one decides (an object of 100,000 distinct keys need not have each classified).
+    if children:
+        context = {k: v for k, v in scalars.items() if classify_column(k) is None}
+        is_record = len(context) < len(scalars)
+    else:
+        context = {}
+        is_record = any(classify_column(k) is not None for k in scalars)
+    if is_record:
         record = _scalar_record(node, scalars)
         columns, records = records_of([record])
         blocks.append(TableBlock(columns=columns, records=records, source=source,
