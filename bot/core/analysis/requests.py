@@ -159,8 +159,12 @@ def texts_at(values: pd.Categorical, positions: np.ndarray) -> np.ndarray:
 
 def text_array(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
     """An object array of texts (and NaN for missing ones) as a text column, sharing the array:
-    ``pd.array(values, dtype=TEXT)`` without its copy and conversions (there is nothing to convert)."""
-    return StringArray(values, dtype=TEXT)
+    ``pd.array(values, dtype=TEXT)`` without its copy and conversions (there is nothing to convert;
+    a frame made elsewhere may hold categories that are not texts: those are converted as before)."""
+    try:
+        return StringArray(values, dtype=TEXT)
+    except ValueError:  # "requires a sequence of strings or NaN"
+        return pd.array(values, dtype=TEXT)
 
 
 _text_array = text_array
