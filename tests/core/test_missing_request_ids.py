@@ -42,9 +42,9 @@ def _groups(m: pd.DataFrame) -> dict[str, dict[str, Any]]:
 
 def test_a_cold_request_without_an_id_leaves_the_others_warm() -> None:
     rows: list[dict[str, Any]] = []
-    for rid, load, first_token in (("a", 100.0, 10.0), ("b", 100.0, 20.0), ("c", 100.0, 30.0), (math.nan, 9000.0, 40.0)):
+    for rid, load, first in (("a", 100.0, 10.0), ("b", 100.0, 20.0), ("c", 100.0, 30.0), (math.nan, 9000.0, 40.0)):
         rows += [{"request_id": rid, "metric": "load_ms", "value": load},
-                 {"request_id": rid, "metric": "ttft_ms", "value": first_token}]
+                 {"request_id": rid, "metric": "ttft_ms", "value": first}]
     ttft = _groups(_frame(rows))["ttft_ms"]
     assert (ttft["warm_n"], ttft["warm_median"]) == (3, 20.0)  # only the 9 s load was cold
 
@@ -63,3 +63,12 @@ def test_categories_that_are_not_texts_become_texts() -> None:
     m = _frame([{"request_id": "a", "metric": "ttft_ms"}, {"request_id": "b", "metric": "ttft_ms", "kind": "generic"}])
     m["unit"] = pd.Categorical([1, 2])
     assert _groups(m)["ttft_ms"]["unit"] == "1"
+
+
+def test_a_request_without_an_id_is_not_named_after_another() -> None:
+    rows: list[dict[str, Any]] = [{"request_id": "a", "metric": "ttft_ms"},
+                                  {"request_id": math.nan, "metric": "ttft_ms"}]
+    analysis = analyze(IngestResult(measurements=_frame(rows), claims=empty_claims(),
+                                    inventory=Inventory(files_total=1)))
+    ids = analysis.requests["request_id"].tolist()
+    assert ids[0] == "a" and pd.isna(ids[1])

@@ -153,8 +153,12 @@ def coded(column: pd.Series) -> pd.Categorical:
 
 
 def texts_at(values: pd.Categorical, positions: np.ndarray) -> np.ndarray:
-    """The texts at ``positions`` (an object array sharing the categories' strings)."""
-    return np.asarray(values.categories, dtype=object)[values.codes[positions]]
+    """The texts at ``positions`` (an object array sharing the categories' strings; NaN where missing)."""
+    codes = values.codes[positions]
+    texts = np.asarray(values.categories, dtype=object)[codes]
+    if codes.size and codes.min() < 0:  # code -1 would index the last category
+        texts[codes < 0] = np.nan
+    return texts
 
 
 def text_array(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
