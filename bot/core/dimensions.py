@@ -122,7 +122,7 @@ def _configurations(model: str, metric: str, contexts: list[str]) -> tuple[Dimen
     # Each key dimension's "name=value" text once per distinct value, not once per context.
     shown = [(values[name], {value: f"{escape_key(name)}={escape_value(value)}"
                              for value in distinct[name] if value is not None}) for name in key]
-    texts = {context: ",".join([parts[column[at]] for column, parts in shown if column[at] is not None])
+    texts = {context: ",".join([parts[cell] for column, parts in shown if (cell := column[at]) is not None])
              for at, context in enumerate(contexts)}
     dims = Dimensions(model=model, metric=metric, varying=tuple(varying), key=tuple(key), constant=constant,
                       configurations=len(set(texts.values())))
