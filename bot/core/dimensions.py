@@ -104,14 +104,26 @@ def dimensions_of(frame: pd.DataFrame) -> DimensionTable:
 def _configurations(model: str, metric: str, contexts: list[str]) -> tuple[Dimensions, dict[str, str]]:
     """The dimensions of one (model, metric) and the config key of each of its distinct contexts."""
     decoded = [decode(c) for c in contexts]
-    names = sorted({name for d in decoded for name in d})
-    values = {name: [d.get(name) for d in decoded] for name in names}
+    # Each dimension's value per context (None where a context does not record it), filled in one
+    # pass over the contexts' items: a context records a few of the dimensions the others do.
+    size = len(decoded)
+    values: dict[str, list[str | None]] = {}
+    for at, found in enumerate(decoded):
+        for name, value in found.items():
+            column = values.get(name)
+            if column is None:
+                column = values[name] = [None] * size
+            column[at] = value
+    names = sorted(values)
     distinct = {name: set(values[name]) for name in names}
     varying = [name for name in names if len(distinct[name]) > 1]
     constant = {name: str(values[name][0]) for name in names if len(distinct[name]) == 1}
     key = _key_dimensions(varying, values, distinct)
-    prefixes = [(name, escape_key(name) + "=") for name in key]  # each key's text once, not once per context
-    texts = {context: _key_text(d, prefixes) for context, d in zip(contexts, decoded, strict=True)}
+    # Each key dimension's "name=value" text once per distinct value, not once per context.
+    shown = [(values[name], {value: f"{escape_key(name)}={escape_value(value)}"
+                             for value in distinct[name] if value is not None}) for name in key]
+    texts = {context: ",".join([parts[cell] for column, parts in shown if (cell := column[at]) is not None])
+             for at, context in enumerate(contexts)}
     dims = Dimensions(model=model, metric=metric, varying=tuple(varying), key=tuple(key), constant=constant,
                       configurations=len(set(texts.values())))
     return dims, texts
@@ -175,11 +187,11 @@ def _key_dimensions(varying: list[str], values: Mapping[str, list[str | None]],
         found = len(set(zip(labels, values[name], strict=True)))
         if found > count:
             key.append(name)
+            count = found
+            if count == full:
+                break  # (the cells are not numbered again: nothing reads them any more)
             cells: dict[tuple[int, str | None], int] = {}
             labels = [cells.setdefault(pair, len(cells)) for pair in zip(labels, values[name], strict=True)]
-            count = found
-        if count == full:
-            break
     # Then drop what the others already tell apart (an early pick can become redundant), as long
     # as every configuration keeps a value to be named by and the record's own fields still tell
     # apart as much as before (a path part never stands in for a setting).

@@ -387,6 +387,26 @@ def test_registry_picks_the_surest_adapter_and_a_tie_goes_generic() -> None:
     assert adapter is not None and adapter.name == "generic" and "several tools" in note
 
 
+def test_ollama_stats_found_whatever_the_case_of_their_names() -> None:
+    # the detector's cheap test on the lowered text lets through every spelling of a stat's name
+    # that counts (a name counts lowered: "İ"/"ı" lower to other letters than "i")
+    for duration, found in (("eval duration", True), ("EVAL DURATION", True), ("Eval Duration", True),
+                            ("eval durat\u0130on", False), ("eval durat\u0131on", False)):
+        file = SourceFile(rel="run.txt", fmt="text", text=f"eval count: 12 token(s)\n{duration}: 1.5s\n")
+        adapter, _ = choose(file)
+        assert (adapter is not None and adapter.name == "ollama") is found, duration
+    no_duration = SourceFile(rel="run.txt", fmt="text", text="eval count: 12 token(s)\nEval Duration 1.5s\n")
+    assert choose(no_duration) == (None, "")
+
+
+def test_a_csv_header_is_the_first_line_only() -> None:
+    for text in ("avg_ts,n_prompt,n_gen\n1,2,3\n", "avg_ts,n_prompt,n_gen", "x\navg_ts,n_prompt,n_gen\n"):
+        file = SourceFile(rel="r.csv", fmt="csv", text=text)
+        assert file.first_line == text.split("\n", 1)[0]
+    adapter, _ = choose(SourceFile(rel="r.csv", fmt="csv", text="model,avg_ts,n_prompt,n_gen\nm,1,2,3\n"))
+    assert adapter is not None and adapter.name == "llama-bench"
+
+
 def test_unnamed_models_from_two_files_never_merge(tmp_path: Path) -> None:
     result = ingest_files(tmp_path, {"a/results.csv": "tokens_s,ttft_s\n10,0.1\n12,0.2\n",
                                      "b/results.csv": "tokens_s,ttft_s\n100,0.1\n120,0.2\n"})

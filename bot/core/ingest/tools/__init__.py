@@ -19,18 +19,23 @@ ADAPTERS: tuple[Adapter, ...] = (
     generic.ADAPTER,
 )
 
+_GENERIC = ADAPTERS.index(generic.ADAPTER)
+
 __all__ = ["ADAPTERS", "Adapter", "SourceFile", "ToolRead", "choose"]
 
 
 def choose(file: SourceFile) -> tuple[Adapter | None, str]:
     """The adapter for ``file`` (None when none reads it) and a note when the choice was a tie."""
-    scored = sorted(((adapter.detect(file), index, adapter) for index, adapter in enumerate(ADAPTERS)),
-                    key=lambda item: (-item[0], item[1]))
-    best_score, _, best = scored[0]
+    # Every adapter's score, the first of the highest wins (a list and `max`: what sorting the scores
+    # by (-score, place) gave, without a key function called per adapter on every file).
+    scores = [adapter.detect(file) for adapter in ADAPTERS]
+    best_score = max(scores)
     if best_score <= 0:
         return None, ""
-    tied = [adapter.name for score, _, adapter in scored[1:] if score == best_score and adapter is not best]
-    if tied and best is not generic.ADAPTER and generic.ADAPTER.detect(file) > 0:
+    at = scores.index(best_score)
+    best = ADAPTERS[at]
+    tied = [ADAPTERS[i].name for i, score in enumerate(scores) if score == best_score and i != at]
+    if tied and best is not generic.ADAPTER and scores[_GENERIC] > 0:
         names = ", ".join([best.name, *tied])
         return generic.ADAPTER, f"looks like the output of several tools ({names}): read as a generic table"
     return best, ""

@@ -101,6 +101,13 @@ class SourceFile:
         """The text's lines (once: a report's ranking claims and its tables are read from them)."""
         return self.text.splitlines()
 
+    @cached_property
+    def first_line(self) -> str:
+        """``text.split("\\n", 1)[0]`` without copying the rest of the text (a CSV's header, which two
+        detectors look at)."""
+        end = self.text.find("\n")
+        return self.text if end < 0 else self.text[:end]
+
     @property
     def head(self) -> str:
         return self.text[:4096]

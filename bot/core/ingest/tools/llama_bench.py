@@ -63,7 +63,7 @@ class LlamaBench:
             objs, _ = file.objects()
             return 0.95 if any(_nested(o) is not None for o in objs[:20]) else 0.0
         if file.fmt == "csv":
-            header = {h.strip().strip('"') for h in file.text.split("\n", 1)[0].split(",")}
+            header = {h.strip().strip('"') for h in file.first_line.split(",")}
             return 0.95 if {"avg_ts", "n_prompt", "n_gen"} <= header else 0.0
         if file.fmt in ("md", "text"):
             return 0.9 if _MD_TS.search(file.text) and _MD_HEADER.search(file.text) else 0.0

@@ -62,8 +62,11 @@ class Ollama:
 
     def detect(self, file: SourceFile) -> float:
         if file.fmt in ("md", "text"):
-            if "eval rate:" not in file.lowered and "eval count:" not in file.lowered:
-                return 0.0  # no line names those stats (their names lowered): the lines are not read
+            lowered = file.lowered
+            if "eval rate:" not in lowered and ("eval count:" not in lowered or "eval duration:" not in lowered):
+                # no line names the stats the test below needs (a name counts lowered, so the lowered
+                # text holds it): the lines are not read
+                return 0.0
             stats = {m.group(1).lower() for m in map(_STAT_LINE.match, file.text_lines) if m}
             return 0.9 if "eval rate" in stats or {"eval count", "eval duration"} <= stats else 0.0
         if file.fmt in ("json", "jsonl"):

@@ -81,7 +81,7 @@ class Vllm:
 
     def detect(self, file: SourceFile) -> float:
         if file.fmt == "csv":
-            header = {h.strip() for h in file.text.split("\n", 1)[0].split(",")}
+            header = {h.strip() for h in file.first_line.split(",")}
             return 0.9 if kind_of(dict.fromkeys(header, 0)) == "serve" else 0.0
         if file.fmt not in ("json", "jsonl"):
             return 0.0
