@@ -30,6 +30,13 @@ MISSING_TEXT = {"", "nan", "none", "null", "n/a", "na", "-", "--", "—"}
 def is_missing(raw: Any) -> bool:
     if raw is None:
         return True
+    kind = type(raw)  # the usual kinds by exact type first (a claim's settings are asked twice each)
+    if kind is str:
+        return raw.strip().lower() in MISSING_TEXT
+    if kind is float:
+        return math.isnan(raw)
+    if kind is int:
+        return False
     if isinstance(raw, float) and math.isnan(raw):
         return True
     return isinstance(raw, str) and raw.strip().lower() in MISSING_TEXT
@@ -139,6 +146,38 @@ def parse_shown(raw: str, *, factor: float = 1.0, is_time: bool = False) -> tupl
     if not match:
         return None, 0.0
     return _number_of(match, factor, is_time), _precision_of(match, factor)
+
+
+def parse_shown_column(raws: list[Any], *, factor: float = 1.0, is_time: bool = False
+                       ) -> tuple[list[float | None], list[float]]:
+    """(`parse_number`, precision shown) of each value of a claims column: `parse_shown` of a text,
+    precision 0 for anything else. A column of plain decimal texts (a summary CSV's) is read by
+    `_plain_column` in C, and its precisions looked up by the number of decimals each text shows:
+    `parse_shown` per cell was most of a summary table's reading."""
+    numbers = _plain_column(raws, factor) if len(raws) >= 8 else None
+    if numbers is not None:
+        # A plain decimal shows len - dot - 1 decimals (none without a dot); each count's precision
+        # is worked out once, as `parse_shown` writes it.
+        by_decimals: dict[int, float] = {}
+        precisions: list[float] = []
+        for raw in raws:
+            dot = raw.find(".")
+            decimals = len(raw) - dot - 1 if dot >= 0 else 0
+            precision = by_decimals.get(decimals)
+            if precision is None:
+                precision = by_decimals[decimals] = 0.5 * 10 ** (-decimals) * abs(factor)
+            precisions.append(precision)
+        return numbers, precisions
+    numbers = []
+    precisions = []
+    for raw in raws:
+        if isinstance(raw, str):
+            number, precision = parse_shown(raw, factor=factor, is_time=is_time)
+        else:
+            number, precision = parse_number(raw, factor=factor, is_time=is_time), 0.0
+        numbers.append(number)
+        precisions.append(precision)
+    return numbers, precisions
 
 
 def shown_precision(raw: Any, *, factor: float = 1.0) -> float:

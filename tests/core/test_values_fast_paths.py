@@ -11,7 +11,7 @@ import math
 import random
 
 from bot.core.context import encode
-from bot.core.values import parse_number, parse_numbers, parse_shown, shown_precision
+from bot.core.values import parse_number, parse_numbers, parse_shown, parse_shown_column, shown_precision
 
 SAMPLES: list[object] = [
     0, 1, -7, 2**70, 1.5, -0.0, 0.0, math.nan, math.inf, -math.inf, True, False, None, [1], {"a": 1},
@@ -45,6 +45,21 @@ def test_parse_shown_is_number_and_shown_precision() -> None:
             assert _same(number, parse_number(text, factor=factor, is_time=is_time)), text
             if number is not None:  # the precision is only read beside a number
                 assert precision == shown_precision(text, factor=factor), text
+
+
+def test_parse_shown_column_is_parse_shown_per_value() -> None:
+    rng = random.Random(5)
+    plain = [f"{rng.uniform(-1e4, 1e4):.{rng.randint(0, 12)}f}" for _ in range(40)] + ["7", "-0", ".5", "1e999"[:3]]
+    columns = [plain, plain[:7], [*plain, "1.5 ms"], [*plain, 3.25], SAMPLES, ["9" * 400 + ".5"] * 9]
+    for factor, is_time in ((1.0, False), (1000.0, True), (0.001, True), (-2.0, False)):
+        for raws in columns:
+            numbers, precisions = parse_shown_column(list(raws), factor=factor, is_time=is_time)
+            for raw, number, precision in zip(raws, numbers, precisions, strict=True):
+                if isinstance(raw, str):
+                    want, shown = parse_shown(raw, factor=factor, is_time=is_time)
+                else:
+                    want, shown = parse_number(raw, factor=factor, is_time=is_time), 0.0
+                assert _same(number, want) and precision == shown, raw
 
 
 def test_encode_of_texts_is_json_dumps() -> None:

@@ -38,7 +38,7 @@ from bot.core.context import (
 from bot.core.ingest.rows import Rows
 from bot.core.limits import spend_measurements
 from bot.core.metrics import METRICS, ColumnMeaning, classify_column, normalize_name
-from bot.core.values import is_missing, parse_bool, parse_number, parse_numbers, parse_shown
+from bot.core.values import is_missing, parse_bool, parse_numbers, parse_shown_column
 
 LLM_METRICS = {"throughput_tok_s", "prompt_throughput_tok_s", "ttft_ms", "latency_ms", "load_ms", "prompt_eval_ms",
                "eval_ms", "prompt_tokens", "output_tokens", "tpot_ms", "itl_ms"}
@@ -432,18 +432,8 @@ def _shown_numbers(records: list[Record], column: str, meaning: ColumnMeaning
     """`_numbers` of a claims column, and the precision each text shows (0 for a number)."""
     if meaning.metric not in METRICS:  # a bug: the file is skipped, and the inventory says so
         raise KeyError(f"unknown metric {meaning.metric!r}")
-    factor, is_time = meaning.factor, meaning.metric in TIME_METRICS
-    numbers: list[float | None] = []
-    precisions: list[float] = []
-    for record in records:
-        raw = record[column]
-        if isinstance(raw, str):
-            number, precision = parse_shown(raw, factor=factor, is_time=is_time)
-        else:
-            number, precision = parse_number(raw, factor=factor, is_time=is_time), 0.0
-        numbers.append(number)
-        precisions.append(precision)
-    return numbers, precisions
+    return parse_shown_column([record[column] for record in records], factor=meaning.factor,
+                              is_time=meaning.metric in TIME_METRICS)
 
 
 def _requests(block: TableBlock, header: _Header, contexts: Contexts, out: Rows) -> None:
