@@ -203,6 +203,13 @@ def _contexts(block: TableBlock, header: _Header) -> Contexts:
             else:
                 read.append(_option_items(raw))
         options = read
+    if size == 1:  # a JSON object's one record (most blocks of a JSON file): the loops below, once
+        own = {name: texts[0] for name, texts in dim_columns if texts[0] is not None}
+        d = {**around_dims, **own}
+        d.update(next(iter(options)))
+        own_ids = {name: texts[0] for name, texts in id_columns if texts[0] is not None}
+        ids = {**around_ids, **own_ids}
+        return [_context_text(source, tuple(d.items()))], [_identifiers_text(source, tuple(ids.items()))]
     dim_names = [name for name, _ in dim_columns]
     contexts: dict[tuple[tuple[str | None, ...], tuple[tuple[str, str], ...]], str] = {}
     context_of: list[str] = []
