@@ -223,7 +223,7 @@ class ColumnStore:
         self._columns: dict[str, np.ndarray] = {}
         self._size = 0
         self.kept = np.ones(0, dtype=bool)
-        self._trimmed: set[int] = set()  # the starts of the chunks some of whose rows are dropped
+        self._trimmed: set[tuple[int, int]] = set()  # the chunks (start, stop) some of whose rows are dropped
 
     def __len__(self) -> int:
         return self._size
@@ -262,8 +262,10 @@ class ColumnStore:
         """The chunk's kept values (read only: a view of the column when none is dropped, as for
         most files, so the passes over every file do not search the keep mask each time)."""
         column = self._columns[name]
-        if chunk.start not in self._trimmed:
-            return column[chunk.start:chunk.stop]
+        if (chunk.start, chunk.stop) not in self._trimmed:
+            view = column[chunk.start:chunk.stop]
+            view.flags.writeable = False  # (a write would change the column, not a copy)
+            return view
         return column[self.positions(chunk)]
 
     def texts(self, chunk: Chunk, name: str) -> list[str]:
@@ -274,7 +276,7 @@ class ColumnStore:
         positions = self.positions(chunk)
         self.kept[positions] = False
         self.kept[positions[np.asarray(indices, dtype=np.int64)]] = True
-        self._trimmed.add(chunk.start)
+        self._trimmed.add((chunk.start, chunk.stop))
 
     def rename(self, chunk: Chunk, name: str, old: str, new: str) -> None:
         """Set the chunk's ``name`` texts ``old`` to ``new`` (a column of shared texts)."""
@@ -339,7 +341,8 @@ def categorical(codes: np.ndarray, texts: Sequence[str] | np.ndarray, *, merge: 
                 owned: bool = False) -> pd.Categorical:
     """A categorical of ``texts[code]`` per row, its categories sorted; ``merge`` when ``texts`` may
     repeat a text (numbered per file) or hold texts no row uses. ``owned``: ``codes`` is the
-    caller's to overwrite (renumbered in place, not copied: a request id column is 4 bytes a row).
+    caller's to overwrite (renumbered in place, not copied: a request id column is 4 bytes a row;
+    so it must not be a view of an array still in use).
 
     The texts are sorted once (already nearly sorted for texts numbered per file in path order,
     which a stable sort does in ~linear time) and a text repeated is found next to its equal; the
