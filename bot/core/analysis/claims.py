@@ -95,14 +95,14 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
 
 
 def _by_candidates(columns: dict[str, list[Any]], known: list[str], index: _Index, generic_index: _GenericIndex,
-                   found: list[ClaimCheck | None]) -> tuple[list[tuple[int, _Scope, str, str]], dict[_Key, list[int]]]:
+                   found: list[ClaimCheck | None]) -> tuple[list[tuple[int, _Scope, str, str]], _Waiting]:
     """The claims to weigh: those whose model and configuration are found in one file, each with that
-    scope, its model and configuration; the others by the candidates they are weighed against (model,
-    configuration, nearest folder, metric, statistic). Time measurements are checked here, into
-    ``found``."""
+    scope, its model and configuration; the others by the candidates they are weighed against: by
+    (model, configuration), then by (nearest folder, metric, statistic). Time measurements are checked
+    here, into ``found``."""
     models = set(known)
     one_file: list[tuple[int, _Scope, str, str]] = []
-    waiting: dict[_Key, list[int]] = {}
+    waiting: _Waiting = {}
     resolved: dict[tuple[str, str, str], tuple[str, str]] = {}
     unnamed: dict[str, str] = {}  # a source's own grouped model, when it has rows (else '')
     # each claim's (model, configuration) when it is pinned to one (shared tuples: no object per claim)
@@ -146,7 +146,7 @@ def _by_candidates(columns: dict[str, list[Any]], known: list[str], index: _Inde
         if len(scope.sources) == 1:  # every folder it is near to gives the one file's statistics
             one_file.append((at, scope, model, config))
         else:
-            waiting.setdefault((model, config, folder, metrics[at], statistics[at]), []).append(at)
+            waiting.setdefault(key, {}).setdefault((folder, metrics[at], statistics[at]), []).append(at)
     return one_file, waiting
 
 
@@ -188,14 +188,26 @@ def _weigh_one_file(one_file: list[tuple[int, _Scope, str, str]], columns: dict[
                                columns["unit"][at], "match" if match else "mismatch", sources, count, explanation)
 
 
-def _weigh_waiting(waiting: dict[_Key, list[int]], columns: dict[str, list[Any]], index: _Index,
+def _weigh_waiting(waiting: _Waiting, columns: dict[str, list[Any]], index: _Index,
                    found: list[ClaimCheck | None]) -> None:
-    """Each group of claims weighed against its candidates, the checks written into ``found``."""
+    """Each group of claims weighed against its candidates, the checks written into ``found``.
+
+    A scope's groups are weighed together, then the scope is let go (`_Index.forget_scope`) with the
+    values and statistics it keeps, and the groups with it: at 10,000 files a scope's are a few MB,
+    and holding all of them until the last check was the analysis' highest memory."""
     while waiting:
-        key, pending = waiting.popitem()  # each let go once checked: the checks take its place
-        candidates = index.candidates(key)
-        if not candidates.actuals:
-            continue
+        (model, config), groups = waiting.popitem()
+        while groups:
+            (folder, metric, statistic), pending = groups.popitem()
+            _weigh_group((model, config, folder, metric, statistic), pending, columns, index, found)
+        index.forget_scope(model, config)
+
+
+def _weigh_group(key: _Key, pending: list[int], columns: dict[str, list[Any]], index: _Index,
+                 found: list[ClaimCheck | None]) -> None:
+    """The claims ``pending`` weighed against the candidates of ``key``, the checks written into ``found``."""
+    candidates = index.candidates(key)
+    if candidates.actuals:
         model, config = key[0], key[1]
         claimed = [columns["value"][at] for at in pending]
         margins = [_margin(columns["precision"][at]) for at in pending]
@@ -255,6 +267,8 @@ def _tolerance(precision: float | None, actual: float) -> float:
 
 
 _Key = tuple[str, str, str, str, str]  # model, configuration, nearest folder, metric, statistic
+# the claims waiting for their candidates: (model, configuration) -> (nearest folder, metric, statistic) -> claims
+_Waiting = dict[tuple[str, str], dict[tuple[str, str, str], list[int]]]
 
 
 class _Candidates:
@@ -397,6 +411,10 @@ class _Index:
             else:
                 self._scopes[key] = self._scope_of_cells(cells, config)
         return self._scopes[key]
+
+    def forget_scope(self, model: str, config: str) -> None:
+        """Let the scope of (``model``, ``config``) go, once no claim is left to weigh against it."""
+        self._scopes.pop((model, config), None)
 
     def make_scopes(self, keys: list[tuple[str, str]]) -> None:
         """Make the scopes (`scope`) of ``keys`` (distinct (model, configuration) pairs), all at once when
