@@ -97,9 +97,8 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
 def _by_candidates(columns: dict[str, list[Any]], known: list[str], index: _Index, generic_index: _GenericIndex,
                    found: list[ClaimCheck | None]) -> tuple[list[tuple[int, _Scope, str, str]], _Waiting]:
     """The claims to weigh: those whose model and configuration are found in one file, each with that
-    scope, its model and configuration; the others by the candidates they are weighed against: by
-    (model, configuration), then by (nearest folder, metric, statistic). Time measurements are checked
-    here, into ``found``."""
+    scope, its model and configuration; the others by (model, configuration). Time measurements are
+    checked here, into ``found``."""
     models = set(known)
     one_file: list[tuple[int, _Scope, str, str]] = []
     waiting: _Waiting = {}
@@ -132,7 +131,7 @@ def _by_candidates(columns: dict[str, list[Any]], known: list[str], index: _Inde
             pinned[at] = pin
     index.make_scopes([key for key in dict.fromkeys(pinned) if key is not None])
     scopes: dict[tuple[str, str], _Scope] = {}  # (`index.scope`, looked up once per pair)
-    sources, metrics, statistics = columns["source"], columns["metric"], columns["statistic"]
+    sources = columns["source"]
     for at, key in enumerate(pinned):
         if key is None:
             continue
@@ -146,7 +145,7 @@ def _by_candidates(columns: dict[str, list[Any]], known: list[str], index: _Inde
         if len(scope.sources) == 1:  # every folder it is near to gives the one file's statistics
             one_file.append((at, scope, model, config))
         else:
-            waiting.setdefault(key, {}).setdefault((folder, metrics[at], statistics[at]), []).append(at)
+            waiting.setdefault(key, []).append(at)  # grouped by nearest folder when weighed (`_weigh_waiting`)
     return one_file, waiting
 
 
@@ -190,13 +189,23 @@ def _weigh_one_file(one_file: list[tuple[int, _Scope, str, str]], columns: dict[
 
 def _weigh_waiting(waiting: _Waiting, columns: dict[str, list[Any]], index: _Index,
                    found: list[ClaimCheck | None]) -> None:
-    """Each group of claims weighed against its candidates, the checks written into ``found``.
+    """Each scope's claims, by the candidates they are weighed against (nearest folder, metric,
+    statistic), weighed against them, the checks written into ``found``.
 
-    A scope's groups are weighed together, then the scope is let go (`_Index.forget_scope`) with the
-    values and statistics it keeps, and the groups with it: at 10,000 files a scope's are a few MB,
-    and holding all of them until the last check was the analysis' highest memory."""
+    A scope's claims are grouped and weighed together, then the scope is let go
+    (`_Index.forget_scope`) with the values and statistics it keeps: at 10,000 files (~35,000 claims,
+    16 scopes) a scope's are a few MB, and holding every scope and every claim's group until the last
+    check was the analysis' highest memory."""
+    sources, metrics, statistics = columns["source"], columns["metric"], columns["statistic"]
     while waiting:
-        (model, config), groups = waiting.popitem()
+        (model, config), claims = waiting.popitem()
+        scope = index.scope(model, config)
+        groups: dict[tuple[str, str, str], list[int]] = {}
+        for at in claims:  # (each claim's nearest folder is known: `_by_candidates` asked for it)
+            folder = scope.nearest(_folder(sources[at]))
+            assert folder is not None
+            groups.setdefault((folder, metrics[at], statistics[at]), []).append(at)
+        del claims, scope
         while groups:
             (folder, metric, statistic), pending = groups.popitem()
             _weigh_group((model, config, folder, metric, statistic), pending, columns, index, found)
@@ -267,8 +276,8 @@ def _tolerance(precision: float | None, actual: float) -> float:
 
 
 _Key = tuple[str, str, str, str, str]  # model, configuration, nearest folder, metric, statistic
-# the claims waiting for their candidates: (model, configuration) -> (nearest folder, metric, statistic) -> claims
-_Waiting = dict[tuple[str, str], dict[tuple[str, str, str], list[int]]]
+# the claims waiting for their candidates, by (model, configuration)
+_Waiting = dict[tuple[str, str], list[int]]
 
 
 class _Candidates:
