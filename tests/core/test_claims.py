@@ -231,3 +231,29 @@ def test_folders_and_stems_read_off_the_text_are_pathlib_s() -> None:
                 assert _folder.__wrapped__(path) == str(PurePosixPath(path).parent), path
                 if PurePosixPath(path).name:  # (no stem of a path without a name: both raise)
                     assert _stem.__wrapped__(path) == str(PurePosixPath(path).with_suffix("")), path
+
+
+def test_claims_weighed_together_scope_by_scope_are_each_claim_s_own_check(tmp_path: Path) -> None:
+    # `_weigh_waiting` groups the claims of a scope when it is weighed and lets the scope go after:
+    # each claim's check must be the one it gets when checked alone, whatever else is checked with it.
+    from bot.core.analysis.claims import check_claims
+    from bot.core.analysis.requests import request_frame
+
+    rng = np.random.default_rng(13)
+    files: dict[str, str | bytes] = {}
+    for at in range(16):
+        text = "".join(f"m:{at % 3}b,{1024 << (i % 2)},{rng.normal(40, 9):.2f}\n" for i in range(4))
+        files[f"runs/g{at % 3}/r{at}.csv"] = RAW + text
+    for at in range(12):
+        text = "".join(f"m:{rng.integers(0, 4)}b,{1024 << int(rng.integers(0, 3))},{rng.normal(40, 9):.2f},"
+                       f"{rng.normal(40, 9):.2f}\n" for _ in range(3))
+        files[f"{rng.choice(['runs', 'runs/g1', 'reports', 'runs/g2/x'])}/s{at}_summary.csv"] = SUMMARY + text
+    ingest = ingest_files(tmp_path, files)
+    requests = request_frame(ingest.measurements)
+    generic = requests.iloc[:0]
+    together, unverifiable = check_claims(ingest.claims, requests, generic)
+    alone = []
+    for at in range(len(ingest.claims)):
+        alone += check_claims(ingest.claims.iloc[[at]], requests, generic)[0]
+    assert len(together) >= 20 and unverifiable == len(ingest.claims) - len(alone)
+    assert together == alone
