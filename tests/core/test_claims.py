@@ -257,3 +257,23 @@ def test_claims_weighed_together_scope_by_scope_are_each_claim_s_own_check(tmp_p
         alone += check_claims(ingest.claims.iloc[[at]], requests, generic)[0]
     assert len(together) >= 20 and unverifiable == len(ingest.claims) - len(alone)
     assert together == alone
+
+
+def test_request_rows_by_source_are_each_source_s_rows() -> None:
+    # `_Index.request_rows` finds a source's rows from the requests sorted by source and counted per
+    # source (rows without a source, code -1, first): each source's rows, failed ones too, in frame order.
+    import pandas as pd
+
+    from bot.core.analysis.claims import _Index
+
+    rng = np.random.default_rng(17)
+    for _ in range(30):
+        size = int(rng.integers(1, 60))
+        names = [f"f{at}.csv" for at in range(int(rng.integers(1, 8)))]
+        source = [None if rng.random() < 0.2 else str(rng.choice(names)) for _ in range(size)]
+        frame = pd.DataFrame({"source": source, "model": "m", "config": "", "failed": rng.random(size) < 0.3})
+        index = _Index(frame, {})
+        for count in range(1, len(names) + 1):
+            wanted = tuple(rng.choice(names, size=count, replace=False).tolist())
+            expected = [at for at, name in enumerate(source) if name in wanted]
+            assert index.request_rows("", "", wanted).tolist() == expected
