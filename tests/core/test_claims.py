@@ -231,3 +231,49 @@ def test_folders_and_stems_read_off_the_text_are_pathlib_s() -> None:
                 assert _folder.__wrapped__(path) == str(PurePosixPath(path).parent), path
                 if PurePosixPath(path).name:  # (no stem of a path without a name: both raise)
                     assert _stem.__wrapped__(path) == str(PurePosixPath(path).with_suffix("")), path
+
+
+def test_claims_weighed_together_scope_by_scope_are_each_claim_s_own_check(tmp_path: Path) -> None:
+    # `_weigh_waiting` groups the claims of a scope when it is weighed and lets the scope go after:
+    # each claim's check must be the one it gets when checked alone, whatever else is checked with it.
+    from bot.core.analysis.claims import check_claims
+    from bot.core.analysis.requests import request_frame
+
+    rng = np.random.default_rng(13)
+    files: dict[str, str | bytes] = {}
+    for at in range(16):
+        text = "".join(f"m:{at % 3}b,{1024 << (i % 2)},{rng.normal(40, 9):.2f}\n" for i in range(4))
+        files[f"runs/g{at % 3}/r{at}.csv"] = RAW + text
+    for at in range(12):
+        text = "".join(f"m:{rng.integers(0, 4)}b,{1024 << int(rng.integers(0, 3))},{rng.normal(40, 9):.2f},"
+                       f"{rng.normal(40, 9):.2f}\n" for _ in range(3))
+        files[f"{rng.choice(['runs', 'runs/g1', 'reports', 'runs/g2/x'])}/s{at}_summary.csv"] = SUMMARY + text
+    ingest = ingest_files(tmp_path, files)
+    requests = request_frame(ingest.measurements)
+    generic = requests.iloc[:0]
+    together, unverifiable = check_claims(ingest.claims, requests, generic)
+    alone = []
+    for at in range(len(ingest.claims)):
+        alone += check_claims(ingest.claims.iloc[[at]], requests, generic)[0]
+    assert len(together) >= 20 and unverifiable == len(ingest.claims) - len(alone)
+    assert together == alone
+
+
+def test_request_rows_by_source_are_each_source_s_rows() -> None:
+    # `_Index.request_rows` finds a source's rows from the requests sorted by source and counted per
+    # source (rows without a source, code -1, first): each source's rows, failed ones too, in frame order.
+    import pandas as pd
+
+    from bot.core.analysis.claims import _Index
+
+    rng = np.random.default_rng(17)
+    for _ in range(30):
+        size = int(rng.integers(1, 60))
+        names = [f"f{at}.csv" for at in range(int(rng.integers(1, 8)))]
+        source = [None if rng.random() < 0.2 else str(rng.choice(names)) for _ in range(size)]
+        frame = pd.DataFrame({"source": source, "model": "m", "config": "", "failed": rng.random(size) < 0.3})
+        index = _Index(frame, {})
+        for count in range(1, len(names) + 1):
+            wanted = tuple(rng.choice(names, size=count, replace=False).tolist())
+            expected = [at for at, name in enumerate(source) if name in wanted]
+            assert index.request_rows("", "", wanted).tolist() == expected

@@ -95,14 +95,13 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
 
 
 def _by_candidates(columns: dict[str, list[Any]], known: list[str], index: _Index, generic_index: _GenericIndex,
-                   found: list[ClaimCheck | None]) -> tuple[list[tuple[int, _Scope, str, str]], dict[_Key, list[int]]]:
+                   found: list[ClaimCheck | None]) -> tuple[list[tuple[int, _Scope, str, str]], _Waiting]:
     """The claims to weigh: those whose model and configuration are found in one file, each with that
-    scope, its model and configuration; the others by the candidates they are weighed against (model,
-    configuration, nearest folder, metric, statistic). Time measurements are checked here, into
-    ``found``."""
+    scope, its model and configuration; the others by (model, configuration). Time measurements are
+    checked here, into ``found``."""
     models = set(known)
     one_file: list[tuple[int, _Scope, str, str]] = []
-    waiting: dict[_Key, list[int]] = {}
+    waiting: _Waiting = {}
     resolved: dict[tuple[str, str, str], tuple[str, str]] = {}
     unnamed: dict[str, str] = {}  # a source's own grouped model, when it has rows (else '')
     # each claim's (model, configuration) when it is pinned to one (shared tuples: no object per claim)
@@ -132,7 +131,7 @@ def _by_candidates(columns: dict[str, list[Any]], known: list[str], index: _Inde
             pinned[at] = pin
     index.make_scopes([key for key in dict.fromkeys(pinned) if key is not None])
     scopes: dict[tuple[str, str], _Scope] = {}  # (`index.scope`, looked up once per pair)
-    sources, metrics, statistics = columns["source"], columns["metric"], columns["statistic"]
+    sources = columns["source"]
     for at, key in enumerate(pinned):
         if key is None:
             continue
@@ -146,7 +145,7 @@ def _by_candidates(columns: dict[str, list[Any]], known: list[str], index: _Inde
         if len(scope.sources) == 1:  # every folder it is near to gives the one file's statistics
             one_file.append((at, scope, model, config))
         else:
-            waiting.setdefault((model, config, folder, metrics[at], statistics[at]), []).append(at)
+            waiting.setdefault(key, []).append(at)  # grouped by nearest folder when weighed (`_weigh_waiting`)
     return one_file, waiting
 
 
@@ -188,14 +187,41 @@ def _weigh_one_file(one_file: list[tuple[int, _Scope, str, str]], columns: dict[
                                columns["unit"][at], "match" if match else "mismatch", sources, count, explanation)
 
 
-def _weigh_waiting(waiting: dict[_Key, list[int]], columns: dict[str, list[Any]], index: _Index,
+def _weigh_waiting(waiting: _Waiting, columns: dict[str, list[Any]], index: _Index,
                    found: list[ClaimCheck | None]) -> None:
-    """Each group of claims weighed against its candidates, the checks written into ``found``."""
+    """Each scope's claims, by the candidates they are weighed against (nearest folder, metric,
+    statistic), weighed against them, the checks written into ``found``.
+
+    A scope's claims are grouped and weighed together, then the scope is let go
+    (`_Index.forget_scope`) with the values and statistics it keeps: at 10,000 files (~35,000 claims,
+    16 scopes) a scope's are a few MB, and holding every scope and every claim's group until the last
+    check was the analysis' highest memory."""
+    sources, metrics, statistics = columns["source"], columns["metric"], columns["statistic"]
     while waiting:
-        key, pending = waiting.popitem()  # each let go once checked: the checks take its place
-        candidates = index.candidates(key)
-        if not candidates.actuals:
-            continue
+        (model, config), claims = waiting.popitem()
+        scope = index.scope(model, config)
+        groups: dict[tuple[str, str], dict[str, list[int]]] = {}  # (metric, statistic) -> nearest folder -> claims
+        for at in claims:  # (each claim's nearest folder is known: `_by_candidates` asked for it)
+            folder = scope.nearest(_folder(sources[at]))
+            assert folder is not None
+            groups.setdefault((metrics[at], statistics[at]), {}).setdefault(folder, []).append(at)
+        del claims
+        # by metric, then statistic: the scope's figures of a statistic (one list per file) are let go
+        # once its claims are weighed, and a metric's values after its last statistic
+        ordered = sorted(groups)
+        for at, (metric, statistic) in enumerate(ordered):
+            for folder, pending in groups.pop((metric, statistic)).items():
+                _weigh_group((model, config, folder, metric, statistic), pending, columns, index, found)
+            scope.forget(metric, statistic, values=at + 1 == len(ordered) or ordered[at + 1][0] != metric)
+        del scope
+        index.forget_scope(model, config)
+
+
+def _weigh_group(key: _Key, pending: list[int], columns: dict[str, list[Any]], index: _Index,
+                 found: list[ClaimCheck | None]) -> None:
+    """The claims ``pending`` weighed against the candidates of ``key``, the checks written into ``found``."""
+    candidates = index.candidates(key)
+    if candidates.actuals:
         model, config = key[0], key[1]
         claimed = [columns["value"][at] for at in pending]
         margins = [_margin(columns["precision"][at]) for at in pending]
@@ -255,6 +281,8 @@ def _tolerance(precision: float | None, actual: float) -> float:
 
 
 _Key = tuple[str, str, str, str, str]  # model, configuration, nearest folder, metric, statistic
+# the claims waiting for their candidates, by (model, configuration)
+_Waiting = dict[tuple[str, str], list[int]]
 
 
 class _Candidates:
@@ -398,6 +426,10 @@ class _Index:
                 self._scopes[key] = self._scope_of_cells(cells, config)
         return self._scopes[key]
 
+    def forget_scope(self, model: str, config: str) -> None:
+        """Let the scope of (``model``, ``config``) go, once no claim is left to weigh against it."""
+        self._scopes.pop((model, config), None)
+
     def make_scopes(self, keys: list[tuple[str, str]]) -> None:
         """Make the scopes (`scope`) of ``keys`` (distinct (model, configuration) pairs), all at once when
         the pairs times the successful rows are few enough for one mask (a real archive: a few hundred of
@@ -421,17 +453,21 @@ class _Index:
         mask = covers[[configs[config] for _, config in keys]][:, self.setting_codes[ok]]
         mask &= (wanted[:, None] == -1) | (self.model_codes[ok][None, :] == wanted[:, None])
         pair, column = np.nonzero(mask)  # each pair's rows in frame order
-        rows, sources = ok[column], self.source_codes[ok][column]
+        del mask  # (each temporary let go as soon as it is used: 10,000 files, 16 pairs: ~2 MB each)
+        rows = ok[column]
+        del ok, column
+        sources = self.source_codes[rows]
         bounds = np.searchsorted(pair, np.arange(len(keys) + 1)).tolist()
         starts = np.asarray(bounds[:-1])
         first = sources[np.minimum(starts, max(len(sources) - 1, 0))] if len(sources) else starts
         mixed = np.bincount(pair[sources != first[pair]], minlength=len(keys)).tolist()  # rows of another source
+        del pair
         for at, key in enumerate(keys):
             part = rows[bounds[at]:bounds[at + 1]]
             if len(part) and not mixed[at] and first[at] >= 0:  # one file
                 self._scopes[key] = _Scope(part, None, self.source_names, self.aliases, single=int(first[at]))
-            else:
-                self._scopes[key] = _Scope(part, self.source_codes[part], self.source_names, self.aliases)
+            else:  # (its rows' source codes: a view of `sources`, which are `self.source_codes[part]`)
+                self._scopes[key] = _Scope(part, sources[bounds[at]:bounds[at + 1]], self.source_names, self.aliases)
 
     def cells(self, model: str) -> dict[int, list[tuple[int, np.ndarray]]] | None:
         """The successful rows of ``model`` by setting code, then source (code, rows in frame order); None
@@ -508,11 +544,14 @@ class _Index:
     def request_rows(self, model: str, config: str, sources: tuple[str, ...]) -> np.ndarray:
         """Every row of ``sources``, failed ones too, of ``model`` and holding ``config`` when given."""
         if self._by_source is None:
-            order = np.argsort(self.source_codes, kind="stable")
-            codes, starts = np.unique(self.source_codes[order], return_index=True)
-            bounds = [*starts.tolist(), len(order)]  # slices: np.split costs more per part
-            self._by_source = {self.source_names[code]: order[bounds[at]:bounds[at + 1]]
-                               for at, code in enumerate(codes.tolist()) if code >= 0}
+            order = np.argsort(self.source_codes, kind="stable")  # rows without a source (-1) first
+            # each source's rows counted rather than found by `np.unique` of the sorted codes: the same
+            # slices, without its copies of a number per request (10,000 files: ~5 MB at once)
+            missing = int(np.count_nonzero(self.source_codes < 0))
+            counts = np.bincount(self.source_codes[order[missing:]], minlength=len(self.source_names)).tolist()
+            bounds = list(accumulate(counts, initial=missing))  # slices: np.split costs more per part
+            self._by_source = {self.source_names[code]: order[bounds[code]:bounds[code + 1]]
+                               for code, count in enumerate(counts) if count}
         found = [self._by_source[source] for source in sources if source in self._by_source]
         rows = np.sort(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
         if model:
@@ -577,6 +616,13 @@ class _Scope:
         if folder not in self._nearest:
             self._nearest[folder] = next((found for found in _ancestors(folder) if found in self.below), None)
         return self._nearest[folder]
+
+    def forget(self, metric: str, name: str, values: bool) -> None:
+        """Let the statistic ``name`` of ``metric`` go (and the metric's values when ``values``), once no
+        claim is left to weigh against them (asked for again, they are worked out again)."""
+        self._statistics.pop((metric, name), None)
+        if values:
+            self._values.pop(metric, None)
 
     def finite_counts(self, metric: str, column: Callable[[str], np.ndarray]) -> list[int]:
         """How many finite values of ``metric`` each source has."""
