@@ -156,3 +156,22 @@ def test_a_column_every_row_shares_packs_as_one_text() -> None:
     assert packed.texts["source"][0] == ["a"] and packed.texts["source"][1].tolist() == [0, 0, 0]
     assert packed.texts["model"][0] == ["m", "n"] and packed.texts["model"][1].tolist() == [0, 0, 1]
     assert packed.numbers["failed"].dtype == np.bool_ and packed.numbers["row"].tolist() == [0, 0, 1]
+
+
+def test_a_one_record_block_has_the_context_and_identifiers_its_record_has_among_others() -> None:
+    # `_contexts` makes a one-record block's texts directly (most blocks of a JSON file); the same
+    # record in a block of several gets them through the per-record loops
+    rng = random.Random(11)
+    fields = ["backend", "quant", "batch", "timestamp", "request_id", "run_id", "gpu", "{odd}", "file_id", "ttft_ms"]
+    for _ in range(400):
+        names = rng.sample(fields, rng.randint(1, 5))
+        record = {name: rng.choice(["vllm", "q4_0", "8", "2025-10-01T10:00:00", "{a}", "x\"y", "é", "7", None, 1.5])
+                  for name in names}
+        config = rng.choice([{}, {"run_id": "9", "gpu": "A100"}, {"backend": "ollama"}])
+        source = rng.choice(["run_20251002-151204/a.csv", "b.json", "folder/c.json"])
+        header = tables._header(tuple(names))
+        # (the same record repeated: a column is judged on its values, which must be the one record's)
+        repeated = [dict(record) for _ in range(rng.randint(2, 4))]
+        many = tables._contexts(TableBlock(columns=names, records=repeated, source=source, config=config), header)
+        one = tables._contexts(TableBlock(columns=names, records=[record], source=source, config=config), header)
+        assert (one[0], one[1]) == (many[0][:1], many[1][:1])
