@@ -87,25 +87,25 @@ def request_frame(measurements: pd.DataFrame, rows: RequestRows | None = None) -
     configs = coded(m["config"])
     sources = coded(m["source"])
     # The frame is assembled from arrays, in its final column order, sharing them (no copy).
-    leading: dict[str, Any] = {"request_id": _text_array(texts_at(request_ids, at_first))}
+    leading: dict[str, Any] = {"request_id": text_array(texts_at(request_ids, at_first))}
     for name in _META[:5]:
         if name == "model":
-            leading[name] = _text_array(texts_at(models, at_first))
+            leading[name] = text_array(texts_at(models, at_first))
         elif name == "row":
             leading[name] = m["row"].to_numpy()[at_first]
         elif name == "config":
             config_texts = texts_at(configs, at_first)
             merged = _request_configs(configs.codes[positions], number, first, configs, config_texts)
-            leading[name] = _text_array(merged)
+            leading[name] = text_array(merged)
         elif name == "source":
-            leading[name] = _text_array(texts_at(sources, at_first))
+            leading[name] = text_array(texts_at(sources, at_first))
         else:
-            leading[name] = _text_array(texts_at(coded(m[name]), at_first))
-    leading["kind"] = _text_array(texts_at(coded(m["kind"]), at_first))
+            leading[name] = text_array(texts_at(coded(m[name]), at_first))
+    leading["kind"] = text_array(texts_at(coded(m["kind"]), at_first))
     failed = np.zeros(count, dtype=bool)
     failed[number[m["failed"].to_numpy(dtype=bool)[positions]]] = True
     leading["failed"] = failed
-    leading["error"] = _text_array(texts_at(coded(m["error"]), at_first))
+    leading["error"] = text_array(texts_at(coded(m["error"]), at_first))
     names, matrix = _metric_values(m, positions, number, count)
     metric = {name: matrix[i] for i, name in enumerate(names)}
     latency, ttft, eval_ms = metric["latency_ms"], metric["ttft_ms"], metric["eval_ms"]
@@ -113,7 +113,7 @@ def request_frame(measurements: pd.DataFrame, rows: RequestRows | None = None) -
     definition = np.full(count, "", dtype=object)  # one shared string, not one per request
     definition[derived] = "derived: ttft + eval"
     latency[derived] = ttft[derived] + eval_ms[derived]
-    columns = {**leading, **metric, "latency_definition": _text_array(definition),
+    columns = {**leading, **metric, "latency_definition": text_array(definition),
                "cold_start": _cold_starts(failed, metric["load_ms"], models.codes[at_first])}
     rows.codes = _request_codes(at_first, models, categorical(m["config"]) if merged is config_texts else None,
                                 sources)
@@ -171,8 +171,6 @@ def text_array(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
         return pd.array(values, dtype=TEXT)
 
 
-_text_array = text_array
-
 
 def code_of(values: pd.Categorical, text: str) -> int:
     """The code of ``text`` among the categories; -1 (a missing value's code) when it is none. A
@@ -211,7 +209,9 @@ def _metric_values(m: pd.DataFrame, positions: np.ndarray, number: np.ndarray,
 
 def _request_configs(codes: np.ndarray, number: np.ndarray, first: np.ndarray, configs: pd.Categorical,
                      texts_at_first: np.ndarray) -> np.ndarray:
-    """Each request's configuration: the union of its rows' keys (only where they differ)."""
+    """Each request's configuration: the union of its rows' keys (only where they differ). The given
+    ``texts_at_first`` itself when no request's rows differ (`request_frame` tells by identity that
+    no configuration was merged)."""
     mixed = np.unique(number[codes != codes[first][number]])
     if not len(mixed):
         return texts_at_first
