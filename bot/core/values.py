@@ -148,6 +148,14 @@ def parse_shown(raw: str, *, factor: float = 1.0, is_time: bool = False) -> tupl
     return _number_of(match, factor, is_time), _precision_of(match, factor)
 
 
+def parse_shown_value(raw: Any, *, factor: float = 1.0, is_time: bool = False) -> tuple[float | None, float]:
+    """`parse_shown_column` of a column of one value: `parse_shown` of a text, precision 0 for
+    anything else (a Markdown `key: value` line is a table of one cell)."""
+    if isinstance(raw, str):
+        return parse_shown(raw, factor=factor, is_time=is_time)
+    return parse_number(raw, factor=factor, is_time=is_time), 0.0
+
+
 def parse_shown_column(raws: list[Any], *, factor: float = 1.0, is_time: bool = False
                        ) -> tuple[list[float | None], list[float]]:
     """(`parse_number`, precision shown) of each value of a claims column: `parse_shown` of a text,
@@ -171,10 +179,7 @@ def parse_shown_column(raws: list[Any], *, factor: float = 1.0, is_time: bool = 
     numbers = []
     precisions = []
     for raw in raws:
-        if isinstance(raw, str):
-            number, precision = parse_shown(raw, factor=factor, is_time=is_time)
-        else:
-            number, precision = parse_number(raw, factor=factor, is_time=is_time), 0.0
+        number, precision = parse_shown_value(raw, factor=factor, is_time=is_time)
         numbers.append(number)
         precisions.append(precision)
     return numbers, precisions

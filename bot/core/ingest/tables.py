@@ -21,7 +21,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -38,7 +38,7 @@ from bot.core.context import (
 from bot.core.ingest.rows import Rows
 from bot.core.limits import spend_measurements
 from bot.core.metrics import METRICS, ColumnMeaning, classify_column, normalize_name
-from bot.core.values import is_missing, parse_bool, parse_numbers, parse_shown_column
+from bot.core.values import is_missing, parse_bool, parse_number, parse_numbers, parse_shown_column, parse_shown_value
 
 LLM_METRICS = {"throughput_tok_s", "prompt_throughput_tok_s", "ttft_ms", "latency_ms", "load_ms", "prompt_eval_ms",
                "eval_ms", "prompt_tokens", "output_tokens", "tpot_ms", "itl_ms"}
@@ -116,6 +116,8 @@ class _Header:
     # than once per table (a JSON file is a dozen one-record tables with the same few headers):
     failure_columns: tuple[str, ...]  # the error, success and status columns (`_said_failures`)
     generic: tuple[tuple[str, ColumnMeaning, str, bool], ...]  # (column, meaning, definition, zero fails)
+    raw: tuple[tuple[str, ColumnMeaning], ...]  # a request table's columns of raw values (no statistic)
+    raw_distinct: bool  # whether each of those holds a different metric (`_requests` has a shortcut then)
 
 
 @lru_cache(maxsize=4096)
@@ -137,6 +139,8 @@ def _header(columns: tuple[str, ...]) -> _Header:
     )
     kind = "" if not meanings else "request" if is_request else "claims" if stat_llm else "generic"
     errors = tuple(cols[name] for name in ERROR_COLUMNS if name in cols)
+    # Per-request statistics (e.g. a 'mean_' column in a raw table) are ignored: only raw values.
+    raw = tuple((col, meaning) for col, meaning in meanings.items() if meaning.statistic == "")
     successes = tuple(cols[name] for name in SUCCESS_COLUMNS if name in cols)
     return _Header(
         cols=cols, meanings=meanings, kind=kind,
@@ -149,7 +153,8 @@ def _header(columns: tuple[str, ...]) -> _Header:
         config_columns=tuple((CONFIG_ALIASES.get(norm, norm), original) for norm, original in cols.items()
                              if CONFIG_ALIASES.get(norm, norm) in CONFIG_COLUMNS),
         failure_columns=(*errors, *successes, *((cols["status"],) if "status" in cols else ())),
-        generic=tuple((col, meaning, *_generic_reading(meaning)) for col, meaning in meanings.items()))
+        generic=tuple((col, meaning, *_generic_reading(meaning)) for col, meaning in meanings.items()),
+        raw=raw, raw_distinct=len({meaning.metric for _, meaning in raw}) == len(raw))
 
 
 def _generic_reading(meaning: ColumnMeaning) -> tuple[str, bool]:
@@ -434,6 +439,13 @@ def _numbers(records: list[Record], column: str, meaning: ColumnMeaning) -> list
                          is_time=meaning.metric in TIME_METRICS)
 
 
+def _number(raw: Any, meaning: ColumnMeaning) -> float | None:
+    """`_numbers` of one cell (what `parse_numbers` of a column gives each: `parse_number`)."""
+    if meaning.metric not in METRICS:  # a bug: the file is skipped, and the inventory says so
+        raise KeyError(f"unknown metric {meaning.metric!r}")
+    return parse_number(raw, factor=meaning.factor, is_time=meaning.metric in TIME_METRICS)
+
+
 def _shown_numbers(records: list[Record], column: str, meaning: ColumnMeaning
                    ) -> tuple[list[float | None], list[float]]:
     """`_numbers` of a claims column, and the precision each text shows (0 for a number)."""
@@ -451,11 +463,12 @@ def _requests(block: TableBlock, header: _Header, contexts: Contexts, out: Rows)
     the table's columns to ``out`` at once (`Rows.add_columns`): a `Rows.append` per row cost
     ~0.6 µs, most of a request table's reading past its numbers."""
     records, source = block.records, block.source
-    # Per-request statistics (e.g. a 'mean_' column in a raw table) are ignored: only raw values.
-    columns = [(meaning.metric, meaning.definition, _numbers(records, col, meaning))
-               for col, meaning in header.meanings.items() if meaning.statistic == ""]
+    columns = [(meaning.metric, meaning.definition, _numbers(records, col, meaning)) for col, meaning in header.raw]
     said = _said_failures(header, records)
     models = _row_models(block, header, records)
+    if header.raw_distinct and all(None not in numbers for _, _, numbers in columns):
+        _full_requests(block, columns, said, models, contexts, out)
+        return
     context_of, identifier_of = contexts
     request_id: list[str] = []
     row_of: list[int] = []
@@ -504,6 +517,47 @@ def _requests(block: TableBlock, header: _Header, contexts: Contexts, out: Rows)
                         n=math.nan, fingerprint="")
 
 
+def _full_requests(block: TableBlock, columns: list[tuple[str, str, list[float | None]]], said: list[str],
+                   models: list[str], contexts: Contexts, out: Rows) -> None:
+    """`_requests` of a table whose every record has a value in each raw column, each column a
+    different metric (most request tables): every record makes one row per column, in column order,
+    so the rows are made column by column, without the dicts and the loop a record of `_requests`.
+    (Tested against the row-by-row reading: tests/core/test_ingest_tables_equivalence.py.)"""
+    records, source = block.records, block.source
+    size, count = len(records), len(columns)
+    # The table's budget charged before any of its rows is made, as `_requests` charges a record's:
+    # past the file's allowance the file is left out (`bot.core.ingest.files`), none of its rows kept.
+    spend_measurements(size * count)
+    metrics = [metric for metric, _, _ in columns]
+    by_record = list(zip(*(numbers for _, _, numbers in columns), strict=True))  # each record's values
+    # `_values_failure` only speaks of a value that is zero: a record without one is not looked at
+    errors = [error or (_values_failure(dict(zip(metrics, values, strict=True))) if 0 in values else "")
+              for error, values in zip(said, by_record, strict=True)]
+    definitions: list[Iterable[str]] = [repeat(definition, size) for _, definition, _ in columns]
+    if "ttft_ms" in metrics:
+        at = metrics.index("ttft_ms")
+        if block.ttft_definition:
+            definitions[at] = repeat(block.ttft_definition, size)
+        elif "load_ms" in metrics and "prompt_eval_ms" in metrics:  # (else `_ttft_definition` says TTFT_FILE)
+            load, prompt = metrics.index("load_ms"), metrics.index("prompt_eval_ms")
+            definitions[at] = [_ttft_of(values[at], values[load], values[prompt]) for values in by_record]
+        else:
+            definitions[at] = repeat(TTFT_FILE, size)
+    context_of, identifier_of = contexts
+    rows = range(block.row_offset, block.row_offset + size)
+    out.add_columns(size * count, spent=True, request_id=_each([f"{source}#{row}" for row in rows], count),
+                    source=source, row=_each(rows, count), model=_each(models, count), metric=metrics * size,
+                    value=list(chain.from_iterable(by_record)), failed=_each([bool(e) for e in errors], count),
+                    error=_each(errors, count), kind="request",
+                    definition=list(chain.from_iterable(zip(*definitions))), context=_each(context_of, count),
+                    identifiers=_each(identifier_of, count), statistic="", n=math.nan, fingerprint="")
+
+
+def _each(values: Iterable[Any], count: int) -> list[Any]:
+    """Each value ``count`` times in a row (a record's model on each of its ``count`` rows)."""
+    return list(chain.from_iterable(zip(*repeat(values, count)))) if count > 1 else list(values)
+
+
 TTFT_OLLAMA = "load + prompt eval as reported by Ollama (server-side; excludes network and queueing)"
 TTFT_FILE = "as recorded by the benchmark file (definition not stated)"
 
@@ -511,7 +565,10 @@ TTFT_FILE = "as recorded by the benchmark file (definition not stated)"
 def _ttft_definition(values: dict[str, float]) -> str:
     """Ollama-style files write ttft_s = load_s + prompt_eval_s: server durations, not the wall
     clock a user sees. Say so when the numbers show it; otherwise the file's TTFT is unexplained."""
-    ttft, load, prompt = values.get("ttft_ms"), values.get("load_ms"), values.get("prompt_eval_ms")
+    return _ttft_of(values.get("ttft_ms"), values.get("load_ms"), values.get("prompt_eval_ms"))
+
+
+def _ttft_of(ttft: float | None, load: float | None, prompt: float | None) -> str:
     if (ttft is not None and load is not None and prompt is not None and ttft > 0
             and abs(ttft - (load + prompt)) <= max(0.01 * ttft, 0.01)):
         return TTFT_OLLAMA
@@ -534,6 +591,8 @@ _NO_CONFIG = Config.from_items({})  # what a claims table without settings colum
 
 def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[dict[str, Any]]:
     records, source, label = block.records, block.source, block.label
+    if len(records) == 1:  # a Markdown `key: value` line or a JSON object's scalars (most claims tables)
+        return _record_claims(block, header, default_stat)
     columns = []
     for col, meaning in header.meanings.items():
         context = (label + " | " + meaning.definition).strip(" |") if meaning.metric == "time_ms" else label
@@ -577,15 +636,60 @@ def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[di
     return claims
 
 
+def _record_claims(block: TableBlock, header: _Header, default_stat: str) -> list[dict[str, Any]]:
+    """`_claims` of a one-record table, its cells read one by one (no column lists, no table of
+    settings rows: a real archive has ~140 such tables, ~5 µs each the general way)."""
+    record, label = block.records[0], block.label
+    claims: list[dict[str, Any]] = []
+    model = config_key = ""
+    for col, meaning in header.meanings.items():
+        if meaning.metric not in METRICS:  # a bug: the file is skipped, and the inventory says so
+            raise KeyError(f"unknown metric {meaning.metric!r}")
+        value, precision = parse_shown_value(record[col], factor=meaning.factor,
+                                             is_time=meaning.metric in TIME_METRICS)
+        if value is None:
+            continue
+        if not claims:  # the record's model and configuration, once it holds a claim
+            model = _row_model(block, header, record)
+            config_key = _row_config(header, record, bool(header.models)).key if header.settings else _NO_CONFIG.key
+        claims.append({
+            "source": block.source,
+            "model": model,
+            "config": config_key,
+            "metric": meaning.metric,
+            "statistic": meaning.statistic or default_stat,
+            "value": value,
+            "unit": METRICS[meaning.metric].unit,
+            "context": (label + " | " + meaning.definition).strip(" |") if meaning.metric == "time_ms" else label,
+            "precision": precision,
+        })
+    return claims
+
+
 def _generic(block: TableBlock, header: _Header, contexts: Contexts, out: Rows) -> None:
     """A row per value of each record's recognised time columns (row by row: most of these tables
     are a JSON object's one record, too small for `Rows.add_columns` to pay)."""
     records, source = block.records, block.source
+    context_of, identifier_of = contexts
+    if len(records) == 1:  # a JSON object's one record (most of these tables): its cells read one by one
+        record = records[0]
+        row = block.row_offset
+        error = _columns_failure(header, record)  # (`_said_failures`, `_row_models` of one record)
+        model = _row_model(block, header, record)
+        for col, meaning, definition, zero_fails in header.generic:
+            value = _number(record[col], meaning)
+            if value is None:
+                continue
+            row_error = error or ("zero time (failed run)" if zero_fails and value == 0 else "")
+            out.append(request_id=f"{source}#{row}", source=source, row=row, model=model, metric=meaning.metric,
+                       value=value, failed=bool(row_error), error=row_error, kind="generic", definition=definition,
+                       context=context_of[0], identifiers=identifier_of[0], statistic=meaning.statistic,
+                       n=math.nan, fingerprint="")
+        return
     columns = [(meaning.metric, meaning.statistic, definition, zero_fails, _numbers(records, col, meaning))
                for col, meaning, definition, zero_fails in header.generic]
     said = _said_failures(header, records)
     models = _row_models(block, header, records)
-    context_of, identifier_of = contexts
     for position in range(len(records)):
         row = block.row_offset + position
         error = said[position]
