@@ -549,13 +549,13 @@ def _full_requests(block: TableBlock, columns: list[tuple[str, str, list[float |
                     source=source, row=_each(rows, count), model=_each(models, count), metric=metrics * size,
                     value=list(chain.from_iterable(by_record)), failed=_each([bool(e) for e in errors], count),
                     error=_each(errors, count), kind="request",
-                    definition=list(chain.from_iterable(zip(*definitions))), context=_each(context_of, count),
-                    identifiers=_each(identifier_of, count), statistic="", n=math.nan, fingerprint="")
+                    definition=list(chain.from_iterable(zip(*definitions, strict=True))),
+                    context=_each(context_of, count), identifiers=_each(identifier_of, count), statistic="", n=math.nan, fingerprint="")
 
 
 def _each(values: Iterable[Any], count: int) -> list[Any]:
     """Each value ``count`` times in a row (a record's model on each of its ``count`` rows)."""
-    return list(chain.from_iterable(zip(*repeat(values, count)))) if count > 1 else list(values)
+    return list(chain.from_iterable(zip(*repeat(values, count), strict=True))) if count > 1 else list(values)
 
 
 TTFT_OLLAMA = "load + prompt eval as reported by Ollama (server-side; excludes network and queueing)"
