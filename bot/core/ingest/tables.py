@@ -550,7 +550,8 @@ def _full_requests(block: TableBlock, columns: list[tuple[str, str, list[float |
                     value=list(chain.from_iterable(by_record)), failed=_each([bool(e) for e in errors], count),
                     error=_each(errors, count), kind="request",
                     definition=list(chain.from_iterable(zip(*definitions, strict=True))),
-                    context=_each(context_of, count), identifiers=_each(identifier_of, count), statistic="", n=math.nan, fingerprint="")
+                    context=_each(context_of, count), identifiers=_each(identifier_of, count),
+                    statistic="", n=math.nan, fingerprint="")
 
 
 def _each(values: Iterable[Any], count: int) -> list[Any]:
