@@ -25,7 +25,7 @@ from itertools import chain, repeat
 from pathlib import PurePosixPath
 from typing import Any
 
-from bot.core.config import Config
+from bot.core.config import escape_key, escape_value, format_config_value
 from bot.core.context import (
     canonical_value,
     classify_field,
@@ -358,8 +358,9 @@ def _row_model(block: TableBlock, header: _Header, record: Record) -> str:
     return block.model
 
 
-def _row_config(header: _Header, record: Record, has_model_col: bool) -> Config:
-    """The configuration a *claim* names (summary tables and Markdown): the settings columns it has.
+def _row_config(header: _Header, record: Record, has_model_col: bool) -> str:
+    """The configuration a *claim* names (summary tables and Markdown): the settings columns it has,
+    as its key text (`Config.key`).
 
     Measurements carry their whole context instead; a claim's configuration is matched against it."""
     cols = header.cols
@@ -375,7 +376,15 @@ def _row_config(header: _Header, record: Record, has_model_col: bool) -> Config:
         items["config"] = record[cols["config_name"]]
     if not items and "config" in cols and not is_missing(record[cols["config"]]):
         items["config"] = record[cols["config"]]
-    return Config.from_items(items)
+    return config_key(items)
+
+
+def config_key(items: dict[str, Any]) -> str:
+    """``Config.from_items(items).key``, written without making the `Config` (which parses the text
+    it is given back into its parts): a claim keeps the text alone, and a summary table names a
+    configuration a row (tests/core/test_ingest_tables_equivalence.py holds the two equal)."""
+    return ",".join(f"{escape_key(name)}={escape_value(format_config_value(items[name]))}"
+                    for name in sorted(items) if not is_missing(items[name]))
 
 
 def _options(raw: Any) -> dict[str, Any]:
@@ -587,7 +596,7 @@ def _values_failure(values: dict[str, float]) -> str:
     return ""
 
 
-_NO_CONFIG = Config.from_items({})  # what a claims table without settings columns names
+_NO_CONFIG = config_key({})  # what a claims table without settings columns names ('')
 
 
 def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[dict[str, Any]]:
@@ -605,7 +614,7 @@ def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[di
     settings = header.settings
     # A table repeats its settings row after row: each distinct row is read once. One without
     # settings columns names no configuration (`_row_config` of any of its rows is empty).
-    configs: dict[tuple[Any, ...], Config] = {} if settings else {(): _NO_CONFIG}
+    configs: dict[tuple[Any, ...], str] = {} if settings else {(): _NO_CONFIG}
     models = _row_models(block, header, records)
     for position, record in enumerate(records):
         if all(numbers[position] is None for _m, numbers, *_ in columns):
@@ -618,7 +627,6 @@ def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[di
             config = configs[key] = _row_config(header, record, has_model_col)
         except TypeError:  # an unhashable setting (an options object)
             config = _row_config(header, record, has_model_col)
-        config_key = config.key
         for meaning, numbers, precisions, statistic, unit, context in columns:
             value = numbers[position]
             if value is None:
@@ -626,7 +634,7 @@ def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[di
             claims.append({
                 "source": source,
                 "model": model,
-                "config": config_key,
+                "config": config,
                 "metric": meaning.metric,
                 "statistic": statistic,
                 "value": value,
@@ -642,7 +650,7 @@ def _record_claims(block: TableBlock, header: _Header, default_stat: str) -> lis
     settings rows: a real archive has ~140 such tables, ~5 µs each the general way)."""
     record, label = block.records[0], block.label
     claims: list[dict[str, Any]] = []
-    model = config_key = ""
+    model = config = ""
     for col, meaning in header.meanings.items():
         if meaning.metric not in METRICS:  # a bug: the file is skipped, and the inventory says so
             raise KeyError(f"unknown metric {meaning.metric!r}")
@@ -652,11 +660,11 @@ def _record_claims(block: TableBlock, header: _Header, default_stat: str) -> lis
             continue
         if not claims:  # the record's model and configuration, once it holds a claim
             model = _row_model(block, header, record)
-            config_key = _row_config(header, record, bool(header.models)).key if header.settings else _NO_CONFIG.key
+            config = _row_config(header, record, bool(header.models)) if header.settings else _NO_CONFIG
         claims.append({
             "source": block.source,
             "model": model,
-            "config": config_key,
+            "config": config,
             "metric": meaning.metric,
             "statistic": meaning.statistic or default_stat,
             "value": value,
