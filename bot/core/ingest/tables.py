@@ -27,6 +27,7 @@ from typing import Any
 
 from bot.core.config import escape_key, escape_value, format_config_value
 from bot.core.context import (
+    PATH_DIMENSIONS,
     canonical_value,
     classify_field,
     encode,
@@ -216,17 +217,34 @@ def _contexts(block: TableBlock, header: _Header) -> Contexts:
         ids = {**around_ids, **own_ids}
         return [_context_text(source, tuple(d.items()))], [_identifiers_text(source, tuple(ids.items()))]
     dim_names = [name for name, _ in dim_columns]
-    contexts: dict[tuple[tuple[str | None, ...], tuple[tuple[str, str], ...]], str] = {}
     context_of: list[str] = []
-    for key in zip(zip(*(texts for _, texts in dim_columns), strict=True) if dim_columns else repeat((), size), options,
-                   strict=True):
-        context = contexts.get(key)
-        if context is None:
-            own = {name: text for name, text in zip(dim_names, key[0], strict=True) if text is not None}
-            d = {**around_dims, **own}
-            d.update(key[1])
-            context = contexts[key] = _context_text(source, tuple(d.items()))
-        context_of.append(context)
+    dim_keys = zip(*(texts for _, texts in dim_columns), strict=True) if dim_columns else repeat((), size)
+    # Without an options column, a record that has a text in each dimension column has its context
+    # written by a template of the block's (`_context_template`, as `_identifiers_template`): no
+    # dicts merged and no cache looked up per distinct record (a tuning table's are all distinct).
+    template = _context_template(source, around_dims, dim_names) if options_col is None else None
+    if template is not None:
+        written: dict[tuple[str | None, ...], str] = {}
+        for dim_key in dim_keys:
+            context = written.get(dim_key)
+            if context is None:
+                if None in dim_key:  # (texts: `in` finds no None among them)
+                    own = {name: text for name, text in zip(dim_names, dim_key, strict=True) if text is not None}
+                    context = _context_text(source, tuple({**around_dims, **own}.items()))
+                else:
+                    context = template.format(*map(_json_text, dim_key))
+                written[dim_key] = context
+            context_of.append(context)
+    else:
+        contexts: dict[tuple[tuple[str | None, ...], tuple[tuple[str, str], ...]], str] = {}
+        for key in zip(dim_keys, options, strict=True):
+            context = contexts.get(key)
+            if context is None:
+                own = {name: text for name, text in zip(dim_names, key[0], strict=True) if text is not None}
+                d = {**around_dims, **own}
+                d.update(key[1])
+                context = contexts[key] = _context_text(source, tuple(d.items()))
+            context_of.append(context)
     id_names = [name for name, _ in id_columns]
     identifiers: dict[tuple[str | None, ...], str] = {}
     identifier_of: list[str] = []
@@ -271,6 +289,24 @@ def _identifiers_template(source: str, around: dict[str, str], names: list[str])
     fixed = dict(path_context(source)[1])
     fixed.update(around)
     column = {name: position for position, name in enumerate(names)}
+    parts = [_braced(_json_text(key)) + ":"
+             + (f"{{{column[key]}}}" if key in column else _braced(_json_text(fixed[key])))
+             for key in sorted({*fixed, *column})]
+    return "{{" + ",".join(parts) + "}}"
+
+
+def _context_template(source: str, around: dict[str, str], names: list[str]) -> str | None:
+    """`_context_text` of a record (without options) that has a text in each of the dimension
+    columns ``names``, as a `str.format` template of their JSON texts (``{0}`` the first column's):
+    the record's texts win over the block's (``around``), and a field called ``folder`` or ``file``
+    is renamed ``field:folder``/``field:file`` beside the path's own, as in `with_path`. None when
+    that renaming would make two fields one (a record with a ``folder`` and a ``field:folder``)."""
+    renamed = {name: f"field:{name}" if name in PATH_DIMENSIONS else name for name in (*around, *names)}
+    if len(set(renamed.values())) != len(renamed):
+        return None
+    fixed = dict(path_context(source)[0])
+    fixed.update((renamed[name], value) for name, value in around.items())
+    column = {renamed[name]: position for position, name in enumerate(names)}
     parts = [_braced(_json_text(key)) + ":"
              + (f"{{{column[key]}}}" if key in column else _braced(_json_text(fixed[key])))
              for key in sorted({*fixed, *column})]

@@ -1,0 +1,101 @@
+"""The shortcuts of a table's reading (issue 15, sixth round) give what the general reading gives:
+request tables with every value made column by column, one-record tables read cell by cell, a
+claim's configuration written as its key text, plain decimal columns checked without the
+decimals' pattern. Random tables, seeded; the general readings are the references."""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any
+
+from bot.core.config import Config
+from bot.core.ingest import tables
+from bot.core.ingest.rows import Rows
+from bot.core.ingest.tables import TableBlock
+from bot.core.values import parse_number, parse_numbers
+from tests.core.test_ingest_tables_equivalence import _COLUMNS, _packed, _reference_requests, _value
+
+
+def test_config_key_is_the_key_of_config_from_items() -> None:
+    rng = random.Random(17)
+    keys = ["num_gpu", "num_ctx", "temperature", "tag", "config", "a,b", "k=v", "back\\slash", "é"]
+    values = ["60", " 2048 ", "0.80", "", "nan", "n/a", "q4,0", "x\\y", "a=b", 999.0, 0.4, 7, -0.0, True, None,
+              math.nan, 10**30]
+    for _ in range(2000):
+        items = {rng.choice(keys): rng.choice(values) for _ in range(rng.randint(0, 5))}
+        assert tables.config_key(items) == Config.from_items(items).key, items
+
+
+def _full_request_cell(rng: random.Random, column: str) -> Any:
+    """A cell every raw column reads as a number (the shortcut's tables), zeros now and then."""
+    if column in ("ttft_s", "tokens_s", "load_s", "prompt_eval_s", "eval_count", "latency_ms", "e2e_latency_ms"):
+        return rng.choice(["0", "0.0", str(rng.randint(1, 999)), f"{rng.uniform(0, 9):.3f}", 0, 1.5, -0.0])
+    return _value(rng, column)
+
+
+def test_request_tables_with_every_value_read_as_row_by_row() -> None:
+    # `_full_requests` (every record has a value in each raw column, each column its own metric)
+    rng = random.Random(23)
+    checked = 0
+    for _ in range(400):
+        columns = rng.sample(_COLUMNS, rng.randint(2, len(_COLUMNS)))
+        records = [{column: _full_request_cell(rng, column) for column in columns} for _ in range(rng.randint(1, 12))]
+        if rng.random() < 0.3:  # an Ollama-style TTFT of load + prompt eval
+            for record in records:
+                if {"ttft_s", "load_s", "prompt_eval_s"} <= record.keys():
+                    record["ttft_s"] = str(float(record["load_s"] or 0) + float(record["prompt_eval_s"] or 0))
+        block = TableBlock(columns=columns, records=records, source="runs/x.csv", row_offset=rng.randint(0, 5),
+                           ttft_definition=rng.choice(["", "", "wall clock"]))
+        header = tables._header(tuple(columns))
+        if header.kind != "request" or not header.raw_distinct:
+            continue
+        got, want = Rows(), Rows()
+        tables.interpret(block, got)
+        _reference_requests(block, header, want)
+        assert _packed(got) == _packed(want), columns
+        checked += 1
+    assert checked > 100
+
+
+def test_a_one_record_table_reads_as_its_record_among_others() -> None:
+    # generic and claims tables of one record are read cell by cell; the same record in a table of
+    # several is read column by column
+    rng = random.Random(29)
+    names = ["mean_ms", "p99_ms", "duration_s", "Tokens/s", "TTFT (s)", "mean_tokens_s", "model", "num_ctx", "tag",
+             "error", "status", "config_name", "options"]
+    cells = ["12", "0", "1.5 s", "870 ms", "n/a", "", "**42.5**", "1,234", 3, 0.0, 2.5, None, math.nan, True, "x",
+             '{"temperature": 0.2}', "error"]
+    checked = 0
+    for _ in range(1500):
+        columns = rng.sample(names, rng.randint(1, 5))
+        record = {column: rng.choice(cells) for column in columns}
+        markdown = rng.random() < 0.5
+        block = TableBlock(columns=columns, records=[record], source="a/b.json", label=rng.choice(["", "Results"]),
+                           model="m0", markdown=markdown, row_offset=3)
+        pair = TableBlock(columns=columns, records=[record, dict(record)], source="a/b.json", label=block.label,
+                          model="m0", markdown=markdown, row_offset=3)
+        one, two = tables.interpret(block, Rows()), tables.interpret(pair, Rows())
+        assert one.kind == two.kind
+        assert two.claims == one.claims * 2
+        first = _packed(two.measurements)
+        size = len(one.measurements)
+        assert _packed(one.measurements) == (size, {name: texts[:size] for name, texts in first[1].items()},
+                                             {name: values[:size] for name, values in first[2].items()})
+        checked += bool(one.claims or one.measurements)
+    assert checked > 300
+
+
+def test_a_column_of_digits_dots_and_dashes_reads_as_cell_by_cell() -> None:
+    # `_plain_column` checks the characters and lets `float` judge the shape: every text of those
+    # characters must read as `parse_number` reads it alone ('5.', '-', '1-2', '' among them)
+    rng = random.Random(31)
+    for _ in range(3000):
+        column = ["".join(rng.choice("0123456789.-") for _ in range(rng.randint(0, 5)))
+                  for _ in range(rng.randint(8, 12))]
+        if rng.random() < 0.7:  # mostly plain decimals, a stray text now and then
+            column = [f"{rng.uniform(-999, 999):.{rng.randint(0, 4)}f}" for _ in column[:-1]] + [column[-1]]
+        factor = rng.choice([1.0, 1000.0, 0.001, -1.0])
+        got = parse_numbers(column, factor=factor, is_time=True)
+        want = [parse_number(raw, factor=factor, is_time=True) for raw in column]
+        assert [repr(x) for x in got] == [repr(x) for x in want], column
