@@ -99,3 +99,63 @@ def test_a_column_of_digits_dots_and_dashes_reads_as_cell_by_cell() -> None:
         got = parse_numbers(column, factor=factor, is_time=True)
         want = [parse_number(raw, factor=factor, is_time=True) for raw in column]
         assert [repr(x) for x in got] == [repr(x) for x in want], column
+
+
+# --- a claims table read as it was: a Config made per row, the row's configuration read first ------
+def _reference_config(header: Any, record: dict[str, Any]) -> str:
+    from bot.core.values import is_missing
+
+    cols, items = header.cols, {}
+    for name, original in header.config_columns:
+        if not is_missing(record[original]):
+            items[name] = record[original]
+    if "tag" in cols and not header.models and not is_missing(record[cols["tag"]]):
+        items["tag"] = record[cols["tag"]]
+    if "options" in cols:
+        items.update(tables._options(record[cols["options"]]))
+    if not items and "config_name" in cols and not is_missing(record[cols["config_name"]]):
+        items["config"] = record[cols["config_name"]]
+    if not items and "config" in cols and not is_missing(record[cols["config"]]):
+        items["config"] = record[cols["config"]]
+    return Config.from_items(items).key
+
+
+def _reference_claims(block: TableBlock, header: Any) -> list[dict[str, Any]]:
+    claims = []
+    for position, record in enumerate(block.records):
+        config = _reference_config(header, record)
+        for col, meaning in header.meanings.items():
+            numbers, precisions = tables._shown_numbers(block.records, col, meaning)
+            if numbers[position] is None:
+                continue
+            label = block.label
+            claims.append({"source": block.source, "model": tables._row_model(block, header, record), "config": config,
+                           "metric": meaning.metric, "statistic": meaning.statistic or "value",
+                           "value": numbers[position], "unit": tables.METRICS[meaning.metric].unit,
+                           "context": (label + " | " + meaning.definition).strip(" |")
+                           if meaning.metric == "time_ms" else label,
+                           "precision": precisions[position]})
+    return claims
+
+
+def test_claims_tables_read_as_row_by_row() -> None:
+    rng = random.Random(37)
+    names = ["mean_tokens_s", "p95_ttft_ms", "Mean (ms)", "Tokens/s", "model", "model_filename", "num_gpu", "num_ctx",
+             "temp", "tag", "options", "config_name", "config", "Backend"]
+    cells = ["12", "0.50", "**7.25**", "1,234", "n/a", "", "-", 3, 2.5, None, math.nan, "q4_0", "40", " 999 ",
+             '{"temperature": 0.2, "ctx": 2048}', "g60,c2048", "a\\b", "x=y"]
+    checked = 0
+    for _ in range(600):
+        columns = rng.sample(names, rng.randint(2, 7))
+        records = [{column: rng.choice(cells) for column in columns} for _ in range(rng.randint(2, 10))]
+        if rng.random() < 0.5:  # settings repeated row after row, as a summary table repeats them
+            for record in records[1:]:
+                record.update({k: v for k, v in records[0].items() if k in ("num_gpu", "num_ctx", "temp", "tag")})
+        block = TableBlock(columns=columns, records=records, source="r/s.md", label=rng.choice(["", "Results"]),
+                           model="m0", markdown=True)
+        header = tables._header(tuple(columns))
+        if not header.meanings:
+            continue
+        assert tables.interpret(block, Rows()).claims == _reference_claims(block, header), columns
+        checked += 1
+    assert checked > 300

@@ -113,6 +113,8 @@ class _Header:
     not_context: frozenset[str]  # what the reading takes itself: metrics, model, status, options
     settings: tuple[str, ...]  # the columns a claim's configuration is read from (`_row_config`)
     config_columns: tuple[tuple[str, str], ...]  # (setting, original name) of the CONFIG_COLUMNS it has
+    tag: str | None  # the 'tag' column, a setting when no model column names the model (`_row_config`)
+    config_names: tuple[str, ...]  # the 'config_name' and 'config' columns: the fallback of `_row_config`
     # What each way of reading the table needs of its columns, worked out once per header rather
     # than once per table (a JSON file is a dozen one-record tables with the same few headers):
     failure_columns: tuple[str, ...]  # the error, success and status columns (`_said_failures`)
@@ -153,6 +155,8 @@ def _header(columns: tuple[str, ...]) -> _Header:
                        if CONFIG_ALIASES.get(norm, norm) in CONFIG_COLUMNS or norm in _SETTING_NAMES),
         config_columns=tuple((CONFIG_ALIASES.get(norm, norm), original) for norm, original in cols.items()
                              if CONFIG_ALIASES.get(norm, norm) in CONFIG_COLUMNS),
+        tag=cols.get("tag") if not any(name in cols for name in MODEL_COLUMNS) else None,
+        config_names=tuple(cols[name] for name in ("config_name", "config") if name in cols),
         failure_columns=(*errors, *successes, *((cols["status"],) if "status" in cols else ())),
         generic=tuple((col, meaning, *_generic_reading(meaning)) for col, meaning in meanings.items()),
         raw=raw, raw_distinct=len({meaning.metric for _, meaning in raw}) == len(raw))
@@ -394,24 +398,24 @@ def _row_model(block: TableBlock, header: _Header, record: Record) -> str:
     return block.model
 
 
-def _row_config(header: _Header, record: Record, has_model_col: bool) -> str:
+def _row_config(header: _Header, record: Record) -> str:
     """The configuration a *claim* names (summary tables and Markdown): the settings columns it has,
     as its key text (`Config.key`).
 
     Measurements carry their whole context instead; a claim's configuration is matched against it."""
-    cols = header.cols
     items: dict[str, Any] = {}
     for name, original in header.config_columns:
         if not is_missing(record[original]):
             items[name] = record[original]
-    if "tag" in cols and not has_model_col and not is_missing(record[cols["tag"]]):
-        items["tag"] = record[cols["tag"]]
-    if "options" in cols:
-        items.update(_options(record[cols["options"]]))
-    if not items and "config_name" in cols and not is_missing(record[cols["config_name"]]):
-        items["config"] = record[cols["config_name"]]
-    if not items and "config" in cols and not is_missing(record[cols["config"]]):
-        items["config"] = record[cols["config"]]
+    if header.tag is not None and not is_missing(record[header.tag]):
+        items["tag"] = record[header.tag]
+    if header.options is not None:
+        items.update(_options(record[header.options]))
+    if not items:  # a named configuration: its 'config_name', else its 'config'
+        for original in header.config_names:
+            if not is_missing(record[original]):
+                items["config"] = record[original]
+                break
     return config_key(items)
 
 
@@ -646,30 +650,28 @@ def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[di
         columns.append((meaning, numbers, precisions, meaning.statistic or default_stat, METRICS[meaning.metric].unit,
                         context))
     claims: list[dict[str, Any]] = []
-    has_model_col = bool(header.models)
     settings = header.settings
     # A table repeats its settings row after row: each distinct row is read once. One without
     # settings columns names no configuration (`_row_config` of any of its rows is empty).
     configs: dict[tuple[Any, ...], str] = {} if settings else {(): _NO_CONFIG}
     models = _row_models(block, header, records)
     for position, record in enumerate(records):
-        if all(numbers[position] is None for _m, numbers, *_ in columns):
-            continue  # no claim in this row
-        model = models[position]
-        key = tuple(record[column] for column in settings)
-        try:
-            config = configs[key]
-        except KeyError:
-            config = configs[key] = _row_config(header, record, has_model_col)
-        except TypeError:  # an unhashable setting (an options object)
-            config = _row_config(header, record, has_model_col)
+        config: str | None = None  # the row's configuration, read at its first claim (a row without one names none)
         for meaning, numbers, precisions, statistic, unit, context in columns:
             value = numbers[position]
             if value is None:
                 continue
+            if config is None:
+                key = tuple(record[column] for column in settings)
+                try:
+                    config = configs[key]
+                except KeyError:
+                    config = configs[key] = _row_config(header, record)
+                except TypeError:  # an unhashable setting (an options object)
+                    config = _row_config(header, record)
             claims.append({
                 "source": source,
-                "model": model,
+                "model": models[position],
                 "config": config,
                 "metric": meaning.metric,
                 "statistic": statistic,
@@ -696,7 +698,7 @@ def _record_claims(block: TableBlock, header: _Header, default_stat: str) -> lis
             continue
         if not claims:  # the record's model and configuration, once it holds a claim
             model = _row_model(block, header, record)
-            config = _row_config(header, record, bool(header.models)) if header.settings else _NO_CONFIG
+            config = _row_config(header, record) if header.settings else _NO_CONFIG
         claims.append({
             "source": block.source,
             "model": model,
