@@ -159,3 +159,24 @@ def test_claims_tables_read_as_row_by_row() -> None:
         assert tables.interpret(block, Rows()).claims == _reference_claims(block, header), columns
         checked += 1
     assert checked > 300
+
+
+def test_context_template_writes_what_context_text_writes() -> None:
+    # `_contexts` writes the contexts of a table of 8 or more records by a template of the block's;
+    # each must be the text `_context_text` makes of the record's own dimensions over the block's
+    rng = random.Random(41)
+    fields = ["backend", "quant", "folder", "file", "field:folder", "{odd}", "é", "num_ctx", "section"]
+    for _ in range(300):
+        names = rng.sample(fields, rng.randint(1, 4))
+        records = [{name: rng.choice(["vllm", "q4_0", "{a}", "x\"y", "é", "7", None, "", 2048]) for name in names}
+                   for _ in range(rng.randint(8, 12))]
+        block = TableBlock(columns=names, records=records, source=rng.choice(["run_20251002-151204/a.csv", "b.csv"]),
+                           config=rng.choice([{}, {"gpu": "A100", "folder": "x"}, {"backend": "ollama"}]),
+                           label=rng.choice(["", "Results"]))
+        header = tables._header(tuple(names))
+        contexts, _ = tables._contexts(block, header)
+        around, _ = tables._surroundings(block)
+        columns, _ = tables.split_columns(records, skip=header.not_context)
+        for position, found in enumerate(contexts):
+            own = {name: texts[position] for name, texts in columns if texts[position] is not None}
+            assert found == tables._context_text(block.source, tuple({**around, **own}.items())), (names, position)

@@ -226,7 +226,9 @@ def _contexts(block: TableBlock, header: _Header) -> Contexts:
     # Without an options column, a record that has a text in each dimension column has its context
     # written by a template of the block's (`_context_template`, as `_identifiers_template`): no
     # dicts merged and no cache looked up per distinct record (a tuning table's are all distinct).
-    template = _context_template(source, around_dims, dim_names) if options_col is None else None
+    # Making the template costs what a few records' contexts cost: a small table does without.
+    template = (_context_template(source, around_dims, dim_names)
+                if options_col is None and size >= _TEMPLATE_ROWS else None)
     if template is not None:
         written: dict[tuple[str | None, ...], str] = {}
         for dim_key in dim_keys:
@@ -297,6 +299,9 @@ def _identifiers_template(source: str, around: dict[str, str], names: list[str])
              + (f"{{{column[key]}}}" if key in column else _braced(_json_text(fixed[key])))
              for key in sorted({*fixed, *column})]
     return "{{" + ",".join(parts) + "}}"
+
+
+_TEMPLATE_ROWS = 8  # the records from which a table's contexts are written by a template
 
 
 def _context_template(source: str, around: dict[str, str], names: list[str]) -> str | None:
