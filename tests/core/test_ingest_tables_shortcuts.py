@@ -180,3 +180,32 @@ def test_context_template_writes_what_context_text_writes() -> None:
         for position, found in enumerate(contexts):
             own = {name: texts[position] for name, texts in columns if texts[position] is not None}
             assert found == tables._context_text(block.source, tuple({**around, **own}.items())), (names, position)
+
+
+def test_rows_added_a_record_at_a_time_pack_as_rows_added_one_by_one() -> None:
+    # `Rows.packed` codes a record's texts once in the spans `add_columns(per_record=...)` marks
+    from bot.core.ingest.rows import ROW_FIELDS
+
+    rng = random.Random(43)
+    for _ in range(300):
+        got, want = Rows(), Rows()
+        for _ in range(rng.randint(1, 4)):
+            records, per_record = rng.randint(1, 5), rng.randint(1, 4)
+            rows = []
+            for record in range(records):
+                own = {"request_id": f"f#{rng.randint(0, 3)}", "model": rng.choice(["m1", "m2"]),
+                       "error": rng.choice(["", "", "timeout"]), "context": rng.choice(["{}", '{"a":"1"}']),
+                       "identifiers": rng.choice(["{}", '{"t":"2"}']), "row": record, "failed": rng.random() < 0.2}
+                for _ in range(per_record):
+                    rows.append({**own, "source": "f", "metric": rng.choice(["ttft_ms", "eval_ms"]),
+                                 "value": rng.random(), "kind": "request", "definition": rng.choice(["", "d"]),
+                                 "statistic": "", "n": math.nan, "fingerprint": ""})
+            if rng.random() < 0.5:
+                got.add_columns(len(rows), per_record=per_record,
+                                **{name: [row[name] for row in rows] for name in ROW_FIELDS})
+            else:  # rows appended one by one between the spans
+                for row in rows:
+                    got.append(**row)
+            for row in rows:
+                want.append(**row)
+        assert _packed(got) == _packed(want)

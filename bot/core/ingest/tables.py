@@ -599,8 +599,10 @@ def _full_requests(block: TableBlock, columns: list[tuple[str, str, list[float |
             definitions[at] = repeat(TTFT_FILE, size)
     context_of, identifier_of = contexts
     rows = range(block.row_offset, block.row_offset + size)
-    out.add_columns(size * count, spent=True, request_id=_each([f"{source}#{row}" for row in rows], count),
-                    source=source, row=_each(rows, count), model=_each(models, count), metric=metrics * size,
+    # (`per_record`: a record's id, model, error, context and identifiers are the same on its rows)
+    out.add_columns(size * count, spent=True, per_record=count,
+                    request_id=_each([f"{source}#{row}" for row in rows], count), source=source,
+                    row=_each(rows, count), model=_each(models, count), metric=metrics * size,
                     value=list(chain.from_iterable(by_record)), failed=_each([bool(e) for e in errors], count),
                     error=_each(errors, count), kind="request",
                     definition=list(chain.from_iterable(zip(*definitions, strict=True))),
