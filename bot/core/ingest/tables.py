@@ -340,13 +340,21 @@ def _surroundings(block: TableBlock) -> tuple[dict[str, str], dict[str, str]]:
     """The block's file-level context: enclosing JSON scalars (judged one by one) and its section.
     Read-only (shared): the blocks of a JSON file share their surroundings, judged once (the
     sections differ block by block: each is added to the judged scalars)."""
-    try:  # the type is part of the key: 1, 1.0 and True are equal but not the same context
-        dims, idents = _judged_surroundings(tuple((name, type(raw), raw) for name, raw in block.config.items()))
-    except TypeError:  # an unhashable value
-        dims, idents = _judge_surroundings(block.config.items())
+    config = block.config
+    if not config:  # (a CSV or Markdown table, a JSON file's top-level records)
+        dims, idents = _NOTHING_AROUND
+    else:
+        try:  # the type is part of the key: 1, 1.0 and True are equal but not the same context
+            dims, idents = _judged_surroundings(tuple(zip(config, map(type, config.values()), config.values(),
+                                                          strict=True)))
+        except TypeError:  # an unhashable value
+            dims, idents = _judge_surroundings(config.items())
     if block.label:
         dims = {**dims, "section": block.label}
     return dims, idents
+
+
+_NOTHING_AROUND: tuple[dict[str, str], dict[str, str]] = ({}, {})  # read-only, as every judged surroundings
 
 
 @lru_cache(maxsize=1024)
