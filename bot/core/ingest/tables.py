@@ -435,7 +435,8 @@ def _row_config(header: _Header, record: Record) -> str:
 def config_key(items: dict[str, Any]) -> str:
     """``Config.from_items(items).key``, written without making the `Config` (which parses the text
     it is given back into its parts): a claim keeps the text alone, and a summary table names a
-    configuration a row (tests/core/test_ingest_tables_equivalence.py holds the two equal)."""
+    configuration a row (tests/core/test_ingest_tables_shortcuts.py holds the two equal). The
+    place for it is `bot.core.config` (not this change's to edit): it mirrors `Config.from_items`."""
     return ",".join(f"{escape_key(name)}={escape_value(format_config_value(items[name]))}"
                     for name in sorted(items) if not is_missing(items[name]))
 
@@ -584,7 +585,7 @@ def _full_requests(block: TableBlock, columns: list[tuple[str, str, list[float |
     """`_requests` of a table whose every record has a value in each raw column, each column a
     different metric (most request tables): every record makes one row per column, in column order,
     so the rows are made column by column, without the dicts and the loop a record of `_requests`.
-    (Tested against the row-by-row reading: tests/core/test_ingest_tables_equivalence.py.)"""
+    (Tested against the row-by-row reading: tests/core/test_ingest_tables_shortcuts.py.)"""
     records, source = block.records, block.source
     size, count = len(records), len(columns)
     # The table's budget charged before any of its rows is made, as `_requests` charges a record's:
