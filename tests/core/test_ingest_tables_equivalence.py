@@ -175,3 +175,4 @@ def test_a_one_record_block_has_the_context_and_identifiers_its_record_has_among
         many = tables._contexts(TableBlock(columns=names, records=repeated, source=source, config=config), header)
         one = tables._contexts(TableBlock(columns=names, records=[record], source=source, config=config), header)
         assert (one[0], one[1]) == (many[0][:1], many[1][:1])
+

@@ -21,12 +21,13 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import PurePosixPath
 from typing import Any
 
-from bot.core.config import Config
+from bot.core.config import escape_key, escape_value, format_config_value
 from bot.core.context import (
+    PATH_DIMENSIONS,
     canonical_value,
     classify_field,
     encode,
@@ -38,7 +39,7 @@ from bot.core.context import (
 from bot.core.ingest.rows import Rows
 from bot.core.limits import spend_measurements
 from bot.core.metrics import METRICS, ColumnMeaning, classify_column, normalize_name
-from bot.core.values import is_missing, parse_bool, parse_numbers, parse_shown_column
+from bot.core.values import is_missing, parse_bool, parse_number, parse_numbers, parse_shown_column, parse_shown_value
 
 LLM_METRICS = {"throughput_tok_s", "prompt_throughput_tok_s", "ttft_ms", "latency_ms", "load_ms", "prompt_eval_ms",
                "eval_ms", "prompt_tokens", "output_tokens", "tpot_ms", "itl_ms"}
@@ -112,10 +113,14 @@ class _Header:
     not_context: frozenset[str]  # what the reading takes itself: metrics, model, status, options
     settings: tuple[str, ...]  # the columns a claim's configuration is read from (`_row_config`)
     config_columns: tuple[tuple[str, str], ...]  # (setting, original name) of the CONFIG_COLUMNS it has
+    tag: str | None  # the 'tag' column, a setting when no model column names the model (`_row_config`)
+    config_names: tuple[str, ...]  # the 'config_name' and 'config' columns: the fallback of `_row_config`
     # What each way of reading the table needs of its columns, worked out once per header rather
     # than once per table (a JSON file is a dozen one-record tables with the same few headers):
     failure_columns: tuple[str, ...]  # the error, success and status columns (`_said_failures`)
     generic: tuple[tuple[str, ColumnMeaning, str, bool], ...]  # (column, meaning, definition, zero fails)
+    raw: tuple[tuple[str, ColumnMeaning], ...]  # a request table's columns of raw values (no statistic)
+    raw_distinct: bool  # whether each of those holds a different metric (`_requests` has a shortcut then)
 
 
 @lru_cache(maxsize=4096)
@@ -137,6 +142,8 @@ def _header(columns: tuple[str, ...]) -> _Header:
     )
     kind = "" if not meanings else "request" if is_request else "claims" if stat_llm else "generic"
     errors = tuple(cols[name] for name in ERROR_COLUMNS if name in cols)
+    # Per-request statistics (e.g. a 'mean_' column in a raw table) are ignored: only raw values.
+    raw = tuple((col, meaning) for col, meaning in meanings.items() if meaning.statistic == "")
     successes = tuple(cols[name] for name in SUCCESS_COLUMNS if name in cols)
     return _Header(
         cols=cols, meanings=meanings, kind=kind,
@@ -148,8 +155,11 @@ def _header(columns: tuple[str, ...]) -> _Header:
                        if CONFIG_ALIASES.get(norm, norm) in CONFIG_COLUMNS or norm in _SETTING_NAMES),
         config_columns=tuple((CONFIG_ALIASES.get(norm, norm), original) for norm, original in cols.items()
                              if CONFIG_ALIASES.get(norm, norm) in CONFIG_COLUMNS),
+        tag=cols.get("tag") if not any(name in cols for name in MODEL_COLUMNS) else None,
+        config_names=tuple(cols[name] for name in ("config_name", "config") if name in cols),
         failure_columns=(*errors, *successes, *((cols["status"],) if "status" in cols else ())),
-        generic=tuple((col, meaning, *_generic_reading(meaning)) for col, meaning in meanings.items()))
+        generic=tuple((col, meaning, *_generic_reading(meaning)) for col, meaning in meanings.items()),
+        raw=raw, raw_distinct=len({meaning.metric for _, meaning in raw}) == len(raw))
 
 
 def _generic_reading(meaning: ColumnMeaning) -> tuple[str, bool]:
@@ -211,17 +221,36 @@ def _contexts(block: TableBlock, header: _Header) -> Contexts:
         ids = {**around_ids, **own_ids}
         return [_context_text(source, tuple(d.items()))], [_identifiers_text(source, tuple(ids.items()))]
     dim_names = [name for name, _ in dim_columns]
-    contexts: dict[tuple[tuple[str | None, ...], tuple[tuple[str, str], ...]], str] = {}
     context_of: list[str] = []
-    for key in zip(zip(*(texts for _, texts in dim_columns), strict=True) if dim_columns else repeat((), size), options,
-                   strict=True):
-        context = contexts.get(key)
-        if context is None:
-            own = {name: text for name, text in zip(dim_names, key[0], strict=True) if text is not None}
-            d = {**around_dims, **own}
-            d.update(key[1])
-            context = contexts[key] = _context_text(source, tuple(d.items()))
-        context_of.append(context)
+    dim_keys = zip(*(texts for _, texts in dim_columns), strict=True) if dim_columns else repeat((), size)
+    # Without an options column, a record that has a text in each dimension column has its context
+    # written by a template of the block's (`_context_template`, as `_identifiers_template`): no
+    # dicts merged and no cache looked up per distinct record (a tuning table's are all distinct).
+    # Making the template costs what a few records' contexts cost: a small table does without.
+    template = (_context_template(source, around_dims, dim_names)
+                if options_col is None and size >= _TEMPLATE_ROWS else None)
+    if template is not None:
+        written: dict[tuple[str | None, ...], str] = {}
+        for dim_key in dim_keys:
+            context = written.get(dim_key)
+            if context is None:
+                if None in dim_key:  # (texts: `in` finds no None among them)
+                    own = {name: text for name, text in zip(dim_names, dim_key, strict=True) if text is not None}
+                    context = _context_text(source, tuple({**around_dims, **own}.items()))
+                else:
+                    context = template.format(*map(_json_text, dim_key))
+                written[dim_key] = context
+            context_of.append(context)
+    else:
+        contexts: dict[tuple[tuple[str | None, ...], tuple[tuple[str, str], ...]], str] = {}
+        for key in zip(dim_keys, options, strict=True):
+            context = contexts.get(key)
+            if context is None:
+                own = {name: text for name, text in zip(dim_names, key[0], strict=True) if text is not None}
+                d = {**around_dims, **own}
+                d.update(key[1])
+                context = contexts[key] = _context_text(source, tuple(d.items()))
+            context_of.append(context)
     id_names = [name for name, _ in id_columns]
     identifiers: dict[tuple[str | None, ...], str] = {}
     identifier_of: list[str] = []
@@ -272,6 +301,27 @@ def _identifiers_template(source: str, around: dict[str, str], names: list[str])
     return "{{" + ",".join(parts) + "}}"
 
 
+_TEMPLATE_ROWS = 8  # the records from which a table's contexts are written by a template
+
+
+def _context_template(source: str, around: dict[str, str], names: list[str]) -> str | None:
+    """`_context_text` of a record (without options) that has a text in each of the dimension
+    columns ``names``, as a `str.format` template of their JSON texts (``{0}`` the first column's):
+    the record's texts win over the block's (``around``), and a field called ``folder`` or ``file``
+    is renamed ``field:folder``/``field:file`` beside the path's own, as in `with_path`. None when
+    that renaming would make two fields one (a record with a ``folder`` and a ``field:folder``)."""
+    renamed = {name: f"field:{name}" if name in PATH_DIMENSIONS else name for name in (*around, *names)}
+    if len(set(renamed.values())) != len(renamed):
+        return None
+    fixed = dict(path_context(source)[0])
+    fixed.update((renamed[name], value) for name, value in around.items())
+    column = {renamed[name]: position for position, name in enumerate(names)}
+    parts = [_braced(_json_text(key)) + ":"
+             + (f"{{{column[key]}}}" if key in column else _braced(_json_text(fixed[key])))
+             for key in sorted({*fixed, *column})]
+    return "{{" + ",".join(parts) + "}}"
+
+
 def _braced(text: str) -> str:
     """A text as it reads in a `str.format` template."""
     return text.replace("{", "{{").replace("}", "}}")
@@ -290,13 +340,21 @@ def _surroundings(block: TableBlock) -> tuple[dict[str, str], dict[str, str]]:
     """The block's file-level context: enclosing JSON scalars (judged one by one) and its section.
     Read-only (shared): the blocks of a JSON file share their surroundings, judged once (the
     sections differ block by block: each is added to the judged scalars)."""
-    try:  # the type is part of the key: 1, 1.0 and True are equal but not the same context
-        dims, idents = _judged_surroundings(tuple((name, type(raw), raw) for name, raw in block.config.items()))
-    except TypeError:  # an unhashable value
-        dims, idents = _judge_surroundings(block.config.items())
+    config = block.config
+    if not config:  # (a CSV or Markdown table, a JSON file's top-level records)
+        dims, idents = _NOTHING_AROUND
+    else:
+        try:  # the type is part of the key: 1, 1.0 and True are equal but not the same context
+            dims, idents = _judged_surroundings(tuple(zip(config, map(type, config.values()), config.values(),
+                                                          strict=True)))
+        except TypeError:  # an unhashable value
+            dims, idents = _judge_surroundings(config.items())
     if block.label:
         dims = {**dims, "section": block.label}
     return dims, idents
+
+
+_NOTHING_AROUND: tuple[dict[str, str], dict[str, str]] = ({}, {})  # read-only, as every judged surroundings
 
 
 @lru_cache(maxsize=1024)
@@ -353,24 +411,34 @@ def _row_model(block: TableBlock, header: _Header, record: Record) -> str:
     return block.model
 
 
-def _row_config(header: _Header, record: Record, has_model_col: bool) -> Config:
-    """The configuration a *claim* names (summary tables and Markdown): the settings columns it has.
+def _row_config(header: _Header, record: Record) -> str:
+    """The configuration a *claim* names (summary tables and Markdown): the settings columns it has,
+    as its key text (`Config.key`).
 
     Measurements carry their whole context instead; a claim's configuration is matched against it."""
-    cols = header.cols
     items: dict[str, Any] = {}
     for name, original in header.config_columns:
         if not is_missing(record[original]):
             items[name] = record[original]
-    if "tag" in cols and not has_model_col and not is_missing(record[cols["tag"]]):
-        items["tag"] = record[cols["tag"]]
-    if "options" in cols:
-        items.update(_options(record[cols["options"]]))
-    if not items and "config_name" in cols and not is_missing(record[cols["config_name"]]):
-        items["config"] = record[cols["config_name"]]
-    if not items and "config" in cols and not is_missing(record[cols["config"]]):
-        items["config"] = record[cols["config"]]
-    return Config.from_items(items)
+    if header.tag is not None and not is_missing(record[header.tag]):
+        items["tag"] = record[header.tag]
+    if header.options is not None:
+        items.update(_options(record[header.options]))
+    if not items:  # a named configuration: its 'config_name', else its 'config'
+        for original in header.config_names:
+            if not is_missing(record[original]):
+                items["config"] = record[original]
+                break
+    return config_key(items)
+
+
+def config_key(items: dict[str, Any]) -> str:
+    """``Config.from_items(items).key``, written without making the `Config` (which parses the text
+    it is given back into its parts): a claim keeps the text alone, and a summary table names a
+    configuration a row (tests/core/test_ingest_tables_shortcuts.py holds the two equal). The
+    place for it is `bot.core.config` (not this change's to edit): it mirrors `Config.from_items`."""
+    return ",".join(f"{escape_key(name)}={escape_value(format_config_value(items[name]))}"
+                    for name in sorted(items) if not is_missing(items[name]))
 
 
 def _options(raw: Any) -> dict[str, Any]:
@@ -434,6 +502,13 @@ def _numbers(records: list[Record], column: str, meaning: ColumnMeaning) -> list
                          is_time=meaning.metric in TIME_METRICS)
 
 
+def _number(raw: Any, meaning: ColumnMeaning) -> float | None:
+    """`_numbers` of one cell (what `parse_numbers` of a column gives each: `parse_number`)."""
+    if meaning.metric not in METRICS:  # a bug: the file is skipped, and the inventory says so
+        raise KeyError(f"unknown metric {meaning.metric!r}")
+    return parse_number(raw, factor=meaning.factor, is_time=meaning.metric in TIME_METRICS)
+
+
 def _shown_numbers(records: list[Record], column: str, meaning: ColumnMeaning
                    ) -> tuple[list[float | None], list[float]]:
     """`_numbers` of a claims column, and the precision each text shows (0 for a number)."""
@@ -451,11 +526,12 @@ def _requests(block: TableBlock, header: _Header, contexts: Contexts, out: Rows)
     the table's columns to ``out`` at once (`Rows.add_columns`): a `Rows.append` per row cost
     ~0.6 µs, most of a request table's reading past its numbers."""
     records, source = block.records, block.source
-    # Per-request statistics (e.g. a 'mean_' column in a raw table) are ignored: only raw values.
-    columns = [(meaning.metric, meaning.definition, _numbers(records, col, meaning))
-               for col, meaning in header.meanings.items() if meaning.statistic == ""]
+    columns = [(meaning.metric, meaning.definition, _numbers(records, col, meaning)) for col, meaning in header.raw]
     said = _said_failures(header, records)
     models = _row_models(block, header, records)
+    if header.raw_distinct and all(None not in numbers for _, _, numbers in columns):
+        _full_requests(block, columns, said, models, contexts, out)
+        return
     context_of, identifier_of = contexts
     request_id: list[str] = []
     row_of: list[int] = []
@@ -504,6 +580,50 @@ def _requests(block: TableBlock, header: _Header, contexts: Contexts, out: Rows)
                         n=math.nan, fingerprint="")
 
 
+def _full_requests(block: TableBlock, columns: list[tuple[str, str, list[float | None]]], said: list[str],
+                   models: list[str], contexts: Contexts, out: Rows) -> None:
+    """`_requests` of a table whose every record has a value in each raw column, each column a
+    different metric (most request tables): every record makes one row per column, in column order,
+    so the rows are made column by column, without the dicts and the loop a record of `_requests`.
+    (Tested against the row-by-row reading: tests/core/test_ingest_tables_shortcuts.py.)"""
+    records, source = block.records, block.source
+    size, count = len(records), len(columns)
+    # The table's budget charged before any of its rows is made, as `_requests` charges a record's:
+    # past the file's allowance the file is left out (`bot.core.ingest.files`), none of its rows kept.
+    spend_measurements(size * count)
+    metrics = [metric for metric, _, _ in columns]
+    by_record = list(zip(*(numbers for _, _, numbers in columns), strict=True))  # each record's values
+    # `_values_failure` only speaks of a value that is zero: a record without one is not looked at
+    errors = [error or (_values_failure(dict(zip(metrics, values, strict=True))) if 0 in values else "")
+              for error, values in zip(said, by_record, strict=True)]
+    definitions: list[Iterable[str]] = [repeat(definition, size) for _, definition, _ in columns]
+    if "ttft_ms" in metrics:
+        at = metrics.index("ttft_ms")
+        if block.ttft_definition:
+            definitions[at] = repeat(block.ttft_definition, size)
+        elif "load_ms" in metrics and "prompt_eval_ms" in metrics:  # (else `_ttft_definition` says TTFT_FILE)
+            load, prompt = metrics.index("load_ms"), metrics.index("prompt_eval_ms")
+            definitions[at] = [_ttft_of(values[at], values[load], values[prompt]) for values in by_record]
+        else:
+            definitions[at] = repeat(TTFT_FILE, size)
+    context_of, identifier_of = contexts
+    rows = range(block.row_offset, block.row_offset + size)
+    # (`per_record`: a record's id, model, error, context and identifiers are the same on its rows)
+    out.add_columns(size * count, spent=True, per_record=count,
+                    request_id=_each([f"{source}#{row}" for row in rows], count), source=source,
+                    row=_each(rows, count), model=_each(models, count), metric=metrics * size,
+                    value=list(chain.from_iterable(by_record)), failed=_each([bool(e) for e in errors], count),
+                    error=_each(errors, count), kind="request",
+                    definition=list(chain.from_iterable(zip(*definitions, strict=True))),
+                    context=_each(context_of, count), identifiers=_each(identifier_of, count),
+                    statistic="", n=math.nan, fingerprint="")
+
+
+def _each(values: Iterable[Any], count: int) -> list[Any]:
+    """Each value ``count`` times in a row (a record's model on each of its ``count`` rows)."""
+    return list(chain.from_iterable(zip(*repeat(values, count), strict=True))) if count > 1 else list(values)
+
+
 TTFT_OLLAMA = "load + prompt eval as reported by Ollama (server-side; excludes network and queueing)"
 TTFT_FILE = "as recorded by the benchmark file (definition not stated)"
 
@@ -511,7 +631,10 @@ TTFT_FILE = "as recorded by the benchmark file (definition not stated)"
 def _ttft_definition(values: dict[str, float]) -> str:
     """Ollama-style files write ttft_s = load_s + prompt_eval_s: server durations, not the wall
     clock a user sees. Say so when the numbers show it; otherwise the file's TTFT is unexplained."""
-    ttft, load, prompt = values.get("ttft_ms"), values.get("load_ms"), values.get("prompt_eval_ms")
+    return _ttft_of(values.get("ttft_ms"), values.get("load_ms"), values.get("prompt_eval_ms"))
+
+
+def _ttft_of(ttft: float | None, load: float | None, prompt: float | None) -> str:
     if (ttft is not None and load is not None and prompt is not None and ttft > 0
             and abs(ttft - (load + prompt)) <= max(0.01 * ttft, 0.01)):
         return TTFT_OLLAMA
@@ -529,11 +652,13 @@ def _values_failure(values: dict[str, float]) -> str:
     return ""
 
 
-_NO_CONFIG = Config.from_items({})  # what a claims table without settings columns names
+_NO_CONFIG = config_key({})  # what a claims table without settings columns names ('')
 
 
 def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[dict[str, Any]]:
     records, source, label = block.records, block.source, block.label
+    if len(records) == 1:  # a Markdown `key: value` line or a JSON object's scalars (most claims tables)
+        return _record_claims(block, header, default_stat)
     columns = []
     for col, meaning in header.meanings.items():
         context = (label + " | " + meaning.definition).strip(" |") if meaning.metric == "time_ms" else label
@@ -541,32 +666,29 @@ def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[di
         columns.append((meaning, numbers, precisions, meaning.statistic or default_stat, METRICS[meaning.metric].unit,
                         context))
     claims: list[dict[str, Any]] = []
-    has_model_col = bool(header.models)
     settings = header.settings
     # A table repeats its settings row after row: each distinct row is read once. One without
     # settings columns names no configuration (`_row_config` of any of its rows is empty).
-    configs: dict[tuple[Any, ...], Config] = {} if settings else {(): _NO_CONFIG}
+    configs: dict[tuple[Any, ...], str] = {} if settings else {(): _NO_CONFIG}
     models = _row_models(block, header, records)
     for position, record in enumerate(records):
-        if all(numbers[position] is None for _m, numbers, *_ in columns):
-            continue  # no claim in this row
-        model = models[position]
-        key = tuple(record[column] for column in settings)
-        try:
-            config = configs[key]
-        except KeyError:
-            config = configs[key] = _row_config(header, record, has_model_col)
-        except TypeError:  # an unhashable setting (an options object)
-            config = _row_config(header, record, has_model_col)
-        config_key = config.key
+        config: str | None = None  # the row's configuration, read at its first claim (a row without one names none)
         for meaning, numbers, precisions, statistic, unit, context in columns:
             value = numbers[position]
             if value is None:
                 continue
+            if config is None:
+                key = tuple(record[column] for column in settings)
+                try:
+                    config = configs[key]
+                except KeyError:
+                    config = configs[key] = _row_config(header, record)
+                except TypeError:  # an unhashable setting (an options object)
+                    config = _row_config(header, record)
             claims.append({
                 "source": source,
-                "model": model,
-                "config": config_key,
+                "model": models[position],
+                "config": config,
                 "metric": meaning.metric,
                 "statistic": statistic,
                 "value": value,
@@ -577,15 +699,60 @@ def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[di
     return claims
 
 
+def _record_claims(block: TableBlock, header: _Header, default_stat: str) -> list[dict[str, Any]]:
+    """`_claims` of a one-record table, its cells read one by one (no column lists, no table of
+    settings rows: a real archive has ~140 such tables, ~5 µs each the general way)."""
+    record, label = block.records[0], block.label
+    claims: list[dict[str, Any]] = []
+    model = config = ""
+    for col, meaning in header.meanings.items():
+        if meaning.metric not in METRICS:  # a bug: the file is skipped, and the inventory says so
+            raise KeyError(f"unknown metric {meaning.metric!r}")
+        value, precision = parse_shown_value(record[col], factor=meaning.factor,
+                                             is_time=meaning.metric in TIME_METRICS)
+        if value is None:
+            continue
+        if not claims:  # the record's model and configuration, once it holds a claim
+            model = _row_model(block, header, record)
+            config = _row_config(header, record) if header.settings else _NO_CONFIG
+        claims.append({
+            "source": block.source,
+            "model": model,
+            "config": config,
+            "metric": meaning.metric,
+            "statistic": meaning.statistic or default_stat,
+            "value": value,
+            "unit": METRICS[meaning.metric].unit,
+            "context": (label + " | " + meaning.definition).strip(" |") if meaning.metric == "time_ms" else label,
+            "precision": precision,
+        })
+    return claims
+
+
 def _generic(block: TableBlock, header: _Header, contexts: Contexts, out: Rows) -> None:
     """A row per value of each record's recognised time columns (row by row: most of these tables
     are a JSON object's one record, too small for `Rows.add_columns` to pay)."""
     records, source = block.records, block.source
+    context_of, identifier_of = contexts
+    if len(records) == 1:  # a JSON object's one record (most of these tables): its cells read one by one
+        record = records[0]
+        row = block.row_offset
+        error = _columns_failure(header, record)  # (`_said_failures`, `_row_models` of one record)
+        model = _row_model(block, header, record)
+        for col, meaning, definition, zero_fails in header.generic:
+            value = _number(record[col], meaning)
+            if value is None:
+                continue
+            row_error = error or ("zero time (failed run)" if zero_fails and value == 0 else "")
+            out.append(request_id=f"{source}#{row}", source=source, row=row, model=model, metric=meaning.metric,
+                       value=value, failed=bool(row_error), error=row_error, kind="generic", definition=definition,
+                       context=context_of[0], identifiers=identifier_of[0], statistic=meaning.statistic,
+                       n=math.nan, fingerprint="")
+        return
     columns = [(meaning.metric, meaning.statistic, definition, zero_fails, _numbers(records, col, meaning))
                for col, meaning, definition, zero_fails in header.generic]
     said = _said_failures(header, records)
     models = _row_models(block, header, records)
-    context_of, identifier_of = contexts
     for position in range(len(records)):
         row = block.row_offset + position
         error = said[position]
