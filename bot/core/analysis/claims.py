@@ -586,15 +586,25 @@ class _Scope:
                  shared: weakref.WeakValueDictionary[tuple[str, ...], _Folders] | None = None) -> None:
         """``codes``: each row's source code; or None and ``single``, the one source of every row.
         ``shared``: the folder tables of other scopes, by their sources, to use and add to."""
-        if codes is None:
-            assert single is not None
-            ordered, self.counts = [single], [len(rows)]
-        else:
-            per_code = np.bincount(codes, minlength=len(names))
-            ordered = sorted(np.flatnonzero(per_code).tolist(), key=names.__getitem__)
-            self.counts = per_code[ordered].tolist()  # rows per source
-        self.own = tuple(names[code] for code in ordered)  # a one-file scope's candidates' sources
+        self.segment: np.ndarray | None  # each row's source, by position in `sources`; None: all the first
         self._folders: _Folders | None = None  # (a multi-file scope: keeps its shared tables alive)
+        self.below: dict[str, tuple[str, ...]]  # not changed once made: may be shared
+        self._nearest: dict[str, str | None]
+        self.own: tuple[str, ...]  # the sources, sorted (a one-file scope's candidates' sources)
+        self._values: dict[str, tuple[np.ndarray, list[int], list[int]]] = {}
+        self._statistics: dict[tuple[str, str], list[list[float]]] = {}
+        self._finite: dict[str, list[int]] = {}
+        if codes is None:  # one file, the usual scope in a real archive (a few hundred per analysis): the
+            assert single is not None  # same fields as below, set without the general steps
+            source = names[single]
+            self.rows, self.segment, self.counts, self.starts = rows, None, [len(rows)], [0]
+            self.own, self.sources, self.position = (source,), [source], {source: 0}
+            self.below, self._nearest = _below_one(source, tuple(aliases.get(source, ()))), {}
+            return
+        per_code = np.bincount(codes, minlength=len(names))
+        ordered = sorted(np.flatnonzero(per_code).tolist(), key=names.__getitem__)
+        self.counts = per_code[ordered].tolist()  # rows per source
+        self.own = tuple(names[code] for code in ordered)
         if len(ordered) == 1:
             self.sources = list(self.own)
             self.position = {self.own[0]: 0}
@@ -608,20 +618,15 @@ class _Scope:
             self._folders = folders
             self.own, self.sources, self.position = folders.own, folders.sources, folders.position
             self.below, self._nearest = folders.below, folders.nearest
-        self.segment: np.ndarray | None  # each row's source, by position in `sources`; None: all the first
-        if len(ordered) == 1:  # one file, the usual scope in a real archive: in order already
+        if len(ordered) == 1:  # one file: in order already
             self.rows, self.segment = rows, None
         else:
-            assert codes is not None
             rank = np.zeros(len(names), dtype=np.int32)  # (a number per row kept: 32 bits are plenty)
             rank[ordered] = np.arange(len(ordered))
             segment = rank[codes]  # each row's source, by position in `sources`
             order = np.argsort(segment, kind="stable")
             self.rows, self.segment = rows[order], segment[order]
         self.starts = [0] if len(ordered) == 1 else _starts(self.counts)
-        self._values: dict[str, tuple[np.ndarray, list[int], list[int]]] = {}
-        self._statistics: dict[tuple[str, str], list[list[float]]] = {}
-        self._finite: dict[str, list[int]] = {}
 
     def nearest(self, folder: str) -> str | None:
         """``folder`` or its closest ancestor that holds any of the sources."""
