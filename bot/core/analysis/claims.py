@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections import defaultdict, namedtuple
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from bot.core.analysis.requests import array_statistic, percentile_of
+from bot.core.codes import narrowed
 from bot.core.config import Config, escape_key, escape_value
 from bot.core.context import decode
 from bot.core.dimensions import group_model
@@ -93,6 +94,8 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
                                     for name in CLAIM_COLUMNS}
     found: list[ClaimCheck | None] = [None] * len(claims)  # None: cannot be checked (yet)
     one_file, waiting = _by_candidates(columns, known, index, generic_index, found)
+    for name in ("model", "config", "context"):  # read only to pin the claims: let go before the checks are made
+        del columns[name]
     _weigh_one_file(one_file, columns, index, found)
     _weigh_waiting(waiting, columns, index, found)
     checks = [check for check in found if check is not None]
@@ -187,7 +190,7 @@ def _weigh_one_file(one_file: list[tuple[int, _Scope, str, str]], columns: dict[
         else:
             pick, match = _weigh_one(actuals, value, _margin(precisions[at]))
         sources = scope.own
-        explanation = "" if match else _explain(_claim(columns, at), index, model, config, sources)
+        explanation = "" if match else _explain(metric, statistic, value, precisions[at], index, model, config, sources)
         found[at] = ClaimCheck(columns["source"][at], model, config, metric, statistic, value, actuals[pick],
                                columns["unit"][at], "match" if match else "mismatch", sources, count, explanation)
 
@@ -233,18 +236,11 @@ def _weigh_group(key: _Key, pending: list[int], columns: dict[str, list[Any]], i
         weighed = _weigh(candidates, claimed, margins)
         for at, value, (pick, match) in zip(pending, claimed, weighed, strict=True):
             sources, n = candidates.groups[candidates.owners[pick]]
-            explanation = "" if match else _explain(_claim(columns, at), index, model, config, sources)
+            explanation = "" if match else _explain(key[3], key[4], value, columns["precision"][at], index, model,
+                                                    config, sources)
             found[at] = ClaimCheck(columns["source"][at], model, config, key[3], key[4], value,
                                    candidates.actuals[pick], columns["unit"][at], "match" if match else "mismatch",
                                    sources, n, explanation)
-
-
-_Claim = namedtuple("_Claim", CLAIM_COLUMNS)  # type: ignore[misc]
-
-
-def _claim(columns: dict[str, list[Any]], at: int) -> Any:
-    """Claim number ``at`` as a named tuple (``claim.metric``, …)."""
-    return _Claim(*(columns[name][at] for name in CLAIM_COLUMNS))
 
 
 @lru_cache(maxsize=65536)
@@ -491,7 +487,8 @@ class _Index:
                 self._cells[model] = None
                 return None
             width = len(self.source_names) + 1
-            combined = (self.setting_codes[rows] + 1) * width + (self.source_codes[rows] + 1)
+            # (64-bit: the codes are 32-bit, and settings times sources may be more)
+            combined = (self.setting_codes[rows].astype(np.int64) + 1) * width + (self.source_codes[rows] + 1)
             order = np.argsort(combined, kind="stable")  # each cell's rows stay in frame order
             found, starts = np.unique(combined[order], return_index=True)
             if len(found) > _MAX_CELLS:
@@ -747,7 +744,7 @@ def _codes(requests: pd.DataFrame, name: str) -> tuple[np.ndarray, list[str]]:
     if requests.empty:
         return np.empty(0, dtype=np.int64), []
     codes, uniques = pd.factorize(requests[name].to_numpy(dtype=object))  # (half the cost on a text column)
-    return codes, uniques.tolist()
+    return narrowed(codes, len(uniques)), uniques.tolist()  # (kept while claims are checked: 4 bytes a row)
 
 
 def _setting_codes(requests: pd.DataFrame) -> tuple[np.ndarray, list[frozenset[_Part]]]:
@@ -759,6 +756,7 @@ def _setting_codes(requests: pd.DataFrame) -> tuple[np.ndarray, list[frozenset[_
         return np.empty(0, dtype=np.int64), []
     column = requests["context"] if "context" in requests else requests["config"]
     codes, texts = pd.factorize(column.to_numpy(dtype=object))  # (as `_codes`: a third less than on the column)
+    codes = narrowed(codes, len(texts))  # (as `_codes`)
     if "context" in requests:
         return codes, [_context_parts(str(text)) for text in texts]
     return codes, [_config_parts(str(text)) for text in texts]
@@ -844,28 +842,29 @@ def _row_statistics(block: np.ndarray, name: str) -> list[np.ndarray]:
     return []
 
 
-def _explain(claim, index: _Index, model: str, config: str, sources: tuple[str, ...]) -> str:
-    """Look for the usual mistake behind a wrong summary number."""
+def _explain(metric: str, statistic: str, claimed: float, precision: float | None, index: _Index, model: str,
+             config: str, sources: tuple[str, ...]) -> str:
+    """Look for the usual mistake behind a wrong summary number (``claimed``: the claim's value)."""
     rows = index.request_rows(model, config, sources)
-    values = index.column(claim.metric)[rows]
+    values = index.column(metric)[rows]
     failed, cold = index.failed[rows], index.cold()[rows]
 
     def stat(found: np.ndarray, name: str) -> float | None:
         return array_statistic(found[np.isfinite(found)], name)
 
     if failed.any():
-        with_zeros = stat(np.where(failed, 0.0, values), claim.statistic)
-        if with_zeros is not None and abs(with_zeros - claim.value) <= _tolerance(claim.precision, with_zeros) * 10:
+        with_zeros = stat(np.where(failed, 0.0, values), statistic)
+        if with_zeros is not None and abs(with_zeros - claimed) <= _tolerance(precision, with_zeros) * 10:
             return "matches only if failed requests (stored as zeros) are averaged in"
     if cold.any():
-        warm = stat(values[~cold & ~failed], claim.statistic)
-        if warm is not None and abs(warm - claim.value) <= _tolerance(claim.precision, warm) * 10:
+        warm = stat(values[~cold & ~failed], statistic)
+        if warm is not None and abs(warm - claimed) <= _tolerance(precision, warm) * 10:
             return "matches the warm requests only (cold starts left out without saying so)"
-    other = {"mean": "median", "median": "mean"}.get(claim.statistic)
+    other = {"mean": "median", "median": "mean"}.get(statistic)
     if other:
         alt = stat(values[~failed], other)
-        if alt is not None and abs(alt - claim.value) <= _tolerance(claim.precision, alt) * 10:
-            return f"the value is the {other}, not the {claim.statistic}"
+        if alt is not None and abs(alt - claimed) <= _tolerance(precision, alt) * 10:
+            return f"the value is the {other}, not the {statistic}"
     return ""
 
 
