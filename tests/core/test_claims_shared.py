@@ -108,3 +108,56 @@ def test_a_mismatch_is_explained_from_the_claim_s_own_fields(tmp_path: Path) -> 
     assert by_statistic["median"].status == "match"
     mean = by_statistic["mean"]
     assert (mean.status, mean.actual, mean.explanation) == ("mismatch", 17.0, "the value is the median, not the mean")
+
+
+def _claims_both_ways(measurements: pd.DataFrame, claims: pd.DataFrame, aliases: dict[str, list[str]]) -> None:
+    """check_claims given the request frame's own codes (as `analyze` does) against it factorizing them."""
+    from bot.core.analysis.groups import rows_of_kind, with_group_model
+    from bot.core.analysis.requests import RequestRows, request_frame
+
+    measurements = with_group_model(measurements)
+    rows = RequestRows(measurements)
+    requests = request_frame(measurements, rows)
+    assert rows.codes is not None
+    generic = rows_of_kind(measurements, "generic")
+    given = check_claims(claims, requests, generic, aliases, rows.codes)
+    assert given == check_claims(claims, requests, generic, aliases)
+    assert given[0]  # something was checked
+
+
+def test_claims_checked_on_the_request_frame_s_codes_are_those_checked_on_its_texts(tmp_path: Path) -> None:
+    # Varied: unnamed models (grouped per file), a model with aggregate rows only (a text of the codes no
+    # request has), summaries near and far from their raw files, duplicates.
+    rng = np.random.default_rng(23)
+    files: dict[str, str | bytes] = {}
+    for at in range(14):
+        model = "" if at % 5 == 0 else f"m:{at % 3}b"
+        text = "".join(f"{model},{1024 << (i % 2)},{rng.normal(40, 9):.2f}\n" for i in range(int(rng.integers(1, 6))))
+        files[f"runs/g{at % 3}/r{at}.csv"] = RAW + text
+    files["runs/g1/copy.csv"] = files["runs/g1/r1.csv"]
+    for at in range(10):
+        text = "".join(f"{'' if rng.random() < 0.2 else f'm:{rng.integers(0, 4)}b'},{1024 << int(rng.integers(0, 2))},"
+                       f"{rng.normal(40, 9):.2f},{rng.normal(40, 9):.2f}\n" for _ in range(3))
+        files[f"{rng.choice(['runs', 'runs/g0', 'reports', 'runs/g2/x'])}/s{at}_summary.csv"] = SUMMARY + text
+    files["bench/llama.md"] = ("| model | size | backend | test | t/s |\n| --- | --- | --- | --- | --- |\n"
+                               "| other 7B | 4 GiB | CUDA | tg128 | 55.10 ± 0.20 |\n")
+    ingest = ingest_files(tmp_path, files)
+    aliases: dict[str, list[str]] = {}
+    for kept, duplicate in ingest.inventory.duplicates:
+        aliases.setdefault(kept, []).append(duplicate)
+    _claims_both_ways(ingest.measurements, ingest.claims, aliases)
+
+
+def test_the_real_archive_s_claims_are_the_same_on_its_codes() -> None:
+    import pytest
+
+    from bot.core.ingest import ingest_tree
+    from tests.paths import REAL_ARCHIVE
+
+    if not REAL_ARCHIVE.is_dir():
+        pytest.skip(f"real archive not present at {REAL_ARCHIVE}")
+    ingest = ingest_tree(REAL_ARCHIVE, workers=1)
+    aliases: dict[str, list[str]] = {}
+    for kept, duplicate in ingest.inventory.duplicates:
+        aliases.setdefault(kept, []).append(duplicate)
+    _claims_both_ways(ingest.measurements, ingest.claims, aliases)
