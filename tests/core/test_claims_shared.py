@@ -161,3 +161,27 @@ def test_the_real_archive_s_claims_are_the_same_on_its_codes() -> None:
     for kept, duplicate in ingest.inventory.duplicates:
         aliases.setdefault(kept, []).append(duplicate)
     _claims_both_ways(ingest.measurements, ingest.claims, aliases)
+
+
+def test_texts_numbered_as_first_seen_are_pandas_factorize() -> None:
+    # `_first_seen` numbers a context column by a dict instead of pandas' table (which hashes each text
+    # again): the same numbers and texts, missing values (None, NaN, pd.NA) -1, on varied columns.
+    from bot.core.analysis.claims import _first_seen
+
+    rng = np.random.default_rng(29)
+    pool = ["", "num_ctx=1024", "a=1,b=2", "x" * 300, "é=ü", "num_ctx=1024 "]
+    for _ in range(200):
+        size = int(rng.integers(0, 40))
+        values: list[object] = []
+        for _ in range(size):
+            pick = rng.random()
+            if pick < 0.1:
+                values.append([None, float("nan"), pd.NA][int(rng.integers(0, 3))])
+            else:  # equal texts as distinct objects too
+                values.append("".join(list(str(rng.choice(pool)))))
+        codes, texts = _first_seen(values)
+        column = np.empty(len(values), dtype=object)  # (an object array of the values as they are)
+        column[:] = values
+        expected, uniques = pd.factorize(column)
+        assert codes.dtype == np.int32
+        assert codes.tolist() == expected.tolist() and texts == uniques.tolist()
