@@ -51,7 +51,7 @@ def analyze(ingest: IngestResult) -> Analysis:
     aliases: dict[str, list[str]] = {}
     for kept, duplicate in ingest.inventory.duplicates:
         aliases.setdefault(kept, []).append(duplicate)
-    checks, unverifiable = check_claims(ingest.claims, requests, generic, aliases)
+    checks, unverifiable = check_claims(ingest.claims, requests, generic, aliases, codes)
     analysis = Analysis(requests=requests, models=models, configs=configs, comparisons=found,
                         generic=generic, aggregates=aggregates, claim_checks=checks,
                         claims_unverifiable=unverifiable, groups=groups, dimensions=dimensions,

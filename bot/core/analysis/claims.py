@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict, namedtuple
+import weakref
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -14,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bot.core.analysis.requests import array_statistic, percentile_of
+from bot.core.analysis.requests import RequestCodes, array_statistic, percentile_of
+from bot.core.codes import narrowed
 from bot.core.config import Config, escape_key, escape_value
 from bot.core.context import decode
 from bot.core.dimensions import group_model
@@ -28,7 +30,11 @@ def checkable(statistic: str) -> bool:
     return statistic in CHECKABLE or bool(re.fullmatch(r"p\d+(?:\.\d+)?", statistic))
 
 
-@dataclass(frozen=True, slots=True)  # slots: ~48 B less per check (10,000 files: ~35,000 checks)
+# slots: ~48 B less per check (10,000 files: ~35,000 checks). Not frozen: a frozen dataclass's __init__
+# sets each field through ``object.__setattr__`` (~4 µs a check against ~0.4 µs here; a real archive makes
+# ~700 checks per analysis, ~2.5 ms). Nothing changes a check once made; ``unsafe_hash`` keeps the hash
+# (and ``eq`` the equality) a frozen one has.
+@dataclass(slots=True, unsafe_hash=True)
 class ClaimCheck:
     source: str
     model: str
@@ -62,7 +68,8 @@ def resolve_claim_model(claim_model: str, context: str, config: str, known: list
 
 
 def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataFrame,
-                 aliases: dict[str, list[str]] | None = None) -> tuple[list[ClaimCheck], int]:
+                 aliases: dict[str, list[str]] | None = None,
+                 codes: RequestCodes | None = None) -> tuple[list[ClaimCheck], int]:
     """Checks of every claim that can be pinned to raw rows, and the count of those that cannot.
 
     A claim is checked against the raw files *nearest* to it (same folder first, then the closest
@@ -78,8 +85,10 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
     (a job limit) falls back to hundreds of files, and a large archive has thousands of such claims.
     The usual claim of a real archive names a model and configuration found in one file only: its
     candidates are that file's statistics, whatever folder it is in (`_weigh_one_file`).
+
+    ``codes``: the request frame's `RequestCodes`, when known (else its models and sources are factorized).
     """
-    index = _Index(requests, aliases or {})
+    index = _Index(requests, aliases or {}, codes)
     known = index.known_models()
     generic_index = _GenericIndex(generic)
     # The claims are read column by column; a claim's named tuple is made only where one is needed (a
@@ -88,6 +97,8 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
                                     for name in CLAIM_COLUMNS}
     found: list[ClaimCheck | None] = [None] * len(claims)  # None: cannot be checked (yet)
     one_file, waiting = _by_candidates(columns, known, index, generic_index, found)
+    for name in ("model", "config", "context"):  # read only to pin the claims: let go before the checks are made
+        del columns[name]
     _weigh_one_file(one_file, columns, index, found)
     _weigh_waiting(waiting, columns, index, found)
     checks = [check for check in found if check is not None]
@@ -182,7 +193,7 @@ def _weigh_one_file(one_file: list[tuple[int, _Scope, str, str]], columns: dict[
         else:
             pick, match = _weigh_one(actuals, value, _margin(precisions[at]))
         sources = scope.own
-        explanation = "" if match else _explain(_claim(columns, at), index, model, config, sources)
+        explanation = "" if match else _explain(metric, statistic, value, precisions[at], index, model, config, sources)
         found[at] = ClaimCheck(columns["source"][at], model, config, metric, statistic, value, actuals[pick],
                                columns["unit"][at], "match" if match else "mismatch", sources, count, explanation)
 
@@ -228,18 +239,11 @@ def _weigh_group(key: _Key, pending: list[int], columns: dict[str, list[Any]], i
         weighed = _weigh(candidates, claimed, margins)
         for at, value, (pick, match) in zip(pending, claimed, weighed, strict=True):
             sources, n = candidates.groups[candidates.owners[pick]]
-            explanation = "" if match else _explain(_claim(columns, at), index, model, config, sources)
+            explanation = "" if match else _explain(key[3], key[4], value, columns["precision"][at], index, model,
+                                                    config, sources)
             found[at] = ClaimCheck(columns["source"][at], model, config, key[3], key[4], value,
                                    candidates.actuals[pick], columns["unit"][at], "match" if match else "mismatch",
                                    sources, n, explanation)
-
-
-_Claim = namedtuple("_Claim", CLAIM_COLUMNS)  # type: ignore[misc]
-
-
-def _claim(columns: dict[str, list[Any]], at: int) -> Any:
-    """Claim number ``at`` as a named tuple (``claim.metric``, …)."""
-    return _Claim(*(columns[name][at] for name in CLAIM_COLUMNS))
 
 
 @lru_cache(maxsize=65536)
@@ -353,15 +357,27 @@ class _Index:
     setting's parts (not by testing every row); what a claim is weighed against is made once for all
     the claims that share it (`candidates`)."""
 
-    def __init__(self, requests: pd.DataFrame, aliases: dict[str, list[str]]) -> None:
+    def __init__(self, requests: pd.DataFrame, aliases: dict[str, list[str]],
+                 codes: RequestCodes | None = None) -> None:
         self.frame = requests
         self.aliases = aliases
         self.metrics = {c for c in _METRIC_COLUMNS if c in requests.columns}
         empty = requests.empty
         self.failed = np.empty(0, dtype=bool) if empty else requests["failed"].to_numpy(dtype=bool)
-        self.model_codes, models = _codes(requests, "model")
-        self.model_code = {model: code for code, model in enumerate(models)}
-        self.source_codes, self.source_names = _codes(requests, "source")
+        if codes is not None and not empty:
+            # the frame's own codes (`request_frame` read its model and source texts from them): the same
+            # numbering of the same texts up to order, which nothing here depends on (scopes sort their
+            # sources by name), without factorizing two text columns again (~0.2 ms on a real archive).
+            # Their texts may include some no request has (another kind's rows): left out of `model_code`,
+            # as factorizing leaves them out (`known_models`).
+            self.model_codes, models = codes.model
+            self.source_codes, self.source_names = codes.source
+            present = np.bincount(self.model_codes, minlength=len(models)).tolist()
+            self.model_code = {model: code for code, model in enumerate(models) if present[code]}
+        else:
+            self.model_codes, models = _codes(requests, "model")
+            self.model_code = {model: code for code, model in enumerate(models)}
+            self.source_codes, self.source_names = _codes(requests, "source")
         self.setting_codes, self.settings = _setting_codes(requests)
         # each part's settings (codes, ascending; a list: appending costs less than adding to a set, and
         # a setting's parts are distinct, so no code is listed twice)
@@ -377,6 +393,9 @@ class _Index:
         self._scopes: dict[tuple[str, str], _Scope] = {}
         self._by_source: dict[str, np.ndarray] | None = None
         self._cold: np.ndarray | None = None
+        # the folder tables of the scopes alive, by their sources (`_Folders`): weak, so a table goes with
+        # the last scope that uses it (`forget_scope`)
+        self._folders: weakref.WeakValueDictionary[tuple[str, ...], _Folders] = weakref.WeakValueDictionary()
 
     def known_models(self) -> list[str]:
         """The named models of the requests, sorted."""
@@ -421,7 +440,8 @@ class _Index:
                 rows = self.model_rows(model)
                 if config:
                     rows = rows[self.covering(config)[self.setting_codes[rows]]]
-                self._scopes[key] = _Scope(rows, self.source_codes[rows], self.source_names, self.aliases)
+                self._scopes[key] = _Scope(rows, self.source_codes[rows], self.source_names, self.aliases,
+                                            shared=self._folders)
             else:
                 self._scopes[key] = self._scope_of_cells(cells, config)
         return self._scopes[key]
@@ -467,7 +487,8 @@ class _Index:
             if len(part) and not mixed[at] and first[at] >= 0:  # one file
                 self._scopes[key] = _Scope(part, None, self.source_names, self.aliases, single=int(first[at]))
             else:  # (its rows' source codes: a view of `sources`, which are `self.source_codes[part]`)
-                self._scopes[key] = _Scope(part, sources[bounds[at]:bounds[at + 1]], self.source_names, self.aliases)
+                self._scopes[key] = _Scope(part, sources[bounds[at]:bounds[at + 1]], self.source_names, self.aliases,
+                                            shared=self._folders)
 
     def cells(self, model: str) -> dict[int, list[tuple[int, np.ndarray]]] | None:
         """The successful rows of ``model`` by setting code, then source (code, rows in frame order); None
@@ -481,7 +502,9 @@ class _Index:
                 self._cells[model] = None
                 return None
             width = len(self.source_names) + 1
-            combined = (self.setting_codes[rows] + 1) * width + (self.source_codes[rows] + 1)
+            # (64-bit: the codes are 32 bits or fewer, and settings times sources may be more)
+            combined = ((self.setting_codes[rows].astype(np.int64) + 1) * width
+                        + (self.source_codes[rows].astype(np.int64) + 1))
             order = np.argsort(combined, kind="stable")  # each cell's rows stay in frame order
             found, starts = np.unique(combined[order], return_index=True)
             if len(found) > _MAX_CELLS:
@@ -507,7 +530,7 @@ class _Index:
             rows = chosen[0][1] if len(chosen) == 1 else np.sort(np.concatenate([part for _, part in chosen]))
             return _Scope(rows, None, self.source_names, self.aliases, single=min(sources))
         rows = np.sort(np.concatenate([part for _, part in chosen])) if chosen else np.empty(0, dtype=np.int64)
-        return _Scope(rows, self.source_codes[rows], self.source_names, self.aliases)
+        return _Scope(rows, self.source_codes[rows], self.source_names, self.aliases, shared=self._folders)
 
     def candidates(self, key: _Key) -> _Candidates:
         """The statistics of the files below the nearest folder, each alone (sorted) and, when several,
@@ -572,44 +595,51 @@ class _Scope:
     frame order), and for every folder the sources at or below it."""
 
     def __init__(self, rows: np.ndarray, codes: np.ndarray | None, names: list[str],
-                 aliases: dict[str, list[str]], single: int | None = None) -> None:
-        """``codes``: each row's source code; or None and ``single``, the one source of every row."""
-        if codes is None:
-            assert single is not None
-            ordered, self.counts = [single], [len(rows)]
-        else:
-            per_code = np.bincount(codes, minlength=len(names))
-            ordered = sorted(np.flatnonzero(per_code).tolist(), key=names.__getitem__)
-            self.counts = per_code[ordered].tolist()  # rows per source
-        self.sources = [names[code] for code in ordered]
-        self.own = tuple(self.sources)  # a one-file scope's candidates' sources
-        self.position = {source: at for at, source in enumerate(self.sources)}
+                 aliases: dict[str, list[str]], single: int | None = None,
+                 shared: weakref.WeakValueDictionary[tuple[str, ...], _Folders] | None = None) -> None:
+        """``codes``: each row's source code; or None and ``single``, the one source of every row.
+        ``shared``: the folder tables of other scopes, by their sources, to use and add to."""
         self.segment: np.ndarray | None  # each row's source, by position in `sources`; None: all the first
-        if len(ordered) == 1:  # one file, the usual scope in a real archive: in order already
+        self._folders: _Folders | None = None  # (a multi-file scope: keeps its shared tables alive)
+        self.below: dict[str, tuple[str, ...]]  # not changed once made: may be shared
+        self._nearest: dict[str, str | None]
+        self.own: tuple[str, ...]  # the sources, sorted (a one-file scope's candidates' sources)
+        self._values: dict[str, tuple[np.ndarray, list[int], list[int]]] = {}
+        self._statistics: dict[tuple[str, str], list[list[float]]] = {}
+        self._finite: dict[str, list[int]] = {}
+        if codes is None:  # one file, the usual scope in a real archive (a few hundred per analysis): the
+            assert single is not None  # same fields as below, set without the general steps
+            source = names[single]
+            self.rows, self.segment, self.counts, self.starts = rows, None, [len(rows)], [0]
+            self.own, self.sources, self.position = (source,), [source], {source: 0}
+            self.below, self._nearest = _below_one(source, tuple(aliases.get(source, ()))), {}
+            return
+        per_code = np.bincount(codes, minlength=len(names))
+        ordered = sorted(np.flatnonzero(per_code).tolist(), key=names.__getitem__)
+        self.counts = per_code[ordered].tolist()  # rows per source
+        self.own = tuple(names[code] for code in ordered)
+        if len(ordered) == 1:
+            self.sources = list(self.own)
+            self.position = {self.own[0]: 0}
+            self.below, self._nearest = _below_one(self.own[0], tuple(aliases.get(self.own[0], ()))), {}
+        else:
+            folders = shared.get(self.own) if shared is not None else None
+            if folders is None:
+                folders = _Folders(self.own, aliases)
+                if shared is not None:
+                    shared[self.own] = folders
+            self._folders = folders
+            self.own, self.sources, self.position = folders.own, folders.sources, folders.position
+            self.below, self._nearest = folders.below, folders.nearest
+        if len(ordered) == 1:  # one file: in order already
             self.rows, self.segment = rows, None
         else:
-            assert codes is not None
-            rank = np.zeros(len(names), dtype=np.int64)
+            rank = np.zeros(len(names), dtype=np.int32)  # (a number per row kept: 32 bits are plenty)
             rank[ordered] = np.arange(len(ordered))
             segment = rank[codes]  # each row's source, by position in `sources`
             order = np.argsort(segment, kind="stable")
             self.rows, self.segment = rows[order], segment[order]
         self.starts = [0] if len(ordered) == 1 else _starts(self.counts)
-        self.below: dict[str, tuple[str, ...]]  # not changed once made: one file's may be shared
-        if len(self.sources) == 1:
-            self.below = _below_one(self.sources[0], tuple(aliases.get(self.sources[0], ())))
-        else:
-            below: dict[str, dict[str, None]] = {}
-            for source in self.sources:
-                for location in (source, *aliases.get(source, ())):
-                    for folder in _ancestors(_folder(location)):
-                        below.setdefault(folder, {})[source] = None
-            # sorted, since `sources` is; a tuple each: a large archive has thousands of folders per scope
-            self.below = {folder: tuple(sources) for folder, sources in below.items()}
-        self._nearest: dict[str, str | None] = {}
-        self._values: dict[str, tuple[np.ndarray, list[int], list[int]]] = {}
-        self._statistics: dict[tuple[str, str], list[list[float]]] = {}
-        self._finite: dict[str, list[int]] = {}
 
     def nearest(self, folder: str) -> str | None:
         """``folder`` or its closest ancestor that holds any of the sources."""
@@ -651,6 +681,29 @@ class _Scope:
             values, counts, starts = self.values(metric, column)
             self._statistics[metric, name] = _source_statistics(values, counts, starts, name)
         return self._statistics[metric, name]
+
+
+class _Folders:
+    """What a scope of several files knows of its sources (sorted) apart from its rows: their positions,
+    for every folder the sources at or below it, and the nearest of those folders to each folder asked
+    about (`_Scope.nearest`). All depend on the sources alone, so the scopes of the same sources share
+    them (`_Index`): at 10,000 files the 16 scopes each hold the same 1,249 files (their tables were
+    ~2 MB, made 16 times), and the checks' ``raw_sources`` are then the same tuples, too."""
+
+    __slots__ = ("__weakref__", "below", "nearest", "own", "position", "sources")
+
+    def __init__(self, own: tuple[str, ...], aliases: dict[str, list[str]]) -> None:
+        self.own = own
+        self.sources = list(own)
+        self.position = {source: at for at, source in enumerate(own)}
+        below: dict[str, dict[str, None]] = {}
+        for source in own:
+            for location in (source, *aliases.get(source, ())):
+                for folder in _ancestors(_folder(location)):
+                    below.setdefault(folder, {})[source] = None
+        # sorted, since `own` is; a tuple each: a large archive has thousands of folders per scope
+        self.below: dict[str, tuple[str, ...]] = {folder: tuple(found) for folder, found in below.items()}
+        self.nearest: dict[str, str | None] = {}
 
 
 def _pair_statistics(pairs: list[tuple[_Scope, str]], name: str,
@@ -707,7 +760,7 @@ def _codes(requests: pd.DataFrame, name: str) -> tuple[np.ndarray, list[str]]:
     if requests.empty:
         return np.empty(0, dtype=np.int64), []
     codes, uniques = pd.factorize(requests[name].to_numpy(dtype=object))  # (half the cost on a text column)
-    return codes, uniques.tolist()
+    return narrowed(codes, len(uniques)), uniques.tolist()  # (kept while claims are checked: 4 bytes a row)
 
 
 def _setting_codes(requests: pd.DataFrame) -> tuple[np.ndarray, list[frozenset[_Part]]]:
@@ -718,10 +771,22 @@ def _setting_codes(requests: pd.DataFrame) -> tuple[np.ndarray, list[frozenset[_
     if requests.empty:
         return np.empty(0, dtype=np.int64), []
     column = requests["context"] if "context" in requests else requests["config"]
-    codes, texts = pd.factorize(column.to_numpy(dtype=object))  # (as `_codes`: a third less than on the column)
+    codes, texts = _first_seen(column.to_numpy(dtype=object).tolist())
     if "context" in requests:
         return codes, [_context_parts(str(text)) for text in texts]
     return codes, [_config_parts(str(text)) for text in texts]
+
+
+def _first_seen(values: list[Any]) -> tuple[np.ndarray, list[Any]]:
+    """``pd.factorize(values)`` (each value's number in the order values first occur, -1 for a missing
+    one: None, NaN or pd.NA), the numbers 32-bit, by a dict. pandas' table hashes every text again where a
+    dict uses the hash a ``str`` keeps: on long texts such as contexts pandas takes ~5 times as long
+    (10,000 files, 135,000 requests: ~90 ms against ~19; a real archive: ~145 µs against ~60)."""
+    number: dict[Any, int] = {}
+    na = pd.NA
+    codes = np.fromiter((-1 if value is None or value is na or value != value else number.setdefault(value, len(number))
+                         for value in values), dtype=np.int32, count=len(values))
+    return codes, list(number)
 
 
 _Part = tuple[str | None, str | None]  # a setting: (dimension, value); (None, text) for any other part
@@ -804,28 +869,29 @@ def _row_statistics(block: np.ndarray, name: str) -> list[np.ndarray]:
     return []
 
 
-def _explain(claim, index: _Index, model: str, config: str, sources: tuple[str, ...]) -> str:
-    """Look for the usual mistake behind a wrong summary number."""
+def _explain(metric: str, statistic: str, claimed: float, precision: float | None, index: _Index, model: str,
+             config: str, sources: tuple[str, ...]) -> str:
+    """Look for the usual mistake behind a wrong summary number (``claimed``: the claim's value)."""
     rows = index.request_rows(model, config, sources)
-    values = index.column(claim.metric)[rows]
+    values = index.column(metric)[rows]
     failed, cold = index.failed[rows], index.cold()[rows]
 
     def stat(found: np.ndarray, name: str) -> float | None:
         return array_statistic(found[np.isfinite(found)], name)
 
     if failed.any():
-        with_zeros = stat(np.where(failed, 0.0, values), claim.statistic)
-        if with_zeros is not None and abs(with_zeros - claim.value) <= _tolerance(claim.precision, with_zeros) * 10:
+        with_zeros = stat(np.where(failed, 0.0, values), statistic)
+        if with_zeros is not None and abs(with_zeros - claimed) <= _tolerance(precision, with_zeros) * 10:
             return "matches only if failed requests (stored as zeros) are averaged in"
     if cold.any():
-        warm = stat(values[~cold & ~failed], claim.statistic)
-        if warm is not None and abs(warm - claim.value) <= _tolerance(claim.precision, warm) * 10:
+        warm = stat(values[~cold & ~failed], statistic)
+        if warm is not None and abs(warm - claimed) <= _tolerance(precision, warm) * 10:
             return "matches the warm requests only (cold starts left out without saying so)"
-    other = {"mean": "median", "median": "mean"}.get(claim.statistic)
+    other = {"mean": "median", "median": "mean"}.get(statistic)
     if other:
         alt = stat(values[~failed], other)
-        if alt is not None and abs(alt - claim.value) <= _tolerance(claim.precision, alt) * 10:
-            return f"the value is the {other}, not the {claim.statistic}"
+        if alt is not None and abs(alt - claimed) <= _tolerance(precision, alt) * 10:
+            return f"the value is the {other}, not the {statistic}"
     return ""
 
 

@@ -50,18 +50,30 @@ class _Facts:
     def numbered(self) -> list[Fact]:
         # most important first, equals in the order added (a stable sort keeps it, reversed too)
         ordered = sorted(self.items, key=itemgetter(0), reverse=True)
-        return [Fact(id=f"F{i}", **fields) for i, (_, _, fields) in enumerate(ordered, start=1)]
+        return [_fact({"id": f"F{i}", **fields}) for i, (_, _, fields) in enumerate(ordered, start=1)]
+
+
+def _fact(fields: dict[str, Any]) -> Fact:
+    """``Fact(**fields)`` (every field given), its fields set as its ``__init__`` sets them. `Fact` is a frozen
+    dataclass, whose ``__init__`` sets each of its 12 fields through ``object.__setattr__``: ~4 µs a fact
+    against ~0.5 µs here, and a real archive has ~220 facts per analysis. It has no ``__post_init__`` and
+    no field made by a factory, so the instance is the same (tests/core/test_facts_made.py holds it to
+    that; should `Fact` stop being frozen, ``Fact(**fields)`` is as cheap and this can go)."""
+    fact = object.__new__(Fact)
+    fact.__dict__.update(fields)
+    return fact
 
 
 def build_facts(analysis: Analysis, inventory: Inventory) -> list[Fact]:
     """Every fact of the analysis, numbered F1… by importance (ties keep the order added here)."""
     facts = _Facts()
     _request_facts(facts, analysis)
-    _best_configuration_fact(facts, analysis)
+    groups = _Columns(analysis.groups)  # (read by the next steps)
+    _best_configuration_fact(facts, analysis, groups)
     cold_ttft = _cold_ttft(analysis.requests)
     for m in analysis.models:
         _model_facts(facts, m, cold_ttft)
-    _configuration_facts(facts, analysis.groups)
+    _configuration_facts(facts, groups)
     for c in analysis.comparisons:
         _comparison_fact(facts, c)
     _claim_facts(facts, analysis.claim_checks)
@@ -119,14 +131,19 @@ class BestConfiguration:
 
 def best_configuration(analysis: Analysis) -> BestConfiguration | None:
     """The headline's pick: one configuration's figure, never a model-level roll-up."""
+    return _best_configuration(analysis, _Columns(analysis.groups))
+
+
+def _best_configuration(analysis: Analysis, columns: _Columns) -> BestConfiguration | None:
+    """`best_configuration`, ``columns`` those of the group frame."""
     groups = analysis.groups
     if groups.empty:
         return None
-    ranked = np.flatnonzero(_throughput_rows(groups))
+    ranked = np.flatnonzero(_throughput_rows(columns))
     if not len(ranked):
         return None
-    keys = zip(groups["median"].to_numpy()[ranked].tolist(), _texts(groups, "model", ranked),
-               _texts(groups, "config", ranked), strict=True)
+    keys = zip(columns.array("median")[ranked].tolist(), columns.objects("model")[ranked].tolist(),
+               columns.objects("config")[ranked].tolist(), strict=True)
     order = [i for _, i in sorted(((-median, model, config), i) for i, (median, model, config) in enumerate(keys))]
     top = groups.iloc[int(ranked[order[0]])]
     if len(ranked) < 2:
@@ -149,9 +166,37 @@ def best_configuration(analysis: Analysis) -> BestConfiguration | None:
 
 # The group and request frames are small and read many times: their rows are selected on column arrays
 # (a boolean mask per condition), and only the one row wanted becomes a Series.
-def _throughput_rows(groups: pd.DataFrame) -> np.ndarray:
+class _Columns:
+    """A frame's columns as arrays, each read off the frame once: ``frame[name]`` makes a new Series on
+    every call (~15 µs in pandas 3), and the facts read the group frame's dozen columns ~30 times."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self._arrays: dict[str, np.ndarray] = {}
+        self._objects: dict[str, np.ndarray] = {}
+
+    def array(self, name: str) -> np.ndarray:
+        """``frame[name].to_numpy()`` (not to be changed: it may be the frame's own)."""
+        if name not in self._arrays:
+            self._arrays[name] = self.frame[name].to_numpy()
+        return self._arrays[name]
+
+    def objects(self, name: str) -> np.ndarray:
+        """``frame[name].to_numpy(dtype=object)`` (not to be changed)."""
+        if name not in self._objects:
+            self._objects[name] = self.frame[name].to_numpy(dtype=object)
+        return self._objects[name]
+
+    def records(self, names: Iterable[str], rows: np.ndarray) -> list[dict[str, Any]]:
+        """`records` of ``names`` at ``rows``."""
+        names = list(names)
+        lists = [self.array(name)[rows].tolist() for name in names]
+        return [dict(zip(names, values, strict=True)) for values in zip(*lists, strict=True)]
+
+
+def _throughput_rows(groups: _Columns) -> np.ndarray:
     """Which groups are generation throughput with successful values (the headline's candidates)."""
-    return (groups["metric"].to_numpy(dtype=object) == "throughput_tok_s") & (groups["n"].to_numpy() > 0)
+    return (groups.objects("metric") == "throughput_tok_s") & (groups.array("n") > 0)
 
 
 def _texts(frame: pd.DataFrame, column: str, rows: np.ndarray) -> list[Any]:
@@ -183,10 +228,10 @@ def _equals(column: pd.Series, text: str) -> np.ndarray:
     return column.to_numpy(dtype=object) == text
 
 
-def _best_configuration_fact(facts: _Facts, analysis: Analysis) -> None:
+def _best_configuration_fact(facts: _Facts, analysis: Analysis, groups: _Columns) -> None:
     """The headline: the single configuration with the highest median generation throughput, never a
     model-level roll-up, set against the runner-up configuration with a noise test."""
-    best = best_configuration(analysis)
+    best = _best_configuration(analysis, groups)
     if best is None:
         return
     top = best.top
@@ -200,7 +245,7 @@ def _best_configuration_fact(facts: _Facts, analysis: Analysis) -> None:
     facts.add(text + caveat + ".", float(top["median"]), "tok/s", str(top["sources"]).split("; "), importance=94,
               model=str(top["model"]), config=str(top["config"]), metric="throughput_tok_s", rows=int(top["n"]),
               role="best_throughput")
-    _best_configuration_ttft(facts, analysis, str(top["model"]), str(top["config"]))
+    _best_configuration_ttft(facts, analysis, groups, str(top["model"]), str(top["config"]))
 
 
 def _caveat(definition: str) -> str:
@@ -210,17 +255,17 @@ def _caveat(definition: str) -> str:
     return ""
 
 
-def _best_configuration_ttft(facts: _Facts, analysis: Analysis, model: str, config: str) -> None:
-    """The headline configuration's own TTFT (warm p50 and p95), for the headline's TTFT callout."""
-    groups = analysis.groups
-    rows = np.flatnonzero(_equals(groups["model"], model) & _equals(groups["metric"], "ttft_ms")
-                          & _equals(groups["config"], config) & (groups["n"].to_numpy() > 0))
+def _best_configuration_ttft(facts: _Facts, analysis: Analysis, columns: _Columns, model: str, config: str) -> None:
+    """The headline configuration's own TTFT (warm p50 and p95), for the headline's TTFT callout
+    (``columns``: the group frame's)."""
+    rows = np.flatnonzero((columns.objects("model") == model) & (columns.objects("metric") == "ttft_ms")
+                          & (columns.objects("config") == config) & (columns.array("n") > 0))
     if not len(rows):
         return
-    warm_n = groups["warm_n"].to_numpy()[rows[0]]
+    warm_n = columns.array("warm_n")[rows[0]]
     if warm_n != warm_n or not warm_n:
         return
-    row = groups.iloc[int(rows[0])]
+    row = analysis.groups.iloc[int(rows[0])]
     here = where(model, config)
     facts.add(f"{here} (the fastest configuration): warm TTFT p50 {stated(row['warm_median'], 'ms')} "
               f"(n={int(row['warm_n'])}, cold starts excluded; {row['definition']}).", float(row["warm_median"]), "ms",
@@ -353,16 +398,17 @@ _CONFIG_METRICS = {"throughput_tok_s": 60, "prompt_throughput_tok_s": 56, "combi
                    "ttft_ms": 52, "latency_ms": 50}
 
 
-def _configuration_facts(facts: _Facts, groups: pd.DataFrame) -> None:
+def _configuration_facts(facts: _Facts, frame: pd.DataFrame | _Columns) -> None:
     """Each configuration's own median (the fastest few per model and metric; all are in the JSON).
-    Only for models with more than one configuration: otherwise the model's figure is it."""
-    if groups.empty:
+    Only for models with more than one configuration: otherwise the model's figure is it. ``frame``: the
+    group frame, or its `_Columns`."""
+    groups = frame if isinstance(frame, _Columns) else _Columns(frame)
+    if groups.frame.empty:
         return
-    scope = np.flatnonzero(np.isin(groups["metric"].to_numpy(dtype=object), list(_CONFIG_METRICS))
-                           & (groups["n"].to_numpy() > 0))
+    scope = np.flatnonzero(np.isin(groups.objects("metric"), list(_CONFIG_METRICS)) & (groups.array("n") > 0))
     # grouped and ranked on three columns; a record is made only of the rows that become facts
-    models, metrics, configs = (_texts(groups, name, scope) for name in ("model", "metric", "config"))
-    medians = groups["median"].to_numpy()[scope].tolist()
+    models, metrics, configs = (groups.objects(name)[scope].tolist() for name in ("model", "metric", "config"))
+    medians = groups.array("median")[scope].tolist()
     by_key: dict[tuple[str, str], list[int]] = {}
     for at, (model, metric) in enumerate(zip(models, metrics, strict=True)):
         by_key.setdefault((str(model), str(metric)), []).append(at)
@@ -373,8 +419,7 @@ def _configuration_facts(facts: _Facts, groups: pd.DataFrame) -> None:
         sign = -1.0 if METRICS[metric].higher_is_better else 1.0
         ranked = sorted(ats, key=lambda at: (sign * medians[at], configs[at]))[:MAX_CONFIG_FACTS]
         chosen += [(model, metric, len(ats), at) for at in ranked]
-    rows = records(groups, ("config", "kind", "median", "min", "max", "n", "sources"),
-                   scope[[at for *_, at in chosen]])
+    rows = groups.records(("config", "kind", "median", "min", "max", "n", "sources"), scope[[at for *_, at in chosen]])
     for (model, metric, count, _), row in zip(chosen, rows, strict=True):
         _configuration_fact(facts, row, model, metric, count)
 
