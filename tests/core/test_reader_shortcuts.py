@@ -1,0 +1,61 @@
+"""Shortcuts in the Markdown reader find what the plain per-line rules find (random and hostile lines)."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bot.core.ingest.readers import _KEY_START, _KEY_VALUE, _metric_line, _metric_lines
+
+_PIECES = ["TTFT", "Latency", "Tokens/s", "eval_count", "Mean (ms)", "Notes", "x", "é", "5x", "1", "12.5", " ms",
+           " s", "s", "tok/s", "tokens/s", ":", ": ", "**", "*", "-", " - ", " ", "  ", "\t", "\u3000", "\xa0", "(",
+           ")", "%", "_", ".", "/", " ## ", "#", "|", "a" * 59, "b" * 70, "y" * 85, "ſ", "K", "Throughput", "n_gen",
+           "5 ms", "7s", "ms", "avg ts", "p95"]
+
+
+def _random_lines(seed: int, count: int) -> list[str]:
+    rng = random.Random(seed)
+    lines = ["- **TTFT (ms):** 12", "Latency: 5 ms", "Tokens/s: 40 tok/s ## Next", "5x Speed: 3 s", "Notes: 5 s",
+             "- - - Latency: 5 ms", "Throughput: " + "9" * 90 + " s", "é: 5 ms", "Eval: 5 ms # c", "a" * 30 + " " * 40
+             + ": 5 s", "a" * 61 + ": 5 s", "a" * 62 + ": 5 s", "Foo * : 5 s", "Foo\t : 5 ms", "Foo  x: 5 s",
+             "*-Latency: 5 ms", "-*Latency: 5 ms", "**Latency**: 5 ms", "Latency - : 5 ms", "Latency ## x: 5 ms"]
+    lines += ["".join(rng.choice(_PIECES) for _ in range(rng.randint(1, 12))) for _ in range(count)]
+    return lines
+
+
+def test_metric_lines_are_the_lines_metric_line_reads() -> None:
+    lines = _random_lines(11, 40000)
+    expected = [(i, *found) for i, line in enumerate(lines)
+                if ":" in line and "|" not in line and (found := _metric_line(line)) is not None]
+    assert _metric_lines(lines) == expected
+    assert len(expected) > 500  # (the random lines do hold metrics)
+
+
+def test_key_start_finds_the_key_of_every_line_the_pattern_reads() -> None:
+    # `_KEY_START` stands in for `_KEY_VALUE`'s start: wherever that matches, so does `_KEY_START`, with
+    # the same key (less spaces) and its ':' at the same place.
+    for line in _random_lines(12, 40000):
+        full = _KEY_VALUE.match(line)
+        if full is None:
+            continue
+        start = _KEY_START.match(line)
+        assert start is not None, repr(line)
+        assert start.group(1).strip() == full.group(1).strip(), repr(line)
+        assert line[start.end() - 1] == ":" and ":" not in line[:start.end() - 1], repr(line)
+
+
+def test_hostile_key_value_lines_take_linear_time() -> None:
+    # A line of spaces (or of key characters) before a ':' is read in one pass (an archive's line can
+    # be 64 MB): four times the line, about four times the time, never sixteen.
+    for make in (lambda n: " " * n + ":", lambda n: "a" + " " * n + ": 5 ms", lambda n: "- " + "*" * n + "a: 5 s",
+                 lambda n: "a" * n + ": 5 ms"):
+        small, large = make(200_000), make(800_000)
+        assert _seconds(_metric_lines, [small]) * 12 > _seconds(_metric_lines, [large]) - 0.05
+
+
+def _seconds(work: Callable[[Any], object], argument: object) -> float:
+    start = time.process_time()
+    work(argument)
+    return time.process_time() - start
