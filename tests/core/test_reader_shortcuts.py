@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -85,3 +86,49 @@ def test_a_wide_header_of_repeated_names_takes_linear_time() -> None:
     header = ["a"] * 100_000
     assert _seconds(_unique, header) < 2.0
     assert _unique(["a", "a", "a"]) == ["a", "a (2)", "a (3)"]
+
+
+
+# The name patterns as they were written before their runs were made possessive (backtracking
+# over every split of a run around its digits: cubic for `_FASTEST`, quadratic for the others).
+_OLD_NAME = r"[A-Za-z][\w.:\-]*\d[\w.:\-]*"
+_OLD_SUBJECT = re.compile(rf"^\W*\**({_OLD_NAME})\**\s+is\s+[-+]?\d", re.IGNORECASE)
+_OLD_FASTEST = re.compile(rf"\bfastest(?:\s+model)?\s*(?:is|:)\s*\**`?({_OLD_NAME})"
+                          rf"|\**`?({_OLD_NAME})`?\**\s+is\s+the\s+fastest", re.IGNORECASE)
+_OLD_MODEL = re.compile(r"\b([a-z][a-z0-9.\-]*\d[a-z0-9.\-]*:[a-z0-9][a-z0-9._\-]*"
+                        r"|[a-z][a-z0-9.\-]*:(?:\d+(?:\.\d+)?[bm]|latest)[a-z0-9._\-]*)", re.IGNORECASE)
+_OLD_MODEL_IN_TEXT = re.compile(r"\b([a-z][a-z0-9.\-]*\d[a-z0-9.\-]*:[a-z0-9][a-z0-9._\-]*)", re.IGNORECASE)
+
+
+def _found(match: re.Match[str] | None) -> object:
+    return None if match is None else (match.span(), match.groups())
+
+
+def test_name_patterns_find_what_they_found_before() -> None:
+    from bot.core.ingest.rankings import _FASTEST, _MODEL, _SUBJECT
+    from bot.core.ingest.readers import _MODEL_IN_TEXT
+
+    rng = random.Random(17)
+    pieces = ["llama3.1:8b", "gemma3:4b", "qwen2.5", "a1", "b", "1", "12", ".", ":", "-", "_", "`", "*", "**", " ",
+              "  ", "\t", " is ", " is the fastest", "fastest", "fastest model is ", "fastest: ", " 5", "x", "é",
+              "ſ", "K", "İ", "latest", ":7b", "mistral:latest", "Q4", "٣", "is", "the"]
+    lines = ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 14))) for _ in range(60000)]
+    hits = 0
+    for line in lines:
+        for new, old in ((_FASTEST, _OLD_FASTEST), (_SUBJECT, _OLD_SUBJECT), (_MODEL_IN_TEXT, _OLD_MODEL_IN_TEXT),
+                         (_MODEL, _OLD_MODEL)):
+            expected = _found(old.search(line))
+            assert _found(new.search(line)) == expected, (new.pattern, line)
+            hits += expected is not None
+        assert _MODEL.findall(line) == _OLD_MODEL.findall(line), line
+    assert hits > 20000
+
+
+def test_long_names_are_read_in_time() -> None:
+    # 'a1' 2,000 times after 'fastest' took 8 s (cubic); a heading of 'a1' 80,000 times before a ':' 68 s.
+    from bot.core.ingest.rankings import find_rankings
+    from bot.core.ingest.readers import _model_in_text
+
+    assert _seconds(lambda text: find_rankings(text, "r.md"), "fastest " + "a1" * 2000 + " x\n") < 2.0
+    assert _seconds(lambda text: find_rankings(text, "r.md"), "a1" * 200_000 + " x is 5% faster\n") < 2.0
+    assert _seconds(_model_in_text, "x" + "a1" * 200_000 + ":") < 2.0
