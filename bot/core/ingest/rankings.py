@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from bot.core.ingest.readers import NAME_TAG
 from bot.core.types import RankingClaim
 
 _BEST = re.compile(r"\bbest\s+(?:overall\s+)?config(?:uration)?s?\b", re.IGNORECASE)
@@ -22,10 +23,16 @@ _PAIR = re.compile(r"\(\s*([\d,]+(?:\.\d+)?)\s*(?:vs\.?|versus)\s*([\d,]+(?:\.\d
 _THAN = re.compile(r"\bthan\s+\**((?:[A-Za-z][\w.:\-]*\d[\w.:\-]*|[A-Za-z][\w.:\-]*)"
                    r"(?:\s+(?:q\d[\w]*|\d+(?:\.\d+)?[bm]\b|fp16|f16|bf16|int[48]))*)", re.IGNORECASE)
 _VS_HEADING = re.compile(r"\bvs\.?\s+\**([A-Za-z][\w.:\-]*)", re.IGNORECASE)
-_SUBJECT = re.compile(r"^\W*\**([A-Za-z][\w.:\-]*\d[\w.:\-]*)\**\s+is\s+[-+]?\d", re.IGNORECASE)
-_FASTEST = re.compile(r"\bfastest(?:\s+model)?\s*(?:is|:)\s*\**`?([A-Za-z][\w.:\-]*\d[\w.:\-]*)"
-                      r"|\**`?([A-Za-z][\w.:\-]*\d[\w.:\-]*)`?\**\s+is\s+the\s+fastest", re.IGNORECASE)
-_MODEL = re.compile(r"\b([a-z][a-z0-9.\-]*\d[a-z0-9.\-]*:[a-z0-9][a-z0-9._\-]*"
+# A name with a digit after its first letter ('llama3.1:8b'), up to where its characters end: the
+# lookahead finds the digit, and the run is possessive. (Written `[A-Za-z][\w.:\-]*\d[\w.:\-]*`,
+# a failed match went back over every split of the run around each digit: a line of 800 characters
+# took a second and twice that eight times as long. Every match ends where the run ends either way
+# (what follows is no character of it), so the names found are the same; a test compares.)
+_NAME = r"[A-Za-z](?=[\w.:\-]*?\d)[\w.:\-]*+"
+_SUBJECT = re.compile(rf"^\W*\**({_NAME})\**\s+is\s+[-+]?\d", re.IGNORECASE)
+_FASTEST = re.compile(rf"\bfastest(?:\s+model)?\s*(?:is|:)\s*\**`?({_NAME})"
+                      rf"|\**`?({_NAME})`?\**\s+is\s+the\s+fastest", re.IGNORECASE)
+_MODEL = re.compile(rf"\b({NAME_TAG}[a-z0-9][a-z0-9._\-]*"  # (`readers.NAME_TAG`: read without going back)
                     r"|[a-z][a-z0-9.\-]*:(?:\d+(?:\.\d+)?[bm]|latest)[a-z0-9._\-]*)", re.IGNORECASE)
 _WINDOW = 15  # lines after a "best configuration" mention that may hold its settings and figure
 
