@@ -42,6 +42,7 @@ CODE = np.int32
 _WIDER = {"b": "h", "h": "i", "i": "q"}
 _LIMIT = {"b": 2**7, "h": 2**15, "i": 2**31, "q": 2**63}  # the first integer each type cannot hold
 _UTF8 = ("utf-8", "surrogatepass")  # a lone surrogate (a JSON "\ud800" escape) round-trips
+_BATCH_FILES, _BATCH_ROWS = 256, 1 << 16  # files placed in the columns at once (`ColumnStore.add`): bounds what waits
 _DECODED_AT_ONCE = 4096  # texts decoded per step when the frame is made (bounds the temporary text)
 
 
@@ -78,6 +79,11 @@ class IntColumn:
             self.buffer.extend(array(self.buffer.typecode, mapping) * len(local))
         elif len(mapping):
             self.buffer.frombytes(_raw(np.array(mapping, dtype=self.buffer.typecode)[local]))
+
+    def repeat(self, code: int, count: int) -> None:
+        """Append ``code`` (0 or more) ``count`` times."""
+        self._widen(code)
+        self.buffer.extend(array(self.buffer.typecode, [code]) * count)
 
     def _widen(self, top: int) -> None:
         while top >= _LIMIT[self.buffer.typecode]:
@@ -145,16 +151,22 @@ class FileTexts:
         return len(self.ends)
 
     def codes(self, distinct: list[str], local: np.ndarray) -> np.ndarray:
+        """The codes of a file's codes into its ``distinct`` texts (appended here)."""
+        return local + self.extend(distinct)
+
+    def extend(self, texts: list[str]) -> int:
+        """Append ``texts`` (one file's distinct texts, or several files' one after the other);
+        the code of the first."""
         start = len(self.ends)
-        joined = "".join(distinct)
-        if joined.isascii():  # one encoding for the file; a character is a byte
-            self.ends.extend(islice(accumulate(map(len, distinct), initial=len(self.data)), 1, None))
+        joined = "".join(texts)
+        if joined.isascii():  # one encoding for them all; a character is a byte
+            self.ends.extend(islice(accumulate(map(len, texts), initial=len(self.data)), 1, None))
             self.data += joined.encode("ascii")
         else:
-            encoded = [text.encode(*_UTF8) for text in distinct]
+            encoded = [text.encode(*_UTF8) for text in texts]
             self.ends.extend(islice(accumulate(map(len, encoded), initial=len(self.data)), 1, None))
             self.data += b"".join(encoded)
-        return local + start
+        return start
 
     def code(self, text: str) -> int:
         raise TypeError("texts numbered per file have no archive-wide code")
@@ -201,6 +213,15 @@ class FileTexts:
         return [whole[a:b] for a, b in pairwise(bounds)]
 
 
+def _joined(parts: list[tuple[list[str], np.ndarray]], counts: list[int], sizes: np.ndarray) -> np.ndarray:
+    """The codes of a batch of files into their distinct texts put one after the other: each file's
+    codes moved past the texts of the files before it."""
+    offsets = np.repeat(np.cumsum([0, *counts[:-1]]), sizes)
+    if all(count == 1 for count in counts):  # each file's rows all have its one text (code 0)
+        return offsets
+    return np.concatenate([local for _, local in parts]) + offsets
+
+
 @dataclass
 class Chunk:
     """One file's rows: the positions ``start:stop`` of the archive's columns."""
@@ -221,7 +242,9 @@ class ColumnStore:
         self._ints: dict[str, IntColumn] = {name: IntColumn() for name in (*self.strings, *INTEGERS)}
         self._numbers: dict[str, array] = {name: array(code) for name, (code, _) in NUMBERS.items()}
         self._columns: dict[str, np.ndarray] = {}
-        self._size = 0
+        self._size = 0  # rows added, placed or not
+        self._pending: list[PackedRows] = []  # files added but not yet placed in the columns
+        self._placed = 0  # rows placed in the columns
         self.kept = np.ones(0, dtype=bool)
         self._trimmed: set[tuple[int, int]] = set()  # the chunks (start, stop) some of whose rows are dropped
 
@@ -229,25 +252,49 @@ class ColumnStore:
         return self._size
 
     def add(self, rows: PackedRows) -> Chunk:
-        """Append one file's rows (while the archive is read)."""
+        """Append one file's rows (while the archive is read). They are placed in the columns a batch
+        of files at a time (`_place`): per file, only its texts are looked up; the array work is
+        done once per batch, not once per column and file (~30 numpy calls a file were most of the
+        cost of placing a small file's rows)."""
         start = self._size
-        for name, strings in self.strings.items():
-            distinct, local = rows.texts[name]
-            if isinstance(strings, Strings):
-                mapping = strings.mapping(distinct)
-                self._ints[name].extend_mapped(mapping, local, len(strings) - 1)
-            else:
-                self._ints[name].extend_codes(strings.codes(distinct, local), len(strings) - 1)
-        for name in INTEGERS:
-            values = rows.numbers[name]
-            self._ints[name].extend(values, int(values.max()) if len(values) else 0)
-        for name, (code, _dtype) in NUMBERS.items():
-            self._numbers[name].frombytes(_raw(rows.numbers[name].astype(code, copy=False)))
-        self._size += len(rows)
+        if len(rows):
+            self._pending.append(rows)
+            self._size += len(rows)
+            if len(self._pending) >= _BATCH_FILES or self._size - self._placed >= _BATCH_ROWS:
+                self._place()
         return Chunk(start, self._size)
+
+    def _place(self) -> None:
+        """Append the files added since the last call to the columns, in the order they came."""
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        sizes = np.array([len(rows) for rows in batch], dtype=np.int64)
+        for name, strings in self.strings.items():
+            parts = [rows.texts[name] for rows in batch]
+            counts = [len(distinct) for distinct, _ in parts]
+            if isinstance(strings, Strings):
+                mapping: list[int] = []  # each file's distinct texts' archive-wide codes, file after file
+                for distinct, _ in parts:
+                    mapping += strings.mapping(distinct)
+                if len(set(mapping)) == 1:  # one text in every row of the batch (its kind, its error)
+                    self._ints[name].repeat(mapping[0], self._size - self._placed)
+                else:
+                    self._ints[name].extend_mapped(mapping, _joined(parts, counts, sizes), len(strings) - 1)
+            else:
+                start = strings.extend([text for distinct, _ in parts for text in distinct])
+                self._ints[name].extend_codes(_joined(parts, counts, sizes) + start, len(strings) - 1)
+        for name in INTEGERS:
+            values = np.concatenate([rows.numbers[name] for rows in batch])
+            self._ints[name].extend(values, int(values.max()))
+        for name, (code, _dtype) in NUMBERS.items():
+            values = np.concatenate([rows.numbers[name] for rows in batch])
+            self._numbers[name].frombytes(_raw(values.astype(code, copy=False)))
+        self._placed = self._size
 
     def seal(self) -> None:
         """Every file is read: the buffers become (zero-copy) arrays for the passes over chunks."""
+        self._place()
         self._columns = {name: column.array() for name, column in self._ints.items()}
         self._columns.update({name: np.frombuffer(buffer, dtype=NUMBERS[name][1])
                               for name, buffer in self._numbers.items()})
