@@ -4,7 +4,8 @@ The tidy measurement frame (one row per value) has these columns, in this order:
 
 - ``request_id``   str   stable id of the request/sample the value belongs to (``path#row``)
 - ``source``       str   archive-relative path of the file it came from
-- ``row``          int   0-based record index inside that file
+- ``row``          int   0-based record index inside that file (int32 from ingest; int64 only should a
+                         value not fit, and as a stored run reads back)
 - ``model``        str   model name as the benchmark tool wrote it ('' for non-LLM benchmarks)
 - ``config``       str   the key of the row's configuration: the dimensions that vary among the model's
                          rows for this metric, as ``k=v,…`` (`bot.core.config.Config`), e.g.

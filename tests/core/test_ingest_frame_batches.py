@@ -53,3 +53,14 @@ def test_batches_of_any_size_give_the_same_columns(monkeypatch: pytest.MonkeyPat
     for name in want.columns:
         assert got[name].tolist() == want[name].tolist(), name
         assert got[name].dtype == want[name].dtype, name
+
+
+def test_row_numbers_past_int32_keep_int64() -> None:
+    # the frame's ``row`` is int32 (4 bytes a row), unless a value does not fit
+    rng = random.Random(1)
+    small, large = _file(rng, "a.json", 3), _file(rng, "b.json", 2)
+    large.row[1] = 2**31
+    assert _frame([small])[0].frame()["row"].dtype.name == "int32"
+    measurements = _frame([small, large])[0].frame()
+    assert measurements["row"].dtype.name == "int64"
+    assert measurements["row"].tolist() == small.row + large.row

@@ -37,7 +37,10 @@ from bot.core.types import CLAIM_COLUMNS, MEASUREMENT_COLUMNS, empty_claims
 SHARED_TEXTS = ("source", "model", "metric", "error", "kind", "definition", "context", "statistic")
 FILE_TEXTS = ("request_id", "identifiers", "fingerprint")  # mostly unique to their file
 NUMBERS = {"value": ("d", np.float64), "failed": ("b", np.bool_), "n": ("d", np.float64)}
-INTEGERS = {"row": np.int64}  # kept narrow while the archive is read (`IntColumn`); this type in the frame
+# kept narrow while the archive is read (`IntColumn`); in the frame, this type (4 bytes a row less than
+# int64: a record's index in its file is bounded by the file's size and rows, `bot.core.limits`), or
+# int64 should a value not fit
+INTEGERS = {"row": np.int32}
 CODE = np.int32
 _WIDER = {"b": "h", "h": "i", "i": "q"}
 _LIMIT = {"b": 2**7, "h": 2**15, "i": 2**31, "q": 2**63}  # the first integer each type cannot hold
@@ -348,7 +351,7 @@ class ColumnStore:
         for name in order:
             if name in NUMBERS or name in INTEGERS:
                 column = self._take(name, kept)
-                data[name] = column.astype(INTEGERS[name]) if name in INTEGERS else column
+                data[name] = _integers(column, INTEGERS[name]) if name in INTEGERS else column
             elif name in self.strings:
                 codes = self._take(name, kept)
                 strings = self.strings.pop(name)
@@ -378,6 +381,13 @@ class ColumnStore:
         self._numbers.pop(name, None)
         if name == "fingerprint":
             self.strings.pop(name, None)
+
+
+def _integers(column: np.ndarray, dtype: type[np.signedinteger]) -> np.ndarray:
+    """The column in ``dtype``, or in int64 when one of its values does not fit ``dtype``."""
+    if column.dtype.itemsize > np.dtype(dtype).itemsize:
+        return column.astype(np.int64)
+    return column.astype(dtype)
 
 
 _NO_CONFIG = pd.CategoricalDtype(pd.Index([""], dtype=str))  # made once: pandas validates categories per call
