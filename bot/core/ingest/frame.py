@@ -277,9 +277,9 @@ class ColumnStore:
             parts = [rows.texts[name] for rows in batch]
             counts = [len(distinct) for distinct, _ in parts]
             if isinstance(strings, Strings):
-                mapping: list[int] = []  # each file's distinct texts' archive-wide codes, file after file
-                for distinct, _ in parts:
-                    mapping += strings.mapping(distinct)
+                # each file's distinct texts' archive-wide codes, file after file (new texts are
+                # numbered in the order they come, as they were file by file)
+                mapping = strings.mapping([text for distinct, _ in parts for text in distinct])
                 if len(set(mapping)) == 1:  # one text in every row of the batch (its kind, its error)
                     self._ints[name].repeat(mapping[0], self._size - self._placed)
                 else:
