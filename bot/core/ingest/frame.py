@@ -45,7 +45,8 @@ CODE = np.int32
 _WIDER = {"b": "h", "h": "i", "i": "q"}
 _LIMIT = {"b": 2**7, "h": 2**15, "i": 2**31, "q": 2**63}  # the first integer each type cannot hold
 _UTF8 = ("utf-8", "surrogatepass")  # a lone surrogate (a JSON "\ud800" escape) round-trips
-_BATCH_FILES, _BATCH_ROWS = 256, 1 << 16  # files placed in the columns at once (`ColumnStore.add`): bounds what waits
+# files placed in the columns at once (`ColumnStore.add`): what waits is bounded (4,096 rows: ~0.5 MB)
+_BATCH_FILES, _BATCH_ROWS = 256, 1 << 12
 _DECODED_AT_ONCE = 4096  # texts decoded per step when the frame is made (bounds the temporary text)
 
 
