@@ -273,8 +273,14 @@ def _find_twins(per_file: dict[str, _FileRows], store: ColumnStore) -> list[tupl
     files that share a bucket.
     """
     buckets: dict[tuple[int, frozenset[str], int], list[str]] = {}
+    # the rows that are successful requests, found once for the archive (most files hold none: then
+    # a slice's `any` is all they cost here)
+    successful = (store.column("kind") == store.strings["kind"].code("request")) & ~store.column("failed")
     for rel in sorted(per_file):
-        found = _signature(per_file[rel].chunk, store)
+        chunk = per_file[rel].chunk
+        if not store.kept_any(chunk, successful):  # what `_signature` finds too: no successful request
+            continue
+        found = _signature(chunk, store)
         if found is not None:
             size, models, signature, _rows = found
             buckets.setdefault((size, models, hash(signature)), []).append(rel)

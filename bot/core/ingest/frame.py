@@ -322,6 +322,19 @@ class ColumnStore:
     def texts(self, chunk: Chunk, name: str) -> list[str]:
         return self.strings[name].texts(self.values(chunk, name).tolist())
 
+    def column(self, name: str) -> np.ndarray:
+        """The whole column, every row kept or not (read only; see `kept_any`)."""
+        view = self._columns[name][:]
+        view.flags.writeable = False
+        return view
+
+    def kept_any(self, chunk: Chunk, flags: np.ndarray) -> bool:
+        """Whether ``flags`` (one per row of the archive) is set on one of the chunk's kept rows."""
+        part = flags[chunk.start:chunk.stop]
+        if (chunk.start, chunk.stop) in self._trimmed:
+            part = part & self.kept[chunk.start:chunk.stop]
+        return bool(part.any())
+
     def keep(self, chunk: Chunk, indices: Sequence[int]) -> None:
         """Keep only the chunk's rows at ``indices`` (of its kept rows)."""
         positions = self.positions(chunk)
