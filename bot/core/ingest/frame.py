@@ -365,7 +365,11 @@ class ColumnStore:
         for name in order:
             if name in NUMBERS or name in INTEGERS:
                 column = self._take(name, kept)
-                data[name] = _integers(column, INTEGERS[name]) if name in INTEGERS else column
+                if name in INTEGERS:
+                    column = _integers(column, INTEGERS[name])
+                elif name == "n":
+                    column = _counts(column)
+                data[name] = column
             elif name in self.strings:
                 codes = self._take(name, kept)
                 strings = self.strings.pop(name)
@@ -402,6 +406,18 @@ def _integers(column: np.ndarray, dtype: type[np.signedinteger]) -> np.ndarray:
     if column.dtype.itemsize > np.dtype(dtype).itemsize:
         return column.astype(np.int64)
     return column.astype(dtype)
+
+
+def _counts(column: np.ndarray) -> np.ndarray:
+    """The ``n`` column (how many values an aggregate is computed from; NaN for every other row) in
+    float32 when that holds each value exactly, as counts up to 2**24 are (4 bytes a row less), else
+    as it is."""
+    with np.errstate(over="ignore"):  # a value past float32's range becomes inf: not the same, kept wide
+        narrow = column.astype(np.float32)
+    same = narrow.astype(np.float64) == column
+    if same.all() or (same | np.isnan(column)).all():
+        return narrow
+    return column
 
 
 _NO_CONFIG = pd.CategoricalDtype(pd.Index([""], dtype=str))  # made once: pandas validates categories per call
