@@ -83,12 +83,13 @@ def assign_configs(frame: pd.DataFrame) -> tuple[pd.DataFrame, DimensionTable]:
         model, metric = model_names[model_code], metric_names[metric_code]
         numbers = order[bounds[at]:bounds[at + 1]]
         codes = context_of[numbers]
-        if codes.tobytes() not in made:
+        contexts_key = codes.tobytes()
+        if contexts_key not in made:
             found = [context_texts[code] for code in codes.tolist()]
             dims, keys = _configurations(model, metric, found)
-            made[codes.tobytes()] = dims, np.array([texts.setdefault(keys[context], len(texts)) for context in found],
-                                                   dtype=np.int64)
-        dims, config_codes = made[codes.tobytes()]
+            made[contexts_key] = dims, np.array([texts.setdefault(keys[context], len(texts)) for context in found],
+                                                dtype=np.int64)
+        dims, config_codes = made[contexts_key]
         table[(model, metric)] = Dimensions(model, metric, dims.varying, dims.key, dims.constant, dims.configurations)
         config_of[numbers] = config_codes
     out = frame.copy(deep=False)
@@ -167,8 +168,8 @@ def _key_dimensions(varying: list[str], values: Mapping[str, list[str | None]],
     configuration stands apart. Dimensions every row records come first (so no configuration is left
     without a value to be named by), then record fields before path parts, fewest values first.
     ``distinct``: each dimension's set of values."""
-    if not varying:
-        return []
+    if len(varying) < 2:  # what the greedy choice below gives for one dimension: itself (it varies)
+        return list(varying)
     part = _Partition(varying, values)
     full = part.count(varying)
     counted: dict[tuple[str, ...], int] = {}

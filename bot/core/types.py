@@ -4,7 +4,8 @@ The tidy measurement frame (one row per value) has these columns, in this order:
 
 - ``request_id``   str   stable id of the request/sample the value belongs to (``path#row``)
 - ``source``       str   archive-relative path of the file it came from
-- ``row``          int   0-based record index inside that file
+- ``row``          int   0-based record index inside that file (int32 from ingest; int64 only should a
+                         value not fit, and as a stored run reads back)
 - ``model``        str   model name as the benchmark tool wrote it ('' for non-LLM benchmarks)
 - ``config``       str   the key of the row's configuration: the dimensions that vary among the model's
                          rows for this metric, as ``k=v,…`` (`bot.core.config.Config`), e.g.
@@ -29,7 +30,8 @@ The tidy measurement frame (one row per value) has these columns, in this order:
 - ``statistic``    str   for an aggregate, the tool's statistic (mean, median, std, min, max, pNN, rate,
                          total, count, overall); '' for requests and samples
 - ``n``            float for an aggregate, how many values the tool computed it from (NaN when the file
-                         does not say); NaN for requests and samples
+                         does not say); NaN for requests and samples. float32 from ingest when that holds
+                         every value exactly (counts up to 2**24), else float64 (and as a stored run reads back)
 
 ``config`` is derived, once, at the end of ingest (`bot.core.dimensions.assign_configs`): among one
 model's rows for one metric, the dimensions whose values vary; rows with the same ``config`` are one

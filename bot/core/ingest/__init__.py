@@ -30,6 +30,7 @@ from bot.core.ingest.files import FORMATS, FileRead, decode, list_files, merge, 
 from bot.core.ingest.files import stem as file_stem
 from bot.core.ingest.frame import Chunk, ClaimColumns, ColumnStore
 from bot.core.ingest.parallel import read_files
+from bot.core.ingest.rows import PackedRows
 from bot.core.limits import IngestLimits
 from bot.core.types import IngestResult, Inventory, RankingClaim, Skipped, empty_measurements
 
@@ -74,7 +75,8 @@ def ingest_tree(root: Path | str, *, files: Iterable[str] | None = None, max_fil
         merge(inventory, found.inventory)
         rankings.extend(found.rankings)
         if found.rows is not None:
-            per_file_rows[found.rel] = _FileRows(store.add(found.rows), claims.add(found.claims), claims)
+            per_file_rows[found.rel] = _FileRows(store.add(found.rows), claims.add(found.claims), claims,
+                                                 *_read_facts(found.rows))
 
     seen_hashes.clear()
     store.seal()
@@ -123,6 +125,13 @@ def _result(inventory: Inventory, store: ColumnStore, claims: ClaimColumns) -> I
     return IngestResult(measurements=measurements, claims=claim_frame, inventory=inventory, dimensions=dimensions)
 
 
+def _read_facts(rows: PackedRows) -> tuple[list[str], bool]:
+    """What the passes ask of every file, taken from its rows' distinct texts as they were read (no
+    pass over the archive's columns per file): the models its rows name ('' for none), and
+    whether some row has a fingerprint."""
+    return rows.texts["model"][0], any(rows.texts["fingerprint"][0])
+
+
 @dataclass
 class _FileRows:
     """One file's measurements (a range of the archive's columns, `bot.core.ingest.frame`) and claims."""
@@ -130,6 +139,8 @@ class _FileRows:
     chunk: Chunk
     claim_chunk: Chunk
     claims: ClaimColumns
+    read_models: list[str]  # the models its rows name as read, before `_resolve_models` names the unnamed
+    printed: bool  # some row has a fingerprint
 
     def keep(self, indices: list[int], store: ColumnStore) -> None:
         store.keep(self.chunk, indices)
@@ -141,9 +152,6 @@ class _FileRows:
         """The distinct texts of a column among the file's rows, in no set order (a dict over the
         codes: for a file's few rows, cheaper than `np.unique`)."""
         return store.strings[name].texts(list(dict.fromkeys(store.values(self.chunk, name).tolist())))
-
-    def model_names(self, store: ColumnStore) -> list[str]:
-        return self.distinct(store, "model")
 
     def name_model(self, model: str, store: ColumnStore) -> None:
         """Rows (and claims) that name no model are this model's."""
@@ -177,7 +185,7 @@ def _resolve_models(per_file: dict[str, _FileRows], inventory: Inventory, store:
     by_dir_key: dict[tuple[str, str], set[str]] = {}
     unnamed: list[str] = []
     for rel, rows in per_file.items():
-        names = {*rows.model_names(store), *rows.claims.models(rows.claim_chunk)}
+        names = {*rows.read_models, *rows.claims.models(rows.claim_chunk)}
         models = names - {""}
         if len(models) == 1:
             key = (parent(rel), _stem_key(rel))
@@ -203,8 +211,9 @@ def _drop_reexports(per_file: dict[str, _FileRows], inventory: Inventory, store:
     summary, a profile's JSON and CSV) are counted once. Files holding more records go first, then
     those recording more context, so the copy kept is the most complete; a file all of whose records
     were read elsewhere is listed as a duplicate, one that shares only some of them keeps the rest."""
-    # each file's decoded once, and only a file with some fingerprint is decoded row by row
-    prints = {rel: rows.prints(store) for rel, rows in per_file.items() if any(rows.distinct(store, "fingerprint"))}
+    # each file's decoded once, and only a file with some fingerprint is decoded row by row (no row
+    # is dropped before this pass: what the file's rows held as read is what they hold)
+    prints = {rel: rows.prints(store) for rel, rows in per_file.items() if rows.printed}
     if len(prints) < 2:
         return
     keys = {rel: _context_keys(per_file[rel], store) for rel in prints}
@@ -264,8 +273,14 @@ def _find_twins(per_file: dict[str, _FileRows], store: ColumnStore) -> list[tupl
     files that share a bucket.
     """
     buckets: dict[tuple[int, frozenset[str], int], list[str]] = {}
+    # the rows that are successful requests, found once for the archive (most files hold none: then
+    # a slice's `any` is all they cost here)
+    successful = (store.column("kind") == store.strings["kind"].code("request")) & ~store.column("failed")
     for rel in sorted(per_file):
-        found = _signature(per_file[rel].chunk, store)
+        chunk = per_file[rel].chunk
+        if not store.kept_any(chunk, successful):  # what `_signature` finds too: no successful request
+            continue
+        found = _signature(chunk, store)
         if found is not None:
             size, models, signature, _rows = found
             buckets.setdefault((size, models, hash(signature)), []).append(rel)

@@ -37,11 +37,16 @@ from bot.core.types import CLAIM_COLUMNS, MEASUREMENT_COLUMNS, empty_claims
 SHARED_TEXTS = ("source", "model", "metric", "error", "kind", "definition", "context", "statistic")
 FILE_TEXTS = ("request_id", "identifiers", "fingerprint")  # mostly unique to their file
 NUMBERS = {"value": ("d", np.float64), "failed": ("b", np.bool_), "n": ("d", np.float64)}
-INTEGERS = {"row": np.int64}  # kept narrow while the archive is read (`IntColumn`); this type in the frame
+# kept narrow while the archive is read (`IntColumn`); in the frame, this type (4 bytes a row less than
+# int64: a record's index in its file is bounded by the file's size and rows, `bot.core.limits`), or
+# int64 should a value not fit
+INTEGERS = {"row": np.int32}
 CODE = np.int32
 _WIDER = {"b": "h", "h": "i", "i": "q"}
 _LIMIT = {"b": 2**7, "h": 2**15, "i": 2**31, "q": 2**63}  # the first integer each type cannot hold
 _UTF8 = ("utf-8", "surrogatepass")  # a lone surrogate (a JSON "\ud800" escape) round-trips
+# files placed in the columns at once (`ColumnStore.add`): what waits is bounded (4,096 rows: ~0.5 MB)
+_BATCH_FILES, _BATCH_ROWS = 256, 1 << 12
 _DECODED_AT_ONCE = 4096  # texts decoded per step when the frame is made (bounds the temporary text)
 
 
@@ -78,6 +83,11 @@ class IntColumn:
             self.buffer.extend(array(self.buffer.typecode, mapping) * len(local))
         elif len(mapping):
             self.buffer.frombytes(_raw(np.array(mapping, dtype=self.buffer.typecode)[local]))
+
+    def repeat(self, code: int, count: int) -> None:
+        """Append ``code`` (0 or more) ``count`` times."""
+        self._widen(code)
+        self.buffer.extend(array(self.buffer.typecode, [code]) * count)
 
     def _widen(self, top: int) -> None:
         while top >= _LIMIT[self.buffer.typecode]:
@@ -145,16 +155,22 @@ class FileTexts:
         return len(self.ends)
 
     def codes(self, distinct: list[str], local: np.ndarray) -> np.ndarray:
+        """The codes of a file's codes into its ``distinct`` texts (appended here)."""
+        return local + self.extend(distinct)
+
+    def extend(self, texts: list[str]) -> int:
+        """Append ``texts`` (one file's distinct texts, or several files' one after the other);
+        the code of the first."""
         start = len(self.ends)
-        joined = "".join(distinct)
-        if joined.isascii():  # one encoding for the file; a character is a byte
-            self.ends.extend(islice(accumulate(map(len, distinct), initial=len(self.data)), 1, None))
+        joined = "".join(texts)
+        if joined.isascii():  # one encoding for them all; a character is a byte
+            self.ends.extend(islice(accumulate(map(len, texts), initial=len(self.data)), 1, None))
             self.data += joined.encode("ascii")
         else:
-            encoded = [text.encode(*_UTF8) for text in distinct]
+            encoded = [text.encode(*_UTF8) for text in texts]
             self.ends.extend(islice(accumulate(map(len, encoded), initial=len(self.data)), 1, None))
             self.data += b"".join(encoded)
-        return local + start
+        return start
 
     def code(self, text: str) -> int:
         raise TypeError("texts numbered per file have no archive-wide code")
@@ -201,6 +217,15 @@ class FileTexts:
         return [whole[a:b] for a, b in pairwise(bounds)]
 
 
+def _joined(parts: list[tuple[list[str], np.ndarray]], counts: list[int], sizes: np.ndarray) -> np.ndarray:
+    """The codes of a batch of files into their distinct texts put one after the other: each file's
+    codes moved past the texts of the files before it."""
+    offsets = np.repeat(np.cumsum([0, *counts[:-1]]), sizes)
+    if all(count == 1 for count in counts):  # each file's rows all have its one text (code 0)
+        return offsets
+    return np.concatenate([local for _, local in parts]) + offsets
+
+
 @dataclass
 class Chunk:
     """One file's rows: the positions ``start:stop`` of the archive's columns."""
@@ -221,7 +246,9 @@ class ColumnStore:
         self._ints: dict[str, IntColumn] = {name: IntColumn() for name in (*self.strings, *INTEGERS)}
         self._numbers: dict[str, array] = {name: array(code) for name, (code, _) in NUMBERS.items()}
         self._columns: dict[str, np.ndarray] = {}
-        self._size = 0
+        self._size = 0  # rows added, placed or not
+        self._pending: list[PackedRows] = []  # files added but not yet placed in the columns
+        self._placed = 0  # rows placed in the columns
         self.kept = np.ones(0, dtype=bool)
         self._trimmed: set[tuple[int, int]] = set()  # the chunks (start, stop) some of whose rows are dropped
 
@@ -229,25 +256,49 @@ class ColumnStore:
         return self._size
 
     def add(self, rows: PackedRows) -> Chunk:
-        """Append one file's rows (while the archive is read)."""
+        """Append one file's rows (while the archive is read). They are placed in the columns a batch
+        of files at a time (`_place`): per file, only its texts are looked up; the array work is
+        done once per batch, not once per column and file (~30 numpy calls a file were most of the
+        cost of placing a small file's rows)."""
         start = self._size
-        for name, strings in self.strings.items():
-            distinct, local = rows.texts[name]
-            if isinstance(strings, Strings):
-                mapping = strings.mapping(distinct)
-                self._ints[name].extend_mapped(mapping, local, len(strings) - 1)
-            else:
-                self._ints[name].extend_codes(strings.codes(distinct, local), len(strings) - 1)
-        for name in INTEGERS:
-            values = rows.numbers[name]
-            self._ints[name].extend(values, int(values.max()) if len(values) else 0)
-        for name, (code, _dtype) in NUMBERS.items():
-            self._numbers[name].frombytes(_raw(rows.numbers[name].astype(code, copy=False)))
-        self._size += len(rows)
+        if len(rows):
+            self._pending.append(rows)
+            self._size += len(rows)
+            if len(self._pending) >= _BATCH_FILES or self._size - self._placed >= _BATCH_ROWS:
+                self._place()
         return Chunk(start, self._size)
+
+    def _place(self) -> None:
+        """Append the files added since the last call to the columns, in the order they came."""
+        batch, self._pending = self._pending, []
+        if not batch:
+            return
+        sizes = np.array([len(rows) for rows in batch], dtype=np.int64)
+        for name, strings in self.strings.items():
+            parts = [rows.texts[name] for rows in batch]
+            counts = [len(distinct) for distinct, _ in parts]
+            if isinstance(strings, Strings):
+                # each file's distinct texts' archive-wide codes, file after file (new texts are
+                # numbered in the order they come, as they were file by file)
+                mapping = strings.mapping([text for distinct, _ in parts for text in distinct])
+                if len(set(mapping)) == 1:  # one text in every row of the batch (its kind, its error)
+                    self._ints[name].repeat(mapping[0], self._size - self._placed)
+                else:
+                    self._ints[name].extend_mapped(mapping, _joined(parts, counts, sizes), len(strings) - 1)
+            else:
+                start = strings.extend([text for distinct, _ in parts for text in distinct])
+                self._ints[name].extend_codes(_joined(parts, counts, sizes) + start, len(strings) - 1)
+        for name in INTEGERS:
+            values = np.concatenate([rows.numbers[name] for rows in batch])
+            self._ints[name].extend(values, int(values.max()))
+        for name, (code, _dtype) in NUMBERS.items():
+            values = np.concatenate([rows.numbers[name] for rows in batch])
+            self._numbers[name].frombytes(_raw(values.astype(code, copy=False)))
+        self._placed = self._size
 
     def seal(self) -> None:
         """Every file is read: the buffers become (zero-copy) arrays for the passes over chunks."""
+        self._place()
         self._columns = {name: column.array() for name, column in self._ints.items()}
         self._columns.update({name: np.frombuffer(buffer, dtype=NUMBERS[name][1])
                               for name, buffer in self._numbers.items()})
@@ -270,6 +321,19 @@ class ColumnStore:
 
     def texts(self, chunk: Chunk, name: str) -> list[str]:
         return self.strings[name].texts(self.values(chunk, name).tolist())
+
+    def column(self, name: str) -> np.ndarray:
+        """The whole column, every row kept or not (read only; see `kept_any`)."""
+        view = self._columns[name][:]
+        view.flags.writeable = False
+        return view
+
+    def kept_any(self, chunk: Chunk, flags: np.ndarray) -> bool:
+        """Whether ``flags`` (one per row of the archive) is set on one of the chunk's kept rows."""
+        part = flags[chunk.start:chunk.stop]
+        if (chunk.start, chunk.stop) in self._trimmed:
+            part = part & self.kept[chunk.start:chunk.stop]
+        return bool(part.any())
 
     def keep(self, chunk: Chunk, indices: Sequence[int]) -> None:
         """Keep only the chunk's rows at ``indices`` (of its kept rows)."""
@@ -301,7 +365,11 @@ class ColumnStore:
         for name in order:
             if name in NUMBERS or name in INTEGERS:
                 column = self._take(name, kept)
-                data[name] = column.astype(INTEGERS[name]) if name in INTEGERS else column
+                if name in INTEGERS:
+                    column = _integers(column, INTEGERS[name])
+                elif name == "n":
+                    column = _counts(column)
+                data[name] = column
             elif name in self.strings:
                 codes = self._take(name, kept)
                 strings = self.strings.pop(name)
@@ -331,6 +399,25 @@ class ColumnStore:
         self._numbers.pop(name, None)
         if name == "fingerprint":
             self.strings.pop(name, None)
+
+
+def _integers(column: np.ndarray, dtype: type[np.signedinteger]) -> np.ndarray:
+    """The column in ``dtype``, or in int64 when one of its values does not fit ``dtype``."""
+    if column.dtype.itemsize > np.dtype(dtype).itemsize:
+        return column.astype(np.int64)
+    return column.astype(dtype)
+
+
+def _counts(column: np.ndarray) -> np.ndarray:
+    """The ``n`` column (how many values an aggregate is computed from; NaN for every other row) in
+    float32 when that holds each value exactly, as counts up to 2**24 are (4 bytes a row less), else
+    as it is."""
+    with np.errstate(over="ignore"):  # a value past float32's range becomes inf: not the same, kept wide
+        narrow = column.astype(np.float32)
+    same = narrow.astype(np.float64) == column
+    if same.all() or (same | np.isnan(column)).all():
+        return narrow
+    return column
 
 
 _NO_CONFIG = pd.CategoricalDtype(pd.Index([""], dtype=str))  # made once: pandas validates categories per call
