@@ -332,7 +332,83 @@ def _headings(line: str) -> list[str]:
     if 1 <= hashes <= 6 and "#" not in title and "|" not in title and title[:1].isspace():
         stripped = title.strip()  # (a title of spaces is '' when the pattern finds it: two spaces or more)
         return [stripped] if stripped or len(title) > 1 else []
-    return [match.group(2).strip() for match in _HEADING.finditer(line)]
+    return _pattern_headings(line)
+
+
+def _pattern_headings(line: str) -> list[str]:
+    """``[m.group(2).strip() for m in _HEADING.finditer(line)]``, read in one pass. The pattern's lazy
+    title re-tries its lookahead (``\\s+#`` or ``\\s*$``) at every character, so a line with a long
+    run of spaces took time growing with the square of its length (80,000 spaces: 63 s); here each
+    run of spaces, each '#' and each title is looked at a bounded number of times. How the pattern
+    matches, step by step (a test holds this to the pattern on random lines):
+
+    - a run of 1 to 6 '#' at the line's start or after a space (a longer run never matches), then
+      a space: its spaces, then the title;
+    - the title holds no '#' or '|' and ends at the first place the lookahead holds: only the
+      spaces before the next '#' or '|' (when a run of 1 to 6 '#' then a space follows them), or
+      the spaces at the end of the line (when no '#' or '|' follows);
+    - when no title can start at the first character after the spaces, the pattern gives the title
+      its spaces back one at a time (a title of one space: '' once stripped);
+    - the next match is searched from where the title ended (the lookahead's space is free to be
+      the next heading's leading space)."""
+    titles: list[str] = []
+    size = len(line)
+    end_spaces = len(line.rstrip())  # where the spaces at the line's end start
+    pos = 0  # where the search for the next match starts
+    h = line.find("#")
+    while h != -1:
+        if not (h == pos == 0 or (h > pos and line[h - 1].isspace())):
+            h = line.find("#", h + 1)
+            continue
+        after = h + _run_of_hashes(line, h)
+        if after - h > 6 or after >= size or not line[after].isspace():
+            h = line.find("#", after)  # (the run's other '#' follow a '#': none starts a match)
+            continue
+        found = _NOT_SPACE.search(line, after)
+        s = found.start() if found else size  # past the spaces after the '#'
+        found = _HASH_OR_PIPE.search(line, s)
+        q = found.start() if found else size  # the title cannot reach past it
+        least_end = _least_title_end(line, q, end_spaces)
+        for t in range(s, after, -1):  # where the title starts (the spaces are given back one by one)
+            if least_end is None:
+                break
+            if t < size and line[t] not in "#|":
+                title_end = max(least_end, t + 1)
+                if q == size or title_end < q:
+                    titles.append(line[t:title_end].strip())
+                    pos = title_end
+                    break
+        h = line.find("#", max(pos, after))
+    return titles
+
+
+_HASH_OR_PIPE = re.compile(r"[#|]")
+_NOT_SPACE = re.compile(r"\S")
+
+
+def _run_of_hashes(line: str, at: int) -> int:
+    """How many '#' follow one another from ``at``."""
+    end = at
+    while end < len(line) and line[end] == "#":
+        end += 1
+    return end - at
+
+
+def _least_title_end(line: str, q: int, end_spaces: int) -> int | None:
+    """Where `_HEADING`'s lookahead first holds for a title that must end by ``q`` (the next '#' or
+    '|', or the line's end): at the line's trailing spaces when ``q`` is the end; at the spaces
+    before ``q`` when a run of 1 to 6 '#' then a space starts there; None when it holds nowhere."""
+    if q == len(line):
+        return end_spaces
+    if line[q] == "|":
+        return None
+    hashes = _run_of_hashes(line, q)
+    if hashes > 6 or q + hashes >= len(line) or not line[q + hashes].isspace():
+        return None
+    start = q
+    while start > 0 and line[start - 1].isspace():
+        start -= 1
+    return start
 
 
 # How every line `_KEY_VALUE` reads starts, up to the ':' after its key, all runs possessive (one
