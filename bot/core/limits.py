@@ -192,8 +192,9 @@ def spend_measurement() -> None:
 
 
 def spend_measurements(count: int) -> None:
-    """``count`` measurement rows about to be written at once (a table's record, `bot.core.ingest.tables`):
-    charged before they are made, so a file past its allowance stops where a row-by-row reading would."""
+    """``count`` measurement rows about to be written at once (a table's record, or a whole table
+    read column by column: `bot.core.ingest.tables`): charged before they are made, so a file past
+    its allowance stops where a row-by-row reading would."""
     allowance = _ALLOWANCE.get()
     if allowance is not None:
         allowance.left -= count
