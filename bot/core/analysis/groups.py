@@ -22,12 +22,13 @@ from bot.core.analysis.requests import (
     RequestRows,
     code_of,
     coded,
+    narrowest,
     order_statistics,
     row_positions,
     text_array,
     texts_at,
 )
-from bot.core.codes import categorical, combine, grouped_models, narrowed, ranked
+from bot.core.codes import categorical, combine, grouped_models, ranked
 from bot.core.dimensions import config_values
 
 GROUP_KEYS = ["model", "metric", "config", "kind"]
@@ -52,13 +53,11 @@ class _Rows:
         # sorted categories where codes stand for the texts' order (ranks, joined texts); any order else
         self.columns = {name: categorical(m[name]) for name in (*GROUP_KEYS, "definition", "source")}
         self.columns["unit"] = coded(m["unit"])
-        number, self.first = combine(*(self.columns[name].codes[positions] for name in GROUP_KEYS))
-        self.number = narrowed(number, len(self.first))  # (32-bit where it fits: kept while the figures are made)
-        del number
+        self.number, self.first = _numbered([self.columns[name].codes for name in GROUP_KEYS], positions)
         self.failed = m["failed"].to_numpy(dtype=bool)[positions]
-        values = m["value"].to_numpy(dtype="float64")[positions]
-        self.ok = ~self.failed & ~np.isnan(values)  # the successful rows with a value
-        self.values = values[self.ok]  # their values (only these are kept: 8 bytes a row less)
+        values = m["value"].to_numpy(dtype="float64")  # (the frame's own array: no copy)
+        self.ok = ~self.failed & ~np.isnan(values)[positions]  # the successful rows with a value
+        self.values = values[positions[self.ok]]  # their values (only these are kept: 8 bytes a row less)
 
     def __len__(self) -> int:
         return len(self.first)
@@ -69,6 +68,28 @@ class _Rows:
     def codes(self, name: str) -> np.ndarray:
         return self.columns[name].codes[self.positions]
 
+
+def _numbered(codes: list[np.ndarray], positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`combine` of the columns' codes at ``positions`` (the group of each row, numbered in the order
+    they first occur, and each group's first row), its numbers as narrow as the count of groups allows.
+
+    The codes are folded into one key a row first, in as few bytes as the product of the columns'
+    widths allows: `combine` given several columns makes a 64-bit key of them, and given this one
+    key, only its numbers (8 bytes a row, for a moment)."""
+    widths = [int(column.max(initial=-1)) + 2 for column in codes]  # (+1: a missing text's code, -1)
+    space = math.prod(widths)
+    if space >= 2**62:  # (no key of 64 bits: `combine` numbers them as it can)
+        number, first = combine(*(column[positions] for column in codes))
+    else:
+        key = codes[0][positions].astype(narrowest(space))
+        for column, width in zip(codes[1:], widths[1:], strict=True):
+            key *= width
+            key += column[positions]
+        # each code + 1 (no code is negative then), added to the key at once
+        key += sum(math.prod(widths[i + 1:]) for i in range(len(widths)))
+        number, first = combine(key)
+        del key
+    return number.astype(narrowest(len(first))), first
 
 def config_groups(measurements: pd.DataFrame, cold: Collection[str] = (), *, requests: RequestRows | None = None,
                   cold_requests: np.ndarray | None = None) -> pd.DataFrame:
@@ -117,7 +138,7 @@ def _statistics(rows: _Rows) -> dict[str, np.ndarray]:
     statistics are read off the sorted values (`order_statistics`, the same numbers)."""
     groups = np.arange(len(rows))
     rank = ranked(groups, rows.first, *(rows.codes(name)[rows.first] for name in GROUP_KEYS))  # each group's label
-    labels = rank.astype(np.int32)[rows.number][rows.ok]  # 32-bit: one label per successful row
+    labels = rank.astype(narrowest(len(rows)))[rows.number][rows.ok]  # one label per successful row, narrow
     values = rows.values
     group_of_label = np.empty(len(rows), dtype=np.int64)
     group_of_label[rank] = groups
@@ -165,7 +186,8 @@ def _joined(rows: _Rows, name: str) -> pd.api.extensions.ExtensionArray:
     codes = rows.codes(name)
     texts = np.asarray(rows.columns[name].categories, dtype=object)
     width = len(texts) + 1
-    key = rows.number.astype(np.int64)  # (group, code) as one number, made in place: one int64 per row
+    # (group, code) as one number a row, made in place, in as few bytes as hold it
+    key = rows.number.astype(narrowest(len(rows) * width))
     key *= width
     key += codes
     key[codes == code_of(rows.columns[name], "")] = -1

@@ -144,6 +144,20 @@ def row_positions(measurements: pd.DataFrame) -> np.ndarray:
     return np.flatnonzero(np.isin(kinds.codes, wanted))
 
 
+def narrowest(bound: int) -> np.dtype[np.signedinteger[Any]]:
+    """The narrowest signed integer type that holds 0 <= value < ``bound``: numbers per row of a few
+    groups or requests kept in 1, 2 or 4 bytes a row, not 8."""
+    for limit, kind in _NARROW:
+        if bound <= limit:
+            return kind
+    return np.dtype(np.int64)
+
+
+# (how many numbers each holds, the type): np.iinfo costs microseconds a call
+_NARROW: list[tuple[int, np.dtype[np.signedinteger[Any]]]] = [
+    (2**7, np.dtype(np.int8)), (2**15, np.dtype(np.int16)), (2**31, np.dtype(np.int32))]
+
+
 def coded(column: pd.Series) -> pd.Categorical:
     """The column as a categorical, its categories in whatever order they have: for codes and texts
     where that order does not matter (`bot.core.codes.categorical` also checks in Python, on every
@@ -254,6 +268,9 @@ class OrderStatistics:
         self.labels, self.n, self.median, self.min, self.max, self.p95 = labels, n, median, minimum, maximum, quantile
 
 
+_STEP = 1 << 16  # rows per block where a per-row temporary is made a block at a time
+
+
 def order_statistics(labels: np.ndarray, values: np.ndarray, size: int, quantile: float = 0.95) -> OrderStatistics:
     """Order statistics of the values (no NaN) per label (0 <= label < size), from one sort.
 
@@ -272,35 +289,36 @@ def order_statistics(labels: np.ndarray, values: np.ndarray, size: int, quantile
         return OrderStatistics(present, n, grouped.median().to_numpy(), grouped.min().to_numpy(),
                                grouped.max().to_numpy(), grouped.quantile(quantile).to_numpy())
     start = (np.cumsum(counts) - counts)[present]
-    # The values sorted by (label, value): one argsort of the floats, then one sort of the integers
-    # label * N + rank (a lexsort of the two keys is several times slower on 10^5 rows), done in
-    # place (at most ~20 bytes per value at a time).
+    # The values in (label, value) order, as one sort of integers: a value's label times N plus its
+    # rank among all the values (one argsort of the floats; a lexsort of the two keys is several times
+    # slower on 10^5 rows). Only six places per label are read off that order (min, max, the middle
+    # two, the quantile's two neighbours), so the sorted values are never made: what is made per value
+    # is the argsort (8 bytes) and the key (in as few bytes as hold label * N: 4 on large archives).
     size = len(values)
     by_value = np.argsort(values)
-    narrow = np.dtype(np.int32 if size < 2**31 else np.int64)
-    rank: np.ndarray = np.empty(size, dtype=narrow)
-    rank[by_value] = np.arange(size, dtype=narrow)
-    ascending = values[by_value]
-    del by_value
-    key = labels.astype(np.int64)
-    key *= size
-    key += rank
-    del rank
+    key = labels[by_value].astype(narrowest(len(counts) * size), copy=False)
+    key *= size  # (each value's label, in value order, times N)
+    for low in range(0, size, _STEP):  # + its rank (a block at a time: no second array of N numbers)
+        key[low:low + _STEP] += np.arange(low, min(low + _STEP, size), dtype=key.dtype)
     key.sort()
-    key %= max(size, 1)
-    at_rank = key.astype(narrow)  # (the sorted values are read through 32-bit positions: 4 bytes a value less)
-    del key
-    s = ascending[at_rank]
-    del at_rank, ascending
-    minimum, maximum = s[start], s[start + n - 1]
     middle = start + n // 2
     at = quantile * (n - 1).astype(np.float64)
     whole = at.astype(np.int64)
     frac = at - whole
-    low = s[start + whole]
-    high = s[np.minimum(start + whole + 1, start + n - 1)]
+    # the values at those places of the (label, value) order, read in one go (on small archives the
+    # fixed cost of each numpy call is what counts)
+    places = np.concatenate((start, start + n - 1, middle, middle - 1 + n % 2, start + whole,
+                             np.minimum(start + whole + 1, start + n - 1)))
+    if len(places) < size:  # few labels (a large archive's): only those places are read
+        key = key[places]
+        key %= size  # (each one's rank among all the values)
+        found = values[by_value[key]]
+    else:  # as many places as values (tiny groups): reading the whole order costs less
+        key %= max(size, 1)
+        found = values[by_value[key]][places]
+    minimum, maximum, upper, lower, low, high = found.reshape(6, len(present))
     with np.errstate(over="ignore", invalid="ignore"):  # both branches are computed; pandas' C code never warns
-        median = np.where(n % 2 == 1, s[middle], (s[middle - 1 + n % 2] + s[middle]) / 2)
+        median = np.where(n % 2 == 1, upper, (lower + upper) / 2)
         between = np.where(frac == 0.0, low, low + (high - low) * frac)
     return OrderStatistics(present, n, median, minimum, maximum, between)
 
