@@ -1,15 +1,17 @@
 """The memory-lean steps of the analysis (bot/core/analysis/groups.py, requests.py) give what the
 plainer computations they replace give: group numbers as `combine` numbers the columns, order
-statistics as pandas computes them, also past one block of rows and with narrow numbers."""
+statistics as pandas computes them, also past one block of rows and with narrow numbers, and the
+request frame's categorical columns read, compare and group as the text columns they replace."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from bot.core.analysis.groups import _numbered
-from bot.core.analysis.requests import _STEP, narrowest, order_statistics
+from bot.core.analysis.groups import _numbered, with_group_model
+from bot.core.analysis.requests import _STEP, narrowest, order_statistics, request_frame
 from bot.core.codes import combine
+from tests.core.test_analysis_shortcuts import _frame
 
 
 def _bits(values: np.ndarray) -> np.ndarray:
@@ -65,3 +67,44 @@ def test_order_statistics_past_one_block_are_pandas_groupby() -> None:
                                 (found.max, groups.max()), (found.p95, groups.quantile(0.95))):
             assert np.array_equal(_bits(mine), _bits(reference.to_numpy()))
         assert np.array_equal(found.n, groups.count().to_numpy())
+
+
+def test_request_frame_texts_read_as_the_measurements_texts() -> None:
+    """The request frame's text columns (categoricals sharing the measurement frame's categories, or
+    text columns) read back as the texts of each request's first row, and group, compare and collect
+    as text columns do: what every consumer of the frame sees."""
+    rng = np.random.default_rng(8)
+    for _ in range(60):
+        measurements = with_group_model(_frame(rng))
+        requests = request_frame(measurements)
+        if requests.empty:
+            continue
+        first: dict[str, int] = {}
+        for row, (request_id, kind) in enumerate(zip(measurements["request_id"].tolist(),
+                                                      measurements["kind"].tolist(), strict=True)):
+            if kind in ("request", "sample"):
+                first.setdefault(request_id, row)
+        rows = list(first.values())
+        same_config = [len({c for r, c in zip(measurements["request_id"], measurements["config"], strict=True)
+                            if r == request_id}) == 1 for request_id in first]
+        for name in ("request_id", "source", "model", "config", "context", "kind", "error"):
+            column = requests[name]
+            expected = measurements[name].to_numpy(dtype=object)[rows].tolist()
+            found = column.to_numpy(dtype=object).tolist()
+            if name == "config":  # (a request whose rows differ has their union: not a row's text)
+                found = [f for f, same in zip(found, same_config, strict=True) if same]
+                expected = [e for e, same in zip(expected, same_config, strict=True) if same]
+            assert found == expected, name
+            texts = pd.Series(column.to_numpy(dtype=object), dtype="str")  # the same values as a text column
+            assert set(column) == set(texts)
+            assert sorted(column.unique()) == sorted(texts.unique())
+            assert (column == "m1").tolist() == (texts == "m1").tolist()
+            assert column.isin(["", "m2"]).tolist() == texts.isin(["", "m2"]).tolist()
+            if name == "request_id":  # (its categories may be in any order; nothing sorts by request id)
+                continue
+            frame = pd.DataFrame({"key": column, "other": requests["failed"]})
+            by_text = pd.DataFrame({"key": texts, "other": requests["failed"]})
+            assert ([(k, g.index.tolist()) for k, g in frame.groupby(["key", "other"], sort=True)]
+                    == [(k, g.index.tolist()) for k, g in by_text.groupby(["key", "other"], sort=True)]), name
+        definitions = requests["latency_definition"].to_numpy(dtype=object).tolist()
+        assert set(definitions) <= {"", "derived: ttft + eval"}

@@ -84,40 +84,53 @@ def request_frame(measurements: pd.DataFrame, rows: RequestRows | None = None) -
     count = len(first)
     at_first = positions[first]
     models = grouped_models(m["model"], m["source"])
-    configs = coded(m["config"])
-    sources = coded(m["source"])
-    # The frame is assembled from arrays, in its final column order, sharing them (no copy).
-    leading: dict[str, Any] = {"request_id": text_array(texts_at(request_ids, at_first))}
+    # (sorted categories, as a text column sorts: `bot.core.followup` groups requests by configuration)
+    configs, sources = sorted_categorical(m["config"]), sorted_categorical(m["source"])
+    # The frame is assembled from arrays, in its final column order, sharing them (no copy). Most
+    # texts are categoricals sharing the measurement frame's categories (`shared_at`): a code of 1-4
+    # bytes a request, where a text column holds an 8-byte pointer (~8 bytes per measurement row less
+    # at 10,000 files). Two stay text columns: ``context`` (`bot.core.followup` maps it to tuples,
+    # which pandas does per category, not per row) and ``kind`` (read as texts several times per
+    # analysis: a categorical's conversion costs ~25 µs a call more than a text column's).
+    leading: dict[str, Any] = {"request_id": shared_at(request_ids, at_first)}
     for name in _META[:5]:
         if name == "model":
-            leading[name] = text_array(texts_at(models, at_first))
+            leading[name] = shared_at(models, at_first)
         elif name == "row":
             leading[name] = m["row"].to_numpy()[at_first]
         elif name == "config":
-            config_texts = texts_at(configs, at_first)
-            merged = _request_configs(configs.codes[positions], number, first, configs, config_texts)
-            leading[name] = text_array(merged)
+            leading[name], merged = _request_configs(configs.codes[positions], number, first, configs, at_first)
         elif name == "source":
-            leading[name] = text_array(texts_at(sources, at_first))
+            leading[name] = shared_at(sources, at_first)
         else:
             leading[name] = text_array(texts_at(coded(m[name]), at_first))
     leading["kind"] = text_array(texts_at(coded(m["kind"]), at_first))
     failed = np.zeros(count, dtype=bool)
     failed[number[m["failed"].to_numpy(dtype=bool)[positions]]] = True
     leading["failed"] = failed
-    leading["error"] = text_array(texts_at(coded(m["error"]), at_first))
+    leading["error"] = shared_at(sorted_categorical(m["error"]), at_first)
     names, matrix = _metric_values(m, positions, number, count)
     metric = {name: matrix[i] for i, name in enumerate(names)}
     latency, ttft, eval_ms = metric["latency_ms"], metric["ttft_ms"], metric["eval_ms"]
     derived = np.isnan(latency) & ~np.isnan(ttft) & ~np.isnan(eval_ms)
-    definition = np.full(count, "", dtype=object)  # one shared string, not one per request
-    definition[derived] = "derived: ttft + eval"
     latency[derived] = ttft[derived] + eval_ms[derived]
-    columns = {**leading, **metric, "latency_definition": text_array(definition),
+    definition = pd.Categorical.from_codes(derived.view(np.int8), dtype=_LATENCY_DEFINITIONS, validate=False)
+    columns = {**leading, **metric, "latency_definition": definition,
                "cold_start": _cold_starts(failed, metric["load_ms"], models.codes[at_first])}
-    rows.codes = _request_codes(at_first, models, categorical(m["config"]) if merged is config_texts else None,
-                                sources)
+    rows.codes = _request_codes(at_first, models, None if merged else configs, sources)
     return pd.DataFrame(columns, copy=False)  # (pandas copies the metric columns into one block once)
+
+
+# A request's ``latency_definition``: "" (as recorded), or derived (code 1: where ``derived`` is True).
+_LATENCY_DEFINITIONS = pd.CategoricalDtype(pd.Index(["", "derived: ttft + eval"], dtype=str))
+
+
+def shared_at(values: pd.Categorical, positions: np.ndarray) -> pd.Categorical:
+    """The values at ``positions``, sharing the categories (their dtype: nothing is copied but codes).
+    Like a text column, its values read back as texts (``to_numpy(dtype=object)``, comparisons, sets);
+    it may have categories no row uses, which ``groupby`` (observed) and ``unique`` leave out. Sorted
+    categories group and sort as texts do (request ids' are in any order: ~1 µs a category to check)."""
+    return pd.Categorical.from_codes(values.codes[positions], dtype=values.dtype, validate=False)
 
 
 def _request_codes(at_first: np.ndarray, models: pd.Categorical, configs: pd.Categorical | None,
@@ -156,6 +169,16 @@ def narrowest(bound: int) -> np.dtype[np.signedinteger[Any]]:
 # (how many numbers each holds, the type): np.iinfo costs microseconds a call
 _NARROW: list[tuple[int, np.dtype[np.signedinteger[Any]]]] = [
     (2**7, np.dtype(np.int8)), (2**15, np.dtype(np.int16)), (2**31, np.dtype(np.int32))]
+
+
+def sorted_categorical(column: pd.Series) -> pd.Categorical:
+    """`bot.core.codes.categorical` (the column as a categorical with sorted categories), with pandas
+    telling whether the categories are sorted: it keeps the answer with them, so asking again about
+    the same frame's column costs nothing (the check in Python costs ~1 µs a category, every call)."""
+    values = column.array
+    if isinstance(values, pd.Categorical) and values.categories.is_monotonic_increasing:
+        return values  # (categories are distinct: increasing is sorted)
+    return categorical(column)
 
 
 def coded(column: pd.Series) -> pd.Categorical:
@@ -222,14 +245,13 @@ def _metric_values(m: pd.DataFrame, positions: np.ndarray, number: np.ndarray,
 
 
 def _request_configs(codes: np.ndarray, number: np.ndarray, first: np.ndarray, configs: pd.Categorical,
-                     texts_at_first: np.ndarray) -> np.ndarray:
-    """Each request's configuration: the union of its rows' keys (only where they differ). The given
-    ``texts_at_first`` itself when no request's rows differ (`request_frame` tells by identity that
-    no configuration was merged)."""
+                     at_first: np.ndarray) -> tuple[pd.Categorical, bool]:
+    """Each request's configuration, the union of its rows' keys, as a categorical with sorted
+    categories; and whether any was merged (where a request's rows differ). When none is, each request's
+    configuration is its first row's, sharing the frame's categories (``configs``, sorted)."""
     mixed = np.unique(number[codes != codes[first][number]])
     if not len(mixed):
-        return texts_at_first
-    out = texts_at_first.copy()
+        return shared_at(configs, at_first), False
     texts = configs.categories.tolist()
     merged: dict[int, dict[str, str]] = {int(r): {} for r in mixed}
     seen: set[tuple[int, int]] = set()
@@ -238,9 +260,21 @@ def _request_configs(codes: np.ndarray, number: np.ndarray, first: np.ndarray, c
         if (request, code) not in seen:  # each of a request's keys once, in the order they occur
             seen.add((request, code))
             merged[request].update(Config.parse(texts[code]).as_dict())
+    # the merged texts join the categories (a code each), which are then sorted again
+    out = configs.codes[at_first].astype(np.int64)
+    known = {text: code for code, text in enumerate(texts)}
     for request, items in merged.items():
-        out[request] = Config.from_context(items).text
-    return out
+        text = Config.from_context(items).text
+        code = known.get(text)
+        if code is None:
+            code = known[text] = len(texts)
+            texts.append(text)
+        out[request] = code
+    order = sorted(range(len(texts)), key=texts.__getitem__)
+    rank = np.empty(len(texts), dtype=np.int64)
+    rank[order] = np.arange(len(texts))
+    dtype = pd.CategoricalDtype(pd.Index([texts[i] for i in order], dtype=str))
+    return pd.Categorical.from_codes(np.where(out >= 0, rank[out], -1), dtype=dtype, validate=False), True
 
 
 def _cold_starts(failed: np.ndarray, load: np.ndarray, model: np.ndarray) -> np.ndarray:
