@@ -9,8 +9,15 @@ import numpy as np
 import pandas as pd
 
 from bot.core.analysis.groups import _numbered, with_group_model
-from bot.core.analysis.requests import _STEP, narrowest, order_statistics, request_frame
-from bot.core.codes import combine
+from bot.core.analysis.requests import (
+    _STEP,
+    distinct,
+    narrowest,
+    order_statistics,
+    request_frame,
+    sorted_categorical,
+)
+from bot.core.codes import categorical, combine
 from tests.core.test_analysis_shortcuts import _frame
 
 
@@ -108,3 +115,22 @@ def test_request_frame_texts_read_as_the_measurements_texts() -> None:
                     == [(k, g.index.tolist()) for k, g in by_text.groupby(["key", "other"], sort=True)]), name
         definitions = requests["latency_definition"].to_numpy(dtype=object).tolist()
         assert set(definitions) <= {"", "derived: ttft + eval"}
+
+
+def test_distinct_is_numpys_unique() -> None:
+    rng = np.random.default_rng(9)
+    for t in range(300):
+        values = rng.integers(-1, int(rng.choice([2, 50, 10**6])), int(rng.integers(0, 300)))
+        values = values.astype(np.int8 if t % 3 == 0 and values.max(initial=0) < 128 else np.int64)
+        found = distinct(values)
+        assert np.array_equal(found, np.unique(values)) and found.dtype == values.dtype
+
+
+def test_sorted_categorical_is_codes_categorical() -> None:
+    for categories in (["a", "b", "c"], ["b", "a", "c"], [], ["x"]):
+        column = pd.Series(pd.Categorical([*categories[::-1], None], categories=categories))
+        found, expected = sorted_categorical(column), categorical(column)
+        assert found.categories.tolist() == expected.categories.tolist()
+        assert found.codes.tolist() == expected.codes.tolist()
+    texts = pd.Series(["b", "a", None], dtype="str")  # a text column (a frame read back)
+    assert sorted_categorical(texts).categories.tolist() == ["a", "b"]

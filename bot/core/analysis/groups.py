@@ -22,13 +22,15 @@ from bot.core.analysis.requests import (
     RequestRows,
     code_of,
     coded,
+    distinct,
     narrowest,
     order_statistics,
     row_positions,
+    sorted_categorical,
     text_array,
     texts_at,
 )
-from bot.core.codes import categorical, combine, grouped_models, ranked
+from bot.core.codes import combine, grouped_models, ranked
 from bot.core.dimensions import config_values
 
 GROUP_KEYS = ["model", "metric", "config", "kind"]
@@ -51,7 +53,7 @@ class _Rows:
         positions = self.positions = requests.positions
         self.requests = requests
         # sorted categories where codes stand for the texts' order (ranks, joined texts); any order else
-        self.columns = {name: categorical(m[name]) for name in (*GROUP_KEYS, "definition", "source")}
+        self.columns = {name: sorted_categorical(m[name]) for name in (*GROUP_KEYS, "definition", "source")}
         self.columns["unit"] = coded(m["unit"])
         self.number, self.first = _numbered([self.columns[name].codes for name in GROUP_KEYS], positions)
         self.failed = m["failed"].to_numpy(dtype=bool)[positions]
@@ -200,7 +202,7 @@ def _joined(rows: _Rows, name: str) -> pd.api.extensions.ExtensionArray:
         pairs = np.flatnonzero(seen[:space])
         del seen
     else:
-        pairs = np.unique(key)
+        pairs = distinct(key)
         del key
         pairs = pairs[pairs >= 0]
     group, code = np.divmod(pairs, width)
@@ -226,7 +228,7 @@ def _config_values(rows: _Rows) -> list[dict[str, str]]:
     configs = rows.columns["config"]
     codes = configs.codes[rows.positions[rows.first]]
     texts = configs.categories.tolist()
-    parsed = {code: config_values(texts[code]) for code in np.unique(codes).tolist()}
+    parsed = {code: config_values(texts[code]) for code in distinct(codes).tolist()}
     return [dict(parsed[code]) for code in codes.tolist()]
 
 

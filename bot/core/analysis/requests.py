@@ -171,6 +171,16 @@ _NARROW: list[tuple[int, np.dtype[np.signedinteger[Any]]]] = [
     (2**7, np.dtype(np.int8)), (2**15, np.dtype(np.int16)), (2**31, np.dtype(np.int32))]
 
 
+def distinct(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` of integers (sorted, each once), from one sort: numpy 2.4's np.unique
+    hashes, ~10x slower on a few thousand distinct numbers (~0.15 ms a call on the real archive)."""
+    ordered = np.sort(values)
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
 def sorted_categorical(column: pd.Series) -> pd.Categorical:
     """`bot.core.codes.categorical` (the column as a categorical with sorted categories), with pandas
     telling whether the categories are sorted: it keeps the answer with them, so asking again about
@@ -249,7 +259,7 @@ def _request_configs(codes: np.ndarray, number: np.ndarray, first: np.ndarray, c
     """Each request's configuration, the union of its rows' keys, as a categorical with sorted
     categories; and whether any was merged (where a request's rows differ). When none is, each request's
     configuration is its first row's, sharing the frame's categories (``configs``, sorted)."""
-    mixed = np.unique(number[codes != codes[first][number]])
+    mixed = distinct(number[codes != codes[first][number]])
     if not len(mixed):
         return shared_at(configs, at_first), False
     texts = configs.categories.tolist()
