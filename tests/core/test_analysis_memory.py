@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bot.core.analysis.groups import _numbered, with_group_model
+from bot.core.analysis.groups import _numbered, rows_of_kind, with_group_model
 from bot.core.analysis.requests import (
     _STEP,
     distinct,
@@ -17,7 +17,8 @@ from bot.core.analysis.requests import (
     request_frame,
     sorted_categorical,
 )
-from bot.core.codes import categorical, combine
+from bot.core.codes import as_texts, categorical, combine
+from bot.core.dimensions import config_values
 from tests.core.test_analysis_shortcuts import _frame
 
 
@@ -134,3 +135,21 @@ def test_sorted_categorical_is_codes_categorical() -> None:
         assert found.codes.tolist() == expected.codes.tolist()
     texts = pd.Series(["b", "a", None], dtype="str")  # a text column (a frame read back)
     assert sorted_categorical(texts).categories.tolist() == ["a", "b"]
+
+
+def test_rows_of_kind_are_the_rows_of_that_kind_as_texts() -> None:
+    """As its docstring defines it: ``as_texts(frame.loc[frame["kind"] == kind].reset_index(drop=True))``
+    (with no row of the kind too), and ``values``: each row's configuration as a mapping."""
+    rng = np.random.default_rng(10)
+    for _ in range(40):
+        measurements = with_group_model(_frame(rng))
+        for kind in ("request", "generic", "aggregate"):
+            expected = as_texts(measurements.loc[measurements["kind"] == kind].reset_index(drop=True))
+            found = rows_of_kind(measurements, kind)
+            assert list(found.columns) == list(expected.columns)
+            assert list(map(str, found.dtypes)) == list(map(str, expected.dtypes))
+            pd.testing.assert_frame_equal(found, expected)
+            with_values = rows_of_kind(measurements, kind, with_values=True)
+            pd.testing.assert_frame_equal(with_values.drop(columns="values"), expected)
+            assert with_values["values"].tolist() == [config_values(c) for c in expected["config"].tolist()]
+            assert with_values["values"].dtype == object

@@ -348,12 +348,12 @@ def rows_of_kind(measurements: pd.DataFrame, kind: str, *, with_values: bool = F
     else:
         wanted = (kinds == kind).to_numpy(dtype=bool)
     rows = np.flatnonzero(wanted)
+    if not len(rows):  # (most archives have no aggregates)
+        return _no_rows(measurements, with_values)
     columns: dict[str, Any] = {}
     for name, column in measurements.items():
         values = column.array
-        if isinstance(values, pd.Categorical) and not len(rows):  # (most archives have no aggregates)
-            columns[str(name)] = text_array(np.empty(0, dtype=object))
-        elif isinstance(values, pd.Categorical):
+        if isinstance(values, pd.Categorical):
             codes = values.codes[rows]
             texts = np.asarray(values.categories, dtype=object)[codes]
             texts[codes < 0] = np.nan
@@ -362,13 +362,26 @@ def rows_of_kind(measurements: pd.DataFrame, kind: str, *, with_values: bool = F
             columns[str(name)] = column.to_numpy()[rows]
         else:
             columns[str(name)] = values.take(rows)
-    names = list(measurements.columns)
     if with_values:
-        texts = columns["config"].tolist() if len(rows) else []
         columns["values"] = np.empty(len(rows), dtype=object)
-        columns["values"][:] = [config_values(c) for c in texts]
-        names.append("values")
-    return pd.DataFrame(columns, columns=names, copy=False)  # (the arrays are its own)
+        columns["values"][:] = [config_values(c) for c in columns["config"].tolist()]
+    return pd.DataFrame(columns, copy=False)  # (the arrays are its own; in the frame's column order)
+
+
+def _no_rows(measurements: pd.DataFrame, with_values: bool) -> pd.DataFrame:
+    """`rows_of_kind` when no row is of the kind: empty columns of the types it gives, read off the
+    frame's dtypes (taking each column out of the frame costs ~15 µs)."""
+    columns: dict[str, Any] = {}
+    for name, dtype in measurements.dtypes.items():
+        if isinstance(dtype, pd.CategoricalDtype):
+            columns[str(name)] = text_array(np.empty(0, dtype=object))
+        elif isinstance(dtype, np.dtype):
+            columns[str(name)] = np.empty(0, dtype=dtype)
+        else:
+            columns[str(name)] = pd.array([], dtype=dtype)
+    if with_values:
+        columns["values"] = np.empty(0, dtype=object)
+    return pd.DataFrame(columns, copy=False)
 
 
 def aggregate_rows(measurements: pd.DataFrame) -> pd.DataFrame:
