@@ -84,40 +84,53 @@ def request_frame(measurements: pd.DataFrame, rows: RequestRows | None = None) -
     count = len(first)
     at_first = positions[first]
     models = grouped_models(m["model"], m["source"])
-    configs = coded(m["config"])
-    sources = coded(m["source"])
-    # The frame is assembled from arrays, in its final column order, sharing them (no copy).
-    leading: dict[str, Any] = {"request_id": text_array(texts_at(request_ids, at_first))}
+    # (sorted categories, as a text column sorts: `bot.core.followup` groups requests by configuration)
+    configs, sources = sorted_categorical(m["config"]), sorted_categorical(m["source"])
+    # The frame is assembled from arrays, in its final column order, sharing them (no copy). Most
+    # texts are categoricals sharing the measurement frame's categories (`shared_at`): a code of 1-4
+    # bytes a request, where a text column holds an 8-byte pointer (~8 bytes per measurement row less
+    # at 10,000 files). Two stay text columns: ``context`` (`bot.core.followup` maps it to tuples,
+    # which pandas does per category, not per row) and ``kind`` (read as texts several times per
+    # analysis: a categorical's conversion costs ~25 µs a call more than a text column's).
+    leading: dict[str, Any] = {"request_id": shared_at(request_ids, at_first)}
     for name in _META[:5]:
         if name == "model":
-            leading[name] = text_array(texts_at(models, at_first))
+            leading[name] = shared_at(models, at_first)
         elif name == "row":
             leading[name] = m["row"].to_numpy()[at_first]
         elif name == "config":
-            config_texts = texts_at(configs, at_first)
-            merged = _request_configs(configs.codes[positions], number, first, configs, config_texts)
-            leading[name] = text_array(merged)
+            leading[name], merged = _request_configs(configs.codes[positions], number, first, configs, at_first)
         elif name == "source":
-            leading[name] = text_array(texts_at(sources, at_first))
+            leading[name] = shared_at(sources, at_first)
         else:
             leading[name] = text_array(texts_at(coded(m[name]), at_first))
     leading["kind"] = text_array(texts_at(coded(m["kind"]), at_first))
     failed = np.zeros(count, dtype=bool)
     failed[number[m["failed"].to_numpy(dtype=bool)[positions]]] = True
     leading["failed"] = failed
-    leading["error"] = text_array(texts_at(coded(m["error"]), at_first))
+    leading["error"] = shared_at(sorted_categorical(m["error"]), at_first)
     names, matrix = _metric_values(m, positions, number, count)
     metric = {name: matrix[i] for i, name in enumerate(names)}
     latency, ttft, eval_ms = metric["latency_ms"], metric["ttft_ms"], metric["eval_ms"]
     derived = np.isnan(latency) & ~np.isnan(ttft) & ~np.isnan(eval_ms)
-    definition = np.full(count, "", dtype=object)  # one shared string, not one per request
-    definition[derived] = "derived: ttft + eval"
     latency[derived] = ttft[derived] + eval_ms[derived]
-    columns = {**leading, **metric, "latency_definition": text_array(definition),
+    definition = pd.Categorical.from_codes(derived.view(np.int8), dtype=_LATENCY_DEFINITIONS, validate=False)
+    columns = {**leading, **metric, "latency_definition": definition,
                "cold_start": _cold_starts(failed, metric["load_ms"], models.codes[at_first])}
-    rows.codes = _request_codes(at_first, models, categorical(m["config"]) if merged is config_texts else None,
-                                sources)
+    rows.codes = _request_codes(at_first, models, None if merged else configs, sources)
     return pd.DataFrame(columns, copy=False)  # (pandas copies the metric columns into one block once)
+
+
+# A request's ``latency_definition``: "" (as recorded), or derived (code 1: where ``derived`` is True).
+_LATENCY_DEFINITIONS = pd.CategoricalDtype(pd.Index(["", "derived: ttft + eval"], dtype=str))
+
+
+def shared_at(values: pd.Categorical, positions: np.ndarray) -> pd.Categorical:
+    """The values at ``positions``, sharing the categories (their dtype: nothing is copied but codes).
+    Like a text column, its values read back as texts (``to_numpy(dtype=object)``, comparisons, sets);
+    it may have categories no row uses, which ``groupby`` (observed) and ``unique`` leave out. Sorted
+    categories group and sort as texts do (request ids' are in any order: ~1 µs a category to check)."""
+    return pd.Categorical.from_codes(values.codes[positions], dtype=values.dtype, validate=False)
 
 
 def _request_codes(at_first: np.ndarray, models: pd.Categorical, configs: pd.Categorical | None,
@@ -142,6 +155,40 @@ def row_positions(measurements: pd.DataFrame) -> np.ndarray:
     kinds = coded(measurements["kind"])
     wanted = [i for i, kind in enumerate(kinds.categories.tolist()) if kind in ROW_KINDS]
     return np.flatnonzero(np.isin(kinds.codes, wanted))
+
+
+def narrowest(bound: int) -> np.dtype[np.signedinteger[Any]]:
+    """The narrowest signed integer type that holds 0 <= value < ``bound``: numbers per row of a few
+    groups or requests kept in 1, 2 or 4 bytes a row, not 8."""
+    for limit, kind in _NARROW:
+        if bound <= limit:
+            return kind
+    return np.dtype(np.int64)
+
+
+# (how many numbers each holds, the type): np.iinfo costs microseconds a call
+_NARROW: list[tuple[int, np.dtype[np.signedinteger[Any]]]] = [
+    (2**7, np.dtype(np.int8)), (2**15, np.dtype(np.int16)), (2**31, np.dtype(np.int32))]
+
+
+def distinct(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` of integers (sorted, each once), from one sort: numpy 2.4's np.unique
+    hashes, ~10x slower on a few thousand distinct numbers (~0.15 ms a call on the real archive)."""
+    ordered = np.sort(values)
+    keep = np.empty(len(ordered), dtype=bool)
+    keep[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
+
+
+def sorted_categorical(column: pd.Series) -> pd.Categorical:
+    """`bot.core.codes.categorical` (the column as a categorical with sorted categories), with pandas
+    telling whether the categories are sorted: it keeps the answer with them, so asking again about
+    the same frame's column costs nothing (the check in Python costs ~1 µs a category, every call)."""
+    values = column.array
+    if isinstance(values, pd.Categorical) and values.categories.is_monotonic_increasing:
+        return values  # (categories are distinct: increasing is sorted)
+    return categorical(column)
 
 
 def coded(column: pd.Series) -> pd.Categorical:
@@ -208,14 +255,13 @@ def _metric_values(m: pd.DataFrame, positions: np.ndarray, number: np.ndarray,
 
 
 def _request_configs(codes: np.ndarray, number: np.ndarray, first: np.ndarray, configs: pd.Categorical,
-                     texts_at_first: np.ndarray) -> np.ndarray:
-    """Each request's configuration: the union of its rows' keys (only where they differ). The given
-    ``texts_at_first`` itself when no request's rows differ (`request_frame` tells by identity that
-    no configuration was merged)."""
-    mixed = np.unique(number[codes != codes[first][number]])
+                     at_first: np.ndarray) -> tuple[pd.Categorical, bool]:
+    """Each request's configuration, the union of its rows' keys, as a categorical with sorted
+    categories; and whether any was merged (where a request's rows differ). When none is, each request's
+    configuration is its first row's, sharing the frame's categories (``configs``, sorted)."""
+    mixed = distinct(number[codes != codes[first][number]])
     if not len(mixed):
-        return texts_at_first
-    out = texts_at_first.copy()
+        return shared_at(configs, at_first), False
     texts = configs.categories.tolist()
     merged: dict[int, dict[str, str]] = {int(r): {} for r in mixed}
     seen: set[tuple[int, int]] = set()
@@ -224,9 +270,21 @@ def _request_configs(codes: np.ndarray, number: np.ndarray, first: np.ndarray, c
         if (request, code) not in seen:  # each of a request's keys once, in the order they occur
             seen.add((request, code))
             merged[request].update(Config.parse(texts[code]).as_dict())
+    # the merged texts join the categories (a code each), which are then sorted again
+    out = configs.codes[at_first].astype(np.int64)
+    known = {text: code for code, text in enumerate(texts)}
     for request, items in merged.items():
-        out[request] = Config.from_context(items).text
-    return out
+        text = Config.from_context(items).text
+        code = known.get(text)
+        if code is None:
+            code = known[text] = len(texts)
+            texts.append(text)
+        out[request] = code
+    order = sorted(range(len(texts)), key=texts.__getitem__)
+    rank = np.empty(len(texts), dtype=np.int64)
+    rank[order] = np.arange(len(texts))
+    dtype = pd.CategoricalDtype(pd.Index([texts[i] for i in order], dtype=str))
+    return pd.Categorical.from_codes(np.where(out >= 0, rank[out], -1), dtype=dtype, validate=False), True
 
 
 def _cold_starts(failed: np.ndarray, load: np.ndarray, model: np.ndarray) -> np.ndarray:
@@ -254,6 +312,9 @@ class OrderStatistics:
         self.labels, self.n, self.median, self.min, self.max, self.p95 = labels, n, median, minimum, maximum, quantile
 
 
+_STEP = 1 << 16  # rows per block where a per-row temporary is made a block at a time
+
+
 def order_statistics(labels: np.ndarray, values: np.ndarray, size: int, quantile: float = 0.95) -> OrderStatistics:
     """Order statistics of the values (no NaN) per label (0 <= label < size), from one sort.
 
@@ -272,35 +333,36 @@ def order_statistics(labels: np.ndarray, values: np.ndarray, size: int, quantile
         return OrderStatistics(present, n, grouped.median().to_numpy(), grouped.min().to_numpy(),
                                grouped.max().to_numpy(), grouped.quantile(quantile).to_numpy())
     start = (np.cumsum(counts) - counts)[present]
-    # The values sorted by (label, value): one argsort of the floats, then one sort of the integers
-    # label * N + rank (a lexsort of the two keys is several times slower on 10^5 rows), done in
-    # place (at most ~20 bytes per value at a time).
+    # The values in (label, value) order, as one sort of integers: a value's label times N plus its
+    # rank among all the values (one argsort of the floats; a lexsort of the two keys is several times
+    # slower on 10^5 rows). Only six places per label are read off that order (min, max, the middle
+    # two, the quantile's two neighbours), so the sorted values are never made: what is made per value
+    # is the argsort (8 bytes) and the key (in as few bytes as hold label * N: 4 on large archives).
     size = len(values)
     by_value = np.argsort(values)
-    narrow = np.dtype(np.int32 if size < 2**31 else np.int64)
-    rank: np.ndarray = np.empty(size, dtype=narrow)
-    rank[by_value] = np.arange(size, dtype=narrow)
-    ascending = values[by_value]
-    del by_value
-    key = labels.astype(np.int64)
-    key *= size
-    key += rank
-    del rank
+    key = labels[by_value].astype(narrowest(len(counts) * size), copy=False)
+    key *= size  # (each value's label, in value order, times N)
+    for low in range(0, size, _STEP):  # + its rank (a block at a time: no second array of N numbers)
+        key[low:low + _STEP] += np.arange(low, min(low + _STEP, size), dtype=key.dtype)
     key.sort()
-    key %= max(size, 1)
-    at_rank = key.astype(narrow)  # (the sorted values are read through 32-bit positions: 4 bytes a value less)
-    del key
-    s = ascending[at_rank]
-    del at_rank, ascending
-    minimum, maximum = s[start], s[start + n - 1]
     middle = start + n // 2
     at = quantile * (n - 1).astype(np.float64)
     whole = at.astype(np.int64)
     frac = at - whole
-    low = s[start + whole]
-    high = s[np.minimum(start + whole + 1, start + n - 1)]
+    # the values at those places of the (label, value) order, read in one go (on small archives the
+    # fixed cost of each numpy call is what counts)
+    places = np.concatenate((start, start + n - 1, middle, middle - 1 + n % 2, start + whole,
+                             np.minimum(start + whole + 1, start + n - 1)))
+    if len(places) < size:  # few labels (a large archive's): only those places are read
+        key = key[places]
+        key %= size  # (each one's rank among all the values)
+        found = values[by_value[key]]
+    else:  # as many places as values (tiny groups): reading the whole order costs less
+        key %= max(size, 1)
+        found = values[by_value[key]][places]
+    minimum, maximum, upper, lower, low, high = found.reshape(6, len(present))
     with np.errstate(over="ignore", invalid="ignore"):  # both branches are computed; pandas' C code never warns
-        median = np.where(n % 2 == 1, s[middle], (s[middle - 1 + n % 2] + s[middle]) / 2)
+        median = np.where(n % 2 == 1, upper, (lower + upper) / 2)
         between = np.where(frac == 0.0, low, low + (high - low) * frac)
     return OrderStatistics(present, n, median, minimum, maximum, between)
 

@@ -1,0 +1,155 @@
+"""The memory-lean steps of the analysis (bot/core/analysis/groups.py, requests.py) give what the
+plainer computations they replace give: group numbers as `combine` numbers the columns, order
+statistics as pandas computes them, also past one block of rows and with narrow numbers, and the
+request frame's categorical columns read, compare and group as the text columns they replace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bot.core.analysis.groups import _numbered, rows_of_kind, with_group_model
+from bot.core.analysis.requests import (
+    _STEP,
+    distinct,
+    narrowest,
+    order_statistics,
+    request_frame,
+    sorted_categorical,
+)
+from bot.core.codes import as_texts, categorical, combine
+from bot.core.dimensions import config_values
+from tests.core.test_analysis_shortcuts import _frame
+
+
+def _bits(values: np.ndarray) -> np.ndarray:
+    return np.asarray(values, dtype=np.float64).view(np.int64)
+
+
+def test_narrowest_holds_every_number_below_the_bound() -> None:
+    for bound, expected in ((0, np.int8), (128, np.int8), (129, np.int16), (2**15, np.int16),
+                            (2**15 + 1, np.int32), (2**31, np.int32), (2**31 + 1, np.int64)):
+        assert narrowest(bound) == np.dtype(expected), bound
+
+
+def _first_seen(keys: list[tuple[int, ...]]) -> tuple[list[int], list[int]]:
+    """Each key's number in the order keys first occur, and where each first occurs."""
+    numbers: dict[tuple[int, ...], int] = {}
+    first: list[int] = []
+    for i, key in enumerate(keys):
+        if key not in numbers:
+            numbers[key] = len(numbers)
+            first.append(i)
+    return [numbers[key] for key in keys], first
+
+
+def test_group_numbers_are_combines_of_the_columns() -> None:
+    rng = np.random.default_rng(5)
+    for t in range(300):
+        size = int(rng.integers(1, 400))
+        # widths from a few (one byte of key) to many (a 32-bit key; numbers past one and two bytes)
+        widths = [int(rng.choice([2, 5, 40, 300, 3000])) for _ in range(int(rng.integers(1, 5)))]
+        codes = [rng.integers(-1 if t % 3 == 0 else 0, w, size).astype(np.int16) for w in widths]
+        positions = np.sort(rng.choice(size, int(rng.integers(1, size + 1)), replace=False)).astype(np.int32)
+        if t % 4 == 0:  # runs of one combination, as a request's rows come
+            codes = [np.repeat(c[: size // 3 + 1], 3)[:size] for c in codes]
+        number, first = _numbered(codes, positions)
+        expected_number, expected_first = _first_seen(list(zip(*(c[positions].tolist() for c in codes), strict=True)))
+        assert np.array_equal(number, expected_number)
+        assert np.array_equal(first, expected_first)
+        if t % 3:  # (codes of -1, a missing text, are told apart here; `combine` may fold them)
+            assert np.array_equal(number, combine(*(c[positions] for c in codes))[0])
+        assert number.dtype == narrowest(len(first))
+
+
+def test_order_statistics_past_one_block_are_pandas_groupby() -> None:
+    rng = np.random.default_rng(6)
+    for size, labels_count in ((3 * _STEP + 17, 7), (_STEP + 1, 300), (40_000, 20_000)):
+        labels = rng.integers(0, labels_count, size)
+        values = np.round(rng.normal(50, 20, size), 3)
+        values = values[values != 0]  # (without zeros: the one-sort path)
+        labels = labels[: len(values)]
+        found = order_statistics(labels, values, labels_count)
+        groups = pd.Series(values).groupby(labels, sort=True)
+        for mine, reference in ((found.median, groups.median()), (found.min, groups.min()),
+                                (found.max, groups.max()), (found.p95, groups.quantile(0.95))):
+            assert np.array_equal(_bits(mine), _bits(reference.to_numpy()))
+        assert np.array_equal(found.n, groups.count().to_numpy())
+
+
+def test_request_frame_texts_read_as_the_measurements_texts() -> None:
+    """The request frame's text columns (categoricals sharing the measurement frame's categories, or
+    text columns) read back as the texts of each request's first row, and group, compare and collect
+    as text columns do: what every consumer of the frame sees."""
+    rng = np.random.default_rng(8)
+    for _ in range(60):
+        measurements = with_group_model(_frame(rng))
+        requests = request_frame(measurements)
+        if requests.empty:
+            continue
+        first: dict[str, int] = {}
+        for row, (request_id, kind) in enumerate(zip(measurements["request_id"].tolist(),
+                                                      measurements["kind"].tolist(), strict=True)):
+            if kind in ("request", "sample"):
+                first.setdefault(request_id, row)
+        rows = list(first.values())
+        same_config = [len({c for r, c in zip(measurements["request_id"], measurements["config"], strict=True)
+                            if r == request_id}) == 1 for request_id in first]
+        for name in ("request_id", "source", "model", "config", "context", "kind", "error"):
+            column = requests[name]
+            expected = measurements[name].to_numpy(dtype=object)[rows].tolist()
+            found = column.to_numpy(dtype=object).tolist()
+            if name == "config":  # (a request whose rows differ has their union: not a row's text)
+                found = [f for f, same in zip(found, same_config, strict=True) if same]
+                expected = [e for e, same in zip(expected, same_config, strict=True) if same]
+            assert found == expected, name
+            texts = pd.Series(column.to_numpy(dtype=object), dtype="str")  # the same values as a text column
+            assert set(column) == set(texts)
+            assert sorted(column.unique()) == sorted(texts.unique())
+            assert (column == "m1").tolist() == (texts == "m1").tolist()
+            assert column.isin(["", "m2"]).tolist() == texts.isin(["", "m2"]).tolist()
+            if name == "request_id":  # (its categories may be in any order; nothing sorts by request id)
+                continue
+            frame = pd.DataFrame({"key": column, "other": requests["failed"]})
+            by_text = pd.DataFrame({"key": texts, "other": requests["failed"]})
+            assert ([(k, g.index.tolist()) for k, g in frame.groupby(["key", "other"], sort=True)]
+                    == [(k, g.index.tolist()) for k, g in by_text.groupby(["key", "other"], sort=True)]), name
+        definitions = requests["latency_definition"].to_numpy(dtype=object).tolist()
+        assert set(definitions) <= {"", "derived: ttft + eval"}
+
+
+def test_distinct_is_numpys_unique() -> None:
+    rng = np.random.default_rng(9)
+    for t in range(300):
+        values = rng.integers(-1, int(rng.choice([2, 50, 10**6])), int(rng.integers(0, 300)))
+        values = values.astype(np.int8 if t % 3 == 0 and values.max(initial=0) < 128 else np.int64)
+        found = distinct(values)
+        assert np.array_equal(found, np.unique(values)) and found.dtype == values.dtype
+
+
+def test_sorted_categorical_is_codes_categorical() -> None:
+    for categories in (["a", "b", "c"], ["b", "a", "c"], [], ["x"]):
+        column = pd.Series(pd.Categorical([*categories[::-1], None], categories=categories))
+        found, expected = sorted_categorical(column), categorical(column)
+        assert found.categories.tolist() == expected.categories.tolist()
+        assert found.codes.tolist() == expected.codes.tolist()
+    texts = pd.Series(["b", "a", None], dtype="str")  # a text column (a frame read back)
+    assert sorted_categorical(texts).categories.tolist() == ["a", "b"]
+
+
+def test_rows_of_kind_are_the_rows_of_that_kind_as_texts() -> None:
+    """As its docstring defines it: ``as_texts(frame.loc[frame["kind"] == kind].reset_index(drop=True))``
+    (with no row of the kind too), and ``values``: each row's configuration as a mapping."""
+    rng = np.random.default_rng(10)
+    for _ in range(40):
+        measurements = with_group_model(_frame(rng))
+        for kind in ("request", "generic", "aggregate"):
+            expected = as_texts(measurements.loc[measurements["kind"] == kind].reset_index(drop=True))
+            found = rows_of_kind(measurements, kind)
+            assert list(found.columns) == list(expected.columns)
+            assert list(map(str, found.dtypes)) == list(map(str, expected.dtypes))
+            pd.testing.assert_frame_equal(found, expected)
+            with_values = rows_of_kind(measurements, kind, with_values=True)
+            pd.testing.assert_frame_equal(with_values.drop(columns="values"), expected)
+            assert with_values["values"].tolist() == [config_values(c) for c in expected["config"].tolist()]
+            assert with_values["values"].dtype == object
