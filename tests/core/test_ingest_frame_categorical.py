@@ -94,7 +94,7 @@ def test_file_texts_taken_all_release_their_bytes(monkeypatch: pytest.MonkeyPatc
     texts = FileTexts()
     for _ in range(6):
         distinct = [_text(rng) for _ in range(rng.randint(0, 5))]
-        texts.codes(distinct, np.arange(len(distinct), dtype=np.int32))
+        texts.extend(distinct)
     expected = texts.all()
     taken = texts.take_all()
     assert taken.dtype == object

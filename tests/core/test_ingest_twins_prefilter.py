@@ -9,7 +9,7 @@ import random
 import numpy as np
 import pytest
 
-from bot.core.ingest import _signature
+from bot.core.ingest import _signature, successful_requests
 from bot.core.ingest.frame import ColumnStore
 from tests.core.test_ingest_passes import _file
 
@@ -27,7 +27,7 @@ def test_kept_any_successful_request_is_a_signature(seed: int) -> None:
     for chunk in chunks:
         if rng.random() < 0.4:
             store.keep(chunk, sorted(rng.sample(range(len(chunk)), rng.randint(0, len(chunk)))))
-    successful = (store.column("kind") == store.strings["kind"].code("request")) & ~store.column("failed")
+    successful = successful_requests(store)  # the mask `_find_twins` uses
     for chunk in chunks:
         assert store.kept_any(chunk, successful) == (_signature(chunk, store) is not None)
     with pytest.raises(ValueError):

@@ -273,9 +273,7 @@ def _find_twins(per_file: dict[str, _FileRows], store: ColumnStore) -> list[tupl
     files that share a bucket.
     """
     buckets: dict[tuple[int, frozenset[str], int], list[str]] = {}
-    # the rows that are successful requests, found once for the archive (most files hold none: then
-    # a slice's `any` is all they cost here)
-    successful = (store.column("kind") == store.strings["kind"].code("request")) & ~store.column("failed")
+    successful = successful_requests(store)
     for rel in sorted(per_file):
         chunk = per_file[rel].chunk
         if not store.kept_any(chunk, successful):  # what `_signature` finds too: no successful request
@@ -295,6 +293,12 @@ def _find_twins(per_file: dict[str, _FileRows], store: ColumnStore) -> list[tupl
         for group in exact.values():
             twins.extend(_twins_in(group))
     return twins
+
+
+def successful_requests(store: ColumnStore) -> np.ndarray:
+    """Whether each row is a successful request, found once for the archive (most files hold none:
+    then a slice's `any` is all the twin search costs them)."""
+    return (store.column("kind") == store.strings["kind"].code("request")) & ~store.column("failed")
 
 
 def _signature(chunk: Chunk, store: ColumnStore) -> tuple[int, frozenset[str], tuple, list[dict[str, float]]] | None:

@@ -121,10 +121,6 @@ class Strings:
             self.values.append(text)
         return found
 
-    def codes(self, distinct: list[str], local: np.ndarray) -> np.ndarray:
-        """Archive-wide codes of a file's codes into its ``distinct`` texts."""
-        return np.array(self.mapping(distinct), dtype=CODE)[local]
-
     def mapping(self, distinct: list[str]) -> list[int]:
         """The archive-wide code of each of ``distinct`` (numbered here if new)."""
         index = self.index
@@ -153,10 +149,6 @@ class FileTexts:
 
     def __len__(self) -> int:
         return len(self.ends)
-
-    def codes(self, distinct: list[str], local: np.ndarray) -> np.ndarray:
-        """The codes of a file's codes into its ``distinct`` texts (appended here)."""
-        return local + self.extend(distinct)
 
     def extend(self, texts: list[str]) -> int:
         """Append ``texts`` (one file's distinct texts, or several files' one after the other);
