@@ -146,11 +146,14 @@ def _hashed(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
     key = np.asarray(columns[0], dtype=np.int64).copy()
     for column in columns[1:]:
-        width = int(column.max()) + 1
+        # codes from -1 (no text) up: shifted by one, so that -1 is not the last code of the key
+        # before (key * width - 1 == (key - 1) * width + width - 1)
+        width = int(column.max()) + 2
         if int(key.max()) >= 2**62 // width:  # renumber before the product could overflow
             key = pd.factorize(key)[0].astype(np.int64)
         key *= width
         key += column
+        key += 1
     number, _ = pd.factorize(key)
     del key
     seen = np.maximum.accumulate(number)

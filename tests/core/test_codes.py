@@ -65,3 +65,15 @@ def test_grouping_by_a_categorical_of_labels_gives_the_same_sums() -> None:
             found = getattr(by_codes, name)().to_numpy()[present]
             assert np.array_equal(found, expected, equal_nan=True)
             assert np.array_equal(np.signbit(found), np.signbit(expected))
+
+
+def test_a_missing_code_is_its_own_combination() -> None:
+    # -1 (no text) after a column's codes: 1 * 2 + -1 was 0 * 2 + 1, two combinations numbered as one
+    number, first = combine(np.array([1, 0]), np.array([-1, 1]))
+    assert number.tolist() == [0, 1] and first.tolist() == [0, 1]
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        size = int(rng.integers(1, 60))
+        columns = [rng.integers(-1, int(rng.integers(1, 5)), size) for _ in range(int(rng.integers(2, 4)))]
+        expected = pd.factorize(pd.Series(list(zip(*(c.tolist() for c in columns), strict=True))))[0]  # by the tuples
+        assert combine(*columns)[0].tolist() == expected.tolist()
