@@ -5,9 +5,13 @@ request frame's categorical columns read, compare and group as the text columns 
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
+from bot.core.analysis import analyze
 from bot.core.analysis.groups import _numbered, rows_of_kind, with_group_model
 from bot.core.analysis.requests import (
     _STEP,
@@ -19,6 +23,7 @@ from bot.core.analysis.requests import (
 )
 from bot.core.codes import as_texts, categorical, combine
 from bot.core.dimensions import config_values
+from bot.core.ingest import ingest_tree
 from tests.core.test_analysis_shortcuts import _frame
 
 
@@ -75,6 +80,23 @@ def test_order_statistics_past_one_block_are_pandas_groupby() -> None:
                                 (found.max, groups.max()), (found.p95, groups.quantile(0.95))):
             assert np.array_equal(_bits(mine), _bits(reference.to_numpy()))
         assert np.array_equal(found.n, groups.count().to_numpy())
+
+
+def test_order_statistics_of_one_label_at_the_narrow_types_edges() -> None:
+    # one label of 128 values made its key int8, which cannot hold the 128 it is multiplied by
+    for size in (127, 128, 129, 32_767, 32_768, 32_769):
+        values = np.arange(1.0, size + 1.0)
+        found = order_statistics(np.zeros(size, dtype=np.int64), values, 1)
+        assert found.n.tolist() == [size] and found.max.tolist() == [float(size)]
+        assert found.median.tolist() == [float(np.median(values))]
+
+
+def test_an_archive_of_one_configuration_of_128_requests_is_analysed(tmp_path: Path) -> None:
+    # (through the CLI's steps: one group of 128 successful values, and 128 load values of one model)
+    rows = "\n".join(f"m:1b,{10 + i / 7:.3f},{0.5 + i / 1000:.3f}" for i in range(128))
+    (tmp_path / "results.csv").write_text(f"model,tokens_s,load_s\n{rows}\n")
+    analysis = analyze(ingest_tree(tmp_path, workers=1))
+    assert int(analysis.groups.loc[analysis.groups["metric"] == "throughput_tok_s", "n"].iloc[0]) == 128
 
 
 def test_request_frame_texts_read_as_the_measurements_texts() -> None:
@@ -153,3 +175,18 @@ def test_rows_of_kind_are_the_rows_of_that_kind_as_texts() -> None:
             pd.testing.assert_frame_equal(with_values.drop(columns="values"), expected)
             assert with_values["values"].tolist() == [config_values(c) for c in expected["config"].tolist()]
             assert with_values["values"].dtype == object
+
+
+def test_one_group_of_127_sources_joins_its_sources(tmp_path: Path) -> None:
+    # one request group (the CSV's) in a frame of 127 source texts (126 llama-bench files beside it):
+    # a key of (group, source code) fit int8 for one group, but the width it is multiplied by did not
+    (tmp_path / "raw.csv").write_text("model,tokens_s\nm:1b,10.5\nm:1b,11.5\n")
+    for i in range(126):
+        folder = tmp_path / f"lb{i:03d}"
+        folder.mkdir()
+        record = {"model_filename": "/m/tiny-1b.gguf", "model_type": "llama 1B Q4_0", "n_prompt": 0, "n_gen": 128,
+                  "n_depth": 0, "n_batch": 512, "n_threads": 8, "avg_ts": 100.0 + i, "stddev_ts": 0.1,
+                  "avg_ns": 1000 + i, "stddev_ns": 10, "test_time": "2025-10-06T22:00:00Z"}
+        (folder / "llama-bench.json").write_text(json.dumps([record]))
+    analysis = analyze(ingest_tree(tmp_path, workers=1))
+    assert analysis.groups["sources"].tolist() == ["raw.csv"]

@@ -189,7 +189,8 @@ def _joined(rows: _Rows, name: str) -> pd.api.extensions.ExtensionArray:
     texts = np.asarray(rows.columns[name].categories, dtype=object)
     width = len(texts) + 1
     # (group, code) as one number a row, made in place, in as few bytes as hold it
-    key = rows.number.astype(narrowest(len(rows) * width))
+    # (at least 2 groups' worth: the type must hold ``width`` itself, which one group's bound does not)
+    key = rows.number.astype(narrowest(max(len(rows), 2) * width))
     key *= width
     key += codes
     key[codes == code_of(rows.columns[name], "")] = -1

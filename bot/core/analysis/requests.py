@@ -340,7 +340,8 @@ def order_statistics(labels: np.ndarray, values: np.ndarray, size: int, quantile
     # is the argsort (8 bytes) and the key (in as few bytes as hold label * N: 4 on large archives).
     size = len(values)
     by_value = np.argsort(values)
-    key = labels[by_value].astype(narrowest(len(counts) * size), copy=False)
+    # (at least 2 labels' worth: the type must hold ``size`` itself, which one label's bound does not)
+    key = labels[by_value].astype(narrowest(max(len(counts), 2) * size), copy=False)
     key *= size  # (each value's label, in value order, times N)
     for low in range(0, size, _STEP):  # + its rank (a block at a time: no second array of N numbers)
         key[low:low + _STEP] += np.arange(low, min(low + _STEP, size), dtype=key.dtype)
