@@ -32,7 +32,7 @@ def checkable(statistic: str) -> bool:
 
 # slots: ~48 B less per check (10,000 files: ~35,000 checks). Not frozen: a frozen dataclass's __init__
 # sets each field through ``object.__setattr__`` (~4 µs a check against ~0.4 µs here; a real archive makes
-# ~700 checks per analysis, ~2.5 ms). Nothing changes a check once made; ``unsafe_hash`` keeps the hash
+# ~700 checks per analysis, ~2.5 ms). Never change a check once made; ``unsafe_hash`` keeps the hash
 # (and ``eq`` the equality) a frozen one has.
 @dataclass(slots=True, unsafe_hash=True)
 class ClaimCheck:

@@ -88,7 +88,11 @@ class ConfigComparison:
 
 @dataclass
 class Analysis:
-    requests: pd.DataFrame  # one row per request (see requests.request_frame)
+    # one row per request (see requests.request_frame). request_id, source, model, config, error and
+    # latency_definition are categoricals sharing the measurement frame's categories: they read,
+    # compare and group as text, but assigning a new text raises, value_counts lists unused
+    # categories, and request_id's category order is not text order (sort by its texts).
+    requests: pd.DataFrame
     models: list[ModelStats]
     configs: pd.DataFrame  # model, config, n, median/mean/std throughput, ttft p50
     comparisons: list[ConfigComparison]
