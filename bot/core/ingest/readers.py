@@ -419,6 +419,9 @@ def _least_title_end(line: str, q: int, end_spaces: int) -> int | None:
 _KEY_START = re.compile(r"\s*+[-*]?+\s*+\**+([A-Za-z][A-Za-z0-9 /()%_.\-]{1,60}+)\**+\s*+:")
 
 
+_SEARCHED_REST = 200  # characters after a key's ':' searched for a unit (a value is at most 80 within them)
+
+
 def _metric_lines(lines: list[str]) -> list[tuple[int, str, str]]:
     """(index, column, value) of each line `_metric_line` reads as a metric, in order: the lines
     with a ':' and no '|' (~1,800 per read of the real archive, ~120 of them metrics).
@@ -436,7 +439,9 @@ def _metric_lines(lines: list[str]) -> list[tuple[int, str, str]]:
         if start is None:
             continue
         end = start.end()
-        if (classify_column(start.group(1).strip()) is None
+        # (a long rest is left to `_metric_line`, whose length test rejects it at C speed: the
+        # pattern over a 64 MB rest cost ~7x that)
+        if (classify_column(start.group(1).strip()) is None and len(line) - end <= _SEARCHED_REST
                 and (line.find("s", end) < 0 or _UNIT_OF.search(line, end) is None)):
             continue
         metric = _metric_line(line)
