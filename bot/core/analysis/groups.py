@@ -26,11 +26,10 @@ from bot.core.analysis.requests import (
     narrowest,
     order_statistics,
     row_positions,
-    sorted_categorical,
     text_array,
     texts_at,
 )
-from bot.core.codes import combine, grouped_models, ranked
+from bot.core.codes import categorical, combine, grouped_models, ranked
 from bot.core.dimensions import config_values
 
 GROUP_KEYS = ["model", "metric", "config", "kind"]
@@ -53,7 +52,7 @@ class _Rows:
         positions = self.positions = requests.positions
         self.requests = requests
         # sorted categories where codes stand for the texts' order (ranks, joined texts); any order else
-        self.columns = {name: sorted_categorical(m[name]) for name in (*GROUP_KEYS, "definition", "source")}
+        self.columns = {name: categorical(m[name]) for name in (*GROUP_KEYS, "definition", "source")}
         self.columns["unit"] = coded(m["unit"])
         self.number, self.first = _numbered([self.columns[name].codes for name in GROUP_KEYS], positions)
         self.failed = m["failed"].to_numpy(dtype=bool)[positions]

@@ -85,7 +85,7 @@ def request_frame(measurements: pd.DataFrame, rows: RequestRows | None = None) -
     at_first = positions[first]
     models = grouped_models(m["model"], m["source"])
     # (sorted categories, as a text column sorts: `bot.core.followup` groups requests by configuration)
-    configs, sources = sorted_categorical(m["config"]), sorted_categorical(m["source"])
+    configs, sources = categorical(m["config"]), categorical(m["source"])
     # The frame is assembled from arrays, in its final column order, sharing them (no copy). Most
     # texts are categoricals sharing the measurement frame's categories (`shared_at`): a code of 1-4
     # bytes a request, where a text column holds an 8-byte pointer (~8 bytes per measurement row less
@@ -108,7 +108,7 @@ def request_frame(measurements: pd.DataFrame, rows: RequestRows | None = None) -
     failed = np.zeros(count, dtype=bool)
     failed[number[m["failed"].to_numpy(dtype=bool)[positions]]] = True
     leading["failed"] = failed
-    leading["error"] = shared_at(sorted_categorical(m["error"]), at_first)
+    leading["error"] = shared_at(categorical(m["error"]), at_first)
     names, matrix = _metric_values(m, positions, number, count)
     metric = {name: matrix[i] for i, name in enumerate(names)}
     latency, ttft, eval_ms = metric["latency_ms"], metric["ttft_ms"], metric["eval_ms"]
@@ -181,20 +181,10 @@ def distinct(values: np.ndarray) -> np.ndarray:
     return ordered[keep]
 
 
-def sorted_categorical(column: pd.Series) -> pd.Categorical:
-    """`bot.core.codes.categorical` (the column as a categorical with sorted categories), with pandas
-    telling whether the categories are sorted: it keeps the answer with them, so asking again about
-    the same frame's column costs nothing (the check in Python costs ~1 µs a category, every call)."""
-    values = column.array
-    if isinstance(values, pd.Categorical) and values.categories.is_monotonic_increasing:
-        return values  # (categories are distinct: increasing is sorted)
-    return categorical(column)
-
-
 def coded(column: pd.Series) -> pd.Categorical:
     """The column as a categorical, its categories in whatever order they have: for codes and texts
-    where that order does not matter (`bot.core.codes.categorical` also checks in Python, on every
-    call, that they are sorted: ~1 µs per category, and request ids have one per request)."""
+    where that order does not matter (`bot.core.codes.categorical` may reorder them: request ids have
+    one category per request)."""
     values = column.array
     return values if isinstance(values, pd.Categorical) else categorical(column)
 
