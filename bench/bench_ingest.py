@@ -22,6 +22,11 @@ same process, in alternating runs, does not (much). Every figure is a median of 
   growth of peak RSS (VmHWM, reset through /proc/self/clear_refs) and, in another process, the
   tracemalloc peak, per measurement row: after ingest, and after ingest + analysis.
 
+The in-process workers (product, floor, pool, memory) first call ``bot.allocator.tune_allocator()``,
+as the product's entry points (``chimera analyze``, ``chimera serve``) do: the bench measures the
+product as they configure the process (on glibc: a fixed 128 KiB mmap threshold, which lowers the
+peak RSS; the floor runs in that same process, so its ratio is like for like).
+
 Archives: the real one (../shared/data/chimera-reports, skipped when absent) and archives of about
 ``--sizes`` files from `scripts.examplegen` (seed 7), cached under ``$TMPDIR/chimera-bench-archives``.
 """
@@ -88,6 +93,9 @@ def _parse(text: str, suffix: str, pd: Any) -> None:
 
 
 def _speed(path: Path, runs: int, pool: bool) -> dict[str, Any]:
+    from bot.allocator import tune_allocator
+
+    tune_allocator()  # as the product's entry points do (see the module's docstring)
     import bot.core.ingest.parallel as parallel
     from bot.core.analysis import analyze
     from bot.core.ingest import ingest_tree
@@ -149,6 +157,9 @@ def _memory(path: Path, tiny: Path, traced: bool) -> dict[str, Any]:
     import gc
     import tracemalloc
 
+    from bot.allocator import tune_allocator
+
+    tune_allocator()  # as the product's entry points do (see the module's docstring)
     from bot.core.analysis import analyze
     from bot.core.ingest import ingest_tree
 

@@ -55,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     it runs the process's own command line, and ``analyze`` ends the process itself (`_exit`)."""
     args = _parser().parse_args(argv)
     collecting = gc.isenabled()
+    if args.command in ("analyze", "compare"):
+        from bot.allocator import tune_allocator
+
+        tune_allocator()  # before the first big allocation: freed temporaries go back (bot/allocator.py)
     if args.command == "analyze":
         gc.disable()  # until the imports are done (see _analyze)
     try:

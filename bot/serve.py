@@ -37,6 +37,7 @@ from bot.adapters.db.engine import is_memory_sqlite
 from bot.adapters.extract import sweep_scratch
 from bot.adapters.http_guard import guard_slack_events
 from bot.adapters.replica import process_exists
+from bot.allocator import tune_allocator
 from bot.app import build_app, build_services, check_slack_settings, open_database, start_services, stop_services
 from bot.errors import ConfigError, DatabaseConfigError
 from bot.flows.services import Services
@@ -238,6 +239,7 @@ def serve(settings: Settings, *, services: Services | None = None,
           stop: threading.Event | None = None, grace_s: float = SHUTDOWN_GRACE_S) -> None:
     """Run until SIGTERM/SIGINT (or ``stop`` is set, for embedding and tests); then give running
     work ``grace_s`` seconds to finish and hand the rest back to the queue."""
+    tune_allocator()  # before any job: an analysis's freed temporaries go back (bot/allocator.py)
     check_slack_settings(settings)  # fail before opening the database or starting workers
     if services is None and is_memory_sqlite(settings.database_url):
         # Runs, digests and the work queue would vanish with the process, and no replica could
