@@ -16,6 +16,7 @@ import pytest
 from bot.core.analysis import analyze
 from bot.core.analysis.claims import (
     _np_statistics,
+    _one,
     _row_statistics,
     _source_statistics,
     _weigh_many,
@@ -277,3 +278,15 @@ def test_request_rows_by_source_are_each_source_s_rows() -> None:
             wanted = tuple(rng.choice(names, size=count, replace=False).tolist())
             expected = [at for at, name in enumerate(source) if name in wanted]
             assert index.request_rows("", "", wanted).tolist() == expected
+
+
+def test_a_check_keeps_one_float_for_a_claimed_number_equal_to_its_actual() -> None:
+    # `_one`: the claimed float stands for the actual one when they are the same number, never where
+    # the two would print differently (signed zeros, an int against a float)
+    claimed = float("41.5")
+    assert _one(float("41.5"), claimed) is claimed
+    actual = float("41.25")
+    assert _one(actual, claimed) is actual
+    zero = 0.0
+    assert str(_one(zero, -0.0)) == "0.0"
+    assert type(_one(2.0, 2)) is float

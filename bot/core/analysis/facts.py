@@ -38,14 +38,28 @@ class _Facts:
 
     def __init__(self) -> None:
         self.items: list[tuple[int, int, dict[str, Any]]] = []
+        # a group row's "; "-joined sources text -> its sorted files, and each file name -> one string: at
+        # 10,000 files ~30,000 configuration facts were each keeping their own split of a shared text
+        # (~5 B a measurement row). A `Fact` is frozen and its sources a tuple, so sharing one is safe.
+        self._joined: dict[str, tuple[str, ...]] = {}
+        self._names: dict[str, str] = {}
 
-    def add(self, statement: str, value: float, unit: str, sources: Iterable[str], *, importance: int,
+    def add(self, statement: str, value: float, unit: str, sources: Iterable[str] | str, *, importance: int,
             model: str = "", config: str = "", metric: str = "", rows: int | None = None,
             role: FactRole = "", origin: FactOrigin = "data") -> None:
-        fields = {"statement": statement, "value": float(value), "unit": unit, "sources": tuple(sorted(set(sources))),
+        """``sources``: the files, or a group row's "; "-joined sources text (never a single file name)."""
+        kept = self._split(sources) if isinstance(sources, str) else tuple(sorted(set(sources)))
+        fields = {"statement": statement, "value": float(value), "unit": unit, "sources": kept,
                   "importance": importance, "model": model, "config": config, "metric": metric, "rows": rows,
                   "role": role, "origin": origin}
         self.items.append((importance, len(self.items), fields))
+
+    def _split(self, joined: str) -> tuple[str, ...]:
+        kept = self._joined.get(joined)
+        if kept is None:
+            files = sorted(set(joined.split("; ")))
+            kept = self._joined[joined] = tuple(self._names.setdefault(name, name) for name in files)
+        return kept
 
     def numbered(self) -> list[Fact]:
         # most important first, equals in the order added (a stable sort keeps it, reversed too)
@@ -242,7 +256,7 @@ def _best_configuration_fact(facts: _Facts, analysis: Analysis, groups: _Columns
         text += (f"; runner-up {where(str(second['model']), str(second['config']))} at "
                  f"{stated(second['median'], 'tok/s')} (n={int(second['n'])}): {best.verdict}")
     caveat = _caveat(str(top["definition"]))
-    facts.add(text + caveat + ".", float(top["median"]), "tok/s", str(top["sources"]).split("; "), importance=94,
+    facts.add(text + caveat + ".", float(top["median"]), "tok/s", str(top["sources"]), importance=94,
               model=str(top["model"]), config=str(top["config"]), metric="throughput_tok_s", rows=int(top["n"]),
               role="best_throughput")
     _best_configuration_ttft(facts, analysis, groups, str(top["model"]), str(top["config"]))
@@ -269,7 +283,7 @@ def _best_configuration_ttft(facts: _Facts, analysis: Analysis, columns: _Column
     here = where(model, config)
     facts.add(f"{here} (the fastest configuration): warm TTFT p50 {stated(row['warm_median'], 'ms')} "
               f"(n={int(row['warm_n'])}, cold starts excluded; {row['definition']}).", float(row["warm_median"]), "ms",
-              str(row["sources"]).split("; "), importance=84, model=model, config=config, metric="ttft_ms",
+              str(row["sources"]), importance=84, model=model, config=config, metric="ttft_ms",
               rows=int(row["warm_n"]))
     req = analysis.requests
     cold = set(req["request_id"].to_numpy(dtype=object)[req["cold_start"].to_numpy(dtype=bool)].tolist()) \
@@ -284,7 +298,7 @@ def _best_configuration_ttft(facts: _Facts, analysis: Analysis, columns: _Column
     if warm.size:
         p95 = float(np.percentile(warm, 95))
         facts.add(f"{here} (the fastest configuration): warm TTFT p95 {stated(p95, 'ms')} (n={warm.size}).", p95, "ms",
-                  str(row["sources"]).split("; "), importance=79, model=model, config=config, metric="ttft_p95_ms",
+                  str(row["sources"]), importance=79, model=model, config=config, metric="ttft_p95_ms",
                   rows=int(warm.size))
 
 
@@ -432,7 +446,7 @@ def _configuration_fact(facts: _Facts, row: dict[str, Any], model: str, metric: 
     spread = f", min {stated(row['min'], unit)}, max {stated(row['max'], unit)}" if row["n"] > 1 else ""
     facts.add(f"{model} [{row['config']}] (one of {count} configurations): median {label} "
               f"{stated(median, unit)} over {row['n']} successful {what}{spread}.", median, unit,
-              str(row["sources"]).split("; "), importance=_CONFIG_METRICS[metric], model=model,
+              str(row["sources"]), importance=_CONFIG_METRICS[metric], model=model,
               config=str(row["config"]), metric=metric, rows=int(row["n"]))
 
 
