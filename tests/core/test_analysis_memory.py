@@ -10,8 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from bot.core.analysis import analyze
+from bot.core.analysis import groups as groups_module
 from bot.core.analysis.groups import _numbered, rows_of_kind, with_group_model
 from bot.core.analysis.requests import (
     _STEP,
@@ -23,7 +25,7 @@ from bot.core.analysis.requests import (
 from bot.core.codes import as_texts, categorical, combine
 from bot.core.dimensions import config_values
 from bot.core.ingest import ingest_tree
-from tests.core.test_analysis_shortcuts import _frame
+from tests.core.test_analysis_shortcuts import _frame, _same
 
 
 def _bits(values: np.ndarray) -> np.ndarray:
@@ -191,3 +193,19 @@ def test_one_group_of_127_sources_joins_its_sources(tmp_path: Path) -> None:
         (folder / "llama-bench.json").write_text(json.dumps([record]))
     analysis = analyze(ingest_tree(tmp_path, workers=1))
     assert analysis.groups["sources"].tolist() == ["raw.csv"]
+
+
+def test_config_groups_taken_block_by_block_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Groups' statistics worked out a block of groups at a time (`groups._BLOCK` values each, large
+    archives) are bit for bit those of all at once, zeros (-0.0, 0.0: pandas' path) among them."""
+    rng = np.random.default_rng(15)
+    for _ in range(150):
+        measurements = with_group_model(_frame(rng))
+        values = measurements["value"].to_numpy(copy=True)
+        values[rng.random(len(values)) < 0.15] = rng.choice([0.0, -0.0])
+        measurements["value"] = values
+        whole = groups_module.config_groups(measurements)
+        for block in (1, 2, 5):
+            monkeypatch.setattr(groups_module, "_BLOCK", block)
+            _same(groups_module.config_groups(measurements), whole)
+        monkeypatch.undo()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -132,33 +133,67 @@ def _cold_requests(measurements: pd.DataFrame, requests: RequestRows, cold: Coll
     return is_cold[ids.codes[requests.positions[requests.first]]]
 
 
+# Successful values whose order statistics are worked out at a time (`_statistics`): the sort's
+# temporaries (~13 bytes a value) stay a few MB whatever the archive's size, where all at once they
+# were the top of the analysis' peak at 10,000 files (~12 bytes per measurement row above the rest).
+_BLOCK = 1 << 17
+
+
 def _statistics(rows: _Rows) -> dict[str, np.ndarray]:
     """n, mean, median, min, max, sample std and p95 of each group's successful values (NaN where a
     group has none). Mean and std are pandas' (its sums depend on the order it adds in): one groupby
     by the groups' sorted ranks, as grouping by their keys did (`bot.core.codes.ranked`); the order
-    statistics are read off the sorted values (`order_statistics`, the same numbers)."""
+    statistics are read off the sorted values (`order_statistics`, the same numbers), on large
+    archives a block of whole groups at a time (`_BLOCK`): a group's are its own values' only."""
     groups = np.arange(len(rows))
     rank = ranked(groups, rows.first, *(rows.codes(name)[rows.first] for name in GROUP_KEYS))  # each group's label
     labels = rank.astype(narrowest(len(rows)))[rows.number][rows.ok]  # one label per successful row, narrow
-    values = rows.values
     group_of_label = np.empty(len(rows), dtype=np.int64)
     group_of_label[rank] = groups
-    present = np.flatnonzero(np.bincount(labels, minlength=len(rows)))
+    out = {name: np.full(len(rows), np.nan) for name in ("mean", "median", "p95", "min", "max", "std")}
+    counts = np.bincount(labels, minlength=len(rows))
+    present = np.flatnonzero(counts)
     # Grouped by a categorical of the labels: pandas takes its codes as they are (an array of labels
     # is hashed first, in a table sized for every row); the same sums, checked in tests/core/test_codes.py.
+    # (All groups at once: the sign of a mean of zeros is pandas' and depends on the other groups' rows.)
     by_label = pd.Categorical.from_codes(labels, categories=pd.RangeIndex(len(rows)))
-    grouped = pd.Series(values, copy=False).groupby(by_label, observed=False, sort=True)  # (pandas 3 copies else)
-    out = {name: np.full(len(rows), np.nan) for name in ("mean", "median", "p95", "min", "max", "std")}
+    grouped = pd.Series(rows.values, copy=False).groupby(by_label, observed=False, sort=True)  # (pandas 3 copies else)
     for name, figures in (("mean", grouped.mean()), ("std", grouped.std())):
         out[name][group_of_label[present]] = figures.to_numpy()[present]
     del grouped, by_label
-    order = order_statistics(labels, values, len(rows), quantile=0.95)
+    for low, high in _blocks(counts):
+        if low == 0 and high == len(rows):  # (one block: all of them, nothing selected)
+            _order_statistics(labels, rows.values, len(rows), group_of_label, out)
+        else:
+            wanted = (labels >= low) & (labels < high)
+            _order_statistics(labels[wanted], rows.values[wanted], len(rows), group_of_label, out)
+            del wanted
+    n = np.zeros(len(rows), dtype=np.int64)
+    n[group_of_label] = counts  # (a group without successful values: 0)
+    return {"n": n, **out}
+
+
+def _blocks(counts: np.ndarray) -> list[tuple[int, int]]:
+    """Ranges of labels (low, high) holding at most `_BLOCK` values each (``counts``: per label),
+    or one label's where it alone holds more; one range of all labels when they fit."""
+    ends = np.cumsum(counts)
+    if not len(ends) or ends[-1] <= _BLOCK:
+        return [(0, len(counts))]
+    bounds = [0]
+    while bounds[-1] < len(counts):
+        before = int(ends[bounds[-1] - 1]) if bounds[-1] else 0
+        bounds.append(max(int(np.searchsorted(ends, before + _BLOCK, side="right")), bounds[-1] + 1))
+    return list(pairwise(bounds))
+
+
+def _order_statistics(labels: np.ndarray, values: np.ndarray, size: int, group_of_label: np.ndarray,
+                      out: dict[str, np.ndarray]) -> None:
+    """`order_statistics` of the groups whose successful values are ``values`` (by label: ``labels``),
+    written into ``out`` at their groups."""
+    order = order_statistics(labels, values, size, quantile=0.95)
     present = group_of_label[order.labels]
     for name in ("median", "p95", "min", "max"):
         out[name][present] = getattr(order, name)
-    n = np.zeros(len(rows), dtype=np.int64)
-    n[present] = order.n
-    return {"n": n, **out}
 
 
 def _failures(rows: _Rows) -> np.ndarray:
