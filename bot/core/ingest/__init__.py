@@ -183,26 +183,30 @@ def model_from_stem(key: str) -> str:
 def _resolve_models(per_file: dict[str, _FileRows], inventory: Inventory, store: ColumnStore) -> None:
     """Rows without a model take it from a sibling file of the same run, else from the file name."""
     by_dir_key: dict[tuple[str, str], set[str]] = {}
-    unnamed: list[str] = []
+    unnamed: list[tuple[str, tuple[str, str]]] = []
+    origins: dict[str, str] = {}  # each origin text once (10,000 files: most name the same few models)
     for rel, rows in per_file.items():
         names = {*rows.read_models, *rows.claims.models(rows.claim_chunk)}
         models = names - {""}
+        unnamed_rows = "" in names
+        if len(models) != 1 and not unnamed_rows:
+            continue
+        key = (parent(rel), _stem_key(rel))  # (a regular expression or two: found once a file)
         if len(models) == 1:
-            key = (parent(rel), _stem_key(rel))
             by_dir_key.setdefault(key, set()).update(models)
-        if "" in names:
-            unnamed.append(rel)
-    for rel in unnamed:
-        key = (parent(rel), _stem_key(rel))
+        if unnamed_rows:
+            unnamed.append((rel, key))
+    for rel, key in unnamed:
         sibling = by_dir_key.get(key, set())
         if len(sibling) == 1:
             model, origin = next(iter(sibling)), "sibling file"
         else:
-            model, origin = model_from_stem(_stem_key(rel)), "file name"
+            model, origin = model_from_stem(key[1]), "file name"
         if not model:
             continue
         per_file[rel].name_model(model, store)
-        inventory.model_origin[rel] = f"{origin}: {model}"
+        text = f"{origin}: {model}"
+        inventory.model_origin[rel] = origins.setdefault(text, text)
 
 
 # ------------------------------------------------------------------------------- re-exports
