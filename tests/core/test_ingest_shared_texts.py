@@ -82,3 +82,35 @@ def test_a_file_that_vanished_is_skipped_with_the_reason(tmp_path: Path) -> None
     result = ingest_tree(tmp_path, files=["gone.csv"])
     assert [(s.path, s.reason) for s in result.inventory.skipped] == \
         [("gone.csv", "cannot read (No such file or directory)")]
+
+
+_REQUESTS = [{"num_ctx": 1024, "ttft_s": 0.1 + i / 100, "tokens_s": 290 - i, "eval_count": 100 + i} for i in range(3)]
+
+
+@pytest.mark.parametrize("held", [0, 2, 4096])
+def test_twins_are_found_whether_their_records_are_held_or_made_again(tmp_path: Path, held: int,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CSV and its JSON export of the same requests are twins, the records of the first files read
+    held between the twin search's two passes (``held``: how many) or made again."""
+    import json
+
+    import bot.core.ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "_HELD_RECORDS", held)
+    csv_text = "num_ctx,ttft_s,tokens_s,eval_count\n" + "".join(
+        f"{r['num_ctx']},{r['ttft_s']},{r['tokens_s']},{r['eval_count']}\n" for r in _REQUESTS)
+    result = ingest_files(tmp_path, {"gemma3_270m_runs.csv": csv_text,
+                                     "gemma3_270m_runs.json": json.dumps({"model": "gemma3:270m",
+                                                                          "results": _REQUESTS})})
+    assert result.inventory.duplicates == [("gemma3_270m_runs.csv", "gemma3_270m_runs.json")]
+
+
+def test_the_real_archive_twins_whether_held_or_made_again(real_archive: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.core.ingest as ingest_module
+
+    held = ingest_tree(real_archive, workers=1).inventory
+    monkeypatch.setattr(ingest_module, "_HELD_RECORDS", 0)
+    again = ingest_tree(real_archive, workers=1).inventory
+    assert len(held.duplicate_reasons) >= 3
+    assert (held.duplicates, held.duplicate_reasons) == (again.duplicates, again.duplicate_reasons)

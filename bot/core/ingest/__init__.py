@@ -273,10 +273,13 @@ def _find_twins(per_file: dict[str, _FileRows], store: ColumnStore) -> list[tupl
 
     Files are bucketed by a signature (row count, models, each row's first key metric, rounded), so
     only files that can be twins are compared value by value: linear in the number of files. Only a
-    hash of each file's signature is kept while bucketing; the records are read again for the few
+    hash of each file's signature is kept while bucketing (and the records of the first files, up to
+    `_HELD_RECORDS`: a small archive's are not made twice); the records are read again for the other
     files that share a bucket.
     """
     buckets: dict[tuple[int, frozenset[str], int], list[str]] = {}
+    held: dict[str, tuple[tuple, list[dict[str, float]]]] = {}  # rel -> (signature, records)
+    room = _HELD_RECORDS
     successful = successful_requests(store)
     for rel in sorted(per_file):
         chunk = per_file[rel].chunk
@@ -284,19 +287,30 @@ def _find_twins(per_file: dict[str, _FileRows], store: ColumnStore) -> list[tupl
             continue
         found = _signature(chunk, store)
         if found is not None:
-            size, models, signature, _rows = found
+            size, models, signature, rows = found
             buckets.setdefault((size, models, hash(signature)), []).append(rel)
+            if size <= room:
+                held[rel] = signature, rows
+                room -= size
     twins: list[tuple[str, str]] = []
     for files in buckets.values():
         if len(files) < 2:
             continue
         exact: dict[tuple, list[tuple[str, list[dict[str, float]]]]] = {}
         for rel in files:
-            _size, _models, signature, rows = _signature(per_file[rel].chunk, store) or (0, frozenset(), (), [])
+            if rel in held:
+                signature, rows = held[rel]
+            else:
+                _size, _models, signature, rows = _signature(per_file[rel].chunk, store) or (0, frozenset(), (), [])
             exact.setdefault(signature, []).append((rel, rows))
         for group in exact.values():
             twins.extend(_twins_in(group))
     return twins
+
+
+# request records `_find_twins` keeps from its first pass to its second (~0.5 KB each: at most ~2 MB;
+# a larger archive's other files that share a bucket have their records made again)
+_HELD_RECORDS = 4096
 
 
 def successful_requests(store: ColumnStore) -> np.ndarray:
