@@ -124,10 +124,16 @@ class Strings:
     def mapping(self, distinct: list[str]) -> list[int]:
         """The archive-wide code of each of ``distinct`` (numbered here if new)."""
         index = self.index
-        mapping = [index.get(text, -1) for text in distinct]  # most files name no new text
-        if -1 in mapping:
-            mapping = [self.code(text) for text in distinct]
-        return mapping
+        try:
+            return list(map(index.__getitem__, distinct))  # most batches name no new text
+        except KeyError:
+            pass
+        values = self.values
+        for text in distinct:  # numbered in the order they come (no call per text: the first batch's are new)
+            if text not in index:
+                index[text] = len(values)
+                values.append(text)
+        return list(map(index.__getitem__, distinct))
 
     def texts(self, codes: Sequence[int]) -> list[str]:
         values = self.values
