@@ -90,7 +90,9 @@ def assign_configs(frame: pd.DataFrame) -> tuple[pd.DataFrame, DimensionTable]:
             made[contexts_key] = dims, np.array([texts.setdefault(keys[context], len(texts)) for context in found],
                                                 dtype=np.int64)
         dims, config_codes = made[contexts_key]
-        table[(model, metric)] = Dimensions(model, metric, dims.varying, dims.key, dims.constant, dims.configurations)
+        if (dims.model, dims.metric) != (model, metric):  # made for another metric of the model
+            dims = Dimensions(model, metric, dims.varying, dims.key, dims.constant, dims.configurations)
+        table[(model, metric)] = dims
         config_of[numbers] = config_codes
     out = frame.copy(deep=False)
     out["config"] = from_codes(config_of[combination], list(texts))
