@@ -18,19 +18,21 @@ _ROWS = "num_gpu,num_ctx,temperature,ttft_s,tokens_s,load_s,eval_count,error\n99
 
 
 def _claim(source: str, config: str, label: str) -> dict[str, object]:
-    return {"source": source, "model": "m", "config": config, "metric": "ttft_ms", "statistic": "mean",
-            "value": 1.0, "unit": "ms", "context": label, "precision": 0.0}
+    # texts made apart (as each file's reading makes them): equal, not the same object
+    return {"source": source, "model": "".join(["gemma3:", "270m"]), "config": config, "metric": "ttft_ms",
+            "statistic": "".join(["me", "an"]), "value": 1.0, "unit": "ms", "context": label, "precision": 0.0}
 
 
-def test_equal_claim_configs_and_labels_of_several_files_are_one_object() -> None:
+def test_equal_claim_texts_of_several_files_are_one_object() -> None:
     claims = ClaimColumns()
     for source in ("a.json", "b.json"):
-        # texts made apart (as each file's reading makes them): equal, not the same object
         claims.add([_claim(source, "".join(["num_ctx=", "1024"]), "".join(["vLLM ", "mean_ttft_ms"]))])
     frame = claims.frame()
     configs, labels = frame["config"].tolist(), frame["context"].tolist()
     assert configs == ["num_ctx=1024"] * 2 and labels == ["vLLM mean_ttft_ms"] * 2
-    assert configs[0] is configs[1] and labels[0] is labels[1]
+    for name in ("model", "config", "statistic", "context"):
+        first, second = frame[name].tolist()
+        assert first is second, name
     assert not claims._shared["config"]  # released with the lists once the frame is made
 
 

@@ -472,7 +472,8 @@ def _renumbered(codes: np.ndarray, rank: np.ndarray, *, owned: bool) -> np.ndarr
     return codes
 
 
-SHARED_CLAIM_TEXTS = ("config", "context")  # the claim texts many files repeat, not the same objects
+# the claim texts many files repeat, each file's its own copies (the source is the file's path, already one)
+SHARED_CLAIM_TEXTS = ("model", "config", "statistic", "context")
 
 
 class ClaimColumns:
@@ -481,8 +482,8 @@ class ClaimColumns:
 
     def __init__(self) -> None:
         self.columns: dict[str, list[object]] = {name: [] for name in CLAIM_COLUMNS}
-        # each text of these columns kept once: files of one tool state the same configurations and
-        # labels ("vLLM mean_ttft_ms"), each file made its own copy (10,000 files: ~3 B a row)
+        # each text of these columns kept once: files of one tool state the same models, configurations
+        # and labels ("vLLM mean_ttft_ms"), each file made its own copy (10,000 files: ~4 B a row)
         self._shared: dict[str, dict[object, object]] = {name: {} for name in SHARED_CLAIM_TEXTS}
 
     def add(self, claims: Sequence[dict[str, object]]) -> Chunk:
