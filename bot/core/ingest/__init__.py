@@ -358,7 +358,9 @@ def _request_records(chunk: Chunk, requests: np.ndarray, store: ColumnStore) -> 
     metrics = store.values(chunk, "metric")[requests].tolist()
     for number, metric, value in zip(inverse, metrics, store.values(chunk, "value")[requests].tolist(), strict=True):
         records[number][metric_names[metric]] = value
-    return [by_request[k] for k in sorted(by_request, key=_row_order)]
+    # plain record indices (most files): their numbers order them as `_row_order`'s one-part tuples do
+    order = int if all(key.isdigit() for key in by_request) else _row_order
+    return [by_request[k] for k in sorted(by_request, key=order)]
 
 
 def _row_signature(row: dict[str, float]) -> tuple[str, float | None]:
