@@ -116,3 +116,10 @@ def test_the_real_archive_twins_whether_held_or_made_again(real_archive: Path,
     again = ingest_tree(real_archive, workers=1).inventory
     assert len(held.duplicate_reasons) >= 3
     assert (held.duplicates, held.duplicate_reasons) == (again.duplicates, again.duplicate_reasons)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_named_pipe_in_the_list_is_skipped_as_empty_without_waiting(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "pipe.csv")  # no writer: a blocking open would wait for ever
+    result = ingest_tree(tmp_path, files=["pipe.csv"], workers=1)
+    assert [(s.path, s.reason) for s in result.inventory.skipped] == [("pipe.csv", "empty (0 bytes)")]
