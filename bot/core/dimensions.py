@@ -158,10 +158,11 @@ class _Partition:
         return len(set(zip(*(self.values[n] for n in names), strict=True)))
 
     def all_named(self, names: list[str]) -> bool:
-        """Every cell has a value in one of ``names`` (no context records none of them)."""
+        """Every cell has a value in one of ``names`` (no context records none of them): no cell is
+        the tuple of None in all of them (one pass in C, not a test per value)."""
         if not names:
             return not self.size
-        return all(any(v is not None for v in row) for row in zip(*(self.values[n] for n in names), strict=True))
+        return (None,) * len(names) not in set(zip(*(self.values[n] for n in names), strict=True))
 
 
 def _key_dimensions(varying: list[str], values: Mapping[str, list[str | None]],
