@@ -92,11 +92,8 @@ def csv_records(text: str, delimiter: str) -> tuple[list[str], list[Record], int
     ``dtype=str, keep_default_na=False, skipinitialspace=True`` and bad lines skipped.
 
     Raises `IrregularCsv` for layouts pandas reads differently, ``csv.Error`` for broken quoting."""
-    # every line split first (broken quoting raises before any layout is judged); a line pandas
-    # skips (no field, or a single field of whitespace) is tested inline: a call per line was a
-    # third of the cost of a small file's records
     rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
-            if len(row) > 1 or (row and row[0].strip())]
+            if not _blank(row)]
     if not rows:
         raise IrregularCsv("no header")
     header = rows[0]
@@ -106,12 +103,16 @@ def csv_records(text: str, delimiter: str) -> tuple[list[str], list[Record], int
     records: list[Record] = []
     bad = 0
     for row in rows[1:]:
-        if len(row) == width:  # (most rows)
-            records.append(dict(zip(header, row, strict=True)))
-        elif len(row) > width:
+        if len(row) > width:
             bad += 1
-        else:
-            record: Record = dict(zip(header, row, strict=False))
+            continue
+        record: Record = dict(zip(header, row, strict=False))
+        if len(row) < width:
             record.update(dict.fromkeys(header[len(row):], NAN))
-            records.append(record)
+        records.append(record)
     return header, records, bad
+
+
+def _blank(row: list[str]) -> bool:
+    """A line pandas skips: no field, or a single field of whitespace."""
+    return not row or (len(row) == 1 and not row[0].strip())
