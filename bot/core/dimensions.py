@@ -90,7 +90,9 @@ def assign_configs(frame: pd.DataFrame) -> tuple[pd.DataFrame, DimensionTable]:
             made[contexts_key] = dims, np.array([texts.setdefault(keys[context], len(texts)) for context in found],
                                                 dtype=np.int64)
         dims, config_codes = made[contexts_key]
-        table[(model, metric)] = Dimensions(model, metric, dims.varying, dims.key, dims.constant, dims.configurations)
+        if (dims.model, dims.metric) != (model, metric):  # made for another metric of the model
+            dims = Dimensions(model, metric, dims.varying, dims.key, dims.constant, dims.configurations)
+        table[(model, metric)] = dims
         config_of[numbers] = config_codes
     out = frame.copy(deep=False)
     out["config"] = from_codes(config_of[combination], list(texts))
@@ -156,10 +158,11 @@ class _Partition:
         return len(set(zip(*(self.values[n] for n in names), strict=True)))
 
     def all_named(self, names: list[str]) -> bool:
-        """Every cell has a value in one of ``names`` (no context records none of them)."""
+        """Every cell has a value in one of ``names`` (no context records none of them): no cell is
+        the tuple of None in all of them (one pass in C, not a test per value)."""
         if not names:
             return not self.size
-        return all(any(v is not None for v in row) for row in zip(*(self.values[n] for n in names), strict=True))
+        return (None,) * len(names) not in set(zip(*(self.values[n] for n in names), strict=True))
 
 
 def _key_dimensions(varying: list[str], values: Mapping[str, list[str | None]],

@@ -100,3 +100,22 @@ def test_the_frame_holds_every_kept_row_as_appended(seed: int) -> None:
     measurements = store.frame()
     for name, column in expected.items():
         assert measurements[name].tolist() == column
+
+
+@pytest.mark.parametrize("keys", [["10", "9", "01", "1", "2", "0"], ["3", "12", "2.1", "x", "11"]])
+def test_request_records_in_record_order_plain_indices_or_not(keys: list[str]) -> None:
+    """Plain indices ('9' < '10'; '01' and '1' equal, kept in the order they come) are ordered by
+    their numbers, as the tuples of `_row_order` order them; other keys by those tuples."""
+    rows = Rows()
+    for i, key in enumerate(keys):
+        rows.append(request_id=f"f.json#{key}", source="f.json", row=i, model="m", metric="ttft_ms",
+                    value=float(i), failed=False, error="", kind="request", definition="", context="{}",
+                    identifiers="", statistic="", n=float("nan"), fingerprint="")
+    store = ColumnStore()
+    chunk = store.add(rows.packed())
+    store.seal()
+    requests = np.arange(len(keys))
+    got = _request_records(chunk, requests, store)
+    _same(got, _reference_records(chunk, requests, store))
+    if keys[0] == "10":
+        assert [r["ttft_ms"] for r in got] == [5.0, 2.0, 3.0, 4.0, 1.0, 0.0]

@@ -183,26 +183,30 @@ def model_from_stem(key: str) -> str:
 def _resolve_models(per_file: dict[str, _FileRows], inventory: Inventory, store: ColumnStore) -> None:
     """Rows without a model take it from a sibling file of the same run, else from the file name."""
     by_dir_key: dict[tuple[str, str], set[str]] = {}
-    unnamed: list[str] = []
+    unnamed: list[tuple[str, tuple[str, str]]] = []
+    origins: dict[str, str] = {}  # each origin text once (10,000 files: most name the same few models)
     for rel, rows in per_file.items():
         names = {*rows.read_models, *rows.claims.models(rows.claim_chunk)}
         models = names - {""}
+        unnamed_rows = "" in names
+        if len(models) != 1 and not unnamed_rows:
+            continue
+        key = (parent(rel), _stem_key(rel))  # (a regular expression or two: found once a file)
         if len(models) == 1:
-            key = (parent(rel), _stem_key(rel))
             by_dir_key.setdefault(key, set()).update(models)
-        if "" in names:
-            unnamed.append(rel)
-    for rel in unnamed:
-        key = (parent(rel), _stem_key(rel))
+        if unnamed_rows:
+            unnamed.append((rel, key))
+    for rel, key in unnamed:
         sibling = by_dir_key.get(key, set())
         if len(sibling) == 1:
             model, origin = next(iter(sibling)), "sibling file"
         else:
-            model, origin = model_from_stem(_stem_key(rel)), "file name"
+            model, origin = model_from_stem(key[1]), "file name"
         if not model:
             continue
         per_file[rel].name_model(model, store)
-        inventory.model_origin[rel] = f"{origin}: {model}"
+        text = f"{origin}: {model}"
+        inventory.model_origin[rel] = origins.setdefault(text, text)
 
 
 # ------------------------------------------------------------------------------- re-exports
@@ -269,10 +273,13 @@ def _find_twins(per_file: dict[str, _FileRows], store: ColumnStore) -> list[tupl
 
     Files are bucketed by a signature (row count, models, each row's first key metric, rounded), so
     only files that can be twins are compared value by value: linear in the number of files. Only a
-    hash of each file's signature is kept while bucketing; the records are read again for the few
+    hash of each file's signature is kept while bucketing (and the records of the first files, up to
+    `_HELD_RECORDS`: a small archive's are not made twice); the records are read again for the other
     files that share a bucket.
     """
     buckets: dict[tuple[int, frozenset[str], int], list[str]] = {}
+    held: dict[str, tuple[tuple, list[dict[str, float]]]] = {}  # rel -> (signature, records)
+    room = _HELD_RECORDS
     successful = successful_requests(store)
     for rel in sorted(per_file):
         chunk = per_file[rel].chunk
@@ -280,19 +287,30 @@ def _find_twins(per_file: dict[str, _FileRows], store: ColumnStore) -> list[tupl
             continue
         found = _signature(chunk, store)
         if found is not None:
-            size, models, signature, _rows = found
+            size, models, signature, rows = found
             buckets.setdefault((size, models, hash(signature)), []).append(rel)
+            if size <= room:
+                held[rel] = signature, rows
+                room -= size
     twins: list[tuple[str, str]] = []
     for files in buckets.values():
         if len(files) < 2:
             continue
         exact: dict[tuple, list[tuple[str, list[dict[str, float]]]]] = {}
         for rel in files:
-            _size, _models, signature, rows = _signature(per_file[rel].chunk, store) or (0, frozenset(), (), [])
+            if rel in held:
+                signature, rows = held[rel]
+            else:
+                _size, _models, signature, rows = _signature(per_file[rel].chunk, store) or (0, frozenset(), (), [])
             exact.setdefault(signature, []).append((rel, rows))
         for group in exact.values():
             twins.extend(_twins_in(group))
     return twins
+
+
+# request records `_find_twins` keeps from its first pass to its second (~0.5 KB each: at most ~2 MB;
+# a larger archive's other files that share a bucket have their records made again)
+_HELD_RECORDS = 4096
 
 
 def successful_requests(store: ColumnStore) -> np.ndarray:
@@ -340,7 +358,9 @@ def _request_records(chunk: Chunk, requests: np.ndarray, store: ColumnStore) -> 
     metrics = store.values(chunk, "metric")[requests].tolist()
     for number, metric, value in zip(inverse, metrics, store.values(chunk, "value")[requests].tolist(), strict=True):
         records[number][metric_names[metric]] = value
-    return [by_request[k] for k in sorted(by_request, key=_row_order)]
+    # plain record indices (most files): their numbers order them as `_row_order`'s one-part tuples do
+    order = int if all(key.isdigit() for key in by_request) else _row_order
+    return [by_request[k] for k in sorted(by_request, key=order)]
 
 
 def _row_signature(row: dict[str, float]) -> tuple[str, float | None]:
