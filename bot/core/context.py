@@ -41,6 +41,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
@@ -202,6 +203,35 @@ def classify_field(name: str, values: Sequence[Any]) -> FieldClass:
     if set(map(type, values)) <= _TEXT_OR_NONE:
         values = list(dict.fromkeys(values))  # a text column repeats its values: each judged once
     present = [_coerce(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    return _judged(leaf, said, present)
+
+
+def _classify_texts(name: str, distinct: list[str]) -> FieldClass:
+    """`classify_field` of a column of texts, given its distinct texts (the caller has them: one
+    `dict.fromkeys` a column, not two). A column of numbers is read by `float` at once."""
+    leaf = str(name).rsplit(".", 1)[-1]
+    said = _name(leaf)
+    if said.status:
+        return "status"
+    return _judged(leaf, said, _coerced_texts(distinct))
+
+
+def _coerced_texts(texts: list[str]) -> list[Any]:
+    """``[_coerce(t) for t in texts]``, a column of numbers read by one ``map(float, …)`` in C.
+    Where ``float`` reads every text to a finite number, `_coerce` gives the same: its ``strip``
+    takes the spaces ``float`` ignores, a ':' or an inner space ``float`` refuses, and the texts it
+    leaves as they are ('inf', 'nan', …) are the non-finite ones (a test compares the two)."""
+    try:
+        numbers = list(map(float, texts))
+    except ValueError:  # a text among them (timestamps, names, prompts): each read as `_coerce` reads it
+        return [_coerce(text) for text in texts]
+    if all(map(math.isfinite, numbers)):
+        return numbers
+    return [_coerce(text) for text in texts]
+
+
+def _judged(leaf: str, said: _Name, present: list[Any]) -> FieldClass:
+    """`classify_field` past the name's status: over the values present, numeric texts as numbers."""
     if _is_identifier(leaf, said, present):
         return "identifier"
     numeric = bool(present) and all(_is_number(v) or v == "inf"
@@ -287,21 +317,23 @@ def split_columns(records: Sequence[Mapping[str, Any]], *, skip: Iterable[str] =
             if cls in ("dimension", "identifier"):
                 (dims if cls == "dimension" else idents).append((str(name), [text]))
         return dims, idents
-    names: dict[str, None] = {}
-    for record in records:
-        for key in record:
-            if key not in skipped:
-                names.setdefault(key, None)
+    # Every name the records hold, in the order they first name it (the keys of all records walked
+    # in C: the records of a table mostly share their keys)
+    names = [name for name in dict.fromkeys(chain.from_iterable(records)) if name not in skipped]
     for name in names:
         column = [record.get(name, _ABSENT) for record in records]
-        cls = classify_field(name, [None if raw is _ABSENT else raw for raw in column])
-        if cls not in ("dimension", "identifier"):
-            continue
         texts: list[str | None]
-        if set(map(type, column)) == {str}:  # a column of texts (CSV): each distinct text written once
-            written = {raw: _field_text(raw, cls) for raw in dict.fromkeys(column)}
-            texts = [written[raw] for raw in column]
+        if set(map(type, column)) == {str}:  # a column of texts (CSV): judged and written on its distinct texts
+            distinct = list(dict.fromkeys(column))
+            cls = _classify_texts(name, distinct)
+            if cls not in ("dimension", "identifier"):
+                continue
+            written = {raw: _field_text(raw, cls) for raw in distinct}
+            texts = list(map(written.__getitem__, column))
         else:
+            cls = classify_field(name, [None if raw is _ABSENT else raw for raw in column])
+            if cls not in ("dimension", "identifier"):
+                continue
             texts = []
             seen: dict[tuple[type, Any], Any] = {}  # each distinct value written once
             for raw in column:

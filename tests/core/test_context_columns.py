@@ -1,0 +1,44 @@
+"""`split_columns` reads a column of texts on its distinct texts, numbers through one ``map(float, …)``:
+what it finds is what the general rule (`classify_field`, `_coerce` per value) finds. Random
+columns, seeded."""
+
+from __future__ import annotations
+
+import random
+
+from bot.core.context import _classify_texts, _coerce, _coerced_texts, classify_field, split_columns
+
+_TEXTS = ["0", "12", "-3", "0.5", ".25", "-0", "1.", "1e5", "1e400", "-1e400", "1,234", "12 ms", "", " ", "nan",
+          "NaN", "+nan", "inf", "-inf", "+inf", "Infinity", "infinity", "1_0", "+1", " 7 ", "\t5\t", "\u30007\u3000",
+          "\x1c8", "١٢", "1 2", "1:2", "2025-09-30T20:11:33", "20251002-151204", "llama3.1:8b", "abc", "true",
+          "0123456789abcdef0123456789abcdef", "line\nbreak", "5\u00a06", "0x10", "1e", "--1"]
+_NAMES = ["num_ctx", "temperature", "seed", "run", "timestamp", "created_at", "prompt", "backend", "latency_ms",
+          "eval_count", "max_concurrency", "n_gpu_layers", "tag", "error", "success", "model.name", "rate"]
+
+
+def _column(rng: random.Random) -> list[str]:
+    if rng.random() < 0.5:  # numbers only, the shortcut's case (a few not finite, or spaced)
+        pool = [str(rng.randint(-999, 999)), f"{rng.uniform(-99, 99):.3f}", "1e400", " 4 ", "-0", "nan"]
+        return [rng.choice(pool[:2] if rng.random() < 0.8 else pool) for _ in range(rng.randint(1, 12))]
+    return [rng.choice(_TEXTS) for _ in range(rng.randint(1, 12))]
+
+
+def test_texts_coerced_at_once_are_coerced_one_by_one() -> None:
+    rng = random.Random(11)
+    for texts in [[text] for text in _TEXTS] + [_column(rng) for _ in range(4000)]:
+        assert repr(_coerced_texts(texts)) == repr([_coerce(text) for text in texts]), texts
+
+
+def test_a_column_of_texts_is_judged_as_the_general_rule_judges_it() -> None:
+    rng = random.Random(12)
+    for _ in range(4000):
+        name, column = rng.choice(_NAMES), _column(rng)
+        assert _classify_texts(name, list(dict.fromkeys(column))) == classify_field(name, column), (name, column)
+
+
+def test_split_columns_keeps_the_order_names_first_appear_in() -> None:
+    records = [{"b": "1", "a": "x"}, {"c": "2025-09-30T20:11:33", "a": "y"}, {"d": 1.5, "b": "2"}]
+    dims, idents = split_columns(records, skip={"d"})
+    assert [name for name, _ in dims] == ["b", "a"]
+    assert idents == [("c", [None, "2025-09-30T20:11:33", None])]
+    assert dims == [("b", ["1", None, "2"]), ("a", ["x", "y", None])]
