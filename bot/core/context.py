@@ -41,7 +41,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, repeat
+from operator import contains
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
@@ -115,6 +116,8 @@ def _canonical_text(raw: str) -> str:
     too, never to be asked again (65,536 kept 46,000 of them at 10,000 files, ~15 bytes a row
     for the life of the process)."""
     text = raw.strip()
+    if ":" in text:  # no number holds a ':' (timestamps, model tags): `format_config_value` gives it back
+        return text
     return format_config_value(text) if text else ""
 
 
@@ -223,7 +226,11 @@ def _coerced_texts(texts: list[str]) -> list[Any]:
     leaves as they are ('inf', 'nan', …) are the non-finite ones (a test compares the two)."""
     try:
         numbers = list(map(float, texts))
-    except ValueError:  # a text among them (timestamps, names, prompts): each read as `_coerce` reads it
+    except ValueError:  # a text among them (timestamps, names, prompts)
+        # `_coerce` gives back every text holding a ':' (timestamps, model tags), or a space once
+        # stripped (prose): a column of such texts is told in C; any other, text by text
+        if all(map(contains, texts, repeat(":"))) or all(map(contains, map(str.strip, texts), repeat(" "))):
+            return list(texts)
         return [_coerce(text) for text in texts]
     if all(map(math.isfinite, numbers)):
         return numbers
@@ -232,10 +239,17 @@ def _coerced_texts(texts: list[str]) -> list[Any]:
 
 def _judged(leaf: str, said: _Name, present: list[Any]) -> FieldClass:
     """`classify_field` past the name's status: over the values present, numeric texts as numbers."""
-    if _is_identifier(leaf, said, present):
+    kinds = set(map(type, present))
+    if _is_identifier(leaf, said, present, kinds):
         return "identifier"
-    numeric = bool(present) and all(_is_number(v) or v == "inf"
-                                    or (isinstance(v, list) and all(_is_number(x) for x in v)) for v in present)
+    # (a column of numbers or of texts, most columns, told without a step per value)
+    if kinds == {float}:
+        numeric = True
+    elif kinds == {str}:
+        numeric = set(present) == {"inf"}
+    else:
+        numeric = bool(present) and all(_is_number(v) or v == "inf"
+                                        or (isinstance(v, list) and all(_is_number(x) for x in v)) for v in present)
     if numeric and said.input and not said.outcome:
         return "dimension"
     if numeric and (said.unit or said.outcome):
@@ -251,9 +265,18 @@ def _judged(leaf: str, said: _Name, present: list[Any]) -> FieldClass:
 _TEXT_OR_NONE = {str, type(None)}
 
 
-def _is_identifier(leaf: str, said: _Name, present: list[Any]) -> bool:
+def _is_identifier(leaf: str, said: _Name, present: list[Any], kinds: set[type] | None = None) -> bool:
+    """Whether the values present make the field an identifier (``kinds``: their types, when known).
+    A column of texts or of floats (most columns) is judged by the tests that can hold for it, each
+    over the column in C (a generator a test cost ~0.4 µs a value: a table's timestamps were a third
+    of its judging); any other column value by value."""
     if not present:
         return False
+    kinds = set(map(type, present)) if kinds is None else kinds
+    if kinds == {str}:
+        return _are_identifier_texts(leaf, said, present)
+    if kinds == {float}:  # no text: no timestamp, id or free text; an epoch under a time-like name
+        return (said.time and all(map(_is_epoch, present))) or _is_repetition(leaf, said, present)
     if all(_is_timestamp(v) for v in present):
         return True
     if said.time and all(_is_timestamp(v) or _is_epoch(v) for v in present):
@@ -265,6 +288,23 @@ def _is_identifier(leaf: str, said: _Name, present: list[Any]) -> bool:
         return True
     if said.text and any(isinstance(v, list) and any(isinstance(x, str) for x in v) for v in present):
         return True  # a list of texts (prompt variations)
+    return _is_repetition(leaf, said, present)
+
+
+def _are_identifier_texts(leaf: str, said: _Name, texts: list[str]) -> bool:
+    """`_is_identifier` of texts (no epoch, no list among them): the same tests in the same order."""
+    stripped = list(map(str.strip, texts))
+    if all(map(_ISO.match, stripped)):  # (under a time-like name too: a text is no epoch)
+        return True
+    if all(map(_UUID.match, stripped)):
+        return True
+    if said.text or "\n" in "".join(texts):  # (a line break in one text is one in them all)
+        return True
+    return _is_repetition(leaf, said, texts)
+
+
+def _is_repetition(leaf: str, said: _Name, present: list[Any]) -> bool:
+    """A repetition marker that takes several values (a constant 'seed' is context)."""
     if said.repetition:
         distinct = {repr(v) for v in present}
         return leaf.lower() != "seed" or len(distinct) > 1
@@ -328,7 +368,7 @@ def split_columns(records: Sequence[Mapping[str, Any]], *, skip: Iterable[str] =
             cls = _classify_texts(name, distinct)
             if cls not in ("dimension", "identifier"):
                 continue
-            written = {raw: _field_text(raw, cls) for raw in distinct}
+            written = {raw: _text_field(raw, cls) for raw in distinct}
             texts = list(map(written.__getitem__, column))
         else:
             cls = classify_field(name, [None if raw is _ABSENT else raw for raw in column])
@@ -366,6 +406,12 @@ def _field_text(raw: Any, cls: FieldClass) -> str | None:
     if value is None or cls == "dimension":
         return value
     return short(value)
+
+
+def _text_field(raw: str, cls: FieldClass) -> str:
+    """`_field_text` of a text (`canonical_value` of a text is `_canonical_text`)."""
+    value = _canonical_text(raw)
+    return value if cls == "dimension" else short(value)
 
 
 def short(text: str, limit: int = 120) -> str:

@@ -4,7 +4,9 @@ columns, seeded."""
 
 from __future__ import annotations
 
+import math
 import random
+from typing import Any
 
 from bot.core.context import _classify_texts, _coerce, _coerced_texts, classify_field, split_columns
 
@@ -42,3 +44,54 @@ def test_split_columns_keeps_the_order_names_first_appear_in() -> None:
     assert [name for name, _ in dims] == ["b", "a"]
     assert idents == [("c", [None, "2025-09-30T20:11:33", None])]
     assert dims == [("b", ["1", None, "2"]), ("a", ["x", "y", None])]
+
+
+def _identifier_reference(leaf: str, said: Any, present: list[Any]) -> bool:
+    """`_is_identifier` as it was: every test value by value."""
+    from bot.core.context import _UUID, _is_epoch, _is_timestamp
+
+    if not present:
+        return False
+    if all(_is_timestamp(v) for v in present):
+        return True
+    if said.time and all(_is_timestamp(v) or _is_epoch(v) for v in present):
+        return True
+    strings = [v for v in present if isinstance(v, str)]
+    if strings and len(strings) == len(present) and all(_UUID.match(v.strip()) for v in strings):
+        return True
+    if strings and (said.text or any("\n" in v for v in strings)):
+        return True
+    if said.text and any(isinstance(v, list) and any(isinstance(x, str) for x in v) for v in present):
+        return True
+    if said.repetition:
+        return leaf.lower() != "seed" or len({repr(v) for v in present}) > 1
+    return False
+
+
+def test_columns_of_texts_or_floats_are_told_identifiers_as_value_by_value() -> None:
+    from bot.core.context import _is_identifier, _name
+
+    rng = random.Random(13)
+    floats = [1.5, 0.0, -0.0, 1759098967.2, 1759098967000.0, 3.0, 2.2e9, 1e18, math.nan, math.inf]
+    stamps = ["2025-09-30T20:11:33", " 2025-09-30 20:11 ", "20251002-151204", "20251002_1512", "2025-09-30",
+              "0123456789abcdef0123456789abcdef", "01234567-89ab-cdef-0123-456789abcdef", "a\nb", "x"]
+    leaves = [*_NAMES, "seed", "created_at", "time_ns", "prompt_text", "run_id", "uuid", "date"]
+    for _ in range(6000):
+        leaf = rng.choice(leaves)
+        roll = rng.random()
+        if roll < 0.4:
+            present: list[Any] = [rng.choice(floats) for _ in range(rng.randint(1, 5))]
+        elif roll < 0.8:
+            present = [rng.choice(stamps + _TEXTS) for _ in range(rng.randint(1, 5))]
+        else:  # mixed: value by value, as before
+            present = [rng.choice([*floats, *stamps, 3, True, [1, "a"], None]) for _ in range(rng.randint(1, 5))]
+        said = _name(leaf)
+        assert _is_identifier(leaf, said, present) == _identifier_reference(leaf, said, present), (leaf, present)
+
+
+def test_a_text_with_a_colon_is_its_own_canonical_text() -> None:
+    from bot.core.config import format_config_value
+    from bot.core.context import _canonical_text
+
+    for text in ["2025-09-30T20:11:33", " llama3.1:8b ", "1:2", ":", " 12: ms", "a:b\n", "\u30001:0\u3000"]:
+        assert _canonical_text(text) == format_config_value(text.strip()), text
