@@ -219,6 +219,19 @@ def _classify_texts(name: str, distinct: list[str]) -> FieldClass:
     return _judged(leaf, said, _coerced_texts(distinct))
 
 
+_NUMBER_KINDS = {int, float}  # (not bool: a boolean is no number to the rule)
+
+
+def _classify_numbers(name: str, present: list[Any]) -> FieldClass:
+    """`classify_field` of a column of ints and floats, given those present (not NaN): `_coerce`
+    leaves numbers as they are, and no text is among them to be judged on its distinct values."""
+    leaf = str(name).rsplit(".", 1)[-1]
+    said = _name(leaf)
+    if said.status:
+        return "status"
+    return _judged(leaf, said, present)
+
+
 def _coerced_texts(texts: list[str]) -> list[Any]:
     """``[_coerce(t) for t in texts]``, a column of numbers read by one ``map(float, …)`` in C.
     Where ``float`` reads every text to a finite number, `_coerce` gives the same: its ``strip``
@@ -243,7 +256,7 @@ def _judged(leaf: str, said: _Name, present: list[Any]) -> FieldClass:
     if _is_identifier(leaf, said, present, kinds):
         return "identifier"
     # (a column of numbers or of texts, most columns, told without a step per value)
-    if kinds == {float}:
+    if kinds and kinds <= _NUMBER_KINDS:
         numeric = True
     elif kinds == {str}:
         numeric = set(present) == {"inf"}
@@ -275,7 +288,7 @@ def _is_identifier(leaf: str, said: _Name, present: list[Any], kinds: set[type] 
     kinds = set(map(type, present)) if kinds is None else kinds
     if kinds == {str}:
         return _are_identifier_texts(leaf, said, present)
-    if kinds == {float}:  # no text: no timestamp, id or free text; an epoch under a time-like name
+    if kinds <= _NUMBER_KINDS:  # no text: no timestamp, id or free text; an epoch under a time-like name
         return (said.time and all(map(_is_epoch, present))) or _is_repetition(leaf, said, present)
     if all(_is_timestamp(v) for v in present):
         return True
@@ -371,8 +384,23 @@ def split_columns(records: Sequence[Mapping[str, Any]], *, skip: Iterable[str] =
             written = {raw: _text_field(raw, cls) for raw in distinct}
             texts = list(map(written.__getitem__, column))
         else:
-            cls = classify_field(name, [None if raw is _ABSENT else raw for raw in column])
+            kinds = set(map(type, column))
+            if kinds <= _NUMBER_KINDS:  # a column of numbers (JSON): NaN is not present, nothing else missing
+                cls = _classify_numbers(name, [raw for raw in column if raw == raw])
+            else:
+                cls = classify_field(name, [None if raw is _ABSENT else raw for raw in column])
             if cls not in ("dimension", "identifier"):
+                continue
+            # Each distinct (type, value) written once (the type too: 1, 1.0 and True are equal,
+            # not the same text), in C where every value is hashable; else value by value.
+            pairs = list(zip(map(type, column), column, strict=True))
+            try:
+                unique = dict.fromkeys(pairs)
+            except TypeError:  # a list or an object: not hashable
+                pass
+            else:
+                pair_texts = {pair: None if pair[1] is _ABSENT else _field_text(pair[1], cls) for pair in unique}
+                (dims if cls == "dimension" else idents).append((str(name), list(map(pair_texts.__getitem__, pairs))))
                 continue
             texts = []
             seen: dict[tuple[type, Any], Any] = {}  # each distinct value written once

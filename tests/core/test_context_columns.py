@@ -95,3 +95,52 @@ def test_a_text_with_a_colon_is_its_own_canonical_text() -> None:
 
     for text in ["2025-09-30T20:11:33", " llama3.1:8b ", "1:2", ":", " 12: ms", "a:b\n", "\u30001:0\u3000"]:
         assert _canonical_text(text) == format_config_value(text.strip()), text
+
+
+def _split_reference(records: list[dict[str, Any]], skip: set[str]) -> tuple[list[Any], list[Any]]:
+    """`split_columns` of several records as it was: every field by `classify_field`, each value
+    written by `_field_text` (each distinct (type, value) once, the first one's text)."""
+    from bot.core.context import _field_text
+
+    absent = object()
+    dims: list[Any] = []
+    idents: list[Any] = []
+    names: dict[str, None] = {}
+    for record in records:
+        for key in record:
+            if key not in skip:
+                names.setdefault(key, None)
+    for name in names:
+        column = [record.get(name, absent) for record in records]
+        cls = classify_field(name, [None if raw is absent else raw for raw in column])
+        if cls not in ("dimension", "identifier"):
+            continue
+        texts: list[Any] = []
+        seen: dict[Any, Any] = {}
+        for raw in column:
+            if raw is absent:
+                texts.append(None)
+                continue
+            try:
+                if (type(raw), raw) not in seen:
+                    seen[(type(raw), raw)] = _field_text(raw, cls)
+                texts.append(seen[(type(raw), raw)])
+            except TypeError:
+                texts.append(_field_text(raw, cls))
+        (dims if cls == "dimension" else idents).append((name, texts))
+    return dims, idents
+
+
+def test_split_columns_of_numbers_and_mixed_values_is_the_general_rule() -> None:
+    rng = random.Random(14)
+    numbers = [0, 1, -7, 2**70, 10**400, 1.0, 1.5, -0.0, 0.0, math.nan, math.inf, 1759098967, 1759098967.2,
+               1.7e12, 3, 40, 999]
+    others = [True, False, None, "1", "abc", "2025-09-30T20:11:33", [1, 2], {"a": 1}, ["x"]]
+    names = [*_NAMES, "created_at", "run", "seed", "prompt", "count_tokens", "num_prompts"]
+    for _ in range(3000):
+        columns = rng.sample(names, rng.randint(1, 4))
+        pool = numbers if rng.random() < 0.6 else numbers + others
+        records = [{column: rng.choice(pool) for column in columns if rng.random() < 0.9}
+                   for _ in range(rng.randint(2, 8))]
+        skip = {columns[0]} if rng.random() < 0.2 else set()
+        assert split_columns(records, skip=skip) == _split_reference(records, skip), records
