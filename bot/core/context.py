@@ -41,6 +41,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import chain, repeat
+from operator import contains
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
@@ -114,6 +116,8 @@ def _canonical_text(raw: str) -> str:
     too, never to be asked again (65,536 kept 46,000 of them at 10,000 files, ~15 bytes a row
     for the life of the process)."""
     text = raw.strip()
+    if ":" in text:  # no number holds a ':' (timestamps, model tags): `format_config_value` gives it back
+        return text
     return format_config_value(text) if text else ""
 
 
@@ -124,8 +128,8 @@ def encode(values: Mapping[str, Any]) -> str:
         return EMPTY
     if all(type(v) is str for v in clean.values()):
         # What `json.dumps` below writes for texts, with the string encoder it uses, without making an
-        # encoder per call (3x faster; contexts are all texts)
-        return "{" + ",".join(f"{_json_text(k)}:{_json_text(clean[k])}" for k in sorted(clean)) + "}"
+        # encoder per call (3x faster; contexts are all texts). (A list: `join` makes one of a generator.)
+        return "{" + ",".join([f"{_json_text(k)}:{_json_text(clean[k])}" for k in sorted(clean)]) + "}"
     return json.dumps(clean, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -202,10 +206,63 @@ def classify_field(name: str, values: Sequence[Any]) -> FieldClass:
     if set(map(type, values)) <= _TEXT_OR_NONE:
         values = list(dict.fromkeys(values))  # a text column repeats its values: each judged once
     present = [_coerce(v) for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
-    if _is_identifier(leaf, said, present):
+    return _judged(leaf, said, present)
+
+
+def _classify_texts(name: str, distinct: list[str]) -> FieldClass:
+    """`classify_field` of a column of texts, given its distinct texts (the caller has them: one
+    `dict.fromkeys` a column, not two). A column of numbers is read by `float` at once."""
+    leaf = str(name).rsplit(".", 1)[-1]
+    said = _name(leaf)
+    if said.status:
+        return "status"
+    return _judged(leaf, said, _coerced_texts(distinct))
+
+
+_NUMBER_KINDS = {int, float}  # (not bool: a boolean is no number to the rule)
+
+
+def _classify_numbers(name: str, present: list[Any]) -> FieldClass:
+    """`classify_field` of a column of ints and floats, given those present (not NaN): `_coerce`
+    leaves numbers as they are, and no text is among them to be judged on its distinct values."""
+    leaf = str(name).rsplit(".", 1)[-1]
+    said = _name(leaf)
+    if said.status:
+        return "status"
+    return _judged(leaf, said, present)
+
+
+def _coerced_texts(texts: list[str]) -> list[Any]:
+    """``[_coerce(t) for t in texts]``, a column of numbers read by one ``map(float, …)`` in C.
+    Where ``float`` reads every text to a finite number, `_coerce` gives the same: its ``strip``
+    takes the spaces ``float`` ignores, a ':' or an inner space ``float`` refuses, and the texts it
+    leaves as they are ('inf', 'nan', …) are the non-finite ones (a test compares the two)."""
+    try:
+        numbers = list(map(float, texts))
+    except ValueError:  # a text among them (timestamps, names, prompts)
+        # `_coerce` gives back every text holding a ':' (timestamps, model tags), or a space once
+        # stripped (prose): a column of such texts is told in C; any other, text by text
+        if all(map(contains, texts, repeat(":"))) or all(map(contains, map(str.strip, texts), repeat(" "))):
+            return list(texts)
+        return [_coerce(text) for text in texts]
+    if all(map(math.isfinite, numbers)):
+        return numbers
+    return [_coerce(text) for text in texts]
+
+
+def _judged(leaf: str, said: _Name, present: list[Any]) -> FieldClass:
+    """`classify_field` past the name's status: over the values present, numeric texts as numbers."""
+    kinds = set(map(type, present))
+    if _is_identifier(leaf, said, present, kinds):
         return "identifier"
-    numeric = bool(present) and all(_is_number(v) or v == "inf"
-                                    or (isinstance(v, list) and all(_is_number(x) for x in v)) for v in present)
+    # (a column of numbers or of texts, most columns, told without a step per value)
+    if kinds and kinds <= _NUMBER_KINDS:
+        numeric = True
+    elif kinds == {str}:
+        numeric = set(present) == {"inf"}
+    else:
+        numeric = bool(present) and all(_is_number(v) or v == "inf"
+                                        or (isinstance(v, list) and all(_is_number(x) for x in v)) for v in present)
     if numeric and said.input and not said.outcome:
         return "dimension"
     if numeric and (said.unit or said.outcome):
@@ -221,9 +278,18 @@ def classify_field(name: str, values: Sequence[Any]) -> FieldClass:
 _TEXT_OR_NONE = {str, type(None)}
 
 
-def _is_identifier(leaf: str, said: _Name, present: list[Any]) -> bool:
+def _is_identifier(leaf: str, said: _Name, present: list[Any], kinds: set[type] | None = None) -> bool:
+    """Whether the values present make the field an identifier (``kinds``: their types, when known).
+    A column of texts or of floats (most columns) is judged by the tests that can hold for it, each
+    over the column in C (a generator a test cost ~0.4 µs a value: a table's timestamps were a third
+    of its judging); any other column value by value."""
     if not present:
         return False
+    kinds = set(map(type, present)) if kinds is None else kinds
+    if kinds == {str}:
+        return _are_identifier_texts(leaf, said, present)
+    if kinds <= _NUMBER_KINDS:  # no text: no timestamp, id or free text; an epoch under a time-like name
+        return (said.time and all(map(_is_epoch, present))) or _is_repetition(leaf, said, present)
     if all(_is_timestamp(v) for v in present):
         return True
     if said.time and all(_is_timestamp(v) or _is_epoch(v) for v in present):
@@ -235,6 +301,23 @@ def _is_identifier(leaf: str, said: _Name, present: list[Any]) -> bool:
         return True
     if said.text and any(isinstance(v, list) and any(isinstance(x, str) for x in v) for v in present):
         return True  # a list of texts (prompt variations)
+    return _is_repetition(leaf, said, present)
+
+
+def _are_identifier_texts(leaf: str, said: _Name, texts: list[str]) -> bool:
+    """`_is_identifier` of texts (no epoch, no list among them): the same tests in the same order."""
+    stripped = list(map(str.strip, texts))
+    if all(map(_ISO.match, stripped)):  # (under a time-like name too: a text is no epoch)
+        return True
+    if all(map(_UUID.match, stripped)):
+        return True
+    if said.text or "\n" in "".join(texts):  # (a line break in one text is one in them all)
+        return True
+    return _is_repetition(leaf, said, texts)
+
+
+def _is_repetition(leaf: str, said: _Name, present: list[Any]) -> bool:
+    """A repetition marker that takes several values (a constant 'seed' is context)."""
     if said.repetition:
         distinct = {repr(v) for v in present}
         return leaf.lower() != "seed" or len(distinct) > 1
@@ -287,21 +370,38 @@ def split_columns(records: Sequence[Mapping[str, Any]], *, skip: Iterable[str] =
             if cls in ("dimension", "identifier"):
                 (dims if cls == "dimension" else idents).append((str(name), [text]))
         return dims, idents
-    names: dict[str, None] = {}
-    for record in records:
-        for key in record:
-            if key not in skipped:
-                names.setdefault(key, None)
+    # Every name the records hold, in the order they first name it (the keys of all records walked
+    # in C: the records of a table mostly share their keys)
+    names = [name for name in dict.fromkeys(chain.from_iterable(records)) if name not in skipped]
     for name in names:
         column = [record.get(name, _ABSENT) for record in records]
-        cls = classify_field(name, [None if raw is _ABSENT else raw for raw in column])
-        if cls not in ("dimension", "identifier"):
-            continue
         texts: list[str | None]
-        if set(map(type, column)) == {str}:  # a column of texts (CSV): each distinct text written once
-            written = {raw: _field_text(raw, cls) for raw in dict.fromkeys(column)}
-            texts = [written[raw] for raw in column]
+        if set(map(type, column)) == {str}:  # a column of texts (CSV): judged and written on its distinct texts
+            distinct = list(dict.fromkeys(column))
+            cls = _classify_texts(name, distinct)
+            if cls not in ("dimension", "identifier"):
+                continue
+            written = {raw: _text_field(raw, cls) for raw in distinct}
+            texts = list(map(written.__getitem__, column))
         else:
+            kinds = set(map(type, column))
+            if kinds <= _NUMBER_KINDS:  # a column of numbers (JSON): NaN is not present, nothing else missing
+                cls = _classify_numbers(name, [raw for raw in column if raw == raw])
+            else:
+                cls = classify_field(name, [None if raw is _ABSENT else raw for raw in column])
+            if cls not in ("dimension", "identifier"):
+                continue
+            # Each distinct (type, value) written once (the type too: 1, 1.0 and True are equal,
+            # not the same text), in C where every value is hashable; else value by value.
+            pairs = list(zip(map(type, column), column, strict=True))
+            try:
+                unique = dict.fromkeys(pairs)
+            except TypeError:  # a list or an object: not hashable
+                pass
+            else:
+                pair_texts = {pair: None if pair[1] is _ABSENT else _field_text(pair[1], cls) for pair in unique}
+                (dims if cls == "dimension" else idents).append((str(name), list(map(pair_texts.__getitem__, pairs))))
+                continue
             texts = []
             seen: dict[tuple[type, Any], Any] = {}  # each distinct value written once
             for raw in column:
@@ -334,6 +434,12 @@ def _field_text(raw: Any, cls: FieldClass) -> str | None:
     if value is None or cls == "dimension":
         return value
     return short(value)
+
+
+def _text_field(raw: str, cls: FieldClass) -> str:
+    """`_field_text` of a text (`canonical_value` of a text is `_canonical_text`)."""
+    value = _canonical_text(raw)
+    return value if cls == "dimension" else short(value)
 
 
 def short(text: str, limit: int = 120) -> str:

@@ -210,3 +210,26 @@ def test_rows_added_a_record_at_a_time_pack_as_rows_added_one_by_one() -> None:
             for row in rows:
                 want.append(**row)
         assert _packed(got) == _packed(want)
+
+
+def test_claims_configurations_made_column_by_column_are_each_rows() -> None:
+    """`_row_configs` (a summary table's settings written column by column) is `_row_config` of each
+    record: missing values, tags, the 'config_name' fallback, texts and numbers, two spellings of one
+    setting and an options column (which keep the row-by-row reading) among them."""
+    rng = random.Random(29)
+    names = ["num_gpu", "num_ctx", "temperature", "temp", "tag", "config_name", "config", "options", "model",
+             "quant", "a,b", "mean_tokens_s"]
+    cells = ["60", " 2048 ", "0.80", "", "nan", "n/a", "-", "q4,0", "x\\y", "a=b", 999.0, 0.4, 7, -0.0, True, None,
+             math.nan, 10**30, [1, 2], '{"num_ctx": 4096, "temp": 0.2}']
+    made = 0
+    for _ in range(1500):
+        columns = rng.sample(names, rng.randint(1, 6))
+        records = [{column: rng.choice(cells) for column in columns} for _ in range(rng.randint(1, 9))]
+        if rng.random() < 0.5:  # texts only, each column's texts repeated
+            records = [{column: str(rng.choice(cells[:10])) for column in columns} for _ in range(rng.randint(1, 9))]
+        header = tables._header(tuple(columns))
+        got = tables._row_configs(header, records)
+        if got is not None:
+            made += 1
+            assert got == [tables._row_config(header, record) for record in records], (columns, records)
+    assert made > 500

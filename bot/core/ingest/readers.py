@@ -192,12 +192,16 @@ def _walk_array(node: list[Any], *, source: str, path: list[str], model: str, co
     dicts = [item for item in node if isinstance(item, dict)]
     if not dicts or len(dicts) != len(node):
         return
-    columns, records = records_of([_flatten(item) for item in dicts])
-    if not any(classify_column(c) is not None for c in columns):
+    flat = [_flatten(item) for item in dicts]
+    # The table's columns (as `records_of` finds them: the keys in order of first appearance) are
+    # judged before its records are made: most arrays of objects that name no metric (a metrics
+    # export's process lists, its per-GPU samples) are walked into, their records never used.
+    if not any(classify_column(c) is not None for c in dict.fromkeys(itertools.chain.from_iterable(flat))):
         for index, item in enumerate(dicts):
             _walk(item, source=source, path=[*path, str(index)], model=model, config=config,
                   blocks=blocks, depth=depth + 1)
         return
+    columns, records = records_of(flat)
     blocks.append(TableBlock(columns=columns, records=records, source=source, label=_label(path), model=model,
                              config=dict(config)))
     _walk_nested_records(dicts, source=source, path=path, model=model, config=config, blocks=blocks,

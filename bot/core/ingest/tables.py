@@ -433,6 +433,44 @@ def _row_config(header: _Header, record: Record) -> str:
     return config_key(items)
 
 
+def _row_configs(header: _Header, records: list[Record]) -> list[str] | None:
+    """`_row_config` of each record, made column by column: each distinct text of a settings column
+    is written once as its ``name=value`` part of the key (a summary table's rows are mostly distinct
+    settings, each cell was asked `is_missing` twice and formatted, row by row), and a record's key
+    is the join of its parts in the order of their names, as `config_key` sorts them. A record
+    without any part names its 'config_name' or 'config' (`_row_config`). None for a table whose
+    keys are not so made: one with an options column (settings that vary record by record), or
+    with two columns of one setting ('temp' and 'temperature')."""
+    named = [*header.config_columns, *((("tag", header.tag),) if header.tag is not None else ())]
+    if header.options is not None or len({name for name, _ in named}) != len(named):
+        return None
+    if not named:
+        keys = [""] * len(records)
+    else:
+        parts = [_setting_parts(records, name, column) for name, column in sorted(named)]
+        keys = [",".join(filter(None, row)) for row in zip(*parts, strict=True)]  # (parts are None or 'k=v')
+    if header.config_names:
+        for position, key in enumerate(keys):
+            if not key:
+                keys[position] = _row_config(header, records[position])
+    return keys
+
+
+def _setting_parts(records: list[Record], name: str, column: str) -> list[str | None]:
+    """Each record's ``name=value`` part of its configuration key from ``column``, None where the
+    value is missing (`config_key`'s writing of one item; each distinct text written once)."""
+    prefix = escape_key(name) + "="
+
+    def part(raw: Any) -> str | None:
+        return None if is_missing(raw) else prefix + escape_value(format_config_value(raw))
+
+    values = [record[column] for record in records]
+    if set(map(type, values)) == {str}:
+        written = {raw: part(raw) for raw in dict.fromkeys(values)}
+        return list(map(written.__getitem__, values))
+    return [part(raw) for raw in values]
+
+
 def config_key(items: dict[str, Any]) -> str:
     """``Config.from_items(items).key``, written without making the `Config` (which parses the text
     it is given back into its parts): a claim keeps the text alone, and a summary table names a
@@ -675,8 +713,10 @@ def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[di
     # settings columns names no configuration (`_row_config` of any of its rows is empty).
     configs: dict[tuple[Any, ...], str] = {} if settings else {(): _NO_CONFIG}
     models = _row_models(block, header, records)
+    row_configs = _row_configs(header, records) if settings else None
     for position, record in enumerate(records):
-        config: str | None = None  # the row's configuration, read at its first claim (a row without one names none)
+        # the row's configuration, read at its first claim (a row without one names none)
+        config: str | None = None if row_configs is None else row_configs[position]
         for meaning, numbers, precisions, statistic, unit, context in columns:
             value = numbers[position]
             if value is None:
