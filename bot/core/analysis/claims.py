@@ -156,12 +156,10 @@ def _by_candidates(columns: dict[str, list[Any]], known: list[str], index: _Inde
         scope = scopes.get(key)
         if scope is None:
             scope = scopes[key] = index.scope(model, config)
-        folder = scope.nearest(_folder(sources[at]))
-        if folder is None:
-            continue
         if len(scope.sources) == 1:  # every folder it is near to gives the one file's statistics
+            # (and every folder has a nearest one: the archive root, '', is at or above every file)
             one_file.append((at, scope, model, config))
-        else:
+        elif scope.nearest(_folder(sources[at])) is not None:  # (None: the scope has no rows)
             waiting.setdefault(key, []).append(at)  # grouped by nearest folder when weighed (`_weigh_waiting`)
     return one_file, waiting
 
@@ -495,10 +493,13 @@ class _Index:
         first = sources[np.minimum(starts, max(len(sources) - 1, 0))] if len(sources) else starts
         mixed = np.bincount(pair[sources != first[pair]], minlength=len(keys)).tolist()  # rows of another source
         del pair
+        # (lists: this loop runs once per pair, and a numpy scalar costs more per look than a list's item)
+        ones = [code if low < high and not other and code >= 0 else None for code, other, low, high
+                in zip(first.tolist(), mixed, bounds, bounds[1:], strict=False)]
         for at, key in enumerate(keys):
             part = rows[bounds[at]:bounds[at + 1]]
-            if len(part) and not mixed[at] and first[at] >= 0:  # one file
-                self._scopes[key] = _Scope(part, None, self.source_names, self.aliases, single=int(first[at]))
+            if ones[at] is not None:  # one file
+                self._scopes[key] = _Scope(part, None, self.source_names, self.aliases, single=ones[at])
             else:  # (its rows' source codes: a view of `sources`, which are `self.source_codes[part]`)
                 self._scopes[key] = _Scope(part, sources[bounds[at]:bounds[at + 1]], self.source_names, self.aliases,
                                             shared=self._folders)
@@ -607,6 +608,10 @@ class _Scope:
     """The rows of one model and configuration source after source (sources sorted, each one's rows in
     frame order), and for every folder the sources at or below it."""
 
+    # (slots: a real archive makes a few hundred scopes per analysis, and their fields are set faster)
+    __slots__ = ("_finite", "_folders", "_nearest", "_statistics", "_values", "below", "counts", "own", "position",
+                 "rows", "segment", "sources", "starts")
+
     def __init__(self, rows: np.ndarray, codes: np.ndarray | None, names: list[str],
                  aliases: dict[str, list[str]], single: int | None = None,
                  shared: weakref.WeakValueDictionary[tuple[str, ...], _Folders] | None = None) -> None:
@@ -626,6 +631,10 @@ class _Scope:
             self.rows, self.segment, self.counts, self.starts = rows, None, [len(rows)], [0]
             self.own, self.sources, self.position = (source,), [source], {source: 0}
             self.below, self._nearest = _below_one(source, tuple(aliases.get(source, ()))), {}
+            return
+        if not len(codes):  # no rows (a claim's configuration no run has): what the steps below give, without them
+            self.rows, self.segment, self.counts, self.starts = rows, codes[:0].astype(np.int32), [], []
+            self.own, self.sources, self.position, self.below, self._nearest = (), [], {}, {}, {}
             return
         per_code = np.bincount(codes, minlength=len(names))
         ordered = sorted(np.flatnonzero(per_code).tolist(), key=names.__getitem__)
