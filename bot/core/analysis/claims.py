@@ -115,6 +115,7 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
         del columns[name]
     _weigh_one_file(one_file, columns, index, found)
     _weigh_waiting(waiting, columns, index, found)
+    del index, generic_index, columns  # (let go before the list of checks is made: at 10,000 files the highest point)
     checks = [check for check in found if check is not None]
     return checks, len(found) - len(checks)
 
@@ -752,22 +753,24 @@ def _pair_statistics(pairs: list[tuple[_Scope, str]], name: str,
     ``name`` (`_np_statistics`, as `_Scope.finite_counts` and `_Scope.statistics` give them). The
     pairs' values are taken one after the other (a metric's together), a few tens of thousands at a
     time, and the pairs of one number of values reduced as one block (`_source_statistics`): the same
-    numbers."""
+    numbers. (A real archive has a pair or so per claim: the steps here are few per pair.)"""
     out: list[tuple[int, list[float]]] = []
+    sizes = [len(scope.rows) for scope, _ in pairs]
+    ends = list(accumulate(sizes))  # the rows up to and with each pair
     start = 0
     while start < len(pairs):
-        end, size = start, 0
-        while end < len(pairs) and size < 1 << 15:  # bounds the temporaries on a large archive
-            size += len(pairs[end][0].rows)
-            end += 1
-        chunk = pairs[start:end]
-        by_metric: dict[str, list[int]] = {}
-        for at, (_, metric) in enumerate(chunk):
-            by_metric.setdefault(metric, []).append(at)
-        ordered = [at for ats in by_metric.values() for at in ats]
-        lengths = [len(chunk[at][0].rows) for at in ordered]
-        found = np.concatenate([column(metric)[np.concatenate([chunk[at][0].rows for at in ats])]
-                                for metric, ats in by_metric.items()])
+        # up to the pair that brings the chunk to 1 << 15 rows: bounds the temporaries on a large archive
+        end = min(bisect_left(ends, (ends[start - 1] if start else 0) + (1 << 15)) + 1, len(pairs))
+        by_metric: dict[str, list[np.ndarray]] = {}
+        for scope, metric in pairs[start:end]:
+            by_metric.setdefault(metric, []).append(scope.rows)
+        if len(by_metric) == 1:  # the chunk's pairs in their own order
+            ordered: list[int] | range = range(start, end)
+        else:  # a metric's pairs together, in the order of `by_metric`
+            first = {metric: at for at, metric in enumerate(by_metric)}
+            ordered = sorted(range(start, end), key=lambda at: first[pairs[at][1]])  # (stable)
+        lengths = [sizes[at] for at in ordered]
+        found = np.concatenate([column(metric)[np.concatenate(rows)] for metric, rows in by_metric.items()])
         finite = np.isfinite(found)
         if finite.all():
             values, counts = found, lengths
@@ -775,10 +778,13 @@ def _pair_statistics(pairs: list[tuple[_Scope, str]], name: str,
             segment = np.repeat(np.arange(len(ordered)), lengths)
             values, counts = found[finite], np.bincount(segment[finite], minlength=len(ordered)).tolist()
         each = _source_statistics(values, counts, _starts(counts), name)
-        figures: list[tuple[int, list[float]]] = [(0, [])] * len(chunk)
-        for at, count, statistics in zip(ordered, counts, each, strict=True):
-            figures[at] = (count, statistics)
-        out += figures
+        if isinstance(ordered, range):
+            out += zip(counts, each, strict=True)
+        else:
+            figures: list[tuple[int, list[float]]] = [(0, [])] * (end - start)
+            for at, count, statistics in zip(ordered, counts, each, strict=True):
+                figures[at - start] = (count, statistics)
+            out += figures
         start = end
     return out
 
