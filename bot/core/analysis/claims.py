@@ -194,6 +194,7 @@ def _weigh_one_file(one_file: list[tuple[int, _Scope, str, str]], columns: dict[
             pairs[name].append((scope, metric))
         pair_of.append(pair)
     figures = {name: _pair_statistics(found_pairs, name, index.column) for name, found_pairs in pairs.items()}
+    sources_column, units = columns["source"], columns["unit"]
     for (at, scope, model, config), pair in zip(one_file, pair_of, strict=True):
         metric, statistic = metrics[at], statistics[at]
         count, actuals = figures[statistic][pair]
@@ -207,8 +208,8 @@ def _weigh_one_file(one_file: list[tuple[int, _Scope, str, str]], columns: dict[
             pick, match = _weigh_one(actuals, value, _margin(precisions[at]))
         sources = scope.own
         explanation = "" if match else _explain(metric, statistic, value, precisions[at], index, model, config, sources)
-        found[at] = ClaimCheck(columns["source"][at], model, config, metric, statistic, value,
-                               _one(actuals[pick], value), columns["unit"][at], "match" if match else "mismatch",
+        found[at] = ClaimCheck(sources_column[at], model, config, metric, statistic, value,
+                               _one(actuals[pick], value), units[at], "match" if match else "mismatch",
                                sources, count, explanation)
 
 
@@ -885,15 +886,21 @@ def _source_statistics(values: np.ndarray, counts: list[int], starts: list[int],
     for at, count in enumerate(counts):
         if count:
             by_size.setdefault(count, []).append(at)
-    out: list[list[float]] = [[] for _ in counts]
+    # a source without values has no figures: one empty list for all of them (read, never changed: a real
+    # archive's claims ask for hundreds of sources' figures, nearly all of one value)
+    out: list[list[float]] = [[]] * len(counts)
     for size, which in by_size.items():
         if len(which) == 1:  # alone: the block would cost more than it saves
             out[which[0]] = _np_statistics(values[starts[which[0]]:starts[which[0]] + size], name)
             continue
         block = values[np.array([starts[at] for at in which])[:, None] + np.arange(size)]
         columns = [column.tolist() for column in _row_statistics(block, name)]
-        for at, *figures in zip(which, *columns, strict=True):  # each row's figures, a list (one per column)
-            out[at] = figures
+        if len(columns) == 1:  # (one figure per row: all but the standard deviation)
+            for at, figure in zip(which, columns[0], strict=True):
+                out[at] = [figure]
+        else:
+            for at, *figures in zip(which, *columns, strict=True):  # each row's figures, a list (one per column)
+                out[at] = figures
     return out
 
 
