@@ -431,7 +431,8 @@ class _Index:
     def covering_codes(self, config: str) -> set[int]:
         """The codes of the settings that hold every part of ``config`` (non-empty)."""
         if config not in self._covering_codes:
-            found = [self.postings.get(part, ()) for part in _config_parts(config)]
+            # from the part held by the fewest settings (the same set: an intersection's order does not matter)
+            found = sorted((self.postings.get(part, ()) for part in _config_parts(config)), key=len)
             self._covering_codes[config] = set(found[0]).intersection(*found[1:]) if found else set()
         return self._covering_codes[config]
 
@@ -488,7 +489,7 @@ class _Index:
         covers = np.zeros((len(configs), len(self.settings) + 1), dtype=bool)  # last: rows without a context
         for config, at in configs.items():
             if config:
-                covers[at, sorted(self.covering_codes(config))] = True
+                covers[at, list(self.covering_codes(config))] = True  # (any order: each is set True)
             else:
                 covers[at] = True  # no configuration: every row of the model
         wanted = np.array([self.model_code.get(model, -2) if model else -1 for model, _ in keys])
