@@ -25,6 +25,8 @@ def test_a_scope_without_rows_has_no_sources_and_no_nearest_folder() -> None:
     fields = (scope.sources, scope.own, scope.position, scope.counts, scope.starts, scope.below)
     assert fields == ([], (), {}, [], [], {})
     assert scope.rows.size == 0 and scope.segment is not None and scope.segment.dtype == np.int32
+    rows = np.arange(5)
+    assert _Scope(rows[2:2], rows[2:2].astype(np.int32), names, {}).rows.base is None  # not a view of ``rows``
     assert scope.segment.size == 0
     for folder in ("a", "c", ".", ""):
         assert scope.nearest(folder) is None

@@ -654,7 +654,8 @@ class _Scope:
             self.below, self._nearest = _below_one(source, tuple(aliases.get(source, ()))), {}
             return
         if not len(codes):  # no rows (a claim's configuration no run has): what the steps below give, without them
-            self.rows, self.segment, self.counts, self.starts = rows, codes[:0].astype(np.int32), [], []
+            # (copies: a view would keep the array it is a slice of, all pairs' rows at 10,000 files, alive)
+            self.rows, self.segment, self.counts, self.starts = rows.copy(), codes[:0].astype(np.int32), [], []
             self.own, self.sources, self.position, self.below, self._nearest = (), [], {}, {}, {}
             return
         per_code = np.bincount(codes, minlength=len(names))
