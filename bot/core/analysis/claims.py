@@ -990,6 +990,7 @@ def _check_generic(source: str, config: str, statistic: str, value: float, preci
     candidates = [(actual, raw) for parts, actual, raw in rows if wanted <= parts]  # `Config.covers`
     if not candidates:
         return None
-    actual, raw = min(candidates, key=lambda item: abs(item[0] - value))
+    # (one candidate, the usual case: itself, without a key call)
+    actual, raw = candidates[0] if len(candidates) == 1 else min(candidates, key=lambda item: abs(item[0] - value))
     status = "match" if abs(actual - value) <= _tolerance(precision, actual) else "mismatch"
     return ClaimCheck(source, "", config, "time_ms", statistic, value, actual, "ms", status, (raw,), 1, "")
