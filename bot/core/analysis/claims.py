@@ -365,7 +365,6 @@ def _weigh_many(actuals: np.ndarray, claimed: np.ndarray, margins: np.ndarray) -
     return picks, matched
 
 
-_BISECT_SOURCES = 16  # sources looked up one by one in `_Index.request_rows` at most (numpy's call costs more)
 _MAX_CELLS = 256  # a model's (setting, source) cells walked in Python at most (`_Index.cells`)
 _BATCH_CELLS = 1 << 22  # scopes made at once (`_Index.make_scopes`) when pairs x rows is at most this
 
@@ -414,7 +413,7 @@ class _Index:
         self._covering_codes: dict[str, set[int]] = {}
         self._cells: dict[str, dict[int, list[tuple[int, np.ndarray]]] | None] = {}
         self._scopes: dict[tuple[str, str], _Scope] = {}
-        self._by_source: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None  # (`request_rows`)
+        self._by_source: tuple[list[str], np.ndarray, np.ndarray, np.ndarray] | None = None  # (`request_rows`)
         self._cold: np.ndarray | None = None
         # the folder tables of the scopes alive, by their sources (`_Folders`): weak, so a table goes with
         # the last scope that uses it (`forget_scope`)
@@ -604,21 +603,16 @@ class _Index:
             # 10,000 files; a real archive explains a few mismatches
             bounds = np.concatenate(([missing], missing + np.cumsum(counts)))
             by_name = sorted(range(len(self.source_names)), key=self.source_names.__getitem__)
-            names = np.empty(len(by_name), dtype=object)  # (objects: a text array is as wide as its longest)
-            names[:] = [self.source_names[code] for code in by_name]
-            self._by_source = (names, np.asarray(by_name, dtype=np.int64), narrowed(order, len(order)), bounds)
+            self._by_source = ([self.source_names[code] for code in by_name], np.asarray(by_name, dtype=np.int64),
+                               narrowed(order, len(order)), bounds)
         names, named, order, bounds = self._by_source
-        if len(sources) <= _BISECT_SOURCES:  # a few (a real archive's mismatch: one file): bisection in Python
-            near = [bisect_left(names, source) for source in sources]
-            codes = named[[found for found, source in zip(near, sources, strict=True)  # (the names among them)
-                           if found < len(names) and names[found] == source]]
-        else:  # many (a summary far from its files at 10,000 files: hundreds): numpy's search, the same positions
-            wanted = np.empty(len(sources), dtype=object)
-            wanted[:] = sources
-            at = np.minimum(np.searchsorted(names, wanted), max(len(names) - 1, 0))
-            codes = named[at[names[at] == wanted]] if len(names) else named[:0]
-        found = [order[start:end] for start, end in zip(bounds[codes].tolist(), bounds[codes + 1].tolist(),
-                                                             strict=True) if start < end]
+        found: list[np.ndarray] = []
+        for source in sources:  # (a mismatch's sources: most often one file)
+            near = bisect_left(names, source)
+            if near < len(names) and names[near] == source:  # (a name among them)
+                code = named[near]
+                if bounds[code] < bounds[code + 1]:
+                    found.append(order[bounds[code]:bounds[code + 1]])
         rows = np.sort(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
         if model:
             rows = rows[self.model_codes[rows] == self.model_code.get(model, -2)]
