@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import sys
 import weakref
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -101,12 +103,19 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
         shared: dict[float, float] = {}
         columns["value"] = [shared.setdefault(v, v) if v else v for v in columns["value"]]
         del shared
+    if "precision" in claims and claims["precision"].dtype == np.float64:
+        # read for its margin only (`_margin`), kept until the last claim is weighed: one float per distinct
+        # precision (equal ones, 0.0 and -0.0 too, give the same margin), one NaN for all (~1 MB at 10,000 files)
+        shared, nan = {}, float("nan")
+        columns["precision"] = [shared.setdefault(p, p) if p == p else nan for p in columns["precision"]]
+        del shared
     found: list[ClaimCheck | None] = [None] * len(claims)  # None: cannot be checked (yet)
     one_file, waiting = _by_candidates(columns, known, index, generic_index, found)
     for name in ("model", "config", "context"):  # read only to pin the claims: let go before the checks are made
         del columns[name]
     _weigh_one_file(one_file, columns, index, found)
     _weigh_waiting(waiting, columns, index, found)
+    del index, generic_index, columns  # (let go before the list of checks is made: at 10,000 files the highest point)
     checks = [check for check in found if check is not None]
     return checks, len(found) - len(checks)
 
@@ -156,12 +165,10 @@ def _by_candidates(columns: dict[str, list[Any]], known: list[str], index: _Inde
         scope = scopes.get(key)
         if scope is None:
             scope = scopes[key] = index.scope(model, config)
-        folder = scope.nearest(_folder(sources[at]))
-        if folder is None:
-            continue
         if len(scope.sources) == 1:  # every folder it is near to gives the one file's statistics
+            # (and every folder has a nearest one: the archive root, '', is at or above every file)
             one_file.append((at, scope, model, config))
-        else:
+        elif scope.nearest(_folder(sources[at])) is not None:  # (None: the scope has no rows)
             waiting.setdefault(key, []).append(at)  # grouped by nearest folder when weighed (`_weigh_waiting`)
     return one_file, waiting
 
@@ -187,6 +194,7 @@ def _weigh_one_file(one_file: list[tuple[int, _Scope, str, str]], columns: dict[
             pairs[name].append((scope, metric))
         pair_of.append(pair)
     figures = {name: _pair_statistics(found_pairs, name, index.column) for name, found_pairs in pairs.items()}
+    sources_column, units = columns["source"], columns["unit"]
     for (at, scope, model, config), pair in zip(one_file, pair_of, strict=True):
         metric, statistic = metrics[at], statistics[at]
         count, actuals = figures[statistic][pair]
@@ -200,8 +208,8 @@ def _weigh_one_file(one_file: list[tuple[int, _Scope, str, str]], columns: dict[
             pick, match = _weigh_one(actuals, value, _margin(precisions[at]))
         sources = scope.own
         explanation = "" if match else _explain(metric, statistic, value, precisions[at], index, model, config, sources)
-        found[at] = ClaimCheck(columns["source"][at], model, config, metric, statistic, value,
-                               _one(actuals[pick], value), columns["unit"][at], "match" if match else "mismatch",
+        found[at] = ClaimCheck(sources_column[at], model, config, metric, statistic, value,
+                               _one(actuals[pick], value), units[at], "match" if match else "mismatch",
                                sources, count, explanation)
 
 
@@ -262,11 +270,12 @@ def _one(actual: float, claimed: float) -> float:
 @lru_cache(maxsize=65536)
 def _folder(path: str) -> str:
     """``str(PurePosixPath(path).parent)``; read off the text when the path is plain (`_plain`), as an
-    archive's are: making a path object costs ~5 µs, and a fresh process reads every file's path once."""
+    archive's are: making a path object costs ~5 µs, and a fresh process reads every file's path once.
+    Interned: the cache keeps one per path (10,000 files: ~9,000), and the files of a folder share it."""
     if not _plain(path):
-        return str(PurePosixPath(path).parent)
+        return sys.intern(str(PurePosixPath(path).parent))
     folder = path.rpartition("/")[0]
-    return folder or "."
+    return sys.intern(folder or ".")
 
 
 @lru_cache(maxsize=65536)
@@ -404,7 +413,7 @@ class _Index:
         self._covering_codes: dict[str, set[int]] = {}
         self._cells: dict[str, dict[int, list[tuple[int, np.ndarray]]] | None] = {}
         self._scopes: dict[tuple[str, str], _Scope] = {}
-        self._by_source: dict[str, np.ndarray] | None = None
+        self._by_source: tuple[list[str], np.ndarray, np.ndarray, np.ndarray] | None = None  # (`request_rows`)
         self._cold: np.ndarray | None = None
         # the folder tables of the scopes alive, by their sources (`_Folders`): weak, so a table goes with
         # the last scope that uses it (`forget_scope`)
@@ -422,7 +431,8 @@ class _Index:
     def covering_codes(self, config: str) -> set[int]:
         """The codes of the settings that hold every part of ``config`` (non-empty)."""
         if config not in self._covering_codes:
-            found = [self.postings.get(part, ()) for part in _config_parts(config)]
+            # from the part held by the fewest settings (the same set: an intersection's order does not matter)
+            found = sorted((self.postings.get(part, ()) for part in _config_parts(config)), key=len)
             self._covering_codes[config] = set(found[0]).intersection(*found[1:]) if found else set()
         return self._covering_codes[config]
 
@@ -479,7 +489,7 @@ class _Index:
         covers = np.zeros((len(configs), len(self.settings) + 1), dtype=bool)  # last: rows without a context
         for config, at in configs.items():
             if config:
-                covers[at, sorted(self.covering_codes(config))] = True
+                covers[at, list(self.covering_codes(config))] = True  # (any order: each is set True)
             else:
                 covers[at] = True  # no configuration: every row of the model
         wanted = np.array([self.model_code.get(model, -2) if model else -1 for model, _ in keys])
@@ -495,10 +505,13 @@ class _Index:
         first = sources[np.minimum(starts, max(len(sources) - 1, 0))] if len(sources) else starts
         mixed = np.bincount(pair[sources != first[pair]], minlength=len(keys)).tolist()  # rows of another source
         del pair
+        # (lists: this loop runs once per pair, and a numpy scalar costs more per look than a list's item)
+        ones = [code if low < high and not other and code >= 0 else None for code, other, low, high
+                in zip(first.tolist(), mixed, bounds, bounds[1:], strict=False)]
         for at, key in enumerate(keys):
             part = rows[bounds[at]:bounds[at + 1]]
-            if len(part) and not mixed[at] and first[at] >= 0:  # one file
-                self._scopes[key] = _Scope(part, None, self.source_names, self.aliases, single=int(first[at]))
+            if ones[at] is not None:  # one file
+                self._scopes[key] = _Scope(part, None, self.source_names, self.aliases, single=ones[at])
             else:  # (its rows' source codes: a view of `sources`, which are `self.source_codes[part]`)
                 self._scopes[key] = _Scope(part, sources[bounds[at]:bounds[at + 1]], self.source_names, self.aliases,
                                             shared=self._folders)
@@ -584,11 +597,22 @@ class _Index:
             # each source's rows counted rather than found by `np.unique` of the sorted codes: the same
             # slices, without its copies of a number per request (10,000 files: ~5 MB at once)
             missing = int(np.count_nonzero(self.source_codes < 0))
-            counts = np.bincount(self.source_codes[order[missing:]], minlength=len(self.source_names)).tolist()
-            bounds = list(accumulate(counts, initial=missing))  # slices: np.split costs more per part
-            self._by_source = {self.source_names[code]: order[bounds[code]:bounds[code + 1]]
-                               for code, count in enumerate(counts) if count}
-        found = [self._by_source[source] for source in sources if source in self._by_source]
+            counts = np.bincount(self.source_codes[order[missing:]], minlength=len(self.source_names))
+            # kept: the order (32 bits), where each source's rows start and end, and the sources' names sorted
+            # with their codes (looked up by bisection): a slice and a dict entry per source were ~3 MB at
+            # 10,000 files; a real archive explains a few mismatches
+            bounds = np.concatenate(([missing], missing + np.cumsum(counts)))
+            by_name = sorted(range(len(self.source_names)), key=self.source_names.__getitem__)
+            self._by_source = ([self.source_names[code] for code in by_name], np.asarray(by_name, dtype=np.int64),
+                               narrowed(order, len(order)), bounds)
+        names, named, order, bounds = self._by_source
+        found: list[np.ndarray] = []
+        for source in sources:  # (a mismatch's sources: most often one file)
+            near = bisect_left(names, source)
+            if near < len(names) and names[near] == source:  # (a name among them)
+                code = named[near]
+                if bounds[code] < bounds[code + 1]:
+                    found.append(order[bounds[code]:bounds[code + 1]])
         rows = np.sort(np.concatenate(found)) if found else np.empty(0, dtype=np.int64)
         if model:
             rows = rows[self.model_codes[rows] == self.model_code.get(model, -2)]
@@ -606,6 +630,10 @@ class _Index:
 class _Scope:
     """The rows of one model and configuration source after source (sources sorted, each one's rows in
     frame order), and for every folder the sources at or below it."""
+
+    # (slots: a real archive makes a few hundred scopes per analysis, and their fields are set faster)
+    __slots__ = ("_finite", "_folders", "_nearest", "_statistics", "_values", "below", "counts", "own", "position",
+                 "rows", "segment", "sources", "starts")
 
     def __init__(self, rows: np.ndarray, codes: np.ndarray | None, names: list[str],
                  aliases: dict[str, list[str]], single: int | None = None,
@@ -626,6 +654,11 @@ class _Scope:
             self.rows, self.segment, self.counts, self.starts = rows, None, [len(rows)], [0]
             self.own, self.sources, self.position = (source,), [source], {source: 0}
             self.below, self._nearest = _below_one(source, tuple(aliases.get(source, ()))), {}
+            return
+        if not len(codes):  # no rows (a claim's configuration no run has): what the steps below give, without them
+            # (copies: a view would keep the array it is a slice of, all pairs' rows at 10,000 files, alive)
+            self.rows, self.segment, self.counts, self.starts = rows.copy(), codes[:0].astype(np.int32), [], []
+            self.own, self.sources, self.position, self.below, self._nearest = (), [], {}, {}, {}
             return
         per_code = np.bincount(codes, minlength=len(names))
         ordered = sorted(np.flatnonzero(per_code).tolist(), key=names.__getitem__)
@@ -725,22 +758,24 @@ def _pair_statistics(pairs: list[tuple[_Scope, str]], name: str,
     ``name`` (`_np_statistics`, as `_Scope.finite_counts` and `_Scope.statistics` give them). The
     pairs' values are taken one after the other (a metric's together), a few tens of thousands at a
     time, and the pairs of one number of values reduced as one block (`_source_statistics`): the same
-    numbers."""
+    numbers. (A real archive has a pair or so per claim: the steps here are few per pair.)"""
     out: list[tuple[int, list[float]]] = []
+    sizes = [len(scope.rows) for scope, _ in pairs]
+    ends = list(accumulate(sizes))  # the rows up to and with each pair
     start = 0
     while start < len(pairs):
-        end, size = start, 0
-        while end < len(pairs) and size < 1 << 15:  # bounds the temporaries on a large archive
-            size += len(pairs[end][0].rows)
-            end += 1
-        chunk = pairs[start:end]
-        by_metric: dict[str, list[int]] = {}
-        for at, (_, metric) in enumerate(chunk):
-            by_metric.setdefault(metric, []).append(at)
-        ordered = [at for ats in by_metric.values() for at in ats]
-        lengths = [len(chunk[at][0].rows) for at in ordered]
-        found = np.concatenate([column(metric)[np.concatenate([chunk[at][0].rows for at in ats])]
-                                for metric, ats in by_metric.items()])
+        # up to the pair that brings the chunk to 1 << 15 rows: bounds the temporaries on a large archive
+        end = min(bisect_left(ends, (ends[start - 1] if start else 0) + (1 << 15)) + 1, len(pairs))
+        by_metric: dict[str, list[np.ndarray]] = {}
+        for scope, metric in pairs[start:end]:
+            by_metric.setdefault(metric, []).append(scope.rows)
+        if len(by_metric) == 1:  # the chunk's pairs in their own order
+            ordered: list[int] | range = range(start, end)
+        else:  # a metric's pairs together, in the order of `by_metric`
+            first = {metric: at for at, metric in enumerate(by_metric)}
+            ordered = sorted(range(start, end), key=lambda at: first[pairs[at][1]])  # (stable)
+        lengths = [sizes[at] for at in ordered]
+        found = np.concatenate([column(metric)[np.concatenate(rows)] for metric, rows in by_metric.items()])
         finite = np.isfinite(found)
         if finite.all():
             values, counts = found, lengths
@@ -748,10 +783,13 @@ def _pair_statistics(pairs: list[tuple[_Scope, str]], name: str,
             segment = np.repeat(np.arange(len(ordered)), lengths)
             values, counts = found[finite], np.bincount(segment[finite], minlength=len(ordered)).tolist()
         each = _source_statistics(values, counts, _starts(counts), name)
-        figures: list[tuple[int, list[float]]] = [(0, [])] * len(chunk)
-        for at, count, statistics in zip(ordered, counts, each, strict=True):
-            figures[at] = (count, statistics)
-        out += figures
+        if isinstance(ordered, range):
+            out += zip(counts, each, strict=True)
+        else:
+            figures: list[tuple[int, list[float]]] = [(0, [])] * (end - start)
+            for at, count, statistics in zip(ordered, counts, each, strict=True):
+                figures[at - start] = (count, statistics)
+            out += figures
         start = end
     return out
 
@@ -828,9 +866,10 @@ def _config_parts(text: str) -> frozenset[_Part]:
 
 @lru_cache(maxsize=65536)
 def _ancestors(folder: str) -> tuple[str, ...]:
-    """'a/b/c' -> ['a/b/c', 'a/b', 'a', '']; '.' (the archive root) -> ['']."""
+    """'a/b/c' -> ['a/b/c', 'a/b', 'a', '']; '.' (the archive root) -> ['']. Interned, as `_folder`: the
+    cache keeps them, and folders share their ancestors."""
     parts = [] if folder in {"", "."} else folder.split("/")
-    return tuple("/".join(parts[:i]) for i in range(len(parts), -1, -1))
+    return tuple(sys.intern("/".join(parts[:i])) for i in range(len(parts), -1, -1))
 
 
 def _np_statistics(values: np.ndarray, name: str) -> list[float]:
@@ -851,15 +890,21 @@ def _source_statistics(values: np.ndarray, counts: list[int], starts: list[int],
     for at, count in enumerate(counts):
         if count:
             by_size.setdefault(count, []).append(at)
-    out: list[list[float]] = [[] for _ in counts]
+    # a source without values has no figures: one empty list for all of them (read, never changed: a real
+    # archive's claims ask for hundreds of sources' figures, nearly all of one value)
+    out: list[list[float]] = [[]] * len(counts)
     for size, which in by_size.items():
         if len(which) == 1:  # alone: the block would cost more than it saves
             out[which[0]] = _np_statistics(values[starts[which[0]]:starts[which[0]] + size], name)
             continue
         block = values[np.array([starts[at] for at in which])[:, None] + np.arange(size)]
         columns = [column.tolist() for column in _row_statistics(block, name)]
-        for at, *figures in zip(which, *columns, strict=True):  # each row's figures, a list (one per column)
-            out[at] = figures
+        if len(columns) == 1:  # (one figure per row: all but the standard deviation)
+            for at, figure in zip(which, columns[0], strict=True):
+                out[at] = [figure]
+        else:
+            for at, *figures in zip(which, *columns, strict=True):  # each row's figures, a list (one per column)
+                out[at] = figures
     return out
 
 
@@ -947,6 +992,7 @@ def _check_generic(source: str, config: str, statistic: str, value: float, preci
     candidates = [(actual, raw) for parts, actual, raw in rows if wanted <= parts]  # `Config.covers`
     if not candidates:
         return None
-    actual, raw = min(candidates, key=lambda item: abs(item[0] - value))
+    # (one candidate, the usual case: itself, without a key call)
+    actual, raw = candidates[0] if len(candidates) == 1 else min(candidates, key=lambda item: abs(item[0] - value))
     status = "match" if abs(actual - value) <= _tolerance(precision, actual) else "mismatch"
     return ClaimCheck(source, "", config, "time_ms", statistic, value, actual, "ms", status, (raw,), 1, "")

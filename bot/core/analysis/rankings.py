@@ -87,6 +87,7 @@ class _Successful:
             values = m["value"].to_numpy(dtype="float64")
             self.rows = row_positions(m)
             self.rows = self.rows[~m["failed"].to_numpy(dtype=bool)[self.rows] & ~np.isnan(values[self.rows])]
+            self.values = values[self.rows]
         # per column: each row's code and the texts they stand for (no categorical made per column)
         self.codes: dict[str, np.ndarray] = {}
         self.texts: dict[str, np.ndarray] = {}
@@ -94,8 +95,12 @@ class _Successful:
             column = coded(m[name]) if len(self.rows) else pd.Categorical([])
             self.codes[name] = column.codes[self.rows] if len(self.rows) else np.empty(0, dtype=np.int8)
             self.texts[name] = np.asarray(column.categories, dtype=object)
-        self.values = m["value"].to_numpy(dtype="float64")[self.rows] if len(self.rows) else np.empty(0)
+        if not len(self.rows):
+            self.values = np.empty(0)
         self._code_of: dict[str, dict[str, int]] = {}  # per column: its texts' codes
+        # what claims ask for again (summaries name the same few models): `resolve` of a name, `_values`
+        self._resolved: dict[str, tuple[str, list[str]]] = {}
+        self._values: dict[tuple[str, str, str | None], np.ndarray] = {}
 
     def models(self) -> list[str]:
         return sorted(self.texts["model"][np.unique(self.codes["model"])].tolist())
@@ -113,6 +118,13 @@ class _Successful:
         found = self.texts[name][codes] if len(self.texts[name]) else np.full(len(codes), np.nan, dtype=object)
         found[codes < 0] = np.nan
         return found
+
+    def resolve(self, name: str, known: Sequence[str]) -> tuple[str, list[str]]:
+        """`resolve` of ``name`` among ``known`` (the same models for every claim of a call)."""
+        if name not in self._resolved:
+            self._resolved[name] = resolve(name, known)
+        model, options = self._resolved[name]
+        return model, list(options)
 
     def frame(self, wanted: np.ndarray) -> pd.DataFrame:
         """The rows ``wanted`` (a mask) as a frame of model, config and value."""
@@ -210,7 +222,7 @@ def _descending(values: np.ndarray) -> np.ndarray:
 
 
 def _best_config(claim: RankingClaim, rows: _Successful, known: list[str]) -> RankingCheck:
-    model, options = resolve(claim.model, known)
+    model, options = rows.resolve(claim.model, known)
     if not model:
         return _unverifiable(claim, _name_problem(claim.model, options))
     settings = _settings(claim)
@@ -288,15 +300,18 @@ def _best_per_model(rows: _Successful, metric: str) -> pd.DataFrame:
 
 
 def _values(rows: _Successful, model: str, metric: str, config: str | None = None) -> np.ndarray:
-    """The values of a model's metric (of one configuration, or all), in row order."""
-    mask = rows.equals("model", model) & rows.equals("metric", metric)
-    if config is not None:
-        mask &= rows.equals("config", config)
-    return rows.values[mask]
+    """The values of a model's metric (of one configuration, or all), in row order. Kept: not to be changed."""
+    key = (model, metric, config)
+    if key not in rows._values:
+        mask = rows.equals("model", model) & rows.equals("metric", metric)
+        if config is not None:
+            mask &= rows.equals("config", config)
+        rows._values[key] = rows.values[mask]
+    return rows._values[key]
 
 
 def _fastest_model(claim: RankingClaim, rows: _Successful, known: list[str]) -> RankingCheck:
-    model, options = resolve(claim.subject, known)
+    model, options = rows.resolve(claim.subject, known)
     if not model:
         return _unverifiable(claim, _name_problem(claim.subject, options))
     best = _best_per_model(rows, claim.metric)
@@ -324,8 +339,8 @@ def _fastest_model(claim: RankingClaim, rows: _Successful, known: list[str]) -> 
 
 
 def _faster_by(claim: RankingClaim, rows: _Successful, known: list[str]) -> RankingCheck:
-    subject, s_options = resolve(claim.subject, known)
-    other, o_options = resolve(claim.other, known)
+    subject, s_options = rows.resolve(claim.subject, known)
+    other, o_options = rows.resolve(claim.other, known)
     if not subject:
         return _unverifiable(claim, _name_problem(claim.subject, s_options))
     if not other:
