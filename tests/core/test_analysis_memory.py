@@ -209,3 +209,27 @@ def test_config_groups_taken_block_by_block_are_the_same(monkeypatch: pytest.Mon
             monkeypatch.setattr(groups_module, "_BLOCK", block)
             _same(groups_module.config_groups(measurements), whole)
         monkeypatch.undo()
+
+
+def test_config_groups_of_rows_in_group_order_taken_block_by_block_are_the_same(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows that come in the groups' sorted order are summed by pandas another way (reduceat, where
+    a mean of -0.0s is -0.0; Kahan gives 0.0): every block takes the whole's way, whichever order
+    its own rows come in."""
+    rng = np.random.default_rng(16)
+    negative_zero_means = 0
+    for _ in range(150):
+        frame = _frame(rng)
+        order = np.lexsort(tuple(frame[name].astype(str).to_numpy() for name in ("kind", "config", "metric", "model")))
+        measurements = with_group_model(frame.iloc[order].reset_index(drop=True))
+        values = measurements["value"].to_numpy(copy=True)
+        values[rng.random(len(values)) < 0.5] = -0.0
+        measurements["value"] = values
+        whole = groups_module.config_groups(measurements)
+        means = whole["mean"].to_numpy(dtype=np.float64)
+        negative_zero_means += int(((means == 0.0) & np.signbit(means)).sum())
+        for block in (1, 2, 5):
+            monkeypatch.setattr(groups_module, "_BLOCK", block)
+            _same(groups_module.config_groups(measurements), whole)
+        monkeypatch.undo()
+    assert negative_zero_means >= 5  # (pandas' reduceat way was taken)

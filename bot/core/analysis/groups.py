@@ -57,9 +57,16 @@ class _Rows:
         self.columns["unit"] = coded(m["unit"])
         self.number, self.first = _numbered([self.columns[name].codes for name in GROUP_KEYS], positions)
         self.failed = m["failed"].to_numpy(dtype=bool)[positions]
-        values = m["value"].to_numpy(dtype="float64")  # (the frame's own array: no copy)
-        self.ok = ~self.failed & ~np.isnan(values)[positions]  # the successful rows with a value
-        self.values = values[positions[self.ok]]  # their values (only these are kept: 8 bytes a row less)
+        # The frame's own array (no copy): values are read off it where a step needs them (`values`),
+        # a block of rows at a time; a copy of every successful value was ~7.5 bytes per measurement
+        # row kept for the whole step at 10,000 files.
+        self.all_values = m["value"].to_numpy(dtype="float64")
+        self.ok = ~self.failed  # the successful rows with a value
+        self.ok &= ~np.isnan(self.all_values)[positions]
+
+    def values(self, rows: np.ndarray) -> np.ndarray:
+        """The values of the rows at ``rows`` (a mask or indices over `positions`)."""
+        return self.all_values[self.positions[rows]]
 
     def __len__(self) -> int:
         return len(self.first)
@@ -141,36 +148,63 @@ _BLOCK = 1 << 17
 
 def _statistics(rows: _Rows) -> dict[str, np.ndarray]:
     """n, mean, median, min, max, sample std and p95 of each group's successful values (NaN where a
-    group has none). Mean and std are pandas' (its sums depend on the order it adds in): one groupby
+    group has none). Mean and std are pandas' (its sums depend on the order it adds in): a groupby
     by the groups' sorted ranks, as grouping by their keys did (`bot.core.codes.ranked`); the order
-    statistics are read off the sorted values (`order_statistics`, the same numbers), on large
-    archives a block of whole groups at a time (`_BLOCK`): a group's are its own values' only."""
+    statistics are read off the sorted values (`order_statistics`, the same numbers). On large
+    archives both a block of whole groups at a time (`_BLOCK`): a group's figures are its own values'
+    only, and what is made per value (the block's values, pandas' 8-byte group numbers, the sort's
+    temporaries) stays a few MB whatever the archive's size."""
     groups = np.arange(len(rows))
     rank = ranked(groups, rows.first, *(rows.codes(name)[rows.first] for name in GROUP_KEYS))  # each group's label
-    labels = rank.astype(narrowest(len(rows)))[rows.number][rows.ok]  # one label per successful row, narrow
+    label = rank.astype(narrowest(len(rows)))[rows.number]  # each row's label, narrow
     group_of_label = np.empty(len(rows), dtype=np.int64)
     group_of_label[rank] = groups
     out = {name: np.full(len(rows), np.nan) for name in ("mean", "median", "p95", "min", "max", "std")}
+    labels = label[rows.ok]  # (the successful rows')
     counts = np.bincount(labels, minlength=len(rows))
-    present = np.flatnonzero(counts)
-    # Grouped by a categorical of the labels: pandas takes its codes as they are (an array of labels
-    # is hashed first, in a table sized for every row); the same sums, checked in tests/core/test_codes.py.
-    # (All groups at once: the sign of a mean of zeros is pandas' and depends on the other groups' rows.)
-    by_label = pd.Categorical.from_codes(labels, categories=pd.RangeIndex(len(rows)))
-    grouped = pd.Series(rows.values, copy=False).groupby(by_label, observed=False, sort=True)  # (pandas 3 copies else)
-    for name, figures in (("mean", grouped.mean()), ("std", grouped.std())):
-        out[name][group_of_label[present]] = figures.to_numpy()[present]
-    del grouped, by_label
-    for low, high in _blocks(counts):
-        if low == 0 and high == len(rows):  # (one block: all of them, nothing selected)
-            _order_statistics(labels, rows.values, len(rows), group_of_label, out)
+    # pandas sums a group's values one way when the labels come sorted (numpy's reduceat) and
+    # another when not (Kahan): the whole's way, asked of every block
+    ordered = bool((labels[1:] >= labels[:-1]).all())
+    del labels
+    blocks = _blocks(counts)
+    for low, high in blocks:
+        if len(blocks) == 1:  # (one block: all of them, nothing selected)
+            wanted = rows.ok
         else:
-            wanted = (labels >= low) & (labels < high)
-            _order_statistics(labels[wanted], rows.values[wanted], len(rows), group_of_label, out)
-            del wanted
+            wanted = label >= low
+            wanted &= label < high
+            wanted &= rows.ok
+        at = np.flatnonzero(wanted)
+        del wanted
+        _block_statistics(label[at], rows.values(at), len(rows), ordered, group_of_label, out)
     n = np.zeros(len(rows), dtype=np.int64)
     n[group_of_label] = counts  # (a group without successful values: 0)
     return {"n": n, **out}
+
+
+def _block_statistics(labels: np.ndarray, values: np.ndarray, size: int, ordered: bool,
+                      group_of_label: np.ndarray, out: dict[str, np.ndarray]) -> None:
+    """The statistics of the groups whose successful values are ``values`` (by label: ``labels``,
+    all labels < ``size``), written into ``out`` at their groups. ``ordered``: whether all the
+    groups' labels come sorted (pandas then sums by reduceat, else by Kahan: a block takes the
+    whole's way, whichever its own labels would take)."""
+    present = np.flatnonzero(np.bincount(labels, minlength=size))
+    codes = labels.astype(np.int64)
+    if not ordered:  # a NaN in a label of its own takes pandas off reduceat, and is no group's value
+        codes, values = np.append(codes, size), np.append(values, np.nan)
+    # Grouped by a categorical of the labels: pandas takes its codes as they are (an array of labels
+    # is hashed first, in a table sized for every row); the same sums, checked in tests/core/test_codes.py.
+    by_label = pd.Categorical.from_codes(codes, categories=pd.RangeIndex(size + 1), validate=False)
+    grouped = pd.Series(values, copy=False).groupby(by_label, observed=False, sort=True)  # (pandas 3 copies else)
+    for name, figures in (("mean", grouped.mean()), ("std", grouped.std())):
+        out[name][group_of_label[present]] = figures.to_numpy()[present]
+    del grouped, by_label, codes
+    if not ordered:
+        values = values[:-1]
+    order = order_statistics(labels, values, size, quantile=0.95)
+    present = group_of_label[order.labels]
+    for name in ("median", "p95", "min", "max"):
+        out[name][present] = getattr(order, name)
 
 
 def _blocks(counts: np.ndarray) -> list[tuple[int, int]]:
@@ -186,16 +220,6 @@ def _blocks(counts: np.ndarray) -> list[tuple[int, int]]:
     return list(pairwise(bounds))
 
 
-def _order_statistics(labels: np.ndarray, values: np.ndarray, size: int, group_of_label: np.ndarray,
-                      out: dict[str, np.ndarray]) -> None:
-    """`order_statistics` of the groups whose successful values are ``values`` (by label: ``labels``),
-    written into ``out`` at their groups."""
-    order = order_statistics(labels, values, size, quantile=0.95)
-    present = group_of_label[order.labels]
-    for name in ("median", "p95", "min", "max"):
-        out[name][present] = getattr(order, name)
-
-
 def _failures(rows: _Rows) -> np.ndarray:
     """Per group, how many distinct requests failed (a request's number stands for its id)."""
     failed = np.flatnonzero(rows.failed)
@@ -209,7 +233,7 @@ def _warm(rows: _Rows, cold_requests: np.ndarray) -> dict[str, np.ndarray]:
     ttft = rows.ok & (rows.codes("metric") == code_of(rows.columns["metric"], "ttft_ms"))
     if ttft.any() and cold_requests.any():
         ttft &= ~cold_requests[rows.requests.number]
-    order = order_statistics(rows.number[ttft], rows.values[ttft[rows.ok]], len(rows))
+    order = order_statistics(rows.number[ttft], rows.values(ttft), len(rows))
     warm_n, warm_median = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
     warm_n[order.labels] = order.n
     warm_median[order.labels] = order.median
