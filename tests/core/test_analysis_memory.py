@@ -233,3 +233,26 @@ def test_config_groups_of_rows_in_group_order_taken_block_by_block_are_the_same(
             _same(groups_module.config_groups(measurements), whole)
         monkeypatch.undo()
     assert negative_zero_means >= 5  # (pandas' reduceat way was taken)
+
+
+def test_values_selected_one_configuration_at_a_time_are_the_ordered_index_ones(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A configuration's values selected by a pass over the codes (the first `groups._DIRECT` asked
+    for) are those the index ordered once gives (past them), in the same order; unknown texts
+    select none; a frame with text columns selects the same."""
+    rng = np.random.default_rng(17)
+    for t in range(200):
+        measurements = with_group_model(_frame(rng))
+        if t % 5 == 0:
+            measurements = as_texts(measurements)
+        keys = {(m, x, c) for m in ("m1", "m2", "nope", *measurements["model"].unique().tolist())
+                for x in ("throughput_tok_s", "ttft_ms", "load_ms") for c in ("", "a=1", "a=1,b=2", "zz")}
+        ordered = groups_module.ValueIndex(measurements)
+        monkeypatch.setattr(groups_module, "_DIRECT", 0)
+        expected = {key: ordered.get(*key) for key in sorted(keys)}
+        monkeypatch.undo()
+        selected = groups_module.ValueIndex(measurements)
+        for key in sorted(keys):
+            found = selected.get(*key)
+            assert found.dtype == np.float64 and found.tobytes() == expected[key].tobytes(), key
+        assert not selected._prepared or len(keys) > groups_module._DIRECT

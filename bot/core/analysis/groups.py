@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bot.core.analysis.requests import (
+    ROW_KINDS,
     RequestRows,
     code_of,
     coded,
@@ -291,13 +292,22 @@ def _config_values(rows: _Rows) -> list[dict[str, str]]:
     return [dict(parsed[code]) for code in codes.tolist()]
 
 
+# Configurations selected by a pass over the codes each (`ValueIndex`) before the rows are ordered
+# by configuration once: an analysis asks for a few dozen at most (~0.3 ms each at 10,000 files),
+# charts for up to a few hundred.
+_DIRECT = 32
+
+
 class ValueIndex:
     """(model, metric, config) -> the successful, finite values of that configuration, for the noise
-    tests. Only a few configurations are ever asked for: when the first is, the successful rows are
-    ordered by configuration once (their positions, 4 bytes a row at most archives' size), and a
-    configuration's values are read off the frame when asked for, and kept. A configuration is found
-    by its texts' codes (one number per configuration, sorted), not in a mapping of every
-    configuration's texts (~1,000 on the real archive, ~0.2 ms to make)."""
+    tests. Only a few configurations are ever asked for: the first `_DIRECT` are selected by one
+    pass over the frame's codes each (nothing per row is kept: ordering the rows once made ~26 bytes
+    per measurement row at 10,000 files, the top of the step's peak, and kept 4 through the claim
+    checks). Past those, the successful rows are ordered by configuration once (their positions, 4
+    bytes a row at most archives' size), and a configuration's values are read off the frame when
+    asked for. Either way what is found is kept. A configuration is found by its texts' codes (one
+    number per configuration, sorted), not in a mapping of every configuration's texts (~1,000 on the
+    real archive, ~0.2 ms to make)."""
 
     def __init__(self, measurements: pd.DataFrame) -> None:
         self._measurements = measurements
@@ -310,6 +320,7 @@ class ValueIndex:
         self._keys = np.empty(0, dtype=np.int64)  # each configuration's number from its codes, ascending
         self._starts = self._ends = np.empty(0, dtype=np.int64)  # where each (in that order) is among the rows
         self._bounds: dict[tuple[str, str, str], tuple[int, int]] | None = None  # (numbers would overflow)
+        self._selecting: _Selecting | None = None  # (`_selected`)
 
     def get(self, model: str, metric: str, config: str) -> np.ndarray:
         key = (model, metric, config)
@@ -320,7 +331,7 @@ class ValueIndex:
     def release(self) -> None:
         """Forget the ordered rows (kept: what was found); they are made again if asked."""
         self._prepared, self._rows, self._values = False, np.empty(0, dtype=np.int64), np.empty(0)
-        self._codes, self._bounds = [], None
+        self._codes, self._bounds, self._selecting = [], None, None
         self._keys = self._starts = self._ends = np.empty(0, dtype=np.int64)
 
     def items(self) -> list[tuple[tuple[str, str, str], np.ndarray]]:
@@ -328,6 +339,8 @@ class ValueIndex:
         return list(self._found.items())
 
     def _select(self, key: tuple[str, str, str]) -> np.ndarray:
+        if not self._prepared and len(self._found) < _DIRECT:
+            return self._selected(key)
         if not self._prepared:
             self._prepare()
         low, high = self._slice(key)
@@ -346,6 +359,15 @@ class ValueIndex:
         if at == len(self._keys) or self._keys[at] != number:
             return 0, 0
         return int(self._starts[at]), int(self._ends[at])
+
+    def _selected(self, key: tuple[str, str, str]) -> np.ndarray:
+        """One configuration's values by one pass over the codes (the rows `_prepare` would order
+        first, in row order)."""
+        if self._measurements.empty:
+            return np.empty(0)
+        if self._selecting is None:
+            self._selecting = _Selecting(self._measurements)
+        return self._selecting.values(key)
 
     def _prepare(self) -> None:
         """The successful, finite request and sample rows ordered by configuration (each in row
@@ -383,6 +405,40 @@ class ValueIndex:
             self._bounds = {key: (0 if i == 0 else ends[i - 1], ends[i])
                             for i, key in enumerate(zip(*names, strict=True))}
         self._prepared = True
+
+
+class _Selecting:
+    """What `ValueIndex._selected` reads of a (non-empty) frame, taken out of it once: views of its
+    arrays and of a categorical frame's codes (a text frame's are made once)."""
+
+    def __init__(self, measurements: pd.DataFrame) -> None:
+        m = measurements
+        self.columns = [coded(m[name]) for name in ("model", "metric", "config")]
+        kinds = coded(m["kind"])
+        self.kinds = kinds.codes
+        self.row_kinds = [i for i, kind in enumerate(kinds.categories.tolist()) if kind in ROW_KINDS]
+        self.all_values = m["value"].to_numpy(dtype="float64")
+        self.failed = m["failed"].to_numpy(dtype=bool)
+
+    def values(self, key: tuple[str, str, str]) -> np.ndarray:
+        """The successful, finite values of the request and sample rows of one configuration."""
+        codes = [code_of(column, text) for column, text in zip(self.columns, key, strict=True)]
+        if min(codes) < 0:
+            return np.empty(0)
+        wanted = self.columns[0].codes == codes[0]
+        for column, code in zip(self.columns[1:], codes[1:], strict=True):
+            wanted &= column.codes == code
+        rows = np.flatnonzero(wanted)
+        del wanted
+        values = self.all_values[rows]
+        keep = np.isfinite(values)
+        keep &= ~self.failed[rows]
+        kinds = self.kinds[rows]
+        of_kind = kinds == -2  # (no kind: a row's code is -1 at least)
+        for code in self.row_kinds:
+            of_kind |= kinds == code
+        keep &= of_kind
+        return values[keep]
 
 
 def value_index(measurements: pd.DataFrame) -> ValueIndex:
