@@ -256,3 +256,31 @@ def test_values_selected_one_configuration_at_a_time_are_the_ordered_index_ones(
             found = selected.get(*key)
             assert found.dtype == np.float64 and found.tobytes() == expected[key].tobytes(), key
         assert not selected._prepared or len(keys) > groups_module._DIRECT
+
+
+def test_groups_of_many_sources_join_them_block_by_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A group's sources are its distinct sources, sorted and joined, also where there are more
+    (group, source) pairs than rows (found by sorting, not by a table) and rows come a block at a
+    time."""
+    rng = np.random.default_rng(18)
+    sorted_pairs = []
+    monkeypatch.setattr(groups_module, "distinct", lambda key: sorted_pairs.append(1) or distinct(key))
+    for _ in range(60):
+        frame = _frame(rng)
+        names = [f"s{i:03d}.csv" for i in rng.permutation(len(frame))]
+        names[0] = ""  # (no source: left out)
+        frame["source"] = pd.Categorical(names)
+        measurements = with_group_model(frame)
+        whole = groups_module.config_groups(measurements)
+        rows = measurements.loc[measurements["kind"].isin(["request", "sample"])]
+        expected = {}
+        for key, part in rows.groupby(["model", "metric", "config", "kind"], observed=True, sort=False):
+            expected[key] = "; ".join(sorted(set(part["source"].astype(str)) - {""})) or None  # (none: NaN)
+        found = {(m, x, c, k): s if isinstance(s, str) else None for m, x, c, k, s in zip(*(whole[n].tolist() for n in (
+            "model", "metric", "config", "kind", "sources")), strict=True)}
+        assert found == expected
+        for block in (1, 3):
+            monkeypatch.setattr(groups_module, "_BLOCK", block)
+            _same(groups_module.config_groups(measurements), whole)
+            monkeypatch.setattr(groups_module, "_BLOCK", 1 << 16)
+    assert len(sorted_pairs) >= 20  # (the sorting way was taken)

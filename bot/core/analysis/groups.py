@@ -97,9 +97,9 @@ def _numbered(codes: list[np.ndarray], positions: np.ndarray) -> tuple[np.ndarra
             key += column[positions]
         # each code + 1 (no code is negative then), added to the key at once
         key += sum(math.prod(widths[i + 1:]) for i in range(len(widths)))
-        number, first = combine(key)
+        number, first = combine(key, narrow=True)
         del key
-    return number.astype(narrowest(len(first))), first
+    return number.astype(narrowest(len(first)), copy=False), first
 
 def config_groups(measurements: pd.DataFrame, cold: Collection[str] = (), *, requests: RequestRows | None = None,
                   cold_requests: np.ndarray | None = None) -> pd.DataFrame:
@@ -141,10 +141,12 @@ def _cold_requests(measurements: pd.DataFrame, requests: RequestRows, cold: Coll
     return is_cold[ids.codes[requests.positions[requests.first]]]
 
 
-# Successful values whose order statistics are worked out at a time (`_statistics`): the sort's
-# temporaries (~13 bytes a value) stay a few MB whatever the archive's size, where all at once they
-# were the top of the analysis' peak at 10,000 files (~12 bytes per measurement row above the rest).
-_BLOCK = 1 << 17
+# Successful values whose statistics are worked out at a time (`_statistics`), and rows whose
+# (group, text) pairs are (`_joined`): pandas' groupby (~16 bytes a value) and the sort's temporaries
+# (~13) stay about a MB whatever the archive's size, where all at once they were the top of the
+# analysis' peak at 10,000 files (~12 bytes per measurement row above the rest; 2^17 values at a
+# time still ~3.4).
+_BLOCK = 1 << 16
 
 
 def _statistics(rows: _Rows) -> dict[str, np.ndarray]:
@@ -162,7 +164,9 @@ def _statistics(rows: _Rows) -> dict[str, np.ndarray]:
     group_of_label[rank] = groups
     out = {name: np.full(len(rows), np.nan) for name in ("mean", "median", "p95", "min", "max", "std")}
     labels = label[rows.ok]  # (the successful rows')
-    counts = np.bincount(labels, minlength=len(rows))
+    counts = np.zeros(len(rows), dtype=np.int64)
+    for low in range(0, len(labels), _BLOCK):  # (np.bincount makes 64-bit labels of its input first)
+        counts += np.bincount(labels[low:low + _BLOCK], minlength=len(rows))
     # pandas sums a group's values one way when the labels come sorted (numpy's reduceat) and
     # another when not (Kahan): the whole's way, asked of every block
     ordered = bool((labels[1:] >= labels[:-1]).all())
@@ -244,28 +248,39 @@ def _warm(rows: _Rows, cold_requests: np.ndarray) -> dict[str, np.ndarray]:
 def _joined(rows: _Rows, name: str) -> pd.api.extensions.ExtensionArray:
     """Per group, its distinct non-empty texts of ``name``, sorted and joined by '; ' (NaN when none).
     The categories are sorted, so a group's codes in ascending order are its texts in sorted order."""
-    codes = rows.codes(name)
-    texts = np.asarray(rows.columns[name].categories, dtype=object)
+    column = rows.columns[name]
+    texts = np.asarray(column.categories, dtype=object)
     width = len(texts) + 1
-    # (group, code) as one number a row, made in place, in as few bytes as hold it
-    # (at least 2 groups' worth: the type must hold ``width`` itself, which one group's bound does not)
-    key = rows.number.astype(narrowest(max(len(rows), 2) * width))
-    key *= width
-    key += codes
-    key[codes == code_of(rows.columns[name], "")] = -1
-    del codes
+    empty = code_of(column, "")
     space = len(rows) * width
-    if space <= 8 * len(key):  # the pairs found, as a table of a byte per pair (sorted as it is read)
-        seen = np.zeros(space + 1, dtype=bool)
-        seen[key] = True  # -1: the last entry, not a pair
-        del key
+    # (group, code) as one number a row, in as few bytes as hold it, a block of rows at a time (no
+    # array of every row's); the pairs found are kept in a table of a byte per pair (sorted as it is
+    # read) where that is small, else as each block's distinct numbers
+    # (at least 2 groups' worth: the type must hold ``width`` itself, which one group's bound does not)
+    kind = narrowest(max(len(rows), 2) * width)
+    seen = np.zeros(space + 1, dtype=bool) if space <= 8 * len(rows.positions) else None
+    found: list[np.ndarray] = []
+    for low in range(0, len(rows.positions), _BLOCK):
+        codes = column.codes[rows.positions[low:low + _BLOCK]]
+        key = rows.number[low:low + _BLOCK].astype(kind)
+        key *= width
+        key += codes
+        key[codes == empty] = -1
+        if seen is not None:
+            seen[key] = True  # -1: the last entry, not a pair
+        else:
+            found.append(distinct(key))
+    if seen is not None:
         pairs = np.flatnonzero(seen[:space])
         del seen
     else:
-        pairs = distinct(key)
-        del key
+        pairs = distinct(np.concatenate(found))
         pairs = pairs[pairs >= 0]
-    group, code = np.divmod(pairs, width)
+    # each pair's text code and group, narrow (the pairs of a large archive's sources: ~0.1 M)
+    code = (pairs % width).astype(narrowest(width))
+    pairs //= width
+    group = pairs.astype(narrowest(len(rows)))
+    del pairs
     joined = np.full(len(rows), np.nan, dtype=object)
     joined[group] = texts[code]  # a group with one text (most): that text; several: joined below
     several = np.flatnonzero(np.bincount(group, minlength=len(rows)) > 1)

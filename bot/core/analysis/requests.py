@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from pandas.arrays import StringArray
 
-from bot.core.codes import categorical, combine, grouped_models, narrowed
+from bot.core.codes import categorical, combine, grouped_models, narrowed, narrowest
 from bot.core.config import Config
 from bot.core.tdist import two_sided_p
 
@@ -155,20 +155,6 @@ def row_positions(measurements: pd.DataFrame) -> np.ndarray:
     kinds = coded(measurements["kind"])
     wanted = [i for i, kind in enumerate(kinds.categories.tolist()) if kind in ROW_KINDS]
     return np.flatnonzero(np.isin(kinds.codes, wanted))
-
-
-def narrowest(bound: int) -> np.dtype[np.signedinteger[Any]]:
-    """The narrowest signed integer type that holds 0 <= value < ``bound``: numbers per row of a few
-    groups or requests kept in 1, 2 or 4 bytes a row, not 8."""
-    for limit, kind in _NARROW:
-        if bound <= limit:
-            return kind
-    return np.dtype(np.int64)
-
-
-# (how many numbers each holds, the type): np.iinfo costs microseconds a call
-_NARROW: list[tuple[int, np.dtype[np.signedinteger[Any]]]] = [
-    (2**7, np.dtype(np.int8)), (2**15, np.dtype(np.int16)), (2**31, np.dtype(np.int32))]
 
 
 def distinct(values: np.ndarray) -> np.ndarray:
