@@ -18,6 +18,7 @@ from bot.core.analysis.groups import _numbered, rows_of_kind, with_group_model
 from bot.core.analysis.requests import (
     _STEP,
     distinct,
+    is_text,
     narrowest,
     order_statistics,
     request_frame,
@@ -284,3 +285,12 @@ def test_groups_of_many_sources_join_them_block_by_block(monkeypatch: pytest.Mon
             _same(groups_module.config_groups(measurements), whole)
             monkeypatch.setattr(groups_module, "_BLOCK", 1 << 16)
     assert len(sorted_pairs) >= 20  # (the sorting way was taken)
+
+
+def test_is_text_reads_a_categorical_as_its_texts() -> None:
+    """`is_text` on a categorical column (its codes) and on a text column give the same mask,
+    a text that is no category and missing values included."""
+    texts = ["sample", "request", None, "sample", "aggregate"]
+    for column in (pd.Series(pd.Categorical(texts)), pd.Series(texts, dtype="str")):
+        for text in ("sample", "request", "generic", ""):
+            assert is_text(column, text).tolist() == [t == text for t in texts], (column.dtype, text)
