@@ -88,10 +88,9 @@ def request_frame(measurements: pd.DataFrame, rows: RequestRows | None = None) -
     configs, sources = categorical(m["config"]), categorical(m["source"])
     # The frame is assembled from arrays, in its final column order, sharing them (no copy). Most
     # texts are categoricals sharing the measurement frame's categories (`shared_at`): a code of 1-4
-    # bytes a request, where a text column holds an 8-byte pointer (~9.5 bytes per measurement row
-    # less at 10,000 files). ``context`` stays a text column (`bot.core.followup` maps it to tuples,
-    # which pandas does per category, not per row); ``kind`` is asked which rows are of a kind
-    # (`is_text`: on its codes, not its values read as texts).
+    # bytes a request, where a text column holds an 8-byte pointer (~11 bytes per measurement row
+    # less at 10,000 files). ``kind`` is asked which rows are of a kind on its codes (`is_text`);
+    # ``context`` is mapped by `bot.core.followup` (pandas maps a categorical's categories, each once).
     leading: dict[str, Any] = {"request_id": shared_at(request_ids, at_first)}
     for name in _META[:5]:
         if name == "model":
@@ -102,8 +101,8 @@ def request_frame(measurements: pd.DataFrame, rows: RequestRows | None = None) -
             leading[name], merged = _request_configs(configs.codes[positions], number, first, configs, at_first)
         elif name == "source":
             leading[name] = shared_at(sources, at_first)
-        else:
-            leading[name] = text_array(texts_at(coded(m[name]), at_first))
+        else:  # (context)
+            leading[name] = shared_at(categorical(m[name]), at_first)
     leading["kind"] = shared_at(categorical(m["kind"]), at_first)
     failed = np.zeros(count, dtype=bool)
     failed[number[m["failed"].to_numpy(dtype=bool)[positions]]] = True
