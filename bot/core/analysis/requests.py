@@ -39,8 +39,8 @@ class RequestRows:
         # 32-bit positions and numbers where they fit: kept while the steps run, 8 bytes a row less
         self.positions = narrowed(row_positions(measurements), len(measurements))
         if len(self.positions):
-            number, self.first = combine(coded(measurements["request_id"]).codes[self.positions])
-            self.number = narrowed(number, len(self.first))
+            number, first = combine(coded(measurements["request_id"]).codes[self.positions])
+            self.number, self.first = narrowed(number, len(first)), narrowed(first, len(self.positions))
         else:
             self.number, self.first = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
         self.codes: RequestCodes | None = None  # set by `request_frame`
