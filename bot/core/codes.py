@@ -9,6 +9,7 @@ columns in the order they first occur, so a loop runs once per distinct combinat
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -78,9 +79,10 @@ def grouped_models(model: pd.Series, source: pd.Series) -> pd.Categorical:
     return from_codes(codes, texts)
 
 
-def combine(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def combine(*columns: np.ndarray, narrow: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(each row's combination number, the first row of each combination); combinations are
-    numbered in the order they first occur.
+    numbered in the order they first occur. The numbers are 64-bit, or with ``narrow`` in as few
+    bytes as hold them (`narrowest`: made so where they can be, not 8 bytes a row first).
 
     Memory is what this is written for (~0.6 M rows at 10,000 files; pandas' hash table is sized
     for every row, ~36 bytes a row, however few the combinations): rows that come in runs of one
@@ -97,14 +99,15 @@ def combine(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if 2 * int(np.count_nonzero(starts)) <= size:
         first = np.flatnonzero(starts)
         if len(_numbered(*(column[first] for column in columns))[1]) == len(first):
-            number = np.cumsum(starts, dtype=np.int64)
+            number = np.cumsum(starts, dtype=narrowest(len(first) + 1) if narrow else np.int64)
             number -= 1
             return number, first
     del starts
-    return _numbered(*columns)
+    number, first = _numbered(*columns, narrow=narrow)
+    return (number.astype(narrowest(len(first)), copy=False) if narrow else number), first
 
 
-def _numbered(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _numbered(*columns: np.ndarray, narrow: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """`combine` without looking for runs: through a table when the combinations are few enough,
     else by a hash pass."""
     size = len(columns[0])
@@ -115,7 +118,7 @@ def _numbered(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         for column, width in zip(columns[1:], widths[1:], strict=True):
             key *= width
             key += column
-        return _dense(key, space)
+        return _dense(key, space, narrow)
     return _hashed(*columns)
 
 
@@ -123,7 +126,7 @@ _DENSE_MIN = 1 << 12  # small inputs may use a table somewhat longer than they a
 _AT_ONCE = 1 << 16  # rows per step of `_dense` (bounds its temporary positions)
 
 
-def _dense(key: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
+def _dense(key: np.ndarray, space: int, narrow: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """`combine` of keys 0 <= key < space: each key's first row from a table of ``space`` entries."""
     size = len(key)
     first_at = np.full(space, size, dtype=np.int64)
@@ -132,7 +135,7 @@ def _dense(key: np.ndarray, space: int) -> tuple[np.ndarray, np.ndarray]:
         np.minimum.at(first_at, key[low:high], np.arange(low, high))
     first = np.sort(first_at[first_at < size])
     del first_at
-    numbering = np.zeros(space, dtype=np.int64)
+    numbering = np.zeros(space, dtype=narrowest(len(first)) if narrow else np.int64)
     numbering[key[first]] = np.arange(len(first))
     return numbering[key], first
 
@@ -156,6 +159,20 @@ def _hashed(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     seen = np.maximum.accumulate(number)
     first = np.flatnonzero(np.r_[True, seen[1:] > seen[:-1]])
     return number, first
+
+
+def narrowest(bound: int) -> np.dtype[np.signedinteger[Any]]:
+    """The narrowest signed integer type that holds 0 <= value < ``bound``: numbers per row of a few
+    groups or requests kept in 1, 2 or 4 bytes a row, not 8."""
+    for limit, kind in _NARROW:
+        if bound <= limit:
+            return kind
+    return np.dtype(np.int64)
+
+
+# (how many numbers each holds, the type): np.iinfo costs microseconds a call
+_NARROW: list[tuple[int, np.dtype[np.signedinteger[Any]]]] = [
+    (2**7, np.dtype(np.int8)), (2**15, np.dtype(np.int16)), (2**31, np.dtype(np.int32))]
 
 
 def narrowed(values: np.ndarray, bound: int) -> np.ndarray:

@@ -18,6 +18,7 @@ from bot.core.analysis.groups import _numbered, rows_of_kind, with_group_model
 from bot.core.analysis.requests import (
     _STEP,
     distinct,
+    is_text,
     narrowest,
     order_statistics,
     request_frame,
@@ -209,3 +210,87 @@ def test_config_groups_taken_block_by_block_are_the_same(monkeypatch: pytest.Mon
             monkeypatch.setattr(groups_module, "_BLOCK", block)
             _same(groups_module.config_groups(measurements), whole)
         monkeypatch.undo()
+
+
+def test_config_groups_of_rows_in_group_order_taken_block_by_block_are_the_same(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows that come in the groups' sorted order are summed by pandas another way (reduceat, where
+    a mean of -0.0s is -0.0; Kahan gives 0.0): every block takes the whole's way, whichever order
+    its own rows come in."""
+    rng = np.random.default_rng(16)
+    negative_zero_means = 0
+    for _ in range(150):
+        frame = _frame(rng)
+        order = np.lexsort(tuple(frame[name].astype(str).to_numpy() for name in ("kind", "config", "metric", "model")))
+        measurements = with_group_model(frame.iloc[order].reset_index(drop=True))
+        values = measurements["value"].to_numpy(copy=True)
+        values[rng.random(len(values)) < 0.5] = -0.0
+        measurements["value"] = values
+        whole = groups_module.config_groups(measurements)
+        means = whole["mean"].to_numpy(dtype=np.float64)
+        negative_zero_means += int(((means == 0.0) & np.signbit(means)).sum())
+        for block in (1, 2, 5):
+            monkeypatch.setattr(groups_module, "_BLOCK", block)
+            _same(groups_module.config_groups(measurements), whole)
+        monkeypatch.undo()
+    assert negative_zero_means >= 5  # (pandas' reduceat way was taken)
+
+
+def test_values_selected_one_configuration_at_a_time_are_the_ordered_index_ones(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A configuration's values selected by a pass over the codes (the first `groups._DIRECT` asked
+    for) are those the index ordered once gives (past them), in the same order; unknown texts
+    select none; a frame with text columns selects the same."""
+    rng = np.random.default_rng(17)
+    for t in range(200):
+        measurements = with_group_model(_frame(rng))
+        if t % 5 == 0:
+            measurements = as_texts(measurements)
+        keys = {(m, x, c) for m in ("m1", "m2", "nope", *measurements["model"].unique().tolist())
+                for x in ("throughput_tok_s", "ttft_ms", "load_ms") for c in ("", "a=1", "a=1,b=2", "zz")}
+        ordered = groups_module.ValueIndex(measurements)
+        monkeypatch.setattr(groups_module, "_DIRECT", 0)
+        expected = {key: ordered.get(*key) for key in sorted(keys)}
+        monkeypatch.undo()
+        selected = groups_module.ValueIndex(measurements)
+        for key in sorted(keys):
+            found = selected.get(*key)
+            assert found.dtype == np.float64 and found.tobytes() == expected[key].tobytes(), key
+        assert not selected._prepared or len(keys) > groups_module._DIRECT
+
+
+def test_groups_of_many_sources_join_them_block_by_block(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A group's sources are its distinct sources, sorted and joined, also where there are more
+    (group, source) pairs than rows (found by sorting, not by a table) and rows come a block at a
+    time."""
+    rng = np.random.default_rng(18)
+    sorted_pairs = []
+    monkeypatch.setattr(groups_module, "distinct", lambda key: sorted_pairs.append(1) or distinct(key))
+    for _ in range(60):
+        frame = _frame(rng)
+        names = [f"s{i:03d}.csv" for i in rng.permutation(len(frame))]
+        names[0] = ""  # (no source: left out)
+        frame["source"] = pd.Categorical(names)
+        measurements = with_group_model(frame)
+        whole = groups_module.config_groups(measurements)
+        rows = measurements.loc[measurements["kind"].isin(["request", "sample"])]
+        expected = {}
+        for key, part in rows.groupby(["model", "metric", "config", "kind"], observed=True, sort=False):
+            expected[key] = "; ".join(sorted(set(part["source"].astype(str)) - {""})) or None  # (none: NaN)
+        found = {(m, x, c, k): s if isinstance(s, str) else None for m, x, c, k, s in zip(*(whole[n].tolist() for n in (
+            "model", "metric", "config", "kind", "sources")), strict=True)}
+        assert found == expected
+        for block in (1, 3):
+            monkeypatch.setattr(groups_module, "_BLOCK", block)
+            _same(groups_module.config_groups(measurements), whole)
+            monkeypatch.setattr(groups_module, "_BLOCK", 1 << 16)
+    assert len(sorted_pairs) >= 20  # (the sorting way was taken)
+
+
+def test_is_text_reads_a_categorical_as_its_texts() -> None:
+    """`is_text` on a categorical column (its codes) and on a text column give the same mask,
+    a text that is no category and missing values included."""
+    texts = ["sample", "request", None, "sample", "aggregate"]
+    for column in (pd.Series(pd.Categorical(texts)), pd.Series(texts, dtype="str")):
+        for text in ("sample", "request", "generic", ""):
+            assert is_text(column, text).tolist() == [t == text for t in texts], (column.dtype, text)

@@ -39,6 +39,21 @@ def test_combine_numbers_rows_as_the_hash_pass_does(monkeypatch: pytest.MonkeyPa
         assert np.array_equal(first, expected_first)
 
 
+def test_narrow_combine_numbers_rows_the_same_in_the_narrowest_type(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``combine(..., narrow=True)``: the same numbers, in as few bytes as hold them (each path)."""
+    monkeypatch.setattr(codes, "_DENSE_MIN", 4)
+    monkeypatch.setattr(codes, "_AT_ONCE", 5)
+    rng = np.random.default_rng(8)
+    for trial in range(3000):
+        size = int(rng.integers(1, 60)) if trial % 5 else int(rng.integers(130, 400))  # (past 1 byte)
+        columns = _columns(rng, size, trial % 4)
+        number, first = combine(*columns, narrow=True)
+        expected_number, expected_first = _hashed(*columns)
+        assert number.dtype == codes.narrowest(len(first))
+        assert np.array_equal(number, expected_number)
+        assert np.array_equal(first, expected_first)
+
+
 def test_combine_of_nothing() -> None:
     number, first = combine(np.empty(0, dtype=np.int32))
     assert len(number) == 0 and len(first) == 0

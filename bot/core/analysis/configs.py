@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 
 from bot.core.analysis.groups import ValueIndex, group_values
-from bot.core.analysis.requests import TEXT, RequestCodes, order_statistics, welch
+from bot.core.analysis.requests import TEXT, RequestCodes, distinct, narrowest, order_statistics, welch
 from bot.core.analysis.results import ConfigComparison
-from bot.core.codes import combine, ranked, sorted_codes
+from bot.core.codes import combine, narrowed, ranked, sorted_codes
 from bot.core.dimensions import config_values
 
 SIGNIFICANCE = 0.05
@@ -36,22 +36,27 @@ def config_table(requests: pd.DataFrame, codes: RequestCodes | None = None) -> p
     config_codes, config_texts = (codes.config if codes is not None and codes.config is not None
                                   else sorted_codes(requests["config"]))
     pair, first = combine(model_codes, config_codes)
+    pair = pair.astype(narrowest(len(first)))  # (each request's pair, kept while the figures are made: narrow)
     per_model = np.bincount(model_codes[first], minlength=len(model_texts))
     empty = config_texts.index("") if "" in config_texts else -1
-    scope = np.flatnonzero((per_model[model_codes] > 1) | (config_codes != empty))
+    scope = narrowed(np.flatnonzero((per_model[model_codes] > 1) | (config_codes != empty)), len(requests))
     if not len(scope):
         return pd.DataFrame(columns=TABLE_COLUMNS)
-    label = ranked(pair, first, model_codes[first], config_codes[first])
-    present = np.unique(label[scope])  # the table's rows: its pairs in sorted order
+    rank = ranked(np.arange(len(first)), first, model_codes[first], config_codes[first])  # each pair's label
+    in_scope = np.zeros(len(first), dtype=bool)
+    in_scope[pair[scope]] = True
+    present = np.sort(rank[in_scope])  # the table's rows: its pairs in sorted order
+    row_of_pair = np.zeros(len(first), dtype=narrowest(len(present)))
+    row_of_pair[in_scope] = np.searchsorted(present, rank[in_scope])
     at = np.empty(len(first), dtype=np.int64)
-    at[label[first]] = first  # each label's first request
+    at[rank] = first  # each label's first request
     rows = at[present]
     configs = np.asarray(config_texts, dtype=object)[config_codes[rows]]
     out: dict[str, Any] = {
         "model": pd.array(np.asarray(model_texts, dtype=object)[model_codes[rows]], dtype=TEXT),
         "config": pd.array(configs, dtype=TEXT),
     }
-    out.update(_table(requests, scope, np.searchsorted(present, label[scope]), len(present),
+    out.update(_table(requests, scope, row_of_pair[pair[scope]], len(present),
                       codes.source if codes is not None else None))
     out["values"] = [config_values(text) for text in configs.tolist()]  # each row its own dict
     return pd.DataFrame({name: out[name] for name in TABLE_COLUMNS}, copy=False)  # (the columns are its own)
@@ -65,16 +70,23 @@ def _table(requests: pd.DataFrame, scope: np.ndarray, row: np.ndarray, size: int
     failed = requests["failed"].to_numpy(dtype=bool)[scope]
     ok, ok_row = scope[~failed], row[~failed]
     out: dict[str, Any] = {"n": np.bincount(ok_row, minlength=size), "failed": np.bincount(row[failed], minlength=size)}
-    throughput_values = requests["throughput_tok_s"].to_numpy(dtype="float64")[ok]
-    throughput = pd.Series(throughput_values).groupby(ok_row)
-    out["throughput_median"] = _medians(ok_row, throughput_values, size)
-    out["throughput_mean"] = _at(throughput.mean(), size)
-    out["throughput_std"] = _at(throughput.std(), size)
+    del failed
+    throughput = requests["throughput_tok_s"].to_numpy(dtype="float64")[ok]
+    out["throughput_median"] = _medians(ok_row, throughput, size)
+    # Grouped by a categorical of the rows: pandas takes its codes as they are (an array of numbers
+    # is hashed first, ~36 bytes a request); the same sums (tests/core/test_codes.py)
+    by_row = pd.Categorical.from_codes(ok_row, categories=pd.RangeIndex(size), validate=False)
+    grouped = pd.Series(throughput, copy=False).groupby(by_row, observed=False, sort=True)
+    out["throughput_mean"] = grouped.mean().to_numpy()
+    out["throughput_std"] = grouped.std().to_numpy()
+    del grouped, by_row, throughput
     prompt = (requests["prompt_throughput_tok_s"].to_numpy(dtype="float64")[ok]
               if "prompt_throughput_tok_s" in requests else np.full(len(ok), np.nan))
     out["prompt_throughput_median"] = _medians(ok_row, prompt, size)
+    del prompt
     warm = ~requests["cold_start"].to_numpy(dtype=bool)[ok]
-    out["ttft_warm_median_ms"] = _medians(ok_row[warm], requests["ttft_ms"].to_numpy(dtype="float64")[ok][warm], size)
+    out["ttft_warm_median_ms"] = _medians(ok_row[warm], requests["ttft_ms"].to_numpy(dtype="float64")[ok[warm]], size)
+    del ok, ok_row, warm
     for name in _FIGURES:  # Python floats, None where there is none (as the JSON and the report show them)
         out[name] = _objects([None if value != value else value for value in out[name].tolist()])
     if sources is None:
@@ -103,18 +115,24 @@ def _medians(row: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def _at(figures: pd.Series, size: int) -> np.ndarray:
-    """A groupby result (indexed by table row) as an array over every row, NaN where it has none."""
-    out = np.full(size, np.nan)
-    out[figures.index.to_numpy()] = figures.to_numpy()
-    return out
-
-
 def _joined_sources(row: np.ndarray, codes: np.ndarray, texts: list[str], size: int) -> list[str]:
     """Per table row, its distinct sources (``texts[code]``), sorted and joined by ', '."""
+    # the distinct (row, source) pairs as one number each, found by a table of a byte per pair where
+    # that table is small, else by a sort (pandas' hash table is sized for every request: ~36 bytes
+    # each, at 10,000 files the top of this step's peak)
+    width = max(len(texts), 1)
+    pair = row.astype(np.int64)
+    pair *= width
+    pair += codes
+    if size * width <= 8 * len(pair):
+        seen = np.zeros(size * width, dtype=bool)
+        seen[pair] = True
+        del pair
+        pairs = np.flatnonzero(seen)
+    else:
+        pairs = distinct(pair)
     found: list[list[str]] = [[] for _ in range(size)]
-    for pair in pd.unique(row * len(texts) + codes).tolist():  # the distinct (row, source) pairs
-        r, code = divmod(pair, len(texts))
+    for r, code in zip(*(part.tolist() for part in np.divmod(pairs, width)), strict=True):
         found[r].append(texts[code])
     return [", ".join(sorted(parts)) for parts in found]
 

@@ -19,7 +19,7 @@ import pandas as pd
 from bot.core.analysis.claims import ClaimCheck
 from bot.core.analysis.groups import group_values
 from bot.core.analysis.rankings import RankingCheck
-from bot.core.analysis.requests import welch
+from bot.core.analysis.requests import is_text, welch
 from bot.core.analysis.results import Analysis, ConfigComparison, ModelStats
 from bot.core.metrics import METRICS
 from bot.core.numbers import format_number
@@ -104,11 +104,11 @@ def _request_facts(facts: _Facts, analysis: Analysis) -> None:
     req = analysis.requests
     total, failed, samples = analysis.total, analysis.failed, analysis.samples
     source = req["source"].to_numpy(dtype=object) if not req.empty else np.empty(0, dtype=object)
-    kind = req["kind"].to_numpy(dtype=object) if not req.empty else np.empty(0, dtype=object)
+    sample = is_text(req["kind"], "sample") if not req.empty else np.empty(0, dtype=bool)
     all_sources = sorted(set(source.tolist()))
     if samples:
         facts.add(f"{samples:,} benchmark samples (repetitions of a tool's tests, not requests) were recorded.",
-                  samples, "samples", sorted(set(source[kind == "sample"].tolist())), importance=96,
+                  samples, "samples", sorted(set(source[sample].tolist())), importance=96,
                   metric="samples", rows=samples)
     if not total:
         return
@@ -117,7 +117,7 @@ def _request_facts(facts: _Facts, analysis: Analysis) -> None:
     sources = sorted({*all_sources, *_count_sources(analysis)})
     facts.add(f"{total:,} LLM requests were recorded{counted}; {failed:,} failed and are excluded from every "
               f"statistic.", total, "requests", sources, importance=96, metric="requests", rows=total)
-    failed_rows = req["failed"].to_numpy(dtype=bool) & (kind == "request")
+    failed_rows = req["failed"].to_numpy(dtype=bool) & is_text(req["kind"], "request")
     failed_sources = sorted({*source[failed_rows].tolist(), *_count_sources(analysis, failed_only=True)})
     facts.add(f"{failed:,} of {total:,} requests failed ({100 * failed / total:.1f}%).", failed,
               "requests", failed_sources or sources, importance=95, metric="failed_requests", rows=total)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from bot.core.analysis.requests import (
+    ROW_KINDS,
     RequestRows,
     code_of,
     coded,
@@ -57,9 +58,16 @@ class _Rows:
         self.columns["unit"] = coded(m["unit"])
         self.number, self.first = _numbered([self.columns[name].codes for name in GROUP_KEYS], positions)
         self.failed = m["failed"].to_numpy(dtype=bool)[positions]
-        values = m["value"].to_numpy(dtype="float64")  # (the frame's own array: no copy)
-        self.ok = ~self.failed & ~np.isnan(values)[positions]  # the successful rows with a value
-        self.values = values[positions[self.ok]]  # their values (only these are kept: 8 bytes a row less)
+        # The frame's own array (no copy): values are read off it where a step needs them (`values`),
+        # a block of rows at a time; a copy of every successful value was ~7.5 bytes per measurement
+        # row kept for the whole step at 10,000 files.
+        self.all_values = m["value"].to_numpy(dtype="float64")
+        self.ok = ~self.failed  # the successful rows with a value
+        self.ok &= ~np.isnan(self.all_values)[positions]
+
+    def values(self, rows: np.ndarray) -> np.ndarray:
+        """The values of the rows at ``rows`` (a mask or indices over `positions`)."""
+        return self.all_values[self.positions[rows]]
 
     def __len__(self) -> int:
         return len(self.first)
@@ -89,9 +97,9 @@ def _numbered(codes: list[np.ndarray], positions: np.ndarray) -> tuple[np.ndarra
             key += column[positions]
         # each code + 1 (no code is negative then), added to the key at once
         key += sum(math.prod(widths[i + 1:]) for i in range(len(widths)))
-        number, first = combine(key)
+        number, first = combine(key, narrow=True)
         del key
-    return number.astype(narrowest(len(first))), first
+    return number.astype(narrowest(len(first)), copy=False), first
 
 def config_groups(measurements: pd.DataFrame, cold: Collection[str] = (), *, requests: RequestRows | None = None,
                   cold_requests: np.ndarray | None = None) -> pd.DataFrame:
@@ -133,44 +141,75 @@ def _cold_requests(measurements: pd.DataFrame, requests: RequestRows, cold: Coll
     return is_cold[ids.codes[requests.positions[requests.first]]]
 
 
-# Successful values whose order statistics are worked out at a time (`_statistics`): the sort's
-# temporaries (~13 bytes a value) stay a few MB whatever the archive's size, where all at once they
-# were the top of the analysis' peak at 10,000 files (~12 bytes per measurement row above the rest).
-_BLOCK = 1 << 17
+# Successful values whose statistics are worked out at a time (`_statistics`), and rows whose
+# (group, text) pairs are (`_joined`): pandas' groupby (~16 bytes a value) and the sort's temporaries
+# (~13) stay about a MB whatever the archive's size, where all at once they were the top of the
+# analysis' peak at 10,000 files (~12 bytes per measurement row above the rest; 2^17 values at a
+# time still ~3.4).
+_BLOCK = 1 << 16
 
 
 def _statistics(rows: _Rows) -> dict[str, np.ndarray]:
     """n, mean, median, min, max, sample std and p95 of each group's successful values (NaN where a
-    group has none). Mean and std are pandas' (its sums depend on the order it adds in): one groupby
+    group has none). Mean and std are pandas' (its sums depend on the order it adds in): a groupby
     by the groups' sorted ranks, as grouping by their keys did (`bot.core.codes.ranked`); the order
-    statistics are read off the sorted values (`order_statistics`, the same numbers), on large
-    archives a block of whole groups at a time (`_BLOCK`): a group's are its own values' only."""
+    statistics are read off the sorted values (`order_statistics`, the same numbers). On large
+    archives both a block of whole groups at a time (`_BLOCK`): a group's figures are its own values'
+    only, and what is made per value (the block's values, pandas' 8-byte group numbers, the sort's
+    temporaries) stays a few MB whatever the archive's size."""
     groups = np.arange(len(rows))
     rank = ranked(groups, rows.first, *(rows.codes(name)[rows.first] for name in GROUP_KEYS))  # each group's label
-    labels = rank.astype(narrowest(len(rows)))[rows.number][rows.ok]  # one label per successful row, narrow
+    label = rank.astype(narrowest(len(rows)))[rows.number]  # each row's label, narrow
     group_of_label = np.empty(len(rows), dtype=np.int64)
     group_of_label[rank] = groups
     out = {name: np.full(len(rows), np.nan) for name in ("mean", "median", "p95", "min", "max", "std")}
-    counts = np.bincount(labels, minlength=len(rows))
-    present = np.flatnonzero(counts)
-    # Grouped by a categorical of the labels: pandas takes its codes as they are (an array of labels
-    # is hashed first, in a table sized for every row); the same sums, checked in tests/core/test_codes.py.
-    # (All groups at once: the sign of a mean of zeros is pandas' and depends on the other groups' rows.)
-    by_label = pd.Categorical.from_codes(labels, categories=pd.RangeIndex(len(rows)))
-    grouped = pd.Series(rows.values, copy=False).groupby(by_label, observed=False, sort=True)  # (pandas 3 copies else)
-    for name, figures in (("mean", grouped.mean()), ("std", grouped.std())):
-        out[name][group_of_label[present]] = figures.to_numpy()[present]
-    del grouped, by_label
-    for low, high in _blocks(counts):
-        if low == 0 and high == len(rows):  # (one block: all of them, nothing selected)
-            _order_statistics(labels, rows.values, len(rows), group_of_label, out)
+    labels = label[rows.ok]  # (the successful rows')
+    counts = np.zeros(len(rows), dtype=np.int64)
+    for low in range(0, len(labels), _BLOCK):  # (np.bincount makes 64-bit labels of its input first)
+        counts += np.bincount(labels[low:low + _BLOCK], minlength=len(rows))
+    # pandas sums a group's values one way when the labels come sorted (numpy's reduceat) and
+    # another when not (Kahan): the whole's way, asked of every block
+    ordered = bool((labels[1:] >= labels[:-1]).all())
+    del labels
+    blocks = _blocks(counts)
+    for low, high in blocks:
+        if len(blocks) == 1:  # (one block: all of them, nothing selected)
+            wanted = rows.ok
         else:
-            wanted = (labels >= low) & (labels < high)
-            _order_statistics(labels[wanted], rows.values[wanted], len(rows), group_of_label, out)
-            del wanted
+            wanted = label >= low
+            wanted &= label < high
+            wanted &= rows.ok
+        at = np.flatnonzero(wanted)
+        del wanted
+        _block_statistics(label[at], rows.values(at), len(rows), ordered, group_of_label, out)
     n = np.zeros(len(rows), dtype=np.int64)
     n[group_of_label] = counts  # (a group without successful values: 0)
     return {"n": n, **out}
+
+
+def _block_statistics(labels: np.ndarray, values: np.ndarray, size: int, ordered: bool,
+                      group_of_label: np.ndarray, out: dict[str, np.ndarray]) -> None:
+    """The statistics of the groups whose successful values are ``values`` (by label: ``labels``,
+    all labels < ``size``), written into ``out`` at their groups. ``ordered``: whether all the
+    groups' labels come sorted (pandas then sums by reduceat, else by Kahan: a block takes the
+    whole's way, whichever its own labels would take)."""
+    present = np.flatnonzero(np.bincount(labels, minlength=size))
+    codes = labels.astype(np.int64)
+    if not ordered:  # a NaN in a label of its own takes pandas off reduceat, and is no group's value
+        codes, values = np.append(codes, size), np.append(values, np.nan)
+    # Grouped by a categorical of the labels: pandas takes its codes as they are (an array of labels
+    # is hashed first, in a table sized for every row); the same sums, checked in tests/core/test_codes.py.
+    by_label = pd.Categorical.from_codes(codes, categories=pd.RangeIndex(size + 1), validate=False)
+    grouped = pd.Series(values, copy=False).groupby(by_label, observed=False, sort=True)  # (pandas 3 copies else)
+    for name, figures in (("mean", grouped.mean()), ("std", grouped.std())):
+        out[name][group_of_label[present]] = figures.to_numpy()[present]
+    del grouped, by_label, codes
+    if not ordered:
+        values = values[:-1]
+    order = order_statistics(labels, values, size, quantile=0.95)
+    present = group_of_label[order.labels]
+    for name in ("median", "p95", "min", "max"):
+        out[name][present] = getattr(order, name)
 
 
 def _blocks(counts: np.ndarray) -> list[tuple[int, int]]:
@@ -186,16 +225,6 @@ def _blocks(counts: np.ndarray) -> list[tuple[int, int]]:
     return list(pairwise(bounds))
 
 
-def _order_statistics(labels: np.ndarray, values: np.ndarray, size: int, group_of_label: np.ndarray,
-                      out: dict[str, np.ndarray]) -> None:
-    """`order_statistics` of the groups whose successful values are ``values`` (by label: ``labels``),
-    written into ``out`` at their groups."""
-    order = order_statistics(labels, values, size, quantile=0.95)
-    present = group_of_label[order.labels]
-    for name in ("median", "p95", "min", "max"):
-        out[name][present] = getattr(order, name)
-
-
 def _failures(rows: _Rows) -> np.ndarray:
     """Per group, how many distinct requests failed (a request's number stands for its id)."""
     failed = np.flatnonzero(rows.failed)
@@ -209,7 +238,7 @@ def _warm(rows: _Rows, cold_requests: np.ndarray) -> dict[str, np.ndarray]:
     ttft = rows.ok & (rows.codes("metric") == code_of(rows.columns["metric"], "ttft_ms"))
     if ttft.any() and cold_requests.any():
         ttft &= ~cold_requests[rows.requests.number]
-    order = order_statistics(rows.number[ttft], rows.values[ttft[rows.ok]], len(rows))
+    order = order_statistics(rows.number[ttft], rows.values(ttft), len(rows))
     warm_n, warm_median = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
     warm_n[order.labels] = order.n
     warm_median[order.labels] = order.median
@@ -219,28 +248,39 @@ def _warm(rows: _Rows, cold_requests: np.ndarray) -> dict[str, np.ndarray]:
 def _joined(rows: _Rows, name: str) -> pd.api.extensions.ExtensionArray:
     """Per group, its distinct non-empty texts of ``name``, sorted and joined by '; ' (NaN when none).
     The categories are sorted, so a group's codes in ascending order are its texts in sorted order."""
-    codes = rows.codes(name)
-    texts = np.asarray(rows.columns[name].categories, dtype=object)
+    column = rows.columns[name]
+    texts = np.asarray(column.categories, dtype=object)
     width = len(texts) + 1
-    # (group, code) as one number a row, made in place, in as few bytes as hold it
-    # (at least 2 groups' worth: the type must hold ``width`` itself, which one group's bound does not)
-    key = rows.number.astype(narrowest(max(len(rows), 2) * width))
-    key *= width
-    key += codes
-    key[codes == code_of(rows.columns[name], "")] = -1
-    del codes
+    empty = code_of(column, "")
     space = len(rows) * width
-    if space <= 8 * len(key):  # the pairs found, as a table of a byte per pair (sorted as it is read)
-        seen = np.zeros(space + 1, dtype=bool)
-        seen[key] = True  # -1: the last entry, not a pair
-        del key
+    # (group, code) as one number a row, in as few bytes as hold it, a block of rows at a time (no
+    # array of every row's); the pairs found are kept in a table of a byte per pair (sorted as it is
+    # read) where that is small, else as each block's distinct numbers
+    # (at least 2 groups' worth: the type must hold ``width`` itself, which one group's bound does not)
+    kind = narrowest(max(len(rows), 2) * width)
+    seen = np.zeros(space + 1, dtype=bool) if space <= 8 * len(rows.positions) else None
+    found: list[np.ndarray] = []
+    for low in range(0, len(rows.positions), _BLOCK):
+        codes = column.codes[rows.positions[low:low + _BLOCK]]
+        key = rows.number[low:low + _BLOCK].astype(kind)
+        key *= width
+        key += codes
+        key[codes == empty] = -1
+        if seen is not None:
+            seen[key] = True  # -1: the last entry, not a pair
+        else:
+            found.append(distinct(key))
+    if seen is not None:
         pairs = np.flatnonzero(seen[:space])
         del seen
     else:
-        pairs = distinct(key)
-        del key
+        pairs = distinct(np.concatenate(found))
         pairs = pairs[pairs >= 0]
-    group, code = np.divmod(pairs, width)
+    # each pair's text code and group, narrow (the pairs of a large archive's sources: ~0.1 M)
+    code = (pairs % width).astype(narrowest(width))
+    pairs //= width
+    group = pairs.astype(narrowest(len(rows)))
+    del pairs
     joined = np.full(len(rows), np.nan, dtype=object)
     joined[group] = texts[code]  # a group with one text (most): that text; several: joined below
     several = np.flatnonzero(np.bincount(group, minlength=len(rows)) > 1)
@@ -267,13 +307,22 @@ def _config_values(rows: _Rows) -> list[dict[str, str]]:
     return [dict(parsed[code]) for code in codes.tolist()]
 
 
+# Configurations selected by a pass over the codes each (`ValueIndex`) before the rows are ordered
+# by configuration once: an analysis asks for a few dozen at most (~0.3 ms each at 10,000 files),
+# charts for up to a few hundred.
+_DIRECT = 32
+
+
 class ValueIndex:
     """(model, metric, config) -> the successful, finite values of that configuration, for the noise
-    tests. Only a few configurations are ever asked for: when the first is, the successful rows are
-    ordered by configuration once (their positions, 4 bytes a row at most archives' size), and a
-    configuration's values are read off the frame when asked for, and kept. A configuration is found
-    by its texts' codes (one number per configuration, sorted), not in a mapping of every
-    configuration's texts (~1,000 on the real archive, ~0.2 ms to make)."""
+    tests. Only a few configurations are ever asked for: the first `_DIRECT` are selected by one
+    pass over the frame's codes each (nothing per row is kept: ordering the rows once made ~26 bytes
+    per measurement row at 10,000 files, the top of the step's peak, and kept 4 through the claim
+    checks). Past those, the successful rows are ordered by configuration once (their positions, 4
+    bytes a row at most archives' size), and a configuration's values are read off the frame when
+    asked for. Either way what is found is kept. A configuration is found by its texts' codes (one
+    number per configuration, sorted), not in a mapping of every configuration's texts (~1,000 on the
+    real archive, ~0.2 ms to make)."""
 
     def __init__(self, measurements: pd.DataFrame) -> None:
         self._measurements = measurements
@@ -286,6 +335,7 @@ class ValueIndex:
         self._keys = np.empty(0, dtype=np.int64)  # each configuration's number from its codes, ascending
         self._starts = self._ends = np.empty(0, dtype=np.int64)  # where each (in that order) is among the rows
         self._bounds: dict[tuple[str, str, str], tuple[int, int]] | None = None  # (numbers would overflow)
+        self._selecting: _Selecting | None = None  # (`_selected`)
 
     def get(self, model: str, metric: str, config: str) -> np.ndarray:
         key = (model, metric, config)
@@ -296,7 +346,7 @@ class ValueIndex:
     def release(self) -> None:
         """Forget the ordered rows (kept: what was found); they are made again if asked."""
         self._prepared, self._rows, self._values = False, np.empty(0, dtype=np.int64), np.empty(0)
-        self._codes, self._bounds = [], None
+        self._codes, self._bounds, self._selecting = [], None, None
         self._keys = self._starts = self._ends = np.empty(0, dtype=np.int64)
 
     def items(self) -> list[tuple[tuple[str, str, str], np.ndarray]]:
@@ -304,6 +354,8 @@ class ValueIndex:
         return list(self._found.items())
 
     def _select(self, key: tuple[str, str, str]) -> np.ndarray:
+        if not self._prepared and len(self._found) < _DIRECT:
+            return self._selected(key)
         if not self._prepared:
             self._prepare()
         low, high = self._slice(key)
@@ -322,6 +374,15 @@ class ValueIndex:
         if at == len(self._keys) or self._keys[at] != number:
             return 0, 0
         return int(self._starts[at]), int(self._ends[at])
+
+    def _selected(self, key: tuple[str, str, str]) -> np.ndarray:
+        """One configuration's values by one pass over the codes (the rows `_prepare` would order
+        first, in row order)."""
+        if self._measurements.empty:
+            return np.empty(0)
+        if self._selecting is None:
+            self._selecting = _Selecting(self._measurements)
+        return self._selecting.values(key)
 
     def _prepare(self) -> None:
         """The successful, finite request and sample rows ordered by configuration (each in row
@@ -359,6 +420,40 @@ class ValueIndex:
             self._bounds = {key: (0 if i == 0 else ends[i - 1], ends[i])
                             for i, key in enumerate(zip(*names, strict=True))}
         self._prepared = True
+
+
+class _Selecting:
+    """What `ValueIndex._selected` reads of a (non-empty) frame, taken out of it once: views of its
+    arrays and of a categorical frame's codes (a text frame's are made once)."""
+
+    def __init__(self, measurements: pd.DataFrame) -> None:
+        m = measurements
+        self.columns = [coded(m[name]) for name in ("model", "metric", "config")]
+        kinds = coded(m["kind"])
+        self.kinds = kinds.codes
+        self.row_kinds = [i for i, kind in enumerate(kinds.categories.tolist()) if kind in ROW_KINDS]
+        self.all_values = m["value"].to_numpy(dtype="float64")
+        self.failed = m["failed"].to_numpy(dtype=bool)
+
+    def values(self, key: tuple[str, str, str]) -> np.ndarray:
+        """The successful, finite values of the request and sample rows of one configuration."""
+        codes = [code_of(column, text) for column, text in zip(self.columns, key, strict=True)]
+        if min(codes) < 0:
+            return np.empty(0)
+        wanted = self.columns[0].codes == codes[0]
+        for column, code in zip(self.columns[1:], codes[1:], strict=True):
+            wanted &= column.codes == code
+        rows = np.flatnonzero(wanted)
+        del wanted
+        values = self.all_values[rows]
+        keep = np.isfinite(values)
+        keep &= ~self.failed[rows]
+        kinds = self.kinds[rows]
+        of_kind = kinds == -2  # (no kind: a row's code is -1 at least)
+        for code in self.row_kinds:
+            of_kind |= kinds == code
+        keep &= of_kind
+        return values[keep]
 
 
 def value_index(measurements: pd.DataFrame) -> ValueIndex:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from pandas.arrays import StringArray
 
-from bot.core.codes import categorical, combine, grouped_models, narrowed
+from bot.core.codes import categorical, combine, grouped_models, narrowed, narrowest
 from bot.core.config import Config
 from bot.core.tdist import two_sided_p
 
@@ -39,8 +39,8 @@ class RequestRows:
         # 32-bit positions and numbers where they fit: kept while the steps run, 8 bytes a row less
         self.positions = narrowed(row_positions(measurements), len(measurements))
         if len(self.positions):
-            number, self.first = combine(coded(measurements["request_id"]).codes[self.positions])
-            self.number = narrowed(number, len(self.first))
+            number, first = combine(coded(measurements["request_id"]).codes[self.positions])
+            self.number, self.first = narrowed(number, len(first)), narrowed(first, len(self.positions))
         else:
             self.number, self.first = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
         self.codes: RequestCodes | None = None  # set by `request_frame`
@@ -88,10 +88,9 @@ def request_frame(measurements: pd.DataFrame, rows: RequestRows | None = None) -
     configs, sources = categorical(m["config"]), categorical(m["source"])
     # The frame is assembled from arrays, in its final column order, sharing them (no copy). Most
     # texts are categoricals sharing the measurement frame's categories (`shared_at`): a code of 1-4
-    # bytes a request, where a text column holds an 8-byte pointer (~8 bytes per measurement row less
-    # at 10,000 files). Two stay text columns: ``context`` (`bot.core.followup` maps it to tuples,
-    # which pandas does per category, not per row) and ``kind`` (read as texts several times per
-    # analysis: a categorical's conversion costs ~25 µs a call more than a text column's).
+    # bytes a request, where a text column holds an 8-byte pointer (~11 bytes per measurement row
+    # less at 10,000 files). ``kind`` is asked which rows are of a kind on its codes (`is_text`);
+    # ``context`` is mapped by `bot.core.followup` (pandas maps a categorical's categories, each once).
     leading: dict[str, Any] = {"request_id": shared_at(request_ids, at_first)}
     for name in _META[:5]:
         if name == "model":
@@ -102,9 +101,9 @@ def request_frame(measurements: pd.DataFrame, rows: RequestRows | None = None) -
             leading[name], merged = _request_configs(configs.codes[positions], number, first, configs, at_first)
         elif name == "source":
             leading[name] = shared_at(sources, at_first)
-        else:
-            leading[name] = text_array(texts_at(coded(m[name]), at_first))
-    leading["kind"] = text_array(texts_at(coded(m["kind"]), at_first))
+        else:  # (context)
+            leading[name] = shared_at(categorical(m[name]), at_first)
+    leading["kind"] = shared_at(categorical(m["kind"]), at_first)
     failed = np.zeros(count, dtype=bool)
     failed[number[m["failed"].to_numpy(dtype=bool)[positions]]] = True
     leading["failed"] = failed
@@ -157,20 +156,6 @@ def row_positions(measurements: pd.DataFrame) -> np.ndarray:
     return np.flatnonzero(np.isin(kinds.codes, wanted))
 
 
-def narrowest(bound: int) -> np.dtype[np.signedinteger[Any]]:
-    """The narrowest signed integer type that holds 0 <= value < ``bound``: numbers per row of a few
-    groups or requests kept in 1, 2 or 4 bytes a row, not 8."""
-    for limit, kind in _NARROW:
-        if bound <= limit:
-            return kind
-    return np.dtype(np.int64)
-
-
-# (how many numbers each holds, the type): np.iinfo costs microseconds a call
-_NARROW: list[tuple[int, np.dtype[np.signedinteger[Any]]]] = [
-    (2**7, np.dtype(np.int8)), (2**15, np.dtype(np.int16)), (2**31, np.dtype(np.int32))]
-
-
 def distinct(values: np.ndarray) -> np.ndarray:
     """``np.unique(values)`` of integers (sorted, each once), from one sort: numpy 2.4's np.unique
     hashes, ~10x slower on a few thousand distinct numbers (~0.15 ms a call on the real archive)."""
@@ -207,6 +192,15 @@ def text_array(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
     except ValueError:  # "requires a sequence of strings or NaN"
         return pd.array(values, dtype=TEXT)
 
+
+
+def is_text(column: pd.Series, text: str) -> np.ndarray:
+    """Which values of a text column are ``text`` (of a categorical one: read off its codes)."""
+    values = column.array
+    if isinstance(values, pd.Categorical):
+        code = code_of(values, text)
+        return values.codes == code if code >= 0 else np.zeros(len(values), dtype=bool)
+    return column.to_numpy(dtype=object) == text
 
 
 def code_of(values: pd.Categorical, text: str) -> int:
