@@ -5,12 +5,14 @@ decimals' pattern. Random tables, seeded; the general readings are the reference
 
 from __future__ import annotations
 
+import json
 import math
 import random
+from pathlib import Path
 from typing import Any
 
 from bot.core.config import Config
-from bot.core.ingest import tables
+from bot.core.ingest import ingest_tree, tables
 from bot.core.ingest.rows import Rows
 from bot.core.ingest.tables import TableBlock
 from bot.core.values import parse_number, parse_numbers
@@ -233,3 +235,23 @@ def test_claims_configurations_made_column_by_column_are_each_rows() -> None:
             made += 1
             assert got == [tables._row_config(header, record) for record in records], (columns, records)
     assert made > 500
+
+
+def test_a_summary_tables_true_and_1_settings_stay_apart_on_both_paths(tmp_path: Path) -> None:
+    """1 and True are equal keys in Python but not the same setting text: a JSON summary table's
+    rows with ``flash_attn`` 1 and true name two configurations, whether the table's keys are made
+    column by column or (with an options column) row by row and cached (found in review, round 8:
+    the cache merged them, so a claim was checked against the other configuration's rows)."""
+    rows = [{"model": "m:1b", "flash_attn": 1, "mean_tokens_s": 102.0},
+            {"model": "m:1b", "flash_attn": True, "mean_tokens_s": 202.0},
+            {"model": "m:1b", "flash_attn": 0, "mean_tokens_s": 52.0},
+            {"model": "m:1b", "flash_attn": False, "mean_tokens_s": 302.0}]
+    for options in (False, True):
+        folder = tmp_path / f"options-{options}"
+        folder.mkdir()
+        table = [{**row, "options": ""} if options else row for row in rows]
+        (folder / "summary.json").write_text(json.dumps(table))
+        claims = ingest_tree(folder, workers=1).claims
+        configs = dict(zip(claims["value"], claims["config"], strict=True))
+        assert configs == {102.0: "flash_attn=1", 202.0: "flash_attn=True", 52.0: "flash_attn=0",
+                           302.0: "flash_attn=False"}, options

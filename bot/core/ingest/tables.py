@@ -721,8 +721,8 @@ def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[di
             value = numbers[position]
             if value is None:
                 continue
-            if config is None:
-                key = tuple(record[column] for column in settings)
+            if config is None:  # (1, 1.0 and True are equal keys, not the same text: keyed with their types)
+                key = tuple((type(raw), raw) for raw in (record[column] for column in settings))
                 try:
                     config = configs[key]
                 except KeyError:
