@@ -80,6 +80,31 @@ def test_a_file_skipped_for_its_size_or_the_spent_budget_is_not_read(tmp_path: P
         ["empty (0 bytes)"]
 
 
+def test_an_unreadable_file_is_skipped_for_its_size_or_the_budget_first(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file we may not open is still skipped for being empty, too large or over the spent budget
+    (its size is read by path, as `not_read` and the pool do), and for the permission otherwise. The
+    operating system's refusal is what is stood in for (a test run as root may open any file)."""
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "big.csv").write_text(_ROWS * 10)
+    (tmp_path / "ok.csv").write_text(_ROWS)
+    real_open = os.open
+
+    def refusing_open(path: str, *args: object, **kwargs: object) -> int:
+        if str(path).startswith(str(tmp_path)):
+            raise PermissionError(13, "Permission denied", path)
+        return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", refusing_open)
+    archive = Archive(str(tmp_path), ["big.csv", "empty.csv", "ok.csv"], 100)
+    reasons = {rel: [s.reason for s in read_file(rel, archive).inventory.skipped] for rel in archive.paths}
+    assert reasons == {"empty.csv": ["empty (0 bytes)"],
+                       "big.csv": [f"too large ({len(_ROWS) * 10} bytes > limit 100)"],
+                       "ok.csv": ["cannot read (Permission denied)"]}
+    spent = read_file("ok.csv", archive, read_before=archive.limits.max_job_measurements)
+    assert [s.reason for s in spent.inventory.skipped] == [archive.limits.spent(archive.limits.max_job_measurements)]
+
+
 def test_a_file_that_vanished_is_skipped_with_the_reason(tmp_path: Path) -> None:
     result = ingest_tree(tmp_path, files=["gone.csv"])
     assert [(s.path, s.reason) for s in result.inventory.skipped] == \
