@@ -16,8 +16,14 @@ def truncate(text: str, limit: int, marker: str = "…") -> str:
 _BIDI = "[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]"
 
 
+_LONE_SURROGATE = "[\ud800-\udfff]"  # surrogate code points (read from a JSON "\ud800" escape without its pair)
+
+
 def strip_bidi(text: str) -> str:
-    """``text`` without bidirectional control characters."""
+    """``text`` without bidirectional control characters, and with each lone surrogate as U+FFFD:
+    the archive's texts keep them as read, but UTF-8 cannot encode one, so a report or Slack text
+    holding one could be neither written nor sent."""
     # a pattern, not str.translate: translate looks every character up in a dict (15 ms for a report
     # of 130,000 characters), the pattern's scan is in C (well under 1 ms)
-    return re.sub(_BIDI, "", text)
+    text = re.sub(_BIDI, "", text)
+    return text if text.isascii() else re.sub(_LONE_SURROGATE, "\ufffd", text)

@@ -222,3 +222,16 @@ def test_analyze_as_a_process_with_its_outputs_closed_or_full(tmp_path: Path) ->
         # a small report is still in the buffer when the process ends: the interpreter's status (120)
         assert lost.returncode == 120, lost.stderr
         assert b"chimera: the output could not be written: [Errno 28] No space left on device" in lost.stderr
+
+
+def test_a_lone_surrogate_is_written_as_a_replacement_character(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """A JSON "\\ud800" escape is kept as read, but UTF-8 cannot encode it: the report is still written
+    (the character as U+FFFD) and printed, not a crash (found in review, round 8)."""
+    results = '{"model": "x\\ud800y:1b", "results": [{"ttft_ms": 90.5, "tokens_s": 280.0}]}'
+    archive = _tarball(tmp_path / "a.tar.gz", {"runs/r.json": results})
+    assert main(["analyze", str(archive), "--no-llm", "--quiet", "--out", str(tmp_path / "r.md")]) == 0
+    report = (tmp_path / "r.md").read_text(encoding="utf-8")
+    assert "x\ufffdy" in report and "\ud800" not in report
+    assert main(["analyze", str(archive), "--no-llm", "--quiet"]) == 0
+    assert "x\ufffdy" in capsys.readouterr().out
