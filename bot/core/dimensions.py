@@ -165,6 +165,12 @@ class _Partition:
         return (None,) * len(names) not in set(zip(*(self.values[n] for n in names), strict=True))
 
 
+# A key of more dimensions than this keeps them all (none is tried for dropping): the drop pass
+# counts every context once per dimension tried, so a table of N records each naming its own field
+# (N dimensions, N contexts) took N³ steps (1,000 records: 17 s; 4,000: minutes).
+_MOST_DROPPED = 64
+
+
 def _key_dimensions(varying: list[str], values: Mapping[str, list[str | None]],
                     distinct: Mapping[str, set[str | None]]) -> list[str]:
     """Greedy: keep a dimension when it splits the configurations found so far, until every
@@ -202,6 +208,8 @@ def _key_dimensions(varying: list[str], values: Mapping[str, list[str | None]],
     def own(names: list[str]) -> int:
         return count_of([n for n in names if n not in LOCATION_DIMENSIONS])
 
+    if len(key) > _MOST_DROPPED:  # each try counts every context over the rest: key² × contexts
+        return sorted(key)
     for name in reversed(list(key)):
         rest = [n for n in key if n != name]
         if rest and count_of(rest) == count and part.all_named(rest) and own(rest) >= own(key):
