@@ -134,11 +134,15 @@ def test_weighing_many_claims_at_once_is_the_loop() -> None:
         assert list(zip(picks.tolist(), matched.tolist(), strict=True)) == loop, (actuals, claimed, margins)
 
 
-def test_scopes_from_cells_and_statistics_made_together_are_the_rows_own(tmp_path: Path) -> None:
+@pytest.mark.parametrize("block", [None, 1, 100])
+def test_scopes_from_cells_and_statistics_made_together_are_the_rows_own(tmp_path: Path, block: int | None,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     # A scope's rows are picked from its model's (setting, source) cells, or for many pairs at once from
-    # one mask (`_Index.make_scopes`), and one-file scopes' statistics computed together
-    # (`_pair_statistics`): the same rows, in the same order, and the same numbers as filtering the frame
-    # and reducing each scope's values alone.
+    # one mask (`_Index.make_scopes`; by blocks of pairs when pairs x rows is large: `block` cells at most,
+    # 1 and 100 making one or a few pairs' mask at a time), and one-file scopes' statistics computed
+    # together (`_pair_statistics`): the same rows, in the same order, and the same numbers as filtering
+    # the frame and reducing each scope's values alone.
+    from bot.core.analysis import claims
     from bot.core.analysis.claims import _Index, _pair_statistics
     from bot.core.analysis.requests import request_frame
     from bot.core.config import Config
@@ -156,6 +160,8 @@ def test_scopes_from_cells_and_statistics_made_together_are_the_rows_own(tmp_pat
     wanted = [(model, config) for model in ("m:0b", "m:5b", "m:6b", "", "m:9b") for config in
               ("", "num_ctx=1024", "num_ctx=2048", "num_ctx=4096", "num_ctx=512", "num_ctx=1024,file=r3", "x")]
     batch = _Index(requests, {})
+    if block is not None:
+        monkeypatch.setattr(claims, "_BLOCK_CELLS", block)
     batch.make_scopes(wanted)
     assert set(batch._scopes) == set(wanted)
     one_file = [index.scope(*key) for key in wanted if len(index.scope(*key).sources) == 1]

@@ -93,6 +93,24 @@ def test_the_index_codes_are_pandas_codes_in_32_bits() -> None:
         assert setting.dtype == np.int32 and setting.tolist() == expected.tolist()
 
 
+def test_a_categorical_context_is_numbered_by_its_own_codes() -> None:
+    # The request frame's context is a categorical sharing the measurement frame's categories: its codes
+    # are the settings' numbers as they are (no copy), a category no request has gets no settings, and
+    # each row's settings are those of its text, as when the column is text.
+    from bot.core.analysis.claims import _context_parts
+
+    texts = ["num_ctx=1024", None, "num_ctx=2048,seed=1", "num_ctx=1024", None, "seed=1"]
+    categories = pd.Index(["num_ctx=1024", "num_ctx=2048,seed=1", "num_ctx=4096", "seed=1"], dtype=str)
+    frame = pd.DataFrame({"context": pd.Categorical(texts, categories=categories)})
+    codes, settings = _setting_codes(frame)
+    assert np.shares_memory(codes, frame["context"].array.codes)
+    assert settings[2] == frozenset()  # num_ctx=4096: no request's
+    assert len(settings) == 4 and settings[0] == _context_parts("num_ctx=1024")
+    text_codes, text_settings = _setting_codes(pd.DataFrame({"context": pd.array(texts, dtype="str")}))
+    assert [None if c < 0 else settings[c] for c in codes.tolist()] == [
+        None if c < 0 else text_settings[c] for c in text_codes.tolist()]
+
+
 def test_a_mismatch_is_explained_from_the_claim_s_own_fields(tmp_path: Path) -> None:
     # The explanation reads the claim's metric, statistic, value and precision (no longer a tuple of the
     # whole claim): a summary that gives the median as the mean is told so.

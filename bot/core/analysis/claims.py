@@ -367,6 +367,7 @@ def _weigh_many(actuals: np.ndarray, claimed: np.ndarray, margins: np.ndarray) -
 
 _MAX_CELLS = 256  # a model's (setting, source) cells walked in Python at most (`_Index.cells`)
 _BATCH_CELLS = 1 << 22  # scopes made at once (`_Index.make_scopes`) when pairs x rows is at most this
+_BLOCK_CELLS = 1 << 18  # pairs x rows of one mask of `_Index.make_scopes` at most (a real archive: one)
 
 _METRIC_COLUMNS = ("throughput_tok_s", "ttft_ms", "latency_ms", "load_ms", "prompt_eval_ms", "eval_ms",
                    "prompt_tokens", "output_tokens", "tpot_ms", "itl_ms")
@@ -483,6 +484,19 @@ class _Index:
         ok = np.flatnonzero(~self.failed)
         if not keys or len(keys) * len(ok) > _BATCH_CELLS:
             return  # each made when asked for
+        # 32-bit positions (the scopes keep them), and each row's codes read once for all blocks
+        ok = narrowed(ok, len(self.failed))
+        settings, models = self.setting_codes[ok], self.model_codes[ok]
+        # by blocks of pairs of at most `_BLOCK_CELLS` cells: the mask and `np.nonzero`'s 64-bit positions
+        # of one block at a time (10,000 files, 16 pairs of ~130,000 rows: ~8 MB at once in one block)
+        step = max(1, _BLOCK_CELLS // max(len(ok), 1))
+        for start in range(0, len(keys), step):
+            self._make_block(keys[start:start + step], ok, settings, models)
+
+    def _make_block(self, keys: list[tuple[str, str]], ok: np.ndarray, settings: np.ndarray,
+                    models: np.ndarray) -> None:
+        """`make_scopes` of ``keys``, one mask: ``ok`` the successful rows, ``settings`` and ``models``
+        their setting and model codes."""
         configs: dict[str, int] = {}
         for _, config in keys:
             configs.setdefault(config, len(configs))
@@ -493,12 +507,12 @@ class _Index:
             else:
                 covers[at] = True  # no configuration: every row of the model
         wanted = np.array([self.model_code.get(model, -2) if model else -1 for model, _ in keys])
-        mask = covers[[configs[config] for _, config in keys]][:, self.setting_codes[ok]]
-        mask &= (wanted[:, None] == -1) | (self.model_codes[ok][None, :] == wanted[:, None])
+        mask = covers[[configs[config] for _, config in keys]][:, settings]
+        mask &= (wanted[:, None] == -1) | (models[None, :] == wanted[:, None])
         pair, column = np.nonzero(mask)  # each pair's rows in frame order
-        del mask  # (each temporary let go as soon as it is used: 10,000 files, 16 pairs: ~2 MB each)
+        del mask  # (each temporary let go as soon as it is used)
         rows = ok[column]
-        del ok, column
+        del column
         sources = self.source_codes[rows]
         bounds = np.searchsorted(pair, np.arange(len(keys) + 1)).tolist()
         starts = np.asarray(bounds[:-1])
@@ -822,10 +836,20 @@ def _setting_codes(requests: pd.DataFrame) -> tuple[np.ndarray, list[frozenset[_
     if requests.empty:
         return np.empty(0, dtype=np.int64), []
     column = requests["context"] if "context" in requests else requests["config"]
-    codes, texts = _first_seen(column.to_numpy(dtype=object).tolist())
-    if "context" in requests:
-        return codes, [_context_parts(str(text)) for text in texts]
-    return codes, [_config_parts(str(text)) for text in texts]
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        # the frame's context is a categorical (`request_frame`): its codes and categories as they are (a
+        # numbering up to order, which nothing here depends on), not a list of texts made to number them
+        # again (10,000 files: two copies of a pointer per request, ~2 MB at once). A category no request
+        # has (the measurement frame's categories are shared: a real archive, ~130 of ~300) is not read:
+        # no settings, so no configuration's parts are found in it.
+        values = column.array
+        codes = values.codes
+        used = np.bincount(codes[codes >= 0], minlength=len(values.categories)).tolist()
+        texts = [text if count else None for text, count in zip(values.categories.tolist(), used, strict=True)]
+    else:
+        codes, texts = _first_seen(column.to_numpy(dtype=object).tolist())
+    parts = _context_parts if "context" in requests else _config_parts
+    return codes, [frozenset() if text is None else parts(str(text)) for text in texts]
 
 
 def _first_seen(values: list[Any]) -> tuple[np.ndarray, list[Any]]:
