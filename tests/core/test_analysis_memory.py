@@ -196,6 +196,22 @@ def test_one_group_of_127_sources_joins_its_sources(tmp_path: Path) -> None:
     assert analysis.groups["sources"].tolist() == ["raw.csv"]
 
 
+def test_request_frame_taken_block_by_block_is_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Metric values read a block of rows at a time (`requests._STEP` rows each, large archives) are
+    those of all at once: a request's first non-missing value, also when its rows (and missing
+    values) span blocks and rows come out of request order."""
+    from bot.core.analysis import requests as requests_module
+
+    rng = np.random.default_rng(16)
+    for _ in range(150):
+        measurements = with_group_model(_frame(rng))
+        whole = request_frame(measurements)
+        for step in (1, 2, 5):
+            monkeypatch.setattr(requests_module, "_STEP", step)
+            pd.testing.assert_frame_equal(request_frame(measurements), whole)
+        monkeypatch.undo()
+
+
 def test_config_groups_taken_block_by_block_are_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     """Groups' statistics worked out a block of groups at a time (`groups._BLOCK` values each, large
     archives) are bit for bit those of all at once, zeros (-0.0, 0.0: pandas' path) among them."""

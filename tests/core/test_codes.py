@@ -54,6 +54,21 @@ def test_narrow_combine_numbers_rows_the_same_in_the_narrowest_type(monkeypatch:
         assert np.array_equal(first, expected_first)
 
 
+def test_distinct_counts_codes_in_a_table_or_hashes_them() -> None:
+    """`codes._distinct` (does a combination occur twice?): one column of codes below twice its
+    length is counted in a table, sparser codes and several columns are hashed; the same answer."""
+    rng = np.random.default_rng(9)
+    for trial in range(2000):
+        size = int(rng.integers(1, 40))
+        high = [size, 3 * size + 5000, 2**40][trial % 3]  # table; sparse (hashed); beyond any table
+        columns = [rng.integers(0, high, size) for _ in range(1 + (trial % 7 == 0))]
+        if trial % 2:  # distinct codes
+            columns[0] = rng.choice(max(high, size), size, replace=False) if high < 10**6 else \
+                rng.permutation(size) * (high // size)
+        expected = len(set(zip(*(column.tolist() for column in columns), strict=True))) == size
+        assert codes._distinct(*columns) == expected
+
+
 def test_combine_of_nothing() -> None:
     number, first = combine(np.empty(0, dtype=np.int32))
     assert len(number) == 0 and len(first) == 0
