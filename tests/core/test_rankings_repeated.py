@@ -45,4 +45,5 @@ def test_a_looked_up_name_and_values_are_the_first_look_up_s(tmp_path: Path) -> 
     values = _values(rows, "m:1b", "throughput_tok_s")
     assert values.tolist() == [100.0, 101.0, 99.5, 100.5, 80.0, 81.0, 79.5, 80.5]
     assert _values(rows, "m:1b", "throughput_tok_s") is values
+    assert not values.flags.writeable  # (shared by every claim naming the model: read only)
     assert _values(rows, "m:1b", "throughput_tok_s", "num_ctx=4096").tolist() == [80.0, 81.0, 79.5, 80.5]

@@ -300,13 +300,16 @@ def _best_per_model(rows: _Successful, metric: str) -> pd.DataFrame:
 
 
 def _values(rows: _Successful, model: str, metric: str, config: str | None = None) -> np.ndarray:
-    """The values of a model's metric (of one configuration, or all), in row order. Kept: not to be changed."""
+    """The values of a model's metric (of one configuration, or all), in row order; read only (kept
+    for the next claim naming the same model: a write would change what it reads)."""
     key = (model, metric, config)
     if key not in rows._values:
         mask = rows.equals("model", model) & rows.equals("metric", metric)
         if config is not None:
             mask &= rows.equals("config", config)
-        rows._values[key] = rows.values[mask]
+        values = rows.values[mask]
+        values.flags.writeable = False
+        rows._values[key] = values
     return rows._values[key]
 
 
