@@ -103,12 +103,12 @@ def build_facts(analysis: Analysis, inventory: Inventory) -> list[Fact]:
 def _request_facts(facts: _Facts, analysis: Analysis) -> None:
     req = analysis.requests
     total, failed, samples = analysis.total, analysis.failed, analysis.samples
-    source = req["source"].to_numpy(dtype=object) if not req.empty else np.empty(0, dtype=object)
-    sample = is_text(req["kind"], "sample") if not req.empty else np.empty(0, dtype=bool)
-    all_sources = sorted(set(source.tolist()))
+    source = req["source"]
+    all_sources = sorted(_distinct(source)) if not req.empty else []
     if samples:
+        sample = is_text(req["kind"], "sample") if not req.empty else np.empty(0, dtype=bool)
         facts.add(f"{samples:,} benchmark samples (repetitions of a tool's tests, not requests) were recorded.",
-                  samples, "samples", sorted(set(source[sample].tolist())), importance=96,
+                  samples, "samples", sorted(_distinct(source, sample)), importance=96,
                   metric="samples", rows=samples)
     if not total:
         return
@@ -118,7 +118,7 @@ def _request_facts(facts: _Facts, analysis: Analysis) -> None:
     facts.add(f"{total:,} LLM requests were recorded{counted}; {failed:,} failed and are excluded from every "
               f"statistic.", total, "requests", sources, importance=96, metric="requests", rows=total)
     failed_rows = req["failed"].to_numpy(dtype=bool) & is_text(req["kind"], "request")
-    failed_sources = sorted({*source[failed_rows].tolist(), *_count_sources(analysis, failed_only=True)})
+    failed_sources = sorted({*_distinct(source, failed_rows), *_count_sources(analysis, failed_only=True)})
     facts.add(f"{failed:,} of {total:,} requests failed ({100 * failed / total:.1f}%).", failed,
               "requests", failed_sources or sources, importance=95, metric="failed_requests", rows=total)
 
@@ -214,8 +214,22 @@ def _throughput_rows(groups: _Columns) -> np.ndarray:
 
 
 def _texts(frame: pd.DataFrame, column: str, rows: np.ndarray) -> list[Any]:
-    """The column's values at ``rows`` as Python objects."""
-    return frame[column].to_numpy(dtype=object)[rows].tolist()
+    """The column's values at ``rows`` (positions or a mask) as Python objects."""
+    return _texts_at(frame[column], rows)
+
+
+def _distinct(column: pd.Series, rows: np.ndarray | None = None) -> set[Any]:
+    """The column's distinct values (at ``rows``, a mask, when given) as Python objects; a
+    categorical's read off its codes: the request frame has a row per request (~135,000 at 10,000
+    files), and an object copy of a column of it was this step's memory peak."""
+    values = column.array
+    if isinstance(values, pd.Categorical):
+        codes = values.codes if rows is None else values.codes[rows]
+        if not (codes < 0).any():  # (a missing one: as pandas writes it, below)
+            used = np.flatnonzero(np.bincount(codes, minlength=len(values.categories)))
+            return set(values.categories.take(used).tolist())
+    objects = column.to_numpy(dtype=object)
+    return set((objects if rows is None else objects[rows]).tolist())
 
 
 def _texts_at(column: pd.Series, rows: np.ndarray) -> list[Any]:
@@ -230,16 +244,17 @@ def _texts_at(column: pd.Series, rows: np.ndarray) -> list[Any]:
     return column.iloc[rows].to_numpy(dtype=object).tolist()
 
 
-def _equals(column: pd.Series, text: str) -> np.ndarray:
-    """``column == text`` as an array (a categorical column is compared on its codes)."""
+def _equals(column: pd.Series, text: str, rows: np.ndarray | None = None) -> np.ndarray:
+    """``column == text`` as an array, at ``rows`` (positions) only when given (a categorical column
+    is compared on its codes)."""
     values = column.array
     if isinstance(values, pd.Categorical):
         try:
             code = values.categories.get_loc(text)
         except KeyError:
-            return np.zeros(len(values), dtype=bool)
-        return values.codes == code
-    return column.to_numpy(dtype=object) == text
+            return np.zeros(len(values) if rows is None else len(rows), dtype=bool)
+        return (values.codes if rows is None else values.codes[rows]) == code
+    return (column.to_numpy(dtype=object) if rows is None else column.iloc[rows].to_numpy(dtype=object)) == text
 
 
 def _best_configuration_fact(facts: _Facts, analysis: Analysis, groups: _Columns) -> None:
@@ -286,11 +301,13 @@ def _best_configuration_ttft(facts: _Facts, analysis: Analysis, columns: _Column
               str(row["sources"]), importance=84, model=model, config=config, metric="ttft_ms",
               rows=int(row["warm_n"]))
     req = analysis.requests
-    cold = set(req["request_id"].to_numpy(dtype=object)[req["cold_start"].to_numpy(dtype=bool)].tolist()) \
-        if "cold_start" in req else set()
+    cold = _distinct(req["request_id"], req["cold_start"].to_numpy(dtype=bool)) if "cold_start" in req else set()
     m = analysis.measurements
-    here_rows = np.flatnonzero(_equals(m["model"], model) & _equals(m["metric"], "ttft_ms")
-                               & _equals(m["config"], config) & ~m["failed"].to_numpy(dtype=bool))
+    # narrowed a column at a time: one full-length mask, not four and their combinations
+    here_rows = np.flatnonzero(_equals(m["model"], model))
+    here_rows = here_rows[_equals(m["metric"], "ttft_ms", here_rows)]
+    here_rows = here_rows[_equals(m["config"], config, here_rows)]
+    here_rows = here_rows[~m["failed"].to_numpy(dtype=bool)[here_rows]]
     if cold:  # the few rows of this configuration, checked against the cold request ids
         ids = _texts_at(m["request_id"], here_rows)
         here_rows = here_rows[np.asarray([rid not in cold for rid in ids], dtype=bool)]
