@@ -89,8 +89,9 @@ class ConfigComparison:
 
 @dataclass
 class Analysis:
-    # one row per request (see requests.request_frame). request_id, source, model, config, error and
-    # latency_definition are categoricals sharing the measurement frame's categories: they read,
+    # one row per request (see requests.request_frame). request_id, source, model, config, error,
+    # kind, context and latency_definition are categoricals sharing the measurement frame's
+    # categories (test a kind with `requests.is_text`): they read,
     # compare and group as text, but assigning a new text raises, value_counts lists unused
     # categories, and request_id's category order is not text order (sort by its texts).
     requests: pd.DataFrame
