@@ -188,6 +188,7 @@ def _compare(args: argparse.Namespace, settings: Settings) -> int:
     from bot.core.comparable import parse_selector
     from bot.flows.compare import Comparison, compare_news
     from bot.render.news import MARKDOWN, headline, news_json, news_markdown
+    from bot.render.slack_text import untrusted
 
     if bool(args.configs) == bool(args.current):
         print("chimera: compare takes two archives, or one archive and --configs K=V K=V", file=sys.stderr)
@@ -217,7 +218,7 @@ def _compare(args: argparse.Namespace, settings: Settings) -> int:
     except OSError as exc:
         print(f"chimera: cannot write output: {exc.strerror or exc}", file=sys.stderr)
         return 1
-    print(f"chimera: {headline(news, MARKDOWN, since='compared with')}", file=sys.stderr)
+    print(f"chimera: {untrusted(headline(news, MARKDOWN, since='compared with'))}", file=sys.stderr)
     return 0
 
 

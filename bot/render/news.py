@@ -18,7 +18,14 @@ from bot.core.numbers import format_number
 from bot.core.regression import IMPROVEMENT, REGRESSION, Trend, Verdict
 from bot.core.text import truncate
 from bot.render.blocks import MAX_BLOCKS
-from bot.render.slack_text import HEADER_TEXT_LIMIT, SECTION_TEXT_LIMIT, escape_mrkdwn, escape_plain, split_text
+from bot.render.slack_text import (
+    HEADER_TEXT_LIMIT,
+    SECTION_TEXT_LIMIT,
+    escape_mrkdwn,
+    escape_plain,
+    split_text,
+    untrusted,
+)
 
 LEVEL_ICON: dict[Level, str] = {
     "critical": ":red_circle:", "major": ":large_orange_circle:", "minor": ":large_yellow_circle:",
@@ -364,7 +371,8 @@ def news_markdown(news: News, *, title_text: str) -> str:
                        f"{change(v) if v.rel_change is not None else 'n/a'} | {before_now} | "
                        f"{v.n_current}{f' (+{v.n_dropped} cold)' if v.n_dropped else ''} | {len(s.baseline_labels)} |")
         out.append("")
-    return "\n".join(out)
+    # as the analysis report's last step: no bidirectional controls, credentials or lone surrogates
+    return untrusted("\n".join(out))
 
 
 def _cell(text: str) -> str:

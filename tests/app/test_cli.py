@@ -235,3 +235,18 @@ def test_a_lone_surrogate_is_written_as_a_replacement_character(tmp_path: Path,
     assert "x\ufffdy" in report and "\ud800" not in report
     assert main(["analyze", str(archive), "--no-llm", "--quiet"]) == 0
     assert "x\ufffdy" in capsys.readouterr().out
+
+
+def test_compare_writes_a_lone_surrogate_as_a_replacement_character_and_drops_bidi_controls(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The comparison report ends as the analysis report does (review of round 8: `compare` crashed on
+    a model name holding a JSON "\\ud800" escape, and kept a right-to-left override)."""
+    for name, tokens in (("a", 280.0), ("b", 140.0)):
+        write_tree(tmp_path / name, {f"runs/r{i}.json": json.dumps(
+            {"model": "x\\ud800y\u202e:1b", "results": [{"ttft_ms": 90.5 + i, "tokens_s": tokens + i}]},
+            ensure_ascii=False).replace("\\\\ud800", "\\ud800") for i in range(5)})
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "news.md")]) == 0
+    report = (tmp_path / "news.md").read_text(encoding="utf-8")
+    assert "x\ufffdy:1b" in report and "\u202e" not in report
+    assert main(["compare", str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    assert "x\ufffdy:1b" in capsys.readouterr().out
