@@ -1,4 +1,4 @@
-"""`facts._distinct` and `facts._equals` at rows give what the object copy of the column gives (the
+"""`facts._distinct` and `requests.is_text` at rows give what the object copy of the column gives (the
 request frame's categoricals are read off their codes, stored frames' text columns as objects)."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ import random
 import numpy as np
 import pandas as pd
 
-from bot.core.analysis.facts import _distinct, _equals
+from bot.core.analysis.facts import _distinct
+from bot.core.analysis.requests import is_text
 
 
 def test_distinct_texts_of_a_column_at_a_mask_are_the_object_copys() -> None:
@@ -33,4 +34,4 @@ def test_equals_at_rows_is_the_whole_columns_at_those_rows() -> None:
         rows = np.flatnonzero([rng.random() < 0.5 for _ in texts])
         for column in (pd.Series(texts, dtype="category"), pd.Series(texts, dtype=object)):
             for text in ("m:1b", "absent"):
-                assert _equals(column, text, rows).tolist() == _equals(column, text)[rows].tolist()
+                assert is_text(column, text, rows).tolist() == is_text(column, text)[rows].tolist()

@@ -244,19 +244,6 @@ def _texts_at(column: pd.Series, rows: np.ndarray) -> list[Any]:
     return column.iloc[rows].to_numpy(dtype=object).tolist()
 
 
-def _equals(column: pd.Series, text: str, rows: np.ndarray | None = None) -> np.ndarray:
-    """``column == text`` as an array, at ``rows`` (positions) only when given (a categorical column
-    is compared on its codes)."""
-    values = column.array
-    if isinstance(values, pd.Categorical):
-        try:
-            code = values.categories.get_loc(text)
-        except KeyError:
-            return np.zeros(len(values) if rows is None else len(rows), dtype=bool)
-        return (values.codes if rows is None else values.codes[rows]) == code
-    return (column.to_numpy(dtype=object) if rows is None else column.iloc[rows].to_numpy(dtype=object)) == text
-
-
 def _best_configuration_fact(facts: _Facts, analysis: Analysis, groups: _Columns) -> None:
     """The headline: the single configuration with the highest median generation throughput, never a
     model-level roll-up, set against the runner-up configuration with a noise test."""
@@ -304,9 +291,9 @@ def _best_configuration_ttft(facts: _Facts, analysis: Analysis, columns: _Column
     cold = _distinct(req["request_id"], req["cold_start"].to_numpy(dtype=bool)) if "cold_start" in req else set()
     m = analysis.measurements
     # narrowed a column at a time: one full-length mask, not four and their combinations
-    here_rows = np.flatnonzero(_equals(m["model"], model))
-    here_rows = here_rows[_equals(m["metric"], "ttft_ms", here_rows)]
-    here_rows = here_rows[_equals(m["config"], config, here_rows)]
+    here_rows = np.flatnonzero(is_text(m["model"], model))
+    here_rows = here_rows[is_text(m["metric"], "ttft_ms", here_rows)]
+    here_rows = here_rows[is_text(m["config"], config, here_rows)]
     here_rows = here_rows[~m["failed"].to_numpy(dtype=bool)[here_rows]]
     if cold:  # the few rows of this configuration, checked against the cold request ids
         ids = _texts_at(m["request_id"], here_rows)

@@ -198,13 +198,15 @@ def text_array(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
 
 
 
-def is_text(column: pd.Series, text: str) -> np.ndarray:
-    """Which values of a text column are ``text`` (of a categorical one: read off its codes)."""
+def is_text(column: pd.Series, text: str, rows: np.ndarray | None = None) -> np.ndarray:
+    """Which values of a text column are ``text``, at ``rows`` (positions) only when given (of a
+    categorical one: read off its codes)."""
     values = column.array
     if isinstance(values, pd.Categorical):
         code = code_of(values, text)
-        return values.codes == code if code >= 0 else np.zeros(len(values), dtype=bool)
-    return column.to_numpy(dtype=object) == text
+        codes = values.codes if rows is None else values.codes[rows]
+        return codes == code if code >= 0 else np.zeros(len(codes), dtype=bool)
+    return (column.to_numpy(dtype=object) if rows is None else column.iloc[rows].to_numpy(dtype=object)) == text
 
 
 def code_of(values: pd.Categorical, text: str) -> int:
