@@ -203,7 +203,7 @@ def read_file(rel: str, archive: Archive, read_before: int | None = None) -> Fil
         return out
     file = SourceFile(rel=rel, fmt=fmt, text=text, paths=archive.paths, sibling=archive.text)
     if fmt in ("md", "text"):
-        out.rankings = find_rankings(text, rel, lowered=file.lowered, lines=file.text_lines)
+        out.rankings = find_rankings(text, rel, folded=file.folded, lines=file.text_lines)
     read_before = read_before or 0
     with measurement_allowance(limits.allowance(read_before), read_before=read_before,
                                budget=limits.max_job_measurements):
