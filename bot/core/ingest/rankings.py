@@ -94,7 +94,9 @@ def find_rankings(text: str, source: str, *, folded: bytes | None = None,
 # The line breaks `str.splitlines` honours besides '\n' and '\r'
 _OTHER_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 _PATTERN_WORDS = ("best", "fast", "slower", "ſ")
-_FOLDED_WORDS = tuple(word.encode() for word in _PATTERN_WORDS)  # ('ſ': no other character lowers to it)
+# ('ſ': no other character lowers to it; it is looked for in the text first, one character found ~50x
+# faster than its two bytes, and in most texts never)
+_FOLDED_WORDS = tuple(word.encode() for word in _PATTERN_WORDS)
 
 
 def _pattern_lines(text: str, folded: bytes, lines: list[str]) -> list[tuple[int, str]]:
@@ -111,7 +113,7 @@ def _pattern_lines(text: str, folded: bytes, lines: list[str]) -> list[tuple[int
     if (not any(brk in text for brk in _OTHER_BREAKS)
             and ("\r" not in text or text.count("\r") == text.count("\r\n"))):
         # each line ends at a '\n': line i starts after the i-th
-        for word in _FOLDED_WORDS:
+        for word in _FOLDED_WORDS if "ſ" in text else _FOLDED_WORDS[:-1]:
             at = folded.find(word)
             while at >= 0 and len(starts) <= limit:
                 starts.add(folded.rfind(b"\n", 0, at) + 1)
