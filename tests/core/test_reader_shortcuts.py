@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import csv
 import random
 import re
 import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.core.ingest.readers import _KEY_START, _KEY_VALUE, _key_and_value, _metric_line, _metric_lines, _unique
+from bot.core.ingest.readers import (
+    _KEY_START,
+    _KEY_VALUE,
+    _SNIFFED,
+    _key_and_value,
+    _metric_line,
+    _metric_lines,
+    _unique,
+)
 
 _PIECES = ["TTFT", "Latency", "Tokens/s", "eval_count", "Mean (ms)", "Notes", "x", "é", "5x", "1", "12.5", " ms",
            " s", "s", "tok/s", "tokens/s", ":", ": ", "**", "*", "-", " - ", " ", "  ", "\t", "\u3000", "\xa0", "(",
@@ -149,3 +158,18 @@ def test_long_names_are_read_in_time() -> None:
     assert _seconds(lambda text: find_rankings(text, "r.md"), "fastest " + "a1" * 2000 + " x\n") < 2.0
     assert _seconds(lambda text: find_rankings(text, "r.md"), "a1" * 200_000 + " x is 5% faster\n") < 2.0
     assert _seconds(_model_in_text, "x" + "a1" * 200_000 + ":") < 2.0
+
+
+def test_the_sniffer_finds_no_delimiter_a_sample_does_not_hold() -> None:
+    # `read_csv` does not sniff a sample holding none of `_SNIFFED`: the sniffer would fail on it
+    rng = random.Random(17)
+    pieces = ["a", "b", "1", "2.5", " ", "\n", "\r\n", '"', "'", ":", "=", "==ERROR==", "x y", "é", ".", "-", "\x00"]
+    samples = ["", "\n", "a", "1\n2\n3\n", '"a" "b"\n"c" "d"\n', "a:b:c\nd:e:f\n" * 20, "'x' 'y'\n" * 30]
+    samples += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 200))) for _ in range(400)]
+    for sample in samples:
+        assert not any(d in sample for d in _SNIFFED)
+        try:
+            found = csv.Sniffer().sniff(sample, delimiters=_SNIFFED).delimiter
+        except csv.Error:
+            continue
+        raise AssertionError(f"{sample!r}: {found!r}")

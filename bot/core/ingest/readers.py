@@ -31,12 +31,20 @@ MAX_BLOCKS_PER_FILE = 2000
 
 
 # --------------------------------------------------------------------------------------- CSV
+_SNIFFED = ";\t|"  # the delimiters looked for when the header has no ','
+
+
 def read_csv(text: str, source: str) -> tuple[list[TableBlock], list[str]]:
     first_line = text[:text.find("\n")] if "\n" in text else text  # (not a copy of the rest)
     delimiter = ","
     if "," not in first_line:  # sniffing costs more than reading a small file: only when needed
-        with contextlib.suppress(csv.Error):
-            delimiter = csv.Sniffer().sniff(text[:4096], delimiters=";\t|").delimiter
+        sample = text[:4096]
+        # and only when the sample holds one of the delimiters: the sniffer finds none it does not
+        # hold, and fails after counting each ASCII character in each line (0.35 ms for a line of
+        # 80, 20 ms for a one-column file of 200 rows)
+        if any(d in sample for d in _SNIFFED):
+            with contextlib.suppress(csv.Error):
+                delimiter = csv.Sniffer().sniff(sample, delimiters=_SNIFFED).delimiter
     try:
         columns, records, bad = csv_records(text, delimiter)
     except (IrregularCsv, csv.Error):
