@@ -91,7 +91,9 @@ def decode(data: bytes) -> tuple[str | None, str]:
         except UnicodeDecodeError:
             return None, "undecodable bytes (UTF-16 byte-order mark but invalid UTF-16)"
     try:
-        return data.decode("utf-8-sig"), ""
+        # ('utf-8' where there is no byte-order mark: the same text and error, without the Python
+        # wrapper 'utf-8-sig' is, 0.6 us a file)
+        return data.decode("utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"), ""
     except UnicodeDecodeError as exc:
         return None, f"undecodable bytes (not UTF-8: invalid byte 0x{data[exc.start]:02x} at offset {exc.start})"
 
