@@ -33,7 +33,7 @@ import pandas as pd
 from bot.core.ingest.packed import PackedTexts, pack
 from bot.core.ingest.rows import PackedRows
 from bot.core.metrics import METRICS
-from bot.core.types import CLAIM_COLUMNS, MEASUREMENT_COLUMNS, empty_claims
+from bot.core.types import CLAIM_COLUMNS, INGEST_COLUMNS, MEASUREMENT_COLUMNS, empty_claims
 
 SHARED_TEXTS = ("source", "model", "metric", "error", "kind", "definition", "context", "statistic")
 FILE_TEXTS = ("request_id", "identifiers", "fingerprint")  # mostly unique to their file
@@ -399,8 +399,7 @@ class ColumnStore:
         data["unit"] = categorical(metric.codes, units, merge=True)
         no_config = np.zeros(len(metric), dtype=np.int8)
         data["config"] = pd.Categorical.from_codes(no_config, dtype=_NO_CONFIG, validate=False)
-        frame = pd.DataFrame({name: data[name] for name in MEASUREMENT_COLUMNS if name != PACKED}, copy=False)
-        return frame, packed
+        return pd.DataFrame({name: data[name] for name in INGEST_COLUMNS}, copy=False), packed
 
     def _take(self, name: str, kept: np.ndarray | None) -> np.ndarray:
         """The column's kept rows: the buffer itself when every row is kept (then only the column
