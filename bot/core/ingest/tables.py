@@ -313,10 +313,11 @@ def _identifiers_template(source: str, around: dict[str, str], names: list[str])
 _TEMPLATE_ROWS = 8  # the records from which a table's contexts are written by a template
 
 
-def _formatted(template: str, columns: list[list[str]], size: int) -> list[str]:
-    """``template.format(*map(_json_text, row))`` of each of the ``size`` rows of ``columns`` (a text
-    in each), each distinct row written once: the rows are keyed, transposed and formatted by
-    ``zip``, ``dict`` and ``map`` in C, without a step of Python a record (~1 µs each)."""
+def _formatted(template: str, columns: Sequence[Sequence[str | None]], size: int) -> list[str]:
+    """``template.format(*map(_json_text, row))`` of each of the ``size`` rows of ``columns`` (a text in
+    each: the caller has checked that none is None), each distinct row written once: the rows are
+    keyed, transposed and formatted by ``zip``, ``dict`` and ``map`` in C, without a step of Python
+    a record (~1 µs each)."""
     if not columns:
         return [template.format()] * size
     keys = list(zip(*columns, strict=True))
