@@ -186,8 +186,9 @@ def test_context_template_writes_what_context_text_writes() -> None:
 
 
 def test_rows_added_a_record_at_a_time_pack_as_rows_added_one_by_one() -> None:
-    # `Rows.packed` codes a record's texts once in the spans `add_columns(per_record=...)` marks
-    from bot.core.ingest.rows import ROW_FIELDS
+    # `Rows.add_columns(per_record=...)` keeps a record's own fields once (RECORD_FIELDS, given
+    # once a record), and `Rows.packed` repeats them on its rows
+    from bot.core.ingest.rows import RECORD_FIELDS, ROW_FIELDS
 
     rng = random.Random(43)
     for _ in range(300):
@@ -205,7 +206,8 @@ def test_rows_added_a_record_at_a_time_pack_as_rows_added_one_by_one() -> None:
                                  "statistic": "", "n": math.nan, "fingerprint": ""})
             if rng.random() < 0.5:
                 got.add_columns(len(rows), per_record=per_record,
-                                **{name: [row[name] for row in rows] for name in ROW_FIELDS})
+                                **{name: [row[name] for row in rows[::per_record if name in RECORD_FIELDS else 1]]
+                                   for name in ROW_FIELDS})
             else:  # rows appended one by one between the spans
                 for row in rows:
                     got.append(**row)
@@ -255,3 +257,26 @@ def test_a_summary_tables_true_and_1_settings_stay_apart_on_both_paths(tmp_path:
         configs = dict(zip(claims["value"], claims["config"], strict=True))
         assert configs == {102.0: "flash_attn=1", 202.0: "flash_attn=True", 52.0: "flash_attn=0",
                            302.0: "flash_attn=False"}, options
+
+
+def test_rows_added_a_record_at_a_time_take_a_records_fields_once_a_record() -> None:
+    # with ``per_record``, RECORD_FIELDS come one a record (kept so), the others one a row: a column
+    # of the other length is refused, not packed out of line with the rows
+    import pytest
+
+    from bot.core.ingest.rows import RECORD_FIELDS, ROW_FIELDS
+
+    def columns(record_length: int, row_length: int) -> dict[str, object]:
+        return {name: (["r"] * record_length if name in RECORD_FIELDS - {"row", "failed"} else
+                       list(range(record_length)) if name == "row" else [False] * record_length)
+                if name in RECORD_FIELDS else
+                ([1.0] * row_length if name in ("value", "n") else ["t"] * row_length) for name in ROW_FIELDS}
+
+    rows = Rows()
+    rows.add_columns(6, per_record=3, **columns(2, 6))
+    packed = rows.packed()
+    assert len(packed) == 6 and packed.numbers["row"].tolist() == [0, 0, 0, 1, 1, 1]
+    with pytest.raises(ValueError, match="for 2 records"):
+        Rows().add_columns(6, per_record=3, **columns(6, 6))
+    with pytest.raises(ValueError, match="for 6 rows"):
+        Rows().add_columns(6, per_record=3, **columns(2, 2))

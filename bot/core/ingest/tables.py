@@ -681,21 +681,14 @@ def _full_requests(block: TableBlock, columns: list[tuple[str, str, list[float |
             definitions[at] = repeat(TTFT_FILE, size)
     context_of, identifier_of = contexts
     rows = range(block.row_offset, block.row_offset + size)
-    # (`per_record`: a record's id, model, error, context and identifiers are the same on its rows)
+    # (`per_record`: a record's id, row, model, failure, context and identifiers, the same on its
+    # rows, are given once a record: `Rows` keeps them so)
     out.add_columns(size * count, spent=True, per_record=count,
-                    request_id=_each([f"{source}#{row}" for row in rows], count), source=source,
-                    row=_each(rows, count), model=_each(models, count), metric=metrics * size,
-                    value=list(chain.from_iterable(by_record)), failed=_each([bool(e) for e in errors], count),
-                    error=_each(errors, count), kind="request",
+                    request_id=[f"{source}#{row}" for row in rows], source=source, row=list(rows), model=models,
+                    metric=metrics * size, value=list(chain.from_iterable(by_record)),
+                    failed=[bool(e) for e in errors], error=errors, kind="request",
                     definition=list(chain.from_iterable(zip(*definitions, strict=True))),
-                    context=_each(context_of, count), identifiers=_each(identifier_of, count),
-                    statistic="", n=math.nan, fingerprint="")
-
-
-def _each(values: Sequence[Any], count: int) -> list[Any]:
-    """Each value ``count`` times in a row (a record's model on each of its ``count`` rows). (A
-    sequence: ``count`` passes over one iterator would group its values, not repeat them.)"""
-    return list(chain.from_iterable(zip(*repeat(values, count), strict=True))) if count > 1 else list(values)
+                    context=context_of, identifiers=identifier_of, statistic="", n=math.nan, fingerprint="")
 
 
 TTFT_OLLAMA = "load + prompt eval as reported by Ollama (server-side; excludes network and queueing)"
