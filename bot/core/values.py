@@ -9,7 +9,7 @@ import math
 import re
 from collections.abc import Iterable
 from itertools import repeat
-from operator import itemgetter
+from operator import itemgetter, mul
 from typing import Any, cast
 
 _NUMBER_WITH_UNIT = re.compile(
@@ -124,7 +124,7 @@ def _plain_column(raws: list[Any], factor: float) -> list[float | None] | None:
     except ValueError:  # '-', '.', '1-2', '1.2.3', '' among them
         return None
     if factor != 1.0:  # (x * 1.0 is x, -0.0 included)
-        numbers = [number * factor for number in numbers]
+        numbers = list(map(mul, numbers, repeat(factor)))  # (in C: a product a value)
     if not all(map(math.isfinite, numbers)):  # (a 400-digit text is inf)
         return None
     return cast(list[float | None], numbers)
