@@ -24,6 +24,7 @@ import csv
 import io
 import math
 from collections.abc import Mapping, Sequence
+from itertools import repeat
 from typing import Any
 
 NAN = math.nan
@@ -92,14 +93,18 @@ def csv_records(text: str, delimiter: str) -> tuple[list[str], list[Record], int
     ``dtype=str, keep_default_na=False, skipinitialspace=True`` and bad lines skipped.
 
     Raises `IrregularCsv` for layouts pandas reads differently, ``csv.Error`` for broken quoting."""
-    rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
-            if not _blank(row)]
+    # (the empty rows dropped in C; a row of one field is looked at only when there is one)
+    rows = list(filter(None, csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)))
+    if 1 in map(len, rows):
+        rows = [row for row in rows if not _blank(row)]
     if not rows:
         raise IrregularCsv("no header")
     header = rows[0]
     width = len(header)
     if "" in header or len(set(header)) != width or (len(rows) > 1 and len(rows[1]) > width):
         raise IrregularCsv("header pandas renames, or an implicit index column")
+    if set(map(len, rows)) == {width}:  # every row as wide as the header (most files): a dict each, in C
+        return header, list(map(dict, map(zip, repeat(header), rows[1:]))), 0
     records: list[Record] = []
     bad = 0
     for row in rows[1:]:
