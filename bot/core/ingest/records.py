@@ -37,8 +37,9 @@ Record = dict[str, Any]
 def records_of(items: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[Record]]:
     """(columns, records) of a list of dicts, as ``pd.DataFrame(items).to_dict("records")``."""
     if len(items) == 1:  # one record (a JSON object's scalars): every column holds one type, kept as is
-        item = items[0]
-        return list(item), [{name: NAN if _kind(value) == "nan" else value for name, value in item.items()}]
+        item = items[0]  # (a NaN as `_kind` tells it, without a call a value: only a float is unequal to itself)
+        return list(item), [{name: NAN if type(value) is float and value != value else value
+                             for name, value in item.items()}]
     columns = list(dict.fromkeys(key for item in items for key in item))
     if not columns:
         return [], [{} for _ in items]
@@ -48,6 +49,9 @@ def records_of(items: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[Reco
 
 def _column(items: Sequence[Mapping[str, Any]], name: str) -> list[Any]:
     values = [item.get(name, _MISSING) for item in items]
+    types = set(map(type, values))
+    if len(types) == 1 and (types <= _PLAIN_KINDS or (types == {float} and not any(map(math.isnan, values)))):
+        return values  # one type, nothing missing (`_kind` of each value, told in C): kept as they are
     kinds = {_kind(v) for v in values}
     if len(kinds) == 1 and kinds <= {"int", "float", "str", "bool"}:
         return values  # one type, nothing missing: pandas keeps the values as they are
@@ -65,6 +69,9 @@ def _column(items: Sequence[Mapping[str, Any]], name: str) -> list[Any]:
     if present == {"str"}:
         return [NAN if v is _MISSING or v is None else v for v in values]
     return [NAN if v is _MISSING else v for v in values]
+
+
+_PLAIN_KINDS = {int, str, bool}  # exact types `_kind` names after themselves (a float may be NaN)
 
 
 def _kind(value: Any) -> str:
