@@ -181,7 +181,14 @@ def parse_shown_column(raws: list[Any], *, factor: float = 1.0, is_time: bool = 
         return numbers, list(map(by_decimals.__getitem__, decimals))
     numbers = []
     precisions = []
+    plain = _PLAIN_DECIMAL.fullmatch
     for raw in raws:
+        if type(raw) is str and plain(raw):  # `parse_shown` of a plain decimal (most cells), without its calls
+            value = float(raw) * factor
+            dot = raw.find(".")
+            numbers.append(value if math.isfinite(value) else None)
+            precisions.append(0.5 * 10 ** (-(len(raw) - dot - 1 if dot >= 0 else 0)) * abs(factor))
+            continue
         number, precision = parse_shown_value(raw, factor=factor, is_time=is_time)
         numbers.append(number)
         precisions.append(precision)
