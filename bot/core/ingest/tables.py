@@ -492,7 +492,10 @@ def _row_configs(header: _Header, records: list[Record]) -> list[str] | None:
         keys = [""] * len(records)
     else:
         parts = [_setting_parts(records, name, column) for name, column in sorted(named)]
-        keys = [",".join(filter(None, row)) for row in zip(*parts, strict=True)]  # (parts are None or 'k=v')
+        if all(None not in part for part in parts):  # no setting missing (most tables): joined in C
+            keys = list(map(",".join, zip(*parts, strict=True)))
+        else:
+            keys = [",".join(filter(None, row)) for row in zip(*parts, strict=True)]  # (parts are None or 'k=v')
     if header.config_names:
         for position, key in enumerate(keys):
             if not key:
