@@ -69,7 +69,7 @@ def test_a_one_record_table_reads_as_its_record_among_others() -> None:
     names = ["mean_ms", "p99_ms", "duration_s", "Tokens/s", "TTFT (s)", "mean_tokens_s", "model", "num_ctx", "tag",
              "error", "status", "config_name", "options"]
     cells = ["12", "0", "1.5 s", "870 ms", "n/a", "", "**42.5**", "1,234", 3, 0.0, 2.5, None, math.nan, True, "x",
-             '{"temperature": 0.2}', "error"]
+             '{"temperature": 0.2}', "error", -0.0, 1e308, math.inf]  # (1e308 s is no finite number of ms)
     checked = 0
     for _ in range(1500):
         columns = rng.sample(names, rng.randint(1, 5))

@@ -840,12 +840,20 @@ def _generic(block: TableBlock, header: _Header, contexts: Contexts, out: Rows) 
         row = block.row_offset
         error = _columns_failure(header, record)  # (`_said_failures`, `_row_models` of one record)
         model = _row_model(block, header, record)
+        request_id = f"{source}#{row}"
         for col, meaning, definition, zero_fails in header.generic:
-            value = _number(record[col], meaning)
-            if value is None:
-                continue
+            raw = record[col]
+            if type(raw) is float and meaning.metric in METRICS:  # `_number` of a float (most cells), inline
+                value = raw * meaning.factor
+                if not math.isfinite(value):
+                    continue
+            else:
+                found = _number(raw, meaning)
+                if found is None:
+                    continue
+                value = found
             row_error = error or ("zero time (failed run)" if zero_fails and value == 0 else "")
-            out.append(request_id=f"{source}#{row}", source=source, row=row, model=model, metric=meaning.metric,
+            out.append(request_id=request_id, source=source, row=row, model=model, metric=meaning.metric,
                        value=value, failed=bool(row_error), error=row_error, kind="generic", definition=definition,
                        context=context_of[0], identifiers=identifier_of[0], statistic=meaning.statistic,
                        n=math.nan, fingerprint="")
@@ -857,12 +865,13 @@ def _generic(block: TableBlock, header: _Header, contexts: Contexts, out: Rows) 
     for position in range(len(records)):
         row = block.row_offset + position
         error = said[position]
+        request_id = f"{source}#{row}"
         for metric, statistic, definition, zero_fails, numbers in columns:
-            value = numbers[position]
-            if value is None:
+            number = numbers[position]
+            if number is None:
                 continue
-            row_error = error or ("zero time (failed run)" if zero_fails and value == 0 else "")
-            out.append(request_id=f"{source}#{row}", source=source, row=row, model=models[position], metric=metric,
-                       value=value, failed=bool(row_error), error=row_error, kind="generic", definition=definition,
+            row_error = error or ("zero time (failed run)" if zero_fails and number == 0 else "")
+            out.append(request_id=request_id, source=source, row=row, model=models[position], metric=metric,
+                       value=number, failed=bool(row_error), error=row_error, kind="generic", definition=definition,
                        context=context_of[position], identifiers=identifier_of[position], statistic=statistic,
                        n=math.nan, fingerprint="")
