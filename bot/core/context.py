@@ -362,7 +362,7 @@ def split_columns(records: Sequence[Mapping[str, Any]], *, skip: Iterable[str] =
     """`split_fields` column by column: the (dimension, identifier) fields in the order the records
     name them, each with its text per record. A table's rows repeat their texts: callers that key
     on a row's texts (`bot.core.ingest.tables`) need no dict per row."""
-    skipped = skip if isinstance(skip, (set, frozenset)) else set(skip)  # (a header's is a frozenset already)
+    skipped = set(skip)
     dims: list[Column] = []
     idents: list[Column] = []
     if len(records) == 1:  # a JSON object's own scalars: judged value by value, each pair once
@@ -390,9 +390,7 @@ def split_columns(records: Sequence[Mapping[str, Any]], *, skip: Iterable[str] =
             cls = _classify_texts(name, distinct)
             if cls not in ("dimension", "identifier"):
                 continue
-            # (`_text_field` of each distinct text, by `map` in C over the cached `_canonical_text`)
-            canonical = map(_canonical_text, distinct)
-            written = dict(zip(distinct, canonical if cls == "dimension" else map(short, canonical), strict=True))
+            written = {raw: _text_field(raw, cls) for raw in distinct}
             texts = list(map(written.__getitem__, column))
         else:
             kinds = set(map(type, column))
