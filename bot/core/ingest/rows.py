@@ -19,7 +19,8 @@ from bot.core.limits import spend_measurement, spend_measurements
 
 @dataclass(slots=True)
 class Rows:
-    """Measurement rows as parallel lists. ``fingerprint`` identifies a record's content ('' when
+    """Measurement rows as parallel lists (a record's own fields once a record in the spans of
+    ``runs``: read the rows through `packed`). ``fingerprint`` identifies a record's content ('' when
     the tool gives none), to find the same record exported in two files."""
 
     request_id: list[str] = field(default_factory=list)
@@ -38,7 +39,7 @@ class Rows:
     n: list[float] = field(default_factory=list)
     fingerprint: list[str] = field(default_factory=list)
     # The spans of rows added a record at a time (`add_columns` with ``per_record``), as (first row,
-    # records, rows per record): in them each of RECORD_FIELDS (a record's id, row, model, error,
+    # records, rows per record): in them each of RECORD_FIELDS (a record's id, row, model, failure, error,
     # context and identifiers: the same on all of its rows) is kept once a record, not once a row,
     # and `packed` repeats it on the record's rows. Those columns are then shorter than the others.
     runs: list[tuple[int, int, int]] = field(default_factory=list)
