@@ -764,16 +764,23 @@ def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[di
         numbers, precisions = _shown_numbers(records, col, meaning)
         columns.append((meaning, numbers, precisions, meaning.statistic or default_stat, METRICS[meaning.metric].unit,
                         context))
-    claims: list[dict[str, Any]] = []
     settings = header.settings
-    # A table repeats its settings row after row: each distinct row is read once. One without
-    # settings columns names no configuration (`_row_config` of any of its rows is empty).
-    configs: dict[tuple[Any, ...], str] = {} if settings else {(): _NO_CONFIG}
     models = _row_models(block, header, records)
-    row_configs = _row_configs(header, records) if settings else None
+    # A table without settings columns names no configuration (`_row_config` of any of its rows is
+    # empty); one with them has its rows' written column by column (`_row_configs`) when it can
+    row_configs = _row_configs(header, records) if settings else [_NO_CONFIG] * len(records)
+    if row_configs is not None:  # (most tables): the claims made in one comprehension, row by row
+        return [{"source": source, "model": model, "config": config, "metric": meaning.metric, "statistic": statistic,
+                 "value": value, "unit": unit, "context": context, "precision": precisions[position]}
+                for position, model, config in zip(range(len(records)), models, row_configs, strict=True)
+                for meaning, numbers, precisions, statistic, unit, context in columns
+                if (value := numbers[position]) is not None]
+    # Else (an options column, two spellings of a setting) a table repeats its settings row after
+    # row: each distinct row is read once
+    claims: list[dict[str, Any]] = []
+    configs: dict[tuple[Any, ...], str] = {}
     for position, record in enumerate(records):
-        # the row's configuration, read at its first claim (a row without one names none)
-        config: str | None = None if row_configs is None else row_configs[position]
+        config: str | None = None  # the row's configuration, read at its first claim
         for meaning, numbers, precisions, statistic, unit, context in columns:
             value = numbers[position]
             if value is None:
