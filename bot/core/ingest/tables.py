@@ -389,9 +389,9 @@ def _surroundings(block: TableBlock) -> tuple[dict[str, str], dict[str, str]]:
     if not config:  # (a CSV or Markdown table, a JSON file's top-level records)
         dims, idents = _NOTHING_AROUND
     else:
+        values = tuple(config.values())
         try:  # the type is part of the key: 1, 1.0 and True are equal but not the same context
-            dims, idents = _judged_surroundings(tuple(zip(config, map(type, config.values()), config.values(),
-                                                          strict=True)))
+            dims, idents = _judged_surroundings(tuple(config), tuple(map(type, values)), values)
         except TypeError:  # an unhashable value
             dims, idents = _judge_surroundings(config.items())
     if block.label:
@@ -402,9 +402,12 @@ def _surroundings(block: TableBlock) -> tuple[dict[str, str], dict[str, str]]:
 _NOTHING_AROUND: tuple[dict[str, str], dict[str, str]] = ({}, {})  # read-only, as every judged surroundings
 
 
+# (keyed on three flat tuples, the names, the types and the values: a tuple a name cost ~40% more to
+# make and hash, every block of a JSON file)
 @lru_cache(maxsize=1024)
-def _judged_surroundings(config: tuple[tuple[str, type, Any], ...]) -> tuple[dict[str, str], dict[str, str]]:
-    return _judge_surroundings([(name, raw) for name, _type, raw in config])
+def _judged_surroundings(names: tuple[str, ...], _types: tuple[type, ...], values: tuple[Any, ...]
+                         ) -> tuple[dict[str, str], dict[str, str]]:
+    return _judge_surroundings(zip(names, values, strict=True))
 
 
 def _judge_surroundings(config: Iterable[tuple[str, Any]]) -> tuple[dict[str, str], dict[str, str]]:
