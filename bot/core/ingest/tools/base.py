@@ -123,7 +123,6 @@ class SourceFile:
 INVALID = _INVALID
 
 
-
 @dataclass
 class ToolRead:
     """What an adapter found in one file."""
