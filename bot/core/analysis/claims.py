@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from bot.core.analysis.requests import RequestCodes, array_statistic, percentile_of
-from bot.core.codes import narrowed
+from bot.core.codes import column_array, column_list, narrowed
 from bot.core.config import Config, escape_key, escape_value
 from bot.core.context import decode
 from bot.core.dimensions import group_model
@@ -95,7 +95,7 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
     generic_index = _GenericIndex(generic)
     # The claims are read column by column; a claim's named tuple is made only where one is needed (a
     # time measurement's check, a mismatch's explanation), not for each of tens of thousands.
-    columns: dict[str, list[Any]] = {name: claims[name].tolist() if name in claims else [None] * len(claims)
+    columns: dict[str, list[Any]] = {name: column_list(claims, name) if name in claims else [None] * len(claims)
                                     for name in CLAIM_COLUMNS}
     if "value" in claims and claims["value"].dtype == np.float64:  # (floats only: 1 and 1.0 are one key)
         # a claimed number is kept by its check: one float per distinct value (10,000 files: ~35,000 claims,
@@ -388,7 +388,7 @@ class _Index:
         self.aliases = aliases
         self.metrics = {c for c in _METRIC_COLUMNS if c in requests.columns}
         empty = requests.empty
-        self.failed = np.empty(0, dtype=bool) if empty else requests["failed"].to_numpy(dtype=bool)
+        self.failed = np.empty(0, dtype=bool) if empty else column_array(requests, "failed", dtype=bool)
         if codes is not None and not empty:
             # the frame's own codes (`request_frame` read its model and source texts from them): the same
             # numbering of the same texts up to order, which nothing here depends on (scopes sort their
@@ -638,7 +638,7 @@ class _Index:
 
     def cold(self) -> np.ndarray:
         if self._cold is None:
-            self._cold = (self.frame["cold_start"].to_numpy(dtype=bool) if "cold_start" in self.frame
+            self._cold = (column_array(self.frame, "cold_start", dtype=bool) if "cold_start" in self.frame
                           else np.zeros(len(self.frame), dtype=bool))
         return self._cold
 
@@ -826,7 +826,7 @@ def _codes(requests: pd.DataFrame, name: str) -> tuple[np.ndarray, list[str]]:
     """Each row's number of its value of column ``name`` (-1 when missing), and those values."""
     if requests.empty:
         return np.empty(0, dtype=np.int64), []
-    codes, uniques = pd.factorize(requests[name].to_numpy(dtype=object))  # (half the cost on a text column)
+    codes, uniques = pd.factorize(column_array(requests, name, dtype=object))  # (half the cost on a text column)
     return narrowed(codes, len(uniques)), uniques.tolist()  # (kept while claims are checked: 4 bytes a row)
 
 
@@ -988,16 +988,16 @@ class _GenericIndex:
         if generic.empty:
             return
         # lists rather than a filtered frame: a real archive has a few hundred rows, pandas' cost is per call
-        times = [at for at, metric in enumerate(generic["metric"].tolist())
+        times = [at for at, metric in enumerate(column_list(generic, "metric"))
                  if isinstance(metric, str) and metric == "time_ms"]
         if not times:
             return
-        sources, definitions, values = (generic[name].tolist() for name in ("source", "definition", "value"))
+        sources, definitions, values = (column_list(generic, name) for name in ("source", "definition", "value"))
         if "context" in generic:
-            contexts = generic["context"].tolist()
+            contexts = column_list(generic, "context")
             settings = [_context_parts(str(contexts[at])) for at in times]
         else:
-            configs = generic["config"].tolist()
+            configs = column_list(generic, "config")
             settings = [_config_parts(configs[at]) for at in times]
         for at, setting in zip(times, settings, strict=True):
             word, space, _ = str(definitions[at]).partition(" ")

@@ -1,0 +1,63 @@
+"""`column_array` and `column_list` read a frame's column as ``frame[name].to_numpy(...)`` and
+``frame[name].tolist()`` do, without the Series: the same values and types, and never a way to change
+the frame."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bot.core.codes import column_array, column_list
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "value": [1.5, np.nan, -0.0],
+        "n": np.array([3, 0, 7], dtype=np.int64),
+        "failed": [False, True, False],
+        "text": pd.array(["a", None, "c"], dtype="str"),
+        "kind": pd.Categorical(["request", "sample", None]),
+        "raw": pd.Series(["x", None, 2.0], dtype=object),
+    })
+
+
+@pytest.mark.parametrize("name", ["value", "n", "failed", "text", "kind", "raw"])
+@pytest.mark.parametrize("dtype", [None, object])
+def test_the_values_are_those_of_the_series(name: str, dtype: object) -> None:
+    frame = _frame()
+    expected = frame[name].to_numpy(dtype=dtype)
+    found = column_array(frame, name, dtype=dtype)
+    assert found.dtype == expected.dtype
+    assert [repr(x) for x in found.tolist()] == [repr(x) for x in expected.tolist()]
+    assert [repr(x) for x in column_list(frame, name)] == [repr(x) for x in frame[name].tolist()]
+
+
+def test_conversions_are_those_of_the_series() -> None:
+    frame = _frame()
+    assert column_array(frame, "failed", dtype=bool).tolist() == [False, True, False]
+    assert column_array(frame, "n", dtype="float64").dtype == np.float64
+    converted = column_array(frame, "n", dtype="float64")
+    converted[0] = 99.0  # a conversion is a copy of its own
+    assert frame["n"].tolist() == [3, 0, 7]
+
+
+def test_the_frames_own_array_cannot_be_changed_through_it() -> None:
+    frame = _frame()
+    found = column_array(frame, "value")
+    assert np.shares_memory(found, frame["value"].to_numpy())  # no copy ...
+    with pytest.raises(ValueError):  # ... and read-only, as `to_numpy` hands it out under Copy-on-Write
+        found[0] = 0.0
+    assert frame["value"].tolist()[0] == 1.5
+
+
+def test_a_missing_or_repeated_name_fails_as_pandas_does() -> None:
+    frame = _frame()
+    with pytest.raises(KeyError):
+        column_array(frame, "absent")
+    with pytest.raises(KeyError):
+        column_list(frame, "absent")
+    twice = pd.concat([frame[["n"]], frame[["n"]]], axis=1)
+    assert column_array(twice, "n").tolist() == twice["n"].to_numpy().tolist()  # (both columns, as pandas)
+    with pytest.raises(AttributeError):  # `frame[name]` is a frame then, which has no ``tolist``
+        column_list(twice, "n")
