@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bot.core.analysis.claims import _Index
 from bot.core.codes import column_array, column_list
 
 
@@ -61,3 +62,18 @@ def test_a_missing_or_repeated_name_fails_as_pandas_does() -> None:
     assert column_array(twice, "n").tolist() == twice["n"].to_numpy().tolist()  # (both columns, as pandas)
     with pytest.raises(AttributeError):  # `frame[name]` is a frame then, which has no ``tolist``
         column_list(twice, "n")
+
+
+def test_a_claims_metric_column_is_read_as_floats_with_nan_whatever_its_dtype() -> None:
+    # `_Index.column`: a float column as it is (its missing values are NaN already), any other as
+    # ``to_numpy(dtype="float64", na_value=nan)`` reads it (a nullable column's NA as NaN)
+    frame = pd.DataFrame({"failed": [False, False, True], "model": ["m", "m", "m"], "source": ["a", "a", "b"],
+                          "config": ["", "", ""], "ttft_ms": [1.0, np.nan, 3.0],
+                          "throughput_tok_s": pd.array([2.0, None, 4.0], dtype="Float64"),
+                          "latency_ms": np.array([5, 6, 7], dtype=np.int64)})
+    index = _Index(frame, {})
+    for name in ("ttft_ms", "throughput_tok_s", "latency_ms"):
+        found = index.column(name)
+        expected = frame[name].to_numpy(dtype="float64", na_value=np.nan)
+        assert found.dtype == np.float64
+        assert np.array_equal(found, expected, equal_nan=True), name

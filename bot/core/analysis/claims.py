@@ -97,13 +97,13 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
     # time measurement's check, a mismatch's explanation), not for each of tens of thousands.
     columns: dict[str, list[Any]] = {name: column_list(claims, name) if name in claims else [None] * len(claims)
                                     for name in CLAIM_COLUMNS}
-    if "value" in claims and claims["value"].dtype == np.float64:  # (floats only: 1 and 1.0 are one key)
+    if "value" in claims and column_array(claims, "value").dtype == np.float64:  # (floats only: 1 and 1.0 are one key)
         # a claimed number is kept by its check: one float per distinct value (10,000 files: ~35,000 claims,
         # a third repeating another's). Zero stays as it is: 0.0 and -0.0 are one key but print differently.
         shared: dict[float, float] = {}
         columns["value"] = [shared.setdefault(v, v) if v else v for v in columns["value"]]
         del shared
-    if "precision" in claims and claims["precision"].dtype == np.float64:
+    if "precision" in claims and column_array(claims, "precision").dtype == np.float64:
         # read for its margin only (`_margin`), kept until the last claim is weighed: one float per distinct
         # precision (equal ones, 0.0 and -0.0 too, give the same margin), one NaN for all (~1 MB at 10,000 files)
         shared, nan = {}, float("nan")
@@ -428,7 +428,10 @@ class _Index:
 
     def column(self, metric: str) -> np.ndarray:
         if metric not in self._columns:
-            self._columns[metric] = self.frame[metric].to_numpy(dtype="float64", na_value=np.nan)
+            values = column_array(self.frame, metric)
+            # (a float column's missing values are NaN already: `to_numpy`'s ``na_value`` has nothing to replace)
+            self._columns[metric] = (values if values.dtype == np.float64
+                                     else self.frame[metric].to_numpy(dtype="float64", na_value=np.nan))
         return self._columns[metric]
 
     def covering_codes(self, config: str) -> set[int]:
