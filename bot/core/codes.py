@@ -51,7 +51,13 @@ def from_codes(codes: np.ndarray, texts: Sequence[str]) -> pd.Categorical:
     rank = np.empty(len(texts), dtype=np.int32)
     rank[np.asarray(order, dtype=np.int64)] = np.arange(len(texts), dtype=np.int32)
     new = rank[codes] if len(codes) else np.asarray(codes, dtype=np.int32)
-    return pd.Categorical.from_codes(new, categories=[texts[i] for i in order])
+    categories = [texts[i] for i in order]
+    if categories and all(type(text) is str for text in categories):
+        # texts: the ``str`` Index pandas would infer from them, made as one (inferring their type, then
+        # checking each is a text, cost ~100 µs of a few hundred configurations; assign_configs and the
+        # analysis' grouped models make one each)
+        return pd.Categorical.from_codes(new, dtype=pd.CategoricalDtype(pd.Index(categories, dtype=str)), validate=False)
+    return pd.Categorical.from_codes(new, categories=categories)
 
 
 def grouped_models(model: pd.Series, source: pd.Series) -> pd.Categorical:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from bot.core.analysis.claims import _Index
-from bot.core.codes import column_array, column_list
+from bot.core.codes import column_array, column_list, from_codes
 
 
 def _frame() -> pd.DataFrame:
@@ -77,3 +77,22 @@ def test_a_claims_metric_column_is_read_as_floats_with_nan_whatever_its_dtype() 
         expected = frame[name].to_numpy(dtype="float64", na_value=np.nan)
         assert found.dtype == np.float64
         assert np.array_equal(found, expected, equal_nan=True), name
+
+
+@pytest.mark.parametrize("texts", [["b", "a", "c,d=1"], ["only"], ["b", 2, "a"], [1.5, 0.5], []])
+def test_from_codes_is_the_categorical_pandas_makes_of_the_sorted_texts(texts: list[object]) -> None:
+    # texts make their categories as a ``str`` Index at once; anything else as pandas infers it
+    codes = np.array([i % len(texts) for i in range(7)] if texts else [], dtype=np.int64)
+    try:
+        order = sorted(range(len(texts)), key=texts.__getitem__)
+    except TypeError:  # (texts and numbers do not sort together: as `from_codes` fails)
+        with pytest.raises(TypeError):
+            from_codes(codes, texts)  # type: ignore[arg-type]
+        return
+    rank = {old: new for new, old in enumerate(order)}
+    expected = pd.Categorical.from_codes([rank[c] for c in codes.tolist()], categories=[texts[i] for i in order])
+    found = from_codes(codes, texts)  # type: ignore[arg-type]
+    assert found.dtype == expected.dtype
+    assert found.categories.dtype == expected.categories.dtype
+    assert found.categories.tolist() == expected.categories.tolist()
+    assert found.codes.tolist() == expected.codes.tolist() and found.codes.dtype == expected.codes.dtype
