@@ -56,7 +56,8 @@ def from_codes(codes: np.ndarray, texts: Sequence[str]) -> pd.Categorical:
         # texts: the ``str`` Index pandas would infer from them, made as one (inferring their type, then
         # checking each is a text, cost ~100 µs of a few hundred configurations; assign_configs and the
         # analysis' grouped models make one each)
-        return pd.Categorical.from_codes(new, dtype=pd.CategoricalDtype(pd.Index(categories, dtype=str)), validate=False)
+        dtype = pd.CategoricalDtype(pd.Index(categories, dtype=str))
+        return pd.Categorical.from_codes(new, dtype=dtype, validate=False)
     return pd.Categorical.from_codes(new, categories=categories)
 
 
