@@ -232,12 +232,15 @@ def _texts(values: pd.Categorical) -> np.ndarray:
 # (``DataFrame._get_column_array``, ~1 µs), with the results ``frame[name].to_numpy(...)`` and
 # ``frame[name].tolist()`` give: a frame's own numpy values come back as a read-only view, as
 # ``to_numpy`` gives them under Copy-on-Write, so no caller can change the frame through one.
+# (``_get_column_array`` is pandas' own, not its public API: should a pandas release drop it, or a frame
+# not have it, the column is read through ``frame[name]`` as before.)
 def column_array(frame: pd.DataFrame, name: str, dtype: Any = None) -> np.ndarray:
     """``frame[name].to_numpy(dtype=dtype)`` without the Series (a ``KeyError`` when there is no such column)."""
     at = frame.columns.get_loc(name)
-    if not isinstance(at, int):  # a name several columns hold: as pandas reads it
+    stored = getattr(frame, "_get_column_array", None)
+    if not isinstance(at, int) or stored is None:  # (a name several columns hold: as pandas reads it)
         return frame[name].to_numpy(dtype=dtype)
-    values = frame._get_column_array(at)
+    values = stored(at)
     if not isinstance(values, np.ndarray):  # an extension array (text, categorical): its own conversion
         return values.to_numpy(dtype=dtype)
     found = np.asarray(values, dtype=dtype)
@@ -250,6 +253,7 @@ def column_array(frame: pd.DataFrame, name: str, dtype: Any = None) -> np.ndarra
 def column_list(frame: pd.DataFrame, name: str) -> list[Any]:
     """``frame[name].tolist()`` without the Series."""
     at = frame.columns.get_loc(name)
-    if not isinstance(at, int):  # a name several columns hold: as pandas reads it
+    stored = getattr(frame, "_get_column_array", None)
+    if not isinstance(at, int) or stored is None:  # (a name several columns hold: as pandas reads it)
         return frame[name].tolist()
-    return frame._get_column_array(at).tolist()
+    return stored(at).tolist()

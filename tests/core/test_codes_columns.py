@@ -96,3 +96,18 @@ def test_from_codes_is_the_categorical_pandas_makes_of_the_sorted_texts(texts: l
     assert found.categories.dtype == expected.categories.dtype
     assert found.categories.tolist() == expected.categories.tolist()
     assert found.codes.tolist() == expected.codes.tolist() and found.codes.dtype == expected.codes.dtype
+
+
+class _WithoutStoredColumns(pd.DataFrame):
+    """A frame without pandas' own column reader (as a pandas release that dropped it would be)."""
+
+    _get_column_array = None  # type: ignore[assignment]
+
+
+@pytest.mark.parametrize("name", ["value", "text", "kind"])
+def test_without_pandas_own_reader_the_column_is_read_through_the_series(name: str) -> None:
+    frame = _WithoutStoredColumns(_frame())
+    expected = pd.DataFrame(frame)[name]
+    assert [repr(x) for x in column_array(frame, name, dtype=object).tolist()] == [
+        repr(x) for x in expected.to_numpy(dtype=object).tolist()]
+    assert [repr(x) for x in column_list(frame, name)] == [repr(x) for x in expected.tolist()]
