@@ -123,8 +123,8 @@ def _configurations(model: str, metric: str, contexts: list[str]) -> tuple[Dimen
     constant = {name: str(values[name][0]) for name in names if len(distinct[name]) == 1}
     key = _key_dimensions(varying, values, distinct)
     # Each key dimension's "name=value" text once per distinct value, not once per context.
-    shown = [(values[name], {value: f"{escape_key(name)}={escape_value(value)}"
-                             for value in distinct[name] if value is not None}) for name in key]
+    shown = [(values[name], {value: prefix + escape_value(value) for value in distinct[name] if value is not None})
+             for name, prefix in ((name, escape_key(name) + "=") for name in key)]
     texts = {context: ",".join([parts[cell] for column, parts in shown if (cell := column[at]) is not None])
              for at, context in enumerate(contexts)}
     dims = Dimensions(model=model, metric=metric, varying=tuple(varying), key=tuple(key), constant=constant,

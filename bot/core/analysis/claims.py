@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate
+from itertools import accumulate, pairwise
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from bot.core.analysis.requests import RequestCodes, array_statistic, percentile_of
-from bot.core.codes import narrowed
+from bot.core.codes import column_array, column_list, narrowed
 from bot.core.config import Config, escape_key, escape_value
 from bot.core.context import decode
 from bot.core.dimensions import group_model
@@ -95,15 +95,15 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
     generic_index = _GenericIndex(generic)
     # The claims are read column by column; a claim's named tuple is made only where one is needed (a
     # time measurement's check, a mismatch's explanation), not for each of tens of thousands.
-    columns: dict[str, list[Any]] = {name: claims[name].tolist() if name in claims else [None] * len(claims)
+    columns: dict[str, list[Any]] = {name: column_list(claims, name) if name in claims else [None] * len(claims)
                                     for name in CLAIM_COLUMNS}
-    if "value" in claims and claims["value"].dtype == np.float64:  # (floats only: 1 and 1.0 are one key)
+    if "value" in claims and column_array(claims, "value").dtype == np.float64:  # (floats only: 1 and 1.0 are one key)
         # a claimed number is kept by its check: one float per distinct value (10,000 files: ~35,000 claims,
         # a third repeating another's). Zero stays as it is: 0.0 and -0.0 are one key but print differently.
         shared: dict[float, float] = {}
         columns["value"] = [shared.setdefault(v, v) if v else v for v in columns["value"]]
         del shared
-    if "precision" in claims and claims["precision"].dtype == np.float64:
+    if "precision" in claims and column_array(claims, "precision").dtype == np.float64:
         # read for its margin only (`_margin`), kept until the last claim is weighed: one float per distinct
         # precision (equal ones, 0.0 and -0.0 too, give the same margin), one NaN for all (~1 MB at 10,000 files)
         shared, nan = {}, float("nan")
@@ -388,7 +388,7 @@ class _Index:
         self.aliases = aliases
         self.metrics = {c for c in _METRIC_COLUMNS if c in requests.columns}
         empty = requests.empty
-        self.failed = np.empty(0, dtype=bool) if empty else requests["failed"].to_numpy(dtype=bool)
+        self.failed = np.empty(0, dtype=bool) if empty else column_array(requests, "failed", dtype=bool)
         if codes is not None and not empty:
             # the frame's own codes (`request_frame` read its model and source texts from them): the same
             # numbering of the same texts up to order, which nothing here depends on (scopes sort their
@@ -428,7 +428,10 @@ class _Index:
 
     def column(self, metric: str) -> np.ndarray:
         if metric not in self._columns:
-            self._columns[metric] = self.frame[metric].to_numpy(dtype="float64", na_value=np.nan)
+            values = column_array(self.frame, metric)
+            # (a float column's missing values are NaN already: `to_numpy`'s ``na_value`` has nothing to replace)
+            self._columns[metric] = (values if values.dtype == np.float64
+                                     else self.frame[metric].to_numpy(dtype="float64", na_value=np.nan))
         return self._columns[metric]
 
     def covering_codes(self, config: str) -> set[int]:
@@ -638,7 +641,7 @@ class _Index:
 
     def cold(self) -> np.ndarray:
         if self._cold is None:
-            self._cold = (self.frame["cold_start"].to_numpy(dtype=bool) if "cold_start" in self.frame
+            self._cold = (column_array(self.frame, "cold_start", dtype=bool) if "cold_start" in self.frame
                           else np.zeros(len(self.frame), dtype=bool))
         return self._cold
 
@@ -826,7 +829,7 @@ def _codes(requests: pd.DataFrame, name: str) -> tuple[np.ndarray, list[str]]:
     """Each row's number of its value of column ``name`` (-1 when missing), and those values."""
     if requests.empty:
         return np.empty(0, dtype=np.int64), []
-    codes, uniques = pd.factorize(requests[name].to_numpy(dtype=object))  # (half the cost on a text column)
+    codes, uniques = pd.factorize(column_array(requests, name, dtype=object))  # (half the cost on a text column)
     return narrowed(codes, len(uniques)), uniques.tolist()  # (kept while claims are checked: 4 bytes a row)
 
 
@@ -907,15 +910,31 @@ def _np_statistics(values: np.ndarray, name: str) -> list[float]:
     return [] if value is None else [value]
 
 
+_MANY_SOURCES = 64  # sources of one `_source_statistics` call grouped by numpy above this
+
+
 def _source_statistics(values: np.ndarray, counts: list[int], starts: list[int], name: str) -> list[list[float]]:
     """`_np_statistics` of each source's values (``values[start:start + count]``), for all the sources
     with the same number of values at once: one row each of a block. Numpy reduces each row of a
     C-contiguous block exactly as it reduces that row alone (same summation order), so these are the
     same numbers bit for bit; tests/core/test_claims.py holds numpy to that."""
     by_size: dict[int, list[int]] = {}
-    for at, count in enumerate(counts):
-        if count:
-            by_size.setdefault(count, []).append(at)
+    if len(counts) > _MANY_SOURCES:
+        # the sources with values grouped by numpy (a stable sort keeps each size's sources in order): a
+        # real archive's claims ask for ~500 sources' means at once, and a dict of lists made source by
+        # source was a third of this step; below this a few numpy calls cost more than the loop
+        sizes = np.asarray(counts, dtype=np.int64)
+        present = np.flatnonzero(sizes)
+        order = present[np.argsort(sizes[present], kind="stable")]
+        ordered = sizes[order]
+        cuts = [0, *(np.flatnonzero(ordered[1:] != ordered[:-1]) + 1).tolist(), len(order)]
+        for low, high in pairwise(cuts):
+            if low < high:
+                by_size[int(ordered[low])] = order[low:high].tolist()
+    else:
+        for at, count in enumerate(counts):
+            if count:
+                by_size.setdefault(count, []).append(at)
     # a source without values has no figures: one empty list for all of them (read, never changed: a real
     # archive's claims ask for hundreds of sources' figures, nearly all of one value)
     out: list[list[float]] = [[]] * len(counts)
@@ -988,16 +1007,16 @@ class _GenericIndex:
         if generic.empty:
             return
         # lists rather than a filtered frame: a real archive has a few hundred rows, pandas' cost is per call
-        times = [at for at, metric in enumerate(generic["metric"].tolist())
+        times = [at for at, metric in enumerate(column_list(generic, "metric"))
                  if isinstance(metric, str) and metric == "time_ms"]
         if not times:
             return
-        sources, definitions, values = (generic[name].tolist() for name in ("source", "definition", "value"))
+        sources, definitions, values = (column_list(generic, name) for name in ("source", "definition", "value"))
         if "context" in generic:
-            contexts = generic["context"].tolist()
+            contexts = column_list(generic, "context")
             settings = [_context_parts(str(contexts[at])) for at in times]
         else:
-            configs = generic["config"].tolist()
+            configs = column_list(generic, "config")
             settings = [_config_parts(configs[at]) for at in times]
         for at, setting in zip(times, settings, strict=True):
             word, space, _ = str(definitions[at]).partition(" ")

@@ -15,7 +15,7 @@ import pandas as pd
 from bot.core.analysis.groups import ValueIndex, group_values
 from bot.core.analysis.requests import TEXT, RequestCodes, distinct, narrowest, order_statistics, welch
 from bot.core.analysis.results import ConfigComparison
-from bot.core.codes import combine, narrowed, ranked, sorted_codes
+from bot.core.codes import column_array, combine, narrowed, ranked, sorted_codes
 from bot.core.dimensions import config_values
 
 SIGNIFICANCE = 0.05
@@ -67,11 +67,11 @@ def _table(requests: pd.DataFrame, scope: np.ndarray, row: np.ndarray, size: int
     """The figures of each table row (``row``: each request's of ``scope``). Medians are read off
     sorted values (`order_statistics`); mean and std are pandas' groupby, whose sums depend on the
     order it adds in (grouped by the same labels as ever: the rows' numbers are sorted like them)."""
-    failed = requests["failed"].to_numpy(dtype=bool)[scope]
+    failed = column_array(requests, "failed", dtype=bool)[scope]
     ok, ok_row = scope[~failed], row[~failed]
     out: dict[str, Any] = {"n": np.bincount(ok_row, minlength=size), "failed": np.bincount(row[failed], minlength=size)}
     del failed
-    throughput = requests["throughput_tok_s"].to_numpy(dtype="float64")[ok]
+    throughput = column_array(requests, "throughput_tok_s", dtype="float64")[ok]
     out["throughput_median"] = _medians(ok_row, throughput, size)
     # Grouped by a categorical of the rows: pandas takes its codes as they are (an array of numbers
     # is hashed first, ~36 bytes a request); the same sums (tests/core/test_codes.py)
@@ -80,17 +80,18 @@ def _table(requests: pd.DataFrame, scope: np.ndarray, row: np.ndarray, size: int
     out["throughput_mean"] = grouped.mean().to_numpy()
     out["throughput_std"] = grouped.std().to_numpy()
     del grouped, by_row, throughput
-    prompt = (requests["prompt_throughput_tok_s"].to_numpy(dtype="float64")[ok]
+    prompt = (column_array(requests, "prompt_throughput_tok_s", dtype="float64")[ok]
               if "prompt_throughput_tok_s" in requests else np.full(len(ok), np.nan))
     out["prompt_throughput_median"] = _medians(ok_row, prompt, size)
     del prompt
-    warm = ~requests["cold_start"].to_numpy(dtype=bool)[ok]
-    out["ttft_warm_median_ms"] = _medians(ok_row[warm], requests["ttft_ms"].to_numpy(dtype="float64")[ok[warm]], size)
-    del ok, ok_row, warm
+    warm = ~column_array(requests, "cold_start", dtype=bool)[ok]
+    ttft = column_array(requests, "ttft_ms", dtype="float64")
+    out["ttft_warm_median_ms"] = _medians(ok_row[warm], ttft[ok[warm]], size)
+    del ok, ok_row, warm, ttft
     for name in _FIGURES:  # Python floats, None where there is none (as the JSON and the report show them)
         out[name] = _objects([None if value != value else value for value in out[name].tolist()])
     if sources is None:
-        codes, texts = pd.factorize(requests["source"].to_numpy(dtype=object)[scope])
+        codes, texts = pd.factorize(column_array(requests, "source", dtype=object)[scope])
         sources = codes, texts.tolist()
     else:
         sources = sources[0][scope], sources[1]
@@ -143,13 +144,13 @@ def comparisons(groups: pd.DataFrame, index: ValueIndex) -> list[ConfigCompariso
     (a follow-up question can ask for that, and the answer says it pools)."""
     if groups.empty:
         return []
-    metrics = groups["metric"].to_numpy(dtype=object)
+    metrics = column_array(groups, "metric", dtype=object)
     wanted = np.flatnonzero(((metrics == "throughput_tok_s") | (metrics == "prompt_throughput_tok_s"))
-                            & (groups["n"].to_numpy() > 0))
+                            & (column_array(groups, "n") > 0))
     names = ("model", "metric", "config", "median", "sources")
     by_pair: dict[tuple[str, str], list[dict[str, Any]]] = {}
     # the rows as dicts, read column by column (iterating a text column element-wise is slow)
-    for values in zip(*(groups[name].to_numpy()[wanted].tolist() for name in names), strict=True):
+    for values in zip(*(column_array(groups, name)[wanted].tolist() for name in names), strict=True):
         row = dict(zip(names, values, strict=True))
         by_pair.setdefault((str(row["model"]), str(row["metric"])), []).append(row)
     out: list[ConfigComparison] = []

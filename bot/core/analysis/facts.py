@@ -21,6 +21,7 @@ from bot.core.analysis.groups import group_values
 from bot.core.analysis.rankings import RankingCheck
 from bot.core.analysis.requests import is_text, welch
 from bot.core.analysis.results import Analysis, ConfigComparison, ModelStats
+from bot.core.codes import column_array, column_list
 from bot.core.metrics import METRICS
 from bot.core.numbers import format_number
 from bot.core.types import Fact, FactOrigin, FactRole, Inventory, quoted
@@ -117,7 +118,7 @@ def _request_facts(facts: _Facts, analysis: Analysis) -> None:
     sources = sorted({*all_sources, *_count_sources(analysis)})
     facts.add(f"{total:,} LLM requests were recorded{counted}; {failed:,} failed and are excluded from every "
               f"statistic.", total, "requests", sources, importance=96, metric="requests", rows=total)
-    failed_rows = req["failed"].to_numpy(dtype=bool) & is_text(req["kind"], "request")
+    failed_rows = column_array(req, "failed", dtype=bool) & is_text(req["kind"], "request")
     failed_sources = sorted({*_distinct(source, failed_rows), *_count_sources(analysis, failed_only=True)})
     facts.add(f"{failed:,} of {total:,} requests failed ({100 * failed / total:.1f}%).", failed,
               "requests", failed_sources or sources, importance=95, metric="failed_requests", rows=total)
@@ -192,13 +193,13 @@ class _Columns:
     def array(self, name: str) -> np.ndarray:
         """``frame[name].to_numpy()`` (not to be changed: it may be the frame's own)."""
         if name not in self._arrays:
-            self._arrays[name] = self.frame[name].to_numpy()
+            self._arrays[name] = column_array(self.frame, name)
         return self._arrays[name]
 
     def objects(self, name: str) -> np.ndarray:
         """``frame[name].to_numpy(dtype=object)`` (not to be changed)."""
         if name not in self._objects:
-            self._objects[name] = self.frame[name].to_numpy(dtype=object)
+            self._objects[name] = column_array(self.frame, name, dtype=object)
         return self._objects[name]
 
     def records(self, names: Iterable[str], rows: np.ndarray) -> list[dict[str, Any]]:
@@ -288,17 +289,17 @@ def _best_configuration_ttft(facts: _Facts, analysis: Analysis, columns: _Column
               str(row["sources"]), importance=84, model=model, config=config, metric="ttft_ms",
               rows=int(row["warm_n"]))
     req = analysis.requests
-    cold = _distinct(req["request_id"], req["cold_start"].to_numpy(dtype=bool)) if "cold_start" in req else set()
+    cold = _distinct(req["request_id"], column_array(req, "cold_start", dtype=bool)) if "cold_start" in req else set()
     m = analysis.measurements
     # narrowed a column at a time: one full-length mask, not four and their combinations
     here_rows = np.flatnonzero(is_text(m["model"], model))
     here_rows = here_rows[is_text(m["metric"], "ttft_ms", here_rows)]
     here_rows = here_rows[is_text(m["config"], config, here_rows)]
-    here_rows = here_rows[~m["failed"].to_numpy(dtype=bool)[here_rows]]
+    here_rows = here_rows[~column_array(m, "failed", dtype=bool)[here_rows]]
     if cold:  # the few rows of this configuration, checked against the cold request ids
         ids = _texts_at(m["request_id"], here_rows)
         here_rows = here_rows[np.asarray([rid not in cold for rid in ids], dtype=bool)]
-    warm = m["value"].to_numpy(dtype="float64")[here_rows]
+    warm = column_array(m, "value", dtype="float64")[here_rows]
     if warm.size:
         p95 = float(np.percentile(warm, 95))
         facts.add(f"{here} (the fastest configuration): warm TTFT p95 {stated(p95, 'ms')} (n={warm.size}).", p95, "ms",
@@ -357,9 +358,9 @@ def _cold_ttft(req: pd.DataFrame) -> dict[str, list[float]]:
     """model -> the TTFT of its cold starts."""
     if req.empty:
         return {}
-    cold = req["cold_start"].to_numpy(dtype=bool)
+    cold = column_array(req, "cold_start", dtype=bool)
     out: dict[str, list[float]] = {}
-    for model, ttft in zip(_texts(req, "model", cold), req["ttft_ms"].to_numpy()[cold].tolist(), strict=True):
+    for model, ttft in zip(_texts(req, "model", cold), column_array(req, "ttft_ms")[cold].tolist(), strict=True):
         out.setdefault(model, []).append(ttft)
     return out
 
@@ -532,7 +533,7 @@ def _aggregate_facts(facts: _Facts, aggregates: pd.DataFrame) -> None:
     # as records: a large archive has tens of thousands of aggregate rows, and a record (and namespace) of
     # each was the analysis' memory peak (~1 KB a row) for a few hundred facts.
     by_model_metric: dict[tuple[str, str], list[int]] = {}  # rows in file order
-    for at, (model, metric) in enumerate(zip(aggregates["model"].tolist(), aggregates["metric"].tolist(),
+    for at, (model, metric) in enumerate(zip(column_list(aggregates, "model"), column_list(aggregates, "metric"),
                                              strict=True)):
         if metric not in counts and _present(model) and _present(metric):
             kept = by_model_metric.setdefault((model, metric), [])
@@ -578,7 +579,7 @@ def _generic_facts(facts: _Facts, generic: pd.DataFrame) -> None:
     by_source: dict[str, list[dict[str, Any]]] = {}
     # the rows that count picked on the columns first: a record is made of those only
     chosen = [at for at, (metric, definition, failed) in enumerate(zip(
-        generic["metric"].tolist(), generic["definition"].tolist(), generic["failed"].tolist(), strict=True))
+        *(column_list(generic, name) for name in ("metric", "definition", "failed")), strict=True))
         if metric == "time_ms" and str(definition).startswith("mean") and not failed]
     for row in records(generic, ("metric", "definition", "failed", "source", "config", "value"),
                        np.asarray(chosen, dtype=np.int64)):
@@ -596,7 +597,7 @@ def records(frame: pd.DataFrame, columns: Iterable[str], rows: np.ndarray | None
     """The frame's rows (those at ``rows``, or all) as dicts of ``columns``, read column by column (no
     per-row pandas access, no frame of the selected rows)."""
     names = list(columns)
-    lists = [frame[c].tolist() if rows is None else frame[c].to_numpy()[rows].tolist() for c in names]
+    lists = [column_list(frame, c) if rows is None else column_array(frame, c)[rows].tolist() for c in names]
     return [dict(zip(names, values, strict=True)) for values in zip(*lists, strict=True)]
 
 

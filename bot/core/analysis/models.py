@@ -14,7 +14,7 @@ from pandas.api.types import infer_dtype
 
 from bot.core.analysis.requests import RequestCodes, coded, describe, is_text
 from bot.core.analysis.results import ModelStats, RollUp
-from bot.core.codes import combine, sorted_codes
+from bot.core.codes import column_array, combine, sorted_codes
 from bot.core.dimensions import DimensionTable
 
 ROLLUP_METRICS = ("throughput_tok_s", "prompt_throughput_tok_s", "ttft_ms", "latency_ms")
@@ -41,13 +41,13 @@ class _Columns:
     """The request frame's columns as arrays."""
 
     def __init__(self, requests: pd.DataFrame) -> None:
-        self.failed = requests["failed"].to_numpy(dtype=bool)
-        self.cold = requests["cold_start"].to_numpy(dtype=bool)
-        self.error = requests["error"].to_numpy(dtype=object)
-        self.source = requests["source"].to_numpy(dtype=object)
+        self.failed = column_array(requests, "failed", dtype=bool)
+        self.cold = column_array(requests, "cold_start", dtype=bool)
+        self.error = column_array(requests, "error", dtype=object)
+        self.source = column_array(requests, "source", dtype=object)
         self.sample = is_text(requests["kind"], "sample")
-        self.latency_definition = requests["latency_definition"].to_numpy(dtype=object)
-        self.metrics = {name: requests[name].to_numpy(dtype="float64")
+        self.latency_definition = column_array(requests, "latency_definition", dtype=object)
+        self.metrics = {name: column_array(requests, name, dtype="float64")
                         for name in ("throughput_tok_s", "ttft_ms", "latency_ms")}
 
     def stats(self, model: str, rows: np.ndarray, ttft_definitions: tuple[str, ...],
@@ -89,7 +89,7 @@ def _ttft_definitions(measurements: pd.DataFrame) -> dict[str, tuple[str, ...]]:
     m = measurements
     metric, kind = coded(m["metric"]), coded(m["kind"])
     wanted = ((metric.codes == _code(metric, "ttft_ms")) & (kind.codes == _code(kind, "request"))
-              & ~m["failed"].to_numpy(dtype=bool))
+              & ~column_array(m, "failed", dtype=bool))
     rows = np.flatnonzero(wanted)
     models, definitions = coded(m["model"]), coded(m["definition"])
     _, first = combine(models.codes[rows], definitions.codes[rows])
@@ -112,8 +112,8 @@ def _configurations_with_values(groups: pd.DataFrame) -> dict[tuple[str, str], i
     """(model, metric) -> how many configurations hold at least one successful value."""
     if groups.empty:
         return {}
-    with_values = groups["n"].to_numpy() > 0
-    columns = [groups[name].to_numpy(dtype=object)[with_values] for name in ("model", "metric", "config")]
+    with_values = column_array(groups, "n") > 0
+    columns = [column_array(groups, name, dtype=object)[with_values] for name in ("model", "metric", "config")]
     distinct = set(zip(*(column.tolist() for column in columns), strict=True))
     if any(infer_dtype(column, skipna=False) not in ("string", "empty") for column in columns):  # (texts: as they are)
         distinct = {(str(a), str(b), str(c)) for a, b, c in distinct}

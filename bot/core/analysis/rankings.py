@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from bot.core.analysis.requests import coded, median, row_positions, welch
-from bot.core.codes import combine
+from bot.core.codes import column_array, combine
 from bot.core.config import Config, format_config_value
 from bot.core.context import decode
 from bot.core.metrics import METRICS
@@ -84,9 +84,9 @@ class _Successful:
         if m.empty:
             self.rows = np.empty(0, dtype=np.int64)
         else:
-            values = m["value"].to_numpy(dtype="float64")
+            values = column_array(m, "value", dtype="float64")
             self.rows = row_positions(m)
-            self.rows = self.rows[~m["failed"].to_numpy(dtype=bool)[self.rows] & ~np.isnan(values[self.rows])]
+            self.rows = self.rows[~column_array(m, "failed", dtype=bool)[self.rows] & ~np.isnan(values[self.rows])]
             self.values = values[self.rows]
         # per column: each row's code and the texts they stand for (no categorical made per column)
         self.codes: dict[str, np.ndarray] = {}
