@@ -199,13 +199,19 @@ class IngestResult:
 
     def stored_measurements(self) -> pd.DataFrame:
         """The whole tidy frame (every column of `MEASUREMENT_COLUMNS`, in order): ``measurements``
-        with ``identifiers`` decoded into its column, the same values and dtypes the ingest frame
-        held before they were packed (a categorical; an object column when there is no row, as
-        `empty_measurements`). Made on each call (it costs the strings packing saved)."""
+        with ``identifiers`` decoded into its column: the same values and dtypes the ingest frame
+        held before they were packed (a categorical of only the texts some row uses; an object
+        column when there is no row, as `empty_measurements`). Made on each call (it costs the
+        strings packing saved). The identifiers are matched to the rows by position: a frame whose
+        rows were kept through ``identifiers.take`` and renumbered from 0 (as ingest and
+        `bot.core.limits.cap_report` leave it); ValueError for any other index, or another count."""
         if self.identifiers is None:
             return self.measurements
         if len(self.identifiers) != len(self.measurements):
             raise ValueError(f"{len(self.identifiers)} identifiers for {len(self.measurements)} measurements")
+        if not self.measurements.index.equals(pd.RangeIndex(len(self.measurements))):
+            # reordered or filtered without renumbering: position would pair rows with others' identifiers
+            raise ValueError("measurements not numbered 0..n-1 as ingest left them: identifiers cannot be matched")
         column = self.identifiers.column()
         frame = self.measurements
         return pd.DataFrame({name: column if name == "identifiers" else frame[name] for name in MEASUREMENT_COLUMNS},

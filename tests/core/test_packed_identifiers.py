@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from array import array
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -130,3 +131,26 @@ def test_identifiers_for_other_rows_are_refused() -> None:
                           identifiers=_packed(["{}"], [0]))
     with pytest.raises(ValueError, match="1 identifiers for 0 measurements"):
         ingest.stored_measurements()
+
+
+def test_rows_reordered_or_not_renumbered_are_refused(tmp_path: Path) -> None:
+    # identifiers are matched to rows by position: a reordered frame would store each row with
+    # another row's identifiers (review of s9-ids), so it is refused, as is a filtered one not renumbered
+    files = {f"runs/m{i}.csv": HEADER + f"2025-09-30T20:11:3{i},prompt {i},m{i}:1b,1024,0.5,{40 + i},\n"
+             for i in range(3)}
+    ingest = ingest_tree(write_tree(tmp_path / "archive", files))
+    assert ingest.stored_measurements()["identifiers"].notna().all()  # as ingest left it: accepted
+    frame = ingest.measurements
+    reordered = replace(ingest, measurements=frame.iloc[::-1])
+    with pytest.raises(ValueError, match="identifiers cannot be matched"):
+        reordered.stored_measurements()
+    renumbered = replace(ingest, measurements=frame.iloc[::-1].reset_index(drop=True))
+    assert len(renumbered.stored_measurements()) == len(frame)  # (renumbered: the caller's to keep in step)
+
+
+def test_packing_leaves_the_callers_arrays_writable() -> None:
+    codes = np.array([0, 0], dtype=np.int8)
+    found = PackedTexts((), np.zeros(1, dtype=np.int32), codes)
+    codes[1] = 0  # the caller's array is still its own to write
+    with pytest.raises(ValueError):
+        found.codes[0] = 1

@@ -44,8 +44,11 @@ class PackedTexts:
     codes: np.ndarray  # one per row, the narrowest signed integer type that holds them
 
     def __post_init__(self) -> None:
-        self.codes.flags.writeable = False
-        self.ends.flags.writeable = False
+        # read-only views: the caller's own arrays stay as they were (writable or not)
+        for name in ("codes", "ends"):
+            view = getattr(self, name).view()
+            view.flags.writeable = False
+            object.__setattr__(self, name, view)
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -74,8 +77,8 @@ class PackedTexts:
         `bot.core.types.empty_measurements` has it)."""
         if not len(self.codes):
             return np.empty(0, dtype=object)
-        # made as the frame's other text columns are (`frame.py` imports the contract module, which
-        # names this one: imported here, not at the top, so neither import waits on the other)
+        # made as the frame's other text columns are; imported here because `frame.py` imports this
+        # module at its top (a top-level import back would be circular)
         from bot.core.ingest.frame import categorical
 
         return categorical(self.codes.copy(), self.texts(), merge=True, owned=True)
