@@ -161,12 +161,19 @@ def _coerce(value: Any) -> Any:
         text = value.strip()
         # `float` reads no text with a ':' or a space in it: timestamps, model names and sentences
         # (most texts of a table) are not tried (a failed `float` costs an exception).
-        if text and ":" not in text and " " not in text and text.lower() not in {"inf", "-inf", "nan", "infinity"}:
+        if (text and ":" not in text and " " not in text and _FLOAT_START.match(text)
+                and text.lower() not in {"inf", "-inf", "nan", "infinity"}):
             try:
                 return float(text)
             except ValueError:
                 return value
     return value
+
+
+# How every text `float` reads starts, once stripped: a sign, then a digit (any script's: `float` reads
+# them, and so does ``\d``), a '.', or the 'i' or 'n' of inf/infinity/nan. A text that starts otherwise
+# (names, 'g999_c1024_t0.2', most texts of a table) is not tried: a failed `float` raises, ~1 µs each.
+_FLOAT_START = re.compile(r"[-+]?[\d.iInN]")
 
 
 def _is_timestamp(value: Any) -> bool:
@@ -241,8 +248,10 @@ def _coerced_texts(texts: list[str]) -> list[Any]:
         numbers = list(map(float, texts))
     except ValueError:  # a text among them (timestamps, names, prompts)
         # `_coerce` gives back every text holding a ':' (timestamps, model tags), or a space once
-        # stripped (prose): a column of such texts is told in C; any other, text by text
-        if all(map(contains, texts, repeat(":"))) or all(map(contains, map(str.strip, texts), repeat(" "))):
+        # stripped (prose), or that does not start as a number does (names): a column of such texts
+        # is told in C; any other, text by text
+        if (all(map(contains, texts, repeat(":"))) or all(map(contains, map(str.strip, texts), repeat(" ")))
+                or not any(map(_FLOAT_START.match, map(str.strip, texts)))):
             return list(texts)
         return [_coerce(text) for text in texts]
     if all(map(math.isfinite, numbers)):

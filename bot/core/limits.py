@@ -337,8 +337,9 @@ def cap_report(ingest: IngestResult, caps: ReportCaps) -> IngestResult:
     inventory = replace(ingest.inventory, warnings=[*ingest.inventory.warnings,
                                                     *(Skipped(LEFT_OUT_PATH, note) for note in notes)])
     # The configuration dimensions are recomputed from the kept rows (as for a stored run).
+    identifiers = None if ingest.identifiers is None else ingest.identifiers.take(keep)  # the same rows kept
     return replace(ingest, measurements=measurements, claims=claims, inventory=inventory, dimensions={},
-                   rankings=rankings)
+                   rankings=rankings, identifiers=identifiers)
 
 
 def left_out(warnings: list[Skipped]) -> list[str]:

@@ -33,6 +33,10 @@ The tidy measurement frame (one row per value) has these columns, in this order:
                          does not say); NaN for requests and samples. float32 from ingest when that holds
                          every value exactly (counts up to 2**24), else float64 (and as a stored run reads back)
 
+A run's ``identifiers`` are kept packed by ingest, not in its frame (nothing in the analysis reads
+them; as Python strings they were ~30 bytes per row of a large job's memory): `IngestResult` says
+which frame holds which columns.
+
 ``config`` is derived, once, at the end of ingest (`bot.core.dimensions.assign_configs`): among one
 model's rows for one metric, the dimensions whose values vary; rows with the same ``config`` are one
 configuration, and no statistic ever pools two configurations.
@@ -45,9 +49,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from bot.core.ingest.packed import PackedTexts
 
 MEASUREMENT_COLUMNS: tuple[str, ...] = (
     "request_id",
@@ -68,6 +75,9 @@ MEASUREMENT_COLUMNS: tuple[str, ...] = (
     "n",
 )
 
+# The columns of `IngestResult.measurements` as ingest makes it: all but ``identifiers`` (packed apart).
+INGEST_COLUMNS: tuple[str, ...] = tuple(name for name in MEASUREMENT_COLUMNS if name != "identifiers")
+
 MEASUREMENT_KINDS = ("request", "sample", "aggregate", "generic")
 
 CLAIM_COLUMNS: tuple[str, ...] = (
@@ -83,8 +93,9 @@ CLAIM_COLUMNS: tuple[str, ...] = (
 )
 
 
-def empty_measurements() -> pd.DataFrame:
-    return pd.DataFrame({col: pd.Series(dtype=_dtype(col)) for col in MEASUREMENT_COLUMNS})
+def empty_measurements(columns: tuple[str, ...] = MEASUREMENT_COLUMNS) -> pd.DataFrame:
+    """A frame of no row with ``columns`` (every measurement column, or `INGEST_COLUMNS`)."""
+    return pd.DataFrame({col: pd.Series(dtype=_dtype(col)) for col in columns})
 
 
 def empty_claims() -> pd.DataFrame:
@@ -166,6 +177,17 @@ class RankingClaim:
 
 @dataclass
 class IngestResult:
+    """What ingest read. Its ``measurements`` frame is the tidy frame but its ``identifiers``
+    column (`INGEST_COLUMNS`): those are ``identifiers``, one per row of ``measurements`` in the
+    same order, packed (`bot.core.ingest.packed.PackedTexts`: no Python string per text). Nothing
+    in the analysis reads them; reading the column from ``measurements`` is a KeyError, never a
+    placeholder. `stored_measurements` is the whole tidy frame (what a stored run holds: the
+    database save path takes it). Whoever keeps some rows of ``measurements`` keeps the same rows
+    of ``identifiers`` (`PackedTexts.take`, as `bot.core.limits.cap_report` does).
+
+    ``identifiers`` None: ``measurements`` is already the whole tidy frame (built by hand, or a
+    stored run read back); it is then stored as it is."""
+
     measurements: pd.DataFrame
     claims: pd.DataFrame
     inventory: Inventory
@@ -173,6 +195,21 @@ class IngestResult:
     # measurements when empty (a stored run)
     dimensions: dict[tuple[str, str], Any] = field(default_factory=dict)
     rankings: list[RankingClaim] = field(default_factory=list)
+    identifiers: PackedTexts | None = None
+
+    def stored_measurements(self) -> pd.DataFrame:
+        """The whole tidy frame (every column of `MEASUREMENT_COLUMNS`, in order): ``measurements``
+        with ``identifiers`` decoded into its column, the same values and dtypes the ingest frame
+        held before they were packed (a categorical; an object column when there is no row, as
+        `empty_measurements`). Made on each call (it costs the strings packing saved)."""
+        if self.identifiers is None:
+            return self.measurements
+        if len(self.identifiers) != len(self.measurements):
+            raise ValueError(f"{len(self.identifiers)} identifiers for {len(self.measurements)} measurements")
+        column = self.identifiers.column()
+        frame = self.measurements
+        return pd.DataFrame({name: column if name == "identifiers" else frame[name] for name in MEASUREMENT_COLUMNS},
+                            index=frame.index, copy=False)
 
 
 # "best_throughput": the headline's best-throughput callout is this fact.

@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
+from itertools import repeat
+from operator import itemgetter, mul
 from typing import Any, cast
 
 _NUMBER_WITH_UNIT = re.compile(
@@ -122,7 +124,7 @@ def _plain_column(raws: list[Any], factor: float) -> list[float | None] | None:
     except ValueError:  # '-', '.', '1-2', '1.2.3', '' among them
         return None
     if factor != 1.0:  # (x * 1.0 is x, -0.0 included)
-        numbers = [number * factor for number in numbers]
+        numbers = list(map(mul, numbers, repeat(factor)))  # (in C: a product a value)
     if not all(map(math.isfinite, numbers)):  # (a 400-digit text is inf)
         return None
     return cast(list[float | None], numbers)
@@ -171,21 +173,22 @@ def parse_shown_column(raws: list[Any], *, factor: float = 1.0, is_time: bool = 
     `parse_shown` per cell was most of a summary table's reading."""
     numbers = _plain_column(raws, factor) if len(raws) >= 8 else None
     if numbers is not None:
-        # A plain decimal shows len - dot - 1 decimals (none without a dot); each count's precision
-        # is worked out once, as `parse_shown` writes it.
-        by_decimals: dict[int, float] = {}
-        precisions: list[float] = []
-        for raw in raws:
-            dot = raw.find(".")
-            decimals = len(raw) - dot - 1 if dot >= 0 else 0
-            precision = by_decimals.get(decimals)
-            if precision is None:
-                precision = by_decimals[decimals] = 0.5 * 10 ** (-decimals) * abs(factor)
-            precisions.append(precision)
-        return numbers, precisions
+        # A plain decimal (one '.' at most) shows as many decimals as it has characters after its
+        # '.' (none without one: `partition` gives ''): counted in C, each count's precision worked
+        # out once, as `parse_shown` writes it (a step of Python a cell was most of this function).
+        decimals = list(map(len, map(itemgetter(2), map(str.partition, raws, repeat(".")))))
+        by_decimals = {count: 0.5 * 10 ** (-count) * abs(factor) for count in set(decimals)}
+        return numbers, list(map(by_decimals.__getitem__, decimals))
     numbers = []
     precisions = []
+    plain = _PLAIN_DECIMAL.fullmatch
     for raw in raws:
+        if type(raw) is str and plain(raw):  # `parse_shown` of a plain decimal (most cells), without its calls
+            value = float(raw) * factor
+            dot = raw.find(".")
+            numbers.append(value if math.isfinite(value) else None)
+            precisions.append(0.5 * 10 ** (-(len(raw) - dot - 1 if dot >= 0 else 0)) * abs(factor))
+            continue
         number, precision = parse_shown_value(raw, factor=factor, is_time=is_time)
         numbers.append(number)
         precisions.append(precision)

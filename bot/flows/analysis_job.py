@@ -140,10 +140,11 @@ class AnalysisJob:
         if result is None:
             self._record(f"the end ({status})", lambda s: s.runs.finish_run(run_id, status=status, error=error))
             return
+        measurements = result.ingest.stored_measurements()  # the whole tidy frame, identifiers decoded
         self._record(f"the end ({status})", lambda s: s.runs.finish_run(
             run_id, status=status, error=error, facts=[f.to_json() for f in result.facts],
             timings=result.timings_s, summary=result.data, report_md=result.report_md,
-            measurements=result.ingest.measurements))
+            measurements=measurements))
 
     def _status(self, text: str) -> None:
         """Edit the parent while the job is worked on here; a failed edit is logged, never fatal."""

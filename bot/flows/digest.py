@@ -182,7 +182,7 @@ def _digest_archive(subscription: Subscription, claim: Digest, superseded: Seque
     earlier = [Snapshot(run.archive, store.runs.load_measurements(run.id)) for run in reversed(previous)]
     news = build_news(Snapshot(archive, current), earlier)  # oldest first; none: the first digest
     store.runs.finish_run(claim.run_id, status="done", summary=result.data, report_md=result.report_md,
-                          timings=result.timings_s, measurements=current)
+                          timings=result.timings_s, measurements=result.ingest.stored_measurements())
 
     narrative = result.narrative
     view = DigestView(subscription=subscription, archive=archive, news=news, superseded=list(superseded),

@@ -144,3 +144,21 @@ def test_split_columns_of_numbers_and_mixed_values_is_the_general_rule() -> None
                    for _ in range(rng.randint(2, 8))]
         skip = {columns[0]} if rng.random() < 0.2 else set()
         assert split_columns(records, skip=skip) == _split_reference(records, skip), records
+
+
+def test_texts_that_cannot_start_a_number_are_not_tried_yet_coerced_as_float_would() -> None:
+    """`_coerce` tries `float` only on a text that starts as a number can (`_FLOAT_START`): those it
+    leaves (names, a leading '_' or letter) `float` refuses, the others (any script's digits, '.',
+    inf/nan) it reads as before; a column of only such texts is given back whole (`_coerced_texts`)."""
+    names = ["g999_c1024_t0.2", "abc", "x1", "_1", "true", "ⅷ", "e5", "Inf-", "é"]
+    numbers = ["７", "١٢", "+.5", ".5", "-inf", "+Infinity", "NAN", "nan5", "1_0", "\t-7 ", "+n", "i"]
+    for text in names + numbers:
+        try:
+            expected: Any = float(text.strip())
+        except ValueError:
+            expected = text
+        if text.strip().lower() in {"inf", "-inf", "nan", "infinity"}:
+            expected = text
+        assert repr(_coerce(text)) == repr(expected), text
+    assert _coerced_texts(names) == names
+    assert repr(_coerced_texts([*names, "７"])) == repr([*names, 7.0])

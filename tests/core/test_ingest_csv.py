@@ -33,7 +33,7 @@ def test_ollama_rows_become_canonical_measurements(tmp_path: Path) -> None:
     assert len(contexts) == 1
     assert json.loads(contexts.pop()) == {"file": "tuning", "folder": "runs", "num_ctx": "1024", "num_gpu": "999",
                                           "temperature": "0.2"}
-    assert {json.loads(i)["timestamp"] for i in m["identifiers"]} == {"2025-09-30T20:11:33"}
+    assert {json.loads(i)["timestamp"] for i in result.stored_measurements()["identifiers"]} == {"2025-09-30T20:11:33"}
     assert set(m["unit"][m["metric"] == "ttft_ms"]) == {"ms"}
     assert not m["failed"].any()
     # total_tokens (prompt + output) is not a per-request output count

@@ -50,11 +50,11 @@ def test_store_frame_keeps_texts_and_renames_past_a_narrow_code() -> None:
     store.seal()
     store.rename(chunks[0], "model", "", "a model named last")  # the 129th text: past int8 codes
     store.keep(chunks[1], [1])
-    measurements = store.frame()
-    assert len(measurements) == 253
+    measurements, identifiers = store.frame()
+    assert len(measurements) == 253 == len(identifiers)
     assert measurements["model"].iloc[:3].tolist() == ["m0", "a model named last", ""]
     assert measurements["request_id"].iloc[:3].tolist() == ["f0.json#0", "f0.json#1", "f1.json#1"]
-    assert measurements["identifiers"].iloc[2] == '{"file":"f1.jsoné"}'
+    assert identifiers.column()[2] == '{"file":"f1.jsoné"}'
     assert measurements["row"].dtype == np.int16  # a record's index in its file: 2 bytes while it fits
     assert list(measurements["request_id"].cat.categories) == sorted(set(measurements["request_id"]))
 

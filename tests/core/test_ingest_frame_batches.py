@@ -49,10 +49,11 @@ def test_batches_of_any_size_give_the_same_columns(monkeypatch: pytest.MonkeyPat
             assert batched.texts(chunk, name) == rows.column(name)
         for name in ("row", "value", "failed", "n"):
             assert batched.values(chunk, name).tolist() == rows.column(name)
-    got, want = batched.frame(), whole.frame()
+    (got, got_ids), (want, want_ids) = batched.frame(), whole.frame()
     for name in want.columns:
         assert got[name].tolist() == want[name].tolist(), name
         assert got[name].dtype == want[name].dtype, name
+    assert list(got_ids.column()) == list(want_ids.column()) == [text for rows in files for text in rows.identifiers]
 
 
 def test_row_numbers_past_int32_keep_int64() -> None:
@@ -60,8 +61,8 @@ def test_row_numbers_past_int32_keep_int64() -> None:
     rng = random.Random(1)
     small, large = _file(rng, "a.json", 3), _file(rng, "b.json", 2)
     large.row[1] = 2**31
-    assert _frame([small])[0].frame()["row"].dtype.name == "int16"
-    measurements = _frame([small, large])[0].frame()
+    assert _frame([small])[0].frame()[0]["row"].dtype.name == "int16"
+    measurements, _identifiers = _frame([small, large])[0].frame()
     assert measurements["row"].dtype.name == "int64"
     assert measurements["row"].tolist() == small.row + large.row
 
@@ -74,6 +75,6 @@ def test_row_numbers_take_the_narrowest_of_int16_and_int32_that_holds_them(top: 
     for rows in (small, wide):
         rows.row[:] = range(len(rows.row))
     wide.row[0] = top
-    measurements = _frame([small, wide])[0].frame()
+    measurements, _identifiers = _frame([small, wide])[0].frame()
     assert measurements["row"].dtype.name == dtype
     assert measurements["row"].tolist() == small.row + wide.row

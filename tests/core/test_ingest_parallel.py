@@ -33,6 +33,8 @@ def test_workers_read_the_same_rows_and_inventory(name: str, generated: Path, mo
         pytest.skip(f"{path} not present")
     here, pooled = _both(path, monkeypatch)
     pd.testing.assert_frame_equal(here.measurements, pooled.measurements)
+    # the identifiers too (packed apart from the frame, `bot.core.ingest.packed`)
+    pd.testing.assert_frame_equal(here.stored_measurements(), pooled.stored_measurements())
     pd.testing.assert_frame_equal(here.claims, pooled.claims)
     assert here.inventory == pooled.inventory
     assert here.rankings == pooled.rankings

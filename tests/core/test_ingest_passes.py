@@ -39,7 +39,8 @@ def _file(rng: random.Random, source: str) -> Rows:
         value = rng.choice([float("nan"), float(rng.randint(0, 5)), rng.random()])
         rows.append(request_id=request_id, source=source, row=i, model="m", metric=rng.choice(METRICS),
                     value=value, failed=rng.random() < 0.1, error="", kind=rng.choice(["request", "sample"]),
-                    definition="", context="{}", identifiers="", statistic="", n=float("nan"), fingerprint="")
+                    definition="", context="{}", identifiers=f'{{"i":"{i % 7}{"é" if i % 3 else ""}"}}', statistic="",
+                    n=float("nan"), fingerprint="")
     return rows
 
 
@@ -88,7 +89,7 @@ def test_the_frame_holds_every_kept_row_as_appended(seed: int) -> None:
     files = [_file(rng, rng.choice(["a.json", "b.csv", "é.md"])) for _ in range(rng.randint(1, 40))]
     chunks = [store.add(rows.packed()) for rows in files]
     store.seal()
-    names = ("request_id", "source", "metric", "kind", "row", "failed")
+    names = ("request_id", "source", "metric", "kind", "row", "failed", "identifiers")
     expected: dict[str, list[object]] = {name: [] for name in names}
     for rows, chunk in zip(files, chunks, strict=True):
         kept = list(range(len(rows)))
@@ -97,7 +98,9 @@ def test_the_frame_holds_every_kept_row_as_appended(seed: int) -> None:
             store.keep(chunk, kept)
         for name, column in expected.items():
             column.extend(rows.column(name)[i] for i in kept)
-    measurements = store.frame()
+    measurements, identifiers = store.frame()
+    assert "identifiers" not in measurements  # packed apart: the kept rows' only (`bot.core.ingest.packed`)
+    assert list(identifiers.column()) == expected.pop("identifiers")
     for name, column in expected.items():
         assert measurements[name].tolist() == column
 

@@ -96,6 +96,8 @@ def _assert_csv_like_pandas(text: str, delimiter: str = ",") -> bool:
     'a,b\n"x, y",2\n"multi\nline",3\n',
     "a,b\r\nNA,null\r\n",
     "model,tokens_s,error\ngemma3:270m,288.0,\n",
+    # every row as wide as the header (read in C), around blank and whitespace lines, or none at all
+    "a,b\n1,2\n  \n\n3,4\n", "a\n1\n \n\n2\n", "a,b\n", "a,b\n\n\n",
 ])
 def test_csv_layouts_read_as_pandas_reads_them(text: str) -> None:
     assert _assert_csv_like_pandas(text)

@@ -39,7 +39,7 @@ def _full_request_cell(rng: random.Random, column: str) -> Any:
 def test_request_tables_with_every_value_read_as_row_by_row() -> None:
     # `_full_requests` (every record has a value in each raw column, each column its own metric)
     rng = random.Random(23)
-    checked = taken = 0
+    checked = taken = small = 0
     for _ in range(400):
         columns = rng.sample(_COLUMNS, rng.randint(2, len(_COLUMNS)))
         records = [{column: _full_request_cell(rng, column) for column in columns} for _ in range(rng.randint(1, 24))]
@@ -57,8 +57,9 @@ def test_request_tables_with_every_value_read_as_row_by_row() -> None:
         _reference_requests(block, header, want)
         assert _packed(got) == _packed(want), columns
         checked += 1
-        taken += len(records) >= tables._TEMPLATE_ROWS  # (from there on, the shortcut is taken)
-    assert checked > 100 and taken > 50
+        taken += len(records) >= 2  # (from there on, the shortcut is taken)
+        small += 2 <= len(records) < tables._TEMPLATE_ROWS
+    assert checked > 100 and taken > 50 and small > 10
 
 
 def test_a_one_record_table_reads_as_its_record_among_others() -> None:
@@ -68,7 +69,7 @@ def test_a_one_record_table_reads_as_its_record_among_others() -> None:
     names = ["mean_ms", "p99_ms", "duration_s", "Tokens/s", "TTFT (s)", "mean_tokens_s", "model", "num_ctx", "tag",
              "error", "status", "config_name", "options"]
     cells = ["12", "0", "1.5 s", "870 ms", "n/a", "", "**42.5**", "1,234", 3, 0.0, 2.5, None, math.nan, True, "x",
-             '{"temperature": 0.2}', "error"]
+             '{"temperature": 0.2}', "error", -0.0, 1e308, math.inf]  # (1e308 s is no finite number of ms)
     checked = 0
     for _ in range(1500):
         columns = rng.sample(names, rng.randint(1, 5))
@@ -186,8 +187,9 @@ def test_context_template_writes_what_context_text_writes() -> None:
 
 
 def test_rows_added_a_record_at_a_time_pack_as_rows_added_one_by_one() -> None:
-    # `Rows.packed` codes a record's texts once in the spans `add_columns(per_record=...)` marks
-    from bot.core.ingest.rows import ROW_FIELDS
+    # `Rows.add_columns(per_record=...)` keeps a record's own fields once (RECORD_FIELDS, given
+    # once a record), and `Rows.packed` repeats them on its rows
+    from bot.core.ingest.rows import RECORD_FIELDS, ROW_FIELDS
 
     rng = random.Random(43)
     for _ in range(300):
@@ -205,7 +207,8 @@ def test_rows_added_a_record_at_a_time_pack_as_rows_added_one_by_one() -> None:
                                  "statistic": "", "n": math.nan, "fingerprint": ""})
             if rng.random() < 0.5:
                 got.add_columns(len(rows), per_record=per_record,
-                                **{name: [row[name] for row in rows] for name in ROW_FIELDS})
+                                **{name: [row[name] for row in rows[::per_record if name in RECORD_FIELDS else 1]]
+                                   for name in ROW_FIELDS})
             else:  # rows appended one by one between the spans
                 for row in rows:
                     got.append(**row)
@@ -255,3 +258,26 @@ def test_a_summary_tables_true_and_1_settings_stay_apart_on_both_paths(tmp_path:
         configs = dict(zip(claims["value"], claims["config"], strict=True))
         assert configs == {102.0: "flash_attn=1", 202.0: "flash_attn=True", 52.0: "flash_attn=0",
                            302.0: "flash_attn=False"}, options
+
+
+def test_rows_added_a_record_at_a_time_take_a_records_fields_once_a_record() -> None:
+    # with ``per_record``, RECORD_FIELDS come one a record (kept so), the others one a row: a column
+    # of the other length is refused, not packed out of line with the rows
+    import pytest
+
+    from bot.core.ingest.rows import RECORD_FIELDS, ROW_FIELDS
+
+    def columns(record_length: int, row_length: int) -> dict[str, object]:
+        return {name: (["r"] * record_length if name in RECORD_FIELDS - {"row", "failed"} else
+                       list(range(record_length)) if name == "row" else [False] * record_length)
+                if name in RECORD_FIELDS else
+                ([1.0] * row_length if name in ("value", "n") else ["t"] * row_length) for name in ROW_FIELDS}
+
+    rows = Rows()
+    rows.add_columns(6, per_record=3, **columns(2, 6))
+    packed = rows.packed()
+    assert len(packed) == 6 and packed.numbers["row"].tolist() == [0, 0, 0, 1, 1, 1]
+    with pytest.raises(ValueError, match="for 2 records"):
+        Rows().add_columns(6, per_record=3, **columns(6, 6))
+    with pytest.raises(ValueError, match="for 6 rows"):
+        Rows().add_columns(6, per_record=3, **columns(2, 2))

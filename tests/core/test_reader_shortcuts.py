@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import csv
 import random
 import re
 import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.core.ingest.readers import _KEY_START, _KEY_VALUE, _metric_line, _metric_lines, _unique
+from bot.core.ingest.readers import (
+    _KEY_START,
+    _KEY_VALUE,
+    _SNIFFED,
+    _key_and_value,
+    _metric_line,
+    _metric_lines,
+    _unique,
+)
 
 _PIECES = ["TTFT", "Latency", "Tokens/s", "eval_count", "Mean (ms)", "Notes", "x", "é", "5x", "1", "12.5", " ms",
            " s", "s", "tok/s", "tokens/s", ":", ": ", "**", "*", "-", " - ", " ", "  ", "\t", "\u3000", "\xa0", "(",
@@ -45,6 +54,23 @@ def test_key_start_finds_the_key_of_every_line_the_pattern_reads() -> None:
         assert start is not None, repr(line)
         assert start.group(1).strip() == full.group(1).strip(), repr(line)
         assert line[start.end() - 1] == ":" and ":" not in line[:start.end() - 1], repr(line)
+
+
+def test_key_and_value_are_what_the_pattern_reads() -> None:
+    # `_key_and_value` reads a line's key and value without `_KEY_VALUE` where the pattern's first try
+    # holds; the values of 0, 1, 79, 80 and 81 characters within stars and spaces, the lines with a '|'
+    # or a '\n' after the ':' and those with nothing after its runs are the edges of that try.
+    def by_pattern(text: str) -> tuple[str, str] | None:
+        match = _KEY_VALUE.match(text)
+        return None if match is None else (match.group(1).strip(), match.group(2).strip())
+
+    edges = [f"- **Latency**:{' ' * spaces}{'*' * stars}{'x' * size}{'*' * after}{' ' * end}" for spaces in (0, 1)
+             for stars in (0, 2) for size in (0, 1, 79, 80, 81) for after in (0, 1, 3) for end in (0, 2)]
+    edges += ["a: ***", "a:", "a: ", "a: *", "a:* *", "a: x\n", "a: 5 | 6", "A b  :  ** 5 ms **  ", "Foo - : 5",
+              "a" + " " * 70 + ": 5", "a" * 61 + ": 5", "Foo\t:\u3000 5 s\xa0", "x: 5\n\n"]
+    lines = _random_lines(13, 100000) + edges
+    assert [_key_and_value(line) for line in lines] == [by_pattern(line) for line in lines]
+    assert sum(by_pattern(line) is not None for line in lines) > 3000
 
 
 def test_hostile_key_value_lines_take_linear_time() -> None:
@@ -132,3 +158,18 @@ def test_long_names_are_read_in_time() -> None:
     assert _seconds(lambda text: find_rankings(text, "r.md"), "fastest " + "a1" * 2000 + " x\n") < 2.0
     assert _seconds(lambda text: find_rankings(text, "r.md"), "a1" * 200_000 + " x is 5% faster\n") < 2.0
     assert _seconds(_model_in_text, "x" + "a1" * 200_000 + ":") < 2.0
+
+
+def test_the_sniffer_finds_no_delimiter_a_sample_does_not_hold() -> None:
+    # `read_csv` does not sniff a sample holding none of `_SNIFFED`: the sniffer would fail on it
+    rng = random.Random(17)
+    pieces = ["a", "b", "1", "2.5", " ", "\n", "\r\n", '"', "'", ":", "=", "==ERROR==", "x y", "é", ".", "-", "\x00"]
+    samples = ["", "\n", "a", "1\n2\n3\n", '"a" "b"\n"c" "d"\n', "a:b:c\nd:e:f\n" * 20, "'x' 'y'\n" * 30]
+    samples += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 200))) for _ in range(400)]
+    for sample in samples:
+        assert not any(d in sample for d in _SNIFFED)
+        try:
+            found = csv.Sniffer().sniff(sample, delimiters=_SNIFFED).delimiter
+        except csv.Error:
+            continue
+        raise AssertionError(f"{sample!r}: {found!r}")

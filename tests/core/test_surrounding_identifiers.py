@@ -16,7 +16,7 @@ def test_a_long_identifier_around_a_table_is_kept_short(tmp_path: Path) -> None:
     (tmp_path / "bench.json").write_text(json.dumps({"prompt": prompt, "results": results}))
     found = ingest_tree(tmp_path, workers=1)
     assert found.inventory.skipped == []
-    identifiers = [decode(text) for text in found.measurements["identifiers"].astype(str)]
+    identifiers = [decode(text) for text in found.stored_measurements()["identifiers"].astype(str)]
     assert len(identifiers) == 50
     assert {len(ids["prompt"]) for ids in identifiers} == {120}
     assert identifiers[0]["prompt"].startswith("word word") and identifiers[0]["prompt"].endswith("…")

@@ -21,6 +21,7 @@ from bot.core.ingest.readers import (
     read_markdown,
 )
 from bot.core.ingest.tables import TableBlock
+from bot.core.ingest.tools.base import SourceFile
 
 _PIECES = ["TTFT", "Latency", "Tokens/s", "eval_count", "Mean (ms)", "Notes", "x", "é", "5x", "1", "12.5", " ms",
            " s", "tok/s", ":", ": ", "**", "*", "-", " - ", " ", "\t", "\u3000", "\xa0", "(", ")", "%", "_", ".", "/",
@@ -126,13 +127,35 @@ def test_pattern_lines_are_the_lines_holding_a_word() -> None:
     from bot.core.ingest.rankings import _PATTERN_WORDS, _pattern_lines
 
     rng = random.Random(3)
-    pieces = ["best", "fast", "slower", "ſ", "%", "x", " ", "\n", "\n", "\n", "\r\n", "\u2028", "\x1c", "İ", "be", "st"]
-    texts = ["", "best", "\nbest\n", "best\n" * 3000, "a" * 5000 + "fast"]  # (many lines with a word: split)
+    pieces = ["best", "fast", "slower", "ſ", "%", "x", " ", "\n", "\n", "\n", "\r\n", "\r", "\u2028", "\x1c", "İ",
+              "be", "st", "BEST", "FaSt", "SLOWER", "\u212a", "Σ", "é", "\ud800", "\U0001f600", "\x85"]
+    texts = ["", "best", "\nbest\n", "best\n" * 3000, "a" * 5000 + "fast", "Best\r\nx\r\nFAST\r\n", "ΣBEST\nx"]
     texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 60))) for _ in range(20000)]
     for text in texts:
         lowered = text.lower()
         expected = [(i, line) for i, line in enumerate(lowered.splitlines()) if any(w in line for w in _PATTERN_WORDS)]
-        assert _pattern_lines(lowered) == expected, repr(text)
+        folded = SourceFile(rel="r.md", fmt="md", text=text).folded
+        assert _pattern_lines(text, folded, text.splitlines()) == expected, repr(text)
+
+
+def test_folded_bytes_hold_an_ascii_word_as_the_lowered_text_does() -> None:
+    # `SourceFile.folded`: the characters beyond ASCII whose lowered form holds an ASCII character are
+    # 'İ' (an 'i' then a combining dot) and the Kelvin sign (a 'k'), and no character but 'ſ' lowers to
+    # one holding 'ſ' (every code point; surrogates are encoded as they are)
+    everything = [chr(code) for code in range(0x80, 0x110000)]
+    assert [c for c in everything if any(x.isascii() for x in c.lower())] == ["\u0130", "\u212a"]
+    assert "\u0130".lower() == "i\u0307"
+    assert [c for c in everything if "ſ" in c.lower()] == ["ſ"]
+    # so the words looked for in them are found as in the lowered text
+    rng = random.Random(5)
+    pieces = ["best", "b", "est", "eval", " rate", " count", " duration", ":", "%", "fast", "slower", "fastest",
+              "t/s", "T/S", "t/ſ", "İ", "\u212a", "I", "ı", "E", "Σ", "\ud800", "é", "\n", " "]
+    words = ["best", "fast", "slower", "fastest", "%", "eval rate:", "eval count:", "eval duration:", "t/s", "ſ"]
+    for _ in range(20000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        folded = SourceFile(rel="r.md", fmt="md", text=text).folded
+        for word in words:
+            assert (word.encode() in folded) == (word in text.lower()), (text, word)
 
 
 def test_a_header_narrower_than_its_separator_leaves_its_missing_columns_unnamed(tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ def fixture(tmp_path: Path, tool: str, *names: str) -> IngestResult:
 
 
 def rows(result: IngestResult, **where: str) -> list[dict]:
-    m = result.measurements
+    m = result.stored_measurements()  # every column, the identifiers too
     mask = m["metric"].notna()
     for column, wanted in where.items():
         mask &= m[column] == wanted

@@ -32,7 +32,7 @@ from bot.core.ingest.frame import Chunk, ClaimColumns, ColumnStore
 from bot.core.ingest.parallel import read_files
 from bot.core.ingest.rows import PackedRows
 from bot.core.limits import IngestLimits
-from bot.core.types import IngestResult, Inventory, RankingClaim, Skipped, empty_measurements
+from bot.core.types import INGEST_COLUMNS, IngestResult, Inventory, RankingClaim, Skipped, empty_measurements
 
 __all__ = ["FORMATS", "IngestLimits", "decode", "ingest_tree", "list_files", "model_from_stem"]
 
@@ -118,11 +118,12 @@ def _result(inventory: Inventory, store: ColumnStore, claims: ClaimColumns) -> I
     """The frames, the claims' first: their lists are released before the measurement frame (the
     ingest's high-water mark) is made."""
     claim_frame = claims.frame()
-    measurements = store.frame()
-    measurements = measurements if len(measurements) else empty_measurements()
+    measurements, identifiers = store.frame()  # the identifiers packed, not a column (`IngestResult`)
+    measurements = measurements if len(measurements) else empty_measurements(INGEST_COLUMNS)
     measurements, dimensions = assign_configs(measurements)
     inventory.skipped.sort(key=lambda s: s.path)
-    return IngestResult(measurements=measurements, claims=claim_frame, inventory=inventory, dimensions=dimensions)
+    return IngestResult(measurements=measurements, claims=claim_frame, inventory=inventory, dimensions=dimensions,
+                        identifiers=identifiers)
 
 
 def _read_facts(rows: PackedRows) -> tuple[list[str], bool]:

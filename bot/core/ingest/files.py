@@ -91,7 +91,9 @@ def decode(data: bytes) -> tuple[str | None, str]:
         except UnicodeDecodeError:
             return None, "undecodable bytes (UTF-16 byte-order mark but invalid UTF-16)"
     try:
-        return data.decode("utf-8-sig"), ""
+        # ('utf-8' where there is no byte-order mark: the same text and error, without the Python
+        # wrapper 'utf-8-sig' is, 0.6 us a file)
+        return data.decode("utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"), ""
     except UnicodeDecodeError as exc:
         return None, f"undecodable bytes (not UTF-8: invalid byte 0x{data[exc.start]:02x} at offset {exc.start})"
 
@@ -203,7 +205,7 @@ def read_file(rel: str, archive: Archive, read_before: int | None = None) -> Fil
         return out
     file = SourceFile(rel=rel, fmt=fmt, text=text, paths=archive.paths, sibling=archive.text)
     if fmt in ("md", "text"):
-        out.rankings = find_rankings(text, rel, lowered=file.lowered, lines=file.text_lines)
+        out.rankings = find_rankings(text, rel, folded=file.folded, lines=file.text_lines)
     read_before = read_before or 0
     with measurement_allowance(limits.allowance(read_before), read_before=read_before,
                                budget=limits.max_job_measurements):

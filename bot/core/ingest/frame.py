@@ -30,12 +30,14 @@ from operator import itemgetter
 import numpy as np
 import pandas as pd
 
+from bot.core.ingest.packed import PackedTexts, pack
 from bot.core.ingest.rows import PackedRows
 from bot.core.metrics import METRICS
-from bot.core.types import CLAIM_COLUMNS, MEASUREMENT_COLUMNS, empty_claims
+from bot.core.types import CLAIM_COLUMNS, INGEST_COLUMNS, MEASUREMENT_COLUMNS, empty_claims
 
 SHARED_TEXTS = ("source", "model", "metric", "error", "kind", "definition", "context", "statistic")
 FILE_TEXTS = ("request_id", "identifiers", "fingerprint")  # mostly unique to their file
+PACKED = "identifiers"  # kept packed, not in the frame (`bot.core.ingest.packed`)
 NUMBERS = {"value": ("d", np.float64), "failed": ("b", np.bool_), "n": ("d", np.float64)}
 # kept narrow while the archive is read (`IntColumn`); in the frame, the narrowest of these types that
 # holds every value (a record's index in its file is bounded by the file's size and rows,
@@ -206,6 +208,13 @@ class FileTexts:
         self.data, self.ends = bytearray(), array("q")
         return out
 
+    def packed(self, codes: np.ndarray) -> PackedTexts:
+        """``codes`` into these texts, packed (`bot.core.ingest.packed.pack`); the texts are gone
+        from here afterwards."""
+        data, ends = self.data, self.ends
+        self.data, self.ends = bytearray(), array("q")
+        return pack(data, ends, codes)
+
     def _decoded(self, low: int, high: int) -> list[str]:
         """The texts numbered ``low`` to ``high - 1``."""
         start = self.ends[low - 1] if low else 0
@@ -354,14 +363,16 @@ class ColumnStore:
         part[part == old_code] = new_code
 
     # --- the frame ---------------------------------------------------------------------------
-    def frame(self) -> pd.DataFrame:
-        """The measurement frame (`bot.core.types`) of the kept rows, made one column at a time
-        (each buffer is released once its column is made; the texts numbered per file last, when
-        the other buffers are gone, each one's bytes released as its texts are decoded). ``config``
-        is left '' (set by `bot.core.dimensions.assign_configs`)."""
+    def frame(self) -> tuple[pd.DataFrame, PackedTexts]:
+        """The measurement frame (`bot.core.types`) of the kept rows but its `PACKED` column, and
+        that column's texts packed (`bot.core.ingest.packed`: never made into Python strings), made
+        one column at a time (each buffer is released once its column is made; the texts numbered
+        per file last, when the other buffers are gone, each one's bytes released as its texts are
+        decoded or packed). ``config`` is left '' (set by `bot.core.dimensions.assign_configs`)."""
         self._release("fingerprint")
         kept = None if self.kept.all() else self.kept
         data: dict[str, object] = {}
+        packed = PackedTexts.empty()
         order = sorted(MEASUREMENT_COLUMNS, key=lambda name: name in FILE_TEXTS)
         for name in order:
             if name in NUMBERS or name in INTEGERS:
@@ -371,6 +382,12 @@ class ColumnStore:
                 elif name == "n":
                     column = _counts(column)
                 data[name] = column
+            elif name == PACKED:
+                codes = self._take(name, kept)
+                strings = self.strings.pop(name)
+                assert isinstance(strings, FileTexts)
+                packed = strings.packed(codes)
+                del codes, strings
             elif name in self.strings:
                 codes = self._take(name, kept)
                 strings = self.strings.pop(name)
@@ -385,7 +402,7 @@ class ColumnStore:
         data["unit"] = categorical(metric.codes, units, merge=True)
         no_config = np.zeros(len(metric), dtype=np.int8)
         data["config"] = pd.Categorical.from_codes(no_config, dtype=_NO_CONFIG, validate=False)
-        return pd.DataFrame({name: data[name] for name in MEASUREMENT_COLUMNS}, copy=False)
+        return pd.DataFrame({name: data[name] for name in INGEST_COLUMNS}, copy=False), packed
 
     def _take(self, name: str, kept: np.ndarray | None) -> np.ndarray:
         """The column's kept rows: the buffer itself when every row is kept (then only the column

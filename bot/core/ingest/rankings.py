@@ -48,24 +48,25 @@ _CUES = re.compile(r"best\s|%|fastest", re.IGNORECASE)
 _COLON_WORD = re.compile(r":[A-Za-z0-9]")
 
 
-def find_rankings(text: str, source: str, *, lowered: str | None = None,
+def find_rankings(text: str, source: str, *, folded: bytes | None = None,
                   lines: list[str] | None = None) -> list[RankingClaim]:
-    """The ranking claims of a Markdown or text file (``lowered``: its text lowered, ``lines``: its
-    lines, when at hand)."""
-    lowered = text.lower() if lowered is None else lowered
-    if "%" not in lowered and "best" not in lowered and "fastest" not in lowered:
+    """The ranking claims of a Markdown or text file (``folded``: its UTF-8 bytes with ASCII letters
+    lowered, `SourceFile.folded`, and ``lines``: its lines, when at hand)."""
+    folded = text.encode("utf-8", "surrogatepass").lower() if folded is None else folded
+    # (the words below, ASCII without a 'k', are in the lowered text exactly when in its folded bytes)
+    if b"%" not in folded and b"best" not in folded and b"fastest" not in folded:
         return []  # no line can be a cue (`_is_cue`)
     lines = text.splitlines() if lines is None else lines
     # Only a cue line ('%', 'best' or 'fastest' in it, about one line in ten) can make a claim, and
     # only when one of the patterns below can match it: 'best', 'fast' (faster, fastest) or 'slower'
     # in it (or a 'ſ', which the patterns read as an 's'; `_may_match`). Those lines (a few: most cues
-    # are a '%' in a table) are found with `str.find` (`_pattern_lines`), the others never read. What a
-    # claim needs from the lines before it (the section's heading, the nearest model name) is
-    # looked up from its line backwards, only as far as the previous claim's (`_Before`). The text
-    # is lowered once, line breaks stay where they were (no character lowers to or from one).
+    # are a '%' in a table) are found with `bytes.find` (`_pattern_lines`), the others never read. What
+    # a claim needs from the lines before it (the section's heading, the nearest model name) is
+    # looked up from its line backwards, only as far as the previous claim's (`_Before`). Only those
+    # lines are lowered (the text lowered, line by line: no character lowers to or from a line break).
     out: list[RankingClaim] = []
     before = _Before(lines)
-    for index, low in _pattern_lines(lowered):
+    for index, low in _pattern_lines(text, folded, lines):
         if "%" not in low and "best" not in low and "fastest" not in low:
             continue  # not a cue
         line = lines[index]
@@ -90,36 +91,43 @@ def find_rankings(text: str, source: str, *, lowered: str | None = None,
     return _distinct(out)
 
 
-# The line breaks `str.splitlines` honours besides '\n'.
-_OTHER_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+# The line breaks `str.splitlines` honours besides '\n' and '\r'
+_OTHER_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 _PATTERN_WORDS = ("best", "fast", "slower", "ſ")
+# ('ſ': no other character lowers to it; it is looked for in the text first, one character found ~50x
+# faster than its two bytes, and in most texts never)
+_FOLDED_WORDS = tuple(word.encode() for word in _PATTERN_WORDS)
 
 
-def _pattern_lines(lowered: str) -> list[tuple[int, str]]:
-    """(index, line) of the lowered text's lines (as `str.splitlines` gives them) holding one of
-    `_PATTERN_WORDS`, in order. A report has a few: each word is looked for with `str.find` over the
-    text (C) and only its lines are cut out (splitting the text and testing each line took most of
-    the time here). A text with other line breaks than '\n' (rare), or where the words are in many
-    lines (more than one in 200 characters: each costs more than a line tested), is split."""
-    limit = len(lowered) // 200 + 64
+def _pattern_lines(text: str, folded: bytes, lines: list[str]) -> list[tuple[int, str]]:
+    """(index, lowered line) of the text's ``lines`` (as `str.splitlines` gives them) whose lowered
+    line holds one of `_PATTERN_WORDS`, in order (``folded``: the text's `SourceFile.folded` bytes,
+    where the words are found as in the lowered text). A report has a few: each word is looked for
+    with `bytes.find` over the text (C) and only its lines are lowered (lowering the text and testing
+    each line took most of the time here). A text with line breaks other than '\n' and '\r\n' (rare),
+    or where the words are in many lines (more than one in 200 bytes: each costs more than a line
+    tested), has each line lowered and tested. (The breaks are looked for in the text: one character
+    each, found faster than their UTF-8 bytes.)"""
+    limit = len(folded) // 200 + 64
     starts: set[int] = set()  # where the lines holding a word start
-    if not any(brk in lowered for brk in _OTHER_BREAKS):
-        for word in _PATTERN_WORDS:
-            at = lowered.find(word)
+    if (not any(brk in text for brk in _OTHER_BREAKS)
+            and ("\r" not in text or text.count("\r") == text.count("\r\n"))):
+        # each line ends at a '\n': line i starts after the i-th
+        for word in _FOLDED_WORDS if "ſ" in text else _FOLDED_WORDS[:-1]:
+            at = folded.find(word)
             while at >= 0 and len(starts) <= limit:
-                starts.add(lowered.rfind("\n", 0, at) + 1)
-                end = lowered.find("\n", at)
-                at = -1 if end < 0 else lowered.find(word, end)  # in the lines after this one
+                starts.add(folded.rfind(b"\n", 0, at) + 1)
+                end = folded.find(b"\n", at)
+                at = -1 if end < 0 else folded.find(word, end)  # in the lines after this one
         if len(starts) <= limit:
             out: list[tuple[int, str]] = []
             index = counted_to = 0  # the index of the line starting at `counted_to`
             for start in sorted(starts):
-                index += lowered.count("\n", counted_to, start)
+                index += folded.count(b"\n", counted_to, start)
                 counted_to = start
-                end = lowered.find("\n", start)
-                out.append((index, lowered[start:] if end < 0 else lowered[start:end]))
+                out.append((index, lines[index].lower()))
             return out
-    return [(index, low) for index, low in enumerate(lowered.splitlines())
+    return [(index, low) for index, low in enumerate(map(str.lower, lines))
             if "best" in low or "fast" in low or "slower" in low or "ſ" in low]
 
 

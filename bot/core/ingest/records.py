@@ -24,6 +24,7 @@ import csv
 import io
 import math
 from collections.abc import Mapping, Sequence
+from itertools import repeat
 from typing import Any
 
 NAN = math.nan
@@ -36,8 +37,9 @@ Record = dict[str, Any]
 def records_of(items: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[Record]]:
     """(columns, records) of a list of dicts, as ``pd.DataFrame(items).to_dict("records")``."""
     if len(items) == 1:  # one record (a JSON object's scalars): every column holds one type, kept as is
-        item = items[0]
-        return list(item), [{name: NAN if _kind(value) == "nan" else value for name, value in item.items()}]
+        item = items[0]  # (a NaN as `_kind` tells it, without a call a value: only a float is unequal to itself)
+        return list(item), [{name: NAN if type(value) is float and value != value else value
+                             for name, value in item.items()}]
     columns = list(dict.fromkeys(key for item in items for key in item))
     if not columns:
         return [], [{} for _ in items]
@@ -47,6 +49,9 @@ def records_of(items: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[Reco
 
 def _column(items: Sequence[Mapping[str, Any]], name: str) -> list[Any]:
     values = [item.get(name, _MISSING) for item in items]
+    types = set(map(type, values))
+    if len(types) == 1 and (types <= _PLAIN_KINDS or (types == {float} and not any(map(math.isnan, values)))):
+        return values  # one type, nothing missing (`_kind` of each value, told in C): kept as they are
     kinds = {_kind(v) for v in values}
     if len(kinds) == 1 and kinds <= {"int", "float", "str", "bool"}:
         return values  # one type, nothing missing: pandas keeps the values as they are
@@ -64,6 +69,9 @@ def _column(items: Sequence[Mapping[str, Any]], name: str) -> list[Any]:
     if present == {"str"}:
         return [NAN if v is _MISSING or v is None else v for v in values]
     return [NAN if v is _MISSING else v for v in values]
+
+
+_PLAIN_KINDS = {int, str, bool}  # exact types `_kind` names after themselves (a float may be NaN)
 
 
 def _kind(value: Any) -> str:
@@ -92,14 +100,18 @@ def csv_records(text: str, delimiter: str) -> tuple[list[str], list[Record], int
     ``dtype=str, keep_default_na=False, skipinitialspace=True`` and bad lines skipped.
 
     Raises `IrregularCsv` for layouts pandas reads differently, ``csv.Error`` for broken quoting."""
-    rows = [row for row in csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)
-            if not _blank(row)]
+    # (the empty rows dropped in C; a row of one field is looked at only when there is one)
+    rows = list(filter(None, csv.reader(io.StringIO(text), delimiter=delimiter, skipinitialspace=True)))
+    if 1 in map(len, rows):
+        rows = [row for row in rows if not _blank(row)]
     if not rows:
         raise IrregularCsv("no header")
     header = rows[0]
     width = len(header)
     if "" in header or len(set(header)) != width or (len(rows) > 1 and len(rows[1]) > width):
         raise IrregularCsv("header pandas renames, or an implicit index column")
+    if set(map(len, rows)) == {width}:  # every row as wide as the header (most files): a dict each, in C
+        return header, list(map(dict, map(zip, repeat(header), rows[1:]))), 0
     records: list[Record] = []
     bad = 0
     for row in rows[1:]:

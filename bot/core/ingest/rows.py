@@ -19,7 +19,8 @@ from bot.core.limits import spend_measurement, spend_measurements
 
 @dataclass(slots=True)
 class Rows:
-    """Measurement rows as parallel lists. ``fingerprint`` identifies a record's content ('' when
+    """Measurement rows as parallel lists (a record's own fields once a record in the spans of
+    ``runs``: read the rows through `packed`). ``fingerprint`` identifies a record's content ('' when
     the tool gives none), to find the same record exported in two files."""
 
     request_id: list[str] = field(default_factory=list)
@@ -38,8 +39,9 @@ class Rows:
     n: list[float] = field(default_factory=list)
     fingerprint: list[str] = field(default_factory=list)
     # The spans of rows added a record at a time (`add_columns` with ``per_record``), as (first row,
-    # records, rows per record): in them each of RECORD_TEXTS is one text on all of a record's rows,
-    # so `packed` codes those texts a record at a time, not a row at a time.
+    # records, rows per record): in them each of RECORD_FIELDS (a record's id, row, model, failure, error,
+    # context and identifiers: the same on all of its rows) is kept once a record, not once a row,
+    # and `packed` repeats it on the record's rows. Those columns are then shorter than the others.
     runs: list[tuple[int, int, int]] = field(default_factory=list)
 
     def __len__(self) -> int:
@@ -74,71 +76,78 @@ class Rows:
 
     def add_columns(self, count: int, *, spent: bool = False, per_record: int = 1, **columns: Any) -> None:
         """``count`` rows at once (a table's, `bot.core.ingest.tables`), each column given whole: a list
-        of ``count`` values, or one value every row has. Extending the lists is C work; appending the
+        of its values, or one value every row has. Extending the lists is C work; appending the
         rows one by one costs ~1.5 µs a row (0.8 s of the 600,000 rows of 10,000 files). ``spent``: the
         caller charged the job's budget for these rows already, as it made them. ``per_record``: the
-        rows are records of that many rows each, the RECORD_TEXTS the same on each of a record's rows
-        (the caller's promise; `packed` then reads those texts once a record)."""
+        rows are ``count / per_record`` records of that many rows each, and each of RECORD_FIELDS is
+        given once a record (a list of a value per record): it is one value on all of a record's
+        rows (the caller's promise), kept once (not repeated ``per_record`` times to be read back
+        once a record by `packed`: a request table's ids, contexts, … were a third of its reading)."""
         if columns.keys() != _FIELD_SET:
             raise TypeError(f"columns {sorted(columns.keys() ^ _FIELD_SET)} missing or unknown")
+        records = count
         if per_record > 1:
             if count % per_record:
                 raise ValueError(f"{count} rows are no whole number of records of {per_record} rows")
-            self.runs.append((len(self), count // per_record, per_record))
+            records = count // per_record
+            self.runs.append((len(self), records, per_record))
         if not spent:
             spend_measurements(count)  # past the job's budget the file is skipped (bot.core.limits)
         for name in ROW_FIELDS:
             given = columns[name]
+            length = records if name in RECORD_FIELDS else count
             if type(given) is list:
-                if len(given) != count:
-                    raise ValueError(f"column {name!r} has {len(given)} values for {count} rows")
+                if len(given) != length:
+                    raise ValueError(f"column {name!r} has {len(given)} values for {length} "
+                                     + ("records" if length != count else "rows"))
                 self.column(name).extend(given)
             else:
-                self.column(name).extend(repeat(given, count))
+                self.column(name).extend(repeat(given, length))
 
     def packed(self) -> PackedRows:
         """The same rows as arrays: each text column as its distinct texts and a code per row."""
         texts: dict[str, tuple[list[str], np.ndarray]] = {}
         size = len(self)
+        # how many rows each value of a RECORD_FIELDS column covers (one number when all cover alike)
+        repeats = self._repeats() if self.runs else 1  # (read only where there are spans)
+        zeros: np.ndarray | None = None  # the codes of a column of one text, shared by all such columns
         for name in TEXT_FIELDS:
             column = self.column(name)
-            if size and column[-1] == column[0] and column.count(column[0]) == size:
+            if size and column[-1] == column[0] and column.count(column[0]) == len(column):
                 # one text in every row (a file's source, kind, statistic, mostly its error too): one
-                # C pass that compares (most often the same object), instead of a lookup a row
-                texts[name] = ([column[0]], np.zeros(size, dtype=np.int32))
-                continue
-            if self.runs and name in RECORD_TEXTS:
-                # a text per record in the spans of records (`runs`): each record's coded once, then
-                # repeated on its rows (a request table's ids and contexts: 1 lookup where 7 were)
-                values, repeats = self._by_record(column)
-                local = {text: i for i, text in enumerate(dict.fromkeys(values))}
-                codes = np.fromiter(map(local.__getitem__, values), dtype=np.int32, count=len(values))
-                texts[name] = (list(local), np.repeat(codes, repeats))
+                # C pass that compares (most often the same object), instead of a lookup a row. Its
+                # codes are all 0: one read-only array serves every such column of the file (half
+                # its columns: an array each was a tenth of a small file's packing)
+                if zeros is None:
+                    zeros = np.zeros(size, dtype=np.int32)
+                    zeros.flags.writeable = False
+                texts[name] = ([column[0]], zeros)
                 continue
             local = {text: i for i, text in enumerate(dict.fromkeys(column))}
-            texts[name] = (list(local), np.fromiter(map(local.__getitem__, column), dtype=np.int32, count=size))
-        numbers: dict[str, np.ndarray] = {name: np.asarray(self.column(name), dtype=dtype)
-                                          for name, dtype in NUMBER_FIELDS.items()}
+            codes = np.fromiter(map(local.__getitem__, column), dtype=np.int32, count=len(column))
+            if self.runs and name in RECORD_FIELDS:
+                codes = np.repeat(codes, repeats)  # a record's code on each of its rows
+            texts[name] = (list(local), codes)
+        numbers: dict[str, np.ndarray] = {}
+        for name, dtype in NUMBER_FIELDS.items():
+            values: np.ndarray = np.asarray(self.column(name), dtype=dtype)
+            numbers[name] = np.repeat(values, repeats) if self.runs and name in RECORD_FIELDS else values
         return PackedRows(size, texts, numbers)
 
-    def _by_record(self, column: list[str]) -> tuple[list[str], int | np.ndarray]:
-        """A RECORD_TEXTS column as one text per record in the spans of records (`runs`) and one per
-        row elsewhere, with the number of rows each covers (one number when all do alike)."""
-        size = len(column)
+    def _repeats(self) -> int | np.ndarray:
+        """How many rows each value of a RECORD_FIELDS column covers: a record's rows in the spans of
+        records (`runs`), one elsewhere (one number when all cover alike)."""
+        size = len(self)
         if len(self.runs) == 1 and self.runs[0][0] == 0 and self.runs[0][1] * self.runs[0][2] == size:
-            return column[::self.runs[0][2]], self.runs[0][2]  # a file of one table of records
-        values: list[str] = []
+            return self.runs[0][2]  # a file of one table of records
         repeats: list[int] = []
         at = 0
         for start, records, per_record in self.runs:
-            values.extend(column[at:start])  # rows added one by one before the span
-            repeats.extend(repeat(1, start - at))
-            at = start + records * per_record
-            values.extend(column[start:at:per_record])
+            repeats.extend(repeat(1, start - at))  # rows added one by one before the span
             repeats.extend(repeat(per_record, records))
-        values.extend(column[at:])
+            at = start + records * per_record
         repeats.extend(repeat(1, size - at))
-        return values, np.asarray(repeats, dtype=np.int64)
+        return np.asarray(repeats, dtype=np.int64)
 
 
 @dataclass(slots=True)
@@ -157,5 +166,6 @@ ROW_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Rows) if f.name != "r
 NUMBER_FIELDS = {"row": np.int64, "value": np.float64, "failed": np.bool_, "n": np.float64}
 TEXT_FIELDS = tuple(name for name in ROW_FIELDS if name not in NUMBER_FIELDS)
 _FIELD_SET = set(ROW_FIELDS)
-# The texts of a row that are its record's (`Rows.add_columns` with ``per_record``)
-RECORD_TEXTS = frozenset({"request_id", "model", "error", "context", "identifiers"})
+# The fields of a row that are its record's, kept once a record in the spans `Rows.add_columns` with
+# ``per_record`` adds
+RECORD_FIELDS = frozenset({"request_id", "row", "model", "failed", "error", "context", "identifiers"})

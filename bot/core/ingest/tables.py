@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import chain, repeat
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, cast
 
 from bot.core.config import escape_key, escape_value, format_config_value
 from bot.core.context import (
@@ -229,7 +229,10 @@ def _contexts(block: TableBlock, header: _Header) -> Contexts:
     # Making the template costs what a few records' contexts cost: a small table does without.
     template = (_context_template(source, around_dims, dim_names)
                 if options_col is None and size >= _TEMPLATE_ROWS else None)
-    if template is not None:
+    if template is not None and all(None not in texts for _, texts in dim_columns):
+        # (each column's `in` in C: a record without a text in some column is written as below)
+        context_of = _formatted(template, [texts for _, texts in dim_columns], size)
+    elif template is not None:
         written: dict[tuple[str | None, ...], str] = {}
         for dim_key in dim_keys:
             context = written.get(dim_key)
@@ -238,7 +241,7 @@ def _contexts(block: TableBlock, header: _Header) -> Contexts:
                     own = {name: text for name, text in zip(dim_names, dim_key, strict=True) if text is not None}
                     context = _context_text(source, tuple({**around_dims, **own}.items()))
                 else:
-                    context = template.format(*map(_json_text, dim_key))
+                    context = _filled(template, dim_key)
                 written[dim_key] = context
             context_of.append(context)
     else:
@@ -252,15 +255,20 @@ def _contexts(block: TableBlock, header: _Header) -> Contexts:
                 context = contexts[key] = _context_text(source, tuple(d.items()))
             context_of.append(context)
     id_names = [name for name, _ in id_columns]
+    if not id_columns:  # every record's identifiers are the block's and the path's
+        return context_of, [_identifiers_text(source, tuple(around_ids.items()))] * size
+    if all(None not in texts for _, texts in id_columns):  # a text in each identifier column of each record
+        return context_of, _formatted(_identifiers_template(source, around_ids, id_names),
+                                      [texts for _, texts in id_columns], size)
     identifiers: dict[tuple[str | None, ...], str] = {}
     identifier_of: list[str] = []
-    template = ""  # see `_identifiers_template`: made once a record has every identifier column
+    id_template: Template | None = None  # see `_identifiers_template`: made once a record has every column
     for ids_key in zip(*(texts for _, texts in id_columns), strict=True) if id_columns else repeat((), size):
         if size > 1 and ids_key and None not in ids_key:  # (texts: `in` finds no None among them)
             identifier = identifiers.get(ids_key)
             if identifier is None:  # each distinct set of texts made once (they repeat: run, seed)
-                template = template or _identifiers_template(source, around_ids, id_names)
-                identifier = identifiers[ids_key] = template.format(*map(_json_text, ids_key))
+                id_template = id_template or _identifiers_template(source, around_ids, id_names)
+                identifier = identifiers[ids_key] = _filled(id_template, ids_key)
             identifier_of.append(identifier)
             continue
         identifier = identifiers.get(ids_key)
@@ -285,9 +293,40 @@ def _identifiers_text(source: str, idents: tuple[tuple[str, str], ...]) -> str:
     return encode(with_path(source, {}, dict(idents))[1])
 
 
-def _identifiers_template(source: str, around: dict[str, str], names: list[str]) -> str:
+# A record's context or identifiers text made from the texts of its table's columns: the literal
+# texts between its values, and the column whose value goes in each gap (``(literals, columns)``:
+# ``literals[0]``, the first column's value, ``literals[1]``, …). Filled by a join of the pieces, not
+# by `str.format`, which parses its template anew each time (the join was ~1.7x faster).
+Template = tuple[list[str], list[int]]
+
+
+def _template(fixed: dict[str, str], column: dict[str, int]) -> Template:
+    """The `encode` text of ``fixed`` texts and of a value from each ``column`` (by key), as a template."""
+    literals = ["{"]
+    columns: list[int] = []
+    for at, key in enumerate(sorted({*fixed, *column})):
+        literals[-1] += ("," if at else "") + _json_text(key) + ":"
+        if key in column:
+            columns.append(column[key])
+            literals.append("")
+        else:
+            literals[-1] += _json_text(fixed[key])
+    literals[-1] += "}"
+    return literals, columns
+
+
+def _filled(template: Template, texts: Sequence[str | None]) -> str:
+    """The template's text for one record's ``texts`` (one per column, none None: the caller checks)."""
+    literals, columns = template
+    pieces = [literals[0]]
+    for at, literal in zip(columns, literals[1:], strict=True):
+        pieces += (_json_text(cast(str, texts[at])), literal)
+    return "".join(pieces)
+
+
+def _identifiers_template(source: str, around: dict[str, str], names: list[str]) -> Template:
     """`_identifiers_text` of a record that has a text in each of the identifier columns ``names``,
-    as a `str.format` template of their JSON texts (``{0}`` the first column's).
+    as a template of their texts.
 
     A table's identifiers are mostly unique to their record (timestamps, prompt ids): they were
     made one dict, sort and `encode` per record. Whatever the record's texts, its keys are the
@@ -295,37 +334,42 @@ def _identifiers_template(source: str, around: dict[str, str], names: list[str])
     which win over the path's, as in `with_path`."""
     fixed = dict(path_context(source)[1])
     fixed.update(around)
-    column = {name: position for position, name in enumerate(names)}
-    parts = [_braced(_json_text(key)) + ":"
-             + (f"{{{column[key]}}}" if key in column else _braced(_json_text(fixed[key])))
-             for key in sorted({*fixed, *column})]
-    return "{{" + ",".join(parts) + "}}"
+    return _template(fixed, {name: position for position, name in enumerate(names)})
 
 
 _TEMPLATE_ROWS = 8  # the records from which a table's contexts are written by a template
 
 
-def _context_template(source: str, around: dict[str, str], names: list[str]) -> str | None:
+def _formatted(template: Template, columns: Sequence[Sequence[str | None]], size: int) -> list[str]:
+    """`_filled` of each of the ``size`` rows of ``columns`` (a text in each: the caller has checked
+    that none is None), each distinct row written once: the rows are keyed, transposed and joined
+    by ``zip``, ``dict`` and ``map`` in C, without a step of Python a record (~1 µs each)."""
+    literals, order = template
+    if not columns:
+        return [literals[0]] * size
+    keys = list(zip(*columns, strict=True))
+    distinct = list(dict.fromkeys(keys))
+    encoded = [list(map(_json_text, column)) for column in zip(*distinct, strict=True)]
+    pieces: list[Iterable[str]] = [repeat(literals[0])]
+    for at, literal in zip(order, literals[1:], strict=True):
+        pieces += (encoded[at], repeat(literal))
+    # (not strict: the `repeat`s of the literals stop with the rows)
+    written = dict(zip(distinct, map("".join, zip(*pieces, strict=False)), strict=True))
+    return list(map(written.__getitem__, keys))
+
+
+def _context_template(source: str, around: dict[str, str], names: list[str]) -> Template | None:
     """`_context_text` of a record (without options) that has a text in each of the dimension
-    columns ``names``, as a `str.format` template of their JSON texts (``{0}`` the first column's):
-    the record's texts win over the block's (``around``), and a field called ``folder`` or ``file``
-    is renamed ``field:folder``/``field:file`` beside the path's own, as in `with_path`. None when
-    that renaming would make two fields one (a record with a ``folder`` and a ``field:folder``)."""
+    columns ``names``, as a template of their texts: the record's texts win over the block's
+    (``around``), and a field called ``folder`` or ``file`` is renamed ``field:folder``/``field:file``
+    beside the path's own, as in `with_path`. None when that renaming would make two fields one (a
+    record with a ``folder`` and a ``field:folder``)."""
     renamed = {name: f"field:{name}" if name in PATH_DIMENSIONS else name for name in (*around, *names)}
     if len(set(renamed.values())) != len(renamed):
         return None
     fixed = dict(path_context(source)[0])
     fixed.update((renamed[name], value) for name, value in around.items())
-    column = {renamed[name]: position for position, name in enumerate(names)}
-    parts = [_braced(_json_text(key)) + ":"
-             + (f"{{{column[key]}}}" if key in column else _braced(_json_text(fixed[key])))
-             for key in sorted({*fixed, *column})]
-    return "{{" + ",".join(parts) + "}}"
-
-
-def _braced(text: str) -> str:
-    """A text as it reads in a `str.format` template."""
-    return text.replace("{", "{{").replace("}", "}}")
+    return _template(fixed, {renamed[name]: position for position, name in enumerate(names)})
 
 
 _json_text = json.encoder.encode_basestring  # how `encode` writes a text (`bot.core.context`)
@@ -345,9 +389,9 @@ def _surroundings(block: TableBlock) -> tuple[dict[str, str], dict[str, str]]:
     if not config:  # (a CSV or Markdown table, a JSON file's top-level records)
         dims, idents = _NOTHING_AROUND
     else:
+        values = tuple(config.values())
         try:  # the type is part of the key: 1, 1.0 and True are equal but not the same context
-            dims, idents = _judged_surroundings(tuple(zip(config, map(type, config.values()), config.values(),
-                                                          strict=True)))
+            dims, idents = _judged_surroundings(tuple(config), tuple(map(type, values)), values)
         except TypeError:  # an unhashable value
             dims, idents = _judge_surroundings(config.items())
     if block.label:
@@ -358,9 +402,12 @@ def _surroundings(block: TableBlock) -> tuple[dict[str, str], dict[str, str]]:
 _NOTHING_AROUND: tuple[dict[str, str], dict[str, str]] = ({}, {})  # read-only, as every judged surroundings
 
 
+# (keyed on three flat tuples, the names, the types and the values: a tuple a name cost ~40% more to
+# make and hash, every block of a JSON file)
 @lru_cache(maxsize=1024)
-def _judged_surroundings(config: tuple[tuple[str, type, Any], ...]) -> tuple[dict[str, str], dict[str, str]]:
-    return _judge_surroundings([(name, raw) for name, _type, raw in config])
+def _judged_surroundings(names: tuple[str, ...], _types: tuple[type, ...], values: tuple[Any, ...]
+                         ) -> tuple[dict[str, str], dict[str, str]]:
+    return _judge_surroundings(zip(names, values, strict=True))
 
 
 def _judge_surroundings(config: Iterable[tuple[str, Any]]) -> tuple[dict[str, str], dict[str, str]]:
@@ -448,7 +495,10 @@ def _row_configs(header: _Header, records: list[Record]) -> list[str] | None:
         keys = [""] * len(records)
     else:
         parts = [_setting_parts(records, name, column) for name, column in sorted(named)]
-        keys = [",".join(filter(None, row)) for row in zip(*parts, strict=True)]  # (parts are None or 'k=v')
+        if all(None not in part for part in parts):  # no setting missing (most tables): joined in C
+            keys = list(map(",".join, zip(*parts, strict=True)))
+        else:
+            keys = [",".join(filter(None, row)) for row in zip(*parts, strict=True)]  # (parts are None or 'k=v')
     if header.config_names:
         for position, key in enumerate(keys):
             if not key:
@@ -502,9 +552,16 @@ def _said_failures(header: _Header, records: list[Record]) -> list[str]:
     1.0 and True, or 0.0 and -0.0, are equal but read apart)."""
     if not header.failure_columns:
         return [""] * len(records)
-    said: dict[tuple[Any, ...], str] = {}
+    names = header.failure_columns
+    columns = [[record[column] for record in records] for column in names]
+    if all(set(map(type, column)) == _TEXT for column in columns):  # (a CSV's): no step a record
+        keys = list(zip(*columns, strict=True))
+        said: dict[tuple[Any, ...], str] = {key: _columns_failure(header, dict(zip(names, key, strict=True)))
+                                            for key in dict.fromkeys(keys)}
+        return list(map(said.__getitem__, keys))
+    said = {}
     out: list[str] = []
-    for record, key in zip(records, _keys(records, list(header.failure_columns)), strict=True):
+    for record, key in zip(records, zip(*columns, strict=True), strict=True):
         if all(type(value) is str for value in key):
             found = said.get(key)
             if found is None:
@@ -513,6 +570,9 @@ def _said_failures(header: _Header, records: list[Record]) -> list[str]:
             found = _columns_failure(header, record)
         out.append(found)
     return out
+
+
+_TEXT = {str}
 
 
 def _columns_failure(header: _Header, record: Record) -> str:
@@ -568,9 +628,10 @@ def _requests(block: TableBlock, header: _Header, contexts: Contexts, out: Rows)
     columns = [(meaning.metric, meaning.definition, _numbers(records, col, meaning)) for col, meaning in header.raw]
     said = _said_failures(header, records)
     models = _row_models(block, header, records)
-    # (column by column only from `_TEMPLATE_ROWS` records: its fixed cost, ~10 µs a table, made
-    # tables of 1 to 7 records up to 1.5x slower, e.g. JSON files of one-object requests)
-    if len(records) >= _TEMPLATE_ROWS and header.raw_distinct and all(None not in numbers for _, _, numbers in columns):
+    # (column by column from 2 records: a record's own fields kept once a record by `Rows`, it
+    # reads a table of 5 records ~10% faster than the loop below; one record, the loop, as
+    # JSON files of one-object requests, for which its fixed cost made it up to 1.5x slower)
+    if len(records) >= 2 and header.raw_distinct and all(None not in numbers for _, _, numbers in columns):
         _full_requests(block, columns, said, models, contexts, out)
         return
     context_of, identifier_of = contexts
@@ -644,26 +705,25 @@ def _full_requests(block: TableBlock, columns: list[tuple[str, str, list[float |
             definitions[at] = repeat(block.ttft_definition, size)
         elif "load_ms" in metrics and "prompt_eval_ms" in metrics:  # (else `_ttft_definition` says TTFT_FILE)
             load, prompt = metrics.index("load_ms"), metrics.index("prompt_eval_ms")
-            definitions[at] = [_ttft_of(values[at], values[load], values[prompt]) for values in by_record]
+            # `_ttft_of` of each record, inline (a call a record was a third of this function): every
+            # value is there and finite, so ``gap <= max(a, b)`` is ``gap <= a or gap <= b``
+            ttfts, loads, prompts = (cast(list[float], columns[i][2]) for i in (at, load, prompt))  # (no None)
+            definitions[at] = [
+                TTFT_OLLAMA if ttft > 0 and ((gap := abs(ttft - (load_ms + prompt_ms))) <= 0.01 * ttft or gap <= 0.01)
+                else TTFT_FILE
+                for ttft, load_ms, prompt_ms in zip(ttfts, loads, prompts, strict=True)]
         else:
             definitions[at] = repeat(TTFT_FILE, size)
     context_of, identifier_of = contexts
     rows = range(block.row_offset, block.row_offset + size)
-    # (`per_record`: a record's id, model, error, context and identifiers are the same on its rows)
+    # (`per_record`: a record's id, row, model, failure, context and identifiers, the same on its
+    # rows, are given once a record: `Rows` keeps them so)
     out.add_columns(size * count, spent=True, per_record=count,
-                    request_id=_each([f"{source}#{row}" for row in rows], count), source=source,
-                    row=_each(rows, count), model=_each(models, count), metric=metrics * size,
-                    value=list(chain.from_iterable(by_record)), failed=_each([bool(e) for e in errors], count),
-                    error=_each(errors, count), kind="request",
+                    request_id=[f"{source}#{row}" for row in rows], source=source, row=list(rows), model=models,
+                    metric=metrics * size, value=list(chain.from_iterable(by_record)),
+                    failed=[bool(e) for e in errors], error=errors, kind="request",
                     definition=list(chain.from_iterable(zip(*definitions, strict=True))),
-                    context=_each(context_of, count), identifiers=_each(identifier_of, count),
-                    statistic="", n=math.nan, fingerprint="")
-
-
-def _each(values: Sequence[Any], count: int) -> list[Any]:
-    """Each value ``count`` times in a row (a record's model on each of its ``count`` rows). (A
-    sequence: ``count`` passes over one iterator would group its values, not repeat them.)"""
-    return list(chain.from_iterable(zip(*repeat(values, count), strict=True))) if count > 1 else list(values)
+                    context=context_of, identifiers=identifier_of, statistic="", n=math.nan, fingerprint="")
 
 
 TTFT_OLLAMA = "load + prompt eval as reported by Ollama (server-side; excludes network and queueing)"
@@ -707,16 +767,23 @@ def _claims(block: TableBlock, header: _Header, *, default_stat: str) -> list[di
         numbers, precisions = _shown_numbers(records, col, meaning)
         columns.append((meaning, numbers, precisions, meaning.statistic or default_stat, METRICS[meaning.metric].unit,
                         context))
-    claims: list[dict[str, Any]] = []
     settings = header.settings
-    # A table repeats its settings row after row: each distinct row is read once. One without
-    # settings columns names no configuration (`_row_config` of any of its rows is empty).
-    configs: dict[tuple[Any, ...], str] = {} if settings else {(): _NO_CONFIG}
     models = _row_models(block, header, records)
-    row_configs = _row_configs(header, records) if settings else None
+    # A table without settings columns names no configuration (`_row_config` of any of its rows is
+    # empty); one with them has its rows' written column by column (`_row_configs`) when it can
+    row_configs = _row_configs(header, records) if settings else [_NO_CONFIG] * len(records)
+    if row_configs is not None:  # (most tables): the claims made in one comprehension, row by row
+        return [{"source": source, "model": model, "config": config, "metric": meaning.metric, "statistic": statistic,
+                 "value": value, "unit": unit, "context": context, "precision": precisions[position]}
+                for position, model, config in zip(range(len(records)), models, row_configs, strict=True)
+                for meaning, numbers, precisions, statistic, unit, context in columns
+                if (value := numbers[position]) is not None]
+    # Else (an options column, two spellings of a setting) a table repeats its settings row after
+    # row: each distinct row is read once
+    claims: list[dict[str, Any]] = []
+    configs: dict[tuple[Any, ...], str] = {}
     for position, record in enumerate(records):
-        # the row's configuration, read at its first claim (a row without one names none)
-        config: str | None = None if row_configs is None else row_configs[position]
+        config: str | None = None  # the row's configuration, read at its first claim
         for meaning, numbers, precisions, statistic, unit, context in columns:
             value = numbers[position]
             if value is None:
@@ -783,12 +850,20 @@ def _generic(block: TableBlock, header: _Header, contexts: Contexts, out: Rows) 
         row = block.row_offset
         error = _columns_failure(header, record)  # (`_said_failures`, `_row_models` of one record)
         model = _row_model(block, header, record)
+        request_id = f"{source}#{row}"
         for col, meaning, definition, zero_fails in header.generic:
-            value = _number(record[col], meaning)
-            if value is None:
-                continue
+            raw = record[col]
+            if type(raw) is float and meaning.metric in METRICS:  # `_number` of a float (most cells), inline
+                value = raw * meaning.factor
+                if not math.isfinite(value):
+                    continue
+            else:
+                found = _number(raw, meaning)
+                if found is None:
+                    continue
+                value = found
             row_error = error or ("zero time (failed run)" if zero_fails and value == 0 else "")
-            out.append(request_id=f"{source}#{row}", source=source, row=row, model=model, metric=meaning.metric,
+            out.append(request_id=request_id, source=source, row=row, model=model, metric=meaning.metric,
                        value=value, failed=bool(row_error), error=row_error, kind="generic", definition=definition,
                        context=context_of[0], identifiers=identifier_of[0], statistic=meaning.statistic,
                        n=math.nan, fingerprint="")
@@ -800,12 +875,13 @@ def _generic(block: TableBlock, header: _Header, contexts: Contexts, out: Rows) 
     for position in range(len(records)):
         row = block.row_offset + position
         error = said[position]
+        request_id = f"{source}#{row}"
         for metric, statistic, definition, zero_fails, numbers in columns:
-            value = numbers[position]
-            if value is None:
+            number = numbers[position]
+            if number is None:
                 continue
-            row_error = error or ("zero time (failed run)" if zero_fails and value == 0 else "")
-            out.append(request_id=f"{source}#{row}", source=source, row=row, model=models[position], metric=metric,
-                       value=value, failed=bool(row_error), error=row_error, kind="generic", definition=definition,
+            row_error = error or ("zero time (failed run)" if zero_fails and number == 0 else "")
+            out.append(request_id=request_id, source=source, row=row, model=models[position], metric=metric,
+                       value=number, failed=bool(row_error), error=row_error, kind="generic", definition=definition,
                        context=context_of[position], identifiers=identifier_of[position], statistic=statistic,
                        n=math.nan, fingerprint="")

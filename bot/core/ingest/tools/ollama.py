@@ -62,10 +62,10 @@ class Ollama:
 
     def detect(self, file: SourceFile) -> float:
         if file.fmt in ("md", "text"):
-            lowered = file.lowered
-            if "eval rate:" not in lowered and ("eval count:" not in lowered or "eval duration:" not in lowered):
+            folded = file.folded
+            if b"eval rate:" not in folded and (b"eval count:" not in folded or b"eval duration:" not in folded):
                 # no line names the stats the test below needs (a name counts lowered, so the lowered
-                # text holds it): the lines are not read
+                # text holds it, and so do its folded bytes: `SourceFile.folded`): the lines are not read
                 return 0.0
             stats = {m.group(1).lower() for m in map(_STAT_LINE.match, file.text_lines) if m}
             return 0.9 if "eval rate" in stats or {"eval count", "eval duration"} <= stats else 0.0
