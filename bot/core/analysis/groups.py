@@ -97,9 +97,6 @@ class _Rows:
     def texts(self, name: str) -> np.ndarray:
         return texts_at(self.columns[name], self.positions[self.first])
 
-    def codes(self, name: str) -> np.ndarray:
-        return self.columns[name].codes[self.positions]
-
 
 def _numbered(codes: list[np.ndarray], positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """`combine` of the columns' codes at ``positions`` (the group of each row, numbered in the order
@@ -191,7 +188,9 @@ def _statistics(rows: _Rows, ok: np.ndarray) -> dict[str, np.ndarray]:
     at a pass's rows (`_PASS` at a time); a label per row and a mask of a block's rows were 2 bytes
     per measurement row at the step's peak (10,000 files)."""
     groups = np.arange(len(rows))
-    rank = ranked(groups, rows.first, *(rows.codes(name)[rows.first] for name in GROUP_KEYS))  # each group's label
+    # each group's label, from its first row's codes (not every row's codes, then the first's)
+    at_first = rows.positions[rows.first]
+    rank = ranked(groups, rows.first, *(rows.columns[name].codes[at_first] for name in GROUP_KEYS))
     # (labels in the type pandas keeps a categorical's codes of ``len(rows) + 1`` categories in
     # (`_block_statistics`): a block's labels are taken as they are, not copied to 8 bytes and back)
     rank = rank.astype(narrowest(len(rows) + 2))
