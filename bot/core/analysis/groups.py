@@ -47,36 +47,55 @@ def with_group_model(measurements: pd.DataFrame) -> pd.DataFrame:
 
 
 class _Rows:
-    """The request and sample rows of a measurement frame, numbered by group."""
+    """The request and sample rows of a measurement frame, numbered by group.
+
+    What is kept per row is each row's group number (1-2 bytes on most archives): whether a row
+    succeeded is made when the statistics need it (`successful`), and the frame's failure flags and
+    values are read where asked (its own arrays, no copy). Kept masks of failed and successful rows
+    (1 byte a row each) sat under every step's temporaries: ~2 bytes per measurement row off the
+    step's peak at 10,000 files."""
 
     def __init__(self, measurements: pd.DataFrame, requests: RequestRows) -> None:
         m = measurements
-        positions = self.positions = requests.positions
+        self.positions = requests.positions
         self.requests = requests
         # sorted categories where codes stand for the texts' order (ranks, joined texts); any order else
         self.columns = {name: categorical(m[name]) for name in (*GROUP_KEYS, "definition", "source")}
         self.columns["unit"] = coded(m["unit"])
-        self.number, self.first = _numbered([self.columns[name].codes for name in GROUP_KEYS], positions)
-        self.failed = m["failed"].to_numpy(dtype=bool)[positions]
-        # The frame's own array (no copy): values are read off it where a step needs them (`values`),
-        # a block of rows at a time; a copy of every successful value was ~7.5 bytes per measurement
-        # row kept for the whole step at 10,000 files.
+        self.number, self.first = _numbered([self.columns[name].codes for name in GROUP_KEYS], self.positions)
+        # The frame's own arrays (no copy): values are read off them where a step needs them
+        # (`values`), a block of rows at a time; a copy of every successful value was ~7.5 bytes per
+        # measurement row kept for the whole step at 10,000 files.
+        self.all_failed = m["failed"].to_numpy(dtype=bool)
         self.all_values = m["value"].to_numpy(dtype="float64")
-        self.ok = ~self.failed  # the successful rows with a value
-        self.ok &= ~np.isnan(self.all_values)[positions]
 
     def values(self, rows: np.ndarray) -> np.ndarray:
         """The values of the rows at ``rows`` (a mask or indices over `positions`)."""
         return self.all_values[self.positions[rows]]
+
+    def successful(self) -> np.ndarray:
+        """Per row, whether it succeeded with a value (not failed, not NaN), made `_PASS` rows at a
+        time: the row's flag and value taken whole were 2 more bytes a row for a moment."""
+        ok = np.empty(len(self.positions), dtype=bool)
+        for low in range(0, len(ok), _PASS):
+            at = self.positions[low:low + _PASS]
+            part = ok[low:low + _PASS]
+            np.isnan(self.all_values[at], out=part)
+            part |= self.all_failed[at]
+            np.logical_not(part, out=part)
+        return ok
+
+    def failed(self) -> np.ndarray:
+        """The failed rows (indices over `positions`; few on most archives), found `_PASS` rows at a time."""
+        found = [np.flatnonzero(self.all_failed[self.positions[low:low + _PASS]]) + low
+                 for low in range(0, len(self.positions), _PASS)]
+        return np.concatenate(found) if found else np.empty(0, dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.first)
 
     def texts(self, name: str) -> np.ndarray:
         return texts_at(self.columns[name], self.positions[self.first])
-
-    def codes(self, name: str) -> np.ndarray:
-        return self.columns[name].codes[self.positions]
 
 
 def _numbered(codes: list[np.ndarray], positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -116,19 +135,22 @@ def config_groups(measurements: pd.DataFrame, cold: Collection[str] = (), *, req
         requests = RequestRows(measurements)
     if not len(requests.positions):
         return pd.DataFrame(columns=GROUP_COLUMNS)
-    rows = _Rows(measurements, requests)
-    out: dict[str, Any] = {name: text_array(rows.texts(name)) for name in (*GROUP_KEYS, "unit")}
-    stats = _statistics(rows)
-    out["n"] = stats.pop("n")
-    out["failed"] = _failures(rows)
-    out.update(stats)
     if cold_requests is None:
         cold_requests = _cold_requests(measurements, requests, cold)
-    out.update(_warm(rows, cold_requests))
-    out["definition"] = _joined(rows, "definition")
-    out["sources"] = _joined(rows, "source")
-    out["values"] = _config_values(rows)
-    return pd.DataFrame(out, copy=False)  # (the arrays are this frame's own)
+    rows = _Rows(measurements, requests)
+    texts = {name: text_array(rows.texts(name)) for name in (*GROUP_KEYS, "unit")}
+    # The rows' success mask (1 byte a row) is made for the steps that read it and let go before the
+    # texts are joined (its table and pairs do not sit on top of it), which are joined last (what
+    # they make is kept: it does not sit under the statistics' temporaries).
+    failed = _failures(rows)
+    ok = rows.successful()
+    stats = _statistics(rows, ok)
+    warm = _warm(rows, ok, stats["n"], cold_requests)
+    del ok
+    definition, sources, values = _joined(rows, "definition"), _joined(rows, "source"), _config_values(rows)
+    out: dict[str, Any] = {**texts, "n": stats.pop("n"), "failed": failed, **stats, **warm,
+                           "definition": definition, "sources": sources, "values": values}
+    return pd.DataFrame(out, copy=False)  # (the arrays are this frame's own; in GROUP_COLUMNS' order)
 
 
 def _cold_requests(measurements: pd.DataFrame, requests: RequestRows, cold: Collection[str]) -> np.ndarray:
@@ -141,50 +163,82 @@ def _cold_requests(measurements: pd.DataFrame, requests: RequestRows, cold: Coll
     return is_cold[ids.codes[requests.positions[requests.first]]]
 
 
-# Successful values whose statistics are worked out at a time (`_statistics`), and rows whose
+# Successful values whose statistics are worked out at a time (`_statistics`, `_warm`), and rows whose
 # (group, text) pairs are (`_joined`): pandas' groupby (~16 bytes a value) and the sort's temporaries
 # (~13) stay about a MB whatever the archive's size, where all at once they were the top of the
 # analysis' peak at 10,000 files (~12 bytes per measurement row above the rest; 2^17 values at a
 # time still ~3.4).
 _BLOCK = 1 << 16
+# Rows per step of a pass over every row (`_Rows.successful`, `_statistics`, `_warm`): a mask or
+# the indices of a step's rows, never of all rows (each was 1-8 bytes per measurement row at the
+# step's peak). 2^14 made no lower peak at 10,000 files (the statistics' block sets it) and cost
+# ~8 ms more of Python steps there.
+_PASS = 1 << 16
 
 
-def _statistics(rows: _Rows) -> dict[str, np.ndarray]:
-    """n, mean, median, min, max, sample std and p95 of each group's successful values (NaN where a
-    group has none). Mean and std are pandas' (its sums depend on the order it adds in): a groupby
-    by the groups' sorted ranks, as grouping by their keys did (`bot.core.codes.ranked`); the order
-    statistics are read off the sorted values (`order_statistics`, the same numbers). On large
-    archives both a block of whole groups at a time (`_BLOCK`): a group's figures are its own values'
-    only, and what is made per value (the block's values, pandas' 8-byte group numbers, the sort's
-    temporaries) stays a few MB whatever the archive's size."""
+def _statistics(rows: _Rows, ok: np.ndarray) -> dict[str, np.ndarray]:
+    """n, mean, median, min, max, sample std and p95 of each group's successful values (``ok``: per
+    row; NaN where a group has none). Mean and std are pandas' (its sums depend on the order it adds
+    in): a groupby by the groups' sorted ranks, as grouping by their keys did
+    (`bot.core.codes.ranked`); the order statistics are read off the sorted values
+    (`order_statistics`, the same numbers). On large archives both a block of whole groups at a time
+    (`_BLOCK`): a group's figures are its own values' only, and what is made per value (the block's
+    values, pandas' 8-byte group numbers, the sort's temporaries) stays a few MB whatever the
+    archive's size. Nothing is made per row of the whole: labels are each group's (``rank``), read
+    at a pass's rows (`_PASS` at a time); a label per row and a mask of a block's rows were 2 bytes
+    per measurement row at the step's peak (10,000 files)."""
     groups = np.arange(len(rows))
-    rank = ranked(groups, rows.first, *(rows.codes(name)[rows.first] for name in GROUP_KEYS))  # each group's label
-    label = rank.astype(narrowest(len(rows)))[rows.number]  # each row's label, narrow
+    # each group's label, from its first row's codes (not every row's codes, then the first's)
+    at_first = rows.positions[rows.first]
+    rank = ranked(groups, rows.first, *(rows.columns[name].codes[at_first] for name in GROUP_KEYS))
+    # (labels in the type pandas keeps a categorical's codes of ``len(rows) + 1`` categories in
+    # (`_block_statistics`): a block's labels are taken as they are, not copied to 8 bytes and back)
+    rank = rank.astype(narrowest(len(rows) + 2))
     group_of_label = np.empty(len(rows), dtype=np.int64)
     group_of_label[rank] = groups
     out = {name: np.full(len(rows), np.nan) for name in ("mean", "median", "p95", "min", "max", "std")}
-    labels = label[rows.ok]  # (the successful rows')
+    # per label, its successful values; and whether the successful rows' labels come sorted: pandas
+    # sums a group's values one way when they do (numpy's reduceat) and another when not (Kahan),
+    # the whole's way is asked of every block
     counts = np.zeros(len(rows), dtype=np.int64)
-    for low in range(0, len(labels), _BLOCK):  # (np.bincount makes 64-bit labels of its input first)
-        counts += np.bincount(labels[low:low + _BLOCK], minlength=len(rows))
-    # pandas sums a group's values one way when the labels come sorted (numpy's reduceat) and
-    # another when not (Kahan): the whole's way, asked of every block
-    ordered = bool((labels[1:] >= labels[:-1]).all())
-    del labels
+    ordered, last = True, -1
+    for low in range(0, len(ok), _PASS):
+        labels = rank[rows.number[low:low + _PASS][ok[low:low + _PASS]]]
+        if len(labels):
+            counts += np.bincount(labels, minlength=len(rows))
+            ordered = ordered and int(labels[0]) >= last and bool((labels[1:] >= labels[:-1]).all())
+            last = int(labels[-1])
     blocks = _blocks(counts)
+    spare = 0 if ordered else 1  # (`_block_statistics`: a last label of its own, NaN)
     for low, high in blocks:
-        if len(blocks) == 1:  # (one block: all of them, nothing selected)
-            wanted = rows.ok
-        else:
-            wanted = label >= low
-            wanted &= label < high
-            wanted &= rows.ok
-        at = np.flatnonzero(wanted)
-        del wanted
-        _block_statistics(label[at], rows.values(at), len(rows), ordered, group_of_label, out)
+        # (one block: all of them, nothing selected)
+        at = np.flatnonzero(ok) if len(blocks) == 1 else _rows_of(rows, ok, (rank >= low) & (rank < high))
+        # the block's labels and values made with room for the spare at their end (appending it
+        # copied both: ~9 bytes a value), the rows' indices let go before the statistics
+        labels, values = np.empty(len(at) + spare, dtype=rank.dtype), np.empty(len(at) + spare)
+        np.take(rank, rows.number[at], out=labels[:len(at)], mode="clip")  # ("clip": not buffered)
+        np.take(rows.all_values, rows.positions[at], out=values[:len(at)], mode="clip")
+        del at
+        labels[len(labels) - spare:], values[len(values) - spare:] = len(rows), np.nan
+        _block_statistics(labels, values, len(rows), ordered, group_of_label, out)
+        del labels, values
     n = np.zeros(len(rows), dtype=np.int64)
     n[group_of_label] = counts  # (a group without successful values: 0)
     return {"n": n, **out}
+
+
+def _rows_of(rows: _Rows, ok: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The successful rows (``ok``) of the groups ``wanted`` (a mask per group), ascending (32-bit
+    where they fit), found `_PASS` rows at a time."""
+    kind = np.dtype(np.int32 if len(ok) < 2**31 else np.int64)
+    found: list[np.ndarray] = []
+    for low in range(0, len(ok), _PASS):
+        part = wanted[rows.number[low:low + _PASS]]
+        part &= ok[low:low + _PASS]
+        at: np.ndarray = np.flatnonzero(part).astype(kind)
+        at += low
+        found.append(at)
+    return np.concatenate(found) if found else np.empty(0, dtype=kind)
 
 
 def _block_statistics(labels: np.ndarray, values: np.ndarray, size: int, ordered: bool,
@@ -192,21 +246,19 @@ def _block_statistics(labels: np.ndarray, values: np.ndarray, size: int, ordered
     """The statistics of the groups whose successful values are ``values`` (by label: ``labels``,
     all labels < ``size``), written into ``out`` at their groups. ``ordered``: whether all the
     groups' labels come sorted (pandas then sums by reduceat, else by Kahan: a block takes the
-    whole's way, whichever its own labels would take)."""
-    present = np.flatnonzero(np.bincount(labels, minlength=size))
-    codes = labels.astype(np.int64)
-    if not ordered:  # a NaN in a label of its own takes pandas off reduceat, and is no group's value
-        codes, values = np.append(codes, size), np.append(values, np.nan)
+    whole's way, whichever its own labels would take). When not, ``labels`` and ``values`` end with
+    a spare: label ``size``, value NaN (a label of its own takes pandas off reduceat, and is no
+    group's value)."""
+    count = len(labels) - (0 if ordered else 1)
+    present = np.flatnonzero(np.bincount(labels[:count], minlength=size))
     # Grouped by a categorical of the labels: pandas takes its codes as they are (an array of labels
     # is hashed first, in a table sized for every row); the same sums, checked in tests/core/test_codes.py.
-    by_label = pd.Categorical.from_codes(codes, categories=pd.RangeIndex(size + 1), validate=False)
+    by_label = pd.Categorical.from_codes(labels, categories=pd.RangeIndex(size + 1), validate=False)
     grouped = pd.Series(values, copy=False).groupby(by_label, observed=False, sort=True)  # (pandas 3 copies else)
     for name, figures in (("mean", grouped.mean()), ("std", grouped.std())):
         out[name][group_of_label[present]] = figures.to_numpy()[present]
-    del grouped, by_label, codes
-    if not ordered:
-        values = values[:-1]
-    order = order_statistics(labels, values, size, quantile=0.95)
+    del grouped, by_label
+    order = order_statistics(labels[:count], values[:count], size, quantile=0.95)
     present = group_of_label[order.labels]
     for name in ("median", "p95", "min", "max"):
         out[name][present] = getattr(order, name)
@@ -226,22 +278,38 @@ def _blocks(counts: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _failures(rows: _Rows) -> np.ndarray:
-    """Per group, how many distinct requests failed (a request's number stands for its id)."""
-    failed = np.flatnonzero(rows.failed)
-    _, first = combine(rows.number[failed], rows.requests.number[failed])
-    return np.bincount(rows.number[failed][first], minlength=len(rows))
+    """Per group, how many distinct requests failed (a request's number stands for its id): the
+    distinct (group, request) pairs of the failed rows, as one number each, sorted (`combine` of the
+    two columns hashed them: ~3.5 bytes per measurement row at 10,000 files, 27,000 failed rows)."""
+    failed = rows.failed()
+    requests = len(rows.requests.first)
+    pairs = rows.number[failed].astype(np.int64)
+    pairs *= requests
+    pairs += rows.requests.number[failed]
+    del failed
+    return np.bincount(distinct(pairs) // requests, minlength=len(rows))
 
 
-def _warm(rows: _Rows, cold_requests: np.ndarray) -> dict[str, np.ndarray]:
-    """Per group, the count and median of its warm TTFT values (NaN where none); ``cold_requests``:
-    per request (by number), whether it was a cold start."""
-    ttft = rows.ok & (rows.codes("metric") == code_of(rows.columns["metric"], "ttft_ms"))
-    if ttft.any() and cold_requests.any():
-        ttft &= ~cold_requests[rows.requests.number]
-    order = order_statistics(rows.number[ttft], rows.values(ttft), len(rows))
+def _warm(rows: _Rows, ok: np.ndarray, n: np.ndarray, cold_requests: np.ndarray) -> dict[str, np.ndarray]:
+    """Per group, the count and median of its warm TTFT values (NaN where none); ``ok``: per row,
+    whether it succeeded (``n``: per group, how many did); ``cold_requests``: per request (by
+    number), whether it was a cold start. The TTFT rows are the successful rows of the TTFT groups
+    (the metric is a group's key), found and worked out a block of whole groups at a time
+    (`_BLOCK` successful values, `_rows_of`): masks of every row and the indices of every TTFT row
+    kept across the blocks were ~3 bytes per measurement row at this step's peak (10,000 files)."""
+    ttft = rows.columns["metric"].codes[rows.positions[rows.first]] == code_of(rows.columns["metric"], "ttft_ms")
+    skip_cold = bool(cold_requests.any())
     warm_n, warm_median = np.full(len(rows), np.nan), np.full(len(rows), np.nan)
-    warm_n[order.labels] = order.n
-    warm_median[order.labels] = order.median
+    groups = np.arange(len(rows))
+    for low, high in _blocks(np.where(ttft, n, 0)):
+        at = _rows_of(rows, ok, ttft & (groups >= low) & (groups < high))
+        if skip_cold:
+            at = at[~cold_requests[rows.requests.number[at]]]
+        # (a group's order statistics are its own values' only: a block of groups gives the same)
+        order = order_statistics(rows.number[at], rows.values(at), len(rows))
+        del at
+        warm_n[order.labels] = order.n
+        warm_median[order.labels] = order.median
     return {"warm_n": warm_n, "warm_median": warm_median}
 
 
@@ -270,23 +338,37 @@ def _joined(rows: _Rows, name: str) -> pd.api.extensions.ExtensionArray:
             seen[key] = True  # -1: the last entry, not a pair
         else:
             found.append(distinct(key))
+    code_type, group_type = narrowest(width), narrowest(len(rows))
     if seen is not None:
-        pairs = np.flatnonzero(seen[:space])
-        del seen
+        # each pair's text code and group, narrow, read off the table a block at a time: the pairs
+        # as 8-byte numbers and their remainders were ~3 bytes per measurement row at 10,000 files
+        # (~0.1 M pairs of a large archive's sources), at the step's peak
+        codes_found, groups_found = [], []
+        for low in range(0, space, _BLOCK):
+            at = np.flatnonzero(seen[low:min(low + _BLOCK, space)])
+            at += low
+            codes_found.append((at % width).astype(code_type))
+            groups_found.append((at // width).astype(group_type))
+        del seen, at
+        code, group = np.concatenate(codes_found), np.concatenate(groups_found)
+        del codes_found, groups_found
     else:
         pairs = distinct(np.concatenate(found))
         pairs = pairs[pairs >= 0]
-    # each pair's text code and group, narrow (the pairs of a large archive's sources: ~0.1 M)
-    code = (pairs % width).astype(narrowest(width))
-    pairs //= width
-    group = pairs.astype(narrowest(len(rows)))
-    del pairs
+        code = (pairs % width).astype(code_type)
+        pairs //= width
+        group = pairs.astype(group_type)
+        del pairs
+    # (the pairs come sorted: each group's are a range of them, found by searching, not by counting
+    # them in 8-byte numbers)
+    bounds = np.searchsorted(group, np.arange(len(rows) + 1))
+    counts = np.diff(bounds)
     joined = np.full(len(rows), np.nan, dtype=object)
-    joined[group] = texts[code]  # a group with one text (most): that text; several: joined below
-    several = np.flatnonzero(np.bincount(group, minlength=len(rows)) > 1)
+    one = np.flatnonzero(counts == 1)
+    joined[one] = texts[code[bounds[one]]]  # a group with one text (most): that text
+    several = np.flatnonzero(counts > 1)
     if len(several):
-        starts = np.searchsorted(group, several)
-        ends = np.searchsorted(group, several, side="right")
+        starts, ends = bounds[several], bounds[several + 1]
         made: dict[bytes, str] = {}  # groups of one configuration share their sources: one string each
         for g, lo, hi in zip(several.tolist(), starts.tolist(), ends.tolist(), strict=True):
             codes_of_group = code[lo:hi].tobytes()
