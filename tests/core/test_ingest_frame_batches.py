@@ -57,24 +57,11 @@ def test_batches_of_any_size_give_the_same_columns(monkeypatch: pytest.MonkeyPat
 
 
 def test_row_numbers_past_int32_keep_int64() -> None:
-    # the frame's ``row`` is int16 (2 bytes a row) while every value fits, then int32, then int64
+    # the frame's ``row`` is int32 (4 bytes a row), unless a value does not fit
     rng = random.Random(1)
     small, large = _file(rng, "a.json", 3), _file(rng, "b.json", 2)
     large.row[1] = 2**31
-    assert _frame([small])[0].frame()[0]["row"].dtype.name == "int16"
+    assert _frame([small])[0].frame()[0]["row"].dtype.name == "int32"
     measurements, _identifiers = _frame([small, large])[0].frame()
     assert measurements["row"].dtype.name == "int64"
     assert measurements["row"].tolist() == small.row + large.row
-
-
-@pytest.mark.parametrize(("top", "dtype"), [(2**7, "int16"), (2**15 - 1, "int16"), (2**15, "int32"),
-                                            (2**31 - 1, "int32")])
-def test_row_numbers_take_the_narrowest_of_int16_and_int32_that_holds_them(top: int, dtype: str) -> None:
-    rng = random.Random(2)
-    small, wide = _file(rng, "a.json", 3), _file(rng, "b.json", 2)
-    for rows in (small, wide):
-        rows.row[:] = range(len(rows.row))
-    wide.row[0] = top
-    measurements, _identifiers = _frame([small, wide])[0].frame()
-    assert measurements["row"].dtype.name == dtype
-    assert measurements["row"].tolist() == small.row + wide.row

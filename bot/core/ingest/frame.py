@@ -39,13 +39,10 @@ SHARED_TEXTS = ("source", "model", "metric", "error", "kind", "definition", "con
 FILE_TEXTS = ("request_id", "identifiers", "fingerprint")  # mostly unique to their file
 PACKED = "identifiers"  # kept packed, not in the frame (`bot.core.ingest.packed`)
 NUMBERS = {"value": ("d", np.float64), "failed": ("b", np.bool_), "n": ("d", np.float64)}
-# kept narrow while the archive is read (`IntColumn`); in the frame, the narrowest of these types that
-# holds every value (a record's index in its file is bounded by the file's size and rows,
-# `bot.core.limits`), or int64 should a value not fit. int16 where every file holds fewer than
-# 32,768 records (most archives): 2 bytes a row less than int32, in the measurement frame and in
-# the request frame that takes it, ~2.4 bytes per measurement row off the analysis' peak at
-# 10,000 files (nothing computes on a row number: it is read, stored and compared only).
-INTEGERS = {"row": (np.int16, np.int32)}
+# kept narrow while the archive is read (`IntColumn`); in the frame, this type (4 bytes a row less than
+# int64: a record's index in its file is bounded by the file's size and rows, `bot.core.limits`), or
+# int64 should a value not fit
+INTEGERS = {"row": np.int32}
 CODE = np.int32
 _WIDER = {"b": "h", "h": "i", "i": "q"}
 _LIMIT = {"b": 2**7, "h": 2**15, "i": 2**31, "q": 2**63}  # the first integer each type cannot hold
@@ -419,13 +416,11 @@ class ColumnStore:
             self.strings.pop(name, None)
 
 
-def _integers(column: np.ndarray, dtypes: tuple[type[np.signedinteger], ...]) -> np.ndarray:
-    """The column in the first of ``dtypes`` that holds every value (the column's own type is the
-    narrowest that does, `IntColumn`), or in int64 when none does."""
-    for dtype in dtypes:
-        if column.dtype.itemsize <= np.dtype(dtype).itemsize:
-            return column.astype(dtype)
-    return column.astype(np.int64)
+def _integers(column: np.ndarray, dtype: type[np.signedinteger]) -> np.ndarray:
+    """The column in ``dtype``, or in int64 when one of its values does not fit ``dtype``."""
+    if column.dtype.itemsize > np.dtype(dtype).itemsize:
+        return column.astype(np.int64)
+    return column.astype(dtype)
 
 
 def _counts(column: np.ndarray) -> np.ndarray:
