@@ -57,8 +57,8 @@ def test_request_tables_with_every_value_read_as_row_by_row() -> None:
         _reference_requests(block, header, want)
         assert _packed(got) == _packed(want), columns
         checked += 1
-        taken += len(records) >= 2  # (from there on, the shortcut is taken)
-        small += 2 <= len(records) < tables._TEMPLATE_ROWS
+        taken += len(records) >= tables._COLUMN_ROWS  # (from there on, the shortcut is taken)
+        small += tables._COLUMN_ROWS <= len(records) < tables._TEMPLATE_ROWS
     assert checked > 100 and taken > 50 and small > 10
 
 

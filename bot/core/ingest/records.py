@@ -71,7 +71,7 @@ def _column(items: Sequence[Mapping[str, Any]], name: str) -> list[Any]:
     return [NAN if v is _MISSING else v for v in values]
 
 
-_PLAIN_KINDS = {int, str, bool}  # exact types `_kind` names after themselves (a float may be NaN)
+_PLAIN_KINDS = frozenset({int, str, bool})  # exact types `_kind` names after themselves (a float may be NaN)
 
 
 def _kind(value: Any) -> str:
