@@ -241,8 +241,13 @@ def column_array(frame: pd.DataFrame, name: str, dtype: Any = None) -> np.ndarra
     if not isinstance(at, int) or stored is None:  # (a name several columns hold: as pandas reads it)
         return frame[name].to_numpy(dtype=dtype)
     values = stored(at)
-    if not isinstance(values, np.ndarray):  # an extension array (text, categorical): its own conversion
-        return values.to_numpy(dtype=dtype)
+    if not isinstance(values, np.ndarray):  # an extension array (text, categorical, datetime): its own conversion
+        found = values.to_numpy(dtype=dtype)
+        # a datetime/timedelta column hands out its own memory: read-only, as `Series.to_numpy` makes it
+        if found.flags.writeable and np.shares_memory(values[:2], found[:2]):
+            found = found.view()
+            found.flags.writeable = False
+        return found
     found = np.asarray(values, dtype=dtype)
     if found is values:  # the frame's own array: read-only, as `to_numpy` hands it out
         found = found.view()

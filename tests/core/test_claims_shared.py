@@ -203,3 +203,4 @@ def test_texts_numbered_as_first_seen_are_pandas_factorize() -> None:
         expected, uniques = pd.factorize(column)
         assert codes.dtype == np.int32
         assert codes.tolist() == expected.tolist() and texts == uniques.tolist()
+

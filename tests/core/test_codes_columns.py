@@ -20,10 +20,12 @@ def _frame() -> pd.DataFrame:
         "text": pd.array(["a", None, "c"], dtype="str"),
         "kind": pd.Categorical(["request", "sample", None]),
         "raw": pd.Series(["x", None, 2.0], dtype=object),
+        "at": pd.to_datetime(["2026-01-01", None, "2026-01-03"]),
+        "spent": pd.to_timedelta([1, 2, None], unit="s"),
     })
 
 
-@pytest.mark.parametrize("name", ["value", "n", "failed", "text", "kind", "raw"])
+@pytest.mark.parametrize("name", ["value", "n", "failed", "text", "kind", "raw", "at", "spent"])
 @pytest.mark.parametrize("dtype", [None, object])
 def test_the_values_are_those_of_the_series(name: str, dtype: object) -> None:
     frame = _frame()
@@ -32,6 +34,12 @@ def test_the_values_are_those_of_the_series(name: str, dtype: object) -> None:
     assert found.dtype == expected.dtype
     assert [repr(x) for x in found.tolist()] == [repr(x) for x in expected.tolist()]
     assert [repr(x) for x in column_list(frame, name)] == [repr(x) for x in frame[name].tolist()]
+    # never a writable view of the frame's own memory (review of s9-analysis: datetime, timedelta and
+    # text columns were): a writable array is the caller's own, the frame does not change through it
+    if found.flags.writeable:
+        before = frame[name].copy()
+        found[0] = found[1]
+        pd.testing.assert_series_equal(frame[name], before)
 
 
 def test_conversions_are_those_of_the_series() -> None:

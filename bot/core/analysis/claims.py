@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import accumulate, pairwise
+from itertools import accumulate
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -97,13 +97,14 @@ def check_claims(claims: pd.DataFrame, requests: pd.DataFrame, generic: pd.DataF
     # time measurement's check, a mismatch's explanation), not for each of tens of thousands.
     columns: dict[str, list[Any]] = {name: column_list(claims, name) if name in claims else [None] * len(claims)
                                     for name in CLAIM_COLUMNS}
-    if "value" in claims and column_array(claims, "value").dtype == np.float64:  # (floats only: 1 and 1.0 are one key)
+    # (the column's own dtype: a nullable Float64 column converts to float64 but holds pd.NA, which `if v` rejects)
+    if "value" in claims and claims["value"].dtype == np.float64:  # (floats only: 1 and 1.0 are one key)
         # a claimed number is kept by its check: one float per distinct value (10,000 files: ~35,000 claims,
         # a third repeating another's). Zero stays as it is: 0.0 and -0.0 are one key but print differently.
         shared: dict[float, float] = {}
         columns["value"] = [shared.setdefault(v, v) if v else v for v in columns["value"]]
         del shared
-    if "precision" in claims and column_array(claims, "precision").dtype == np.float64:
+    if "precision" in claims and claims["precision"].dtype == np.float64:
         # read for its margin only (`_margin`), kept until the last claim is weighed: one float per distinct
         # precision (equal ones, 0.0 and -0.0 too, give the same margin), one NaN for all (~1 MB at 10,000 files)
         shared, nan = {}, float("nan")
@@ -910,31 +911,15 @@ def _np_statistics(values: np.ndarray, name: str) -> list[float]:
     return [] if value is None else [value]
 
 
-_MANY_SOURCES = 64  # sources of one `_source_statistics` call grouped by numpy above this
-
-
 def _source_statistics(values: np.ndarray, counts: list[int], starts: list[int], name: str) -> list[list[float]]:
     """`_np_statistics` of each source's values (``values[start:start + count]``), for all the sources
     with the same number of values at once: one row each of a block. Numpy reduces each row of a
     C-contiguous block exactly as it reduces that row alone (same summation order), so these are the
     same numbers bit for bit; tests/core/test_claims.py holds numpy to that."""
     by_size: dict[int, list[int]] = {}
-    if len(counts) > _MANY_SOURCES:
-        # the sources with values grouped by numpy (a stable sort keeps each size's sources in order): a
-        # real archive's claims ask for ~500 sources' means at once, and a dict of lists made source by
-        # source was a third of this step; below this a few numpy calls cost more than the loop
-        sizes = np.asarray(counts, dtype=np.int64)
-        present = np.flatnonzero(sizes)
-        order = present[np.argsort(sizes[present], kind="stable")]
-        ordered = sizes[order]
-        cuts = [0, *(np.flatnonzero(ordered[1:] != ordered[:-1]) + 1).tolist(), len(order)]
-        for low, high in pairwise(cuts):
-            if low < high:
-                by_size[int(ordered[low])] = order[low:high].tolist()
-    else:
-        for at, count in enumerate(counts):
-            if count:
-                by_size.setdefault(count, []).append(at)
+    for at, count in enumerate(counts):
+        if count:
+            by_size.setdefault(count, []).append(at)
     # a source without values has no figures: one empty list for all of them (read, never changed: a real
     # archive's claims ask for hundreds of sources' figures, nearly all of one value)
     out: list[list[float]] = [[]] * len(counts)
