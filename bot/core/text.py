@@ -25,5 +25,10 @@ def strip_bidi(text: str) -> str:
     holding one could be neither written nor sent."""
     # a pattern, not str.translate: translate looks every character up in a dict (15 ms for a report
     # of 130,000 characters), the pattern's scan is in C (well under 1 ms)
-    text = re.sub(_BIDI, "", text)
+    return encodable(re.sub(_BIDI, "", text))
+
+
+def encodable(text: str) -> str:
+    """``text`` with each lone surrogate as U+FFFD, so that it can be encoded as UTF-8 (a database
+    driver, a file, Slack); everything else as it is."""
     return text if text.isascii() else re.sub(_LONE_SURROGATE, "\ufffd", text)

@@ -803,3 +803,26 @@ def test_a_locked_database_is_busy_and_an_unreachable_one_is_not(sqlite_url: str
         assert not isinstance(raised.value, DatabaseBusy)
     finally:
         engine.dispose()
+
+
+def test_lone_surrogates_are_stored_as_replacement_characters(store: Store) -> None:
+    # A JSON "\ud800" escape without its pair reaches texts as a lone surrogate, which UTF-8 cannot
+    # encode: SQLite's driver raised and PostgreSQL refused the escape, so such a run could not be saved
+    # (review of s9-ids). Stored as U+FFFD; every other text as it was.
+    run = store.runs.create_run(archive="a.tar.gz", trigger="cli")
+    frame = measurements(4)
+    for column, text in (("model", "m\ud800:1b"), ("identifiers", '{"prompt_id":"\udfffx"}')):
+        texts = frame[column].astype(object).tolist()
+        texts[1] = text
+        frame[column] = pd.Series(texts, dtype=frame[column].dtype)
+    facts = [{"id": "F1", "statement": "m\ud800:1b is fastest", "value": 1.0, "unit": "ms"}]
+    store.runs.finish_run(run.id, status="done", facts=facts, measurements=frame)
+    loaded = store.runs.load_measurements(run.id)
+    assert loaded["model"].tolist()[1] == "m\ufffd:1b"
+    assert loaded["identifiers"].tolist()[1] == '{"prompt_id":"\ufffdx"}'
+    for column in MEASUREMENT_COLUMNS:  # the other rows and columns as they were
+        if column not in ("model", "identifiers"):
+            pd.testing.assert_series_equal(loaded[column], frame[column], check_exact=True)
+    assert loaded["model"].tolist()[2:] == frame["model"].tolist()[2:]
+    again = store.runs.get_run(run.id)
+    assert again is not None and again.facts == [{**facts[0], "statement": "m\ufffd:1b is fastest"}]

@@ -1,7 +1,9 @@
 """Conversions between what callers hand the store and what a database column can hold.
 
 - measurements: the tidy DataFrame of `bot.core.types` <-> plain row dicts, both ways exact
-  (column order, dtypes, NaN values, None in text columns). The frame's index is not stored.
+  (column order, dtypes, NaN values, None in text columns) but for a lone surrogate (a JSON "\ud800"
+  escape read without its pair), which UTF-8 cannot encode: stored as U+FFFD, as in JSON documents.
+  The frame's index is not stored.
 - JSON documents: plain JSON only. NaN and infinities have no JSON spelling (PostgreSQL rejects
   them), so they are stored as null; numpy scalars become Python numbers.
 """
@@ -17,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from bot.core.jsonsafe import strict_json
+from bot.core.text import encodable
 from bot.core.types import MEASUREMENT_COLUMNS, empty_measurements
 
 TEXT_COLUMNS: tuple[str, ...] = tuple(
@@ -95,7 +98,7 @@ def _text(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return value
+        return encodable(value)
     if isinstance(value, float) and math.isnan(value):
         return None
     if value is pd.NA or value is pd.NaT:
@@ -108,7 +111,9 @@ def json_document(value: Any) -> Any:
     if value is None:
         return None
     try:
-        return json.loads(json.dumps(strict_json(value), allow_nan=False))
+        # written unescaped, so that a lone surrogate is a character `encodable` finds (PostgreSQL refuses
+        # its "\ud800" escape in a JSON document, a driver its UTF-8)
+        return json.loads(encodable(json.dumps(strict_json(value), allow_nan=False, ensure_ascii=False)))
     except (TypeError, ValueError) as err:
         raise ValueError(f"cannot store as JSON: {err}") from err
 
