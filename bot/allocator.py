@@ -20,11 +20,20 @@ again), ~1.5% of ingest + analysis; the real archive and the CLI did not move be
 Everything here is best effort: on a C library without ``mallopt`` (musl, macOS, Windows) or on any
 error, nothing happens. An operator's own ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_`` in
 the environment wins (glibc read it at start; this then changes nothing).
+
+The same call raises CPython's cyclic collector's first threshold from 700 to `YOUNG_COLLECTION_AFTER`
+allocations (on every platform; never lowered, and a collector turned off stays off). Reading an archive
+allocates hundreds of thousands of short-lived containers (records, rows, cells) that reference counting
+frees anyway: at 700, an ingest + analysis of the 101-file real archive ran ~10 young collections
+(~0.9 ms); at 10,000, ~1.1 ms less per call (66.0 against 67.0 ms, medians of 6 x 7 interleaved calls;
+20,000 and 50,000 gained no more). The memory a young generation of 10,000 containers holds is a few MB
+at most, and only for cycles, which nothing here makes on purpose.
 """
 
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import threading
 from typing import Any
@@ -33,6 +42,7 @@ from typing import Any
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 THRESHOLD_BYTES = 128 * 1024  # glibc's own starting value of both, kept instead of raised
+YOUNG_COLLECTION_AFTER = 10_000  # the cyclic collector's first threshold (CPython's default: 700)
 ENVIRONMENT_OVERRIDES = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
 
 _lock = threading.Lock()
@@ -52,13 +62,21 @@ def _libc() -> Any | None:
 
 
 def tune_allocator() -> bool:
-    """Fix glibc's mmap and trim thresholds at 128 KiB (see the module's docstring). True if mallopt took the
-    setting (now or in an earlier call); False, and nothing changed, elsewhere. Never raises."""
+    """Fix glibc's mmap and trim thresholds at 128 KiB, and raise the cyclic collector's first threshold
+    (see the module's docstring). True if mallopt took the setting (now or in an earlier call); False,
+    and the C allocator unchanged, elsewhere. Never raises."""
     global _tuned
     with _lock:
         if _tuned is None:
+            _tune_collector()
             _tuned = _tune()
         return _tuned
+
+
+def _tune_collector() -> None:
+    young, *older = gc.get_threshold()
+    if 0 < young < YOUNG_COLLECTION_AFTER:  # (0: the collector is off; a higher threshold is someone's choice)
+        gc.set_threshold(YOUNG_COLLECTION_AFTER, *older)
 
 
 def _tune() -> bool:

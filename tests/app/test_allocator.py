@@ -77,3 +77,22 @@ def test_in_this_process_it_is_idempotent_and_never_raises() -> None:
     first = tune_allocator()
     assert tune_allocator() is first
     assert first is ("MALLOC_MMAP_THRESHOLD_" not in os.environ and "MALLOC_TRIM_THRESHOLD_" not in os.environ)
+
+
+COLLECTOR = """
+import gc, sys
+if sys.argv[1] != "default":
+    gc.set_threshold(int(sys.argv[1]), 10, 10)
+from bot.allocator import tune_allocator
+tune_allocator()
+print(gc.get_threshold()[0])
+"""
+
+
+@pytest.mark.parametrize(("before", "after"), [("default", "10000"), ("0", "0"), ("50000", "50000"),
+                                               ("9999", "10000")])
+def test_the_young_collection_threshold_is_raised_never_lowered_nor_turned_on(before: str, after: str) -> None:
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    done = subprocess.run([sys.executable, "-c", COLLECTOR, before], capture_output=True, text=True, env=env,
+                          cwd=REPO_ROOT, check=True, timeout=60)
+    assert done.stdout.split() == [after]
