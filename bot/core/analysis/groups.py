@@ -66,8 +66,8 @@ class _Rows:
         # The frame's own arrays (no copy): values are read off them where a step needs them
         # (`values`), a block of rows at a time; a copy of every successful value was ~7.5 bytes per
         # measurement row kept for the whole step at 10,000 files.
-        self.all_failed = m["failed"].to_numpy(dtype=bool)
-        self.all_values = m["value"].to_numpy(dtype="float64")
+        self.all_failed = column_array(m, "failed", dtype=bool)
+        self.all_values = column_array(m, "value", dtype="float64")
 
     def values(self, rows: np.ndarray) -> np.ndarray:
         """The values of the rows at ``rows`` (a mask or indices over `positions`)."""
@@ -471,9 +471,9 @@ class ValueIndex:
         order), once."""
         m = self._measurements
         rows = row_positions(m)
-        values = self._values = m["value"].to_numpy(dtype="float64")
+        values = self._values = column_array(m, "value", dtype="float64")
         columns = [coded(m[name]) for name in ("model", "metric", "config")]
-        wanted = ~m["failed"].to_numpy(dtype=bool)[rows] & np.isfinite(values[rows])
+        wanted = ~column_array(m, "failed", dtype=bool)[rows] & np.isfinite(values[rows])
         for column in columns:  # a missing text (code -1) is no configuration's
             wanted &= column.codes[rows] >= 0
         rows = rows[wanted]
