@@ -59,8 +59,9 @@ def _reference_configuration_facts(facts: F._Facts, groups: pd.DataFrame) -> Non
             continue
         sign = -1.0 if F.METRICS[metric].higher_is_better else 1.0
         ranked = sorted(rows, key=lambda r: (sign * r["median"], r["config"]))[:F.MAX_CONFIG_FACTS]
-        for row in ranked:
-            F._configuration_fact(facts, row, model, metric, len(rows))
+        for row in ranked:  # (the fact is made of the row's fields as `_configuration_facts` hands them)
+            fields = tuple(row[name] for name in ("config", "kind", "median", "min", "max", "n", "sources"))
+            F._configuration_fact(facts, fields, model, metric, len(rows))
 
 
 def _texts(rng: random.Random, choices: list[Any], size: int) -> pd.Series:

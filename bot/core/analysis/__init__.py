@@ -19,6 +19,7 @@ from bot.core.analysis.models import model_stats
 from bot.core.analysis.rankings import check_rankings
 from bot.core.analysis.requests import RequestRows, request_frame
 from bot.core.analysis.results import Analysis, ConfigComparison, ModelStats
+from bot.core.codes import column_array
 from bot.core.dimensions import UNNAMED_MODEL, dimensions_of
 from bot.core.types import IngestResult
 
@@ -39,7 +40,7 @@ def analyze(ingest: IngestResult) -> Analysis:
     dimensions = ingest.dimensions or dimensions_of(ingest.measurements)
     rows = RequestRows(measurements)  # the request and sample rows, found once for the next two steps
     requests = request_frame(measurements, rows)  # (its models grouped already: request_frame groups them the same)
-    groups = config_groups(measurements, requests=rows, cold_requests=requests["cold_start"].to_numpy(dtype=bool))
+    groups = config_groups(measurements, requests=rows, cold_requests=column_array(requests, "cold_start", dtype=bool))
     codes = rows.codes  # (per request: the codes of its texts)
     del rows  # (a number per row)
     models = model_stats(requests, measurements, groups, dimensions, codes)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from pandas.arrays import StringArray
 
-from bot.core.codes import categorical, combine, grouped_models, narrowed, narrowest
+from bot.core.codes import categorical, column_array, combine, grouped_models, narrowed, narrowest
 from bot.core.config import Config
 from bot.core.tdist import two_sided_p
 
@@ -99,7 +99,7 @@ def request_frame(measurements: pd.DataFrame, rows: RequestRows | None = None) -
         if name == "model":
             leading[name] = shared_at(models, at_first)
         elif name == "row":
-            leading[name] = m["row"].to_numpy()[at_first]
+            leading[name] = column_array(m, "row")[at_first]
         elif name == "config":
             leading[name], merged = _request_configs(configs.codes[positions], number, first, configs, at_first)
         elif name == "source":
@@ -108,7 +108,7 @@ def request_frame(measurements: pd.DataFrame, rows: RequestRows | None = None) -
             leading[name] = shared_at(categorical(m[name]), at_first)
     leading["kind"] = shared_at(categorical(m["kind"]), at_first)
     failed = np.zeros(count, dtype=bool)
-    failed[number[m["failed"].to_numpy(dtype=bool)[positions]]] = True
+    failed[number[column_array(m, "failed", dtype=bool)[positions]]] = True
     leading["failed"] = failed
     leading["error"] = shared_at(categorical(m["error"]), at_first)
     names, matrix = _metric_values(m, positions, number, count)
@@ -230,7 +230,7 @@ def _metric_values(m: pd.DataFrame, positions: np.ndarray, number: np.ndarray,
     order = sorted(range(len(found)), key=found.__getitem__)
     names = [found[i] for i in order] + [name for name in _ALWAYS if name not in found]
     matrix = np.full((len(names), count), np.nan)  # a row per metric: each column is contiguous
-    values = m["value"].to_numpy(dtype="float64")
+    values = column_array(m, "value", dtype="float64")
     # A block of rows at a time (the peak of `request_frame` at 10,000 files was a large metric's
     # temporaries, ~8 bytes a row): a block fills only requests no earlier block gave a value.
     for low in range(0, len(positions), _STEP):

@@ -16,6 +16,7 @@ from bot.core.analysis.claims import ClaimCheck
 from bot.core.analysis.groups import ValueIndex
 from bot.core.analysis.rankings import RankingCheck
 from bot.core.analysis.requests import is_text
+from bot.core.codes import column_array
 from bot.core.types import Fact
 
 
@@ -123,7 +124,7 @@ class Analysis:
         if m.empty:
             return 0
         wanted = ((m["metric"] == metric) & (m["statistic"] == "count")).to_numpy(dtype=bool)
-        values = m["value"].to_numpy(dtype="float64")[wanted]
+        values = column_array(m, "value", dtype="float64")[wanted]
         return int(np.where(np.isnan(values), 0.0, values).sum())
 
     @property
@@ -144,7 +145,7 @@ class Analysis:
     @property
     def failed(self) -> int:
         requests = self._is_kind("request")
-        own = int((requests & self.requests["failed"].to_numpy(dtype=bool)).sum()) if requests.any() else 0
+        own = int((requests & column_array(self.requests, "failed", dtype=bool)).sum()) if requests.any() else 0
         return own + self.tool_failed
 
     @property
