@@ -236,11 +236,9 @@ def _texts(values: pd.Categorical) -> np.ndarray:
 # not have it, the column is read through ``frame[name]`` as before.)
 def column_array(frame: pd.DataFrame, name: str, dtype: Any = None) -> np.ndarray:
     """``frame[name].to_numpy(dtype=dtype)`` without the Series (a ``KeyError`` when there is no such column)."""
-    at = frame.columns.get_loc(name)
-    stored = getattr(frame, "_get_column_array", None)
-    if not isinstance(at, int) or stored is None:  # (a name several columns hold: as pandas reads it)
+    values = _stored(frame, name)
+    if values is None:
         return frame[name].to_numpy(dtype=dtype)
-    values = stored(at)
     if not isinstance(values, np.ndarray):  # an extension array (text, categorical, datetime): its own conversion
         found = values.to_numpy(dtype=dtype)
         # a datetime/timedelta column hands out its own memory: read-only, as `Series.to_numpy` makes it
@@ -257,8 +255,13 @@ def column_array(frame: pd.DataFrame, name: str, dtype: Any = None) -> np.ndarra
 
 def column_list(frame: pd.DataFrame, name: str) -> list[Any]:
     """``frame[name].tolist()`` without the Series."""
+    values = _stored(frame, name)
+    return frame[name].tolist() if values is None else values.tolist()
+
+
+def _stored(frame: pd.DataFrame, name: str) -> Any:
+    """The column's values as the frame stores them; None when they are read through ``frame[name]``
+    (a name several columns hold, or a pandas without ``_get_column_array``). KeyError: no such column."""
     at = frame.columns.get_loc(name)
     stored = getattr(frame, "_get_column_array", None)
-    if not isinstance(at, int) or stored is None:  # (a name several columns hold: as pandas reads it)
-        return frame[name].tolist()
-    return stored(at).tolist()
+    return None if not isinstance(at, int) or stored is None else stored(at)
