@@ -15,6 +15,7 @@ stops, `interrupt` says it will continue and the task goes back to the queue.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable
@@ -140,11 +141,13 @@ class AnalysisJob:
         if result is None:
             self._record(f"the end ({status})", lambda s: s.runs.finish_run(run_id, status=status, error=error))
             return
-        measurements = result.ingest.stored_measurements()  # the whole tidy frame, identifiers decoded
+        # the whole tidy frame, identifiers decoded: made inside the recorded call (a ValueError is logged
+        # as any failed save is, never fatal), once for all its retries
+        measurements = functools.cache(result.ingest.stored_measurements)
         self._record(f"the end ({status})", lambda s: s.runs.finish_run(
             run_id, status=status, error=error, facts=[f.to_json() for f in result.facts],
             timings=result.timings_s, summary=result.data, report_md=result.report_md,
-            measurements=measurements))
+            measurements=measurements()))
 
     def _status(self, text: str) -> None:
         """Edit the parent while the job is worked on here; a failed edit is logged, never fatal."""
