@@ -145,3 +145,116 @@ def test_facts_are_numbered_by_importance_then_order_added() -> None:
         facts.add(f"fact {at}", float(at), "ms", ["a"], importance=rng.choice([30, 50, 50, 74, 96]))
     reference = sorted(facts.items, key=lambda item: (-item[0], item[1]))
     assert [fact.statement for fact in facts.numbered()] == [fields["statement"] for *_, fields in reference]
+
+
+def _reference_top_two(medians: np.ndarray, models: np.ndarray, configs: np.ndarray) -> list[int]:
+    keys = zip(medians.tolist(), models.tolist(), configs.tolist(), strict=True)
+    return [i for _, i in sorted(((-median, model, config), i) for i, (median, model, config) in enumerate(keys))][:2]
+
+
+def test_top_two_is_the_first_two_of_the_whole_sort() -> None:
+    rng = random.Random(19)
+    for size in (*range(1, 8), 30, 170):
+        for _ in range(150):
+            pool = [rng.choice([1.0, 2.0, 5.5, rng.uniform(0, 100)]) for _ in range(3)] + [0.0, -0.0]
+            medians = np.asarray([rng.choice(pool) for _ in range(size)], dtype=np.float64)
+            models = np.asarray([rng.choice(["a", "b", "c:1b"]) for _ in range(size)], dtype=object)
+            configs = np.asarray([rng.choice(["", "x=1", "x=2"]) for _ in range(size)], dtype=object)
+            if rng.random() < 0.1:  # the whole sort's cases: NaN medians (no total order), texts missing
+                medians[rng.randrange(size)] = math.nan
+            if rng.random() < 0.1:
+                models[rng.randrange(size)] = math.nan
+            try:
+                expected: Any = _reference_top_two(medians, models, configs)
+            except TypeError as error:  # (a NaN model tied with a text: the same error either way)
+                expected = type(error)
+            try:
+                got: Any = F._top_two(medians, models, configs)
+            except TypeError as error:
+                got = type(error)
+            assert got == expected, (medians, models, configs)
+
+
+def _reference_best_configuration_facts(analysis: Any) -> list[tuple[int, int, dict[str, Any]]]:
+    """The headline's facts read off row Series (`best_configuration`'s), as `_best_configuration_fact`
+    read them before; its TTFT's p95 by np.percentile."""
+    facts = F._Facts()
+    best = F.best_configuration(analysis)
+    if best is None:
+        return facts.items
+    top = best.top
+    text = (f"Highest median throughput of a single configuration: {F.where(str(top['model']), str(top['config']))} "
+            f"at {F.stated(top['median'], 'tok/s')} (n={int(top['n'])})")
+    if best.runner_up is not None:
+        second = best.runner_up
+        text += (f"; runner-up {F.where(str(second['model']), str(second['config']))} at "
+                 f"{F.stated(second['median'], 'tok/s')} (n={int(second['n'])}): {best.verdict}")
+    facts.add(text + F._caveat(str(top["definition"])) + ".", float(top["median"]), "tok/s", str(top["sources"]),
+              importance=94, model=str(top["model"]), config=str(top["config"]), metric="throughput_tok_s",
+              rows=int(top["n"]), role="best_throughput")
+    model, config = str(top["model"]), str(top["config"])
+    groups = analysis.groups
+    rows = groups[(groups["model"] == model) & (groups["metric"] == "ttft_ms") & (groups["config"] == config)
+                  & (groups["n"] > 0)]
+    if rows.empty or rows.iloc[0]["warm_n"] != rows.iloc[0]["warm_n"] or not rows.iloc[0]["warm_n"]:
+        return facts.items
+    row = rows.iloc[0]
+    here = F.where(model, config)
+    facts.add(f"{here} (the fastest configuration): warm TTFT p50 {F.stated(row['warm_median'], 'ms')} "
+              f"(n={int(row['warm_n'])}, cold starts excluded; {row['definition']}).", float(row["warm_median"]), "ms",
+              str(row["sources"]), importance=84, model=model, config=config, metric="ttft_ms",
+              rows=int(row["warm_n"]))
+    m = analysis.measurements
+    warm = m[(m["model"] == model) & (m["metric"] == "ttft_ms") & (m["config"] == config) & ~m["failed"]]
+    values = warm["value"].to_numpy(dtype="float64")
+    if values.size:
+        p95 = float(np.percentile(values, 95))
+        facts.add(f"{here} (the fastest configuration): warm TTFT p95 {F.stated(p95, 'ms')} (n={values.size}).",
+                  p95, "ms", str(row["sources"]), importance=79, model=model, config=config, metric="ttft_p95_ms",
+                  rows=int(values.size))
+    return facts.items
+
+
+def test_best_configuration_facts_as_read_off_row_series() -> None:
+    """The headline facts (fields read off the group frame's columns, the top two found among the few
+    highest medians, the TTFT p95 by `describe`) as the row-Series reference gives them, on random group
+    and measurement frames: ties, zeros, NaN and inf values, missing definitions, one candidate."""
+    rng = random.Random(23)
+    made = [0, 0, 0, 0]  # runs by the number of facts made: each number is reached
+    for size in (1, 2, 3, 12, 60):
+        for _ in range(25):
+            keys = [(rng.choice(["a", "b:1b"]), rng.choice(["throughput_tok_s", "ttft_ms", "load_ms"]),
+                     rng.choice(["", "x=1", "x=2"])) for _ in range(size)]
+            keys = list(dict.fromkeys(keys))
+            groups = pd.DataFrame({
+                "model": pd.Series([k[0] for k in keys], dtype="str"),
+                "metric": pd.Series([k[1] for k in keys], dtype="str"),
+                "config": pd.Series([k[2] for k in keys], dtype="str"),
+                "n": [rng.choice([0, 1, 4]) for _ in keys],
+                "median": [rng.choice([0.0, -0.0, 5.0, 12.5, rng.uniform(0, 200)]) for _ in keys],
+                "warm_n": [rng.choice([math.nan, 0.0, 3.0]) for _ in keys],
+                "warm_median": [rng.uniform(0, 500) for _ in keys],
+                "definition": pd.Series([rng.choice([None, "per request", "chunked tokens"]) for _ in keys],
+                                        dtype="str"),
+                "sources": pd.Series([rng.choice(["a.csv", "a.csv; b.csv"]) for _ in keys], dtype="str"),
+            })
+            rows = [(rng.choice(["a", "b:1b"]), "ttft_ms", rng.choice(["", "x=1", "x=2"]))
+                    for _ in range(rng.choice([0, 2, 40]))]
+            measurements = pd.DataFrame({
+                "model": pd.Series([r[0] for r in rows], dtype="category"),
+                "metric": pd.Series([r[1] for r in rows], dtype="category"),
+                "config": pd.Series([r[2] for r in rows], dtype="category"),
+                "request_id": pd.Series([f"r{i}" for i in range(len(rows))], dtype="category"),
+                "failed": [rng.random() < 0.2 for _ in rows],
+                "value": [rng.choice([0.0, 1.5, 20.0, math.inf, math.nan, rng.uniform(0, 900)]) for _ in rows],
+            })
+            analysis = SimpleNamespace(groups=groups, measurements=measurements, values=None,
+                                       requests=pd.DataFrame({"request_id": pd.Series([], dtype="category")}))
+            facts = F._Facts()
+            with np.errstate(invalid="ignore"):  # (np.percentile of inf values, both ways)
+                F._best_configuration_fact(facts, analysis, F._Columns(groups))  # type: ignore[arg-type]
+                expected = _reference_best_configuration_facts(analysis)
+            made[len(expected)] += 1
+            # (as texts: a NaN value is not equal to itself)
+            assert repr([(i, fields) for i, _, fields in facts.items]) == repr([(i, f) for i, _, f in expected])
+    assert all(made), made
