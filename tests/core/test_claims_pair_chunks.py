@@ -37,3 +37,24 @@ def test_each_pairs_figures_are_its_own_values_across_chunk_ends(name: str) -> N
         values = values[np.isfinite(values)]
         assert count == len(values)
         assert statistics == _np_statistics(values, name), (len(scope.rows), metric)
+
+
+@pytest.mark.parametrize("name", ["mean", "std", "min"])
+def test_many_small_pairs_of_interleaved_metrics_keep_their_order(name: str) -> None:
+    """A chunk of several metrics is reduced a metric at a time and its figures put back in the pairs'
+    order: each pair's figures are still its own (sizes repeated, so blocks of one size are reduced
+    together, and metrics in random order)."""
+    rng = np.random.default_rng(16)
+    metrics = ["ttft_ms", "tokens_s", "load_ms"]
+    columns = {metric: rng.normal(100.0, 10.0, 5000) for metric in metrics}
+    columns["load_ms"][::7] = np.nan
+    for _ in range(20):
+        pairs: list[Any] = [(SimpleNamespace(rows=rng.integers(0, 5000, int(rng.integers(0, 4)))),
+                             metrics[int(rng.integers(0, 3))]) for _ in range(int(rng.integers(1, 200)))]
+        figures = _pair_statistics(pairs, name, columns.__getitem__)
+        assert len(figures) == len(pairs)
+        for (scope, metric), (count, statistics) in zip(pairs, figures, strict=True):
+            values = columns[metric][scope.rows]
+            values = values[np.isfinite(values)]
+            assert count == len(values)
+            assert statistics == _np_statistics(values, name)

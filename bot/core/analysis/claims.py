@@ -507,11 +507,14 @@ class _Index:
         for _, config in keys:
             configs.setdefault(config, len(configs))
         covers = np.zeros((len(configs), len(self.settings) + 1), dtype=bool)  # last: rows without a context
+        # every configuration's covering settings set at once (one numpy call, not one a configuration)
+        places: list[int] = []
         for config, at in configs.items():
             if config:
-                covers[at, list(self.covering_codes(config))] = True  # (any order: each is set True)
+                places += [at * covers.shape[1] + code for code in self.covering_codes(config)]  # (any order)
             else:
                 covers[at] = True  # no configuration: every row of the model
+        covers.ravel()[places] = True
         wanted = np.array([self.model_code.get(model, -2) if model else -1 for model, _ in keys])
         mask = covers[[configs[config] for _, config in keys]][:, settings]
         mask &= (wanted[:, None] == -1) | (models[None, :] == wanted[:, None])
@@ -787,13 +790,18 @@ def _pair_statistics(pairs: list[tuple[_Scope, str]], name: str,
         # up to the pair that brings the chunk to 1 << 15 rows: bounds the temporaries on a large archive
         end = min(bisect_left(ends, (ends[start - 1] if start else 0) + (1 << 15)) + 1, len(pairs))
         by_metric: dict[str, list[np.ndarray]] = {}
-        for scope, metric in pairs[start:end]:
-            by_metric.setdefault(metric, []).append(scope.rows)
+        members: dict[str, list[int]] = {}  # each metric's pairs, in order
+        for at, (scope, metric) in enumerate(pairs[start:end], start):
+            known = by_metric.get(metric)
+            if known is None:
+                by_metric[metric], members[metric] = [scope.rows], [at]
+            else:
+                known.append(scope.rows)
+                members[metric].append(at)
         if len(by_metric) == 1:  # the chunk's pairs in their own order
             ordered: list[int] | range = range(start, end)
-        else:  # a metric's pairs together, in the order of `by_metric`
-            first = {metric: at for at, metric in enumerate(by_metric)}
-            ordered = sorted(range(start, end), key=lambda at: first[pairs[at][1]])  # (stable)
+        else:  # a metric's pairs together, in the order of `by_metric` (a stable sort by it: ~50 µs a call)
+            ordered = [at for each_metric in members.values() for at in each_metric]
         lengths = [sizes[at] for at in ordered]
         found = np.concatenate([column(metric)[np.concatenate(rows)] for metric, rows in by_metric.items()])
         finite = np.isfinite(found)
@@ -806,10 +814,10 @@ def _pair_statistics(pairs: list[tuple[_Scope, str]], name: str,
         if isinstance(ordered, range):
             out += zip(counts, each, strict=True)
         else:
-            figures: list[tuple[int, list[float]]] = [(0, [])] * (end - start)
-            for at, count, statistics in zip(ordered, counts, each, strict=True):
-                figures[at - start] = (count, statistics)
-            out += figures
+            # back in the pairs' order: the pair at ``start + k`` is the ``place[k]``-th of ``ordered``
+            place = np.argsort(np.asarray(ordered, dtype=np.int64), kind="stable").tolist()
+            made = list(zip(counts, each, strict=True))
+            out += map(made.__getitem__, place)
         start = end
     return out
 
