@@ -73,3 +73,31 @@ def test_request_rows_of_many_sources_are_each_source_s_rows() -> None:
             expected = [at for at, name in enumerate(source) if name in wanted]
             assert index.request_rows("", "", wanted).tolist() == expected
             assert index.request_rows("", "", tuple(reversed(wanted))).tolist() == expected  # any order
+
+
+def _bits(values: list[float | None]) -> list[str]:
+    return ["none" if v is None else "nan" if v != v else float(v).hex() for v in values]
+
+
+def test_statistic_is_array_statistic_to_the_bit() -> None:
+    # `_statistic`'s mean (the sum over the count) and median (`median`'s one sort) are numpy's own
+    # numbers, for every size (numpy's pairwise sum changes its steps past 8 and 128 values), signed
+    # zeros, huge and tiny values, and (outside the claims' finite values) inf and NaN
+    from bot.core.analysis.claims import _row_statistics, _statistic
+    from bot.core.analysis.requests import array_statistic
+
+    rng = np.random.default_rng(41)
+    names = ["mean", "median", "min", "max", "std", "p95", "p50", "value"]
+    for t in range(3000):
+        size = int(rng.integers(0, 20)) if t % 3 else int(rng.integers(0, 600))
+        values = np.round(rng.normal(0, 3, size), int(rng.integers(0, 3))) * rng.choice([1.0, -1.0, 1e-300, 1e300])
+        if t % 11 == 0 and size:
+            values[rng.integers(0, size)] = rng.choice([np.inf, -np.inf, np.nan])
+        name = names[t % len(names)]
+        with np.errstate(all="ignore"):
+            assert _bits([_statistic(values, name)]) == _bits([array_statistic(values, name)]), (name, values)
+    with np.errstate(all="ignore"):
+        for size in (1, 2, 7, 8, 9, 127, 128, 129, 300):
+            block = rng.lognormal(3.0, 2.0, size=(6, size)) * rng.choice([1.0, 1e-300, 1e300], size=(6, size))
+            assert _bits(_row_statistics(block, "mean")[0].tolist()) == _bits(block.mean(axis=1).tolist())
+    assert _statistic(np.array([1, 2, 4]), "mean") == array_statistic(np.array([1, 2, 4]), "mean")  # (not float64)
