@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from bot.core.analysis import facts as F
 
@@ -258,3 +259,22 @@ def test_best_configuration_facts_as_read_off_row_series() -> None:
             # (as texts: a NaN value is not equal to itself)
             assert repr([(i, fields) for i, _, fields in facts.items]) == repr([(i, f) for i, _, f in expected])
     assert all(made), made
+
+
+def test_cold_start_fact_median_is_numpys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cold starts' median TTFT (one sort, `requests.median`) is np.median's to the bit (the
+    statement's number written as its bits here), with NaN left out, zeros of both signs, inf, and
+    no value at all."""
+    monkeypatch.setattr(F, "stated", lambda value, unit: float(value).hex())
+    rng = random.Random(31)
+    for _ in range(400):
+        ttft = [rng.choice([0.0, -0.0, 12.5, math.nan, math.inf, rng.uniform(0, 5000)])
+                for _ in range(rng.randint(0, 9))]
+        m = SimpleNamespace(model="m:1b", cold_starts=len(ttft) or 1, ttft_ms={"max": 1.0}, sources=("a.csv",), n=9)
+        facts = F._Facts()
+        F._cold_start_fact(facts, m, {"m:1b": ttft})  # type: ignore[arg-type]
+        present = np.asarray(ttft, dtype="float64")
+        present = present[~np.isnan(present)]
+        with np.errstate(invalid="ignore"):
+            expected = float(np.median(present)) if present.size else math.nan
+        assert facts.items[0][2]["statement"].endswith(f"their median TTFT is {F.stated(expected, 'ms')}.")

@@ -19,7 +19,7 @@ import pandas as pd
 from bot.core.analysis.claims import ClaimCheck
 from bot.core.analysis.groups import group_values
 from bot.core.analysis.rankings import RankingCheck
-from bot.core.analysis.requests import describe, is_text, welch
+from bot.core.analysis.requests import describe, is_text, median, welch
 from bot.core.analysis.results import Analysis, ConfigComparison, ModelStats
 from bot.core.codes import column_array, column_list
 from bot.core.metrics import METRICS
@@ -401,9 +401,10 @@ def _cold_start_fact(facts: _Facts, m: ModelStats, cold_ttft: dict[str, list[flo
         return
     ttft = np.asarray(cold_ttft.get(m.model, []), dtype="float64")
     ttft = ttft[~np.isnan(ttft)]
-    median = float(np.median(ttft)) if ttft.size else float("nan")
+    # (`median`: np.median's bits from one sort, ~3 µs against ~25; a real archive has ~6 such models)
+    middle = median(ttft) if ttft.size else float("nan")
     facts.add(f"{m.model}: {m.cold_starts} cold start(s) (model load dominating TTFT); their median "
-              f"TTFT is {stated(median, 'ms')}.", m.cold_starts, "requests", m.sources,
+              f"TTFT is {stated(middle, 'ms')}.", m.cold_starts, "requests", m.sources,
               importance=70, model=m.model, metric="cold_starts", rows=m.n)
 
 
