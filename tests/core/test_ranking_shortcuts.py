@@ -34,3 +34,32 @@ def test_an_empty_group_is_refused_as_median_refuses_it() -> None:
         median(groups[1])
     with pytest.raises(IndexError):
         _medians(groups)
+
+
+def test_medians_of_one_value_each_are_median_of_each() -> None:
+    # one value per configuration (a sweep of single runs) is its own median, but a zero: numpy's
+    # median of -0.0 is 0.0
+    rng = random.Random(14)
+    for _ in range(400):
+        pool = [0.0, -0.0, math.nan, math.inf, 2.5] if rng.random() < 0.5 else [2.5, 7.0]
+        groups = [np.asarray([rng.choice([*pool, rng.uniform(-1e3, 1e3)])], dtype="float64")
+                  for _ in range(rng.randint(1, 40))]
+        assert _bits(_medians(groups).tolist()) == _bits([median(group) for group in groups])
+
+
+def test_combined_is_combine() -> None:
+    # `_combined` numbers a few rows' (config, context) code pairs by a dict: as `combine` does
+    from bot.core.analysis.rankings import _FEW, _combined
+    from bot.core.codes import combine
+
+    rng = np.random.default_rng(21)
+    for size in (0, 1, 2, 5, 46, 300, _FEW, _FEW + 1, 2000):
+        for _ in range(20):
+            config = rng.integers(-1, int(rng.integers(1, 40)), size).astype(rng.choice([np.int8, np.int16, np.int32]))
+            context = rng.integers(-1, int(rng.integers(1, 300)), size).astype(np.int16)
+            if rng.random() < 0.3:  # runs of one combination, as a file's rows come
+                config, context = np.sort(config), np.sort(context)
+            number, first = _combined(config, context)
+            expected_number, expected_first = combine(config, context)
+            assert number.dtype == expected_number.dtype and first.dtype == expected_first.dtype
+            assert number.tolist() == expected_number.tolist() and first.tolist() == expected_first.tolist()

@@ -166,7 +166,7 @@ def _candidates(rows: _Successful, scope: np.ndarray, settings: dict[str, str]) 
     """Per configuration that records every named setting: its values of them, median, n, values and
     where its rows' sources are (`_sources`); the fastest first. Only the settings' names are read
     (which configurations record them, and their values there), not the values the claim gives them."""
-    number, first = combine(rows.codes["config"][scope], rows.codes["context"][scope])
+    number, first = _combined(rows.codes["config"][scope], rows.codes["context"][scope])
     order = np.argsort(number, kind="stable")
     bounds = np.searchsorted(number[order], np.arange(len(first) + 1)).tolist()
     values = rows.values[scope][order]
@@ -201,6 +201,27 @@ def _candidates(rows: _Successful, scope: np.ndarray, settings: dict[str, str]) 
     return [merged[i] for i in _descending(medians).tolist()]
 
 
+_FEW = 512  # rows `_combined` numbers by a dict (a real archive's model has ~50 rows of a metric)
+
+
+def _combined(config: np.ndarray, context: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`combine` of the two code columns: each row's combination number, combinations numbered in the
+    order they first occur, and each one's first row (64-bit). Up to `_FEW` rows by a dict: combine's
+    numpy steps cost ~50 µs however few the rows (~10 µs this way for ~50)."""
+    if len(config) > _FEW:
+        return combine(config, context)
+    seen: dict[tuple[int, int], int] = {}
+    first: list[int] = []
+    number: list[int] = []
+    for at, pair in enumerate(zip(config.tolist(), context.tolist(), strict=True)):
+        found = seen.get(pair)
+        if found is None:
+            found = seen[pair] = len(first)
+            first.append(at)
+        number.append(found)
+    return np.asarray(number, dtype=np.int64), np.asarray(first, dtype=np.int64)
+
+
 def _sources(candidate: dict[str, Any]) -> set[str]:
     """The sources of a candidate's rows (`_candidates`)."""
     return {source for texts in candidate["sources_at"] for source in texts.tolist()}
@@ -226,6 +247,10 @@ def _medians(groups: list[np.ndarray]) -> np.ndarray:
         return np.empty(0, dtype="float64")
     values = np.concatenate(groups)
     sizes = np.asarray([len(group) for group in groups], dtype=np.int64)
+    if (sizes == 1).all() and not (values == 0.0).any():
+        # one value each (a sweep of single runs): each is its own median (not a zero: numpy's median of
+        # -0.0 is 0.0), without the sort
+        return values
     # `median` itself for a zero or NaN, and for an empty group (which it refuses: one sort would
     # hand it its neighbours' middle values)
     if np.isnan(values).any() or (values == 0.0).any() or not sizes.all():
