@@ -194,11 +194,12 @@ def _top_two(medians: np.ndarray, models: np.ndarray, configs: np.ndarray) -> li
 
     Only the rows whose median is at least the second highest (counting equal ones) can come first,
     so only those are sorted (a real archive: ~170 candidates, a sort of all ~0.1 ms, of the few
-    ~0.03 ms), when that order is a total one: no NaN median, every model and configuration a `str`.
+    ~0.03 ms), when that order is a total one: float medians, none NaN, every model and configuration
+    a `str`.
     Otherwise all are sorted, as before (the same first two, or the same error)."""
     size = len(medians)
     texts = {*map(type, models.tolist()), *map(type, configs.tolist())} if size > 2 else set()
-    if size > 2 and not np.isnan(medians).any() and texts <= {str}:
+    if size > 2 and medians.dtype.kind == "f" and not np.isnan(medians).any() and texts <= {str}:
         threshold = np.partition(medians, size - 2)[size - 2]
         chosen: list[int] | range = np.flatnonzero(medians >= threshold).tolist()
     else:
