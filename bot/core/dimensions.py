@@ -27,7 +27,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from bot.core.codes import UNNAMED_MODEL, categorical, combine, from_codes, group_model, grouped_models
+from bot.core.codes import UNNAMED_MODEL, categorical, column_values, combine, from_codes, group_model, grouped_models
 from bot.core.config import Config, escape_key, escape_value
 from bot.core.context import LOCATION_DIMENSIONS, decode
 
@@ -62,9 +62,9 @@ def assign_configs(frame: pd.DataFrame) -> tuple[pd.DataFrame, DimensionTable]:
     """
     if frame.empty:
         return frame.copy(), {}
-    models = grouped_models(frame["model"], frame["source"])
-    metrics = categorical(frame["metric"])
-    contexts = categorical(frame["context"])
+    models = grouped_models(column_values(frame, "model"), column_values(frame, "source"))
+    metrics = categorical(column_values(frame, "metric"))
+    contexts = categorical(column_values(frame, "context"))
     combination, first = combine(models.codes, metrics.codes, contexts.codes)
     model_names, metric_names = models.categories.tolist(), metrics.categories.tolist()
     context_texts = contexts.categories.tolist()

@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import infer_dtype
 
-from bot.core.analysis.requests import RequestCodes, coded, describe, is_text
+from bot.core.analysis.requests import RequestCodes, coded, describe, is_text, text_column
 from bot.core.analysis.results import ModelStats, RollUp
-from bot.core.codes import column_array, combine, sorted_codes
+from bot.core.codes import column_array, column_values, combine, sorted_codes
 from bot.core.dimensions import DimensionTable
 
 ROLLUP_METRICS = ("throughput_tok_s", "prompt_throughput_tok_s", "ttft_ms", "latency_ms")
@@ -45,7 +45,7 @@ class _Columns:
         self.cold = column_array(requests, "cold_start", dtype=bool)
         self.error = column_array(requests, "error", dtype=object)
         self.source = column_array(requests, "source", dtype=object)
-        self.sample = is_text(requests["kind"], "sample")
+        self.sample = is_text(text_column(requests, "kind"), "sample")
         self.latency_definition = column_array(requests, "latency_definition", dtype=object)
         self.metrics = {name: column_array(requests, name, dtype="float64")
                         for name in ("throughput_tok_s", "ttft_ms", "latency_ms")}
@@ -87,11 +87,11 @@ def _reason(error: str) -> str:
 def _ttft_definitions(measurements: pd.DataFrame) -> dict[str, tuple[str, ...]]:
     """model -> the TTFT definitions of its successful requests (sorted, '' left out)."""
     m = measurements
-    metric, kind = coded(m["metric"]), coded(m["kind"])
+    metric, kind = coded(column_values(m, "metric")), coded(column_values(m, "kind"))
     wanted = ((metric.codes == _code(metric, "ttft_ms")) & (kind.codes == _code(kind, "request"))
               & ~column_array(m, "failed", dtype=bool))
     rows = np.flatnonzero(wanted)
-    models, definitions = coded(m["model"]), coded(m["definition"])
+    models, definitions = coded(column_values(m, "model")), coded(column_values(m, "definition"))
     _, first = combine(models.codes[rows], definitions.codes[rows])
     found: dict[str, set[str]] = {}
     names, texts = models.categories.tolist(), definitions.categories.tolist()

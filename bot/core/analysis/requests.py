@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from pandas.arrays import StringArray
 
-from bot.core.codes import categorical, column_array, combine, grouped_models, narrowed, narrowest
+from bot.core.codes import categorical, column_array, column_values, combine, grouped_models, narrowed, narrowest
 from bot.core.config import Config
 from bot.core.tdist import two_sided_p
 
@@ -41,7 +41,7 @@ class RequestRows:
         if len(self.positions):
             # (numbers made in as few bytes as hold them, not 8 bytes a row then copied: ~12 bytes a
             # row less at this step's peak)
-            number, first = combine(coded(measurements["request_id"]).codes[self.positions], narrow=True)
+            number, first = combine(coded(column_values(measurements, "request_id")).codes[self.positions], narrow=True)
             self.number = number.astype(np.int32, copy=False) if len(first) < 2**31 else number
             self.first = narrowed(first, len(self.positions))
         else:
@@ -83,12 +83,12 @@ def request_frame(measurements: pd.DataFrame, rows: RequestRows | None = None) -
         return pd.DataFrame(columns=["request_id", "source", "model", "config", "context", "kind", "failed",
                                      "error", "throughput_tok_s", "ttft_ms", "latency_ms", "cold_start"])
     m = measurements
-    request_ids = coded(m["request_id"])
+    request_ids = coded(column_values(m, "request_id"))
     count = len(first)
     at_first = positions[first]
-    models = grouped_models(m["model"], m["source"])
+    models = grouped_models(column_values(m, "model"), column_values(m, "source"))
     # (sorted categories, as a text column sorts: `bot.core.followup` groups requests by configuration)
-    configs, sources = categorical(m["config"]), categorical(m["source"])
+    configs, sources = categorical(column_values(m, "config")), categorical(column_values(m, "source"))
     # The frame is assembled from arrays, in its final column order, sharing them (no copy). Most
     # texts are categoricals sharing the measurement frame's categories (`shared_at`): a code of 1-4
     # bytes a request, where a text column holds an 8-byte pointer (~11 bytes per measurement row
@@ -105,12 +105,12 @@ def request_frame(measurements: pd.DataFrame, rows: RequestRows | None = None) -
         elif name == "source":
             leading[name] = shared_at(sources, at_first)
         else:  # (context)
-            leading[name] = shared_at(categorical(m[name]), at_first)
-    leading["kind"] = shared_at(categorical(m["kind"]), at_first)
+            leading[name] = shared_at(categorical(column_values(m, name)), at_first)
+    leading["kind"] = shared_at(categorical(column_values(m, "kind")), at_first)
     failed = np.zeros(count, dtype=bool)
     failed[number[column_array(m, "failed", dtype=bool)[positions]]] = True
     leading["failed"] = failed
-    leading["error"] = shared_at(categorical(m["error"]), at_first)
+    leading["error"] = shared_at(categorical(column_values(m, "error")), at_first)
     names, matrix = _metric_values(m, positions, number, count)
     metric = {name: matrix[i] for i, name in enumerate(names)}
     latency, ttft, eval_ms = metric["latency_ms"], metric["ttft_ms"], metric["eval_ms"]
@@ -155,7 +155,7 @@ def row_positions(measurements: pd.DataFrame) -> np.ndarray:
     """Positions of the rows of requests and benchmark samples."""
     if measurements.empty:
         return np.empty(0, dtype=np.int64)
-    kinds = coded(measurements["kind"])
+    kinds = coded(column_values(measurements, "kind"))
     wanted = [i for i, kind in enumerate(kinds.categories.tolist()) if kind in ROW_KINDS]
     return np.flatnonzero(np.isin(kinds.codes, wanted))
 
@@ -170,12 +170,12 @@ def distinct(values: np.ndarray) -> np.ndarray:
     return ordered[keep]
 
 
-def coded(column: pd.Series) -> pd.Categorical:
-    """The column as a categorical, its categories in whatever order they have: for codes and texts
-    where that order does not matter (`bot.core.codes.categorical` may reorder them: request ids have
-    one category per request)."""
-    values = column.array
-    return values if isinstance(values, pd.Categorical) else categorical(column)
+def coded(column: pd.Series | pd.api.extensions.ExtensionArray | np.ndarray) -> pd.Categorical:
+    """The column (a Series, or its values: `bot.core.codes.column_values`) as a categorical, its
+    categories in whatever order they have: for codes and texts where that order does not matter
+    (`bot.core.codes.categorical` may reorder them: request ids have one category per request)."""
+    values = column.array if isinstance(column, pd.Series) else column
+    return values if isinstance(values, pd.Categorical) else categorical(values)
 
 
 def texts_at(values: pd.Categorical, positions: np.ndarray) -> np.ndarray:
@@ -198,15 +198,22 @@ def text_array(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
 
 
 
-def is_text(column: pd.Series, text: str, rows: np.ndarray | None = None) -> np.ndarray:
+def is_text(column: pd.Series | pd.Categorical, text: str, rows: np.ndarray | None = None) -> np.ndarray:
     """Which values of a text column are ``text``, at ``rows`` (positions) only when given (of a
-    categorical one: read off its codes)."""
-    values = column.array
+    categorical one, which may be given as itself, not as a Series: read off its codes)."""
+    values = column if isinstance(column, pd.Categorical) else column.array
     if isinstance(values, pd.Categorical):
         code = code_of(values, text)
         codes = values.codes if rows is None else values.codes[rows]
         return codes == code if code >= 0 else np.zeros(len(codes), dtype=bool)
     return (column.to_numpy(dtype=object) if rows is None else column.iloc[rows].to_numpy(dtype=object)) == text
+
+
+def text_column(frame: pd.DataFrame, name: str) -> pd.Series | pd.Categorical:
+    """A text column as `is_text` reads it: a categorical as itself (`bot.core.codes.column_values`:
+    no Series made, ~8 µs), any other as its Series."""
+    values = column_values(frame, name)
+    return values if isinstance(values, pd.Categorical) else frame[name]
 
 
 def code_of(values: pd.Categorical, text: str) -> int:
@@ -223,7 +230,7 @@ def _metric_values(m: pd.DataFrame, positions: np.ndarray, number: np.ndarray,
     """(names, a row per name of each request's first non-missing value): the metrics present,
     sorted by name, then those of `_ALWAYS` absent (all NaN). Filled one metric at a time: what
     is made per row is a metric's rows, not every row's."""
-    metrics = coded(m["metric"])
+    metrics = coded(column_values(m, "metric"))
     codes = metrics.codes[positions]
     present = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(metrics.categories)))
     found = metrics.categories.take(present).tolist()
