@@ -328,13 +328,13 @@ def order_statistics(labels: np.ndarray, values: np.ndarray, size: int, quantile
     middle value or the mean of the two middle ones, the quantile ``v[i] + (v[i + 1] - v[i]) * frac``
     at ``quantile * (n - 1)`` as pandas' group_quantile computes it (np.percentile's formula differs
     in the last bit), checked bit for bit against pandas on random groups. Equal values are the same
-    bits except -0.0 and 0.0: with a zero among the values, pandas computes them (the sign of a zero
-    result is its algorithm's).
+    bits except -0.0 and 0.0: with a -0.0 among the values, pandas computes them (the sign of a zero
+    result is its algorithm's; `_negative_zero`).
     """
     counts = np.bincount(labels, minlength=size)
     present = np.flatnonzero(counts)
     n = counts[present]
-    if (values == 0.0).any():  # -0.0 and 0.0 sort as equal: which one comes out is pandas' algorithm's
+    if _negative_zero(values):  # -0.0 and 0.0 sort as equal: which one comes out is pandas' algorithm's
         grouped = pd.Series(values).groupby(labels, sort=True)
         return OrderStatistics(present, n, grouped.median().to_numpy(), grouped.min().to_numpy(),
                                grouped.max().to_numpy(), grouped.quantile(quantile).to_numpy())
@@ -404,11 +404,23 @@ def _std(v: np.ndarray, mean: np.float64) -> float:
     return float(np.sqrt(deviation.sum() / (v.size - 1)))
 
 
+def _negative_zero(values: np.ndarray) -> bool:
+    """Whether a -0.0 is among the values (asked of them as given: where both zeros are, numpy 2.4's
+    sort may turn a 0.0 into a -0.0 and back). Where one is, which zero a median, a minimum or a
+    quantile gives is left to numpy's or pandas' own algorithm (-0.0 and 0.0 sort as equal; numpy's
+    median of a -0.0 sums it onto 0.0). Zeros that are all 0.0 are equal to the bit, as any equal
+    values are: any of them picked is the same number, and the arithmetic on them is the same (a test
+    holds the sort's figures to numpy's and pandas' with such zeros). Real results often record a 0 (a
+    TTFT or throughput of 0): those took the slow calls, ~60 µs each."""
+    zeros = values == 0.0
+    return bool(zeros.any()) and bool(np.signbit(values[zeros]).any())
+
+
 def median(values: np.ndarray) -> float:
     """``float(np.median(values))`` of a non-empty array, from one sort (np.median costs ~25 µs a call;
-    ranking claims take dozens). numpy decides when a zero (-0.0 or 0.0?) or NaN is among them."""
+    ranking claims take dozens). numpy decides when a -0.0 (`_negative_zero`) or NaN is among them."""
     s = np.sort(values)
-    if np.isnan(s[-1]) or (s[0] <= 0.0 <= s[-1] and (s == 0.0).any()):
+    if np.isnan(s[-1]) or (s[0] <= 0.0 <= s[-1] and _negative_zero(values)):
         return float(np.median(values))
     middle = s.size // 2
     return float(s[middle]) if s.size % 2 else float((s[middle - 1] + s[middle]) / 2)
@@ -418,10 +430,10 @@ def _median_p95(v: np.ndarray) -> tuple[float, float]:
     """``np.median(v)`` and ``np.percentile(v, 95)`` (finite values) from one sort: the same
     arithmetic as numpy's (the mean of the two middle values; linear interpolation at (n - 1) * 0.95,
     from the upper neighbour when the weight is >= 0.5), without its per-call overhead (~0.1 ms, four
-    times per model). With a zero among the values numpy's own calls decide which of -0.0 and 0.0
-    (equal when sorting) is picked."""
+    times per model). With a -0.0 among the values numpy's own calls decide which of -0.0 and 0.0
+    (equal when sorting) is picked (`_negative_zero`)."""
     s = np.sort(v)
-    if s[0] <= 0.0 <= s[-1] and (s == 0.0).any():
+    if s[0] <= 0.0 <= s[-1] and _negative_zero(v):
         return float(np.median(v)), float(np.percentile(v, 95))
     n = s.size
     middle = n // 2
