@@ -352,3 +352,21 @@ def test_rows_of_kind_reads_columns_of_any_type_as_their_series_give_them() -> N
                 assert list(found.columns) == list(expected.columns)
                 assert list(map(str, found.dtypes)) == list(map(str, expected.dtypes))
                 pd.testing.assert_frame_equal(found, expected)
+
+
+def test_no_rows_of_a_kind_is_a_frame_of_its_own_each_time() -> None:
+    # the empty frame is made once per set of column types (`groups._empty_rows`): each caller's copy
+    # is its own, whatever it does to it, and the categories of a categorical column play no part
+    measurements = with_group_model(_frame(np.random.default_rng(3)))
+    first = rows_of_kind(measurements, "aggregate", with_values=True)
+    expected = first.copy(deep=True)
+    first["values"] = first["values"].astype(str)
+    first["extra"] = np.empty(0)
+    first.columns = [f"renamed {name}" for name in first.columns]
+    again = rows_of_kind(measurements, "aggregate", with_values=True)
+    pd.testing.assert_frame_equal(again, expected)
+    other = measurements.assign(model=pd.Categorical(["elsewhere"] * len(measurements)))
+    pd.testing.assert_frame_equal(rows_of_kind(other, "aggregate", with_values=True), expected)
+    texts = measurements.assign(kind="request")  # (a plain text column: its type is part of the key)
+    found = rows_of_kind(texts, "aggregate")
+    assert list(found.columns) == list(texts.columns) and len(found) == 0 and str(found["kind"].dtype) == "str"
