@@ -45,7 +45,7 @@ def test_order_statistics_are_pandas_groupby_to_the_bit() -> None:
         assert np.array_equal(found.labels, groups.count().index.to_numpy())
 
 
-def test_describe_median_and_p95_are_numpys() -> None:
+def test_describe_median_p95_min_and_max_are_numpys() -> None:
     rng = np.random.default_rng(1)
     for t in range(5_000):
         n = int(rng.integers(1, 60)) if t % 10 else int(rng.integers(1, 3000))
@@ -59,6 +59,8 @@ def test_describe_median_and_p95_are_numpys() -> None:
             expected_median, expected_p95 = float(np.median(v)), float(np.percentile(v, 95))
         assert _bits(found["median"]) == _bits(expected_median)
         assert _bits(found["p95"]) == _bits(expected_p95)
+        finite = v[np.isfinite(v)]  # (the extremes are the sort's ends: numpy's min and max)
+        assert _bits(found["min"]) == _bits(float(finite.min())) and _bits(found["max"]) == _bits(float(finite.max()))
 
 
 # Zeros that are all 0.0 (no -0.0) take the one-sort path too (`_negative_zero`): real results often

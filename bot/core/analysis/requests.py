@@ -383,15 +383,15 @@ def describe(values: pd.Series | np.ndarray) -> dict[str, float | int | None]:
     v = v[np.isfinite(v)]
     if v.size == 0:
         return {name: (0 if name == "n" else None) for name in STAT_NAMES}
-    median, p95 = _median_p95(v)
+    median, p95, minimum, maximum = _order_figures(v)
     mean = v.sum() / v.size  # ndarray.mean's arithmetic (its sum over the count), without its dispatch
     return {
         "n": int(v.size),
         "mean": float(mean),
         "median": median,
         "p95": p95,
-        "min": float(v.min()),
-        "max": float(v.max()),
+        "min": minimum,
+        "max": maximum,
         "std": _std(v, mean) if v.size > 1 else None,
     }
 
@@ -426,15 +426,17 @@ def median(values: np.ndarray) -> float:
     return float(s[middle]) if s.size % 2 else float((s[middle - 1] + s[middle]) / 2)
 
 
-def _median_p95(v: np.ndarray) -> tuple[float, float]:
-    """``np.median(v)`` and ``np.percentile(v, 95)`` (finite values) from one sort: the same
-    arithmetic as numpy's (the mean of the two middle values; linear interpolation at (n - 1) * 0.95,
-    from the upper neighbour when the weight is >= 0.5), without its per-call overhead (~0.1 ms, four
-    times per model). With a -0.0 among the values numpy's own calls decide which of -0.0 and 0.0
-    (equal when sorting) is picked (`_negative_zero`)."""
+def _order_figures(v: np.ndarray) -> tuple[float, float, float, float]:
+    """``np.median(v)``, ``np.percentile(v, 95)``, ``v.min()`` and ``v.max()`` (finite values) from one
+    sort: the same arithmetic as numpy's (the mean of the two middle values; linear interpolation at
+    (n - 1) * 0.95, from the upper neighbour when the weight is >= 0.5), without its per-call overhead
+    (~0.1 ms, four times per model); the extremes are the sort's ends (equal values are the same bits
+    there). With a -0.0 among the values numpy's own calls decide which of -0.0 and 0.0 (equal when
+    sorting) is picked (`_negative_zero`)."""
     s = np.sort(v)
-    if s[0] <= 0.0 <= s[-1] and _negative_zero(v):
-        return float(np.median(v)), float(np.percentile(v, 95))
+    lowest, highest = float(s[0]), float(s[-1])
+    if lowest <= 0.0 <= highest and _negative_zero(v):
+        return float(np.median(v)), float(np.percentile(v, 95)), float(v.min()), float(v.max())
     n = s.size
     middle = n // 2
     median = float(s[middle]) if n % 2 else float((s[middle - 1] + s[middle]) / 2)
@@ -444,7 +446,7 @@ def _median_p95(v: np.ndarray) -> tuple[float, float]:
     low, high = float(s[below]), float(s[min(below + 1, n - 1)])
     step = high - low
     p95 = high - step * (1 - weight) if weight >= 0.5 else low + step * weight
-    return median, p95
+    return median, p95, lowest, highest
 
 
 def statistic(values: pd.Series, name: str) -> float | None:
