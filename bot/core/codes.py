@@ -22,7 +22,7 @@ def group_model(model: str, source: str) -> str:
     return model if model else f"{UNNAMED_MODEL} {source}"
 
 
-def categorical(column: pd.Series | pd.Categorical) -> pd.Categorical:
+def categorical(column: pd.Series | pd.api.extensions.ExtensionArray | np.ndarray) -> pd.Categorical:
     """The column as a categorical whose categories are sorted (a view when it already is one).
     Whether they are is asked of pandas, which keeps the answer with the categories: asking again
     about the same frame's column costs nothing (a check in Python cost ~1 µs a category, every
@@ -61,8 +61,10 @@ def from_codes(codes: np.ndarray, texts: Sequence[str]) -> pd.Categorical:
     return pd.Categorical.from_codes(new, categories=categories)
 
 
-def grouped_models(model: pd.Series, source: pd.Series) -> pd.Categorical:
-    """Each row's model as grouped (`group_model`): unnamed rows apart per source file."""
+def grouped_models(model: pd.Series | pd.api.extensions.ExtensionArray | np.ndarray,
+                   source: pd.Series | pd.api.extensions.ExtensionArray | np.ndarray) -> pd.Categorical:
+    """Each row's model as grouped (`group_model`): unnamed rows apart per source file (the columns as
+    Series or as their values, `column_values`)."""
     models = categorical(model)
     categories = models.categories.tolist()
     if "" not in categories:
@@ -251,6 +253,20 @@ def column_array(frame: pd.DataFrame, name: str, dtype: Any = None) -> np.ndarra
         found = found.view()
         found.flags.writeable = False
     return found
+
+
+def column_values(frame: pd.DataFrame, name: str) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """``frame[name].array`` without the Series: the column's values as the frame stores them (a
+    categorical, a text array; a numpy column as its read-only ndarray, which ``.array`` would wrap).
+    For the readers of a column's codes and categories (`categorical`, `grouped_models`), which take it
+    as they take the Series."""
+    values = _stored(frame, name)
+    if values is None:
+        return frame[name].array
+    if isinstance(values, np.ndarray):  # (read-only, as ``.array`` hands a numpy column out under Copy-on-Write)
+        values = values.view()
+        values.flags.writeable = False
+    return values
 
 
 def column_list(frame: pd.DataFrame, name: str) -> list[Any]:

@@ -310,3 +310,63 @@ def test_is_text_reads_a_categorical_as_its_texts() -> None:
     for column in (pd.Series(pd.Categorical(texts)), pd.Series(texts, dtype="str")):
         for text in ("sample", "request", "generic", ""):
             assert is_text(column, text).tolist() == [t == text for t in texts], (column.dtype, text)
+
+
+def _rows_through_series(measurements: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """`rows_of_kind` as it read the columns before, each through its Series (``items()``)."""
+    rows = np.flatnonzero((measurements["kind"] == kind).to_numpy(dtype=bool))
+    columns: dict[str, object] = {}
+    for name, column in measurements.items():
+        values = column.array
+        if isinstance(values, pd.Categorical):
+            codes = values.codes[rows]
+            texts = np.asarray(values.categories, dtype=object)[codes]
+            texts[codes < 0] = np.nan
+            columns[str(name)] = pd.array(texts, dtype="str")
+        elif isinstance(column.dtype, np.dtype):
+            columns[str(name)] = column.to_numpy()[rows]
+        else:
+            columns[str(name)] = values.take(rows)
+    return pd.DataFrame(columns)
+
+
+def test_rows_of_kind_reads_columns_of_any_type_as_their_series_give_them() -> None:
+    # the columns are read as the frame stores them (no Series each): datetimes, timedeltas, nullable
+    # numbers, texts and objects come out as through the Series; a repeated name as before too
+    rng = np.random.default_rng(12)
+    for _ in range(10):
+        measurements = with_group_model(_frame(rng))
+        size = len(measurements)
+        extra = measurements.assign(
+            at=pd.to_datetime(rng.integers(0, 10**9, size), unit="s"),
+            at_utc=pd.to_datetime(rng.integers(0, 10**9, size), unit="s", utc=True),
+            spent=pd.to_timedelta(rng.integers(0, 100, size), unit="s"),
+            count=pd.array(rng.integers(0, 5, size), dtype="Int64"),
+            text=pd.array([f"t{i}" for i in rng.integers(0, 3, size)], dtype="str"),
+            raw=pd.Series(["x", 2.0, None] * size, dtype=object)[:size].to_numpy(),
+        )
+        twice = pd.concat([extra, extra[["value", "source"]]], axis=1)
+        for frame in (extra, twice):
+            for kind in ("request", "generic"):
+                found, expected = rows_of_kind(frame, kind), _rows_through_series(frame, kind)
+                assert list(found.columns) == list(expected.columns)
+                assert list(map(str, found.dtypes)) == list(map(str, expected.dtypes))
+                pd.testing.assert_frame_equal(found, expected)
+
+
+def test_no_rows_of_a_kind_is_a_frame_of_its_own_each_time() -> None:
+    # the empty frame is made once per set of column types (`groups._empty_rows`): each caller's copy
+    # is its own, whatever it does to it, and the categories of a categorical column play no part
+    measurements = with_group_model(_frame(np.random.default_rng(3)))
+    first = rows_of_kind(measurements, "aggregate", with_values=True)
+    expected = first.copy(deep=True)
+    first["values"] = first["values"].astype(str)
+    first["extra"] = np.empty(0)
+    first.columns = [f"renamed {name}" for name in first.columns]
+    again = rows_of_kind(measurements, "aggregate", with_values=True)
+    pd.testing.assert_frame_equal(again, expected)
+    other = measurements.assign(model=pd.Categorical(["elsewhere"] * len(measurements)))
+    pd.testing.assert_frame_equal(rows_of_kind(other, "aggregate", with_values=True), expected)
+    texts = measurements.assign(kind="request")  # (a plain text column: its type is part of the key)
+    found = rows_of_kind(texts, "aggregate")
+    assert list(found.columns) == list(texts.columns) and len(found) == 0 and str(found["kind"].dtype) == "str"

@@ -99,7 +99,11 @@ def test_configurations_with_values_counts_the_texts_as_before() -> None:
         kept = groups[groups["n"] > 0]
         distinct = {(str(a), str(b), str(c)) for a, b, c in zip(kept["model"], kept["metric"], kept["config"],
                                                                 strict=True)}
-        assert _configurations_with_values(groups) == dict(Counter((a, b) for a, b, _ in distinct))
+        expected = dict(Counter((a, b) for a, b, _ in distinct))
+        assert _configurations_with_values(groups) == expected
+        for metrics in (["x"], ["y", "nan", "z"], [], ["x", "y"]):  # of some metrics only: the same counts
+            assert _configurations_with_values(groups, metrics) == {
+                pair: count for pair, count in expected.items() if pair[1] in metrics}
 
 
 def _texts(rng: np.random.Generator, n: int, vocabulary: list[Any]) -> pd.api.extensions.ExtensionArray:

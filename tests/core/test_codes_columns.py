@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from bot.core.analysis.claims import _Index
-from bot.core.codes import column_array, column_list, from_codes
+from bot.core.codes import column_array, column_list, column_values, from_codes
 
 
 def _frame() -> pd.DataFrame:
@@ -119,3 +119,27 @@ def test_without_pandas_own_reader_the_column_is_read_through_the_series(name: s
     assert [repr(x) for x in column_array(frame, name, dtype=object).tolist()] == [
         repr(x) for x in expected.to_numpy(dtype=object).tolist()]
     assert [repr(x) for x in column_list(frame, name)] == [repr(x) for x in expected.tolist()]
+
+
+@pytest.mark.parametrize("name", ["value", "n", "failed", "text", "kind", "raw", "at", "spent"])
+def test_column_values_are_the_series_values(name: str) -> None:
+    # ``frame[name].array`` as the frame stores it: the same values and type, a numpy column as its
+    # ndarray (where ``.array`` wraps it), never writable through
+    frame = _frame()
+    expected = frame[name].array
+    found = column_values(frame, name)
+    if isinstance(found, np.ndarray):
+        assert isinstance(expected, pd.arrays.NumpyExtensionArray)
+        assert found.dtype == expected.to_numpy().dtype
+        assert not found.flags.writeable
+    else:
+        assert type(found) is type(expected) and found.dtype == expected.dtype
+    def listed(values: object) -> list[str]:
+        plain = values.to_numpy() if isinstance(values, pd.arrays.NumpyExtensionArray) else values
+        return [repr(x) for x in plain.tolist()]  # type: ignore[attr-defined]
+
+    assert listed(found) == listed(expected)
+    without = column_values(_WithoutStoredColumns(_frame()), name)  # (through the Series)
+    assert listed(without) == listed(expected)
+    with pytest.raises(KeyError):
+        column_values(frame, "absent")

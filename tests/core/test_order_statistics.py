@@ -45,7 +45,7 @@ def test_order_statistics_are_pandas_groupby_to_the_bit() -> None:
         assert np.array_equal(found.labels, groups.count().index.to_numpy())
 
 
-def test_describe_median_and_p95_are_numpys() -> None:
+def test_describe_median_p95_min_and_max_are_numpys() -> None:
     rng = np.random.default_rng(1)
     for t in range(5_000):
         n = int(rng.integers(1, 60)) if t % 10 else int(rng.integers(1, 3000))
@@ -59,3 +59,58 @@ def test_describe_median_and_p95_are_numpys() -> None:
             expected_median, expected_p95 = float(np.median(v)), float(np.percentile(v, 95))
         assert _bits(found["median"]) == _bits(expected_median)
         assert _bits(found["p95"]) == _bits(expected_p95)
+        finite = v[np.isfinite(v)]  # (the extremes are the sort's ends: numpy's min and max)
+        assert _bits(found["min"]) == _bits(float(finite.min())) and _bits(found["max"]) == _bits(float(finite.max()))
+
+
+# Zeros that are all 0.0 (no -0.0) take the one-sort path too (`_negative_zero`): real results often
+# record a 0. Sets rich in zeros, extremes and ties, to the bit against pandas and numpy; and a -0.0
+# still goes to them.
+_EXTREMES = [0.0, 0.0, 3.0, -3.0, 1e300, -1e300, 1.7976931348623157e308, -1.7976931348623157e308, 5e-324,
+             -5e-324, 0.1, -0.1]
+
+
+def _positive_zeros(rng: np.random.Generator, n: int, t: int) -> np.ndarray:
+    if t % 3 == 0:
+        v = rng.choice(_EXTREMES, n)
+    else:
+        v = np.round(rng.normal(0, 3, n), int(rng.integers(0, 3))) * rng.choice([1, -1])
+    v[v == 0] = 0.0  # (-0.0 -> 0.0)
+    return v
+
+
+def test_order_statistics_with_positive_zeros_are_pandas_groupby_to_the_bit() -> None:
+    rng = np.random.default_rng(11)
+    for t in range(800):
+        size, n = int(rng.integers(1, 30)), int(rng.integers(1, 400))
+        labels = rng.integers(0, size, n)
+        v = _positive_zeros(rng, n, t)
+        groups = pd.Series(v).groupby(labels, sort=True)
+        with np.errstate(over="ignore", invalid="ignore"):
+            found = order_statistics(labels, v, size)
+            references = (groups.median(), groups.min(), groups.max(), groups.quantile(0.95))
+        for mine, reference in zip((found.median, found.min, found.max, found.p95), references, strict=True):
+            assert np.array_equal(_bits(mine), _bits(reference.to_numpy())), v
+
+
+def test_median_and_describe_with_positive_zeros_are_numpys_to_the_bit() -> None:
+    rng = np.random.default_rng(12)
+    for t in range(20_000):
+        v = _positive_zeros(rng, int(rng.integers(1, 40)), t)
+        with np.errstate(over="ignore", invalid="ignore"):
+            found = describe(v)
+            expected_median, expected_p95 = float(np.median(v)), float(np.percentile(v, 95))
+            assert _bits(median(v)) == _bits(expected_median), v
+        assert _bits(found["median"]) == _bits(expected_median), v
+        assert _bits(found["p95"]) == _bits(expected_p95), v
+        assert _bits(found["min"]) == _bits(float(v.min())) and _bits(found["max"]) == _bits(float(v.max()))
+
+
+def test_a_negative_zero_is_left_to_numpy_and_pandas() -> None:
+    # numpy's median of a lone -0.0 is 0.0 (its mean sums onto 0.0): the sort's pick would be -0.0
+    v = np.array([-0.0, 1.0, -1.0])
+    assert _bits(median(v)) == _bits(float(np.median(v))) == _bits(0.0)
+    assert _bits(describe(v)["median"]) == _bits(0.0)
+    found = order_statistics(np.zeros(3, dtype=np.int64), np.array([-0.0, 0.0, -0.0]), 1)
+    reference = pd.Series([-0.0, 0.0, -0.0]).groupby([0, 0, 0]).median().to_numpy()
+    assert np.array_equal(_bits(found.median), _bits(reference))

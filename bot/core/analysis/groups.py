@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
@@ -31,7 +32,7 @@ from bot.core.analysis.requests import (
     text_array,
     texts_at,
 )
-from bot.core.codes import categorical, column_array, combine, grouped_models, ranked
+from bot.core.codes import categorical, column_array, column_values, combine, grouped_models, ranked
 from bot.core.dimensions import config_values
 
 GROUP_KEYS = ["model", "metric", "config", "kind"]
@@ -43,7 +44,8 @@ def with_group_model(measurements: pd.DataFrame) -> pd.DataFrame:
     """The measurements with ``model`` as grouped (unnamed rows apart per source)."""
     if measurements.empty:
         return measurements
-    return measurements.assign(model=grouped_models(measurements["model"], measurements["source"]))
+    return measurements.assign(model=grouped_models(column_values(measurements, "model"),
+                                                    column_values(measurements, "source")))
 
 
 class _Rows:
@@ -60,8 +62,8 @@ class _Rows:
         self.positions = requests.positions
         self.requests = requests
         # sorted categories where codes stand for the texts' order (ranks, joined texts); any order else
-        self.columns = {name: categorical(m[name]) for name in (*GROUP_KEYS, "definition", "source")}
-        self.columns["unit"] = coded(m["unit"])
+        self.columns = {name: categorical(column_values(m, name)) for name in (*GROUP_KEYS, "definition", "source")}
+        self.columns["unit"] = coded(column_values(m, "unit"))
         self.number, self.first = _numbered([self.columns[name].codes for name in GROUP_KEYS], self.positions)
         # The frame's own arrays (no copy): values are read off them where a step needs them
         # (`values`), a block of rows at a time; a copy of every successful value was ~7.5 bytes per
@@ -157,7 +159,7 @@ def _cold_requests(measurements: pd.DataFrame, requests: RequestRows, cold: Coll
     """Per request (by number), whether its id is among ``cold``."""
     if not cold:
         return np.zeros(len(requests.first), dtype=bool)
-    ids = coded(measurements["request_id"])
+    ids = coded(column_values(measurements, "request_id"))
     # probe the few cold ids with every category (an index of all request ids would be kept)
     is_cold = pd.Index(list(cold)).get_indexer(ids.categories) >= 0
     return is_cold[ids.codes[requests.positions[requests.first]]]
@@ -460,9 +462,9 @@ class ValueIndex:
     def _selected(self, key: tuple[str, str, str]) -> np.ndarray:
         """One configuration's values by one pass over the codes (the rows `_prepare` would order
         first, in row order)."""
-        if self._measurements.empty:
-            return np.empty(0)
         if self._selecting is None:
+            if self._measurements.empty:  # (asked once: ``DataFrame.empty`` costs ~3 µs a call)
+                return np.empty(0)
             self._selecting = _Selecting(self._measurements)
         return self._selecting.values(key)
 
@@ -472,7 +474,7 @@ class ValueIndex:
         m = self._measurements
         rows = row_positions(m)
         values = self._values = column_array(m, "value", dtype="float64")
-        columns = [coded(m[name]) for name in ("model", "metric", "config")]
+        columns = [coded(column_values(m, name)) for name in ("model", "metric", "config")]
         wanted = ~column_array(m, "failed", dtype=bool)[rows] & np.isfinite(values[rows])
         for column in columns:  # a missing text (code -1) is no configuration's
             wanted &= column.codes[rows] >= 0
@@ -510,10 +512,10 @@ class _Selecting:
 
     def __init__(self, measurements: pd.DataFrame) -> None:
         m = measurements
-        self.columns = [coded(m[name]) for name in ("model", "metric", "config")]
+        self.columns = [coded(column_values(m, name)) for name in ("model", "metric", "config")]
         # each column's codes, read once (``Categorical.codes`` makes a read-only view on every call)
         self.codes = [column.codes for column in self.columns]
-        kinds = coded(m["kind"])
+        kinds = coded(column_values(m, "kind"))
         self.kinds = kinds.codes
         self.row_kinds = [i for i, kind in enumerate(kinds.categories.tolist()) if kind in ROW_KINDS]
         self.all_values = column_array(m, "value", dtype="float64")
@@ -558,25 +560,24 @@ def rows_of_kind(measurements: pd.DataFrame, kind: str, *, with_values: bool = F
     ``as_texts(measurements.loc[measurements["kind"] == kind].reset_index(drop=True))``, taken
     column by column from arrays (one DataFrame, no frame of categoricals in between). With
     ``with_values``, a last column ``values``: each row's configuration as a mapping."""
-    kinds = measurements["kind"]
-    if isinstance(kinds.dtype, pd.CategoricalDtype):
-        code = code_of(kinds.array, kind)
-        wanted = kinds.array.codes == code if code >= 0 else np.zeros(len(kinds), dtype=bool)
+    kinds = column_values(measurements, "kind")
+    if isinstance(kinds, pd.Categorical):
+        code = code_of(kinds, kind)
+        wanted = kinds.codes == code if code >= 0 else np.zeros(len(kinds), dtype=bool)
     else:
-        wanted = (kinds == kind).to_numpy(dtype=bool)
+        wanted = (measurements["kind"] == kind).to_numpy(dtype=bool)
     rows = np.flatnonzero(wanted)
     if not len(rows):  # (most archives have no aggregates)
         return _no_rows(measurements, with_values)
     columns: dict[str, Any] = {}
-    for name, column in measurements.items():
-        values = column.array
+    for name, values in _column_values(measurements):
         if isinstance(values, pd.Categorical):
             codes = values.codes[rows]
             texts = np.asarray(values.categories, dtype=object)[codes]
             texts[codes < 0] = np.nan
             columns[str(name)] = text_array(texts)
-        elif isinstance(column.dtype, np.dtype):
-            columns[str(name)] = column.to_numpy()[rows]
+        elif isinstance(values.dtype, np.dtype):  # (numpy, or datetimes/timedeltas: as ``to_numpy`` gives them)
+            columns[str(name)] = np.asarray(values)[rows]
         else:
             columns[str(name)] = values.take(rows)
     if with_values:
@@ -585,20 +586,50 @@ def rows_of_kind(measurements: pd.DataFrame, kind: str, *, with_values: bool = F
     return pd.DataFrame(columns, copy=False)  # (the arrays are its own; in the frame's column order)
 
 
+def _column_values(frame: pd.DataFrame) -> list[tuple[Any, Any]]:
+    """Each column's (name, values) in order, the values as the frame stores them (`column_values`:
+    ``frame.items()`` made a Series of each, ~8 µs a column); through ``items()`` where a name is
+    repeated (a numpy column's as its ndarray there too)."""
+    if not frame.columns.is_unique:
+        return [(name, column.to_numpy() if isinstance(column.array, pd.arrays.NumpyExtensionArray) else column.array)
+                for name, column in frame.items()]
+    return [(name, column_values(frame, name)) for name in frame.columns]
+
+
 def _no_rows(measurements: pd.DataFrame, with_values: bool) -> pd.DataFrame:
     """`rows_of_kind` when no row is of the kind: empty columns of the types it gives, read off the
-    frame's dtypes (taking each column out of the frame costs ~15 µs)."""
-    columns: dict[str, Any] = {}
-    for name, dtype in measurements.dtypes.items():
-        if isinstance(dtype, pd.CategoricalDtype):
-            columns[str(name)] = text_array(np.empty(0, dtype=object))
+    frame's dtypes (taking each column out of the frame costs ~15 µs). The frame is made once per
+    set of column names and types (`_empty_rows`) and each caller gets a shallow copy of its own:
+    making ~16 empty columns was ~0.15 ms an analysis of most archives (which have no aggregates),
+    the copy ~25 µs."""
+    # (a categorical's categories are no part of what is made: its type is left out of the key, as
+    # hashing it hashes every category)
+    columns = tuple((str(name), _CATEGORICAL if isinstance(dtype, pd.CategoricalDtype) else dtype)
+                    for name, dtype in zip(measurements.columns.tolist(), measurements.dtypes.tolist(), strict=True))
+    try:
+        made = _empty_rows(columns, with_values)
+    except TypeError:  # (a type that cannot be hashed: made as it is)
+        made = _empty_rows.__wrapped__(columns, with_values)
+    return made.copy(deep=False)
+
+
+_CATEGORICAL = "category"  # (`_no_rows`: any categorical column)
+
+
+@lru_cache(maxsize=16)
+def _empty_rows(columns: tuple[tuple[str, Any], ...], with_values: bool) -> pd.DataFrame:
+    """The frame `_no_rows` gives for columns of these names and types (`_CATEGORICAL`: any categorical)."""
+    out: dict[str, Any] = {}
+    for name, dtype in columns:
+        if isinstance(dtype, str) and dtype == _CATEGORICAL:
+            out[name] = text_array(np.empty(0, dtype=object))
         elif isinstance(dtype, np.dtype):
-            columns[str(name)] = np.empty(0, dtype=dtype)
+            out[name] = np.empty(0, dtype=dtype)
         else:
-            columns[str(name)] = pd.array([], dtype=dtype)
+            out[name] = pd.array([], dtype=dtype)
     if with_values:
-        columns["values"] = np.empty(0, dtype=object)
-    return pd.DataFrame(columns, copy=False)
+        out["values"] = np.empty(0, dtype=object)
+    return pd.DataFrame(out, copy=False)
 
 
 def aggregate_rows(measurements: pd.DataFrame) -> pd.DataFrame:

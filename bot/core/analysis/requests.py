@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from pandas.arrays import StringArray
 
-from bot.core.codes import categorical, column_array, combine, grouped_models, narrowed, narrowest
+from bot.core.codes import categorical, column_array, column_values, combine, grouped_models, narrowed, narrowest
 from bot.core.config import Config
 from bot.core.tdist import two_sided_p
 
@@ -41,7 +41,7 @@ class RequestRows:
         if len(self.positions):
             # (numbers made in as few bytes as hold them, not 8 bytes a row then copied: ~12 bytes a
             # row less at this step's peak)
-            number, first = combine(coded(measurements["request_id"]).codes[self.positions], narrow=True)
+            number, first = combine(coded(column_values(measurements, "request_id")).codes[self.positions], narrow=True)
             self.number = number.astype(np.int32, copy=False) if len(first) < 2**31 else number
             self.first = narrowed(first, len(self.positions))
         else:
@@ -83,12 +83,12 @@ def request_frame(measurements: pd.DataFrame, rows: RequestRows | None = None) -
         return pd.DataFrame(columns=["request_id", "source", "model", "config", "context", "kind", "failed",
                                      "error", "throughput_tok_s", "ttft_ms", "latency_ms", "cold_start"])
     m = measurements
-    request_ids = coded(m["request_id"])
+    request_ids = coded(column_values(m, "request_id"))
     count = len(first)
     at_first = positions[first]
-    models = grouped_models(m["model"], m["source"])
+    models = grouped_models(column_values(m, "model"), column_values(m, "source"))
     # (sorted categories, as a text column sorts: `bot.core.followup` groups requests by configuration)
-    configs, sources = categorical(m["config"]), categorical(m["source"])
+    configs, sources = categorical(column_values(m, "config")), categorical(column_values(m, "source"))
     # The frame is assembled from arrays, in its final column order, sharing them (no copy). Most
     # texts are categoricals sharing the measurement frame's categories (`shared_at`): a code of 1-4
     # bytes a request, where a text column holds an 8-byte pointer (~11 bytes per measurement row
@@ -105,12 +105,12 @@ def request_frame(measurements: pd.DataFrame, rows: RequestRows | None = None) -
         elif name == "source":
             leading[name] = shared_at(sources, at_first)
         else:  # (context)
-            leading[name] = shared_at(categorical(m[name]), at_first)
-    leading["kind"] = shared_at(categorical(m["kind"]), at_first)
+            leading[name] = shared_at(categorical(column_values(m, name)), at_first)
+    leading["kind"] = shared_at(categorical(column_values(m, "kind")), at_first)
     failed = np.zeros(count, dtype=bool)
     failed[number[column_array(m, "failed", dtype=bool)[positions]]] = True
     leading["failed"] = failed
-    leading["error"] = shared_at(categorical(m["error"]), at_first)
+    leading["error"] = shared_at(categorical(column_values(m, "error")), at_first)
     names, matrix = _metric_values(m, positions, number, count)
     metric = {name: matrix[i] for i, name in enumerate(names)}
     latency, ttft, eval_ms = metric["latency_ms"], metric["ttft_ms"], metric["eval_ms"]
@@ -155,7 +155,7 @@ def row_positions(measurements: pd.DataFrame) -> np.ndarray:
     """Positions of the rows of requests and benchmark samples."""
     if measurements.empty:
         return np.empty(0, dtype=np.int64)
-    kinds = coded(measurements["kind"])
+    kinds = coded(column_values(measurements, "kind"))
     wanted = [i for i, kind in enumerate(kinds.categories.tolist()) if kind in ROW_KINDS]
     return np.flatnonzero(np.isin(kinds.codes, wanted))
 
@@ -170,12 +170,12 @@ def distinct(values: np.ndarray) -> np.ndarray:
     return ordered[keep]
 
 
-def coded(column: pd.Series) -> pd.Categorical:
-    """The column as a categorical, its categories in whatever order they have: for codes and texts
-    where that order does not matter (`bot.core.codes.categorical` may reorder them: request ids have
-    one category per request)."""
-    values = column.array
-    return values if isinstance(values, pd.Categorical) else categorical(column)
+def coded(column: pd.Series | pd.api.extensions.ExtensionArray | np.ndarray) -> pd.Categorical:
+    """The column (a Series, or its values: `bot.core.codes.column_values`) as a categorical, its
+    categories in whatever order they have: for codes and texts where that order does not matter
+    (`bot.core.codes.categorical` may reorder them: request ids have one category per request)."""
+    values = column.array if isinstance(column, pd.Series) else column
+    return values if isinstance(values, pd.Categorical) else categorical(values)
 
 
 def texts_at(values: pd.Categorical, positions: np.ndarray) -> np.ndarray:
@@ -198,15 +198,22 @@ def text_array(values: np.ndarray) -> pd.api.extensions.ExtensionArray:
 
 
 
-def is_text(column: pd.Series, text: str, rows: np.ndarray | None = None) -> np.ndarray:
+def is_text(column: pd.Series | pd.Categorical, text: str, rows: np.ndarray | None = None) -> np.ndarray:
     """Which values of a text column are ``text``, at ``rows`` (positions) only when given (of a
-    categorical one: read off its codes)."""
-    values = column.array
+    categorical one, which may be given as itself, not as a Series: read off its codes)."""
+    values = column if isinstance(column, pd.Categorical) else column.array
     if isinstance(values, pd.Categorical):
         code = code_of(values, text)
         codes = values.codes if rows is None else values.codes[rows]
         return codes == code if code >= 0 else np.zeros(len(codes), dtype=bool)
     return (column.to_numpy(dtype=object) if rows is None else column.iloc[rows].to_numpy(dtype=object)) == text
+
+
+def text_column(frame: pd.DataFrame, name: str) -> pd.Series | pd.Categorical:
+    """A text column as `is_text` reads it: a categorical as itself (`bot.core.codes.column_values`:
+    no Series made, ~8 µs), any other as its Series."""
+    values = column_values(frame, name)
+    return values if isinstance(values, pd.Categorical) else frame[name]
 
 
 def code_of(values: pd.Categorical, text: str) -> int:
@@ -223,7 +230,7 @@ def _metric_values(m: pd.DataFrame, positions: np.ndarray, number: np.ndarray,
     """(names, a row per name of each request's first non-missing value): the metrics present,
     sorted by name, then those of `_ALWAYS` absent (all NaN). Filled one metric at a time: what
     is made per row is a metric's rows, not every row's."""
-    metrics = coded(m["metric"])
+    metrics = coded(column_values(m, "metric"))
     codes = metrics.codes[positions]
     present = np.flatnonzero(np.bincount(codes[codes >= 0], minlength=len(metrics.categories)))
     found = metrics.categories.take(present).tolist()
@@ -321,13 +328,13 @@ def order_statistics(labels: np.ndarray, values: np.ndarray, size: int, quantile
     middle value or the mean of the two middle ones, the quantile ``v[i] + (v[i + 1] - v[i]) * frac``
     at ``quantile * (n - 1)`` as pandas' group_quantile computes it (np.percentile's formula differs
     in the last bit), checked bit for bit against pandas on random groups. Equal values are the same
-    bits except -0.0 and 0.0: with a zero among the values, pandas computes them (the sign of a zero
-    result is its algorithm's).
+    bits except -0.0 and 0.0: with a -0.0 among the values, pandas computes them (the sign of a zero
+    result is its algorithm's; `_negative_zero`).
     """
     counts = np.bincount(labels, minlength=size)
     present = np.flatnonzero(counts)
     n = counts[present]
-    if (values == 0.0).any():  # -0.0 and 0.0 sort as equal: which one comes out is pandas' algorithm's
+    if _negative_zero(values):  # -0.0 and 0.0 sort as equal: which one comes out is pandas' algorithm's
         grouped = pd.Series(values).groupby(labels, sort=True)
         return OrderStatistics(present, n, grouped.median().to_numpy(), grouped.min().to_numpy(),
                                grouped.max().to_numpy(), grouped.quantile(quantile).to_numpy())
@@ -376,15 +383,15 @@ def describe(values: pd.Series | np.ndarray) -> dict[str, float | int | None]:
     v = v[np.isfinite(v)]
     if v.size == 0:
         return {name: (0 if name == "n" else None) for name in STAT_NAMES}
-    median, p95 = _median_p95(v)
+    median, p95, minimum, maximum = _order_figures(v)
     mean = v.sum() / v.size  # ndarray.mean's arithmetic (its sum over the count), without its dispatch
     return {
         "n": int(v.size),
         "mean": float(mean),
         "median": median,
         "p95": p95,
-        "min": float(v.min()),
-        "max": float(v.max()),
+        "min": minimum,
+        "max": maximum,
         "std": _std(v, mean) if v.size > 1 else None,
     }
 
@@ -397,25 +404,39 @@ def _std(v: np.ndarray, mean: np.float64) -> float:
     return float(np.sqrt(deviation.sum() / (v.size - 1)))
 
 
+def _negative_zero(values: np.ndarray) -> bool:
+    """Whether a -0.0 is among the values (asked of them as given: where both zeros are, numpy 2.4's
+    sort may turn a 0.0 into a -0.0 and back). Where one is, which zero a median, a minimum or a
+    quantile gives is left to numpy's or pandas' own algorithm (-0.0 and 0.0 sort as equal; numpy's
+    median of a -0.0 sums it onto 0.0). Zeros that are all 0.0 are equal to the bit, as any equal
+    values are: any of them picked is the same number, and the arithmetic on them is the same (a test
+    holds the sort's figures to numpy's and pandas' with such zeros). Real results often record a 0 (a
+    TTFT or throughput of 0): those took the slow calls, ~60 µs each."""
+    zeros = values == 0.0
+    return bool(zeros.any()) and bool(np.signbit(values[zeros]).any())
+
+
 def median(values: np.ndarray) -> float:
     """``float(np.median(values))`` of a non-empty array, from one sort (np.median costs ~25 µs a call;
-    ranking claims take dozens). numpy decides when a zero (-0.0 or 0.0?) or NaN is among them."""
+    ranking claims take dozens). numpy decides when a -0.0 (`_negative_zero`) or NaN is among them."""
     s = np.sort(values)
-    if np.isnan(s[-1]) or (s[0] <= 0.0 <= s[-1] and (s == 0.0).any()):
+    if np.isnan(s[-1]) or (s[0] <= 0.0 <= s[-1] and _negative_zero(values)):
         return float(np.median(values))
     middle = s.size // 2
     return float(s[middle]) if s.size % 2 else float((s[middle - 1] + s[middle]) / 2)
 
 
-def _median_p95(v: np.ndarray) -> tuple[float, float]:
-    """``np.median(v)`` and ``np.percentile(v, 95)`` (finite values) from one sort: the same
-    arithmetic as numpy's (the mean of the two middle values; linear interpolation at (n - 1) * 0.95,
-    from the upper neighbour when the weight is >= 0.5), without its per-call overhead (~0.1 ms, four
-    times per model). With a zero among the values numpy's own calls decide which of -0.0 and 0.0
-    (equal when sorting) is picked."""
+def _order_figures(v: np.ndarray) -> tuple[float, float, float, float]:
+    """``np.median(v)``, ``np.percentile(v, 95)``, ``v.min()`` and ``v.max()`` (finite values) from one
+    sort: the same arithmetic as numpy's (the mean of the two middle values; linear interpolation at
+    (n - 1) * 0.95, from the upper neighbour when the weight is >= 0.5), without its per-call overhead
+    (~0.1 ms, four times per model); the extremes are the sort's ends (equal values are the same bits
+    there). With a -0.0 among the values numpy's own calls decide which of -0.0 and 0.0 (equal when
+    sorting) is picked (`_negative_zero`)."""
     s = np.sort(v)
-    if s[0] <= 0.0 <= s[-1] and (s == 0.0).any():
-        return float(np.median(v)), float(np.percentile(v, 95))
+    lowest, highest = float(s[0]), float(s[-1])
+    if lowest <= 0.0 <= highest and _negative_zero(v):
+        return float(np.median(v)), float(np.percentile(v, 95)), float(v.min()), float(v.max())
     n = s.size
     middle = n // 2
     median = float(s[middle]) if n % 2 else float((s[middle - 1] + s[middle]) / 2)
@@ -425,7 +446,7 @@ def _median_p95(v: np.ndarray) -> tuple[float, float]:
     low, high = float(s[below]), float(s[min(below + 1, n - 1)])
     step = high - low
     p95 = high - step * (1 - weight) if weight >= 0.5 else low + step * weight
-    return median, p95
+    return median, p95, lowest, highest
 
 
 def statistic(values: pd.Series, name: str) -> float | None:

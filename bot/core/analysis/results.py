@@ -15,7 +15,7 @@ import pandas as pd
 from bot.core.analysis.claims import ClaimCheck
 from bot.core.analysis.groups import ValueIndex
 from bot.core.analysis.rankings import RankingCheck
-from bot.core.analysis.requests import is_text
+from bot.core.analysis.requests import is_text, text_column
 from bot.core.codes import column_array
 from bot.core.types import Fact
 
@@ -117,7 +117,7 @@ class Analysis:
         """Which requests are of ``kind`` (the counts below read masks, not frames of the rows)."""
         if self.requests.empty or "kind" not in self.requests:
             return np.ones(len(self.requests), dtype=bool)
-        return is_text(self.requests["kind"], kind)
+        return is_text(text_column(self.requests, "kind"), kind)
 
     def _tool_count(self, metric: str) -> int:
         m = self.aggregates
