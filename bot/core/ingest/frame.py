@@ -504,14 +504,16 @@ class ClaimColumns:
         self._shared: dict[str, dict[object, object]] = {name: {} for name in SHARED_CLAIM_TEXTS}
 
     def add(self, claims: Sequence[dict[str, object]]) -> Chunk:
+        """Append one file's claims (each a dict with every key of `CLAIM_COLUMNS`: KeyError else)."""
         start = len(self.columns["source"])
-        for name, column in self.columns.items():
-            values = map(itemgetter(name), claims)
+        if not claims:  # (most files state none)
+            return Chunk(start, start)
+        # the claims turned into columns in C (one tuple a claim, transposed), not a lookup per claim and
+        # column from Python (70 files, 1,033 claims: 0.6 -> 0.4 ms)
+        transposed = zip(*map(_CLAIM_FIELDS, claims), strict=True)
+        for (name, column), values in zip(self.columns.items(), transposed, strict=True):
             shared = self._shared.get(name)
-            if shared is not None:
-                column.extend([shared.setdefault(value, value) for value in values])
-            else:
-                column.extend(values)
+            column.extend(map(shared.setdefault, values, values) if shared is not None else values)
         return Chunk(start, start + len(claims))
 
     def models(self, chunk: Chunk) -> list[str]:
@@ -530,3 +532,6 @@ class ClaimColumns:
         if not columns["source"]:
             return empty_claims()
         return pd.DataFrame(columns, columns=list(CLAIM_COLUMNS))
+
+
+_CLAIM_FIELDS = itemgetter(*CLAIM_COLUMNS)  # a claim's values, in the columns' order

@@ -1,0 +1,61 @@
+"""Shortcuts in assembling ingest's result find what the general paths find, on random and hostile
+inputs: the claims' columns and a file's text codes."""
+
+from __future__ import annotations
+
+import math
+import random
+from operator import itemgetter
+
+import numpy as np
+import pytest
+
+from bot.core.ingest.frame import CLAIM_COLUMNS, SHARED_CLAIM_TEXTS, ClaimColumns
+from tests.core.test_ingest_passes import _file
+
+
+class _Text(str):
+    pass
+
+
+# -------------------------------------------------------------------------------------- claims
+def _claims(rng: random.Random) -> list[dict[str, object]]:
+    texts = ["", "a", "gemma3:270m", "num_ctx=1024", "mean", "\ud800", "é", _Text("a")]
+    return [{name: (rng.choice([1.0, math.nan, 2, None]) if name in ("value", "precision")
+                    else rng.choice(texts) if rng.random() < 0.3  # (a subclass of str kept as it is)
+                    else "".join(rng.choice(texts) for _ in range(rng.randint(0, 2))))
+             for name in rng.sample(CLAIM_COLUMNS, len(CLAIM_COLUMNS))} for _ in range(rng.randint(0, 8))]
+
+
+@pytest.mark.parametrize("seed", range(50))
+def test_claim_columns_hold_each_claims_values(seed: int) -> None:
+    rng = random.Random(seed)
+    files = [_claims(rng) for _ in range(rng.randint(0, 6))]
+    store = ClaimColumns()
+    chunks = [store.add(claims) for claims in files]
+    every = [claim for claims in files for claim in claims]
+    assert [(chunk.start, chunk.stop) for chunk in chunks] == \
+        [(sum(map(len, files[:i])), sum(map(len, files[:i + 1]))) for i in range(len(files))]
+    for name in CLAIM_COLUMNS:  # the values, each text of a shared column kept once
+        column = store.columns[name]
+        assert repr(column) == repr(list(map(itemgetter(name), every)))
+        if name in SHARED_CLAIM_TEXTS:
+            firsts: dict[object, object] = {}
+            assert all(value is firsts.setdefault(value, value) for value in column)
+    with pytest.raises(KeyError):
+        store.add([{name: "" for name in CLAIM_COLUMNS[1:]}])
+
+
+# ---------------------------------------------------------------------------------- text codes
+@pytest.mark.parametrize("seed", range(100))
+def test_packed_codes_number_texts_in_the_order_they_first_come(seed: int) -> None:
+    rng = random.Random(seed)
+    rows = _file(rng, "f.json")
+    pool = ["a", "b", "é", "\ud800", "", "a" * 50]
+    distinct = rng.random() < 0.5  # all texts distinct (the shortcut) or drawn from a few
+    size = len(rows)
+    rows.context[:] = [f"{i}{rng.choice(pool)}" if distinct else rng.choice(pool) for i in range(size)]
+    for name, (texts, codes) in rows.packed().texts.items():
+        column = rows.column(name)
+        assert texts == list(dict.fromkeys(column)), name
+        assert codes.dtype == np.int32 and [texts[code] for code in codes.tolist()] == column, name
