@@ -1,5 +1,5 @@
 """Shortcuts in assembling ingest's result find what the general paths find, on random and hostile
-inputs: the claims' columns and a file's text codes."""
+inputs: the claims' columns, a file's text codes and the categories' text Index."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import random
 from operator import itemgetter
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from bot.core.ingest.frame import CLAIM_COLUMNS, SHARED_CLAIM_TEXTS, ClaimColumns
+from bot.core.ingest.frame import CLAIM_COLUMNS, SHARED_CLAIM_TEXTS, ClaimColumns, _text_index
 from tests.core.test_ingest_passes import _file
 
 
@@ -59,3 +60,25 @@ def test_packed_codes_number_texts_in_the_order_they_first_come(seed: int) -> No
         column = rows.column(name)
         assert texts == list(dict.fromkeys(column)), name
         assert codes.dtype == np.int32 and [texts[code] for code in codes.tolist()] == column, name
+
+
+# ------------------------------------------------------------------------------------ categories
+@pytest.mark.parametrize("seed", range(100))
+def test_text_index_is_the_str_index_pandas_makes(seed: int) -> None:
+    rng = random.Random(seed)
+    pieces = ["a", "B", "é", "\ud800", "\x85", "\u2028", " ", "0", "ſ", "\U0001f600", "x" * 40]
+    texts: list[object] = list(dict.fromkeys("".join(rng.choice(pieces) for _ in range(rng.randint(0, 4)))
+                                             for _ in range(rng.randint(1, 30))))
+    if rng.random() < 0.2:
+        texts.append(np.str_("np"))
+    if rng.random() < 0.2:  # a number among the texts: made into its text
+        texts.append(rng.choice([7, 2.5, True]))
+    values = np.empty(len(texts), dtype=object)
+    values[:] = texts
+    want = pd.Index(values.copy(), dtype=str)
+    got = _text_index(values.copy())
+    assert got.dtype == want.dtype and got.equals(want)
+    assert [type(t) for t in got] == [type(t) for t in want] and list(got) == list(want)
+    dtype = pd.CategoricalDtype(want) if want.is_unique else None
+    if dtype is not None:
+        assert pd.CategoricalDtype(got) == dtype
