@@ -21,6 +21,7 @@ few texts).
 
 from __future__ import annotations
 
+import contextlib
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -478,18 +479,20 @@ def categorical(codes: np.ndarray, texts: Sequence[str] | np.ndarray, *, merge: 
     return pd.Categorical.from_codes(_renumbered(codes, rank, owned=owned), dtype=dtype, validate=False)
 
 
-_STR = pd.StringDtype("python", na_value=np.nan)  # pandas' ``str`` dtype (no pyarrow)
+_STR = pd.Index([""], dtype=str).dtype  # what pandas makes of texts: stored as Python strings without pyarrow
+_STR_ARRAY = _STR if isinstance(_STR, pd.StringDtype) and _STR.storage == "python" else None
 
 
 def _text_index(texts: np.ndarray) -> pd.Index:
     """``pd.Index(texts, dtype=str)`` of an object array of distinct, non-missing texts: made from
     the texts as they are when each is a ``str`` (checked at once in C), as that Index holds them;
     converting them one by one cost ~15 µs a column (11 columns a frame). Anything else (a
-    number: turned into its text) goes through that conversion. ``texts`` is not copied."""
-    try:
-        return pd.Index(pd.arrays.StringArray(texts, dtype=_STR), copy=False)
-    except ValueError:
-        return pd.Index(texts, dtype=str)
+    number: turned into its text; or pandas storing texts otherwise) goes through that
+    conversion. ``texts`` is not copied."""
+    if _STR_ARRAY is not None:
+        with contextlib.suppress(ValueError):
+            return pd.Index(pd.arrays.StringArray(texts, dtype=_STR_ARRAY), copy=False)
+    return pd.Index(texts, dtype=str)
 
 
 def _renumbered(codes: np.ndarray, rank: np.ndarray, *, owned: bool) -> np.ndarray:
