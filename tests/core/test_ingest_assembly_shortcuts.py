@@ -1,5 +1,6 @@
 """Shortcuts in assembling ingest's result find what the general paths find, on random and hostile
-inputs: the claims' columns, a file's text codes and the categories' text Index."""
+inputs: the claims' columns, a file's text codes, the twin search's files with a successful request
+and the categories' text Index."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bot.core.ingest.frame import CLAIM_COLUMNS, SHARED_CLAIM_TEXTS, ClaimColumns, _text_index
+from bot.core.ingest.frame import CLAIM_COLUMNS, SHARED_CLAIM_TEXTS, ClaimColumns, ColumnStore, _text_index
+from bot.core.ingest.rows import Rows
 from tests.core.test_ingest_passes import _file
 
 
@@ -60,6 +62,22 @@ def test_packed_codes_number_texts_in_the_order_they_first_come(seed: int) -> No
         column = rows.column(name)
         assert texts == list(dict.fromkeys(column)), name
         assert codes.dtype == np.int32 and [texts[code] for code in codes.tolist()] == column, name
+
+
+# ------------------------------------------------------------------------------------------ twins
+@pytest.mark.parametrize("seed", range(100))
+def test_kept_any_each_is_kept_any_of_each_chunk(seed: int) -> None:
+    rng = random.Random(seed)
+    store = ColumnStore()
+    chunks = [store.add((_file(rng, f"f{i}.json") if rng.random() < 0.8 else Rows()).packed()) for i in range(8)]
+    store.seal()
+    for chunk in chunks:
+        if len(chunk) and rng.random() < 0.5:
+            store.keep(chunk, sorted(rng.sample(range(len(chunk)), rng.randint(0, len(chunk)))))
+    flags = np.array([rng.random() < rng.choice([0.0, 0.05, 0.5]) for _ in range(len(store))], dtype=bool)
+    picked = rng.sample(chunks, rng.randint(0, len(chunks)))  # any order, some twice
+    picked += picked[:rng.randint(0, len(picked))]
+    assert store.kept_any_each(picked, flags) == [store.kept_any(chunk, flags) for chunk in picked]
 
 
 # ------------------------------------------------------------------------------------ categories

@@ -343,6 +343,17 @@ class ColumnStore:
             part = part & self.kept[chunk.start:chunk.stop]
         return bool(part.any())
 
+    def kept_any_each(self, chunks: Sequence[Chunk], flags: np.ndarray) -> list[bool]:
+        """`kept_any` of each of ``chunks``, found at once: where the flagged kept rows are, then
+        whether one falls in each chunk's range (two searches for them all: a few numpy calls per
+        chunk were 2 µs a file, 0.15 ms of the real archive's 70). A row not kept is in a trimmed
+        chunk, so the keep mask is only ever false where `kept_any` reads it."""
+        flagged = np.flatnonzero(flags & self.kept)  # (8 bytes a flagged row, not a count a row)
+        starts = np.fromiter((chunk.start for chunk in chunks), dtype=np.int64, count=len(chunks))
+        stops = np.fromiter((chunk.stop for chunk in chunks), dtype=np.int64, count=len(chunks))
+        found: list[bool] = (np.searchsorted(flagged, starts) < np.searchsorted(flagged, stops)).tolist()
+        return found
+
     def keep(self, chunk: Chunk, indices: Sequence[int]) -> None:
         """Keep only the chunk's rows at ``indices`` (of its kept rows)."""
         positions = self.positions(chunk)
