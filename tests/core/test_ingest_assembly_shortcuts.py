@@ -45,6 +45,11 @@ def test_claim_columns_hold_each_claims_values(seed: int) -> None:
         if name in SHARED_CLAIM_TEXTS:
             firsts: dict[object, object] = {}
             assert all(value is firsts.setdefault(value, value) for value in column)
+    want = pd.DataFrame({name: store.columns[name][:] for name in CLAIM_COLUMNS}, columns=list(CLAIM_COLUMNS))
+    got = store.frame()
+    if every:  # the frame pandas makes of the columns, named in their order
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+        assert list(got.columns) == list(CLAIM_COLUMNS) and got.columns.dtype == want.columns.dtype
     with pytest.raises(KeyError):
         store.add([{name: "" for name in CLAIM_COLUMNS[1:]}])
 

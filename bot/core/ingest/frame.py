@@ -559,7 +559,8 @@ class ClaimColumns:
         self._shared = {name: {} for name in SHARED_CLAIM_TEXTS}
         if not columns["source"]:
             return empty_claims()
-        return pd.DataFrame(columns, columns=list(CLAIM_COLUMNS))
+        # (its keys are CLAIM_COLUMNS in order: naming the columns again made pandas look each one up)
+        return pd.DataFrame(columns)
 
 
 _CLAIM_FIELDS = itemgetter(*CLAIM_COLUMNS)  # a claim's values, in the columns' order
