@@ -281,12 +281,13 @@ def _find_twins(per_file: dict[str, _FileRows], store: ColumnStore) -> list[tupl
     buckets: dict[tuple[int, frozenset[str], int], list[str]] = {}
     held: dict[str, tuple[tuple, list[dict[str, float]]]] = {}  # rel -> (signature, records)
     room = _HELD_RECORDS
-    successful = successful_requests(store)
-    for rel in sorted(per_file):
-        chunk = per_file[rel].chunk
-        if not store.kept_any(chunk, successful):  # what `_signature` finds too: no successful request
+    rels = sorted(per_file)
+    # what `_signature` finds too: no successful request (most files)
+    some = store.kept_any_each([per_file[rel].chunk for rel in rels], successful_requests(store))
+    for rel, any_successful in zip(rels, some, strict=True):
+        if not any_successful:
             continue
-        found = _signature(chunk, store)
+        found = _signature(per_file[rel].chunk, store)
         if found is not None:
             size, models, signature, rows = found
             buckets.setdefault((size, models, hash(signature)), []).append(rel)

@@ -21,6 +21,7 @@ few texts).
 
 from __future__ import annotations
 
+import contextlib
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -342,6 +343,17 @@ class ColumnStore:
             part = part & self.kept[chunk.start:chunk.stop]
         return bool(part.any())
 
+    def kept_any_each(self, chunks: Sequence[Chunk], flags: np.ndarray) -> list[bool]:
+        """`kept_any` of each of ``chunks``, found at once: where the flagged kept rows are, then
+        whether one falls in each chunk's range (two searches for them all: a few numpy calls per
+        chunk were 2 µs a file, 0.15 ms of the real archive's 70). A row not kept is in a trimmed
+        chunk, so the keep mask is only ever false where `kept_any` reads it."""
+        flagged = np.flatnonzero(flags & self.kept)  # (8 bytes a flagged row, not a count a row)
+        starts = np.fromiter((chunk.start for chunk in chunks), dtype=np.int64, count=len(chunks))
+        stops = np.fromiter((chunk.stop for chunk in chunks), dtype=np.int64, count=len(chunks))
+        found: list[bool] = (np.searchsorted(flagged, starts) < np.searchsorted(flagged, stops)).tolist()
+        return found
+
     def keep(self, chunk: Chunk, indices: Sequence[int]) -> None:
         """Keep only the chunk's rows at ``indices`` (of its kept rows)."""
         positions = self.positions(chunk)
@@ -474,8 +486,24 @@ def categorical(codes: np.ndarray, texts: Sequence[str] | np.ndarray, *, merge: 
     rank[order] = ranks
     del order, ranks
     # no categories: an object Index, as pandas makes from an empty list
-    dtype = pd.CategoricalDtype(pd.Index(categories, dtype=str) if len(categories) else pd.Index([]))
+    dtype = pd.CategoricalDtype(_text_index(categories) if len(categories) else pd.Index([]))
     return pd.Categorical.from_codes(_renumbered(codes, rank, owned=owned), dtype=dtype, validate=False)
+
+
+_STR = pd.Index([""], dtype=str).dtype  # what pandas makes of texts: stored as Python strings without pyarrow
+_STR_ARRAY = _STR if isinstance(_STR, pd.StringDtype) and _STR.storage == "python" else None
+
+
+def _text_index(texts: np.ndarray) -> pd.Index:
+    """``pd.Index(texts, dtype=str)`` of an object array of distinct, non-missing texts: made from
+    the texts as they are when each is a ``str`` (checked at once in C), as that Index holds them;
+    converting them one by one cost ~15 µs a column (11 columns a frame). Anything else (a
+    number: turned into its text; or pandas storing texts otherwise) goes through that
+    conversion. ``texts`` is not copied."""
+    if _STR_ARRAY is not None:
+        with contextlib.suppress(ValueError):
+            return pd.Index(pd.arrays.StringArray(texts, dtype=_STR_ARRAY), copy=False)
+    return pd.Index(texts, dtype=str)
 
 
 def _renumbered(codes: np.ndarray, rank: np.ndarray, *, owned: bool) -> np.ndarray:
@@ -504,14 +532,16 @@ class ClaimColumns:
         self._shared: dict[str, dict[object, object]] = {name: {} for name in SHARED_CLAIM_TEXTS}
 
     def add(self, claims: Sequence[dict[str, object]]) -> Chunk:
+        """Append one file's claims (each a dict with every key of `CLAIM_COLUMNS`: KeyError else)."""
         start = len(self.columns["source"])
-        for name, column in self.columns.items():
-            values = map(itemgetter(name), claims)
+        if not claims:  # (most files state none)
+            return Chunk(start, start)
+        # the claims turned into columns in C (one tuple a claim, transposed), not a lookup per claim and
+        # column from Python (70 files, 1,033 claims: 0.6 -> 0.4 ms)
+        transposed = zip(*map(_CLAIM_FIELDS, claims), strict=True)
+        for (name, column), values in zip(self.columns.items(), transposed, strict=True):
             shared = self._shared.get(name)
-            if shared is not None:
-                column.extend([shared.setdefault(value, value) for value in values])
-            else:
-                column.extend(values)
+            column.extend(map(shared.setdefault, values, values) if shared is not None else values)
         return Chunk(start, start + len(claims))
 
     def models(self, chunk: Chunk) -> list[str]:
@@ -529,4 +559,8 @@ class ClaimColumns:
         self._shared = {name: {} for name in SHARED_CLAIM_TEXTS}
         if not columns["source"]:
             return empty_claims()
-        return pd.DataFrame(columns, columns=list(CLAIM_COLUMNS))
+        # (its keys are CLAIM_COLUMNS in order: naming the columns again made pandas look each one up)
+        return pd.DataFrame(columns)
+
+
+_CLAIM_FIELDS = itemgetter(*CLAIM_COLUMNS)  # a claim's values, in the columns' order

@@ -153,6 +153,12 @@ def _walk_object(node: dict[str, Any], *, source: str, path: list[str], model: s
                  blocks: list[TableBlock], depth: int) -> None:
     """A JSON object: one record of its own scalars; then its nested values, which inherit its
     non-metric scalars as context (a file's top-level ``hardware``, ``backend``, ``date``, …)."""
+    if _is_leaf(node):  # (most objects) what the loop below finds for it: its scalars are all of it
+        if any(map(classify_column, node)):  # (a meaning is never false)
+            columns, records = records_of([node])
+            blocks.append(TableBlock(columns=columns, records=records, source=source, label=_label(path),
+                                     model=_model_of(node) or model, config=dict(config)))
+        return
     model = _model_of(node) or model
     scalars: dict[str, Any] = {}
     children: list[tuple[str, Any]] = []
@@ -184,6 +190,16 @@ def _walk_object(node: dict[str, Any], *, source: str, path: list[str], model: s
               blocks=blocks, depth=depth + 1)
 
 
+_SCALAR_TYPES = frozenset({str, int, float, bool, type(None)})  # what JSON's scalars are parsed as
+
+
+def _is_leaf(node: dict[str, Any]) -> bool:
+    """Whether every value of the object is a JSON scalar: none is a dict or a list (nor a subclass of
+    one), so none is walked into or flattened. One pass in C over its values' types (a loop over its
+    items and an `isinstance` per value cost most of the walk of a file of small objects)."""
+    return _SCALAR_TYPES.issuperset(map(type, node.values()))
+
+
 def _scalar_record(node: dict[str, Any], scalars: dict[str, Any]) -> dict[str, Any]:
     """The object's scalars (given, one of them naming a metric) as one record."""
     record = dict(scalars)
@@ -197,17 +213,22 @@ def _scalar_record(node: dict[str, Any], scalars: dict[str, Any]) -> dict[str, A
 def _walk_array(node: list[Any], *, source: str, path: list[str], model: str, config: dict[str, Any],
                 blocks: list[TableBlock], depth: int) -> None:
     """A JSON array of objects: one table when their columns name a metric, else each object alone."""
+    if not node or not isinstance(node[0], dict):  # (a list of texts or numbers: not its items' test each)
+        return
     dicts = [item for item in node if isinstance(item, dict)]
     if not dicts or len(dicts) != len(node):
         return
-    flat = [_flatten(item) for item in dicts]
+    leaves = [_is_leaf(item) for item in dicts]
+    # a leaf object is its own flat record (`_flatten` copies its items as they are: read, never written)
+    flat = [item if leaf else _flatten(item) for item, leaf in zip(dicts, leaves, strict=True)]
     # The table's columns (as `records_of` finds them: the keys in order of first appearance) are
     # judged before its records are made: most arrays of objects that name no metric (a metrics
     # export's process lists, its per-GPU samples) are walked into, their records never used.
-    if not any(classify_column(c) is not None for c in dict.fromkeys(itertools.chain.from_iterable(flat))):
+    if not any(map(classify_column, dict.fromkeys(itertools.chain.from_iterable(flat)))):
         for index, item in enumerate(dicts):
-            _walk(item, source=source, path=[*path, str(index)], model=model, config=config,
-                  blocks=blocks, depth=depth + 1)
+            if not leaves[index]:  # a leaf's keys are among the columns: none names a metric, it adds nothing
+                _walk(item, source=source, path=[*path, str(index)], model=model, config=config,
+                      blocks=blocks, depth=depth + 1)
         return
     columns, records = records_of(flat)
     blocks.append(TableBlock(columns=columns, records=records, source=source, label=_label(path), model=model,

@@ -123,11 +123,15 @@ class Rows:
                     zeros.flags.writeable = False
                 texts[name] = ([column[0]], zeros)
                 continue
-            local = {text: i for i, text in enumerate(dict.fromkeys(column))}
-            codes = np.fromiter(map(local.__getitem__, column), dtype=np.int32, count=len(column))
+            distinct = list(dict.fromkeys(column))
+            if len(distinct) == len(column):  # each text once (a record's id, its context): the i-th is code i
+                codes = np.arange(len(column), dtype=np.int32)
+            else:
+                local = dict(zip(distinct, range(len(distinct)), strict=True))
+                codes = np.fromiter(map(local.__getitem__, column), dtype=np.int32, count=len(column))
             if self.runs and name in RECORD_FIELDS:
                 codes = np.repeat(codes, repeats)  # a record's code on each of its rows
-            texts[name] = (list(local), codes)
+            texts[name] = (distinct, codes)
         numbers: dict[str, np.ndarray] = {}
         for name, dtype in NUMBER_FIELDS.items():
             values: np.ndarray = np.asarray(self.column(name), dtype=dtype)
