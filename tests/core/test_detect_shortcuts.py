@@ -120,3 +120,11 @@ def test_a_csv_header_without_the_columns_a_tool_needs_is_not_split() -> None:
             repr(text)
         header = {h.strip() for h in _first_line(text).split(",")}
         assert vllm.ADAPTER.detect(file) == (0.9 if kind_of(dict.fromkeys(header, 0)) == "serve" else 0.0), repr(text)
+
+
+def test_a_json_text_without_a_backslash_has_no_escaped_nul() -> None:
+    from bot.core.ingest.tools.generic import _no_escaped_nul
+
+    pieces = ["\\", "\\u", "0", "00", "u0000", "\\u0000", "\\\\u0000", '"', "a", "\\U0000", *_ODD]
+    for text in ["", "\\u0000", '{"a": "\\u0000"}', '{"a": 1}', *_texts(pieces, 20000, 10, 67)]:
+        assert _no_escaped_nul(text) == ("\\u0000" not in text), repr(text)
