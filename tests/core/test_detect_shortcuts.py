@@ -1,7 +1,8 @@
 """The shortcuts of a file's reading before its table is read, held to what they stand for (random and
 hostile inputs): a report's folded bytes lowered from the file's own bytes (`files.utf8_of`), a NUL
-looked for in them (`files._skip_text`), and the cheap tests that rule a file out before a detector
-looks at it (`llama_bench`, `ollama`, `vllm`)."""
+looked for in them (`files._skip_text`), a file's path joined to a root joined once (`Archive.full`),
+and the cheap tests that rule a file out before a detector looks at it (`llama_bench`, `ollama`,
+`vllm`, and `generic`'s escaped NUL)."""
 
 from __future__ import annotations
 
@@ -128,3 +129,16 @@ def test_a_json_text_without_a_backslash_has_no_escaped_nul() -> None:
     pieces = ["\\", "\\u", "0", "00", "u0000", "\\u0000", "\\\\u0000", '"', "a", "\\U0000", *_ODD]
     for text in ["", "\\u0000", '{"a": "\\u0000"}', '{"a": 1}', *_texts(pieces, 20000, 10, 67)]:
         assert _no_escaped_nul(text) == ("\\u0000" not in text), repr(text)
+
+
+def test_an_archive_joins_its_root_and_a_path_as_os_path_join() -> None:
+    import os
+
+    from bot.core.ingest.files import Archive
+
+    roots = ["", "/", "//", "a", "a/", "/x/y", "/x/y/", "/x//", ".", "..", " ", "é/"]
+    rels = ["", "a", "a/b.csv", "/abs.csv", "//x", "./a", "../a", " a", "a/", "é.md", "a\\b"]
+    for root in roots:
+        archive = Archive(root, rels, 1)
+        for rel in rels:
+            assert archive.full(rel) == os.path.join(root, rel), (root, rel)
