@@ -179,3 +179,21 @@ def test_a_file_too_small_to_reach_the_limits_is_not_counted_and_passes_as_count
             # one below the bound: counted, and skipped only when the counts say so
             low = IngestLimits(max_file_rows=len(data), max_file_cells=2 * len(data))
             assert (low.file_skip(data, fmt) != "") == (rows > len(data) or cells > 2 * len(data))
+
+
+def test_a_measurement_allowance_holds_within_its_block_only_and_blocks_nest() -> None:
+    from bot.core.limits import _ALLOWANCE, TooManyMeasurements, measurement_allowance, spend_measurement
+
+    assert _ALLOWANCE.get() is None
+    with measurement_allowance(2, read_before=5, budget=7):
+        spend_measurement()
+        with measurement_allowance(0), pytest.raises(TooManyMeasurements, match="more than 0 measurements in this"):
+            spend_measurement()
+        spend_measurement()
+        with pytest.raises(TooManyMeasurements, match=r"\(5 measurements read before it \+ more than 2"):
+            spend_measurement()
+    assert _ALLOWANCE.get() is None
+    with pytest.raises(ValueError), measurement_allowance(1):
+        raise ValueError("a file's reading failed")
+    assert _ALLOWANCE.get() is None
+    spend_measurement()  # outside any block: nothing is counted

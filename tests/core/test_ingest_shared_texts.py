@@ -62,6 +62,25 @@ def test_a_file_longer_than_its_stated_size_is_read_to_its_end(tmp_path: Path,
     assert read.rows is not None and len(set(read.rows.numbers["row"].tolist())) == 5001
 
 
+@pytest.mark.parametrize("change", [-10, 0, 10, 1 << 17])
+@pytest.mark.parametrize("piece", [1, 7, 1 << 16, 1 << 30])
+def test_a_file_is_read_to_its_end_whatever_its_reads_give(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           change: int, piece: int) -> None:
+    """Read in parts of ``piece`` bytes at most (a file system that gives short reads), and with a size
+    ``change`` bytes off its length (a file that grew or shrank since): every byte is read, once."""
+    data = (_ROWS * 3000).encode()
+    (tmp_path / "runs.csv").write_bytes(data)
+    real_fstat, real_read = os.fstat, os.read
+
+    class Stated:
+        def __init__(self, fd: int) -> None:
+            self.st_size = max(1, real_fstat(fd).st_size - change)
+
+    monkeypatch.setattr(files_module.os, "fstat", Stated)
+    monkeypatch.setattr(files_module.os, "read", lambda fd, count: real_read(fd, min(count, piece)))
+    assert files_module._file_bytes(str(tmp_path / "runs.csv"), 1 << 30, "") == (data, "")
+
+
 def test_a_file_skipped_for_its_size_or_the_spent_budget_is_not_read(tmp_path: Path) -> None:
     (tmp_path / "empty.csv").write_text("")
     (tmp_path / "big.csv").write_text(_ROWS * 10)

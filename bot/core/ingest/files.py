@@ -16,6 +16,7 @@ import codecs
 import hashlib
 import logging
 import os
+import posixpath
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -98,6 +99,19 @@ def decode(data: bytes) -> tuple[str | None, str]:
         return None, f"undecodable bytes (not UTF-8: invalid byte 0x{data[exc.start]:02x} at offset {exc.start})"
 
 
+_UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def utf8_of(data: bytes) -> bytes | None:
+    """The UTF-8 encoding of ``decode(data)``'s text, when `decode` read ``data`` as UTF-8: ``data``
+    itself, less its byte-order mark (a strict UTF-8 decoding gives back its bytes when encoded: no
+    surrogate, no overlong form passes it); None when it was read as UTF-16. Only for ``data`` that
+    decoded."""
+    if data.startswith(_UTF16_MARKS):
+        return None
+    return data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
+
+
 class Archive:
     """Read access to the archive's files for adapters that need a sibling (decoded text). The last
     few texts are kept (siblings are asked for by the files next to them), never the whole archive.
@@ -108,6 +122,7 @@ class Archive:
     def __init__(self, root: str, paths: Sequence[str], max_file_bytes: int,
                  limits: IngestLimits | None = None) -> None:
         self.root = root
+        self._prefix = os.path.join(root, "") if os.path is posixpath else None  # (`full`)
         self.paths = paths
         self._place = {rel: index for index, rel in enumerate(paths)}  # a file's place in the archive's order
         self.max_file_bytes = max_file_bytes
@@ -116,7 +131,11 @@ class Archive:
         self._first_with: dict[str, int] = {}  # digest -> the earliest place read with it
 
     def full(self, rel: str) -> str:
-        return os.path.join(self.root, rel)
+        """``os.path.join(root, rel)``: on POSIX the root and its separator, joined once, then ``rel``
+        (the join took 1 us a file, this 0.15)."""
+        if self._prefix is None or rel.startswith("/"):
+            return os.path.join(self.root, rel)
+        return self._prefix + rel
 
     def copy_of_earlier(self, rel: str, digest: str) -> bool:
         """Whether a file placed before ``rel`` (and read through this archive) has the same content.
@@ -197,13 +216,16 @@ def read_file(rel: str, archive: Archive, read_before: int | None = None) -> Fil
     if archive.copy_of_earlier(rel, out.digest):
         return out  # listed as a duplicate of the earlier file: nothing of its own is read
     text, reason = decode(data)
-    del data
     if text is not None:
-        reason = _skip_text(text)
+        reason = _skip_text(text, data)
     if reason or text is None or fmt is None:
         out.inventory.skipped.append(Skipped(rel, reason))
         return out
-    file = SourceFile(rel=rel, fmt=fmt, text=text, paths=archive.paths, sibling=archive.text)
+    # a report's words are looked for in its folded bytes (`SourceFile.folded`): lowered from the
+    # file's own bytes, not from the text encoded again (the real archive's 29 reports: 0.22 ms -> 0.11)
+    file = SourceFile(rel=rel, fmt=fmt, text=text, paths=archive.paths, sibling=archive.text,
+                      utf8=utf8_of(data) if fmt in ("md", "text") else None)
+    del data  # (a large file's bytes are not held while it is parsed)
     if fmt in ("md", "text"):
         out.rankings = find_rankings(text, rel, folded=file.folded, lines=file.text_lines)
     read_before = read_before or 0
@@ -256,9 +278,15 @@ def _file_bytes(path: str, max_file_bytes: int, spent: str) -> tuple[bytes, str]
         reason = _size_skip(size, max_file_bytes) or spent
         if reason:
             return b"", reason
-        parts = [os.read(fd, size)]
-        while part := os.read(fd, 1 << 16):  # to the end, should the file have grown
-            parts.append(part)
+        # one byte more than its size is asked for: a read that stops at the size is at the end (a
+        # regular file's read is short only there), with no second read to find it (one system call
+        # of five a file: the real archive's 101 files read in 0.52 ms, not 0.56). A read short of
+        # the size (a file system that reads in parts, a file that shrank) or past it (one that
+        # grew) is read on to its end, as it was
+        parts = [os.read(fd, size + 1)]
+        if len(parts[0]) != size:
+            while part := os.read(fd, 1 << 16):
+                parts.append(part)
     finally:
         os.close(fd)
     return parts[0] if len(parts) == 1 else b"".join(parts), ""
@@ -283,9 +311,11 @@ def _skip_before_reading(path: str, rel: str, fmt: str | None, max_file_bytes: i
     return _size_skip(os.path.getsize(path), max_file_bytes)
 
 
-def _skip_text(text: str) -> str:
-    """Why a decoded text is skipped ('' when it is parsed)."""
-    if "\x00" in text:
+def _skip_text(text: str, data: bytes | None = None) -> str:
+    """Why a decoded text is skipped ('' when it is parsed); ``data``: the bytes `decode` read it from,
+    when at hand. A NUL is looked for in UTF-8 bytes, 5x faster than in a text beyond ASCII (0x00 is
+    in no other character's bytes, nor in the byte-order mark)."""
+    if ("\x00" in text) if data is None or data.startswith(_UTF16_MARKS) else (b"\x00" in data):
         return "undecodable bytes (NUL characters: mis-encoded text, e.g. UTF-16 saved as UTF-8)"
     if not text or text.isspace():  # (what `not text.strip()` says, without copying the text)
         return "empty (whitespace only)"

@@ -34,6 +34,8 @@ def choose(file: SourceFile) -> tuple[Adapter | None, str]:
         return None, ""
     at = scores.index(best_score)
     best = ADAPTERS[at]
+    if scores.count(best_score) == 1:  # (most files: no tie to name, counted in C)
+        return best, ""
     tied = [ADAPTERS[i].name for i, score in enumerate(scores) if score == best_score and i != at]
     if tied and best is not generic.ADAPTER and scores[_GENERIC] > 0:
         names = ", ".join([best.name, *tied])

@@ -41,6 +41,11 @@ _PS_LINE = re.compile(r"^(?P<name>\S+)\s+(?P<id>[0-9a-f]{12})\s+(?P<size>\d+(?:\
 _PROMPT = re.compile(r"^#+\s*prompt\s*$\s*```[^\n]*\n(.*?)\n```", re.IGNORECASE | re.MULTILINE | re.DOTALL)
 _INTERACTIVE = re.compile(r"^>>>\s+(.+?)\s*$", re.MULTILINE)  # `ollama run` prompt line
 _API_KEYS = {"eval_count", "eval_duration"}
+# What `detect` needs in a text's folded bytes, "eval rate:" or "eval count:" (with "eval duration:"),
+# less its "e", found from its "v" (a rare byte, which the pattern's scan skips to): one pass rules out
+# most reports without the passes of ``in`` (61 us for the real archive's 29 reports, where looking
+# for the names took 172)
+_NAMES = re.compile(rb"val (?:rate|count):")
 _NS = 1e-6
 
 
@@ -63,7 +68,8 @@ class Ollama:
     def detect(self, file: SourceFile) -> float:
         if file.fmt in ("md", "text"):
             folded = file.folded
-            if b"eval rate:" not in folded and (b"eval count:" not in folded or b"eval duration:" not in folded):
+            if not _NAMES.search(folded) or (b"eval rate:" not in folded
+                                                and (b"eval count:" not in folded or b"eval duration:" not in folded)):
                 # no line names the stats the test below needs (a name counts lowered, so the lowered
                 # text holds it, and so do its folded bytes: `SourceFile.folded`): the lines are not read
                 return 0.0

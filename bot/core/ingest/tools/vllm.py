@@ -81,7 +81,10 @@ class Vllm:
 
     def detect(self, file: SourceFile) -> float:
         if file.fmt == "csv":
-            header = {h.strip() for h in file.first_line.split(",")}
+            first = file.first_line
+            if "burstiness" not in first and "mean_ttft_ms" not in first and "ttfts" not in first:
+                return 0.0  # each set of `_SERVE_KEYS` has one of these columns: the line is not split
+            header = {h.strip() for h in first.split(",")}
             return 0.9 if kind_of(dict.fromkeys(header, 0)) == "serve" else 0.0
         if file.fmt not in ("json", "jsonl"):
             return 0.0
