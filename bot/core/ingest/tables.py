@@ -74,7 +74,7 @@ class TableBlock:
     row_offset: int = 0  # first record's index inside the file
 
 
-@dataclass
+@dataclass(slots=True)
 class TableRows:
     measurements: Rows = field(default_factory=Rows)
     claims: list[dict[str, Any]] = field(default_factory=list)
@@ -180,7 +180,10 @@ def interpret(block: TableBlock, measurements: Rows | None = None) -> TableRows:
     if not header.meanings:
         return out
     if block.markdown or header.kind == "claims":
-        out.claims, out.kind = _claims(block, header, default_stat="value"), "claims"
+        # (a one-record table, most claims tables: a Markdown `key: value` line, read cell by cell)
+        out.claims = (_record_claims(block, header, "value") if len(block.records) == 1
+                      else _claims(block, header, default_stat="value"))
+        out.kind = "claims"
     elif header.kind == "request":
         _requests(block, header, _contexts(block, header), out.measurements)
         out.kind = "request"
