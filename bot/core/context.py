@@ -377,19 +377,8 @@ def split_columns(records: Sequence[Mapping[str, Any]], *, skip: Iterable[str] =
     dims: list[Column] = []
     idents: list[Column] = []
     if len(records) == 1:  # a JSON object's own scalars: judged value by value, each pair once
-        for name, raw in records[0].items():
-            if name in skipped:
-                continue
-            try:
-                if type(raw) is float and raw == 0:
-                    raise TypeError  # 0.0 and -0.0 are equal keys, not the same text
-                cls, text = _one_field(name, type(raw).__name__, raw)
-            except TypeError:  # a list or an object: not hashable
-                cls = classify_field(name, [raw])
-                text = _field_text(raw, cls) if cls in ("dimension", "identifier") else None
-            if cls in ("dimension", "identifier"):
-                (dims if cls == "dimension" else idents).append((str(name), [text]))
-        return dims, idents
+        record_dims, record_ids = record_fields(records[0], skipped)
+        return [(name, [text]) for name, text in record_dims], [(name, [text]) for name, text in record_ids]
     # Every name the records hold, in the order they first name it (the keys of all records walked
     # in C: the records of a table mostly share their keys)
     names = [name for name in dict.fromkeys(chain.from_iterable(records)) if name not in skipped]
@@ -438,6 +427,30 @@ def split_columns(records: Sequence[Mapping[str, Any]], *, skip: Iterable[str] =
                         value = seen[memo] = _field_text(raw, cls)
                 texts.append(value)
         (dims if cls == "dimension" else idents).append((str(name), texts))
+    return dims, idents
+
+
+def record_fields(record: Mapping[str, Any], skip: frozenset[str] | set[str]
+                  ) -> tuple[list[tuple[str, str | None]], list[tuple[str, str | None]]]:
+    """`split_columns` of one record (a JSON object's own scalars), without a list per field: its
+    (dimension, identifier) fields in the record's order, each with its text (None: not recorded).
+    Judged value by value, each (name, type, value) once (`_one_field`)."""
+    dims: list[tuple[str, str | None]] = []
+    idents: list[tuple[str, str | None]] = []
+    for name, raw in record.items():
+        if name in skip:
+            continue
+        try:
+            if type(raw) is float and raw == 0:
+                raise TypeError  # 0.0 and -0.0 are equal keys, not the same text
+            cls, text = _one_field(name, type(raw).__name__, raw)
+        except TypeError:  # a list or an object: not hashable
+            cls = classify_field(name, [raw])
+            text = _field_text(raw, cls) if cls in ("dimension", "identifier") else None
+        if cls == "dimension":
+            dims.append((str(name), text))
+        elif cls == "identifier":
+            idents.append((str(name), text))
     return dims, idents
 
 
