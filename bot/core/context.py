@@ -39,6 +39,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import chain, repeat
@@ -90,6 +91,12 @@ _PATH_ID = re.compile(
 
 
 # --- values -------------------------------------------------------------------------------------
+# What ``json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)``
+# writes, with one encoder made once (`json.dumps` with options makes an encoder a call, most of its
+# cost for a short list); an encoder keeps no state between calls.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 def canonical_value(raw: Any) -> str | None:
     """A value as context text, or None when it is missing (a missing value is *unrecorded*).
 
@@ -103,7 +110,7 @@ def canonical_value(raw: Any) -> str | None:
     if isinstance(raw, float) and math.isnan(raw):
         return None
     if isinstance(raw, (list, tuple, dict)):
-        return json.dumps(raw, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+        return _CANONICAL_JSON.encode(raw)
     if isinstance(raw, str):
         return _canonical_text(raw)
     return format_config_value(raw)
@@ -244,9 +251,13 @@ def _coerced_texts(texts: list[str]) -> list[Any]:
     Where ``float`` reads every text to a finite number, `_coerce` gives the same: its ``strip``
     takes the spaces ``float`` ignores, a ':' or an inner space ``float`` refuses, and the texts it
     leaves as they are ('inf', 'nan', …) are the non-finite ones (a test compares the two)."""
-    try:
-        numbers = list(map(float, texts))
-    except ValueError:  # a text among them (timestamps, names, prompts)
+    numbers: list[float] | None = None
+    # (a first text that cannot start a number, as in most columns of names, would fail `float` at
+    # once: not tried, as the exception costs more than the test)
+    if not texts or _FLOAT_START.match(texts[0].strip()):
+        with suppress(ValueError):  # a text among them (timestamps, names, prompts)
+            numbers = list(map(float, texts))
+    if numbers is None:
         # `_coerce` gives back every text holding a ':' (timestamps, model tags), or a space once
         # stripped (prose), or that does not start as a number does (names): a column of such texts
         # is told in C; any other, text by text
@@ -366,19 +377,8 @@ def split_columns(records: Sequence[Mapping[str, Any]], *, skip: Iterable[str] =
     dims: list[Column] = []
     idents: list[Column] = []
     if len(records) == 1:  # a JSON object's own scalars: judged value by value, each pair once
-        for name, raw in records[0].items():
-            if name in skipped:
-                continue
-            try:
-                if type(raw) is float and raw == 0:
-                    raise TypeError  # 0.0 and -0.0 are equal keys, not the same text
-                cls, text = _one_field(name, type(raw).__name__, raw)
-            except TypeError:  # a list or an object: not hashable
-                cls = classify_field(name, [raw])
-                text = _field_text(raw, cls) if cls in ("dimension", "identifier") else None
-            if cls in ("dimension", "identifier"):
-                (dims if cls == "dimension" else idents).append((str(name), [text]))
-        return dims, idents
+        record_dims, record_ids = record_fields(records[0], skipped)
+        return [(name, [text]) for name, text in record_dims], [(name, [text]) for name, text in record_ids]
     # Every name the records hold, in the order they first name it (the keys of all records walked
     # in C: the records of a table mostly share their keys)
     names = [name for name in dict.fromkeys(chain.from_iterable(records)) if name not in skipped]
@@ -430,6 +430,30 @@ def split_columns(records: Sequence[Mapping[str, Any]], *, skip: Iterable[str] =
     return dims, idents
 
 
+def record_fields(record: Mapping[str, Any], skip: frozenset[str] | set[str]
+                  ) -> tuple[list[tuple[str, str | None]], list[tuple[str, str | None]]]:
+    """`split_columns` of one record (a JSON object's own scalars), without a list per field: its
+    (dimension, identifier) fields in the record's order, each with its text (None: not recorded).
+    Judged value by value, each (name, type, value) once (`_one_field`)."""
+    dims: list[tuple[str, str | None]] = []
+    idents: list[tuple[str, str | None]] = []
+    for name, raw in record.items():
+        if name in skip:
+            continue
+        try:
+            if type(raw) is float and raw == 0:
+                raise TypeError  # 0.0 and -0.0 are equal keys, not the same text
+            cls, text = _one_field(name, type(raw).__name__, raw)
+        except TypeError:  # a list or an object: not hashable
+            cls = classify_field(name, [raw])
+            text = _field_text(raw, cls) if cls in ("dimension", "identifier") else None
+        if cls == "dimension":
+            dims.append((str(name), text))
+        elif cls == "identifier":
+            idents.append((str(name), text))
+    return dims, idents
+
+
 @lru_cache(maxsize=16384)
 def _one_field(name: str, _type: str, raw: Any) -> tuple[FieldClass, str | None]:
     """How a field taking one value is judged, and its text (the type's name is part of the key: 1,
@@ -453,8 +477,20 @@ def _text_field(raw: str, cls: FieldClass) -> str:
 
 def short(text: str, limit: int = 120) -> str:
     """An identifier value kept for provenance, not for reading back in full (prompt texts)."""
-    clean = " ".join(str(text).split())
+    text = str(text)
+    if limit > 0 and len(text) > _SHORT_PREFIX * limit:
+        # A long text (a prompt, a response, a list of them as JSON) is cut from its start: the words
+        # of a prefix are the text's first words, the last one maybe cut short, so its cleaned text is
+        # a prefix of the whole text's; once that is past ``limit``, so is the whole's, and both are
+        # cut alike. (Splitting the whole of a 500-character text was ~3/4 of this function's time.)
+        clean = " ".join(text[: _SHORT_PREFIX * limit].split())
+        if len(clean) > limit:
+            return clean[: limit - 1] + "…"
+    clean = " ".join(text.split())
     return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+
+
+_SHORT_PREFIX = 2  # `short` cuts a text longer than this many times its limit from a prefix that long
 
 
 # --- paths --------------------------------------------------------------------------------------

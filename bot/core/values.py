@@ -144,12 +144,23 @@ def parse_bool(raw: Any) -> bool | None:
     return None
 
 
+# Half a unit of the last of ``d`` decimals, ``0.5 * 10 ** -d``, for the counts a shown number mostly has:
+# the same float the expression gives (it is that expression), looked up rather than raised to a power
+# a cell (`_half_unit`; a Markdown table's cells are read one by one)
+_HALF_UNITS = [0.5 * 10 ** (-count) for count in range(32)]
+
+
+def _half_unit(count: int) -> float:
+    """``0.5 * 10 ** (-count)`` (``count`` >= 0)."""
+    return _HALF_UNITS[count] if count < 32 else 0.5 * 10 ** (-count)
+
+
 def parse_shown(raw: str, *, factor: float = 1.0, is_time: bool = False) -> tuple[float | None, float]:
     """(`parse_number`, `shown_precision`) of a text, with one match of the pattern."""
     if _PLAIN_DECIMAL.fullmatch(raw):
         value = float(raw) * factor
         dot = raw.find(".")
-        precision = 0.5 * 10 ** (-(len(raw) - dot - 1 if dot >= 0 else 0)) * abs(factor)
+        precision = _half_unit(len(raw) - dot - 1 if dot >= 0 else 0) * abs(factor)
         return (value if math.isfinite(value) else None), precision
     match = _NUMBER_WITH_UNIT.match(raw)
     if not match:
@@ -182,12 +193,13 @@ def parse_shown_column(raws: list[Any], *, factor: float = 1.0, is_time: bool = 
     numbers = []
     precisions = []
     plain = _PLAIN_DECIMAL.fullmatch
+    scale, half_units = abs(factor), _HALF_UNITS
     for raw in raws:
         if type(raw) is str and plain(raw):  # `parse_shown` of a plain decimal (most cells), without its calls
             value = float(raw) * factor
-            dot = raw.find(".")
+            shown = len(raw) - raw.find(".") - 1 if "." in raw else 0  # decimals shown
             numbers.append(value if math.isfinite(value) else None)
-            precisions.append(0.5 * 10 ** (-(len(raw) - dot - 1 if dot >= 0 else 0)) * abs(factor))
+            precisions.append((half_units[shown] if shown < 32 else _half_unit(shown)) * scale)
             continue
         number, precision = parse_shown_value(raw, factor=factor, is_time=is_time)
         numbers.append(number)

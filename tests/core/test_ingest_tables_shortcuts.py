@@ -281,3 +281,28 @@ def test_rows_added_a_record_at_a_time_take_a_records_fields_once_a_record() -> 
         Rows().add_columns(6, per_record=3, **columns(6, 6))
     with pytest.raises(ValueError, match="for 6 rows"):
         Rows().add_columns(6, per_record=3, **columns(2, 2))
+
+
+def test_a_one_record_tables_contexts_are_the_general_readings() -> None:
+    # `_record_contexts` (a one-record table's fields one by one) against `_table_contexts` (the
+    # general reading, column by column) of the same block: fields of every kind, hostile texts,
+    # lists and objects, options, a record's 'folder'/'file', the block's surroundings and section
+    rng = random.Random(31)
+    names = ["mean_ms", "latency_ms", "model", "num_ctx", "tag", "error", "status", "options", "timestamp", "seed",
+             "run", "prompt", "backend", "folder", "file", "section", "gpu.name", "variations", "created_at", "x"]
+    cells = ["12", "0", "a b", " spaced ", "", "nan", "n/a", None, math.nan, 0.0, -0.0, 1, 1.0, True, False, 10**30,
+             "2025-10-02T19:12:04", "20251002-151204", "0123456789abcdef0123456789abcdef", "line\nbreak", "x\u2028y",
+             "\ud800", "é" * 300, '{"temperature": 0.2, "top_p": "0.9"}', '{"bad": ', ["a", "b" * 200], {"k": [1]},
+             1759099000.35, "inf", "\x1c7\x85"]
+    configs = [{}, {}, {"backend": "jit", "generated_at": "2025-10-02T21:21:05", "n": 2, "x": None},
+               {"hardware": ["gpu"], "seed": 3}, {"folder": "f", "tag": 1.0}]
+    checked = 0
+    for _ in range(3000):
+        columns = rng.sample(names, rng.randint(1, 7))
+        record = {column: rng.choice(cells) for column in columns}
+        block = TableBlock(columns=columns, records=[record], source=rng.choice(["a/b.json", "run_1/x-20251002.json"]),
+                           label=rng.choice(["", "Results", "eager/metadata"]), config=rng.choice(configs))
+        header = tables._header(tuple(columns))
+        assert tables._contexts(block, header) == tables._table_contexts(block, header), (record, block.config)
+        checked += 1
+    assert checked == 3000

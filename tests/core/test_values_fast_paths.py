@@ -136,3 +136,18 @@ def test_a_key_is_bared_in_one_pass_as_in_turns() -> None:
         assert _bare_key(text) == _bare_key_in_turns(text), repr(text)
     # the line shape that made the turns quadratic (600 KB of it took 10 s to read)
     assert _bare_key("- " * 1000 + "TTFT (ms) **") == "TTFT (ms)"
+
+
+def test_precisions_looked_up_are_the_precisions_raised() -> None:
+    """`parse_shown` and `parse_shown_column` look up ``0.5 * 10 ** -d`` for the usual counts of decimals
+    (`_HALF_UNITS`): the same floats as raised, short and long decimals alike."""
+    texts = ["7", "7.", ".5", "0.097", "-1.25", "1." + "3" * 31, "1." + "3" * 32, "2." + "4" * 45, "0." + "0" * 400]
+    for factor in (1.0, 1000.0, -0.001, 0.0):
+        column = texts * 3  # (long enough for the column's own path too)
+        numbers, precisions = parse_shown_column(column, factor=factor)
+        for text, number, precision in zip(column, numbers, precisions, strict=True):
+            assert repr(parse_shown(text, factor=factor)) == repr((number, precision)), text
+            assert repr(precision) == repr(shown_precision(text, factor=factor)), text
+        for text in texts:
+            number, precision = parse_shown_column([text], factor=factor)
+            assert repr(precision[0]) == repr(shown_precision(text, factor=factor)), text

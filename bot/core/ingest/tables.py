@@ -32,6 +32,7 @@ from bot.core.context import (
     classify_field,
     encode,
     path_context,
+    record_fields,
     short,
     split_columns,
     with_path,
@@ -74,7 +75,7 @@ class TableBlock:
     row_offset: int = 0  # first record's index inside the file
 
 
-@dataclass
+@dataclass(slots=True)
 class TableRows:
     measurements: Rows = field(default_factory=Rows)
     claims: list[dict[str, Any]] = field(default_factory=list)
@@ -180,7 +181,10 @@ def interpret(block: TableBlock, measurements: Rows | None = None) -> TableRows:
     if not header.meanings:
         return out
     if block.markdown or header.kind == "claims":
-        out.claims, out.kind = _claims(block, header, default_stat="value"), "claims"
+        # (a one-record table, most claims tables: a Markdown `key: value` line, read cell by cell)
+        out.claims = (_record_claims(block, header, "value") if len(block.records) == 1
+                      else _claims(block, header, default_stat="value"))
+        out.kind = "claims"
     elif header.kind == "request":
         _requests(block, header, _contexts(block, header), out.measurements)
         out.kind = "request"
@@ -195,6 +199,33 @@ def _contexts(block: TableBlock, header: _Header) -> Contexts:
 
     The records of a table repeat their dimensions (their identifiers less so): a row is keyed on its
     texts, column by column (`split_columns`, no dict per row), and each distinct set is encoded once."""
+    if len(block.records) == 1:  # a JSON object's one record (most blocks of a JSON file)
+        return _record_contexts(block, header)
+    return _table_contexts(block, header)
+
+
+def _record_contexts(block: TableBlock, header: _Header) -> Contexts:
+    """`_table_contexts` of a one-record table, its fields read one by one (`record_fields`): no
+    column lists, no table of options (a real archive has ~170 such tables, most of a JSON file's).
+    (Tested against `_table_contexts`: tests/core/test_ingest_tables_shortcuts.py.)"""
+    record, source = block.records[0], block.source
+    own_dims, own_ids = record_fields(record, header.not_context)
+    around_dims, around_ids = _surroundings(block)
+    dims = dict(around_dims)
+    for name, text in own_dims:  # (the record's texts win over the block's, as `{**around, **own}`)
+        if text is not None:
+            dims[name] = text
+    if header.options is not None:
+        dims.update(_option_items(record[header.options]))
+    ids = dict(around_ids)
+    for name, text in own_ids:
+        if text is not None:
+            ids[name] = text
+    return [_context_text(source, tuple(dims.items()))], [_identifiers_text(source, tuple(ids.items()))]
+
+
+def _table_contexts(block: TableBlock, header: _Header) -> Contexts:
+    """`_contexts` of a table of any size (the general way)."""
     records, source = block.records, block.source
     dim_columns, id_columns = split_columns(records, skip=header.not_context)
     around_dims, around_ids = _surroundings(block)
@@ -213,13 +244,6 @@ def _contexts(block: TableBlock, header: _Header) -> Contexts:
             else:
                 read.append(_option_items(raw))
         options = read
-    if size == 1:  # a JSON object's one record (most blocks of a JSON file): the loops below, once
-        own = {name: texts[0] for name, texts in dim_columns if texts[0] is not None}
-        d = {**around_dims, **own}
-        d.update(next(iter(options)))
-        own_ids = {name: texts[0] for name, texts in id_columns if texts[0] is not None}
-        ids = {**around_ids, **own_ids}
-        return [_context_text(source, tuple(d.items()))], [_identifiers_text(source, tuple(ids.items()))]
     dim_names = [name for name, _ in dim_columns]
     context_of: list[str] = []
     dim_keys = zip(*(texts for _, texts in dim_columns), strict=True) if dim_columns else repeat((), size)
