@@ -277,6 +277,21 @@ def markdown_cells(line: str) -> list[str]:
     return [cell.strip() for cell in text.split("|")]
 
 
+def _row_cells(rows: list[str], width: int) -> list[list[str]]:
+    """The cells of a table's rows (lines that start with a '|' once stripped), each row cut or
+    padded to ``width`` cells (text glued after the row is dropped): ``markdown_cells`` of each, in
+    one loop of C calls (the real archive's 545 rows: 0.52 ms -> 0.36 ms; a test compares)."""
+    strip = str.strip
+    out: list[list[str]] = []
+    for line in rows:
+        text = line.strip()  # (starts with the '|': it is dropped, and one at the end when after it)
+        cells = list(map(strip, (text[1:-1] if len(text) > 1 and text[-1] == "|" else text[1:]).split("|")))
+        if len(cells) != width:
+            cells = (cells + [""] * width)[:width]
+        out.append(cells)
+    return out
+
+
 def read_markdown(text: str, source: str, *, lines: list[str] | None = None) -> tuple[list[TableBlock], list[str]]:
     """Pipe tables (also glued to the line before or after), headings and `key: value` lines
     (``lines``: the text's lines, when at hand).
@@ -312,12 +327,10 @@ def read_markdown(text: str, source: str, *, lines: list[str] | None = None) -> 
             width = len(markdown_cells(sep.group(0)))
             header = markdown_cells(lines[i - 1])[-width:]  # text glued before the table is dropped
             header += [""] * (width - len(header))  # a short header: its missing columns are unnamed
-            rows: list[list[str]] = []
             j = i + 1
             while j < len(lines) and lines[j].lstrip().startswith("|"):
-                cells = markdown_cells(lines[j])
-                rows.append((cells + [""] * width)[:width])  # text glued after the row is dropped
                 j += 1
+            rows = _row_cells(lines[i + 1:j], width)
             if rows:
                 columns, records = _transpose_metric_value(_unique(header), rows)
                 blocks.append(TableBlock(columns=columns, records=records, source=source, label=heading,
@@ -454,7 +467,7 @@ def _metric_lines(lines: list[str]) -> list[tuple[int, str, str]]:
         # (a long rest is left to `_metric_line`, whose length test rejects it at C speed: the
         # pattern over a 64 MB rest cost ~7x that)
         if (classify_column(start.group(1).strip()) is None and len(line) - end <= _SEARCHED_REST
-                and (line.find("s", end) < 0 or _UNIT_OF.search(line, end) is None)):
+                and (line.find("s", end) < 0 or not _has_unit(line, end))):
             continue
         metric = _metric_line(line)
         if metric is not None:
@@ -481,7 +494,7 @@ def _metric_line(line: str) -> tuple[str, str] | None:
     key = _bare_key(key_part)
     if not _has_key_shape(key):
         return None
-    if classify_column(key) is None and ("s" not in value_part or _UNIT_OF.search(value_part) is None):
+    if classify_column(key) is None and ("s" not in value_part or not _has_unit(value_part)):
         return None
     found = _key_and_value(text)
     if found is None:
@@ -568,6 +581,20 @@ def _unique(header: list[str]) -> list[str]:
 
 
 _UNIT_OF = re.compile(r"\d\s*(ms|s|tokens/s|tok/s)\b")
+
+
+# `_UNIT_OF` read backwards: the unit's last 's' (which no word character follows), the rest of the
+# unit reversed ('ms', 's', 'tokens/s', 'tok/s'), spaces, a digit.
+_UNIT_REVERSED = re.compile(r"s(?<!\ws)(?:|m|/snekot|/kot)\s*\d")
+
+
+def _has_unit(text: str, start: int = 0) -> bool:
+    """``_UNIT_OF.search(text, start) is not None``, searched in the text reversed (`_UNIT_REVERSED`):
+    that pattern starts with a letter, which the search skips to in C, where `_UNIT_OF`'s first
+    digit is tried at every character (the real archive's `key: value` lines: 0.33 ms -> 0.17 ms;
+    a test holds the two to the same answer on random texts). Both read the same characters in
+    opposite orders: a match of one is a match of the other, reversed."""
+    return _UNIT_REVERSED.search(text[:start - 1:-1] if start else text[::-1]) is not None
 
 
 def _unit_of(value: str) -> str:
