@@ -123,6 +123,24 @@ def test_markdown_is_read_as_in_one_loop() -> None:
         assert _outcome(lambda t: read_markdown(t, "r.md")[0], text) == expected, repr(text)
 
 
+def test_markdown_headings_read_when_needed_are_those_read_in_turn() -> None:
+    # `_HeadingsAt` reads a heading only where a table or a `key: value` line needs it: the labels
+    # and models are those of every line read in turn. Many headings (some naming models, some
+    # several on one line, some in a table's rows or on its separator line), few metric lines.
+    rng = random.Random(8)
+    pieces = ["# Results", "## gemma3:4b run", "### llama3.1:8b", "# a ## qwen2.5:7b ## c", "#", "# ", "#  ",
+              "####### x", "x # y", "Issue #3", "# llama3:8b | x", "## :", "# gemma2:2b: done", "#### é:1b",
+              "| Metric | Value |", "|---|---|", "| TTFT | 5 ms |", "| # llama3:8b | 5 |", "|---|--- # x:1b",
+              "| a | b |", "Latency: 5 ms", "- **TTFT (ms):** 12", "Eval: 5 ms # mistral7:7b", "x: 5 s ## Head",
+              "prose: words", "", "   ## indented:1b"]
+    for _ in range(3000):
+        lines = [rng.choice(pieces) + ("".join(rng.choice(_PIECES) for _ in range(rng.randint(1, 3)))
+                                       if rng.random() < 0.15 else "") for _ in range(rng.randint(1, 40))]
+        text = rng.choice(["\n", "\r\n"]).join(lines)
+        expected = _outcome(lambda t: _read_in_one_loop(t, "r.md") or "NotATable", text)
+        assert _outcome(lambda t: read_markdown(t, "r.md")[0], text) == expected, repr(text)
+
+
 def test_pattern_lines_are_the_lines_holding_a_word() -> None:
     from bot.core.ingest.rankings import _PATTERN_WORDS, _pattern_lines
 
