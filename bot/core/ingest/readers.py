@@ -327,9 +327,8 @@ def read_markdown(text: str, source: str, *, lines: list[str] | None = None) -> 
                 tables.append((i, *_transpose_metric_value(_unique(header), rows)))
             read_to = j
     metrics = _metric_lines(lines)
-    headings_at = _HeadingsAt(lines, hash_lines)
     # (a table's line holds a '|', a `key: value` line none: no line is both)
-    at = dict(map(headings_at.at, sorted([i for i, *_ in tables] + [i for i, *_ in metrics])))
+    at = _headings_at(lines, hash_lines, sorted([table[0] for table in tables] + [metric[0] for metric in metrics]))
     blocks: list[TableBlock] = []
     for i, columns, records in tables:
         label, model = at[i]
@@ -342,6 +341,39 @@ def read_markdown(text: str, source: str, *, lines: list[str] | None = None) -> 
     if not blocks:
         raise NotATable("Markdown without tables or metric lines")
     return blocks, []
+
+
+# `_headings_at` reads only the headings it needs when the text has at least this many lines with a
+# '#' per table or metric line (the real archive's reports: ~2.6), else every heading in turn
+LAZY_HEADINGS = 2.0
+
+
+def _headings_at(lines: list[str], hash_lines: list[int], order: list[int]) -> dict[int, tuple[str, str]]:
+    """(heading, model) in force at each line of ``order`` (increasing): the last title `_headings`
+    finds in the lines ``hash_lines`` (the indices, in order, of the lines with a '#' outside tables)
+    at or before it, and the last model name `_model_in_text` finds in those titles ('' for none).
+    Where the text has many such lines per line asked (`LAZY_HEADINGS`) only those needed are read
+    (`_HeadingsAt`); else each is read in turn (a heading before each metric line: reading back
+    from each cost ~10% more than reading them all). A test holds both to a reading in turn."""
+    if len(hash_lines) >= LAZY_HEADINGS * len(order):
+        headings_at = _HeadingsAt(lines, hash_lines)
+        return {i: headings_at.at(i) for i in order}
+    heading_lines: list[int] = []  # where the heading changes
+    headings: list[tuple[str, str]] = []  # (heading, model) from there on
+    heading = model = ""
+    for i in hash_lines:
+        titles = _headings(lines[i])
+        for title in titles:
+            heading = title
+            model = _model_in_text(heading) or model
+        if titles:
+            heading_lines.append(i)
+            headings.append((heading, model))
+    at: dict[int, tuple[str, str]] = {}
+    for i in order:
+        before = bisect.bisect_right(heading_lines, i)  # the headings at or before line i
+        at[i] = headings[before - 1] if before else ("", "")
+    return at
 
 
 class _HeadingsAt:
@@ -361,13 +393,15 @@ class _HeadingsAt:
         self.lines = lines
         self.hash_lines = hash_lines
         self.done = 0  # hash_lines[:done] are at or before the line asked before
-        self.heading = ""
-        self.model = ""
+        self.answer = ("", "")  # (heading, model) there
 
-    def at(self, index: int) -> tuple[int, tuple[str, str]]:
-        """(index, (heading, model)) at line ``index``."""
-        lines, hash_lines, done = self.lines, self.hash_lines, self.done
-        end = bisect.bisect_right(hash_lines, index, done)
+    def at(self, index: int) -> tuple[str, str]:
+        """(heading, model) at line ``index``."""
+        done = self.done
+        end = bisect.bisect_right(self.hash_lines, index, done)
+        if end == done:
+            return self.answer  # (no '#' since the line asked before)
+        lines, hash_lines = self.lines, self.hash_lines
         heading = model = None
         for position in range(end - 1, done - 1, -1):
             line = lines[hash_lines[position]]
@@ -381,9 +415,9 @@ class _HeadingsAt:
             if heading is not None and model is not None:
                 break
         self.done = end
-        self.heading = self.heading if heading is None else heading
-        self.model = self.model if model is None else model
-        return index, (self.heading, self.model)
+        before = self.answer
+        self.answer = (before[0] if heading is None else heading, before[1] if model is None else model)
+        return self.answer
 
 
 def _headings(line: str) -> list[str]:
