@@ -13,10 +13,14 @@ from bot.core.ingest.readers import (
     _KEY_START,
     _KEY_VALUE,
     _SNIFFED,
+    _UNIT_OF,
+    _has_unit,
     _key_and_value,
     _metric_line,
     _metric_lines,
+    _row_cells,
     _unique,
+    markdown_cells,
 )
 
 _PIECES = ["TTFT", "Latency", "Tokens/s", "eval_count", "Mean (ms)", "Notes", "x", "é", "5x", "1", "12.5", " ms",
@@ -97,6 +101,34 @@ def _unique_by_list(header: list[str]) -> list[str]:
             name = f"{name} ({index})"
         out.append(name)
     return out
+
+
+def test_has_unit_is_the_unit_pattern_searched() -> None:
+    # `_has_unit` searches `_UNIT_OF` backwards; the pieces are the pattern's parts, its neighbours
+    # (word characters after a unit, Unicode digits and spaces, line breaks) and near misses.
+    rng = random.Random(21)
+    pieces = ["1", "9", "٣", "²", " ", "\t", "\u3000", "\xa0", "\n", "\x1c", "s", "m", "ms", "tokens/s", "tok/s", "tok",
+              "tokens", "/", "/s", "_", "a", "é", "ſ", "S", "MS", "x1", "5 ms", "3s", "s5", "-", ".", "\ud800"]
+    texts = ["", "s", "1s", "1 s", "1sx", "1s_", "1s é", "1 tokens/s", "1 tok/s/", "12\t\tms", "1 m s",
+             "1" + " " * 300 + "s"]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 12))) for _ in range(100000)]
+    hits = 0
+    for text in texts:
+        for start in {0, 1, len(text) // 2, len(text)}:
+            expected = _UNIT_OF.search(text, start) is not None
+            assert _has_unit(text, start) == expected, (text, start)
+            hits += expected
+    assert hits > 20000
+
+
+def test_row_cells_are_markdown_cells_cut_to_width() -> None:
+    rng = random.Random(22)
+    pieces = ["|", "|", " ", "\t", "a", "5 ms", "**x**", "\u3000", "\xa0", "é", "\\|", "---", ":", "\x1f", "||"]
+    rows = ["|", "||", "| |", "|a|", "|a", " | a | b | ", "|\u3000|", "|a|b|c|d|e|"]
+    rows += ["|" + "".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))) for _ in range(40000)]
+    rows = [rng.choice(["", " ", "\t", "\u3000"]) + row + rng.choice(["", " ", "\xa0"]) for row in rows]
+    for width in (1, 2, 3, 5):
+        assert _row_cells(rows, width) == [(markdown_cells(row) + [""] * width)[:width] for row in rows]
 
 
 def test_unique_names_are_the_list_readings() -> None:

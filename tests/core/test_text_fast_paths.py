@@ -6,7 +6,9 @@ import random
 from pathlib import Path
 from typing import Any
 
-from bot.core.ingest import ingest_tree
+import pytest
+
+from bot.core.ingest import ingest_tree, readers
 from bot.core.ingest.readers import (
     _KEY_VALUE,
     _SEPARATOR,
@@ -119,6 +121,27 @@ def test_markdown_is_read_as_in_one_loop() -> None:
                 line += "".join(rng.choice(_PIECES) for _ in range(rng.randint(1, 4)))
             lines.append(line)
         text = rng.choice(["\n", "\r\n", "\u2028"]).join(lines)
+        expected = _outcome(lambda t: _read_in_one_loop(t, "r.md") or "NotATable", text)
+        assert _outcome(lambda t: read_markdown(t, "r.md")[0], text) == expected, repr(text)
+
+
+@pytest.mark.parametrize("lazy", [0.0, 2.0, float("inf")])
+def test_markdown_headings_read_when_needed_are_those_read_in_turn(lazy: float, monkeypatch: Any) -> None:
+    # `_HeadingsAt` reads a heading only where a table or a `key: value` line needs it (always at 0,
+    # never at inf, by the count of lines at 2): the labels and models are those of every line read
+    # in turn. Many headings (some naming models, some several on one line, some in a table's rows
+    # or on its separator line), few metric lines.
+    monkeypatch.setattr(readers, "LAZY_HEADINGS", lazy)
+    rng = random.Random(8)
+    pieces = ["# Results", "## gemma3:4b run", "### llama3.1:8b", "# a ## qwen2.5:7b ## c", "#", "# ", "#  ",
+              "####### x", "x # y", "Issue #3", "# llama3:8b | x", "## :", "# gemma2:2b: done", "#### é:1b",
+              "| Metric | Value |", "|---|---|", "| TTFT | 5 ms |", "| # llama3:8b | 5 |", "|---|--- # x:1b",
+              "| a | b |", "Latency: 5 ms", "- **TTFT (ms):** 12", "Eval: 5 ms # mistral7:7b", "x: 5 s ## Head",
+              "prose: words", "", "   ## indented:1b"]
+    for _ in range(3000):
+        lines = [rng.choice(pieces) + ("".join(rng.choice(_PIECES) for _ in range(rng.randint(1, 3)))
+                                       if rng.random() < 0.15 else "") for _ in range(rng.randint(1, 40))]
+        text = rng.choice(["\n", "\r\n"]).join(lines)
         expected = _outcome(lambda t: _read_in_one_loop(t, "r.md") or "NotATable", text)
         assert _outcome(lambda t: read_markdown(t, "r.md")[0], text) == expected, repr(text)
 
