@@ -475,8 +475,13 @@ def _text_field(raw: str, cls: FieldClass) -> str:
     return value if cls == "dimension" else short(value)
 
 
+_SHORT_PREFIX = 2  # `short` cuts a text longer than this many times its limit from a prefix that long
+
+
 def short(text: str, limit: int = 120) -> str:
-    """An identifier value kept for provenance, not for reading back in full (prompt texts)."""
+    """An identifier value kept for provenance, not for reading back in full (prompt texts): the
+    text's words joined by one space, cut to ``limit`` characters, the last of them '…', when longer
+    (a long text is cleaned from a prefix only, with the same result: see the comment)."""
     text = str(text)
     if limit > 0 and len(text) > _SHORT_PREFIX * limit:
         # A long text (a prompt, a response, a list of them as JSON) is cut from its start: the words
@@ -488,9 +493,6 @@ def short(text: str, limit: int = 120) -> str:
             return clean[: limit - 1] + "…"
     clean = " ".join(text.split())
     return clean if len(clean) <= limit else clean[: limit - 1] + "…"
-
-
-_SHORT_PREFIX = 2  # `short` cuts a text longer than this many times its limit from a prefix that long
 
 
 # --- paths --------------------------------------------------------------------------------------

@@ -147,12 +147,13 @@ def parse_bool(raw: Any) -> bool | None:
 # Half a unit of the last of ``d`` decimals, ``0.5 * 10 ** -d``, for the counts a shown number mostly has:
 # the same float the expression gives (it is that expression), looked up rather than raised to a power
 # a cell (`_half_unit`; a Markdown table's cells are read one by one)
-_HALF_UNITS = [0.5 * 10 ** (-count) for count in range(32)]
+_HALF_UNIT_COUNTS = 32  # the counts of decimals looked up: 0 to 31
+_HALF_UNITS = tuple(0.5 * 10 ** (-count) for count in range(_HALF_UNIT_COUNTS))
 
 
 def _half_unit(count: int) -> float:
-    """``0.5 * 10 ** (-count)`` (``count`` >= 0)."""
-    return _HALF_UNITS[count] if count < 32 else 0.5 * 10 ** (-count)
+    """``0.5 * 10 ** (-count)`` for any int ``count`` (a negative one is no index into the table)."""
+    return _HALF_UNITS[count] if 0 <= count < _HALF_UNIT_COUNTS else 0.5 * 10 ** (-count)
 
 
 def parse_shown(raw: str, *, factor: float = 1.0, is_time: bool = False) -> tuple[float | None, float]:
@@ -193,13 +194,13 @@ def parse_shown_column(raws: list[Any], *, factor: float = 1.0, is_time: bool = 
     numbers = []
     precisions = []
     plain = _PLAIN_DECIMAL.fullmatch
-    scale, half_units = abs(factor), _HALF_UNITS
+    scale, half_units, counts = abs(factor), _HALF_UNITS, _HALF_UNIT_COUNTS
     for raw in raws:
         if type(raw) is str and plain(raw):  # `parse_shown` of a plain decimal (most cells), without its calls
             value = float(raw) * factor
-            shown = len(raw) - raw.find(".") - 1 if "." in raw else 0  # decimals shown
+            shown = len(raw) - raw.find(".") - 1 if "." in raw else 0  # decimals shown (>= 0)
             numbers.append(value if math.isfinite(value) else None)
-            precisions.append((half_units[shown] if shown < 32 else _half_unit(shown)) * scale)
+            precisions.append((half_units[shown] if shown < counts else _half_unit(shown)) * scale)
             continue
         number, precision = parse_shown_value(raw, factor=factor, is_time=is_time)
         numbers.append(number)

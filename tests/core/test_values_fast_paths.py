@@ -11,7 +11,7 @@ import math
 import random
 
 from bot.core.context import encode
-from bot.core.values import parse_number, parse_numbers, parse_shown, parse_shown_column, shown_precision
+from bot.core.values import _half_unit, parse_number, parse_numbers, parse_shown, parse_shown_column, shown_precision
 
 SAMPLES: list[object] = [
     0, 1, -7, 2**70, 1.5, -0.0, 0.0, math.nan, math.inf, -math.inf, True, False, None, [1], {"a": 1},
@@ -151,3 +151,10 @@ def test_precisions_looked_up_are_the_precisions_raised() -> None:
         for text in texts:
             number, precision = parse_shown_column([text], factor=factor)
             assert repr(precision[0]) == repr(shown_precision(text, factor=factor)), text
+
+
+def test_a_half_unit_is_the_power_raised_for_any_count() -> None:
+    # the table serves 0..31 decimals; others, a negative count above all, are raised (a negative
+    # index read the table from its end: 5e-32 for -1)
+    for count in (-40, -32, -31, -2, -1, 0, 1, 30, 31, 32, 33, 400):
+        assert repr(_half_unit(count)) == repr(0.5 * 10 ** (-count)), count

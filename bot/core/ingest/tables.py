@@ -180,11 +180,8 @@ def interpret(block: TableBlock, measurements: Rows | None = None) -> TableRows:
     header = _header(tuple(block.columns))
     if not header.meanings:
         return out
-    if block.markdown or header.kind == "claims":
-        # (a one-record table, most claims tables: a Markdown `key: value` line, read cell by cell)
-        out.claims = (_record_claims(block, header, "value") if len(block.records) == 1
-                      else _claims(block, header, default_stat="value"))
-        out.kind = "claims"
+    if block.markdown or header.kind == "claims":  # (`_claims` reads a one-record table cell by cell)
+        out.claims, out.kind = _claims(block, header, default_stat="value"), "claims"
     elif header.kind == "request":
         _requests(block, header, _contexts(block, header), out.measurements)
         out.kind = "request"
