@@ -6,9 +6,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from bot.core.ingest import ingest_tree, readers
+from bot.core.ingest import ingest_tree
 from bot.core.ingest.readers import (
     _KEY_VALUE,
     _SEPARATOR,
@@ -125,13 +123,10 @@ def test_markdown_is_read_as_in_one_loop() -> None:
         assert _outcome(lambda t: read_markdown(t, "r.md")[0], text) == expected, repr(text)
 
 
-@pytest.mark.parametrize("lazy", [0.0, 2.0, float("inf")])
-def test_markdown_headings_read_when_needed_are_those_read_in_turn(lazy: float, monkeypatch: Any) -> None:
-    # `_HeadingsAt` reads a heading only where a table or a `key: value` line needs it (always at 0,
-    # never at inf, by the count of lines at 2): the labels and models are those of every line read
-    # in turn. Many headings (some naming models, some several on one line, some in a table's rows
-    # or on its separator line), few metric lines.
-    monkeypatch.setattr(readers, "LAZY_HEADINGS", lazy)
+def test_markdown_headings_are_those_read_in_turn() -> None:
+    # The labels and models of tables and `key: value` lines are the heading in force at their line
+    # as every line read in turn finds it. Many headings (some naming models, some several on one
+    # line, some in a table's rows or on its separator line), few metric lines.
     rng = random.Random(8)
     pieces = ["# Results", "## gemma3:4b run", "### llama3.1:8b", "# a ## qwen2.5:7b ## c", "#", "# ", "#  ",
               "####### x", "x # y", "Issue #3", "# llama3:8b | x", "## :", "# gemma2:2b: done", "#### é:1b",

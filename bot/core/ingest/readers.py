@@ -320,21 +320,29 @@ def read_markdown(text: str, source: str, *, lines: list[str] | None = None) -> 
     Everything from Markdown is a *claim*: the archive's own prose about its numbers.
     """
     lines = text.splitlines() if lines is None else lines
-    # Two passes over the lines: tables first (a table needs a '|'; the lines holding a '#' outside
-    # them, where a heading may be, are noted), then the `key: value` lines (a ':' and no '|', which
-    # no table's line has). Each table and `key: value` line takes the heading in force at it (its
-    # own line's, when it has one), found afterwards by `_HeadingsAt`, which reads only the headings
-    # it needs. (One loop for both ran its tests for the three kinds on every line holding a '#', '|'
-    # or ':', and a third of a report's lines are `key: value` prose: 10% slower.)
-    hash_lines: list[int] = []  # the lines holding a '#' read as prose (not as a table's rows)
-    tables: list[tuple[int, list[str], list[Record]]] = []  # (separator line, columns, records)
+    blocks: list[TableBlock] = []
+    heading = ""
+    heading_model = ""
+    # Two passes over the lines: headings and tables first (a heading needs a '#', a table a '|'),
+    # then the `key: value` lines (a ':' and no '|', which no table's line has). A `key: value` line
+    # takes the heading in force at it (its own, when it has one): each heading is kept with the line
+    # it starts at. (One loop for both ran its tests for the three kinds on every line holding a
+    # '#', '|' or ':', and a third of a report's lines are `key: value` prose: 10% slower.)
+    heading_lines: list[int] = []  # where the heading changes
+    headings: list[tuple[str, str]] = []  # (heading, heading_model) from there on
     read_to = 0  # lines before this one were read as a table's rows
     for i in [i for i, line in enumerate(lines) if "#" in line or "|" in line]:
         if i < read_to:
             continue
         line = lines[i]
         if "#" in line:
-            hash_lines.append(i)
+            titles = _headings(line)
+            for title in titles:
+                heading = title
+                heading_model = _model_in_text(heading) or heading_model
+            if titles:
+                heading_lines.append(i)
+                headings.append((heading, heading_model))
         sep = _SEPARATOR.search(line) if "---" in line and "|" in line else None
         if sep and i > 0 and "|" in lines[i - 1]:
             width = len(markdown_cells(sep.group(0)))
@@ -345,100 +353,18 @@ def read_markdown(text: str, source: str, *, lines: list[str] | None = None) -> 
                 j += 1
             rows = _row_cells(lines[i + 1:j], width)
             if rows:
-                tables.append((i, *_transpose_metric_value(_unique(header), rows)))
+                columns, records = _transpose_metric_value(_unique(header), rows)
+                blocks.append(TableBlock(columns=columns, records=records, source=source, label=heading,
+                                         model=heading_model, markdown=True))
             read_to = j
-    metrics = _metric_lines(lines)
-    # (a table's line holds a '|', a `key: value` line none: no line is both)
-    at = _headings_at(lines, hash_lines, sorted([table[0] for table in tables] + [metric[0] for metric in metrics]))
-    blocks: list[TableBlock] = []
-    for i, columns, records in tables:
-        label, model = at[i]
-        blocks.append(TableBlock(columns=columns, records=records, source=source, label=label, model=model,
-                                 markdown=True))
-    for i, column, value in metrics:
-        label, model = at[i]
+    for i, column, value in _metric_lines(lines):
+        at = bisect.bisect_right(heading_lines, i)  # the headings at or before line i
+        label, model = headings[at - 1] if at else ("", "")
         blocks.append(TableBlock(columns=[column], records=[{column: value}], source=source, label=label,
                                  model=model, markdown=True))
     if not blocks:
         raise NotATable("Markdown without tables or metric lines")
     return blocks, []
-
-
-# `_headings_at` reads only the headings it needs when the text has at least this many lines with a
-# '#' per table or metric line (the real archive's reports: ~2.6), else every heading in turn
-LAZY_HEADINGS = 2.0
-
-
-def _headings_at(lines: list[str], hash_lines: list[int], order: list[int]) -> dict[int, tuple[str, str]]:
-    """(heading, model) in force at each line of ``order`` (increasing): the last title `_headings`
-    finds in the lines ``hash_lines`` (the indices, in order, of the lines with a '#' outside tables)
-    at or before it, and the last model name `_model_in_text` finds in those titles ('' for none).
-    Where the text has many such lines per line asked (`LAZY_HEADINGS`) only those needed are read
-    (`_HeadingsAt`); else each is read in turn (a heading before each metric line: reading back
-    from each cost ~10% more than reading them all). A test holds both to a reading in turn."""
-    if len(hash_lines) >= LAZY_HEADINGS * len(order):
-        headings_at = _HeadingsAt(lines, hash_lines)
-        return {i: headings_at.at(i) for i in order}
-    heading_lines: list[int] = []  # where the heading changes
-    headings: list[tuple[str, str]] = []  # (heading, model) from there on
-    heading = model = ""
-    for i in hash_lines:
-        titles = _headings(lines[i])
-        for title in titles:
-            heading = title
-            model = _model_in_text(heading) or model
-        if titles:
-            heading_lines.append(i)
-            headings.append((heading, model))
-    at: dict[int, tuple[str, str]] = {}
-    for i in order:
-        before = bisect.bisect_right(heading_lines, i)  # the headings at or before line i
-        at[i] = headings[before - 1] if before else ("", "")
-    return at
-
-
-class _HeadingsAt:
-    """The heading in force at a line (the last title `_headings` finds at or before it, '') and its
-    model (the last model name `_model_in_text` finds in those titles, ''), given the lines that may
-    hold a heading (``hash_lines``: the indices, in order, of the lines with a '#' outside tables).
-
-    Asked for lines in increasing order, each answer is read back from the line to the line asked
-    before (so each line is read at most once): the heading is the last titled line's last title
-    there, the model the last one found there (only a line with a ':' can name one: a name:tag),
-    each kept from the answer before when none is. A report's headings are mostly between its
-    tables and metric lines: of the real archive's 512 Markdown lines with a '#' outside tables, 171
-    are read (its tables' pass: 2.6 -> 2.1 ms; a test holds this to the reading of each line in
-    turn)."""
-
-    def __init__(self, lines: list[str], hash_lines: list[int]) -> None:
-        self.lines = lines
-        self.hash_lines = hash_lines
-        self.done = 0  # hash_lines[:done] are at or before the line asked before
-        self.answer = ("", "")  # (heading, model) there
-
-    def at(self, index: int) -> tuple[str, str]:
-        """(heading, model) at line ``index``."""
-        done = self.done
-        end = bisect.bisect_right(self.hash_lines, index, done)
-        if end == done:
-            return self.answer  # (no '#' since the line asked before)
-        lines, hash_lines = self.lines, self.hash_lines
-        heading = model = None
-        for position in range(end - 1, done - 1, -1):
-            line = lines[hash_lines[position]]
-            if heading is not None and ":" not in line:
-                continue  # (a title without a ':' names no model)
-            for title in reversed(_headings(line)):
-                if heading is None:
-                    heading = title
-                if model is None and (found := _model_in_text(title)):
-                    model = found
-            if heading is not None and model is not None:
-                break
-        self.done = end
-        before = self.answer
-        self.answer = (before[0] if heading is None else heading, before[1] if model is None else model)
-        return self.answer
 
 
 def _headings(line: str) -> list[str]:
