@@ -197,3 +197,41 @@ def test_a_measurement_allowance_holds_within_its_block_only_and_blocks_nest() -
         raise ValueError("a file's reading failed")
     assert _ALLOWANCE.get() is None
     spend_measurement()  # outside any block: nothing is counted
+
+
+def test_a_measurement_allowance_holds_in_its_own_thread_only() -> None:
+    """`chimera serve` reads archives in threads: one thread's allowance never counts another's rows."""
+    import threading
+
+    from bot.core.limits import _ALLOWANCE, TooManyMeasurements, measurement_allowance, spend_measurement
+
+    entered, other_done = threading.Event(), threading.Event()
+    seen: dict[str, object] = {}
+
+    def holder() -> None:
+        with measurement_allowance(1):
+            entered.set()
+            other_done.wait(10)
+            spend_measurement()  # its one row: the other thread's rows were not charged to it
+            try:
+                spend_measurement()
+            except TooManyMeasurements:
+                seen["holder"] = "stopped"
+
+    def other() -> None:
+        entered.wait(10)
+        seen["other allowance"] = _ALLOWANCE.get()
+        for _ in range(5):
+            spend_measurement()
+        with measurement_allowance(3):
+            for _ in range(3):
+                spend_measurement()
+        other_done.set()
+
+    threads = [threading.Thread(target=holder), threading.Thread(target=other)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+    assert seen == {"other allowance": None, "holder": "stopped"}
+    assert _ALLOWANCE.get() is None

@@ -84,9 +84,13 @@ def file_format(rel: str) -> str | None:
     return FORMATS.get(suffix(rel).lower())
 
 
+# what `decode` reads as UTF-16 (and `utf8_of`, `_skip_text` as not UTF-8): one definition for the three
+_UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
 def decode(data: bytes) -> tuple[str | None, str]:
     """Text and '' or None and the reason. UTF-8 (with or without BOM) and BOM-marked UTF-16."""
-    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+    if data.startswith(_UTF16_MARKS):
         try:
             return data.decode("utf-16"), ""
         except UnicodeDecodeError:
@@ -97,9 +101,6 @@ def decode(data: bytes) -> tuple[str | None, str]:
         return data.decode("utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"), ""
     except UnicodeDecodeError as exc:
         return None, f"undecodable bytes (not UTF-8: invalid byte 0x{data[exc.start]:02x} at offset {exc.start})"
-
-
-_UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 def utf8_of(data: bytes) -> bytes | None:
