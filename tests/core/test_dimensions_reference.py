@@ -18,6 +18,8 @@ from bot.core.config import escape_key, escape_value
 from bot.core.context import LOCATION_DIMENSIONS, decode, encode
 from bot.core.dimensions import Dimensions, DimensionTable, _configurations, _key_dimensions, _Partition, assign_configs
 
+_MOST_DROPPED_BEFORE = 64  # (`dimensions._MOST_DROPPED` as it was)
+
 
 def _key_dimensions_before(varying: list[str], values: Mapping[str, list[str | None]],
                            distinct: Mapping[str, set[str | None]]) -> list[str]:
@@ -50,6 +52,8 @@ def _key_dimensions_before(varying: list[str], values: Mapping[str, list[str | N
     def own(names: list[str]) -> int:
         return count_of([n for n in names if n not in LOCATION_DIMENSIONS])
 
+    if len(key) > _MOST_DROPPED_BEFORE:
+        return sorted(key)
     for name in reversed(list(key)):
         rest = [n for n in key if n != name]
         if rest and count_of(rest) == count and part.all_named(rest) and own(rest) >= own(key):
@@ -169,3 +173,23 @@ def test_key_dimensions_are_those_chosen_before(seed: int) -> None:
     distinct = {n: set(column) for n, column in values.items()}
     varying = sorted(n for n in names if len(distinct[n]) > 1)
     assert _key_dimensions(varying, values, distinct) == _key_dimensions_before(varying, values, distinct)
+
+
+def test_a_key_past_the_drop_limit_is_the_one_chosen_before() -> None:
+    # 65 key dimensions (over the 64 the drop pass tries), the first of them ("a") made redundant by the
+    # last ("c"): kept as before, not dropped (a reference without the limit drops it)
+    size = 66
+    values: dict[str, list[str | None]] = {"a": ["1" if i < 2 else "0" for i in range(size)],
+                                           "c": ["x", "y"] + ["z"] * (size - 2)}
+    for j in range(2, size):
+        values[f"b{j:02d}"] = ["1" if i == j else "0" for i in range(size)]
+    distinct = {n: set(column) for n, column in values.items()}
+    varying = sorted(values)
+    found = _key_dimensions(varying, values, distinct)
+    assert found == _key_dimensions_before(varying, values, distinct)
+    assert len(found) == 65 and "a" in found
+    contexts = [encode({n: column[i] for n, column in values.items()}) for i in range(size)]
+    dims, texts = _configurations("m", "ttft_ms", contexts)
+    expected, expected_texts = _configurations_before("m", "ttft_ms", contexts)
+    assert dims == expected and len(dims.key) == 65
+    assert texts == [expected_texts[context] for context in contexts]
