@@ -170,7 +170,6 @@ def _candidates(rows: _Successful, scope: np.ndarray, settings: dict[str, str]) 
     order = np.argsort(number, kind="stable")
     bounds = np.searchsorted(number[order], np.arange(len(first) + 1)).tolist()
     values = rows.values[scope][order]
-    values.flags.writeable = False  # (its slices are the candidates' values, kept for the next claim: `_ranked`)
     source_texts = rows.texts["source"][rows.codes["source"][scope[order]]]
     # each group's texts read at once (a categorical's item, one by one, costs a pandas call each)
     group_configs, group_contexts = (rows.texts[name][rows.codes[name][scope[first]]].tolist()
@@ -195,6 +194,8 @@ def _candidates(rows: _Successful, scope: np.ndarray, settings: dict[str, str]) 
          "values": values[parts[0]] if len(parts) == 1 else np.concatenate([values[p] for p in parts]),
          "sources_at": [source_texts[p] for p in parts]}
         for config, (named, parts) in by_config.items()]
+    for candidate in merged:  # (kept for the next claim naming the same settings: `_ranked`)
+        candidate["values"].flags.writeable = False
     medians = _medians([c["values"] for c in merged])
     for candidate, middle in zip(merged, medians.tolist(), strict=True):
         candidate["median"], candidate["n"] = middle, int(candidate["values"].size)
