@@ -159,6 +159,7 @@ def test_candidates_kept_for_one_set_of_names_are_not_another_s() -> None:
                     assert [(c["config"], c["named"], c["n"]) for c in got] == [
                         (c["config"], c["named"], c["n"]) for c in expected], (names, model)
                     assert all(not c["values"].flags.writeable for c in got)  # (kept for the next claim)
+                    assert all(not texts.flags.writeable for c in got for texts in c["sources_at"])
 
 
 def test_best_configuration_claims_naming_other_settings_of_one_model_are_checked_alone(tmp_path: Path) -> None:

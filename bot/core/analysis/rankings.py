@@ -171,6 +171,7 @@ def _candidates(rows: _Successful, scope: np.ndarray, settings: dict[str, str]) 
     bounds = np.searchsorted(number[order], np.arange(len(first) + 1)).tolist()
     values = rows.values[scope][order]
     source_texts = rows.texts["source"][rows.codes["source"][scope[order]]]
+    source_texts.flags.writeable = False  # (its slices are the candidates' `sources_at`: `_ranked` keeps them)
     # each group's texts read at once (a categorical's item, one by one, costs a pandas call each)
     group_configs, group_contexts = (rows.texts[name][rows.codes[name][scope[first]]].tolist()
                                      for name in ("config", "context"))
