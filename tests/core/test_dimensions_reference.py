@@ -147,18 +147,22 @@ def test_assigned_configs_are_those_assigned_before(seed: int) -> None:
     rng = random.Random(seed)
     contexts = [_contexts(rng) for _ in range(3)]
     size = rng.randint(1, 80)
-    frame = pd.DataFrame({
-        "model": pd.Categorical([rng.choice(["", "m1", "m2"]) for _ in range(size)]),
-        "source": pd.Categorical([rng.choice(["a.csv", "b.json"]) for _ in range(size)]),
-        "metric": pd.Categorical([rng.choice(["ttft_ms", "throughput_tok_s"]) for _ in range(size)]),
-        "context": pd.Categorical([rng.choice(rng.choice(contexts)) for _ in range(size)]),
-        "config": pd.Categorical([""] * size),
-    })
-    found, table = assign_configs(frame)
-    expected, expected_table = _assign_before(frame)
-    assert table == expected_table and list(table) == list(expected_table)
-    assert found["config"].tolist() == expected["config"].tolist()
-    assert found["config"].cat.categories.tolist() == expected["config"].cat.categories.tolist()
+    texts = {
+        "model": [rng.choice(["", "m1", "m2"]) for _ in range(size)],
+        "source": [rng.choice(["a.csv", "b.json"]) for _ in range(size)],
+        "metric": [rng.choice(["ttft_ms", "throughput_tok_s"]) for _ in range(size)],
+        "context": [rng.choice(rng.choice(contexts)) for _ in range(size)],
+        "config": [""] * size,
+    }
+    # categoricals (an ingested frame), plain texts and objects (a frame read back: numpy columns, which
+    # `column_values` hands over as their arrays)
+    for dtype in ("category", "str", "object"):
+        frame = pd.DataFrame({name: pd.Series(column, dtype=dtype) for name, column in texts.items()})
+        found, table = assign_configs(frame)
+        expected, expected_table = _assign_before(frame)
+        assert table == expected_table and list(table) == list(expected_table)
+        assert found["config"].tolist() == expected["config"].tolist()
+        assert found["config"].cat.categories.tolist() == expected["config"].cat.categories.tolist()
 
 
 @pytest.mark.parametrize("seed", range(300))
