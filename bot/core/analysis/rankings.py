@@ -249,9 +249,9 @@ def _medians(groups: list[np.ndarray]) -> np.ndarray:
         return np.empty(0, dtype="float64")
     values = np.concatenate(groups)
     sizes = np.asarray([len(group) for group in groups], dtype=np.int64)
-    if (sizes == 1).all() and not (values == 0.0).any():
+    if (sizes == 1).all() and values.dtype == np.float64 and not (values == 0.0).any():
         # one value each (a sweep of single runs): each is its own median (not a zero: numpy's median of
-        # -0.0 is 0.0), without the sort
+        # -0.0 is 0.0; not an integer: the medians are floats), without the sort
         return values
     # `median` itself for a zero or NaN, and for an empty group (which it refuses: one sort would
     # hand it its neighbours' middle values)
