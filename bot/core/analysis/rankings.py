@@ -254,8 +254,9 @@ def _medians(groups: list[np.ndarray]) -> np.ndarray:
         # -0.0 is 0.0; not an integer: the medians are floats), without the sort
         return values
     # `median` itself for a zero or NaN, and for an empty group (which it refuses: one sort would
-    # hand it its neighbours' middle values)
-    if np.isnan(values).any() or (values == 0.0).any() or not sizes.all():
+    # hand it its neighbours' middle values); and for other types than float64 (two integers added
+    # here, numpy means them in float64)
+    if values.dtype != np.float64 or np.isnan(values).any() or (values == 0.0).any() or not sizes.all():
         return np.asarray([median(group) for group in groups], dtype="float64")
     labels = np.repeat(np.arange(len(groups)), sizes)
     ordered = values[np.lexsort((values, labels))]  # by group, then value
