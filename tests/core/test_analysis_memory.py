@@ -370,3 +370,32 @@ def test_no_rows_of_a_kind_is_a_frame_of_its_own_each_time() -> None:
     texts = measurements.assign(kind="request")  # (a plain text column: its type is part of the key)
     found = rows_of_kind(texts, "aggregate")
     assert list(found.columns) == list(texts.columns) and len(found) == 0 and str(found["kind"].dtype) == "str"
+
+
+# column types whose names or texts agree while they differ (byte order, unit, zone, na value, closed
+# side, fill value): each one's empty frame is its own (`groups._empty_rows` is keyed by the types)
+_ALIKE_TYPES = [np.dtype("<f8"), np.dtype(">f8"), np.dtype("f4"), np.dtype("M8[ns]"), np.dtype("M8[s]"),
+                np.dtype("m8[ns]"), np.dtype("U3"), np.dtype("U5"), np.dtype("O"),
+                pd.StringDtype("python"), pd.StringDtype("python", na_value=np.nan),
+                pd.DatetimeTZDtype("ns", "UTC"), pd.DatetimeTZDtype("ns", "Europe/Paris"),
+                pd.DatetimeTZDtype("s", "UTC"),
+                pd.Int64Dtype(), pd.Float64Dtype(), pd.PeriodDtype("D"), pd.PeriodDtype("M"),
+                pd.IntervalDtype("int64", "right"), pd.IntervalDtype("int64", "left"),
+                pd.SparseDtype("float64", np.nan), pd.SparseDtype("float64", 0.0)]
+
+
+def test_no_rows_of_a_kind_keep_each_column_type_however_alike() -> None:
+    groups_module._empty_rows.cache_clear()
+    for types in (_ALIKE_TYPES, _ALIKE_TYPES[::-1]):
+        for dtype in types:
+            column = (pd.Series(np.zeros(1, dtype=dtype)) if isinstance(dtype, np.dtype)
+                      else pd.Series([], dtype=dtype).reindex([0]))
+            frame = pd.DataFrame({"kind": pd.Categorical(["request"]), "x": column})
+            for with_values in (False, True):
+                found = rows_of_kind(frame, "aggregate", with_values=with_values)
+                made = groups_module._empty_rows.__wrapped__(
+                    (("kind", groups_module._CATEGORICAL), ("x", frame["x"].dtype)), with_values)
+                assert repr(found["x"].dtype) == repr(made["x"].dtype) == repr(frame["x"].dtype), dtype
+                if isinstance(frame["x"].dtype, np.dtype):  # (`repr` shows no byte order)
+                    assert found["x"].dtype.byteorder == frame["x"].dtype.byteorder, dtype
+                pd.testing.assert_frame_equal(found, made)

@@ -101,3 +101,7 @@ def test_statistic_is_array_statistic_to_the_bit() -> None:
             block = rng.lognormal(3.0, 2.0, size=(6, size)) * rng.choice([1.0, 1e-300, 1e300], size=(6, size))
             assert _bits(_row_statistics(block, "mean")[0].tolist()) == _bits(block.mean(axis=1).tolist())
     assert _statistic(np.array([1, 2, 4]), "mean") == array_statistic(np.array([1, 2, 4]), "mean")  # (not float64)
+    # a block of other types: numpy's mean (an integer block's summed in float64, not in integers)
+    for block in (np.array([[2**53 + 1, 2**53 + 1, 1], [3, 4, 5]], dtype=np.int64),
+                  np.array([[0.1, 0.2, 0.3, 1e8]] * 2, dtype=np.float32), np.array([[True, False, True]])):
+        assert _bits(_row_statistics(block, "mean")[0].tolist()) == _bits(block.mean(axis=1).tolist()), block

@@ -18,6 +18,8 @@ from bot.core.config import escape_key, escape_value
 from bot.core.context import LOCATION_DIMENSIONS, decode, encode
 from bot.core.dimensions import Dimensions, DimensionTable, _configurations, _key_dimensions, _Partition, assign_configs
 
+_MOST_DROPPED_BEFORE = 64  # (`dimensions._MOST_DROPPED` as it was)
+
 
 def _key_dimensions_before(varying: list[str], values: Mapping[str, list[str | None]],
                            distinct: Mapping[str, set[str | None]]) -> list[str]:
@@ -50,6 +52,8 @@ def _key_dimensions_before(varying: list[str], values: Mapping[str, list[str | N
     def own(names: list[str]) -> int:
         return count_of([n for n in names if n not in LOCATION_DIMENSIONS])
 
+    if len(key) > _MOST_DROPPED_BEFORE:
+        return sorted(key)
     for name in reversed(list(key)):
         rest = [n for n in key if n != name]
         if rest and count_of(rest) == count and part.all_named(rest) and own(rest) >= own(key):
@@ -143,18 +147,22 @@ def test_assigned_configs_are_those_assigned_before(seed: int) -> None:
     rng = random.Random(seed)
     contexts = [_contexts(rng) for _ in range(3)]
     size = rng.randint(1, 80)
-    frame = pd.DataFrame({
-        "model": pd.Categorical([rng.choice(["", "m1", "m2"]) for _ in range(size)]),
-        "source": pd.Categorical([rng.choice(["a.csv", "b.json"]) for _ in range(size)]),
-        "metric": pd.Categorical([rng.choice(["ttft_ms", "throughput_tok_s"]) for _ in range(size)]),
-        "context": pd.Categorical([rng.choice(rng.choice(contexts)) for _ in range(size)]),
-        "config": pd.Categorical([""] * size),
-    })
-    found, table = assign_configs(frame)
-    expected, expected_table = _assign_before(frame)
-    assert table == expected_table and list(table) == list(expected_table)
-    assert found["config"].tolist() == expected["config"].tolist()
-    assert found["config"].cat.categories.tolist() == expected["config"].cat.categories.tolist()
+    texts = {
+        "model": [rng.choice(["", "m1", "m2"]) for _ in range(size)],
+        "source": [rng.choice(["a.csv", "b.json"]) for _ in range(size)],
+        "metric": [rng.choice(["ttft_ms", "throughput_tok_s"]) for _ in range(size)],
+        "context": [rng.choice(rng.choice(contexts)) for _ in range(size)],
+        "config": [""] * size,
+    }
+    # categoricals (an ingested frame), plain texts and objects (a frame read back: numpy columns, which
+    # `column_values` hands over as their arrays)
+    for dtype in ("category", "str", "object"):
+        frame = pd.DataFrame({name: pd.Series(column, dtype=dtype) for name, column in texts.items()})
+        found, table = assign_configs(frame)
+        expected, expected_table = _assign_before(frame)
+        assert table == expected_table and list(table) == list(expected_table)
+        assert found["config"].tolist() == expected["config"].tolist()
+        assert found["config"].cat.categories.tolist() == expected["config"].cat.categories.tolist()
 
 
 @pytest.mark.parametrize("seed", range(300))
@@ -169,3 +177,23 @@ def test_key_dimensions_are_those_chosen_before(seed: int) -> None:
     distinct = {n: set(column) for n, column in values.items()}
     varying = sorted(n for n in names if len(distinct[n]) > 1)
     assert _key_dimensions(varying, values, distinct) == _key_dimensions_before(varying, values, distinct)
+
+
+def test_a_key_past_the_drop_limit_is_the_one_chosen_before() -> None:
+    # 65 key dimensions (over the 64 the drop pass tries), the first of them ("a") made redundant by the
+    # last ("c"): kept as before, not dropped (a reference without the limit drops it)
+    size = 66
+    values: dict[str, list[str | None]] = {"a": ["1" if i < 2 else "0" for i in range(size)],
+                                           "c": ["x", "y"] + ["z"] * (size - 2)}
+    for j in range(2, size):
+        values[f"b{j:02d}"] = ["1" if i == j else "0" for i in range(size)]
+    distinct = {n: set(column) for n, column in values.items()}
+    varying = sorted(values)
+    found = _key_dimensions(varying, values, distinct)
+    assert found == _key_dimensions_before(varying, values, distinct)
+    assert len(found) == 65 and "a" in found
+    contexts = [encode({n: column[i] for n, column in values.items()}) for i in range(size)]
+    dims, texts = _configurations("m", "ttft_ms", contexts)
+    expected, expected_texts = _configurations_before("m", "ttft_ms", contexts)
+    assert dims == expected and len(dims.key) == 65
+    assert texts == [expected_texts[context] for context in contexts]

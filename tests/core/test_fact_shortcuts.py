@@ -280,3 +280,36 @@ def test_cold_start_fact_median_is_numpys(monkeypatch: pytest.MonkeyPatch) -> No
         with np.errstate(invalid="ignore"):
             expected = float(np.median(present)) if present.size else math.nan
         assert facts.items[0][2]["statement"].endswith(f"their median TTFT is {F.stated(expected, 'ms')}.")
+
+
+def test_best_configuration_ttft_p95_is_numpys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The headline configuration's warm TTFT p95 (`describe`'s one sort when every value is finite)
+    is np.percentile's to the bit (written as its bits here), over many values: ties, zeros of both
+    signs, inf, huge and tiny values, one value."""
+    monkeypatch.setattr(F, "stated", lambda value, unit: float(value).hex())
+    groups = pd.DataFrame({"model": pd.Series(["m"], dtype="str"), "metric": pd.Series(["ttft_ms"], dtype="str"),
+                           "config": pd.Series(["x=1"], dtype="str"), "n": [3], "warm_n": [3.0],
+                           "warm_median": [1.0], "definition": pd.Series(["per request"], dtype="str"),
+                           "sources": pd.Series(["a.csv"], dtype="str")})
+    rng = random.Random(37)
+    for _ in range(300):
+        pool = rng.choice([[0.0, -0.0, 1.0], [0.0, 2.5, 7.0], [math.inf, 3.0, 0.0], [1e308, -1e308, 1e-300]])
+        values = [rng.choice([*pool, rng.uniform(0, 900)]) for _ in range(rng.randint(1, 60))]
+        size = len(values)
+        measurements = pd.DataFrame({
+            "model": pd.Series(["m"] * size, dtype="category"),
+            "metric": pd.Series(["ttft_ms"] * size, dtype="category"),
+            "config": pd.Series(["x=1"] * size, dtype="category"),
+            "request_id": pd.Series([f"r{i}" for i in range(size)], dtype="category"),
+            "failed": [False] * size,
+            "value": values,
+        })
+        analysis = SimpleNamespace(groups=groups, measurements=measurements, values=None,
+                                   requests=pd.DataFrame({"request_id": pd.Series([], dtype="category")}))
+        facts = F._Facts()
+        with np.errstate(invalid="ignore", over="ignore"):
+            F._best_configuration_ttft(facts, analysis, F._Columns(groups), "m", "x=1")  # type: ignore[arg-type]
+            expected = float(np.percentile(np.asarray(values, dtype="float64"), 95))
+        p95 = [fields for _, _, fields in facts.items if fields["metric"] == "ttft_p95_ms"]
+        assert len(p95) == 1
+        assert f"warm TTFT p95 {float(expected).hex()} " in p95[0]["statement"], (values, p95[0]["statement"])

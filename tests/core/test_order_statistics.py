@@ -114,3 +114,11 @@ def test_a_negative_zero_is_left_to_numpy_and_pandas() -> None:
     found = order_statistics(np.zeros(3, dtype=np.int64), np.array([-0.0, 0.0, -0.0]), 1)
     reference = pd.Series([-0.0, 0.0, -0.0]).groupby([0, 0, 0]).median().to_numpy()
     assert np.array_equal(_bits(found.median), _bits(reference))
+
+
+def test_median_of_integers_is_numpys() -> None:
+    # numpy takes the mean of the two middle integers in float64: a sum in integers overflows (2**62
+    # twice) or rounds otherwise (2**53 + 1 and + 2); small types overflow sooner (int8 100 + 120)
+    for values in (np.array([2**62, 2**62 + 2]), np.array([2**53 + 1, 2**53 + 2]), np.array([100, 120], dtype=np.int8),
+                   np.array([3, 1, 2, 4], dtype=np.uint8), np.array([-7]), np.array([True, False])):
+        assert float(median(values)).hex() == float(np.median(values)).hex(), values

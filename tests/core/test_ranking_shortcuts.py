@@ -45,6 +45,13 @@ def test_medians_of_one_value_each_are_median_of_each() -> None:
         groups = [np.asarray([rng.choice([*pool, rng.uniform(-1e3, 1e3)])], dtype="float64")
                   for _ in range(rng.randint(1, 40))]
         assert _bits(_medians(groups).tolist()) == _bits([median(group) for group in groups])
+    # integers: float medians, as `median` gives (and the sort's way for groups of other sizes)
+    for groups in ([np.array([3]), np.array([-5])], [np.array([2**53 + 1])], [np.array([7], dtype=np.int8)] * 3,
+                   [np.array([2**62, 2**62 + 2]), np.array([1, 2, 4])], [np.array([100, 120], dtype=np.int8)],
+                   [np.array([2**53 + 1, 2**53 + 2]), np.array([5])]):
+        found = _medians(groups).tolist()
+        assert [type(value) for value in found] == [float] * len(groups), found
+        assert _bits(found) == _bits([median(group) for group in groups])
 
 
 def test_combined_is_combine() -> None:

@@ -140,6 +140,40 @@ def test_candidates_are_the_row_group_records_merged_by_configuration() -> None:
                     assert mine["values"].tobytes() == reference["values"].tobytes()
 
 
+def test_candidates_kept_for_one_set_of_names_are_not_another_s() -> None:
+    """`_ranked` keeps a model's candidates per set of setting names: claims on one model and metric
+    naming other settings (or the same ones in another order) get what each would get alone."""
+    rng = random.Random(31)
+    name_sets = [[], ["num_ctx"], ["temperature"], ["num_ctx", "temperature"], ["temperature", "num_ctx"],
+                 ["num_gpu"], ["num_ctx", "num_gpu"], ["top_k"]]
+    for size in (6, 40, 300):
+        for _ in range(10):
+            rows = _Successful(_frame(rng, size))
+            for names in rng.sample(name_sets, len(name_sets)):
+                for model, metric in (("m:1b", "throughput_tok_s"), ("q:7b", "ttft_ms")):
+                    settings = {name: rng.choice(["1", "2"]) for name in names}
+                    scope = np.flatnonzero(rows.equals("model", model) & rows.equals("metric", metric))
+                    with np.errstate(invalid="ignore"):
+                        expected = _reference_candidates(rows, scope, settings)
+                        got = _ranked(rows, model, metric, settings)
+                    assert [(c["config"], c["named"], c["n"]) for c in got] == [
+                        (c["config"], c["named"], c["n"]) for c in expected], (names, model)
+                    assert all(not c["values"].flags.writeable for c in got)  # (kept for the next claim)
+                    assert all(not texts.flags.writeable for c in got for texts in c["sources_at"])
+
+
+def test_best_configuration_claims_naming_other_settings_of_one_model_are_checked_alone(tmp_path: Path) -> None:
+    report = ("# m:1b\n\nBest config: num_ctx=1024, temperature=0.2 (100 tok/s)\n\n"
+              "Best config: num_ctx=4096 (80 tok/s)\n\n"
+              "Best config: temperature=0.2 (100 tok/s)\n\n"
+              "Best config: temperature=0.2, num_ctx=4096 (80 tok/s)\n")
+    analysis = analyze(ingest_files(tmp_path, {"runs/results.csv": ARCHIVE, "runs/REPORT.md": report}))
+    found = find_rankings(report, "runs/REPORT.md")
+    assert sum(claim.kind == "best_config" for claim in found) >= 3
+    together = check_rankings(found, analysis)
+    assert together == [check_rankings([claim], analysis)[0] for claim in found]
+
+
 def test_repeated_best_configuration_claims_give_the_checks_each_gives_alone(tmp_path: Path) -> None:
     report = ("# m:1b\n\nBest config: num_ctx=1024, temperature=0.2 (100 tok/s)\n\n"
               "## Best configuration\nnum_ctx: 4096, temperature: 0.2 at 80.3 tok/s\n\n"

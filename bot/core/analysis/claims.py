@@ -965,8 +965,10 @@ def _row_statistics(block: np.ndarray, name: str) -> list[np.ndarray]:
     size = block.shape[1]
     if name == "std":
         return [block.std(axis=1, ddof=d) for d in (1, 0) if size > d]
-    if name == "mean":  # (``block.mean(axis=1)``'s two steps, as `_statistic`'s mean)
-        return [block.sum(axis=1) / size]
+    if name == "mean":
+        # (a float64 block's: ``block.mean(axis=1)``'s two steps, as `_statistic`'s mean; numpy sums an
+        # integer block's mean in float64, its ``sum`` in integers)
+        return [block.sum(axis=1) / size if block.dtype == np.float64 else block.mean(axis=1)]
     if name == "median":
         return [np.median(block, axis=1)]
     percentile = percentile_of(name)

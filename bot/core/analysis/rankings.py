@@ -170,8 +170,8 @@ def _candidates(rows: _Successful, scope: np.ndarray, settings: dict[str, str]) 
     order = np.argsort(number, kind="stable")
     bounds = np.searchsorted(number[order], np.arange(len(first) + 1)).tolist()
     values = rows.values[scope][order]
-    values.flags.writeable = False  # (its slices are the candidates' values, kept for the next claim: `_ranked`)
     source_texts = rows.texts["source"][rows.codes["source"][scope[order]]]
+    source_texts.flags.writeable = False  # (its slices are the candidates' `sources_at`: `_ranked` keeps them)
     # each group's texts read at once (a categorical's item, one by one, costs a pandas call each)
     group_configs, group_contexts = (rows.texts[name][rows.codes[name][scope[first]]].tolist()
                                      for name in ("config", "context"))
@@ -195,6 +195,8 @@ def _candidates(rows: _Successful, scope: np.ndarray, settings: dict[str, str]) 
          "values": values[parts[0]] if len(parts) == 1 else np.concatenate([values[p] for p in parts]),
          "sources_at": [source_texts[p] for p in parts]}
         for config, (named, parts) in by_config.items()]
+    for candidate in merged:  # (kept for the next claim naming the same settings: `_ranked`)
+        candidate["values"].flags.writeable = False
     medians = _medians([c["values"] for c in merged])
     for candidate, middle in zip(merged, medians.tolist(), strict=True):
         candidate["median"], candidate["n"] = middle, int(candidate["values"].size)
@@ -247,13 +249,14 @@ def _medians(groups: list[np.ndarray]) -> np.ndarray:
         return np.empty(0, dtype="float64")
     values = np.concatenate(groups)
     sizes = np.asarray([len(group) for group in groups], dtype=np.int64)
-    if (sizes == 1).all() and not (values == 0.0).any():
+    if (sizes == 1).all() and values.dtype == np.float64 and not (values == 0.0).any():
         # one value each (a sweep of single runs): each is its own median (not a zero: numpy's median of
-        # -0.0 is 0.0), without the sort
+        # -0.0 is 0.0; not an integer: the medians are floats), without the sort
         return values
     # `median` itself for a zero or NaN, and for an empty group (which it refuses: one sort would
-    # hand it its neighbours' middle values)
-    if np.isnan(values).any() or (values == 0.0).any() or not sizes.all():
+    # hand it its neighbours' middle values); and for other types than float64 (two integers added
+    # here, numpy means them in float64)
+    if values.dtype != np.float64 or np.isnan(values).any() or (values == 0.0).any() or not sizes.all():
         return np.asarray([median(group) for group in groups], dtype="float64")
     labels = np.repeat(np.arange(len(groups)), sizes)
     ordered = values[np.lexsort((values, labels))]  # by group, then value

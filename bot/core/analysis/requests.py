@@ -418,7 +418,11 @@ def _negative_zero(values: np.ndarray) -> bool:
 
 def median(values: np.ndarray) -> float:
     """``float(np.median(values))`` of a non-empty array, from one sort (np.median costs ~25 µs a call;
-    ranking claims take dozens). numpy decides when a -0.0 (`_negative_zero`) or NaN is among them."""
+    ranking claims take dozens). numpy decides when a -0.0 (`_negative_zero`) or NaN is among them, and
+    for any type but float64 (numpy's mean of two integers is taken in float64: their sum in integers
+    can overflow or round otherwise)."""
+    if values.dtype != np.float64:
+        return float(np.median(values))
     s = np.sort(values)
     if np.isnan(s[-1]) or (s[0] <= 0.0 <= s[-1] and _negative_zero(values)):
         return float(np.median(values))
