@@ -30,13 +30,7 @@ def test_each_pairs_figures_are_its_own_values_across_chunk_ends(name: str) -> N
         metric = ("ttft_ms", "tokens_s", "tokens_s")[i % 3]  # (a chunk of one metric, and of both)
         pairs.append((SimpleNamespace(rows=rows[at:at + size]), metric))  # (a scope's rows: all it reads)
         at += size
-    figures = _pair_statistics(pairs, name, columns.__getitem__)
-    assert len(figures) == len(pairs)
-    for (scope, metric), (count, statistics) in zip(pairs, figures, strict=True):
-        values = columns[metric][scope.rows]
-        values = values[np.isfinite(values)]
-        assert count == len(values)
-        assert statistics == _np_statistics(values, name), (len(scope.rows), metric)
+    _assert_each_pairs_figures_are_its_own(pairs, name, columns)
 
 
 @pytest.mark.parametrize("name", ["mean", "std", "min"])
@@ -51,10 +45,15 @@ def test_many_small_pairs_of_interleaved_metrics_keep_their_order(name: str) -> 
     for _ in range(20):
         pairs: list[Any] = [(SimpleNamespace(rows=rng.integers(0, 5000, int(rng.integers(0, 4)))),
                              metrics[int(rng.integers(0, 3))]) for _ in range(int(rng.integers(1, 200)))]
-        figures = _pair_statistics(pairs, name, columns.__getitem__)
-        assert len(figures) == len(pairs)
-        for (scope, metric), (count, statistics) in zip(pairs, figures, strict=True):
-            values = columns[metric][scope.rows]
-            values = values[np.isfinite(values)]
-            assert count == len(values)
-            assert statistics == _np_statistics(values, name)
+        _assert_each_pairs_figures_are_its_own(pairs, name, columns)
+
+
+def _assert_each_pairs_figures_are_its_own(pairs: list[Any], name: str, columns: dict[str, np.ndarray]) -> None:
+    """`_pair_statistics` gives each pair the count and statistic of its own finite values."""
+    figures = _pair_statistics(pairs, name, columns.__getitem__)
+    assert len(figures) == len(pairs)
+    for (scope, metric), (count, statistics) in zip(pairs, figures, strict=True):
+        values = columns[metric][scope.rows]
+        values = values[np.isfinite(values)]
+        assert count == len(values)
+        assert statistics == _np_statistics(values, name), (len(scope.rows), metric)

@@ -167,20 +167,23 @@ def test_best_configuration_claims_naming_other_settings_of_one_model_are_checke
               "Best config: num_ctx=4096 (80 tok/s)\n\n"
               "Best config: temperature=0.2 (100 tok/s)\n\n"
               "Best config: temperature=0.2, num_ctx=4096 (80 tok/s)\n")
-    analysis = analyze(ingest_files(tmp_path, {"runs/results.csv": ARCHIVE, "runs/REPORT.md": report}))
-    found = find_rankings(report, "runs/REPORT.md")
-    assert sum(claim.kind == "best_config" for claim in found) >= 3
-    together = check_rankings(found, analysis)
-    assert together == [check_rankings([claim], analysis)[0] for claim in found]
+    _checked_together_as_alone(tmp_path, report, at_least=3)
 
 
 def test_repeated_best_configuration_claims_give_the_checks_each_gives_alone(tmp_path: Path) -> None:
     report = ("# m:1b\n\nBest config: num_ctx=1024, temperature=0.2 (100 tok/s)\n\n"
               "## Best configuration\nnum_ctx: 4096, temperature: 0.2 at 80.3 tok/s\n\n"
               "Best config: num_ctx=1024, temperature=0.2 (100 tok/s)\n")
+    together = _checked_together_as_alone(tmp_path, report, at_least=2)
+    assert {check.status for check in together} != {"unverifiable"}
+
+
+def _checked_together_as_alone(tmp_path: Path, report: str, at_least: int) -> list[Any]:
+    """The report's ranking claims (``at_least`` of them best-configuration claims), checked together,
+    are each what it gives checked alone; the checks made together are returned."""
     analysis = analyze(ingest_files(tmp_path, {"runs/results.csv": ARCHIVE, "runs/REPORT.md": report}))
     found = find_rankings(report, "runs/REPORT.md")
-    assert sum(claim.kind == "best_config" for claim in found) >= 2
+    assert sum(claim.kind == "best_config" for claim in found) >= at_least
     together = check_rankings(found, analysis)
     assert together == [check_rankings([claim], analysis)[0] for claim in found]
-    assert {check.status for check in together} != {"unverifiable"}
+    return together
